@@ -1,0 +1,217 @@
+import { createHash } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Engine } from '../../src/docker/engine.js'
+import { RegistryError } from '../../src/errors.js'
+import { silentLogger } from '../../src/log.js'
+import type { Consistency } from '../../src/manifest.js'
+import { parseManifest } from '../../src/manifest-schema.js'
+import { takeSnapshot } from '../../src/snapshot/snapshot.js'
+import type { SnapshotOptions } from '../../src/snapshot/snapshot.js'
+import { DirectoryStore } from '../../src/stores/directory.js'
+import type { Stack } from './support.js'
+import { REGISTRY, createStack, docker, removeByPrefix, uniquePrefix } from './support.js'
+
+const engine = new Engine()
+const prefix = uniquePrefix('snap')
+let stack: Stack
+let storeDir: string
+
+beforeAll(async () => {
+  stack = await createStack(prefix)
+  storeDir = await mkdtemp(join(tmpdir(), 'dst-store-'))
+})
+
+afterAll(async () => {
+  await removeByPrefix(prefix)
+  await rm(storeDir, { recursive: true, force: true })
+})
+
+function options(snapshotId: string, consistency: Consistency): SnapshotOptions {
+  return {
+    snapshotId,
+    selection: { containers: [], labels: [], all: false, composeProject: undefined },
+    volumes: [],
+    excludeVolumes: [],
+    consistency,
+    commit: true,
+    captureBindMounts: false,
+    registry: { address: REGISTRY, repository: `${prefix}repo`, auth: {} },
+    compression: 'auto',
+    hookTimeoutMs: 30_000,
+    toolVersion: 'test'
+  }
+}
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256')
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer)
+  return hash.digest('hex')
+}
+
+async function states(): Promise<string[]> {
+  return Promise.all(
+    stack.containers.map(name => docker('inspect', '--format', '{{.State.Status}}', name))
+  )
+}
+
+describe.each(['pause', 'stop', 'none'] as const)('snapshot with consistency %s', consistency => {
+  it('captures the stack, stores verifiable archives and pushes pullable images', async () => {
+    const id = `${prefix}${consistency}`.toLowerCase()
+    const run = options(id, consistency)
+    // Selected by name here, and by label in the next test.
+    run.selection = { containers: stack.containers, labels: [], all: false }
+    const report = await takeSnapshot(engine, new DirectoryStore(storeDir), run, silentLogger)
+
+    // Every container is running again.
+    expect(await states()).toEqual(['running', 'running'])
+
+    // The manifest on disk validates (schema, checksum, cross-references).
+    const text = await readFile(join(storeDir, id, 'manifest.json'), 'utf8')
+    const manifest = parseManifest(text, 'test')
+    expect(manifest.containers.map(c => c.name).sort()).toEqual([...stack.containers].sort())
+    expect(manifest.volumes.map(v => v.name)).toEqual(stack.volumes)
+    expect(manifest.networks.map(n => n.name)).toEqual([stack.network])
+    expect(manifest.networks[0].labels).toEqual({ purpose: 'test' })
+    expect(report.quiescedSeconds).toBeGreaterThanOrEqual(0)
+
+    // Every archive's digest and size match its bytes.
+    for (const volume of manifest.volumes) {
+      const path = join(storeDir, id, volume.archive.object)
+      expect(await sha256File(path)).toBe(volume.archive.sha256)
+      expect((await readFile(path)).length).toBe(volume.archive.storedBytes)
+    }
+    const data = manifest.volumes.find(v => v.name === `${prefix}data`)!
+    expect(data.labels).toEqual({ tier: 'data' })
+    expect(data.usedBy).toEqual([`${prefix}db`])
+    const conf = manifest.volumes.find(v => v.name === `${prefix}conf`)!
+    expect(conf.root).toMatchObject({ uid: 1000, gid: 1000, mode: 0o2775 })
+
+    // Configuration: what restore needs, without the secret.
+    const db = manifest.containers.find(c => c.name === `${prefix}db`)!
+    expect(db.running).toBe(true)
+    expect(db.consistency).toBe(consistency)
+    expect(db.endpoints).toEqual([{ network: stack.network, aliases: ['database'] }])
+    expect(db.create.Env).toContain('DB_MODE=primary')
+    expect(db.redactedEnv).toEqual(['DB_PASSWORD'])
+    expect(text).not.toContain('s3cret-value')
+    const app = manifest.containers.find(c => c.name === `${prefix}app`)!
+    expect(app.dependsOn).toEqual([`${prefix}db`])
+    expect(app.create.User).toBe('1000:1000')
+    expect(app.create.Hostname).toBe('app-host')
+    expect(manifest.containers.map(c => c.name)).toEqual([`${prefix}db`, `${prefix}app`])
+
+    // Committed images can be pulled back from the registry, and hold the container's changes.
+    for (const image of manifest.images) {
+      expect(image.location).toBe('registry')
+      expect(image.reference).toContain(`${REGISTRY}/${prefix}repo@sha256:`)
+      await docker(
+        'rmi',
+        '-f',
+        image.reference.replace(/@.*/, '') + ':' + id + '-' + image.container
+      )
+      await docker('pull', image.reference)
+      expect(await docker('image', 'inspect', '--format', '{{.Id}}', image.reference)).toBe(
+        image.id
+      )
+    }
+  })
+})
+
+describe('selection', () => {
+  it('finds the containers by label, and fails naming an unknown container', async () => {
+    const store = new DirectoryStore(storeDir)
+    const byLabel = await takeSnapshot(
+      engine,
+      store,
+      {
+        ...options(`${prefix}label`, 'none'),
+        selection: { containers: [], labels: ['role=app'], all: false },
+        registry: undefined,
+        commit: false
+      },
+      silentLogger
+    )
+    // Label role=app may match other tests' containers too; ours must be among them.
+    expect(byLabel.manifest.containers.map(c => c.name)).toContain(`${prefix}app`)
+    // Without a registry, locally built images are saved into the store.
+    expect(byLabel.manifest.images.every(i => i.location === 'store')).toBe(true)
+
+    await expect(
+      takeSnapshot(
+        engine,
+        store,
+        {
+          ...options(`${prefix}ghost`, 'pause'),
+          selection: { containers: [`${prefix}ghost`], labels: [], all: false }
+        },
+        silentLogger
+      )
+    ).rejects.toThrow(
+      new RegExp(`No container named ${prefix}ghost\\. Running containers: .*${prefix}db`)
+    )
+    expect(await readdir(storeDir)).not.toContain(`${prefix}ghost`)
+  })
+})
+
+describe('a snapshot that fails midway', () => {
+  it('brings every container back and leaves no manifest when the registry refuses the push', async () => {
+    // A registry that answers the reachability check but refuses every upload.
+    // (403 denied: the engine does not retry it, unlike a 5xx.)
+    const server = createServer((request, response) => {
+      const reachable = request.url === '/v2/'
+      response.statusCode = reachable ? 200 : 403
+      response.setHeader('Docker-Distribution-API-Version', 'registry/2.0')
+      response.setHeader('Content-Type', 'application/json')
+      response.end(
+        reachable ? '{}' : '{"errors":[{"code":"DENIED","message":"refused by the test registry"}]}'
+      )
+    })
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+    const port = (server.address() as AddressInfo).port
+    const id = `${prefix}refused`
+    try {
+      for (const consistency of ['pause', 'stop'] as const) {
+        const attempt = takeSnapshot(
+          engine,
+          new DirectoryStore(storeDir),
+          {
+            ...options(id, consistency),
+            selection: { containers: stack.containers, labels: [], all: false },
+            registry: { address: `127.0.0.1:${port}`, repository: 'refused', auth: {} }
+          },
+          silentLogger
+        )
+        await expect(attempt).rejects.toBeInstanceOf(RegistryError)
+        await expect(attempt).rejects.toThrow(new RegExp(`127\\.0\\.0\\.1:${port}.*refused by the test`))
+        expect(await states()).toEqual(['running', 'running'])
+        expect(await readdir(storeDir)).not.toContain(id)
+      }
+    } finally {
+      server.close()
+    }
+  })
+
+  it('fails before pausing anything when the registry is unreachable', async () => {
+    const attempt = takeSnapshot(
+      engine,
+      new DirectoryStore(storeDir),
+      {
+        ...options(`${prefix}unreachable`, 'stop'),
+        selection: { containers: stack.containers, labels: [], all: false },
+        registry: { address: '127.0.0.1:9', repository: 'nowhere', auth: {} }
+      },
+      silentLogger
+    )
+    await expect(attempt).rejects.toThrow(
+      /Registry 127\.0\.0\.1:9 is unreachable.*nothing was paused/
+    )
+    expect(await states()).toEqual(['running', 'running'])
+    expect(await readdir(storeDir)).not.toContain(`${prefix}unreachable`)
+  })
+})

@@ -1,0 +1,146 @@
+import { execFile } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { promisify } from 'node:util'
+
+const run = promisify(execFile)
+
+export const REGISTRY = process.env.DOCKER_SNAPSHOT_TEST_REGISTRY ?? '127.0.0.1:5000'
+export const BUSYBOX = 'docker-snapshot-test/busybox:1'
+export const POSTGRES = 'docker-snapshot-test/postgres:15'
+
+/** A name prefix unique to one test, so tests never touch each other's (or a user's) objects. */
+export function uniquePrefix(label: string): string {
+  return `dst-${label}-${randomBytes(3).toString('hex')}-`
+}
+
+/**
+ * The docker CLI, used by tests as an independent observer (and to set up scenes), apart from
+ * the engine code under test.
+ */
+export async function docker(...args: string[]): Promise<string> {
+  const { stdout } = await run('docker', args, { maxBuffer: 64 * 1024 * 1024 })
+  return stdout.trim()
+}
+
+/** Runs `sh -c script` in a throwaway busybox container with the given extra docker args. */
+export function inBusybox(dockerArgs: string[], script: string): Promise<string> {
+  return docker('run', '--rm', ...dockerArgs, BUSYBOX, 'sh', '-c', script)
+}
+
+/** Removes every container, volume and network whose name starts with `prefix`. */
+export async function removeByPrefix(prefix: string): Promise<void> {
+  const containers = (await docker('ps', '-aq', '--filter', `name=^/${prefix}`)).split('\n')
+  if (containers[0]) await docker('rm', '-f', '-v', ...containers)
+  const volumes = (await docker('volume', 'ls', '-q', '--filter', `name=^${prefix}`)).split('\n')
+  if (volumes[0]) await docker('volume', 'rm', '-f', ...volumes)
+  const networks = (await docker('network', 'ls', '-q', '--filter', `name=^${prefix}`)).split('\n')
+  if (networks[0]) await docker('network', 'rm', ...networks)
+}
+
+export interface Stack {
+  network: string
+  volumes: string[]
+  containers: string[]
+}
+
+/**
+ * Two services from a locally built image on a user-defined network (the first with alias
+ * `database`), two named volumes holding files of several owners and modes, a symlink, a
+ * hardlink and an empty directory.
+ */
+export async function createStack(prefix: string): Promise<Stack> {
+  const network = `${prefix}net`
+  const data = `${prefix}data`
+  const conf = `${prefix}conf`
+  await docker('network', 'create', '--label', 'purpose=test', network)
+  await docker('volume', 'create', '--label', 'tier=data', data)
+  await docker('volume', 'create', conf)
+  await inBusybox(
+    ['-v', `${data}:/data`, '-v', `${conf}:/conf`],
+    [
+      'mkdir -p /data/www /data/empty /data/private /conf/app.d',
+      'echo "hello from the database" > /data/www/index.html',
+      'head -c 300000 /dev/urandom > /data/private/blob.bin',
+      'chown -R 1000:1000 /data/private && chmod 700 /data/private && chmod 640 /data/private/blob.bin',
+      'ln /data/private/blob.bin /data/private/blob.hardlink',
+      'ln -s www/index.html /data/current',
+      'echo "mode=fast" > /conf/app.d/app.conf && chown 33:44 /conf/app.d/app.conf && chmod 604 /conf/app.d/app.conf',
+      'touch -d "2021-03-04 05:06:07" /conf/app.d/app.conf /data/www',
+      'chown 1000:1000 /conf && chmod 2775 /conf'
+    ].join(' && ')
+  )
+  const db = `${prefix}db`
+  const app = `${prefix}app`
+  await docker(
+    'run',
+    '-d',
+    '--name',
+    db,
+    '--init',
+    '--network',
+    network,
+    '--network-alias',
+    'database',
+    '-v',
+    `${data}:/data`,
+    '-e',
+    'DB_MODE=primary',
+    '-e',
+    'DB_PASSWORD=s3cret-value',
+    '-l',
+    'role=db',
+    '-p',
+    '127.0.0.1::8080',
+    '--restart',
+    'unless-stopped',
+    '--health-cmd',
+    'wget -q -O /dev/null http://127.0.0.1:8080/www/index.html',
+    '--health-interval',
+    '1s',
+    '-w',
+    '/data',
+    BUSYBOX,
+    'httpd',
+    '-f',
+    '-p',
+    '8080',
+    '-h',
+    '/data'
+  )
+  await docker(
+    'run',
+    '-d',
+    '--name',
+    app,
+    '--init',
+    '--network',
+    network,
+    '-v',
+    `${conf}:/conf:ro`,
+    '-l',
+    'role=app',
+    '-l',
+    `docker-snapshot.depends-on=${db}`,
+    '--user',
+    '1000:1000',
+    '--hostname',
+    'app-host',
+    '-e',
+    'APP_MODE=test',
+    BUSYBOX,
+    'sh',
+    '-c',
+    'while true; do sleep 1; done'
+  )
+  return { network, volumes: [conf, data], containers: [app, db] }
+}
+
+/** A listing a user would compare: path, type, owner, mode, size, mtime, link target, link count. */
+export function treeListing(volume: string): Promise<string> {
+  return inBusybox(
+    ['-v', `${volume}:/v:ro`],
+    'cd /v && find . | sort | while read -r f; do ' +
+      'stat -c "%n %F %u:%g %a %s %Y %h" "$f"; [ -L "$f" ] && readlink "$f"; ' +
+      '[ -f "$f" ] && [ ! -L "$f" ] && md5sum "$f" | cut -d" " -f1; done; true'
+  )
+}

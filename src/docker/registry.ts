@@ -1,0 +1,86 @@
+import { readFile } from 'node:fs/promises'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import { RegistryError } from '../errors.js'
+import type { RegistryAuth } from './types.js'
+
+/** Where images of a snapshot go: `address/repository:tag`. */
+export interface RegistryTarget {
+  /** Host and port, e.g. `127.0.0.1:5000` or `ghcr.io`. */
+  address: string
+  /** Repository path below the address, e.g. `team/snapshots`. */
+  repository: string
+  auth: RegistryAuth
+}
+
+interface DockerConfig {
+  auths?: Record<string, { auth?: string; username?: string; password?: string }>
+}
+
+/**
+ * Credentials for `address`: the ones given, else the Docker config's (`$DOCKER_CONFIG` or
+ * `~/.docker/config.json`), else anonymous (`{}`, which the engine still requires).
+ */
+export async function registryAuth(
+  address: string,
+  username?: string,
+  password?: string
+): Promise<RegistryAuth> {
+  if (username || password) return { username, password, serveraddress: address }
+  const configDir = process.env.DOCKER_CONFIG || join(homedir(), '.docker')
+  let config: DockerConfig
+  try {
+    config = JSON.parse(await readFile(join(configDir, 'config.json'), 'utf8')) as DockerConfig
+  } catch {
+    return {}
+  }
+  const entry =
+    config.auths?.[address] ??
+    config.auths?.[`https://${address}`] ??
+    config.auths?.[`http://${address}`]
+  if (!entry) return {}
+  if (entry.auth) {
+    const decoded = Buffer.from(entry.auth, 'base64').toString('utf8')
+    const colon = decoded.indexOf(':')
+    if (colon > 0) {
+      return {
+        username: decoded.slice(0, colon),
+        password: decoded.slice(colon + 1),
+        serveraddress: address
+      }
+    }
+  }
+  if (entry.username)
+    return { username: entry.username, password: entry.password, serveraddress: address }
+  return {}
+}
+
+/**
+ * Fails early, before any container is paused, when nothing answers at the registry's address.
+ * Any HTTP answer (200, 401) counts: credentials are the engine's business at push time.
+ */
+export async function checkRegistryReachable(address: string, timeoutMs = 5000): Promise<void> {
+  const failures: string[] = []
+  for (const scheme of ['https', 'http']) {
+    try {
+      await fetch(`${scheme}://${address}/v2/`, { signal: AbortSignal.timeout(timeoutMs) })
+      return
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause
+      failures.push(`${scheme}: ${cause?.code ?? cause?.message ?? (error as Error).message}`)
+    }
+  }
+  throw new RegistryError(
+    `Registry ${address} is unreachable (${failures.join('; ')}). Check the registry input ` +
+      'and that the registry is running; nothing was paused or changed.'
+  )
+}
+
+/** A tag a registry accepts: lowercase-safe characters, at most 128. */
+export function imageTag(...parts: string[]): string {
+  return parts
+    .join('-')
+    .replace(/[^A-Za-z0-9_.-]/g, '_')
+    .replace(/^[.-]+/, '')
+    .slice(0, 128)
+}

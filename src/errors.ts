@@ -1,0 +1,50 @@
+/**
+ * Every failure the tool reports is one of these: a `name` to tell them apart, and a message that
+ * says what went wrong and what to do next. Messages never carry secrets.
+ */
+export class SnapshotError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = new.target.name
+  }
+}
+
+/** Settings or arguments that cannot work: nothing has been touched yet. */
+export class InvalidSettingsError extends SnapshotError {}
+
+/** No Docker engine answered at the address that was tried. */
+export class EngineUnavailableError extends SnapshotError {}
+
+/** The engine refused or failed a call (the message names the call and the object). */
+export class EngineError extends SnapshotError {}
+
+/** A container, volume, network or image named by the user does not exist. */
+export class NotFoundError extends SnapshotError {}
+
+/** A registry refused a push or pull, or could not be reached. */
+export class RegistryError extends SnapshotError {}
+
+/** The store could not write, read, list or delete (full disk, permissions, missing object). */
+export class StoreError extends SnapshotError {}
+
+/** A manifest is missing, malformed, of an unknown version, or was modified after it was written. */
+export class ManifestError extends SnapshotError {}
+
+/** An archive's bytes do not match what the manifest recorded, or the archive is unsafe to unpack. */
+export class ArchiveIntegrityError extends SnapshotError {}
+
+/** Restoring would overwrite something that exists, and the conflict policy forbids it. */
+export class ConflictError extends SnapshotError {}
+
+/** A user hook (pre/post exec, drill command) failed or timed out. */
+export class HookError extends SnapshotError {}
+
+/** A restored container did not become running or healthy in time. */
+export class HealthError extends SnapshotError {}
+
+/** One line for the user: the message, with the cause's message when it adds something. */
+export function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error)
+  const cause = error.cause instanceof Error ? error.cause.message : undefined
+  return cause && !error.message.includes(cause) ? `${error.message} (${cause})` : error.message
+}

@@ -1,0 +1,156 @@
+// Generated from action.yml by scripts/package.mjs; do not edit.
+export const INPUTS = {
+  mode: {
+    description: 'What to do: `snapshot`, `restore`, `verify` or `prune`.',
+    default: 'snapshot'
+  },
+  store: {
+    description:
+      'Where snapshots live: a directory path (or `dir:PATH`). Volume archives, saved images and the manifest go there.',
+    default: '.docker-snapshots'
+  },
+  'snapshot-id': {
+    description:
+      'Snapshot id. For snapshot: empty picks a time-based id. For restore and verify: an id, or `latest` for the newest complete snapshot in the store.',
+    default: ''
+  },
+  'docker-host': {
+    description:
+      'Docker engine address (`unix:///var/run/docker.sock`, `tcp://127.0.0.1:2375`). Empty uses DOCKER_HOST or the default socket.',
+    default: ''
+  },
+  containers: {
+    description: 'Containers to snapshot, by name or id, separated by commas or newlines.',
+    default: ''
+  },
+  'compose-project': {
+    description:
+      'Snapshot every container of this compose project (label `com.docker.compose.project`).',
+    default: ''
+  },
+  labels: {
+    description:
+      'Snapshot containers carrying all of these labels (`key` or `key=value`), separated by commas or newlines.',
+    default: ''
+  },
+  all: {
+    description: 'Snapshot every container on the engine (`true` or `false`).',
+    default: 'false'
+  },
+  volumes: {
+    description: 'Extra named volumes to snapshot besides those the containers mount.',
+    default: ''
+  },
+  'exclude-volumes': {
+    description: 'Named volumes to leave out.',
+    default: ''
+  },
+  consistency: {
+    description:
+      "How containers are held still while they are copied: `pause` (default), `stop`, or `none`. A container's `docker-snapshot.consistency` label overrides it.",
+    default: 'pause'
+  },
+  commit: {
+    description:
+      "Commit each container's filesystem into an image (`true` or `false`). A container's `docker-snapshot.commit` label overrides it.",
+    default: 'true'
+  },
+  'bind-mounts': {
+    description: '`record` bind mounts in the manifest, or `capture` their contents as well.',
+    default: 'record'
+  },
+  compression: {
+    description: 'Archive compression: `auto` (zstd when available, else gzip), `zstd` or `gzip`.',
+    default: 'auto'
+  },
+  'compression-level': {
+    description: 'Compression level (zstd 1-19, gzip 1-9). Empty uses 3 for zstd and 6 for gzip.',
+    default: ''
+  },
+  'hook-timeout': {
+    description: 'Seconds a pre- or post-exec hook may run before it counts as failed.',
+    default: '60'
+  },
+  registry: {
+    description:
+      'Registry for committed and locally built images (`host:port`). Empty saves images into the store instead.',
+    default: ''
+  },
+  repository: {
+    description:
+      'Repository in the registry that snapshot images are pushed to; tags name the snapshot and the container.',
+    default: 'docker-snapshot'
+  },
+  'registry-username': {
+    description: "Registry user name. Empty uses the Docker config's credentials, or none.",
+    default: ''
+  },
+  'registry-password': {
+    description: 'Registry password or token (masked in logs).',
+    default: ''
+  },
+  'on-conflict': {
+    description:
+      'Restore when a container or volume of the same name exists: `fail` (default, nothing is changed), `replace`, or `skip`.',
+    default: 'fail'
+  },
+  prefix: {
+    description:
+      'Restore under names with this prefix (containers, volumes, networks), beside the originals.',
+    default: ''
+  },
+  'only-containers': {
+    description: 'Restore only these containers (with their volumes and networks).',
+    default: ''
+  },
+  'only-volumes': {
+    description: 'Restore only these volumes.',
+    default: ''
+  },
+  start: {
+    description:
+      'Start restored containers that were running when the snapshot was taken (`true` or `false`).',
+    default: 'true'
+  },
+  'wait-timeout': {
+    description:
+      'Seconds to wait for each restored container to be running, or healthy when it has a healthcheck.',
+    default: '120'
+  },
+  ports: {
+    description:
+      'Published ports on restore: `keep`, `ephemeral` (engine-chosen host ports; for restoring beside the originals), or `none`.',
+    default: 'keep'
+  },
+  env: {
+    description:
+      'Values for environment variables left out of the manifest because they look secret, as `NAME=VALUE` lines (masked in logs). Needed only when the image does not carry them.',
+    default: ''
+  },
+  'restore-check': {
+    description:
+      'Verify: also restore into throwaway names, check the containers come up, and clean up (`true` or `false`).',
+    default: 'false'
+  },
+  'drill-container': {
+    description:
+      'Verify: the restored container to run `drill-command` in (implies restore-check).',
+    default: ''
+  },
+  'drill-command': {
+    description:
+      'Verify: a shell command run in `drill-container` after a throwaway restore; it must exit 0.',
+    default: ''
+  },
+  keep: {
+    description: 'Prune: keep this many newest complete snapshots. Empty keeps all by count.',
+    default: ''
+  },
+  'older-than': {
+    description:
+      'Prune: remove snapshots older than this (`30m`, `12h`, `7d`). Empty removes none by age.',
+    default: ''
+  }
+} as const
+
+export type InputName = keyof typeof INPUTS

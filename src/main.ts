@@ -1,0 +1,31 @@
+import * as core from '@actions/core'
+import { saveActionState } from './action-state.js'
+import { actionLogger } from './action-log.js'
+import { describeError } from './errors.js'
+import type { InputName } from './generated/inputs.js'
+import { outputsOf, summaryOf } from './report.js'
+import { execute } from './runner.js'
+import { readSettings } from './settings.js'
+
+/** The action's main step. */
+export async function run(): Promise<void> {
+  try {
+    const settings = readSettings((name: InputName) => core.getInput(name))
+    for (const secret of settings.secrets) core.setSecret(secret)
+    const result = await execute(settings, {
+      log: actionLogger,
+      onQuiesce: quiesced => saveActionState({ dockerHost: settings.dockerHost, quiesced })
+    })
+    for (const [name, value] of Object.entries(outputsOf(result))) core.setOutput(name, value)
+    await core.summary.addRaw(summaryOf(result)).write()
+    if (result.mode === 'verify' && !result.verify.ok) {
+      const failed = result.verify.checks.filter(check => !check.ok)
+      core.setFailed(
+        `snapshot ${result.verify.snapshotId} failed verification: ` +
+          failed.map(check => `${check.subject}: ${check.detail}`).join('; ')
+      )
+    }
+  } catch (error) {
+    core.setFailed(describeError(error))
+  }
+}

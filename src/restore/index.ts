@@ -1,0 +1,20 @@
+export { restoreSnapshot, checkRestoreOptions } from './restore.js'
+export { verifySnapshot, removeRestored, throwawayPrefix } from './verify.js'
+export { readManifest, resolveSnapshotId, LATEST } from './read-manifest.js'
+export type {
+  ConflictPolicy,
+  ContainerState,
+  PortPolicy,
+  RestoreOptions,
+  RestoreReport,
+  RestoreStep,
+  RestoredContainer,
+  RestoredImage,
+  RestoredNetwork,
+  RestoredVolume,
+  StepTiming,
+  VerifyCheck,
+  VerifyCheckKind,
+  VerifyOptions,
+  VerifyReport
+} from './types.js'

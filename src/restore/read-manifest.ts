@@ -1,0 +1,73 @@
+import { ManifestError, NotFoundError } from '../errors.js'
+import { MANIFEST_FILE, type Manifest } from '../manifest.js'
+import { parseManifest } from '../manifest-schema.js'
+import type { SnapshotStore } from '../stores/store.js'
+
+/** A manifest larger than this is not one docker-snapshot wrote. */
+const MAX_MANIFEST_BYTES = 64 * 1024 * 1024
+
+/** The id `latest` stands for: the newest complete snapshot in the store. */
+export const LATEST = 'latest'
+
+/** `snapshotId` itself, or for `latest` the newest complete snapshot's id. */
+export async function resolveSnapshotId(store: SnapshotStore, snapshotId: string): Promise<string> {
+  if (snapshotId !== LATEST) return snapshotId
+  const newest = (await store.list()).find(snapshot => snapshot.complete)
+  if (newest === undefined) {
+    throw new NotFoundError(
+      `There is no complete snapshot in ${store.description} to restore as 'latest'. Take a ` +
+        'snapshot first, or check the store.'
+    )
+  }
+  return newest.snapshotId
+}
+
+/**
+ * Reads and fully checks the snapshot's manifest (schema, version, checksum, cross-references).
+ * A snapshot without one was interrupted: ManifestError says so.
+ */
+export async function readManifest(store: SnapshotStore, snapshotId: string): Promise<Manifest> {
+  const source = `the manifest of snapshot ${snapshotId} in ${store.description}`
+  if (!(await store.has(snapshotId, MANIFEST_FILE))) {
+    const listed = await store.list()
+    if (listed.some(snapshot => snapshot.snapshotId === snapshotId)) {
+      throw new ManifestError(
+        `Snapshot ${snapshotId} in ${store.description} has no manifest: it was interrupted ` +
+          'while it was taken and cannot be restored. Restore another snapshot.'
+      )
+    }
+    const known = listed
+      .filter(s => s.complete)
+      .slice(0, 5)
+      .map(s => s.snapshotId)
+    throw new NotFoundError(
+      `Snapshot ${snapshotId} is not in ${store.description}. ` +
+        (known.length > 0
+          ? `The newest complete snapshots there: ${known.join(', ')}.`
+          : 'The store holds no complete snapshot.')
+    )
+  }
+  const stream = await store.get(snapshotId, MANIFEST_FILE)
+  const chunks: Buffer[] = []
+  let bytes = 0
+  for await (const chunk of stream as AsyncIterable<Buffer | string>) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
+    bytes += buffer.length
+    if (bytes > MAX_MANIFEST_BYTES) {
+      stream.destroy()
+      throw new ManifestError(
+        `${source}: larger than ${MAX_MANIFEST_BYTES} bytes; this is not a manifest ` +
+          'docker-snapshot wrote'
+      )
+    }
+    chunks.push(buffer)
+  }
+  const manifest = parseManifest(Buffer.concat(chunks).toString('utf8'), source)
+  if (manifest.snapshotId !== snapshotId) {
+    throw new ManifestError(
+      `${source}: it describes snapshot ${manifest.snapshotId}, so it was copied or moved from ` +
+        'another snapshot; restore from an unmodified copy'
+    )
+  }
+  return manifest
+}

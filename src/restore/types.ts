@@ -1,0 +1,138 @@
+import type { RegistryAuth } from '../docker/types.js'
+
+export type ConflictPolicy = 'fail' | 'replace' | 'skip'
+/**
+ * What to do with published host ports: `keep` them, let the engine choose host ports
+ * (`ephemeral`, for a copy beside the original), or publish `none`.
+ */
+export type PortPolicy = 'keep' | 'ephemeral' | 'none'
+
+export interface RestoreOptions {
+  /** The snapshot to restore, or `latest` for the newest complete one in the store. */
+  snapshotId: string
+  /**
+   * When a container or volume of the target name exists: `fail` before changing anything,
+   * `replace` it (after every archive was verified), or `skip` it and restore the rest.
+   */
+  onConflict: ConflictPolicy
+  /** Prepended to every container, volume and network name (and to the compose project label). */
+  prefix: string
+  /** Restore only these containers (names in the snapshot), with their volumes and networks. */
+  containers?: string[]
+  /** Restore these volumes; alone (without `containers`), only volumes are restored. */
+  volumes?: string[]
+  /** Start the containers that were running when the snapshot was taken. */
+  start: boolean
+  /** How long each started container may take to become healthy (or running, without a healthcheck). */
+  waitTimeoutMs: number
+  ports: PortPolicy
+  /** Credentials for pulling images recorded at a registry (`{}` for anonymous). */
+  registryAuth: RegistryAuth
+  /** Values for environment variables the snapshot left out as secret and the image does not set. */
+  env: Record<string, string>
+  /**
+   * Keep what this run created when it fails (to read `docker logs` of a container that did not
+   * become healthy). By default a failed restore removes what it created.
+   */
+  keepOnFailure?: boolean
+}
+
+export type RestoreStep =
+  'manifest' | 'plan' | 'verify' | 'images' | 'volumes' | 'networks' | 'containers' | 'start'
+
+export interface StepTiming {
+  step: RestoreStep
+  durationMs: number
+}
+
+export interface RestoredImage {
+  key: string
+  /** The reference containers were created from (a tag, `repo@digest`, or the image id). */
+  reference: string
+  id: string
+  action: 'present' | 'pulled' | 'loaded'
+}
+
+export interface RestoredVolume {
+  /** Name in the snapshot. */
+  name: string
+  /** Name on the engine after the restore. */
+  target: string
+  action: 'created' | 'replaced' | 'skipped'
+  /** Tar entries written below the root (0 when skipped). */
+  entries: number
+}
+
+export interface RestoredNetwork {
+  name: string
+  target: string
+  /** `reused`: it existed (or is built in) and was left as it was. */
+  action: 'created' | 'reused'
+}
+
+export type ContainerState = 'healthy' | 'running' | 'created' | 'skipped'
+
+export interface RestoredContainer {
+  name: string
+  target: string
+  /** The new container's id; absent when skipped. */
+  id?: string
+  action: 'created' | 'replaced' | 'skipped'
+  /** `created`: not started (it was not running, or `start` was off). */
+  state: ContainerState
+}
+
+export interface RestoreReport {
+  snapshotId: string
+  prefix: string
+  steps: StepTiming[]
+  durationMs: number
+  images: RestoredImage[]
+  volumes: RestoredVolume[]
+  networks: RestoredNetwork[]
+  containers: RestoredContainer[]
+  /** Pre-existing containers and volumes removed because `onConflict` was `replace`. */
+  replaced: string[]
+}
+
+export interface VerifyOptions {
+  snapshotId: string
+  registryAuth: RegistryAuth
+  /**
+   * Restore into throwaway names and run `command` in the restored `container` (its name in the
+   * snapshot); the check passes when the command exits 0.
+   */
+  drill?: { command: string[]; container: string }
+  /** Restore into throwaway names and check every container comes up (implied by `drill`). */
+  restoreCheck: boolean
+  /** Ports of the throwaway copy: `none` (default) or `ephemeral`. */
+  ports?: Extract<PortPolicy, 'none' | 'ephemeral'>
+  /** Health wait per container of the throwaway copy. */
+  waitTimeoutMs: number
+  /** How long the drill command may run. */
+  drillTimeoutMs?: number
+  /** Values for redacted environment variables, as for restore. */
+  env?: Record<string, string>
+}
+
+export type VerifyCheckKind = 'manifest' | 'archive' | 'image' | 'restore' | 'drill' | 'cleanup'
+
+export interface VerifyCheck {
+  kind: VerifyCheckKind
+  /** What was checked, e.g. `volume pgdata (volumes/pgdata.tar.zst)`. */
+  subject: string
+  ok: boolean
+  /** What was found: the count of entries, the registry's answer, or what is wrong. */
+  detail: string
+  durationMs: number
+}
+
+export interface VerifyReport {
+  snapshotId: string
+  ok: boolean
+  checks: VerifyCheck[]
+  /** The throwaway copy's prefix, when one was restored. */
+  prefix?: string
+  drill?: { container: string; command: string[]; exitCode: number; output: string }
+  durationMs: number
+}

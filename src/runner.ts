@@ -1,0 +1,163 @@
+import type { DrillReport } from './drill.js'
+import { runDrill } from './drill.js'
+import { Engine } from './docker/engine.js'
+import { registryAuth } from './docker/registry.js'
+import type { RegistryTarget } from './docker/registry.js'
+import type { RegistryAuth } from './docker/types.js'
+import type { Logger } from './log.js'
+import { pruneSnapshots } from './prune.js'
+import type { RestoreReport, VerifyReport } from './restore/index.js'
+import { restoreSnapshot, verifySnapshot } from './restore/index.js'
+import type { Settings } from './settings.js'
+import type { QuiesceAction } from './snapshot/quiesce.js'
+import type { SnapshotReport } from './snapshot/snapshot.js'
+import { takeSnapshot } from './snapshot/snapshot.js'
+import { openStore } from './stores/index.js'
+import type { SnapshotStore } from './stores/store.js'
+import type { TransferListener } from './transfer.js'
+import { TOOL_VERSION } from './version.js'
+
+/** What a front end (the action, the CLI) lends a run: where to log and whom to tell what. */
+export interface RunContext {
+  log: Logger
+  onQuiesce?: (actions: QuiesceAction[]) => void
+  onTransfer?: TransferListener
+  /** Aborted when the user asks the run to stop (Ctrl-C). */
+  signal?: AbortSignal
+}
+
+export type PruneResult = Awaited<ReturnType<typeof pruneSnapshots>>
+
+export type RunResult =
+  | { mode: 'snapshot'; snapshot: SnapshotReport }
+  | { mode: 'restore'; restore: RestoreReport }
+  | { mode: 'verify'; verify: VerifyReport }
+  | { mode: 'prune'; prune: PruneResult }
+
+/** One run's engine, store and registry credentials, opened once from the settings. */
+class Session {
+  private constructor(
+    readonly settings: Settings,
+    readonly context: RunContext,
+    readonly engine: Engine,
+    readonly store: SnapshotStore,
+    readonly registry: RegistryTarget | undefined
+  ) {}
+
+  static async open(settings: Settings, context: RunContext): Promise<Session> {
+    const engine = new Engine({ host: settings.dockerHost, logger: context.log })
+    const store = await openStore(settings.store)
+    let registry: RegistryTarget | undefined
+    if (settings.registry) {
+      const { address, repository, username, password } = settings.registry
+      registry = { address, repository, auth: await registryAuth(address, username, password) }
+    }
+    return new Session(settings, context, engine, store, registry)
+  }
+
+  private get auth(): RegistryAuth {
+    return this.registry?.auth ?? {}
+  }
+
+  snapshot(snapshotId: string, composeProject?: string): Promise<SnapshotReport> {
+    const { snapshot } = this.settings
+    const project = composeProject ?? snapshot.composeProject
+    return takeSnapshot(
+      this.engine,
+      this.store,
+      {
+        ...snapshot,
+        selection: {
+          containers: snapshot.containers,
+          labels: snapshot.labels,
+          all: snapshot.all,
+          ...(project && { composeProject: project })
+        },
+        snapshotId,
+        registry: this.registry,
+        toolVersion: TOOL_VERSION,
+        onQuiesce: this.context.onQuiesce,
+        onTransfer: this.context.onTransfer,
+        signal: this.context.signal
+      },
+      this.context.log
+    )
+  }
+
+  restore(
+    snapshotId: string,
+    overrides: Partial<Settings['restore']> = {}
+  ): Promise<RestoreReport> {
+    return restoreSnapshot(
+      this.engine,
+      this.store,
+      { ...this.settings.restore, ...overrides, snapshotId, registryAuth: this.auth },
+      this.context.log
+    )
+  }
+
+  verify(snapshotId: string): Promise<VerifyReport> {
+    const { verify, restore } = this.settings
+    return verifySnapshot(
+      this.engine,
+      this.store,
+      {
+        snapshotId,
+        registryAuth: this.auth,
+        restoreCheck: verify.restoreCheck,
+        waitTimeoutMs: restore.waitTimeoutMs,
+        env: restore.env,
+        ...(verify.drill && { drill: verify.drill })
+      },
+      this.context.log
+    )
+  }
+
+  prune(): Promise<PruneResult> {
+    return pruneSnapshots(this.store, { ...this.settings.prune, now: new Date() }, this.context.log)
+  }
+}
+
+/** Carries out one run of any mode: the same for a workflow step and a terminal. */
+export async function execute(settings: Settings, context: RunContext): Promise<RunResult> {
+  const session = await Session.open(settings, context)
+  switch (settings.mode) {
+    case 'snapshot':
+      return { mode: 'snapshot', snapshot: await session.snapshot(settings.snapshotId) }
+    case 'restore':
+      return { mode: 'restore', restore: await session.restore(settings.snapshotId) }
+    case 'verify':
+      return { mode: 'verify', verify: await session.verify(settings.snapshotId) }
+    case 'prune':
+      return { mode: 'prune', prune: await session.prune() }
+  }
+}
+
+/** The drill: snapshot, verify, destroy (or not), restore and compare, with these settings. */
+export async function drill(
+  settings: Settings,
+  context: RunContext,
+  options: { demo: boolean; destroy: boolean }
+): Promise<DrillReport> {
+  const session = await Session.open(settings, context)
+  const { drill: question } = settings.verify
+  return runDrill(
+    session.engine,
+    {
+      ...options,
+      composeProject: settings.snapshot.composeProject,
+      checks: question
+        ? [{ service: question.container, command: question.command, description: 'drill command' }]
+        : [],
+      snapshot: project => session.snapshot(settings.snapshotId, project),
+      verify: snapshotId => session.verify(snapshotId),
+      restore: (snapshotId, prefix) =>
+        session.restore(snapshotId, {
+          prefix,
+          onConflict: 'fail',
+          ports: prefix ? 'ephemeral' : settings.restore.ports
+        })
+    },
+    context.log
+  )
+}

@@ -1,0 +1,517 @@
+import { Readable, addAbortSignal } from 'node:stream'
+import { packArchive, resolveCompression } from '../archive/index.js'
+import type { Codec, CompressorChoice } from '../archive/index.js'
+import type { Engine } from '../docker/engine.js'
+import type { RegistryTarget } from '../docker/registry.js'
+import { checkRegistryReachable, imageTag } from '../docker/registry.js'
+import type { ContainerDetails, VolumeDetails } from '../docker/types.js'
+import { InvalidSettingsError, SnapshotError, StoreError, describeError } from '../errors.js'
+import type { Logger } from '../log.js'
+import type {
+  ArchiveRecord,
+  Consistency,
+  ContainerRecord,
+  ImageRecord,
+  Manifest,
+  VolumeRecord
+} from '../manifest.js'
+import { MANIFEST_FILE, MANIFEST_VERSION } from '../manifest.js'
+import { serializeManifest } from '../manifest-schema.js'
+import type { SnapshotStore } from '../stores/store.js'
+import type { TransferListener } from '../transfer.js'
+import {
+  LABEL,
+  captureContainer,
+  captureNetwork,
+  consistencyFor,
+  containerName
+} from './capture.js'
+import { dependencyOrder } from '../dependency-order.js'
+import { runHook } from './hooks.js'
+import type { QuiesceAction } from './quiesce.js'
+import { Quiescer } from './quiesce.js'
+import type { Selection } from './targets.js'
+import { resolveTargets } from './targets.js'
+
+export interface SnapshotOptions {
+  snapshotId: string
+  selection: Selection
+  /** Volumes to take besides those the containers mount. */
+  volumes: string[]
+  excludeVolumes: string[]
+  consistency: Consistency
+  /** Commit each container's filesystem (a container's `docker-snapshot.commit` label overrides). */
+  commit: boolean
+  /** Capture the contents of bind mounts too (they are always recorded). */
+  captureBindMounts: boolean
+  /** Where images go; without one they are saved into the store. */
+  registry?: RegistryTarget
+  compression: CompressorChoice
+  compressionLevel?: number
+  hookTimeoutMs: number
+  toolVersion: string
+  /** Told, before each pause or stop and after each resume, what would need undoing. */
+  onQuiesce?: (actions: QuiesceAction[]) => void
+  onTransfer?: TransferListener
+  /** Stops the run at the next safe point (containers are brought back first). */
+  signal?: AbortSignal
+}
+
+export interface VolumeResult {
+  name: string
+  tarBytes: number
+  storedBytes: number
+  seconds: number
+}
+
+export interface SnapshotReport {
+  manifest: Manifest
+  /** Where the manifest is, as the store describes it. */
+  manifestLocation: string
+  codec: string
+  seconds: number
+  /** How long containers were paused or stopped. */
+  quiescedSeconds: number
+  volumes: VolumeResult[]
+  images: { key: string; reference: string; location: ImageRecord['location'] }[]
+}
+
+const COMMIT_REPOSITORY = 'docker-snapshot/commits'
+
+function seconds(since: number): number {
+  return (Date.now() - since) / 1000
+}
+
+function archiveRecord(object: string, packed: Awaited<ReturnType<typeof packArchive>>) {
+  const record: ArchiveRecord = {
+    object,
+    compression: packed.compression,
+    sha256: packed.sha256,
+    storedBytes: packed.storedBytes,
+    tarBytes: packed.tarBytes
+  }
+  return record
+}
+
+/** A committed (or source) image, before it is published to a registry or the store. */
+interface PendingImage {
+  record: Omit<ImageRecord, 'location' | 'reference'>
+  /** `repo:tag` (or an id for an untagged source image) that names it on the engine. */
+  localReference: string
+  repo: string
+  tag: string
+}
+
+class SnapshotRun {
+  private readonly started = Date.now()
+  private readonly quiescer: Quiescer
+  private codec!: Codec
+  private readonly volumeResults: VolumeResult[] = []
+  private quiescedSeconds = 0
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly store: SnapshotStore,
+    private readonly options: SnapshotOptions,
+    private readonly log: Logger
+  ) {
+    this.quiescer = new Quiescer(engine, log, options.onQuiesce)
+  }
+
+  async run(): Promise<SnapshotReport> {
+    const { options, log } = this
+    const engineInfo = await this.engine.info()
+    this.codec = await resolveCompression(options.compression, options.compressionLevel)
+    if (options.registry) await checkRegistryReachable(options.registry.address)
+
+    const targets = await log.group('Finding what to snapshot', async () => {
+      const found = await resolveTargets(
+        this.engine,
+        options.selection,
+        options.volumes,
+        options.excludeVolumes
+      )
+      log.info(
+        `containers: ${found.containers.map(containerName).join(', ') || 'none'}; ` +
+          `volumes: ${found.volumes.map(v => v.Name).join(', ') || 'none'}; ` +
+          `networks: ${found.networks.join(', ') || 'none'}`
+      )
+      return found
+    })
+
+    const byId = new Map<string, string>()
+    for (const details of targets.containers) {
+      byId.set(details.Id, containerName(details))
+      byId.set(details.Id.slice(0, 12), containerName(details))
+    }
+    const records = targets.containers.map(details => ({
+      details,
+      record: captureContainer(
+        details,
+        consistencyFor(details.Config.Labels ?? {}, options.consistency),
+        byId
+      )
+    }))
+    const order = dependencyOrder(
+      records.map(r => r.record),
+      cycle =>
+        new InvalidSettingsError(
+          `containers depend on each other in a cycle (${cycle}): nothing was paused. Break ` +
+            'the cycle (links, network_mode container:, docker-snapshot.depends-on labels).'
+        )
+    )
+    const inOrder = order.map(name => records.find(r => r.record.name === name)!)
+
+    let pending: Map<string, PendingImage>
+    let volumes: VolumeRecord[]
+    try {
+      await log.group('Running pre-exec hooks', async () => {
+        for (const { details } of inOrder) {
+          await runHook(this.engine, details, 'pre', options.hookTimeoutMs, log)
+        }
+      })
+      ;({ pending, volumes } = await this.captureQuiesced(inOrder, targets.volumes))
+    } finally {
+      await this.bringBack()
+    }
+    await log.group('Running post-exec hooks', async () => {
+      for (const { details } of inOrder) {
+        await runHook(this.engine, details, 'post', options.hookTimeoutMs, log)
+      }
+    })
+
+    options.signal?.throwIfAborted()
+    const images = await log.group('Storing images', () =>
+      this.publishImages([...pending.values()])
+    )
+    const containers: ContainerRecord[] = inOrder.map(({ details, record }) => ({
+      ...record,
+      image: this.imageKeyFor(details, pending)
+    }))
+    const networks = await Promise.all(
+      targets.networks.map(async name => {
+        const details = await this.engine.findNetwork(name)
+        if (!details) throw new SnapshotError(`network ${name} disappeared during the snapshot`)
+        return captureNetwork(details)
+      })
+    )
+
+    const manifest: Omit<Manifest, 'checksum'> = {
+      schemaVersion: MANIFEST_VERSION,
+      snapshotId: options.snapshotId,
+      createdAt: new Date(this.started).toISOString(),
+      completedAt: new Date().toISOString(),
+      tool: { name: 'docker-snapshot', version: options.toolVersion },
+      engine: engineInfo,
+      selection: options.selection,
+      consistency: options.consistency,
+      containers,
+      images,
+      volumes,
+      networks
+    }
+    const text = serializeManifest(manifest)
+    await this.store.put(options.snapshotId, MANIFEST_FILE, bufferStream(text))
+    return {
+      manifest: JSON.parse(text) as Manifest,
+      manifestLocation: `${this.store.description}: ${options.snapshotId}/${MANIFEST_FILE}`,
+      codec: this.codec.implementation,
+      seconds: seconds(this.started),
+      quiescedSeconds: this.quiescedSeconds,
+      volumes: this.volumeResults,
+      images: images.map(i => ({ key: i.key, reference: i.reference, location: i.location }))
+    }
+  }
+
+  /** Pause or stop, then commit and copy volumes: the window in which containers wait. */
+  private async captureQuiesced(
+    inOrder: { details: ContainerDetails; record: Omit<ContainerRecord, 'image'> }[],
+    volumeTargets: VolumeDetails[]
+  ) {
+    const { log } = this
+    // Dependents first, so nothing runs against a stopped dependency.
+    const actions: QuiesceAction[] = [...inOrder]
+      .reverse()
+      .filter(({ details }) => details.State.Running && !details.State.Paused)
+      .flatMap(({ details }) => {
+        const mode = consistencyFor(details.Config.Labels ?? {}, this.options.consistency)
+        return mode === 'none'
+          ? []
+          : [{ id: details.Id, name: containerName(details), action: mode }]
+      })
+    this.options.signal?.throwIfAborted()
+    const quiesceStart = Date.now()
+    await log.group('Quiescing containers', () => this.quiescer.quiesce(actions))
+    try {
+      const pending = await log.group('Committing containers', () => this.commitAll(inOrder))
+      const volumes = await log.group('Copying volumes', () =>
+        this.copyVolumes(inOrder, volumeTargets)
+      )
+      if (this.options.captureBindMounts) {
+        await log.group('Copying bind mounts', () => this.copyBindMounts(inOrder))
+      }
+      return { pending, volumes }
+    } finally {
+      this.quiescedSeconds = seconds(quiesceStart)
+    }
+  }
+
+  private async bringBack() {
+    if (this.quiescer.actions.length === 0) return
+    await this.log.group('Resuming containers', () => this.quiescer.resume())
+  }
+
+  private wantsCommit(details: ContainerDetails): boolean {
+    const label = details.Config.Labels?.[LABEL.commit]
+    if (label === 'true') return true
+    if (label === 'false') return false
+    return this.options.commit
+  }
+
+  private imageRepository(): string {
+    const registry = this.options.registry
+    return registry ? `${registry.address}/${registry.repository}` : COMMIT_REPOSITORY
+  }
+
+  private async commitAll(inOrder: { details: ContainerDetails }[]) {
+    const pending = new Map<string, PendingImage>()
+    for (const { details } of inOrder) {
+      const name = containerName(details)
+      if (this.wantsCommit(details)) {
+        const repo = this.imageRepository()
+        const tag = imageTag(this.options.snapshotId, name)
+        const started = Date.now()
+        const id = await this.engine.commitContainer(details.Id, {
+          repo,
+          tag,
+          pause: false,
+          comment: `docker-snapshot ${this.options.snapshotId} of ${name}`
+        })
+        this.log.info(`committed ${name} as ${repo}:${tag} in ${seconds(started).toFixed(1)} s`)
+        pending.set(`commit:${name}`, {
+          record: { key: `commit:${name}`, role: 'commit', container: name, id },
+          localReference: `${repo}:${tag}`,
+          repo,
+          tag
+        })
+      } else {
+        const key = `source:${details.Image}`
+        if (pending.has(key)) continue
+        pending.set(key, {
+          record: { key, role: 'source', id: details.Image },
+          localReference: details.Config.Image,
+          repo: this.imageRepository(),
+          tag: imageTag(
+            this.options.snapshotId,
+            'image',
+            details.Image.replace('sha256:', '').slice(0, 12)
+          )
+        })
+      }
+    }
+    return pending
+  }
+
+  private imageKeyFor(details: ContainerDetails, pending: Map<string, PendingImage>): string {
+    const commitKey = `commit:${containerName(details)}`
+    return pending.has(commitKey) ? commitKey : `source:${details.Image}`
+  }
+
+  private async copyVolumes(
+    inOrder: { details: ContainerDetails }[],
+    volumeTargets: VolumeDetails[]
+  ): Promise<VolumeRecord[]> {
+    const usedBy = new Map<string, string[]>()
+    for (const { details } of inOrder) {
+      for (const mount of details.Mounts ?? []) {
+        if (mount.Name)
+          usedBy.set(mount.Name, [...(usedBy.get(mount.Name) ?? []), containerName(details)])
+      }
+    }
+    const records: VolumeRecord[] = []
+    for (const volume of volumeTargets) {
+      const object = `volumes/${volume.Name}.tar.${this.codec.algorithm === 'zstd' ? 'zst' : 'gz'}`
+      const started = Date.now()
+      this.options.signal?.throwIfAborted()
+      const packed = await this.engine.readVolume(volume.Name, tar =>
+        packArchive(
+          this.options.signal ? addAbortSignal(this.options.signal, tar) : tar,
+          this.codec,
+          compressed => this.store.put(this.options.snapshotId, object, compressed),
+          bytes =>
+            this.options.onTransfer?.({ kind: 'volume', name: volume.Name, bytes, done: false })
+        )
+      )
+      this.options.onTransfer?.({
+        kind: 'volume',
+        name: volume.Name,
+        bytes: packed.tarBytes,
+        done: true
+      })
+      if (!packed.root) {
+        throw new SnapshotError(`the engine's archive of volume ${volume.Name} has no root entry`)
+      }
+      const took = seconds(started)
+      this.volumeResults.push({
+        name: volume.Name,
+        tarBytes: packed.tarBytes,
+        storedBytes: packed.storedBytes,
+        seconds: took
+      })
+      this.log.info(
+        `${volume.Name}: ${formatBytes(packed.tarBytes)} -> ${formatBytes(packed.storedBytes)} ` +
+          `in ${took.toFixed(1)} s (${formatBytes(packed.tarBytes / Math.max(took, 0.001))}/s)`
+      )
+      records.push({
+        name: volume.Name,
+        driver: volume.Driver,
+        driverOptions: volume.Options ?? {},
+        labels: volume.Labels ?? {},
+        anonymous: /^[0-9a-f]{64}$/.test(volume.Name),
+        usedBy: usedBy.get(volume.Name) ?? [],
+        root: packed.root,
+        entries: packed.entries,
+        archive: archiveRecord(object, packed)
+      })
+    }
+    return records
+  }
+
+  private async copyBindMounts(
+    inOrder: { details: ContainerDetails; record: Omit<ContainerRecord, 'image'> }[]
+  ) {
+    for (const { details, record } of inOrder) {
+      for (const [index, mount] of record.mounts.entries()) {
+        if (mount.type !== 'bind') continue
+        const object = `binds/${record.name}-${index}.tar.${this.codec.algorithm === 'zstd' ? 'zst' : 'gz'}`
+        const packed = await this.engine.readContainerPath(details.Id, mount.destination, tar =>
+          packArchive(tar, this.codec, compressed =>
+            this.store.put(this.options.snapshotId, object, compressed)
+          )
+        )
+        mount.archive = archiveRecord(object, packed)
+        this.log.info(
+          `${record.name}: bind mount ${mount.source} -> ${formatBytes(packed.storedBytes)}`
+        )
+      }
+    }
+  }
+
+  /** Pushes committed and locally built images, or saves them into the store. */
+  private async publishImages(pending: PendingImage[]): Promise<ImageRecord[]> {
+    const records: ImageRecord[] = []
+    for (const image of pending) {
+      const started = Date.now()
+      if (image.record.role === 'source') {
+        const details = await this.engine.findImage(image.record.id)
+        const pinned = details?.RepoDigests?.[0]
+        if (pinned) {
+          // It came from a registry: refer to it by digest rather than copy it again.
+          records.push({
+            ...image.record,
+            location: 'registry',
+            reference: pinned,
+            digest: pinned.split('@')[1]
+          })
+          continue
+        }
+      }
+      const registry = this.options.registry
+      if (registry) {
+        if (image.record.role === 'source') {
+          await this.engine.tagImage(image.record.id, image.repo, image.tag)
+        }
+        this.options.onTransfer?.({
+          kind: 'image',
+          name: image.localReference,
+          bytes: 0,
+          done: false
+        })
+        const digest = await this.engine.pushImage(image.repo, image.tag, registry.auth)
+        this.options.onTransfer?.({
+          kind: 'image',
+          name: image.localReference,
+          bytes: 0,
+          done: true
+        })
+        records.push({
+          ...image.record,
+          location: 'registry',
+          reference: `${image.repo}@${digest}`,
+          digest
+        })
+        this.log.info(
+          `pushed ${image.repo}:${image.tag} (${digest}) in ${seconds(started).toFixed(1)} s`
+        )
+        continue
+      }
+      const object = `images/${imageTag(image.record.key.replace(':', '-'))}.tar.${this.codec.algorithm === 'zstd' ? 'zst' : 'gz'}`
+      const reference = image.localReference
+      const saved = await this.engine.saveImages([reference])
+      const packed = await packArchive(
+        saved,
+        this.codec,
+        compressed => this.store.put(this.options.snapshotId, object, compressed),
+        bytes => this.options.onTransfer?.({ kind: 'image', name: reference, bytes, done: false })
+      )
+      this.options.onTransfer?.({
+        kind: 'image',
+        name: reference,
+        bytes: packed.tarBytes,
+        done: true
+      })
+      records.push({
+        ...image.record,
+        location: 'store',
+        reference,
+        archive: archiveRecord(object, packed)
+      })
+      this.log.info(
+        `saved ${reference} into the store: ${formatBytes(packed.storedBytes)} in ${seconds(started).toFixed(1)} s`
+      )
+    }
+    return records
+  }
+}
+
+function bufferStream(text: string) {
+  return Readable.from([Buffer.from(text)])
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
+  let value = bytes
+  let unit = 0
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit++
+  }
+  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`
+}
+
+/**
+ * Takes a snapshot. On any failure every container we paused or stopped is brought back, the
+ * partial snapshot is removed from the store, and the error says what failed.
+ */
+export async function takeSnapshot(
+  engine: Engine,
+  store: SnapshotStore,
+  options: SnapshotOptions,
+  log: Logger
+): Promise<SnapshotReport> {
+  try {
+    return await new SnapshotRun(engine, store, options, log).run()
+  } catch (error) {
+    try {
+      await store.delete(options.snapshotId)
+    } catch (cleanup) {
+      log.warn(
+        `could not remove the incomplete snapshot ${options.snapshotId}: ${describeError(cleanup)}`
+      )
+    }
+    if (error instanceof StoreError || error instanceof SnapshotError) throw error
+    throw new SnapshotError(`snapshot ${options.snapshotId} failed: ${describeError(error)}`, {
+      cause: error
+    })
+  }
+}
