@@ -188,7 +188,9 @@ describe('a snapshot that fails midway', () => {
           silentLogger
         )
         await expect(attempt).rejects.toBeInstanceOf(RegistryError)
-        await expect(attempt).rejects.toThrow(new RegExp(`127\\.0\\.0\\.1:${port}.*refused by the test`))
+        await expect(attempt).rejects.toThrow(
+          new RegExp(`127\\.0\\.0\\.1:${port}.*refused by the test`)
+        )
         expect(await states()).toEqual(['running', 'running'])
         expect(await readdir(storeDir)).not.toContain(id)
       }
