@@ -1,6 +1,7 @@
 import * as core from '@actions/core'
 import { saveActionState } from './action-state.js'
 import { actionLogger } from './action-log.js'
+import { PlainDisplay } from './cli/progress.js'
 import { describeError } from './errors.js'
 import type { InputName } from './generated/inputs.js'
 import { outputsOf, summaryOf } from './report.js'
@@ -12,8 +13,16 @@ export async function run(): Promise<void> {
   try {
     const settings = readSettings((name: InputName) => core.getInput(name))
     for (const secret of settings.secrets) core.setSecret(secret)
+    // Long copies print a line when they start, every few seconds, and when they end.
+    const progress = new PlainDisplay({
+      json: false,
+      quiet: false,
+      stdout: process.stdout,
+      stderr: process.stdout
+    })
     const result = await execute(settings, {
       log: actionLogger,
+      onTransfer: progress.onTransfer,
       onQuiesce: quiesced => saveActionState({ dockerHost: settings.dockerHost, quiesced })
     })
     for (const [name, value] of Object.entries(outputsOf(result))) core.setOutput(name, value)
