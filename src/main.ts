@@ -1,7 +1,9 @@
 import * as core from '@actions/core'
+import type { ActionState } from './action-state.js'
 import { saveActionState } from './action-state.js'
 import { actionLogger } from './action-log.js'
 import { PlainDisplay } from './cli/progress.js'
+import { carrierOwner } from './docker/engine.js'
 import { describeError } from './errors.js'
 import type { InputName } from './generated/inputs.js'
 import { outputsOf, summaryOf } from './report.js'
@@ -13,6 +15,15 @@ export async function run(): Promise<void> {
   try {
     const settings = readSettings((name: InputName) => core.getInput(name))
     for (const secret of settings.secrets) core.setSecret(secret)
+    const state: ActionState = {
+      dockerHost: settings.dockerHost,
+      quiesced: [],
+      carrierOwner,
+      ...(settings.mode === 'snapshot' && {
+        snapshot: { store: settings.store, snapshotId: settings.snapshotId }
+      })
+    }
+    saveActionState(state)
     // Long copies print a line when they start, every few seconds, and when they end.
     const progress = new PlainDisplay({
       json: false,
@@ -23,10 +34,11 @@ export async function run(): Promise<void> {
     const result = await execute(settings, {
       log: actionLogger,
       onTransfer: progress.onTransfer,
-      onQuiesce: quiesced => saveActionState({ dockerHost: settings.dockerHost, quiesced })
+      onQuiesce: quiesced => saveActionState({ ...state, quiesced })
     })
     for (const [name, value] of Object.entries(outputsOf(result))) core.setOutput(name, value)
     await core.summary.addRaw(summaryOf(result)).write()
+    saveActionState({ ...state, snapshot: undefined })
     if (result.mode === 'verify' && !result.verify.ok) {
       const failed = result.verify.checks.filter(check => !check.ok)
       core.setFailed(

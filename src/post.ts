@@ -3,26 +3,46 @@ import { loadActionState } from './action-state.js'
 import { actionLogger } from './action-log.js'
 import { Engine } from './docker/engine.js'
 import { describeError } from './errors.js'
+import { MANIFEST_FILE } from './manifest.js'
 import { undo } from './snapshot/quiesce.js'
+import { openStore } from './stores/index.js'
 
 /**
- * The post step: if the main step was killed while containers were paused or stopped, bring
- * them back. Normally there is nothing left to do.
+ * The post step: when the main step was killed, bring back the containers it had paused or
+ * stopped, remove the carrier containers it left, and remove its unfinished snapshot. After a
+ * main step that finished, there is nothing to do.
  */
 async function post(): Promise<void> {
   const state = loadActionState()
-  if (!state || state.quiesced.length === 0) return
-  core.info(`bringing back ${state.quiesced.map(a => a.name).join(', ')}`)
+  if (!state) return
   const engine = new Engine({ host: state.dockerHost, logger: actionLogger })
   const failed: string[] = []
-  for (const action of [...state.quiesced].reverse()) {
+  const attempt = async (what: string, fn: () => Promise<void>) => {
     try {
-      await undo(engine, action, actionLogger)
+      await fn()
     } catch (error) {
-      failed.push(`${action.name}: ${describeError(error)}`)
+      failed.push(`${what}: ${describeError(error)}`)
     }
   }
-  if (failed.length) core.setFailed(`could not bring back ${failed.join('; ')}`)
+  for (const action of [...state.quiesced].reverse()) {
+    await attempt(action.name, () => undo(engine, action, actionLogger))
+  }
+  await attempt('carrier containers', async () => {
+    const removed = await engine.removeCarriers(state.carrierOwner)
+    if (removed.length) core.info(`removed carrier containers left behind: ${removed.join(', ')}`)
+  })
+  const unfinished = state.snapshot
+  if (unfinished) {
+    await attempt(`snapshot ${unfinished.snapshotId}`, async () => {
+      const store = await openStore(unfinished.store)
+      if (await store.has(unfinished.snapshotId, MANIFEST_FILE)) return
+      await store.delete(unfinished.snapshotId)
+      core.info(
+        `removed the unfinished snapshot ${unfinished.snapshotId} from ${store.description}`
+      )
+    })
+  }
+  if (failed.length) core.setFailed(`the post step could not clean up: ${failed.join('; ')}`)
 }
 
 post().catch(error => core.setFailed(describeError(error)))

@@ -88848,6 +88848,8 @@ async function runDrill(engine, options, log) {
 // EXTERNAL MODULE: ./node_modules/dockerode/lib/docker.js
 var docker = __nccwpck_require__(9040);
 var docker_default = /*#__PURE__*/__nccwpck_require__.n(docker);
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: ./src/log.ts
 /** Discards everything: for tests and library use. */
 const silentLogger = {
@@ -88890,8 +88892,13 @@ function parseProgress(text) {
 
 
 
+
 /** The image of the never-started containers that carry a volume mount for archive copies. */
 const CARRIER_IMAGE = 'docker-snapshot/volume-carrier:1';
+/** Carrier containers carry this label, valued with their owner (see `carrierOwner`). */
+const CARRIER_LABEL = 'docker-snapshot.carrier';
+/** Which process made a carrier, so a later step can remove what a killed one left. */
+const carrierOwner = `${(0,external_node_os_namespaceObject.hostname)()}:${process.pid}`;
 /** Where a carrier container mounts the volume it carries. */
 const CARRIER_MOUNT = '/volume';
 const DEFAULT_SOCKET = 'unix:///var/run/docker.sock';
@@ -89228,7 +89235,7 @@ class Engine {
             name: `docker-snapshot-carrier-${process.pid}-${Date.now().toString(36)}`,
             Image: CARRIER_IMAGE,
             Cmd: ['/carrier'],
-            Labels: { 'docker-snapshot.carrier': 'true' },
+            Labels: { [CARRIER_LABEL]: carrierOwner },
             HostConfig: {
                 Mounts: [{ Type: 'volume', Source: volume, Target: CARRIER_MOUNT, ReadOnly: readOnly }],
                 NetworkMode: 'none'
@@ -89242,6 +89249,13 @@ class Engine {
                 this.log.warn(`could not remove carrier container ${id}: ${error.message}`);
             });
         }
+    }
+    /** Removes the carrier containers `owner` left behind (a process killed mid-copy). */
+    async removeCarriers(owner) {
+        const left = await this.listContainers({ label: [`${CARRIER_LABEL}=${owner}`] });
+        for (const container of left)
+            await this.removeContainer(container.Id, { force: true });
+        return left.map(container => container.Names[0]?.replace(/^\//, '') ?? container.Id);
     }
     /**
      * Streams the volume's contents as a tar whose entries are `./`-relative, the first being the
@@ -89316,8 +89330,6 @@ class Engine {
 
 ;// CONCATENATED MODULE: external "node:fs/promises"
 const external_node_fs_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: ./src/docker/registry.ts
 
 
@@ -89747,7 +89759,7 @@ async function resolveTargets(engine, selection, extraVolumes, excludeVolumes) {
     for (const id of ids) {
         const details = await engine.inspectContainer(id);
         const labels = details.Config.Labels ?? {};
-        if (labels['docker-snapshot.carrier'] === 'true')
+        if (labels['docker-snapshot.carrier'])
             continue;
         if (labels[LABEL.exclude] === 'true' &&
             !selection.containers.includes(containerName(details))) {

@@ -1,4 +1,5 @@
 import Docker from 'dockerode'
+import { hostname } from 'node:os'
 import { Readable, Writable } from 'node:stream'
 import {
   EngineError,
@@ -26,6 +27,10 @@ import type {
 
 /** The image of the never-started containers that carry a volume mount for archive copies. */
 export const CARRIER_IMAGE = 'docker-snapshot/volume-carrier:1'
+/** Carrier containers carry this label, valued with their owner (see `carrierOwner`). */
+const CARRIER_LABEL = 'docker-snapshot.carrier'
+/** Which process made a carrier, so a later step can remove what a killed one left. */
+export const carrierOwner = `${hostname()}:${process.pid}`
 /** Where a carrier container mounts the volume it carries. */
 const CARRIER_MOUNT = '/volume'
 const DEFAULT_SOCKET = 'unix:///var/run/docker.sock'
@@ -427,7 +432,7 @@ export class Engine {
       name: `docker-snapshot-carrier-${process.pid}-${Date.now().toString(36)}`,
       Image: CARRIER_IMAGE,
       Cmd: ['/carrier'],
-      Labels: { 'docker-snapshot.carrier': 'true' },
+      Labels: { [CARRIER_LABEL]: carrierOwner },
       HostConfig: {
         Mounts: [{ Type: 'volume', Source: volume, Target: CARRIER_MOUNT, ReadOnly: readOnly }],
         NetworkMode: 'none'
@@ -440,6 +445,13 @@ export class Engine {
         this.log.warn(`could not remove carrier container ${id}: ${(error as Error).message}`)
       })
     }
+  }
+
+  /** Removes the carrier containers `owner` left behind (a process killed mid-copy). */
+  async removeCarriers(owner: string): Promise<string[]> {
+    const left = await this.listContainers({ label: [`${CARRIER_LABEL}=${owner}`] })
+    for (const container of left) await this.removeContainer(container.Id, { force: true })
+    return left.map(container => container.Names[0]?.replace(/^\//, '') ?? container.Id)
   }
 
   /**

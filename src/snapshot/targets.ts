@@ -75,7 +75,7 @@ export async function resolveTargets(
   for (const id of ids) {
     const details = await engine.inspectContainer(id)
     const labels = details.Config.Labels ?? {}
-    if (labels['docker-snapshot.carrier'] === 'true') continue
+    if (labels['docker-snapshot.carrier']) continue
     if (
       labels[LABEL.exclude] === 'true' &&
       !selection.containers.includes(containerName(details))

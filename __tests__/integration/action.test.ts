@@ -1,0 +1,205 @@
+import { spawn } from 'node:child_process'
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
+import { hostname, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { BUSYBOX, REGISTRY, docker, inBusybox, removeByPrefix, uniquePrefix } from './support.js'
+
+// The action as a runner runs it: the committed bundles, real INPUT_* variables, and the files
+// a runner reads outputs, state and the job summary from.
+const prefix = uniquePrefix('action')
+let work: string
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'dst-action-'))
+})
+
+afterAll(async () => {
+  await removeByPrefix(prefix)
+  await removeByPrefix(`copy-${prefix}`)
+  await rm(work, { recursive: true, force: true })
+})
+
+interface StepRun {
+  code: number | null
+  stdout: string
+  outputs: Record<string, string>
+  state: Record<string, string>
+  summary: string
+}
+
+/** Parses the `name<<delimiter … delimiter` records of GITHUB_OUTPUT and GITHUB_STATE files. */
+function parseCommandFile(text: string): Record<string, string> {
+  const values: Record<string, string> = {}
+  const pattern = /^([^\n<]+)<<(\S+)\n([\s\S]*?)\n\2$/gm
+  for (const match of text.matchAll(pattern)) values[match[1]] = match[3]
+  return values
+}
+
+function inputsEnv(inputs: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(inputs).map(([name, value]) => [`INPUT_${name.toUpperCase()}`, value])
+  )
+}
+
+/** Runs a bundle as a step; `onStart` may act on the running process (to kill it). */
+async function runStep(
+  bundle: 'main' | 'post',
+  env: Record<string, string>,
+  onStart?: (pid: number) => Promise<void>
+): Promise<StepRun> {
+  const files = {
+    GITHUB_OUTPUT: join(work, `${bundle}-${Date.now()}-output`),
+    GITHUB_STATE: join(work, `${bundle}-${Date.now()}-state`),
+    GITHUB_STEP_SUMMARY: join(work, `${bundle}-${Date.now()}-summary`)
+  }
+  for (const file of Object.values(files)) await writeFile(file, '')
+  const child = spawn(process.execPath, [`dist/${bundle}/index.js`], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...files, ...env }
+  })
+  let stdout = ''
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+  child.stderr.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+  const exited = new Promise<number | null>(resolve => child.on('close', code => resolve(code)))
+  if (onStart) await onStart(child.pid!)
+  const code = await exited
+  return {
+    code,
+    stdout,
+    outputs: parseCommandFile(await readFile(files.GITHUB_OUTPUT, 'utf8')),
+    state: parseCommandFile(await readFile(files.GITHUB_STATE, 'utf8')),
+    summary: await readFile(files.GITHUB_STEP_SUMMARY, 'utf8')
+  }
+}
+
+describe('the action', () => {
+  it('snapshots, verifies, restores beside the original and prunes, reporting outputs', async () => {
+    const store = join(work, 'store')
+    const volume = `${prefix}data`
+    const container = `${prefix}app`
+    await docker('volume', 'create', volume)
+    await inBusybox(['-v', `${volume}:/data`], 'echo kept > /data/file && chown 1000 /data/file')
+    await docker(
+      'run',
+      '-d',
+      '--init',
+      '--name',
+      container,
+      '-v',
+      `${volume}:/data`,
+      BUSYBOX,
+      'sleep',
+      '3600'
+    )
+
+    const snapshot = await runStep(
+      'main',
+      inputsEnv({ containers: container, store, registry: REGISTRY, repository: `${prefix}repo` })
+    )
+    expect(snapshot.code, snapshot.stdout).toBe(0)
+    const id = snapshot.outputs['snapshot-id']
+    expect(id).toMatch(/^\d{8}-\d{6}-[0-9a-f]{4}$/)
+    expect(snapshot.outputs.manifest).toContain(`${id}/manifest.json`)
+    const images = JSON.parse(snapshot.outputs.images) as { location: string; reference: string }[]
+    expect(images).toEqual([
+      expect.objectContaining({
+        location: 'registry',
+        reference: expect.stringContaining(`${REGISTRY}/${prefix}repo@sha256:`)
+      })
+    ])
+    expect(snapshot.summary).toContain(`## Snapshot ${id}`)
+    expect(snapshot.summary).toMatch(/\| volume \| data \| stored \| time \| throughput \|/)
+    expect(snapshot.stdout).toContain('::group::Copying volumes')
+    // Nothing is left for the post step once the main step finished.
+    expect(JSON.parse(snapshot.state['docker-snapshot']).quiesced).toEqual([])
+
+    const verify = await runStep('main', inputsEnv({ mode: 'verify', store, 'snapshot-id': id }))
+    expect(verify.code, verify.stdout).toBe(0)
+    expect(verify.outputs.verified).toBe('true')
+
+    const restore = await runStep(
+      'main',
+      inputsEnv({ mode: 'restore', store, 'snapshot-id': 'latest', prefix: 'copy-' })
+    )
+    expect(restore.code, restore.stdout).toBe(0)
+    const restored = JSON.parse(restore.outputs.containers) as { target: string; state: string }[]
+    expect(restored).toEqual([
+      expect.objectContaining({ target: `copy-${container}`, state: 'running' })
+    ])
+    expect(
+      await inBusybox(['-v', `copy-${volume}:/data`], 'stat -c "%u $(cat /data/file)" /data/file')
+    ).toBe('1000 kept')
+    expect(await docker('inspect', '--format', '{{.State.Status}}', container)).toBe('running')
+
+    const prune = await runStep('main', inputsEnv({ mode: 'prune', store, keep: '1' }))
+    expect(prune.code, prune.stdout).toBe(0)
+    expect(JSON.parse(prune.outputs.pruned)).toEqual([])
+  })
+
+  it('fails the step with a specific message on a bad input, touching nothing', async () => {
+    const run = await runStep(
+      'main',
+      inputsEnv({ mode: 'snapshot', consistency: 'freeze', all: 'true' })
+    )
+    expect(run.code).toBe(1)
+    expect(run.stdout).toContain(
+      "::error::Invalid consistency 'freeze'. Expected one of: none, pause, stop."
+    )
+  })
+
+  it('brings back a paused container in the post step when the main step was killed', async () => {
+    const volume = `${prefix}big`
+    const container = `${prefix}held`
+    await docker('volume', 'create', volume)
+    // Enough incompressible data that gzip keeps the copy (and the pause) going for a while.
+    await inBusybox(['-v', `${volume}:/data`], 'head -c 400000000 /dev/urandom > /data/blob')
+    await docker(
+      'run',
+      '-d',
+      '--init',
+      '--name',
+      container,
+      '-v',
+      `${volume}:/data`,
+      BUSYBOX,
+      'sleep',
+      '3600'
+    )
+
+    let killedPid = 0
+    const main = await runStep(
+      'main',
+      inputsEnv({
+        containers: container,
+        store: join(work, 'killed'),
+        compression: 'gzip',
+        commit: 'false'
+      }),
+      async pid => {
+        for (let waited = 0; waited < 60_000; waited += 100) {
+          if ((await docker('inspect', '--format', '{{.State.Paused}}', container)) === 'true')
+            break
+          await new Promise(resolve => setTimeout(resolve, 100))
+        }
+        killedPid = pid
+        process.kill(pid, 'SIGKILL')
+      }
+    )
+    expect(main.code).toBeNull()
+    expect(await docker('inspect', '--format', '{{.State.Paused}}', container)).toBe('true')
+
+    // The runner hands the post step what the main step saved, as STATE_* variables.
+    const post = await runStep('post', { 'STATE_docker-snapshot': main.state['docker-snapshot'] })
+    expect(post.code, post.stdout).toBe(0)
+    expect(post.stdout).toContain(`resuming ${container}`)
+    expect(
+      await docker('inspect', '--format', '{{.State.Paused}} {{.State.Status}}', container)
+    ).toBe('false running')
+    // The carrier container the killed step was copying through, and its unfinished snapshot,
+    // are gone too.
+    const owner = `docker-snapshot.carrier=${hostname()}:${killedPid}`
+    expect(await docker('ps', '-aq', '--filter', `label=${owner}`)).toBe('')
+    expect(post.stdout).toContain('removed carrier containers left behind')
+    expect(await readdir(join(work, 'killed'))).toEqual([])
+  })
+})
