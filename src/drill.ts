@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import type { Engine } from './docker/engine.js'
+import { plural } from './format.js'
 import { InvalidSettingsError, SnapshotError, describeError } from './errors.js'
 import type { Logger } from './log.js'
 import type { Manifest } from './manifest.js'
@@ -182,14 +183,14 @@ export async function runDrill(
   const before = await step(
     'ask the questions',
     () => Promise.all(checks.map(check => ask(engine, project, check))),
-    answers => `${answers.length} answers`
+    answers => plural(answers.length, 'answer')
   )
   const snapshot = await step(
     'snapshot',
     () => options.snapshot(project),
     report =>
-      `${report.manifest.snapshotId}: ${report.manifest.containers.length} containers, ` +
-      `${report.manifest.volumes.length} volumes in ${report.seconds.toFixed(1)} s`
+      `${report.manifest.snapshotId}: ${plural(report.manifest.containers.length, 'container')}, ` +
+      `${plural(report.manifest.volumes.length, 'volume')} in ${report.seconds.toFixed(1)} s`
   )
   const snapshotId = snapshot.manifest.snapshotId
   const verified = await step(
@@ -233,7 +234,7 @@ export async function runDrill(
   const after = await step(
     'ask again',
     () => Promise.all(checks.map(check => ask(engine, targetProject, check))),
-    answers => `${answers.length} answers`
+    answers => plural(answers.length, 'answer')
   )
   if (!inPlace) {
     await step(

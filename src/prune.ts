@@ -4,7 +4,7 @@
  */
 import { InvalidSettingsError, StoreError, describeError } from './errors.js'
 import type { Logger } from './log.js'
-import { formatBytes } from './snapshot/snapshot.js'
+import { formatBytes } from './format.js'
 import type { SnapshotStore, StoredSnapshot } from './stores/store.js'
 
 /** An incomplete snapshot younger than this may still be being written: it is left alone. */

@@ -1,7 +1,7 @@
 import type { RestoreReport, VerifyReport } from './restore/index.js'
 import type { PruneResult, RunResult } from './runner.js'
 import type { SnapshotReport } from './snapshot/snapshot.js'
-import { formatBytes } from './snapshot/snapshot.js'
+import { formatBytes, plural } from './format.js'
 
 /** Markdown-safe text for names a user chose. */
 export function escapeMarkdown(text: string): string {
@@ -56,7 +56,8 @@ function snapshotSummary(report: SnapshotReport): string {
   const lines = [
     `## Snapshot ${escapeMarkdown(m.snapshotId)}`,
     '',
-    `${m.containers.length} containers, ${m.volumes.length} volumes, ${m.networks.length} networks ` +
+    `${plural(m.containers.length, 'container')}, ${plural(m.volumes.length, 'volume')}, ` +
+      `${plural(m.networks.length, 'network')} ` +
       `in ${report.seconds.toFixed(1)} s; containers held (${m.consistency}) for ` +
       `${report.quiescedSeconds.toFixed(1)} s. Compression: ${escapeMarkdown(report.codec)}.`,
     ''

@@ -85682,6 +85682,24 @@ const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
 const external_node_url_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
 ;// CONCATENATED MODULE: external "node:util"
 const external_node_util_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
+;// CONCATENATED MODULE: ./src/format.ts
+/** Sizes and counts as people read them. */
+/** `1.5 MiB`: binary units, one decimal above bytes. */
+function formatBytes(bytes) {
+    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+    let value = bytes;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+        value /= 1024;
+        unit++;
+    }
+    return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+}
+/** `1 volume`, `2 volumes`. */
+function plural(count, word) {
+    return `${count} ${word}${count === 1 ? '' : 's'}`;
+}
+
 ;// CONCATENATED MODULE: external "node:stream"
 const external_node_stream_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
 ;// CONCATENATED MODULE: external "node:zlib"
@@ -88691,6 +88709,7 @@ function verifySnapshot(engine, store, options, log) {
 
 
 
+
 const run = (0,external_node_util_namespaceObject.promisify)(external_node_child_process_namespaceObject.execFile);
 const DEMO_PROJECT = 'docker-snapshot-demo';
 const COMPOSE_PROJECT = 'com.docker.compose.project';
@@ -88797,9 +88816,9 @@ async function runDrill(engine, options, log) {
     };
     if (options.demo)
         await step('start the demo stack', () => bringUpDemo(log), () => 'seeded');
-    const before = await step('ask the questions', () => Promise.all(checks.map(check => ask(engine, project, check))), answers => `${answers.length} answers`);
-    const snapshot = await step('snapshot', () => options.snapshot(project), report => `${report.manifest.snapshotId}: ${report.manifest.containers.length} containers, ` +
-        `${report.manifest.volumes.length} volumes in ${report.seconds.toFixed(1)} s`);
+    const before = await step('ask the questions', () => Promise.all(checks.map(check => ask(engine, project, check))), answers => plural(answers.length, 'answer'));
+    const snapshot = await step('snapshot', () => options.snapshot(project), report => `${report.manifest.snapshotId}: ${plural(report.manifest.containers.length, 'container')}, ` +
+        `${plural(report.manifest.volumes.length, 'volume')} in ${report.seconds.toFixed(1)} s`);
     const snapshotId = snapshot.manifest.snapshotId;
     const verified = await step('verify the snapshot', () => options.verify(snapshotId), report => `${report.checks.filter(c => c.ok).length}/${report.checks.length} checks passed`);
     if (!verified.ok) {
@@ -88823,7 +88842,7 @@ async function runDrill(engine, options, log) {
         throw error;
     }
     const targetProject = `${prefix}${project}`;
-    const after = await step('ask again', () => Promise.all(checks.map(check => ask(engine, targetProject, check))), answers => `${answers.length} answers`);
+    const after = await step('ask again', () => Promise.all(checks.map(check => ask(engine, targetProject, check))), answers => plural(answers.length, 'answer'));
     if (!inPlace) {
         await step('remove the copy', () => removeRestored(engine, restored), left => (left.length ? `left behind: ${left.join(', ')}` : 'removed'));
     }
@@ -89335,6 +89354,7 @@ const external_node_fs_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequi
 
 
 
+
 /**
  * Credentials for `address`: the ones given, else the Docker config's (`$DOCKER_CONFIG` or
  * `~/.docker/config.json`), else anonymous (`{}`, which the engine still requires).
@@ -89350,9 +89370,9 @@ async function registryAuth(address, username, password) {
     catch {
         return {};
     }
-    const entry = config.auths?.[address] ??
-        config.auths?.[`https://${address}`] ??
-        config.auths?.[`http://${address}`];
+    const entry = config?.auths?.[address] ??
+        config?.auths?.[`https://${address}`] ??
+        config?.auths?.[`http://${address}`];
     if (!entry)
         return {};
     if (entry.auth) {
@@ -89389,13 +89409,110 @@ async function checkRegistryReachable(address, timeoutMs = 5000) {
     throw new RegistryError(`Registry ${address} is unreachable (${failures.join('; ')}). Check the registry input ` +
         'and that the registry is running; nothing was paused or changed.');
 }
-/** A tag a registry accepts: lowercase-safe characters, at most 128. */
+/**
+ * A tag a registry accepts (`[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`). A longer one is cut and ends
+ * with a digest of the whole, so that two long names never share a tag.
+ */
 function imageTag(...parts) {
-    return parts
+    const tag = parts
         .join('-')
         .replace(/[^A-Za-z0-9_.-]/g, '_')
-        .replace(/^[.-]+/, '')
-        .slice(0, 128);
+        .replace(/^[.-]+/, '');
+    if (tag.length <= 128)
+        return tag || 'untitled';
+    return `${tag.slice(0, 115)}-${(0,external_node_crypto_namespaceObject.createHash)('sha256').update(tag).digest('hex').slice(0, 12)}`;
+}
+
+;// CONCATENATED MODULE: ./src/prune.ts
+/**
+ * Prune: removes old snapshots from a store. Shared by the CLI's `prune` and the action's
+ * `mode: prune`.
+ */
+
+
+/** An incomplete snapshot younger than this may still be being written: it is left alone. */
+const INCOMPLETE_GRACE_MS = 60 * 60 * 1000;
+/**
+ * Which snapshots to remove. Complete snapshots: the newest `keep` always stay; of the others,
+ * those older than `olderThanMs` go (all of them when no age is given, none when neither is).
+ * Incomplete snapshots (failed runs) never count toward `keep`; they go once older than an hour.
+ */
+function choosePrunable(list, options) {
+    const now = options.now.getTime();
+    const age = (snapshot) => now - snapshot.createdAt.getTime();
+    const newestFirst = [...list].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+    const plan = { remove: [], keep: [] };
+    const byCount = options.keep !== undefined;
+    const byAge = options.olderThanMs !== undefined;
+    let complete = 0;
+    for (const snapshot of newestFirst) {
+        if (!snapshot.complete) {
+            if (age(snapshot) > INCOMPLETE_GRACE_MS) {
+                plan.remove.push({ snapshot, reason: 'incomplete (a failed run) and older than an hour' });
+            }
+            else {
+                plan.keep.push(snapshot);
+            }
+            continue;
+        }
+        complete++;
+        const protectedByCount = byCount && complete <= options.keep;
+        const old = byAge && age(snapshot) > options.olderThanMs;
+        if (protectedByCount || (!byCount && !byAge)) {
+            plan.keep.push(snapshot);
+        }
+        else if (byAge && old) {
+            plan.remove.push({ snapshot, reason: `older than ${describeAge(options.olderThanMs)}` });
+        }
+        else if (!byAge) {
+            plan.remove.push({ snapshot, reason: `beyond the newest ${options.keep}` });
+        }
+        else {
+            plan.keep.push(snapshot);
+        }
+    }
+    return plan;
+}
+function describeAge(ms) {
+    const units = [
+        [86_400_000, 'd'],
+        [3_600_000, 'h'],
+        [60_000, 'm'],
+        [1000, 's']
+    ];
+    const [size, unit] = units.find(([size]) => ms % size === 0) ?? [1, 'ms'];
+    return `${ms / size}${unit}`;
+}
+/**
+ * Removes what choosePrunable picks, one snapshot at a time. Every removal is tried; if any
+ * fails, StoreError names them all after the others are done.
+ */
+async function pruneSnapshots(store, options, log) {
+    if (!store.canDelete) {
+        throw new InvalidSettingsError(`Cannot prune ${store.description}: this store cannot delete snapshots. ` +
+            'Remove old snapshots with the storage service itself, or prune a directory store.');
+    }
+    const plan = choosePrunable(await store.list(), options);
+    const removed = [];
+    const failures = [];
+    for (const { snapshot, reason } of plan.remove) {
+        try {
+            await store.delete(snapshot.snapshotId);
+            removed.push(snapshot.snapshotId);
+            log.info(`removed ${snapshot.snapshotId} (${formatBytes(snapshot.bytes)}): ${reason}`);
+        }
+        catch (error) {
+            failures.push(`${snapshot.snapshotId} (${describeError(error)})`);
+        }
+    }
+    const kept = plan.keep.map(snapshot => snapshot.snapshotId);
+    log.info(`removed ${removed.length} snapshot${removed.length === 1 ? '' : 's'}, kept ${kept.length}`);
+    if (failures.length > 0) {
+        throw new StoreError(`Could not remove ${failures.join('; ')} from ${store.description}` +
+            (removed.length > 0 ? ` (removed: ${removed.join(', ')})` : '') +
+            '. Check the store and run prune again.');
+    }
+    return { removed, kept };
 }
 
 ;// CONCATENATED MODULE: ./src/snapshot/capture.ts
@@ -89411,18 +89528,33 @@ const LABEL = {
     exclude: 'docker-snapshot.exclude'
 };
 const capture_BUILTIN_NETWORKS = new Set(['bridge', 'host', 'none', 'default']);
-/** Variable names whose values are kept out of manifests. */
-const SECRET_NAME = /(PASS(WORD|WD)?|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL|AUTH|SESSION_?KEY|_KEY$|^KEY$)/i;
+/** Marks a secret anywhere in a variable's name (`PGPASSWORD`, `AWS_SECRET_ACCESS_KEY`). */
+const SECRET_ANYWHERE = /PASSWORD|PASSWD|SECRET|CREDENTIAL|PRIVATE_?KEY|ACCESS_?KEY|API_?KEY|TOKENS?(_|$)/;
+/** Words (split at `_`) that mark it only as whole words: `DB_PWD`, not `PASSENGER_APP_ENV`. */
+const SECRET_WORDS = new Set(['PASS', 'PWD']);
+/** Words that mark it as the last word only: `REDIS_AUTH`, not `POSTGRES_HOST_AUTH_METHOD`. */
+const SECRET_LAST_WORDS = new Set(['KEY', 'AUTH', 'DSN']);
+/** A URL that carries a password: `scheme://user:password@host`. */
+const URL_WITH_PASSWORD = /[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i;
+/** Whether a variable's value must be kept out of manifests, by its name. */
 function isSecretName(name) {
-    return SECRET_NAME.test(name);
+    // The shell's working directory, not a password.
+    if (name === 'PWD')
+        return false;
+    const upper = name.toUpperCase();
+    const words = upper.split('_').filter(Boolean);
+    return (SECRET_ANYWHERE.test(upper) ||
+        words.some(word => SECRET_WORDS.has(word)) ||
+        SECRET_LAST_WORDS.has(words.at(-1) ?? ''));
 }
 /** Splits `Env` into what may be written down and the names of what may not. */
 function redactEnv(env) {
     const kept = [];
     const redacted = [];
     for (const entry of env) {
-        const name = entry.split('=', 1)[0];
-        if (isSecretName(name))
+        const eq = entry.indexOf('=');
+        const name = eq < 0 ? entry : entry.slice(0, eq);
+        if (isSecretName(name) || URL_WITH_PASSWORD.test(entry.slice(eq + 1)))
             redacted.push(name);
         else
             kept.push(entry);
@@ -89511,7 +89643,7 @@ function dependenciesOf(details, byId) {
         if (name.trim())
             names.add(name.trim());
     }
-    return [...names].map(name => byId.get(name) ?? name).sort();
+    return [...new Set([...names].map(name => byId.get(name) ?? name))].sort();
 }
 /** The create body that brings the container back, minus runtime state and secrets. */
 function createBody(details, mounts, env) {
@@ -89674,20 +89806,21 @@ class Quiescer {
      */
     async resume() {
         const failures = [];
+        // What could not be brought back stays announced, so the post step tries it again.
+        const failed = [];
         while (this.taken.length > 0) {
-            const action = this.taken.at(-1);
+            const action = this.taken.pop();
             try {
                 await undo(this.engine, action, this.log);
-                this.taken.pop();
-                this.persist([...this.taken]);
             }
             catch (error) {
                 failures.push(`${action.name} (${describeError(error)})`);
-                this.taken.pop();
+                failed.unshift(action);
             }
+            this.persist([...this.taken, ...failed]);
         }
         if (failures.length > 0) {
-            throw new Error(`could not bring back ${failures.join('; ')}; start them by hand with ` +
+            throw new SnapshotError(`could not bring back ${failures.join('; ')}; start them by hand with ` +
                 '`docker unpause` or `docker start`');
         }
     }
@@ -89798,6 +89931,7 @@ async function resolveTargets(engine, selection, extraVolumes, excludeVolumes) {
 }
 
 ;// CONCATENATED MODULE: ./src/snapshot/snapshot.ts
+
 
 
 
@@ -90134,16 +90268,6 @@ class SnapshotRun {
 function bufferStream(text) {
     return external_node_stream_namespaceObject.Readable.from([Buffer.from(text)]);
 }
-function formatBytes(bytes) {
-    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-    let value = bytes;
-    let unit = 0;
-    while (value >= 1024 && unit < units.length - 1) {
-        value /= 1024;
-        unit++;
-    }
-    return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
-}
 /**
  * Takes a snapshot. On any failure every container we paused or stopped is brought back, the
  * partial snapshot is removed from the store, and the error says what failed.
@@ -90165,98 +90289,6 @@ async function takeSnapshot(engine, store, options, log) {
             cause: error
         });
     }
-}
-
-;// CONCATENATED MODULE: ./src/prune.ts
-/**
- * Prune: removes old snapshots from a store. Shared by the CLI's `prune` and the action's
- * `mode: prune`.
- */
-
-
-/** An incomplete snapshot younger than this may still be being written: it is left alone. */
-const INCOMPLETE_GRACE_MS = 60 * 60 * 1000;
-/**
- * Which snapshots to remove. Complete snapshots: the newest `keep` always stay; of the others,
- * those older than `olderThanMs` go (all of them when no age is given, none when neither is).
- * Incomplete snapshots (failed runs) never count toward `keep`; they go once older than an hour.
- */
-function choosePrunable(list, options) {
-    const now = options.now.getTime();
-    const age = (snapshot) => now - snapshot.createdAt.getTime();
-    const newestFirst = [...list].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
-    const plan = { remove: [], keep: [] };
-    const byCount = options.keep !== undefined;
-    const byAge = options.olderThanMs !== undefined;
-    let complete = 0;
-    for (const snapshot of newestFirst) {
-        if (!snapshot.complete) {
-            if (age(snapshot) > INCOMPLETE_GRACE_MS) {
-                plan.remove.push({ snapshot, reason: 'incomplete (a failed run) and older than an hour' });
-            }
-            else {
-                plan.keep.push(snapshot);
-            }
-            continue;
-        }
-        complete++;
-        const protectedByCount = byCount && complete <= options.keep;
-        const old = byAge && age(snapshot) > options.olderThanMs;
-        if (protectedByCount || (!byCount && !byAge)) {
-            plan.keep.push(snapshot);
-        }
-        else if (byAge && old) {
-            plan.remove.push({ snapshot, reason: `older than ${describeAge(options.olderThanMs)}` });
-        }
-        else if (!byAge) {
-            plan.remove.push({ snapshot, reason: `beyond the newest ${options.keep}` });
-        }
-        else {
-            plan.keep.push(snapshot);
-        }
-    }
-    return plan;
-}
-function describeAge(ms) {
-    const units = [
-        [86_400_000, 'd'],
-        [3_600_000, 'h'],
-        [60_000, 'm'],
-        [1000, 's']
-    ];
-    const [size, unit] = units.find(([size]) => ms % size === 0) ?? [1, 'ms'];
-    return `${ms / size}${unit}`;
-}
-/**
- * Removes what choosePrunable picks, one snapshot at a time. Every removal is tried; if any
- * fails, StoreError names them all after the others are done.
- */
-async function pruneSnapshots(store, options, log) {
-    if (!store.canDelete) {
-        throw new InvalidSettingsError(`Cannot prune ${store.description}: this store cannot delete snapshots. ` +
-            'Remove old snapshots with the storage service itself, or prune a directory store.');
-    }
-    const plan = choosePrunable(await store.list(), options);
-    const removed = [];
-    const failures = [];
-    for (const { snapshot, reason } of plan.remove) {
-        try {
-            await store.delete(snapshot.snapshotId);
-            removed.push(snapshot.snapshotId);
-            log.info(`removed ${snapshot.snapshotId} (${formatBytes(snapshot.bytes)}): ${reason}`);
-        }
-        catch (error) {
-            failures.push(`${snapshot.snapshotId} (${describeError(error)})`);
-        }
-    }
-    const kept = plan.keep.map(snapshot => snapshot.snapshotId);
-    log.info(`removed ${removed.length} snapshot${removed.length === 1 ? '' : 's'}, kept ${kept.length}`);
-    if (failures.length > 0) {
-        throw new StoreError(`Could not remove ${failures.join('; ')} from ${store.description}` +
-            (removed.length > 0 ? ` (removed: ${removed.join(', ')})` : '') +
-            '. Check the store and run prune again.');
-    }
-    return { removed, kept };
 }
 
 ;// CONCATENATED MODULE: ./src/stores/directory.ts
@@ -90643,15 +90675,16 @@ class Session {
     restore(snapshotId, overrides = {}) {
         return restoreSnapshot(this.engine, this.store, { ...this.settings.restore, ...overrides, snapshotId, registryAuth: this.auth }, this.context.log);
     }
-    verify(snapshotId) {
+    /** Verifies archives and images; with `restoreCheck`, also a throwaway restore and drill. */
+    verify(snapshotId, restoreCheck = true) {
         const { verify, restore } = this.settings;
         return verifySnapshot(this.engine, this.store, {
             snapshotId,
             registryAuth: this.auth,
-            restoreCheck: verify.restoreCheck,
+            restoreCheck: restoreCheck && verify.restoreCheck,
             waitTimeoutMs: restore.waitTimeoutMs,
             env: restore.env,
-            ...(verify.drill && { drill: verify.drill })
+            ...(restoreCheck && verify.drill && { drill: verify.drill })
         }, this.context.log);
     }
     prune() {
@@ -90683,7 +90716,8 @@ async function drill(settings, context, options) {
             ? [{ service: question.container, command: question.command, description: 'drill command' }]
             : [],
         snapshot: project => session.snapshot(settings.snapshotId, project),
-        verify: snapshotId => session.verify(snapshotId),
+        // The drill restores and asks its questions itself: its verify checks the bytes only.
+        verify: snapshotId => session.verify(snapshotId, false),
         restore: (snapshotId, prefix) => session.restore(snapshotId, {
             prefix,
             onConflict: 'fail',
@@ -90855,7 +90889,7 @@ function list(value) {
 }
 function positiveInteger(name, value, unit) {
     if (!/^\d+$/.test(value) || Number(value) <= 0) {
-        throw new InvalidSettingsError(`Invalid ${name} '${value}'. Expected a whole number of ${unit}.`);
+        throw new InvalidSettingsError(`Invalid ${name} '${value}'. Expected a positive whole number of ${unit}.`);
     }
     return Number(value);
 }
@@ -90875,7 +90909,7 @@ function parseDuration(name, value) {
     return Number(match[1]) * DURATION_UNITS[match[2]];
 }
 function parseStore(value) {
-    const explicit = /^([a-z]+):(.*)$/.exec(value);
+    const explicit = /^([a-z][a-z0-9+.-]*):(.*)$/.exec(value);
     if (explicit && explicit[1] !== 'dir' && explicit[1].length > 1) {
         throw new InvalidSettingsError(`Unknown store '${value}'. Expected a directory path, or dir:PATH.`);
     }
@@ -90895,14 +90929,15 @@ function parseRegistry(address, repository) {
 }
 function parseEnv(value) {
     const env = {};
-    for (const line of value.split('\n')) {
+    for (const [index, raw] of value.split('\n').entries()) {
+        const line = raw.replace(/\r$/, '');
         if (!line.trim())
             continue;
         const eq = line.indexOf('=');
         const name = eq > 0 ? line.slice(0, eq).trim() : '';
         if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
             // The line may hold a secret: name its position, never its content.
-            throw new InvalidSettingsError(`Invalid env line ${Object.keys(env).length + 1}: expected NAME=VALUE.`);
+            throw new InvalidSettingsError(`Invalid env line ${index + 1}: expected NAME=VALUE.`);
         }
         env[name] = line.slice(eq + 1);
     }
@@ -91975,9 +92010,6 @@ function columns(rows) {
     return rows.map(row => row
         .map((cell, index) => (index === row.length - 1 ? cell : cell.padEnd(widths[index])))
         .join('  '));
-}
-function plural(count, word) {
-    return `${count} ${word}${count === 1 ? '' : 's'}`;
 }
 function snapshotSummary(report) {
     const m = report.manifest;

@@ -114057,44 +114057,44 @@ var external_node_stream_ = __nccwpck_require__(7075);
  * Every failure the tool reports is one of these: a `name` to tell them apart, and a message that
  * says what went wrong and what to do next. Messages never carry secrets.
  */
-class SnapshotError extends Error {
+class errors_SnapshotError extends Error {
     constructor(message, options) {
         super(message, options);
         this.name = new.target.name;
     }
 }
 /** Settings or arguments that cannot work: nothing has been touched yet. */
-class InvalidSettingsError extends SnapshotError {
+class InvalidSettingsError extends errors_SnapshotError {
 }
 /** No Docker engine answered at the address that was tried. */
-class EngineUnavailableError extends SnapshotError {
+class EngineUnavailableError extends errors_SnapshotError {
 }
 /** The engine refused or failed a call (the message names the call and the object). */
-class EngineError extends SnapshotError {
+class EngineError extends errors_SnapshotError {
 }
 /** A container, volume, network or image named by the user does not exist. */
-class NotFoundError extends SnapshotError {
+class NotFoundError extends errors_SnapshotError {
 }
 /** A registry refused a push or pull, or could not be reached. */
-class RegistryError extends SnapshotError {
+class RegistryError extends errors_SnapshotError {
 }
 /** The store could not write, read, list or delete (full disk, permissions, missing object). */
-class StoreError extends SnapshotError {
+class StoreError extends errors_SnapshotError {
 }
 /** A manifest is missing, malformed, of an unknown version, or was modified after it was written. */
-class errors_ManifestError extends (/* unused pure expression or super */ null && (SnapshotError)) {
+class errors_ManifestError extends (/* unused pure expression or super */ null && (errors_SnapshotError)) {
 }
 /** An archive's bytes do not match what the manifest recorded, or the archive is unsafe to unpack. */
-class ArchiveIntegrityError extends (/* unused pure expression or super */ null && (SnapshotError)) {
+class ArchiveIntegrityError extends (/* unused pure expression or super */ null && (errors_SnapshotError)) {
 }
 /** Restoring would overwrite something that exists, and the conflict policy forbids it. */
-class ConflictError extends (/* unused pure expression or super */ null && (SnapshotError)) {
+class ConflictError extends (/* unused pure expression or super */ null && (errors_SnapshotError)) {
 }
 /** A user hook (pre/post exec, drill command) failed or timed out. */
-class HookError extends (/* unused pure expression or super */ null && (SnapshotError)) {
+class HookError extends (/* unused pure expression or super */ null && (errors_SnapshotError)) {
 }
 /** A restored container did not become running or healthy in time. */
-class HealthError extends SnapshotError {
+class HealthError extends errors_SnapshotError {
 }
 /** One line for the user: the message, with the cause's message when it adds something. */
 function errors_describeError(error) {
@@ -114232,7 +114232,7 @@ class Engine {
     }
     translate(what, error) {
         // Already typed (ours, or a source stream's integrity error): keep its type and message.
-        if (error instanceof SnapshotError)
+        if (error instanceof errors_SnapshotError)
             return error;
         if (connectionFailed(error)) {
             const tried = process.env.DOCKER_HOST ? `DOCKER_HOST=${this.host}` : this.host;
@@ -114630,20 +114630,21 @@ class Quiescer {
      */
     async resume() {
         const failures = [];
+        // What could not be brought back stays announced, so the post step tries it again.
+        const failed = [];
         while (this.taken.length > 0) {
-            const action = this.taken.at(-1);
+            const action = this.taken.pop();
             try {
                 await undo(this.engine, action, this.log);
-                this.taken.pop();
-                this.persist([...this.taken]);
             }
             catch (error) {
                 failures.push(`${action.name} (${describeError(error)})`);
-                this.taken.pop();
+                failed.unshift(action);
             }
+            this.persist([...this.taken, ...failed]);
         }
         if (failures.length > 0) {
-            throw new Error(`could not bring back ${failures.join('; ')}; start them by hand with ` +
+            throw new SnapshotError(`could not bring back ${failures.join('; ')}; start them by hand with ` +
                 '`docker unpause` or `docker start`');
         }
     }

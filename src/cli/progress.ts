@@ -4,7 +4,7 @@
  * through `mask`, so no secret reaches a screen or a log.
  */
 import type { Logger } from '../log.js'
-import { formatBytes } from '../snapshot/snapshot.js'
+import { formatBytes } from '../format.js'
 import type { Transfer, TransferListener } from '../transfer.js'
 
 /** Where text goes: process.stdout/stderr, or a fake in tests. */

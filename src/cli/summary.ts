@@ -4,7 +4,7 @@ import type { DrillReport } from '../drill.js'
 import type { RestoreReport, VerifyReport } from '../restore/index.js'
 import type { RunResult } from '../runner.js'
 import type { SnapshotReport } from '../snapshot/snapshot.js'
-import { formatBytes } from '../snapshot/snapshot.js'
+import { formatBytes, plural } from '../format.js'
 import type { StoredSnapshot } from '../stores/store.js'
 
 /** Left-aligned columns, two spaces apart. */
@@ -20,10 +20,6 @@ export function columns(rows: readonly (readonly string[])[]): string[] {
       .map((cell, index) => (index === row.length - 1 ? cell : cell.padEnd(widths[index])))
       .join('  ')
   )
-}
-
-function plural(count: number, word: string): string {
-  return `${count} ${word}${count === 1 ? '' : 's'}`
 }
 
 export function snapshotSummary(report: SnapshotReport): string {

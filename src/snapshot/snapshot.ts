@@ -19,6 +19,7 @@ import { MANIFEST_FILE, MANIFEST_VERSION } from '../manifest.js'
 import { serializeManifest } from '../manifest-schema.js'
 import type { SnapshotStore } from '../stores/store.js'
 import type { TransferListener } from '../transfer.js'
+import { formatBytes } from '../format.js'
 import {
   LABEL,
   captureContainer,
@@ -476,17 +477,6 @@ class SnapshotRun {
 
 function bufferStream(text: string) {
   return Readable.from([Buffer.from(text)])
-}
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
-  let value = bytes
-  let unit = 0
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024
-    unit++
-  }
-  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`
 }
 
 /**
