@@ -93,7 +93,7 @@ function list(value: string): string[] {
 function positiveInteger(name: InputName, value: string, unit: string): number {
   if (!/^\d+$/.test(value) || Number(value) <= 0) {
     throw new InvalidSettingsError(
-      `Invalid ${name} '${value}'. Expected a whole number of ${unit}.`
+      `Invalid ${name} '${value}'. Expected a positive whole number of ${unit}.`
     )
   }
   return Number(value)
@@ -119,7 +119,7 @@ export function parseDuration(name: InputName, value: string): number {
 }
 
 function parseStore(value: string): StoreSpec {
-  const explicit = /^([a-z]+):(.*)$/.exec(value)
+  const explicit = /^([a-z][a-z0-9+.-]*):(.*)$/.exec(value)
   if (explicit && explicit[1] !== 'dir' && explicit[1].length > 1) {
     throw new InvalidSettingsError(
       `Unknown store '${value}'. Expected a directory path, or dir:PATH.`
@@ -149,15 +149,14 @@ function parseRegistry(
 
 function parseEnv(value: string): Record<string, string> {
   const env: Record<string, string> = {}
-  for (const line of value.split('\n')) {
+  for (const [index, raw] of value.split('\n').entries()) {
+    const line = raw.replace(/\r$/, '')
     if (!line.trim()) continue
     const eq = line.indexOf('=')
     const name = eq > 0 ? line.slice(0, eq).trim() : ''
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
       // The line may hold a secret: name its position, never its content.
-      throw new InvalidSettingsError(
-        `Invalid env line ${Object.keys(env).length + 1}: expected NAME=VALUE.`
-      )
+      throw new InvalidSettingsError(`Invalid env line ${index + 1}: expected NAME=VALUE.`)
     }
     env[name] = line.slice(eq + 1)
   }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
@@ -28,16 +29,16 @@ export async function registryAuth(
 ): Promise<RegistryAuth> {
   if (username || password) return { username, password, serveraddress: address }
   const configDir = process.env.DOCKER_CONFIG || join(homedir(), '.docker')
-  let config: DockerConfig
+  let config: DockerConfig | null
   try {
     config = JSON.parse(await readFile(join(configDir, 'config.json'), 'utf8')) as DockerConfig
   } catch {
     return {}
   }
   const entry =
-    config.auths?.[address] ??
-    config.auths?.[`https://${address}`] ??
-    config.auths?.[`http://${address}`]
+    config?.auths?.[address] ??
+    config?.auths?.[`https://${address}`] ??
+    config?.auths?.[`http://${address}`]
   if (!entry) return {}
   if (entry.auth) {
     const decoded = Buffer.from(entry.auth, 'base64').toString('utf8')
@@ -76,11 +77,15 @@ export async function checkRegistryReachable(address: string, timeoutMs = 5000):
   )
 }
 
-/** A tag a registry accepts: lowercase-safe characters, at most 128. */
+/**
+ * A tag a registry accepts (`[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`). A longer one is cut and ends
+ * with a digest of the whole, so that two long names never share a tag.
+ */
 export function imageTag(...parts: string[]): string {
-  return parts
+  const tag = parts
     .join('-')
     .replace(/[^A-Za-z0-9_.-]/g, '_')
     .replace(/^[.-]+/, '')
-    .slice(0, 128)
+  if (tag.length <= 128) return tag || 'untitled'
+  return `${tag.slice(0, 115)}-${createHash('sha256').update(tag).digest('hex').slice(0, 12)}`
 }

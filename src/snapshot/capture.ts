@@ -22,12 +22,27 @@ export const LABEL = {
 
 export const BUILTIN_NETWORKS = new Set(['bridge', 'host', 'none', 'default'])
 
-/** Variable names whose values are kept out of manifests. */
-const SECRET_NAME =
-  /(PASS(WORD|WD)?|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL|AUTH|SESSION_?KEY|_KEY$|^KEY$)/i
+/** Marks a secret anywhere in a variable's name (`PGPASSWORD`, `AWS_SECRET_ACCESS_KEY`). */
+const SECRET_ANYWHERE =
+  /PASSWORD|PASSWD|SECRET|CREDENTIAL|PRIVATE_?KEY|ACCESS_?KEY|API_?KEY|TOKENS?(_|$)/
+/** Words (split at `_`) that mark it only as whole words: `DB_PWD`, not `PASSENGER_APP_ENV`. */
+const SECRET_WORDS = new Set(['PASS', 'PWD'])
+/** Words that mark it as the last word only: `REDIS_AUTH`, not `POSTGRES_HOST_AUTH_METHOD`. */
+const SECRET_LAST_WORDS = new Set(['KEY', 'AUTH', 'DSN'])
+/** A URL that carries a password: `scheme://user:password@host`. */
+const URL_WITH_PASSWORD = /[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i
 
+/** Whether a variable's value must be kept out of manifests, by its name. */
 export function isSecretName(name: string): boolean {
-  return SECRET_NAME.test(name)
+  // The shell's working directory, not a password.
+  if (name === 'PWD') return false
+  const upper = name.toUpperCase()
+  const words = upper.split('_').filter(Boolean)
+  return (
+    SECRET_ANYWHERE.test(upper) ||
+    words.some(word => SECRET_WORDS.has(word)) ||
+    SECRET_LAST_WORDS.has(words.at(-1) ?? '')
+  )
 }
 
 /** Splits `Env` into what may be written down and the names of what may not. */
@@ -35,8 +50,9 @@ export function redactEnv(env: string[]): { env: string[]; redacted: string[] } 
   const kept: string[] = []
   const redacted: string[] = []
   for (const entry of env) {
-    const name = entry.split('=', 1)[0]
-    if (isSecretName(name)) redacted.push(name)
+    const eq = entry.indexOf('=')
+    const name = eq < 0 ? entry : entry.slice(0, eq)
+    if (isSecretName(name) || URL_WITH_PASSWORD.test(entry.slice(eq + 1))) redacted.push(name)
     else kept.push(entry)
   }
   return { env: kept, redacted }
@@ -125,7 +141,7 @@ export function dependenciesOf(details: ContainerDetails, byId: Map<string, stri
   for (const name of (labels[LABEL.dependsOn] ?? '').split(',')) {
     if (name.trim()) names.add(name.trim())
   }
-  return [...names].map(name => byId.get(name) ?? name).sort()
+  return [...new Set([...names].map(name => byId.get(name) ?? name))].sort()
 }
 
 /** The create body that brings the container back, minus runtime state and secrets. */

@@ -1,5 +1,5 @@
 import type { Engine } from '../docker/engine.js'
-import { describeError } from '../errors.js'
+import { SnapshotError, describeError } from '../errors.js'
 import type { Logger } from '../log.js'
 
 /** What we did to a container, so that it can be undone by us, or by the post step. */
@@ -44,19 +44,20 @@ export class Quiescer {
    */
   async resume(): Promise<void> {
     const failures: string[] = []
+    // What could not be brought back stays announced, so the post step tries it again.
+    const failed: QuiesceAction[] = []
     while (this.taken.length > 0) {
-      const action = this.taken.at(-1)!
+      const action = this.taken.pop()!
       try {
         await undo(this.engine, action, this.log)
-        this.taken.pop()
-        this.persist([...this.taken])
       } catch (error) {
         failures.push(`${action.name} (${describeError(error)})`)
-        this.taken.pop()
+        failed.unshift(action)
       }
+      this.persist([...this.taken, ...failed])
     }
     if (failures.length > 0) {
-      throw new Error(
+      throw new SnapshotError(
         `could not bring back ${failures.join('; ')}; start them by hand with ` +
           '`docker unpause` or `docker start`'
       )
