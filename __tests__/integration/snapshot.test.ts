@@ -1,13 +1,15 @@
+import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Engine } from '../../src/docker/engine.js'
-import { RegistryError } from '../../src/errors.js'
+import { HookError, RegistryError } from '../../src/errors.js'
 import { silentLogger } from '../../src/log.js'
 import type { Consistency } from '../../src/manifest.js'
 import { parseManifest } from '../../src/manifest-schema.js'
@@ -15,8 +17,9 @@ import { takeSnapshot } from '../../src/snapshot/snapshot.js'
 import type { SnapshotOptions } from '../../src/snapshot/snapshot.js'
 import { DirectoryStore } from '../../src/stores/directory.js'
 import type { Stack } from './support.js'
-import { REGISTRY, createStack, docker, removeByPrefix, uniquePrefix } from './support.js'
+import { BUSYBOX, REGISTRY, createStack, docker, removeByPrefix, uniquePrefix } from './support.js'
 
+const run = promisify(execFile)
 const engine = new Engine()
 const prefix = uniquePrefix('snap')
 let stack: Stack
@@ -215,5 +218,145 @@ describe('a snapshot that fails midway', () => {
     )
     expect(await states()).toEqual(['running', 'running'])
     expect(await readdir(storeDir)).not.toContain(`${prefix}unreachable`)
+  })
+})
+
+describe('hooks, labels and bind mounts', () => {
+  it('runs pre- and post-exec hooks, honours a per-container consistency, captures a bind mount', async () => {
+    const name = `${prefix}hooked`
+    const volume = `${prefix}hooked-data`
+    const bindDir = await mkdtemp(join(tmpdir(), 'dst-bind-'))
+    await writeFile(join(bindDir, 'settings.ini'), 'colour=blue\n')
+    await docker('volume', 'create', volume)
+    await docker(
+      'run',
+      '-d',
+      '--init',
+      '--name',
+      name,
+      '-v',
+      `${volume}:/data`,
+      '-v',
+      `${bindDir}:/config`,
+      '-l',
+      'docker-snapshot.pre-exec=echo checkpoint-$(cat /config/settings.ini) > /data/marker',
+      '-l',
+      'docker-snapshot.post-exec=touch /tmp/resumed',
+      '-l',
+      'docker-snapshot.consistency=stop',
+      BUSYBOX,
+      'sleep',
+      '3600'
+    )
+    try {
+      const report = await takeSnapshot(
+        engine,
+        new DirectoryStore(storeDir),
+        {
+          ...options(`${prefix}hooked`, 'pause'),
+          selection: { containers: [name], labels: [], all: false },
+          registry: undefined,
+          captureBindMounts: true
+        },
+        silentLogger
+      )
+      const record = report.manifest.containers[0]
+      expect(record.consistency).toBe('stop')
+      // The pre-exec hook ran before the copy: its file is in the archive.
+      const archive = join(storeDir, `${prefix}hooked`, report.manifest.volumes[0].archive.object)
+      const listing = (await run('sh', ['-c', `zstd -dc '${archive}' | tar -xO ./marker`])).stdout
+      expect(listing.trim()).toBe('checkpoint-colour=blue')
+      // The post-exec hook ran after the container came back.
+      await docker('exec', name, 'test', '-f', '/tmp/resumed')
+      expect(await docker('inspect', '--format', '{{.State.Status}}', name)).toBe('running')
+      // The bind mount is recorded with its host path, and its contents were captured.
+      const bind = record.mounts.find(m => m.type === 'bind')!
+      expect(bind).toMatchObject({ source: bindDir, destination: '/config', readOnly: false })
+      const bindArchive = join(storeDir, `${prefix}hooked`, bind.archive!.object)
+      expect(await sha256File(bindArchive)).toBe(bind.archive!.sha256)
+      const config = (await run('sh', ['-c', `zstd -dc '${bindArchive}' | tar -xO ./settings.ini`]))
+        .stdout
+      expect(config).toBe('colour=blue\n')
+    } finally {
+      await rm(bindDir, { recursive: true, force: true })
+    }
+  })
+
+  it.each([
+    ['fails', 'exit 3', 'exited with code 3'],
+    ['times out', 'sleep 30', 'timed out after 1 s']
+  ])('stops before pausing anything when a pre-exec hook %s', async (_case, command, problem) => {
+    const name = `${prefix}badhook-${_case.replace(' ', '')}`
+    await docker(
+      'run',
+      '-d',
+      '--init',
+      '--name',
+      name,
+      '-l',
+      `docker-snapshot.pre-exec=echo about to fail; ${command}`,
+      '-l',
+      'docker-snapshot.hook-timeout=1',
+      BUSYBOX,
+      'sleep',
+      '3600'
+    )
+    const id = `${prefix}badhook`
+    const attempt = takeSnapshot(
+      engine,
+      new DirectoryStore(storeDir),
+      { ...options(id, 'stop'), selection: { containers: [name], labels: [], all: false } },
+      silentLogger
+    )
+    await expect(attempt).rejects.toBeInstanceOf(HookError)
+    await expect(attempt).rejects.toThrow(
+      new RegExp(`${name}: the docker-snapshot.pre-exec hook ${problem}`)
+    )
+    expect(await docker('inspect', '--format', '{{.State.Status}}', name)).toBe('running')
+    expect(await readdir(storeDir)).not.toContain(id)
+  })
+
+  it('records an image that came from a registry by digest instead of copying it', async () => {
+    const repo = `${REGISTRY}/${prefix}base`
+    await docker('tag', BUSYBOX, `${repo}:1`)
+    await docker('push', `${repo}:1`)
+    await docker('rmi', `${repo}:1`)
+    await docker('pull', `${repo}:1`)
+    const digest = await docker(
+      'image',
+      'inspect',
+      '--format',
+      '{{index .RepoDigests 0}}',
+      `${repo}:1`
+    )
+    const name = `${prefix}fromregistry`
+    await docker(
+      'run',
+      '-d',
+      '--init',
+      '--name',
+      name,
+      '-l',
+      'docker-snapshot.commit=false',
+      `${repo}:1`,
+      'sleep',
+      '3600'
+    )
+    const report = await takeSnapshot(
+      engine,
+      new DirectoryStore(storeDir),
+      {
+        ...options(`${prefix}fromregistry`, 'none'),
+        selection: { containers: [name], labels: [], all: false }
+      },
+      silentLogger
+    )
+    expect(report.manifest.images).toHaveLength(1)
+    expect(report.manifest.images[0]).toMatchObject({
+      role: 'source',
+      location: 'registry',
+      reference: digest
+    })
+    expect(report.manifest.containers[0].image).toBe(report.manifest.images[0].key)
   })
 })
