@@ -34,7 +34,7 @@ async function post(): Promise<void> {
   const unfinished = state.snapshot
   if (unfinished) {
     await attempt(`snapshot ${unfinished.snapshotId}`, async () => {
-      const store = await openStore(unfinished.store)
+      const store = await openStore(unfinished.store, 'read')
       if (await store.has(unfinished.snapshotId, MANIFEST_FILE)) return
       await store.delete(unfinished.snapshotId)
       core.info(

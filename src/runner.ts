@@ -46,7 +46,7 @@ class Session {
 
   static async open(settings: Settings, context: RunContext): Promise<Session> {
     const engine = new Engine({ host: settings.dockerHost, logger: context.log })
-    const store = await openStore(settings.store)
+    const store = await openStore(settings.store, settings.mode === 'snapshot' ? 'write' : 'read')
     let registry: RegistryTarget | undefined
     if (settings.registry) {
       const { address, repository, username, password } = settings.registry

@@ -90301,6 +90301,7 @@ async function takeSnapshot(engine, store, options, log) {
 
 
 
+
 const PARTIAL_SUFFIX = '.partial';
 /** The directory that holds one snapshot's objects. Throws InvalidSettingsError for a bad id. */
 function snapshotDirectory(root, snapshotId) {
@@ -90337,9 +90338,16 @@ class DirectoryStore {
         this.root = (0,external_node_path_namespaceObject.resolve)(root);
         this.description = `directory ${this.root}`;
     }
-    /** A store at `root`, created if missing; rejects with StoreError if it cannot be used. */
-    static async open(root) {
+    /**
+     * A store at `root`, checked up front: created if missing when `create` (to write a snapshot),
+     * else it must exist (to read one: a mistyped path should say so, not look empty). Rejects
+     * with StoreError if it cannot be used.
+     */
+    static async open(root, create = true) {
         const store = new DirectoryStore(root);
+        if (!create && !(0,external_node_fs_namespaceObject.existsSync)(store.root)) {
+            throw new StoreError(`no store at ${store.root}: the directory does not exist. Check the store setting.`);
+        }
         try {
             await (0,external_node_fs_promises_namespaceObject.mkdir)(store.root, { recursive: true });
         }
@@ -90605,9 +90613,12 @@ function directory_errorMessage(error) {
 
 ;// CONCATENATED MODULE: ./src/stores/index.ts
 
-/** Opens the store a setting names, failing early when it cannot be used. */
-function openStore(spec) {
-    return DirectoryStore.open(spec.path);
+/**
+ * Opens the store a setting names, failing early when it cannot be used: for `write` (a
+ * snapshot) it is created if missing; for `read` (everything else) it must exist.
+ */
+function openStore(spec, access) {
+    return DirectoryStore.open(spec.path, access === 'write');
 }
 
 ;// CONCATENATED MODULE: ./package.json
@@ -90642,7 +90653,7 @@ class Session {
     }
     static async open(settings, context) {
         const engine = new Engine({ host: settings.dockerHost, logger: context.log });
-        const store = await openStore(settings.store);
+        const store = await openStore(settings.store, settings.mode === 'snapshot' ? 'write' : 'read');
         let registry;
         if (settings.registry) {
             const { address, repository, username, password } = settings.registry;
@@ -92370,7 +92381,7 @@ async function perform(invocation, settings, context, io) {
             };
         }
         case 'ls': {
-            const store = await io.openStore(settings.store);
+            const store = await io.openStore(settings.store, 'read');
             const snapshots = await store.list();
             if (snapshots.length === 0)
                 context.log.info(`no snapshots in ${store.description}`);
@@ -92381,7 +92392,7 @@ async function perform(invocation, settings, context, io) {
             };
         }
         case 'prune': {
-            const store = await io.openStore(settings.store);
+            const store = await io.openStore(settings.store, 'read');
             const pruned = await pruneSnapshots(store, { ...settings.prune, now: new Date(io.now()) }, context.log);
             return { result: pruned, text: pruneSummary(pruned), exitCode: EXIT_OK };
         }

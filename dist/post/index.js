@@ -114666,6 +114666,8 @@ async function undo(engine, action, log) {
     }
 }
 
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:fs/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 ;// CONCATENATED MODULE: external "node:path"
@@ -115216,6 +115218,7 @@ function reportDuplicates(names, what, problems) {
 
 
 
+
 const PARTIAL_SUFFIX = '.partial';
 /** The directory that holds one snapshot's objects. Throws InvalidSettingsError for a bad id. */
 function snapshotDirectory(root, snapshotId) {
@@ -115252,9 +115255,16 @@ class DirectoryStore {
         this.root = (0,external_node_path_namespaceObject.resolve)(root);
         this.description = `directory ${this.root}`;
     }
-    /** A store at `root`, created if missing; rejects with StoreError if it cannot be used. */
-    static async open(root) {
+    /**
+     * A store at `root`, checked up front: created if missing when `create` (to write a snapshot),
+     * else it must exist (to read one: a mistyped path should say so, not look empty). Rejects
+     * with StoreError if it cannot be used.
+     */
+    static async open(root, create = true) {
         const store = new DirectoryStore(root);
+        if (!create && !(0,external_node_fs_namespaceObject.existsSync)(store.root)) {
+            throw new StoreError(`no store at ${store.root}: the directory does not exist. Check the store setting.`);
+        }
         try {
             await (0,promises_namespaceObject.mkdir)(store.root, { recursive: true });
         }
@@ -115520,9 +115530,12 @@ function errorMessage(error) {
 
 ;// CONCATENATED MODULE: ./src/stores/index.ts
 
-/** Opens the store a setting names, failing early when it cannot be used. */
-function openStore(spec) {
-    return DirectoryStore.open(spec.path);
+/**
+ * Opens the store a setting names, failing early when it cannot be used: for `write` (a
+ * snapshot) it is created if missing; for `read` (everything else) it must exist.
+ */
+function openStore(spec, access) {
+    return DirectoryStore.open(spec.path, access === 'write');
 }
 
 ;// CONCATENATED MODULE: ./src/post.ts
@@ -115564,7 +115577,7 @@ async function post() {
     const unfinished = state.snapshot;
     if (unfinished) {
         await attempt(`snapshot ${unfinished.snapshotId}`, async () => {
-            const store = await openStore(unfinished.store);
+            const store = await openStore(unfinished.store, 'read');
             if (await store.has(unfinished.snapshotId, manifest_MANIFEST_FILE))
                 return;
             await store.delete(unfinished.snapshotId);

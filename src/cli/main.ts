@@ -40,7 +40,7 @@ export interface CliEnvironment {
   /** Leaves at once: used only when the user interrupts a second time. */
   exit: (code: number) => void
   execute: (settings: Settings, context: RunContext) => Promise<RunResult>
-  openStore: (spec: StoreSpec) => Promise<SnapshotStore>
+  openStore: (spec: StoreSpec, access: 'read' | 'write') => Promise<SnapshotStore>
 }
 
 function processEnvironment(): CliEnvironment {
@@ -294,7 +294,7 @@ async function perform(
       }
     }
     case 'ls': {
-      const store = await io.openStore(settings.store)
+      const store = await io.openStore(settings.store, 'read')
       const snapshots = await store.list()
       if (snapshots.length === 0) context.log.info(`no snapshots in ${store.description}`)
       return {
@@ -304,7 +304,7 @@ async function perform(
       }
     }
     case 'prune': {
-      const store = await io.openStore(settings.store)
+      const store = await io.openStore(settings.store, 'read')
       const pruned = await pruneSnapshots(
         store,
         { ...settings.prune, now: new Date(io.now()) },

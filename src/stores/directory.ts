@@ -2,6 +2,7 @@
  * A store in a local directory: `<root>/<snapshotId>/<object name>`. Objects are written to
  * `<path>.partial`, synced, then renamed, so a reader sees an object whole or not at all.
  */
+import { existsSync } from 'node:fs'
 import {
   type FileHandle,
   access,
@@ -88,9 +89,18 @@ export class DirectoryStore implements SnapshotStore {
     this.description = `directory ${this.root}`
   }
 
-  /** A store at `root`, created if missing; rejects with StoreError if it cannot be used. */
-  static async open(root: string): Promise<DirectoryStore> {
+  /**
+   * A store at `root`, checked up front: created if missing when `create` (to write a snapshot),
+   * else it must exist (to read one: a mistyped path should say so, not look empty). Rejects
+   * with StoreError if it cannot be used.
+   */
+  static async open(root: string, create = true): Promise<DirectoryStore> {
     const store = new DirectoryStore(root)
+    if (!create && !existsSync(store.root)) {
+      throw new StoreError(
+        `no store at ${store.root}: the directory does not exist. Check the store setting.`
+      )
+    }
     try {
       await mkdir(store.root, { recursive: true })
     } catch (error) {

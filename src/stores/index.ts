@@ -2,7 +2,10 @@ import type { StoreSpec } from '../settings.js'
 import { DirectoryStore } from './directory.js'
 import type { SnapshotStore } from './store.js'
 
-/** Opens the store a setting names, failing early when it cannot be used. */
-export function openStore(spec: StoreSpec): Promise<SnapshotStore> {
-  return DirectoryStore.open(spec.path)
+/**
+ * Opens the store a setting names, failing early when it cannot be used: for `write` (a
+ * snapshot) it is created if missing; for `read` (everything else) it must exist.
+ */
+export function openStore(spec: StoreSpec, access: 'read' | 'write'): Promise<SnapshotStore> {
+  return DirectoryStore.open(spec.path, access === 'write')
 }

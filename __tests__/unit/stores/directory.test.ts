@@ -76,6 +76,14 @@ describe('open', () => {
     await expect(DirectoryStore.open(root)).rejects.toThrow(`cannot create store directory ${root}`)
   })
 
+  test('opened for reading, a missing root is a StoreError and is not created', async () => {
+    const root = join(scratch, 'mistyped')
+    await expect(DirectoryStore.open(root, false)).rejects.toThrow(
+      `no store at ${root}: the directory does not exist. Check the store setting.`
+    )
+    await expect(stat(root)).rejects.toThrow(/ENOENT/)
+  })
+
   test('a root that is a file is a StoreError', async () => {
     const root = join(scratch, 'file')
     await writeFile(root, 'x')
