@@ -90857,11 +90857,11 @@ const INPUTS = {
         default: 'false'
     },
     'drill-container': {
-        description: 'Verify: the restored container to run `drill-command` in (implies restore-check).',
+        description: 'The container to run `drill-command` in. Verify: its name in the snapshot, run in a throwaway restore (implies restore-check). CLI drill: a compose service or container name, asked before the snapshot and after the restore.',
         default: ''
     },
     'drill-command': {
-        description: 'Verify: a shell command run in `drill-container` after a throwaway restore; it must exit 0.',
+        description: 'A shell command run in `drill-container`. Verify: it must exit 0. CLI drill: it must exit 0 and print the same after the restore as before.',
         default: ''
     },
     keep: {
@@ -91175,8 +91175,6 @@ const COMMANDS = {
         mode: 'snapshot',
         inputs: [
             'compose-project',
-            'containers',
-            'labels',
             'store',
             'docker-host',
             'consistency',

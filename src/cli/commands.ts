@@ -126,8 +126,6 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     mode: 'snapshot',
     inputs: [
       'compose-project',
-      'containers',
-      'labels',
       'store',
       'docker-host',
       'consistency',
