@@ -332,6 +332,8 @@ describe('a full file system', () => {
       })
       mounted = true
     } catch (error) {
+      // CI runs as root and must run this test; elsewhere (no root) it is skipped, loudly.
+      if (process.env.CI) throw error
       console.warn(`skipping the ENOSPC test: cannot mount a tmpfs (${String(error)})`)
     }
   })
