@@ -15,6 +15,7 @@ import { takeSnapshot } from './snapshot/snapshot.js'
 import { openStore } from './stores/index.js'
 import type { SnapshotStore } from './stores/store.js'
 import type { TransferListener } from './transfer.js'
+import { throttleTransfers } from './transfer.js'
 import { TOOL_VERSION } from './version.js'
 
 /** What a front end (the action, the CLI) lends a run: where to log and whom to tell what. */
@@ -44,7 +45,11 @@ class Session {
     readonly registry: RegistryTarget | undefined
   ) {}
 
-  static async open(settings: Settings, context: RunContext): Promise<Session> {
+  static async open(settings: Settings, given: RunContext): Promise<Session> {
+    const context: RunContext = {
+      ...given,
+      onTransfer: given.onTransfer && throttleTransfers(given.onTransfer)
+    }
     const engine = new Engine({ host: settings.dockerHost, logger: context.log })
     const store = await openStore(settings.store, settings.mode === 'snapshot' ? 'write' : 'read')
     let registry: RegistryTarget | undefined

@@ -90621,6 +90621,27 @@ function openStore(spec, access) {
     return DirectoryStore.open(spec.path, access === 'write');
 }
 
+;// CONCATENATED MODULE: ./src/transfer.ts
+/**
+ * Passes on a transfer's first event, then at most one every `intervalMs`, and always its last:
+ * a copy reports every chunk it moves (tens of thousands per GiB), far more than anyone reads.
+ */
+function throttleTransfers(listener, intervalMs = 250) {
+    const passed = new Map();
+    return transfer => {
+        const key = `${transfer.kind} ${transfer.name}`;
+        const now = Date.now();
+        const last = passed.get(key);
+        if (!transfer.done && last !== undefined && now - last < intervalMs)
+            return;
+        if (transfer.done)
+            passed.delete(key);
+        else
+            passed.set(key, now);
+        listener(transfer);
+    };
+}
+
 ;// CONCATENATED MODULE: ./package.json
 const package_namespaceObject = {"rE":"0.1.0"};
 ;// CONCATENATED MODULE: ./src/version.ts
@@ -90629,6 +90650,7 @@ const package_namespaceObject = {"rE":"0.1.0"};
 const TOOL_VERSION = package_namespaceObject.rE;
 
 ;// CONCATENATED MODULE: ./src/runner.ts
+
 
 
 
@@ -90651,7 +90673,11 @@ class Session {
         this.store = store;
         this.registry = registry;
     }
-    static async open(settings, context) {
+    static async open(settings, given) {
+        const context = {
+            ...given,
+            onTransfer: given.onTransfer && throttleTransfers(given.onTransfer)
+        };
         const engine = new Engine({ host: settings.dockerHost, logger: context.log });
         const store = await openStore(settings.store, settings.mode === 'snapshot' ? 'write' : 'read');
         let registry;
