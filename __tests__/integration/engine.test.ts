@@ -122,8 +122,11 @@ describe('volume archives through a never-started container', () => {
 describe('images through the registry', () => {
   it('pushes a local image, removes it, and pulls it back by digest', async () => {
     const repo = `${REGISTRY}/${prefix}images`
-    await docker('tag', BUSYBOX, `${repo}:v1`)
-    const localId = await docker('image', 'inspect', '--format', '{{.Id}}', BUSYBOX)
+    // An image of its own: pushing the shared busybox would give it a registry digest for good.
+    const source = await docker('create', BUSYBOX, 'true')
+    await docker('commit', '--change', `LABEL dst-test=${prefix}`, source, `${repo}:v1`)
+    await docker('rm', source)
+    const localId = await docker('image', 'inspect', '--format', '{{.Id}}', `${repo}:v1`)
     const digest = await engine.pushImage(repo, 'v1', {})
     expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/)
 

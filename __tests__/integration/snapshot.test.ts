@@ -134,16 +134,20 @@ describe('selection', () => {
       store,
       {
         ...options(`${prefix}label`, 'none'),
-        selection: { containers: [], labels: ['role=app'], all: false },
-        registry: undefined,
-        commit: false
+        // Every label must match: role=app alone could match containers of other runs.
+        selection: { containers: [], labels: ['role=app', `dst-stack=${prefix}`], all: false },
+        registry: undefined
       },
       silentLogger
     )
-    // Label role=app may match other tests' containers too; ours must be among them.
-    expect(byLabel.manifest.containers.map(c => c.name)).toContain(`${prefix}app`)
-    // Without a registry, locally built images are saved into the store.
-    expect(byLabel.manifest.images.every(i => i.location === 'store')).toBe(true)
+    expect(byLabel.manifest.containers.map(c => c.name)).toEqual([`${prefix}app`])
+    expect(byLabel.manifest.selection.labels).toEqual(['role=app', `dst-stack=${prefix}`])
+    // Without a registry, the commit is saved into the store, and its archive holds it.
+    const [image] = byLabel.manifest.images
+    expect(image).toMatchObject({ role: 'commit', container: `${prefix}app`, location: 'store' })
+    expect(await sha256File(join(storeDir, `${prefix}label`, image.archive!.object))).toBe(
+      image.archive!.sha256
+    )
 
     await expect(
       takeSnapshot(
@@ -317,8 +321,12 @@ describe('hooks, labels and bind mounts', () => {
   })
 
   it('records an image that came from a registry by digest instead of copying it', async () => {
+    // An image of its own (a commit with a unique label), so that no shared image gets a
+    // registry digest that would outlive this test.
     const repo = `${REGISTRY}/${prefix}base`
-    await docker('tag', BUSYBOX, `${repo}:1`)
+    const source = await docker('create', BUSYBOX, 'true')
+    await docker('commit', '--change', `LABEL dst-test=${prefix}`, source, `${repo}:1`)
+    await docker('rm', source)
     await docker('push', `${repo}:1`)
     await docker('rmi', `${repo}:1`)
     await docker('pull', `${repo}:1`)
