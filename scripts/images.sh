@@ -12,7 +12,8 @@
 # busybox-static, debootstrap, zstd and GNU tar on the host.
 #
 # Environment:
-#   DEBIAN_MIRROR   mirror for debootstrap (default: the Debian mirror apt on this host uses)
+#   DEBIAN_MIRROR   mirror for debootstrap (default: the Debian mirror apt on this host uses,
+#                   else debootstrap's own default)
 #   TESTBED_DIR     scratch and cache directory (default: <repo>/.testbed; gitignored)
 #
 # The postgres rootfs produced by debootstrap is cached in $TESTBED_DIR/cache, keyed by suite,
@@ -124,7 +125,7 @@ debian_mirror() {
 			/^Suites:/ { for (i = 2; i <= NF; i++) if ($i == s && !found) found = u }
 			END { if (found) print found }' /etc/apt/sources.list.d/*.sources 2>/dev/null)
 	fi
-	[ -n "$uri" ] || die "cannot find the Debian mirror for $suite in /etc/apt/sources.list*; set DEBIAN_MIRROR"
+	# None (a host that is not Debian, such as an Ubuntu runner): debootstrap's own default.
 	printf '%s\n' "${uri%/}"
 }
 
@@ -212,11 +213,11 @@ pg_debootstrap_to_cache() {
 	local cache=$1 w mirror r
 	command -v debootstrap >/dev/null || die "debootstrap not found (apt-get install debootstrap)"
 	mirror=$(debian_mirror "$PG_SUITE")
-	log "debootstrap --variant=$PG_VARIANT --include=$PG_PACKAGES $PG_SUITE from $mirror (takes a few minutes)"
+	log "debootstrap --variant=$PG_VARIANT --include=$PG_PACKAGES $PG_SUITE from ${mirror:-the default mirror of debootstrap} (takes a few minutes)"
 	new_workdir debootstrap
 	w=$WORKDIR
 	r=$w/rootfs
-	if ! debootstrap --variant="$PG_VARIANT" --include="$PG_PACKAGES" "$PG_SUITE" "$r" "$mirror" \
+	if ! debootstrap --variant="$PG_VARIANT" --include="$PG_PACKAGES" "$PG_SUITE" "$r" ${mirror:+"$mirror"} \
 		>"$w/debootstrap.log" 2>&1; then
 		tail -n 30 "$w/debootstrap.log" >&2
 		[ -f "$r/debootstrap/debootstrap.log" ] && tail -n 30 "$r/debootstrap/debootstrap.log" >&2
