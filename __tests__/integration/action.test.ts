@@ -176,9 +176,11 @@ describe('the action', () => {
         commit: 'false'
       }),
       async pid => {
+        // Kill it mid-copy: the container paused and the carrier container streaming.
+        const carrier = `label=docker-snapshot.carrier=${hostname()}:${pid}`
         for (let waited = 0; waited < 60_000; waited += 100) {
-          if ((await docker('inspect', '--format', '{{.State.Paused}}', container)) === 'true')
-            break
+          const paused = await docker('inspect', '--format', '{{.State.Paused}}', container)
+          if (paused === 'true' && (await docker('ps', '-aq', '--filter', carrier)) !== '') break
           await new Promise(resolve => setTimeout(resolve, 100))
         }
         killedPid = pid
