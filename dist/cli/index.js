@@ -89527,7 +89527,6 @@ const LABEL = {
     dependsOn: 'docker-snapshot.depends-on',
     exclude: 'docker-snapshot.exclude'
 };
-const capture_BUILTIN_NETWORKS = new Set(['bridge', 'host', 'none', 'default']);
 /** Marks a secret anywhere in a variable's name (`PGPASSWORD`, `AWS_SECRET_ACCESS_KEY`). */
 const SECRET_ANYWHERE = /PASSWORD|PASSWD|SECRET|CREDENTIAL|PRIVATE_?KEY|ACCESS_?KEY|API_?KEY|TOKENS?(_|$)/;
 /** Words (split at `_`) that mark it only as whole words: `DB_PWD`, not `PASSENGER_APP_ENV`. */
@@ -89845,6 +89844,7 @@ async function undo(engine, action, log) {
 ;// CONCATENATED MODULE: ./src/snapshot/targets.ts
 
 
+
 /** What "no selection" means to a user: say it plainly rather than snapshot nothing. */
 function describeSelection(selection) {
     const parts = [];
@@ -89923,7 +89923,7 @@ async function resolveTargets(engine, selection, extraVolumes, excludeVolumes) {
     const networks = new Set();
     for (const details of containers) {
         for (const network of Object.keys(details.NetworkSettings?.Networks ?? {})) {
-            if (!capture_BUILTIN_NETWORKS.has(network))
+            if (!BUILTIN_NETWORKS.includes(network))
                 networks.add(network);
         }
     }

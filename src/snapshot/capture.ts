@@ -20,8 +20,6 @@ export const LABEL = {
   exclude: 'docker-snapshot.exclude'
 } as const
 
-export const BUILTIN_NETWORKS = new Set(['bridge', 'host', 'none', 'default'])
-
 /** Marks a secret anywhere in a variable's name (`PGPASSWORD`, `AWS_SECRET_ACCESS_KEY`). */
 const SECRET_ANYWHERE =
   /PASSWORD|PASSWD|SECRET|CREDENTIAL|PRIVATE_?KEY|ACCESS_?KEY|API_?KEY|TOKENS?(_|$)/

@@ -1,7 +1,8 @@
 import type { Engine } from '../docker/engine.js'
 import type { ContainerDetails, VolumeDetails } from '../docker/types.js'
 import { InvalidSettingsError, NotFoundError } from '../errors.js'
-import { BUILTIN_NETWORKS, LABEL, containerName } from './capture.js'
+import { BUILTIN_NETWORKS } from '../manifest-schema.js'
+import { LABEL, containerName } from './capture.js'
 
 export interface Selection {
   /** Names or ids. */
@@ -105,7 +106,7 @@ export async function resolveTargets(
   const networks = new Set<string>()
   for (const details of containers) {
     for (const network of Object.keys(details.NetworkSettings?.Networks ?? {})) {
-      if (!BUILTIN_NETWORKS.has(network)) networks.add(network)
+      if (!BUILTIN_NETWORKS.includes(network)) networks.add(network)
     }
   }
   return { containers, volumes, networks: [...networks].sort() }
