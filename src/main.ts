@@ -3,7 +3,6 @@ import type { ActionState } from './action-state.js'
 import { saveActionState } from './action-state.js'
 import { actionLogger } from './action-log.js'
 import { PlainDisplay } from './cli/progress.js'
-import { carrierOwner } from './docker/engine.js'
 import { describeError } from './errors.js'
 import type { InputName } from './generated/inputs.js'
 import { outputsOf, summaryOf } from './report.js'
@@ -17,8 +16,6 @@ export async function run(): Promise<void> {
     for (const secret of settings.secrets) core.setSecret(secret)
     const state: ActionState = {
       dockerHost: settings.dockerHost,
-      quiesced: [],
-      carrierOwner,
       ...(settings.mode === 'snapshot' && {
         snapshot: { store: settings.store, snapshotId: settings.snapshotId }
       })
@@ -33,8 +30,7 @@ export async function run(): Promise<void> {
     })
     const result = await execute(settings, {
       log: actionLogger,
-      onTransfer: progress.onTransfer,
-      onQuiesce: quiesced => saveActionState({ ...state, quiesced })
+      onTransfer: progress.onTransfer
     })
     for (const [name, value] of Object.entries(outputsOf(result))) core.setOutput(name, value)
     await core.summary.addRaw(summaryOf(result)).write()

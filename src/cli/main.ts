@@ -4,7 +4,7 @@
  */
 import { describeError } from '../errors.js'
 import type { RunContext, RunResult } from '../runner.js'
-import { drill, execute } from '../runner.js'
+import { drill, execute, repairAbandonedRuns } from '../runner.js'
 import { pruneSnapshots } from '../prune.js'
 import type { Settings, StoreSpec } from '../settings.js'
 import { readSettings } from '../settings.js'
@@ -40,6 +40,8 @@ export interface CliEnvironment {
   /** Leaves at once: used only when the user interrupts a second time. */
   exit: (code: number) => void
   execute: (settings: Settings, context: RunContext) => Promise<RunResult>
+  /** What ls and prune, which need no engine otherwise, do first: see runner.ts. */
+  repair: (settings: Settings, log: RunContext['log']) => Promise<void>
   openStore: (spec: StoreSpec, access: 'read' | 'write') => Promise<SnapshotStore>
 }
 
@@ -52,6 +54,7 @@ function processEnvironment(): CliEnvironment {
     now: Date.now,
     exit: code => process.exit(code),
     execute,
+    repair: repairAbandonedRuns,
     openStore
   }
 }
@@ -294,6 +297,7 @@ async function perform(
       }
     }
     case 'ls': {
+      await io.repair(settings, context.log)
       const store = await io.openStore(settings.store, 'read')
       const snapshots = await store.list()
       if (snapshots.length === 0) context.log.info(`no snapshots in ${store.description}`)
@@ -304,6 +308,7 @@ async function perform(
       }
     }
     case 'prune': {
+      await io.repair(settings, context.log)
       const store = await io.openStore(settings.store, 'read')
       const pruned = await pruneSnapshots(
         store,

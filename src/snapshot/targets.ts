@@ -3,6 +3,7 @@ import type { ContainerDetails, VolumeDetails } from '../docker/types.js'
 import { InvalidSettingsError, NotFoundError } from '../errors.js'
 import { BUILTIN_NETWORKS } from '../manifest-schema.js'
 import { LABEL, containerName } from './capture.js'
+import { HOLD_LABEL, REPAIR_LABEL } from './holds.js'
 
 export interface Selection {
   /** Names or ids. */
@@ -76,7 +77,8 @@ export async function resolveTargets(
   for (const id of ids) {
     const details = await engine.inspectContainer(id)
     const labels = details.Config.Labels ?? {}
-    if (labels['docker-snapshot.carrier']) continue
+    // The tool's own never-started containers: carriers, holds and repair claims.
+    if (labels['docker-snapshot.carrier'] || labels[HOLD_LABEL] || labels[REPAIR_LABEL]) continue
     if (
       labels[LABEL.exclude] === 'true' &&
       !selection.containers.includes(containerName(details))

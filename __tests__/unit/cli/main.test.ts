@@ -55,6 +55,7 @@ function harness(overrides: Partial<CliEnvironment> = {}) {
       settingsSeen.push(settings)
       throw new Error('no engine in unit tests')
     },
+    repair: async () => undefined,
     openStore: async () => fakeStore([]),
     ...overrides
   }
