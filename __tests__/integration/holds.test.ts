@@ -1,0 +1,255 @@
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { hostname, tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import type { Readable } from 'node:stream'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { InterruptedError } from '../../src/cli/interrupt.js'
+import { Engine } from '../../src/docker/engine.js'
+import { StoreError } from '../../src/errors.js'
+import { silentLogger } from '../../src/log.js'
+import type { Manifest } from '../../src/manifest.js'
+import type { SnapshotOptions } from '../../src/snapshot/snapshot.js'
+import { takeSnapshot } from '../../src/snapshot/snapshot.js'
+import { DirectoryStore } from '../../src/stores/directory.js'
+import { BUSYBOX, docker, inBusybox, removeByPrefix, uniquePrefix } from './support.js'
+
+// Two runs on one container, and runs killed with SIGKILL: the bundle users run, as processes.
+const CLI = resolve('dist/cli/index.js')
+const prefix = uniquePrefix('holds')
+let store: string
+
+/** A CLI process: its output so far, when each line first arrived, and how it ended. */
+interface CliRun {
+  pid: number
+  stderr: () => string
+  /** When a line containing `text` arrived (ms since the epoch), or undefined. */
+  timeOf: (text: string) => number | undefined
+  waitFor: (text: string, timeoutMs?: number) => Promise<void>
+  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>
+}
+
+function startCli(args: string[]): CliRun {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  const lines: { at: number; text: string }[] = []
+  child.stderr.on('data', (chunk: Buffer) => {
+    const at = Date.now()
+    stderr += chunk.toString()
+    for (const text of chunk.toString().split('\n')) lines.push({ at, text })
+  })
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>(
+    resolvePromise => child.on('close', (code, signal) => resolvePromise({ code, signal, stderr }))
+  )
+  const timeOf = (text: string) => lines.find(line => line.text.includes(text))?.at
+  return {
+    pid: child.pid!,
+    stderr: () => stderr,
+    timeOf,
+    waitFor: async (text, timeoutMs = 60_000) => {
+      for (let waited = 0; timeOf(text) === undefined; waited += 50) {
+        if (waited > timeoutMs) throw new Error(`no "${text}" after ${timeoutMs} ms:\n${stderr}`)
+        await new Promise(r => setTimeout(r, 50))
+      }
+    },
+    done
+  }
+}
+
+async function manifestOf(snapshotId: string): Promise<Manifest> {
+  return JSON.parse(await readFile(join(store, snapshotId, 'manifest.json'), 'utf8')) as Manifest
+}
+
+async function state(container: string): Promise<string> {
+  return docker('inspect', '--format', '{{.State.Status}} paused={{.State.Paused}}', container)
+}
+
+/** The hold of a container, if any is left (holds are named after the container's id). */
+async function holdOf(container: string): Promise<string> {
+  const id = await docker('inspect', '--format', '{{.Id}}', container)
+  return docker('ps', '-aq', '--filter', `name=^/docker-snapshot-hold-${id.slice(0, 12)}$`)
+}
+
+const volume = `${prefix}data`
+
+/** A container on the shared volume whose hooks append to /tmp/hooks inside it. */
+async function hookedContainer(name: string): Promise<string> {
+  const container = `${prefix}${name}`
+  await docker(
+    'run',
+    '-d',
+    '--init',
+    '--name',
+    container,
+    '-v',
+    `${volume}:/data`,
+    '-l',
+    'docker-snapshot.pre-exec=echo pre >> /tmp/hooks',
+    '-l',
+    'docker-snapshot.post-exec=echo post >> /tmp/hooks',
+    BUSYBOX,
+    'sleep',
+    '3600'
+  )
+  return container
+}
+
+const hooksRan = (container: string) => docker('exec', container, 'cat', '/tmp/hooks')
+
+beforeAll(async () => {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build it with \`npm run package\``)
+  store = await mkdtemp(join(tmpdir(), 'dst-holds-store-'))
+  await docker('volume', 'create', volume)
+  // Enough incompressible data that gzip keeps a copy (and the pause or stop) going for seconds.
+  await inBusybox(['-v', `${volume}:/d`], 'head -c 100000000 /dev/urandom > /d/blob')
+})
+
+afterAll(async () => {
+  await removeByPrefix(prefix)
+  await rm(store, { recursive: true, force: true })
+})
+
+const slowSnapshot = (container: string, id: string, consistency: string) => [
+  'snapshot',
+  '--containers',
+  container,
+  '--no-commit',
+  '--compression',
+  'gzip',
+  '--consistency',
+  consistency,
+  '--store',
+  store,
+  '--snapshot-id',
+  id
+]
+
+describe.each(['pause', 'stop'] as const)('two snapshots of one container (%s)', consistency => {
+  it('the second waits for the first to bring it back, then quiesces it itself', async () => {
+    const container = await hookedContainer(`both-${consistency}`)
+    const [first, second] = [`${prefix}first-${consistency}`, `${prefix}second-${consistency}`]
+    const a = startCli(slowSnapshot(container, first, consistency))
+    await a.waitFor(`volume ${volume}: started`)
+    const b = startCli([
+      'snapshot',
+      '--containers',
+      container,
+      '--no-commit',
+      '--consistency',
+      consistency,
+      '--store',
+      store,
+      '--snapshot-id',
+      second
+    ])
+    const [doneA, doneB] = await Promise.all([a.done, b.done])
+    expect(doneA.code, doneA.stderr).toBe(0)
+    expect(doneB.code, doneB.stderr).toBe(0)
+    expect(doneB.stderr).toContain(
+      `${container} is held by the docker-snapshot run of snapshot ${first} ` +
+        `(pid ${a.pid} on host ${hostname()}`
+    )
+    // B took the container only after A had brought it back, and quiesced it itself.
+    const [quiesce, undo] =
+      consistency === 'pause' ? ['pausing', 'resuming'] : ['stopping', 'starting']
+    expect(b.timeOf(`${quiesce} ${container}`)).toBeGreaterThan(a.timeOf(`${undo} ${container}`)!)
+    // So its manifest's claims are true: it was running, and B quiesced it.
+    const record = (await manifestOf(second)).containers[0]
+    expect(record).toMatchObject({ name: container, running: true, consistency })
+    expect((await manifestOf(first)).containers[0]).toMatchObject({ running: true, consistency })
+    expect(await state(container)).toBe('running paused=false')
+    expect(await hooksRan(container)).toBe('pre\npost\npre\npost')
+    expect(await holdOf(container)).toBe('')
+  })
+})
+
+describe('a snapshot killed with SIGKILL', () => {
+  it.each([
+    { consistency: 'pause', left: 'paused paused=true', next: 'ls', repaired: 'resumed' },
+    { consistency: 'stop', left: 'exited paused=false', next: 'verify', repaired: 'started' }
+  ])(
+    'while it holds the container ($consistency): the next $next brings it back and says so',
+    async ({ consistency, left, next, repaired }) => {
+      const container = await hookedContainer(`killed-${consistency}`)
+      const id = `${prefix}killed-${consistency}`
+      const killed = startCli(slowSnapshot(container, id, consistency))
+      await killed.waitFor(`volume ${volume}: started`)
+      process.kill(killed.pid, 'SIGKILL')
+      expect((await killed.done).signal).toBe('SIGKILL')
+      const carriers = `label=docker-snapshot.carrier=${hostname()}:${killed.pid}`
+      expect(await state(container)).toBe(left)
+      expect(await docker('ps', '-aq', '--filter', carriers)).not.toBe('')
+      expect(await holdOf(container)).not.toBe('')
+
+      // Another mode, which has nothing to do with the killed run (verify may fail or pass).
+      const done = await startCli(
+        next === 'ls' ? ['ls', '--store', store] : ['verify', '--store', store, '--snapshot-id', id]
+      ).done
+      expect(done.stderr).toMatch(
+        new RegExp(
+          `the docker-snapshot run of snapshot ${id} \\(pid ${killed.pid} on host .*\\) ended ` +
+            `without bringing ${container} back; repaired: ${repaired} ${container}; ran the ` +
+            `post-exec hook of ${container}; removed 1 carrier container docker-snapshot-carrier-`
+        )
+      )
+      expect(await state(container)).toBe('running paused=false')
+      expect(await docker('ps', '-aq', '--filter', carriers)).toBe('')
+      expect(await holdOf(container)).toBe('')
+      // The post-exec hook the killed run owed has run, once.
+      expect(await hooksRan(container)).toBe('pre\npost')
+    }
+  )
+})
+
+describe('post-exec hooks', () => {
+  const engine = new Engine()
+  const options = (snapshotId: string, container: string): SnapshotOptions => ({
+    snapshotId,
+    selection: { containers: [container], labels: [], all: false },
+    volumes: [],
+    excludeVolumes: [],
+    consistency: 'pause',
+    commit: false,
+    captureBindMounts: false,
+    compression: 'zstd',
+    hookTimeoutMs: 30_000,
+    toolVersion: 'test'
+  })
+
+  it('run after a snapshot whose store fails', async () => {
+    const container = await hookedContainer('store-fails')
+    const failing = new DirectoryStore(store)
+    failing.put = (_id: string, object: string, data: Readable) => {
+      data.resume()
+      return Promise.reject(new StoreError(`no space left for ${object} (test)`))
+    }
+    const attempt = takeSnapshot(engine, failing, options(`${prefix}full`, container), silentLogger)
+    await expect(attempt).rejects.toThrow(/no space left for volumes\/.* \(test\)/)
+    expect(await hooksRan(container)).toBe('pre\npost')
+    expect(await state(container)).toBe('running paused=false')
+    expect(await holdOf(container)).toBe('')
+  })
+
+  it('run after an interrupt', async () => {
+    const container = await hookedContainer('interrupted')
+    const interrupt = new AbortController()
+    const attempt = takeSnapshot(
+      engine,
+      new DirectoryStore(store),
+      {
+        ...options(`${prefix}interrupted`, container),
+        signal: interrupt.signal,
+        // The user presses Ctrl-C just as the container is paused.
+        onQuiesce: actions => {
+          if (actions.length > 0) interrupt.abort(new InterruptedError('interrupted by SIGINT'))
+        }
+      },
+      silentLogger
+    )
+    await expect(attempt).rejects.toThrow('interrupted by SIGINT')
+    expect(await hooksRan(container)).toBe('pre\npost')
+    expect(await state(container)).toBe('running paused=false')
+    expect(await holdOf(container)).toBe('')
+  })
+})
