@@ -238,8 +238,6 @@ describe('the action', () => {
 
     const post = await runStep('post', { 'STATE_docker-snapshot': main.state['docker-snapshot'] })
     expect(post.code, post.stdout).toBe(0)
-    expect(post.stdout).toContain(`waiting up to 16 s for the stop of ${container}`)
-    expect(post.stdout).toContain(`starting ${container}`)
     // The stop landed after the main step was gone, and the post step started it again after.
     const stopTimeoutEnds = killedAt + 6000
     await new Promise(resolve =>
@@ -249,5 +247,7 @@ describe('the action', () => {
     expect(await docker('inspect', '--format', '{{.State.StartedAt}}', container)).not.toBe(
       startedBefore
     )
+    expect(post.stdout).toContain(`waiting up to 16 s for the stop of ${container}`)
+    expect(post.stdout).toContain(`starting ${container}`)
   })
 })
