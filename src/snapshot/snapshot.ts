@@ -29,7 +29,7 @@ import {
 } from './capture.js'
 import { dependencyOrder } from '../dependency-order.js'
 import { hasHook, runHook } from './hooks.js'
-import { Holds } from './holds.js'
+import { Holds, holdName } from './holds.js'
 import type { QuiesceAction } from './quiesce.js'
 import { Quiescer } from './quiesce.js'
 import type { Selection } from './targets.js'
@@ -309,8 +309,9 @@ class SnapshotRun {
     try {
       if (this.hooked.length > 0) {
         await log.group('Running post-exec hooks', async () => {
-          for (const { Id } of this.hooked) {
-            if (notBack.has(Id)) continue
+          for (const details of this.hooked) {
+            const { Id } = details
+            if (notBack.has(Id) || !hasHook(details, 'post')) continue
             try {
               await runHook(
                 this.engine,
@@ -322,7 +323,10 @@ class SnapshotRun {
             } catch (error) {
               hookError ??= error
             }
-            await this.holds.mark(Id, 'post-exec')
+            // Only matters if the hold outlives this run, which the next lines try to prevent.
+            await this.holds.mark(Id, 'post-exec').catch((error: unknown) => {
+              log.debug(`could not mark the hold of ${Id}: ${describeError(error)}`)
+            })
           }
         })
       }
@@ -337,7 +341,10 @@ class SnapshotRun {
       try {
         await this.holds.release(held)
       } catch (error) {
-        log.warn(`could not remove a hold: ${describeError(error)}`)
+        log.warn(
+          `could not remove the hold ${holdName(held)}: ${describeError(error)}; the next ` +
+            'docker-snapshot command on this host removes it'
+        )
       }
     }
     if (errors.length === 0) return
