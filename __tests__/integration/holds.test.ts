@@ -7,7 +7,8 @@ import type { Readable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { InterruptedError } from '../../src/cli/interrupt.js'
 import { Engine } from '../../src/docker/engine.js'
-import { StoreError } from '../../src/errors.js'
+import { ContainerHeldError, StoreError } from '../../src/errors.js'
+import type { Logger } from '../../src/log.js'
 import { silentLogger } from '../../src/log.js'
 import type { Manifest } from '../../src/manifest.js'
 import type { SnapshotOptions } from '../../src/snapshot/snapshot.js'
@@ -202,21 +203,21 @@ describe('a snapshot killed with SIGKILL', () => {
   )
 })
 
-describe('post-exec hooks', () => {
-  const engine = new Engine()
-  const options = (snapshotId: string, container: string): SnapshotOptions => ({
-    snapshotId,
-    selection: { containers: [container], labels: [], all: false },
-    volumes: [],
-    excludeVolumes: [],
-    consistency: 'pause',
-    commit: false,
-    captureBindMounts: false,
-    compression: 'zstd',
-    hookTimeoutMs: 30_000,
-    toolVersion: 'test'
-  })
+const engine = new Engine()
+const options = (snapshotId: string, container: string): SnapshotOptions => ({
+  snapshotId,
+  selection: { containers: [container], labels: [], all: false },
+  volumes: [],
+  excludeVolumes: [],
+  consistency: 'pause',
+  commit: false,
+  captureBindMounts: false,
+  compression: 'zstd',
+  hookTimeoutMs: 30_000,
+  toolVersion: 'test'
+})
 
+describe('post-exec hooks', () => {
   it('run after a snapshot whose store fails', async () => {
     const container = await hookedContainer('store-fails')
     const failing = new DirectoryStore(store)
@@ -251,5 +252,135 @@ describe('post-exec hooks', () => {
     expect(await hooksRan(container)).toBe('pre\npost')
     expect(await state(container)).toBe('running paused=false')
     expect(await holdOf(container)).toBe('')
+  })
+})
+
+function recordingLogger(): Logger & { lines: string[] } {
+  const lines: string[] = []
+  return {
+    lines,
+    debug: () => undefined,
+    info: message => lines.push(message),
+    warn: message => lines.push(`warning: ${message}`),
+    group: (_title, fn) => fn()
+  }
+}
+
+/** A pid that no process has any more. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', ''])
+  await new Promise(resolve => child.on('exit', resolve))
+  await new Promise(resolve => setTimeout(resolve, 50))
+  return child.pid!
+}
+
+/** A hold as another run would have left it: `docker create` with its labels and marks. */
+async function foreignHold(container: string, owner: string, marks: string[]): Promise<string> {
+  const id = await docker('inspect', '--format', '{{.Id}}', container)
+  const hold = await docker(
+    'create',
+    '--name',
+    `docker-snapshot-hold-${id.slice(0, 12)}`,
+    '--network',
+    'none',
+    '-l',
+    `docker-snapshot.hold=${id}`,
+    '-l',
+    `docker-snapshot.hold.container=${container}`,
+    '-l',
+    `docker-snapshot.hold.owner=${owner}`,
+    '-l',
+    'docker-snapshot.hold.snapshot=theirs',
+    '-l',
+    'docker-snapshot.hold.since=2026-11-30T10:00:00.000Z',
+    'docker-snapshot/volume-carrier:1',
+    '/carrier'
+  )
+  // Each step it took is an empty directory in the hold's filesystem.
+  const empty = await mkdtemp(join(tmpdir(), 'dst-mark-'))
+  for (const mark of marks) await docker('cp', empty, `${hold}:/docker-snapshot-${mark}`)
+  await rm(empty, { recursive: true })
+  return hold
+}
+
+describe('what a snapshot records and claims', () => {
+  it('records a container paused by someone else as it is, claiming no pause, and leaves it paused', async () => {
+    const container = await hookedContainer('paused-by-user')
+    await docker('pause', container)
+    const log = recordingLogger()
+    const report = await takeSnapshot(
+      engine,
+      new DirectoryStore(store),
+      options(`${prefix}paused-by-user`, container),
+      log
+    )
+    expect(report.manifest.containers[0]).toMatchObject({ running: true, consistency: 'none' })
+    expect(report.quiescedSeconds).toBe(0)
+    expect(await state(container)).toBe('paused paused=true')
+    expect(log.lines).toContain(
+      `warning: ${container} was already paused by someone else: it is left as it is, and ` +
+        'recorded with consistency none, since this run did not pause it'
+    )
+    await docker('unpause', container)
+  })
+
+  it('warns that a volume is written by a running container outside the selection', async () => {
+    const container = await hookedContainer('selected')
+    const writer = await hookedContainer('writer')
+    const log = recordingLogger()
+    await takeSnapshot(
+      engine,
+      new DirectoryStore(store),
+      options(`${prefix}writer`, container),
+      log
+    )
+    expect(log.lines).toContainEqual(
+      expect.stringMatching(
+        new RegExp(`^warning: volume ${volume} is mounted read-write by .*\\b${writer}\\b`)
+      )
+    )
+    expect(log.lines.join('\n')).not.toMatch(new RegExp(`read-write by .*\\b${container}\\b`))
+  })
+
+  it('brings back what a dead run on this host left before taking the container itself', async () => {
+    const container = await hookedContainer('dead-holder')
+    await docker('pause', container)
+    await foreignHold(container, `${hostname()}:${await deadPid()}`, ['pause'])
+    const log = recordingLogger()
+    const report = await takeSnapshot(
+      engine,
+      new DirectoryStore(store),
+      options(`${prefix}after-dead`, container),
+      log
+    )
+    // It resumed the container, then paused it itself: the pause it records is its own.
+    expect(log.lines).toContain(`pausing ${container}`)
+    expect(report.manifest.containers[0]).toMatchObject({ running: true, consistency: 'pause' })
+    expect(await state(container)).toBe('running paused=false')
+    expect(await holdOf(container)).toBe('')
+    expect(log.lines.join('\n')).toContain(`the docker-snapshot run of snapshot theirs (pid `)
+  })
+
+  it('fails naming a run of another host that holds the container, touching nothing', async () => {
+    const container = await hookedContainer('other-host')
+    const hold = await foreignHold(container, 'elsewhere:4242', [])
+    const attempt = takeSnapshot(
+      engine,
+      new DirectoryStore(store),
+      { ...options(`${prefix}other-host`, container), holdWaitMs: 1500 },
+      silentLogger
+    )
+    await expect(attempt).rejects.toBeInstanceOf(ContainerHeldError)
+    await expect(attempt).rejects.toThrow(
+      `${container} is held by the docker-snapshot run of snapshot theirs (pid 4242 on host ` +
+        'elsewhere, since 2026-11-30T10:00:00.000Z), which did not release it within 2 s; this ' +
+        'run paused and stopped nothing.'
+    )
+    await expect(attempt).rejects.toThrow(`remove the hold: \`docker rm docker-snapshot-hold-`)
+    // Nothing ran, nothing was paused, and the other run's hold is still there.
+    expect(await state(container)).toBe('running paused=false')
+    await expect(hooksRan(container)).rejects.toThrow()
+    expect(await holdOf(container)).toBe(hold.slice(0, 12))
+    await docker('rm', hold)
   })
 })
