@@ -109,9 +109,10 @@ interface PendingImage {
 
 type Target = { details: ContainerDetails; record: Omit<ContainerRecord, 'image'> }
 
-/** An error that comes from an interrupt (the CLI's InterruptedError), not a failure. */
+/** An interrupt (the CLI's InterruptedError), or a copy it aborted: not a failure. */
 function isInterrupt(error: unknown): boolean {
-  return error instanceof Error && error.name === 'InterruptedError'
+  if (!(error instanceof Error)) return false
+  return error.name === 'InterruptedError' || isInterrupt(error.cause)
 }
 
 class SnapshotRun {
@@ -292,7 +293,7 @@ class SnapshotRun {
   /**
    * Brings every container back, runs the post-exec hook each is owed, and releases the holds;
    * every step is tried whatever failed before. Throws what matters most: a container that could
-   * not be brought back, then the run's own failure, then a post-exec hook's.
+   * not be brought back, then an interrupt, then the run's own failure, then a post-exec hook's.
    */
   private async release(failure: { error: unknown } | undefined): Promise<void> {
     const { log } = this
@@ -334,7 +335,7 @@ class SnapshotRun {
       if (isInterrupt(error)) interrupt ??= error
       else hookError ??= error
     }
-    const errors = [resumeError, failure?.error, interrupt, hookError].filter(e => e !== undefined)
+    const errors = [resumeError, interrupt, failure?.error, hookError].filter(e => e !== undefined)
     for (const held of this.holds.containers) {
       // A container not brought back keeps its hold: the next run tries again.
       if (notBack.has(held)) continue
