@@ -23,27 +23,19 @@ interface FailureCase {
   case: string
   consistency: 'pause' | 'stop'
   withRegistry?: boolean
-  /** Sets the fault; may return an AbortSignal for the run. */
-  arrange: (fake: FakeEngine, store: FakeStore) => AbortSignal | void
+  /** Sets the fault; `abort` aborts the run's signal. */
+  arrange: (fake: FakeEngine, store: FakeStore, abort: AbortController) => unknown
   error: new (...args: never[]) => Error
   message: RegExp
   /** Whether the containers had been paused or stopped when it failed. */
   quiesced: boolean
 }
 
-function aborting(arrange: (fake: FakeEngine, abort: AbortController) => void) {
-  return (fake: FakeEngine) => {
-    const abort = new AbortController()
-    arrange(fake, abort)
-    return abort.signal
-  }
-}
-
 const cases: FailureCase[] = [
   {
     case: 'the commit of a container fails',
     consistency: 'pause',
-    arrange: fake => void fake.failOn('commitContainer', 'shop-web'),
+    arrange: fake => fake.failOn('commitContainer', 'shop-web'),
     error: EngineError,
     message: new RegExp(`commit container (shop-web|[0-9a-f]{64})`),
     quiesced: true
@@ -51,7 +43,7 @@ const cases: FailureCase[] = [
   {
     case: 'a volume copy breaks midway',
     consistency: 'stop',
-    arrange: fake => void fake.failOn('readVolume', 'shop-pgdata', undefined, { afterBytes: 700 }),
+    arrange: fake => fake.failOn('readVolume', 'shop-pgdata', undefined, { afterBytes: 700 }),
     error: SnapshotError,
     message: /shop-pgdata/,
     quiesced: true
@@ -59,7 +51,7 @@ const cases: FailureCase[] = [
   {
     case: 'the engine refuses to read a volume',
     consistency: 'pause',
-    arrange: fake => void fake.failOn('readVolume', 'shop-html'),
+    arrange: fake => fake.failOn('readVolume', 'shop-html'),
     error: EngineError,
     message: /read volume shop-html failed/,
     quiesced: true
@@ -68,7 +60,7 @@ const cases: FailureCase[] = [
     case: 'the store fails while writing a volume archive',
     consistency: 'pause',
     arrange: (_fake, store) =>
-      void store.failOn('put', /volumes\/shop-pgdata/, undefined, { afterBytes: 10 }),
+      store.failOn('put', /volumes\/shop-pgdata/, undefined, { afterBytes: 10 }),
     error: StoreError,
     message: /volumes\/shop-pgdata/,
     quiesced: true
@@ -76,7 +68,7 @@ const cases: FailureCase[] = [
   {
     case: 'the store fails while writing the manifest',
     consistency: 'stop',
-    arrange: (_fake, store) => void store.failOn('put', /manifest\.json/),
+    arrange: (_fake, store) => store.failOn('put', /manifest\.json/),
     error: StoreError,
     message: /manifest\.json/,
     quiesced: true
@@ -84,7 +76,7 @@ const cases: FailureCase[] = [
   {
     case: 'saving an image into the store fails',
     consistency: 'pause',
-    arrange: fake => void fake.failOn('saveImages', /shop-db/),
+    arrange: fake => fake.failOn('saveImages', /shop-db/),
     error: EngineError,
     message: /save images .*shop-db/,
     quiesced: true
@@ -93,7 +85,7 @@ const cases: FailureCase[] = [
     case: 'a push to the registry fails',
     consistency: 'stop',
     withRegistry: true,
-    arrange: fake => void fake.failOn('pushImage', /shop-db/, undefined, { nth: 1 }),
+    arrange: fake => fake.failOn('pushImage', /shop-db/, undefined, { nth: 1 }),
     error: EngineError,
     message: /push .*shop-db/,
     quiesced: true
@@ -112,7 +104,7 @@ const cases: FailureCase[] = [
   {
     case: 'the run is aborted while containers are paused',
     consistency: 'pause',
-    arrange: aborting((fake, abort) => fake.before('commitContainer', () => abort.abort())),
+    arrange: (fake, _store, abort) => fake.before('commitContainer', () => abort.abort()),
     error: SnapshotError,
     message: /abort/i,
     quiesced: true
@@ -120,9 +112,7 @@ const cases: FailureCase[] = [
   {
     case: 'the run is aborted while containers are stopped, mid volume copy',
     consistency: 'stop',
-    arrange: aborting((fake, abort) =>
-      fake.before('readVolume', () => abort.abort(), 'shop-pgdata')
-    ),
+    arrange: (fake, _store, abort) => fake.before('readVolume', () => abort.abort(), 'shop-pgdata'),
     error: SnapshotError,
     message: /abort/i,
     quiesced: true
@@ -168,14 +158,15 @@ describe('takeSnapshot on failure', () => {
     '$case: every container runs again, no manifest, a typed error naming it',
     async ({ consistency, withRegistry, arrange, error, message, quiesced }) => {
       const { fake, store } = scene()
-      const signal = arrange(fake, store) ?? undefined
+      const abort = new AbortController()
+      arrange(fake, store, abort)
       const registryTarget = withRegistry
         ? { address: registryAddress, repository: 'snapshots', auth: {} }
         : undefined
       const failure = await takeSnapshot(
         fake.engine,
         store,
-        options({ consistency, registry: registryTarget, signal }),
+        options({ consistency, registry: registryTarget, signal: abort.signal }),
         recordingLogger().log
       ).then(
         () => undefined,
