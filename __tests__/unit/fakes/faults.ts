@@ -22,8 +22,8 @@ export interface FiredFault {
 
 /**
  * Which calls a rule or hook applies to: a string is compared with the call's subject (the
- * container, volume, network or image name, or the store object `snapshotId/name`); a RegExp is
- * tested against the whole event line (`exec web sh -c pg_dump`).
+ * container, volume, network or image name, or the store object `snapshotId/name`); a RegExp
+ * matches when it fits the subject or the whole event line (`exec web sh -c pg_dump`).
  */
 export type CallMatch = string | RegExp
 
@@ -52,7 +52,7 @@ function matches(rule: { call: string; match?: CallMatch }, call: Call): boolean
   if (rule.call !== call.call) return false
   if (rule.match === undefined) return true
   if (typeof rule.match === 'string') return rule.match === call.subject
-  return rule.match.test(call.event)
+  return rule.match.test(call.subject) || rule.match.test(call.event)
 }
 
 export class CallLog {
