@@ -7,7 +7,8 @@ import { MANIFEST_FILE } from '../../src/manifest.js'
 import { restoreSnapshot, verifySnapshot } from '../../src/restore/index.js'
 import { takeSnapshot } from '../../src/snapshot/snapshot.js'
 import type { FakeEngine } from './fakes/engine.js'
-import { PROJECT, recordingLogger, shopScene, shopSnapshot } from './fakes/scene.js'
+import { recordingLogger } from './fakes/logger.js'
+import { PROJECT, shopScene, shopSnapshot } from './fakes/scene.js'
 import type { FakeStore } from './fakes/store.js'
 
 /** The drill's steps bound to the real snapshot, verify and restore over the fakes. */

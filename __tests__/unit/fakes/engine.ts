@@ -551,7 +551,7 @@ export class FakeEngine implements EngineMethods {
     return this.build(spec).Id
   }
 
-  async exec(id: string, cmd: string[], timeoutMs: number): Promise<ExecResult> {
+  async exec(id: string, cmd: string[], _timeoutMs: number): Promise<ExecResult> {
     const what = `exec ${JSON.stringify(cmd)} in ${id}`
     await this.begin('exec', this.subject(id), what, cmd.join(' '))
     const details = this.existing(id, what)
@@ -562,7 +562,6 @@ export class FakeEngine implements EngineMethods {
       )
     }
     if (!details.State.Running) throw this.refused(what, `Container ${details.Id} is not running`)
-    void timeoutMs
     const line = cmd.join(' ')
     const answer = this.answers.find(
       a =>
@@ -641,11 +640,10 @@ export class FakeEngine implements EngineMethods {
     if (image.RepoTags.length === 0 && !user) this.imageMap.delete(image.Id)
   }
 
-  async pushImage(repo: string, tag: string, auth: RegistryAuth): Promise<string> {
+  async pushImage(repo: string, tag: string, _auth: RegistryAuth): Promise<string> {
     const reference = `${repo}:${tag}`
     const what = `push ${reference}`
     await this.begin('pushImage', reference, what)
-    void auth
     const image = this.lookupImage(reference)
     if (!image) throw this.notFound(what, `An image does not exist locally with the tag: ${repo}`)
     const digest = `sha256:${hash(`${reference}:${image.Id}`)}`
@@ -656,10 +654,9 @@ export class FakeEngine implements EngineMethods {
     return digest
   }
 
-  async pullImage(reference: string, auth: RegistryAuth): Promise<void> {
+  async pullImage(reference: string, _auth: RegistryAuth): Promise<void> {
     const what = `pull ${reference}`
     await this.begin('pullImage', reference, what)
-    void auth
     const pushed = this.registry.get(reference) ?? this.registry.get(`${reference}:latest`)
     if (!pushed) {
       throw this.notFound(what, `manifest for ${reference} not found: manifest unknown`)
@@ -790,7 +787,8 @@ export class FakeEngine implements EngineMethods {
     }
   }
 
-  async writeVolume(name: string, archive: Readable, rootEntry: Buffer): Promise<void> {
+  /** Keeps the archive as the volume's contents; its own `./` entry stands for `rootEntry`. */
+  async writeVolume(name: string, archive: Readable, _rootEntry: Buffer): Promise<void> {
     const what = `write volume ${name}`
     const fault = await this.log.enter('writeVolume', name)
     if (fault && fault.afterBytes === undefined) throw fault.error ?? this.injected(what)
@@ -799,7 +797,6 @@ export class FakeEngine implements EngineMethods {
       archive,
       fault && { bytes: fault.afterBytes!, error: fault.error ?? this.injected(what) }
     )
-    void rootEntry
     volume.contents = bytes
   }
 

@@ -2,7 +2,6 @@
  * A small compose project on the fake engine, for tests of whole runs: `shop-db` and `shop-web`
  * (project `shop`), each with a named volume holding files, both on network `shop-net`.
  */
-import type { Logger } from '../../../src/log.js'
 import type { SnapshotOptions } from '../../../src/snapshot/snapshot.js'
 import { FakeEngine } from './engine.js'
 import { FakeStore } from './store.js'
@@ -51,16 +50,4 @@ export function shopSnapshot(overrides: Partial<SnapshotOptions> = {}): Snapshot
     toolVersion: '0.0.0-test',
     ...overrides
   }
-}
-
-/** A logger that keeps its lines, for assertions on what the user was told. */
-export function recordingLogger() {
-  const lines: string[] = []
-  const log: Logger = {
-    debug: () => undefined,
-    info: message => lines.push(`info: ${message}`),
-    warn: message => lines.push(`warn: ${message}`),
-    group: (_title, fn) => fn()
-  }
-  return { log, lines }
 }

@@ -11,7 +11,8 @@ import type { RestoreOptions } from '../../../src/restore/index.js'
 import { restoreSnapshot } from '../../../src/restore/index.js'
 import { takeSnapshot } from '../../../src/snapshot/snapshot.js'
 import { FakeEngine } from '../fakes/engine.js'
-import { recordingLogger, shopScene, shopSnapshot } from '../fakes/scene.js'
+import { recordingLogger } from '../fakes/logger.js'
+import { shopScene, shopSnapshot } from '../fakes/scene.js'
 import type { FakeStore } from '../fakes/store.js'
 
 /** The shop, snapshotted as snap-1, beside a container of someone else's. */

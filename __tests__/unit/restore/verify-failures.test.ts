@@ -4,7 +4,8 @@ import type { VerifyOptions } from '../../../src/restore/index.js'
 import { verifySnapshot } from '../../../src/restore/index.js'
 import { takeSnapshot } from '../../../src/snapshot/snapshot.js'
 import type { FakeEngine } from '../fakes/engine.js'
-import { recordingLogger, shopScene, shopSnapshot } from '../fakes/scene.js'
+import { recordingLogger } from '../fakes/logger.js'
+import { shopScene, shopSnapshot } from '../fakes/scene.js'
 import type { FakeStore } from '../fakes/store.js'
 
 const THROWAWAY = /^dsv-[0-9a-f]{6}-/

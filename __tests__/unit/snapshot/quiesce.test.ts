@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { EngineError } from '../../../src/errors.js'
-import type { Logger } from '../../../src/log.js'
 import type { QuiesceAction } from '../../../src/snapshot/quiesce.js'
 import { Quiescer, undo } from '../../../src/snapshot/quiesce.js'
 import { FakeEngine } from '../fakes/engine.js'
+import { recordingLogger } from '../fakes/logger.js'
 
 interface ContainerState {
   Running: boolean
@@ -29,17 +29,6 @@ function fakeWith(states: Record<string, ContainerState>) {
 function stateOf(fake: FakeEngine, id: string): ContainerState {
   const { Running, Paused } = fake.container(id).State
   return { Running, Paused }
-}
-
-function recordingLogger() {
-  const lines: string[] = []
-  const log: Logger = {
-    debug: () => undefined,
-    info: message => lines.push(`info: ${message}`),
-    warn: message => lines.push(`warn: ${message}`),
-    group: (_title, fn) => fn()
-  }
-  return { log, lines }
 }
 
 const running = (): ContainerState => ({ Running: true, Paused: false })

@@ -6,7 +6,8 @@ import { MANIFEST_FILE } from '../../../src/manifest.js'
 import type { SnapshotOptions } from '../../../src/snapshot/snapshot.js'
 import { takeSnapshot } from '../../../src/snapshot/snapshot.js'
 import type { FakeEngine } from '../fakes/engine.js'
-import { recordingLogger, shopScene, shopSnapshot } from '../fakes/scene.js'
+import { recordingLogger } from '../fakes/logger.js'
+import { shopScene, shopSnapshot } from '../fakes/scene.js'
 import type { FakeStore } from '../fakes/store.js'
 
 /** Answers `/v2/` like a registry, so that the snapshot's reachability check passes offline. */
