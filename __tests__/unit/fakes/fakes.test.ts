@@ -130,6 +130,15 @@ describe('FakeEngine models', () => {
     expect(await fake.volumeFiles('copy')).toEqual(new Map([['dir/a.txt', 'alpha']]))
   })
 
+  it('bind mounts as the host path they name', async () => {
+    const fake = new FakeEngine()
+    await fake.setHostPath('/srv/conf', [{ name: 'app.conf', content: 'port=80' }])
+    fake.addContainer({ name: 'web', binds: [{ source: '/srv/conf', destination: '/etc/app' }] })
+    const archive = await fake.readContainerPath('web', '/etc/app', tar => buffer(tar))
+    expect(await filesOf(archive)).toEqual(new Map([['app.conf', 'port=80']]))
+    expect(fake.container('web').Mounts[0]).toMatchObject({ Type: 'bind', RW: true })
+  })
+
   it('commit, push and pull through a registry', async () => {
     const fake = new FakeEngine()
     fake.addContainer({ name: 'web', env: ['A=1'] })
@@ -140,6 +149,7 @@ describe('FakeEngine models', () => {
       comment: ''
     })
     const digest = await fake.pushImage('reg/snap', 't1', {})
+    expect(fake.registryReferences).toEqual(['reg/snap:t1', `reg/snap@${digest}`])
     await fake.removeImage('reg/snap:t1')
     expect(await fake.findImage(id)).toBeUndefined()
     await fake.pullImage(`reg/snap@${digest}`, {})
