@@ -6,7 +6,7 @@ import type { RegistryTarget } from './docker/registry.js'
 import type { RegistryAuth } from './docker/types.js'
 import type { Logger } from './log.js'
 import { pruneSnapshots } from './prune.js'
-import type { RestoreReport, VerifyReport } from './restore/index.js'
+import type { RestoreOptions, RestoreReport, VerifyReport } from './restore/index.js'
 import { restoreSnapshot, verifySnapshot } from './restore/index.js'
 import type { Settings } from './settings.js'
 import type { QuiesceAction } from './snapshot/quiesce.js'
@@ -112,7 +112,7 @@ class Session {
 
   restore(
     snapshotId: string,
-    overrides: Partial<Settings['restore']> = {}
+    overrides: Partial<Settings['restore']> & Pick<RestoreOptions, 'bindMounts'> = {}
   ): Promise<RestoreReport> {
     return restoreSnapshot(
       this.engine,
@@ -188,7 +188,9 @@ export async function drill(
         session.restore(snapshotId, {
           prefix,
           onConflict: 'fail',
-          ports: prefix ? 'ephemeral' : settings.restore.ports
+          ports: prefix ? 'ephemeral' : settings.restore.ports,
+          // A copy beside the original never writes to the original's bind-mounted files.
+          bindMounts: prefix ? 'isolate' : 'host'
         })
     },
     context.log
