@@ -297,8 +297,8 @@ async function perform(
       }
     }
     case 'ls': {
-      await io.repair(settings, context.log)
       const store = await io.openStore(settings.store, 'read')
+      await io.repair(settings, context.log)
       const snapshots = await store.list()
       if (snapshots.length === 0) context.log.info(`no snapshots in ${store.description}`)
       return {
@@ -308,8 +308,8 @@ async function perform(
       }
     }
     case 'prune': {
-      await io.repair(settings, context.log)
       const store = await io.openStore(settings.store, 'read')
+      await io.repair(settings, context.log)
       const pruned = await pruneSnapshots(
         store,
         { ...settings.prune, now: new Date(io.now()) },
