@@ -31,7 +31,10 @@ export async function packArchive(
   sink: (compressed: Readable) => Promise<unknown>,
   onProgress?: (tarBytes: number) => void
 ): Promise<PackResult> {
-  const scanner = new TarScanner('The tar stream')
+  const scanner = new TarScanner(
+    'The tar stream',
+    'move or fix that entry where it was read from, and take the snapshot again'
+  )
   const tee = new ScanningCounter(scanner, onProgress)
   const compressor = codec.compress()
   const stored = new DigestCounter()
