@@ -54,6 +54,7 @@ export interface Settings {
     waitTimeoutMs: number
     ports: 'keep' | 'ephemeral' | 'none'
     env: Record<string, string>
+    keepOnFailure: boolean
   }
   verify: {
     restoreCheck: boolean
@@ -259,7 +260,8 @@ export function readSettings(source: InputSource): Settings {
       start: bool('start', get('start')),
       waitTimeoutMs: positiveInteger('wait-timeout', get('wait-timeout'), 'seconds') * 1000,
       ports: oneOf('ports', get('ports'), ['keep', 'ephemeral', 'none'] as const),
-      env
+      env,
+      keepOnFailure: bool('keep-on-failure', get('keep-on-failure'))
     },
     verify: {
       restoreCheck: bool('restore-check', get('restore-check')) || Boolean(drillContainer)

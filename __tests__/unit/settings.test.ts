@@ -54,7 +54,8 @@ describe('readSettings defaults', () => {
         start: true,
         waitTimeoutMs: 120_000,
         ports: 'keep',
-        env: {}
+        env: {},
+        keepOnFailure: false
       },
       verify: { restoreCheck: false },
       prune: {},
@@ -451,6 +452,11 @@ describe('parsed settings', () => {
     expect(settings.snapshot.excludeVolumes).toEqual(['scratch'])
     expect(settings.restore.containers).toEqual(['db', 'web'])
     expect(settings.restore.volumes).toEqual(['pgdata'])
+  })
+
+  it('reads keep-on-failure, the input the failed-restore message offers', () => {
+    expect(read({ mode: 'restore', 'keep-on-failure': 'true' }).restore.keepOnFailure).toBe(true)
+    expect(read({ mode: 'restore' }).restore.keepOnFailure).toBe(false)
   })
 
   it('leaves only-containers and only-volumes out when they are empty', () => {
