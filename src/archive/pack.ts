@@ -31,10 +31,7 @@ export async function packArchive(
   sink: (compressed: Readable) => Promise<unknown>,
   onProgress?: (tarBytes: number) => void
 ): Promise<PackResult> {
-  const scanner = new TarScanner(
-    'The tar stream',
-    'move or fix that entry where it was read from, and take the snapshot again'
-  )
+  const scanner = new TarScanner('The tar stream', 'snapshot')
   const tee = new ScanningCounter(scanner, onProgress)
   const compressor = codec.compress()
   const stored = new DigestCounter()

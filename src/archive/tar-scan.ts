@@ -79,7 +79,7 @@ type PathKind = 'directory' | 'file' | 'symlink' | 'special'
  */
 export class TarScanner extends Writable {
   readonly #subject: string
-  readonly #nextStep: string
+  readonly #reading: 'snapshot' | 'restore'
   readonly #extract: Extract
   /** Every path below the root the untar would have made so far, relative to the root. */
   readonly #paths = new Map<string, PathKind>()
@@ -91,13 +91,14 @@ export class TarScanner extends Writable {
   #result: TarScan | undefined
 
   /**
-   * `subject` starts error messages, e.g. `Archive volumes/db.tar.zst`; `nextStep` ends them
-   * (what the user does about a refused entry).
+   * `subject` starts error messages, e.g. `Archive volumes/db.tar.zst`. `reading` says what the
+   * tar is: a `snapshot` being taken (a fault is fixed by taking it again), or a stored archive
+   * read to `restore` (a fault is fixed by restoring another snapshot).
    */
-  constructor(subject: string, nextStep = 'restore from a snapshot you trust') {
+  constructor(subject: string, reading: 'snapshot' | 'restore' = 'restore') {
     super()
     this.#subject = subject
-    this.#nextStep = nextStep
+    this.#reading = reading
     this.#extract = extract({ highWaterMark: 1024 * 1024 })
     this.#extract.on('entry', (header, body, next) => {
       // The extractor's own 'error' reports any failure; the entry stream only repeats it.
@@ -264,21 +265,32 @@ export class TarScanner extends Writable {
   #unsafe(name: string, reason: string) {
     return new ArchiveIntegrityError(
       `${this.#subject} has an unsafe entry '${name}': ${reason}. Unpacking it could write ` +
-        `outside the volume, so it is refused; ${this.#nextStep}.`
+        `outside the volume, so it is refused; ${this.#refusedNextStep()}.`
     )
   }
 
   #unplaceable(name: string, reason: string) {
     return new ArchiveIntegrityError(
       `${this.#subject} has an entry '${name}' that cannot be unpacked: ${reason}. Unpacking ` +
-        `would stop there with part of the archive written, so it is refused; ${this.#nextStep}.`
+        `would stop there with part of the archive written, so it is refused; ` +
+        `${this.#refusedNextStep()}.`
     )
   }
 
+  #refusedNextStep() {
+    return this.#reading === 'snapshot'
+      ? 'move or fix that entry where it was read from, and take the snapshot again'
+      : 'restore from a snapshot you trust'
+  }
+
   #truncated(detail: string) {
+    const cause =
+      this.#reading === 'snapshot'
+        ? 'The engine stops the stream when a file changes while it is copied; take the ' +
+          'snapshot again (or use consistency stop).'
+        : 'The stream was cut while the snapshot was written; restore from another snapshot.'
     return new ArchiveIntegrityError(
-      `${this.#subject} is truncated: the tar inside ends early (${detail}). The stream was cut ` +
-        'while the snapshot was written; restore from another snapshot.'
+      `${this.#subject} is truncated: the tar inside ends early (${detail}). ${cause}`
     )
   }
 

@@ -362,6 +362,7 @@ describe('unsafe entries', () => {
     const attempt = packToBuffer(await buildTar([ROOT_ENTRY, ...entries]), await gzip())
     await expect(attempt).rejects.toThrow(ArchiveIntegrityError)
     await expect(attempt).rejects.toThrow(`The tar stream has an ${message}`)
+    await expect(attempt).rejects.toThrow(/; move or fix that entry .* take the snapshot again\.$/)
   })
 
   test('entries that stay inside the root are accepted, with and without ./', async () => {
