@@ -64,8 +64,20 @@ export interface Settings {
     keep?: number
     olderThanMs?: number
   }
-  /** Values that must be masked wherever output goes. */
+  /** Values that must be masked wherever output goes (those long enough: isMaskable). */
   secrets: string[]
+}
+
+/**
+ * Values shorter than this are not registered for masking (in the action and the CLI): one to
+ * three characters are no secret worth the name, and masking them would blank unrelated text
+ * (`x` inside `busybox`) and the tool's own words. Longer values are masked wherever they appear.
+ */
+export const MIN_MASKED_LENGTH = 4
+
+/** Whether a secret value is long enough to be masked (see MIN_MASKED_LENGTH). */
+export function isMaskable(value: string): boolean {
+  return value.length >= MIN_MASKED_LENGTH
 }
 
 /** Reads one raw input by its action.yml name; '' when not given. */
@@ -203,7 +215,7 @@ export function readSettings(source: InputSource): Settings {
     if (username) registry.username = username
     if (password) {
       registry.password = password
-      secrets.push(password)
+      if (isMaskable(password)) secrets.push(password)
     }
   } else if (source('registry-password')) {
     throw new InvalidSettingsError(
@@ -214,7 +226,7 @@ export function readSettings(source: InputSource): Settings {
   const level = get('compression-level')
   const compression = oneOf('compression', get('compression'), ['auto', 'zstd', 'gzip'] as const)
   const env = parseEnv(source('env'))
-  secrets.push(...Object.values(env).filter(Boolean))
+  secrets.push(...Object.values(env).filter(isMaskable))
 
   const drillContainer = get('drill-container')
   const drillCommand = get('drill-command')

@@ -400,6 +400,17 @@ describe('secrets', () => {
     expect(settings.secrets).toEqual(['hunter2', 's3cr=et', 'tok-123'])
   })
 
+  it('leaves out values too short to be secrets, which masking would make a mess of', () => {
+    const settings = read({
+      registry: 'ghcr.io',
+      'registry-password': 'pw',
+      env: 'DB_URL=x\nA=abc\nTOKEN=abcd'
+    })
+    expect(settings.secrets).toEqual(['abcd'])
+    expect(settings.registry?.password).toBe('pw')
+    expect(settings.restore.env).toEqual({ DB_URL: 'x', A: 'abc', TOKEN: 'abcd' })
+  })
+
   it('has none when nothing secret is given', () => {
     expect(read({ registry: 'ghcr.io', 'registry-username': 'ci' }).secrets).toEqual([])
   })
