@@ -112,6 +112,21 @@ function positiveInteger(name: InputName, value: string, unit: string): number {
   return Number(value)
 }
 
+/** The longest timeout Node.js timers take (2^31-1 ms); a longer one fires at once. */
+export const MAX_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000)
+
+/** A timeout in whole seconds, to milliseconds; within what a Node.js timer can wait. */
+function timeoutSeconds(name: InputName, value: string): number {
+  const seconds = positiveInteger(name, value, 'seconds')
+  if (seconds > MAX_TIMEOUT_SECONDS) {
+    throw new InvalidSettingsError(
+      `Invalid ${name} '${value}'. Expected at most ${MAX_TIMEOUT_SECONDS} seconds (about 24 ` +
+        'days), the longest timeout Node.js can wait.'
+    )
+  }
+  return seconds * 1000
+}
+
 const DURATION_UNITS: Record<string, number> = {
   s: 1e3,
   m: 60e3,
@@ -264,13 +279,13 @@ export function readSettings(source: InputSource): Settings {
       captureBindMounts:
         oneOf('bind-mounts', get('bind-mounts'), ['record', 'capture']) === 'capture',
       compression,
-      hookTimeoutMs: positiveInteger('hook-timeout', get('hook-timeout'), 'seconds') * 1000
+      hookTimeoutMs: timeoutSeconds('hook-timeout', get('hook-timeout'))
     },
     restore: {
       onConflict: oneOf('on-conflict', get('on-conflict'), ['fail', 'replace', 'skip'] as const),
       prefix,
       start: bool('start', get('start')),
-      waitTimeoutMs: positiveInteger('wait-timeout', get('wait-timeout'), 'seconds') * 1000,
+      waitTimeoutMs: timeoutSeconds('wait-timeout', get('wait-timeout')),
       ports: oneOf('ports', get('ports'), ['keep', 'ephemeral', 'none'] as const),
       env,
       keepOnFailure: bool('keep-on-failure', get('keep-on-failure'))

@@ -137,6 +137,20 @@ describe('validation errors', () => {
       message: "Invalid mode 'backup'. Expected one of: snapshot, restore, verify, prune."
     },
     {
+      case: 'a hook-timeout longer than a Node.js timer can wait',
+      inputs: { 'hook-timeout': '2147484' },
+      message:
+        "Invalid hook-timeout '2147484'. Expected at most 2147483 seconds (about 24 days), the " +
+        'longest timeout Node.js can wait.'
+    },
+    {
+      case: 'a wait-timeout longer than a Node.js timer can wait',
+      inputs: { mode: 'restore', 'wait-timeout': '99999999999' },
+      message:
+        "Invalid wait-timeout '99999999999'. Expected at most 2147483 seconds (about 24 days), " +
+        'the longest timeout Node.js can wait.'
+    },
+    {
       case: 'mode is case-sensitive',
       inputs: { mode: 'Snapshot' },
       message: "Invalid mode 'Snapshot'. Expected one of: snapshot, restore, verify, prune."
@@ -463,6 +477,10 @@ describe('parsed settings', () => {
     expect(settings.snapshot.excludeVolumes).toEqual(['scratch'])
     expect(settings.restore.containers).toEqual(['db', 'web'])
     expect(settings.restore.volumes).toEqual(['pgdata'])
+  })
+
+  it('takes the longest hook-timeout a Node.js timer can wait', () => {
+    expect(read({ 'hook-timeout': '2147483' }).snapshot.hookTimeoutMs).toBe(2_147_483_000)
   })
 
   it('reads keep-on-failure, the input the failed-restore message offers', () => {
