@@ -7,7 +7,7 @@
 const SHOWN = 5
 
 /** Edit distance (insertions, deletions, substitutions, swaps of neighbours) between two strings. */
-function editDistance(a: string, b: string): number {
+export function editDistance(a: string, b: string): number {
   // rows[i][j]: distance between the first i characters of a and the first j of b.
   const rows: number[][] = [Array.from({ length: b.length + 1 }, (_, j) => j)]
   for (let i = 1; i <= a.length; i++) {
