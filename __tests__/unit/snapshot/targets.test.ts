@@ -1,43 +1,21 @@
 import { describe, expect, test } from 'vitest'
-import type { Engine } from '../../../src/docker/engine.js'
 import { InvalidSettingsError } from '../../../src/errors.js'
 import { didYouMean, nearMatches } from '../../../src/near-matches.js'
 import { resolveTargets, type Selection } from '../../../src/snapshot/targets.js'
+import { FakeEngine } from '../fakes/engine.js'
 
-interface Listed {
-  name: string
-  labels: Record<string, string>
+/** A shared engine: a compose project of ours, and other users' containers and volumes. */
+function sharedEngine(): FakeEngine {
+  const fake = new FakeEngine()
+  const shop = { 'com.docker.compose.project': 'shop' }
+  fake.addContainer({ name: 'shop-db', labels: { ...shop, tier: 'data' } })
+  fake.addContainer({ name: 'shop-web', labels: { ...shop, tier: 'front' } })
+  fake.addContainer({ name: 'alice-secret-project', labels: { owner: 'alice' } })
+  fake.addContainer({ name: 'bob-ci-runner', labels: { owner: 'bob' }, state: 'exited' })
+  fake.addVolume('shop-data')
+  fake.addVolume('alice-private')
+  return fake
 }
-
-/** The Engine calls resolveTargets makes before it can fail on a name: a shared engine's list. */
-function engineWith(containers: Listed[]): Engine {
-  const fake = {
-    listContainers: (filters: Record<string, string[]> = {}) => {
-      const wanted = filters.label ?? []
-      return Promise.resolve(
-        containers
-          .filter(c =>
-            wanted.every(filter => {
-              const [key = '', value] = filter.split('=')
-              return value === undefined ? key in c.labels : c.labels[key] === value
-            })
-          )
-          .map(c => ({ Id: c.name, Names: [`/${c.name}`], Labels: c.labels }))
-      )
-    },
-    findContainer: () => Promise.resolve(undefined),
-    findVolume: () => Promise.resolve(undefined),
-    listVolumes: () => Promise.resolve([{ Name: 'shop-data' }, { Name: 'alice-private' }])
-  }
-  return fake as unknown as Engine
-}
-
-const SHARED = engineWith([
-  { name: 'shop-db', labels: { 'com.docker.compose.project': 'shop', tier: 'data' } },
-  { name: 'shop-web', labels: { 'com.docker.compose.project': 'shop', tier: 'front' } },
-  { name: 'alice-secret-project', labels: { owner: 'alice' } },
-  { name: 'bob-ci-runner', labels: { owner: 'bob' } }
-])
 
 const selection = (fields: Partial<Selection>): Selection => ({
   containers: [],
@@ -79,7 +57,12 @@ describe('a selection that matches nothing', () => {
       "No container matches labels tire. Did you mean 'tier'?"
     ]
   ])('%s is a settings error (exit 2) with near matches only', async (_case, fields, message) => {
-    const attempt = resolveTargets(SHARED, selection(fields), fields.volumes ?? [], [])
+    const attempt = resolveTargets(
+      sharedEngine().engine,
+      selection(fields),
+      fields.volumes ?? [],
+      []
+    )
     await expect(attempt).rejects.toBeInstanceOf(InvalidSettingsError)
     await expect(attempt).rejects.toThrow(message)
     // Other users' containers are not listed.
