@@ -112,6 +112,24 @@ describe('the bundled CLI', () => {
     expect(stdout).toBe('')
   })
 
+  it('names near matches for a container that does not exist (exit 2), and a missing snapshot (exit 1)', async () => {
+    await docker('create', '--name', `${prefix}web`, BUSYBOX, 'true')
+    const ghost = await runBundle(['snapshot', '--containers', `${prefix}wbe`, '--store', storeDir])
+    expect(ghost.code).toBe(2)
+    expect(ghost.stderr).toContain(
+      `error: No container named ${prefix}wbe. Did you mean '${prefix}web'? Name a container`
+    )
+    const missing = await runBundle([
+      'verify',
+      '--snapshot-id',
+      `${prefix}none`,
+      '--store',
+      storeDir
+    ])
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toContain(`error: No snapshot ${prefix}none in directory ${storeDir}.`)
+  })
+
   it('shows live progress in a terminal: redraws in place with a rate', async () => {
     const id = `${prefix}pty`
     const commandLine = [

@@ -69,6 +69,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       'wait-timeout',
       'ports',
       'env',
+      'keep-on-failure',
       ...REGISTRY_ACCESS
     ],
     switches: [],

@@ -7,7 +7,7 @@ import type { RunContext, RunResult } from '../runner.js'
 import { drill, execute, repairAbandonedRuns } from '../runner.js'
 import { pruneSnapshots } from '../prune.js'
 import type { Settings, StoreSpec } from '../settings.js'
-import { readSettings } from '../settings.js'
+import { isMaskable, readSettings } from '../settings.js'
 import type { QuiesceAction } from '../snapshot/quiesce.js'
 import { openStore } from '../stores/index.js'
 import type { SnapshotStore } from '../stores/store.js'
@@ -68,7 +68,7 @@ export class Masker {
   }
 
   add(secret: string): void {
-    if (!secret || this.secrets.includes(secret)) return
+    if (!isMaskable(secret) || this.secrets.includes(secret)) return
     // Longest first, so a secret that contains another is masked whole.
     this.secrets = [...this.secrets, secret].sort((a, b) => b.length - a.length)
   }

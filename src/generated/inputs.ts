@@ -127,6 +127,11 @@ export const INPUTS = {
       'Values for environment variables left out of the manifest because they look secret, as `NAME=VALUE` lines (masked in logs). Needed only when the image does not carry them.',
     default: ''
   },
+  'keep-on-failure': {
+    description:
+      'Restore: when it fails, keep the containers, volumes and networks it created (to read `docker logs` of a container that did not become healthy) instead of removing them (`true` or `false`).',
+    default: 'false'
+  },
   'restore-check': {
     description:
       'Verify: also restore into throwaway names, check the containers come up, and clean up (`true` or `false`).',

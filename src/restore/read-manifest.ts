@@ -41,7 +41,7 @@ export async function readManifest(store: SnapshotStore, snapshotId: string): Pr
       .slice(0, 5)
       .map(s => s.snapshotId)
     throw new NotFoundError(
-      `Snapshot ${snapshotId} is not in ${store.description}. ` +
+      `No snapshot ${snapshotId} in ${store.description}. ` +
         (known.length > 0
           ? `The newest complete snapshots there: ${known.join(', ')}.`
           : 'The store holds no complete snapshot.')

@@ -505,7 +505,10 @@ class RestoreRun {
         : 'Existing containers, volumes and networks were not changed.'
     )
     if (error instanceof HealthError && !this.options.keepOnFailure && created.length > 0) {
-      parts.push('Restore again with keep-on-failure to read the container logs.')
+      parts.push(
+        'Restore again with keep-on-failure true (--keep-on-failure) to keep them and read the ' +
+          'container logs.'
+      )
     }
     return withContext(error, parts.join(' '))
   }

@@ -158,7 +158,36 @@ describe('main: secrets', () => {
   })
 
   it('masks longer secrets before shorter ones inside them', () => {
-    expect(new Masker(['abc', 'abcdef']).mask('x abcdef abc')).toBe('x *** ***')
+    expect(new Masker(['abcd', 'abcdefg']).mask('x abcdefg abcd')).toBe('x *** ***')
+  })
+
+  it('does not mask values too short to be secrets (under 4 characters)', () => {
+    const masker = new Masker(['x', 'ab', 'abc', ''])
+    expect(masker.mask('busybox: a b c abc')).toBe('busybox: a b c abc')
+    masker.add('wxyz')
+    expect(masker.mask('wxyz and busybox')).toBe('*** and busybox')
+  })
+
+  it('never masks the display’s own prefixes, and keeps --json valid, whatever the secret', async () => {
+    const h = harness({
+      execute: async (_settings, context) => {
+        context.log.warn('the registry said: error')
+        throw new Error('error reading the store')
+      }
+    })
+    // A short value is not masked at all; a longer one only where the message itself holds it.
+    expect(await h.run(['restore', '--env', 'DB_URL=x', '--env', 'TOKEN=error'])).toBe(1)
+    expect(h.stderr.text).toBe('warning: the registry said: ***\nerror: *** reading the store\n')
+    const json = harness({
+      execute: async () => {
+        throw new Error('failed: true')
+      }
+    })
+    await json.run(['restore', '--json', '--env', 'A=true', '--env', 'B=event'])
+    for (const line of json.stdout.text.trim().split('\n')) {
+      expect(() => JSON.parse(line) as unknown, line).not.toThrow()
+    }
+    expect(json.stdout.text).toContain('"event":"result"')
   })
 })
 
