@@ -94,8 +94,8 @@ export interface PruneResult {
 }
 
 /**
- * Removes what choosePrunable picks, one snapshot at a time; one that a restore or verify holds
- * is skipped, and so said. Every removal is tried; if any fails, StoreError names them all after
+ * Removes snapshots that dead runs left half written, then what choosePrunable picks, one
+ * snapshot at a time; one that a restore or verify holds is skipped, and so said. Every removal is tried; if any fails, StoreError names them all after
  * the others are done.
  */
 export async function pruneSnapshots(
@@ -108,6 +108,9 @@ export async function pruneSnapshots(
       `Cannot prune ${store.description}: this store cannot delete snapshots. ` +
         'Remove old snapshots with the storage service itself, or prune a directory store.'
     )
+  }
+  for (const snapshotId of await store.discardAbandoned()) {
+    log.info(`removed an unfinished snapshot ${snapshotId} left by a run that is gone`)
   }
   const plan = choosePrunable(await listSnapshots(store), options)
   const removed: string[] = []

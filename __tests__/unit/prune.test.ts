@@ -106,13 +106,17 @@ class FakeStore implements SnapshotStore {
     private readonly snapshots: ListedSnapshot[],
     readonly canDelete = true,
     private readonly failing: string[] = [],
-    private readonly held: string[] = []
+    private readonly held: string[] = [],
+    private readonly abandoned: string[] = []
   ) {}
   begin(): never {
     throw new Error('not used')
   }
   discardStaged(): never {
     throw new Error('not used')
+  }
+  async discardAbandoned(): Promise<string[]> {
+    return this.abandoned
   }
   hold(): never {
     throw new Error('not used')
@@ -176,6 +180,17 @@ describe('pruneSnapshots', () => {
       }
     ])
     expect(warnings).toEqual([`truncated is ${result.skipped[0].reason}`])
+  })
+
+  it('first removes what dead runs left half written, and says so', async () => {
+    const store = new FakeStore(LIST, true, [], [], ['killed'])
+    const lines: string[] = []
+    await pruneSnapshots(
+      store,
+      { keep: 10, now: NOW },
+      { ...silentLogger, info: message => lines.push(message) }
+    )
+    expect(lines[0]).toBe('removed an unfinished snapshot killed left by a run that is gone')
   })
 
   it('skips a snapshot a restore or verify holds, and says so', async () => {

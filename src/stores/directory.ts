@@ -168,13 +168,27 @@ export class DirectoryStore implements SnapshotStore {
 
   async discardStaged(snapshotId: string, owner: string): Promise<number> {
     checkSnapshotId(snapshotId)
-    const staging = join(this.root, STAGING)
     const prefix = stagingPrefix(snapshotId, owner)
-    const left = (await namesIn(staging)).filter(name => name.startsWith(prefix))
-    for (const name of left) {
+    return (await this.discardStagedWhere(name => name.startsWith(prefix))).length
+  }
+
+  async discardAbandoned(): Promise<string[]> {
+    return this.discardStagedWhere(name => {
+      const [, owner] = name.split('@')
+      return owner !== undefined && !ownerAlive(decodeURIComponent(owner))
+    })
+  }
+
+  /** Removes the staging areas whose names `chosen` picks; resolves with their snapshot ids. */
+  private async discardStagedWhere(chosen: (name: string) => boolean): Promise<string[]> {
+    const staging = join(this.root, STAGING)
+    const ids: string[] = []
+    for (const name of (await namesIn(staging)).filter(chosen)) {
+      const [snapshotId] = name.split('@')
       await this.removeTree(join(staging, name), `the unfinished snapshot ${snapshotId}`)
+      ids.push(snapshotId)
     }
-    return left.length
+    return ids
   }
 
   async get(snapshotId: string, name: string): Promise<Readable> {

@@ -58,6 +58,11 @@ export interface SnapshotStore {
    * how many were removed.
    */
   discardStaged(snapshotId: string, owner: string): Promise<number>
+  /**
+   * Removes what runs that are gone (a `host:pid` of this host no longer running) began writing
+   * and never published. Resolves with the snapshot id of each.
+   */
+  discardAbandoned(): Promise<string[]>
   /** A stream of the object's bytes. Rejects with StoreError (naming the object) if absent. */
   get(snapshotId: string, name: string): Promise<Readable>
   /** Whether the object exists. */

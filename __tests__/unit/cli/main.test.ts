@@ -33,6 +33,7 @@ function fakeStore(
     deleted,
     begin: () => Promise.reject(new Error('unused')),
     discardStaged: () => Promise.reject(new Error('unused')),
+    discardAbandoned: async () => [],
     hold: () => Promise.reject(new Error('unused')),
     get: async (id: string): Promise<Readable> =>
       Readable.from([manifestText(id, find(id)?.createdAt ?? new Date(0))]),

@@ -25,6 +25,9 @@ class MemoryStore implements SnapshotStore {
   discardStaged(): never {
     throw new Error('read-only')
   }
+  discardAbandoned(): never {
+    throw new Error('read-only')
+  }
   hold(): never {
     throw new Error('read-only')
   }

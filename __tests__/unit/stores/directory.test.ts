@@ -327,6 +327,32 @@ describe('discardStaged', () => {
   })
 })
 
+describe('discardAbandoned', () => {
+  test("removes only what dead runs of this host staged; live and other hosts' stay", async () => {
+    await publish('keep', { 'manifest.json': 'published' })
+    const live = await store.begin('keep')
+    await live.put('volumes/a.tar', Readable.from(['a']))
+    const dead = encodeURIComponent(`${hostname()}:${deadPid()}`)
+    const elsewhere = encodeURIComponent('elsewhere:42')
+    await mkdir(join(store.root, '.staging', `keep@${dead}@00000000`, 'volumes'), {
+      recursive: true
+    })
+    await mkdir(join(store.root, '.staging', `gone@${dead}@11111111`))
+    await mkdir(join(store.root, '.staging', `keep@${elsewhere}@22222222`))
+
+    expect((await store.discardAbandoned()).sort()).toEqual(['gone', 'keep'])
+    const left = await staged()
+    expect(left).toHaveLength(2)
+    expect(left).toContain(`keep@${elsewhere}@22222222`)
+    expect(left.some(name => name.startsWith(`keep@${encodeURIComponent(processOwner)}@`))).toBe(
+      true
+    )
+    expect(await textOf('keep', 'manifest.json')).toBe('published')
+    await live.publish({ replace: true })
+    expect(await textOf('keep', 'volumes/a.tar')).toBe('a')
+  })
+})
+
 describe('names', () => {
   test.each([
     '../escape',
