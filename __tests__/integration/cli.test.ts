@@ -1,7 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { hostname, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { flagsOf } from '../../src/cli/args.js'
@@ -434,6 +434,35 @@ describe('prune and a damaged manifest', () => {
     // Once nobody reads it, it goes.
     const again = await runBundle(['prune', '--store', store, '--keep', '1'])
     expect(again.code, again.stderr).toBe(0)
+    expect(await listed(store)).toEqual({ newest: 'complete', truncated: 'damaged' })
+  })
+
+  it('a killed snapshot is never listed, and prune removes what it left half written', async () => {
+    let killedPid = 0
+    const killed = await runBundle(
+      ['snapshot', '--volumes', volume, '--store', store, '--snapshot-id', 'killed'],
+      (text, child) => {
+        if (!killedPid && text.includes(`volume ${volume}: started`)) {
+          killedPid = child.pid!
+          child.kill('SIGKILL')
+        }
+      }
+    )
+    expect(killedPid).not.toBe(0)
+    expect(killed.code).toBeNull()
+    // The carrier the killed run was copying through is its own; repairing it is another matter.
+    const carrier = `label=docker-snapshot.carrier=${hostname()}:${killedPid}`
+    const carriers = (await docker('ps', '-aq', '--filter', carrier)).split('\n').filter(Boolean)
+    if (carriers.length > 0) await docker('rm', '-f', ...carriers)
+
+    expect(await readdir(join(store, '.staging'))).toHaveLength(1)
+    expect(await listed(store)).toEqual({ newest: 'complete', truncated: 'damaged' })
+    const pruned = await runBundle(['prune', '--store', store, '--keep', '5'])
+    expect(pruned.code, pruned.stderr).toBe(0)
+    expect(pruned.stderr).toContain(
+      'removed an unfinished snapshot killed left by a run that is gone'
+    )
+    expect(await readdir(join(store, '.staging'))).toEqual([])
     expect(await listed(store)).toEqual({ newest: 'complete', truncated: 'damaged' })
   })
 })
