@@ -268,6 +268,8 @@ export class DirectoryStore implements SnapshotStore {
       snapshotId,
       `${encodeURIComponent(processOwner)}@${token()}`
     )
+    // A store this process cannot write to (a read-only mount) cannot be held, only read.
+    if (!(await isWritable(this.root))) return { release: async () => undefined }
     // Under the lock, so that a delete either sees this hold or has finished before it.
     await this.locked(async () => {
       try {
@@ -495,6 +497,15 @@ async function namesIn(directory: string): Promise<string[]> {
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return []
     throw new StoreError(`cannot read ${directory}: ${errorMessage(error)}`, { cause: error })
+  }
+}
+
+async function isWritable(directory: string): Promise<boolean> {
+  try {
+    await access(directory, constants.W_OK)
+    return true
+  } catch {
+    return false
   }
 }
 

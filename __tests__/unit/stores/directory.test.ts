@@ -593,3 +593,45 @@ describe('a full file system', () => {
     expect(await writer.put('small', Readable.from(['ok']))).toBe(2)
   })
 })
+
+// A read-only mount: a 1 MiB tmpfs remounted read-only. Needs root, like the test above.
+describe('a read-only store', () => {
+  let mountPoint = ''
+  let mounted = false
+
+  beforeAll(async () => {
+    mountPoint = await mkdtemp(join(tmpdir(), 'directory-store-ro-'))
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mountPoint], {
+        stdio: 'pipe'
+      })
+      mounted = true
+    } catch (error) {
+      if (process.env.CI) throw error
+      console.warn(`skipping the read-only store test: cannot mount a tmpfs (${String(error)})`)
+    }
+  })
+
+  afterAll(async () => {
+    if (mounted) execFileSync('umount', [mountPoint])
+    await rm(mountPoint, { recursive: true, force: true })
+  })
+
+  test('can be held (as a no-op) and read, so restore and verify work from it', async ctx => {
+    if (!mounted) ctx.skip()
+    const writable = await DirectoryStore.open(join(mountPoint, 'store'))
+    const writer = await writable.begin('keep')
+    await writer.put('manifest.json', Readable.from(['m']))
+    await writer.publish({ replace: false })
+    execFileSync('mount', ['-o', 'remount,ro', mountPoint])
+    const readOnly = new DirectoryStore(join(mountPoint, 'store'))
+    const hold = await readOnly.hold('keep')
+    const chunks: Buffer[] = []
+    for await (const chunk of await readOnly.get('keep', 'manifest.json')) {
+      chunks.push(chunk as Buffer)
+    }
+    expect(Buffer.concat(chunks).toString()).toBe('m')
+    await expect(hold.release()).resolves.toBeUndefined()
+    await expect(readOnly.begin('other')).rejects.toThrow(StoreError)
+  })
+})
