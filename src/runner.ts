@@ -28,6 +28,20 @@ export interface RunContext {
   signal?: AbortSignal
 }
 
+/**
+ * Where a run's engine and store come from: the real ones by default; unit tests pass fakes
+ * (the one seam for them, so that Session stays the only place that opens both).
+ */
+export interface RunBoundaries {
+  engine: (settings: Settings, log: Logger) => Engine
+  openStore: typeof openStore
+}
+
+const realBoundaries: RunBoundaries = {
+  engine: (settings, log) => new Engine({ host: settings.dockerHost, logger: log }),
+  openStore
+}
+
 export type { PruneResult }
 
 export type RunResult =
@@ -46,13 +60,20 @@ class Session {
     readonly registry: RegistryTarget | undefined
   ) {}
 
-  static async open(settings: Settings, given: RunContext): Promise<Session> {
+  static async open(
+    settings: Settings,
+    given: RunContext,
+    boundaries: RunBoundaries
+  ): Promise<Session> {
     const context: RunContext = {
       ...given,
       onTransfer: given.onTransfer && throttleTransfers(given.onTransfer)
     }
-    const engine = new Engine({ host: settings.dockerHost, logger: context.log })
-    const store = await openStore(settings.store, settings.mode === 'snapshot' ? 'write' : 'read')
+    const engine = boundaries.engine(settings, context.log)
+    const store = await boundaries.openStore(
+      settings.store,
+      settings.mode === 'snapshot' ? 'write' : 'read'
+    )
     let registry: RegistryTarget | undefined
     if (settings.registry) {
       const { address, repository, username, password } = settings.registry
@@ -146,8 +167,12 @@ class Session {
 }
 
 /** Carries out one run of any mode: the same for a workflow step and a terminal. */
-export async function execute(settings: Settings, context: RunContext): Promise<RunResult> {
-  const session = await Session.open(settings, context)
+export async function execute(
+  settings: Settings,
+  context: RunContext,
+  boundaries: RunBoundaries = realBoundaries
+): Promise<RunResult> {
+  const session = await Session.open(settings, context, boundaries)
   switch (settings.mode) {
     case 'snapshot':
       return { mode: 'snapshot', snapshot: await session.snapshot(settings.snapshotId) }
@@ -164,9 +189,10 @@ export async function execute(settings: Settings, context: RunContext): Promise<
 export async function drill(
   settings: Settings,
   context: RunContext,
-  options: { demo: boolean; destroy: boolean }
+  options: { demo: boolean; destroy: boolean },
+  boundaries: RunBoundaries = realBoundaries
 ): Promise<DrillReport> {
-  const session = await Session.open(settings, context)
+  const session = await Session.open(settings, context, boundaries)
   const { drill: question } = settings.verify
   return runDrill(
     session.engine,
