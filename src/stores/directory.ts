@@ -363,6 +363,7 @@ export class DirectoryStore implements SnapshotStore {
           })
         }
       }
+      // Empty: its owner is still writing its name. A dead owner held it for a moment only.
       const owner = await readFile(path, 'utf8').catch(() => '')
       if (owner && !ownerAlive(owner)) {
         await rm(path, { force: true })
