@@ -7,7 +7,7 @@ import type { RegistryAuth } from './docker/types.js'
 import type { Logger } from './log.js'
 import type { PruneResult } from './prune.js'
 import { pruneSnapshots } from './prune.js'
-import type { RestoreReport, VerifyReport } from './restore/index.js'
+import type { RestoreOptions, RestoreReport, VerifyReport } from './restore/index.js'
 import { LATEST, newestComplete, restoreSnapshot, verifySnapshot } from './restore/index.js'
 import type { Settings } from './settings.js'
 import type { QuiesceAction } from './snapshot/quiesce.js'
@@ -113,7 +113,7 @@ class Session {
 
   restore(
     snapshotId: string,
-    overrides: Partial<Settings['restore']> = {}
+    overrides: Partial<Settings['restore']> & Pick<RestoreOptions, 'bindMounts'> = {}
   ): Promise<RestoreReport> {
     return this.holding(snapshotId, id =>
       restoreSnapshot(
@@ -209,7 +209,9 @@ export async function drill(
         session.restore(snapshotId, {
           prefix,
           onConflict: 'fail',
-          ports: prefix ? 'ephemeral' : settings.restore.ports
+          ports: prefix ? 'ephemeral' : settings.restore.ports,
+          // A copy beside the original never writes to the original's bind-mounted files.
+          bindMounts: prefix ? 'isolate' : 'host'
         })
     },
     context.log

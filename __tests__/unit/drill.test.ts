@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { DrillOptions } from '../../src/drill.js'
 import { runDrill } from '../../src/drill.js'
-import { EngineError, HookError, SnapshotError } from '../../src/errors.js'
+import { ConflictError, EngineError, HookError, SnapshotError } from '../../src/errors.js'
 import type { Logger } from '../../src/log.js'
 import { MANIFEST_FILE } from '../../src/manifest.js'
 import { restoreSnapshot, verifySnapshot } from '../../src/restore/index.js'
@@ -80,7 +80,7 @@ const cases: FailureCase[] = [
     destroy: true,
     arrange: fake => fake.answerExec('shop-db', 'count-rows', { exitCode: 2, output: 'down' }),
     error: SnapshotError,
-    message: /drill check "rows" exited with 2: down/,
+    message: /drill check "rows" in shop-db exited with 2: down/,
     calls: { snapshot: false, restore: false, destroy: false }
   },
   {
@@ -116,7 +116,7 @@ const cases: FailureCase[] = [
     arrange: fake =>
       fake.answerExec(/^dsv-.*shop-db$/, 'count-rows', { exitCode: 1, output: 'no table' }),
     error: SnapshotError,
-    message: /drill check "rows" exited with 1: no table/,
+    message: /drill check "rows" in dsv-\w+-shop-db exited with 1: no table/,
     calls: { snapshot: true, restore: true, destroy: false }
   }
 ]
@@ -175,4 +175,100 @@ describe('runDrill on failure', () => {
       expect.stringMatching(/snapshot snap-1 is intact in the store: restore it with/)
     )
   })
+})
+
+/** Names of the containers, volumes and networks of throwaway copies left on the engine. */
+function copiesLeft(fake: FakeEngine): string[] {
+  const { containers, volumes, networks } = fake.names
+  return [...containers, ...volumes, ...networks].filter(name => name.startsWith('dsv-'))
+}
+
+describe('runDrill asks the copy', () => {
+  it('maps a container name through the copy prefix and names the containers that answered', async () => {
+    const { fake, store } = scene()
+    const { log } = recordingLogger()
+    const options = drillOptions(fake, store, log, false)
+    options.checks = [{ service: 'shop-db', command: ['count-rows'], description: 'rows' }]
+    const report = await runDrill(fake.engine, options, log)
+    expect(report.ok).toBe(true)
+    expect(report.checks).toEqual([
+      {
+        description: 'rows',
+        before: '3 rows',
+        after: '3 rows',
+        same: true,
+        askedBefore: 'shop-db',
+        askedAfter: expect.stringMatching(/^dsv-\w{6}-shop-db$/) as unknown as string
+      }
+    ])
+    expect(fake.events.filter(e => e.startsWith('exec '))).toEqual([
+      'exec shop-db count-rows',
+      expect.stringMatching(/^exec dsv-\w{6}-shop-db count-rows$/)
+    ])
+    expect(copiesLeft(fake)).toEqual([])
+  })
+
+  it('fails, and still removes the copy, when asking the copy fails', async () => {
+    const { fake, store } = scene()
+    fake.answerExec(/^dsv-/, 'count-rows', { exitCode: 1, output: 'no table' })
+    const { log } = recordingLogger()
+    const options = drillOptions(fake, store, log, false)
+    options.checks = [{ service: 'shop-db', command: ['count-rows'], description: 'rows' }]
+    await expect(runDrill(fake.engine, options, log)).rejects.toThrow(
+      /drill check "rows" in dsv-\w{6}-shop-db exited with 1: no table/
+    )
+    expect(fake.events.some(e => /^createContainer dsv-\w{6}-shop-db/.test(e))).toBe(true)
+    expect(copiesLeft(fake)).toEqual([])
+  })
+
+  it('does not ask a container outside the project, even by its name', async () => {
+    const { fake, store } = scene()
+    fake.addContainer({ name: 'elsewhere' })
+    const { log } = recordingLogger()
+    const options = drillOptions(fake, store, log, false)
+    options.checks = [{ service: 'elsewhere', command: ['count-rows'], description: 'rows' }]
+    await expect(runDrill(fake.engine, options, log)).rejects.toThrow(
+      'no running container of project shop for service elsewhere (nor named elsewhere)'
+    )
+    expect(fake.events.filter(e => e.startsWith('exec '))).toEqual([])
+  })
+})
+
+describe('runDrill --destroy', () => {
+  it.each([
+    {
+      what: 'volume',
+      outsider: { name: 'backup-agent', volumes: [{ name: 'shop-pgdata', destination: '/d' }] },
+      blocker: 'volume shop-pgdata is used by container backup-agent (running)'
+    },
+    {
+      what: 'network',
+      outsider: { name: 'monitor', networks: ['shop-net'], state: 'exited' as const },
+      blocker: 'network shop-net is used by container monitor (exited)'
+    }
+  ])(
+    'refuses, removing nothing, when a container outside the project uses its $what',
+    async ({ outsider, blocker }) => {
+      const { fake, store } = scene()
+      fake.addContainer(outsider)
+      const objects = () => {
+        const { containers, volumes, networks } = fake.names
+        return { containers, volumes, networks }
+      }
+      const before = objects()
+      const states = fake.states()
+      const { log } = recordingLogger()
+      const failure = await runDrill(fake.engine, drillOptions(fake, store, log, true), log).then(
+        () => undefined,
+        (e: unknown) => e as Error
+      )
+      expect(failure).toBeInstanceOf(ConflictError)
+      expect(failure?.message).toContain(`Not destroying project shop: ${blocker}`)
+      expect(failure?.message).toContain('Nothing was removed; snapshot snap-1 is in the store')
+      expect(fake.events.filter(e => /^remove(Container|Volume|Network) /.test(e))).toEqual([])
+      expect(objects()).toEqual(before)
+      expect(fake.states()).toEqual(states)
+      expect((await store.list()).find(s => s.snapshotId === 'snap-1')?.hasManifest).toBe(true)
+    }
+  )
 })

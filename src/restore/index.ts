@@ -1,5 +1,6 @@
 export { restoreSnapshot, checkRestoreOptions } from './restore.js'
 export { verifySnapshot, removeRestored, throwawayPrefix } from './verify.js'
+export { describeBindMount } from './bind-mounts.js'
 export {
   readManifest,
   resolveSnapshotId,
@@ -9,12 +10,14 @@ export {
 } from './read-manifest.js'
 export type { ListedSnapshot, SnapshotStatus } from './read-manifest.js'
 export type {
+  BindMountPolicy,
   ConflictPolicy,
   ContainerState,
   PortPolicy,
   RestoreOptions,
   RestoreReport,
   RestoreStep,
+  RestoredBindMount,
   RestoredContainer,
   RestoredImage,
   RestoredNetwork,

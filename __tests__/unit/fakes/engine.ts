@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { buffer } from 'node:stream/consumers'
 import tar from 'tar-stream'
-import type { Engine } from '../../../src/docker/engine.js'
+import type { Engine, PathKind } from '../../../src/docker/engine.js'
 import type {
   ContainerCreateSpec,
   ContainerDetails,
@@ -59,6 +59,7 @@ type EngineMethods = Pick<
   | 'readVolume'
   | 'writeVolume'
   | 'readContainerPath'
+  | 'pathKinds'
   | 'findNetwork'
   | 'createNetwork'
   | 'connectNetwork'
@@ -229,6 +230,8 @@ export class FakeEngine implements EngineMethods {
   private readonly registry = new Map<string, ImageDetails>()
   /** Host paths bind-mounted into containers, as tars. */
   private readonly hostPaths = new Map<string, Buffer>()
+  /** Paths that are files in an image's file system, by image reference. */
+  private readonly imageFiles = new Map<string, Set<string>>()
   private readonly answers: ExecAnswer[] = []
   private readonly healthRules: { match: string | RegExp; health: FakeHealth }[] = []
   private counter = 0
@@ -395,6 +398,12 @@ export class FakeEngine implements EngineMethods {
     return details
   }
 
+  /** Makes `path` a file in the file system of the image tagged `reference` (see pathKinds). */
+  addImageFile(reference: string, path: string): this {
+    this.imageFiles.set(reference, (this.imageFiles.get(reference) ?? new Set()).add(path))
+    return this
+  }
+
   /** The contents of a host path that containers bind-mount. */
   async setHostPath(path: string, entries: FakeEntry[]): Promise<void> {
     this.hostPaths.set(path, await tarOf(entries))
@@ -452,7 +461,13 @@ export class FakeEngine implements EngineMethods {
         })
         const statusOk = !filters.status || filters.status.includes(details.State.Status)
         const nameOk = !filters.name || filters.name.some(n => nameOf(details).includes(n))
-        return labelOk && statusOk && nameOk
+        const volumeOk =
+          !filters.volume ||
+          details.Mounts.some(m => m.Type === 'volume' && filters.volume!.includes(m.Name ?? ''))
+        const networkOk =
+          !filters.network ||
+          Object.keys(details.NetworkSettings.Networks).some(n => filters.network!.includes(n))
+        return labelOk && statusOk && nameOk && volumeOk && networkOk
       })
       .map(details => this.summary(details))
   }
@@ -816,6 +831,13 @@ export class FakeEngine implements EngineMethods {
     } finally {
       stream.destroy()
     }
+  }
+
+  async pathKinds(image: string, paths: string[]): Promise<Map<string, PathKind>> {
+    await this.begin('pathKinds', image, `stat ${paths.join(', ')} in image ${image}`)
+    if (!this.lookupImage(image)) throw this.notFound(`create probe of ${image}`, 'no such image')
+    const files = this.imageFiles.get(image) ?? new Set<string>()
+    return new Map(paths.map(path => [path, files.has(path) ? 'file' : 'missing']))
   }
 
   async findNetwork(name: string): Promise<NetworkDetails | undefined> {

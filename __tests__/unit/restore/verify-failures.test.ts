@@ -118,3 +118,63 @@ describe('verifySnapshot with a throwaway restore, on failure', () => {
     expect(after.volumes).toEqual([...before.volumes, `${report.prefix}shop-pgdata`].sort())
   })
 })
+
+describe('verifySnapshot: the throwaway copy and bind mounts', () => {
+  /** The shop, and a logger that bind-mounts a log directory, a log file and its config (read-only). */
+  async function withLogger() {
+    const { fake, store } = shopScene()
+    fake.addContainer({
+      name: 'shop-logger',
+      labels: { 'com.docker.compose.project': 'shop', 'com.docker.compose.service': 'logger' },
+      binds: [
+        { source: '/srv/logs', destination: '/logs' },
+        { source: '/srv/app.log', destination: '/app.log' },
+        { source: '/srv/conf', destination: '/conf', readOnly: true }
+      ]
+    })
+    await takeSnapshot(fake.engine, store, shopSnapshot(), silentLogger)
+    // The commit keeps the engine's mount point for the file: a volume cannot be mounted there.
+    fake.addImageFile('docker-snapshot/commits:snap-1-shop-logger', '/app.log')
+    return { fake, store }
+  }
+
+  it('never mounts a writable host path in the copy, says what each mount got, and removes it all', async () => {
+    const { fake, store } = await withLogger()
+    fake.answerExec(THROWAWAY, 'mounts', container => ({
+      exitCode: 0,
+      output: container.Mounts.map(
+        m => `${m.Type} ${m.Name ?? m.Source} ${m.Destination} ${m.RW ? 'rw' : 'ro'}`
+      )
+        .sort()
+        .join('\n')
+    }))
+    const before = await lookAround(fake)
+    const report = await verifySnapshot(
+      fake.engine,
+      store,
+      verifyOptions({ drill: { container: 'shop-logger', command: ['mounts'] } }),
+      silentLogger
+    )
+    expect(report.ok).toBe(true)
+    const copy = `${report.prefix}shop-logger`
+    expect(report.drill?.output.split('\n')).toEqual([
+      'bind /srv/conf /conf ro',
+      `volume ${copy}-bind-0 /logs rw`
+    ])
+    const restore = report.checks.find(c => c.kind === 'restore')!.detail
+    expect(restore).toContain(`${copy} /logs: empty volume ${copy}-bind-0, not the host path`)
+    expect(restore).toContain(`${copy} /app.log: the image's own file there`)
+    expect(restore).toContain(`${copy} /conf: host path /srv/conf, read-only as in the original`)
+    expect(await lookAround(fake)).toEqual(before)
+  })
+
+  it('removes the volumes standing in for bind mounts when the copy cannot be created', async () => {
+    const { fake, store } = await withLogger()
+    fake.failOn('createContainer', /dsv-\w+-shop-logger/)
+    const before = await lookAround(fake)
+    const report = await verifySnapshot(fake.engine, store, verifyOptions(), silentLogger)
+    expect(report.ok).toBe(false)
+    expect(fake.events.some(e => /^createVolume dsv-\w+-shop-logger-bind-0/.test(e))).toBe(true)
+    expect(await lookAround(fake)).toEqual(before)
+  })
+})
