@@ -1,5 +1,4 @@
 import Docker from 'dockerode'
-import { hostname } from 'node:os'
 import { Readable, Writable } from 'node:stream'
 import {
   EngineError,
@@ -11,6 +10,7 @@ import {
 } from '../errors.js'
 import type { Logger } from '../log.js'
 import { silentLogger } from '../log.js'
+import { processOwner } from '../owner.js'
 import { parseProgress } from './progress.js'
 import type {
   ContainerCreateSpec,
@@ -33,7 +33,7 @@ export const CARRIER_IMAGE = 'docker-snapshot/volume-carrier:1'
 /** Carrier containers carry this label, valued with their owner (see `carrierOwner`). */
 const CARRIER_LABEL = 'docker-snapshot.carrier'
 /** Which process made a carrier, so a later step can remove what a killed one left. */
-export const carrierOwner = `${hostname()}:${process.pid}`
+export const carrierOwner = processOwner
 /** Where a carrier container mounts the volume it carries. */
 const CARRIER_MOUNT = '/volume'
 const DEFAULT_SOCKET = 'unix:///var/run/docker.sock'
