@@ -253,6 +253,71 @@ describe('bad days', () => {
   })
 })
 
+describe('after a fault is gone', () => {
+  test('a dropped block upload, a failing finalize and a failing listing are retried by the clients', async () => {
+    const file = join(work, 'snap-4.data.tar.zst')
+    await writeFile(file, randomBytes(9 * MiB))
+    const blocks = github.service.calls('blob PUT block')
+    const finalizes = github.service.calls('FinalizeArtifact')
+    github.service.fail({ endpoint: 'blob PUT block', answer: 'disconnect' })
+    github.service.fail({
+      endpoint: 'FinalizeArtifact',
+      answer: { status: 500, code: 'internal', message: 'try again' }
+    })
+    const uploaded = await artifactClient.uploadArtifact('ignored', [file], work, {
+      skipArchive: true
+    })
+    expect(uploaded.digest).toBe(await sha256(file))
+    expect(github.service.calls('blob PUT block') - blocks).toBe(3)
+    expect(github.service.calls('FinalizeArtifact') - finalizes).toBe(2)
+
+    const listing = 'GET /repos/{owner}/{repo}/actions/runs/{run_id}/artifacts'
+    const listings = github.service.calls(listing)
+    github.service.fail({
+      endpoint: listing,
+      answer: { status: 503, code: 'unavailable', message: 'Service Unavailable' }
+    })
+    const [owner, repo] = github.repository.split('/') as [string, string]
+    const findBy = {
+      token: github.token,
+      workflowRunId: RUN_A,
+      repositoryOwner: owner,
+      repositoryName: repo
+    }
+    const { artifacts } = await asRun(RUN_B, () => artifactClient.listArtifacts({ findBy }))
+    expect(artifacts.map(a => a.name)).toContain('snap-4.data.tar.zst')
+    expect(github.service.calls(listing) - listings).toBe(2)
+  })
+})
+
+describe('deleting', () => {
+  test('removes the artifact and its blob, in the run and from another run', async () => {
+    const container = github.azurite.blobs.getContainerClient('actions-results')
+    const blobOf = (name: string) => github.service.artifacts().find(a => a.name === name)!.blob
+
+    const own = blobOf('snap-1.bundle')
+    await artifactClient.deleteArtifact('snap-1.bundle')
+    await expect(artifactClient.getArtifact('snap-1.bundle')).rejects.toThrow(/not found/i)
+    expect(await container.getBlobClient(own).exists()).toBe(false)
+
+    const [owner, repo] = github.repository.split('/') as [string, string]
+    const findBy = {
+      token: github.token,
+      workflowRunId: RUN_A,
+      repositoryOwner: owner,
+      repositoryName: repo
+    }
+    const other = blobOf('snap-4.data.tar.zst')
+    await asRun(RUN_B, () => artifactClient.deleteArtifact('snap-4.data.tar.zst', { findBy }))
+    await expect(artifactClient.getArtifact('snap-4.data.tar.zst')).rejects.toThrow(/not found/i)
+    expect(await container.getBlobClient(other).exists()).toBe(false)
+    // the others stay
+    expect((await artifactClient.getArtifact('snap-1.data.tar.zst')).artifact.name).toBe(
+      'snap-1.data.tar.zst'
+    )
+  })
+})
+
 test('nothing left the machine', () => {
   expect(connections.destinations.length).toBeGreaterThan(0)
   expect(connections.destinations.filter(d => d !== '127.0.0.1')).toEqual([])

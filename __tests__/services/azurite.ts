@@ -61,6 +61,9 @@ export async function startAzurite(location: string): Promise<Azurite> {
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] }
   )
+  // a test process that ends without calling stop() does not leave Azurite running
+  const killOnExit = () => child.kill('SIGKILL')
+  process.once('exit', killOnExit)
   const port = await listeningPort(child)
   const accountUrl = `http://127.0.0.1:${port}/${ACCOUNT}`
   const credential = new StorageSharedKeyCredential(ACCOUNT, ACCOUNT_KEY)
@@ -82,6 +85,7 @@ export async function startAzurite(location: string): Promise<Azurite> {
       return `${accountUrl}/${encodeURIComponent(container)}/${path}?${sas.toString()}`
     },
     async stop() {
+      process.off('exit', killOnExit)
       if (child.exitCode !== null || child.signalCode !== null) return
       const exited = once(child, 'exit')
       child.kill('SIGTERM')
