@@ -17,6 +17,7 @@ import { QUOTA_EXCEEDED } from '../services/results-service.js'
 /**
  * The unmodified @actions/artifact and @actions/cache clients against the local stand-ins
  * (results service + Azurite): the test bed the artifact and cache stores are tested on.
+ * One pair of services per file; the tests run in order and build on each other's artifacts.
  */
 
 const MiB = 1024 * 1024
@@ -52,6 +53,12 @@ async function sha256(path: string): Promise<string> {
   const hash = createHash('sha256')
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer)
   return hash.digest('hex')
+}
+
+/** What another run gives the artifact client to find run A's artifacts. */
+function findRunA() {
+  const [repositoryOwner, repositoryName] = github.repository.split('/') as [string, string]
+  return { token: github.token, workflowRunId: RUN_A, repositoryOwner, repositoryName }
 }
 
 /** Runs `body` as a job of another run, then returns to run A. */
@@ -121,13 +128,7 @@ describe('artifacts', () => {
   })
 
   test('another run finds and downloads it by run id, repository and token', async () => {
-    const [owner, repo] = github.repository.split('/') as [string, string]
-    const findBy = {
-      token: github.token,
-      workflowRunId: RUN_A,
-      repositoryOwner: owner,
-      repositoryName: repo
-    }
+    const findBy = findRunA()
     await asRun(RUN_B, async () => {
       // run B's own artifacts are not run A's
       expect((await artifactClient.listArtifacts()).artifacts).toEqual([])
@@ -277,13 +278,7 @@ describe('after a fault is gone', () => {
       endpoint: listing,
       answer: { status: 503, code: 'unavailable', message: 'Service Unavailable' }
     })
-    const [owner, repo] = github.repository.split('/') as [string, string]
-    const findBy = {
-      token: github.token,
-      workflowRunId: RUN_A,
-      repositoryOwner: owner,
-      repositoryName: repo
-    }
+    const findBy = findRunA()
     const { artifacts } = await asRun(RUN_B, () => artifactClient.listArtifacts({ findBy }))
     expect(artifacts.map(a => a.name)).toContain('snap-4.data.tar.zst')
     expect(github.service.calls(listing) - listings).toBe(2)
@@ -300,13 +295,7 @@ describe('deleting', () => {
     await expect(artifactClient.getArtifact('snap-1.bundle')).rejects.toThrow(/not found/i)
     expect(await container.getBlobClient(own).exists()).toBe(false)
 
-    const [owner, repo] = github.repository.split('/') as [string, string]
-    const findBy = {
-      token: github.token,
-      workflowRunId: RUN_A,
-      repositoryOwner: owner,
-      repositoryName: repo
-    }
+    const findBy = findRunA()
     const other = blobOf('snap-4.data.tar.zst')
     await asRun(RUN_B, () => artifactClient.deleteArtifact('snap-4.data.tar.zst', { findBy }))
     await expect(artifactClient.getArtifact('snap-4.data.tar.zst')).rejects.toThrow(/not found/i)
