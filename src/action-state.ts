@@ -8,6 +8,8 @@ import type { StoreSpec } from './settings.js'
  */
 export interface ActionState {
   dockerHost?: string
+  /** The main step's `host:pid`, which its carrier containers and unfinished snapshot carry. */
+  carrierOwner: string
   /** The snapshot being taken, removed by the post step if it has no manifest. */
   snapshot?: { store: StoreSpec; snapshotId: string }
 }

@@ -3,6 +3,7 @@ import type { ActionState } from './action-state.js'
 import { saveActionState } from './action-state.js'
 import { actionLogger } from './action-log.js'
 import { PlainDisplay } from './cli/progress.js'
+import { carrierOwner } from './docker/engine.js'
 import { describeError } from './errors.js'
 import type { InputName } from './generated/inputs.js'
 import { outputsOf, summaryOf } from './report.js'
@@ -16,6 +17,7 @@ export async function run(): Promise<void> {
     for (const secret of settings.secrets) core.setSecret(secret)
     const state: ActionState = {
       dockerHost: settings.dockerHost,
+      carrierOwner,
       ...(settings.mode === 'snapshot' && {
         snapshot: { store: settings.store, snapshotId: settings.snapshotId }
       })

@@ -44,6 +44,8 @@ export interface Settings {
     compression: CompressorChoice
     compressionLevel?: number
     hookTimeoutMs: number
+    /** Replace a snapshot of the same id, once the new one is whole. */
+    replaceExisting: boolean
   }
   restore: {
     onConflict: 'fail' | 'replace' | 'skip'
@@ -279,7 +281,8 @@ export function readSettings(source: InputSource): Settings {
       captureBindMounts:
         oneOf('bind-mounts', get('bind-mounts'), ['record', 'capture']) === 'capture',
       compression,
-      hookTimeoutMs: timeoutSeconds('hook-timeout', get('hook-timeout'))
+      hookTimeoutMs: timeoutSeconds('hook-timeout', get('hook-timeout')),
+      replaceExisting: bool('replace-snapshot', get('replace-snapshot'))
     },
     restore: {
       onConflict: oneOf('on-conflict', get('on-conflict'), ['fail', 'replace', 'skip'] as const),

@@ -214,16 +214,23 @@ const options = (snapshotId: string, container: string): SnapshotOptions => ({
   captureBindMounts: false,
   compression: 'zstd',
   hookTimeoutMs: 30_000,
-  toolVersion: 'test'
+  toolVersion: 'test',
+  replaceExisting: false
 })
 
 describe('post-exec hooks', () => {
   it('run after a snapshot whose store fails', async () => {
     const container = await hookedContainer('store-fails')
+    // A store whose disk fills up: every object written fails.
     const failing = new DirectoryStore(store)
-    failing.put = (_id: string, object: string, data: Readable) => {
-      data.resume()
-      return Promise.reject(new StoreError(`no space left for ${object} (test)`))
+    const begin = failing.begin.bind(failing)
+    failing.begin = async (snapshotId: string) => {
+      const writer = await begin(snapshotId)
+      writer.put = (object: string, data: Readable) => {
+        data.resume()
+        return Promise.reject(new StoreError(`no space left for ${object} (test)`))
+      }
+      return writer
     }
     const attempt = takeSnapshot(engine, failing, options(`${prefix}full`, container), silentLogger)
     await expect(attempt).rejects.toThrow(/no space left for volumes\/.* \(test\)/)

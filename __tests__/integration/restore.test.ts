@@ -68,6 +68,7 @@ function snapshotOptions(id: string, registry: boolean): SnapshotOptions {
     registry: registry ? { address: REGISTRY, repository: `${prefix}repo`, auth: {} } : undefined,
     compression: 'auto',
     hookTimeoutMs: 30_000,
+    replaceExisting: false,
     toolVersion: 'test'
   }
 }

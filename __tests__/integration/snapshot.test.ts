@@ -47,6 +47,7 @@ function options(snapshotId: string, consistency: Consistency): SnapshotOptions 
     registry: { address: REGISTRY, repository: `${prefix}repo`, auth: {} },
     compression: 'auto',
     hookTimeoutMs: 30_000,
+    replaceExisting: false,
     toolVersion: 'test'
   }
 }

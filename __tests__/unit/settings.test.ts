@@ -46,7 +46,8 @@ describe('readSettings defaults', () => {
         commit: true,
         captureBindMounts: false,
         compression: 'auto',
-        hookTimeoutMs: 60_000
+        hookTimeoutMs: 60_000,
+        replaceExisting: false
       },
       restore: {
         onConflict: 'fail',
@@ -572,7 +573,8 @@ describe('parsed settings', () => {
       'bind-mounts': 'capture',
       compression: 'zstd',
       'compression-level': '19',
-      'hook-timeout': '5'
+      'hook-timeout': '5',
+      'replace-snapshot': 'true'
     })
     expect(settings.snapshot).toMatchObject({
       composeProject: 'shop',
@@ -580,7 +582,8 @@ describe('parsed settings', () => {
       captureBindMounts: true,
       compression: 'zstd',
       compressionLevel: 19,
-      hookTimeoutMs: 5000
+      hookTimeoutMs: 5000,
+      replaceExisting: true
     })
   })
 

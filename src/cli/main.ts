@@ -6,6 +6,7 @@ import { describeError } from '../errors.js'
 import type { RunContext, RunResult } from '../runner.js'
 import { drill, execute, repairAbandonedRuns } from '../runner.js'
 import { pruneSnapshots } from '../prune.js'
+import { listSnapshots } from '../restore/read-manifest.js'
 import type { Settings, StoreSpec } from '../settings.js'
 import { isMaskable, readSettings } from '../settings.js'
 import type { QuiesceAction } from '../snapshot/quiesce.js'
@@ -299,7 +300,7 @@ async function perform(
     case 'ls': {
       const store = await io.openStore(settings.store, 'read')
       await io.repair(settings, context.log)
-      const snapshots = await store.list()
+      const snapshots = await listSnapshots(store)
       if (snapshots.length === 0) context.log.info(`no snapshots in ${store.description}`)
       return {
         result: { store: store.description, snapshots },

@@ -71,6 +71,11 @@ export const INPUTS = {
     description: 'Seconds a pre- or post-exec hook may run before it counts as failed.',
     default: '60'
   },
+  'replace-snapshot': {
+    description:
+      'Snapshot: when the store already holds a snapshot with this snapshot-id, replace it (`true`) or refuse before touching anything (`false`). The old one is removed only once the new one is whole; a failed run leaves it as it was.',
+    default: 'false'
+  },
   registry: {
     description:
       'Registry for committed and locally built images (`host:port`). Empty saves images into the store instead.',

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events'
-import type { Readable } from 'node:stream'
+import { Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import type { CliEnvironment } from '../../../src/cli/main.js'
 import { Masker, main, secretsOf } from '../../../src/cli/main.js'
@@ -7,6 +7,7 @@ import { HealthError } from '../../../src/errors.js'
 import type { RunContext, RunResult } from '../../../src/runner.js'
 import type { Settings } from '../../../src/settings.js'
 import type { SnapshotStore, StoredSnapshot } from '../../../src/stores/store.js'
+import { manifestText } from '../restore/fixtures.js'
 
 class Captured {
   readonly writes: string[] = []
@@ -20,18 +21,33 @@ class Captured {
   }
 }
 
-function fakeStore(snapshots: StoredSnapshot[]): SnapshotStore & { deleted: string[] } {
+/** A store of snapshots with valid manifests, dated `createdAt`, and incomplete ones. */
+function fakeStore(
+  snapshots: (StoredSnapshot & { createdAt?: Date })[]
+): SnapshotStore & { deleted: string[] } {
   const deleted: string[] = []
+  const find = (id: string) => snapshots.find(s => s.snapshotId === id)
   return {
     description: 'directory /fake',
     canDelete: true,
     deleted,
-    put: (): Promise<number> => Promise.reject(new Error('unused')),
-    get: (): Promise<Readable> => Promise.reject(new Error('unused')),
-    has: async () => false,
-    list: async () => snapshots,
+    begin: () => Promise.reject(new Error('unused')),
+    discardStaged: () => Promise.reject(new Error('unused')),
+    discardAbandoned: async () => [],
+    hold: () => Promise.reject(new Error('unused')),
+    get: async (id: string): Promise<Readable> =>
+      Readable.from([manifestText(id, find(id)?.createdAt ?? new Date(0))]),
+    has: async (id: string) => find(id)?.hasManifest ?? false,
+    list: async () =>
+      snapshots.map(({ snapshotId, hasManifest, modifiedAt, bytes }) => ({
+        snapshotId,
+        hasManifest,
+        modifiedAt,
+        bytes
+      })),
     delete: async (id: string) => {
       deleted.push(id)
+      return 'deleted'
     }
   }
 }
@@ -213,17 +229,18 @@ describe('main: results', () => {
   })
 
   it('lists a store as a table, or as JSON', async () => {
-    const list: StoredSnapshot[] = [
+    const list = [
       {
         snapshotId: 'new',
-        complete: true,
+        hasManifest: true,
         createdAt: new Date('2026-11-22T10:00:00Z'),
+        modifiedAt: new Date('2026-11-22T10:01:00Z'),
         bytes: 3 * 1024 * 1024
       },
       {
         snapshotId: 'broken-run',
-        complete: false,
-        createdAt: new Date('2026-11-21T10:00:00Z'),
+        hasManifest: false,
+        modifiedAt: new Date('2026-11-21T10:00:00Z'),
         bytes: 10
       }
     ]
@@ -242,7 +259,7 @@ describe('main: results', () => {
       result: {
         store: 'directory /fake',
         snapshots: [
-          { snapshotId: 'new', complete: true, createdAt: '2026-11-22T10:00:00.000Z' },
+          { snapshotId: 'new', status: 'complete', createdAt: '2026-11-22T10:00:00.000Z' },
           {}
         ]
       }
@@ -251,8 +268,13 @@ describe('main: results', () => {
 
   it('prunes with the settings and the injected clock', async () => {
     const store = fakeStore([
-      { snapshotId: 'a', complete: true, createdAt: new Date('2026-11-22T11:00:00Z'), bytes: 1 },
-      { snapshotId: 'b', complete: true, createdAt: new Date('2026-11-20T11:00:00Z'), bytes: 1 }
+      ...['a', 'b'].map((snapshotId, index) => ({
+        snapshotId,
+        hasManifest: true,
+        createdAt: new Date(Date.parse('2026-11-22T11:00:00Z') - index * 2 * 86_400_000),
+        modifiedAt: new Date('2026-11-22T11:00:00Z'),
+        bytes: 1
+      }))
     ])
     const h = harness({ openStore: async () => store })
     expect(await h.run(['prune', '--older-than', '1d'])).toBe(0)
