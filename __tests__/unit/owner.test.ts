@@ -1,13 +1,16 @@
+import { hostname } from 'node:os'
 import { describe, expect, it } from 'vitest'
-import type { ProcessProbe, RunOwner } from '../../src/run-owner.js'
+import type { ProcessProbe, RunOwner } from '../../src/owner.js'
 import {
   hostProcesses,
   livenessOf,
+  ownerAlive,
   ownerLabel,
   parseOwner,
+  processOwner,
   startTimeFromStat,
   thisRun
-} from '../../src/run-owner.js'
+} from '../../src/owner.js'
 
 describe('startTimeFromStat', () => {
   it.each([
@@ -29,6 +32,10 @@ describe('startTimeFromStat', () => {
     }
   ])('$case', ({ stat, start }) => {
     expect(startTimeFromStat(stat)).toBe(start)
+  })
+
+  it('names this process as host:pid, the label of what it makes', () => {
+    expect(processOwner).toBe(`${hostname()}:${process.pid}`)
   })
 
   it('reads this process from /proc as the owner of what it makes', () => {
@@ -116,5 +123,10 @@ describe('livenessOf', () => {
     await new Promise(resolve => setTimeout(resolve, 50))
     expect(livenessOf({ host: thisRun.host, pid, processStart: start })).toBe('dead')
     expect(livenessOf(thisRun)).toBe('self')
+    // By label, as the store's marks name their owner: only a dead one of this host is dead.
+    expect(ownerAlive(`${hostname()}:${pid}`)).toBe(false)
+    expect(ownerAlive(processOwner)).toBe(true)
+    expect(ownerAlive(`elsewhere:${pid}`)).toBe(true)
+    expect(ownerAlive('not an owner')).toBe(true)
   })
 })
