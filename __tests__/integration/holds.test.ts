@@ -106,7 +106,11 @@ beforeAll(async () => {
   await inBusybox(['-v', `${volume}:/d`], 'head -c 100000000 /dev/urandom > /d/blob')
 })
 
+/** Holds the tests made as other runs would (named after containers, not with the prefix). */
+const madeHolds: string[] = []
+
 afterAll(async () => {
+  for (const hold of madeHolds) await docker('rm', '-f', hold).catch(() => undefined)
   await removeByPrefix(prefix)
   await rm(store, { recursive: true, force: true })
 })
@@ -303,6 +307,7 @@ async function foreignHold(container: string, owner: string, marks: string[]): P
     'docker-snapshot/volume-carrier:1',
     '/carrier'
   )
+  madeHolds.push(hold)
   // Each step it took is an empty directory in the hold's filesystem.
   const empty = await mkdtemp(join(tmpdir(), 'dst-mark-'))
   for (const mark of marks) await docker('cp', empty, `${hold}:/docker-snapshot-${mark}`)
