@@ -318,7 +318,7 @@ describe('a store never loses a snapshot to a later run', () => {
     const beforeFiles = await files()
 
     const misspelled = await snapshot('--replace-snapshot', '--containers', `${app}-misspelled`)
-    expect(misspelled.code, misspelled.stderr).toBe(1)
+    expect(misspelled.code, misspelled.stderr).toBe(2)
     expect(await bytesOf(manifest)).toEqual(before)
 
     // Cut short while the big volume is being written: the new snapshot was half there.

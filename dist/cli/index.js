@@ -85664,6 +85664,9 @@ class HookError extends SnapshotError {
 /** A restored container did not become running or healthy in time. */
 class HealthError extends SnapshotError {
 }
+/** Another docker-snapshot run holds a container this run needs, and did not release it in time. */
+class ContainerHeldError extends SnapshotError {
+}
 /** One line for the user: the message, with the cause's message when it adds something. */
 function describeError(error) {
     if (!(error instanceof Error))
@@ -89601,30 +89604,79 @@ const silentLogger = {
 
 ;// CONCATENATED MODULE: ./src/owner.ts
 /**
- * Who a run is, for the marks it leaves behind (carrier containers, snapshots being written,
- * holds on a store): `host:pid`. A later process tells a dead run's marks from a live one's by it.
+ * Who a run is, for the marks it leaves behind (carrier containers, holds on containers,
+ * snapshots being written, holds on a store): `host:pid`. A later process tells a dead run's
+ * marks from a live one's by it; a hold also records the process's start time, against a reused
+ * pid.
  */
 
+
+/** `host:pid`, the value of the carrier label and of a hold's owner label. */
+function ownerLabel(owner) {
+    return `${owner.host}:${owner.pid}`;
+}
+/** The owner named by `host:pid`, or undefined when the label is not of that form. */
+function parseOwner(label, processStart) {
+    const match = /^(.+):(\d+)$/.exec(label);
+    if (!match)
+        return undefined;
+    return { host: match[1], pid: Number(match[2]), ...(processStart && { processStart }) };
+}
+/** Field 22 of /proc/PID/stat (the start time), read after the command name's closing `)`. */
+function startTimeFromStat(stat) {
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields after the name start at field 3 (state); the start time is field 22.
+    const start = fields[22 - 3];
+    return start && /^\d+$/.test(start) ? start : undefined;
+}
+const hostProcesses = {
+    exists(pid) {
+        try {
+            process.kill(pid, 0);
+            return true;
+        }
+        catch (error) {
+            // EPERM: it exists, but is not ours to signal.
+            return error.code === 'EPERM';
+        }
+    },
+    startTime(pid) {
+        try {
+            return startTimeFromStat((0,external_node_fs_namespaceObject.readFileSync)(`/proc/${pid}/stat`, 'utf8'));
+        }
+        catch {
+            return undefined;
+        }
+    }
+};
+/** This process. */
+const thisRun = (() => {
+    const processStart = hostProcesses.startTime('self');
+    return { host: (0,external_node_os_namespaceObject.hostname)(), pid: process.pid, ...(processStart && { processStart }) };
+})();
+function livenessOf(owner, self = thisRun, probe = hostProcesses) {
+    if (owner.host !== self.host)
+        return 'unknown';
+    if (owner.pid === self.pid && owner.processStart === self.processStart)
+        return 'self';
+    if (!probe.exists(owner.pid))
+        return 'dead';
+    if (owner.processStart) {
+        const now = probe.startTime(owner.pid);
+        if (now && now !== owner.processStart)
+            return 'dead';
+    }
+    return 'alive';
+}
 /** This process, as `host:pid`. */
-const processOwner = `${(0,external_node_os_namespaceObject.hostname)()}:${process.pid}`;
+const processOwner = ownerLabel(thisRun);
 /**
- * Whether the process `owner` names may still run. Only a process of this host can be checked;
- * one of another host counts as alive, since nothing here can tell.
+ * Whether the process `owner` (`host:pid`) names may still run. Only a process of this host can
+ * be checked; one of another host counts as alive, since nothing here can tell.
  */
 function ownerAlive(owner) {
-    const separator = owner.lastIndexOf(':');
-    const pid = Number(owner.slice(separator + 1));
-    if (separator < 0 || owner.slice(0, separator) !== (0,external_node_os_namespaceObject.hostname)() || !Number.isInteger(pid)) {
-        return true;
-    }
-    try {
-        process.kill(pid, 0);
-        return true;
-    }
-    catch (error) {
-        // EPERM: it runs, as another user.
-        return !(error instanceof Error && 'code' in error && error.code === 'ESRCH');
-    }
+    const parsed = parseOwner(owner);
+    return parsed === undefined || livenessOf(parsed) !== 'dead';
 }
 
 ;// CONCATENATED MODULE: ./src/docker/progress.ts
@@ -89655,6 +89707,7 @@ function parseProgress(text) {
 }
 
 ;// CONCATENATED MODULE: ./src/docker/engine.ts
+
 
 
 
@@ -90024,6 +90077,59 @@ class Engine {
         for (const container of left)
             await this.removeContainer(container.Id, { force: true });
         return left.map(container => container.Names[0]?.replace(/^\//, '') ?? container.Id);
+    }
+    /** The owners (`host:pid`) of every carrier container on the engine. */
+    async carrierOwners() {
+        const carriers = await this.listContainers({ label: [CARRIER_LABEL] });
+        return [...new Set(carriers.map(container => container.Labels[CARRIER_LABEL]))];
+    }
+    /**
+     * Creates a never-started container `name` with `labels`, as a lock on the engine: the engine
+     * creates a name once, so of two runs only one succeeds. Resolves with its id, or undefined
+     * when a container of that name exists already.
+     */
+    async createLock(name, labels) {
+        await this.ensureCarrierImage();
+        return this.call(`create container ${name}`, async () => {
+            try {
+                const container = await this.docker.createContainer({
+                    name,
+                    Image: CARRIER_IMAGE,
+                    Cmd: ['/carrier'],
+                    Labels: labels,
+                    HostConfig: { NetworkMode: 'none' }
+                });
+                return container.id;
+            }
+            catch (error) {
+                // 409: the name is taken.
+                if (error.statusCode === 409)
+                    return undefined;
+                throw error;
+            }
+        });
+    }
+    /** Records a step on a lock container: an empty directory `/<mark>` in its filesystem. */
+    async markLock(id, mark) {
+        const entry = rootEntryTar({ uid: 0, gid: 0, mode: 0o755, mtime: 0 }, mark);
+        await this.call(`mark ${mark} on container ${id}`, () => this.docker.getContainer(id).putArchive(entry, { path: '/' }));
+    }
+    /** Whether `markLock(id, mark)` was done. */
+    async lockHasMark(id, mark) {
+        try {
+            await this.call(`read mark ${mark} of container ${id}`, async () => {
+                const stream = (await this.docker
+                    .getContainer(id)
+                    .infoArchive({ path: `/${mark}` }));
+                stream.destroy();
+            });
+            return true;
+        }
+        catch (error) {
+            if (error instanceof NotFoundError)
+                return false;
+            throw error;
+        }
     }
     /**
      * Streams the volume's contents as a tar whose entries are `./`-relative, the first being the
@@ -90623,6 +90729,10 @@ function readSettings(source) {
 
 
 
+/** Whether the container has a hook for `phase`. */
+function hasHook(details, phase) {
+    return Boolean(details.Config.Labels?.[phase === 'pre' ? LABEL.preExec : LABEL.postExec]);
+}
 /**
  * Runs a container's pre- or post-exec hook (labels `docker-snapshot.pre-exec` and
  * `docker-snapshot.post-exec`, run with `sh -c` inside the container). A failure or timeout
@@ -90677,19 +90787,21 @@ function labelTimeoutMs(container, label, defaultTimeoutMs, log) {
 ;// CONCATENATED MODULE: ./src/snapshot/quiesce.ts
 
 /**
- * Pauses or stops containers and always brings them back. Every action is announced to
- * `persist` before it is taken, so a post step that runs after a killed main step knows what
- * to undo.
+ * Pauses or stops containers and always brings them back. Every action is recorded with `mark`
+ * (on the container's hold, see holds.ts) and announced to `persist` before it is taken, so that
+ * what a killed run left can be undone by the next one.
  */
 class Quiescer {
     engine;
     log;
     persist;
+    mark;
     taken = [];
-    constructor(engine, log, persist = () => undefined) {
+    constructor(engine, log, persist = () => undefined, mark = () => Promise.resolve()) {
         this.engine = engine;
         this.log = log;
         this.persist = persist;
+        this.mark = mark;
     }
     get actions() {
         return this.taken;
@@ -90697,6 +90809,7 @@ class Quiescer {
     /** Takes the actions in order (callers pass dependents first). */
     async quiesce(actions) {
         for (const action of actions) {
+            await this.mark(action);
             this.taken.push(action);
             this.persist([...this.taken]);
             this.log.info(`${action.action === 'pause' ? 'pausing' : 'stopping'} ${action.name}`);
@@ -90708,12 +90821,12 @@ class Quiescer {
     }
     /**
      * Undoes every action, last first, trying all of them even when some fail; throws one error
-     * naming every container that could not be brought back.
+     * naming every container that could not be brought back (`failed` lists their ids).
      */
-    async resume() {
+    async resume(failed = new Set()) {
         const failures = [];
-        // What could not be brought back stays announced, so the post step tries it again.
-        const failed = [];
+        // What could not be brought back stays announced, for the advice on a second interrupt.
+        const left = [];
         while (this.taken.length > 0) {
             const action = this.taken.pop();
             try {
@@ -90721,9 +90834,10 @@ class Quiescer {
             }
             catch (error) {
                 failures.push(`${action.name} (${describeError(error)})`);
-                failed.unshift(action);
+                left.unshift(action);
+                failed.add(action.id);
             }
-            this.persist([...this.taken, ...failed]);
+            this.persist([...this.taken, ...left]);
         }
         if (failures.length > 0) {
             throw new SnapshotError(`could not bring back ${failures.join('; ')}; start them by hand with ` +
@@ -90731,20 +90845,326 @@ class Quiescer {
         }
     }
 }
-/** Brings one container back if it is still as we left it; used by the post step too. */
-async function undo(engine, action, log) {
-    const details = await engine.findContainer(action.id);
+/**
+ * Brings one container back if it is still as we left it, saying what it did. A stop that a
+ * killed run began may still be under way: with `stopWaitMs`, a running container is given that
+ * long to stop before it is judged never stopped.
+ */
+async function undo(engine, action, log, stopWaitMs = 0) {
+    let details = await engine.findContainer(action.id);
+    if (details && action.action === 'stop' && details.State.Running && stopWaitMs > 0) {
+        log.info(`waiting up to ${Math.round(stopWaitMs / 1000)} s for the stop of ${action.name}`);
+        const deadline = Date.now() + stopWaitMs;
+        while (details?.State.Running && Date.now() < deadline) {
+            await new Promise(resolve => setTimeout(resolve, 250));
+            details = await engine.findContainer(action.id);
+        }
+    }
     if (!details) {
         log.warn(`${action.name} no longer exists; nothing to bring back`);
-        return;
+        return undefined;
     }
     if (action.action === 'pause' && details.State.Paused) {
         log.info(`resuming ${action.name}`);
         await engine.unpauseContainer(action.id);
+        return 'resumed';
     }
-    else if (action.action === 'stop' && !details.State.Running) {
+    if (action.action === 'stop' && !details.State.Running) {
         log.info(`starting ${action.name}`);
         await engine.startContainer(action.id);
+        return 'started';
+    }
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/snapshot/holds.ts
+/**
+ * Holds: a lock on the engine per container, so that two runs never quiesce the same container
+ * at once, and a record on the engine of what a run did to it, so that whatever a killed run left
+ * paused, stopped or owing a post-exec hook is brought back by the next run.
+ *
+ * A hold is a never-started container named after the held container's id: the engine creates a
+ * name once, so of two runs only one gets it. Its labels say who holds it (host, pid, process
+ * start, run, snapshot, since when); marks written into its filesystem record each step before it
+ * is taken (pre-exec run, paused, stop begun). It is removed once the container is back and its
+ * post-exec hook has run.
+ */
+
+
+
+
+
+
+/** On a hold: the held container's id. */
+const HOLD_LABEL = 'docker-snapshot.hold';
+/** On the claim of a run that repairs a dead run's hold: the hold's id. */
+const REPAIR_LABEL = 'docker-snapshot.hold-repair';
+const OWNER = {
+    container: 'docker-snapshot.hold.container',
+    owner: 'docker-snapshot.hold.owner',
+    processStart: 'docker-snapshot.hold.process-start',
+    run: 'docker-snapshot.hold.run',
+    snapshot: 'docker-snapshot.hold.snapshot',
+    since: 'docker-snapshot.hold.since',
+    hookTimeout: 'docker-snapshot.hold.hook-timeout-ms'
+};
+const markPath = (mark) => `docker-snapshot-${mark}`;
+/** The hold's name for a container: one per container on an engine. */
+function holdName(containerId) {
+    return `docker-snapshot-hold-${containerId.slice(0, 12)}`;
+}
+/** How long a stop the killed run began may still take: the container's stop timeout and more. */
+const STOP_GRACE_MS = 10_000;
+const DEFAULT_STOP_TIMEOUT_S = 10;
+function readHold(id, labels) {
+    return {
+        id,
+        containerId: labels[HOLD_LABEL] ?? '',
+        containerName: labels[OWNER.container] ?? labels[HOLD_LABEL] ?? id,
+        owner: parseOwner(labels[OWNER.owner] ?? '', labels[OWNER.processStart]),
+        run: labels[OWNER.run] ?? '',
+        snapshotId: labels[OWNER.snapshot] ?? '',
+        since: labels[OWNER.since] ?? '',
+        hookTimeoutMs: Number(labels[OWNER.hookTimeout]) || 60_000
+    };
+}
+function ownerLabels(run) {
+    return {
+        [OWNER.owner]: ownerLabel(thisRun),
+        [OWNER.processStart]: thisRun.processStart ?? '',
+        [OWNER.run]: run,
+        [OWNER.since]: new Date().toISOString()
+    };
+}
+/** "the docker-snapshot run of snapshot S (pid P on host H, since T)" */
+function describeHolder(hold) {
+    const who = hold.owner ? `pid ${hold.owner.pid} on host ${hold.owner.host}` : 'unknown owner';
+    return (`the docker-snapshot run${hold.snapshotId ? ` of snapshot ${hold.snapshotId}` : ''} ` +
+        `(${who}${hold.since ? `, since ${hold.since}` : ''})`);
+}
+/** The holds of one run. */
+class Holds {
+    engine;
+    log;
+    options;
+    /** Held container id -> hold container id. */
+    held = new Map();
+    run = (0,external_node_crypto_namespaceObject.randomBytes)(4).toString('hex');
+    constructor(engine, log, options) {
+        this.engine = engine;
+        this.log = log;
+        this.options = options;
+    }
+    /** Holds every container, in id order (so two runs cannot each wait for the other). */
+    async acquire(containers) {
+        for (const container of [...containers].sort((a, b) => a.id.localeCompare(b.id))) {
+            await this.acquireOne(container);
+        }
+    }
+    async acquireOne(container) {
+        const { engine, log, options } = this;
+        const name = holdName(container.id);
+        const labels = {
+            [HOLD_LABEL]: container.id,
+            [OWNER.container]: container.name,
+            [OWNER.snapshot]: options.snapshotId,
+            [OWNER.hookTimeout]: String(options.hookTimeoutMs),
+            ...ownerLabels(this.run)
+        };
+        const deadline = Date.now() + options.waitMs;
+        let announced = false;
+        for (;;) {
+            options.signal?.throwIfAborted();
+            const id = await engine.createLock(name, labels);
+            if (id) {
+                this.held.set(container.id, id);
+                return;
+            }
+            const existing = await engine.findContainer(name);
+            if (!existing)
+                continue;
+            const hold = readHold(existing.Id, existing.Config.Labels ?? {});
+            const liveness = hold.owner ? livenessOf(hold.owner) : 'unknown';
+            if (liveness === 'dead') {
+                await repairHold(engine, log, hold);
+                if (!(await engine.findContainer(existing.Id)))
+                    continue;
+            }
+            if (Date.now() >= deadline) {
+                throw new ContainerHeldError(heldMessage(container.name, hold, liveness === 'unknown', options.waitMs));
+            }
+            if (!announced) {
+                announced = true;
+                log.info(`${container.name} is held by ${describeHolder(hold)}; waiting up to ` +
+                    `${Math.round(options.waitMs / 1000)} s for it to finish`);
+            }
+            await sleep(options.pollMs ?? 500, options.signal);
+        }
+    }
+    /** The ids of the containers held. */
+    get containers() {
+        return [...this.held.keys()];
+    }
+    /** Records a step on the container's hold before it is taken. */
+    async mark(containerId, mark) {
+        const hold = this.held.get(containerId);
+        if (hold)
+            await this.engine.markLock(hold, markPath(mark));
+    }
+    /** Removes the container's hold: it is back, and its post-exec hook has run. */
+    async release(containerId) {
+        const hold = this.held.get(containerId);
+        if (!hold)
+            return;
+        await this.engine.removeContainer(hold, { force: true });
+        this.held.delete(containerId);
+    }
+}
+function heldMessage(name, hold, otherHost, waitMs) {
+    const base = `${name} is held by ${describeHolder(hold)}, which did not release it within ` +
+        `${Math.round(waitMs / 1000)} s; this run paused and stopped nothing. Run again once that ` +
+        'run has finished.';
+    if (otherHost) {
+        return (`${base} That run is on another host, so this one cannot tell whether it still runs. If ` +
+            `it does not, bring ${name} back as it left it (\`docker unpause ${name}\` or ` +
+            `\`docker start ${name}\`, and its post-exec hook if it has one) and remove the hold: ` +
+            `\`docker rm ${holdName(hold.containerId)}\`.`);
+    }
+    return (`${base} If that process is stuck, end it (kill ${hold.owner?.pid ?? '?'}): the next ` +
+        `docker-snapshot command brings ${name} back.`);
+}
+function sleep(ms, signal) {
+    return new Promise((resolve, reject) => {
+        const timer = setTimeout(done, ms);
+        function done() {
+            signal?.removeEventListener('abort', aborted);
+            resolve();
+        }
+        function aborted() {
+            clearTimeout(timer);
+            reject(signal?.reason);
+        }
+        signal?.addEventListener('abort', aborted, { once: true });
+    });
+}
+/**
+ * Claims the repair of a dead run's hold, so that two runs never repair it at once (a post-exec
+ * hook run twice); undefined when a live run repairs it already.
+ */
+async function claimRepair(engine, hold) {
+    const name = `${holdName(hold.containerId)}-repair`;
+    for (let attempt = 0; attempt < 3; attempt++) {
+        const id = await engine.createLock(name, { [REPAIR_LABEL]: hold.id, ...ownerLabels('repair') });
+        if (id)
+            return id;
+        const claim = await engine.findContainer(name);
+        if (!claim)
+            continue;
+        const labels = claim.Config.Labels ?? {};
+        const owner = parseOwner(labels[OWNER.owner] ?? '', labels[OWNER.processStart]);
+        if (!owner || livenessOf(owner) !== 'dead')
+            return undefined;
+        await removeIfThere(engine, claim.Id);
+    }
+    return undefined;
+}
+async function removeIfThere(engine, id) {
+    try {
+        await engine.removeContainer(id, { force: true });
+    }
+    catch (error) {
+        if (!(error instanceof NotFoundError))
+            throw error;
+    }
+}
+/**
+ * Brings back what the dead run of `hold` left: resumes or starts the container (waiting for a
+ * stop it began to finish), runs the post-exec hook it owed, removes its carrier containers and
+ * the hold, and says so. Throws when the container cannot be brought back (the hold stays, for
+ * the next run to try again).
+ */
+async function repairHold(engine, log, hold) {
+    const claim = await claimRepair(engine, hold);
+    if (!claim)
+        return;
+    try {
+        if (!(await engine.findContainer(hold.id)))
+            return;
+        const done = [];
+        const marked = async (mark) => engine.lockHasMark(hold.id, markPath(mark));
+        const held = await engine.findContainer(hold.containerId);
+        if (!held) {
+            done.push(`${hold.containerName} no longer exists`);
+        }
+        else {
+            for (const action of ['pause', 'stop']) {
+                if (!(await marked(action)))
+                    continue;
+                const stopTimeout = held.Config.StopTimeout;
+                const waitMs = (stopTimeout ?? DEFAULT_STOP_TIMEOUT_S) * 1000 + STOP_GRACE_MS;
+                const undone = await undo(engine, { id: held.Id, name: hold.containerName, action }, log, waitMs);
+                if (undone)
+                    done.push(`${undone} ${hold.containerName}`);
+            }
+            if ((await marked('pre-exec')) && !(await marked('post-exec'))) {
+                const details = await engine.inspectContainer(held.Id);
+                try {
+                    await runHook(engine, details, 'post', hold.hookTimeoutMs, log);
+                    done.push(`ran the post-exec hook of ${hold.containerName}`);
+                }
+                catch (error) {
+                    log.warn(describeError(error));
+                }
+                await engine.markLock(hold.id, markPath('post-exec'));
+            }
+        }
+        if (hold.owner) {
+            const carriers = await engine.removeCarriers(ownerLabel(hold.owner));
+            if (carriers.length > 0) {
+                done.push(`removed ${plural(carriers.length, 'carrier container')} ${carriers.join(', ')}`);
+            }
+        }
+        await removeIfThere(engine, hold.id);
+        log.warn(`${describeHolder(hold)} ended without bringing ${hold.containerName} back; repaired: ` +
+            `${done.length > 0 ? done.join('; ') : 'nothing was left to undo'}`);
+    }
+    finally {
+        await removeIfThere(engine, claim);
+    }
+}
+/**
+ * Repairs what dead runs on this host left on the engine: their holds (see `repairHold`), and
+ * carrier containers and repair claims of theirs. Never throws: a failure is a warning, and the
+ * hold stays for the next run.
+ */
+async function repairAbandoned(engine, log) {
+    const holds = await engine.listContainers({ label: [HOLD_LABEL] });
+    for (const summary of holds) {
+        const hold = readHold(summary.Id, summary.Labels);
+        if (!hold.owner || livenessOf(hold.owner) !== 'dead')
+            continue;
+        try {
+            await repairHold(engine, log, hold);
+        }
+        catch (error) {
+            log.warn(`could not bring back ${hold.containerName}, left by ${describeHolder(hold)}: ` +
+                `${describeError(error)}; the next docker-snapshot command tries again`);
+        }
+    }
+    for (const label of await engine.carrierOwners()) {
+        const owner = parseOwner(label);
+        if (!owner || livenessOf(owner) !== 'dead')
+            continue;
+        const removed = await engine.removeCarriers(label);
+        if (removed.length > 0) {
+            log.warn(`removed the carrier containers a killed docker-snapshot run (pid ${owner.pid}) left: ` +
+                removed.join(', '));
+        }
+    }
+    for (const claim of await engine.listContainers({ label: [REPAIR_LABEL] })) {
+        const owner = parseOwner(claim.Labels[OWNER.owner] ?? '', claim.Labels[OWNER.processStart]);
+        if (owner && livenessOf(owner) === 'dead')
+            await removeIfThere(engine, claim.Id);
     }
 }
 
@@ -90802,6 +91222,7 @@ function didYouMean(matches) {
 }
 
 ;// CONCATENATED MODULE: ./src/snapshot/targets.ts
+
 
 
 
@@ -90875,7 +91296,8 @@ async function resolveTargets(engine, selection, extraVolumes, excludeVolumes) {
     for (const id of ids) {
         const details = await engine.inspectContainer(id);
         const labels = details.Config.Labels ?? {};
-        if (labels['docker-snapshot.carrier'])
+        // The tool's own never-started containers: carriers, holds and repair claims.
+        if (labels['docker-snapshot.carrier'] || labels[HOLD_LABEL] || labels[REPAIR_LABEL])
             continue;
         if (labels[LABEL.exclude] === 'true' &&
             !selection.containers.includes(containerName(details))) {
@@ -90929,7 +91351,9 @@ async function resolveTargets(engine, selection, extraVolumes, excludeVolumes) {
 
 
 
+
 const COMMIT_REPOSITORY = 'docker-snapshot/commits';
+const HOLD_WAIT_MS = 5 * 60_000;
 function seconds(since) {
     return (Date.now() - since) / 1000;
 }
@@ -90943,6 +91367,12 @@ function archiveRecord(object, packed) {
     };
     return record;
 }
+/** An interrupt (the CLI's InterruptedError), or a copy it aborted: not a failure. */
+function isInterrupt(error) {
+    if (!(error instanceof Error))
+        return false;
+    return error.name === 'InterruptedError' || isInterrupt(error.cause);
+}
 class SnapshotRun {
     engine;
     store;
@@ -90950,10 +91380,13 @@ class SnapshotRun {
     options;
     log;
     started = Date.now();
+    holds;
     quiescer;
     codec;
     volumeResults = [];
     quiescedSeconds = 0;
+    /** Containers whose pre-exec step was reached: each is owed its post-exec hook. */
+    hooked = [];
     constructor(engine, store, 
     /** Where the snapshot's objects go until it is whole. */
     writer, options, log) {
@@ -90962,7 +91395,13 @@ class SnapshotRun {
         this.writer = writer;
         this.options = options;
         this.log = log;
-        this.quiescer = new Quiescer(engine, log, options.onQuiesce);
+        this.holds = new Holds(engine, log, {
+            snapshotId: options.snapshotId,
+            hookTimeoutMs: options.hookTimeoutMs,
+            waitMs: options.holdWaitMs ?? HOLD_WAIT_MS,
+            signal: options.signal
+        });
+        this.quiescer = new Quiescer(engine, log, options.onQuiesce, action => this.holds.mark(action.id, action.action));
     }
     async run() {
         const { options, log } = this;
@@ -90977,36 +91416,33 @@ class SnapshotRun {
                 `networks: ${found.networks.join(', ') || 'none'}`);
             return found;
         });
-        const byId = new Map();
-        for (const details of targets.containers) {
-            byId.set(details.Id, containerName(details));
-            byId.set(details.Id.slice(0, 12), containerName(details));
-        }
-        const records = targets.containers.map(details => ({
-            details,
-            record: captureContainer(details, consistencyFor(details.Config.Labels ?? {}, options.consistency), byId)
-        }));
-        const order = dependencyOrder(records.map(r => r.record), cycle => new InvalidSettingsError(`containers depend on each other in a cycle (${cycle}): nothing was paused. Break ` +
-            'the cycle (links, network_mode container:, docker-snapshot.depends-on labels).'));
-        const inOrder = order.map(name => records.find(r => r.record.name === name));
-        let pending;
-        let volumes;
+        await this.warnAboutOtherWriters(targets.containers, targets.volumes);
+        let inOrder = [];
+        let pending = new Map();
+        let volumes = [];
+        let failure;
         try {
+            if (targets.containers.length > 0) {
+                await log.group('Holding containers', () => this.holds.acquire(targets.containers.map(details => ({ id: details.Id, name: containerName(details) }))));
+            }
+            // Read again now that no other run can pause or stop them: this is the state to record.
+            const held = await Promise.all(targets.containers.map(details => this.engine.inspectContainer(details.Id)));
+            inOrder = this.recordsInOrder(held);
             await log.group('Running pre-exec hooks', async () => {
                 for (const { details } of inOrder) {
+                    // Marked before it runs: a killed run's post-exec hook is owed from here on.
+                    if (hasHook(details, 'post'))
+                        await this.holds.mark(details.Id, 'pre-exec');
+                    this.hooked.push(details);
                     await runHook(this.engine, details, 'pre', options.hookTimeoutMs, log);
                 }
             });
             ({ pending, volumes } = await this.captureQuiesced(inOrder, targets.volumes));
         }
-        finally {
-            await this.bringBack();
+        catch (error) {
+            failure = { error };
         }
-        await log.group('Running post-exec hooks', async () => {
-            for (const { details } of inOrder) {
-                await runHook(this.engine, details, 'post', options.hookTimeoutMs, log);
-            }
-        });
+        await this.release(failure);
         options.signal?.throwIfAborted();
         const images = await log.group('Storing images', () => this.publishImages([...pending.values()]));
         const containers = inOrder.map(({ details, record }) => ({
@@ -91045,6 +91481,114 @@ class SnapshotRun {
             images: images.map(i => ({ key: i.key, reference: i.reference, location: i.location }))
         };
     }
+    /** The containers' records, dependencies first. */
+    recordsInOrder(containers) {
+        const byId = new Map();
+        for (const details of containers) {
+            byId.set(details.Id, containerName(details));
+            byId.set(details.Id.slice(0, 12), containerName(details));
+        }
+        const records = containers.map(details => {
+            let consistency = consistencyFor(details.Config.Labels ?? {}, this.options.consistency);
+            if (details.State.Paused && consistency !== 'none') {
+                // Not paused by us, nor by another run (we hold it): we cannot say when it resumes.
+                this.log.warn(`${containerName(details)} was already paused by someone else: it is left as it is, ` +
+                    `and recorded with consistency none, since this run did not ${consistency} it`);
+                consistency = 'none';
+            }
+            return { details, record: captureContainer(details, consistency, byId) };
+        });
+        const order = dependencyOrder(records.map(r => r.record), cycle => new InvalidSettingsError(`containers depend on each other in a cycle (${cycle}): nothing was paused. Break ` +
+            'the cycle (links, network_mode container:, docker-snapshot.depends-on labels).'));
+        return order.map(name => records.find(r => r.record.name === name));
+    }
+    /** Warns about running containers outside the selection that may write a volume being copied. */
+    async warnAboutOtherWriters(selected, volumes) {
+        const ids = new Set(selected.map(details => details.Id));
+        for (const volume of volumes) {
+            const users = await this.engine.listContainers({
+                volume: [volume.Name],
+                status: ['running']
+            });
+            const writers = users
+                .filter(user => !ids.has(user.Id))
+                .filter(user => user.Mounts.some(mount => mount.Name === volume.Name && mount.RW))
+                .map(user => (user.Names[0] ?? user.Id).replace(/^\//, ''));
+            if (writers.length === 0)
+                continue;
+            this.log.warn(`volume ${volume.Name} is mounted read-write by ${writers.join(', ')}, running and not ` +
+                'part of this snapshot: what it writes during the copy may leave the archive torn. ' +
+                'Add it to the selection, or stop it first.');
+        }
+    }
+    /**
+     * Brings every container back, runs the post-exec hook each is owed, and releases the holds;
+     * every step is tried whatever failed before. Throws what matters most: a container that could
+     * not be brought back, then an interrupt, then the run's own failure, then a post-exec hook's.
+     */
+    async release(failure) {
+        const { log } = this;
+        const notBack = new Set();
+        let resumeError;
+        let hookError;
+        let interrupt;
+        try {
+            await this.bringBack(notBack);
+        }
+        catch (error) {
+            if (isInterrupt(error))
+                interrupt = error;
+            else
+                resumeError = error;
+        }
+        try {
+            if (this.hooked.length > 0) {
+                await log.group('Running post-exec hooks', async () => {
+                    for (const details of this.hooked) {
+                        const { Id } = details;
+                        if (notBack.has(Id) || !hasHook(details, 'post'))
+                            continue;
+                        try {
+                            await runHook(this.engine, await this.engine.inspectContainer(Id), 'post', this.options.hookTimeoutMs, log);
+                        }
+                        catch (error) {
+                            hookError ??= error;
+                        }
+                        // Only matters if the hold outlives this run, which the next lines try to prevent.
+                        await this.holds.mark(Id, 'post-exec').catch((error) => {
+                            log.debug(`could not mark the hold of ${Id}: ${describeError(error)}`);
+                        });
+                    }
+                });
+            }
+        }
+        catch (error) {
+            if (isInterrupt(error))
+                interrupt ??= error;
+            else
+                hookError ??= error;
+        }
+        const errors = [resumeError, interrupt, failure?.error, hookError].filter(e => e !== undefined);
+        for (const held of this.holds.containers) {
+            // A container not brought back keeps its hold: the next run tries again.
+            if (notBack.has(held))
+                continue;
+            try {
+                await this.holds.release(held);
+            }
+            catch (error) {
+                log.warn(`could not remove the hold ${holdName(held)}: ${describeError(error)}; the next ` +
+                    'docker-snapshot command on this host removes it');
+            }
+        }
+        if (errors.length === 0)
+            return;
+        for (const error of errors.slice(1)) {
+            if (!isInterrupt(error))
+                log.warn(describeError(error));
+        }
+        throw errors[0];
+    }
     /** Pause or stop, then commit and copy volumes: the window in which containers wait. */
     async captureQuiesced(inOrder, volumeTargets) {
         const { log } = this;
@@ -91070,13 +91614,13 @@ class SnapshotRun {
             return { pending, volumes };
         }
         finally {
-            this.quiescedSeconds = seconds(quiesceStart);
+            this.quiescedSeconds = actions.length > 0 ? seconds(quiesceStart) : 0;
         }
     }
-    async bringBack() {
+    async bringBack(notBack) {
         if (this.quiescer.actions.length === 0)
             return;
-        await this.log.group('Resuming containers', () => this.quiescer.resume());
+        await this.log.group('Resuming containers', () => this.quiescer.resume(notBack));
     }
     wantsCommit(details) {
         const label = details.Config.Labels?.[LABEL.commit];
@@ -91840,6 +92384,8 @@ const TOOL_VERSION = package_namespaceObject.rE;
 
 
 
+
+
 const realBoundaries = {
     engine: (settings, log) => new Engine({ host: settings.dockerHost, logger: log }),
     openStore: openStore
@@ -91865,6 +92411,7 @@ class Session {
         };
         const engine = boundaries.engine(settings, context.log);
         const store = await boundaries.openStore(settings.store, settings.mode === 'snapshot' ? 'write' : 'read');
+        await repairWith(engine, context.log);
         let registry;
         if (settings.registry) {
             const { address, repository, username, password } = settings.registry;
@@ -91929,6 +92476,25 @@ class Session {
     prune() {
         return pruneSnapshots(this.store, { ...this.settings.prune, now: new Date() }, this.context.log);
     }
+}
+/**
+ * Brings back what killed runs on this host left on the engine (see holds.ts): every command does
+ * this first. It never fails the command: without an engine there is nothing to repair, and any
+ * other failure is a warning.
+ */
+async function repairWith(engine, log) {
+    try {
+        await repairAbandoned(engine, log);
+    }
+    catch (error) {
+        if (error instanceof EngineUnavailableError)
+            return;
+        log.warn(`could not look for what killed docker-snapshot runs left: ${describeError(error)}`);
+    }
+}
+/** The repair of `repairWith`, for commands that need no engine otherwise (ls, prune). */
+function repairAbandonedRuns(settings, log) {
+    return repairWith(realBoundaries.engine(settings, log), log);
 }
 /** Carries out one run of any mode: the same for a workflow step and a terminal. */
 async function execute(settings, context, boundaries = realBoundaries) {
@@ -92607,7 +93173,8 @@ function heldContainersAdvice(held) {
         stopped.length > 0 ? `docker start ${stopped.join(' ')}` : ''
     ].filter(Boolean);
     return (`containers still held by the snapshot: ${held.map(a => `${a.name} (${a.action === 'pause' ? 'paused' : 'stopped'})`).join(', ')}; ` +
-        `bring them back with: ${steps.join(' && ')}`);
+        `bring them back with: ${steps.join(' && ')} (the next docker-snapshot command on this ` +
+        'host does it too, with their post-exec hooks)');
 }
 
 ;// CONCATENATED MODULE: ./src/cli/progress.ts
@@ -93067,6 +93634,7 @@ function processEnvironment() {
         now: Date.now,
         exit: code => process.exit(code),
         execute: execute,
+        repair: repairAbandonedRuns,
         openStore: openStore
     };
 }
@@ -93273,6 +93841,7 @@ async function perform(invocation, settings, context, io) {
         }
         case 'ls': {
             const store = await io.openStore(settings.store, 'read');
+            await io.repair(settings, context.log);
             const snapshots = await listSnapshots(store);
             if (snapshots.length === 0)
                 context.log.info(`no snapshots in ${store.description}`);
@@ -93284,6 +93853,7 @@ async function perform(invocation, settings, context, io) {
         }
         case 'prune': {
             const store = await io.openStore(settings.store, 'read');
+            await io.repair(settings, context.log);
             const pruned = await pruneSnapshots(store, { ...settings.prune, now: new Date(io.now()) }, context.log);
             return { result: pruned, text: pruneSummary(pruned), exitCode: EXIT_OK };
         }

@@ -114062,7 +114062,7 @@ class errors_SnapshotError extends Error {
     }
 }
 /** Settings or arguments that cannot work: nothing has been touched yet. */
-class InvalidSettingsError extends errors_SnapshotError {
+class errors_InvalidSettingsError extends errors_SnapshotError {
 }
 /** No Docker engine answered at the address that was tried. */
 class EngineUnavailableError extends errors_SnapshotError {
@@ -114089,10 +114089,13 @@ class ArchiveIntegrityError extends (/* unused pure expression or super */ null 
 class ConflictError extends (/* unused pure expression or super */ null && (errors_SnapshotError)) {
 }
 /** A user hook (pre/post exec, drill command) failed or timed out. */
-class HookError extends (/* unused pure expression or super */ null && (errors_SnapshotError)) {
+class HookError extends errors_SnapshotError {
 }
 /** A restored container did not become running or healthy in time. */
 class HealthError extends errors_SnapshotError {
+}
+/** Another docker-snapshot run holds a container this run needs, and did not release it in time. */
+class errors_ContainerHeldError extends (/* unused pure expression or super */ null && (errors_SnapshotError)) {
 }
 /** One line for the user: the message, with the cause's message when it adds something. */
 function errors_describeError(error) {
@@ -114111,34 +114114,144 @@ const silentLogger = {
     group: (_title, fn) => fn()
 };
 
+;// CONCATENATED MODULE: ./src/archive/root-entry.ts
+
+const BLOCK = 512;
+/**
+ * A tar holding one directory entry, `dirName/`, with the root's owner, mode and mtime. Unpacked
+ * at `/` of a container whose volume is mounted at `/<dirName>`, it gives the volume's root
+ * directory that metadata (a tar of the volume's contents cannot: its `./` is the mount point).
+ */
+function rootEntryTar(root, dirName) {
+    if (dirName === '' ||
+        dirName === '.' ||
+        dirName === '..' ||
+        dirName.includes('/') ||
+        dirName.includes('\0') ||
+        Buffer.byteLength(dirName) > 99) {
+        throw new errors_SnapshotError(`Invalid directory name '${dirName}' for a root entry: expected one path component of at ` +
+            'most 99 bytes.');
+    }
+    for (const [field, value] of Object.entries(root)) {
+        if (!Number.isSafeInteger(value) || value < 0) {
+            throw new errors_SnapshotError(`Invalid root ${field} ${String(value)}: expected a whole number >= 0.`);
+        }
+    }
+    const header = Buffer.alloc(BLOCK);
+    header.write(`${dirName}/`, 0, 'utf8');
+    writeNumber(header, 100, 8, root.mode & 0o7777);
+    writeNumber(header, 108, 8, root.uid);
+    writeNumber(header, 116, 8, root.gid);
+    writeNumber(header, 124, 12, 0);
+    writeNumber(header, 136, 12, root.mtime);
+    header.write('5', 156, 'ascii');
+    header.write('ustar\0', 257, 'ascii');
+    header.write('00', 263, 'ascii');
+    writeNumber(header, 329, 8, 0);
+    writeNumber(header, 337, 8, 0);
+    // The checksum is computed with its own field taken as spaces.
+    header.fill(' ', 148, 156, 'ascii');
+    let sum = 0;
+    for (const byte of header)
+        sum += byte;
+    header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
+    // Two zero blocks end the archive.
+    return Buffer.concat([header, Buffer.alloc(2 * BLOCK)]);
+}
+/** Octal with a NUL terminator when it fits, else GNU base-256 (which Go and GNU tar read). */
+function writeNumber(block, offset, length, value) {
+    const octal = value.toString(8);
+    if (octal.length < length) {
+        block.write(`${octal.padStart(length - 1, '0')}\0`, offset, 'ascii');
+        return;
+    }
+    let rest = value;
+    for (let i = offset + length - 1; i > offset; i--) {
+        block[i] = rest % 256;
+        rest = Math.floor(rest / 256);
+    }
+    block[offset] = 0x80;
+}
+
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: ./src/owner.ts
 /**
- * Who a run is, for the marks it leaves behind (carrier containers, snapshots being written,
- * holds on a store): `host:pid`. A later process tells a dead run's marks from a live one's by it.
+ * Who a run is, for the marks it leaves behind (carrier containers, holds on containers,
+ * snapshots being written, holds on a store): `host:pid`. A later process tells a dead run's
+ * marks from a live one's by it; a hold also records the process's start time, against a reused
+ * pid.
  */
 
+
+/** `host:pid`, the value of the carrier label and of a hold's owner label. */
+function ownerLabel(owner) {
+    return `${owner.host}:${owner.pid}`;
+}
+/** The owner named by `host:pid`, or undefined when the label is not of that form. */
+function parseOwner(label, processStart) {
+    const match = /^(.+):(\d+)$/.exec(label);
+    if (!match)
+        return undefined;
+    return { host: match[1], pid: Number(match[2]), ...(processStart && { processStart }) };
+}
+/** Field 22 of /proc/PID/stat (the start time), read after the command name's closing `)`. */
+function startTimeFromStat(stat) {
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields after the name start at field 3 (state); the start time is field 22.
+    const start = fields[22 - 3];
+    return start && /^\d+$/.test(start) ? start : undefined;
+}
+const hostProcesses = {
+    exists(pid) {
+        try {
+            process.kill(pid, 0);
+            return true;
+        }
+        catch (error) {
+            // EPERM: it exists, but is not ours to signal.
+            return error.code === 'EPERM';
+        }
+    },
+    startTime(pid) {
+        try {
+            return startTimeFromStat((0,external_node_fs_namespaceObject.readFileSync)(`/proc/${pid}/stat`, 'utf8'));
+        }
+        catch {
+            return undefined;
+        }
+    }
+};
+/** This process. */
+const thisRun = (() => {
+    const processStart = hostProcesses.startTime('self');
+    return { host: (0,external_node_os_namespaceObject.hostname)(), pid: process.pid, ...(processStart && { processStart }) };
+})();
+function owner_livenessOf(owner, self = thisRun, probe = hostProcesses) {
+    if (owner.host !== self.host)
+        return 'unknown';
+    if (owner.pid === self.pid && owner.processStart === self.processStart)
+        return 'self';
+    if (!probe.exists(owner.pid))
+        return 'dead';
+    if (owner.processStart) {
+        const now = probe.startTime(owner.pid);
+        if (now && now !== owner.processStart)
+            return 'dead';
+    }
+    return 'alive';
+}
 /** This process, as `host:pid`. */
-const processOwner = `${(0,external_node_os_namespaceObject.hostname)()}:${process.pid}`;
+const processOwner = ownerLabel(thisRun);
 /**
- * Whether the process `owner` names may still run. Only a process of this host can be checked;
- * one of another host counts as alive, since nothing here can tell.
+ * Whether the process `owner` (`host:pid`) names may still run. Only a process of this host can
+ * be checked; one of another host counts as alive, since nothing here can tell.
  */
 function ownerAlive(owner) {
-    const separator = owner.lastIndexOf(':');
-    const pid = Number(owner.slice(separator + 1));
-    if (separator < 0 || owner.slice(0, separator) !== (0,external_node_os_namespaceObject.hostname)() || !Number.isInteger(pid)) {
-        return true;
-    }
-    try {
-        process.kill(pid, 0);
-        return true;
-    }
-    catch (error) {
-        // EPERM: it runs, as another user.
-        return !(error instanceof Error && 'code' in error && error.code === 'ESRCH');
-    }
+    const parsed = parseOwner(owner);
+    return parsed === undefined || owner_livenessOf(parsed) !== 'dead';
 }
 
 ;// CONCATENATED MODULE: ./src/docker/progress.ts
@@ -114169,6 +114282,7 @@ function parseProgress(text) {
 }
 
 ;// CONCATENATED MODULE: ./src/docker/engine.ts
+
 
 
 
@@ -114539,6 +114653,59 @@ class Engine {
             await this.removeContainer(container.Id, { force: true });
         return left.map(container => container.Names[0]?.replace(/^\//, '') ?? container.Id);
     }
+    /** The owners (`host:pid`) of every carrier container on the engine. */
+    async carrierOwners() {
+        const carriers = await this.listContainers({ label: [CARRIER_LABEL] });
+        return [...new Set(carriers.map(container => container.Labels[CARRIER_LABEL]))];
+    }
+    /**
+     * Creates a never-started container `name` with `labels`, as a lock on the engine: the engine
+     * creates a name once, so of two runs only one succeeds. Resolves with its id, or undefined
+     * when a container of that name exists already.
+     */
+    async createLock(name, labels) {
+        await this.ensureCarrierImage();
+        return this.call(`create container ${name}`, async () => {
+            try {
+                const container = await this.docker.createContainer({
+                    name,
+                    Image: CARRIER_IMAGE,
+                    Cmd: ['/carrier'],
+                    Labels: labels,
+                    HostConfig: { NetworkMode: 'none' }
+                });
+                return container.id;
+            }
+            catch (error) {
+                // 409: the name is taken.
+                if (error.statusCode === 409)
+                    return undefined;
+                throw error;
+            }
+        });
+    }
+    /** Records a step on a lock container: an empty directory `/<mark>` in its filesystem. */
+    async markLock(id, mark) {
+        const entry = rootEntryTar({ uid: 0, gid: 0, mode: 0o755, mtime: 0 }, mark);
+        await this.call(`mark ${mark} on container ${id}`, () => this.docker.getContainer(id).putArchive(entry, { path: '/' }));
+    }
+    /** Whether `markLock(id, mark)` was done. */
+    async lockHasMark(id, mark) {
+        try {
+            await this.call(`read mark ${mark} of container ${id}`, async () => {
+                const stream = (await this.docker
+                    .getContainer(id)
+                    .infoArchive({ path: `/${mark}` }));
+                stream.destroy();
+            });
+            return true;
+        }
+        catch (error) {
+            if (error instanceof NotFoundError)
+                return false;
+            throw error;
+        }
+    }
     /**
      * Streams the volume's contents as a tar whose entries are `./`-relative, the first being the
      * volume root itself (owner, mode, mtime), into `consume`. No image is pulled or started.
@@ -114649,88 +114816,175 @@ class Engine {
     }
 }
 
-;// CONCATENATED MODULE: ./src/snapshot/quiesce.ts
-
-/**
- * Pauses or stops containers and always brings them back. Every action is announced to
- * `persist` before it is taken, so a post step that runs after a killed main step knows what
- * to undo.
- */
-class Quiescer {
-    engine;
-    log;
-    persist;
-    taken = [];
-    constructor(engine, log, persist = () => undefined) {
-        this.engine = engine;
-        this.log = log;
-        this.persist = persist;
-    }
-    get actions() {
-        return this.taken;
-    }
-    /** Takes the actions in order (callers pass dependents first). */
-    async quiesce(actions) {
-        for (const action of actions) {
-            this.taken.push(action);
-            this.persist([...this.taken]);
-            this.log.info(`${action.action === 'pause' ? 'pausing' : 'stopping'} ${action.name}`);
-            if (action.action === 'pause')
-                await this.engine.pauseContainer(action.id);
-            else
-                await this.engine.stopContainer(action.id);
-        }
-    }
-    /**
-     * Undoes every action, last first, trying all of them even when some fail; throws one error
-     * naming every container that could not be brought back.
-     */
-    async resume() {
-        const failures = [];
-        // What could not be brought back stays announced, so the post step tries it again.
-        const failed = [];
-        while (this.taken.length > 0) {
-            const action = this.taken.pop();
-            try {
-                await undo(this.engine, action, this.log);
-            }
-            catch (error) {
-                failures.push(`${action.name} (${describeError(error)})`);
-                failed.unshift(action);
-            }
-            this.persist([...this.taken, ...failed]);
-        }
-        if (failures.length > 0) {
-            throw new SnapshotError(`could not bring back ${failures.join('; ')}; start them by hand with ` +
-                '`docker unpause` or `docker start`');
-        }
-    }
-}
-/** Brings one container back if it is still as we left it; used by the post step too. */
-async function undo(engine, action, log) {
-    const details = await engine.findContainer(action.id);
-    if (!details) {
-        log.warn(`${action.name} no longer exists; nothing to bring back`);
-        return;
-    }
-    if (action.action === 'pause' && details.State.Paused) {
-        log.info(`resuming ${action.name}`);
-        await engine.unpauseContainer(action.id);
-    }
-    else if (action.action === 'stop' && !details.State.Running) {
-        log.info(`starting ${action.name}`);
-        await engine.startContainer(action.id);
-    }
-}
-
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: external "node:fs/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+;// CONCATENATED MODULE: ./src/format.ts
+/** Sizes and counts as people read them. */
+/** `1.5 MiB`: binary units, one decimal above bytes. */
+function formatBytes(bytes) {
+    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+    let value = bytes;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+        value /= 1024;
+        unit++;
+    }
+    return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+}
+/** `1 volume`, `2 volumes`. */
+function plural(count, word) {
+    return `${count} ${word}${count === 1 ? '' : 's'}`;
+}
+
+;// CONCATENATED MODULE: ./src/generated/inputs.ts
+// Generated from action.yml by scripts/package.mjs; do not edit.
+const inputs_INPUTS = {
+    mode: {
+        description: 'What to do: `snapshot`, `restore`, `verify` or `prune`.',
+        default: 'snapshot'
+    },
+    store: {
+        description: 'Where snapshots live: a directory path (or `dir:PATH`). Volume archives, saved images and the manifest go there.',
+        default: '.docker-snapshots'
+    },
+    'snapshot-id': {
+        description: 'Snapshot id. For snapshot: empty picks a time-based id. For restore and verify: an id, or `latest` for the newest complete snapshot in the store.',
+        default: ''
+    },
+    'docker-host': {
+        description: 'Docker engine address (`unix:///var/run/docker.sock`, `tcp://127.0.0.1:2375`). Empty uses DOCKER_HOST or the default socket.',
+        default: ''
+    },
+    containers: {
+        description: 'Containers to snapshot, by name or id, separated by commas or newlines.',
+        default: ''
+    },
+    'compose-project': {
+        description: 'Snapshot every container of this compose project (label `com.docker.compose.project`).',
+        default: ''
+    },
+    labels: {
+        description: 'Snapshot containers carrying all of these labels (`key` or `key=value`), separated by commas or newlines.',
+        default: ''
+    },
+    all: {
+        description: 'Snapshot every container on the engine (`true` or `false`).',
+        default: 'false'
+    },
+    volumes: {
+        description: 'Extra named volumes to snapshot besides those the containers mount.',
+        default: ''
+    },
+    'exclude-volumes': {
+        description: 'Named volumes to leave out.',
+        default: ''
+    },
+    consistency: {
+        description: "How containers are held still while they are copied: `pause` (default), `stop`, or `none`. A container's `docker-snapshot.consistency` label overrides it.",
+        default: 'pause'
+    },
+    commit: {
+        description: "Commit each container's filesystem into an image (`true` or `false`). A container's `docker-snapshot.commit` label overrides it.",
+        default: 'true'
+    },
+    'bind-mounts': {
+        description: '`record` bind mounts in the manifest, or `capture` their contents as well.',
+        default: 'record'
+    },
+    compression: {
+        description: 'Archive compression: `auto` (zstd when available, else gzip), `zstd` or `gzip`.',
+        default: 'auto'
+    },
+    'compression-level': {
+        description: 'Compression level (zstd 1-19, gzip 1-9). Empty uses 3 for zstd and 6 for gzip.',
+        default: ''
+    },
+    'hook-timeout': {
+        description: 'Seconds a pre- or post-exec hook may run before it counts as failed.',
+        default: '60'
+    },
+    'replace-snapshot': {
+        description: 'Snapshot: when the store already holds a snapshot with this snapshot-id, replace it (`true`) or refuse before touching anything (`false`). The old one is removed only once the new one is whole; a failed run leaves it as it was.',
+        default: 'false'
+    },
+    registry: {
+        description: 'Registry for committed and locally built images (`host:port`). Empty saves images into the store instead.',
+        default: ''
+    },
+    repository: {
+        description: 'Repository in the registry that snapshot images are pushed to; tags name the snapshot and the container.',
+        default: 'docker-snapshot'
+    },
+    'registry-username': {
+        description: "Registry user name. Empty uses the Docker config's credentials, or none.",
+        default: ''
+    },
+    'registry-password': {
+        description: 'Registry password or token (masked in logs).',
+        default: ''
+    },
+    'on-conflict': {
+        description: 'Restore when a container or volume of the same name exists: `fail` (default, nothing is changed), `replace`, or `skip`.',
+        default: 'fail'
+    },
+    prefix: {
+        description: 'Restore under names with this prefix (containers, volumes, networks), beside the originals.',
+        default: ''
+    },
+    'only-containers': {
+        description: 'Restore only these containers (with their volumes and networks).',
+        default: ''
+    },
+    'only-volumes': {
+        description: 'Restore only these volumes.',
+        default: ''
+    },
+    start: {
+        description: 'Start restored containers that were running when the snapshot was taken (`true` or `false`).',
+        default: 'true'
+    },
+    'wait-timeout': {
+        description: 'Seconds to wait for each restored container to be running, or healthy when it has a healthcheck.',
+        default: '120'
+    },
+    ports: {
+        description: 'Published ports on restore: `keep`, `ephemeral` (engine-chosen host ports; for restoring beside the originals), or `none`.',
+        default: 'keep'
+    },
+    env: {
+        description: 'Values for environment variables left out of the manifest because they look secret, as `NAME=VALUE` lines (masked in logs). Needed only when the image does not carry them.',
+        default: ''
+    },
+    'keep-on-failure': {
+        description: 'Restore: when it fails, keep the containers, volumes and networks it created (to read `docker logs` of a container that did not become healthy) instead of removing them (`true` or `false`).',
+        default: 'false'
+    },
+    'restore-check': {
+        description: 'Verify: also restore into throwaway names, check the containers come up, and clean up (`true` or `false`).',
+        default: 'false'
+    },
+    'drill-container': {
+        description: 'The container to run `drill-command` in. Verify: its name in the snapshot, run in a throwaway restore (implies restore-check). CLI drill: a compose service or container name, asked before the snapshot and after the restore.',
+        default: ''
+    },
+    'drill-command': {
+        description: 'A shell command run in `drill-container`. Verify: it must exit 0. CLI drill: it must exit 0 and print the same after the restore as before.',
+        default: ''
+    },
+    keep: {
+        description: 'Prune: keep this many newest complete snapshots. Empty keeps all by count.',
+        default: ''
+    },
+    'older-than': {
+        description: 'Prune: remove snapshots older than this (`30m`, `12h`, `7d`). Empty removes none by age.',
+        default: ''
+    }
+};
+
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+// EXTERNAL MODULE: ./node_modules/ajv/dist/ajv.js
+var ajv = __nccwpck_require__(2463);
 ;// CONCATENATED MODULE: ./src/manifest.ts
 /**
  * The snapshot manifest: what was taken and how to bring it back. Versioned; validated against
@@ -114741,8 +114995,6 @@ const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
 const manifest_MANIFEST_VERSION = 1;
 const manifest_MANIFEST_FILE = 'manifest.json';
 
-// EXTERNAL MODULE: ./node_modules/ajv/dist/ajv.js
-var ajv = __nccwpck_require__(2463);
 ;// CONCATENATED MODULE: ./src/manifest-schema.ts
 /**
  * The manifest's JSON schema, its checksum, and the only way to write or read a manifest:
@@ -114766,7 +115018,7 @@ const SHA256_HEX_PATTERN = '^[a-f0-9]{64}$';
 const BUILTIN_NETWORKS = (/* unused pure expression or super */ null && (['bridge', 'host', 'none']));
 const snapshotIdRegExp = new RegExp(SNAPSHOT_ID_PATTERN, 'u');
 const objectNameRegExp = new RegExp(OBJECT_NAME_PATTERN, 'u');
-function isValidSnapshotId(snapshotId) {
+function manifest_schema_isValidSnapshotId(snapshotId) {
     return snapshotIdRegExp.test(snapshotId);
 }
 function isValidObjectName(name) {
@@ -115275,6 +115527,882 @@ function reportDuplicates(names, what, problems) {
     return seen;
 }
 
+;// CONCATENATED MODULE: ./src/settings.ts
+
+
+
+
+const MODES = (/* unused pure expression or super */ null && (['snapshot', 'restore', 'verify', 'prune']));
+/**
+ * Values shorter than this are not registered for masking (in the action and the CLI): one to
+ * three characters are no secret worth the name, and masking them would blank unrelated text
+ * (`x` inside `busybox`) and the tool's own words. Longer values are masked wherever they appear.
+ */
+const MIN_MASKED_LENGTH = 4;
+/** Whether a secret value is long enough to be masked (see MIN_MASKED_LENGTH). */
+function isMaskable(value) {
+    return value.length >= MIN_MASKED_LENGTH;
+}
+function oneOf(name, value, allowed) {
+    if (allowed.includes(value))
+        return value;
+    throw new InvalidSettingsError(`Invalid ${name} '${value}'. Expected one of: ${allowed.join(', ')}.`);
+}
+function bool(name, value) {
+    if (/^(true|yes|1)$/i.test(value))
+        return true;
+    if (/^(false|no|0)$/i.test(value))
+        return false;
+    throw new InvalidSettingsError(`Invalid ${name} '${value}'. Expected true or false.`);
+}
+function list(value) {
+    return value
+        .split(/[\n,]/)
+        .map(item => item.trim())
+        .filter(Boolean);
+}
+function positiveInteger(name, value, unit) {
+    if (!/^\d+$/.test(value) || Number(value) <= 0) {
+        throw new InvalidSettingsError(`Invalid ${name} '${value}'. Expected a positive whole number of ${unit}.`);
+    }
+    return Number(value);
+}
+/** The longest timeout Node.js timers take (2^31-1 ms); a longer one fires at once. */
+const MAX_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+/** A timeout in whole seconds, to milliseconds; within what a Node.js timer can wait. */
+function timeoutSeconds(name, value) {
+    const seconds = positiveInteger(name, value, 'seconds');
+    if (seconds > MAX_TIMEOUT_SECONDS) {
+        throw new InvalidSettingsError(`Invalid ${name} '${value}'. Expected at most ${MAX_TIMEOUT_SECONDS} seconds (about 24 ` +
+            'days), the longest timeout Node.js can wait.');
+    }
+    return seconds * 1000;
+}
+const DURATION_UNITS = {
+    s: 1e3,
+    m: 60e3,
+    h: 3600e3,
+    d: 86400e3,
+    w: 604800e3
+};
+/** `90s`, `30m`, `12h`, `7d`, `2w` to milliseconds. */
+function parseDuration(name, value) {
+    const match = /^(\d+)\s*([smhdw])$/.exec(value.trim());
+    if (!match || Number(match[1]) === 0) {
+        throw new InvalidSettingsError(`Invalid ${name} '${value}'. Expected a number and a unit, like 30m, 12h or 7d.`);
+    }
+    return Number(match[1]) * DURATION_UNITS[match[2]];
+}
+function parseStore(value) {
+    const explicit = /^([a-z][a-z0-9+.-]*):(.*)$/.exec(value);
+    if (explicit && explicit[1] !== 'dir' && explicit[1].length > 1) {
+        throw new InvalidSettingsError(`Unknown store '${value}'. Expected a directory path, or dir:PATH.`);
+    }
+    const path = explicit && explicit[1] === 'dir' ? explicit[2] : value;
+    if (!path.trim())
+        throw new InvalidSettingsError('Invalid store: the directory path is empty.');
+    return { kind: 'directory', path };
+}
+function parseRegistry(address, repository) {
+    if (!/^[A-Za-z0-9.-]+(:\d+)?$/.test(address) && !/^\[[0-9a-fA-F:]+\](:\d+)?$/.test(address)) {
+        throw new InvalidSettingsError(`Invalid registry '${address}'. Expected host or host:port, like 127.0.0.1:5000 or ghcr.io.`);
+    }
+    if (!/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/.test(repository)) {
+        throw new InvalidSettingsError(`Invalid repository '${repository}'. Expected lowercase path components like team/snapshots.`);
+    }
+    return { address, repository };
+}
+function parseEnv(value) {
+    const env = {};
+    for (const [index, raw] of value.split('\n').entries()) {
+        const line = raw.replace(/\r$/, '');
+        if (!line.trim())
+            continue;
+        const eq = line.indexOf('=');
+        const name = eq > 0 ? line.slice(0, eq).trim() : '';
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+            // The line may hold a secret: name its position, never its content.
+            throw new InvalidSettingsError(`Invalid env line ${index + 1}: expected NAME=VALUE.`);
+        }
+        env[name] = line.slice(eq + 1);
+    }
+    return env;
+}
+/** A fresh snapshot id: UTC time plus a random suffix, e.g. `20261122-063012-a1b2`. */
+function newSnapshotId(now = new Date()) {
+    const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+    return `${stamp}-${randomBytes(2).toString('hex')}`;
+}
+/** Fills and validates Settings from raw inputs; an empty input takes action.yml's default. */
+function readSettings(source) {
+    const get = (name) => source(name).trim() || INPUTS[name].default;
+    const mode = oneOf('mode', get('mode'), MODES);
+    let snapshotId = get('snapshot-id');
+    if (mode === 'snapshot') {
+        if (snapshotId === 'latest') {
+            throw new InvalidSettingsError("Invalid snapshot-id 'latest': a new snapshot needs its own id.");
+        }
+        snapshotId ||= newSnapshotId();
+    }
+    else {
+        snapshotId ||= 'latest';
+    }
+    if (snapshotId !== 'latest' && !isValidSnapshotId(snapshotId)) {
+        throw new InvalidSettingsError(`Invalid snapshot-id '${snapshotId}'. Expected lowercase letters, digits, '.', '_' or '-', ` +
+            'starting with a letter or digit, at most 128 characters.');
+    }
+    const secrets = [];
+    let registry;
+    const address = get('registry');
+    if (address) {
+        registry = parseRegistry(address, get('repository'));
+        const username = get('registry-username');
+        const password = source('registry-password');
+        if (username)
+            registry.username = username;
+        if (password) {
+            registry.password = password;
+            if (isMaskable(password))
+                secrets.push(password);
+        }
+    }
+    else if (source('registry-password')) {
+        throw new InvalidSettingsError('registry-password is set but registry is empty: name the registry.');
+    }
+    const level = get('compression-level');
+    const compression = oneOf('compression', get('compression'), ['auto', 'zstd', 'gzip']);
+    const env = parseEnv(source('env'));
+    secrets.push(...Object.values(env).filter(isMaskable));
+    const drillContainer = get('drill-container');
+    const drillCommand = get('drill-command');
+    if (Boolean(drillContainer) !== Boolean(drillCommand)) {
+        throw new InvalidSettingsError('drill-container and drill-command go together: name the container and the command to run in it.');
+    }
+    const keep = get('keep');
+    const olderThan = get('older-than');
+    if (mode === 'prune' && !keep && !olderThan) {
+        throw new InvalidSettingsError('prune needs keep (a count), older-than (a duration), or both.');
+    }
+    const onlyContainers = list(get('only-containers'));
+    const onlyVolumes = list(get('only-volumes'));
+    const prefix = get('prefix');
+    if (prefix && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(prefix)) {
+        throw new InvalidSettingsError(`Invalid prefix '${prefix}'. Expected letters, digits, '_', '.' or '-', starting with a letter or digit.`);
+    }
+    const settings = {
+        mode,
+        store: parseStore(get('store')),
+        snapshotId,
+        snapshot: {
+            containers: list(get('containers')),
+            labels: list(get('labels')),
+            all: bool('all', get('all')),
+            volumes: list(get('volumes')),
+            excludeVolumes: list(get('exclude-volumes')),
+            consistency: oneOf('consistency', get('consistency'), ['none', 'pause', 'stop']),
+            commit: bool('commit', get('commit')),
+            captureBindMounts: oneOf('bind-mounts', get('bind-mounts'), ['record', 'capture']) === 'capture',
+            compression,
+            hookTimeoutMs: timeoutSeconds('hook-timeout', get('hook-timeout')),
+            replaceExisting: bool('replace-snapshot', get('replace-snapshot'))
+        },
+        restore: {
+            onConflict: oneOf('on-conflict', get('on-conflict'), ['fail', 'replace', 'skip']),
+            prefix,
+            start: bool('start', get('start')),
+            waitTimeoutMs: timeoutSeconds('wait-timeout', get('wait-timeout')),
+            ports: oneOf('ports', get('ports'), ['keep', 'ephemeral', 'none']),
+            env,
+            keepOnFailure: bool('keep-on-failure', get('keep-on-failure'))
+        },
+        verify: {
+            restoreCheck: bool('restore-check', get('restore-check')) || Boolean(drillContainer)
+        },
+        prune: {},
+        secrets
+    };
+    const dockerHost = get('docker-host');
+    if (dockerHost) {
+        if (!/^(unix:\/\/\/|tcp:\/\/|\/)/.test(dockerHost)) {
+            throw new InvalidSettingsError(`Invalid docker-host '${dockerHost}'. Expected unix:///path/to/docker.sock or tcp://host:port.`);
+        }
+        settings.dockerHost = dockerHost;
+    }
+    if (registry)
+        settings.registry = registry;
+    const project = get('compose-project');
+    if (project)
+        settings.snapshot.composeProject = project;
+    if (level)
+        settings.snapshot.compressionLevel = positiveInteger('compression-level', level, 'levels');
+    if (onlyContainers.length)
+        settings.restore.containers = onlyContainers;
+    if (onlyVolumes.length)
+        settings.restore.volumes = onlyVolumes;
+    if (drillContainer) {
+        settings.verify.drill = { container: drillContainer, command: ['sh', '-c', drillCommand] };
+    }
+    if (keep)
+        settings.prune.keep = positiveInteger('keep', keep, 'snapshots');
+    if (olderThan)
+        settings.prune.olderThanMs = parseDuration('older-than', olderThan);
+    return settings;
+}
+
+;// CONCATENATED MODULE: ./src/snapshot/capture.ts
+/** Labels a user sets on a container to steer its snapshot. */
+const capture_LABEL = {
+    consistency: 'docker-snapshot.consistency',
+    preExec: 'docker-snapshot.pre-exec',
+    postExec: 'docker-snapshot.post-exec',
+    hookTimeout: 'docker-snapshot.hook-timeout',
+    onHookFailure: 'docker-snapshot.on-hook-failure',
+    commit: 'docker-snapshot.commit',
+    dependsOn: 'docker-snapshot.depends-on',
+    exclude: 'docker-snapshot.exclude'
+};
+/** Marks a secret anywhere in a variable's name (`PGPASSWORD`, `AWS_SECRET_ACCESS_KEY`). */
+const SECRET_ANYWHERE = /PASSWORD|PASSWD|SECRET|CREDENTIAL|PRIVATE_?KEY|ACCESS_?KEY|API_?KEY|TOKENS?(_|$)/;
+/** Words (split at `_`) that mark it only as whole words: `DB_PWD`, not `PASSENGER_APP_ENV`. */
+const SECRET_WORDS = new Set(['PASS', 'PWD']);
+/** Words that mark it as the last word only: `REDIS_AUTH`, not `POSTGRES_HOST_AUTH_METHOD`. */
+const SECRET_LAST_WORDS = new Set(['KEY', 'AUTH', 'DSN']);
+/** A URL that carries a password: `scheme://user:password@host`. */
+const URL_WITH_PASSWORD = /[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i;
+/** Whether a variable's value must be kept out of manifests, by its name. */
+function isSecretName(name) {
+    // The shell's working directory, not a password.
+    if (name === 'PWD')
+        return false;
+    const upper = name.toUpperCase();
+    const words = upper.split('_').filter(Boolean);
+    return (SECRET_ANYWHERE.test(upper) ||
+        words.some(word => SECRET_WORDS.has(word)) ||
+        SECRET_LAST_WORDS.has(words.at(-1) ?? ''));
+}
+/** Splits `Env` into what may be written down and the names of what may not. */
+function redactEnv(env) {
+    const kept = [];
+    const redacted = [];
+    for (const entry of env) {
+        const eq = entry.indexOf('=');
+        const name = eq < 0 ? entry : entry.slice(0, eq);
+        if (isSecretName(name) || URL_WITH_PASSWORD.test(entry.slice(eq + 1)))
+            redacted.push(name);
+        else
+            kept.push(entry);
+    }
+    return { env: kept, redacted };
+}
+function containerName(details) {
+    return details.Name.replace(/^\//, '');
+}
+/** The consistency a container gets: its label when valid, else the snapshot's. */
+function consistencyFor(labels, fallback) {
+    const wanted = labels[capture_LABEL.consistency];
+    if (wanted === 'none' || wanted === 'pause' || wanted === 'stop')
+        return wanted;
+    return fallback;
+}
+const CONFIG_FIELDS = (/* unused pure expression or super */ null && ([
+    'Hostname',
+    'Domainname',
+    'User',
+    'WorkingDir',
+    'Entrypoint',
+    'Cmd',
+    'Labels',
+    'ExposedPorts',
+    'Tty',
+    'OpenStdin',
+    'StdinOnce',
+    'AttachStdin',
+    'AttachStdout',
+    'AttachStderr',
+    'StopSignal',
+    'StopTimeout',
+    'Healthcheck',
+    'Volumes'
+]));
+function mountRecords(details) {
+    return (details.Mounts ?? []).flatMap((mount) => {
+        const type = mount.Type;
+        if (type !== 'volume' && type !== 'bind' && type !== 'tmpfs')
+            return [];
+        return [
+            {
+                type,
+                source: type === 'volume' ? (mount.Name ?? '') : type === 'bind' ? mount.Source : '',
+                destination: mount.Destination,
+                readOnly: !mount.RW
+            }
+        ];
+    });
+}
+function endpointRecords(details) {
+    const shortId = details.Id.slice(0, 12);
+    const networks = details.NetworkSettings?.Networks ?? {};
+    return Object.entries(networks).map(([network, endpoint]) => {
+        const ipam = endpoint.IPAMConfig;
+        const record = {
+            network,
+            // The engine adds the container's short id as an alias; it changes with every container.
+            aliases: (endpoint.Aliases ?? []).filter(alias => alias !== shortId && alias !== details.Id)
+        };
+        if (ipam?.IPv4Address)
+            record.ipv4Address = ipam.IPv4Address;
+        if (ipam?.IPv6Address)
+            record.ipv6Address = ipam.IPv6Address;
+        return record;
+    });
+}
+/** The containers this one needs started first, by name, from links and shared namespaces. */
+function dependenciesOf(details, byId) {
+    const names = new Set();
+    const host = details.HostConfig;
+    for (const link of host.Links ?? []) {
+        // "/db:/web/db": the first part names the linked container.
+        names.add(link.split(':')[0].replace(/^\//, ''));
+    }
+    for (const from of host.VolumesFrom ?? [])
+        names.add(from.split(':')[0]);
+    for (const mode of [host.NetworkMode, host.PidMode, host.IpcMode]) {
+        if (typeof mode === 'string' && mode.startsWith('container:')) {
+            names.add(mode.slice('container:'.length));
+        }
+    }
+    const labels = details.Config.Labels ?? {};
+    for (const name of (labels[capture_LABEL.dependsOn] ?? '').split(',')) {
+        if (name.trim())
+            names.add(name.trim());
+    }
+    return [...new Set([...names].map(name => byId.get(name) ?? name))].sort();
+}
+/** The create body that brings the container back, minus runtime state and secrets. */
+function createBody(details, mounts, env) {
+    const config = details.Config;
+    const body = { HostConfig: { ...details.HostConfig } };
+    for (const field of CONFIG_FIELDS) {
+        if (config[field] !== undefined && config[field] !== null) {
+            ;
+            body[field] = config[field];
+        }
+    }
+    body.Env = env;
+    // The engine's default hostname is the id prefix: a new container must get its own.
+    if (body.Hostname === details.Id.slice(0, 12))
+        delete body.Hostname;
+    // Volumes the image declared and the engine named (anonymous) must be mounted explicitly, or
+    // the engine would make new empty ones.
+    const host = body.HostConfig;
+    const binds = (host.Binds ?? []).map(bind => bind.split(':')[1]);
+    const explicit = (host.Mounts ?? []).map(m => m.Target);
+    const missing = mounts.filter(m => m.type === 'volume' && !binds.includes(m.destination) && !explicit.includes(m.destination));
+    if (missing.length > 0) {
+        host.Mounts = [
+            ...(host.Mounts ?? []),
+            ...missing.map(m => ({
+                Type: 'volume',
+                Source: m.source,
+                Target: m.destination,
+                ReadOnly: m.readOnly
+            }))
+        ];
+    }
+    return body;
+}
+/**
+ * Everything needed to recreate the container, except which image to create it from (`image`
+ * is filled by the caller once the image is committed or resolved).
+ */
+function captureContainer(details, consistency, byId) {
+    const mounts = mountRecords(details);
+    const { env, redacted } = redactEnv(details.Config.Env ?? []);
+    return {
+        name: containerName(details),
+        id: details.Id,
+        sourceImage: details.Config.Image,
+        consistency,
+        running: details.State.Running,
+        dependsOn: dependenciesOf(details, byId),
+        mounts,
+        endpoints: endpointRecords(details),
+        redactedEnv: redacted,
+        create: createBody(details, mounts, env)
+    };
+}
+function captureNetwork(details) {
+    const ipam = details.IPAM ?? { Driver: 'default', Config: [] };
+    return {
+        name: details.Name,
+        driver: details.Driver,
+        internal: details.Internal ?? false,
+        attachable: details.Attachable ?? false,
+        enableIPv6: details.EnableIPv6 ?? false,
+        labels: details.Labels ?? {},
+        options: details.Options ?? {},
+        ipam: {
+            driver: ipam.Driver || 'default',
+            config: (ipam.Config ?? []).map(entry => {
+                const config = {};
+                if (entry.Subnet)
+                    config.subnet = entry.Subnet;
+                if (entry.IPRange)
+                    config.ipRange = entry.IPRange;
+                if (entry.Gateway)
+                    config.gateway = entry.Gateway;
+                return config;
+            }),
+            options: ipam.Options ?? {}
+        }
+    };
+}
+
+;// CONCATENATED MODULE: ./src/snapshot/hooks.ts
+
+
+
+/** Whether the container has a hook for `phase`. */
+function hasHook(details, phase) {
+    return Boolean(details.Config.Labels?.[phase === 'pre' ? LABEL.preExec : LABEL.postExec]);
+}
+/**
+ * Runs a container's pre- or post-exec hook (labels `docker-snapshot.pre-exec` and
+ * `docker-snapshot.post-exec`, run with `sh -c` inside the container). A failure or timeout
+ * throws, unless the container's `docker-snapshot.on-hook-failure` label says `continue`.
+ */
+async function runHook(engine, details, phase, defaultTimeoutMs, log) {
+    const labels = details.Config.Labels ?? {};
+    const command = labels[phase === 'pre' ? capture_LABEL.preExec : capture_LABEL.postExec];
+    if (!command)
+        return;
+    const name = containerName(details);
+    const label = phase === 'pre' ? capture_LABEL.preExec : capture_LABEL.postExec;
+    if (!details.State.Running || details.State.Paused) {
+        log.warn(`${name} is not running; its ${label} hook was not run`);
+        return;
+    }
+    const timeoutMs = labelTimeoutMs(name, labels[capture_LABEL.hookTimeout], defaultTimeoutMs, log);
+    log.info(`${name}: running ${phase}-exec hook`);
+    const started = Date.now();
+    const result = await engine.exec(details.Id, ['sh', '-c', command], timeoutMs);
+    const tail = result.output.trim().split('\n').slice(-5).join('\n');
+    let problem;
+    if (result.exitCode === -1 && Date.now() - started >= timeoutMs) {
+        problem = `timed out after ${Math.round(timeoutMs / 1000)} s`;
+    }
+    else if (result.exitCode !== 0) {
+        problem = `exited with code ${result.exitCode}`;
+    }
+    if (!problem)
+        return;
+    const message = `${name}: the ${label} hook ${problem}${tail ? `; its last output:\n${tail}` : ''}\n` +
+        `Fix the command, or set the label ${capture_LABEL.onHookFailure}=continue to snapshot anyway.`;
+    if (labels[capture_LABEL.onHookFailure] === 'continue') {
+        log.warn(message);
+        return;
+    }
+    throw new HookError(message);
+}
+/** The container's own hook timeout (label, seconds) when it is one a timer can wait, else the default. */
+function labelTimeoutMs(container, label, defaultTimeoutMs, log) {
+    if (label === undefined || label.trim() === '')
+        return defaultTimeoutMs;
+    const seconds = Number(label);
+    if (Number.isFinite(seconds) && seconds > 0 && seconds <= MAX_TIMEOUT_SECONDS) {
+        return seconds * 1000;
+    }
+    log.warn(`${container}: ignoring label ${capture_LABEL.hookTimeout}=${label}: expected seconds between 1 and ` +
+        `${MAX_TIMEOUT_SECONDS}; the hook gets ${defaultTimeoutMs / 1000} s`);
+    return defaultTimeoutMs;
+}
+
+;// CONCATENATED MODULE: ./src/snapshot/quiesce.ts
+
+/**
+ * Pauses or stops containers and always brings them back. Every action is recorded with `mark`
+ * (on the container's hold, see holds.ts) and announced to `persist` before it is taken, so that
+ * what a killed run left can be undone by the next one.
+ */
+class Quiescer {
+    engine;
+    log;
+    persist;
+    mark;
+    taken = [];
+    constructor(engine, log, persist = () => undefined, mark = () => Promise.resolve()) {
+        this.engine = engine;
+        this.log = log;
+        this.persist = persist;
+        this.mark = mark;
+    }
+    get actions() {
+        return this.taken;
+    }
+    /** Takes the actions in order (callers pass dependents first). */
+    async quiesce(actions) {
+        for (const action of actions) {
+            await this.mark(action);
+            this.taken.push(action);
+            this.persist([...this.taken]);
+            this.log.info(`${action.action === 'pause' ? 'pausing' : 'stopping'} ${action.name}`);
+            if (action.action === 'pause')
+                await this.engine.pauseContainer(action.id);
+            else
+                await this.engine.stopContainer(action.id);
+        }
+    }
+    /**
+     * Undoes every action, last first, trying all of them even when some fail; throws one error
+     * naming every container that could not be brought back (`failed` lists their ids).
+     */
+    async resume(failed = new Set()) {
+        const failures = [];
+        // What could not be brought back stays announced, for the advice on a second interrupt.
+        const left = [];
+        while (this.taken.length > 0) {
+            const action = this.taken.pop();
+            try {
+                await undo(this.engine, action, this.log);
+            }
+            catch (error) {
+                failures.push(`${action.name} (${describeError(error)})`);
+                left.unshift(action);
+                failed.add(action.id);
+            }
+            this.persist([...this.taken, ...left]);
+        }
+        if (failures.length > 0) {
+            throw new SnapshotError(`could not bring back ${failures.join('; ')}; start them by hand with ` +
+                '`docker unpause` or `docker start`');
+        }
+    }
+}
+/**
+ * Brings one container back if it is still as we left it, saying what it did. A stop that a
+ * killed run began may still be under way: with `stopWaitMs`, a running container is given that
+ * long to stop before it is judged never stopped.
+ */
+async function undo(engine, action, log, stopWaitMs = 0) {
+    let details = await engine.findContainer(action.id);
+    if (details && action.action === 'stop' && details.State.Running && stopWaitMs > 0) {
+        log.info(`waiting up to ${Math.round(stopWaitMs / 1000)} s for the stop of ${action.name}`);
+        const deadline = Date.now() + stopWaitMs;
+        while (details?.State.Running && Date.now() < deadline) {
+            await new Promise(resolve => setTimeout(resolve, 250));
+            details = await engine.findContainer(action.id);
+        }
+    }
+    if (!details) {
+        log.warn(`${action.name} no longer exists; nothing to bring back`);
+        return undefined;
+    }
+    if (action.action === 'pause' && details.State.Paused) {
+        log.info(`resuming ${action.name}`);
+        await engine.unpauseContainer(action.id);
+        return 'resumed';
+    }
+    if (action.action === 'stop' && !details.State.Running) {
+        log.info(`starting ${action.name}`);
+        await engine.startContainer(action.id);
+        return 'started';
+    }
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/snapshot/holds.ts
+/**
+ * Holds: a lock on the engine per container, so that two runs never quiesce the same container
+ * at once, and a record on the engine of what a run did to it, so that whatever a killed run left
+ * paused, stopped or owing a post-exec hook is brought back by the next run.
+ *
+ * A hold is a never-started container named after the held container's id: the engine creates a
+ * name once, so of two runs only one gets it. Its labels say who holds it (host, pid, process
+ * start, run, snapshot, since when); marks written into its filesystem record each step before it
+ * is taken (pre-exec run, paused, stop begun). It is removed once the container is back and its
+ * post-exec hook has run.
+ */
+
+
+
+
+
+
+/** On a hold: the held container's id. */
+const HOLD_LABEL = 'docker-snapshot.hold';
+/** On the claim of a run that repairs a dead run's hold: the hold's id. */
+const REPAIR_LABEL = 'docker-snapshot.hold-repair';
+const OWNER = {
+    container: 'docker-snapshot.hold.container',
+    owner: 'docker-snapshot.hold.owner',
+    processStart: 'docker-snapshot.hold.process-start',
+    run: 'docker-snapshot.hold.run',
+    snapshot: 'docker-snapshot.hold.snapshot',
+    since: 'docker-snapshot.hold.since',
+    hookTimeout: 'docker-snapshot.hold.hook-timeout-ms'
+};
+const markPath = (mark) => `docker-snapshot-${mark}`;
+/** The hold's name for a container: one per container on an engine. */
+function holdName(containerId) {
+    return `docker-snapshot-hold-${containerId.slice(0, 12)}`;
+}
+/** How long a stop the killed run began may still take: the container's stop timeout and more. */
+const STOP_GRACE_MS = 10_000;
+const DEFAULT_STOP_TIMEOUT_S = 10;
+function readHold(id, labels) {
+    return {
+        id,
+        containerId: labels[HOLD_LABEL] ?? '',
+        containerName: labels[OWNER.container] ?? labels[HOLD_LABEL] ?? id,
+        owner: parseOwner(labels[OWNER.owner] ?? '', labels[OWNER.processStart]),
+        run: labels[OWNER.run] ?? '',
+        snapshotId: labels[OWNER.snapshot] ?? '',
+        since: labels[OWNER.since] ?? '',
+        hookTimeoutMs: Number(labels[OWNER.hookTimeout]) || 60_000
+    };
+}
+function ownerLabels(run) {
+    return {
+        [OWNER.owner]: ownerLabel(thisRun),
+        [OWNER.processStart]: thisRun.processStart ?? '',
+        [OWNER.run]: run,
+        [OWNER.since]: new Date().toISOString()
+    };
+}
+/** "the docker-snapshot run of snapshot S (pid P on host H, since T)" */
+function describeHolder(hold) {
+    const who = hold.owner ? `pid ${hold.owner.pid} on host ${hold.owner.host}` : 'unknown owner';
+    return (`the docker-snapshot run${hold.snapshotId ? ` of snapshot ${hold.snapshotId}` : ''} ` +
+        `(${who}${hold.since ? `, since ${hold.since}` : ''})`);
+}
+/** The holds of one run. */
+class Holds {
+    engine;
+    log;
+    options;
+    /** Held container id -> hold container id. */
+    held = new Map();
+    run = randomBytes(4).toString('hex');
+    constructor(engine, log, options) {
+        this.engine = engine;
+        this.log = log;
+        this.options = options;
+    }
+    /** Holds every container, in id order (so two runs cannot each wait for the other). */
+    async acquire(containers) {
+        for (const container of [...containers].sort((a, b) => a.id.localeCompare(b.id))) {
+            await this.acquireOne(container);
+        }
+    }
+    async acquireOne(container) {
+        const { engine, log, options } = this;
+        const name = holdName(container.id);
+        const labels = {
+            [HOLD_LABEL]: container.id,
+            [OWNER.container]: container.name,
+            [OWNER.snapshot]: options.snapshotId,
+            [OWNER.hookTimeout]: String(options.hookTimeoutMs),
+            ...ownerLabels(this.run)
+        };
+        const deadline = Date.now() + options.waitMs;
+        let announced = false;
+        for (;;) {
+            options.signal?.throwIfAborted();
+            const id = await engine.createLock(name, labels);
+            if (id) {
+                this.held.set(container.id, id);
+                return;
+            }
+            const existing = await engine.findContainer(name);
+            if (!existing)
+                continue;
+            const hold = readHold(existing.Id, existing.Config.Labels ?? {});
+            const liveness = hold.owner ? livenessOf(hold.owner) : 'unknown';
+            if (liveness === 'dead') {
+                await repairHold(engine, log, hold);
+                if (!(await engine.findContainer(existing.Id)))
+                    continue;
+            }
+            if (Date.now() >= deadline) {
+                throw new ContainerHeldError(heldMessage(container.name, hold, liveness === 'unknown', options.waitMs));
+            }
+            if (!announced) {
+                announced = true;
+                log.info(`${container.name} is held by ${describeHolder(hold)}; waiting up to ` +
+                    `${Math.round(options.waitMs / 1000)} s for it to finish`);
+            }
+            await sleep(options.pollMs ?? 500, options.signal);
+        }
+    }
+    /** The ids of the containers held. */
+    get containers() {
+        return [...this.held.keys()];
+    }
+    /** Records a step on the container's hold before it is taken. */
+    async mark(containerId, mark) {
+        const hold = this.held.get(containerId);
+        if (hold)
+            await this.engine.markLock(hold, markPath(mark));
+    }
+    /** Removes the container's hold: it is back, and its post-exec hook has run. */
+    async release(containerId) {
+        const hold = this.held.get(containerId);
+        if (!hold)
+            return;
+        await this.engine.removeContainer(hold, { force: true });
+        this.held.delete(containerId);
+    }
+}
+function heldMessage(name, hold, otherHost, waitMs) {
+    const base = `${name} is held by ${describeHolder(hold)}, which did not release it within ` +
+        `${Math.round(waitMs / 1000)} s; this run paused and stopped nothing. Run again once that ` +
+        'run has finished.';
+    if (otherHost) {
+        return (`${base} That run is on another host, so this one cannot tell whether it still runs. If ` +
+            `it does not, bring ${name} back as it left it (\`docker unpause ${name}\` or ` +
+            `\`docker start ${name}\`, and its post-exec hook if it has one) and remove the hold: ` +
+            `\`docker rm ${holdName(hold.containerId)}\`.`);
+    }
+    return (`${base} If that process is stuck, end it (kill ${hold.owner?.pid ?? '?'}): the next ` +
+        `docker-snapshot command brings ${name} back.`);
+}
+function sleep(ms, signal) {
+    return new Promise((resolve, reject) => {
+        const timer = setTimeout(done, ms);
+        function done() {
+            signal?.removeEventListener('abort', aborted);
+            resolve();
+        }
+        function aborted() {
+            clearTimeout(timer);
+            reject(signal?.reason);
+        }
+        signal?.addEventListener('abort', aborted, { once: true });
+    });
+}
+/**
+ * Claims the repair of a dead run's hold, so that two runs never repair it at once (a post-exec
+ * hook run twice); undefined when a live run repairs it already.
+ */
+async function claimRepair(engine, hold) {
+    const name = `${holdName(hold.containerId)}-repair`;
+    for (let attempt = 0; attempt < 3; attempt++) {
+        const id = await engine.createLock(name, { [REPAIR_LABEL]: hold.id, ...ownerLabels('repair') });
+        if (id)
+            return id;
+        const claim = await engine.findContainer(name);
+        if (!claim)
+            continue;
+        const labels = claim.Config.Labels ?? {};
+        const owner = parseOwner(labels[OWNER.owner] ?? '', labels[OWNER.processStart]);
+        if (!owner || owner_livenessOf(owner) !== 'dead')
+            return undefined;
+        await removeIfThere(engine, claim.Id);
+    }
+    return undefined;
+}
+async function removeIfThere(engine, id) {
+    try {
+        await engine.removeContainer(id, { force: true });
+    }
+    catch (error) {
+        if (!(error instanceof NotFoundError))
+            throw error;
+    }
+}
+/**
+ * Brings back what the dead run of `hold` left: resumes or starts the container (waiting for a
+ * stop it began to finish), runs the post-exec hook it owed, removes its carrier containers and
+ * the hold, and says so. Throws when the container cannot be brought back (the hold stays, for
+ * the next run to try again).
+ */
+async function repairHold(engine, log, hold) {
+    const claim = await claimRepair(engine, hold);
+    if (!claim)
+        return;
+    try {
+        if (!(await engine.findContainer(hold.id)))
+            return;
+        const done = [];
+        const marked = async (mark) => engine.lockHasMark(hold.id, markPath(mark));
+        const held = await engine.findContainer(hold.containerId);
+        if (!held) {
+            done.push(`${hold.containerName} no longer exists`);
+        }
+        else {
+            for (const action of ['pause', 'stop']) {
+                if (!(await marked(action)))
+                    continue;
+                const stopTimeout = held.Config.StopTimeout;
+                const waitMs = (stopTimeout ?? DEFAULT_STOP_TIMEOUT_S) * 1000 + STOP_GRACE_MS;
+                const undone = await undo(engine, { id: held.Id, name: hold.containerName, action }, log, waitMs);
+                if (undone)
+                    done.push(`${undone} ${hold.containerName}`);
+            }
+            if ((await marked('pre-exec')) && !(await marked('post-exec'))) {
+                const details = await engine.inspectContainer(held.Id);
+                try {
+                    await runHook(engine, details, 'post', hold.hookTimeoutMs, log);
+                    done.push(`ran the post-exec hook of ${hold.containerName}`);
+                }
+                catch (error) {
+                    log.warn(errors_describeError(error));
+                }
+                await engine.markLock(hold.id, markPath('post-exec'));
+            }
+        }
+        if (hold.owner) {
+            const carriers = await engine.removeCarriers(ownerLabel(hold.owner));
+            if (carriers.length > 0) {
+                done.push(`removed ${plural(carriers.length, 'carrier container')} ${carriers.join(', ')}`);
+            }
+        }
+        await removeIfThere(engine, hold.id);
+        log.warn(`${describeHolder(hold)} ended without bringing ${hold.containerName} back; repaired: ` +
+            `${done.length > 0 ? done.join('; ') : 'nothing was left to undo'}`);
+    }
+    finally {
+        await removeIfThere(engine, claim);
+    }
+}
+/**
+ * Repairs what dead runs on this host left on the engine: their holds (see `repairHold`), and
+ * carrier containers and repair claims of theirs. Never throws: a failure is a warning, and the
+ * hold stays for the next run.
+ */
+async function repairAbandoned(engine, log) {
+    const holds = await engine.listContainers({ label: [HOLD_LABEL] });
+    for (const summary of holds) {
+        const hold = readHold(summary.Id, summary.Labels);
+        if (!hold.owner || owner_livenessOf(hold.owner) !== 'dead')
+            continue;
+        try {
+            await repairHold(engine, log, hold);
+        }
+        catch (error) {
+            log.warn(`could not bring back ${hold.containerName}, left by ${describeHolder(hold)}: ` +
+                `${errors_describeError(error)}; the next docker-snapshot command tries again`);
+        }
+    }
+    for (const label of await engine.carrierOwners()) {
+        const owner = parseOwner(label);
+        if (!owner || owner_livenessOf(owner) !== 'dead')
+            continue;
+        const removed = await engine.removeCarriers(label);
+        if (removed.length > 0) {
+            log.warn(`removed the carrier containers a killed docker-snapshot run (pid ${owner.pid}) left: ` +
+                removed.join(', '));
+        }
+    }
+    for (const claim of await engine.listContainers({ label: [REPAIR_LABEL] })) {
+        const owner = parseOwner(claim.Labels[OWNER.owner] ?? '', claim.Labels[OWNER.processStart]);
+        if (owner && owner_livenessOf(owner) === 'dead')
+            await removeIfThere(engine, claim.Id);
+    }
+}
+
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 ;// CONCATENATED MODULE: ./src/stores/directory.ts
 /**
  * A store in a local directory: `<root>/<snapshotId>/<object name>`. A snapshot is written under
@@ -115451,7 +116579,7 @@ class DirectoryStore {
         const snapshots = [];
         // Staging and bookkeeping directories start with '.', which no snapshot id does.
         for (const entry of entries) {
-            if (!entry.isDirectory() || !isValidSnapshotId(entry.name))
+            if (!entry.isDirectory() || !manifest_schema_isValidSnapshotId(entry.name))
                 continue;
             try {
                 snapshots.push(await this.describeSnapshot(entry.name));
@@ -115661,14 +116789,14 @@ class DirectoryStore {
 /** The validated path of an object; never outside `directory`. */
 function objectPath(directory, name) {
     if (!isValidObjectName(name) || name.endsWith(PARTIAL_SUFFIX)) {
-        throw new InvalidSettingsError(`Invalid object name '${name}'. Expected a relative path of non-empty segments, none of ` +
+        throw new errors_InvalidSettingsError(`Invalid object name '${name}'. Expected a relative path of non-empty segments, none of ` +
             `them '.' or '..', without backslashes, control characters, a leading '/' or a ` +
             `'${PARTIAL_SUFFIX}' suffix, e.g. volumes/pgdata.tar.zst`);
     }
     const path = (0,external_node_path_namespaceObject.join)(directory, name);
     const inside = (0,external_node_path_namespaceObject.relative)(directory, path);
     if (inside === '' || inside.startsWith(`..${external_node_path_namespaceObject.sep}`) || (0,external_node_path_namespaceObject.resolve)(directory, inside) !== path) {
-        throw new InvalidSettingsError(`Invalid object name '${name}': it leaves the snapshot directory`);
+        throw new errors_InvalidSettingsError(`Invalid object name '${name}': it leaves the snapshot directory`);
     }
     return path;
 }
@@ -115711,8 +116839,8 @@ async function isFile(path) {
     }
 }
 function checkSnapshotId(snapshotId) {
-    if (!isValidSnapshotId(snapshotId)) {
-        throw new InvalidSettingsError(`Invalid snapshot id '${snapshotId}'. Expected 1 to 128 characters of a-z, 0-9, '.', '_' ` +
+    if (!manifest_schema_isValidSnapshotId(snapshotId)) {
+        throw new errors_InvalidSettingsError(`Invalid snapshot id '${snapshotId}'. Expected 1 to 128 characters of a-z, 0-9, '.', '_' ` +
             `and '-', starting with a letter or digit.`);
     }
 }
@@ -115795,8 +116923,9 @@ function openStore(spec, access) {
 
 /**
  * The post step: when the main step was killed, bring back the containers it had paused or
- * stopped, remove the carrier containers it left, and remove its unfinished snapshot. After a
- * main step that finished, there is nothing to do.
+ * stopped (waiting for a stop it began to finish), run the post-exec hooks it owed, remove the
+ * carrier containers it left (all as the holds it left on the engine say), and remove its
+ * unfinished snapshot. After a main step that finished, there is nothing to do.
  */
 async function post() {
     const state = loadActionState();
@@ -115812,14 +116941,7 @@ async function post() {
             failed.push(`${what}: ${errors_describeError(error)}`);
         }
     };
-    for (const action of [...state.quiesced].reverse()) {
-        await attempt(action.name, () => undo(engine, action, actionLogger));
-    }
-    await attempt('carrier containers', async () => {
-        const removed = await engine.removeCarriers(state.carrierOwner);
-        if (removed.length)
-            info(`removed carrier containers left behind: ${removed.join(', ')}`);
-    });
+    await attempt('containers the main step held', () => repairAbandoned(engine, actionLogger));
     const unfinished = state.snapshot;
     if (unfinished) {
         await attempt(`snapshot ${unfinished.snapshotId}`, async () => {
