@@ -121,6 +121,19 @@ export interface ContainerCreateBody {
   HostConfig: Record<string, unknown>
 }
 
+/**
+ * Removes what a container on `container:<other>` network mode shows but does not own: the
+ * other container's hostname and domain, and the ports its image exposes. The engine refuses
+ * them at create, so they are neither recorded nor given back.
+ */
+export function dropSharedNetworkFields(
+  body: Pick<ContainerCreateBody, 'Hostname' | 'Domainname' | 'ExposedPorts'>
+): void {
+  delete body.Hostname
+  delete body.Domainname
+  delete body.ExposedPorts
+}
+
 export interface ImageRecord {
   /** Stable key containers refer to, e.g. `commit:web` or `source:sha256:…`. */
   key: string

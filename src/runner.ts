@@ -1,3 +1,4 @@
+import { resolveCompression } from './archive/index.js'
 import type { DrillReport } from './drill.js'
 import { runDrill } from './drill.js'
 import { Engine } from './docker/engine.js'
@@ -51,6 +52,10 @@ class Session {
       onTransfer: given.onTransfer && throttleTransfers(given.onTransfer)
     }
     const engine = new Engine({ host: settings.dockerHost, logger: context.log })
+    // A compression that cannot work here is a bad setting: say so before the store is created.
+    if (settings.mode === 'snapshot') {
+      await resolveCompression(settings.snapshot.compression, settings.snapshot.compressionLevel)
+    }
     const store = await openStore(settings.store, settings.mode === 'snapshot' ? 'write' : 'read')
     let registry: RegistryTarget | undefined
     if (settings.registry) {

@@ -115,7 +115,8 @@ export interface VerifyOptions {
   env?: Record<string, string>
 }
 
-export type VerifyCheckKind = 'manifest' | 'archive' | 'image' | 'restore' | 'drill' | 'cleanup'
+export type VerifyCheckKind =
+  'manifest' | 'config' | 'archive' | 'image' | 'restore' | 'drill' | 'cleanup'
 
 export interface VerifyCheck {
   kind: VerifyCheckKind

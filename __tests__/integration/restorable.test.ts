@@ -1,0 +1,208 @@
+/**
+ * Snapshots that must come back, options that must work or be refused early, and a store that
+ * is only read: each run through the bundled CLI against the real engine, as a user would.
+ */
+import { execFileSync, spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Manifest } from '../../src/manifest.js'
+import { serializeManifest } from '../../src/manifest-schema.js'
+import { BUSYBOX, docker, inBusybox, removeByPrefix, uniquePrefix } from './support.js'
+
+const CLI = resolve('dist/cli/index.js')
+const WEB = 'docker-snapshot-test/web:1'
+const prefix = uniquePrefix('restorable')
+let work: string
+
+interface Finished {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+function cli(...args: string[]): Promise<Finished> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    child.on('error', reject)
+    child.on('close', code => resolvePromise({ code, stdout, stderr }))
+  })
+}
+
+async function readManifestOf(store: string, id: string): Promise<Manifest> {
+  return JSON.parse(await readFile(join(store, id, 'manifest.json'), 'utf8')) as Manifest
+}
+
+beforeAll(async () => {
+  if (!existsSync(CLI)) {
+    throw new Error(`${CLI} is missing: build it with \`npm run package\` first`)
+  }
+  work = await mkdtemp(join(tmpdir(), 'dst-restorable-'))
+})
+
+afterAll(async () => {
+  await removeByPrefix(prefix)
+  if (work) await rm(work, { recursive: true, force: true })
+})
+
+describe('a container on another container’s network (--network container:X)', () => {
+  const owner = `${prefix}owner`
+  const sidecar = `${prefix}sidecar`
+  const id = `${prefix}shared-net`
+  let store: string
+
+  beforeAll(async () => {
+    store = join(work, 'shared-net-store')
+    await docker('run', '-d', '--name', owner, '--hostname', 'owner-host', BUSYBOX, 'sleep', '3600')
+    // The web image exposes 8080: the sidecar shows the port and owner's hostname as its own.
+    await docker('run', '-d', '--name', sidecar, '--network', `container:${owner}`, WEB)
+  })
+
+  it('is snapshotted, passes verify, and is restored after its network owner, sharing it', async () => {
+    const snapshot = await cli(
+      'snapshot',
+      '--containers',
+      `${sidecar},${owner}`,
+      '--no-commit',
+      '--store',
+      store,
+      '--snapshot-id',
+      id
+    )
+    expect(snapshot.code, snapshot.stderr).toBe(0)
+    const recorded = (await readManifestOf(store, id)).containers.find(c => c.name === sidecar)!
+    expect(recorded.create).not.toHaveProperty('Hostname')
+    expect(recorded.create).not.toHaveProperty('ExposedPorts')
+    expect(recorded.dependsOn).toEqual([owner])
+
+    const verify = await cli('verify', '--store', store, '--snapshot-id', id)
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0)
+    expect(verify.stdout).toMatch(new RegExp(`ok +config +configuration of container ${sidecar}`))
+
+    const copy = `${prefix}c-`
+    const restore = await cli('restore', '--store', store, '--snapshot-id', id, '--prefix', copy)
+    expect(restore.code, restore.stderr).toBe(0)
+    const ownerId = await docker('inspect', '--format', '{{.Id}}', `${copy}${owner}`)
+    expect(
+      await docker('inspect', '--format', '{{.HostConfig.NetworkMode}}', `${copy}${sidecar}`)
+    ).toBe(`container:${ownerId}`)
+    // It really shares the restored owner's network stack: its hostname, its loopback.
+    expect(await docker('exec', `${copy}${sidecar}`, 'hostname')).toBe('owner-host')
+    expect(
+      await docker('exec', `${copy}${owner}`, 'wget', '-q', '-O', '-', 'http://127.0.0.1:8080/')
+    ).not.toBe('')
+  })
+
+  it('fails verify, naming the option, when a recorded configuration cannot be created', async () => {
+    // A manifest that records DNS servers beside a container: network mode (the engine never
+    // made one; an old or a foreign tool might have): its checksum is made whole again.
+    const doctored = join(work, 'doctored-store')
+    await cp(join(store, id), join(doctored, id), { recursive: true })
+    const manifest = await readManifestOf(doctored, id)
+    const entry = manifest.containers.find(c => c.name === sidecar)!
+    entry.create.HostConfig.Dns = ['192.0.2.53']
+    await writeFile(join(doctored, id, 'manifest.json'), serializeManifest(manifest))
+
+    const verify = await cli('verify', '--store', doctored, '--snapshot-id', id)
+    expect(verify.code, verify.stdout + verify.stderr).toBe(3)
+    expect(verify.stdout).toMatch(
+      new RegExp(
+        `FAILED +config +configuration of container ${sidecar} +cannot be created again: ` +
+          `HostConfig.Dns cannot be set with network mode container:${owner}`
+      )
+    )
+    expect(verify.stdout).toMatch(new RegExp(`ok +config +configuration of container ${owner}`))
+  })
+})
+
+describe('a read-only store', () => {
+  const holder = `${prefix}ro-holder`
+  const volume = `${prefix}ro-data`
+  const id = `${prefix}ro`
+  let mountPoint: string
+  let mounted = false
+
+  beforeAll(async () => {
+    mountPoint = join(work, 'ro-mount')
+    execFileSync('mkdir', ['-p', mountPoint])
+    // Root mounts a tmpfs, then remounts it read-only, as a user mounts a backup disk.
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m', 'tmpfs', mountPoint])
+    mounted = true
+    await docker('volume', 'create', volume)
+    await inBusybox(['-v', `${volume}:/d`], 'echo "kept on a read-only disk" > /d/note')
+    await docker('run', '-d', '--name', holder, '-v', `${volume}:/d`, BUSYBOX, 'sleep', '3600')
+  })
+
+  afterAll(() => {
+    if (mounted) execFileSync('umount', [mountPoint])
+  })
+
+  it('is listed, verified and restored from without write access', async () => {
+    const store = join(mountPoint, 'store')
+    const snapshot = await cli(
+      'snapshot',
+      '--containers',
+      holder,
+      '--no-commit',
+      '--store',
+      store,
+      '--snapshot-id',
+      id
+    )
+    expect(snapshot.code, snapshot.stderr).toBe(0)
+    execFileSync('mount', ['-o', 'remount,ro', mountPoint])
+
+    const listed = await cli('ls', '--store', store)
+    expect(listed.code, listed.stderr).toBe(0)
+    expect(listed.stdout).toMatch(new RegExp(`^${id} +complete`, 'm'))
+
+    const verify = await cli('verify', '--store', store, '--snapshot-id', id)
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0)
+
+    const copy = `${prefix}r-`
+    const restore = await cli('restore', '--store', store, '--snapshot-id', id, '--prefix', copy)
+    expect(restore.code, restore.stderr).toBe(0)
+    expect(await inBusybox(['-v', `${copy}${volume}:/d:ro`], 'cat /d/note')).toBe(
+      'kept on a read-only disk'
+    )
+
+    // Writing is refused up front, with the reason.
+    const again = await cli('snapshot', '--containers', holder, '--store', store)
+    expect(again.code).toBe(1)
+    expect(again.stderr).toContain(`store directory ${store} is on a read-only file system`)
+  })
+
+  it('says a store path that is a file is a file, for every command', async () => {
+    const file = join(work, 'not-a-store')
+    await writeFile(file, 'x')
+    for (const args of [['ls'], ['verify'], ['restore'], ['snapshot', '--containers', holder]]) {
+      const run = await cli(...args, '--store', file)
+      expect(run.code, args[0]).not.toBe(0)
+      expect(run.stderr, args[0]).toContain(
+        `store path ${file} is a file, not a directory: give the store a directory path`
+      )
+    }
+  })
+
+  it('is not created by a run whose flags are wrong', async () => {
+    const store = join(work, 'never-made')
+    const run = await cli(
+      'snapshot',
+      '--containers',
+      holder,
+      '--compression-level',
+      '99',
+      '--store',
+      store
+    )
+    expect(run.code).toBe(2)
+    expect(run.stderr).toContain('Invalid compression level 99')
+    expect(existsSync(store)).toBe(false)
+  })
+})
