@@ -3,6 +3,7 @@
  * is only read: each run through the bundled CLI against the real engine, as a user would.
  */
 import { execFileSync, spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -204,5 +205,90 @@ describe('a read-only store', () => {
     expect(run.code).toBe(2)
     expect(run.stderr).toContain('Invalid compression level 99')
     expect(existsSync(store)).toBe(false)
+  })
+})
+
+describe('a source image whose tag moved before the snapshot', () => {
+  const repo = `${prefix}rebuilt`
+  const runner = `${prefix}old-image`
+  const id = `${prefix}moved-tag`
+  const images: string[] = []
+  let store: string
+  let originalId: string
+
+  /** `docker build` of a one-file image on busybox, tagged `repo:1`: its id. */
+  async function build(content: string): Promise<string> {
+    const base = `${prefix}base-${images.length}`
+    await docker('run', '--name', base, BUSYBOX, 'sh', '-c', `echo ${content} > /version`)
+    await docker('commit', '--change', 'CMD ["sleep", "3600"]', base, `${repo}:1`)
+    await docker('rm', base)
+    const imageId = await docker('image', 'inspect', '--format', '{{.Id}}', `${repo}:1`)
+    images.push(imageId)
+    return imageId
+  }
+
+  beforeAll(async () => {
+    store = join(work, 'moved-tag-store')
+    originalId = await build('original')
+    await docker('run', '-d', '--name', runner, `${repo}:1`)
+    await build('rebuilt')
+  })
+
+  afterAll(async () => {
+    await removeByPrefix(prefix)
+    await docker('rmi', '-f', ...images).catch(() => '')
+  })
+
+  it('is saved by id: verify proves the archive holds it, restore brings it back', async () => {
+    const snapshot = await cli(
+      'snapshot',
+      '--containers',
+      runner,
+      '--no-commit',
+      '--store',
+      store,
+      '--snapshot-id',
+      id
+    )
+    expect(snapshot.code, snapshot.stderr).toBe(0)
+    const verify = await cli('verify', '--store', store, '--snapshot-id', id)
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0)
+    expect(verify.stdout).toContain(`holds image ${originalId}`)
+
+    // The image is gone from the engine: restore must load it from the archive.
+    await docker('rm', '-f', runner)
+    await docker('rmi', originalId)
+    const copy = `${prefix}m-`
+    const restore = await cli('restore', '--store', store, '--snapshot-id', id, '--prefix', copy)
+    expect(restore.code, restore.stderr).toBe(0)
+    expect(restore.stdout).toMatch(/image +\S+ +loaded/)
+    expect(await docker('exec', `${copy}${runner}`, 'cat', '/version')).toBe('original')
+  })
+
+  it('fails verify when the archive holds another image than the recorded one', async () => {
+    // What a snapshot saved by tag held: the image the tag names now. The digest is made to
+    // match, so only the image id can tell.
+    const doctored = join(work, 'moved-tag-doctored')
+    await cp(join(store, id), join(doctored, id), { recursive: true })
+    const manifest = await readManifestOf(doctored, id)
+    const image = manifest.images.find(i => i.location === 'store')!
+    const object = 'images/saved-by-tag.tar'
+    const path = join(doctored, id, object)
+    execFileSync('docker', ['save', '-o', path, `${repo}:1`])
+    const bytes = await readFile(path)
+    image.archive = {
+      object,
+      compression: 'none',
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      storedBytes: bytes.length,
+      tarBytes: bytes.length
+    }
+    await writeFile(join(doctored, id, 'manifest.json'), serializeManifest(manifest))
+
+    const verify = await cli('verify', '--store', doctored, '--snapshot-id', id)
+    expect(verify.code, verify.stdout + verify.stderr).toBe(3)
+    expect(verify.stdout).toContain(
+      `holds image ${images[1]}, not the recorded ${originalId}: the image was saved under a tag that had moved`
+    )
   })
 })

@@ -2,8 +2,10 @@
  * The stored archives a restore reads: proven against the manifest before anything is changed,
  * then streamed a second time into the engine, with the digest checked again on the way.
  */
+import { createHash } from 'node:crypto'
 import { Readable, Writable, pipeline } from 'node:stream'
 import { pipeline as pipelineAsync } from 'node:stream/promises'
+import { extract } from 'tar-stream'
 import {
   DigestCounter,
   createDecompressor,
@@ -11,7 +13,7 @@ import {
   type ArchiveInspection
 } from '../archive/index.js'
 import { ArchiveIntegrityError, SnapshotError, StoreError } from '../errors.js'
-import type { ArchiveRecord, VolumeRecord } from '../manifest.js'
+import type { ArchiveRecord, ImageRecord, VolumeRecord } from '../manifest.js'
 import type { SnapshotStore } from '../stores/store.js'
 
 /**
@@ -80,6 +82,81 @@ export async function verifyStoredDigest(
     })
   }
   checkDigest(digest, archive, what, 'is')
+}
+
+/** Entries of a `docker save` tar small enough to be an image config or its manifest. */
+const SMALL_ENTRY_BYTES = 4 * 1024 * 1024
+
+/**
+ * Reads an image's `docker save` archive to its end: its size and sha256, and that it holds the
+ * recorded image (the sha256 of the config the archive's manifest names is the image id), so an
+ * archive of another image (a tag that moved before the save) cannot pass.
+ */
+export async function verifyImageArchive(
+  store: SnapshotStore,
+  snapshotId: string,
+  image: ImageRecord & { archive: ArchiveRecord }
+): Promise<void> {
+  const { archive } = image
+  const what = `image ${image.reference}`
+  const { tar, check } = openArchiveTar(store, snapshotId, archive, what)
+  let held: string[]
+  try {
+    held = await savedImageIds(tar)
+  } catch (error) {
+    if (error instanceof SnapshotError) throw error
+    throw new ArchiveIntegrityError(
+      `Archive ${archive.object} (${what}) is not a readable image archive: ` +
+        `${errorMessage(error)}. Restore from another snapshot.`,
+      { cause: error }
+    )
+  }
+  check()
+  if (!held.includes(image.id)) {
+    throw new ArchiveIntegrityError(
+      `Archive ${archive.object} (${what}) holds image ${held.join(', ') || '(none)'}, not the ` +
+        `recorded ${image.id}: the image was saved under a tag that had moved. Restore from ` +
+        'another snapshot, or take a new one.'
+    )
+  }
+}
+
+/** The ids (config digests) of the images a `docker save` tar holds, by its manifest.json. */
+async function savedImageIds(tar: Readable): Promise<string[]> {
+  const digests = new Map<string, string>()
+  let manifest: string | undefined
+  const entries = extract()
+  const reading = (async () => {
+    for await (const entry of entries) {
+      const { name, size, type } = entry.header
+      if (type !== 'file' || (size ?? 0) > SMALL_ENTRY_BYTES) {
+        entry.resume()
+        continue
+      }
+      const chunks: Buffer[] = []
+      for await (const chunk of entry) chunks.push(chunk as Buffer)
+      const bytes = Buffer.concat(chunks)
+      const path = name.replace(/^\.\//, '')
+      digests.set(path, createHash('sha256').update(bytes).digest('hex'))
+      if (path === 'manifest.json') manifest = bytes.toString('utf8')
+    }
+  })()
+  await Promise.all([
+    pipelineAsync(tar, entries),
+    reading.catch((error: unknown) => {
+      entries.destroy(error instanceof Error ? error : new Error(String(error)))
+      throw error
+    })
+  ])
+  if (manifest === undefined) throw new Error('it has no manifest.json')
+  const parsed: unknown = JSON.parse(manifest)
+  if (!Array.isArray(parsed)) throw new Error('its manifest.json is not a list')
+  return parsed.map(item => {
+    const config = (item as { Config?: unknown } | null)?.Config
+    const digest = typeof config === 'string' ? digests.get(config) : undefined
+    if (digest === undefined) throw new Error(`its manifest.json names no config it holds`)
+    return `sha256:${digest}`
+  })
 }
 
 /**

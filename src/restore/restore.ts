@@ -9,7 +9,7 @@ import { HealthError, InvalidSettingsError, SnapshotError, describeError } from 
 import type { Logger } from '../log.js'
 import type { ContainerRecord, Manifest } from '../manifest.js'
 import type { SnapshotStore } from '../stores/store.js'
-import { openArchiveTar, verifyStoredDigest, verifyVolumeArchive } from './archives.js'
+import { openArchiveTar, verifyImageArchive, verifyVolumeArchive } from './archives.js'
 import { buildCreateSpec } from './create-body.js'
 import { type MissingVariable, missingEnvError, resolveRedactedEnv } from './env.js'
 import { type ReadyImage, restoreImage } from './images.js'
@@ -255,13 +255,8 @@ class RestoreRun {
         this.log.info(`${image.archive.object}: not needed, image ${image.id} is present`)
         continue
       }
-      await verifyStoredDigest(
-        this.store,
-        this.snapshotId,
-        image.archive,
-        `image ${image.reference}`
-      )
-      this.log.info(`${image.archive.object}: sha256 and size match`)
+      await verifyImageArchive(this.store, this.snapshotId, { ...image, archive: image.archive })
+      this.log.info(`${image.archive.object}: sha256 and size match; holds image ${image.id}`)
     }
   }
 

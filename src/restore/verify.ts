@@ -10,7 +10,7 @@ import { InvalidSettingsError, describeError } from '../errors.js'
 import type { Logger } from '../log.js'
 import type { ImageRecord, Manifest } from '../manifest.js'
 import type { SnapshotStore } from '../stores/store.js'
-import { verifyStoredDigest, verifyVolumeArchive } from './archives.js'
+import { verifyImageArchive, verifyStoredDigest, verifyVolumeArchive } from './archives.js'
 import { buildCreateSpec } from './create-body.js'
 import { createConflicts } from './create-check.js'
 import { repositoryOf } from './images.js'
@@ -191,8 +191,11 @@ class VerifyRun {
     switch (image.location) {
       case 'store': {
         const archive = image.archive!
-        await verifyStoredDigest(this.store, snapshotId, archive, `image ${image.reference}`)
-        return { value: undefined, detail: `${archive.object}: sha256 and size match` }
+        await verifyImageArchive(this.store, snapshotId, { ...image, archive })
+        return {
+          value: undefined,
+          detail: `${archive.object}: sha256 and size match; holds image ${image.id}`
+        }
       }
       case 'local': {
         if (await this.engine.findImage(image.id)) {

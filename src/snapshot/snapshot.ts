@@ -448,7 +448,8 @@ class SnapshotRun {
       }
       const object = `images/${imageTag(image.record.key.replace(':', '-'))}.tar.${this.codec.algorithm === 'zstd' ? 'zst' : 'gz'}`
       const reference = image.localReference
-      const saved = await this.engine.saveImages([reference])
+      // By id: a tag can have moved to another image since the container was created.
+      const saved = await this.engine.saveImages([image.record.id])
       const packed = await packArchive(
         saved,
         this.codec,
