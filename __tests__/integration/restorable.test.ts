@@ -292,3 +292,126 @@ describe('a source image whose tag moved before the snapshot', () => {
     )
   })
 })
+
+describe('images a snapshot makes', () => {
+  const holder = `${prefix}img-holder`
+  const volume = `${prefix}img-data`
+  const repository = `${prefix}repo`
+  let store: string
+
+  /** Every local `repo:tag` (and `repo@digest`) naming an image, for what a user sees in `docker images`. */
+  async function localImages(): Promise<string[]> {
+    const listed = await docker(
+      'images',
+      '--digests',
+      '--format',
+      '{{.Repository}} {{.Tag}} {{.Digest}}'
+    )
+    return listed
+      .split('\n')
+      .filter(row => row.includes(prefix))
+      .map(row => row.trim())
+  }
+
+  beforeAll(async () => {
+    store = join(work, 'images-store')
+    await docker('volume', 'create', volume)
+    // Enough bytes that an interrupt arrives while they are copied.
+    await inBusybox(['-v', `${volume}:/d`], 'head -c 150000000 /dev/urandom > /d/big')
+    await docker('run', '-d', '--name', holder, '-v', `${volume}:/d`, BUSYBOX, 'sleep', '3600')
+    await docker('exec', holder, 'sh', '-c', 'echo committed > /marker')
+  })
+
+  it('are removed once saved into the store, and the snapshot still restores', async () => {
+    const id = `${prefix}img-saved`
+    const run = await cli('snapshot', '--containers', holder, '--store', store, '--snapshot-id', id)
+    expect(run.code, run.stderr).toBe(0)
+    expect(run.stderr).toContain('removed 1 image this run made')
+    expect(await localImages()).toEqual([])
+
+    const copy = `${prefix}i-`
+    const restore = await cli('restore', '--store', store, '--snapshot-id', id, '--prefix', copy)
+    expect(restore.code, restore.stderr).toBe(0)
+    expect(await docker('exec', `${copy}${holder}`, 'cat', '/marker')).toBe('committed')
+    await docker('rm', '-f', `${copy}${holder}`)
+    await docker('rmi', `docker-snapshot/commits:${id}-${holder}`)
+  })
+
+  it('are removed once pushed: the commit and the tag added to a source image', async () => {
+    const owner = `${prefix}img-plain`
+    await docker(
+      'run',
+      '-d',
+      '--name',
+      owner,
+      '-l',
+      'docker-snapshot.commit=false',
+      BUSYBOX,
+      'sleep',
+      '3600'
+    )
+    const run = await cli(
+      'snapshot',
+      '--containers',
+      `${holder},${owner}`,
+      '--registry',
+      '127.0.0.1:5000',
+      '--repository',
+      repository,
+      '--store',
+      store,
+      '--snapshot-id',
+      `${prefix}img-pushed`
+    )
+    expect(run.code, run.stderr).toBe(0)
+    expect(await localImages()).toEqual([])
+    // The source image keeps its own tag.
+    expect(await docker('image', 'inspect', '--format', '{{.Id}}', BUSYBOX)).toMatch(/^sha256:/)
+  })
+
+  it('are kept when asked (keep-images)', async () => {
+    const id = `${prefix}img-kept`
+    const run = await cli(
+      'snapshot',
+      '--containers',
+      holder,
+      '--keep-images',
+      '--store',
+      store,
+      '--snapshot-id',
+      id
+    )
+    expect(run.code, run.stderr).toBe(0)
+    expect(run.stderr).toContain(
+      `kept images on the engine (keep-images): docker-snapshot/commits:${id}-${holder}`
+    )
+    expect(await localImages()).toEqual([`docker-snapshot/commits ${id}-${holder} <none>`])
+    await docker('rmi', `docker-snapshot/commits:${id}-${holder}`)
+  })
+
+  it('are removed when the run is interrupted after committing', async () => {
+    const id = `${prefix}img-interrupted`
+    let sent = false
+    const run = await new Promise<Finished>((resolvePromise, reject) => {
+      const child = spawn(
+        process.execPath,
+        [CLI, 'snapshot', '--containers', holder, '--store', store, '--snapshot-id', id],
+        { stdio: ['ignore', 'pipe', 'pipe'] }
+      )
+      let stderr = ''
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString()
+        if (!sent && stderr.includes(`volume ${volume}: started`)) {
+          sent = true
+          child.kill('SIGINT')
+        }
+      })
+      child.on('error', reject)
+      child.on('close', code => resolvePromise({ code, stdout: '', stderr }))
+    })
+    expect(sent).toBe(true)
+    expect(run.code, run.stderr).toBe(130)
+    expect(run.stderr).toContain(`committed ${holder}`)
+    expect(await localImages()).toEqual([])
+  })
+})

@@ -19,7 +19,7 @@ import { MANIFEST_FILE, MANIFEST_VERSION } from '../manifest.js'
 import { serializeManifest } from '../manifest-schema.js'
 import type { SnapshotStore } from '../stores/store.js'
 import type { TransferListener } from '../transfer.js'
-import { formatBytes } from '../format.js'
+import { formatBytes, plural } from '../format.js'
 import {
   LABEL,
   captureContainer,
@@ -43,6 +43,8 @@ export interface SnapshotOptions {
   consistency: Consistency
   /** Commit each container's filesystem (a container's `docker-snapshot.commit` label overrides). */
   commit: boolean
+  /** Leave the images this run commits or tags on the engine (else removed once stored). */
+  keepImages?: boolean
   /** Capture the contents of bind mounts too (they are always recorded). */
   captureBindMounts: boolean
   /** Where images go; without one they are saved into the store. */
@@ -119,7 +121,18 @@ class SnapshotRun {
     this.quiescer = new Quiescer(engine, log, options.onQuiesce)
   }
 
+  /** Local image references this run made (commits, tags for a push), to remove at the end. */
+  private readonly madeImages: string[] = []
+
   async run(): Promise<SnapshotReport> {
+    try {
+      return await this.capture()
+    } finally {
+      await this.removeMadeImages()
+    }
+  }
+
+  private async capture(): Promise<SnapshotReport> {
     const { options, log } = this
     const engineInfo = await this.engine.info()
     this.codec = await resolveCompression(options.compression, options.compressionLevel)
@@ -288,6 +301,7 @@ class SnapshotRun {
           pause: false,
           comment: `docker-snapshot ${this.options.snapshotId} of ${name}`
         })
+        this.madeImages.push(`${repo}:${tag}`)
         this.log.info(`committed ${name} as ${repo}:${tag} in ${seconds(started).toFixed(1)} s`)
         pending.set(`commit:${name}`, {
           record: { key: `commit:${name}`, role: 'commit', container: name, id },
@@ -398,6 +412,31 @@ class SnapshotRun {
     }
   }
 
+  /**
+   * Removes the commits and tags this run made, pushed, saved or not (a failed run's too): the
+   * snapshot holds them now. A source image loses only the tag added for the push.
+   */
+  private async removeMadeImages(): Promise<void> {
+    const made = this.madeImages.splice(0)
+    if (made.length === 0) return
+    if (this.options.keepImages) {
+      this.log.info(`kept images on the engine (keep-images): ${made.join(', ')}`)
+      return
+    }
+    const left: string[] = []
+    for (const reference of made) {
+      try {
+        await this.engine.removeImage(reference)
+      } catch (error) {
+        left.push(`${reference} (${describeError(error)})`)
+      }
+    }
+    this.log.info(`removed ${plural(made.length - left.length, 'image')} this run made`)
+    if (left.length > 0) {
+      this.log.warn(`could not remove ${left.join('; ')}: remove them with docker rmi`)
+    }
+  }
+
   /** Pushes committed and locally built images, or saves them into the store. */
   private async publishImages(pending: PendingImage[]): Promise<ImageRecord[]> {
     const records: ImageRecord[] = []
@@ -421,6 +460,7 @@ class SnapshotRun {
       if (registry) {
         if (image.record.role === 'source') {
           await this.engine.tagImage(image.record.id, image.repo, image.tag)
+          this.madeImages.push(`${image.repo}:${image.tag}`)
         }
         this.options.onTransfer?.({
           kind: 'image',
