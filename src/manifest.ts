@@ -50,6 +50,19 @@ export interface VolumeRecord {
   archive: ArchiveRecord
 }
 
+/**
+ * A volume a container mounts that the snapshot left out (`exclude-volumes`, e.g. a cache): its
+ * contents are not taken; a restore gives the containers a new empty volume of that name.
+ */
+export interface ExcludedVolumeRecord {
+  name: string
+  driver: string
+  driverOptions: Record<string, string>
+  labels: Record<string, string>
+  /** Containers (by name) that mount it. */
+  usedBy: string[]
+}
+
 export interface MountRecord {
   type: 'volume' | 'bind' | 'tmpfs'
   /** Volume name (type volume) or host path (type bind); empty for tmpfs. */
@@ -190,6 +203,8 @@ export interface Manifest {
   containers: ContainerRecord[]
   images: ImageRecord[]
   volumes: VolumeRecord[]
+  /** Volumes the containers mount whose contents were left out; absent when there are none. */
+  excludedVolumes?: ExcludedVolumeRecord[]
   networks: NetworkRecord[]
   /** sha256 (hex) of the canonical JSON of every other field: see manifest-schema.ts. */
   checksum: string

@@ -415,3 +415,84 @@ describe('images a snapshot makes', () => {
     expect(await localImages()).toEqual([])
   })
 })
+
+describe('a volume left out with exclude-volumes that a container mounts', () => {
+  const app = `${prefix}ex-app`
+  const data = `${prefix}ex-data`
+  const cache = `${prefix}ex-cache`
+  const id = `${prefix}excluded`
+  let store: string
+
+  beforeAll(async () => {
+    store = join(work, 'excluded-store')
+    await docker('volume', 'create', '--label', 'kind=cache', cache)
+    await inBusybox(
+      ['-v', `${data}:/data`, '-v', `${cache}:/cache`],
+      'echo keep > /data/file && head -c 100000 /dev/urandom > /cache/blob'
+    )
+    await docker(
+      'run',
+      '-d',
+      '--name',
+      app,
+      '-v',
+      `${data}:/data`,
+      '-v',
+      `${cache}:/cache`,
+      BUSYBOX,
+      'sleep',
+      '3600'
+    )
+  })
+
+  it('is recorded, not copied, and restored as a new empty volume of that name', async () => {
+    const snapshot = await cli(
+      'snapshot',
+      '--containers',
+      app,
+      '--no-commit',
+      '--exclude-volumes',
+      cache,
+      '--store',
+      store,
+      '--snapshot-id',
+      id
+    )
+    expect(snapshot.code, snapshot.stderr).toBe(0)
+    expect(snapshot.stderr).toContain(
+      `volume ${cache} is excluded: its contents are not taken; a restore gives ${app} a new empty volume ${cache}`
+    )
+    expect(snapshot.stdout).toMatch(new RegExp(`volume +${cache} +excluded +not taken`))
+    const manifest = await readManifestOf(store, id)
+    expect(manifest.volumes.map(v => v.name)).toEqual([data])
+    expect(manifest.excludedVolumes).toEqual([
+      { name: cache, driver: 'local', driverOptions: {}, labels: { kind: 'cache' }, usedBy: [app] }
+    ])
+
+    const verify = await cli('verify', '--store', store, '--snapshot-id', id, '--restore-check')
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0)
+
+    const copy = `${prefix}x-`
+    const restore = await cli('restore', '--store', store, '--snapshot-id', id, '--prefix', copy)
+    expect(restore.code, restore.stderr).toBe(0)
+    expect(restore.stdout).toMatch(
+      new RegExp(`volume +${copy}${cache} +created +empty \\(excluded from the snapshot\\)`)
+    )
+    const mounts = await docker(
+      'inspect',
+      '--format',
+      '{{range .Mounts}}{{.Name}}:{{.Destination}} {{end}}',
+      `${copy}${app}`
+    )
+    expect(mounts.split(' ').filter(Boolean).sort()).toEqual(
+      [`${copy}${cache}:/cache`, `${copy}${data}:/data`].sort()
+    )
+    expect(await docker('exec', `${copy}${app}`, 'ls', '-A', '/cache')).toBe('')
+    expect(await docker('exec', `${copy}${app}`, 'cat', '/data/file')).toBe('keep')
+    expect(
+      await docker('volume', 'inspect', '--format', '{{json .Labels}}', `${copy}${cache}`)
+    ).toBe('{"kind":"cache"}')
+    // The original cache is untouched.
+    expect(await inBusybox(['-v', `${cache}:/cache:ro`], 'wc -c < /cache/blob')).toBe('100000')
+  })
+})

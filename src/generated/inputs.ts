@@ -42,7 +42,8 @@ export const INPUTS = {
     default: ''
   },
   'exclude-volumes': {
-    description: 'Named volumes to leave out.',
+    description:
+      'Named volumes to leave out (a cache, say). One that a container mounts is recorded but not copied: a restore gives the container a new empty volume of that name.',
     default: ''
   },
   consistency: {

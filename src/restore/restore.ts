@@ -241,7 +241,7 @@ class RestoreRun {
   /** Every archive the plan needs, proven before anything is changed. */
   private async verifyArchives(plan: RestorePlan): Promise<void> {
     for (const volume of plan.volumes) {
-      if (volume.action === 'skip') continue
+      if (volume.action === 'skip' || !('archive' in volume.record)) continue
       const started = Date.now()
       const inspection = await verifyVolumeArchive(this.store, this.snapshotId, volume.record)
       this.log.info(
@@ -305,6 +305,13 @@ class RestoreRun {
         labels: names.labels(record.labels) ?? {}
       })
       this.created.volumes.push(target)
+      if (!('archive' in record)) {
+        this.log.info(
+          `volume ${target}: created empty (${record.name} was excluded from the snapshot)`
+        )
+        restored.push({ name: record.name, target, action: 'created', entries: 0, empty: true })
+        continue
+      }
       const started = Date.now()
       const what = `volume ${record.name}`
       const { tar, check } = openArchiveTar(this.store, this.snapshotId, record.archive, what)

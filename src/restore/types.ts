@@ -61,6 +61,8 @@ export interface RestoredVolume {
   action: 'created' | 'replaced' | 'skipped'
   /** Tar entries written below the root (0 when skipped). */
   entries: number
+  /** Created empty: the snapshot left its contents out (exclude-volumes). */
+  empty?: true
 }
 
 export interface RestoredNetwork {

@@ -150,6 +150,12 @@ class SnapshotRun {
           `volumes: ${found.volumes.map(v => v.Name).join(', ') || 'none'}; ` +
           `networks: ${found.networks.join(', ') || 'none'}`
       )
+      for (const volume of found.excludedVolumes) {
+        log.info(
+          `volume ${volume.Name} is excluded: its contents are not taken; a restore gives ` +
+            `${usersOf(volume.Name, found.containers).join(', ')} a new empty volume ${volume.Name}`
+        )
+      }
       return found
     })
 
@@ -222,6 +228,15 @@ class SnapshotRun {
       containers,
       images,
       volumes,
+      ...(targets.excludedVolumes.length > 0 && {
+        excludedVolumes: targets.excludedVolumes.map(volume => ({
+          name: volume.Name,
+          driver: volume.Driver,
+          driverOptions: volume.Options ?? {},
+          labels: volume.Labels ?? {},
+          usedBy: usersOf(volume.Name, targets.containers)
+        }))
+      }),
       networks
     }
     const text = serializeManifest(manifest)
@@ -514,6 +529,13 @@ class SnapshotRun {
     }
     return records
   }
+}
+
+/** The containers (by name) that mount volume `name`. */
+function usersOf(name: string, containers: ContainerDetails[]): string[] {
+  return containers
+    .filter(details => (details.Mounts ?? []).some(mount => mount.Name === name))
+    .map(containerName)
 }
 
 function bufferStream(text: string) {
