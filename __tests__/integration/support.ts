@@ -75,8 +75,9 @@ async function removeImagesByPrefix(prefix: string): Promise<void> {
     }
   }
   for (const reference of new Set([...tagged, ...untagged])) {
+    // Gone already, or used by a container of another prefix: that one's cleanup takes it.
     await docker('rmi', '-f', reference).catch((error: unknown) => {
-      if (!String(error).includes('No such image')) throw error
+      if (!/No such image|being used by running container/.test(String(error))) throw error
     })
   }
 }
