@@ -6,9 +6,10 @@ import { registryAuth } from './docker/registry.js'
 import type { RegistryTarget } from './docker/registry.js'
 import type { RegistryAuth } from './docker/types.js'
 import type { Logger } from './log.js'
+import type { PruneResult } from './prune.js'
 import { pruneSnapshots } from './prune.js'
-import type { RestoreReport, VerifyReport } from './restore/index.js'
-import { restoreSnapshot, verifySnapshot } from './restore/index.js'
+import type { RestoreOptions, RestoreReport, VerifyReport } from './restore/index.js'
+import { LATEST, newestComplete, restoreSnapshot, verifySnapshot } from './restore/index.js'
 import type { Settings } from './settings.js'
 import type { QuiesceAction } from './snapshot/quiesce.js'
 import type { SnapshotReport } from './snapshot/snapshot.js'
@@ -28,7 +29,21 @@ export interface RunContext {
   signal?: AbortSignal
 }
 
-export type PruneResult = Awaited<ReturnType<typeof pruneSnapshots>>
+/**
+ * Where a run's engine and store come from: the real ones by default; unit tests pass fakes
+ * (the one seam for them, so that Session stays the only place that opens both).
+ */
+export interface RunBoundaries {
+  engine: (settings: Settings, log: Logger) => Engine
+  openStore: typeof openStore
+}
+
+const realBoundaries: RunBoundaries = {
+  engine: (settings, log) => new Engine({ host: settings.dockerHost, logger: log }),
+  openStore
+}
+
+export type { PruneResult }
 
 export type RunResult =
   | { mode: 'snapshot'; snapshot: SnapshotReport }
@@ -46,17 +61,24 @@ class Session {
     readonly registry: RegistryTarget | undefined
   ) {}
 
-  static async open(settings: Settings, given: RunContext): Promise<Session> {
+  static async open(
+    settings: Settings,
+    given: RunContext,
+    boundaries: RunBoundaries
+  ): Promise<Session> {
     const context: RunContext = {
       ...given,
       onTransfer: given.onTransfer && throttleTransfers(given.onTransfer)
     }
-    const engine = new Engine({ host: settings.dockerHost, logger: context.log })
+    const engine = boundaries.engine(settings, context.log)
     // A compression that cannot work here is a bad setting: say so before the store is created.
     if (settings.mode === 'snapshot') {
       await resolveCompression(settings.snapshot.compression, settings.snapshot.compressionLevel)
     }
-    const store = await openStore(settings.store, settings.mode === 'snapshot' ? 'write' : 'read')
+    const store = await boundaries.openStore(
+      settings.store,
+      settings.mode === 'snapshot' ? 'write' : 'read'
+    )
     let registry: RegistryTarget | undefined
     if (settings.registry) {
       const { address, repository, username, password } = settings.registry
@@ -96,32 +118,52 @@ class Session {
 
   restore(
     snapshotId: string,
-    overrides: Partial<Settings['restore']> = {}
+    overrides: Partial<Settings['restore']> & Pick<RestoreOptions, 'bindMounts'> = {}
   ): Promise<RestoreReport> {
-    return restoreSnapshot(
-      this.engine,
-      this.store,
-      { ...this.settings.restore, ...overrides, snapshotId, registryAuth: this.auth },
-      this.context.log
+    return this.holding(snapshotId, id =>
+      restoreSnapshot(
+        this.engine,
+        this.store,
+        { ...this.settings.restore, ...overrides, snapshotId: id, registryAuth: this.auth },
+        this.context.log
+      )
     )
   }
 
   /** Verifies archives and images; with `restoreCheck`, also a throwaway restore and drill. */
   verify(snapshotId: string, restoreCheck = true): Promise<VerifyReport> {
     const { verify, restore } = this.settings
-    return verifySnapshot(
-      this.engine,
-      this.store,
-      {
-        snapshotId,
-        registryAuth: this.auth,
-        restoreCheck: restoreCheck && verify.restoreCheck,
-        waitTimeoutMs: restore.waitTimeoutMs,
-        env: restore.env,
-        ...(restoreCheck && verify.drill && { drill: verify.drill })
-      },
-      this.context.log
+    return this.holding(snapshotId, id =>
+      verifySnapshot(
+        this.engine,
+        this.store,
+        {
+          snapshotId: id,
+          registryAuth: this.auth,
+          restoreCheck: restoreCheck && verify.restoreCheck,
+          waitTimeoutMs: restore.waitTimeoutMs,
+          env: restore.env,
+          ...(restoreCheck && verify.drill && { drill: verify.drill })
+        },
+        this.context.log
+      )
     )
+  }
+
+  /**
+   * Runs `read` on the snapshot `snapshotId` names (`latest` resolved first), holding it so that
+   * a prune of the same store leaves it alone meanwhile. With no complete snapshot for `latest`,
+   * `read` gets `latest` itself, to report that as it does.
+   */
+  private async holding<T>(snapshotId: string, read: (id: string) => Promise<T>): Promise<T> {
+    const id = snapshotId === LATEST ? ((await newestComplete(this.store)) ?? LATEST) : snapshotId
+    if (id === LATEST) return read(id)
+    const hold = await this.store.hold(id)
+    try {
+      return await read(id)
+    } finally {
+      await hold.release()
+    }
   }
 
   prune(): Promise<PruneResult> {
@@ -130,8 +172,12 @@ class Session {
 }
 
 /** Carries out one run of any mode: the same for a workflow step and a terminal. */
-export async function execute(settings: Settings, context: RunContext): Promise<RunResult> {
-  const session = await Session.open(settings, context)
+export async function execute(
+  settings: Settings,
+  context: RunContext,
+  boundaries: RunBoundaries = realBoundaries
+): Promise<RunResult> {
+  const session = await Session.open(settings, context, boundaries)
   switch (settings.mode) {
     case 'snapshot':
       return { mode: 'snapshot', snapshot: await session.snapshot(settings.snapshotId) }
@@ -148,9 +194,10 @@ export async function execute(settings: Settings, context: RunContext): Promise<
 export async function drill(
   settings: Settings,
   context: RunContext,
-  options: { demo: boolean; destroy: boolean }
+  options: { demo: boolean; destroy: boolean },
+  boundaries: RunBoundaries = realBoundaries
 ): Promise<DrillReport> {
-  const session = await Session.open(settings, context)
+  const session = await Session.open(settings, context, boundaries)
   const { drill: question } = settings.verify
   return runDrill(
     session.engine,
@@ -167,7 +214,9 @@ export async function drill(
         session.restore(snapshotId, {
           prefix,
           onConflict: 'fail',
-          ports: prefix ? 'ephemeral' : settings.restore.ports
+          ports: prefix ? 'ephemeral' : settings.restore.ports,
+          // A copy beside the original never writes to the original's bind-mounted files.
+          bindMounts: prefix ? 'isolate' : 'host'
         })
     },
     context.log

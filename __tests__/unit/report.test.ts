@@ -53,6 +53,7 @@ const restoreResult: RunResult = {
       { name: ODD, target: `copy_${ODD}`, id: 'f'.repeat(64), action: 'created', state: 'healthy' },
       { name: 'db', target: 'copy_db', action: 'skipped', state: 'skipped' }
     ],
+    bindMounts: [],
     replaced: []
   }
 }
@@ -78,7 +79,7 @@ const verifyResult = (ok: boolean): RunResult => ({
 
 const pruneResult = (removed: string[], kept: string[]): RunResult => ({
   mode: 'prune',
-  prune: { removed, kept }
+  prune: { removed, kept, skipped: [] }
 })
 
 describe('escapeMarkdown', () => {

@@ -2,7 +2,6 @@
  * The stored archives a restore reads: proven against the manifest before anything is changed,
  * then streamed a second time into the engine, with the digest checked again on the way.
  */
-import { createHash } from 'node:crypto'
 import { Readable, Writable, pipeline } from 'node:stream'
 import { pipeline as pipelineAsync } from 'node:stream/promises'
 import { extract } from 'tar-stream'
@@ -84,13 +83,13 @@ export async function verifyStoredDigest(
   checkDigest(digest, archive, what, 'is')
 }
 
-/** Entries of a `docker save` tar small enough to be an image config or its manifest. */
-const SMALL_ENTRY_BYTES = 4 * 1024 * 1024
+/** The largest manifest.json of a `docker save` tar that is read (it lists configs and layers). */
+const MANIFEST_BYTES = 4 * 1024 * 1024
 
 /**
  * Reads an image's `docker save` archive to its end: its size and sha256, and that it holds the
- * recorded image (the sha256 of the config the archive's manifest names is the image id), so an
- * archive of another image (a tag that moved before the save) cannot pass.
+ * recorded image (the config its manifest.json names is the image id), so an archive of another
+ * image (a tag that moved before the save) cannot pass.
  */
 export async function verifyImageArchive(
   store: SnapshotStore,
@@ -121,24 +120,24 @@ export async function verifyImageArchive(
   }
 }
 
-/** The ids (config digests) of the images a `docker save` tar holds, by its manifest.json. */
+/**
+ * The ids of the images a `docker save` tar holds: its manifest.json names each image's config
+ * by digest (`<hex>.json`, or `blobs/sha256/<hex>` in the OCI layout).
+ */
 async function savedImageIds(tar: Readable): Promise<string[]> {
-  const digests = new Map<string, string>()
   let manifest: string | undefined
   const entries = extract()
   const reading = (async () => {
     for await (const entry of entries) {
       const { name, size, type } = entry.header
-      if (type !== 'file' || (size ?? 0) > SMALL_ENTRY_BYTES) {
+      if (type !== 'file' || name.replace(/^\.\//, '') !== 'manifest.json') {
         entry.resume()
         continue
       }
+      if ((size ?? 0) > MANIFEST_BYTES) throw new Error('its manifest.json is too large')
       const chunks: Buffer[] = []
       for await (const chunk of entry) chunks.push(chunk as Buffer)
-      const bytes = Buffer.concat(chunks)
-      const path = name.replace(/^\.\//, '')
-      digests.set(path, createHash('sha256').update(bytes).digest('hex'))
-      if (path === 'manifest.json') manifest = bytes.toString('utf8')
+      manifest = Buffer.concat(chunks).toString('utf8')
     }
   })()
   await Promise.all([
@@ -153,9 +152,10 @@ async function savedImageIds(tar: Readable): Promise<string[]> {
   if (!Array.isArray(parsed)) throw new Error('its manifest.json is not a list')
   return parsed.map(item => {
     const config = (item as { Config?: unknown } | null)?.Config
-    const digest = typeof config === 'string' ? digests.get(config) : undefined
-    if (digest === undefined) throw new Error(`its manifest.json names no config it holds`)
-    return `sha256:${digest}`
+    const hex =
+      typeof config === 'string' ? /([a-f0-9]{64})(\.json)?$/.exec(config)?.[1] : undefined
+    if (hex === undefined) throw new Error('its manifest.json names no image config')
+    return `sha256:${hex}`
   })
 }
 
