@@ -71,13 +71,12 @@ class Session {
       onTransfer: given.onTransfer && throttleTransfers(given.onTransfer)
     }
     const engine = boundaries.engine(settings, context.log)
-    // A compression that cannot work here is a bad setting: say so before the store is created.
-    if (settings.mode === 'snapshot') {
-      await resolveCompression(settings.snapshot.compression, settings.snapshot.compressionLevel)
-    }
+    // A compression that cannot work here is a bad setting: it must not create the store.
+    const { compression, compressionLevel } = settings.snapshot
     const store = await boundaries.openStore(
       settings.store,
-      settings.mode === 'snapshot' ? 'write' : 'read'
+      settings.mode === 'snapshot' ? 'write' : 'read',
+      async () => void (await resolveCompression(compression, compressionLevel))
     )
     let registry: RegistryTarget | undefined
     if (settings.registry) {

@@ -110,12 +110,16 @@ export class DirectoryStore implements SnapshotStore {
   }
 
   /**
-   * A store at `root`, checked up front: created if missing when `create` (to write a snapshot),
-   * else it must exist (to read one: a mistyped path should say so, not look empty) and be
-   * readable; reading needs no write access (a read-only mount will do). Rejects with StoreError
-   * if it cannot be used.
+   * A store at `root`, checked up front: created if missing when `create` (to write a snapshot;
+   * `beforeCreate` may refuse first), else it must exist (to read one: a mistyped path should
+   * say so, not look empty) and be readable; reading needs no write access (a read-only mount
+   * will do). Rejects with StoreError if it cannot be used.
    */
-  static async open(root: string, create = true): Promise<DirectoryStore> {
+  static async open(
+    root: string,
+    create = true,
+    beforeCreate?: () => Promise<void>
+  ): Promise<DirectoryStore> {
     const store = new DirectoryStore(root)
     const info = await statIfExists(store.root)
     if (info === undefined) {
@@ -124,6 +128,7 @@ export class DirectoryStore implements SnapshotStore {
           `no store at ${store.root}: the directory does not exist. Check the store setting.`
         )
       }
+      await beforeCreate?.()
       try {
         await mkdir(store.root, { recursive: true })
       } catch (error) {
