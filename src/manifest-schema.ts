@@ -14,6 +14,7 @@ import {
   type ContainerCreateBody,
   type ContainerRecord,
   type EndpointRecord,
+  type ExcludedVolumeRecord,
   type ImageRecord,
   type IpamConfigRecord,
   type Manifest,
@@ -123,6 +124,19 @@ const volumeSchema: JSONSchemaType<VolumeRecord> = {
     root: rootSchema,
     entries: byteCount,
     archive: archiveSchema
+  }
+}
+
+const excludedVolumeSchema: JSONSchemaType<ExcludedVolumeRecord> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'driver', 'driverOptions', 'labels', 'usedBy'],
+  properties: {
+    name: engineName,
+    driver: nonEmptyString,
+    driverOptions: stringMap,
+    labels: stringMap,
+    usedBy: nameList
   }
 }
 
@@ -285,7 +299,8 @@ export const manifestSchema: JSONSchemaType<Manifest> = {
     freeObject: { type: 'object', required: [], additionalProperties: true },
     imageDigest: { type: 'string', pattern: '^sha256:[a-f0-9]{64}$' },
     ipv4Address: { type: 'string', pattern: IPV4_PATTERN },
-    ipv6Address: { type: 'string', pattern: IPV6_PATTERN }
+    ipv6Address: { type: 'string', pattern: IPV6_PATTERN },
+    excludedVolumes: { type: 'array', items: excludedVolumeSchema }
   },
   type: 'object',
   additionalProperties: false,
@@ -344,6 +359,7 @@ export const manifestSchema: JSONSchemaType<Manifest> = {
     containers: { type: 'array', items: containerSchema },
     images: { type: 'array', items: imageSchema },
     volumes: { type: 'array', items: volumeSchema },
+    excludedVolumes: { $ref: '#/definitions/excludedVolumes' },
     networks: { type: 'array', items: networkSchema },
     checksum: { type: 'string', pattern: SHA256_HEX_PATTERN }
   }
@@ -514,7 +530,7 @@ export function findInconsistencies(manifest: Manifest): string[] {
     problems
   )
   const volumeNames = reportDuplicates(
-    manifest.volumes.map(volume => volume.name),
+    [...manifest.volumes, ...(manifest.excludedVolumes ?? [])].map(volume => volume.name),
     'volume name',
     problems
   )

@@ -50,6 +50,19 @@ export interface VolumeRecord {
   archive: ArchiveRecord
 }
 
+/**
+ * A volume a container mounts that the snapshot left out (`exclude-volumes`, e.g. a cache): its
+ * contents are not taken; a restore gives the containers a new empty volume of that name.
+ */
+export interface ExcludedVolumeRecord {
+  name: string
+  driver: string
+  driverOptions: Record<string, string>
+  labels: Record<string, string>
+  /** Containers (by name) that mount it. */
+  usedBy: string[]
+}
+
 export interface MountRecord {
   type: 'volume' | 'bind' | 'tmpfs'
   /** Volume name (type volume) or host path (type bind); empty for tmpfs. */
@@ -121,6 +134,19 @@ export interface ContainerCreateBody {
   HostConfig: Record<string, unknown>
 }
 
+/**
+ * Removes what a container on `container:<other>` network mode shows but does not own: the
+ * other container's hostname and domain, and the ports its image exposes. The engine refuses
+ * them at create, so they are neither recorded nor given back.
+ */
+export function dropSharedNetworkFields(
+  body: Pick<ContainerCreateBody, 'Hostname' | 'Domainname' | 'ExposedPorts'>
+): void {
+  delete body.Hostname
+  delete body.Domainname
+  delete body.ExposedPorts
+}
+
 export interface ImageRecord {
   /** Stable key containers refer to, e.g. `commit:web` or `source:sha256:…`. */
   key: string
@@ -177,6 +203,8 @@ export interface Manifest {
   containers: ContainerRecord[]
   images: ImageRecord[]
   volumes: VolumeRecord[]
+  /** Volumes the containers mount whose contents were left out; absent when there are none. */
+  excludedVolumes?: ExcludedVolumeRecord[]
   networks: NetworkRecord[]
   /** sha256 (hex) of the canonical JSON of every other field: see manifest-schema.ts. */
   checksum: string

@@ -112,7 +112,7 @@ function restoreSummary(report: RestoreReport): string {
         escapeMarkdown(v.name),
         escapeMarkdown(v.target),
         v.action,
-        String(v.entries)
+        v.empty ? 'empty (excluded from the snapshot)' : String(v.entries)
       ])
     )
   ].join('\n')

@@ -1,3 +1,4 @@
+import { resolveCompression } from './archive/index.js'
 import type { DrillReport } from './drill.js'
 import { runDrill } from './drill.js'
 import { Engine } from './docker/engine.js'
@@ -72,9 +73,12 @@ class Session {
       onTransfer: given.onTransfer && throttleTransfers(given.onTransfer)
     }
     const engine = boundaries.engine(settings, context.log)
+    // A compression that cannot work here is a bad setting: it must not create the store.
+    const { compression, compressionLevel } = settings.snapshot
     const store = await boundaries.openStore(
       settings.store,
-      settings.mode === 'snapshot' ? 'write' : 'read'
+      settings.mode === 'snapshot' ? 'write' : 'read',
+      async () => void (await resolveCompression(compression, compressionLevel))
     )
     await repairWith(engine, context.log)
     let registry: RegistryTarget | undefined

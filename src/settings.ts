@@ -40,6 +40,7 @@ export interface Settings {
     excludeVolumes: string[]
     consistency: Consistency
     commit: boolean
+    keepImages: boolean
     captureBindMounts: boolean
     compression: CompressorChoice
     compressionLevel?: number
@@ -278,6 +279,7 @@ export function readSettings(source: InputSource): Settings {
       excludeVolumes: list(get('exclude-volumes')),
       consistency: oneOf('consistency', get('consistency'), ['none', 'pause', 'stop'] as const),
       commit: bool('commit', get('commit')),
+      keepImages: bool('keep-images', get('keep-images')),
       captureBindMounts:
         oneOf('bind-mounts', get('bind-mounts'), ['record', 'capture']) === 'capture',
       compression,

@@ -15,8 +15,9 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  await removeByPrefix(prefix)
+  // The copies first: they use the images the originals' prefix names.
   await removeByPrefix(`copy-${prefix}`)
+  await removeByPrefix(prefix)
   await rm(work, { recursive: true, force: true })
 })
 

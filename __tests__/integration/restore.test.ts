@@ -600,6 +600,8 @@ describe('verify', () => {
     expect(report.ok).toBe(true)
     expect(report.checks.map(c => c.kind)).toEqual([
       'manifest',
+      'config',
+      'config',
       'archive',
       'archive',
       'image',

@@ -110,15 +110,13 @@ describe.each(['pause', 'stop', 'none'] as const)('snapshot with consistency %s'
     expect(app.create.Hostname).toBe('app-host')
     expect(manifest.containers.map(c => c.name)).toEqual([`${prefix}db`, `${prefix}app`])
 
-    // Committed images can be pulled back from the registry, and hold the container's changes.
+    // Committed images are gone from the engine once pushed, can be pulled back from the
+    // registry, and hold the container's changes.
     for (const image of manifest.images) {
       expect(image.location).toBe('registry')
       expect(image.reference).toContain(`${REGISTRY}/${prefix}repo@sha256:`)
-      await docker(
-        'rmi',
-        '-f',
-        image.reference.replace(/@.*/, '') + ':' + id + '-' + image.container
-      )
+      const pushedTag = image.reference.replace(/@.*/, '') + ':' + id + '-' + image.container
+      await expect(docker('image', 'inspect', pushedTag)).rejects.toThrow(/No such image/)
       await docker('pull', image.reference)
       expect(await docker('image', 'inspect', '--format', '{{.Id}}', image.reference)).toBe(
         image.id

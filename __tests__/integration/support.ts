@@ -27,7 +27,11 @@ export function inBusybox(dockerArgs: string[], script: string): Promise<string>
   return docker('run', '--rm', ...dockerArgs, BUSYBOX, 'sh', '-c', script)
 }
 
-/** Removes every container, volume and network whose name starts with `prefix`. */
+/**
+ * Removes every container, volume and network whose name starts with `prefix`, then every image
+ * whose repository or tag carries it (commits, pushed and pulled copies, tags given back by a
+ * restore): containers first, so that no image is left untagged but in use.
+ */
 export async function removeByPrefix(prefix: string): Promise<void> {
   const containers = (await docker('ps', '-aq', '--filter', `name=^/${prefix}`)).split('\n')
   if (containers[0]) await docker('rm', '-f', '-v', ...containers)
@@ -35,6 +39,47 @@ export async function removeByPrefix(prefix: string): Promise<void> {
   if (volumes[0]) await docker('volume', 'rm', '-f', ...volumes)
   const networks = (await docker('network', 'ls', '-q', '--filter', `name=^${prefix}`)).split('\n')
   if (networks[0]) await docker('network', 'rm', ...networks)
+  await removeImagesByPrefix(prefix)
+}
+
+/**
+ * Removes every image whose repository or tag carries `prefix` (by tag, or by id when untagged),
+ * and every untagged commit whose comment names it.
+ */
+async function removeImagesByPrefix(prefix: string): Promise<void> {
+  const rows = (
+    await docker('images', '--no-trunc', '--format', '{{.Repository}} {{.Tag}} {{.ID}}')
+  )
+    .split('\n')
+    .map(row => row.split(' '))
+    .filter(([repository, tag]) => `${repository}:${tag}`.includes(prefix))
+  // Tags first: an untagged row may be an image that its last tag's removal already took.
+  const tagged = rows.filter(([, tag]) => tag !== '<none>').map(([repo, tag]) => `${repo}:${tag}`)
+  const untagged = rows.filter(([, tag]) => tag === '<none>').map(([, , id]) => id)
+  // Commits that lost their tag: docker-snapshot's commit comment names the snapshot and container.
+  const dangling = (await docker('images', '-q', '--no-trunc', '--filter', 'dangling=true'))
+    .split('\n')
+    .filter(Boolean)
+  if (dangling.length > 0) {
+    // Another test may remove one meanwhile; what is left, the next cleanup finds.
+    const comments = await docker(
+      'image',
+      'inspect',
+      '--format',
+      '{{.Id}} {{.Comment}}',
+      ...dangling
+    ).catch(() => '')
+    for (const line of comments.split('\n')) {
+      const [id, ...comment] = line.split(' ')
+      if (comment.join(' ').includes(prefix)) untagged.push(id)
+    }
+  }
+  for (const reference of new Set([...tagged, ...untagged])) {
+    // Gone already, or used by a container of another prefix: that one's cleanup takes it.
+    await docker('rmi', '-f', reference).catch((error: unknown) => {
+      if (!/No such image|being used by running container/.test(String(error))) throw error
+    })
+  }
 }
 
 export interface Stack {

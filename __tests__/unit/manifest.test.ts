@@ -530,6 +530,14 @@ describe('inconsistencies the schema cannot express', () => {
       "images[1] 'commit:shop-web-1': location 'registry' but no digest"
     ],
     [
+      'a volume both taken and excluded',
+      d => {
+        const { name, driver, driverOptions, labels, usedBy } = d.volumes[0]!
+        d.excludedVolumes = [{ name, driver, driverOptions, labels, usedBy }]
+      },
+      "duplicate volume name 'shop_pgdata'"
+    ],
+    [
       'impossible date',
       d => (d.completedAt = '2025-13-45T25:61:00Z'),
       "completedAt '2025-13-45T25:61:00Z' is not a valid time"
@@ -540,6 +548,17 @@ describe('inconsistencies the schema cannot express', () => {
     const message = parseError(withChecksum(draft)).message
     expect(message).toContain(`${SOURCE}: inconsistent manifest: `)
     expect(message).toContain(expected)
+  })
+
+  test('a volume mount may name a volume the snapshot excluded', () => {
+    const manifest = validManifest()
+    manifest.containers[1]!.mounts[0]!.source = 'shop_cache'
+    manifest.excludedVolumes = [
+      { name: 'shop_cache', driver: 'local', driverOptions: {}, labels: {}, usedBy: ['shop-web-1'] }
+    ]
+    expect(parseManifest(serializeManifest(manifest), SOURCE).excludedVolumes).toEqual(
+      manifest.excludedVolumes
+    )
   })
 
   test.each(['bridge', 'host', 'none'])('endpoint on built-in network %s needs no entry', name => {

@@ -44,6 +44,7 @@ describe('readSettings defaults', () => {
         excludeVolumes: [],
         consistency: 'pause',
         commit: true,
+        keepImages: false,
         captureBindMounts: false,
         compression: 'auto',
         hookTimeoutMs: 60_000,

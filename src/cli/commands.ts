@@ -41,6 +41,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       'docker-host',
       'consistency',
       'commit',
+      'keep-images',
       'bind-mounts',
       'compression',
       'compression-level',

@@ -38,6 +38,12 @@ export function snapshotSummary(report: SnapshotReport): string {
       `${v.seconds.toFixed(1)} s`,
       `${formatBytes(v.tarBytes / Math.max(v.seconds, 0.001))}/s`
     ]),
+    ...(m.excludedVolumes ?? []).map(v => [
+      'volume',
+      v.name,
+      'excluded',
+      `not taken; a restore creates it empty for ${v.usedBy.join(', ')}`
+    ]),
     ...report.images.map(i => ['image', i.key, i.location, i.reference])
   ]
   if (rows.length > 0) lines.push('', ...columns(rows).map(row => `  ${row}`), '')
@@ -76,7 +82,12 @@ function restoreSummary(report: RestoreReport): string {
   ]
   const rows = [
     ...report.containers.map(c => ['container', c.target, c.action, c.state]),
-    ...report.volumes.map(v => ['volume', v.target, v.action, `${v.entries} entries`]),
+    ...report.volumes.map(v => [
+      'volume',
+      v.target,
+      v.action,
+      v.empty ? 'empty (excluded from the snapshot)' : `${v.entries} entries`
+    ]),
     ...report.networks.map(n => ['network', n.target, n.action, '']),
     ...report.images.map(i => ['image', i.reference, i.action, '']),
     ...report.bindMounts.map(b => [

@@ -42,7 +42,8 @@ export const INPUTS = {
     default: ''
   },
   'exclude-volumes': {
-    description: 'Named volumes to leave out.',
+    description:
+      'Named volumes to leave out (a cache, say). One that a container mounts is recorded but not copied: a restore gives the container a new empty volume of that name.',
     default: ''
   },
   consistency: {
@@ -54,6 +55,11 @@ export const INPUTS = {
     description:
       "Commit each container's filesystem into an image (`true` or `false`). A container's `docker-snapshot.commit` label overrides it.",
     default: 'true'
+  },
+  'keep-images': {
+    description:
+      'Keep on the engine the images a snapshot commits or tags (`true` or `false`). By default each is removed once it is pushed or saved into the store, and when the run fails.',
+    default: 'false'
   },
   'bind-mounts': {
     description: '`record` bind mounts in the manifest, or `capture` their contents as well.',

@@ -4,6 +4,7 @@
  */
 import { Readable, Writable, pipeline } from 'node:stream'
 import { pipeline as pipelineAsync } from 'node:stream/promises'
+import { extract } from 'tar-stream'
 import {
   DigestCounter,
   createDecompressor,
@@ -11,7 +12,7 @@ import {
   type ArchiveInspection
 } from '../archive/index.js'
 import { ArchiveIntegrityError, SnapshotError, StoreError } from '../errors.js'
-import type { ArchiveRecord, VolumeRecord } from '../manifest.js'
+import type { ArchiveRecord, ImageRecord, VolumeRecord } from '../manifest.js'
 import type { SnapshotStore } from '../stores/store.js'
 
 /**
@@ -80,6 +81,82 @@ export async function verifyStoredDigest(
     })
   }
   checkDigest(digest, archive, what, 'is')
+}
+
+/** The largest manifest.json of a `docker save` tar that is read (it lists configs and layers). */
+const MANIFEST_BYTES = 4 * 1024 * 1024
+
+/**
+ * Reads an image's `docker save` archive to its end: its size and sha256, and that it holds the
+ * recorded image (the config its manifest.json names is the image id), so an archive of another
+ * image (a tag that moved before the save) cannot pass.
+ */
+export async function verifyImageArchive(
+  store: SnapshotStore,
+  snapshotId: string,
+  image: ImageRecord & { archive: ArchiveRecord }
+): Promise<void> {
+  const { archive } = image
+  const what = `image ${image.reference}`
+  const { tar, check } = openArchiveTar(store, snapshotId, archive, what)
+  let held: string[]
+  try {
+    held = await savedImageIds(tar)
+  } catch (error) {
+    if (error instanceof SnapshotError) throw error
+    throw new ArchiveIntegrityError(
+      `Archive ${archive.object} (${what}) is not a readable image archive: ` +
+        `${errorMessage(error)}. Restore from another snapshot.`,
+      { cause: error }
+    )
+  }
+  check()
+  if (!held.includes(image.id)) {
+    throw new ArchiveIntegrityError(
+      `Archive ${archive.object} (${what}) holds image ${held.join(', ') || '(none)'}, not the ` +
+        `recorded ${image.id}: the image was saved under a tag that had moved. Restore from ` +
+        'another snapshot, or take a new one.'
+    )
+  }
+}
+
+/**
+ * The ids of the images a `docker save` tar holds: its manifest.json names each image's config
+ * by digest (`<hex>.json`, or `blobs/sha256/<hex>` in the OCI layout).
+ */
+async function savedImageIds(tar: Readable): Promise<string[]> {
+  let manifest: string | undefined
+  const entries = extract()
+  const reading = (async () => {
+    for await (const entry of entries) {
+      const { name, size, type } = entry.header
+      if (type !== 'file' || name.replace(/^\.\//, '') !== 'manifest.json') {
+        entry.resume()
+        continue
+      }
+      if ((size ?? 0) > MANIFEST_BYTES) throw new Error('its manifest.json is too large')
+      const chunks: Buffer[] = []
+      for await (const chunk of entry) chunks.push(chunk as Buffer)
+      manifest = Buffer.concat(chunks).toString('utf8')
+    }
+  })()
+  await Promise.all([
+    pipelineAsync(tar, entries),
+    reading.catch((error: unknown) => {
+      entries.destroy(error instanceof Error ? error : new Error(String(error)))
+      throw error
+    })
+  ])
+  if (manifest === undefined) throw new Error('it has no manifest.json')
+  const parsed: unknown = JSON.parse(manifest)
+  if (!Array.isArray(parsed)) throw new Error('its manifest.json is not a list')
+  return parsed.map(item => {
+    const config = (item as { Config?: unknown } | null)?.Config
+    const hex =
+      typeof config === 'string' ? /([a-f0-9]{64})(\.json)?$/.exec(config)?.[1] : undefined
+    if (hex === undefined) throw new Error('its manifest.json names no image config')
+    return `sha256:${hex}`
+  })
 }
 
 /**

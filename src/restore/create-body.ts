@@ -6,6 +6,7 @@
  */
 import type { ContainerCreateSpec } from '../docker/types.js'
 import type { ContainerRecord, EndpointRecord } from '../manifest.js'
+import { dropSharedNetworkFields } from '../manifest.js'
 import { type NameMap, parseLink, parseVolumesFrom, stringArray } from './names.js'
 import type { PortPolicy } from './types.js'
 
@@ -83,6 +84,10 @@ export function buildCreateSpec(
 
   const { networkMode, first, rest } = networkAttachment(record, names)
   if (networkMode !== undefined) host.NetworkMode = networkMode
+  // Snapshots taken before capture left these out recorded what the other container owns.
+  if (networkMode?.startsWith('container:')) {
+    dropSharedNetworkFields(config)
+  }
 
   const spec: ContainerCreateSpec = {
     ...config,

@@ -55,26 +55,31 @@ export async function restoreImage(
     env: details.Config?.Env ?? []
   })
 
+  /** The recorded tag when it names the image or is free (then it is given back), else the id. */
+  const referenceFor = async (how: string): Promise<string> => {
+    const byReference = await engine.findImage(image.reference)
+    if (byReference?.Id === image.id) return image.reference
+    const tag = tagOf(image.reference)
+    if (byReference === undefined && tag !== undefined) {
+      // The tag is free: give it back; a tag that now names another image is left alone.
+      await engine.tagImage(image.id, tag.repo, tag.tag)
+      log.info(`image ${image.id} is ${how}; tagged it ${image.reference} again`)
+      return image.reference
+    }
+    log.info(
+      `image ${image.id} is ${how}` +
+        (byReference ? ` (${image.reference} now names another image, so the id is used)` : '')
+    )
+    return image.id
+  }
+
   const byReference = await engine.findImage(image.reference)
   if (byReference?.Id === image.id) {
     log.info(`image ${image.reference} is present`)
     return ready(image.reference, byReference, 'present')
   }
   const byId = await engine.findImage(image.id)
-  if (byId !== undefined) {
-    const tag = tagOf(image.reference)
-    if (byReference === undefined && tag !== undefined) {
-      // The tag is free: give it back; a tag that now names another image is left alone.
-      await engine.tagImage(image.id, tag.repo, tag.tag)
-      log.info(`image ${image.id} is present; tagged it ${image.reference} again`)
-      return ready(image.reference, byId, 'present')
-    }
-    log.info(
-      `image ${image.id} is present` +
-        (byReference ? ` (${image.reference} now names another image, so the id is used)` : '')
-    )
-    return ready(image.id, byId, 'present')
-  }
+  if (byId !== undefined) return ready(await referenceFor('present'), byId, 'present')
 
   switch (image.location) {
     case 'local':
@@ -110,8 +115,7 @@ export async function restoreImage(
       const { tar, check } = openArchiveTar(store, snapshotId, archive, what)
       await engine.loadImages(tar)
       check()
-      const tagged = await engine.findImage(image.reference)
-      if (tagged?.Id === image.id) return ready(image.reference, tagged, 'loaded')
+      // Saved by id, the archive names no tag: the recorded one is given back when free.
       const loaded = await engine.findImage(image.id)
       if (loaded === undefined) {
         throw new ArchiveIntegrityError(
@@ -119,7 +123,7 @@ export async function restoreImage(
             `(${image.reference}) afterwards: the archive does not hold the recorded image.`
         )
       }
-      return ready(image.id, loaded, 'loaded')
+      return ready(await referenceFor('loaded'), loaded, 'loaded')
     }
   }
 }

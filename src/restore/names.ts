@@ -33,14 +33,19 @@ export class NameMap {
   readonly #volumeNames = new Set<string>()
   readonly #networkNames = new Set<string>()
 
-  constructor(manifest: Pick<Manifest, 'containers' | 'volumes' | 'networks'>, prefix: string) {
+  constructor(
+    manifest: Pick<Manifest, 'containers' | 'volumes' | 'excludedVolumes' | 'networks'>,
+    prefix: string
+  ) {
     checkPrefix(prefix)
     this.prefix = prefix
     for (const container of manifest.containers) {
       this.#containerNames.add(container.name)
       this.#containerIds.set(container.id, container.name)
     }
-    for (const volume of manifest.volumes) this.#volumeNames.add(volume.name)
+    for (const volume of [...manifest.volumes, ...(manifest.excludedVolumes ?? [])]) {
+      this.#volumeNames.add(volume.name)
+    }
     for (const network of manifest.networks) this.#networkNames.add(network.name)
   }
 

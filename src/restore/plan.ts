@@ -5,6 +5,7 @@
 import { ConflictError, InvalidSettingsError, ManifestError } from '../errors.js'
 import type {
   ContainerRecord,
+  ExcludedVolumeRecord,
   ImageRecord,
   Manifest,
   NetworkRecord,
@@ -17,7 +18,8 @@ import type { ConflictPolicy } from './types.js'
 /** The records a restore brings back, containers in dependency order. */
 export interface Selection {
   containers: ContainerRecord[]
-  volumes: VolumeRecord[]
+  /** Volumes to restore: with their contents, or empty (left out of the snapshot). */
+  volumes: (VolumeRecord | ExcludedVolumeRecord)[]
   networks: NetworkRecord[]
   images: ImageRecord[]
 }
@@ -57,7 +59,9 @@ export function selectRecords(manifest: Manifest, options: SelectionOptions): Se
     for (const mount of container.mounts)
       if (mount.type === 'volume') wantedVolumes.add(mount.source)
   }
-  const volumes = manifest.volumes.filter(v => wantedVolumes.has(v.name))
+  const volumes = [...manifest.volumes, ...(manifest.excludedVolumes ?? [])].filter(v =>
+    wantedVolumes.has(v.name)
+  )
 
   const wantedNetworks = new Set<string>()
   for (const container of containers) {
@@ -115,7 +119,7 @@ export interface PlannedContainer {
 }
 
 export interface PlannedVolume {
-  record: VolumeRecord
+  record: VolumeRecord | ExcludedVolumeRecord
   target: string
   action: Disposition
   /** Containers (by name) that mount the existing volume; replace removes them first. */

@@ -9,7 +9,7 @@ import { HealthError, InvalidSettingsError, SnapshotError, describeError } from 
 import type { Logger } from '../log.js'
 import type { ContainerRecord, Manifest } from '../manifest.js'
 import type { SnapshotStore } from '../stores/store.js'
-import { openArchiveTar, verifyStoredDigest, verifyVolumeArchive } from './archives.js'
+import { openArchiveTar, verifyImageArchive, verifyVolumeArchive } from './archives.js'
 import {
   type PlannedBindMount,
   bindReplacements,
@@ -257,7 +257,7 @@ class RestoreRun {
   private async verifyArchives(plan: RestorePlan): Promise<void> {
     await verifyBindArchives(this.store, this.snapshotId, this.bindMounts, this.log)
     for (const volume of plan.volumes) {
-      if (volume.action === 'skip') continue
+      if (volume.action === 'skip' || !('archive' in volume.record)) continue
       const started = Date.now()
       const inspection = await verifyVolumeArchive(this.store, this.snapshotId, volume.record)
       this.log.info(
@@ -271,13 +271,8 @@ class RestoreRun {
         this.log.info(`${image.archive.object}: not needed, image ${image.id} is present`)
         continue
       }
-      await verifyStoredDigest(
-        this.store,
-        this.snapshotId,
-        image.archive,
-        `image ${image.reference}`
-      )
-      this.log.info(`${image.archive.object}: sha256 and size match`)
+      await verifyImageArchive(this.store, this.snapshotId, { ...image, archive: image.archive })
+      this.log.info(`${image.archive.object}: sha256 and size match; holds image ${image.id}`)
     }
   }
 
@@ -326,6 +321,13 @@ class RestoreRun {
         labels: names.labels(record.labels) ?? {}
       })
       this.created.volumes.push(target)
+      if (!('archive' in record)) {
+        this.log.info(
+          `volume ${target}: created empty (${record.name} was excluded from the snapshot)`
+        )
+        restored.push({ name: record.name, target, action: 'created', entries: 0, empty: true })
+        continue
+      }
       const started = Date.now()
       const what = `volume ${record.name}`
       const { tar, check } = openArchiveTar(this.store, this.snapshotId, record.archive, what)

@@ -70,6 +70,8 @@ export interface RestoredVolume {
   action: 'created' | 'replaced' | 'skipped'
   /** Tar entries written below the root (0 when skipped). */
   entries: number
+  /** Created empty: the snapshot left its contents out (exclude-volumes). */
+  empty?: true
 }
 
 export interface RestoredNetwork {
@@ -143,7 +145,8 @@ export interface VerifyOptions {
   env?: Record<string, string>
 }
 
-export type VerifyCheckKind = 'manifest' | 'archive' | 'image' | 'restore' | 'drill' | 'cleanup'
+export type VerifyCheckKind =
+  'manifest' | 'config' | 'archive' | 'image' | 'restore' | 'drill' | 'cleanup'
 
 export interface VerifyCheck {
   kind: VerifyCheckKind

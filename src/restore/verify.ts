@@ -11,9 +11,12 @@ import { InvalidSettingsError, NotFoundError, describeError } from '../errors.js
 import type { Logger } from '../log.js'
 import type { ImageRecord, Manifest } from '../manifest.js'
 import type { SnapshotStore } from '../stores/store.js'
-import { verifyStoredDigest, verifyVolumeArchive } from './archives.js'
+import { verifyImageArchive, verifyStoredDigest, verifyVolumeArchive } from './archives.js'
 import { describeBindMount } from './bind-mounts.js'
+import { buildCreateSpec } from './create-body.js'
+import { createConflicts } from './create-check.js'
 import { repositoryOf } from './images.js'
+import { NameMap } from './names.js'
 import { readManifest, resolveSnapshotId } from './read-manifest.js'
 import { checkRegistryManifest, locateImage } from './registry-check.js'
 import { restoreSnapshot } from './restore.js'
@@ -67,6 +70,7 @@ class VerifyRun {
       )
     }
 
+    await log.group('Verify: container configurations', () => this.checkConfigs(manifest))
     await log.group('Verify: archives', () => this.checkArchives(manifest))
     await log.group('Verify: images', () => this.checkImages(manifest))
     if (options.restoreCheck || drill !== undefined) {
@@ -112,6 +116,30 @@ class VerifyRun {
       this.checks.push({ kind, subject, ok: false, detail, durationMs: Date.now() - started })
       this.log.warn(`failed: ${subject}: ${detail}`)
       return undefined
+    }
+  }
+
+  /** Every recorded container, as restore would create it, is one the engine accepts. */
+  private async checkConfigs(manifest: Manifest): Promise<void> {
+    const names = new NameMap(manifest, '')
+    const containers = new Map(manifest.containers.map(c => [c.name, c]))
+    for (const container of manifest.containers) {
+      await this.check('config', `configuration of container ${container.name}`, async () => {
+        const { spec } = buildCreateSpec(container, container.name, {
+          names,
+          image: container.sourceImage,
+          ports: 'keep',
+          env: container.create.Env,
+          containers
+        })
+        const conflicts = createConflicts(spec)
+        if (conflicts.length > 0) {
+          throw new Error(
+            `cannot be created again: ${conflicts.join('; ')}; a restore would fail here`
+          )
+        }
+        return { value: undefined, detail: 'creatable: no option the engine refuses' }
+      })
     }
   }
 
@@ -167,8 +195,11 @@ class VerifyRun {
     switch (image.location) {
       case 'store': {
         const archive = image.archive!
-        await verifyStoredDigest(this.store, snapshotId, archive, `image ${image.reference}`)
-        return { value: undefined, detail: `${archive.object}: sha256 and size match` }
+        await verifyImageArchive(this.store, snapshotId, { ...image, archive })
+        return {
+          value: undefined,
+          detail: `${archive.object}: sha256 and size match; holds image ${image.id}`
+        }
       }
       case 'local': {
         if (await this.engine.findImage(image.id)) {

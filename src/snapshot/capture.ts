@@ -7,6 +7,7 @@ import type {
   MountRecord,
   NetworkRecord
 } from '../manifest.js'
+import { dropSharedNetworkFields } from '../manifest.js'
 
 /** Labels a user sets on a container to steer its snapshot. */
 export const LABEL = {
@@ -154,6 +155,10 @@ function createBody(details: ContainerDetails, mounts: MountRecord[], env: strin
   body.Env = env
   // The engine's default hostname is the id prefix: a new container must get its own.
   if (body.Hostname === details.Id.slice(0, 12)) delete body.Hostname
+  const networkMode = body.HostConfig.NetworkMode
+  if (typeof networkMode === 'string' && networkMode.startsWith('container:')) {
+    dropSharedNetworkFields(body)
+  }
   // Volumes the image declared and the engine named (anonymous) must be mounted explicitly, or
   // the engine would make new empty ones.
   const host = body.HostConfig

@@ -19,7 +19,7 @@ import { MANIFEST_FILE, MANIFEST_VERSION } from '../manifest.js'
 import { serializeManifest } from '../manifest-schema.js'
 import type { SnapshotStore, SnapshotWriter } from '../stores/store.js'
 import type { TransferListener } from '../transfer.js'
-import { formatBytes } from '../format.js'
+import { formatBytes, plural } from '../format.js'
 import {
   LABEL,
   captureContainer,
@@ -44,6 +44,8 @@ export interface SnapshotOptions {
   consistency: Consistency
   /** Commit each container's filesystem (a container's `docker-snapshot.commit` label overrides). */
   commit: boolean
+  /** Leave the images this run commits or tags on the engine (else removed once stored). */
+  keepImages?: boolean
   /** Capture the contents of bind mounts too (they are always recorded). */
   captureBindMounts: boolean
   /** Where images go; without one they are saved into the store. */
@@ -146,7 +148,18 @@ class SnapshotRun {
     )
   }
 
+  /** Local image references this run made (commits, tags for a push), to remove at the end. */
+  private readonly madeImages: string[] = []
+
   async run(): Promise<SnapshotReport> {
+    try {
+      return await this.capture()
+    } finally {
+      await this.removeMadeImages()
+    }
+  }
+
+  private async capture(): Promise<SnapshotReport> {
     const { options, log } = this
     const engineInfo = await this.engine.info()
     this.codec = await resolveCompression(options.compression, options.compressionLevel)
@@ -164,6 +177,12 @@ class SnapshotRun {
           `volumes: ${found.volumes.map(v => v.Name).join(', ') || 'none'}; ` +
           `networks: ${found.networks.join(', ') || 'none'}`
       )
+      for (const volume of found.excludedVolumes) {
+        log.info(
+          `volume ${volume.Name} is excluded: its contents are not taken; a restore gives ` +
+            `${usersOf(volume.Name, found.containers).join(', ')} a new empty volume ${volume.Name}`
+        )
+      }
       return found
     })
 
@@ -228,6 +247,15 @@ class SnapshotRun {
       containers,
       images,
       volumes,
+      ...(targets.excludedVolumes.length > 0 && {
+        excludedVolumes: targets.excludedVolumes.map(volume => ({
+          name: volume.Name,
+          driver: volume.Driver,
+          driverOptions: volume.Options ?? {},
+          labels: volume.Labels ?? {},
+          usedBy: usersOf(volume.Name, targets.containers)
+        }))
+      }),
       networks
     }
     const text = serializeManifest(manifest)
@@ -420,6 +448,7 @@ class SnapshotRun {
           pause: false,
           comment: `docker-snapshot ${this.options.snapshotId} of ${name}`
         })
+        this.madeImages.push(`${repo}:${tag}`)
         this.log.info(`committed ${name} as ${repo}:${tag} in ${seconds(started).toFixed(1)} s`)
         pending.set(`commit:${name}`, {
           record: { key: `commit:${name}`, role: 'commit', container: name, id },
@@ -528,6 +557,31 @@ class SnapshotRun {
     }
   }
 
+  /**
+   * Removes the commits and tags this run made, pushed, saved or not (a failed run's too): the
+   * snapshot holds them now. A source image loses only the tag added for the push.
+   */
+  private async removeMadeImages(): Promise<void> {
+    const made = this.madeImages.splice(0)
+    if (made.length === 0) return
+    if (this.options.keepImages) {
+      this.log.info(`kept images on the engine (keep-images): ${made.join(', ')}`)
+      return
+    }
+    const left: string[] = []
+    for (const reference of made) {
+      try {
+        await this.engine.removeImage(reference)
+      } catch (error) {
+        left.push(`${reference} (${describeError(error)})`)
+      }
+    }
+    this.log.info(`removed ${plural(made.length - left.length, 'image')} this run made`)
+    if (left.length > 0) {
+      this.log.warn(`could not remove ${left.join('; ')}: remove them with docker rmi`)
+    }
+  }
+
   /** Pushes committed and locally built images, or saves them into the store. */
   private async publishImages(pending: PendingImage[]): Promise<ImageRecord[]> {
     const records: ImageRecord[] = []
@@ -551,6 +605,7 @@ class SnapshotRun {
       if (registry) {
         if (image.record.role === 'source') {
           await this.engine.tagImage(image.record.id, image.repo, image.tag)
+          this.madeImages.push(`${image.repo}:${image.tag}`)
         }
         this.options.onTransfer?.({
           kind: 'image',
@@ -578,7 +633,8 @@ class SnapshotRun {
       }
       const object = `images/${imageTag(image.record.key.replace(':', '-'))}.tar.${this.codec.algorithm === 'zstd' ? 'zst' : 'gz'}`
       const reference = image.localReference
-      const saved = await this.engine.saveImages([reference])
+      // By id: a tag can have moved to another image since the container was created.
+      const saved = await this.engine.saveImages([image.record.id])
       const packed = await packArchive(
         saved,
         this.codec,
@@ -603,6 +659,13 @@ class SnapshotRun {
     }
     return records
   }
+}
+
+/** The containers (by name) that mount volume `name`. */
+function usersOf(name: string, containers: ContainerDetails[]): string[] {
+  return containers
+    .filter(details => (details.Mounts ?? []).some(mount => mount.Name === name))
+    .map(containerName)
 }
 
 function bufferStream(text: string) {

@@ -18,6 +18,8 @@ export interface Selection {
 export interface Targets {
   containers: ContainerDetails[]
   volumes: VolumeDetails[]
+  /** Volumes the containers mount that exclude-volumes leaves out: recorded, not copied. */
+  excludedVolumes: VolumeDetails[]
   /** User-defined networks the containers use. */
   networks: string[]
 }
@@ -113,16 +115,17 @@ export async function resolveTargets(
   containers.sort((a, b) => containerName(a).localeCompare(containerName(b)))
 
   const excluded = new Set(excludeVolumes)
-  const volumeNames = new Set<string>()
+  const mounted = new Set<string>()
   for (const details of containers) {
     for (const mount of details.Mounts ?? []) {
-      if ((mount.Type as string) === 'volume' && mount.Name) volumeNames.add(mount.Name)
+      if ((mount.Type as string) === 'volume' && mount.Name) mounted.add(mount.Name)
     }
   }
-  for (const name of extraVolumes) volumeNames.add(name)
   const volumes: VolumeDetails[] = []
-  for (const name of [...volumeNames].sort()) {
-    if (excluded.has(name)) continue
+  const excludedVolumes: VolumeDetails[] = []
+  for (const name of [...new Set([...mounted, ...extraVolumes])].sort()) {
+    // An excluded volume no selected container mounts is simply not taken.
+    if (excluded.has(name) && !mounted.has(name)) continue
     const volume = await engine.findVolume(name)
     if (!volume) {
       const names = (await engine.listVolumes()).map(v => v.Name)
@@ -131,7 +134,8 @@ export async function resolveTargets(
           'exists (docker volume ls lists them).'
       )
     }
-    volumes.push(volume)
+    if (excluded.has(name)) excludedVolumes.push(volume)
+    else volumes.push(volume)
   }
 
   const networks = new Set<string>()
@@ -140,5 +144,5 @@ export async function resolveTargets(
       if (!BUILTIN_NETWORKS.includes(network)) networks.add(network)
     }
   }
-  return { containers, volumes, networks: [...networks].sort() }
+  return { containers, volumes, excludedVolumes, networks: [...networks].sort() }
 }

@@ -110,36 +110,47 @@ export class DirectoryStore implements SnapshotStore {
   }
 
   /**
-   * A store at `root`, checked up front: created if missing when `create` (to write a snapshot),
-   * else it must exist (to read one: a mistyped path should say so, not look empty). Rejects
-   * with StoreError if it cannot be used.
+   * A store at `root`, checked up front: created if missing when `create` (to write a snapshot;
+   * `beforeCreate` may refuse first), else it must exist (to read one: a mistyped path should
+   * say so, not look empty) and be readable; reading needs no write access (a read-only mount
+   * will do). Rejects with StoreError if it cannot be used.
    */
-  static async open(root: string, create = true): Promise<DirectoryStore> {
+  static async open(
+    root: string,
+    create = true,
+    beforeCreate?: () => Promise<void>
+  ): Promise<DirectoryStore> {
     const store = new DirectoryStore(root)
-    if (!create && !existsSync(store.root)) {
+    const info = await statIfExists(store.root)
+    if (info === undefined) {
+      if (!create) {
+        throw new StoreError(
+          `no store at ${store.root}: the directory does not exist. Check the store setting.`
+        )
+      }
+      await beforeCreate?.()
+      try {
+        await mkdir(store.root, { recursive: true })
+      } catch (error) {
+        throw new StoreError(
+          `cannot create store directory ${store.root}: ${errorMessage(error)}; ` +
+            'choose a directory this user can create, or create it first',
+          { cause: error }
+        )
+      }
+    } else if (!info.isDirectory()) {
       throw new StoreError(
-        `no store at ${store.root}: the directory does not exist. Check the store setting.`
+        `store path ${store.root} is a file, not a directory: give the store a directory path`
       )
     }
     try {
-      await mkdir(store.root, { recursive: true })
+      await access(store.root, constants.R_OK | constants.X_OK | (create ? constants.W_OK : 0))
     } catch (error) {
       throw new StoreError(
-        `cannot create store directory ${store.root}: ${errorMessage(error)}; ` +
-          'choose a directory this user can create, or create it first',
-        { cause: error }
-      )
-    }
-    const info = await stat(store.root)
-    if (!info.isDirectory()) {
-      throw new StoreError(`store path ${store.root} exists and is not a directory`)
-    }
-    try {
-      await access(store.root, constants.R_OK | constants.W_OK | constants.X_OK)
-    } catch (error) {
-      throw new StoreError(
-        `store directory ${store.root} is not readable and writable by this user; ` +
-          'fix its permissions or choose another store',
+        errorCode(error) === 'EROFS'
+          ? `store directory ${store.root} is on a read-only file system; choose a writable store directory`
+          : `store directory ${store.root} is not ${create ? 'readable and writable' : 'readable'} ` +
+              'by this user; fix its permissions or choose another store',
         { cause: error }
       )
     }
@@ -537,6 +548,22 @@ async function totalFileBytes(directory: string): Promise<number> {
     else if (entry.isFile()) total += (await lstat(path)).size
   }
   return total
+}
+
+/** The path's stat, or undefined when nothing is there; a file on the way is a StoreError. */
+async function statIfExists(path: string) {
+  try {
+    return await stat(path)
+  } catch (error) {
+    const code = errorCode(error)
+    if (code === 'ENOENT') return undefined
+    throw new StoreError(
+      code === 'ENOTDIR'
+        ? `store path ${path} is below a file, not a directory: give the store a directory path`
+        : `cannot look at store path ${path}: ${errorMessage(error)}`,
+      { cause: error }
+    )
+  }
 }
 
 async function isDirectory(path: string): Promise<boolean> {

@@ -702,12 +702,17 @@ export class FakeEngine implements EngineMethods {
       if (!image) throw this.notFound(what, `reference does not exist: ${reference}`)
       return image
     })
-    // A stand-in for `docker save`: one JSON file per image, which loadImages reads back.
+    // A stand-in for `docker save`: manifest.json names each image's config `<id hex>.json`
+    // and its tags (none when saved by id), which loadImages reads back.
     const pack = tar.pack()
-    for (const [index, image] of images.entries()) {
-      const record = { Id: image.Id, RepoTags: [references[index]!], Env: image.Config.Env }
-      pack.entry({ name: `fake-image-${index}.json`, mtime: EPOCH }, JSON.stringify(record))
-    }
+    const manifest = images.map((image, index) => {
+      const reference = references[index]!
+      const config = `${image.Id.replace('sha256:', '')}.json`
+      pack.entry({ name: config, mtime: EPOCH }, JSON.stringify({ Env: image.Config.Env }))
+      const byId = reference === image.Id
+      return { Config: config, RepoTags: byId ? null : [reference], Layers: [] }
+    })
+    pack.entry({ name: 'manifest.json', mtime: EPOCH }, JSON.stringify(manifest))
     pack.finalize()
     const stream = Readable.from(await buffer(pack))
     return fault?.afterBytes !== undefined
@@ -732,19 +737,22 @@ export class FakeEngine implements EngineMethods {
     if (files.size === 0) {
       throw new EngineError(`${what} failed: the archive holds no image (no docker save archive)`)
     }
+    const manifest = files.get('manifest.json')
+    if (manifest === undefined) {
+      throw new EngineError(`${what} failed: invalid tar header: no manifest.json`)
+    }
     const loaded: string[] = []
-    for (const [name, text] of files) {
-      if (!/^fake-image-\d+\.json$/.test(name)) {
-        throw new EngineError(
-          `${what} failed: invalid tar header: ${name} is not a docker save archive`
-        )
+    const entries = JSON.parse(manifest) as { Config: string; RepoTags: string[] | null }[]
+    for (const entry of entries) {
+      const config = files.get(entry.Config)
+      if (config === undefined) {
+        throw new EngineError(`${what} failed: ${entry.Config} is not in the archive`)
       }
-      const record = JSON.parse(text) as { Id: string; RepoTags: string[]; Env: string[] }
-      const image = this.imageMap.get(record.Id) ?? this.newImage(record.Id, record.Env)
-      for (const reference of record.RepoTags) {
-        this.tag(image, reference)
-        loaded.push(reference)
-      }
+      const id = `sha256:${entry.Config.replace(/\.json$/, '')}`
+      const { Env } = JSON.parse(config) as { Env: string[] }
+      const image = this.imageMap.get(id) ?? this.newImage(id, Env)
+      for (const reference of entry.RepoTags ?? []) this.tag(image, reference)
+      loaded.push(...(entry.RepoTags ?? [id]))
     }
     return loaded
   }

@@ -7,6 +7,7 @@ import {
   networkAttachment,
   type CreateContext
 } from '../../../src/restore/create-body.js'
+import { createConflicts } from '../../../src/restore/create-check.js'
 import { NameMap } from '../../../src/restore/names.js'
 import type { PortPolicy } from '../../../src/restore/types.js'
 import { containerRecord, idFor, manifestOf, networkRecord, volumeRecord } from './fixtures.js'
@@ -165,6 +166,25 @@ describe('buildCreateSpec', () => {
     expect((spec.HostConfig as Record<string, unknown>).NetworkMode).toBe('container:copy-db')
     expect(spec).not.toHaveProperty('NetworkingConfig')
     expect(connect).toEqual([])
+  })
+
+  it('gives back no hostname, domain or exposed ports on a container: network mode', () => {
+    // As snapshots taken before capture left them out recorded them: inherited from db.
+    const record = containerRecord('sidecar', {
+      create: {
+        Hostname: 'db-host',
+        Domainname: 'example.org',
+        ExposedPorts: { '8080/tcp': {} },
+        User: 'nobody',
+        HostConfig: { NetworkMode: 'container:db' }
+      }
+    })
+    const { spec } = buildCreateSpec(record, 'copy-sidecar', context())
+    expect(spec).not.toHaveProperty('Hostname')
+    expect(spec).not.toHaveProperty('Domainname')
+    expect(spec).not.toHaveProperty('ExposedPorts')
+    expect(spec.User).toBe('nobody')
+    expect(createConflicts(spec)).toEqual([])
   })
 })
 

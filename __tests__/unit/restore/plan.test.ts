@@ -102,6 +102,36 @@ describe('selectRecords', () => {
   })
 })
 
+describe('an excluded volume', () => {
+  const withCache = containerRecord('worker', {
+    mounts: [{ type: 'volume', source: 'cache', destination: '/cache', readOnly: false }]
+  })
+  const excluded = {
+    name: 'cache',
+    driver: 'local',
+    driverOptions: {},
+    labels: {},
+    usedBy: ['worker']
+  }
+  const snapshot = { ...manifestOf({ containers: [withCache] }), excludedVolumes: [excluded] }
+
+  it('is planned with its container, under the prefix, and conflicts like any volume', () => {
+    const selection = selectRecords(snapshot, { containers: ['worker'] })
+    expect(selection.volumes).toEqual([excluded])
+    const copy = planRestore(selection, new NameMap(snapshot, 'copy-'), state(), 'fail', 'snap-1')
+    expect(copy.volumes.map(v => [v.target, v.action])).toEqual([['copy-cache', 'create']])
+    const inPlace = () =>
+      planRestore(
+        selection,
+        new NameMap(snapshot, ''),
+        state({ volumes: new Set(['cache']) }),
+        'fail',
+        'snap-1'
+      )
+    expect(inPlace).toThrow('would overwrite what exists: volume cache')
+  })
+})
+
 describe('planRestore', () => {
   const plan = (given: EngineState, onConflict: ConflictPolicy = 'fail', prefix = '') =>
     planRestore(selectRecords(manifest, {}), names(prefix), given, onConflict, 'snap-1')

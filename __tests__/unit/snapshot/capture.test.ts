@@ -1,3 +1,4 @@
+import { createConflicts } from '../../../src/restore/create-check.js'
 import { describe, expect, it } from 'vitest'
 import type { ContainerDetails, NetworkDetails } from '../../../src/docker/types.js'
 import {
@@ -331,6 +332,18 @@ describe('captureContainer', () => {
   it('keeps a hostname the user chose', () => {
     const { create } = captureContainer(inspect({ hostname: 'pg-primary' }), 'pause', new Map())
     expect(create.Hostname).toBe('pg-primary')
+  })
+
+  it('leaves out what a container: network mode takes from the other container', () => {
+    const details = inspect({
+      hostname: 'db-host',
+      hostConfig: { NetworkMode: `container:${DB_ID}` }
+    })
+    const { create } = captureContainer(details, 'pause', new Map([[DB_ID, 'db']]))
+    expect(create).not.toHaveProperty('Hostname')
+    expect(create).not.toHaveProperty('Domainname')
+    expect(create).not.toHaveProperty('ExposedPorts')
+    expect(createConflicts({ name: 'web', Image: 'x', ...create })).toEqual([])
   })
 
   it('copies the Config fields a create needs, and not the image', () => {

@@ -113,11 +113,14 @@ describe('open', () => {
     expect(opened.canDelete).toBe(true)
   })
 
-  test('a root that cannot be created is a StoreError that names it', async () => {
+  test('a root below a file is a StoreError that says so', async () => {
     await writeFile(join(scratch, 'file'), 'x')
     const root = join(scratch, 'file', 'store')
-    await expect(DirectoryStore.open(root)).rejects.toThrow(StoreError)
-    await expect(DirectoryStore.open(root)).rejects.toThrow(`cannot create store directory ${root}`)
+    for (const create of [true, false]) {
+      await expect(DirectoryStore.open(root, create)).rejects.toThrow(
+        `store path ${root} is below a file, not a directory: give the store a directory path`
+      )
+    }
   })
 
   test('opened for reading, a missing root is a StoreError and is not created', async () => {
@@ -128,10 +131,16 @@ describe('open', () => {
     await expect(stat(root)).rejects.toThrow(/ENOENT/)
   })
 
-  test('a root that is a file is a StoreError', async () => {
+  test('a root that is a file is a StoreError that says so, for reading and writing', async () => {
     const root = join(scratch, 'file')
     await writeFile(root, 'x')
-    await expect(DirectoryStore.open(root)).rejects.toThrow(StoreError)
+    for (const create of [true, false]) {
+      const error: unknown = await DirectoryStore.open(root, create).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(StoreError)
+      expect((error as StoreError).message).toBe(
+        `store path ${root} is a file, not a directory: give the store a directory path`
+      )
+    }
   })
 })
 
@@ -633,5 +642,57 @@ describe('a read-only store', () => {
     expect(Buffer.concat(chunks).toString()).toBe('m')
     await expect(hold.release()).resolves.toBeUndefined()
     await expect(readOnly.begin('other')).rejects.toThrow(StoreError)
+  })
+})
+
+// A read-only file system: a tmpfs remounted read-only. Needs root (mount), as above.
+describe('a read-only file system', () => {
+  let mountPoint = ''
+  let mounted = false
+
+  beforeAll(async () => {
+    mountPoint = await mkdtemp(join(tmpdir(), 'directory-store-ro-'))
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mountPoint], {
+        stdio: 'pipe'
+      })
+      mounted = true
+      const writable = await DirectoryStore.open(join(mountPoint, 'store'))
+      const writer = await writable.begin('nightly-1')
+      await writer.put('manifest.json', Readable.from([manifestWith('2026-01-02T03:04:05Z')]))
+      await writer.publish({ replace: false })
+      execFileSync('mount', ['-o', 'remount,ro', mountPoint], { stdio: 'pipe' })
+    } catch (error) {
+      if (process.env.CI) throw error
+      console.warn(`skipping the read-only tests: cannot mount a tmpfs (${String(error)})`)
+    }
+  })
+
+  afterAll(async () => {
+    if (mounted) execFileSync('umount', [mountPoint])
+    await rm(mountPoint, { recursive: true, force: true })
+  })
+
+  test('is read: open for reading, list and get need read access only', async ctx => {
+    if (!mounted) ctx.skip()
+    const readOnly = await DirectoryStore.open(join(mountPoint, 'store'), false)
+    expect((await readOnly.list()).map(s => [s.snapshotId, s.hasManifest])).toEqual([
+      ['nightly-1', true]
+    ])
+    expect(await sha256Of(await readOnly.get('nightly-1', 'manifest.json'))).toBe(
+      createHash('sha256').update(manifestWith('2026-01-02T03:04:05Z')).digest('hex')
+    )
+  })
+
+  test('is refused for writing, up front, with the reason', async ctx => {
+    if (!mounted) ctx.skip()
+    const root = join(mountPoint, 'store')
+    await expect(DirectoryStore.open(root)).rejects.toThrow(
+      `store directory ${root} is on a read-only file system; choose a writable store directory`
+    )
+    const missing = join(mountPoint, 'new', 'store')
+    await expect(DirectoryStore.open(missing)).rejects.toThrow(
+      `cannot create store directory ${missing}`
+    )
   })
 })
