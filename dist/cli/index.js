@@ -85681,28 +85681,6 @@ const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createReq
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-;// CONCATENATED MODULE: external "node:url"
-const external_node_url_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
-;// CONCATENATED MODULE: external "node:util"
-const external_node_util_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
-;// CONCATENATED MODULE: ./src/format.ts
-/** Sizes and counts as people read them. */
-/** `1.5 MiB`: binary units, one decimal above bytes. */
-function formatBytes(bytes) {
-    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-    let value = bytes;
-    let unit = 0;
-    while (value >= 1024 && unit < units.length - 1) {
-        value /= 1024;
-        unit++;
-    }
-    return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
-}
-/** `1 volume`, `2 volumes`. */
-function plural(count, word) {
-    return `${count} ${word}${count === 1 ? '' : 's'}`;
-}
-
 ;// CONCATENATED MODULE: external "node:stream"
 const external_node_stream_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
 ;// CONCATENATED MODULE: external "node:zlib"
@@ -86543,11 +86521,34 @@ function writeNumber(block, offset, length, value) {
 
 
 
+;// CONCATENATED MODULE: external "node:url"
+const external_node_url_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
+;// CONCATENATED MODULE: external "node:util"
+const external_node_util_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
+;// CONCATENATED MODULE: ./src/format.ts
+/** Sizes and counts as people read them. */
+/** `1.5 MiB`: binary units, one decimal above bytes. */
+function formatBytes(bytes) {
+    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+    let value = bytes;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+        value /= 1024;
+        unit++;
+    }
+    return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+}
+/** `1 volume`, `2 volumes`. */
+function plural(count, word) {
+    return `${count} ${word}${count === 1 ? '' : 's'}`;
+}
+
 ;// CONCATENATED MODULE: ./src/restore/archives.ts
 /**
  * The stored archives a restore reads: proven against the manifest before anything is changed,
  * then streamed a second time into the engine, with the digest checked again on the way.
  */
+
 
 
 
@@ -86605,6 +86606,76 @@ async function verifyStoredDigest(store, snapshotId, archive, what) {
     }
     checkDigest(digest, archive, what, 'is');
 }
+/** The largest manifest.json of a `docker save` tar that is read (it lists configs and layers). */
+const MANIFEST_BYTES = 4 * 1024 * 1024;
+/**
+ * Reads an image's `docker save` archive to its end: its size and sha256, and that it holds the
+ * recorded image (the config its manifest.json names is the image id), so an archive of another
+ * image (a tag that moved before the save) cannot pass.
+ */
+async function verifyImageArchive(store, snapshotId, image) {
+    const { archive } = image;
+    const what = `image ${image.reference}`;
+    const { tar, check } = openArchiveTar(store, snapshotId, archive, what);
+    let held;
+    try {
+        held = await savedImageIds(tar);
+    }
+    catch (error) {
+        if (error instanceof SnapshotError)
+            throw error;
+        throw new ArchiveIntegrityError(`Archive ${archive.object} (${what}) is not a readable image archive: ` +
+            `${errorMessage(error)}. Restore from another snapshot.`, { cause: error });
+    }
+    check();
+    if (!held.includes(image.id)) {
+        throw new ArchiveIntegrityError(`Archive ${archive.object} (${what}) holds image ${held.join(', ') || '(none)'}, not the ` +
+            `recorded ${image.id}: the image was saved under a tag that had moved. Restore from ` +
+            'another snapshot, or take a new one.');
+    }
+}
+/**
+ * The ids of the images a `docker save` tar holds: its manifest.json names each image's config
+ * by digest (`<hex>.json`, or `blobs/sha256/<hex>` in the OCI layout).
+ */
+async function savedImageIds(tar) {
+    let manifest;
+    const entries = (0,tar_stream.extract)();
+    const reading = (async () => {
+        for await (const entry of entries) {
+            const { name, size, type } = entry.header;
+            if (type !== 'file' || name.replace(/^\.\//, '') !== 'manifest.json') {
+                entry.resume();
+                continue;
+            }
+            if ((size ?? 0) > MANIFEST_BYTES)
+                throw new Error('its manifest.json is too large');
+            const chunks = [];
+            for await (const chunk of entry)
+                chunks.push(chunk);
+            manifest = Buffer.concat(chunks).toString('utf8');
+        }
+    })();
+    await Promise.all([
+        (0,promises_namespaceObject.pipeline)(tar, entries),
+        reading.catch((error) => {
+            entries.destroy(error instanceof Error ? error : new Error(String(error)));
+            throw error;
+        })
+    ]);
+    if (manifest === undefined)
+        throw new Error('it has no manifest.json');
+    const parsed = JSON.parse(manifest);
+    if (!Array.isArray(parsed))
+        throw new Error('its manifest.json is not a list');
+    return parsed.map(item => {
+        const config = item?.Config;
+        const hex = typeof config === 'string' ? /([a-f0-9]{64})(\.json)?$/.exec(config)?.[1] : undefined;
+        if (hex === undefined)
+            throw new Error('its manifest.json names no image config');
+        return `sha256:${hex}`;
+    });
+}
 /**
  * The archive's tar as a stream (decompressed), for a second pass into the engine. Nothing is read
  * before the consumer reads, so a failure reaches it as an error of this stream, whenever it
@@ -86652,8 +86723,6 @@ function errorMessage(error) {
     return error instanceof Error ? error.message : String(error);
 }
 
-// EXTERNAL MODULE: ./node_modules/ajv/dist/ajv.js
-var ajv = __nccwpck_require__(2463);
 ;// CONCATENATED MODULE: ./src/manifest.ts
 /**
  * The snapshot manifest: what was taken and how to bring it back. Versioned; validated against
@@ -86663,7 +86732,19 @@ var ajv = __nccwpck_require__(2463);
  */
 const MANIFEST_VERSION = 1;
 const MANIFEST_FILE = 'manifest.json';
+/**
+ * Removes what a container on `container:<other>` network mode shows but does not own: the
+ * other container's hostname and domain, and the ports its image exposes. The engine refuses
+ * them at create, so they are neither recorded nor given back.
+ */
+function dropSharedNetworkFields(body) {
+    delete body.Hostname;
+    delete body.Domainname;
+    delete body.ExposedPorts;
+}
 
+// EXTERNAL MODULE: ./node_modules/ajv/dist/ajv.js
+var ajv = __nccwpck_require__(2463);
 ;// CONCATENATED MODULE: ./src/manifest-schema.ts
 /**
  * The manifest's JSON schema, its checksum, and the only way to write or read a manifest:
@@ -86762,6 +86843,18 @@ const volumeSchema = {
         root: rootSchema,
         entries: byteCount,
         archive: archiveSchema
+    }
+};
+const excludedVolumeSchema = {
+    type: 'object',
+    additionalProperties: false,
+    required: ['name', 'driver', 'driverOptions', 'labels', 'usedBy'],
+    properties: {
+        name: engineName,
+        driver: nonEmptyString,
+        driverOptions: stringMap,
+        labels: stringMap,
+        usedBy: nameList
     }
 };
 // Optional members are `$ref`s: JSONSchemaType would otherwise demand `nullable: true`, and a
@@ -86916,7 +87009,8 @@ const manifestSchema = {
         freeObject: { type: 'object', required: [], additionalProperties: true },
         imageDigest: { type: 'string', pattern: '^sha256:[a-f0-9]{64}$' },
         ipv4Address: { type: 'string', pattern: IPV4_PATTERN },
-        ipv6Address: { type: 'string', pattern: IPV6_PATTERN }
+        ipv6Address: { type: 'string', pattern: IPV6_PATTERN },
+        excludedVolumes: { type: 'array', items: excludedVolumeSchema }
     },
     type: 'object',
     additionalProperties: false,
@@ -86975,6 +87069,7 @@ const manifestSchema = {
         containers: { type: 'array', items: containerSchema },
         images: { type: 'array', items: imageSchema },
         volumes: { type: 'array', items: volumeSchema },
+        excludedVolumes: { $ref: '#/definitions/excludedVolumes' },
         networks: { type: 'array', items: networkSchema },
         checksum: { type: 'string', pattern: SHA256_HEX_PATTERN }
     }
@@ -87109,7 +87204,7 @@ function findInconsistencies(manifest) {
     }
     const containerNames = reportDuplicates(manifest.containers.map(container => container.name), 'container name', problems);
     const imageKeys = reportDuplicates(manifest.images.map(image => image.key), 'image key', problems);
-    const volumeNames = reportDuplicates(manifest.volumes.map(volume => volume.name), 'volume name', problems);
+    const volumeNames = reportDuplicates([...manifest.volumes, ...(manifest.excludedVolumes ?? [])].map(volume => volume.name), 'volume name', problems);
     const networkNames = reportDuplicates(manifest.networks.map(network => network.name), 'network name', problems);
     const archiveOwners = new Map();
     const claimArchive = (archive, owner) => {
@@ -87230,8 +87325,9 @@ class NameMap {
             this.#containerNames.add(container.name);
             this.#containerIds.set(container.id, container.name);
         }
-        for (const volume of manifest.volumes)
+        for (const volume of [...manifest.volumes, ...(manifest.excludedVolumes ?? [])]) {
             this.#volumeNames.add(volume.name);
+        }
         for (const network of manifest.networks)
             this.#networkNames.add(network.name);
     }
@@ -87351,6 +87447,7 @@ function stringArray(value) {
 
 ;// CONCATENATED MODULE: ./src/restore/create-body.ts
 
+
 /** Networks a container cannot join beside another one. */
 const EXCLUSIVE_NETWORKS = new Set(['host', 'none']);
 function buildCreateSpec(record, target, context) {
@@ -87386,6 +87483,10 @@ function buildCreateSpec(record, target, context) {
     const { networkMode, first, rest } = networkAttachment(record, names);
     if (networkMode !== undefined)
         host.NetworkMode = networkMode;
+    // Snapshots taken before capture left these out recorded what the other container owns.
+    if (networkMode?.startsWith('container:')) {
+        dropSharedNetworkFields(config);
+    }
     const spec = {
         ...config,
         name: target,
@@ -87728,6 +87829,7 @@ function bindReplacements(mounts, container) {
 }
 
 ;// CONCATENATED MODULE: ./src/snapshot/capture.ts
+
 /** Labels a user sets on a container to steer its snapshot. */
 const LABEL = {
     consistency: 'docker-snapshot.consistency',
@@ -87870,6 +87972,10 @@ function createBody(details, mounts, env) {
     // The engine's default hostname is the id prefix: a new container must get its own.
     if (body.Hostname === details.Id.slice(0, 12))
         delete body.Hostname;
+    const networkMode = body.HostConfig.NetworkMode;
+    if (typeof networkMode === 'string' && networkMode.startsWith('container:')) {
+        dropSharedNetworkFields(body);
+    }
     // Volumes the image declared and the engine named (anonymous) must be mounted explicitly, or
     // the engine would make new empty ones.
     const host = body.HostConfig;
@@ -88048,24 +88154,30 @@ async function restoreImage(engine, store, snapshotId, image, auth, log) {
         action,
         env: details.Config?.Env ?? []
     });
+    /** The recorded tag when it names the image or is free (then it is given back), else the id. */
+    const referenceFor = async (how) => {
+        const byReference = await engine.findImage(image.reference);
+        if (byReference?.Id === image.id)
+            return image.reference;
+        const tag = tagOf(image.reference);
+        if (byReference === undefined && tag !== undefined) {
+            // The tag is free: give it back; a tag that now names another image is left alone.
+            await engine.tagImage(image.id, tag.repo, tag.tag);
+            log.info(`image ${image.id} is ${how}; tagged it ${image.reference} again`);
+            return image.reference;
+        }
+        log.info(`image ${image.id} is ${how}` +
+            (byReference ? ` (${image.reference} now names another image, so the id is used)` : ''));
+        return image.id;
+    };
     const byReference = await engine.findImage(image.reference);
     if (byReference?.Id === image.id) {
         log.info(`image ${image.reference} is present`);
         return ready(image.reference, byReference, 'present');
     }
     const byId = await engine.findImage(image.id);
-    if (byId !== undefined) {
-        const tag = tagOf(image.reference);
-        if (byReference === undefined && tag !== undefined) {
-            // The tag is free: give it back; a tag that now names another image is left alone.
-            await engine.tagImage(image.id, tag.repo, tag.tag);
-            log.info(`image ${image.id} is present; tagged it ${image.reference} again`);
-            return ready(image.reference, byId, 'present');
-        }
-        log.info(`image ${image.id} is present` +
-            (byReference ? ` (${image.reference} now names another image, so the id is used)` : ''));
-        return ready(image.id, byId, 'present');
-    }
+    if (byId !== undefined)
+        return ready(await referenceFor('present'), byId, 'present');
     switch (image.location) {
         case 'local':
             throw new NotFoundError(`Image ${image.reference} (${image.id}) of ${describeImage(image)} was recorded as ` +
@@ -88096,15 +88208,13 @@ async function restoreImage(engine, store, snapshotId, image, auth, log) {
             const { tar, check } = openArchiveTar(store, snapshotId, archive, what);
             await engine.loadImages(tar);
             check();
-            const tagged = await engine.findImage(image.reference);
-            if (tagged?.Id === image.id)
-                return ready(image.reference, tagged, 'loaded');
+            // Saved by id, the archive names no tag: the recorded one is given back when free.
             const loaded = await engine.findImage(image.id);
             if (loaded === undefined) {
                 throw new ArchiveIntegrityError(`Archive ${archive.object} loaded, but the engine has no image ${image.id} ` +
                     `(${image.reference}) afterwards: the archive does not hold the recorded image.`);
             }
-            return ready(image.id, loaded, 'loaded');
+            return ready(await referenceFor('loaded'), loaded, 'loaded');
         }
     }
 }
@@ -88211,7 +88321,7 @@ function selectRecords(manifest, options) {
             if (mount.type === 'volume')
                 wantedVolumes.add(mount.source);
     }
-    const volumes = manifest.volumes.filter(v => wantedVolumes.has(v.name));
+    const volumes = [...manifest.volumes, ...(manifest.excludedVolumes ?? [])].filter(v => wantedVolumes.has(v.name));
     const wantedNetworks = new Set();
     for (const container of containers) {
         for (const endpoint of container.endpoints)
@@ -88612,7 +88722,7 @@ class RestoreRun {
     async verifyArchives(plan) {
         await verifyBindArchives(this.store, this.snapshotId, this.bindMounts, this.log);
         for (const volume of plan.volumes) {
-            if (volume.action === 'skip')
+            if (volume.action === 'skip' || !('archive' in volume.record))
                 continue;
             const started = Date.now();
             const inspection = await verifyVolumeArchive(this.store, this.snapshotId, volume.record);
@@ -88626,8 +88736,8 @@ class RestoreRun {
                 this.log.info(`${image.archive.object}: not needed, image ${image.id} is present`);
                 continue;
             }
-            await verifyStoredDigest(this.store, this.snapshotId, image.archive, `image ${image.reference}`);
-            this.log.info(`${image.archive.object}: sha256 and size match`);
+            await verifyImageArchive(this.store, this.snapshotId, { ...image, archive: image.archive });
+            this.log.info(`${image.archive.object}: sha256 and size match; holds image ${image.id}`);
         }
     }
     /** Env of every container to create; throws naming every redacted variable without a value. */
@@ -88672,6 +88782,11 @@ class RestoreRun {
                 labels: names.labels(record.labels) ?? {}
             });
             this.created.volumes.push(target);
+            if (!('archive' in record)) {
+                this.log.info(`volume ${target}: created empty (${record.name} was excluded from the snapshot)`);
+                restored.push({ name: record.name, target, action: 'created', entries: 0, empty: true });
+                continue;
+            }
             const started = Date.now();
             const what = `volume ${record.name}`;
             const { tar, check } = openArchiveTar(this.store, this.snapshotId, record.archive, what);
@@ -88884,6 +88999,65 @@ function withContext(error, context) {
  */
 function restoreSnapshot(engine, store, options, log) {
     return new RestoreRun(engine, store, options, log).run();
+}
+
+;// CONCATENATED MODULE: ./src/restore/create-check.ts
+const RESTART_POLICIES = new Set(['', 'no', 'always', 'unless-stopped', 'on-failure']);
+function present(value) {
+    if (value === undefined || value === null || value === '' || value === false || value === 0)
+        return false;
+    if (Array.isArray(value))
+        return value.length > 0;
+    if (typeof value === 'object')
+        return Object.keys(value).length > 0;
+    return true;
+}
+/** Each reason the engine would refuse `spec`, in words a user can act on; empty when none. */
+function createConflicts(spec) {
+    const host = (spec.HostConfig ?? {});
+    const mode = typeof host.NetworkMode === 'string' ? host.NetworkMode : '';
+    const shared = mode.startsWith('container:');
+    const conflicts = [];
+    const refuse = (field, with_) => conflicts.push(`${field} cannot be set with ${with_} (the engine refuses it)`);
+    if (mode === 'container:')
+        conflicts.push("network mode 'container:' names no container");
+    if (shared) {
+        const sharing = `network mode ${mode}`;
+        if (present(spec.Hostname))
+            refuse('Hostname', sharing);
+        if (present(spec.Domainname))
+            refuse('Domainname', sharing);
+        if (present(spec.MacAddress))
+            refuse('MacAddress', sharing);
+        if (present(spec.ExposedPorts))
+            refuse('ExposedPorts', sharing);
+        for (const field of ['Links', 'Dns', 'ExtraHosts', 'PortBindings', 'PublishAllPorts']) {
+            if (present(host[field]))
+                refuse(`HostConfig.${field}`, sharing);
+        }
+    }
+    if (mode === 'host') {
+        if (present(spec.MacAddress))
+            refuse('MacAddress', 'network mode host');
+        if (present(host.Links))
+            refuse('HostConfig.Links', 'network mode host');
+    }
+    const restart = (host.RestartPolicy ?? {});
+    const policy = typeof restart.Name === 'string' ? restart.Name : '';
+    if (!RESTART_POLICIES.has(policy))
+        conflicts.push(`restart policy '${policy}' is not one the engine knows`);
+    if (host.AutoRemove === true && policy !== '' && policy !== 'no') {
+        refuse('HostConfig.AutoRemove', `restart policy ${policy}`);
+    }
+    if (present(restart.MaximumRetryCount) && policy !== 'on-failure') {
+        refuse('a maximum retry count', `restart policy ${policy || 'no'}`);
+    }
+    if (typeof spec.WorkingDir === 'string' &&
+        spec.WorkingDir !== '' &&
+        !spec.WorkingDir.startsWith('/')) {
+        conflicts.push(`WorkingDir '${spec.WorkingDir}' is not an absolute path`);
+    }
+    return conflicts;
 }
 
 ;// CONCATENATED MODULE: external "node:fs/promises"
@@ -89124,6 +89298,9 @@ function describe(error) {
 
 
 
+
+
+
 /** Throwaway copies are named `dsv-<random>-<name>`: easy to spot, never a user's name. */
 function throwawayPrefix() {
     return `dsv-${(0,external_node_crypto_namespaceObject.randomBytes)(3).toString('hex')}-`;
@@ -89161,6 +89338,7 @@ class VerifyRun {
             throw new InvalidSettingsError(`Invalid drill container '${drill.container}'. Expected a container of snapshot ` +
                 `${snapshotId}: ${manifest.containers.map(c => c.name).join(', ') || '(none)'}.`);
         }
+        await log.group('Verify: container configurations', () => this.checkConfigs(manifest));
         await log.group('Verify: archives', () => this.checkArchives(manifest));
         await log.group('Verify: images', () => this.checkImages(manifest));
         if (options.restoreCheck || drill !== undefined) {
@@ -89199,6 +89377,27 @@ class VerifyRun {
             this.checks.push({ kind, subject, ok: false, detail, durationMs: Date.now() - started });
             this.log.warn(`failed: ${subject}: ${detail}`);
             return undefined;
+        }
+    }
+    /** Every recorded container, as restore would create it, is one the engine accepts. */
+    async checkConfigs(manifest) {
+        const names = new NameMap(manifest, '');
+        const containers = new Map(manifest.containers.map(c => [c.name, c]));
+        for (const container of manifest.containers) {
+            await this.check('config', `configuration of container ${container.name}`, async () => {
+                const { spec } = buildCreateSpec(container, container.name, {
+                    names,
+                    image: container.sourceImage,
+                    ports: 'keep',
+                    env: container.create.Env,
+                    containers
+                });
+                const conflicts = createConflicts(spec);
+                if (conflicts.length > 0) {
+                    throw new Error(`cannot be created again: ${conflicts.join('; ')}; a restore would fail here`);
+                }
+                return { value: undefined, detail: 'creatable: no option the engine refuses' };
+            });
         }
     }
     async checkArchives(manifest) {
@@ -89243,8 +89442,11 @@ class VerifyRun {
         switch (image.location) {
             case 'store': {
                 const archive = image.archive;
-                await verifyStoredDigest(this.store, snapshotId, archive, `image ${image.reference}`);
-                return { value: undefined, detail: `${archive.object}: sha256 and size match` };
+                await verifyImageArchive(this.store, snapshotId, { ...image, archive });
+                return {
+                    value: undefined,
+                    detail: `${archive.object}: sha256 and size match; holds image ${image.id}`
+                };
             }
             case 'local': {
                 if (await this.engine.findImage(image.id)) {
@@ -90398,7 +90600,7 @@ const INPUTS = {
         default: ''
     },
     'exclude-volumes': {
-        description: 'Named volumes to leave out.',
+        description: 'Named volumes to leave out (a cache, say). One that a container mounts is recorded but not copied: a restore gives the container a new empty volume of that name.',
         default: ''
     },
     consistency: {
@@ -90408,6 +90610,10 @@ const INPUTS = {
     commit: {
         description: "Commit each container's filesystem into an image (`true` or `false`). A container's `docker-snapshot.commit` label overrides it.",
         default: 'true'
+    },
+    'keep-images': {
+        description: 'Keep on the engine the images a snapshot commits or tags (`true` or `false`). By default each is removed once it is pushed or saved into the store, and when the run fails.',
+        default: 'false'
     },
     'bind-mounts': {
         description: '`record` bind mounts in the manifest, or `capture` their contents as well.',
@@ -90677,6 +90883,7 @@ function readSettings(source) {
             excludeVolumes: list(get('exclude-volumes')),
             consistency: oneOf('consistency', get('consistency'), ['none', 'pause', 'stop']),
             commit: bool('commit', get('commit')),
+            keepImages: bool('keep-images', get('keep-images')),
             captureBindMounts: oneOf('bind-mounts', get('bind-mounts'), ['record', 'capture']) === 'capture',
             compression,
             hookTimeoutMs: timeoutSeconds('hook-timeout', get('hook-timeout')),
@@ -91307,18 +91514,18 @@ async function resolveTargets(engine, selection, extraVolumes, excludeVolumes) {
     }
     containers.sort((a, b) => containerName(a).localeCompare(containerName(b)));
     const excluded = new Set(excludeVolumes);
-    const volumeNames = new Set();
+    const mounted = new Set();
     for (const details of containers) {
         for (const mount of details.Mounts ?? []) {
             if (mount.Type === 'volume' && mount.Name)
-                volumeNames.add(mount.Name);
+                mounted.add(mount.Name);
         }
     }
-    for (const name of extraVolumes)
-        volumeNames.add(name);
     const volumes = [];
-    for (const name of [...volumeNames].sort()) {
-        if (excluded.has(name))
+    const excludedVolumes = [];
+    for (const name of [...new Set([...mounted, ...extraVolumes])].sort()) {
+        // An excluded volume no selected container mounts is simply not taken.
+        if (excluded.has(name) && !mounted.has(name))
             continue;
         const volume = await engine.findVolume(name);
         if (!volume) {
@@ -91326,7 +91533,10 @@ async function resolveTargets(engine, selection, extraVolumes, excludeVolumes) {
             throw new InvalidSettingsError(`No volume named ${name}.${didYouMean(nearMatches(name, names))} Name a volume that ` +
                 'exists (docker volume ls lists them).');
         }
-        volumes.push(volume);
+        if (excluded.has(name))
+            excludedVolumes.push(volume);
+        else
+            volumes.push(volume);
     }
     const networks = new Set();
     for (const details of containers) {
@@ -91335,7 +91545,7 @@ async function resolveTargets(engine, selection, extraVolumes, excludeVolumes) {
                 networks.add(network);
         }
     }
-    return { containers, volumes, networks: [...networks].sort() };
+    return { containers, volumes, excludedVolumes, networks: [...networks].sort() };
 }
 
 ;// CONCATENATED MODULE: ./src/snapshot/snapshot.ts
@@ -91403,7 +91613,17 @@ class SnapshotRun {
         });
         this.quiescer = new Quiescer(engine, log, options.onQuiesce, action => this.holds.mark(action.id, action.action));
     }
+    /** Local image references this run made (commits, tags for a push), to remove at the end. */
+    madeImages = [];
     async run() {
+        try {
+            return await this.capture();
+        }
+        finally {
+            await this.removeMadeImages();
+        }
+    }
+    async capture() {
         const { options, log } = this;
         const engineInfo = await this.engine.info();
         this.codec = await resolveCompression(options.compression, options.compressionLevel);
@@ -91414,6 +91634,10 @@ class SnapshotRun {
             log.info(`containers: ${found.containers.map(containerName).join(', ') || 'none'}; ` +
                 `volumes: ${found.volumes.map(v => v.Name).join(', ') || 'none'}; ` +
                 `networks: ${found.networks.join(', ') || 'none'}`);
+            for (const volume of found.excludedVolumes) {
+                log.info(`volume ${volume.Name} is excluded: its contents are not taken; a restore gives ` +
+                    `${usersOf(volume.Name, found.containers).join(', ')} a new empty volume ${volume.Name}`);
+            }
             return found;
         });
         await this.warnAboutOtherWriters(targets.containers, targets.volumes);
@@ -91467,6 +91691,15 @@ class SnapshotRun {
             containers,
             images,
             volumes,
+            ...(targets.excludedVolumes.length > 0 && {
+                excludedVolumes: targets.excludedVolumes.map(volume => ({
+                    name: volume.Name,
+                    driver: volume.Driver,
+                    driverOptions: volume.Options ?? {},
+                    labels: volume.Labels ?? {},
+                    usedBy: usersOf(volume.Name, targets.containers)
+                }))
+            }),
             networks
         };
         const text = serializeManifest(manifest);
@@ -91648,6 +91881,7 @@ class SnapshotRun {
                     pause: false,
                     comment: `docker-snapshot ${this.options.snapshotId} of ${name}`
                 });
+                this.madeImages.push(`${repo}:${tag}`);
                 this.log.info(`committed ${name} as ${repo}:${tag} in ${seconds(started).toFixed(1)} s`);
                 pending.set(`commit:${name}`, {
                     record: { key: `commit:${name}`, role: 'commit', container: name, id },
@@ -91732,6 +91966,32 @@ class SnapshotRun {
             }
         }
     }
+    /**
+     * Removes the commits and tags this run made, pushed, saved or not (a failed run's too): the
+     * snapshot holds them now. A source image loses only the tag added for the push.
+     */
+    async removeMadeImages() {
+        const made = this.madeImages.splice(0);
+        if (made.length === 0)
+            return;
+        if (this.options.keepImages) {
+            this.log.info(`kept images on the engine (keep-images): ${made.join(', ')}`);
+            return;
+        }
+        const left = [];
+        for (const reference of made) {
+            try {
+                await this.engine.removeImage(reference);
+            }
+            catch (error) {
+                left.push(`${reference} (${describeError(error)})`);
+            }
+        }
+        this.log.info(`removed ${plural(made.length - left.length, 'image')} this run made`);
+        if (left.length > 0) {
+            this.log.warn(`could not remove ${left.join('; ')}: remove them with docker rmi`);
+        }
+    }
     /** Pushes committed and locally built images, or saves them into the store. */
     async publishImages(pending) {
         const records = [];
@@ -91755,6 +92015,7 @@ class SnapshotRun {
             if (registry) {
                 if (image.record.role === 'source') {
                     await this.engine.tagImage(image.record.id, image.repo, image.tag);
+                    this.madeImages.push(`${image.repo}:${image.tag}`);
                 }
                 this.options.onTransfer?.({
                     kind: 'image',
@@ -91780,7 +92041,8 @@ class SnapshotRun {
             }
             const object = `images/${imageTag(image.record.key.replace(':', '-'))}.tar.${this.codec.algorithm === 'zstd' ? 'zst' : 'gz'}`;
             const reference = image.localReference;
-            const saved = await this.engine.saveImages([reference]);
+            // By id: a tag can have moved to another image since the container was created.
+            const saved = await this.engine.saveImages([image.record.id]);
             const packed = await packArchive(saved, this.codec, compressed => this.writer.put(object, compressed), bytes => this.options.onTransfer?.({ kind: 'image', name: reference, bytes, done: false }));
             this.options.onTransfer?.({
                 kind: 'image',
@@ -91798,6 +92060,12 @@ class SnapshotRun {
         }
         return records;
     }
+}
+/** The containers (by name) that mount volume `name`. */
+function usersOf(name, containers) {
+    return containers
+        .filter(details => (details.Mounts ?? []).some(mount => mount.Name === name))
+        .map(containerName);
 }
 function bufferStream(text) {
     return external_node_stream_namespaceObject.Readable.from([Buffer.from(text)]);
@@ -91897,32 +92165,38 @@ class DirectoryStore {
         this.description = `directory ${this.root}`;
     }
     /**
-     * A store at `root`, checked up front: created if missing when `create` (to write a snapshot),
-     * else it must exist (to read one: a mistyped path should say so, not look empty). Rejects
-     * with StoreError if it cannot be used.
+     * A store at `root`, checked up front: created if missing when `create` (to write a snapshot;
+     * `beforeCreate` may refuse first), else it must exist (to read one: a mistyped path should
+     * say so, not look empty) and be readable; reading needs no write access (a read-only mount
+     * will do). Rejects with StoreError if it cannot be used.
      */
-    static async open(root, create = true) {
+    static async open(root, create = true, beforeCreate) {
         const store = new DirectoryStore(root);
-        if (!create && !(0,external_node_fs_namespaceObject.existsSync)(store.root)) {
-            throw new StoreError(`no store at ${store.root}: the directory does not exist. Check the store setting.`);
+        const info = await statIfExists(store.root);
+        if (info === undefined) {
+            if (!create) {
+                throw new StoreError(`no store at ${store.root}: the directory does not exist. Check the store setting.`);
+            }
+            await beforeCreate?.();
+            try {
+                await (0,external_node_fs_promises_namespaceObject.mkdir)(store.root, { recursive: true });
+            }
+            catch (error) {
+                throw new StoreError(`cannot create store directory ${store.root}: ${directory_errorMessage(error)}; ` +
+                    'choose a directory this user can create, or create it first', { cause: error });
+            }
+        }
+        else if (!info.isDirectory()) {
+            throw new StoreError(`store path ${store.root} is a file, not a directory: give the store a directory path`);
         }
         try {
-            await (0,external_node_fs_promises_namespaceObject.mkdir)(store.root, { recursive: true });
+            await (0,external_node_fs_promises_namespaceObject.access)(store.root, external_node_fs_promises_namespaceObject.constants.R_OK | external_node_fs_promises_namespaceObject.constants.X_OK | (create ? external_node_fs_promises_namespaceObject.constants.W_OK : 0));
         }
         catch (error) {
-            throw new StoreError(`cannot create store directory ${store.root}: ${directory_errorMessage(error)}; ` +
-                'choose a directory this user can create, or create it first', { cause: error });
-        }
-        const info = await (0,external_node_fs_promises_namespaceObject.stat)(store.root);
-        if (!info.isDirectory()) {
-            throw new StoreError(`store path ${store.root} exists and is not a directory`);
-        }
-        try {
-            await (0,external_node_fs_promises_namespaceObject.access)(store.root, external_node_fs_promises_namespaceObject.constants.R_OK | external_node_fs_promises_namespaceObject.constants.W_OK | external_node_fs_promises_namespaceObject.constants.X_OK);
-        }
-        catch (error) {
-            throw new StoreError(`store directory ${store.root} is not readable and writable by this user; ` +
-                'fix its permissions or choose another store', { cause: error });
+            throw new StoreError(errorCode(error) === 'EROFS'
+                ? `store directory ${store.root} is on a read-only file system; choose a writable store directory`
+                : `store directory ${store.root} is not ${create ? 'readable and writable' : 'readable'} ` +
+                    'by this user; fix its permissions or choose another store', { cause: error });
         }
         return store;
     }
@@ -92288,6 +92562,20 @@ async function totalFileBytes(directory) {
     }
     return total;
 }
+/** The path's stat, or undefined when nothing is there; a file on the way is a StoreError. */
+async function statIfExists(path) {
+    try {
+        return await (0,external_node_fs_promises_namespaceObject.stat)(path);
+    }
+    catch (error) {
+        const code = errorCode(error);
+        if (code === 'ENOENT')
+            return undefined;
+        throw new StoreError(code === 'ENOTDIR'
+            ? `store path ${path} is below a file, not a directory: give the store a directory path`
+            : `cannot look at store path ${path}: ${directory_errorMessage(error)}`, { cause: error });
+    }
+}
 async function isDirectory(path) {
     try {
         return (await (0,external_node_fs_promises_namespaceObject.stat)(path)).isDirectory();
@@ -92340,10 +92628,11 @@ function directory_errorMessage(error) {
 
 /**
  * Opens the store a setting names, failing early when it cannot be used: for `write` (a
- * snapshot) it is created if missing; for `read` (everything else) it must exist.
+ * snapshot) it is created if missing, after `beforeCreate` (the run's own checks) passed, so a
+ * refused run leaves no store behind; for `read` (everything else) it must exist.
  */
-function openStore(spec, access) {
-    return DirectoryStore.open(spec.path, access === 'write');
+function openStore(spec, access, beforeCreate) {
+    return DirectoryStore.open(spec.path, access === 'write', beforeCreate);
 }
 
 ;// CONCATENATED MODULE: ./src/transfer.ts
@@ -92386,6 +92675,7 @@ const TOOL_VERSION = package_namespaceObject.rE;
 
 
 
+
 const realBoundaries = {
     engine: (settings, log) => new Engine({ host: settings.dockerHost, logger: log }),
     openStore: openStore
@@ -92410,7 +92700,9 @@ class Session {
             onTransfer: given.onTransfer && throttleTransfers(given.onTransfer)
         };
         const engine = boundaries.engine(settings, context.log);
-        const store = await boundaries.openStore(settings.store, settings.mode === 'snapshot' ? 'write' : 'read');
+        // A compression that cannot work here is a bad setting: it must not create the store.
+        const { compression, compressionLevel } = settings.snapshot;
+        const store = await boundaries.openStore(settings.store, settings.mode === 'snapshot' ? 'write' : 'read', async () => void (await resolveCompression(compression, compressionLevel)));
         await repairWith(engine, context.log);
         let registry;
         if (settings.registry) {
@@ -92553,6 +92845,7 @@ const COMMANDS = {
             'docker-host',
             'consistency',
             'commit',
+            'keep-images',
             'bind-mounts',
             'compression',
             'compression-level',
@@ -93490,6 +93783,12 @@ function snapshotSummary(report) {
             `${v.seconds.toFixed(1)} s`,
             `${formatBytes(v.tarBytes / Math.max(v.seconds, 0.001))}/s`
         ]),
+        ...(m.excludedVolumes ?? []).map(v => [
+            'volume',
+            v.name,
+            'excluded',
+            `not taken; a restore creates it empty for ${v.usedBy.join(', ')}`
+        ]),
         ...report.images.map(i => ['image', i.key, i.location, i.reference])
     ];
     if (rows.length > 0)
@@ -93526,7 +93825,12 @@ function restoreSummary(report) {
     ];
     const rows = [
         ...report.containers.map(c => ['container', c.target, c.action, c.state]),
-        ...report.volumes.map(v => ['volume', v.target, v.action, `${v.entries} entries`]),
+        ...report.volumes.map(v => [
+            'volume',
+            v.target,
+            v.action,
+            v.empty ? 'empty (excluded from the snapshot)' : `${v.entries} entries`
+        ]),
         ...report.networks.map(n => ['network', n.target, n.action, '']),
         ...report.images.map(i => ['image', i.reference, i.action, '']),
         ...report.bindMounts.map(b => [

@@ -114876,7 +114876,7 @@ const inputs_INPUTS = {
         default: ''
     },
     'exclude-volumes': {
-        description: 'Named volumes to leave out.',
+        description: 'Named volumes to leave out (a cache, say). One that a container mounts is recorded but not copied: a restore gives the container a new empty volume of that name.',
         default: ''
     },
     consistency: {
@@ -114886,6 +114886,10 @@ const inputs_INPUTS = {
     commit: {
         description: "Commit each container's filesystem into an image (`true` or `false`). A container's `docker-snapshot.commit` label overrides it.",
         default: 'true'
+    },
+    'keep-images': {
+        description: 'Keep on the engine the images a snapshot commits or tags (`true` or `false`). By default each is removed once it is pushed or saved into the store, and when the run fails.',
+        default: 'false'
     },
     'bind-mounts': {
         description: '`record` bind mounts in the manifest, or `capture` their contents as well.',
@@ -114994,6 +114998,16 @@ var ajv = __nccwpck_require__(2463);
  */
 const manifest_MANIFEST_VERSION = 1;
 const manifest_MANIFEST_FILE = 'manifest.json';
+/**
+ * Removes what a container on `container:<other>` network mode shows but does not own: the
+ * other container's hostname and domain, and the ports its image exposes. The engine refuses
+ * them at create, so they are neither recorded nor given back.
+ */
+function manifest_dropSharedNetworkFields(body) {
+    delete body.Hostname;
+    delete body.Domainname;
+    delete body.ExposedPorts;
+}
 
 ;// CONCATENATED MODULE: ./src/manifest-schema.ts
 /**
@@ -115093,6 +115107,18 @@ const volumeSchema = {
         root: rootSchema,
         entries: byteCount,
         archive: archiveSchema
+    }
+};
+const excludedVolumeSchema = {
+    type: 'object',
+    additionalProperties: false,
+    required: ['name', 'driver', 'driverOptions', 'labels', 'usedBy'],
+    properties: {
+        name: engineName,
+        driver: nonEmptyString,
+        driverOptions: stringMap,
+        labels: stringMap,
+        usedBy: nameList
     }
 };
 // Optional members are `$ref`s: JSONSchemaType would otherwise demand `nullable: true`, and a
@@ -115247,7 +115273,8 @@ const manifestSchema = {
         freeObject: { type: 'object', required: [], additionalProperties: true },
         imageDigest: { type: 'string', pattern: '^sha256:[a-f0-9]{64}$' },
         ipv4Address: { type: 'string', pattern: IPV4_PATTERN },
-        ipv6Address: { type: 'string', pattern: IPV6_PATTERN }
+        ipv6Address: { type: 'string', pattern: IPV6_PATTERN },
+        excludedVolumes: { type: 'array', items: excludedVolumeSchema }
     },
     type: 'object',
     additionalProperties: false,
@@ -115306,6 +115333,7 @@ const manifestSchema = {
         containers: { type: 'array', items: containerSchema },
         images: { type: 'array', items: imageSchema },
         volumes: { type: 'array', items: volumeSchema },
+        excludedVolumes: { $ref: '#/definitions/excludedVolumes' },
         networks: { type: 'array', items: networkSchema },
         checksum: { type: 'string', pattern: SHA256_HEX_PATTERN }
     }
@@ -115440,7 +115468,7 @@ function findInconsistencies(manifest) {
     }
     const containerNames = reportDuplicates(manifest.containers.map(container => container.name), 'container name', problems);
     const imageKeys = reportDuplicates(manifest.images.map(image => image.key), 'image key', problems);
-    const volumeNames = reportDuplicates(manifest.volumes.map(volume => volume.name), 'volume name', problems);
+    const volumeNames = reportDuplicates([...manifest.volumes, ...(manifest.excludedVolumes ?? [])].map(volume => volume.name), 'volume name', problems);
     const networkNames = reportDuplicates(manifest.networks.map(network => network.name), 'network name', problems);
     const archiveOwners = new Map();
     const claimArchive = (archive, owner) => {
@@ -115701,6 +115729,7 @@ function readSettings(source) {
             excludeVolumes: list(get('exclude-volumes')),
             consistency: oneOf('consistency', get('consistency'), ['none', 'pause', 'stop']),
             commit: bool('commit', get('commit')),
+            keepImages: bool('keep-images', get('keep-images')),
             captureBindMounts: oneOf('bind-mounts', get('bind-mounts'), ['record', 'capture']) === 'capture',
             compression,
             hookTimeoutMs: timeoutSeconds('hook-timeout', get('hook-timeout')),
@@ -115750,6 +115779,7 @@ function readSettings(source) {
 }
 
 ;// CONCATENATED MODULE: ./src/snapshot/capture.ts
+
 /** Labels a user sets on a container to steer its snapshot. */
 const capture_LABEL = {
     consistency: 'docker-snapshot.consistency',
@@ -115892,6 +115922,10 @@ function createBody(details, mounts, env) {
     // The engine's default hostname is the id prefix: a new container must get its own.
     if (body.Hostname === details.Id.slice(0, 12))
         delete body.Hostname;
+    const networkMode = body.HostConfig.NetworkMode;
+    if (typeof networkMode === 'string' && networkMode.startsWith('container:')) {
+        dropSharedNetworkFields(body);
+    }
     // Volumes the image declared and the engine named (anonymous) must be mounted explicitly, or
     // the engine would make new empty ones.
     const host = body.HostConfig;
@@ -116464,32 +116498,38 @@ class DirectoryStore {
         this.description = `directory ${this.root}`;
     }
     /**
-     * A store at `root`, checked up front: created if missing when `create` (to write a snapshot),
-     * else it must exist (to read one: a mistyped path should say so, not look empty). Rejects
-     * with StoreError if it cannot be used.
+     * A store at `root`, checked up front: created if missing when `create` (to write a snapshot;
+     * `beforeCreate` may refuse first), else it must exist (to read one: a mistyped path should
+     * say so, not look empty) and be readable; reading needs no write access (a read-only mount
+     * will do). Rejects with StoreError if it cannot be used.
      */
-    static async open(root, create = true) {
+    static async open(root, create = true, beforeCreate) {
         const store = new DirectoryStore(root);
-        if (!create && !(0,external_node_fs_namespaceObject.existsSync)(store.root)) {
-            throw new StoreError(`no store at ${store.root}: the directory does not exist. Check the store setting.`);
+        const info = await statIfExists(store.root);
+        if (info === undefined) {
+            if (!create) {
+                throw new StoreError(`no store at ${store.root}: the directory does not exist. Check the store setting.`);
+            }
+            await beforeCreate?.();
+            try {
+                await (0,promises_namespaceObject.mkdir)(store.root, { recursive: true });
+            }
+            catch (error) {
+                throw new StoreError(`cannot create store directory ${store.root}: ${errorMessage(error)}; ` +
+                    'choose a directory this user can create, or create it first', { cause: error });
+            }
+        }
+        else if (!info.isDirectory()) {
+            throw new StoreError(`store path ${store.root} is a file, not a directory: give the store a directory path`);
         }
         try {
-            await (0,promises_namespaceObject.mkdir)(store.root, { recursive: true });
+            await (0,promises_namespaceObject.access)(store.root, promises_namespaceObject.constants.R_OK | promises_namespaceObject.constants.X_OK | (create ? promises_namespaceObject.constants.W_OK : 0));
         }
         catch (error) {
-            throw new StoreError(`cannot create store directory ${store.root}: ${errorMessage(error)}; ` +
-                'choose a directory this user can create, or create it first', { cause: error });
-        }
-        const info = await (0,promises_namespaceObject.stat)(store.root);
-        if (!info.isDirectory()) {
-            throw new StoreError(`store path ${store.root} exists and is not a directory`);
-        }
-        try {
-            await (0,promises_namespaceObject.access)(store.root, promises_namespaceObject.constants.R_OK | promises_namespaceObject.constants.W_OK | promises_namespaceObject.constants.X_OK);
-        }
-        catch (error) {
-            throw new StoreError(`store directory ${store.root} is not readable and writable by this user; ` +
-                'fix its permissions or choose another store', { cause: error });
+            throw new StoreError(errorCode(error) === 'EROFS'
+                ? `store directory ${store.root} is on a read-only file system; choose a writable store directory`
+                : `store directory ${store.root} is not ${create ? 'readable and writable' : 'readable'} ` +
+                    'by this user; fix its permissions or choose another store', { cause: error });
         }
         return store;
     }
@@ -116855,6 +116895,20 @@ async function totalFileBytes(directory) {
     }
     return total;
 }
+/** The path's stat, or undefined when nothing is there; a file on the way is a StoreError. */
+async function statIfExists(path) {
+    try {
+        return await (0,promises_namespaceObject.stat)(path);
+    }
+    catch (error) {
+        const code = errorCode(error);
+        if (code === 'ENOENT')
+            return undefined;
+        throw new StoreError(code === 'ENOTDIR'
+            ? `store path ${path} is below a file, not a directory: give the store a directory path`
+            : `cannot look at store path ${path}: ${errorMessage(error)}`, { cause: error });
+    }
+}
 async function directory_isDirectory(path) {
     try {
         return (await (0,promises_namespaceObject.stat)(path)).isDirectory();
@@ -116907,10 +116961,11 @@ function errorMessage(error) {
 
 /**
  * Opens the store a setting names, failing early when it cannot be used: for `write` (a
- * snapshot) it is created if missing; for `read` (everything else) it must exist.
+ * snapshot) it is created if missing, after `beforeCreate` (the run's own checks) passed, so a
+ * refused run leaves no store behind; for `read` (everything else) it must exist.
  */
-function openStore(spec, access) {
-    return DirectoryStore.open(spec.path, access === 'write');
+function openStore(spec, access, beforeCreate) {
+    return DirectoryStore.open(spec.path, access === 'write', beforeCreate);
 }
 
 ;// CONCATENATED MODULE: ./src/post.ts
