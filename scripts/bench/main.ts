@@ -22,8 +22,8 @@ import { CliRunner } from './cli-runs.js'
 import { waitIdle } from './cpu.js'
 import { checkTools, describeEnvironment, findGnuTime, preflight } from './environment.js'
 import { measureRestores, measureSnapshots } from './measure-ours.js'
-import { BenchError, Cleanups, describe, log } from './process.js'
-import { Engine } from './project.js'
+import { BenchError, Cleanups, log } from './process.js'
+import { describeError, Engine } from './project.js'
 import { printReport, type Results } from './report.js'
 import { measureStages } from './stages.js'
 import { evaluateTargets } from './targets.js'
@@ -67,15 +67,20 @@ async function prepareData(engine: Engine, options: BenchOptions) {
   return { source, small, tree, othersBusyBeforeRun }
 }
 
-async function bench(engine: Engine, options: BenchOptions): Promise<number> {
+async function bench(
+  engine: Engine,
+  engineVersion: string,
+  options: BenchOptions
+): Promise<number> {
   await checkTools(engine, CLI_BUNDLE)
-  const environment = describeEnvironment(REPO, (await engine.info()).version, findGnuTime())
+  const gnuTime = findGnuTime()
+  const environment = describeEnvironment(REPO, engineVersion, gnuTime)
   log(
     `node ${environment.node}, ${environment.cpus} cpus, engine ${environment.engine}, load ${environment.load1AtStart}`
   )
   const { tmp, work } = makeWorkDir()
   const { dockerdPid } = environment
-  const cli = new CliRunner(CLI_BUNDLE, work, { dockerdPid, gnuTime: findGnuTime(), cleanups })
+  const cli = new CliRunner(CLI_BUNDLE, work, { dockerdPid, gnuTime, cleanups })
   const data = await prepareData(engine, options)
   const context = { engine, cleanups, dockerdPid, runs: options.runs, cli, workDir: work }
   const baselines = await measureBaselines(context, data.source)
@@ -119,8 +124,8 @@ async function main(): Promise<number> {
     return 0
   }
   const engine = new Engine()
-  await preflight(engine)
-  return options.clean ? clean(engine) : bench(engine, options)
+  const engineVersion = await preflight(engine)
+  return options.clean ? clean(engine) : bench(engine, engineVersion, options)
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -137,7 +142,7 @@ main().then(
   },
   async (error: unknown) => {
     await cleanups.runAll()
-    log(error instanceof BenchError ? error.message : describe(error))
+    log(describeError(error))
     if (!(error instanceof BenchError)) console.error(error)
     process.exitCode = error instanceof BenchError ? error.exitCode : 1
   }

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import { describeError } from './project.js'
 
 /** A failure the bench reports as one line and an exit status (2: wrong usage). */
 export class BenchError extends Error {
@@ -13,10 +14,6 @@ export class BenchError extends Error {
 
 export function log(message: string): void {
   console.error(`bench: ${message}`)
-}
-
-export function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }
 
 interface Cleanup {
@@ -44,7 +41,7 @@ export class Cleanups {
       try {
         await entry.undo()
       } catch (error) {
-        log(`cleanup of ${entry.label} failed: ${describe(error)}`)
+        log(`cleanup of ${entry.label} failed: ${describeError(error)}`)
       }
     }
   }
