@@ -23,7 +23,7 @@ import { waitIdle } from './cpu.js'
 import { checkTools, describeEnvironment, findGnuTime, preflight } from './environment.js'
 import { measureRestores, measureSnapshots } from './measure-ours.js'
 import { BenchError, Cleanups, log } from './process.js'
-import { describeError, Engine } from './project.js'
+import { carrierOwner, describeError, Engine } from './project.js'
 import { printReport, type Results } from './report.js'
 import { measureStages } from './stages.js'
 import { evaluateTargets } from './targets.js'
@@ -34,6 +34,21 @@ const REPO = fileURLToPath(new URL('../../../../../', import.meta.url))
 const CLI_BUNDLE = join(REPO, 'dist', 'cli', 'index.js')
 
 const cleanups = new Cleanups()
+const engine = new Engine()
+/** Set by SIGINT/SIGTERM: what fails after it is the interruption, not a finding. */
+let interrupted = false
+
+/**
+ * Undoes what the run made. Carriers first: an interrupted archive copy leaves the engine's
+ * carrier container holding the volume, which could not be removed before it.
+ */
+async function cleanUp(): Promise<void> {
+  await engine.removeCarriers(carrierOwner).catch((error: unknown) => {
+    // Interrupted, the copy's own cleanup may be removing the same carrier: not a failure.
+    if (!interrupted) log(`cleanup of carrier containers failed: ${describeError(error)}`)
+  })
+  await cleanups.runAll()
+}
 
 /** A directory for this run's stores and reports; the report file outlives the run. */
 function makeWorkDir(): { tmp: string; work: string } {
@@ -123,7 +138,6 @@ async function main(): Promise<number> {
     console.log(USAGE)
     return 0
   }
-  const engine = new Engine()
   const engineVersion = await preflight(engine)
   return options.clean ? clean(engine) : bench(engine, engineVersion, options)
 }
@@ -131,17 +145,19 @@ async function main(): Promise<number> {
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     log(`${signal}: cleaning up`)
-    void cleanups.runAll().finally(() => process.exit(130))
+    interrupted = true
+    void cleanUp().finally(() => process.exit(130))
   })
 }
 
 main().then(
   async code => {
-    await cleanups.runAll()
+    await cleanUp()
     process.exitCode = code
   },
   async (error: unknown) => {
-    await cleanups.runAll()
+    await cleanUp()
+    if (interrupted) return
     log(describeError(error))
     if (!(error instanceof BenchError)) console.error(error)
     process.exitCode = error instanceof BenchError ? error.exitCode : 1

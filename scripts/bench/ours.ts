@@ -3,7 +3,7 @@ import type { Engine } from './project.js'
 import type { CliRun, CliRunner, RestoreResult, SnapshotResult } from './cli-runs.js'
 import { BenchError, type Cleanups } from './process.js'
 import { round } from './stats.js'
-import { describeTree, LABEL, type TreeDescription } from './volumes.js'
+import { describeTree, LABEL, removeRunVolume, type TreeDescription } from './volumes.js'
 
 export interface SnapshotRun extends CliRun {
   /** The CLI's own time for the volume's copy. */
@@ -72,13 +72,12 @@ export async function restoreOnce(
 ): Promise<RestoreRun> {
   const { cli, engine, cleanups } = context
   const prefix = `dsbench-r${n}-`
-  await clearTarget(engine, `${prefix}${source.volume}`)
+  const target = `${prefix}${source.volume}`
+  await clearTarget(engine, target)
   // The restored volume stays until the bench ends: deleting 20k files just before the next run
   // creates 20k files makes ext4 slow (inode allocation skips recently deleted inodes), and
   // that would be measured as the next restore's time.
-  cleanups.add(`volume ${prefix}${source.volume}`, () =>
-    engine.removeVolume(`${prefix}${source.volume}`).catch(() => undefined)
-  )
+  cleanups.add(`volume ${target}`, () => removeRunVolume(engine, target))
   const r = await cli.run<RestoreResult>([
     ...['restore', '--store', source.store, '--snapshot-id', source.snapshotId],
     ...['--only-volumes', source.volume, '--prefix', prefix, '--json']

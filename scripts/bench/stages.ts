@@ -19,7 +19,7 @@ import {
 import { repeat } from './repeat.js'
 import { countThrough, readFile } from './streams.js'
 import { summarize, type Run, type Summary } from './stats.js'
-import { createVolume, TEMP_LABEL } from './volumes.js'
+import { createVolume, removeRunVolume, TEMP_LABEL } from './volumes.js'
 
 export interface Stages {
   engineRead: Summary
@@ -80,7 +80,7 @@ async function writeToNewVolume(context: StageContext, tarFile: string, i: numbe
   const volume = `dsbench-stage-w-${process.pid}-${i}`
   await createVolume(engine, volume, TEMP_LABEL)
   // Kept until the end, like the restored volumes (see restoreOnce).
-  cleanups.add(`volume ${volume}`, () => engine.removeVolume(volume))
+  cleanups.add(`volume ${volume}`, () => removeRunVolume(engine, volume))
   const st = lstatSync(tarFile)
   const root = { uid: st.uid, gid: st.gid, mode: 0o755, mtime: Math.floor(st.mtimeMs / 1000) }
   await engine.writeVolume(volume, readFile(tarFile), rootEntryTar(root, 'volume'))

@@ -10,8 +10,8 @@ import {
   writeFileSync
 } from 'node:fs'
 import { join } from 'node:path'
-import type { Engine } from './project.js'
-import { BenchError, log } from './process.js'
+import { NotFoundError, type Engine } from './project.js'
+import { BenchError, log, sleep } from './process.js'
 import { mb } from './stats.js'
 import { generateDataSet, type DataSetStats } from './workload/data-set.js'
 
@@ -128,6 +128,22 @@ export async function ensureDataVolume(
       `${stats.jsonFiles} JSON files (${mb(stats.jsonBytes)})`
   )
   return { name, mountpoint, reused: false, marker }
+}
+
+/**
+ * Removes a volume a run made (a restored or a stage volume), if it exists. A carrier that an
+ * interrupted copy left may still be being removed: wait up to 10 s for the volume to be free.
+ */
+export async function removeRunVolume(engine: Engine, name: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await engine.removeVolume(name)
+    } catch (error) {
+      if (error instanceof NotFoundError) return
+      if (attempt === 20 || !/in use/.test(String((error as Error).message))) throw error
+      await sleep(500)
+    }
+  }
 }
 
 /** Removes every volume and leftover container of this bench (`--clean`). */
