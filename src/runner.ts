@@ -96,7 +96,13 @@ class Session {
     return restoreSnapshot(
       this.engine,
       this.store,
-      { ...this.settings.restore, ...overrides, snapshotId, registryAuth: this.auth },
+      {
+        ...this.settings.restore,
+        ...overrides,
+        snapshotId,
+        registryAuth: this.auth,
+        signal: this.context.signal
+      },
       this.context.log
     )
   }

@@ -35,6 +35,11 @@ export interface RestoreOptions {
    * become healthy). By default a failed restore removes what it created.
    */
   keepOnFailure?: boolean
+  /**
+   * Aborted when the user asks the run to stop: the restore stops at once (a volume midway) and
+   * unwinds as on a failure, putting back what it had set aside.
+   */
+  signal?: AbortSignal
 }
 
 export type RestoreStep =
@@ -91,7 +96,10 @@ export interface RestoreReport {
   volumes: RestoredVolume[]
   networks: RestoredNetwork[]
   containers: RestoredContainer[]
-  /** Pre-existing containers and volumes removed because `onConflict` was `replace`. */
+  /**
+   * Pre-existing containers and volumes replaced because `onConflict` was `replace` (kept aside
+   * until the replacements were healthy, then removed).
+   */
   replaced: string[]
 }
 
