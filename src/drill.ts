@@ -10,11 +10,11 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import type { Engine } from './docker/engine.js'
 import { plural } from './format.js'
-import { InvalidSettingsError, SnapshotError, describeError } from './errors.js'
+import { ConflictError, InvalidSettingsError, SnapshotError, describeError } from './errors.js'
 import type { Logger } from './log.js'
 import type { Manifest } from './manifest.js'
 import type { RestoreReport, VerifyReport } from './restore/index.js'
-import { removeRestored, throwawayPrefix } from './restore/index.js'
+import { describeBindMount, removeRestored, throwawayPrefix } from './restore/index.js'
 import type { SnapshotReport } from './snapshot/snapshot.js'
 
 const run = promisify(execFile)
@@ -25,7 +25,10 @@ const COMPOSE_SERVICE = 'com.docker.compose.service'
 
 /** A question asked of the stack before and after: its answer must not change. */
 export interface DrillCheck {
-  /** Compose service (or container name) to ask. */
+  /**
+   * Compose service to ask, or the name of a container of the project (after a restore beside,
+   * the copy of that container is asked).
+   */
   service: string
   command: string[]
   description: string
@@ -55,8 +58,18 @@ export interface DrillReport {
   snapshotId: string
   inPlace: boolean
   steps: DrillStep[]
-  checks: { description: string; before: string; after: string; same: boolean }[]
+  checks: DrillComparison[]
   verdict: string
+}
+
+export interface DrillComparison {
+  description: string
+  before: string
+  after: string
+  same: boolean
+  /** The containers that answered, by name: the original's, then the restored one's. */
+  askedBefore: string
+  askedAfter: string
 }
 
 /** The demo's questions: its orders table and its web page. */
@@ -114,31 +127,88 @@ async function bringUpDemo(log: Logger): Promise<void> {
   }
 }
 
-/** The container that answers for a service of the project (or has that name). */
-async function containerFor(engine: Engine, project: string, service: string): Promise<string> {
+interface Answerer {
+  id: string
+  name: string
+}
+
+interface Answer {
+  text: string
+  container: Answerer
+}
+
+/**
+ * The running container that answers for a service of `project`, or else the project's container
+ * named `service` with the restore's prefix before it: a copy is asked as itself, never the original.
+ */
+async function containerFor(
+  engine: Engine,
+  project: string,
+  prefix: string,
+  service: string
+): Promise<Answerer> {
   const found = await engine.listContainers({
     label: [`${COMPOSE_PROJECT}=${project}`, `${COMPOSE_SERVICE}=${service}`],
     status: ['running']
   })
-  if (found[0]) return found[0].Id
-  const byName = await engine.findContainer(service)
-  if (byName) return byName.Id
-  throw new SnapshotError(`no running container for service ${service} of project ${project}`)
+  if (found[0])
+    return { id: found[0].Id, name: found[0].Names[0]?.replace(/^\//, '') ?? found[0].Id }
+  const name = `${prefix}${service}`
+  const byName = await engine.findContainer(name)
+  if (byName?.Config.Labels?.[COMPOSE_PROJECT] === project && byName.State.Running) {
+    return { id: byName.Id, name }
+  }
+  throw new SnapshotError(
+    `no running container of project ${project} for service ${service} (nor named ${name})`
+  )
 }
 
-async function ask(engine: Engine, project: string, check: DrillCheck): Promise<string> {
-  const id = await containerFor(engine, project, check.service)
-  const result = await engine.exec(id, check.command, 60_000)
+async function ask(
+  engine: Engine,
+  project: string,
+  prefix: string,
+  check: DrillCheck
+): Promise<Answer> {
+  const container = await containerFor(engine, project, prefix, check.service)
+  const result = await engine.exec(container.id, check.command, 60_000)
   if (result.exitCode !== 0) {
     throw new SnapshotError(
-      `drill check "${check.description}" exited with ${result.exitCode}: ${result.output.trim()}`
+      `drill check "${check.description}" in ${container.name} exited with ` +
+        `${result.exitCode}: ${result.output.trim()}`
     )
   }
-  return result.output.trim()
+  return { text: result.output.trim(), container }
 }
 
-/** Removes what the snapshot took: its containers, then volumes and networks. */
+/**
+ * Refuses, before anything is removed, when a container outside the snapshot uses one of its
+ * volumes or networks: the engine would refuse to remove those halfway through.
+ */
+async function checkRemovable(engine: Engine, manifest: Manifest): Promise<void> {
+  const ours = new Set(manifest.containers.map(c => c.id))
+  const blockers: string[] = []
+  const users = async (kind: 'volume' | 'network', name: string) => {
+    for (const container of await engine.listContainers({ [kind]: [name] })) {
+      if (ours.has(container.Id)) continue
+      const user = container.Names[0]?.replace(/^\//, '') ?? container.Id
+      blockers.push(`${kind} ${name} is used by container ${user} (${container.State})`)
+    }
+  }
+  for (const volume of manifest.volumes) await users('volume', volume.name)
+  for (const network of manifest.networks) await users('network', network.name)
+  if (blockers.length > 0) {
+    throw new ConflictError(
+      `Not destroying project ${manifest.selection.composeProject ?? manifest.snapshotId}: ` +
+        `${blockers.join('; ')}, outside the project. Nothing was removed; snapshot ` +
+        `${manifest.snapshotId} is in the store. Stop and remove those containers, or drill ` +
+        'without --destroy to restore beside the original.'
+    )
+  }
+}
+
+/** Removes what the snapshot took: its containers, then volumes and networks; all or nothing. */
 async function destroy(engine: Engine, manifest: Manifest, log: Logger): Promise<void> {
+  await checkRemovable(engine, manifest)
   for (const container of manifest.containers) {
     log.info(`removing container ${container.name}`)
     await engine.removeContainer(container.name, { force: true })
@@ -182,7 +252,7 @@ export async function runDrill(
     )
   const before = await step(
     'ask the questions',
-    () => Promise.all(checks.map(check => ask(engine, project, check))),
+    () => Promise.all(checks.map(check => ask(engine, project, '', check))),
     answers => plural(answers.length, 'answer')
   )
   const snapshot = await step(
@@ -219,7 +289,8 @@ export async function runDrill(
       () => options.restore(snapshotId, prefix),
       report =>
         report.containers.map(c => `${c.target} ${c.state}`).join(', ') +
-        ` in ${(report.durationMs / 1000).toFixed(1)} s`
+        ` in ${(report.durationMs / 1000).toFixed(1)} s` +
+        report.bindMounts.map(mount => `; bind mount ${describeBindMount(mount)}`).join('')
     )
   } catch (error) {
     if (inPlace) {
@@ -231,24 +302,40 @@ export async function runDrill(
     throw error
   }
   const targetProject = `${prefix}${project}`
-  const after = await step(
-    'ask again',
-    () => Promise.all(checks.map(check => ask(engine, targetProject, check))),
-    answers => plural(answers.length, 'answer')
-  )
-  if (!inPlace) {
-    await step(
-      'remove the copy',
-      () => removeRestored(engine, restored),
-      left => (left.length ? `left behind: ${left.join(', ')}` : 'removed')
+  let after: Answer[]
+  try {
+    after = await step(
+      'ask again',
+      () => Promise.all(checks.map(check => ask(engine, targetProject, prefix, check))),
+      answers => plural(answers.length, 'answer')
     )
+  } finally {
+    if (!inPlace) {
+      await step(
+        'remove the copy',
+        () => removeRestored(engine, restored),
+        left => (left.length ? `left behind: ${left.join(', ')}` : 'removed')
+      )
+    }
   }
-  const compared = checks.map((check, index) => ({
-    description: check.description,
-    before: before[index],
-    after: after[index],
-    same: before[index] === after[index]
-  }))
+  const compared = checks.map((check, index): DrillComparison => {
+    const [first, second] = [before[index], after[index]]
+    // The same container answering twice would prove nothing about the restore.
+    if (first.container.id === second.container.id) {
+      throw new SnapshotError(
+        `drill check "${check.description}" was answered by ${first.container.name} both ` +
+          'before and after the restore, so the restored copy was never asked'
+      )
+    }
+    return {
+      description: check.description,
+      before: first.text,
+      after: second.text,
+      same: first.text === second.text,
+      askedBefore: first.container.name,
+      askedAfter: second.container.name
+    }
+  })
   const ok = compared.every(c => c.same)
   const total = steps.reduce((sum, s) => sum + s.seconds, 0)
   const verdict = ok

@@ -6,7 +6,7 @@ import type { RegistryTarget } from './docker/registry.js'
 import type { RegistryAuth } from './docker/types.js'
 import type { Logger } from './log.js'
 import { pruneSnapshots } from './prune.js'
-import type { RestoreReport, VerifyReport } from './restore/index.js'
+import type { RestoreOptions, RestoreReport, VerifyReport } from './restore/index.js'
 import { restoreSnapshot, verifySnapshot } from './restore/index.js'
 import type { Settings } from './settings.js'
 import type { QuiesceAction } from './snapshot/quiesce.js'
@@ -27,6 +27,20 @@ export interface RunContext {
   signal?: AbortSignal
 }
 
+/**
+ * Where a run's engine and store come from: the real ones by default; unit tests pass fakes
+ * (the one seam for them, so that Session stays the only place that opens both).
+ */
+export interface RunBoundaries {
+  engine: (settings: Settings, log: Logger) => Engine
+  openStore: typeof openStore
+}
+
+const realBoundaries: RunBoundaries = {
+  engine: (settings, log) => new Engine({ host: settings.dockerHost, logger: log }),
+  openStore
+}
+
 export type PruneResult = Awaited<ReturnType<typeof pruneSnapshots>>
 
 export type RunResult =
@@ -45,13 +59,20 @@ class Session {
     readonly registry: RegistryTarget | undefined
   ) {}
 
-  static async open(settings: Settings, given: RunContext): Promise<Session> {
+  static async open(
+    settings: Settings,
+    given: RunContext,
+    boundaries: RunBoundaries
+  ): Promise<Session> {
     const context: RunContext = {
       ...given,
       onTransfer: given.onTransfer && throttleTransfers(given.onTransfer)
     }
-    const engine = new Engine({ host: settings.dockerHost, logger: context.log })
-    const store = await openStore(settings.store, settings.mode === 'snapshot' ? 'write' : 'read')
+    const engine = boundaries.engine(settings, context.log)
+    const store = await boundaries.openStore(
+      settings.store,
+      settings.mode === 'snapshot' ? 'write' : 'read'
+    )
     let registry: RegistryTarget | undefined
     if (settings.registry) {
       const { address, repository, username, password } = settings.registry
@@ -91,7 +112,7 @@ class Session {
 
   restore(
     snapshotId: string,
-    overrides: Partial<Settings['restore']> = {}
+    overrides: Partial<Settings['restore']> & Pick<RestoreOptions, 'bindMounts'> = {}
   ): Promise<RestoreReport> {
     return restoreSnapshot(
       this.engine,
@@ -131,8 +152,12 @@ class Session {
 }
 
 /** Carries out one run of any mode: the same for a workflow step and a terminal. */
-export async function execute(settings: Settings, context: RunContext): Promise<RunResult> {
-  const session = await Session.open(settings, context)
+export async function execute(
+  settings: Settings,
+  context: RunContext,
+  boundaries: RunBoundaries = realBoundaries
+): Promise<RunResult> {
+  const session = await Session.open(settings, context, boundaries)
   switch (settings.mode) {
     case 'snapshot':
       return { mode: 'snapshot', snapshot: await session.snapshot(settings.snapshotId) }
@@ -149,9 +174,10 @@ export async function execute(settings: Settings, context: RunContext): Promise<
 export async function drill(
   settings: Settings,
   context: RunContext,
-  options: { demo: boolean; destroy: boolean }
+  options: { demo: boolean; destroy: boolean },
+  boundaries: RunBoundaries = realBoundaries
 ): Promise<DrillReport> {
-  const session = await Session.open(settings, context)
+  const session = await Session.open(settings, context, boundaries)
   const { drill: question } = settings.verify
   return runDrill(
     session.engine,
@@ -168,7 +194,9 @@ export async function drill(
         session.restore(snapshotId, {
           prefix,
           onConflict: 'fail',
-          ports: prefix ? 'ephemeral' : settings.restore.ports
+          ports: prefix ? 'ephemeral' : settings.restore.ports,
+          // A copy beside the original never writes to the original's bind-mounted files.
+          bindMounts: prefix ? 'isolate' : 'host'
         })
     },
     context.log

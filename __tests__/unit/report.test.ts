@@ -53,6 +53,7 @@ const restoreResult: RunResult = {
       { name: ODD, target: `copy_${ODD}`, id: 'f'.repeat(64), action: 'created', state: 'healthy' },
       { name: 'db', target: 'copy_db', action: 'skipped', state: 'skipped' }
     ],
+    bindMounts: [],
     replaced: []
   }
 }

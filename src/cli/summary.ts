@@ -82,7 +82,13 @@ function restoreSummary(report: RestoreReport): string {
     ...report.containers.map(c => ['container', c.target, c.action, c.state]),
     ...report.volumes.map(v => ['volume', v.target, v.action, `${v.entries} entries`]),
     ...report.networks.map(n => ['network', n.target, n.action, '']),
-    ...report.images.map(i => ['image', i.reference, i.action, ''])
+    ...report.images.map(i => ['image', i.reference, i.action, '']),
+    ...report.bindMounts.map(b => [
+      'bind mount',
+      `${b.container}:${b.destination}`,
+      b.given === 'host' ? `host path${b.readOnly ? ', read-only' : ''}` : `${b.given}`,
+      b.volume === undefined ? b.source : `volume ${b.volume} (not ${b.source})`
+    ])
   ]
   if (rows.length > 0) lines.push('', ...columns(rows).map(row => `  ${row}`))
   return lines.join('\n') + '\n'
@@ -120,11 +126,14 @@ export function drillSummary(report: DrillReport): string {
     '',
     ...report.checks.flatMap(c =>
       c.same
-        ? [`  same     ${c.description}: ${brief(c.before)}`]
+        ? [
+            `  same     ${c.description}: ${brief(c.before)}`,
+            `    asked ${c.askedBefore}, then ${c.askedAfter}`
+          ]
         : [
             `  CHANGED  ${c.description}`,
-            `    before: ${brief(c.before)}`,
-            `    after:  ${brief(c.after)}`
+            `    before: ${brief(c.before)} (asked ${c.askedBefore})`,
+            `    after:  ${brief(c.after)} (asked ${c.askedAfter})`
           ]
     ),
     '',

@@ -25,6 +25,9 @@ import type {
   VolumeDetails
 } from './types.js'
 
+/** What a path is in a container's file system. */
+export type PathKind = 'directory' | 'file' | 'missing'
+
 /** The image of the never-started containers that carry a volume mount for archive copies. */
 export const CARRIER_IMAGE = 'docker-snapshot/volume-carrier:1'
 /** Carrier containers carry this label, valued with their owner (see `carrierOwner`). */
@@ -517,6 +520,45 @@ export class Engine {
       return await consume(tar)
     } finally {
       tar.destroy()
+    }
+  }
+
+  /**
+   * Whether each path is a directory, something else (a file), or missing in `image`'s file
+   * system, read from a never-started container of it that is removed again.
+   */
+  async pathKinds(image: string, paths: string[]): Promise<Map<string, PathKind>> {
+    const id = await this.createContainer({
+      name: `docker-snapshot-probe-${process.pid}-${Date.now().toString(36)}`,
+      Image: image,
+      Cmd: ['/probe'],
+      Labels: { [CARRIER_LABEL]: carrierOwner },
+      HostConfig: { NetworkMode: 'none' }
+    })
+    try {
+      const kinds = new Map<string, PathKind>()
+      for (const path of paths) kinds.set(path, await this.pathKind(id, path))
+      return kinds
+    } finally {
+      await this.removeContainer(id, { force: true }).catch((error: unknown) => {
+        this.log.warn(`could not remove probe container ${id}: ${(error as Error).message}`)
+      })
+    }
+  }
+
+  private async pathKind(id: string, path: string): Promise<PathKind> {
+    try {
+      const response = (await this.call(`stat ${path} of container ${id}`, () =>
+        this.docker.getContainer(id).infoArchive({ path })
+      )) as { headers: Record<string, string | undefined>; resume?: () => void }
+      response.resume?.()
+      const header = response.headers['x-docker-container-path-stat'] ?? ''
+      const stat = JSON.parse(Buffer.from(header, 'base64').toString() || '{}') as { mode?: number }
+      // Go's os.ModeDir.
+      return ((stat.mode ?? 0) & 0x80000000) !== 0 ? 'directory' : 'file'
+    } catch (error) {
+      if (error instanceof NotFoundError) return 'missing'
+      throw error
     }
   }
 

@@ -1,7 +1,8 @@
 /**
  * The engine create body of a restored container: the recorded body with its names mapped (volume
  * mounts, links, volumes-from, `container:` modes, networks, the compose project label), the
- * restored image, the resolved environment and the port policy applied.
+ * restored image, the resolved environment and the port policy applied; a throwaway copy's bind
+ * mounts replaced by its own volumes.
  */
 import type { ContainerCreateSpec } from '../docker/types.js'
 import type { ContainerRecord, EndpointRecord } from '../manifest.js'
@@ -32,6 +33,15 @@ export interface CreateContext {
   env: string[] | undefined
   /** Every container of the snapshot by name: what VolumesFrom brings comes from their mounts. */
   containers: ReadonlyMap<string, ContainerRecord>
+  /** Bind mounts to mount from these volumes instead of the host, by destination (a copy's). */
+  bindReplacements?: ReadonlyMap<string, BindReplacement>
+}
+
+/** What the create body mounts at a bind mount's destination instead of the host path. */
+export interface BindReplacement {
+  /** Nothing when undefined: the container keeps what its image has there. */
+  volume?: string
+  readOnly: boolean
 }
 
 type PortBindings = Record<string, { HostIp?: string; HostPort?: string }[] | null>
@@ -68,6 +78,7 @@ export function buildCreateSpec(
     if (typeof mode === 'string') host[field] = names.mode(mode)
   }
   applyPortPolicy(host, context.ports)
+  if (context.bindReplacements !== undefined) replaceBindMounts(host, context.bindReplacements)
   addUncoveredVolumeMounts(record, host, context)
 
   const { networkMode, first, rest } = networkAttachment(record, names)
@@ -103,6 +114,30 @@ function mapMount(mount: unknown, names: NameMap): unknown {
   const entry = mount as Record<string, unknown>
   if (entry.Type !== 'volume' || typeof entry.Source !== 'string') return mount
   return { ...entry, Source: names.volumeReference(entry.Source) }
+}
+
+/** Drops the host path of each replaced bind mount and mounts its volume, if any, there instead. */
+function replaceBindMounts(
+  host: Record<string, unknown>,
+  replacements: ReadonlyMap<string, BindReplacement>
+): void {
+  if (replacements.size === 0) return
+  const replaced = new Set([...replacements.keys()].map(normalizePath))
+  if (Array.isArray(host.Binds)) {
+    host.Binds = stringArray(host.Binds).filter(bind => {
+      const [source, destination] = bind.split(':')
+      return !(source?.startsWith('/') && replaced.has(normalizePath(destination ?? '')))
+    })
+  }
+  const mounts = (Array.isArray(host.Mounts) ? (host.Mounts as unknown[]) : []).filter(mount => {
+    const { Type, Target } = (mount ?? {}) as { Type?: unknown; Target?: unknown }
+    return !(Type === 'bind' && typeof Target === 'string' && replaced.has(normalizePath(Target)))
+  })
+  for (const [destination, { volume, readOnly }] of replacements) {
+    if (volume === undefined) continue
+    mounts.push({ Type: 'volume', Source: volume, Target: destination, ReadOnly: readOnly })
+  }
+  host.Mounts = mounts
 }
 
 /**
@@ -163,7 +198,7 @@ function addUncoveredVolumeMounts(
   }
 }
 
-function normalizePath(path: string): string {
+export function normalizePath(path: string): string {
   return path.length > 1 ? path.replace(/\/+$/, '') : path
 }
 

@@ -1,13 +1,16 @@
 export { restoreSnapshot, checkRestoreOptions } from './restore.js'
 export { verifySnapshot, removeRestored, throwawayPrefix } from './verify.js'
+export { describeBindMount } from './bind-mounts.js'
 export { readManifest, resolveSnapshotId, LATEST } from './read-manifest.js'
 export type {
+  BindMountPolicy,
   ConflictPolicy,
   ContainerState,
   PortPolicy,
   RestoreOptions,
   RestoreReport,
   RestoreStep,
+  RestoredBindMount,
   RestoredContainer,
   RestoredImage,
   RestoredNetwork,

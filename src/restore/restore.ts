@@ -14,6 +14,14 @@ import type { ContainerRecord, Manifest } from '../manifest.js'
 import type { SnapshotStore } from '../stores/store.js'
 import { openArchiveTar, verifyStoredDigest, verifyVolumeArchive } from './archives.js'
 import { Originals } from './aside.js'
+import {
+  type PlannedBindMount,
+  bindReplacements,
+  createBindVolumes,
+  describeBindMount,
+  planBindMounts,
+  verifyBindArchives
+} from './bind-mounts.js'
 import { buildCreateSpec } from './create-body.js'
 import { type MissingVariable, missingEnvError, resolveRedactedEnv } from './env.js'
 import { type ReadyImage, restoreImage } from './images.js'
@@ -77,6 +85,7 @@ class RestoreRun {
   private step: RestoreStep = 'manifest'
   private readonly created: Created = { containers: [], volumes: [], networks: [] }
   private readonly originals: Originals
+  private bindMounts: PlannedBindMount[] = []
   private snapshotId: string
 
   constructor(
@@ -125,6 +134,12 @@ class RestoreRun {
         options.onConflict,
         manifest.snapshotId
       )
+      this.bindMounts = planBindMounts(
+        planned.containers,
+        new Map(manifest.containers.map(c => [c.name, c])),
+        names,
+        options.bindMounts ?? 'host'
+      )
       this.describePlan(planned, manifest)
       return planned
     })
@@ -143,13 +158,20 @@ class RestoreRun {
       return { images: ready, environments: this.resolveEnvironments(plan, ready) }
     })
 
-    const volumes = await this.timed('volumes', () => this.restoreVolumes(plan, names))
+    const volumes = await this.timed('volumes', async () => {
+      const restored = await this.restoreVolumes(plan, names)
+      const { bindMounts, created, snapshotId, store } = this
+      const imageOf = (key: string) => images.get(key)!.reference
+      await createBindVolumes(engine, store, snapshotId, bindMounts, imageOf, created.volumes, log)
+      return restored
+    })
     const networks = await this.timed('networks', () => this.restoreNetworks(plan, names))
     const containers = await this.timed('containers', () =>
       this.createContainers(plan, names, images, environments, manifest)
     )
     await this.timed('start', () => this.startContainers(plan, containers))
-    // Only now, with every replacement healthy, do the originals go.
+    // The last moment an interrupt undoes the run: from here on, the originals go.
+    options.signal?.throwIfAborted()
     const replaced = await this.originals.discard()
 
     return {
@@ -166,6 +188,7 @@ class RestoreRun {
       volumes,
       networks,
       containers,
+      bindMounts: this.bindMounts.map(mount => mount.report),
       replaced
     }
   }
@@ -228,18 +251,12 @@ class RestoreRun {
           `${manifest.snapshotId} left out as secret; those values are not used`
       )
     }
-    for (const container of plan.containers) {
-      for (const mount of container.record.mounts.filter(m => m.type === 'bind')) {
-        log.info(
-          `${container.target} bind-mounts ${mount.source} from the host: its contents are ` +
-            'not restored, the path is used as it is'
-        )
-      }
-    }
+    for (const mount of this.bindMounts) log.info(describeBindMount(mount.report))
   }
 
   /** Every archive the plan needs, proven before anything is changed. */
   private async verifyArchives(plan: RestorePlan): Promise<void> {
+    await verifyBindArchives(this.store, this.snapshotId, this.bindMounts, this.log)
     for (const volume of plan.volumes) {
       if (volume.action === 'skip') continue
       const started = Date.now()
@@ -403,7 +420,8 @@ class RestoreRun {
         image: images.get(record.image)!.reference,
         ports: this.options.ports,
         env: environments.get(record.name),
-        containers: byName
+        containers: byName,
+        bindReplacements: bindReplacements(this.bindMounts, target)
       })
       const id = await this.engine.createContainer(spec)
       this.created.containers.push({ id, name: target })

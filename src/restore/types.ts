@@ -6,6 +6,13 @@ export type ConflictPolicy = 'fail' | 'replace' | 'skip'
  * (`ephemeral`, for a copy beside the original), or publish `none`.
  */
 export type PortPolicy = 'keep' | 'ephemeral' | 'none'
+/**
+ * What the restored containers' bind mounts mount: the recorded host paths as they are (`host`),
+ * or (`isolate`, for a throwaway copy that must never write to the original's live files) a fresh
+ * volume per writable bind mount, holding the contents the snapshot captured or empty when it
+ * captured none; a read-only bind mount keeps its host path, read-only.
+ */
+export type BindMountPolicy = 'host' | 'isolate'
 
 export interface RestoreOptions {
   /** The snapshot to restore, or `latest` for the newest complete one in the store. */
@@ -26,6 +33,8 @@ export interface RestoreOptions {
   /** How long each started container may take to become healthy (or running, without a healthcheck). */
   waitTimeoutMs: number
   ports: PortPolicy
+  /** `host` unless given. */
+  bindMounts?: BindMountPolicy
   /** Credentials for pulling images recorded at a registry (`{}` for anonymous). */
   registryAuth: RegistryAuth
   /** Values for environment variables the snapshot left out as secret and the image does not set. */
@@ -75,6 +84,24 @@ export interface RestoredNetwork {
   action: 'created' | 'reused'
 }
 
+export interface RestoredBindMount {
+  /** The restored container's name. */
+  container: string
+  /** The host path the original mounted. */
+  source: string
+  destination: string
+  /**
+   * What the restored container got there: the host path (`host`), a fresh volume holding the
+   * contents the snapshot captured (`captured`), an empty fresh volume (`empty`), or, where the
+   * image has a file (a volume cannot stand in for one), the image's file in the container's own
+   * layer (`image`).
+   */
+  given: 'host' | 'captured' | 'empty' | 'image'
+  readOnly: boolean
+  /** The fresh volume (`captured`, `empty`): created by the restore, removed with the copy. */
+  volume?: string
+}
+
 export type ContainerState = 'healthy' | 'running' | 'created' | 'skipped'
 
 export interface RestoredContainer {
@@ -96,6 +123,7 @@ export interface RestoreReport {
   volumes: RestoredVolume[]
   networks: RestoredNetwork[]
   containers: RestoredContainer[]
+  bindMounts: RestoredBindMount[]
   /**
    * Pre-existing containers and volumes replaced because `onConflict` was `replace` (kept aside
    * until the replacements were healthy, then removed).

@@ -1,7 +1,8 @@
 /**
  * Verify: proves a snapshot can be restored without touching anything that exists. Every archive
  * is read and checked, every image is found where the manifest says; optionally the snapshot is
- * restored under throwaway names, a drill command runs in it, and the copy is removed again.
+ * restored under throwaway names (its bind mounts isolated from the host's live files), a drill
+ * command runs in it, and the copy is removed again.
  */
 import { randomBytes } from 'node:crypto'
 import { inspectArchive } from '../archive/index.js'
@@ -11,6 +12,7 @@ import type { Logger } from '../log.js'
 import type { ImageRecord, Manifest } from '../manifest.js'
 import type { SnapshotStore } from '../stores/store.js'
 import { verifyStoredDigest, verifyVolumeArchive } from './archives.js'
+import { describeBindMount } from './bind-mounts.js'
 import { repositoryOf } from './images.js'
 import { readManifest, resolveSnapshotId } from './read-manifest.js'
 import { checkRegistryManifest, locateImage } from './registry-check.js'
@@ -208,13 +210,20 @@ class VerifyRun {
             start: true,
             waitTimeoutMs: options.waitTimeoutMs,
             ports: options.ports ?? 'none',
+            bindMounts: 'isolate',
             registryAuth: options.registryAuth,
             env: options.env ?? {}
           },
           this.log
         )
         const states = value.containers.map(c => `${c.target} ${c.state}`).join(', ')
-        return { value, detail: `restored in ${value.durationMs} ms: ${states || 'no containers'}` }
+        const binds = value.bindMounts.map(describeBindMount).join('; ')
+        return {
+          value,
+          detail:
+            `restored in ${value.durationMs} ms: ${states || 'no containers'}` +
+            (binds ? `; bind mounts: ${binds}` : '')
+        }
       }
     )
     if (restored === undefined) return
@@ -279,6 +288,9 @@ export async function removeRestored(engine: Engine, report: RestoreReport): Pro
   for (const volume of report.volumes) {
     if (volume.action === 'skipped') continue
     await attempt(`volume ${volume.target}`, () => engine.removeVolume(volume.target))
+  }
+  for (const { volume } of report.bindMounts) {
+    if (volume !== undefined) await attempt(`volume ${volume}`, () => engine.removeVolume(volume))
   }
   for (const network of report.networks) {
     if (network.action !== 'created') continue

@@ -135,6 +135,27 @@ describe('buildCreateSpec', () => {
     ])
   })
 
+  it('mounts a throwaway volume, or nothing, where a replaced bind mount mounted the host', () => {
+    const { spec } = buildCreateSpec(
+      web(),
+      'copy-web',
+      context({
+        bindReplacements: new Map([
+          ['/etc/hosts.d/', { volume: 'copy-web-bind-1', readOnly: false }],
+          ['/tmp', { readOnly: false }]
+        ])
+      })
+    )
+    const host = spec.HostConfig as Record<string, unknown>
+    // Volume binds stay; no host path is left in the body.
+    expect(host.Binds).toEqual(['site:/srv/www:ro', 'copy-pgdata:/pg'])
+    expect(host.Mounts).toEqual([
+      { Type: 'volume', Source: 'copy-shared', Target: '/data' },
+      { Type: 'tmpfs', Target: '/run' },
+      { Type: 'volume', Source: 'copy-web-bind-1', Target: '/etc/hosts.d/', ReadOnly: false }
+    ])
+  })
+
   it('maps a container: network mode and attaches no endpoint', () => {
     const record = containerRecord('sidecar', {
       endpoints: [],

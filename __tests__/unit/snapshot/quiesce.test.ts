@@ -1,74 +1,34 @@
 import { describe, expect, it } from 'vitest'
-import type { Engine } from '../../../src/docker/engine.js'
 import { EngineError } from '../../../src/errors.js'
-import type { Logger } from '../../../src/log.js'
 import type { QuiesceAction } from '../../../src/snapshot/quiesce.js'
 import { Quiescer, undo } from '../../../src/snapshot/quiesce.js'
+import { FakeEngine } from '../fakes/engine.js'
+import { recordingLogger } from '../fakes/logger.js'
 
 interface ContainerState {
   Running: boolean
   Paused: boolean
 }
 
-/**
- * The few Engine calls Quiescer uses, over containers held in memory. Every call and every
- * `persist` goes into one `events` list, so their order can be checked.
- */
-class FakeEngine {
-  readonly events: string[] = []
-  /** `unpause web` → the error that call throws. */
-  readonly failures = new Map<string, Error>()
-
-  constructor(readonly containers: Map<string, ContainerState>) {}
-
-  private act(call: string, id: string, change: (state: ContainerState) => void): Promise<void> {
-    this.events.push(`${call} ${id}`)
-    const failure = this.failures.get(`${call} ${id}`)
-    if (failure) return Promise.reject(failure)
-    const state = this.containers.get(id)
-    if (!state) return Promise.reject(new EngineError(`${call} container ${id}: no such container`))
-    change(state)
-    return Promise.resolve()
+/** The shared fake, its containers named and identified by `ids`, `persist` logged with its calls. */
+function fakeWith(states: Record<string, ContainerState>) {
+  const fake = new FakeEngine()
+  for (const [id, state] of Object.entries(states)) {
+    fake.addContainer({
+      name: id,
+      id,
+      state: state.Paused ? 'paused' : state.Running ? 'running' : 'exited'
+    })
   }
-
-  pauseContainer(id: string) {
-    return this.act('pause', id, state => (state.Paused = true))
+  const persist = (actions: QuiesceAction[]): void => {
+    fake.events.push(`persist [${actions.map(action => action.id).join(',')}]`)
   }
-  unpauseContainer(id: string) {
-    return this.act('unpause', id, state => (state.Paused = false))
-  }
-  stopContainer(id: string) {
-    return this.act('stop', id, state => (state.Running = false))
-  }
-  startContainer(id: string) {
-    return this.act('start', id, state => (state.Running = true))
-  }
-  findContainer(id: string): Promise<{ Id: string; State: ContainerState } | undefined> {
-    this.events.push(`find ${id}`)
-    const failure = this.failures.get(`find ${id}`)
-    if (failure) return Promise.reject(failure)
-    const state = this.containers.get(id)
-    return Promise.resolve(state && { Id: id, State: { ...state } })
-  }
-
-  get engine(): Engine {
-    return this as unknown as Engine
-  }
-
-  persist = (actions: QuiesceAction[]): void => {
-    this.events.push(`persist [${actions.map(action => action.id).join(',')}]`)
-  }
+  return { fake, persist }
 }
 
-function recordingLogger() {
-  const lines: string[] = []
-  const log: Logger = {
-    debug: () => undefined,
-    info: message => lines.push(`info: ${message}`),
-    warn: message => lines.push(`warn: ${message}`),
-    group: (_title, fn) => fn()
-  }
-  return { log, lines }
+function stateOf(fake: FakeEngine, id: string): ContainerState {
+  const { Running, Paused } = fake.container(id).State
+  return { Running, Paused }
 }
 
 const running = (): ContainerState => ({ Running: true, Paused: false })
@@ -76,9 +36,9 @@ const pause = (id: string): QuiesceAction => ({ id, name: `${id}-name`, action: 
 const stop = (id: string): QuiesceAction => ({ id, name: `${id}-name`, action: 'stop' })
 
 function setup(ids: string[]) {
-  const fake = new FakeEngine(new Map(ids.map(id => [id, running()])))
+  const { fake, persist } = fakeWith(Object.fromEntries(ids.map(id => [id, running()])))
   const { log, lines } = recordingLogger()
-  const quiescer = new Quiescer(fake.engine, log, fake.persist)
+  const quiescer = new Quiescer(fake.engine, log, persist)
   return { fake, quiescer, lines }
 }
 
@@ -88,24 +48,29 @@ describe('Quiescer', () => {
     await quiescer.quiesce([pause('a'), stop('b'), pause('c')])
     expect(fake.events).toEqual([
       'persist [a]',
-      'pause a',
+      'pauseContainer a',
       'persist [a,b]',
-      'stop b',
+      'stopContainer b',
       'persist [a,b,c]',
-      'pause c'
+      'pauseContainer c'
     ])
     expect(quiescer.actions).toEqual([pause('a'), stop('b'), pause('c')])
     expect(lines).toEqual(['info: pausing a-name', 'info: stopping b-name', 'info: pausing c-name'])
-    expect(fake.containers.get('b')).toEqual({ Running: false, Paused: false })
+    expect(stateOf(fake, 'b')).toEqual({ Running: false, Paused: false })
   })
 
   it('has persisted an action whose call failed, and stops there', async () => {
     const { fake, quiescer } = setup(['a', 'b', 'c'])
-    fake.failures.set('stop b', new EngineError('stop container b: timeout'))
+    fake.failOn('stopContainer', 'b', new EngineError('stop container b: timeout'))
     await expect(quiescer.quiesce([pause('a'), stop('b'), pause('c')])).rejects.toThrow(
       'stop container b: timeout'
     )
-    expect(fake.events).toEqual(['persist [a]', 'pause a', 'persist [a,b]', 'stop b'])
+    expect(fake.events).toEqual([
+      'persist [a]',
+      'pauseContainer a',
+      'persist [a,b]',
+      'stopContainer b'
+    ])
     expect(quiescer.actions.map(action => action.id)).toEqual(['a', 'b'])
   })
 
@@ -116,14 +81,14 @@ describe('Quiescer', () => {
     lines.length = 0
     await quiescer.resume()
     expect(fake.events).toEqual([
-      'find c',
-      'unpause c',
+      'findContainer c',
+      'unpauseContainer c',
       'persist [a,b]',
-      'find b',
-      'start b',
+      'findContainer b',
+      'startContainer b',
       'persist [a]',
-      'find a',
-      'unpause a',
+      'findContainer a',
+      'unpauseContainer a',
       'persist []'
     ])
     expect(lines).toEqual([
@@ -132,7 +97,7 @@ describe('Quiescer', () => {
       'info: resuming a-name'
     ])
     expect(quiescer.actions).toEqual([])
-    for (const state of fake.containers.values()) expect(state).toEqual(running())
+    for (const id of ['a', 'b', 'c']) expect(stateOf(fake, id)).toEqual(running())
   })
 
   it('has nothing to do when nothing was taken', async () => {
@@ -145,8 +110,12 @@ describe('Quiescer', () => {
     const { fake, quiescer } = setup(['a', 'b', 'c', 'd'])
     await quiescer.quiesce([pause('a'), stop('b'), pause('c'), stop('d')])
     fake.events.length = 0
-    fake.failures.set('start d', new EngineError('start container d: port is already allocated'))
-    fake.failures.set('find b', new Error('connect ECONNREFUSED /var/run/docker.sock'))
+    fake.failOn(
+      'startContainer',
+      'd',
+      new EngineError('start container d: port is already allocated')
+    )
+    fake.failOn('findContainer', 'b', new Error('connect ECONNREFUSED /var/run/docker.sock'))
     const error = await quiescer.resume().then(
       () => undefined,
       (failure: unknown) => failure as Error
@@ -157,16 +126,16 @@ describe('Quiescer', () => {
         'start them by hand with `docker unpause` or `docker start`'
     )
     expect(fake.events.filter(event => !event.startsWith('persist'))).toEqual([
-      'find d',
-      'start d',
-      'find c',
-      'unpause c',
-      'find b',
-      'find a',
-      'unpause a'
+      'findContainer d',
+      'startContainer d',
+      'findContainer c',
+      'unpauseContainer c',
+      'findContainer b',
+      'findContainer a',
+      'unpauseContainer a'
     ])
-    expect(fake.containers.get('a')?.Paused).toBe(false)
-    expect(fake.containers.get('c')?.Paused).toBe(false)
+    expect(stateOf(fake, 'a').Paused).toBe(false)
+    expect(stateOf(fake, 'c').Paused).toBe(false)
     expect(quiescer.actions).toEqual([])
   })
 
@@ -174,7 +143,7 @@ describe('Quiescer', () => {
     const { fake, quiescer } = setup(['a', 'b'])
     await quiescer.quiesce([pause('a'), pause('b')])
     fake.events.length = 0
-    fake.failures.set('unpause b', new EngineError('unpause container b: boom'))
+    fake.failOn('unpauseContainer', 'b', new EngineError('unpause container b: boom'))
     await expect(quiescer.resume()).rejects.toThrow('could not bring back b-name')
     // The post step retries b, whatever came after it.
     expect(fake.events.filter(e => e.startsWith('persist')).at(-1)).toBe('persist [b]')
@@ -193,53 +162,53 @@ describe('undo', () => {
       case: 'unpauses a paused container',
       action: pause('web'),
       state: { Running: true, Paused: true },
-      calls: ['find web', 'unpause web'],
+      calls: ['findContainer web', 'unpauseContainer web'],
       log: ['info: resuming web-name']
     },
     {
       case: 'starts a stopped container',
       action: stop('web'),
       state: { Running: false, Paused: false },
-      calls: ['find web', 'start web'],
+      calls: ['findContainer web', 'startContainer web'],
       log: ['info: starting web-name']
     },
     {
       case: 'leaves a container someone already unpaused',
       action: pause('web'),
       state: { Running: true, Paused: false },
-      calls: ['find web'],
+      calls: ['findContainer web'],
       log: []
     },
     {
       case: 'leaves a paused container that has since been stopped',
       action: pause('web'),
       state: { Running: false, Paused: false },
-      calls: ['find web'],
+      calls: ['findContainer web'],
       log: []
     },
     {
       case: 'leaves a container someone already started',
       action: stop('web'),
       state: { Running: true, Paused: false },
-      calls: ['find web'],
+      calls: ['findContainer web'],
       log: []
     },
     {
       case: 'warns about a pause target that no longer exists',
       action: pause('web'),
       state: undefined,
-      calls: ['find web'],
+      calls: ['findContainer web'],
       log: ['warn: web-name no longer exists; nothing to bring back']
     },
     {
       case: 'warns about a stop target that no longer exists',
       action: stop('web'),
       state: undefined,
-      calls: ['find web'],
+      calls: ['findContainer web'],
       log: ['warn: web-name no longer exists; nothing to bring back']
     }
   ])('$case', async ({ action, state, calls, log }) => {
-    const fake = new FakeEngine(new Map(state ? [['web', state]] : []))
+    const { fake } = fakeWith(state ? { web: state } : {})
     const logger = recordingLogger()
     await undo(fake.engine, action, logger.log)
     expect(fake.events).toEqual(calls)
@@ -247,8 +216,8 @@ describe('undo', () => {
   })
 
   it('passes on an engine failure', async () => {
-    const fake = new FakeEngine(new Map([['web', { Running: true, Paused: true }]]))
-    fake.failures.set('unpause web', new EngineError('unpause container web: boom'))
+    const { fake } = fakeWith({ web: { Running: true, Paused: true } })
+    fake.failOn('unpauseContainer', 'web', new EngineError('unpause container web: boom'))
     await expect(undo(fake.engine, pause('web'), recordingLogger().log)).rejects.toThrow(
       new EngineError('unpause container web: boom')
     )

@@ -1,0 +1,53 @@
+/**
+ * A small compose project on the fake engine, for tests of whole runs: `shop-db` and `shop-web`
+ * (project `shop`), each with a named volume holding files, both on network `shop-net`.
+ */
+import type { SnapshotOptions } from '../../../src/snapshot/snapshot.js'
+import { FakeEngine } from './engine.js'
+import { FakeStore } from './store.js'
+
+export const PROJECT = 'shop'
+
+export function shopScene() {
+  const fake = new FakeEngine()
+  const store = new FakeStore()
+  fake.addVolume('shop-pgdata', [
+    { name: 'base', type: 'directory' },
+    { name: 'base/rows', content: '1\n2\n3\n' }
+  ])
+  fake.addVolume('shop-html', [{ name: 'index.html', content: '<h1>shop</h1>' }])
+  for (const service of ['db', 'web']) {
+    fake.addContainer({
+      name: `${PROJECT}-${service}`,
+      labels: {
+        'com.docker.compose.project': PROJECT,
+        'com.docker.compose.service': service
+      },
+      volumes: [
+        service === 'db'
+          ? { name: 'shop-pgdata', destination: '/var/lib/postgresql/data' }
+          : { name: 'shop-html', destination: '/usr/share/html' }
+      ],
+      networks: ['shop-net'],
+      env: ['PATH=/bin', ...(service === 'db' ? ['POSTGRES_PASSWORD=hunter2'] : [])]
+    })
+  }
+  return { fake, store }
+}
+
+/** Snapshot options for the shop project; gzip, so that no zstd is needed. */
+export function shopSnapshot(overrides: Partial<SnapshotOptions> = {}): SnapshotOptions {
+  return {
+    snapshotId: 'snap-1',
+    selection: { containers: [], composeProject: PROJECT, labels: [], all: false },
+    volumes: [],
+    excludeVolumes: [],
+    consistency: 'pause',
+    commit: true,
+    captureBindMounts: false,
+    compression: 'gzip',
+    hookTimeoutMs: 5000,
+    toolVersion: '0.0.0-test',
+    ...overrides
+  }
+}
