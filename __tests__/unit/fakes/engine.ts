@@ -64,6 +64,9 @@ type EngineMethods = Pick<
   | 'createNetwork'
   | 'connectNetwork'
   | 'removeNetwork'
+  | 'renameContainer'
+  | 'copyVolume'
+  | 'emptyVolume'
 >
 
 /** A file or directory of a volume or bind mount, as a test writes it down. */
@@ -603,9 +606,14 @@ export class FakeEngine implements EngineMethods {
     return image.Id
   }
 
-  async waitHealthy(id: string, timeoutMs: number): Promise<'healthy' | 'running'> {
+  async waitHealthy(
+    id: string,
+    timeoutMs: number,
+    signal?: AbortSignal
+  ): Promise<'healthy' | 'running'> {
     const what = `inspect container ${id}`
     await this.begin('waitHealthy', this.subject(id), what)
+    signal?.throwIfAborted()
     const details = this.existing(id, what)
     const name = nameOf(details)
     const state = details.State
@@ -893,6 +901,46 @@ export class FakeEngine implements EngineMethods {
       )
     }
     this.networkMap.delete(name)
+  }
+
+  // ---- replace: the originals kept aside ----
+
+  async renameContainer(id: string, name: string): Promise<void> {
+    const what = `rename container ${id} to ${name}`
+    await this.begin('renameContainer', this.subject(id), what, name)
+    const details = this.existing(id, what)
+    const other = this.lookupContainer(name)
+    if (other && other.Id !== details.Id) {
+      throw this.refused(
+        what,
+        `Conflict. The container name "/${name}" is already in use by container "${other.Id}"`
+      )
+    }
+    details.Name = `/${name}`
+  }
+
+  /**
+   * Copies `from`'s files over `to`'s (the engine unpacks into what is there: files of `to` that
+   * `from` lacks stay). A fault fails the copy before anything lands.
+   */
+  async copyVolume(from: string, to: string, signal?: AbortSignal): Promise<void> {
+    await this.begin('copyVolume', from, `copy volume ${from} to ${to}`, to)
+    signal?.throwIfAborted()
+    const source = this.existingVolume(from, `inspect volume ${from}`)
+    const target = this.existingVolume(to, `inspect volume ${to}`)
+    const files = new Map([...(await filesOf(await archiveOf(target)))])
+    for (const [name, content] of await filesOf(await archiveOf(source))) files.set(name, content)
+    target.contents = [...files].map(([name, content]) => ({ name, content }))
+  }
+
+  /** Deletes the volume's contents, as a container of `image` running rm would. */
+  async emptyVolume(name: string, image: string): Promise<void> {
+    const what = `empty volume ${name}`
+    await this.begin('emptyVolume', name, what, image)
+    const volume = this.existingVolume(name, `inspect volume ${name}`)
+    if (!this.lookupImage(image))
+      throw this.notFound(`create container of ${image}`, 'no such image')
+    volume.contents = []
   }
 
   // ---- internals ----
