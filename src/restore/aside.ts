@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Engine } from '../docker/engine.js'
 import type { VolumeCreateSpec } from '../docker/types.js'
-import { SnapshotError, describeError } from '../errors.js'
+import { ConflictError, SnapshotError, describeError } from '../errors.js'
 import type { Logger } from '../log.js'
 import type { PlannedContainer, PlannedVolume } from './plan.js'
 
@@ -38,7 +38,7 @@ interface VolumeAside {
   spec: VolumeCreateSpec
   /** Containers set aside that mount it. */
   users: string[]
-  /** Image of one of them: the volume stays (it is in use) and is emptied with it. */
+  /** Image of one of them (it has /bin/sh): the volume stays (in use) and is emptied with it. */
   emptier?: string
   asideCreated: boolean
   copied: boolean
@@ -67,13 +67,20 @@ export class Originals {
     return this.containers.length > 0 || this.volumes.length > 0
   }
 
-  /** Stops the containers to replace (dependents first) and renames them aside. */
-  async setAsideContainers(planned: PlannedContainer[]): Promise<void> {
-    for (const container of [...planned].reverse()) {
+  /**
+   * Stops the containers to replace (dependents first) and renames them aside. First, changing
+   * nothing, makes sure each volume they keep in use can be emptied in place (ConflictError).
+   */
+  async setAsideContainers(
+    containers: PlannedContainer[],
+    volumes: PlannedVolume[]
+  ): Promise<void> {
+    const entries: ContainerAside[] = []
+    for (const container of containers) {
       const existing = container.existing
       if (container.action !== 'replace' || existing === undefined) continue
       const details = await this.engine.inspectContainer(existing.id)
-      const entry: ContainerAside = {
+      entries.push({
         id: details.Id,
         name: existing.name,
         aside: asideName(existing.name, this.run),
@@ -81,7 +88,10 @@ export class Originals {
         running: details.State.Running,
         paused: details.State.Paused,
         renamed: false
-      }
+      })
+    }
+    await this.checkEmptiers(entries, volumes)
+    for (const entry of [...entries].reverse()) {
       // Kept in dependency order, to be started again in it.
       this.containers.unshift(entry)
       if (entry.paused) await this.engine.unpauseContainer(entry.id)
@@ -91,6 +101,24 @@ export class Originals {
       this.log.info(
         `container ${entry.name}: ${entry.running ? 'stopped and ' : ''}kept aside as ` +
           `${entry.aside} until its replacement is healthy`
+      )
+    }
+  }
+
+  /** A volume kept in use is emptied by a container of its user's image: it needs a shell. */
+  private async checkEmptiers(entries: ContainerAside[], volumes: PlannedVolume[]) {
+    for (const volume of volumes) {
+      const users = entries.filter(e => volume.users.includes(e.name))
+      if (volume.action !== 'replace' || users.length === 0) continue
+      const image = users[0]!.image
+      const kinds = await this.engine.pathKinds(image, ['/bin/sh'])
+      if (kinds.get('/bin/sh') !== 'missing') continue
+      const names = users.map(u => u.name).join(', ')
+      throw new ConflictError(
+        `Cannot replace volume ${volume.target} in place: ${names} keep it in use while they ` +
+          `are set aside, and their image ${image} has no /bin/sh to empty it with. Nothing ` +
+          `was changed. Remove ${names} yourself (the volume is then replaced whole), or ` +
+          'restore beside them with a prefix.'
       )
     }
   }

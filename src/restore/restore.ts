@@ -314,7 +314,7 @@ class RestoreRun {
     const { signal } = this.options
     signal?.throwIfAborted()
     // Every container to replace stops before any volume is copied aside.
-    await this.originals.setAsideContainers(plan.containers)
+    await this.originals.setAsideContainers(plan.containers, plan.volumes)
     const restored: RestoredVolume[] = []
     for (const volume of plan.volumes) {
       const { record, target } = volume

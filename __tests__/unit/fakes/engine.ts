@@ -844,7 +844,9 @@ export class FakeEngine implements EngineMethods {
   async pathKinds(image: string, paths: string[]): Promise<Map<string, PathKind>> {
     await this.begin('pathKinds', image, `stat ${paths.join(', ')} in image ${image}`)
     if (!this.lookupImage(image)) throw this.notFound(`create probe of ${image}`, 'no such image')
-    const files = this.imageFiles.get(image) ?? new Set<string>()
+    // Files are noted by reference; asked by id, the image's tags count too.
+    const references = [image, ...(this.lookupImage(image)?.RepoTags ?? [])]
+    const files = new Set(references.flatMap(ref => [...(this.imageFiles.get(ref) ?? [])]))
     return new Map(paths.map(path => [path, files.has(path) ? 'file' : 'missing']))
   }
 

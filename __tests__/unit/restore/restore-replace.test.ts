@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { InterruptedError } from '../../../src/cli/interrupt.js'
-import { EngineError, HealthError, SnapshotError, StoreError } from '../../../src/errors.js'
+import {
+  ConflictError,
+  EngineError,
+  HealthError,
+  SnapshotError,
+  StoreError
+} from '../../../src/errors.js'
 import { silentLogger } from '../../../src/log.js'
 import type { RestoreOptions } from '../../../src/restore/index.js'
 import { restoreSnapshot } from '../../../src/restore/index.js'
@@ -23,6 +29,8 @@ async function driftedShop() {
     { name: 'base/since-the-snapshot', content: 'new' }
   ])
   await fake.engine.pauseContainer('shop-web')
+  // Volumes the originals keep in use are emptied in place by a container of their image.
+  fake.addImageFile('docker-snapshot-test/busybox:1', '/bin/sh')
   return { fake, store }
 }
 
@@ -177,6 +185,24 @@ describe('restoreSnapshot with on-conflict replace', () => {
       expect(await lookAround(fake)).toEqual(before)
     }
   )
+
+  it('refuses before changing anything when a volume kept in use cannot be emptied (no /bin/sh)', async () => {
+    const { fake, store } = shopScene()
+    await takeSnapshot(fake.engine, store, shopSnapshot(), silentLogger)
+    const before = await lookAround(fake)
+
+    const failure = await failureOf(
+      restoreSnapshot(fake.engine, store, replaceOptions(), recordingLogger().log)
+    )
+
+    expect(failure).toBeInstanceOf(ConflictError)
+    expect(failure?.message).toMatch(
+      /^Cannot replace volume shop-\w+ in place: shop-\w+ keep it in use while they are set aside, and their image sha256:\w+ has no \/bin\/sh to empty it with\. Nothing was changed\. Remove shop-\w+ yourself/
+    )
+    expect(failure?.message).toContain('no container, volume or network was changed')
+    expect(fake.events.filter(e => /^(stop|rename|create|remove)/.test(e))).toEqual([])
+    expect(await lookAround(fake)).toEqual(before)
+  })
 
   it('keeps what it could not put back aside, names it, and leaves its container stopped', async () => {
     const { fake, store } = await driftedShop()
