@@ -11,6 +11,7 @@ import {
 } from '../errors.js'
 import type { Logger } from '../log.js'
 import { silentLogger } from '../log.js'
+import { rootEntryTar } from '../archive/root-entry.js'
 import { parseProgress } from './progress.js'
 import type {
   ContainerCreateSpec,
@@ -571,31 +572,57 @@ export class Engine {
   }
 
   /**
-   * Copies the contents of volume `from` into volume `to` (which must exist) through two
-   * carriers, the root's own owner, mode and mtime included. `signal` stops the copy midway.
+   * Copies the contents of volume `from` into volume `to` (which must exist), the root's owner,
+   * mode and mtime included. `nested: 'to'` puts them into directory `volume/` of `to` instead
+   * of its root (a copy kept beside other things); `nested: 'from'` takes them from that
+   * directory of `from`. `signal` stops the copy midway.
    */
-  async copyVolume(from: string, to: string, signal?: AbortSignal): Promise<void> {
+  async copyVolume(
+    from: string,
+    to: string,
+    options: { nested?: 'from' | 'to'; signal?: AbortSignal } = {}
+  ): Promise<void> {
+    const { nested, signal } = options
     signal?.throwIfAborted()
     await this.inspectVolume(from)
     await this.inspectVolume(to)
     await this.withCarrier(from, true, source =>
       this.withCarrier(to, false, async target => {
-        // The archive of `/volume` names its entries `volume/...`, the root first: unpacked at
-        // `/`, they land in the target's mount, root metadata included.
+        // The archive of a directory names its entries after it (`volume/...`), the directory
+        // itself first: unpacked where a `volume` directory is meant, root metadata included.
         const stream = (await this.call(`read volume ${from}`, () =>
-          this.docker.getContainer(source).getArchive({ path: CARRIER_MOUNT })
+          this.docker.getContainer(source).getArchive({
+            path: nested === 'from' ? `${CARRIER_MOUNT}/volume` : CARRIER_MOUNT
+          })
         )) as Readable
         const tar = signal ? addAbortSignal(signal, stream) : stream
         try {
           await this.call(`copy volume ${from} to ${to}`, () =>
             upload(tar, abort =>
-              this.docker.getContainer(target).putArchive(tar, { path: '/', abortSignal: abort })
+              this.docker.getContainer(target).putArchive(tar, {
+                path: nested === 'to' ? CARRIER_MOUNT : '/',
+                abortSignal: abort
+              })
             )
           )
         } finally {
           stream.destroy()
         }
       })
+    )
+  }
+
+  /** Adds an empty directory `name` at the volume's root (a marker a human can look for). */
+  async markVolume(volume: string, name: string): Promise<void> {
+    await this.inspectVolume(volume)
+    const marker = rootEntryTar(
+      { uid: 0, gid: 0, mode: 0o755, mtime: Math.floor(Date.now() / 1000) },
+      name
+    )
+    await this.withCarrier(volume, false, id =>
+      this.call(`mark volume ${volume} with ${name}`, () =>
+        this.docker.getContainer(id).putArchive(marker, { path: CARRIER_MOUNT })
+      )
     )
   }
 

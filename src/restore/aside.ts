@@ -1,8 +1,9 @@
 /**
  * On-conflict replace keeps the originals until their replacements are created, started and
  * healthy: each container is stopped and renamed `<name>-aside-<run>`, each volume's contents are
- * copied into a volume `<name>-aside-<run>` first. A failed or interrupted restore puts them back
- * as they were; only a successful one removes them. A killed one leaves them under those names.
+ * copied into directory `volume/` of a volume `<name>-aside-<run>` first, and a directory
+ * `complete/` beside it says the copy is whole. A failed or interrupted restore puts them back as
+ * they were; only a successful one removes them. A killed one leaves them under those names.
  */
 import { randomBytes } from 'node:crypto'
 import type { Engine } from '../docker/engine.js'
@@ -15,6 +16,9 @@ import type { PlannedContainer, PlannedVolume } from './plan.js'
 export const ASIDE_OF_LABEL = 'docker-snapshot.aside-of'
 /** On an aside volume: the restore run that made it (the `<run>` of the names). */
 export const ASIDE_RUN_LABEL = 'docker-snapshot.aside-run'
+
+/** In an aside volume: the directory that says its copy is whole (the original may be changed). */
+export const ASIDE_COMPLETE = 'complete'
 
 /** The name an original container or volume's copy has while it is kept aside. */
 export function asideName(name: string, run: string): string {
@@ -151,7 +155,8 @@ export class Originals {
       labels: { [ASIDE_OF_LABEL]: entry.name, [ASIDE_RUN_LABEL]: this.run }
     })
     entry.asideCreated = true
-    await this.engine.copyVolume(entry.name, entry.aside, signal)
+    await this.engine.copyVolume(entry.name, entry.aside, { nested: 'to', signal })
+    await this.engine.markVolume(entry.aside, ASIDE_COMPLETE)
     entry.copied = true
     this.log.info(
       `volume ${entry.name}: contents copied aside into ${entry.aside} (${Date.now() - started} ms)`
@@ -249,7 +254,7 @@ export class Originals {
       }
       await this.engine.createVolume(entry.spec)
     }
-    await this.engine.copyVolume(entry.aside, entry.name)
+    await this.engine.copyVolume(entry.aside, entry.name, { nested: 'from' })
     if (note === '') await this.engine.removeVolume(entry.aside)
     this.log.info(`volume ${entry.name}: original contents copied back`)
     return `volume ${entry.name} (contents copied back${note})`

@@ -66,6 +66,7 @@ type EngineMethods = Pick<
   | 'removeNetwork'
   | 'renameContainer'
   | 'copyVolume'
+  | 'markVolume'
   | 'emptyVolume'
 >
 
@@ -923,16 +924,41 @@ export class FakeEngine implements EngineMethods {
 
   /**
    * Copies `from`'s files over `to`'s (the engine unpacks into what is there: files of `to` that
-   * `from` lacks stay). A fault fails the copy before anything lands.
+   * `from` lacks stay), to or from directory `volume/` as `nested` says. A fault fails the copy
+   * before anything lands.
    */
-  async copyVolume(from: string, to: string, signal?: AbortSignal): Promise<void> {
+  async copyVolume(
+    from: string,
+    to: string,
+    options: { nested?: 'from' | 'to'; signal?: AbortSignal } = {}
+  ): Promise<void> {
     await this.begin('copyVolume', from, `copy volume ${from} to ${to}`, to)
-    signal?.throwIfAborted()
+    options.signal?.throwIfAborted()
     const source = this.existingVolume(from, `inspect volume ${from}`)
     const target = this.existingVolume(to, `inspect volume ${to}`)
-    const files = new Map([...(await filesOf(await archiveOf(target)))])
-    for (const [name, content] of await filesOf(await archiveOf(source))) files.set(name, content)
+    const files = new Map(await filesOf(await archiveOf(target)))
+    for (const [name, content] of await filesOf(await archiveOf(source))) {
+      if (options.nested === 'from' && !name.startsWith('volume/')) continue
+      const landing =
+        options.nested === 'from'
+          ? name.slice('volume/'.length)
+          : options.nested === 'to'
+            ? `volume/${name}`
+            : name
+      files.set(landing, content)
+    }
     target.contents = [...files].map(([name, content]) => ({ name, content }))
+  }
+
+  /** Adds an empty directory at the volume's root (files only are kept beside it). */
+  async markVolume(volume: string, name: string): Promise<void> {
+    await this.begin('markVolume', volume, `mark volume ${volume} with ${name}`, name)
+    const target = this.existingVolume(volume, `inspect volume ${volume}`)
+    const files = await filesOf(await archiveOf(target))
+    target.contents = [
+      ...[...files].map(([file, content]) => ({ name: file, content })),
+      { name, type: 'directory' }
+    ]
   }
 
   /** Deletes the volume's contents, as a container of `image` running rm would. */

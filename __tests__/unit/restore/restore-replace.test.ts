@@ -225,10 +225,14 @@ describe('restoreSnapshot with on-conflict replace', () => {
     )
     expect(failure?.message).toContain("README's 'If a replace is cut short'")
     expect(failure?.message).toContain('container shop-web (paused)')
-    // Nothing was lost: the original data waits in the aside volume, its container beside it.
-    expect(Object.fromEntries(await fake.volumeFiles(`shop-pgdata-aside-${run}`))).toEqual(
-      before.contents['shop-pgdata']
-    )
+    // Nothing was lost: the original data waits in the aside volume (marked whole), its
+    // container beside it.
+    const kept = [...(await fake.volumeFiles(`shop-pgdata-aside-${run}`))]
+    expect(
+      Object.fromEntries(kept.map(([name, content]) => [name.replace(/^volume\//, ''), content]))
+    ).toEqual(before.contents['shop-pgdata'])
+    expect(kept.every(([name]) => name.startsWith('volume/'))).toBe(true)
+    expect(fake.events).toContain(`markVolume shop-pgdata-aside-${run} complete`)
     expect(fake.container(`shop-db-aside-${run}`).Id).toBe(before.ids['shop-db'])
     expect(fake.states()).toEqual({ [`shop-db-aside-${run}`]: 'exited', 'shop-web': 'paused' })
   })
