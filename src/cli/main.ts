@@ -186,7 +186,11 @@ async function runCommand(
     again: signal => {
       display.notice(
         `received ${signal} again: quitting without waiting` +
-          (held.length > 0 ? `; ${heldContainersAdvice(held)}` : '')
+          (held.length > 0 ? `; ${heldContainersAdvice(held)}` : '') +
+          (invocation.command === 'restore'
+            ? "; originals a replace set aside keep their '-aside-' names: see " +
+              "'If a replace is cut short' in the README"
+            : '')
       )
       io.exit(EXIT_INTERRUPTED)
     }

@@ -298,6 +298,27 @@ describe('main: interrupts', () => {
     expect(h.stderr.text).not.toContain('paused or stopped')
   })
 
+  it('on a second signal during a restore quits at once, saying where the originals are', async () => {
+    let release!: () => void
+    const proceed = new Promise<void>(resolve => (release = resolve))
+    const h = harness({
+      execute: async (_settings, context) => {
+        await context.log.group('Restoring volumes', () => proceed)
+        throw new Error('unreachable')
+      }
+    })
+    const exit = h.run(['restore', '--on-conflict', 'replace'])
+    await new Promise(resolve => setImmediate(resolve))
+    h.signals.emit('SIGTERM', 'SIGTERM')
+    h.signals.emit('SIGTERM', 'SIGTERM')
+    expect(h.exits).toEqual([130])
+    expect(h.stderr.text).toContain(
+      "received SIGTERM again: quitting without waiting; originals a replace set aside keep their '-aside-' names: see 'If a replace is cut short' in the README"
+    )
+    release()
+    expect(await exit).toBe(130)
+  })
+
   it('on a second signal quits at once, saying what is still held and how to bring it back', async () => {
     let release!: () => void
     const proceed = new Promise<void>(resolve => (release = resolve))
