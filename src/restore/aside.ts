@@ -84,6 +84,13 @@ export class Originals {
       const existing = container.existing
       if (container.action !== 'replace' || existing === undefined) continue
       const details = await this.engine.inspectContainer(existing.id)
+      if (details.State.Running && details.HostConfig.AutoRemove === true) {
+        throw new ConflictError(
+          `Cannot replace container ${existing.name}: it was started with --rm, so stopping ` +
+            'it to keep it aside would remove it. Nothing was changed. Stop it yourself if it ' +
+            'may go, or restore beside it with a prefix.'
+        )
+      }
       entries.push({
         id: details.Id,
         name: existing.name,

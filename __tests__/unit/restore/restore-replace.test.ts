@@ -204,6 +204,24 @@ describe('restoreSnapshot with on-conflict replace', () => {
     expect(await lookAround(fake)).toEqual(before)
   })
 
+  it('refuses before changing anything to stop a container started with --rm (it would go)', async () => {
+    const { fake, store } = await driftedShop()
+    fake.container('shop-db').HostConfig.AutoRemove = true
+    const before = await lookAround(fake)
+
+    const failure = await failureOf(
+      restoreSnapshot(fake.engine, store, replaceOptions(), recordingLogger().log)
+    )
+
+    expect(failure).toBeInstanceOf(ConflictError)
+    expect(failure?.message).toContain(
+      'Cannot replace container shop-db: it was started with --rm, so stopping it to keep it ' +
+        'aside would remove it. Nothing was changed.'
+    )
+    expect(fake.events.filter(e => /^(stop|rename|create|remove)/.test(e))).toEqual([])
+    expect(await lookAround(fake)).toEqual(before)
+  })
+
   it('keeps what it could not put back aside, names it, and leaves its container stopped', async () => {
     const { fake, store } = await driftedShop()
     fake.failOn('writeVolume', 'shop-pgdata')
