@@ -73,7 +73,8 @@ export class Originals {
 
   /**
    * Stops the containers to replace (dependents first) and renames them aside. First, changing
-   * nothing, makes sure each volume they keep in use can be emptied in place (ConflictError).
+   * nothing, refuses (ConflictError) what cannot be kept aside: a running container started with
+   * --rm, a volume they keep in use that cannot be emptied in place.
    */
   async setAsideContainers(
     containers: PlannedContainer[],
