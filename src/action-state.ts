@@ -9,6 +9,7 @@ import type { QuiesceAction } from './snapshot/quiesce.js'
 export interface ActionState {
   dockerHost?: string
   quiesced: QuiesceAction[]
+  /** The main step's `host:pid`, which its carrier containers and unfinished snapshot carry. */
   carrierOwner: string
   /** The snapshot being taken, removed by the post step if it has no manifest. */
   snapshot?: { store: StoreSpec; snapshotId: string }

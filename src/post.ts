@@ -3,7 +3,6 @@ import { loadActionState } from './action-state.js'
 import { actionLogger } from './action-log.js'
 import { Engine } from './docker/engine.js'
 import { describeError } from './errors.js'
-import { MANIFEST_FILE } from './manifest.js'
 import { undo } from './snapshot/quiesce.js'
 import { openStore } from './stores/index.js'
 
@@ -35,11 +34,12 @@ async function post(): Promise<void> {
   if (unfinished) {
     await attempt(`snapshot ${unfinished.snapshotId}`, async () => {
       const store = await openStore(unfinished.store, 'read')
-      if (await store.has(unfinished.snapshotId, MANIFEST_FILE)) return
-      await store.delete(unfinished.snapshotId)
-      core.info(
-        `removed the unfinished snapshot ${unfinished.snapshotId} from ${store.description}`
-      )
+      // Only what the killed main step wrote aside: a published snapshot is never touched.
+      if (await store.discardStaged(unfinished.snapshotId, state.carrierOwner)) {
+        core.info(
+          `removed the unfinished snapshot ${unfinished.snapshotId} from ${store.description}`
+        )
+      }
     })
   }
   if (failed.length) core.setFailed(`the post step could not clean up: ${failed.join('; ')}`)

@@ -5,7 +5,9 @@
 import { InvalidSettingsError, StoreError, describeError } from './errors.js'
 import type { Logger } from './log.js'
 import { formatBytes } from './format.js'
-import type { SnapshotStore, StoredSnapshot } from './stores/store.js'
+import type { ListedSnapshot } from './restore/read-manifest.js'
+import { listSnapshots } from './restore/read-manifest.js'
+import type { SnapshotStore } from './stores/store.js'
 
 /** An incomplete snapshot younger than this may still be being written: it is left alone. */
 export const INCOMPLETE_GRACE_MS = 60 * 60 * 1000
@@ -19,31 +21,37 @@ export interface PruneOptions {
 }
 
 export interface PruneChoice {
-  snapshot: StoredSnapshot
+  snapshot: ListedSnapshot
   /** Why it goes, for the log. */
   reason: string
 }
 
 export interface PrunePlan {
   remove: PruneChoice[]
-  keep: StoredSnapshot[]
+  keep: ListedSnapshot[]
 }
 
 /**
  * Which snapshots to remove. Complete snapshots: the newest `keep` always stay; of the others,
  * those older than `olderThanMs` go (all of them when no age is given, none when neither is).
  * Incomplete snapshots (failed runs) never count toward `keep`; they go once older than an hour.
+ * Damaged snapshots (an invalid manifest) never count toward `keep` and are never removed:
+ * what is left of them may still be worth saving by hand, and pruneSnapshots names them.
  */
-export function choosePrunable(list: readonly StoredSnapshot[], options: PruneOptions): PrunePlan {
+export function choosePrunable(list: readonly ListedSnapshot[], options: PruneOptions): PrunePlan {
   const now = options.now.getTime()
-  const age = (snapshot: StoredSnapshot) => now - snapshot.createdAt.getTime()
+  const age = (snapshot: ListedSnapshot) => now - snapshot.createdAt.getTime()
   const newestFirst = [...list].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())
   const plan: PrunePlan = { remove: [], keep: [] }
   const byCount = options.keep !== undefined
   const byAge = options.olderThanMs !== undefined
   let complete = 0
   for (const snapshot of newestFirst) {
-    if (!snapshot.complete) {
+    if (snapshot.status === 'damaged') {
+      plan.keep.push(snapshot)
+      continue
+    }
+    if (snapshot.status === 'incomplete') {
       if (age(snapshot) > INCOMPLETE_GRACE_MS) {
         plan.remove.push({ snapshot, reason: 'incomplete (a failed run) and older than an hour' })
       } else {
@@ -78,34 +86,58 @@ function describeAge(ms: number): string {
   return `${ms / size}${unit}`
 }
 
+export interface PruneResult {
+  removed: string[]
+  kept: string[]
+  /** Snapshots left although the plan did not keep them, or kept only because of what they are. */
+  skipped: { snapshotId: string; reason: string }[]
+}
+
 /**
- * Removes what choosePrunable picks, one snapshot at a time. Every removal is tried; if any
- * fails, StoreError names them all after the others are done.
+ * Removes snapshots that dead runs left half written, then what choosePrunable picks, one
+ * snapshot at a time; one that a restore or verify holds is skipped, and so said. Every removal is tried; if any fails, StoreError names them all after
+ * the others are done.
  */
 export async function pruneSnapshots(
   store: SnapshotStore,
   options: PruneOptions,
   log: Logger
-): Promise<{ removed: string[]; kept: string[] }> {
+): Promise<PruneResult> {
   if (!store.canDelete) {
     throw new InvalidSettingsError(
       `Cannot prune ${store.description}: this store cannot delete snapshots. ` +
         'Remove old snapshots with the storage service itself, or prune a directory store.'
     )
   }
-  const plan = choosePrunable(await store.list(), options)
+  for (const snapshotId of await store.discardAbandoned()) {
+    log.info(`removed an unfinished snapshot ${snapshotId} left by a run that is gone`)
+  }
+  const plan = choosePrunable(await listSnapshots(store), options)
   const removed: string[] = []
+  const kept = plan.keep.map(snapshot => snapshot.snapshotId)
+  const skipped: PruneResult['skipped'] = []
   const failures: string[] = []
+  for (const snapshot of plan.keep) {
+    if (snapshot.status !== 'damaged') continue
+    const reason = `damaged, left for you to inspect and remove by hand: ${snapshot.problem ?? ''}`
+    skipped.push({ snapshotId: snapshot.snapshotId, reason })
+    log.warn(`${snapshot.snapshotId} is ${reason}`)
+  }
   for (const { snapshot, reason } of plan.remove) {
     try {
-      await store.delete(snapshot.snapshotId)
+      if ((await store.delete(snapshot.snapshotId)) === 'held') {
+        const why = 'a restore or verify is reading it now; run prune again later'
+        kept.push(snapshot.snapshotId)
+        skipped.push({ snapshotId: snapshot.snapshotId, reason: why })
+        log.warn(`skipped ${snapshot.snapshotId}: ${why}`)
+        continue
+      }
       removed.push(snapshot.snapshotId)
       log.info(`removed ${snapshot.snapshotId} (${formatBytes(snapshot.bytes)}): ${reason}`)
     } catch (error) {
       failures.push(`${snapshot.snapshotId} (${describeError(error)})`)
     }
   }
-  const kept = plan.keep.map(snapshot => snapshot.snapshotId)
   log.info(
     `removed ${removed.length} snapshot${removed.length === 1 ? '' : 's'}, kept ${kept.length}`
   )
@@ -116,5 +148,5 @@ export async function pruneSnapshots(
         '. Check the store and run prune again.'
     )
   }
-  return { removed, kept }
+  return { removed, kept, skipped }
 }

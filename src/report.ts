@@ -139,7 +139,10 @@ function pruneSummary(result: PruneResult): string {
     `## Prune`,
     '',
     `Removed ${result.removed.length}: ${result.removed.map(escapeMarkdown).join(', ') || 'none'}. ` +
-      `Kept ${result.kept.length}.`
+      `Kept ${result.kept.length}.`,
+    ...result.skipped.map(
+      s => `- Left ${escapeMarkdown(s.snapshotId)}: ${escapeMarkdown(s.reason)}`
+    )
   ].join('\n')
 }
 

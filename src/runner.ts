@@ -5,9 +5,10 @@ import { registryAuth } from './docker/registry.js'
 import type { RegistryTarget } from './docker/registry.js'
 import type { RegistryAuth } from './docker/types.js'
 import type { Logger } from './log.js'
+import type { PruneResult } from './prune.js'
 import { pruneSnapshots } from './prune.js'
 import type { RestoreOptions, RestoreReport, VerifyReport } from './restore/index.js'
-import { restoreSnapshot, verifySnapshot } from './restore/index.js'
+import { LATEST, newestComplete, restoreSnapshot, verifySnapshot } from './restore/index.js'
 import type { Settings } from './settings.js'
 import type { QuiesceAction } from './snapshot/quiesce.js'
 import type { SnapshotReport } from './snapshot/snapshot.js'
@@ -41,7 +42,7 @@ const realBoundaries: RunBoundaries = {
   openStore
 }
 
-export type PruneResult = Awaited<ReturnType<typeof pruneSnapshots>>
+export type { PruneResult }
 
 export type RunResult =
   | { mode: 'snapshot'; snapshot: SnapshotReport }
@@ -114,36 +115,56 @@ class Session {
     snapshotId: string,
     overrides: Partial<Settings['restore']> & Pick<RestoreOptions, 'bindMounts'> = {}
   ): Promise<RestoreReport> {
-    return restoreSnapshot(
-      this.engine,
-      this.store,
-      {
-        ...this.settings.restore,
-        ...overrides,
-        snapshotId,
-        registryAuth: this.auth,
-        signal: this.context.signal
-      },
-      this.context.log
+    return this.holding(snapshotId, id =>
+      restoreSnapshot(
+        this.engine,
+        this.store,
+        {
+          ...this.settings.restore,
+          ...overrides,
+          snapshotId: id,
+          registryAuth: this.auth,
+          signal: this.context.signal
+        },
+        this.context.log
+      )
     )
   }
 
   /** Verifies archives and images; with `restoreCheck`, also a throwaway restore and drill. */
   verify(snapshotId: string, restoreCheck = true): Promise<VerifyReport> {
     const { verify, restore } = this.settings
-    return verifySnapshot(
-      this.engine,
-      this.store,
-      {
-        snapshotId,
-        registryAuth: this.auth,
-        restoreCheck: restoreCheck && verify.restoreCheck,
-        waitTimeoutMs: restore.waitTimeoutMs,
-        env: restore.env,
-        ...(restoreCheck && verify.drill && { drill: verify.drill })
-      },
-      this.context.log
+    return this.holding(snapshotId, id =>
+      verifySnapshot(
+        this.engine,
+        this.store,
+        {
+          snapshotId: id,
+          registryAuth: this.auth,
+          restoreCheck: restoreCheck && verify.restoreCheck,
+          waitTimeoutMs: restore.waitTimeoutMs,
+          env: restore.env,
+          ...(restoreCheck && verify.drill && { drill: verify.drill })
+        },
+        this.context.log
+      )
     )
+  }
+
+  /**
+   * Runs `read` on the snapshot `snapshotId` names (`latest` resolved first), holding it so that
+   * a prune of the same store leaves it alone meanwhile. With no complete snapshot for `latest`,
+   * `read` gets `latest` itself, to report that as it does.
+   */
+  private async holding<T>(snapshotId: string, read: (id: string) => Promise<T>): Promise<T> {
+    const id = snapshotId === LATEST ? ((await newestComplete(this.store)) ?? LATEST) : snapshotId
+    if (id === LATEST) return read(id)
+    const hold = await this.store.hold(id)
+    try {
+      return await read(id)
+    } finally {
+      await hold.release()
+    }
   }
 
   prune(): Promise<PruneResult> {

@@ -44,6 +44,8 @@ export interface Settings {
     compression: CompressorChoice
     compressionLevel?: number
     hookTimeoutMs: number
+    /** Replace a snapshot of the same id, once the new one is whole. */
+    replaceExisting: boolean
   }
   restore: {
     onConflict: 'fail' | 'replace' | 'skip'
@@ -54,6 +56,7 @@ export interface Settings {
     waitTimeoutMs: number
     ports: 'keep' | 'ephemeral' | 'none'
     env: Record<string, string>
+    keepOnFailure: boolean
   }
   verify: {
     restoreCheck: boolean
@@ -63,8 +66,20 @@ export interface Settings {
     keep?: number
     olderThanMs?: number
   }
-  /** Values that must be masked wherever output goes. */
+  /** Values that must be masked wherever output goes (those long enough: isMaskable). */
   secrets: string[]
+}
+
+/**
+ * Values shorter than this are not registered for masking (in the action and the CLI): one to
+ * three characters are no secret worth the name, and masking them would blank unrelated text
+ * (`x` inside `busybox`) and the tool's own words. Longer values are masked wherever they appear.
+ */
+export const MIN_MASKED_LENGTH = 4
+
+/** Whether a secret value is long enough to be masked (see MIN_MASKED_LENGTH). */
+export function isMaskable(value: string): boolean {
+  return value.length >= MIN_MASKED_LENGTH
 }
 
 /** Reads one raw input by its action.yml name; '' when not given. */
@@ -97,6 +112,21 @@ function positiveInteger(name: InputName, value: string, unit: string): number {
     )
   }
   return Number(value)
+}
+
+/** The longest timeout Node.js timers take (2^31-1 ms); a longer one fires at once. */
+export const MAX_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000)
+
+/** A timeout in whole seconds, to milliseconds; within what a Node.js timer can wait. */
+function timeoutSeconds(name: InputName, value: string): number {
+  const seconds = positiveInteger(name, value, 'seconds')
+  if (seconds > MAX_TIMEOUT_SECONDS) {
+    throw new InvalidSettingsError(
+      `Invalid ${name} '${value}'. Expected at most ${MAX_TIMEOUT_SECONDS} seconds (about 24 ` +
+        'days), the longest timeout Node.js can wait.'
+    )
+  }
+  return seconds * 1000
 }
 
 const DURATION_UNITS: Record<string, number> = {
@@ -202,7 +232,7 @@ export function readSettings(source: InputSource): Settings {
     if (username) registry.username = username
     if (password) {
       registry.password = password
-      secrets.push(password)
+      if (isMaskable(password)) secrets.push(password)
     }
   } else if (source('registry-password')) {
     throw new InvalidSettingsError(
@@ -213,7 +243,7 @@ export function readSettings(source: InputSource): Settings {
   const level = get('compression-level')
   const compression = oneOf('compression', get('compression'), ['auto', 'zstd', 'gzip'] as const)
   const env = parseEnv(source('env'))
-  secrets.push(...Object.values(env).filter(Boolean))
+  secrets.push(...Object.values(env).filter(isMaskable))
 
   const drillContainer = get('drill-container')
   const drillCommand = get('drill-command')
@@ -251,15 +281,17 @@ export function readSettings(source: InputSource): Settings {
       captureBindMounts:
         oneOf('bind-mounts', get('bind-mounts'), ['record', 'capture']) === 'capture',
       compression,
-      hookTimeoutMs: positiveInteger('hook-timeout', get('hook-timeout'), 'seconds') * 1000
+      hookTimeoutMs: timeoutSeconds('hook-timeout', get('hook-timeout')),
+      replaceExisting: bool('replace-snapshot', get('replace-snapshot'))
     },
     restore: {
       onConflict: oneOf('on-conflict', get('on-conflict'), ['fail', 'replace', 'skip'] as const),
       prefix,
       start: bool('start', get('start')),
-      waitTimeoutMs: positiveInteger('wait-timeout', get('wait-timeout'), 'seconds') * 1000,
+      waitTimeoutMs: timeoutSeconds('wait-timeout', get('wait-timeout')),
       ports: oneOf('ports', get('ports'), ['keep', 'ephemeral', 'none'] as const),
-      env
+      env,
+      keepOnFailure: bool('keep-on-failure', get('keep-on-failure'))
     },
     verify: {
       restoreCheck: bool('restore-check', get('restore-check')) || Boolean(drillContainer)

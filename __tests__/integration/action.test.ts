@@ -150,6 +150,23 @@ describe('the action', () => {
   it('brings back a paused container in the post step when the main step was killed', async () => {
     const volume = `${prefix}big`
     const container = `${prefix}held`
+    const store = join(work, 'killed')
+    // A snapshot of the same id that the killed run was to replace: it must come through whole.
+    const small = `${prefix}small`
+    await docker('volume', 'create', small)
+    await inBusybox(['-v', `${small}:/data`], 'echo before > /data/file')
+    const earlier = await runStep(
+      'main',
+      inputsEnv({ volumes: small, store, 'snapshot-id': 'keep', commit: 'false' })
+    )
+    expect(earlier.code, earlier.stdout).toBe(0)
+    const snapshotFiles = async () => {
+      const names = (await readdir(join(store, 'keep'), { recursive: true })).sort()
+      return Promise.all(
+        names.map(async name => [name, await readFile(join(store, 'keep', name)).catch(() => '')])
+      )
+    }
+    const before = await snapshotFiles()
     await docker('volume', 'create', volume)
     // Enough incompressible data that gzip keeps the copy (and the pause) going for a while.
     await inBusybox(['-v', `${volume}:/data`], 'head -c 400000000 /dev/urandom > /data/blob')
@@ -171,7 +188,9 @@ describe('the action', () => {
       'main',
       inputsEnv({
         containers: container,
-        store: join(work, 'killed'),
+        store,
+        'snapshot-id': 'keep',
+        'replace-snapshot': 'true',
         compression: 'gzip',
         commit: 'false'
       }),
@@ -202,6 +221,8 @@ describe('the action', () => {
     const owner = `docker-snapshot.carrier=${hostname()}:${killedPid}`
     expect(await docker('ps', '-aq', '--filter', `label=${owner}`)).toBe('')
     expect(post.stdout).toContain('removed carrier containers left behind')
-    expect(await readdir(join(work, 'killed'))).toEqual([])
+    expect(await snapshotFiles()).toEqual(before)
+    expect(post.stdout).toContain(`removed the unfinished snapshot keep from directory ${store}`)
+    expect(await readdir(join(store, '.staging'))).toEqual([])
   })
 })

@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdtemp, readdir, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
+import { hostname, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { flagsOf } from '../../src/cli/args.js'
@@ -112,6 +112,24 @@ describe('the bundled CLI', () => {
     expect(stdout).toBe('')
   })
 
+  it('names near matches for a container that does not exist (exit 2), and a missing snapshot (exit 1)', async () => {
+    await docker('create', '--name', `${prefix}web`, BUSYBOX, 'true')
+    const ghost = await runBundle(['snapshot', '--containers', `${prefix}wbe`, '--store', storeDir])
+    expect(ghost.code).toBe(2)
+    expect(ghost.stderr).toContain(
+      `error: No container named ${prefix}wbe. Did you mean '${prefix}web'? Name a container`
+    )
+    const missing = await runBundle([
+      'verify',
+      '--snapshot-id',
+      `${prefix}none`,
+      '--store',
+      storeDir
+    ])
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toContain(`error: No snapshot ${prefix}none in directory ${storeDir}.`)
+  })
+
   it('shows live progress in a terminal: redraws in place with a rate', async () => {
     const id = `${prefix}pty`
     const commandLine = [
@@ -179,10 +197,10 @@ describe('the CLI against the engine', () => {
 
     const listed = await runMain(['ls', '--store', storeDir, '--json'])
     const result = JSON.parse(listed.stdout) as {
-      result: { snapshots: { snapshotId: string; complete: boolean }[] }
+      result: { snapshots: { snapshotId: string; status: string }[] }
     }
     expect(result.result.snapshots.map(s => s.snapshotId)).toContain(id)
-    expect(result.result.snapshots.find(s => s.snapshotId === id)?.complete).toBe(true)
+    expect(result.result.snapshots.find(s => s.snapshotId === id)?.status).toBe('complete')
 
     const table = await runMain(['ls', '--store', storeDir])
     expect(table.stdout).toMatch(
@@ -302,5 +320,238 @@ describe('the CLI against the engine', () => {
     expect(await docker('exec', original, 'md5sum', '/d/big')).toBe(sum)
     expect(await docker('ps', '-aq', '--filter', `name=^/${prefix}.*-aside-`)).toBe('')
     expect(await docker('volume', 'ls', '-q', '--filter', `name=^${prefix}.*-aside-`)).toBe('')
+  })
+})
+
+/** The bytes of `path`, or undefined when it is gone. */
+async function bytesOf(path: string): Promise<Buffer | undefined> {
+  return existsSync(path) ? readFile(path) : undefined
+}
+
+/** What `ls --json` says of each snapshot: status (and problem) by id. */
+async function listed(store: string): Promise<Record<string, string>> {
+  const { code, stdout } = await runBundle(['ls', '--store', store, '--json'])
+  expect(code).toBe(0)
+  const { result } = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+    result: { snapshots: { snapshotId: string; status: string }[] }
+  }
+  return Object.fromEntries(result.snapshots.map(s => [s.snapshotId, s.status]))
+}
+
+describe('a store never loses a snapshot to a later run', () => {
+  const app = `${prefix}app`
+  const data = `${prefix}data`
+  let store = ''
+
+  beforeAll(async () => {
+    store = await mkdtemp(join(tmpdir(), 'dst-cli-keep-'))
+    await docker('volume', 'create', data)
+    await inBusybox(['-v', `${data}:/d`], 'echo first > /d/state')
+    await docker('run', '-d', '--name', app, '-v', `${data}:/d`, BUSYBOX, 'sleep', '3600')
+  })
+
+  afterAll(async () => {
+    if (store) await rm(store, { recursive: true, force: true })
+  })
+
+  const snapshot = (...args: string[]) =>
+    runBundle(['snapshot', '--no-commit', '--store', store, '--snapshot-id', 'keep', ...args])
+
+  it('refuses a reused id up front, whatever else is wrong, and keeps the snapshot', async () => {
+    const first = await snapshot('--containers', app)
+    expect(first.code, first.stderr).toBe(0)
+    const manifest = join(store, 'keep', 'manifest.json')
+    const before = await bytesOf(manifest)
+    expect(before).toBeDefined()
+
+    const refusal =
+      `Snapshot id 'keep' is taken in directory ${store}: nothing was touched. Choose another ` +
+      'snapshot id, or replace that snapshot with replace-snapshot: true (--replace-snapshot)'
+    for (const args of [
+      ['--containers', app, '--compression-level', '99'],
+      ['--containers', `${app}-misspelled`],
+      ['--containers', app]
+    ]) {
+      const run = await snapshot(...args)
+      expect(run.code, run.stderr).toBe(2)
+      expect(run.stderr).toContain(refusal)
+      expect(await listed(store)).toEqual({ keep: 'complete' })
+      expect(await bytesOf(manifest)).toEqual(before)
+      expect(await docker('inspect', '--format', '{{.State.Status}}', app)).toBe('running')
+    }
+  })
+
+  it('with --replace-snapshot, a failed run leaves the old snapshot and a whole one replaces it', async () => {
+    const manifest = join(store, 'keep', 'manifest.json')
+    const files = async () => (await readdir(join(store, 'keep'), { recursive: true })).sort()
+    const before = await bytesOf(manifest)
+    const beforeFiles = await files()
+
+    const misspelled = await snapshot('--replace-snapshot', '--containers', `${app}-misspelled`)
+    expect(misspelled.code, misspelled.stderr).toBe(1)
+    expect(await bytesOf(manifest)).toEqual(before)
+
+    // Cut short while the big volume is being written: the new snapshot was half there.
+    let sent = false
+    const interrupted = await runBundle(
+      [
+        'snapshot',
+        '--no-commit',
+        '--store',
+        store,
+        '--snapshot-id',
+        'keep',
+        '--replace-snapshot',
+        '--containers',
+        app,
+        '--volumes',
+        volume
+      ],
+      (text, child) => {
+        if (!sent && text.includes(`volume ${volume}: started`)) {
+          sent = true
+          child.kill('SIGINT')
+        }
+      }
+    )
+    expect(sent).toBe(true)
+    expect(interrupted.code, interrupted.stderr).toBe(130)
+    expect(await bytesOf(manifest)).toEqual(before)
+    expect(await files()).toEqual(beforeFiles)
+    expect(await listed(store)).toEqual({ keep: 'complete' })
+    expect(await readdir(join(store, '.staging'))).toEqual([])
+
+    await inBusybox(['-v', `${data}:/d`], 'echo second > /d/state')
+    const replaced = await snapshot('--replace-snapshot', '--containers', app)
+    expect(replaced.code, replaced.stderr).toBe(0)
+    const after = await bytesOf(manifest)
+    expect(after).not.toEqual(before)
+    const volumeDigest = (text: Buffer | undefined) =>
+      (
+        JSON.parse(String(text)) as { volumes: { name: string; archive: { sha256: string } }[] }
+      ).volumes.find(v => v.name === data)?.archive.sha256
+    // The new content, not the old, is what `keep` holds now.
+    expect(volumeDigest(after)).toBeDefined()
+    expect(volumeDigest(after)).not.toBe(volumeDigest(before))
+    expect(await listed(store)).toEqual({ keep: 'complete' })
+    expect(await readdir(join(store, '.staging'))).toEqual([])
+    expect(await readdir(join(store, '.replaced'))).toEqual([])
+  })
+})
+
+describe('prune and a damaged manifest', () => {
+  let store = ''
+
+  beforeAll(async () => {
+    store = await mkdtemp(join(tmpdir(), 'dst-cli-prune-'))
+  })
+
+  afterAll(async () => {
+    if (store) await rm(store, { recursive: true, force: true })
+  })
+
+  it('a truncated newest manifest is damaged, not latest, and prune --keep 1 keeps the valid one', async () => {
+    for (const id of ['valid', 'truncated']) {
+      const run = await runBundle([
+        'snapshot',
+        '--volumes',
+        volume,
+        '--store',
+        store,
+        '--snapshot-id',
+        id
+      ])
+      expect(run.code, run.stderr).toBe(0)
+    }
+    execFileSync('truncate', ['-s', '100', join(store, 'truncated', 'manifest.json')])
+
+    expect(await listed(store)).toEqual({ truncated: 'damaged', valid: 'complete' })
+    const table = await runBundle(['ls', '--store', store])
+    expect(table.stdout).toMatch(/^truncated +damaged /m)
+    expect(table.stdout).toContain('truncated: the manifest of snapshot truncated in')
+
+    const verified = await runBundle([
+      'verify',
+      '--store',
+      store,
+      '--snapshot-id',
+      'latest',
+      '--json'
+    ])
+    expect(verified.code, verified.stderr).toBe(0)
+    expect(verified.stdout).toContain('"snapshotId":"valid"')
+
+    const pruned = await runBundle(['prune', '--store', store, '--keep', '1'])
+    expect(pruned.code, pruned.stderr).toBe(0)
+    expect(pruned.stdout).toContain(
+      'left truncated: damaged, left for you to inspect and remove by hand'
+    )
+    expect(pruned.stderr).toContain('truncated is damaged')
+    expect(await listed(store)).toEqual({ truncated: 'damaged', valid: 'complete' })
+  })
+
+  it('prune leaves a snapshot that a verify is reading, and says so', async () => {
+    const run = await runBundle([
+      'snapshot',
+      '--volumes',
+      volume,
+      '--store',
+      store,
+      '--snapshot-id',
+      'newest'
+    ])
+    expect(run.code, run.stderr).toBe(0)
+    // `valid` is now beyond --keep 1; it is being verified while prune runs.
+    let prune: Promise<Finished> | undefined
+    const verified = await runBundle(
+      ['verify', '--store', store, '--snapshot-id', 'valid'],
+      text => {
+        if (!prune && text.includes('==> Verify: archives')) {
+          prune = runBundle(['prune', '--store', store, '--keep', '1'])
+        }
+      }
+    )
+    expect(prune).toBeDefined()
+    const pruned = await prune!
+    expect(verified.code, verified.stderr).toBe(0)
+    expect(pruned.code, pruned.stderr).toBe(0)
+    expect(pruned.stdout).toContain(
+      'left valid: a restore or verify is reading it now; run prune again later'
+    )
+    expect(Object.keys(await listed(store)).sort()).toEqual(['newest', 'truncated', 'valid'])
+
+    // Once nobody reads it, it goes.
+    const again = await runBundle(['prune', '--store', store, '--keep', '1'])
+    expect(again.code, again.stderr).toBe(0)
+    expect(await listed(store)).toEqual({ newest: 'complete', truncated: 'damaged' })
+  })
+
+  it('a killed snapshot is never listed, and prune removes what it left half written', async () => {
+    let killedPid = 0
+    const killed = await runBundle(
+      ['snapshot', '--volumes', volume, '--store', store, '--snapshot-id', 'killed'],
+      (text, child) => {
+        if (!killedPid && text.includes(`volume ${volume}: started`)) {
+          killedPid = child.pid!
+          child.kill('SIGKILL')
+        }
+      }
+    )
+    expect(killedPid).not.toBe(0)
+    expect(killed.code).toBeNull()
+    // The carrier the killed run was copying through is its own; repairing it is another matter.
+    const carrier = `label=docker-snapshot.carrier=${hostname()}:${killedPid}`
+    const carriers = (await docker('ps', '-aq', '--filter', carrier)).split('\n').filter(Boolean)
+    if (carriers.length > 0) await docker('rm', '-f', ...carriers)
+
+    expect(await readdir(join(store, '.staging'))).toHaveLength(1)
+    expect(await listed(store)).toEqual({ newest: 'complete', truncated: 'damaged' })
+    const pruned = await runBundle(['prune', '--store', store, '--keep', '5'])
+    expect(pruned.code, pruned.stderr).toBe(0)
+    expect(pruned.stderr).toContain(
+      'removed an unfinished snapshot killed left by a run that is gone'
+    )
+    expect(await readdir(join(store, '.staging'))).toEqual([])
+    expect(await listed(store)).toEqual({ newest: 'complete', truncated: 'damaged' })
   })
 })

@@ -103,6 +103,7 @@ describe.each<[Consistency, boolean]>([
         captureBindMounts: false,
         compression: 'auto',
         hookTimeoutMs: 30_000,
+        replaceExisting: false,
         toolVersion: 'test'
       },
       silentLogger

@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto'
 import { cp, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Engine } from '../../src/docker/engine.js'
 import {
@@ -11,11 +13,13 @@ import {
 } from '../../src/errors.js'
 import type { Logger } from '../../src/log.js'
 import type { Manifest } from '../../src/manifest.js'
+import { serializeManifest } from '../../src/manifest-schema.js'
 import { restoreSnapshot, verifySnapshot } from '../../src/restore/index.js'
 import type { RestoreOptions } from '../../src/restore/index.js'
 import { takeSnapshot } from '../../src/snapshot/snapshot.js'
 import type { SnapshotOptions } from '../../src/snapshot/snapshot.js'
 import { DirectoryStore } from '../../src/stores/directory.js'
+import { buildTar } from '../unit/archive/tar-fixtures.js'
 import type { Stack } from './support.js'
 import {
   REGISTRY,
@@ -65,6 +69,7 @@ function snapshotOptions(id: string, registry: boolean): SnapshotOptions {
     registry: registry ? { address: REGISTRY, repository: `${prefix}repo`, auth: {} } : undefined,
     compression: 'auto',
     hookTimeoutMs: 30_000,
+    replaceExisting: false,
     toolVersion: 'test'
   }
 }
@@ -295,6 +300,44 @@ describe('a damaged snapshot', () => {
   }
   const dataArchive = () => manifest.volumes.find(v => v.name === `${prefix}data`)!.archive
 
+  /**
+   * Replaces the data volume's archive with a crafted one whose manifest entry is rewritten to
+   * match it: the digests agree, only the tar's entries are hostile. Unpacked, `b` is a hard link
+   * to the symlink `a -> /`, so `b/x` lands outside the volume.
+   */
+  async function craftEscapingArchive(dir: string) {
+    const record = manifest.volumes.find(v => v.name === `${prefix}data`)!
+    const { uid, gid, mode, mtime } = record.root
+    const tar = await buildTar([
+      { name: './', type: 'directory', uid, gid, mode, mtime: new Date(mtime * 1000) },
+      { name: 'a', type: 'symlink', linkname: '/' },
+      { name: 'b', type: 'link', linkname: 'a' },
+      { name: 'b/x', content: 'written outside the volume\n' }
+    ])
+    const stored = gzipSync(tar)
+    await writeFile(join(dir, record.archive.object), stored)
+    // serializeManifest seals it again with a checksum of its own.
+    const crafted = {
+      ...manifest,
+      volumes: manifest.volumes.map(volume =>
+        volume !== record
+          ? volume
+          : {
+              ...volume,
+              entries: 3,
+              archive: {
+                ...volume.archive,
+                compression: 'gzip' as const,
+                sha256: createHash('sha256').update(stored).digest('hex'),
+                storedBytes: stored.length,
+                tarBytes: tar.length
+              }
+            }
+      )
+    }
+    await writeFile(join(dir, 'manifest.json'), serializeManifest(crafted))
+  }
+
   it.each([
     {
       case: 'a corrupted archive',
@@ -315,6 +358,15 @@ describe('a damaged snapshot', () => {
       },
       kind: ArchiveIntegrityError,
       message: () => new RegExp(`Archive ${dataArchive().object} is truncated`)
+    },
+    {
+      case: 'a crafted archive escaping through a hard-linked symlink',
+      damage: craftEscapingArchive,
+      kind: ArchiveIntegrityError,
+      message: () =>
+        new RegExp(
+          `Archive ${dataArchive().object} has an unsafe entry 'b/x': its path goes through 'b', a symlink`
+        )
     },
     {
       case: 'a tampered manifest',
@@ -342,6 +394,21 @@ describe('a damaged snapshot', () => {
     expect(await identities(stack.containers)).toEqual(before)
     expect(await trees(stack.volumes)).toEqual(originalTrees)
     await rm(damaged.root, { recursive: true, force: true })
+  })
+
+  it('reports a crafted archive in verify, naming the entry', async () => {
+    const crafted = await damagedCopy(craftEscapingArchive)
+    const report = await verifySnapshot(
+      engine,
+      crafted,
+      { snapshotId, registryAuth: {}, restoreCheck: false, waitTimeoutMs: 60_000 },
+      recordingLogger()
+    )
+    expect(report.ok).toBe(false)
+    const failed = report.checks.filter(c => !c.ok)
+    expect(failed.map(c => c.subject)).toEqual([`volume ${prefix}data (${dataArchive().object})`])
+    expect(failed[0]!.detail).toMatch(/unsafe entry 'b\/x'/)
+    await rm(crafted.root, { recursive: true, force: true })
   })
 
   it('reports the damage in verify', async () => {

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Engine } from '../../src/docker/engine.js'
-import { HookError, RegistryError } from '../../src/errors.js'
+import { HookError, InvalidSettingsError, RegistryError } from '../../src/errors.js'
 import { silentLogger } from '../../src/log.js'
 import type { Consistency } from '../../src/manifest.js'
 import { parseManifest } from '../../src/manifest-schema.js'
@@ -47,6 +47,7 @@ function options(snapshotId: string, consistency: Consistency): SnapshotOptions 
     registry: { address: REGISTRY, repository: `${prefix}repo`, auth: {} },
     compression: 'auto',
     hookTimeoutMs: 30_000,
+    replaceExisting: false,
     toolVersion: 'test'
   }
 }
@@ -149,18 +150,19 @@ describe('selection', () => {
       image.archive!.sha256
     )
 
-    await expect(
-      takeSnapshot(
-        engine,
-        store,
-        {
-          ...options(`${prefix}ghost`, 'pause'),
-          selection: { containers: [`${prefix}ghost`], labels: [], all: false }
-        },
-        silentLogger
-      )
-    ).rejects.toThrow(
-      new RegExp(`No container named ${prefix}ghost\\. Running containers: .*${prefix}db`)
+    const ghost = takeSnapshot(
+      engine,
+      store,
+      {
+        ...options(`${prefix}ghost`, 'pause'),
+        selection: { containers: [`${prefix}ghost`], labels: [], all: false }
+      },
+      silentLogger
+    )
+    // A settings error (exit 2) naming near matches, not every container on the engine.
+    await expect(ghost).rejects.toBeInstanceOf(InvalidSettingsError)
+    await expect(ghost).rejects.toThrow(
+      new RegExp(`^No container named ${prefix}ghost\\. Did you mean [^?]*'${prefix}db'`)
     )
     expect(await readdir(storeDir)).not.toContain(`${prefix}ghost`)
   })

@@ -170,7 +170,7 @@ describe('runDrill on failure', () => {
     )
     expect(fake.events).toContain('removeContainer shop-db')
     expect(store.objects('snap-1')).toContain(MANIFEST_FILE)
-    expect((await store.list()).find(s => s.snapshotId === 'snap-1')?.complete).toBe(true)
+    expect((await store.list()).find(s => s.snapshotId === 'snap-1')?.hasManifest).toBe(true)
     expect(lines).toContainEqual(
       expect.stringMatching(/snapshot snap-1 is intact in the store: restore it with/)
     )
@@ -268,7 +268,7 @@ describe('runDrill --destroy', () => {
       expect(fake.events.filter(e => /^remove(Container|Volume|Network) /.test(e))).toEqual([])
       expect(objects()).toEqual(before)
       expect(fake.states()).toEqual(states)
-      expect((await store.list()).find(s => s.snapshotId === 'snap-1')?.complete).toBe(true)
+      expect((await store.list()).find(s => s.snapshotId === 'snap-1')?.hasManifest).toBe(true)
     }
   )
 })

@@ -1,31 +1,34 @@
-import type { Readable } from 'node:stream'
+import { Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { InvalidSettingsError, StoreError } from '../../src/errors.js'
 import { silentLogger } from '../../src/log.js'
 import type { PruneOptions } from '../../src/prune.js'
 import { choosePrunable, pruneSnapshots } from '../../src/prune.js'
-import type { SnapshotStore, StoredSnapshot } from '../../src/stores/store.js'
+import type { ListedSnapshot, SnapshotStatus } from '../../src/restore/read-manifest.js'
+import type { DeleteOutcome, SnapshotStore, StoredSnapshot } from '../../src/stores/store.js'
+import { manifestText } from './restore/fixtures.js'
 
 const NOW = new Date('2026-11-22T12:00:00Z')
 const HOUR = 3_600_000
 const DAY = 24 * HOUR
 
-/** A snapshot `hoursAgo` old; `c` complete, `i` incomplete. */
-function snap(id: string, hoursAgo: number, complete = true): StoredSnapshot {
+/** A snapshot `hoursAgo` old. */
+function snap(id: string, hoursAgo: number, status: SnapshotStatus = 'complete'): ListedSnapshot {
   return {
     snapshotId: id,
-    complete,
+    status,
     createdAt: new Date(NOW.getTime() - hoursAgo * HOUR),
-    bytes: 1000
+    bytes: 1000,
+    ...(status === 'damaged' && { problem: 'not valid JSON' })
   }
 }
 
 // Newest first, as stores list them: complete a (1 h), b (1 d), c (3 d), d (10 d); incomplete
 // x (10 min, maybe still running) and y (2 h, a failed run).
 const LIST = [
-  snap('x', 1 / 6, false),
+  snap('x', 1 / 6, 'incomplete'),
   snap('a', 1),
-  snap('y', 2, false),
+  snap('y', 2, 'incomplete'),
   snap('b', 24),
   snap('c', 72),
   snap('d', 240)
@@ -66,6 +69,26 @@ describe('choosePrunable', () => {
     expect(plan.keep.map(s => s.snapshotId)).toEqual(['x', 'a', 'b'])
   })
 
+  it.each<{ name: string; options: Omit<PruneOptions, 'now'> }>([
+    { name: 'keep 1', options: { keep: 1 } },
+    { name: 'older than 1 minute', options: { olderThanMs: 60_000 } },
+    { name: 'keep 1 and older than 1 minute', options: { keep: 1, olderThanMs: 60_000 } }
+  ])('a damaged newest snapshot neither counts nor goes ($name)', ({ options }) => {
+    // The issue's case: the newest manifest was truncated; `valid` is the only good snapshot.
+    const list = [
+      snap('truncated', 1, 'damaged'),
+      snap('valid', 2),
+      snap('old-damaged', 900, 'damaged')
+    ]
+    const plan = choosePrunable(list, { ...options, now: NOW })
+    expect(plan.keep.map(s => s.snapshotId)).toContain('truncated')
+    expect(plan.keep.map(s => s.snapshotId)).toContain('old-damaged')
+    const removed = plan.remove.map(choice => choice.snapshot.snapshotId)
+    expect(removed).not.toContain('truncated')
+    expect(removed).not.toContain('old-damaged')
+    if (options.keep) expect(removed).not.toContain('valid')
+  })
+
   it('says why each goes', () => {
     const plan = choosePrunable(LIST, { keep: 3, olderThanMs: 7 * DAY, now: NOW })
     expect(plan.remove.map(choice => choice.reason)).toEqual([
@@ -75,29 +98,57 @@ describe('choosePrunable', () => {
   })
 })
 
+/** The store as it lists what choosePrunable sees: damaged ones with a truncated manifest. */
 class FakeStore implements SnapshotStore {
   readonly description = 'fake store'
   readonly deleted: string[] = []
   constructor(
-    private readonly snapshots: StoredSnapshot[],
+    private readonly snapshots: ListedSnapshot[],
     readonly canDelete = true,
-    private readonly failing: string[] = []
+    private readonly failing: string[] = [],
+    private readonly held: string[] = [],
+    private readonly abandoned: string[] = []
   ) {}
-  put(): Promise<number> {
+  begin(): never {
     throw new Error('not used')
   }
-  get(): Promise<Readable> {
+  discardStaged(): never {
     throw new Error('not used')
   }
-  has(): Promise<boolean> {
+  async discardAbandoned(): Promise<string[]> {
+    return this.abandoned
+  }
+  hold(): never {
     throw new Error('not used')
+  }
+  async get(snapshotId: string): Promise<Readable> {
+    const { status, createdAt } = this.find(snapshotId)
+    const text = manifestText(snapshotId, createdAt)
+    return Readable.from([status === 'damaged' ? text.slice(0, 100) : text])
+  }
+  async has(snapshotId: string): Promise<boolean> {
+    return this.find(snapshotId).status !== 'incomplete'
   }
   async list(): Promise<StoredSnapshot[]> {
     return this.snapshots
+      .filter(s => !this.deleted.includes(s.snapshotId))
+      .map(s => ({
+        snapshotId: s.snapshotId,
+        hasManifest: s.status !== 'incomplete',
+        modifiedAt: s.createdAt,
+        bytes: s.bytes
+      }))
   }
-  async delete(snapshotId: string): Promise<void> {
+  async delete(snapshotId: string): Promise<DeleteOutcome> {
     if (this.failing.includes(snapshotId)) throw new Error('permission denied')
+    if (this.held.includes(snapshotId)) return 'held'
     this.deleted.push(snapshotId)
+    return 'deleted'
+  }
+  private find(snapshotId: string): ListedSnapshot {
+    const found = this.snapshots.find(s => s.snapshotId === snapshotId)
+    if (!found) throw new Error(`${snapshotId} is not in the fake store`)
+    return found
   }
 }
 
@@ -105,8 +156,60 @@ describe('pruneSnapshots', () => {
   it('removes what the plan picks and reports both sides', async () => {
     const store = new FakeStore(LIST)
     const result = await pruneSnapshots(store, { keep: 2, now: NOW }, silentLogger)
-    expect(result).toEqual({ removed: ['y', 'c', 'd'], kept: ['x', 'a', 'b'] })
+    expect(result).toEqual({ removed: ['y', 'c', 'd'], kept: ['x', 'a', 'b'], skipped: [] })
     expect(store.deleted).toEqual(['y', 'c', 'd'])
+  })
+
+  it('keeps the only valid snapshot when the newest manifest is truncated, and says so', async () => {
+    const store = new FakeStore([snap('truncated', 1, 'damaged'), snap('valid', 2)])
+    const warnings: string[] = []
+    const result = await pruneSnapshots(
+      store,
+      { keep: 1, now: NOW },
+      { ...silentLogger, warn: message => warnings.push(message) }
+    )
+    expect(store.deleted).toEqual([])
+    expect(result.removed).toEqual([])
+    expect(result.kept.sort()).toEqual(['truncated', 'valid'])
+    expect(result.skipped).toEqual([
+      {
+        snapshotId: 'truncated',
+        reason: expect.stringMatching(
+          /^damaged, left for you to inspect and remove by hand: the manifest of snapshot truncated in fake store: not valid JSON/
+        )
+      }
+    ])
+    expect(warnings).toEqual([`truncated is ${result.skipped[0].reason}`])
+  })
+
+  it('first removes what dead runs left half written, and says so', async () => {
+    const store = new FakeStore(LIST, true, [], [], ['killed'])
+    const lines: string[] = []
+    await pruneSnapshots(
+      store,
+      { keep: 10, now: NOW },
+      { ...silentLogger, info: message => lines.push(message) }
+    )
+    expect(lines[0]).toBe('removed an unfinished snapshot killed left by a run that is gone')
+  })
+
+  it('skips a snapshot a restore or verify holds, and says so', async () => {
+    const store = new FakeStore(LIST, true, [], ['c'])
+    const warnings: string[] = []
+    const result = await pruneSnapshots(
+      store,
+      { keep: 2, now: NOW },
+      { ...silentLogger, warn: message => warnings.push(message) }
+    )
+    expect(store.deleted).toEqual(['y', 'd'])
+    expect(result.removed).toEqual(['y', 'd'])
+    expect(result.kept).toEqual(['x', 'a', 'b', 'c'])
+    expect(result.skipped).toEqual([
+      { snapshotId: 'c', reason: 'a restore or verify is reading it now; run prune again later' }
+    ])
+    expect(warnings).toEqual([
+      'skipped c: a restore or verify is reading it now; run prune again later'
+    ])
   })
 
   it('refuses a store that cannot delete, before touching anything', async () => {

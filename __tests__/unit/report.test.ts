@@ -79,7 +79,7 @@ const verifyResult = (ok: boolean): RunResult => ({
 
 const pruneResult = (removed: string[], kept: string[]): RunResult => ({
   mode: 'prune',
-  prune: { removed, kept }
+  prune: { removed, kept, skipped: [] }
 })
 
 describe('escapeMarkdown', () => {

@@ -111,6 +111,88 @@ describe('execute', () => {
   })
 })
 
+describe('holding what restore and verify read', () => {
+  it.each([
+    { mode: 'verify', inputs: {} },
+    { mode: 'restore', inputs: { prefix: 'copy-' } }
+  ])(
+    '$mode of latest holds the snapshot it resolves to while it reads, then releases it',
+    async ({ mode, inputs }) => {
+      const { fake, store } = await snapshotted()
+      const heldAtRead: boolean[] = []
+      // Resolving `latest` reads manifests first; every read from the hold on must be under it.
+      store.before('get', () => {
+        if (store.events.includes('hold snap-1')) heldAtRead.push(store.isHeld('snap-1'))
+      })
+      await execute(
+        settings({ mode, store: '/srv/snapshots', ...inputs }),
+        context,
+        boundaries(fake, store, [])
+      )
+      expect(heldAtRead.length).toBeGreaterThan(0)
+      expect(heldAtRead.every(Boolean)).toBe(true)
+      expect(store.isHeld('snap-1')).toBe(false)
+    }
+  )
+
+  it('releases the hold when the run fails', async () => {
+    const { fake, store } = await snapshotted()
+    fake.failOn('startContainer', 'copy-shop-web')
+    await expect(
+      execute(
+        settings({
+          mode: 'restore',
+          store: '/srv/snapshots',
+          prefix: 'copy-',
+          'snapshot-id': 'snap-1'
+        }),
+        context,
+        boundaries(fake, store, [])
+      )
+    ).rejects.toThrow()
+    expect(store.isHeld('snap-1')).toBe(false)
+  })
+
+  it('a prune meanwhile leaves the snapshot being restored, and says so', async () => {
+    const { fake, store } = await snapshotted()
+    await takeSnapshot(fake.engine, store, shopSnapshot({ snapshotId: 'snap-2' }), silentLogger)
+    let pruning: ReturnType<typeof execute> | undefined
+    store.before('get', call => {
+      if (!pruning && call.subject.startsWith('snap-1/volumes/')) {
+        pruning = execute(
+          settings({ mode: 'prune', store: '/srv/snapshots', keep: '1' }),
+          context,
+          boundaries(fake, store, [])
+        )
+      }
+    })
+    await execute(
+      settings({
+        mode: 'restore',
+        store: '/srv/snapshots',
+        prefix: 'copy-',
+        'snapshot-id': 'snap-1'
+      }),
+      context,
+      boundaries(fake, store, [])
+    )
+    const pruned = await pruning!
+    expect(pruned).toMatchObject({
+      mode: 'prune',
+      prune: {
+        removed: [],
+        skipped: [
+          {
+            snapshotId: 'snap-1',
+            reason: 'a restore or verify is reading it now; run prune again later'
+          }
+        ]
+      }
+    })
+    expect(store.snapshotIds).toEqual(['snap-1', 'snap-2'])
+  })
+})
+
 describe('drill', () => {
   it('passes on a failing step; the snapshot is written through the store opened for write', async () => {
     const { fake, store } = shopScene()

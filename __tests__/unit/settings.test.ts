@@ -46,7 +46,8 @@ describe('readSettings defaults', () => {
         commit: true,
         captureBindMounts: false,
         compression: 'auto',
-        hookTimeoutMs: 60_000
+        hookTimeoutMs: 60_000,
+        replaceExisting: false
       },
       restore: {
         onConflict: 'fail',
@@ -54,7 +55,8 @@ describe('readSettings defaults', () => {
         start: true,
         waitTimeoutMs: 120_000,
         ports: 'keep',
-        env: {}
+        env: {},
+        keepOnFailure: false
       },
       verify: { restoreCheck: false },
       prune: {},
@@ -134,6 +136,20 @@ describe('validation errors', () => {
       case: 'unknown mode',
       inputs: { mode: 'backup' },
       message: "Invalid mode 'backup'. Expected one of: snapshot, restore, verify, prune."
+    },
+    {
+      case: 'a hook-timeout longer than a Node.js timer can wait',
+      inputs: { 'hook-timeout': '2147484' },
+      message:
+        "Invalid hook-timeout '2147484'. Expected at most 2147483 seconds (about 24 days), the " +
+        'longest timeout Node.js can wait.'
+    },
+    {
+      case: 'a wait-timeout longer than a Node.js timer can wait',
+      inputs: { mode: 'restore', 'wait-timeout': '99999999999' },
+      message:
+        "Invalid wait-timeout '99999999999'. Expected at most 2147483 seconds (about 24 days), " +
+        'the longest timeout Node.js can wait.'
     },
     {
       case: 'mode is case-sensitive',
@@ -399,6 +415,17 @@ describe('secrets', () => {
     expect(settings.secrets).toEqual(['hunter2', 's3cr=et', 'tok-123'])
   })
 
+  it('leaves out values too short to be secrets, which masking would make a mess of', () => {
+    const settings = read({
+      registry: 'ghcr.io',
+      'registry-password': 'pw',
+      env: 'DB_URL=x\nA=abc\nTOKEN=abcd'
+    })
+    expect(settings.secrets).toEqual(['abcd'])
+    expect(settings.registry?.password).toBe('pw')
+    expect(settings.restore.env).toEqual({ DB_URL: 'x', A: 'abc', TOKEN: 'abcd' })
+  })
+
   it('has none when nothing secret is given', () => {
     expect(read({ registry: 'ghcr.io', 'registry-username': 'ci' }).secrets).toEqual([])
   })
@@ -451,6 +478,15 @@ describe('parsed settings', () => {
     expect(settings.snapshot.excludeVolumes).toEqual(['scratch'])
     expect(settings.restore.containers).toEqual(['db', 'web'])
     expect(settings.restore.volumes).toEqual(['pgdata'])
+  })
+
+  it('takes the longest hook-timeout a Node.js timer can wait', () => {
+    expect(read({ 'hook-timeout': '2147483' }).snapshot.hookTimeoutMs).toBe(2_147_483_000)
+  })
+
+  it('reads keep-on-failure, the input the failed-restore message offers', () => {
+    expect(read({ mode: 'restore', 'keep-on-failure': 'true' }).restore.keepOnFailure).toBe(true)
+    expect(read({ mode: 'restore' }).restore.keepOnFailure).toBe(false)
   })
 
   it('leaves only-containers and only-volumes out when they are empty', () => {
@@ -537,7 +573,8 @@ describe('parsed settings', () => {
       'bind-mounts': 'capture',
       compression: 'zstd',
       'compression-level': '19',
-      'hook-timeout': '5'
+      'hook-timeout': '5',
+      'replace-snapshot': 'true'
     })
     expect(settings.snapshot).toMatchObject({
       composeProject: 'shop',
@@ -545,7 +582,8 @@ describe('parsed settings', () => {
       captureBindMounts: true,
       compression: 'zstd',
       compressionLevel: 19,
-      hookTimeoutMs: 5000
+      hookTimeoutMs: 5000,
+      replaceExisting: true
     })
   })
 

@@ -85985,24 +85985,35 @@ function entryHeader(header) {
     };
 }
 /**
- * A Writable that parses the tar written to it (tar-stream), refuses entries that would land
- * outside the root when unpacked, and once finished tells the root metadata and the entry count.
+ * A Writable that parses the tar written to it (tar-stream) and models, entry by entry, what the
+ * engine's untar (`PUT /containers/{id}/archive`, moby's `archive.Unpack`) makes of it: names are
+ * cleaned, missing parents are created, an entry replaces what its path held (a directory merges
+ * into a directory), a hard link to a symlink is a symlink. It refuses, by name, every entry that
+ * would land outside the root and every entry the untar cannot place, so that what it accepts is
+ * written as it reads. Once finished it tells the root metadata and the entry count.
  * It fails with ArchiveIntegrityError naming the entry, or saying the tar is truncated.
  */
 class TarScanner extends external_node_stream_namespaceObject.Writable {
     #subject;
+    #reading;
     #extract;
-    #symlinks = new Set();
+    /** Every path below the root the untar would have made so far, relative to the root. */
+    #paths = new Map();
     #root;
     #entries = 0;
     #tarBytes = 0;
     /** Offset just after the last entry's data: an end-of-archive block must follow it. */
     #dataEnd = 0;
     #result;
-    /** `subject` starts error messages, e.g. `Archive volumes/db.tar.zst`. */
-    constructor(subject) {
+    /**
+     * `subject` starts error messages, e.g. `Archive volumes/db.tar.zst`. `reading` says what the
+     * tar is: a `snapshot` being taken (a fault is fixed by taking it again), or a stored archive
+     * read to `restore` (a fault is fixed by restoring another snapshot).
+     */
+    constructor(subject, reading = 'restore') {
         super();
         this.#subject = subject;
+        this.#reading = reading;
         this.#extract = (0,tar_stream.extract)({ highWaterMark: 1024 * 1024 });
         this.#extract.on('entry', (header, body, next) => {
             // The extractor's own 'error' reports any failure; the entry stream only repeats it.
@@ -86057,58 +86068,129 @@ class TarScanner extends external_node_stream_namespaceObject.Writable {
         if (!ALLOWED_TYPES.has(header.type)) {
             throw this.#unsafe(header.name, `its type (${String(header.type)}) is not supported`);
         }
-        const path = this.#resolve(header.name, 'its path');
+        const path = this.#clean(header.name, 'its path', header.name);
         if (path === '') {
             if (header.type !== 'directory') {
                 throw this.#unsafe(header.name, `the root must be a directory, not a ${header.type}`);
             }
+            // The untar skips the root, which exists; root-entry.ts applies its metadata.
             this.#root ??= rootMetadata(header);
             return;
         }
-        if (header.type === 'link') {
-            const target = header.linkname ?? '';
-            if (this.#resolve(target, `its hard link target '${target}'`, header.name) === '') {
-                throw this.#unsafe(header.name, 'it is a hard link to the root directory');
-            }
+        // The untar creates missing parents as directories (following symlinks on the way).
+        const parts = path.split('/');
+        for (let i = 1; i < parts.length; i++) {
+            const parent = parts.slice(0, i).join('/');
+            this.#checkParent(parent, 'its path', header.name);
+            if (!this.#paths.has(parent))
+                this.#paths.set(parent, 'directory');
         }
-        if (header.type === 'symlink')
-            this.#symlinks.add(path);
+        const kind = this.#kindOf(header, path);
+        // Whatever the path held is removed first, unless a directory meets a directory.
+        const existing = this.#paths.get(path);
+        if (existing !== undefined && !(existing === 'directory' && kind === 'directory')) {
+            this.#remove(path);
+        }
+        this.#paths.set(path, kind === 'link' ? this.#linkTarget(header) : kind);
         this.#entries++;
     }
+    #kindOf(header, path) {
+        switch (header.type) {
+            case 'directory':
+                return 'directory';
+            case 'file':
+            case 'contiguous-file':
+                return 'file';
+            case 'link':
+                return 'link';
+            case 'symlink': {
+                const target = header.linkname ?? '';
+                if (target === '')
+                    throw this.#unplaceable(header.name, 'its symlink target is empty');
+                // The untar refuses a relative symlink whose target, seen from the link, leaves the root.
+                if (!target.startsWith('/') && climbsOut(`${path}/../${target}`)) {
+                    throw this.#unplaceable(header.name, `its symlink target '${target}' points above the root, which the engine refuses to ` +
+                        'unpack');
+                }
+                return 'symlink';
+            }
+            default:
+                return 'special';
+        }
+    }
+    /** What a hard link becomes: its target's kind (a link to a symlink is a symlink). */
+    #linkTarget(header) {
+        const linkname = header.linkname ?? '';
+        const what = `its hard link target '${linkname}'`;
+        const target = this.#clean(linkname, what, header.name);
+        if (target === '')
+            throw this.#unsafe(header.name, 'it is a hard link to the root directory');
+        const parts = target.split('/');
+        for (let i = 1; i < parts.length; i++) {
+            this.#checkParent(parts.slice(0, i).join('/'), what, header.name);
+        }
+        const kind = this.#paths.get(target);
+        if (kind === undefined) {
+            throw this.#unplaceable(header.name, `${what} is not an earlier entry of the archive`);
+        }
+        if (kind === 'directory') {
+            throw this.#unplaceable(header.name, `${what} is a directory, which cannot be hard linked`);
+        }
+        return kind;
+    }
+    /** Throws unless `parent`, an ancestor of a path the untar opens, is a directory or absent. */
+    #checkParent(parent, what, entry) {
+        const kind = this.#paths.get(parent);
+        if (kind === 'symlink') {
+            throw this.#unsafe(entry, `${what} goes through '${parent}', a symlink earlier in the archive`);
+        }
+        if (kind === 'file' || kind === 'special') {
+            throw this.#unplaceable(entry, `${what} goes through '${parent}', which is not a directory`);
+        }
+    }
+    /** Forgets `path` and, when it was a directory, everything below it. */
+    #remove(path) {
+        const wasDirectory = this.#paths.get(path) === 'directory';
+        this.#paths.delete(path);
+        if (!wasDirectory)
+            return;
+        const below = `${path}/`;
+        for (const known of this.#paths.keys()) {
+            if (known.startsWith(below))
+                this.#paths.delete(known);
+        }
+    }
     /**
-     * The entry's path relative to the root, normalised (`''` for the root itself). Throws when it
-     * is absolute, climbs above the root, or passes through a symlink defined earlier.
+     * `name` relative to the root, cleaned as the untar cleans it (`''` for the root itself).
+     * Throws when it is absolute or climbs above the root.
      */
-    #resolve(name, what, entry = name) {
+    #clean(name, what, entry) {
         if (name.startsWith('/'))
             throw this.#unsafe(entry, `${what} is absolute`);
-        const parts = name.split('/');
-        const stack = [];
-        for (let i = 0; i < parts.length; i++) {
-            const part = parts[i];
-            if (part === '' || part === '.')
-                continue;
-            if (part === '..') {
-                if (stack.length === 0)
-                    throw this.#unsafe(entry, `${what} climbs out of the root with '..'`);
-                stack.pop();
-                continue;
-            }
-            stack.push(part);
-            const prefix = stack.join('/');
-            if (this.#symlinks.has(prefix) && parts.slice(i + 1).some(rest => rest !== '')) {
-                throw this.#unsafe(entry, `${what} goes through '${prefix}', a symlink earlier in the archive`);
-            }
-        }
-        return stack.join('/');
+        if (climbsOut(name))
+            throw this.#unsafe(entry, `${what} climbs out of the root with '..'`);
+        return normalise(name);
     }
     #unsafe(name, reason) {
         return new ArchiveIntegrityError(`${this.#subject} has an unsafe entry '${name}': ${reason}. Unpacking it could write ` +
-            'outside the volume, so it is refused; restore from a snapshot you trust.');
+            `outside the volume, so it is refused; ${this.#refusedNextStep()}.`);
+    }
+    #unplaceable(name, reason) {
+        return new ArchiveIntegrityError(`${this.#subject} has an entry '${name}' that cannot be unpacked: ${reason}. Unpacking ` +
+            `would stop there with part of the archive written, so it is refused; ` +
+            `${this.#refusedNextStep()}.`);
+    }
+    #refusedNextStep() {
+        return this.#reading === 'snapshot'
+            ? 'move or fix that entry where it was read from, and take the snapshot again'
+            : 'restore from a snapshot you trust';
     }
     #truncated(detail) {
-        return new ArchiveIntegrityError(`${this.#subject} is truncated: the tar inside ends early (${detail}). The stream was cut ` +
-            'while the snapshot was written; restore from another snapshot.');
+        const cause = this.#reading === 'snapshot'
+            ? 'The engine stops the stream when a file changes while it is copied; take the ' +
+                'snapshot again (or use consistency stop).'
+            : 'The stream was cut while the snapshot was written; restore from another snapshot.';
+        return new ArchiveIntegrityError(`${this.#subject} is truncated: the tar inside ends early (${detail}). ${cause}`);
     }
     #parseError(error) {
         if (error instanceof ArchiveIntegrityError)
@@ -86120,6 +86202,26 @@ class TarScanner extends external_node_stream_namespaceObject.Writable {
             cause: error
         });
     }
+}
+/** A relative path's components after resolving `.` and `..` by name, as Go's filepath.Clean. */
+function components(name) {
+    const stack = [];
+    for (const part of name.split('/')) {
+        if (part === '' || part === '.')
+            continue;
+        if (part !== '..')
+            stack.push(part);
+        else if (stack.pop() === undefined)
+            return undefined;
+    }
+    return stack;
+}
+/** Whether a relative path climbs above its start, resolving `..` by name. */
+function climbsOut(name) {
+    return components(name) === undefined;
+}
+function normalise(name) {
+    return (components(name) ?? []).join('/');
 }
 function rootMetadata(header) {
     // Large ids and exact times may come in PAX records only.
@@ -86275,7 +86377,7 @@ function message(error) {
  * Rejects, and destroys every stream, on the first failure on either side.
  */
 async function packArchive(tar, codec, sink, onProgress) {
-    const scanner = new TarScanner('The tar stream');
+    const scanner = new TarScanner('The tar stream', 'snapshot');
     const tee = new ScanningCounter(scanner, onProgress);
     const compressor = codec.compress();
     const stored = new DigestCounter();
@@ -87275,6 +87377,8 @@ function buildCreateSpec(record, target, context) {
             host[field] = names.mode(mode);
     }
     applyPortPolicy(host, context.ports);
+    if (context.bindReplacements !== undefined)
+        replaceBindMounts(host, context.bindReplacements);
     addUncoveredVolumeMounts(record, host, context);
     const { networkMode, first, rest } = networkAttachment(record, names);
     if (networkMode !== undefined)
@@ -87314,6 +87418,28 @@ function mapMount(mount, names) {
     if (entry.Type !== 'volume' || typeof entry.Source !== 'string')
         return mount;
     return { ...entry, Source: names.volumeReference(entry.Source) };
+}
+/** Drops the host path of each replaced bind mount and mounts its volume, if any, there instead. */
+function replaceBindMounts(host, replacements) {
+    if (replacements.size === 0)
+        return;
+    const replaced = new Set([...replacements.keys()].map(normalizePath));
+    if (Array.isArray(host.Binds)) {
+        host.Binds = stringArray(host.Binds).filter(bind => {
+            const [source, destination] = bind.split(':');
+            return !(source?.startsWith('/') && replaced.has(normalizePath(destination ?? '')));
+        });
+    }
+    const mounts = (Array.isArray(host.Mounts) ? host.Mounts : []).filter(mount => {
+        const { Type, Target } = (mount ?? {});
+        return !(Type === 'bind' && typeof Target === 'string' && replaced.has(normalizePath(Target)));
+    });
+    for (const [destination, { volume, readOnly }] of replacements) {
+        if (volume === undefined)
+            continue;
+        mounts.push({ Type: 'volume', Source: volume, Target: destination, ReadOnly: readOnly });
+    }
+    host.Mounts = mounts;
 }
 /**
  * `keep` leaves PortBindings; `ephemeral` keeps each binding's container port and address but
@@ -87432,13 +87558,389 @@ function endpointConfig(endpoint) {
     return config;
 }
 
+;// CONCATENATED MODULE: ./src/restore/bind-mounts.ts
+/**
+ * Bind mounts of restored containers. A restore mounts the recorded host paths as they are; a
+ * throwaway copy (verify's restore check, the drill beside the original) must never write to the
+ * original's live files, so each of its writable bind mounts becomes a fresh volume of its own,
+ * holding the contents the snapshot captured, or empty when it captured none.
+ */
+
+
+
+
+
+/**
+ * The bind mounts of the containers to create and what each gets under `policy`. Under `isolate`
+ * a read-only one without captured contents keeps its host path, read-only; a bind mount the container inherits through volumes-from comes from the copy of its source; one
+ * from a container outside the snapshot is refused, naming it, before anything is changed.
+ */
+function planBindMounts(containers, records, names, policy) {
+    const planned = [];
+    for (const { record, target, action } of containers) {
+        if (action === 'skip')
+            continue;
+        for (const [index, mount] of record.mounts.entries()) {
+            if (mount.type !== 'bind')
+                continue;
+            const report = {
+                container: target,
+                source: mount.source,
+                destination: mount.destination,
+                given: 'host',
+                readOnly: mount.readOnly
+            };
+            if (policy === 'host' || (mount.readOnly && mount.archive === undefined)) {
+                planned.push({ report, image: record.image });
+                continue;
+            }
+            if (!declaresBind(record, mount)) {
+                if (inheritedFromSnapshot(record, mount, records, names))
+                    continue;
+                throw new InvalidSettingsError(`Container ${record.name} mounts host path ${mount.source} at ${mount.destination} ` +
+                    'writable through volumes-from a container outside the snapshot; a throwaway copy ' +
+                    'never mounts an original bind mount writable. Snapshot that container too.');
+            }
+            report.volume = `${target}-bind-${index}`;
+            if (mount.archive === undefined)
+                report.given = 'empty';
+            else
+                report.given = 'captured';
+            planned.push({
+                report,
+                image: record.image,
+                ...(mount.archive && { archive: mount.archive })
+            });
+        }
+    }
+    return planned;
+}
+/** Whether the container's own create body names this bind mount (not volumes-from). */
+function declaresBind(record, mount) {
+    const host = record.create.HostConfig;
+    const destination = normalizePath(mount.destination);
+    const inBinds = stringArray(host.Binds).some(bind => {
+        const [source, target] = bind.split(':');
+        return source?.startsWith('/') === true && normalizePath(target ?? '') === destination;
+    });
+    const inMounts = (Array.isArray(host.Mounts) ? host.Mounts : []).some(entry => {
+        const { Type, Target } = (entry ?? {});
+        return Type === 'bind' && typeof Target === 'string' && normalizePath(Target) === destination;
+    });
+    return inBinds || inMounts;
+}
+function inheritedFromSnapshot(record, mount, records, names) {
+    return stringArray(record.create.HostConfig.VolumesFrom).some(value => {
+        const source = names.snapshotContainer(parseVolumesFrom(value).container);
+        const from = source === undefined ? undefined : records.get(source);
+        return (from?.mounts.some(m => m.type === 'bind' && m.source === mount.source && m.destination === mount.destination) === true);
+    });
+}
+/** One line for the log and the summary: what the container got for the bind mount. */
+function describeBindMount({ container, source, destination, given, readOnly, volume }) {
+    const where = `${container} ${destination}`;
+    switch (given) {
+        case 'host':
+            return readOnly
+                ? `${where}: host path ${source}, read-only as in the original`
+                : `${where}: host path ${source} as it is (its contents are not restored)`;
+        case 'captured':
+            return `${where}: the snapshot's captured contents of ${source} in volume ${volume}, not the host path`;
+        case 'empty':
+            return (`${where}: empty volume ${volume}, not the host path ${source} (the snapshot did not ` +
+                'capture it; snapshot with bind-mounts: capture to check its contents too)');
+        case 'image':
+            return (`${where}: the image's own file there, in the container's layer, not the host file ` +
+                `${source} (the snapshot did not capture it)`);
+    }
+}
+/** Proves each captured archive before anything is changed, and keeps its root's metadata. */
+async function verifyBindArchives(store, snapshotId, mounts, log) {
+    for (const mount of mounts) {
+        const archive = mount.archive;
+        if (archive === undefined)
+            continue;
+        if (archive.compression === 'none') {
+            throw new ArchiveIntegrityError(`Archive ${archive.object} of bind mount ${mount.report.source} is recorded as ` +
+                'uncompressed; docker-snapshot never writes bind mounts so. Restore from another snapshot.');
+        }
+        const inspection = await inspectArchive(await store.get(snapshotId, archive.object), {
+            ...archive,
+            compression: archive.compression
+        });
+        mount.root = inspection.root;
+        log.info(`${archive.object}: sha256 and size match, ${inspection.entries} entries safe to unpack`);
+    }
+}
+/**
+ * Creates the fresh volumes and writes the captured contents into them; `created` learns each
+ * volume as soon as it exists, so that a failure removes it with the rest. A volume cannot be
+ * mounted on a file: where the image (`imageOf` a key) has a file, the container keeps the image's.
+ */
+async function createBindVolumes(engine, store, snapshotId, mounts, imageOf, created, log) {
+    await keepImageFiles(engine, mounts, imageOf, log);
+    for (const mount of mounts) {
+        const { volume } = mount.report;
+        if (volume === undefined)
+            continue;
+        // The engine answers a create of an existing name with that volume: never fill someone's.
+        if (await engine.findVolume(volume)) {
+            throw new ConflictError(`Volume ${volume} exists; it would stand in for bind mount ${mount.report.source}. ` +
+                'Remove it or restore with another prefix.');
+        }
+        await engine.createVolume({ name: volume, driver: 'local', driverOptions: {}, labels: {} });
+        created.push(volume);
+        if (mount.archive !== undefined && mount.root !== undefined) {
+            const what = `bind mount ${mount.report.source}`;
+            const { tar, check } = openArchiveTar(store, snapshotId, mount.archive, what);
+            await engine.writeVolume(volume, tar, rootEntryTar(mount.root, 'volume'));
+            check();
+        }
+        log.info(`volume ${volume}: created ${mount.archive === undefined ? 'empty' : `with the captured contents of ${mount.report.source}`}`);
+    }
+}
+async function keepImageFiles(engine, mounts, imageOf, log) {
+    const empty = mounts.filter(m => m.report.given === 'empty');
+    for (const image of new Set(empty.map(m => m.image))) {
+        const ofImage = empty.filter(m => m.image === image);
+        const kinds = await engine.pathKinds(imageOf(image), ofImage.map(m => m.report.destination));
+        for (const { report } of ofImage) {
+            if (kinds.get(report.destination) !== 'file')
+                continue;
+            report.given = 'image';
+            delete report.volume;
+            log.info(describeBindMount(report));
+        }
+    }
+}
+/** The replacements for one container's create body, by the bind mounts' destinations. */
+function bindReplacements(mounts, container) {
+    const replacements = new Map();
+    for (const { report } of mounts) {
+        if (report.container !== container || report.given === 'host')
+            continue;
+        replacements.set(report.destination, { volume: report.volume, readOnly: report.readOnly });
+    }
+    return replacements;
+}
+
+;// CONCATENATED MODULE: ./src/snapshot/capture.ts
+/** Labels a user sets on a container to steer its snapshot. */
+const LABEL = {
+    consistency: 'docker-snapshot.consistency',
+    preExec: 'docker-snapshot.pre-exec',
+    postExec: 'docker-snapshot.post-exec',
+    hookTimeout: 'docker-snapshot.hook-timeout',
+    onHookFailure: 'docker-snapshot.on-hook-failure',
+    commit: 'docker-snapshot.commit',
+    dependsOn: 'docker-snapshot.depends-on',
+    exclude: 'docker-snapshot.exclude'
+};
+/** Marks a secret anywhere in a variable's name (`PGPASSWORD`, `AWS_SECRET_ACCESS_KEY`). */
+const SECRET_ANYWHERE = /PASSWORD|PASSWD|SECRET|CREDENTIAL|PRIVATE_?KEY|ACCESS_?KEY|API_?KEY|TOKENS?(_|$)/;
+/** Words (split at `_`) that mark it only as whole words: `DB_PWD`, not `PASSENGER_APP_ENV`. */
+const SECRET_WORDS = new Set(['PASS', 'PWD']);
+/** Words that mark it as the last word only: `REDIS_AUTH`, not `POSTGRES_HOST_AUTH_METHOD`. */
+const SECRET_LAST_WORDS = new Set(['KEY', 'AUTH', 'DSN']);
+/** A URL that carries a password: `scheme://user:password@host`. */
+const URL_WITH_PASSWORD = /[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i;
+/** Whether a variable's value must be kept out of manifests, by its name. */
+function isSecretName(name) {
+    // The shell's working directory, not a password.
+    if (name === 'PWD')
+        return false;
+    const upper = name.toUpperCase();
+    const words = upper.split('_').filter(Boolean);
+    return (SECRET_ANYWHERE.test(upper) ||
+        words.some(word => SECRET_WORDS.has(word)) ||
+        SECRET_LAST_WORDS.has(words.at(-1) ?? ''));
+}
+/** Splits `Env` into what may be written down and the names of what may not. */
+function redactEnv(env) {
+    const kept = [];
+    const redacted = [];
+    for (const entry of env) {
+        const eq = entry.indexOf('=');
+        const name = eq < 0 ? entry : entry.slice(0, eq);
+        if (isSecretName(name) || URL_WITH_PASSWORD.test(entry.slice(eq + 1)))
+            redacted.push(name);
+        else
+            kept.push(entry);
+    }
+    return { env: kept, redacted };
+}
+function containerName(details) {
+    return details.Name.replace(/^\//, '');
+}
+/** The consistency a container gets: its label when valid, else the snapshot's. */
+function consistencyFor(labels, fallback) {
+    const wanted = labels[LABEL.consistency];
+    if (wanted === 'none' || wanted === 'pause' || wanted === 'stop')
+        return wanted;
+    return fallback;
+}
+const CONFIG_FIELDS = [
+    'Hostname',
+    'Domainname',
+    'User',
+    'WorkingDir',
+    'Entrypoint',
+    'Cmd',
+    'Labels',
+    'ExposedPorts',
+    'Tty',
+    'OpenStdin',
+    'StdinOnce',
+    'AttachStdin',
+    'AttachStdout',
+    'AttachStderr',
+    'StopSignal',
+    'StopTimeout',
+    'Healthcheck',
+    'Volumes'
+];
+function mountRecords(details) {
+    return (details.Mounts ?? []).flatMap((mount) => {
+        const type = mount.Type;
+        if (type !== 'volume' && type !== 'bind' && type !== 'tmpfs')
+            return [];
+        return [
+            {
+                type,
+                source: type === 'volume' ? (mount.Name ?? '') : type === 'bind' ? mount.Source : '',
+                destination: mount.Destination,
+                readOnly: !mount.RW
+            }
+        ];
+    });
+}
+function endpointRecords(details) {
+    const shortId = details.Id.slice(0, 12);
+    const networks = details.NetworkSettings?.Networks ?? {};
+    return Object.entries(networks).map(([network, endpoint]) => {
+        const ipam = endpoint.IPAMConfig;
+        const record = {
+            network,
+            // The engine adds the container's short id as an alias; it changes with every container.
+            aliases: (endpoint.Aliases ?? []).filter(alias => alias !== shortId && alias !== details.Id)
+        };
+        if (ipam?.IPv4Address)
+            record.ipv4Address = ipam.IPv4Address;
+        if (ipam?.IPv6Address)
+            record.ipv6Address = ipam.IPv6Address;
+        return record;
+    });
+}
+/** The containers this one needs started first, by name, from links and shared namespaces. */
+function dependenciesOf(details, byId) {
+    const names = new Set();
+    const host = details.HostConfig;
+    for (const link of host.Links ?? []) {
+        // "/db:/web/db": the first part names the linked container.
+        names.add(link.split(':')[0].replace(/^\//, ''));
+    }
+    for (const from of host.VolumesFrom ?? [])
+        names.add(from.split(':')[0]);
+    for (const mode of [host.NetworkMode, host.PidMode, host.IpcMode]) {
+        if (typeof mode === 'string' && mode.startsWith('container:')) {
+            names.add(mode.slice('container:'.length));
+        }
+    }
+    const labels = details.Config.Labels ?? {};
+    for (const name of (labels[LABEL.dependsOn] ?? '').split(',')) {
+        if (name.trim())
+            names.add(name.trim());
+    }
+    return [...new Set([...names].map(name => byId.get(name) ?? name))].sort();
+}
+/** The create body that brings the container back, minus runtime state and secrets. */
+function createBody(details, mounts, env) {
+    const config = details.Config;
+    const body = { HostConfig: { ...details.HostConfig } };
+    for (const field of CONFIG_FIELDS) {
+        if (config[field] !== undefined && config[field] !== null) {
+            ;
+            body[field] = config[field];
+        }
+    }
+    body.Env = env;
+    // The engine's default hostname is the id prefix: a new container must get its own.
+    if (body.Hostname === details.Id.slice(0, 12))
+        delete body.Hostname;
+    // Volumes the image declared and the engine named (anonymous) must be mounted explicitly, or
+    // the engine would make new empty ones.
+    const host = body.HostConfig;
+    const binds = (host.Binds ?? []).map(bind => bind.split(':')[1]);
+    const explicit = (host.Mounts ?? []).map(m => m.Target);
+    const missing = mounts.filter(m => m.type === 'volume' && !binds.includes(m.destination) && !explicit.includes(m.destination));
+    if (missing.length > 0) {
+        host.Mounts = [
+            ...(host.Mounts ?? []),
+            ...missing.map(m => ({
+                Type: 'volume',
+                Source: m.source,
+                Target: m.destination,
+                ReadOnly: m.readOnly
+            }))
+        ];
+    }
+    return body;
+}
+/**
+ * Everything needed to recreate the container, except which image to create it from (`image`
+ * is filled by the caller once the image is committed or resolved).
+ */
+function captureContainer(details, consistency, byId) {
+    const mounts = mountRecords(details);
+    const { env, redacted } = redactEnv(details.Config.Env ?? []);
+    return {
+        name: containerName(details),
+        id: details.Id,
+        sourceImage: details.Config.Image,
+        consistency,
+        running: details.State.Running,
+        dependsOn: dependenciesOf(details, byId),
+        mounts,
+        endpoints: endpointRecords(details),
+        redactedEnv: redacted,
+        create: createBody(details, mounts, env)
+    };
+}
+function captureNetwork(details) {
+    const ipam = details.IPAM ?? { Driver: 'default', Config: [] };
+    return {
+        name: details.Name,
+        driver: details.Driver,
+        internal: details.Internal ?? false,
+        attachable: details.Attachable ?? false,
+        enableIPv6: details.EnableIPv6 ?? false,
+        labels: details.Labels ?? {},
+        options: details.Options ?? {},
+        ipam: {
+            driver: ipam.Driver || 'default',
+            config: (ipam.Config ?? []).map(entry => {
+                const config = {};
+                if (entry.Subnet)
+                    config.subnet = entry.Subnet;
+                if (entry.IPRange)
+                    config.ipRange = entry.IPRange;
+                if (entry.Gateway)
+                    config.gateway = entry.Gateway;
+                return config;
+            }),
+            options: ipam.Options ?? {}
+        }
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/restore/env.ts
 /**
- * Environment variables whose values the snapshot left out because their names look secret: a
+ * Environment variables whose values the snapshot left out because they look secret: a
  * value the user supplies wins; else the image's own value applies (a committed image carries the
  * container's environment); else the restore cannot go on and says which variable is missing.
  * Values never leave the create body: they are not logged or reported.
  */
+
 
 /** The variable name of an `Env` entry (`NAME=value` or a bare `NAME`). */
 function envName(entry) {
@@ -87497,11 +87999,17 @@ function inImageOrder(env, imageEnv, resolution) {
     }
     return [...ordered, ...own.values()];
 }
-/** One error naming every variable that has no value, and how to give it one. */
+/** One error naming every variable that has no value, why it was left out, and how to give it one. */
 function missingEnvError(missing) {
-    const listed = missing.map(m => `${m.variable} of container ${m.container} (image ${m.image} does not set it)`);
+    const listed = missing.map(m => {
+        // The manifest keeps only names: a name that does not look secret was left out for its value.
+        const why = isSecretName(m.variable)
+            ? 'its name looks secret'
+            : 'its value holds a URL with a password';
+        return `${m.variable} of container ${m.container} (${why}; image ${m.image} does not set it)`;
+    });
     const example = [...new Set(missing.map(m => `${m.variable}=<value>`))].join(', ');
-    return new InvalidSettingsError(`The snapshot left out the values of ${listed.join('; ')} because their names look secret. ` +
+    return new InvalidSettingsError(`The snapshot left out the values of variables that look secret: ${listed.join('; ')}. ` +
         `Supply them in the restore's env setting (${example}).`);
 }
 
@@ -87827,16 +88335,52 @@ function checkReferences(containers, names, byName, existing) {
 const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
 /** The id `latest` stands for: the newest complete snapshot in the store. */
 const LATEST = 'latest';
+/** Every snapshot of the store, newest first, each manifest read and checked as restore does. */
+async function listSnapshots(store) {
+    const listed = [];
+    for (const { snapshotId, hasManifest, modifiedAt, bytes } of await store.list()) {
+        if (!hasManifest) {
+            listed.push({ snapshotId, status: 'incomplete', createdAt: modifiedAt, bytes });
+            continue;
+        }
+        try {
+            const manifest = await readManifest(store, snapshotId);
+            listed.push({
+                snapshotId,
+                status: 'complete',
+                createdAt: new Date(manifest.createdAt),
+                bytes
+            });
+        }
+        catch (error) {
+            if (!(error instanceof ManifestError))
+                throw error;
+            listed.push({
+                snapshotId,
+                status: 'damaged',
+                createdAt: modifiedAt,
+                bytes,
+                problem: error.message
+            });
+        }
+    }
+    return listed.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() ||
+        (a.snapshotId < b.snapshotId ? 1 : a.snapshotId > b.snapshotId ? -1 : 0));
+}
+/** The id of the newest complete snapshot in the store, if there is one. */
+async function newestComplete(store) {
+    return (await listSnapshots(store)).find(snapshot => snapshot.status === 'complete')?.snapshotId;
+}
 /** `snapshotId` itself, or for `latest` the newest complete snapshot's id. */
 async function resolveSnapshotId(store, snapshotId) {
     if (snapshotId !== LATEST)
         return snapshotId;
-    const newest = (await store.list()).find(snapshot => snapshot.complete);
+    const newest = await newestComplete(store);
     if (newest === undefined) {
         throw new NotFoundError(`There is no complete snapshot in ${store.description} to restore as 'latest'. Take a ` +
             'snapshot first, or check the store.');
     }
-    return newest.snapshotId;
+    return newest;
 }
 /**
  * Reads and fully checks the snapshot's manifest (schema, version, checksum, cross-references).
@@ -87845,16 +88389,16 @@ async function resolveSnapshotId(store, snapshotId) {
 async function readManifest(store, snapshotId) {
     const source = `the manifest of snapshot ${snapshotId} in ${store.description}`;
     if (!(await store.has(snapshotId, MANIFEST_FILE))) {
-        const listed = await store.list();
+        const listed = await listSnapshots(store);
         if (listed.some(snapshot => snapshot.snapshotId === snapshotId)) {
             throw new ManifestError(`Snapshot ${snapshotId} in ${store.description} has no manifest: it was interrupted ` +
                 'while it was taken and cannot be restored. Restore another snapshot.');
         }
         const known = listed
-            .filter(s => s.complete)
+            .filter(s => s.status === 'complete')
             .slice(0, 5)
             .map(s => s.snapshotId);
-        throw new NotFoundError(`Snapshot ${snapshotId} is not in ${store.description}. ` +
+        throw new NotFoundError(`No snapshot ${snapshotId} in ${store.description}. ` +
             (known.length > 0
                 ? `The newest complete snapshots there: ${known.join(', ')}.`
                 : 'The store holds no complete snapshot.'));
@@ -87886,6 +88430,7 @@ async function readManifest(store, snapshotId) {
  * Nothing that exists is changed before the plan is free of conflicts and every archive it needs
  * has been proven; a failure removes what this run created and says what it had done.
  */
+
 
 
 
@@ -87930,6 +88475,7 @@ class RestoreRun {
     step = 'manifest';
     created = { containers: [], volumes: [], networks: [] };
     replaced = [];
+    bindMounts = [];
     snapshotId;
     constructor(engine, store, options, log) {
         this.engine = engine;
@@ -87965,6 +88511,7 @@ class RestoreRun {
         const plan = await this.timed('plan', async () => {
             const selection = selectRecords(manifest, options);
             const planned = planRestore(selection, names, await this.engineState(selection.networks.map(n => names.network(n.name))), options.onConflict, manifest.snapshotId);
+            this.bindMounts = planBindMounts(planned.containers, new Map(manifest.containers.map(c => [c.name, c])), names, options.bindMounts ?? 'host');
             this.describePlan(planned, manifest);
             return planned;
         });
@@ -87977,7 +88524,13 @@ class RestoreRun {
             }
             return { images: ready, environments: this.resolveEnvironments(plan, ready) };
         });
-        const volumes = await this.timed('volumes', () => this.restoreVolumes(plan, names));
+        const volumes = await this.timed('volumes', async () => {
+            const restored = await this.restoreVolumes(plan, names);
+            const { bindMounts, created, snapshotId, store } = this;
+            const imageOf = (key) => images.get(key).reference;
+            await createBindVolumes(engine, store, snapshotId, bindMounts, imageOf, created.volumes, log);
+            return restored;
+        });
         const networks = await this.timed('networks', () => this.restoreNetworks(plan, names));
         const containers = await this.timed('containers', () => this.createContainers(plan, names, images, environments, manifest));
         await this.timed('start', () => this.startContainers(plan, containers));
@@ -87995,6 +88548,7 @@ class RestoreRun {
             volumes,
             networks,
             containers,
+            bindMounts: this.bindMounts.map(mount => mount.report),
             replaced: this.replaced
         };
     }
@@ -88048,15 +88602,12 @@ class RestoreRun {
             log.warn(`env gives ${unused.join(', ')}, which no restored container of snapshot ` +
                 `${manifest.snapshotId} left out as secret; those values are not used`);
         }
-        for (const container of plan.containers) {
-            for (const mount of container.record.mounts.filter(m => m.type === 'bind')) {
-                log.info(`${container.target} bind-mounts ${mount.source} from the host: its contents are ` +
-                    'not restored, the path is used as it is');
-            }
-        }
+        for (const mount of this.bindMounts)
+            log.info(describeBindMount(mount.report));
     }
     /** Every archive the plan needs, proven before anything is changed. */
     async verifyArchives(plan) {
+        await verifyBindArchives(this.store, this.snapshotId, this.bindMounts, this.log);
         for (const volume of plan.volumes) {
             if (volume.action === 'skip')
                 continue;
@@ -88198,7 +88749,8 @@ class RestoreRun {
                 image: images.get(record.image).reference,
                 ports: this.options.ports,
                 env: environments.get(record.name),
-                containers: byName
+                containers: byName,
+                bindReplacements: bindReplacements(this.bindMounts, target)
             });
             const id = await this.engine.createContainer(spec);
             this.created.containers.push({ id, name: target });
@@ -88280,7 +88832,8 @@ class RestoreRun {
             ? `Removed before the failure because on-conflict is replace: ${this.replaced.join(', ')}.`
             : 'Existing containers, volumes and networks were not changed.');
         if (error instanceof HealthError && !this.options.keepOnFailure && created.length > 0) {
-            parts.push('Restore again with keep-on-failure to read the container logs.');
+            parts.push('Restore again with keep-on-failure true (--keep-on-failure) to keep them and read the ' +
+                'container logs.');
         }
         return withContext(error, parts.join(' '));
     }
@@ -88330,7 +88883,111 @@ function restoreSnapshot(engine, store, options, log) {
     return new RestoreRun(engine, store, options, log).run();
 }
 
+;// CONCATENATED MODULE: external "node:fs/promises"
+const external_node_fs_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+;// CONCATENATED MODULE: ./src/docker/registry.ts
+
+
+
+
+
+/**
+ * Credentials for `address`: the ones given, else the Docker config's (`$DOCKER_CONFIG` or
+ * `~/.docker/config.json`), else anonymous (`{}`, which the engine still requires).
+ */
+async function registryAuth(address, username, password) {
+    if (username || password)
+        return { username, password, serveraddress: address };
+    const configDir = process.env.DOCKER_CONFIG || (0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.homedir)(), '.docker');
+    let config;
+    try {
+        config = JSON.parse(await (0,external_node_fs_promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(configDir, 'config.json'), 'utf8'));
+    }
+    catch {
+        return {};
+    }
+    const entry = config?.auths?.[address] ??
+        config?.auths?.[`https://${address}`] ??
+        config?.auths?.[`http://${address}`];
+    if (!entry)
+        return {};
+    if (entry.auth) {
+        const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
+        const colon = decoded.indexOf(':');
+        if (colon > 0) {
+            return {
+                username: decoded.slice(0, colon),
+                password: decoded.slice(colon + 1),
+                serveraddress: address
+            };
+        }
+    }
+    if (entry.username)
+        return { username: entry.username, password: entry.password, serveraddress: address };
+    return {};
+}
+/**
+ * Asks a registry's API (`path` below the address) as the engine reaches a registry: over https,
+ * then over plain http when https gets no answer at all (refused, or not TLS), as for an insecure
+ * registry. Snapshot's reachability check and verify's manifest check both ask this way, so a
+ * registry a snapshot pushed to is verified over the same scheme. Throws RegistryError listing
+ * each scheme's failure when neither answers; `headers` are sent over either scheme.
+ */
+async function askRegistry(address, path, init) {
+    const failures = [];
+    for (const scheme of ['https', 'http']) {
+        const base = `${scheme}://${address}`;
+        try {
+            const response = await fetch(`${base}${path}`, {
+                method: init.method ?? 'GET',
+                headers: init.headers ?? {},
+                signal: AbortSignal.timeout(init.timeoutMs)
+            });
+            return { base, response };
+        }
+        catch (error) {
+            const cause = error.cause;
+            failures.push(`${scheme}: ${cause?.code ?? cause?.message ?? error.message}`);
+        }
+    }
+    throw new RegistryError(`Registry ${address} is unreachable (${failures.join('; ')}).`);
+}
+/**
+ * Fails early, before any container is paused, when nothing answers at the registry's address.
+ * Any HTTP answer (200, 401) counts: credentials are the engine's business at push time.
+ */
+async function checkRegistryReachable(address, timeoutMs = 5000) {
+    try {
+        await askRegistry(address, '/v2/', { timeoutMs });
+    }
+    catch (error) {
+        throw new RegistryError(`${error.message} Check the registry input and that the registry is running; ` +
+            'nothing was paused or changed.', { cause: error });
+    }
+}
+/**
+ * A tag a registry accepts (`[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`). A longer one is cut and ends
+ * with a digest of the whole, so that two long names never share a tag.
+ */
+function imageTag(...parts) {
+    const tag = parts
+        .join('-')
+        .replace(/[^A-Za-z0-9_.-]/g, '_')
+        .replace(/^[.-]+/, '');
+    if (tag.length <= 128)
+        return tag || 'untitled';
+    return `${tag.slice(0, 115)}-${(0,external_node_crypto_namespaceObject.createHash)('sha256').update(tag).digest('hex').slice(0, 12)}`;
+}
+
 ;// CONCATENATED MODULE: ./src/restore/registry-check.ts
+/**
+ * Whether a registry still holds a manifest, asked with one HEAD request of the distribution API
+ * (`/v2/<repo>/manifests/<digest>`), answering a Basic or Bearer challenge when there is one.
+ */
+
+
 /** Docker Hub's name in references, and where its API answers. */
 const DOCKER_HUB = 'docker.io';
 const MANIFEST_TYPES = [
@@ -88353,40 +89010,41 @@ function locateImage(reference) {
     }
     return { registry: DOCKER_HUB, repository: slash >= 0 ? name : `library/${name}` };
 }
-/** Whether the engine talks plain HTTP to this registry by default (loopback addresses). */
-function isLoopbackRegistry(registry) {
-    const host = registry.startsWith('[')
-        ? registry.slice(1, registry.indexOf(']'))
-        : registry.replace(/:\d+$/, '');
-    return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
-}
 async function checkRegistryManifest(location, digest, auth, timeoutMs = 15_000) {
     if (location.registry === DOCKER_HUB) {
         return { found: undefined, detail: 'Docker Hub is checked by pulling' };
     }
-    const scheme = isLoopbackRegistry(location.registry) ? 'http' : 'https';
-    const url = `${scheme}://${location.registry}/v2/${location.repository}/manifests/${digest}`;
-    const head = (authorization) => fetch(url, {
-        method: 'HEAD',
-        headers: authorization
-            ? { Accept: MANIFEST_TYPES, Authorization: authorization }
-            : { Accept: MANIFEST_TYPES },
-        signal: AbortSignal.timeout(timeoutMs)
-    });
+    const path = `/v2/${location.repository}/manifests/${digest}`;
+    const headers = (authorization) => authorization
+        ? { Accept: MANIFEST_TYPES, Authorization: authorization }
+        : { Accept: MANIFEST_TYPES };
     let response;
     try {
-        response = await head(basicAuthorization(auth));
+        // The scheme that answers first (https, else http as for an insecure registry) is kept.
+        const first = await askRegistry(location.registry, path, {
+            method: 'HEAD',
+            headers: headers(basicAuthorization(auth)),
+            timeoutMs
+        });
+        response = first.response;
         if (response.status === 401) {
             const bearer = await bearerToken(response.headers.get('www-authenticate'), auth, timeoutMs);
-            if (bearer !== undefined)
-                response = await head(`Bearer ${bearer}`);
+            if (bearer !== undefined) {
+                response = await fetch(`${first.base}${path}`, {
+                    method: 'HEAD',
+                    headers: headers(`Bearer ${bearer}`),
+                    signal: AbortSignal.timeout(timeoutMs)
+                });
+            }
         }
     }
     catch (error) {
         const cause = error.cause?.code;
         return {
             found: false,
-            detail: `registry ${location.registry} did not answer (${cause ?? describe(error)})`
+            detail: error instanceof RegistryError
+                ? error.message
+                : `registry ${location.registry} did not answer (${cause ?? describe(error)})`
         };
     }
     if (response.ok) {
@@ -88451,8 +89109,10 @@ function describe(error) {
 /**
  * Verify: proves a snapshot can be restored without touching anything that exists. Every archive
  * is read and checked, every image is found where the manifest says; optionally the snapshot is
- * restored under throwaway names, a drill command runs in it, and the copy is removed again.
+ * restored under throwaway names (its bind mounts isolated from the host's live files), a drill
+ * command runs in it, and the copy is removed again.
  */
+
 
 
 
@@ -88528,6 +89188,9 @@ class VerifyRun {
         }
         catch (error) {
             if (error instanceof InvalidSettingsError)
+                throw error;
+            // A snapshot that is not there is not an untrusted one: the run fails, it does not report.
+            if (kind === 'manifest' && error instanceof NotFoundError)
                 throw error;
             const detail = describeError(error);
             this.checks.push({ kind, subject, ok: false, detail, durationMs: Date.now() - started });
@@ -88613,11 +89276,17 @@ class VerifyRun {
                 start: true,
                 waitTimeoutMs: options.waitTimeoutMs,
                 ports: options.ports ?? 'none',
+                bindMounts: 'isolate',
                 registryAuth: options.registryAuth,
                 env: options.env ?? {}
             }, this.log);
             const states = value.containers.map(c => `${c.target} ${c.state}`).join(', ');
-            return { value, detail: `restored in ${value.durationMs} ms: ${states || 'no containers'}` };
+            const binds = value.bindMounts.map(describeBindMount).join('; ');
+            return {
+                value,
+                detail: `restored in ${value.durationMs} ms: ${states || 'no containers'}` +
+                    (binds ? `; bind mounts: ${binds}` : '')
+            };
         });
         if (restored === undefined)
             return;
@@ -88675,6 +89344,10 @@ async function removeRestored(engine, report) {
             continue;
         await attempt(`volume ${volume.target}`, () => engine.removeVolume(volume.target));
     }
+    for (const { volume } of report.bindMounts) {
+        if (volume !== undefined)
+            await attempt(`volume ${volume}`, () => engine.removeVolume(volume));
+    }
     for (const network of report.networks) {
         if (network.action !== 'created')
             continue;
@@ -88692,6 +89365,7 @@ function verifySnapshot(engine, store, options, log) {
 }
 
 ;// CONCATENATED MODULE: ./src/restore/index.ts
+
 
 
 
@@ -88764,29 +89438,62 @@ async function bringUpDemo(log) {
             'and the local images from `bash scripts/testbed.sh up`.');
     }
 }
-/** The container that answers for a service of the project (or has that name). */
-async function containerFor(engine, project, service) {
+/**
+ * The running container that answers for a service of `project`, or else the project's container
+ * named `service` with the restore's prefix before it: a copy is asked as itself, never the original.
+ */
+async function containerFor(engine, project, prefix, service) {
     const found = await engine.listContainers({
         label: [`${COMPOSE_PROJECT}=${project}`, `${COMPOSE_SERVICE}=${service}`],
         status: ['running']
     });
     if (found[0])
-        return found[0].Id;
-    const byName = await engine.findContainer(service);
-    if (byName)
-        return byName.Id;
-    throw new SnapshotError(`no running container for service ${service} of project ${project}`);
-}
-async function ask(engine, project, check) {
-    const id = await containerFor(engine, project, check.service);
-    const result = await engine.exec(id, check.command, 60_000);
-    if (result.exitCode !== 0) {
-        throw new SnapshotError(`drill check "${check.description}" exited with ${result.exitCode}: ${result.output.trim()}`);
+        return { id: found[0].Id, name: found[0].Names[0]?.replace(/^\//, '') ?? found[0].Id };
+    const name = `${prefix}${service}`;
+    const byName = await engine.findContainer(name);
+    if (byName?.Config.Labels?.[COMPOSE_PROJECT] === project && byName.State.Running) {
+        return { id: byName.Id, name };
     }
-    return result.output.trim();
+    throw new SnapshotError(`no running container of project ${project} for service ${service} (nor named ${name})`);
 }
-/** Removes what the snapshot took: its containers, then volumes and networks. */
+async function ask(engine, project, prefix, check) {
+    const container = await containerFor(engine, project, prefix, check.service);
+    const result = await engine.exec(container.id, check.command, 60_000);
+    if (result.exitCode !== 0) {
+        throw new SnapshotError(`drill check "${check.description}" in ${container.name} exited with ` +
+            `${result.exitCode}: ${result.output.trim()}`);
+    }
+    return { text: result.output.trim(), container };
+}
+/**
+ * Refuses, before anything is removed, when a container outside the snapshot uses one of its
+ * volumes or networks: the engine would refuse to remove those halfway through.
+ */
+async function checkRemovable(engine, manifest) {
+    const ours = new Set(manifest.containers.map(c => c.id));
+    const blockers = [];
+    const users = async (kind, name) => {
+        for (const container of await engine.listContainers({ [kind]: [name] })) {
+            if (ours.has(container.Id))
+                continue;
+            const user = container.Names[0]?.replace(/^\//, '') ?? container.Id;
+            blockers.push(`${kind} ${name} is used by container ${user} (${container.State})`);
+        }
+    };
+    for (const volume of manifest.volumes)
+        await users('volume', volume.name);
+    for (const network of manifest.networks)
+        await users('network', network.name);
+    if (blockers.length > 0) {
+        throw new ConflictError(`Not destroying project ${manifest.selection.composeProject ?? manifest.snapshotId}: ` +
+            `${blockers.join('; ')}, outside the project. Nothing was removed; snapshot ` +
+            `${manifest.snapshotId} is in the store. Stop and remove those containers, or drill ` +
+            'without --destroy to restore beside the original.');
+    }
+}
+/** Removes what the snapshot took: its containers, then volumes and networks; all or nothing. */
 async function destroy(engine, manifest, log) {
+    await checkRemovable(engine, manifest);
     for (const container of manifest.containers) {
         log.info(`removing container ${container.name}`);
         await engine.removeContainer(container.name, { force: true });
@@ -88816,7 +89523,7 @@ async function runDrill(engine, options, log) {
     };
     if (options.demo)
         await step('start the demo stack', () => bringUpDemo(log), () => 'seeded');
-    const before = await step('ask the questions', () => Promise.all(checks.map(check => ask(engine, project, check))), answers => plural(answers.length, 'answer'));
+    const before = await step('ask the questions', () => Promise.all(checks.map(check => ask(engine, project, '', check))), answers => plural(answers.length, 'answer'));
     const snapshot = await step('snapshot', () => options.snapshot(project), report => `${report.manifest.snapshotId}: ${plural(report.manifest.containers.length, 'container')}, ` +
         `${plural(report.manifest.volumes.length, 'volume')} in ${report.seconds.toFixed(1)} s`);
     const snapshotId = snapshot.manifest.snapshotId;
@@ -88832,7 +89539,8 @@ async function runDrill(engine, options, log) {
     let restored;
     try {
         restored = await step(inPlace ? 'restore' : `restore beside the original (prefix ${prefix})`, () => options.restore(snapshotId, prefix), report => report.containers.map(c => `${c.target} ${c.state}`).join(', ') +
-            ` in ${(report.durationMs / 1000).toFixed(1)} s`);
+            ` in ${(report.durationMs / 1000).toFixed(1)} s` +
+            report.bindMounts.map(mount => `; bind mount ${describeBindMount(mount)}`).join(''));
     }
     catch (error) {
         if (inPlace) {
@@ -88842,16 +89550,31 @@ async function runDrill(engine, options, log) {
         throw error;
     }
     const targetProject = `${prefix}${project}`;
-    const after = await step('ask again', () => Promise.all(checks.map(check => ask(engine, targetProject, check))), answers => plural(answers.length, 'answer'));
-    if (!inPlace) {
-        await step('remove the copy', () => removeRestored(engine, restored), left => (left.length ? `left behind: ${left.join(', ')}` : 'removed'));
+    let after;
+    try {
+        after = await step('ask again', () => Promise.all(checks.map(check => ask(engine, targetProject, prefix, check))), answers => plural(answers.length, 'answer'));
     }
-    const compared = checks.map((check, index) => ({
-        description: check.description,
-        before: before[index],
-        after: after[index],
-        same: before[index] === after[index]
-    }));
+    finally {
+        if (!inPlace) {
+            await step('remove the copy', () => removeRestored(engine, restored), left => (left.length ? `left behind: ${left.join(', ')}` : 'removed'));
+        }
+    }
+    const compared = checks.map((check, index) => {
+        const [first, second] = [before[index], after[index]];
+        // The same container answering twice would prove nothing about the restore.
+        if (first.container.id === second.container.id) {
+            throw new SnapshotError(`drill check "${check.description}" was answered by ${first.container.name} both ` +
+                'before and after the restore, so the restored copy was never asked');
+        }
+        return {
+            description: check.description,
+            before: first.text,
+            after: second.text,
+            same: first.text === second.text,
+            askedBefore: first.container.name,
+            askedAfter: second.container.name
+        };
+    });
     const ok = compared.every(c => c.same);
     const total = steps.reduce((sum, s) => sum + s.seconds, 0);
     const verdict = ok
@@ -88867,8 +89590,6 @@ async function runDrill(engine, options, log) {
 // EXTERNAL MODULE: ./node_modules/dockerode/lib/docker.js
 var docker = __nccwpck_require__(9040);
 var docker_default = /*#__PURE__*/__nccwpck_require__.n(docker);
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: ./src/log.ts
 /** Discards everything: for tests and library use. */
 const silentLogger = {
@@ -88877,6 +89598,34 @@ const silentLogger = {
     warn: () => undefined,
     group: (_title, fn) => fn()
 };
+
+;// CONCATENATED MODULE: ./src/owner.ts
+/**
+ * Who a run is, for the marks it leaves behind (carrier containers, snapshots being written,
+ * holds on a store): `host:pid`. A later process tells a dead run's marks from a live one's by it.
+ */
+
+/** This process, as `host:pid`. */
+const processOwner = `${(0,external_node_os_namespaceObject.hostname)()}:${process.pid}`;
+/**
+ * Whether the process `owner` names may still run. Only a process of this host can be checked;
+ * one of another host counts as alive, since nothing here can tell.
+ */
+function ownerAlive(owner) {
+    const separator = owner.lastIndexOf(':');
+    const pid = Number(owner.slice(separator + 1));
+    if (separator < 0 || owner.slice(0, separator) !== (0,external_node_os_namespaceObject.hostname)() || !Number.isInteger(pid)) {
+        return true;
+    }
+    try {
+        process.kill(pid, 0);
+        return true;
+    }
+    catch (error) {
+        // EPERM: it runs, as another user.
+        return !(error instanceof Error && 'code' in error && error.code === 'ESRCH');
+    }
+}
 
 ;// CONCATENATED MODULE: ./src/docker/progress.ts
 function parseProgress(text) {
@@ -88917,7 +89666,7 @@ const CARRIER_IMAGE = 'docker-snapshot/volume-carrier:1';
 /** Carrier containers carry this label, valued with their owner (see `carrierOwner`). */
 const CARRIER_LABEL = 'docker-snapshot.carrier';
 /** Which process made a carrier, so a later step can remove what a killed one left. */
-const carrierOwner = `${(0,external_node_os_namespaceObject.hostname)()}:${process.pid}`;
+const carrierOwner = processOwner;
 /** Where a carrier container mounts the volume it carries. */
 const CARRIER_MOUNT = '/volume';
 const DEFAULT_SOCKET = 'unix:///var/run/docker.sock';
@@ -89318,6 +90067,45 @@ class Engine {
             tar.destroy();
         }
     }
+    /**
+     * Whether each path is a directory, something else (a file), or missing in `image`'s file
+     * system, read from a never-started container of it that is removed again.
+     */
+    async pathKinds(image, paths) {
+        const id = await this.createContainer({
+            name: `docker-snapshot-probe-${process.pid}-${Date.now().toString(36)}`,
+            Image: image,
+            Cmd: ['/probe'],
+            Labels: { [CARRIER_LABEL]: carrierOwner },
+            HostConfig: { NetworkMode: 'none' }
+        });
+        try {
+            const kinds = new Map();
+            for (const path of paths)
+                kinds.set(path, await this.pathKind(id, path));
+            return kinds;
+        }
+        finally {
+            await this.removeContainer(id, { force: true }).catch((error) => {
+                this.log.warn(`could not remove probe container ${id}: ${error.message}`);
+            });
+        }
+    }
+    async pathKind(id, path) {
+        try {
+            const response = (await this.call(`stat ${path} of container ${id}`, () => this.docker.getContainer(id).infoArchive({ path })));
+            response.resume?.();
+            const header = response.headers['x-docker-container-path-stat'] ?? '';
+            const stat = JSON.parse(Buffer.from(header, 'base64').toString() || '{}');
+            // Go's os.ModeDir.
+            return ((stat.mode ?? 0) & 0x80000000) !== 0 ? 'directory' : 'file';
+        }
+        catch (error) {
+            if (error instanceof NotFoundError)
+                return 'missing';
+            throw error;
+        }
+    }
     // ---- networks ----
     async findNetwork(name) {
         try {
@@ -89347,87 +90135,12 @@ class Engine {
     }
 }
 
-;// CONCATENATED MODULE: external "node:fs/promises"
-const external_node_fs_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-;// CONCATENATED MODULE: ./src/docker/registry.ts
-
-
-
-
-
-/**
- * Credentials for `address`: the ones given, else the Docker config's (`$DOCKER_CONFIG` or
- * `~/.docker/config.json`), else anonymous (`{}`, which the engine still requires).
- */
-async function registryAuth(address, username, password) {
-    if (username || password)
-        return { username, password, serveraddress: address };
-    const configDir = process.env.DOCKER_CONFIG || (0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.homedir)(), '.docker');
-    let config;
-    try {
-        config = JSON.parse(await (0,external_node_fs_promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(configDir, 'config.json'), 'utf8'));
-    }
-    catch {
-        return {};
-    }
-    const entry = config?.auths?.[address] ??
-        config?.auths?.[`https://${address}`] ??
-        config?.auths?.[`http://${address}`];
-    if (!entry)
-        return {};
-    if (entry.auth) {
-        const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
-        const colon = decoded.indexOf(':');
-        if (colon > 0) {
-            return {
-                username: decoded.slice(0, colon),
-                password: decoded.slice(colon + 1),
-                serveraddress: address
-            };
-        }
-    }
-    if (entry.username)
-        return { username: entry.username, password: entry.password, serveraddress: address };
-    return {};
-}
-/**
- * Fails early, before any container is paused, when nothing answers at the registry's address.
- * Any HTTP answer (200, 401) counts: credentials are the engine's business at push time.
- */
-async function checkRegistryReachable(address, timeoutMs = 5000) {
-    const failures = [];
-    for (const scheme of ['https', 'http']) {
-        try {
-            await fetch(`${scheme}://${address}/v2/`, { signal: AbortSignal.timeout(timeoutMs) });
-            return;
-        }
-        catch (error) {
-            const cause = error.cause;
-            failures.push(`${scheme}: ${cause?.code ?? cause?.message ?? error.message}`);
-        }
-    }
-    throw new RegistryError(`Registry ${address} is unreachable (${failures.join('; ')}). Check the registry input ` +
-        'and that the registry is running; nothing was paused or changed.');
-}
-/**
- * A tag a registry accepts (`[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`). A longer one is cut and ends
- * with a digest of the whole, so that two long names never share a tag.
- */
-function imageTag(...parts) {
-    const tag = parts
-        .join('-')
-        .replace(/[^A-Za-z0-9_.-]/g, '_')
-        .replace(/^[.-]+/, '');
-    if (tag.length <= 128)
-        return tag || 'untitled';
-    return `${tag.slice(0, 115)}-${(0,external_node_crypto_namespaceObject.createHash)('sha256').update(tag).digest('hex').slice(0, 12)}`;
-}
-
 ;// CONCATENATED MODULE: ./src/prune.ts
 /**
  * Prune: removes old snapshots from a store. Shared by the CLI's `prune` and the action's
  * `mode: prune`.
  */
+
 
 
 /** An incomplete snapshot younger than this may still be being written: it is left alone. */
@@ -89436,6 +90149,8 @@ const INCOMPLETE_GRACE_MS = 60 * 60 * 1000;
  * Which snapshots to remove. Complete snapshots: the newest `keep` always stay; of the others,
  * those older than `olderThanMs` go (all of them when no age is given, none when neither is).
  * Incomplete snapshots (failed runs) never count toward `keep`; they go once older than an hour.
+ * Damaged snapshots (an invalid manifest) never count toward `keep` and are never removed:
+ * what is left of them may still be worth saving by hand, and pruneSnapshots names them.
  */
 function choosePrunable(list, options) {
     const now = options.now.getTime();
@@ -89446,7 +90161,11 @@ function choosePrunable(list, options) {
     const byAge = options.olderThanMs !== undefined;
     let complete = 0;
     for (const snapshot of newestFirst) {
-        if (!snapshot.complete) {
+        if (snapshot.status === 'damaged') {
+            plan.keep.push(snapshot);
+            continue;
+        }
+        if (snapshot.status === 'incomplete') {
             if (age(snapshot) > INCOMPLETE_GRACE_MS) {
                 plan.remove.push({ snapshot, reason: 'incomplete (a failed run) and older than an hour' });
             }
@@ -89484,20 +90203,39 @@ function describeAge(ms) {
     return `${ms / size}${unit}`;
 }
 /**
- * Removes what choosePrunable picks, one snapshot at a time. Every removal is tried; if any
- * fails, StoreError names them all after the others are done.
+ * Removes snapshots that dead runs left half written, then what choosePrunable picks, one
+ * snapshot at a time; one that a restore or verify holds is skipped, and so said. Every removal is tried; if any fails, StoreError names them all after
+ * the others are done.
  */
 async function pruneSnapshots(store, options, log) {
     if (!store.canDelete) {
         throw new InvalidSettingsError(`Cannot prune ${store.description}: this store cannot delete snapshots. ` +
             'Remove old snapshots with the storage service itself, or prune a directory store.');
     }
-    const plan = choosePrunable(await store.list(), options);
+    for (const snapshotId of await store.discardAbandoned()) {
+        log.info(`removed an unfinished snapshot ${snapshotId} left by a run that is gone`);
+    }
+    const plan = choosePrunable(await listSnapshots(store), options);
     const removed = [];
+    const kept = plan.keep.map(snapshot => snapshot.snapshotId);
+    const skipped = [];
     const failures = [];
+    for (const snapshot of plan.keep) {
+        if (snapshot.status !== 'damaged')
+            continue;
+        const reason = `damaged, left for you to inspect and remove by hand: ${snapshot.problem ?? ''}`;
+        skipped.push({ snapshotId: snapshot.snapshotId, reason });
+        log.warn(`${snapshot.snapshotId} is ${reason}`);
+    }
     for (const { snapshot, reason } of plan.remove) {
         try {
-            await store.delete(snapshot.snapshotId);
+            if ((await store.delete(snapshot.snapshotId)) === 'held') {
+                const why = 'a restore or verify is reading it now; run prune again later';
+                kept.push(snapshot.snapshotId);
+                skipped.push({ snapshotId: snapshot.snapshotId, reason: why });
+                log.warn(`skipped ${snapshot.snapshotId}: ${why}`);
+                continue;
+            }
             removed.push(snapshot.snapshotId);
             log.info(`removed ${snapshot.snapshotId} (${formatBytes(snapshot.bytes)}): ${reason}`);
         }
@@ -89505,226 +90243,384 @@ async function pruneSnapshots(store, options, log) {
             failures.push(`${snapshot.snapshotId} (${describeError(error)})`);
         }
     }
-    const kept = plan.keep.map(snapshot => snapshot.snapshotId);
     log.info(`removed ${removed.length} snapshot${removed.length === 1 ? '' : 's'}, kept ${kept.length}`);
     if (failures.length > 0) {
         throw new StoreError(`Could not remove ${failures.join('; ')} from ${store.description}` +
             (removed.length > 0 ? ` (removed: ${removed.join(', ')})` : '') +
             '. Check the store and run prune again.');
     }
-    return { removed, kept };
+    return { removed, kept, skipped };
 }
 
-;// CONCATENATED MODULE: ./src/snapshot/capture.ts
-/** Labels a user sets on a container to steer its snapshot. */
-const LABEL = {
-    consistency: 'docker-snapshot.consistency',
-    preExec: 'docker-snapshot.pre-exec',
-    postExec: 'docker-snapshot.post-exec',
-    hookTimeout: 'docker-snapshot.hook-timeout',
-    onHookFailure: 'docker-snapshot.on-hook-failure',
-    commit: 'docker-snapshot.commit',
-    dependsOn: 'docker-snapshot.depends-on',
-    exclude: 'docker-snapshot.exclude'
+;// CONCATENATED MODULE: ./src/generated/inputs.ts
+// Generated from action.yml by scripts/package.mjs; do not edit.
+const INPUTS = {
+    mode: {
+        description: 'What to do: `snapshot`, `restore`, `verify` or `prune`.',
+        default: 'snapshot'
+    },
+    store: {
+        description: 'Where snapshots live: a directory path (or `dir:PATH`). Volume archives, saved images and the manifest go there.',
+        default: '.docker-snapshots'
+    },
+    'snapshot-id': {
+        description: 'Snapshot id. For snapshot: empty picks a time-based id. For restore and verify: an id, or `latest` for the newest complete snapshot in the store.',
+        default: ''
+    },
+    'docker-host': {
+        description: 'Docker engine address (`unix:///var/run/docker.sock`, `tcp://127.0.0.1:2375`). Empty uses DOCKER_HOST or the default socket.',
+        default: ''
+    },
+    containers: {
+        description: 'Containers to snapshot, by name or id, separated by commas or newlines.',
+        default: ''
+    },
+    'compose-project': {
+        description: 'Snapshot every container of this compose project (label `com.docker.compose.project`).',
+        default: ''
+    },
+    labels: {
+        description: 'Snapshot containers carrying all of these labels (`key` or `key=value`), separated by commas or newlines.',
+        default: ''
+    },
+    all: {
+        description: 'Snapshot every container on the engine (`true` or `false`).',
+        default: 'false'
+    },
+    volumes: {
+        description: 'Extra named volumes to snapshot besides those the containers mount.',
+        default: ''
+    },
+    'exclude-volumes': {
+        description: 'Named volumes to leave out.',
+        default: ''
+    },
+    consistency: {
+        description: "How containers are held still while they are copied: `pause` (default), `stop`, or `none`. A container's `docker-snapshot.consistency` label overrides it.",
+        default: 'pause'
+    },
+    commit: {
+        description: "Commit each container's filesystem into an image (`true` or `false`). A container's `docker-snapshot.commit` label overrides it.",
+        default: 'true'
+    },
+    'bind-mounts': {
+        description: '`record` bind mounts in the manifest, or `capture` their contents as well.',
+        default: 'record'
+    },
+    compression: {
+        description: 'Archive compression: `auto` (zstd when available, else gzip), `zstd` or `gzip`.',
+        default: 'auto'
+    },
+    'compression-level': {
+        description: 'Compression level (zstd 1-19, gzip 1-9). Empty uses 3 for zstd and 6 for gzip.',
+        default: ''
+    },
+    'hook-timeout': {
+        description: 'Seconds a pre- or post-exec hook may run before it counts as failed.',
+        default: '60'
+    },
+    'replace-snapshot': {
+        description: 'Snapshot: when the store already holds a snapshot with this snapshot-id, replace it (`true`) or refuse before touching anything (`false`). The old one is removed only once the new one is whole; a failed run leaves it as it was.',
+        default: 'false'
+    },
+    registry: {
+        description: 'Registry for committed and locally built images (`host:port`). Empty saves images into the store instead.',
+        default: ''
+    },
+    repository: {
+        description: 'Repository in the registry that snapshot images are pushed to; tags name the snapshot and the container.',
+        default: 'docker-snapshot'
+    },
+    'registry-username': {
+        description: "Registry user name. Empty uses the Docker config's credentials, or none.",
+        default: ''
+    },
+    'registry-password': {
+        description: 'Registry password or token (masked in logs).',
+        default: ''
+    },
+    'on-conflict': {
+        description: 'Restore when a container or volume of the same name exists: `fail` (default, nothing is changed), `replace`, or `skip`.',
+        default: 'fail'
+    },
+    prefix: {
+        description: 'Restore under names with this prefix (containers, volumes, networks), beside the originals.',
+        default: ''
+    },
+    'only-containers': {
+        description: 'Restore only these containers (with their volumes and networks).',
+        default: ''
+    },
+    'only-volumes': {
+        description: 'Restore only these volumes.',
+        default: ''
+    },
+    start: {
+        description: 'Start restored containers that were running when the snapshot was taken (`true` or `false`).',
+        default: 'true'
+    },
+    'wait-timeout': {
+        description: 'Seconds to wait for each restored container to be running, or healthy when it has a healthcheck.',
+        default: '120'
+    },
+    ports: {
+        description: 'Published ports on restore: `keep`, `ephemeral` (engine-chosen host ports; for restoring beside the originals), or `none`.',
+        default: 'keep'
+    },
+    env: {
+        description: 'Values for environment variables left out of the manifest because they look secret, as `NAME=VALUE` lines (masked in logs). Needed only when the image does not carry them.',
+        default: ''
+    },
+    'keep-on-failure': {
+        description: 'Restore: when it fails, keep the containers, volumes and networks it created (to read `docker logs` of a container that did not become healthy) instead of removing them (`true` or `false`).',
+        default: 'false'
+    },
+    'restore-check': {
+        description: 'Verify: also restore into throwaway names, check the containers come up, and clean up (`true` or `false`).',
+        default: 'false'
+    },
+    'drill-container': {
+        description: 'The container to run `drill-command` in. Verify: its name in the snapshot, run in a throwaway restore (implies restore-check). CLI drill: a compose service or container name, asked before the snapshot and after the restore.',
+        default: ''
+    },
+    'drill-command': {
+        description: 'A shell command run in `drill-container`. Verify: it must exit 0. CLI drill: it must exit 0 and print the same after the restore as before.',
+        default: ''
+    },
+    keep: {
+        description: 'Prune: keep this many newest complete snapshots. Empty keeps all by count.',
+        default: ''
+    },
+    'older-than': {
+        description: 'Prune: remove snapshots older than this (`30m`, `12h`, `7d`). Empty removes none by age.',
+        default: ''
+    }
 };
-/** Marks a secret anywhere in a variable's name (`PGPASSWORD`, `AWS_SECRET_ACCESS_KEY`). */
-const SECRET_ANYWHERE = /PASSWORD|PASSWD|SECRET|CREDENTIAL|PRIVATE_?KEY|ACCESS_?KEY|API_?KEY|TOKENS?(_|$)/;
-/** Words (split at `_`) that mark it only as whole words: `DB_PWD`, not `PASSENGER_APP_ENV`. */
-const SECRET_WORDS = new Set(['PASS', 'PWD']);
-/** Words that mark it as the last word only: `REDIS_AUTH`, not `POSTGRES_HOST_AUTH_METHOD`. */
-const SECRET_LAST_WORDS = new Set(['KEY', 'AUTH', 'DSN']);
-/** A URL that carries a password: `scheme://user:password@host`. */
-const URL_WITH_PASSWORD = /[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i;
-/** Whether a variable's value must be kept out of manifests, by its name. */
-function isSecretName(name) {
-    // The shell's working directory, not a password.
-    if (name === 'PWD')
-        return false;
-    const upper = name.toUpperCase();
-    const words = upper.split('_').filter(Boolean);
-    return (SECRET_ANYWHERE.test(upper) ||
-        words.some(word => SECRET_WORDS.has(word)) ||
-        SECRET_LAST_WORDS.has(words.at(-1) ?? ''));
-}
-/** Splits `Env` into what may be written down and the names of what may not. */
-function redactEnv(env) {
-    const kept = [];
-    const redacted = [];
-    for (const entry of env) {
-        const eq = entry.indexOf('=');
-        const name = eq < 0 ? entry : entry.slice(0, eq);
-        if (isSecretName(name) || URL_WITH_PASSWORD.test(entry.slice(eq + 1)))
-            redacted.push(name);
-        else
-            kept.push(entry);
-    }
-    return { env: kept, redacted };
-}
-function containerName(details) {
-    return details.Name.replace(/^\//, '');
-}
-/** The consistency a container gets: its label when valid, else the snapshot's. */
-function consistencyFor(labels, fallback) {
-    const wanted = labels[LABEL.consistency];
-    if (wanted === 'none' || wanted === 'pause' || wanted === 'stop')
-        return wanted;
-    return fallback;
-}
-const CONFIG_FIELDS = [
-    'Hostname',
-    'Domainname',
-    'User',
-    'WorkingDir',
-    'Entrypoint',
-    'Cmd',
-    'Labels',
-    'ExposedPorts',
-    'Tty',
-    'OpenStdin',
-    'StdinOnce',
-    'AttachStdin',
-    'AttachStdout',
-    'AttachStderr',
-    'StopSignal',
-    'StopTimeout',
-    'Healthcheck',
-    'Volumes'
-];
-function mountRecords(details) {
-    return (details.Mounts ?? []).flatMap((mount) => {
-        const type = mount.Type;
-        if (type !== 'volume' && type !== 'bind' && type !== 'tmpfs')
-            return [];
-        return [
-            {
-                type,
-                source: type === 'volume' ? (mount.Name ?? '') : type === 'bind' ? mount.Source : '',
-                destination: mount.Destination,
-                readOnly: !mount.RW
-            }
-        ];
-    });
-}
-function endpointRecords(details) {
-    const shortId = details.Id.slice(0, 12);
-    const networks = details.NetworkSettings?.Networks ?? {};
-    return Object.entries(networks).map(([network, endpoint]) => {
-        const ipam = endpoint.IPAMConfig;
-        const record = {
-            network,
-            // The engine adds the container's short id as an alias; it changes with every container.
-            aliases: (endpoint.Aliases ?? []).filter(alias => alias !== shortId && alias !== details.Id)
-        };
-        if (ipam?.IPv4Address)
-            record.ipv4Address = ipam.IPv4Address;
-        if (ipam?.IPv6Address)
-            record.ipv6Address = ipam.IPv6Address;
-        return record;
-    });
-}
-/** The containers this one needs started first, by name, from links and shared namespaces. */
-function dependenciesOf(details, byId) {
-    const names = new Set();
-    const host = details.HostConfig;
-    for (const link of host.Links ?? []) {
-        // "/db:/web/db": the first part names the linked container.
-        names.add(link.split(':')[0].replace(/^\//, ''));
-    }
-    for (const from of host.VolumesFrom ?? [])
-        names.add(from.split(':')[0]);
-    for (const mode of [host.NetworkMode, host.PidMode, host.IpcMode]) {
-        if (typeof mode === 'string' && mode.startsWith('container:')) {
-            names.add(mode.slice('container:'.length));
-        }
-    }
-    const labels = details.Config.Labels ?? {};
-    for (const name of (labels[LABEL.dependsOn] ?? '').split(',')) {
-        if (name.trim())
-            names.add(name.trim());
-    }
-    return [...new Set([...names].map(name => byId.get(name) ?? name))].sort();
-}
-/** The create body that brings the container back, minus runtime state and secrets. */
-function createBody(details, mounts, env) {
-    const config = details.Config;
-    const body = { HostConfig: { ...details.HostConfig } };
-    for (const field of CONFIG_FIELDS) {
-        if (config[field] !== undefined && config[field] !== null) {
-            ;
-            body[field] = config[field];
-        }
-    }
-    body.Env = env;
-    // The engine's default hostname is the id prefix: a new container must get its own.
-    if (body.Hostname === details.Id.slice(0, 12))
-        delete body.Hostname;
-    // Volumes the image declared and the engine named (anonymous) must be mounted explicitly, or
-    // the engine would make new empty ones.
-    const host = body.HostConfig;
-    const binds = (host.Binds ?? []).map(bind => bind.split(':')[1]);
-    const explicit = (host.Mounts ?? []).map(m => m.Target);
-    const missing = mounts.filter(m => m.type === 'volume' && !binds.includes(m.destination) && !explicit.includes(m.destination));
-    if (missing.length > 0) {
-        host.Mounts = [
-            ...(host.Mounts ?? []),
-            ...missing.map(m => ({
-                Type: 'volume',
-                Source: m.source,
-                Target: m.destination,
-                ReadOnly: m.readOnly
-            }))
-        ];
-    }
-    return body;
-}
+
+;// CONCATENATED MODULE: ./src/settings.ts
+
+
+
+
+const MODES = ['snapshot', 'restore', 'verify', 'prune'];
 /**
- * Everything needed to recreate the container, except which image to create it from (`image`
- * is filled by the caller once the image is committed or resolved).
+ * Values shorter than this are not registered for masking (in the action and the CLI): one to
+ * three characters are no secret worth the name, and masking them would blank unrelated text
+ * (`x` inside `busybox`) and the tool's own words. Longer values are masked wherever they appear.
  */
-function captureContainer(details, consistency, byId) {
-    const mounts = mountRecords(details);
-    const { env, redacted } = redactEnv(details.Config.Env ?? []);
-    return {
-        name: containerName(details),
-        id: details.Id,
-        sourceImage: details.Config.Image,
-        consistency,
-        running: details.State.Running,
-        dependsOn: dependenciesOf(details, byId),
-        mounts,
-        endpoints: endpointRecords(details),
-        redactedEnv: redacted,
-        create: createBody(details, mounts, env)
-    };
+const MIN_MASKED_LENGTH = 4;
+/** Whether a secret value is long enough to be masked (see MIN_MASKED_LENGTH). */
+function isMaskable(value) {
+    return value.length >= MIN_MASKED_LENGTH;
 }
-function captureNetwork(details) {
-    const ipam = details.IPAM ?? { Driver: 'default', Config: [] };
-    return {
-        name: details.Name,
-        driver: details.Driver,
-        internal: details.Internal ?? false,
-        attachable: details.Attachable ?? false,
-        enableIPv6: details.EnableIPv6 ?? false,
-        labels: details.Labels ?? {},
-        options: details.Options ?? {},
-        ipam: {
-            driver: ipam.Driver || 'default',
-            config: (ipam.Config ?? []).map(entry => {
-                const config = {};
-                if (entry.Subnet)
-                    config.subnet = entry.Subnet;
-                if (entry.IPRange)
-                    config.ipRange = entry.IPRange;
-                if (entry.Gateway)
-                    config.gateway = entry.Gateway;
-                return config;
-            }),
-            options: ipam.Options ?? {}
+function oneOf(name, value, allowed) {
+    if (allowed.includes(value))
+        return value;
+    throw new InvalidSettingsError(`Invalid ${name} '${value}'. Expected one of: ${allowed.join(', ')}.`);
+}
+function bool(name, value) {
+    if (/^(true|yes|1)$/i.test(value))
+        return true;
+    if (/^(false|no|0)$/i.test(value))
+        return false;
+    throw new InvalidSettingsError(`Invalid ${name} '${value}'. Expected true or false.`);
+}
+function list(value) {
+    return value
+        .split(/[\n,]/)
+        .map(item => item.trim())
+        .filter(Boolean);
+}
+function positiveInteger(name, value, unit) {
+    if (!/^\d+$/.test(value) || Number(value) <= 0) {
+        throw new InvalidSettingsError(`Invalid ${name} '${value}'. Expected a positive whole number of ${unit}.`);
+    }
+    return Number(value);
+}
+/** The longest timeout Node.js timers take (2^31-1 ms); a longer one fires at once. */
+const MAX_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+/** A timeout in whole seconds, to milliseconds; within what a Node.js timer can wait. */
+function timeoutSeconds(name, value) {
+    const seconds = positiveInteger(name, value, 'seconds');
+    if (seconds > MAX_TIMEOUT_SECONDS) {
+        throw new InvalidSettingsError(`Invalid ${name} '${value}'. Expected at most ${MAX_TIMEOUT_SECONDS} seconds (about 24 ` +
+            'days), the longest timeout Node.js can wait.');
+    }
+    return seconds * 1000;
+}
+const DURATION_UNITS = {
+    s: 1e3,
+    m: 60e3,
+    h: 3600e3,
+    d: 86400e3,
+    w: 604800e3
+};
+/** `90s`, `30m`, `12h`, `7d`, `2w` to milliseconds. */
+function parseDuration(name, value) {
+    const match = /^(\d+)\s*([smhdw])$/.exec(value.trim());
+    if (!match || Number(match[1]) === 0) {
+        throw new InvalidSettingsError(`Invalid ${name} '${value}'. Expected a number and a unit, like 30m, 12h or 7d.`);
+    }
+    return Number(match[1]) * DURATION_UNITS[match[2]];
+}
+function parseStore(value) {
+    const explicit = /^([a-z][a-z0-9+.-]*):(.*)$/.exec(value);
+    if (explicit && explicit[1] !== 'dir' && explicit[1].length > 1) {
+        throw new InvalidSettingsError(`Unknown store '${value}'. Expected a directory path, or dir:PATH.`);
+    }
+    const path = explicit && explicit[1] === 'dir' ? explicit[2] : value;
+    if (!path.trim())
+        throw new InvalidSettingsError('Invalid store: the directory path is empty.');
+    return { kind: 'directory', path };
+}
+function parseRegistry(address, repository) {
+    if (!/^[A-Za-z0-9.-]+(:\d+)?$/.test(address) && !/^\[[0-9a-fA-F:]+\](:\d+)?$/.test(address)) {
+        throw new InvalidSettingsError(`Invalid registry '${address}'. Expected host or host:port, like 127.0.0.1:5000 or ghcr.io.`);
+    }
+    if (!/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/.test(repository)) {
+        throw new InvalidSettingsError(`Invalid repository '${repository}'. Expected lowercase path components like team/snapshots.`);
+    }
+    return { address, repository };
+}
+function parseEnv(value) {
+    const env = {};
+    for (const [index, raw] of value.split('\n').entries()) {
+        const line = raw.replace(/\r$/, '');
+        if (!line.trim())
+            continue;
+        const eq = line.indexOf('=');
+        const name = eq > 0 ? line.slice(0, eq).trim() : '';
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+            // The line may hold a secret: name its position, never its content.
+            throw new InvalidSettingsError(`Invalid env line ${index + 1}: expected NAME=VALUE.`);
         }
+        env[name] = line.slice(eq + 1);
+    }
+    return env;
+}
+/** A fresh snapshot id: UTC time plus a random suffix, e.g. `20261122-063012-a1b2`. */
+function newSnapshotId(now = new Date()) {
+    const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+    return `${stamp}-${(0,external_node_crypto_namespaceObject.randomBytes)(2).toString('hex')}`;
+}
+/** Fills and validates Settings from raw inputs; an empty input takes action.yml's default. */
+function readSettings(source) {
+    const get = (name) => source(name).trim() || INPUTS[name].default;
+    const mode = oneOf('mode', get('mode'), MODES);
+    let snapshotId = get('snapshot-id');
+    if (mode === 'snapshot') {
+        if (snapshotId === 'latest') {
+            throw new InvalidSettingsError("Invalid snapshot-id 'latest': a new snapshot needs its own id.");
+        }
+        snapshotId ||= newSnapshotId();
+    }
+    else {
+        snapshotId ||= 'latest';
+    }
+    if (snapshotId !== 'latest' && !isValidSnapshotId(snapshotId)) {
+        throw new InvalidSettingsError(`Invalid snapshot-id '${snapshotId}'. Expected lowercase letters, digits, '.', '_' or '-', ` +
+            'starting with a letter or digit, at most 128 characters.');
+    }
+    const secrets = [];
+    let registry;
+    const address = get('registry');
+    if (address) {
+        registry = parseRegistry(address, get('repository'));
+        const username = get('registry-username');
+        const password = source('registry-password');
+        if (username)
+            registry.username = username;
+        if (password) {
+            registry.password = password;
+            if (isMaskable(password))
+                secrets.push(password);
+        }
+    }
+    else if (source('registry-password')) {
+        throw new InvalidSettingsError('registry-password is set but registry is empty: name the registry.');
+    }
+    const level = get('compression-level');
+    const compression = oneOf('compression', get('compression'), ['auto', 'zstd', 'gzip']);
+    const env = parseEnv(source('env'));
+    secrets.push(...Object.values(env).filter(isMaskable));
+    const drillContainer = get('drill-container');
+    const drillCommand = get('drill-command');
+    if (Boolean(drillContainer) !== Boolean(drillCommand)) {
+        throw new InvalidSettingsError('drill-container and drill-command go together: name the container and the command to run in it.');
+    }
+    const keep = get('keep');
+    const olderThan = get('older-than');
+    if (mode === 'prune' && !keep && !olderThan) {
+        throw new InvalidSettingsError('prune needs keep (a count), older-than (a duration), or both.');
+    }
+    const onlyContainers = list(get('only-containers'));
+    const onlyVolumes = list(get('only-volumes'));
+    const prefix = get('prefix');
+    if (prefix && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(prefix)) {
+        throw new InvalidSettingsError(`Invalid prefix '${prefix}'. Expected letters, digits, '_', '.' or '-', starting with a letter or digit.`);
+    }
+    const settings = {
+        mode,
+        store: parseStore(get('store')),
+        snapshotId,
+        snapshot: {
+            containers: list(get('containers')),
+            labels: list(get('labels')),
+            all: bool('all', get('all')),
+            volumes: list(get('volumes')),
+            excludeVolumes: list(get('exclude-volumes')),
+            consistency: oneOf('consistency', get('consistency'), ['none', 'pause', 'stop']),
+            commit: bool('commit', get('commit')),
+            captureBindMounts: oneOf('bind-mounts', get('bind-mounts'), ['record', 'capture']) === 'capture',
+            compression,
+            hookTimeoutMs: timeoutSeconds('hook-timeout', get('hook-timeout')),
+            replaceExisting: bool('replace-snapshot', get('replace-snapshot'))
+        },
+        restore: {
+            onConflict: oneOf('on-conflict', get('on-conflict'), ['fail', 'replace', 'skip']),
+            prefix,
+            start: bool('start', get('start')),
+            waitTimeoutMs: timeoutSeconds('wait-timeout', get('wait-timeout')),
+            ports: oneOf('ports', get('ports'), ['keep', 'ephemeral', 'none']),
+            env,
+            keepOnFailure: bool('keep-on-failure', get('keep-on-failure'))
+        },
+        verify: {
+            restoreCheck: bool('restore-check', get('restore-check')) || Boolean(drillContainer)
+        },
+        prune: {},
+        secrets
     };
+    const dockerHost = get('docker-host');
+    if (dockerHost) {
+        if (!/^(unix:\/\/\/|tcp:\/\/|\/)/.test(dockerHost)) {
+            throw new InvalidSettingsError(`Invalid docker-host '${dockerHost}'. Expected unix:///path/to/docker.sock or tcp://host:port.`);
+        }
+        settings.dockerHost = dockerHost;
+    }
+    if (registry)
+        settings.registry = registry;
+    const project = get('compose-project');
+    if (project)
+        settings.snapshot.composeProject = project;
+    if (level)
+        settings.snapshot.compressionLevel = positiveInteger('compression-level', level, 'levels');
+    if (onlyContainers.length)
+        settings.restore.containers = onlyContainers;
+    if (onlyVolumes.length)
+        settings.restore.volumes = onlyVolumes;
+    if (drillContainer) {
+        settings.verify.drill = { container: drillContainer, command: ['sh', '-c', drillCommand] };
+    }
+    if (keep)
+        settings.prune.keep = positiveInteger('keep', keep, 'snapshots');
+    if (olderThan)
+        settings.prune.olderThanMs = parseDuration('older-than', olderThan);
+    return settings;
 }
 
 ;// CONCATENATED MODULE: ./src/snapshot/hooks.ts
+
 
 
 /**
@@ -89743,8 +90639,7 @@ async function runHook(engine, details, phase, defaultTimeoutMs, log) {
         log.warn(`${name} is not running; its ${label} hook was not run`);
         return;
     }
-    const seconds = Number(labels[LABEL.hookTimeout]);
-    const timeoutMs = Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : defaultTimeoutMs;
+    const timeoutMs = labelTimeoutMs(name, labels[LABEL.hookTimeout], defaultTimeoutMs, log);
     log.info(`${name}: running ${phase}-exec hook`);
     const started = Date.now();
     const result = await engine.exec(details.Id, ['sh', '-c', command], timeoutMs);
@@ -89765,6 +90660,18 @@ async function runHook(engine, details, phase, defaultTimeoutMs, log) {
         return;
     }
     throw new HookError(message);
+}
+/** The container's own hook timeout (label, seconds) when it is one a timer can wait, else the default. */
+function labelTimeoutMs(container, label, defaultTimeoutMs, log) {
+    if (label === undefined || label.trim() === '')
+        return defaultTimeoutMs;
+    const seconds = Number(label);
+    if (Number.isFinite(seconds) && seconds > 0 && seconds <= MAX_TIMEOUT_SECONDS) {
+        return seconds * 1000;
+    }
+    log.warn(`${container}: ignoring label ${LABEL.hookTimeout}=${label}: expected seconds between 1 and ` +
+        `${MAX_TIMEOUT_SECONDS}; the hook gets ${defaultTimeoutMs / 1000} s`);
+    return defaultTimeoutMs;
 }
 
 ;// CONCATENATED MODULE: ./src/snapshot/quiesce.ts
@@ -89841,7 +90748,61 @@ async function undo(engine, action, log) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/near-matches.ts
+/**
+ * Names close to one the user typed, so an error can suggest what was meant without listing every
+ * name on a shared engine.
+ */
+/** At most this many suggestions are shown. */
+const SHOWN = 5;
+/** Edit distance (insertions, deletions, substitutions, swaps of neighbours) between two strings. */
+function editDistance(a, b) {
+    // rows[i][j]: distance between the first i characters of a and the first j of b.
+    const rows = [Array.from({ length: b.length + 1 }, (_, j) => j)];
+    for (let i = 1; i <= a.length; i++) {
+        const row = [i];
+        for (let j = 1; j <= b.length; j++) {
+            let best = Math.min(rows[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1), rows[i - 1][j] + 1, row[j - 1] + 1);
+            if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+                best = Math.min(best, rows[i - 2][j - 2] + 1);
+            }
+            row.push(best);
+        }
+        rows.push(row);
+    }
+    return rows[a.length][b.length];
+}
+/**
+ * The candidates near `asked`, closest first: a few typing mistakes away (a third of its length,
+ * at least one), or holding it or held by it (case aside) when it has 3 characters or more.
+ */
+function nearMatches(asked, candidates) {
+    const wanted = asked.toLowerCase();
+    const tolerance = Math.max(1, Math.floor(wanted.length / 3));
+    const scored = [];
+    for (const name of new Set(candidates)) {
+        if (name === asked)
+            continue;
+        const candidate = name.toLowerCase();
+        const distance = editDistance(wanted, candidate);
+        const contains = wanted.length >= 3 && (candidate.includes(wanted) || wanted.includes(candidate));
+        if (distance <= tolerance || contains)
+            scored.push({ name, distance });
+    }
+    scored.sort((a, b) => a.distance - b.distance || a.name.localeCompare(b.name));
+    return scored.slice(0, SHOWN).map(match => match.name);
+}
+/** `Did you mean a or b?`, or `` when nothing is near. */
+function didYouMean(matches) {
+    if (matches.length === 0)
+        return '';
+    const quoted = matches.map(name => `'${name}'`);
+    const list = quoted.length === 1 ? quoted[0] : `${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}`;
+    return ` Did you mean ${list}?`;
+}
+
 ;// CONCATENATED MODULE: ./src/snapshot/targets.ts
+
 
 
 
@@ -89858,29 +90819,51 @@ function describeSelection(selection) {
         parts.push('all containers');
     return parts.join(' and ');
 }
-async function runningNames(engine) {
-    const running = await engine.listContainers({ status: ['running'] });
-    const names = running.map(c => (c.Names[0] ?? c.Id).replace(/^\//, '')).sort();
-    return names.length ? names.join(', ') : 'none';
+/** Containers named like `name` (among all on the engine), to suggest instead of it. */
+async function containersLike(engine, name) {
+    const all = await engine.listContainers();
+    const names = all.flatMap(c => c.Names.map(n => n.replace(/^\//, '')));
+    return didYouMean(nearMatches(name, names));
 }
+/** Label filters (and the compose project) no container carries, with what is near each. */
+async function labelsLike(engine, selection) {
+    const labels = (await engine.listContainers()).flatMap(c => Object.entries(c.Labels ?? {}));
+    const hints = [];
+    if (selection.composeProject !== undefined) {
+        const projects = labels.filter(([key]) => key === targets_COMPOSE_PROJECT).map(([, value]) => value);
+        if (!projects.includes(selection.composeProject)) {
+            hints.push(didYouMean(nearMatches(selection.composeProject, projects)));
+        }
+    }
+    for (const filter of selection.labels) {
+        const candidates = filter.includes('=')
+            ? labels.map(([key, value]) => `${key}=${value}`)
+            : labels.map(([key]) => key);
+        if (!candidates.includes(filter))
+            hints.push(didYouMean(nearMatches(filter, candidates)));
+    }
+    return hints.join('');
+}
+const targets_COMPOSE_PROJECT = 'com.docker.compose.project';
 /** Finds the containers, volumes and networks a selection means, failing on unknown names. */
 async function resolveTargets(engine, selection, extraVolumes, excludeVolumes) {
     const ids = new Set();
     for (const name of selection.containers) {
         const details = await engine.findContainer(name);
         if (!details) {
-            throw new NotFoundError(`No container named ${name}. Running containers: ${await runningNames(engine)}.`);
+            throw new InvalidSettingsError(`No container named ${name}.${await containersLike(engine, name)} Name a container ` +
+                'that exists (docker ps -a lists them).');
         }
         ids.add(details.Id);
     }
     const filters = [...selection.labels];
     if (selection.composeProject)
-        filters.push(`com.docker.compose.project=${selection.composeProject}`);
+        filters.push(`${targets_COMPOSE_PROJECT}=${selection.composeProject}`);
     if (filters.length > 0 || selection.all) {
         const found = await engine.listContainers(filters.length ? { label: filters } : {});
         if (found.length === 0 && !selection.all) {
-            throw new NotFoundError(`No container matches ${describeSelection({ ...selection, containers: [] })}. ` +
-                `Running containers: ${await runningNames(engine)}.`);
+            throw new InvalidSettingsError(`No container matches ${describeSelection({ ...selection, containers: [] })}.` +
+                `${await labelsLike(engine, selection)} Check the labels with docker inspect.`);
         }
         for (const summary of found)
             ids.add(summary.Id);
@@ -89916,8 +90899,11 @@ async function resolveTargets(engine, selection, extraVolumes, excludeVolumes) {
         if (excluded.has(name))
             continue;
         const volume = await engine.findVolume(name);
-        if (!volume)
-            throw new NotFoundError(`No volume named ${name}.`);
+        if (!volume) {
+            const names = (await engine.listVolumes()).map(v => v.Name);
+            throw new InvalidSettingsError(`No volume named ${name}.${didYouMean(nearMatches(name, names))} Name a volume that ` +
+                'exists (docker volume ls lists them).');
+        }
         volumes.push(volume);
     }
     const networks = new Set();
@@ -89960,6 +90946,7 @@ function archiveRecord(object, packed) {
 class SnapshotRun {
     engine;
     store;
+    writer;
     options;
     log;
     started = Date.now();
@@ -89967,9 +90954,12 @@ class SnapshotRun {
     codec;
     volumeResults = [];
     quiescedSeconds = 0;
-    constructor(engine, store, options, log) {
+    constructor(engine, store, 
+    /** Where the snapshot's objects go until it is whole. */
+    writer, options, log) {
         this.engine = engine;
         this.store = store;
+        this.writer = writer;
         this.options = options;
         this.log = log;
         this.quiescer = new Quiescer(engine, log, options.onQuiesce);
@@ -90044,7 +91034,7 @@ class SnapshotRun {
             networks
         };
         const text = serializeManifest(manifest);
-        await this.store.put(options.snapshotId, MANIFEST_FILE, bufferStream(text));
+        await this.writer.put(MANIFEST_FILE, bufferStream(text));
         return {
             manifest: JSON.parse(text),
             manifestLocation: `${this.store.description}: ${options.snapshotId}/${MANIFEST_FILE}`,
@@ -90153,7 +91143,7 @@ class SnapshotRun {
             const object = `volumes/${volume.Name}.tar.${this.codec.algorithm === 'zstd' ? 'zst' : 'gz'}`;
             const started = Date.now();
             this.options.signal?.throwIfAborted();
-            const packed = await this.engine.readVolume(volume.Name, tar => packArchive(this.options.signal ? (0,external_node_stream_namespaceObject.addAbortSignal)(this.options.signal, tar) : tar, this.codec, compressed => this.store.put(this.options.snapshotId, object, compressed), bytes => this.options.onTransfer?.({ kind: 'volume', name: volume.Name, bytes, done: false })));
+            const packed = await this.engine.readVolume(volume.Name, tar => packArchive(this.options.signal ? (0,external_node_stream_namespaceObject.addAbortSignal)(this.options.signal, tar) : tar, this.codec, compressed => this.writer.put(object, compressed), bytes => this.options.onTransfer?.({ kind: 'volume', name: volume.Name, bytes, done: false })));
             this.options.onTransfer?.({
                 kind: 'volume',
                 name: volume.Name,
@@ -90192,7 +91182,7 @@ class SnapshotRun {
                 if (mount.type !== 'bind')
                     continue;
                 const object = `binds/${record.name}-${index}.tar.${this.codec.algorithm === 'zstd' ? 'zst' : 'gz'}`;
-                const packed = await this.engine.readContainerPath(details.Id, mount.destination, tar => packArchive(tar, this.codec, compressed => this.store.put(this.options.snapshotId, object, compressed)));
+                const packed = await this.engine.readContainerPath(details.Id, mount.destination, tar => packArchive(tar, this.codec, compressed => this.writer.put(object, compressed)));
                 mount.archive = archiveRecord(object, packed);
                 this.log.info(`${record.name}: bind mount ${mount.source} -> ${formatBytes(packed.storedBytes)}`);
             }
@@ -90247,7 +91237,7 @@ class SnapshotRun {
             const object = `images/${imageTag(image.record.key.replace(':', '-'))}.tar.${this.codec.algorithm === 'zstd' ? 'zst' : 'gz'}`;
             const reference = image.localReference;
             const saved = await this.engine.saveImages([reference]);
-            const packed = await packArchive(saved, this.codec, compressed => this.store.put(this.options.snapshotId, object, compressed), bytes => this.options.onTransfer?.({ kind: 'image', name: reference, bytes, done: false }));
+            const packed = await packArchive(saved, this.codec, compressed => this.writer.put(object, compressed), bytes => this.options.onTransfer?.({ kind: 'image', name: reference, bytes, done: false }));
             this.options.onTransfer?.({
                 kind: 'image',
                 name: reference,
@@ -90269,23 +91259,34 @@ function bufferStream(text) {
     return external_node_stream_namespaceObject.Readable.from([Buffer.from(text)]);
 }
 /**
- * Takes a snapshot. On any failure every container we paused or stopped is brought back, the
- * partial snapshot is removed from the store, and the error says what failed.
+ * Takes a snapshot. It is written aside and appears under its id only once whole. On any failure
+ * every container we paused or stopped is brought back, what this run wrote is removed, and the
+ * error says what failed; a snapshot that was there before is never touched, unless replaced
+ * (`replaceExisting`) by one that is whole.
  */
 async function takeSnapshot(engine, store, options, log) {
+    const { snapshotId } = options;
+    if (!options.replaceExisting && (await store.list()).some(s => s.snapshotId === snapshotId)) {
+        throw new InvalidSettingsError(`Snapshot id '${snapshotId}' is taken in ${store.description}: nothing was touched. Choose ` +
+            'another snapshot id, or replace that snapshot with replace-snapshot: true ' +
+            '(--replace-snapshot); it is removed only once the new one is whole.');
+    }
+    const writer = await store.begin(snapshotId);
     try {
-        return await new SnapshotRun(engine, store, options, log).run();
+        const report = await new SnapshotRun(engine, store, writer, options, log).run();
+        await writer.publish({ replace: options.replaceExisting });
+        return report;
     }
     catch (error) {
         try {
-            await store.delete(options.snapshotId);
+            await writer.discard();
         }
         catch (cleanup) {
-            log.warn(`could not remove the incomplete snapshot ${options.snapshotId}: ${describeError(cleanup)}`);
+            log.warn(`could not remove the unfinished snapshot ${snapshotId}: ${describeError(cleanup)}`);
         }
         if (error instanceof StoreError || error instanceof SnapshotError)
             throw error;
-        throw new SnapshotError(`snapshot ${options.snapshotId} failed: ${describeError(error)}`, {
+        throw new SnapshotError(`snapshot ${snapshotId} failed: ${describeError(error)}`, {
             cause: error
         });
     }
@@ -90293,8 +91294,10 @@ async function takeSnapshot(engine, store, options, log) {
 
 ;// CONCATENATED MODULE: ./src/stores/directory.ts
 /**
- * A store in a local directory: `<root>/<snapshotId>/<object name>`. Objects are written to
- * `<path>.partial`, synced, then renamed, so a reader sees an object whole or not at all.
+ * A store in a local directory: `<root>/<snapshotId>/<object name>`. A snapshot is written under
+ * `<root>/.staging/` and renamed to its id once whole, so an id never holds half a snapshot;
+ * within it, objects are written to `<path>.partial`, synced, then renamed. `<root>/.holds/`
+ * marks snapshots being read, and `<root>/.lock` orders holds against deletes and publishing.
  */
 
 
@@ -90302,7 +91305,18 @@ async function takeSnapshot(engine, store, options, log) {
 
 
 
+
+
 const PARTIAL_SUFFIX = '.partial';
+/** Snapshots being written: `<id>@<owner>@<token>`, renamed to `<id>` once whole. */
+const STAGING = '.staging';
+/** A snapshot being replaced, between the new one's arrival and its own removal. */
+const REPLACED = '.replaced';
+/** `<id>/<owner>@<token>`: a process reading the snapshot. */
+const HOLDS = '.holds';
+const LOCK_FILE = '.lock';
+/** The lock is held for a rename or a removal: waiting longer means something is wrong. */
+const LOCK_WAIT_MS = 60_000;
 /** The directory that holds one snapshot's objects. Throws InvalidSettingsError for a bad id. */
 function snapshotDirectory(root, snapshotId) {
     checkSnapshotId(snapshotId);
@@ -90333,7 +91347,7 @@ class DirectoryStore {
     root;
     description;
     canDelete = true;
-    /** No I/O: `put` creates directories as it needs them. Use `open` to check the root up front. */
+    /** No I/O: `begin` creates directories as it needs them. Use `open` to check the root up front. */
     constructor(root) {
         this.root = (0,external_node_path_namespaceObject.resolve)(root);
         this.description = `directory ${this.root}`;
@@ -90368,10 +91382,240 @@ class DirectoryStore {
         }
         return store;
     }
-    async put(snapshotId, name, data) {
+    async begin(snapshotId) {
+        checkSnapshotId(snapshotId);
+        const directory = (0,external_node_path_namespaceObject.join)(this.root, STAGING, `${stagingPrefix(snapshotId, processOwner)}${token()}`);
+        try {
+            await (0,external_node_fs_promises_namespaceObject.mkdir)(directory, { recursive: true });
+        }
+        catch (error) {
+            throw writeFailure(error, { root: this.root, object: snapshotId, bytesWritten: 0 });
+        }
+        return {
+            snapshotId,
+            put: (name, data) => this.writeObject(directory, snapshotId, name, data),
+            publish: ({ replace }) => this.publish(directory, snapshotId, replace),
+            discard: () => this.removeTree(directory, `the unfinished snapshot ${snapshotId}`)
+        };
+    }
+    async discardStaged(snapshotId, owner) {
+        checkSnapshotId(snapshotId);
+        const prefix = stagingPrefix(snapshotId, owner);
+        return (await this.discardStagedWhere(name => name.startsWith(prefix))).length;
+    }
+    async discardAbandoned() {
+        return this.discardStagedWhere(name => {
+            const [, owner] = name.split('@');
+            return owner !== undefined && !ownerAlive(decodeURIComponent(owner));
+        });
+    }
+    /** Removes the staging areas whose names `chosen` picks; resolves with their snapshot ids. */
+    async discardStagedWhere(chosen) {
+        const staging = (0,external_node_path_namespaceObject.join)(this.root, STAGING);
+        const ids = [];
+        for (const name of (await namesIn(staging)).filter(chosen)) {
+            const [snapshotId] = name.split('@');
+            await this.removeTree((0,external_node_path_namespaceObject.join)(staging, name), `the unfinished snapshot ${snapshotId}`);
+            ids.push(snapshotId);
+        }
+        return ids;
+    }
+    async get(snapshotId, name) {
+        const path = objectPath(snapshotDirectory(this.root, snapshotId), name);
+        try {
+            const handle = await (0,external_node_fs_promises_namespaceObject.open)(path, 'r');
+            if (!(await handle.stat()).isFile()) {
+                await handle.close();
+                throw Object.assign(new Error(`${path} is not a file`), { code: 'ENOENT' });
+            }
+            return handle.createReadStream();
+        }
+        catch (error) {
+            const code = errorCode(error);
+            if (code === 'ENOENT' || code === 'ENOTDIR') {
+                const snapshotExists = await isDirectory((0,external_node_path_namespaceObject.join)(this.root, snapshotId));
+                throw new StoreError(snapshotExists
+                    ? `object ${name} of snapshot ${snapshotId} is not in ${this.description}; the snapshot is incomplete or damaged`
+                    : `snapshot ${snapshotId} is not in ${this.description} (looking for object ${name}); check the snapshot id and the store`, { cause: error });
+            }
+            throw new StoreError(`cannot read object ${name} of snapshot ${snapshotId} from ${this.description}: ${directory_errorMessage(error)}`, { cause: error });
+        }
+    }
+    async has(snapshotId, name) {
+        const path = objectPath(snapshotDirectory(this.root, snapshotId), name);
+        try {
+            return (await (0,external_node_fs_promises_namespaceObject.stat)(path)).isFile();
+        }
+        catch (error) {
+            const code = errorCode(error);
+            if (code === 'ENOENT' || code === 'ENOTDIR')
+                return false;
+            throw new StoreError(`cannot check object ${name} of snapshot ${snapshotId} in ${this.description}: ${directory_errorMessage(error)}`, { cause: error });
+        }
+    }
+    async list() {
+        let entries;
+        try {
+            entries = await (0,external_node_fs_promises_namespaceObject.readdir)(this.root, { withFileTypes: true });
+        }
+        catch (error) {
+            if (errorCode(error) === 'ENOENT')
+                return [];
+            throw new StoreError(`cannot list ${this.description}: ${directory_errorMessage(error)}`, {
+                cause: error
+            });
+        }
+        const snapshots = [];
+        // Staging and bookkeeping directories start with '.', which no snapshot id does.
+        for (const entry of entries) {
+            if (!entry.isDirectory() || !isValidSnapshotId(entry.name))
+                continue;
+            try {
+                snapshots.push(await this.describeSnapshot(entry.name));
+            }
+            catch (error) {
+                // Deleted while we looked: it is no longer there to list.
+                if (errorCode(error) === 'ENOENT')
+                    continue;
+                throw new StoreError(`cannot read snapshot ${entry.name} in ${this.description}: ${directory_errorMessage(error)}`, { cause: error });
+            }
+        }
+        return snapshots;
+    }
+    async hold(snapshotId) {
+        checkSnapshotId(snapshotId);
+        const path = (0,external_node_path_namespaceObject.join)(this.root, HOLDS, snapshotId, `${encodeURIComponent(processOwner)}@${token()}`);
+        // A store this process cannot write to (a read-only mount) cannot be held, only read.
+        if (!(await isWritable(this.root)))
+            return { release: async () => undefined };
+        // Under the lock, so that a delete either sees this hold or has finished before it.
+        await this.locked(async () => {
+            try {
+                await (0,external_node_fs_promises_namespaceObject.mkdir)((0,external_node_path_namespaceObject.dirname)(path), { recursive: true });
+                await (0,external_node_fs_promises_namespaceObject.writeFile)(path, '');
+            }
+            catch (error) {
+                throw writeFailure(error, {
+                    root: this.root,
+                    object: (0,external_node_path_namespaceObject.relative)(this.root, path),
+                    bytesWritten: 0
+                });
+            }
+        });
+        return { release: () => this.removeTree(path, `the hold on snapshot ${snapshotId}`) };
+    }
+    async delete(snapshotId) {
+        const directory = snapshotDirectory(this.root, snapshotId);
+        return this.locked(async () => {
+            if ((await this.liveHolders(snapshotId)).length > 0)
+                return 'held';
+            await this.removeTree(directory, `snapshot ${snapshotId}`);
+            // Every hold left on it is a dead process's.
+            await this.removeTree((0,external_node_path_namespaceObject.join)(this.root, HOLDS, snapshotId), `the holds on ${snapshotId}`);
+            return 'deleted';
+        });
+    }
+    /** Moves a staged snapshot to its id; an existing one is set aside, then removed. */
+    async publish(staged, snapshotId, replace) {
+        const target = (0,external_node_path_namespaceObject.join)(this.root, snapshotId);
+        // Where the replaced snapshot waits: kept there, never discarded, if we die before removing it.
+        const aside = (0,external_node_path_namespaceObject.join)(this.root, REPLACED, `${snapshotId}@${token()}`);
+        let replaced = false;
+        await this.locked(async () => {
+            if ((0,external_node_fs_namespaceObject.existsSync)(target)) {
+                if (!replace) {
+                    throw new StoreError(`snapshot ${snapshotId} appeared in ${this.description} while this one was taken; ` +
+                        'it was left as it is and this snapshot was not kept. Take it again under another id.');
+                }
+                const holders = await this.liveHolders(snapshotId);
+                if (holders.length > 0) {
+                    throw new StoreError(`snapshot ${snapshotId} in ${this.description} is being read by ${holders.join(', ')} ` +
+                        '(a restore or verify); it was left as it is and the new snapshot was not kept. ' +
+                        'Take it again once that run is done.');
+                }
+                await this.storeCall(`set snapshot ${snapshotId} aside`, async () => {
+                    await (0,external_node_fs_promises_namespaceObject.mkdir)((0,external_node_path_namespaceObject.dirname)(aside), { recursive: true });
+                    await (0,external_node_fs_promises_namespaceObject.rename)(target, aside);
+                });
+                replaced = true;
+            }
+            try {
+                await this.storeCall(`publish snapshot ${snapshotId}`, () => (0,external_node_fs_promises_namespaceObject.rename)(staged, target));
+            }
+            catch (error) {
+                if (replaced)
+                    await (0,external_node_fs_promises_namespaceObject.rename)(aside, target);
+                throw error;
+            }
+            await syncDirectory(this.root);
+        });
+        // The new snapshot stands: a copy of the old one left behind would cost space, not safety.
+        if (replaced)
+            await (0,external_node_fs_promises_namespaceObject.rm)(aside, { recursive: true, force: true }).catch(() => undefined);
+    }
+    /** The `host:pid` of every live process that holds `snapshotId`. */
+    async liveHolders(snapshotId) {
+        const names = await namesIn((0,external_node_path_namespaceObject.join)(this.root, HOLDS, snapshotId));
+        return names
+            .map(name => decodeURIComponent(name.slice(0, name.lastIndexOf('@'))))
+            .filter(ownerAlive);
+    }
+    /**
+     * Runs `fn` holding the store's lock (a file naming its owner), which makes a hold and a
+     * delete, or a publish, happen one after the other. A dead owner's lock is broken.
+     */
+    async locked(fn) {
+        const path = (0,external_node_path_namespaceObject.join)(this.root, LOCK_FILE);
+        const deadline = Date.now() + LOCK_WAIT_MS;
+        for (;;) {
+            try {
+                await (0,external_node_fs_promises_namespaceObject.writeFile)(path, processOwner, { flag: 'wx' });
+                break;
+            }
+            catch (error) {
+                if (errorCode(error) !== 'EEXIST') {
+                    throw new StoreError(`cannot lock ${this.description}: ${directory_errorMessage(error)}`, {
+                        cause: error
+                    });
+                }
+            }
+            // Empty: its owner is still writing its name. A dead owner held it for a moment only.
+            const owner = await (0,external_node_fs_promises_namespaceObject.readFile)(path, 'utf8').catch(() => '');
+            if (owner && !ownerAlive(owner)) {
+                await (0,external_node_fs_promises_namespaceObject.rm)(path, { force: true });
+                continue;
+            }
+            if (Date.now() > deadline) {
+                throw new StoreError(`${this.description} stayed locked by ${owner || 'another process'} for ` +
+                    `${LOCK_WAIT_MS / 1000} s; if no docker-snapshot runs there, remove ${path}`);
+            }
+            await new Promise(resolve => setTimeout(resolve, 20));
+        }
+        try {
+            return await fn();
+        }
+        finally {
+            await (0,external_node_fs_promises_namespaceObject.rm)(path, { force: true });
+        }
+    }
+    async removeTree(path, what) {
+        await this.storeCall(`remove ${what}`, () => (0,external_node_fs_promises_namespaceObject.rm)(path, { recursive: true, force: true }));
+    }
+    async storeCall(what, fn) {
+        try {
+            return await fn();
+        }
+        catch (error) {
+            throw new StoreError(`cannot ${what} in ${this.description}: ${directory_errorMessage(error)}`, {
+                cause: error
+            });
+        }
+    }
+    /** Writes `<directory>/<name>` through a `.partial` file, synced, then renamed. */
+    async writeObject(directory, snapshotId, name, data) {
         let path;
         try {
-            path = this.objectPath(snapshotId, name);
+            path = objectPath(directory, name);
         }
         catch (error) {
             data.destroy();
@@ -90421,98 +91665,66 @@ class DirectoryStore {
             throw writeFailure(error, context);
         }
     }
-    async get(snapshotId, name) {
-        const path = this.objectPath(snapshotId, name);
-        try {
-            const handle = await (0,external_node_fs_promises_namespaceObject.open)(path, 'r');
-            if (!(await handle.stat()).isFile()) {
-                await handle.close();
-                throw Object.assign(new Error(`${path} is not a file`), { code: 'ENOENT' });
-            }
-            return handle.createReadStream();
-        }
-        catch (error) {
-            const code = errorCode(error);
-            if (code === 'ENOENT' || code === 'ENOTDIR') {
-                const snapshotExists = await isDirectory((0,external_node_path_namespaceObject.join)(this.root, snapshotId));
-                throw new StoreError(snapshotExists
-                    ? `object ${name} of snapshot ${snapshotId} is not in ${this.description}; the snapshot is incomplete or damaged`
-                    : `snapshot ${snapshotId} is not in ${this.description} (looking for object ${name}); check the snapshot id and the store`, { cause: error });
-            }
-            throw new StoreError(`cannot read object ${name} of snapshot ${snapshotId} from ${this.description}: ${directory_errorMessage(error)}`, { cause: error });
-        }
-    }
-    async has(snapshotId, name) {
-        const path = this.objectPath(snapshotId, name);
-        try {
-            return (await (0,external_node_fs_promises_namespaceObject.stat)(path)).isFile();
-        }
-        catch (error) {
-            const code = errorCode(error);
-            if (code === 'ENOENT' || code === 'ENOTDIR')
-                return false;
-            throw new StoreError(`cannot check object ${name} of snapshot ${snapshotId} in ${this.description}: ${directory_errorMessage(error)}`, { cause: error });
-        }
-    }
-    async list() {
-        let entries;
-        try {
-            entries = await (0,external_node_fs_promises_namespaceObject.readdir)(this.root, { withFileTypes: true });
-        }
-        catch (error) {
-            if (errorCode(error) === 'ENOENT')
-                return [];
-            throw new StoreError(`cannot list ${this.description}: ${directory_errorMessage(error)}`, {
-                cause: error
-            });
-        }
-        const snapshots = [];
-        for (const entry of entries) {
-            if (!entry.isDirectory() || !isValidSnapshotId(entry.name))
-                continue;
-            try {
-                snapshots.push(await this.describeSnapshot(entry.name));
-            }
-            catch (error) {
-                // Deleted while we looked: it is no longer there to list.
-                if (errorCode(error) === 'ENOENT')
-                    continue;
-                throw new StoreError(`cannot read snapshot ${entry.name} in ${this.description}: ${directory_errorMessage(error)}`, { cause: error });
-            }
-        }
-        return snapshots.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() ||
-            (a.snapshotId < b.snapshotId ? 1 : a.snapshotId > b.snapshotId ? -1 : 0));
-    }
-    async delete(snapshotId) {
-        const directory = snapshotDirectory(this.root, snapshotId);
-        try {
-            await (0,external_node_fs_promises_namespaceObject.rm)(directory, { recursive: true, force: true });
-        }
-        catch (error) {
-            throw new StoreError(`cannot delete snapshot ${snapshotId} from ${this.description}: ${directory_errorMessage(error)}`, { cause: error });
-        }
-    }
-    /** The validated path of an object; never outside the snapshot's directory. */
-    objectPath(snapshotId, name) {
-        const directory = snapshotDirectory(this.root, snapshotId);
-        if (!isValidObjectName(name) || name.endsWith(PARTIAL_SUFFIX)) {
-            throw new InvalidSettingsError(`Invalid object name '${name}'. Expected a relative path of non-empty segments, none of ` +
-                `them '.' or '..', without backslashes, control characters, a leading '/' or a ` +
-                `'${PARTIAL_SUFFIX}' suffix, e.g. volumes/pgdata.tar.zst`);
-        }
-        const path = (0,external_node_path_namespaceObject.join)(directory, name);
-        const inside = (0,external_node_path_namespaceObject.relative)(directory, path);
-        if (inside === '' || inside.startsWith(`..${external_node_path_namespaceObject.sep}`) || (0,external_node_path_namespaceObject.resolve)(directory, inside) !== path) {
-            throw new InvalidSettingsError(`Invalid object name '${name}': it leaves the snapshot directory`);
-        }
-        return path;
-    }
     async describeSnapshot(snapshotId) {
         const directory = (0,external_node_path_namespaceObject.join)(this.root, snapshotId);
-        const manifestCreatedAt = await readManifestCreatedAt((0,external_node_path_namespaceObject.join)(directory, MANIFEST_FILE));
-        const complete = manifestCreatedAt !== undefined;
-        const createdAt = manifestCreatedAt instanceof Date ? manifestCreatedAt : (await (0,external_node_fs_promises_namespaceObject.stat)(directory)).mtime;
-        return { snapshotId, complete, createdAt, bytes: await totalFileBytes(directory) };
+        return {
+            snapshotId,
+            hasManifest: await isFile((0,external_node_path_namespaceObject.join)(directory, MANIFEST_FILE)),
+            modifiedAt: (await (0,external_node_fs_promises_namespaceObject.stat)(directory)).mtime,
+            bytes: await totalFileBytes(directory)
+        };
+    }
+}
+/** The validated path of an object; never outside `directory`. */
+function objectPath(directory, name) {
+    if (!isValidObjectName(name) || name.endsWith(PARTIAL_SUFFIX)) {
+        throw new InvalidSettingsError(`Invalid object name '${name}'. Expected a relative path of non-empty segments, none of ` +
+            `them '.' or '..', without backslashes, control characters, a leading '/' or a ` +
+            `'${PARTIAL_SUFFIX}' suffix, e.g. volumes/pgdata.tar.zst`);
+    }
+    const path = (0,external_node_path_namespaceObject.join)(directory, name);
+    const inside = (0,external_node_path_namespaceObject.relative)(directory, path);
+    if (inside === '' || inside.startsWith(`..${external_node_path_namespaceObject.sep}`) || (0,external_node_path_namespaceObject.resolve)(directory, inside) !== path) {
+        throw new InvalidSettingsError(`Invalid object name '${name}': it leaves the snapshot directory`);
+    }
+    return path;
+}
+/** How the staging directories of `owner`'s runs for `snapshotId` begin ('@' is in neither). */
+function stagingPrefix(snapshotId, owner) {
+    return `${snapshotId}@${encodeURIComponent(owner)}@`;
+}
+function token() {
+    return (0,external_node_crypto_namespaceObject.randomBytes)(4).toString('hex');
+}
+/** The names in a directory; none when it does not exist. */
+async function namesIn(directory) {
+    try {
+        return await (0,external_node_fs_promises_namespaceObject.readdir)(directory);
+    }
+    catch (error) {
+        if (errorCode(error) === 'ENOENT')
+            return [];
+        throw new StoreError(`cannot read ${directory}: ${directory_errorMessage(error)}`, { cause: error });
+    }
+}
+async function isWritable(directory) {
+    try {
+        await (0,external_node_fs_promises_namespaceObject.access)(directory, external_node_fs_promises_namespaceObject.constants.W_OK);
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+async function isFile(path) {
+    try {
+        return (await (0,external_node_fs_promises_namespaceObject.stat)(path)).isFile();
+    }
+    catch (error) {
+        const code = errorCode(error);
+        if (code === 'ENOENT' || code === 'ENOTDIR')
+            return false;
+        throw error;
     }
 }
 function checkSnapshotId(snapshotId) {
@@ -90520,37 +91732,6 @@ function checkSnapshotId(snapshotId) {
         throw new InvalidSettingsError(`Invalid snapshot id '${snapshotId}'. Expected 1 to 128 characters of a-z, 0-9, '.', '_' ` +
             `and '-', starting with a letter or digit.`);
     }
-}
-/**
- * `undefined` when there is no manifest; `null` when there is one without a readable `createdAt`
- * (the snapshot is still complete; restore reports what is wrong with it); else the time.
- */
-async function readManifestCreatedAt(path) {
-    let text;
-    try {
-        text = await (0,external_node_fs_promises_namespaceObject.readFile)(path, 'utf8');
-    }
-    catch (error) {
-        const code = errorCode(error);
-        if (code === 'ENOENT' || code === 'EISDIR')
-            return undefined;
-        throw error;
-    }
-    try {
-        const parsed = JSON.parse(text);
-        if (parsed !== null && typeof parsed === 'object' && 'createdAt' in parsed) {
-            const createdAt = parsed.createdAt;
-            if (typeof createdAt === 'string') {
-                const time = new Date(createdAt);
-                if (!Number.isNaN(time.getTime()))
-                    return time;
-            }
-        }
-    }
-    catch {
-        // Unreadable JSON: fall back to the directory's time; restore will say what is wrong.
-    }
-    return null;
 }
 async function totalFileBytes(directory) {
     let total = 0;
@@ -90659,6 +91840,10 @@ const TOOL_VERSION = package_namespaceObject.rE;
 
 
 
+const realBoundaries = {
+    engine: (settings, log) => new Engine({ host: settings.dockerHost, logger: log }),
+    openStore: openStore
+};
 /** One run's engine, store and registry credentials, opened once from the settings. */
 class Session {
     settings;
@@ -90673,13 +91858,13 @@ class Session {
         this.store = store;
         this.registry = registry;
     }
-    static async open(settings, given) {
+    static async open(settings, given, boundaries) {
         const context = {
             ...given,
             onTransfer: given.onTransfer && throttleTransfers(given.onTransfer)
         };
-        const engine = new Engine({ host: settings.dockerHost, logger: context.log });
-        const store = await openStore(settings.store, settings.mode === 'snapshot' ? 'write' : 'read');
+        const engine = boundaries.engine(settings, context.log);
+        const store = await boundaries.openStore(settings.store, settings.mode === 'snapshot' ? 'write' : 'read');
         let registry;
         if (settings.registry) {
             const { address, repository, username, password } = settings.registry;
@@ -90710,27 +91895,44 @@ class Session {
         }, this.context.log);
     }
     restore(snapshotId, overrides = {}) {
-        return restoreSnapshot(this.engine, this.store, { ...this.settings.restore, ...overrides, snapshotId, registryAuth: this.auth }, this.context.log);
+        return this.holding(snapshotId, id => restoreSnapshot(this.engine, this.store, { ...this.settings.restore, ...overrides, snapshotId: id, registryAuth: this.auth }, this.context.log));
     }
     /** Verifies archives and images; with `restoreCheck`, also a throwaway restore and drill. */
     verify(snapshotId, restoreCheck = true) {
         const { verify, restore } = this.settings;
-        return verifySnapshot(this.engine, this.store, {
-            snapshotId,
+        return this.holding(snapshotId, id => verifySnapshot(this.engine, this.store, {
+            snapshotId: id,
             registryAuth: this.auth,
             restoreCheck: restoreCheck && verify.restoreCheck,
             waitTimeoutMs: restore.waitTimeoutMs,
             env: restore.env,
             ...(restoreCheck && verify.drill && { drill: verify.drill })
-        }, this.context.log);
+        }, this.context.log));
+    }
+    /**
+     * Runs `read` on the snapshot `snapshotId` names (`latest` resolved first), holding it so that
+     * a prune of the same store leaves it alone meanwhile. With no complete snapshot for `latest`,
+     * `read` gets `latest` itself, to report that as it does.
+     */
+    async holding(snapshotId, read) {
+        const id = snapshotId === LATEST ? ((await newestComplete(this.store)) ?? LATEST) : snapshotId;
+        if (id === LATEST)
+            return read(id);
+        const hold = await this.store.hold(id);
+        try {
+            return await read(id);
+        }
+        finally {
+            await hold.release();
+        }
     }
     prune() {
         return pruneSnapshots(this.store, { ...this.settings.prune, now: new Date() }, this.context.log);
     }
 }
 /** Carries out one run of any mode: the same for a workflow step and a terminal. */
-async function execute(settings, context) {
-    const session = await Session.open(settings, context);
+async function execute(settings, context, boundaries = realBoundaries) {
+    const session = await Session.open(settings, context, boundaries);
     switch (settings.mode) {
         case 'snapshot':
             return { mode: 'snapshot', snapshot: await session.snapshot(settings.snapshotId) };
@@ -90743,8 +91945,8 @@ async function execute(settings, context) {
     }
 }
 /** The drill: snapshot, verify, destroy (or not), restore and compare, with these settings. */
-async function drill(settings, context, options) {
-    const session = await Session.open(settings, context);
+async function drill(settings, context, options, boundaries = realBoundaries) {
+    const session = await Session.open(settings, context, boundaries);
     const { drill: question } = settings.verify;
     return runDrill(session.engine, {
         ...options,
@@ -90758,344 +91960,11 @@ async function drill(settings, context, options) {
         restore: (snapshotId, prefix) => session.restore(snapshotId, {
             prefix,
             onConflict: 'fail',
-            ports: prefix ? 'ephemeral' : settings.restore.ports
+            ports: prefix ? 'ephemeral' : settings.restore.ports,
+            // A copy beside the original never writes to the original's bind-mounted files.
+            bindMounts: prefix ? 'isolate' : 'host'
         })
     }, context.log);
-}
-
-;// CONCATENATED MODULE: ./src/generated/inputs.ts
-// Generated from action.yml by scripts/package.mjs; do not edit.
-const INPUTS = {
-    mode: {
-        description: 'What to do: `snapshot`, `restore`, `verify` or `prune`.',
-        default: 'snapshot'
-    },
-    store: {
-        description: 'Where snapshots live: a directory path (or `dir:PATH`). Volume archives, saved images and the manifest go there.',
-        default: '.docker-snapshots'
-    },
-    'snapshot-id': {
-        description: 'Snapshot id. For snapshot: empty picks a time-based id. For restore and verify: an id, or `latest` for the newest complete snapshot in the store.',
-        default: ''
-    },
-    'docker-host': {
-        description: 'Docker engine address (`unix:///var/run/docker.sock`, `tcp://127.0.0.1:2375`). Empty uses DOCKER_HOST or the default socket.',
-        default: ''
-    },
-    containers: {
-        description: 'Containers to snapshot, by name or id, separated by commas or newlines.',
-        default: ''
-    },
-    'compose-project': {
-        description: 'Snapshot every container of this compose project (label `com.docker.compose.project`).',
-        default: ''
-    },
-    labels: {
-        description: 'Snapshot containers carrying all of these labels (`key` or `key=value`), separated by commas or newlines.',
-        default: ''
-    },
-    all: {
-        description: 'Snapshot every container on the engine (`true` or `false`).',
-        default: 'false'
-    },
-    volumes: {
-        description: 'Extra named volumes to snapshot besides those the containers mount.',
-        default: ''
-    },
-    'exclude-volumes': {
-        description: 'Named volumes to leave out.',
-        default: ''
-    },
-    consistency: {
-        description: "How containers are held still while they are copied: `pause` (default), `stop`, or `none`. A container's `docker-snapshot.consistency` label overrides it.",
-        default: 'pause'
-    },
-    commit: {
-        description: "Commit each container's filesystem into an image (`true` or `false`). A container's `docker-snapshot.commit` label overrides it.",
-        default: 'true'
-    },
-    'bind-mounts': {
-        description: '`record` bind mounts in the manifest, or `capture` their contents as well.',
-        default: 'record'
-    },
-    compression: {
-        description: 'Archive compression: `auto` (zstd when available, else gzip), `zstd` or `gzip`.',
-        default: 'auto'
-    },
-    'compression-level': {
-        description: 'Compression level (zstd 1-19, gzip 1-9). Empty uses 3 for zstd and 6 for gzip.',
-        default: ''
-    },
-    'hook-timeout': {
-        description: 'Seconds a pre- or post-exec hook may run before it counts as failed.',
-        default: '60'
-    },
-    registry: {
-        description: 'Registry for committed and locally built images (`host:port`). Empty saves images into the store instead.',
-        default: ''
-    },
-    repository: {
-        description: 'Repository in the registry that snapshot images are pushed to; tags name the snapshot and the container.',
-        default: 'docker-snapshot'
-    },
-    'registry-username': {
-        description: "Registry user name. Empty uses the Docker config's credentials, or none.",
-        default: ''
-    },
-    'registry-password': {
-        description: 'Registry password or token (masked in logs).',
-        default: ''
-    },
-    'on-conflict': {
-        description: 'Restore when a container or volume of the same name exists: `fail` (default, nothing is changed), `replace`, or `skip`.',
-        default: 'fail'
-    },
-    prefix: {
-        description: 'Restore under names with this prefix (containers, volumes, networks), beside the originals.',
-        default: ''
-    },
-    'only-containers': {
-        description: 'Restore only these containers (with their volumes and networks).',
-        default: ''
-    },
-    'only-volumes': {
-        description: 'Restore only these volumes.',
-        default: ''
-    },
-    start: {
-        description: 'Start restored containers that were running when the snapshot was taken (`true` or `false`).',
-        default: 'true'
-    },
-    'wait-timeout': {
-        description: 'Seconds to wait for each restored container to be running, or healthy when it has a healthcheck.',
-        default: '120'
-    },
-    ports: {
-        description: 'Published ports on restore: `keep`, `ephemeral` (engine-chosen host ports; for restoring beside the originals), or `none`.',
-        default: 'keep'
-    },
-    env: {
-        description: 'Values for environment variables left out of the manifest because they look secret, as `NAME=VALUE` lines (masked in logs). Needed only when the image does not carry them.',
-        default: ''
-    },
-    'restore-check': {
-        description: 'Verify: also restore into throwaway names, check the containers come up, and clean up (`true` or `false`).',
-        default: 'false'
-    },
-    'drill-container': {
-        description: 'The container to run `drill-command` in. Verify: its name in the snapshot, run in a throwaway restore (implies restore-check). CLI drill: a compose service or container name, asked before the snapshot and after the restore.',
-        default: ''
-    },
-    'drill-command': {
-        description: 'A shell command run in `drill-container`. Verify: it must exit 0. CLI drill: it must exit 0 and print the same after the restore as before.',
-        default: ''
-    },
-    keep: {
-        description: 'Prune: keep this many newest complete snapshots. Empty keeps all by count.',
-        default: ''
-    },
-    'older-than': {
-        description: 'Prune: remove snapshots older than this (`30m`, `12h`, `7d`). Empty removes none by age.',
-        default: ''
-    }
-};
-
-;// CONCATENATED MODULE: ./src/settings.ts
-
-
-
-
-const MODES = ['snapshot', 'restore', 'verify', 'prune'];
-function oneOf(name, value, allowed) {
-    if (allowed.includes(value))
-        return value;
-    throw new InvalidSettingsError(`Invalid ${name} '${value}'. Expected one of: ${allowed.join(', ')}.`);
-}
-function bool(name, value) {
-    if (/^(true|yes|1)$/i.test(value))
-        return true;
-    if (/^(false|no|0)$/i.test(value))
-        return false;
-    throw new InvalidSettingsError(`Invalid ${name} '${value}'. Expected true or false.`);
-}
-function list(value) {
-    return value
-        .split(/[\n,]/)
-        .map(item => item.trim())
-        .filter(Boolean);
-}
-function positiveInteger(name, value, unit) {
-    if (!/^\d+$/.test(value) || Number(value) <= 0) {
-        throw new InvalidSettingsError(`Invalid ${name} '${value}'. Expected a positive whole number of ${unit}.`);
-    }
-    return Number(value);
-}
-const DURATION_UNITS = {
-    s: 1e3,
-    m: 60e3,
-    h: 3600e3,
-    d: 86400e3,
-    w: 604800e3
-};
-/** `90s`, `30m`, `12h`, `7d`, `2w` to milliseconds. */
-function parseDuration(name, value) {
-    const match = /^(\d+)\s*([smhdw])$/.exec(value.trim());
-    if (!match || Number(match[1]) === 0) {
-        throw new InvalidSettingsError(`Invalid ${name} '${value}'. Expected a number and a unit, like 30m, 12h or 7d.`);
-    }
-    return Number(match[1]) * DURATION_UNITS[match[2]];
-}
-function parseStore(value) {
-    const explicit = /^([a-z][a-z0-9+.-]*):(.*)$/.exec(value);
-    if (explicit && explicit[1] !== 'dir' && explicit[1].length > 1) {
-        throw new InvalidSettingsError(`Unknown store '${value}'. Expected a directory path, or dir:PATH.`);
-    }
-    const path = explicit && explicit[1] === 'dir' ? explicit[2] : value;
-    if (!path.trim())
-        throw new InvalidSettingsError('Invalid store: the directory path is empty.');
-    return { kind: 'directory', path };
-}
-function parseRegistry(address, repository) {
-    if (!/^[A-Za-z0-9.-]+(:\d+)?$/.test(address) && !/^\[[0-9a-fA-F:]+\](:\d+)?$/.test(address)) {
-        throw new InvalidSettingsError(`Invalid registry '${address}'. Expected host or host:port, like 127.0.0.1:5000 or ghcr.io.`);
-    }
-    if (!/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/.test(repository)) {
-        throw new InvalidSettingsError(`Invalid repository '${repository}'. Expected lowercase path components like team/snapshots.`);
-    }
-    return { address, repository };
-}
-function parseEnv(value) {
-    const env = {};
-    for (const [index, raw] of value.split('\n').entries()) {
-        const line = raw.replace(/\r$/, '');
-        if (!line.trim())
-            continue;
-        const eq = line.indexOf('=');
-        const name = eq > 0 ? line.slice(0, eq).trim() : '';
-        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-            // The line may hold a secret: name its position, never its content.
-            throw new InvalidSettingsError(`Invalid env line ${index + 1}: expected NAME=VALUE.`);
-        }
-        env[name] = line.slice(eq + 1);
-    }
-    return env;
-}
-/** A fresh snapshot id: UTC time plus a random suffix, e.g. `20261122-063012-a1b2`. */
-function newSnapshotId(now = new Date()) {
-    const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-    return `${stamp}-${(0,external_node_crypto_namespaceObject.randomBytes)(2).toString('hex')}`;
-}
-/** Fills and validates Settings from raw inputs; an empty input takes action.yml's default. */
-function readSettings(source) {
-    const get = (name) => source(name).trim() || INPUTS[name].default;
-    const mode = oneOf('mode', get('mode'), MODES);
-    let snapshotId = get('snapshot-id');
-    if (mode === 'snapshot') {
-        if (snapshotId === 'latest') {
-            throw new InvalidSettingsError("Invalid snapshot-id 'latest': a new snapshot needs its own id.");
-        }
-        snapshotId ||= newSnapshotId();
-    }
-    else {
-        snapshotId ||= 'latest';
-    }
-    if (snapshotId !== 'latest' && !isValidSnapshotId(snapshotId)) {
-        throw new InvalidSettingsError(`Invalid snapshot-id '${snapshotId}'. Expected lowercase letters, digits, '.', '_' or '-', ` +
-            'starting with a letter or digit, at most 128 characters.');
-    }
-    const secrets = [];
-    let registry;
-    const address = get('registry');
-    if (address) {
-        registry = parseRegistry(address, get('repository'));
-        const username = get('registry-username');
-        const password = source('registry-password');
-        if (username)
-            registry.username = username;
-        if (password) {
-            registry.password = password;
-            secrets.push(password);
-        }
-    }
-    else if (source('registry-password')) {
-        throw new InvalidSettingsError('registry-password is set but registry is empty: name the registry.');
-    }
-    const level = get('compression-level');
-    const compression = oneOf('compression', get('compression'), ['auto', 'zstd', 'gzip']);
-    const env = parseEnv(source('env'));
-    secrets.push(...Object.values(env).filter(Boolean));
-    const drillContainer = get('drill-container');
-    const drillCommand = get('drill-command');
-    if (Boolean(drillContainer) !== Boolean(drillCommand)) {
-        throw new InvalidSettingsError('drill-container and drill-command go together: name the container and the command to run in it.');
-    }
-    const keep = get('keep');
-    const olderThan = get('older-than');
-    if (mode === 'prune' && !keep && !olderThan) {
-        throw new InvalidSettingsError('prune needs keep (a count), older-than (a duration), or both.');
-    }
-    const onlyContainers = list(get('only-containers'));
-    const onlyVolumes = list(get('only-volumes'));
-    const prefix = get('prefix');
-    if (prefix && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(prefix)) {
-        throw new InvalidSettingsError(`Invalid prefix '${prefix}'. Expected letters, digits, '_', '.' or '-', starting with a letter or digit.`);
-    }
-    const settings = {
-        mode,
-        store: parseStore(get('store')),
-        snapshotId,
-        snapshot: {
-            containers: list(get('containers')),
-            labels: list(get('labels')),
-            all: bool('all', get('all')),
-            volumes: list(get('volumes')),
-            excludeVolumes: list(get('exclude-volumes')),
-            consistency: oneOf('consistency', get('consistency'), ['none', 'pause', 'stop']),
-            commit: bool('commit', get('commit')),
-            captureBindMounts: oneOf('bind-mounts', get('bind-mounts'), ['record', 'capture']) === 'capture',
-            compression,
-            hookTimeoutMs: positiveInteger('hook-timeout', get('hook-timeout'), 'seconds') * 1000
-        },
-        restore: {
-            onConflict: oneOf('on-conflict', get('on-conflict'), ['fail', 'replace', 'skip']),
-            prefix,
-            start: bool('start', get('start')),
-            waitTimeoutMs: positiveInteger('wait-timeout', get('wait-timeout'), 'seconds') * 1000,
-            ports: oneOf('ports', get('ports'), ['keep', 'ephemeral', 'none']),
-            env
-        },
-        verify: {
-            restoreCheck: bool('restore-check', get('restore-check')) || Boolean(drillContainer)
-        },
-        prune: {},
-        secrets
-    };
-    const dockerHost = get('docker-host');
-    if (dockerHost) {
-        if (!/^(unix:\/\/\/|tcp:\/\/|\/)/.test(dockerHost)) {
-            throw new InvalidSettingsError(`Invalid docker-host '${dockerHost}'. Expected unix:///path/to/docker.sock or tcp://host:port.`);
-        }
-        settings.dockerHost = dockerHost;
-    }
-    if (registry)
-        settings.registry = registry;
-    const project = get('compose-project');
-    if (project)
-        settings.snapshot.composeProject = project;
-    if (level)
-        settings.snapshot.compressionLevel = positiveInteger('compression-level', level, 'levels');
-    if (onlyContainers.length)
-        settings.restore.containers = onlyContainers;
-    if (onlyVolumes.length)
-        settings.restore.volumes = onlyVolumes;
-    if (drillContainer) {
-        settings.verify.drill = { container: drillContainer, command: ['sh', '-c', drillCommand] };
-    }
-    if (keep)
-        settings.prune.keep = positiveInteger('keep', keep, 'snapshots');
-    if (olderThan)
-        settings.prune.olderThanMs = parseDuration('older-than', olderThan);
-    return settings;
 }
 
 ;// CONCATENATED MODULE: ./src/cli/commands.ts
@@ -91114,6 +91983,7 @@ const COMMANDS = {
             'exclude-volumes',
             'store',
             'snapshot-id',
+            'replace-snapshot',
             'docker-host',
             'consistency',
             'commit',
@@ -91146,6 +92016,7 @@ const COMMANDS = {
             'wait-timeout',
             'ports',
             'env',
+            'keep-on-failure',
             ...REGISTRY_ACCESS
         ],
         switches: [],
@@ -91177,14 +92048,16 @@ const COMMANDS = {
         ]
     },
     ls: {
-        summary: 'List the snapshots in a store: id, complete or not, when, and size.',
+        summary: 'List the snapshots in a store: id, status (complete, incomplete, or damaged: its ' +
+            'manifest does not check out), when, and size.',
         inputs: ['store'],
         switches: [],
         examples: ['docker-snapshot ls --store /srv/snapshots', 'docker-snapshot ls --json']
     },
     prune: {
         summary: 'Remove old snapshots from a store, keeping the newest complete ones; ' +
-            'also removes incomplete snapshots (failed runs) older than an hour.',
+            'also removes incomplete snapshots (failed runs) older than an hour. Damaged snapshots ' +
+            'and those a restore or verify is reading are left, and named.',
         mode: 'prune',
         inputs: ['store', 'keep', 'older-than'],
         switches: [],
@@ -91280,6 +92153,7 @@ const SECRET_INPUTS = {
  */
 
 
+
 /** The command line cannot be understood: nothing has been done. */
 class UsageError extends InvalidSettingsError {
     command;
@@ -91297,20 +92171,6 @@ function flagsOf(command) {
 }
 function isCommand(word) {
     return COMMAND_NAMES.includes(word);
-}
-/** Edit distance counting a swap of neighbours as one edit, for "did you mean" suggestions. */
-function editDistance(a, b) {
-    const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-    for (let i = 1; i <= a.length; i++) {
-        for (let j = 1; j <= b.length; j++) {
-            const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-            d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-            if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-                d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
-            }
-        }
-    }
-    return d[a.length][b.length];
 }
 /** The candidate closest to `word`, if it is close enough to be a likely typo. */
 function suggest(word, candidates) {
@@ -91881,10 +92741,10 @@ class HumanDisplay {
                 if (!quiet)
                     this.line(message);
             },
-            warn: message => this.line(`warning: ${message}`),
+            warn: message => this.line(message, 'warning: '),
             group: async (title, fn) => {
                 if (!quiet)
-                    this.line(`==> ${title}`);
+                    this.line(title, '==> ');
                 return fn();
             }
         };
@@ -91904,7 +92764,7 @@ class HumanDisplay {
             this.line(`${state.kind} ${state.name}: stopped after ${formatBytes(state.bytes)}`);
         }
         if (outcome.error)
-            this.line(`error: ${outcome.error.message}`);
+            this.line(outcome.error.message, 'error: ');
         if (outcome.text)
             this.options.stdout.write(this.mask(outcome.text));
     }
@@ -91917,8 +92777,8 @@ class TtyDisplay extends HumanDisplay {
     /** Lines of the live block now on screen (the cursor is at the end of its last line). */
     drawn = 0;
     drawnAt = -Infinity;
-    line(text) {
-        this.options.stderr.write(this.clearBlock() + this.mask(text) + '\n' + this.block());
+    line(text, prefix = '') {
+        this.options.stderr.write(this.clearBlock() + prefix + this.mask(text) + '\n' + this.block());
     }
     transfer(transfer) {
         const { state } = this.tracker.update(transfer);
@@ -91954,8 +92814,8 @@ class TtyDisplay extends HumanDisplay {
 }
 /** A pipe or a file: no control characters; a line per start, every few seconds, and at the end. */
 class PlainDisplay extends HumanDisplay {
-    line(text) {
-        this.options.stderr.write(this.mask(text) + '\n');
+    line(text, prefix = '') {
+        this.options.stderr.write(prefix + this.mask(text) + '\n');
     }
     transfer(transfer) {
         const { state, started } = this.tracker.update(transfer);
@@ -92079,17 +92939,14 @@ function snapshotTable(list) {
         return '';
     const rows = [
         ['SNAPSHOT', 'STATUS', 'CREATED', 'SIZE'],
-        ...list.map(s => [
-            s.snapshotId,
-            s.complete ? 'complete' : 'incomplete',
-            formatTime(s.createdAt),
-            formatBytes(s.bytes)
-        ])
+        ...list.map(s => [s.snapshotId, s.status, formatTime(s.createdAt), formatBytes(s.bytes)])
     ];
-    return columns(rows).join('\n') + '\n';
+    const damaged = list.filter(s => s.status === 'damaged').map(s => `${s.snapshotId}: ${s.problem}`);
+    return [...columns(rows), ...(damaged.length ? ['', ...damaged] : [])].join('\n') + '\n';
 }
 function pruneSummary(pruned) {
     const lines = pruned.removed.map(id => `removed ${id}`);
+    lines.push(...pruned.skipped.map(s => `left ${s.snapshotId}: ${s.reason}`));
     lines.push(`${plural(pruned.removed.length, 'snapshot')} removed, ${pruned.kept.length} kept`);
     return lines.join('\n') + '\n';
 }
@@ -92104,7 +92961,13 @@ function restoreSummary(report) {
         ...report.containers.map(c => ['container', c.target, c.action, c.state]),
         ...report.volumes.map(v => ['volume', v.target, v.action, `${v.entries} entries`]),
         ...report.networks.map(n => ['network', n.target, n.action, '']),
-        ...report.images.map(i => ['image', i.reference, i.action, ''])
+        ...report.images.map(i => ['image', i.reference, i.action, '']),
+        ...report.bindMounts.map(b => [
+            'bind mount',
+            `${b.container}:${b.destination}`,
+            b.given === 'host' ? `host path${b.readOnly ? ', read-only' : ''}` : `${b.given}`,
+            b.volume === undefined ? b.source : `volume ${b.volume} (not ${b.source})`
+        ])
     ];
     if (rows.length > 0)
         lines.push('', ...columns(rows).map(row => `  ${row}`));
@@ -92136,11 +92999,14 @@ function drillSummary(report) {
         ...columns(report.steps.map(s => [`${s.seconds.toFixed(1)} s`, s.name, s.detail])).map(row => `  ${row}`),
         '',
         ...report.checks.flatMap(c => c.same
-            ? [`  same     ${c.description}: ${brief(c.before)}`]
+            ? [
+                `  same     ${c.description}: ${brief(c.before)}`,
+                `    asked ${c.askedBefore}, then ${c.askedAfter}`
+            ]
             : [
                 `  CHANGED  ${c.description}`,
-                `    before: ${brief(c.before)}`,
-                `    after:  ${brief(c.after)}`
+                `    before: ${brief(c.before)} (asked ${c.askedBefore})`,
+                `    after:  ${brief(c.after)} (asked ${c.askedAfter})`
             ]),
         '',
         report.verdict
@@ -92191,6 +93057,7 @@ function reportsUntrusted(result) {
 
 
 
+
 function processEnvironment() {
     return {
         stdout: process.stdout,
@@ -92211,7 +93078,7 @@ class Masker {
             this.add(secret);
     }
     add(secret) {
-        if (!secret || this.secrets.includes(secret))
+        if (!isMaskable(secret) || this.secrets.includes(secret))
             return;
         // Longest first, so a secret that contains another is masked whole.
         this.secrets = [...this.secrets, secret].sort((a, b) => b.length - a.length);
@@ -92406,7 +93273,7 @@ async function perform(invocation, settings, context, io) {
         }
         case 'ls': {
             const store = await io.openStore(settings.store, 'read');
-            const snapshots = await store.list();
+            const snapshots = await listSnapshots(store);
             if (snapshots.length === 0)
                 context.log.info(`no snapshots in ${store.description}`);
             return {

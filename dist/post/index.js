@@ -114048,8 +114048,6 @@ const actionLogger = {
 // EXTERNAL MODULE: ./node_modules/dockerode/lib/docker.js
 var docker = __nccwpck_require__(9040);
 var docker_default = /*#__PURE__*/__nccwpck_require__.n(docker);
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __nccwpck_require__(7075);
 ;// CONCATENATED MODULE: ./src/errors.ts
@@ -114113,6 +114111,36 @@ const silentLogger = {
     group: (_title, fn) => fn()
 };
 
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+;// CONCATENATED MODULE: ./src/owner.ts
+/**
+ * Who a run is, for the marks it leaves behind (carrier containers, snapshots being written,
+ * holds on a store): `host:pid`. A later process tells a dead run's marks from a live one's by it.
+ */
+
+/** This process, as `host:pid`. */
+const processOwner = `${(0,external_node_os_namespaceObject.hostname)()}:${process.pid}`;
+/**
+ * Whether the process `owner` names may still run. Only a process of this host can be checked;
+ * one of another host counts as alive, since nothing here can tell.
+ */
+function ownerAlive(owner) {
+    const separator = owner.lastIndexOf(':');
+    const pid = Number(owner.slice(separator + 1));
+    if (separator < 0 || owner.slice(0, separator) !== (0,external_node_os_namespaceObject.hostname)() || !Number.isInteger(pid)) {
+        return true;
+    }
+    try {
+        process.kill(pid, 0);
+        return true;
+    }
+    catch (error) {
+        // EPERM: it runs, as another user.
+        return !(error instanceof Error && 'code' in error && error.code === 'ESRCH');
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/docker/progress.ts
 function parseProgress(text) {
     const progress = { loaded: [] };
@@ -114152,7 +114180,7 @@ const CARRIER_IMAGE = 'docker-snapshot/volume-carrier:1';
 /** Carrier containers carry this label, valued with their owner (see `carrierOwner`). */
 const CARRIER_LABEL = 'docker-snapshot.carrier';
 /** Which process made a carrier, so a later step can remove what a killed one left. */
-const carrierOwner = `${(0,external_node_os_namespaceObject.hostname)()}:${process.pid}`;
+const carrierOwner = processOwner;
 /** Where a carrier container mounts the volume it carries. */
 const CARRIER_MOUNT = '/volume';
 const DEFAULT_SOCKET = 'unix:///var/run/docker.sock';
@@ -114553,6 +114581,45 @@ class Engine {
             tar.destroy();
         }
     }
+    /**
+     * Whether each path is a directory, something else (a file), or missing in `image`'s file
+     * system, read from a never-started container of it that is removed again.
+     */
+    async pathKinds(image, paths) {
+        const id = await this.createContainer({
+            name: `docker-snapshot-probe-${process.pid}-${Date.now().toString(36)}`,
+            Image: image,
+            Cmd: ['/probe'],
+            Labels: { [CARRIER_LABEL]: carrierOwner },
+            HostConfig: { NetworkMode: 'none' }
+        });
+        try {
+            const kinds = new Map();
+            for (const path of paths)
+                kinds.set(path, await this.pathKind(id, path));
+            return kinds;
+        }
+        finally {
+            await this.removeContainer(id, { force: true }).catch((error) => {
+                this.log.warn(`could not remove probe container ${id}: ${error.message}`);
+            });
+        }
+    }
+    async pathKind(id, path) {
+        try {
+            const response = (await this.call(`stat ${path} of container ${id}`, () => this.docker.getContainer(id).infoArchive({ path })));
+            response.resume?.();
+            const header = response.headers['x-docker-container-path-stat'] ?? '';
+            const stat = JSON.parse(Buffer.from(header, 'base64').toString() || '{}');
+            // Go's os.ModeDir.
+            return ((stat.mode ?? 0) & 0x80000000) !== 0 ? 'directory' : 'file';
+        }
+        catch (error) {
+            if (error instanceof NotFoundError)
+                return 'missing';
+            throw error;
+        }
+    }
     // ---- networks ----
     async findNetwork(name) {
         try {
@@ -114581,16 +114648,6 @@ class Engine {
         await this.call(`remove network ${name}`, () => this.docker.getNetwork(name).remove());
     }
 }
-
-;// CONCATENATED MODULE: ./src/manifest.ts
-/**
- * The snapshot manifest: what was taken and how to bring it back. Versioned; validated against
- * its JSON schema (manifest-schema.ts) whenever it is read; carries a checksum over its own
- * content so that an edit after writing is caught. Written last: a snapshot without one is
- * incomplete.
- */
-const manifest_MANIFEST_VERSION = 1;
-const manifest_MANIFEST_FILE = 'manifest.json';
 
 ;// CONCATENATED MODULE: ./src/snapshot/quiesce.ts
 
@@ -114666,14 +114723,24 @@ async function undo(engine, action, log) {
     }
 }
 
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:fs/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/manifest.ts
+/**
+ * The snapshot manifest: what was taken and how to bring it back. Versioned; validated against
+ * its JSON schema (manifest-schema.ts) whenever it is read; carries a checksum over its own
+ * content so that an edit after writing is caught. Written last: a snapshot without one is
+ * incomplete.
+ */
+const manifest_MANIFEST_VERSION = 1;
+const manifest_MANIFEST_FILE = 'manifest.json';
+
 // EXTERNAL MODULE: ./node_modules/ajv/dist/ajv.js
 var ajv = __nccwpck_require__(2463);
 ;// CONCATENATED MODULE: ./src/manifest-schema.ts
@@ -115210,8 +115277,10 @@ function reportDuplicates(names, what, problems) {
 
 ;// CONCATENATED MODULE: ./src/stores/directory.ts
 /**
- * A store in a local directory: `<root>/<snapshotId>/<object name>`. Objects are written to
- * `<path>.partial`, synced, then renamed, so a reader sees an object whole or not at all.
+ * A store in a local directory: `<root>/<snapshotId>/<object name>`. A snapshot is written under
+ * `<root>/.staging/` and renamed to its id once whole, so an id never holds half a snapshot;
+ * within it, objects are written to `<path>.partial`, synced, then renamed. `<root>/.holds/`
+ * marks snapshots being read, and `<root>/.lock` orders holds against deletes and publishing.
  */
 
 
@@ -115219,7 +115288,18 @@ function reportDuplicates(names, what, problems) {
 
 
 
+
+
 const PARTIAL_SUFFIX = '.partial';
+/** Snapshots being written: `<id>@<owner>@<token>`, renamed to `<id>` once whole. */
+const STAGING = '.staging';
+/** A snapshot being replaced, between the new one's arrival and its own removal. */
+const REPLACED = '.replaced';
+/** `<id>/<owner>@<token>`: a process reading the snapshot. */
+const HOLDS = '.holds';
+const LOCK_FILE = '.lock';
+/** The lock is held for a rename or a removal: waiting longer means something is wrong. */
+const LOCK_WAIT_MS = 60_000;
 /** The directory that holds one snapshot's objects. Throws InvalidSettingsError for a bad id. */
 function snapshotDirectory(root, snapshotId) {
     checkSnapshotId(snapshotId);
@@ -115250,7 +115330,7 @@ class DirectoryStore {
     root;
     description;
     canDelete = true;
-    /** No I/O: `put` creates directories as it needs them. Use `open` to check the root up front. */
+    /** No I/O: `begin` creates directories as it needs them. Use `open` to check the root up front. */
     constructor(root) {
         this.root = (0,external_node_path_namespaceObject.resolve)(root);
         this.description = `directory ${this.root}`;
@@ -115285,10 +115365,240 @@ class DirectoryStore {
         }
         return store;
     }
-    async put(snapshotId, name, data) {
+    async begin(snapshotId) {
+        checkSnapshotId(snapshotId);
+        const directory = (0,external_node_path_namespaceObject.join)(this.root, STAGING, `${stagingPrefix(snapshotId, processOwner)}${token()}`);
+        try {
+            await (0,promises_namespaceObject.mkdir)(directory, { recursive: true });
+        }
+        catch (error) {
+            throw writeFailure(error, { root: this.root, object: snapshotId, bytesWritten: 0 });
+        }
+        return {
+            snapshotId,
+            put: (name, data) => this.writeObject(directory, snapshotId, name, data),
+            publish: ({ replace }) => this.publish(directory, snapshotId, replace),
+            discard: () => this.removeTree(directory, `the unfinished snapshot ${snapshotId}`)
+        };
+    }
+    async discardStaged(snapshotId, owner) {
+        checkSnapshotId(snapshotId);
+        const prefix = stagingPrefix(snapshotId, owner);
+        return (await this.discardStagedWhere(name => name.startsWith(prefix))).length;
+    }
+    async discardAbandoned() {
+        return this.discardStagedWhere(name => {
+            const [, owner] = name.split('@');
+            return owner !== undefined && !ownerAlive(decodeURIComponent(owner));
+        });
+    }
+    /** Removes the staging areas whose names `chosen` picks; resolves with their snapshot ids. */
+    async discardStagedWhere(chosen) {
+        const staging = (0,external_node_path_namespaceObject.join)(this.root, STAGING);
+        const ids = [];
+        for (const name of (await namesIn(staging)).filter(chosen)) {
+            const [snapshotId] = name.split('@');
+            await this.removeTree((0,external_node_path_namespaceObject.join)(staging, name), `the unfinished snapshot ${snapshotId}`);
+            ids.push(snapshotId);
+        }
+        return ids;
+    }
+    async get(snapshotId, name) {
+        const path = objectPath(snapshotDirectory(this.root, snapshotId), name);
+        try {
+            const handle = await (0,promises_namespaceObject.open)(path, 'r');
+            if (!(await handle.stat()).isFile()) {
+                await handle.close();
+                throw Object.assign(new Error(`${path} is not a file`), { code: 'ENOENT' });
+            }
+            return handle.createReadStream();
+        }
+        catch (error) {
+            const code = errorCode(error);
+            if (code === 'ENOENT' || code === 'ENOTDIR') {
+                const snapshotExists = await directory_isDirectory((0,external_node_path_namespaceObject.join)(this.root, snapshotId));
+                throw new StoreError(snapshotExists
+                    ? `object ${name} of snapshot ${snapshotId} is not in ${this.description}; the snapshot is incomplete or damaged`
+                    : `snapshot ${snapshotId} is not in ${this.description} (looking for object ${name}); check the snapshot id and the store`, { cause: error });
+            }
+            throw new StoreError(`cannot read object ${name} of snapshot ${snapshotId} from ${this.description}: ${errorMessage(error)}`, { cause: error });
+        }
+    }
+    async has(snapshotId, name) {
+        const path = objectPath(snapshotDirectory(this.root, snapshotId), name);
+        try {
+            return (await (0,promises_namespaceObject.stat)(path)).isFile();
+        }
+        catch (error) {
+            const code = errorCode(error);
+            if (code === 'ENOENT' || code === 'ENOTDIR')
+                return false;
+            throw new StoreError(`cannot check object ${name} of snapshot ${snapshotId} in ${this.description}: ${errorMessage(error)}`, { cause: error });
+        }
+    }
+    async list() {
+        let entries;
+        try {
+            entries = await (0,promises_namespaceObject.readdir)(this.root, { withFileTypes: true });
+        }
+        catch (error) {
+            if (errorCode(error) === 'ENOENT')
+                return [];
+            throw new StoreError(`cannot list ${this.description}: ${errorMessage(error)}`, {
+                cause: error
+            });
+        }
+        const snapshots = [];
+        // Staging and bookkeeping directories start with '.', which no snapshot id does.
+        for (const entry of entries) {
+            if (!entry.isDirectory() || !isValidSnapshotId(entry.name))
+                continue;
+            try {
+                snapshots.push(await this.describeSnapshot(entry.name));
+            }
+            catch (error) {
+                // Deleted while we looked: it is no longer there to list.
+                if (errorCode(error) === 'ENOENT')
+                    continue;
+                throw new StoreError(`cannot read snapshot ${entry.name} in ${this.description}: ${errorMessage(error)}`, { cause: error });
+            }
+        }
+        return snapshots;
+    }
+    async hold(snapshotId) {
+        checkSnapshotId(snapshotId);
+        const path = (0,external_node_path_namespaceObject.join)(this.root, HOLDS, snapshotId, `${encodeURIComponent(processOwner)}@${token()}`);
+        // A store this process cannot write to (a read-only mount) cannot be held, only read.
+        if (!(await isWritable(this.root)))
+            return { release: async () => undefined };
+        // Under the lock, so that a delete either sees this hold or has finished before it.
+        await this.locked(async () => {
+            try {
+                await (0,promises_namespaceObject.mkdir)((0,external_node_path_namespaceObject.dirname)(path), { recursive: true });
+                await (0,promises_namespaceObject.writeFile)(path, '');
+            }
+            catch (error) {
+                throw writeFailure(error, {
+                    root: this.root,
+                    object: (0,external_node_path_namespaceObject.relative)(this.root, path),
+                    bytesWritten: 0
+                });
+            }
+        });
+        return { release: () => this.removeTree(path, `the hold on snapshot ${snapshotId}`) };
+    }
+    async delete(snapshotId) {
+        const directory = snapshotDirectory(this.root, snapshotId);
+        return this.locked(async () => {
+            if ((await this.liveHolders(snapshotId)).length > 0)
+                return 'held';
+            await this.removeTree(directory, `snapshot ${snapshotId}`);
+            // Every hold left on it is a dead process's.
+            await this.removeTree((0,external_node_path_namespaceObject.join)(this.root, HOLDS, snapshotId), `the holds on ${snapshotId}`);
+            return 'deleted';
+        });
+    }
+    /** Moves a staged snapshot to its id; an existing one is set aside, then removed. */
+    async publish(staged, snapshotId, replace) {
+        const target = (0,external_node_path_namespaceObject.join)(this.root, snapshotId);
+        // Where the replaced snapshot waits: kept there, never discarded, if we die before removing it.
+        const aside = (0,external_node_path_namespaceObject.join)(this.root, REPLACED, `${snapshotId}@${token()}`);
+        let replaced = false;
+        await this.locked(async () => {
+            if ((0,external_node_fs_namespaceObject.existsSync)(target)) {
+                if (!replace) {
+                    throw new StoreError(`snapshot ${snapshotId} appeared in ${this.description} while this one was taken; ` +
+                        'it was left as it is and this snapshot was not kept. Take it again under another id.');
+                }
+                const holders = await this.liveHolders(snapshotId);
+                if (holders.length > 0) {
+                    throw new StoreError(`snapshot ${snapshotId} in ${this.description} is being read by ${holders.join(', ')} ` +
+                        '(a restore or verify); it was left as it is and the new snapshot was not kept. ' +
+                        'Take it again once that run is done.');
+                }
+                await this.storeCall(`set snapshot ${snapshotId} aside`, async () => {
+                    await (0,promises_namespaceObject.mkdir)((0,external_node_path_namespaceObject.dirname)(aside), { recursive: true });
+                    await (0,promises_namespaceObject.rename)(target, aside);
+                });
+                replaced = true;
+            }
+            try {
+                await this.storeCall(`publish snapshot ${snapshotId}`, () => (0,promises_namespaceObject.rename)(staged, target));
+            }
+            catch (error) {
+                if (replaced)
+                    await (0,promises_namespaceObject.rename)(aside, target);
+                throw error;
+            }
+            await syncDirectory(this.root);
+        });
+        // The new snapshot stands: a copy of the old one left behind would cost space, not safety.
+        if (replaced)
+            await (0,promises_namespaceObject.rm)(aside, { recursive: true, force: true }).catch(() => undefined);
+    }
+    /** The `host:pid` of every live process that holds `snapshotId`. */
+    async liveHolders(snapshotId) {
+        const names = await namesIn((0,external_node_path_namespaceObject.join)(this.root, HOLDS, snapshotId));
+        return names
+            .map(name => decodeURIComponent(name.slice(0, name.lastIndexOf('@'))))
+            .filter(ownerAlive);
+    }
+    /**
+     * Runs `fn` holding the store's lock (a file naming its owner), which makes a hold and a
+     * delete, or a publish, happen one after the other. A dead owner's lock is broken.
+     */
+    async locked(fn) {
+        const path = (0,external_node_path_namespaceObject.join)(this.root, LOCK_FILE);
+        const deadline = Date.now() + LOCK_WAIT_MS;
+        for (;;) {
+            try {
+                await (0,promises_namespaceObject.writeFile)(path, processOwner, { flag: 'wx' });
+                break;
+            }
+            catch (error) {
+                if (errorCode(error) !== 'EEXIST') {
+                    throw new StoreError(`cannot lock ${this.description}: ${errorMessage(error)}`, {
+                        cause: error
+                    });
+                }
+            }
+            // Empty: its owner is still writing its name. A dead owner held it for a moment only.
+            const owner = await (0,promises_namespaceObject.readFile)(path, 'utf8').catch(() => '');
+            if (owner && !ownerAlive(owner)) {
+                await (0,promises_namespaceObject.rm)(path, { force: true });
+                continue;
+            }
+            if (Date.now() > deadline) {
+                throw new StoreError(`${this.description} stayed locked by ${owner || 'another process'} for ` +
+                    `${LOCK_WAIT_MS / 1000} s; if no docker-snapshot runs there, remove ${path}`);
+            }
+            await new Promise(resolve => setTimeout(resolve, 20));
+        }
+        try {
+            return await fn();
+        }
+        finally {
+            await (0,promises_namespaceObject.rm)(path, { force: true });
+        }
+    }
+    async removeTree(path, what) {
+        await this.storeCall(`remove ${what}`, () => (0,promises_namespaceObject.rm)(path, { recursive: true, force: true }));
+    }
+    async storeCall(what, fn) {
+        try {
+            return await fn();
+        }
+        catch (error) {
+            throw new StoreError(`cannot ${what} in ${this.description}: ${errorMessage(error)}`, {
+                cause: error
+            });
+        }
+    }
+    /** Writes `<directory>/<name>` through a `.partial` file, synced, then renamed. */
+    async writeObject(directory, snapshotId, name, data) {
         let path;
         try {
-            path = this.objectPath(snapshotId, name);
+            path = objectPath(directory, name);
         }
         catch (error) {
             data.destroy();
@@ -115338,98 +115648,66 @@ class DirectoryStore {
             throw writeFailure(error, context);
         }
     }
-    async get(snapshotId, name) {
-        const path = this.objectPath(snapshotId, name);
-        try {
-            const handle = await (0,promises_namespaceObject.open)(path, 'r');
-            if (!(await handle.stat()).isFile()) {
-                await handle.close();
-                throw Object.assign(new Error(`${path} is not a file`), { code: 'ENOENT' });
-            }
-            return handle.createReadStream();
-        }
-        catch (error) {
-            const code = errorCode(error);
-            if (code === 'ENOENT' || code === 'ENOTDIR') {
-                const snapshotExists = await directory_isDirectory((0,external_node_path_namespaceObject.join)(this.root, snapshotId));
-                throw new StoreError(snapshotExists
-                    ? `object ${name} of snapshot ${snapshotId} is not in ${this.description}; the snapshot is incomplete or damaged`
-                    : `snapshot ${snapshotId} is not in ${this.description} (looking for object ${name}); check the snapshot id and the store`, { cause: error });
-            }
-            throw new StoreError(`cannot read object ${name} of snapshot ${snapshotId} from ${this.description}: ${errorMessage(error)}`, { cause: error });
-        }
-    }
-    async has(snapshotId, name) {
-        const path = this.objectPath(snapshotId, name);
-        try {
-            return (await (0,promises_namespaceObject.stat)(path)).isFile();
-        }
-        catch (error) {
-            const code = errorCode(error);
-            if (code === 'ENOENT' || code === 'ENOTDIR')
-                return false;
-            throw new StoreError(`cannot check object ${name} of snapshot ${snapshotId} in ${this.description}: ${errorMessage(error)}`, { cause: error });
-        }
-    }
-    async list() {
-        let entries;
-        try {
-            entries = await (0,promises_namespaceObject.readdir)(this.root, { withFileTypes: true });
-        }
-        catch (error) {
-            if (errorCode(error) === 'ENOENT')
-                return [];
-            throw new StoreError(`cannot list ${this.description}: ${errorMessage(error)}`, {
-                cause: error
-            });
-        }
-        const snapshots = [];
-        for (const entry of entries) {
-            if (!entry.isDirectory() || !isValidSnapshotId(entry.name))
-                continue;
-            try {
-                snapshots.push(await this.describeSnapshot(entry.name));
-            }
-            catch (error) {
-                // Deleted while we looked: it is no longer there to list.
-                if (errorCode(error) === 'ENOENT')
-                    continue;
-                throw new StoreError(`cannot read snapshot ${entry.name} in ${this.description}: ${errorMessage(error)}`, { cause: error });
-            }
-        }
-        return snapshots.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() ||
-            (a.snapshotId < b.snapshotId ? 1 : a.snapshotId > b.snapshotId ? -1 : 0));
-    }
-    async delete(snapshotId) {
-        const directory = snapshotDirectory(this.root, snapshotId);
-        try {
-            await (0,promises_namespaceObject.rm)(directory, { recursive: true, force: true });
-        }
-        catch (error) {
-            throw new StoreError(`cannot delete snapshot ${snapshotId} from ${this.description}: ${errorMessage(error)}`, { cause: error });
-        }
-    }
-    /** The validated path of an object; never outside the snapshot's directory. */
-    objectPath(snapshotId, name) {
-        const directory = snapshotDirectory(this.root, snapshotId);
-        if (!isValidObjectName(name) || name.endsWith(PARTIAL_SUFFIX)) {
-            throw new InvalidSettingsError(`Invalid object name '${name}'. Expected a relative path of non-empty segments, none of ` +
-                `them '.' or '..', without backslashes, control characters, a leading '/' or a ` +
-                `'${PARTIAL_SUFFIX}' suffix, e.g. volumes/pgdata.tar.zst`);
-        }
-        const path = (0,external_node_path_namespaceObject.join)(directory, name);
-        const inside = (0,external_node_path_namespaceObject.relative)(directory, path);
-        if (inside === '' || inside.startsWith(`..${external_node_path_namespaceObject.sep}`) || (0,external_node_path_namespaceObject.resolve)(directory, inside) !== path) {
-            throw new InvalidSettingsError(`Invalid object name '${name}': it leaves the snapshot directory`);
-        }
-        return path;
-    }
     async describeSnapshot(snapshotId) {
         const directory = (0,external_node_path_namespaceObject.join)(this.root, snapshotId);
-        const manifestCreatedAt = await readManifestCreatedAt((0,external_node_path_namespaceObject.join)(directory, manifest_MANIFEST_FILE));
-        const complete = manifestCreatedAt !== undefined;
-        const createdAt = manifestCreatedAt instanceof Date ? manifestCreatedAt : (await (0,promises_namespaceObject.stat)(directory)).mtime;
-        return { snapshotId, complete, createdAt, bytes: await totalFileBytes(directory) };
+        return {
+            snapshotId,
+            hasManifest: await isFile((0,external_node_path_namespaceObject.join)(directory, manifest_MANIFEST_FILE)),
+            modifiedAt: (await (0,promises_namespaceObject.stat)(directory)).mtime,
+            bytes: await totalFileBytes(directory)
+        };
+    }
+}
+/** The validated path of an object; never outside `directory`. */
+function objectPath(directory, name) {
+    if (!isValidObjectName(name) || name.endsWith(PARTIAL_SUFFIX)) {
+        throw new InvalidSettingsError(`Invalid object name '${name}'. Expected a relative path of non-empty segments, none of ` +
+            `them '.' or '..', without backslashes, control characters, a leading '/' or a ` +
+            `'${PARTIAL_SUFFIX}' suffix, e.g. volumes/pgdata.tar.zst`);
+    }
+    const path = (0,external_node_path_namespaceObject.join)(directory, name);
+    const inside = (0,external_node_path_namespaceObject.relative)(directory, path);
+    if (inside === '' || inside.startsWith(`..${external_node_path_namespaceObject.sep}`) || (0,external_node_path_namespaceObject.resolve)(directory, inside) !== path) {
+        throw new InvalidSettingsError(`Invalid object name '${name}': it leaves the snapshot directory`);
+    }
+    return path;
+}
+/** How the staging directories of `owner`'s runs for `snapshotId` begin ('@' is in neither). */
+function stagingPrefix(snapshotId, owner) {
+    return `${snapshotId}@${encodeURIComponent(owner)}@`;
+}
+function token() {
+    return (0,external_node_crypto_.randomBytes)(4).toString('hex');
+}
+/** The names in a directory; none when it does not exist. */
+async function namesIn(directory) {
+    try {
+        return await (0,promises_namespaceObject.readdir)(directory);
+    }
+    catch (error) {
+        if (errorCode(error) === 'ENOENT')
+            return [];
+        throw new StoreError(`cannot read ${directory}: ${errorMessage(error)}`, { cause: error });
+    }
+}
+async function isWritable(directory) {
+    try {
+        await (0,promises_namespaceObject.access)(directory, promises_namespaceObject.constants.W_OK);
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+async function isFile(path) {
+    try {
+        return (await (0,promises_namespaceObject.stat)(path)).isFile();
+    }
+    catch (error) {
+        const code = errorCode(error);
+        if (code === 'ENOENT' || code === 'ENOTDIR')
+            return false;
+        throw error;
     }
 }
 function checkSnapshotId(snapshotId) {
@@ -115437,37 +115715,6 @@ function checkSnapshotId(snapshotId) {
         throw new InvalidSettingsError(`Invalid snapshot id '${snapshotId}'. Expected 1 to 128 characters of a-z, 0-9, '.', '_' ` +
             `and '-', starting with a letter or digit.`);
     }
-}
-/**
- * `undefined` when there is no manifest; `null` when there is one without a readable `createdAt`
- * (the snapshot is still complete; restore reports what is wrong with it); else the time.
- */
-async function readManifestCreatedAt(path) {
-    let text;
-    try {
-        text = await (0,promises_namespaceObject.readFile)(path, 'utf8');
-    }
-    catch (error) {
-        const code = errorCode(error);
-        if (code === 'ENOENT' || code === 'EISDIR')
-            return undefined;
-        throw error;
-    }
-    try {
-        const parsed = JSON.parse(text);
-        if (parsed !== null && typeof parsed === 'object' && 'createdAt' in parsed) {
-            const createdAt = parsed.createdAt;
-            if (typeof createdAt === 'string') {
-                const time = new Date(createdAt);
-                if (!Number.isNaN(time.getTime()))
-                    return time;
-            }
-        }
-    }
-    catch {
-        // Unreadable JSON: fall back to the directory's time; restore will say what is wrong.
-    }
-    return null;
 }
 async function totalFileBytes(directory) {
     let total = 0;
@@ -115546,7 +115793,6 @@ function openStore(spec, access) {
 
 
 
-
 /**
  * The post step: when the main step was killed, bring back the containers it had paused or
  * stopped, remove the carrier containers it left, and remove its unfinished snapshot. After a
@@ -115578,10 +115824,10 @@ async function post() {
     if (unfinished) {
         await attempt(`snapshot ${unfinished.snapshotId}`, async () => {
             const store = await openStore(unfinished.store, 'read');
-            if (await store.has(unfinished.snapshotId, manifest_MANIFEST_FILE))
-                return;
-            await store.delete(unfinished.snapshotId);
-            info(`removed the unfinished snapshot ${unfinished.snapshotId} from ${store.description}`);
+            // Only what the killed main step wrote aside: a published snapshot is never touched.
+            if (await store.discardStaged(unfinished.snapshotId, state.carrierOwner)) {
+                info(`removed the unfinished snapshot ${unfinished.snapshotId} from ${store.description}`);
+            }
         });
     }
     if (failed.length)

@@ -31,7 +31,7 @@ export async function packArchive(
   sink: (compressed: Readable) => Promise<unknown>,
   onProgress?: (tarBytes: number) => void
 ): Promise<PackResult> {
-  const scanner = new TarScanner('The tar stream')
+  const scanner = new TarScanner('The tar stream', 'snapshot')
   const tee = new ScanningCounter(scanner, onProgress)
   const compressor = codec.compress()
   const stored = new DigestCounter()

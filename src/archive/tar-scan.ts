@@ -65,15 +65,24 @@ function entryHeader(header: Header): EntryHeader {
   }
 }
 
+/** What a path is once the engine's untar has written it. */
+type PathKind = 'directory' | 'file' | 'symlink' | 'special'
+
 /**
- * A Writable that parses the tar written to it (tar-stream), refuses entries that would land
- * outside the root when unpacked, and once finished tells the root metadata and the entry count.
+ * A Writable that parses the tar written to it (tar-stream) and models, entry by entry, what the
+ * engine's untar (`PUT /containers/{id}/archive`, moby's `archive.Unpack`) makes of it: names are
+ * cleaned, missing parents are created, an entry replaces what its path held (a directory merges
+ * into a directory), a hard link to a symlink is a symlink. It refuses, by name, every entry that
+ * would land outside the root and every entry the untar cannot place, so that what it accepts is
+ * written as it reads. Once finished it tells the root metadata and the entry count.
  * It fails with ArchiveIntegrityError naming the entry, or saying the tar is truncated.
  */
 export class TarScanner extends Writable {
   readonly #subject: string
+  readonly #reading: 'snapshot' | 'restore'
   readonly #extract: Extract
-  readonly #symlinks = new Set<string>()
+  /** Every path below the root the untar would have made so far, relative to the root. */
+  readonly #paths = new Map<string, PathKind>()
   #root: RootMetadata | undefined
   #entries = 0
   #tarBytes = 0
@@ -81,10 +90,15 @@ export class TarScanner extends Writable {
   #dataEnd = 0
   #result: TarScan | undefined
 
-  /** `subject` starts error messages, e.g. `Archive volumes/db.tar.zst`. */
-  constructor(subject: string) {
+  /**
+   * `subject` starts error messages, e.g. `Archive volumes/db.tar.zst`. `reading` says what the
+   * tar is: a `snapshot` being taken (a fault is fixed by taking it again), or a stored archive
+   * read to `restore` (a fault is fixed by restoring another snapshot).
+   */
+  constructor(subject: string, reading: 'snapshot' | 'restore' = 'restore') {
     super()
     this.#subject = subject
+    this.#reading = reading
     this.#extract = extract({ highWaterMark: 1024 * 1024 })
     this.#extract.on('entry', (header, body, next) => {
       // The extractor's own 'error' reports any failure; the entry stream only repeats it.
@@ -140,64 +154,143 @@ export class TarScanner extends Writable {
     if (!ALLOWED_TYPES.has(header.type)) {
       throw this.#unsafe(header.name, `its type (${String(header.type)}) is not supported`)
     }
-    const path = this.#resolve(header.name, 'its path')
+    const path = this.#clean(header.name, 'its path', header.name)
     if (path === '') {
       if (header.type !== 'directory') {
         throw this.#unsafe(header.name, `the root must be a directory, not a ${header.type}`)
       }
+      // The untar skips the root, which exists; root-entry.ts applies its metadata.
       this.#root ??= rootMetadata(header)
       return
     }
-    if (header.type === 'link') {
-      const target = header.linkname ?? ''
-      if (this.#resolve(target, `its hard link target '${target}'`, header.name) === '') {
-        throw this.#unsafe(header.name, 'it is a hard link to the root directory')
-      }
+    // The untar creates missing parents as directories (following symlinks on the way).
+    const parts = path.split('/')
+    for (let i = 1; i < parts.length; i++) {
+      const parent = parts.slice(0, i).join('/')
+      this.#checkParent(parent, 'its path', header.name)
+      if (!this.#paths.has(parent)) this.#paths.set(parent, 'directory')
     }
-    if (header.type === 'symlink') this.#symlinks.add(path)
+    const kind = this.#kindOf(header, path)
+    // Whatever the path held is removed first, unless a directory meets a directory.
+    const existing = this.#paths.get(path)
+    if (existing !== undefined && !(existing === 'directory' && kind === 'directory')) {
+      this.#remove(path)
+    }
+    this.#paths.set(path, kind === 'link' ? this.#linkTarget(header) : kind)
     this.#entries++
   }
 
-  /**
-   * The entry's path relative to the root, normalised (`''` for the root itself). Throws when it
-   * is absolute, climbs above the root, or passes through a symlink defined earlier.
-   */
-  #resolve(name: string, what: string, entry = name): string {
-    if (name.startsWith('/')) throw this.#unsafe(entry, `${what} is absolute`)
-    const parts = name.split('/')
-    const stack: string[] = []
-    for (let i = 0; i < parts.length; i++) {
-      const part = parts[i]!
-      if (part === '' || part === '.') continue
-      if (part === '..') {
-        if (stack.length === 0)
-          throw this.#unsafe(entry, `${what} climbs out of the root with '..'`)
-        stack.pop()
-        continue
+  #kindOf(header: EntryHeader, path: string): PathKind | 'link' {
+    switch (header.type) {
+      case 'directory':
+        return 'directory'
+      case 'file':
+      case 'contiguous-file':
+        return 'file'
+      case 'link':
+        return 'link'
+      case 'symlink': {
+        const target = header.linkname ?? ''
+        if (target === '') throw this.#unplaceable(header.name, 'its symlink target is empty')
+        // The untar refuses a relative symlink whose target, seen from the link, leaves the root.
+        if (!target.startsWith('/') && climbsOut(`${path}/../${target}`)) {
+          throw this.#unplaceable(
+            header.name,
+            `its symlink target '${target}' points above the root, which the engine refuses to ` +
+              'unpack'
+          )
+        }
+        return 'symlink'
       }
-      stack.push(part)
-      const prefix = stack.join('/')
-      if (this.#symlinks.has(prefix) && parts.slice(i + 1).some(rest => rest !== '')) {
-        throw this.#unsafe(
-          entry,
-          `${what} goes through '${prefix}', a symlink earlier in the archive`
-        )
-      }
+      default:
+        return 'special'
     }
-    return stack.join('/')
+  }
+
+  /** What a hard link becomes: its target's kind (a link to a symlink is a symlink). */
+  #linkTarget(header: EntryHeader): PathKind {
+    const linkname = header.linkname ?? ''
+    const what = `its hard link target '${linkname}'`
+    const target = this.#clean(linkname, what, header.name)
+    if (target === '') throw this.#unsafe(header.name, 'it is a hard link to the root directory')
+    const parts = target.split('/')
+    for (let i = 1; i < parts.length; i++) {
+      this.#checkParent(parts.slice(0, i).join('/'), what, header.name)
+    }
+    const kind = this.#paths.get(target)
+    if (kind === undefined) {
+      throw this.#unplaceable(header.name, `${what} is not an earlier entry of the archive`)
+    }
+    if (kind === 'directory') {
+      throw this.#unplaceable(header.name, `${what} is a directory, which cannot be hard linked`)
+    }
+    return kind
+  }
+
+  /** Throws unless `parent`, an ancestor of a path the untar opens, is a directory or absent. */
+  #checkParent(parent: string, what: string, entry: string) {
+    const kind = this.#paths.get(parent)
+    if (kind === 'symlink') {
+      throw this.#unsafe(
+        entry,
+        `${what} goes through '${parent}', a symlink earlier in the archive`
+      )
+    }
+    if (kind === 'file' || kind === 'special') {
+      throw this.#unplaceable(entry, `${what} goes through '${parent}', which is not a directory`)
+    }
+  }
+
+  /** Forgets `path` and, when it was a directory, everything below it. */
+  #remove(path: string) {
+    const wasDirectory = this.#paths.get(path) === 'directory'
+    this.#paths.delete(path)
+    if (!wasDirectory) return
+    const below = `${path}/`
+    for (const known of this.#paths.keys()) {
+      if (known.startsWith(below)) this.#paths.delete(known)
+    }
+  }
+
+  /**
+   * `name` relative to the root, cleaned as the untar cleans it (`''` for the root itself).
+   * Throws when it is absolute or climbs above the root.
+   */
+  #clean(name: string, what: string, entry: string): string {
+    if (name.startsWith('/')) throw this.#unsafe(entry, `${what} is absolute`)
+    if (climbsOut(name)) throw this.#unsafe(entry, `${what} climbs out of the root with '..'`)
+    return normalise(name)
   }
 
   #unsafe(name: string, reason: string) {
     return new ArchiveIntegrityError(
       `${this.#subject} has an unsafe entry '${name}': ${reason}. Unpacking it could write ` +
-        'outside the volume, so it is refused; restore from a snapshot you trust.'
+        `outside the volume, so it is refused; ${this.#refusedNextStep()}.`
     )
   }
 
-  #truncated(detail: string) {
+  #unplaceable(name: string, reason: string) {
     return new ArchiveIntegrityError(
-      `${this.#subject} is truncated: the tar inside ends early (${detail}). The stream was cut ` +
-        'while the snapshot was written; restore from another snapshot.'
+      `${this.#subject} has an entry '${name}' that cannot be unpacked: ${reason}. Unpacking ` +
+        `would stop there with part of the archive written, so it is refused; ` +
+        `${this.#refusedNextStep()}.`
+    )
+  }
+
+  #refusedNextStep() {
+    return this.#reading === 'snapshot'
+      ? 'move or fix that entry where it was read from, and take the snapshot again'
+      : 'restore from a snapshot you trust'
+  }
+
+  #truncated(detail: string) {
+    const cause =
+      this.#reading === 'snapshot'
+        ? 'The engine stops the stream when a file changes while it is copied; take the ' +
+          'snapshot again (or use consistency stop).'
+        : 'The stream was cut while the snapshot was written; restore from another snapshot.'
+    return new ArchiveIntegrityError(
+      `${this.#subject} is truncated: the tar inside ends early (${detail}). ${cause}`
     )
   }
 
@@ -209,6 +302,26 @@ export class TarScanner extends Writable {
       cause: error
     })
   }
+}
+
+/** A relative path's components after resolving `.` and `..` by name, as Go's filepath.Clean. */
+function components(name: string): string[] | undefined {
+  const stack: string[] = []
+  for (const part of name.split('/')) {
+    if (part === '' || part === '.') continue
+    if (part !== '..') stack.push(part)
+    else if (stack.pop() === undefined) return undefined
+  }
+  return stack
+}
+
+/** Whether a relative path climbs above its start, resolving `..` by name. */
+function climbsOut(name: string): boolean {
+  return components(name) === undefined
+}
+
+function normalise(name: string): string {
+  return (components(name) ?? []).join('/')
 }
 
 function rootMetadata(header: EntryHeader): RootMetadata {

@@ -3,6 +3,7 @@
  * passed on raw, for readSettings to validate exactly as it does for the action.
  */
 import { InvalidSettingsError } from '../errors.js'
+import { editDistance } from '../near-matches.js'
 import type { InputName } from '../generated/inputs.js'
 import type { CommandName, SwitchName } from './commands.js'
 import {
@@ -52,23 +53,6 @@ export function flagsOf(command: CommandName): string[] {
 
 function isCommand(word: string): word is CommandName {
   return (COMMAND_NAMES as string[]).includes(word)
-}
-
-/** Edit distance counting a swap of neighbours as one edit, for "did you mean" suggestions. */
-export function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
-    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0))
-  )
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1)
-      }
-    }
-  }
-  return d[a.length][b.length]
 }
 
 /** The candidate closest to `word`, if it is close enough to be a likely typo. */

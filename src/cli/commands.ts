@@ -37,6 +37,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       'exclude-volumes',
       'store',
       'snapshot-id',
+      'replace-snapshot',
       'docker-host',
       'consistency',
       'commit',
@@ -69,6 +70,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       'wait-timeout',
       'ports',
       'env',
+      'keep-on-failure',
       ...REGISTRY_ACCESS
     ],
     switches: [],
@@ -100,7 +102,9 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     ]
   },
   ls: {
-    summary: 'List the snapshots in a store: id, complete or not, when, and size.',
+    summary:
+      'List the snapshots in a store: id, status (complete, incomplete, or damaged: its ' +
+      'manifest does not check out), when, and size.',
     inputs: ['store'],
     switches: [],
     examples: ['docker-snapshot ls --store /srv/snapshots', 'docker-snapshot ls --json']
@@ -108,7 +112,8 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
   prune: {
     summary:
       'Remove old snapshots from a store, keeping the newest complete ones; ' +
-      'also removes incomplete snapshots (failed runs) older than an hour.',
+      'also removes incomplete snapshots (failed runs) older than an hour. Damaged snapshots ' +
+      'and those a restore or verify is reading are left, and named.',
     mode: 'prune',
     inputs: ['store', 'keep', 'older-than'],
     switches: [],

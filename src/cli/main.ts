@@ -6,8 +6,9 @@ import { describeError } from '../errors.js'
 import type { RunContext, RunResult } from '../runner.js'
 import { drill, execute } from '../runner.js'
 import { pruneSnapshots } from '../prune.js'
+import { listSnapshots } from '../restore/read-manifest.js'
 import type { Settings, StoreSpec } from '../settings.js'
-import { readSettings } from '../settings.js'
+import { isMaskable, readSettings } from '../settings.js'
 import type { QuiesceAction } from '../snapshot/quiesce.js'
 import { openStore } from '../stores/index.js'
 import type { SnapshotStore } from '../stores/store.js'
@@ -65,7 +66,7 @@ export class Masker {
   }
 
   add(secret: string): void {
-    if (!secret || this.secrets.includes(secret)) return
+    if (!isMaskable(secret) || this.secrets.includes(secret)) return
     // Longest first, so a secret that contains another is masked whole.
     this.secrets = [...this.secrets, secret].sort((a, b) => b.length - a.length)
   }
@@ -310,7 +311,7 @@ async function perform(
     }
     case 'ls': {
       const store = await io.openStore(settings.store, 'read')
-      const snapshots = await store.list()
+      const snapshots = await listSnapshots(store)
       if (snapshots.length === 0) context.log.info(`no snapshots in ${store.description}`)
       return {
         result: { store: store.description, snapshots },

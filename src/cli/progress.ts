@@ -192,9 +192,9 @@ abstract class HumanDisplay implements Display {
       info: message => {
         if (!quiet) this.line(message)
       },
-      warn: message => this.line(`warning: ${message}`),
+      warn: message => this.line(message, 'warning: '),
       group: async (title, fn) => {
-        if (!quiet) this.line(`==> ${title}`)
+        if (!quiet) this.line(title, '==> ')
         return fn()
       }
     }
@@ -203,8 +203,11 @@ abstract class HumanDisplay implements Display {
     }
   }
 
-  /** Writes one finished line to stderr. */
-  protected abstract line(text: string): void
+  /**
+   * Writes one finished line to stderr: `prefix` (the display's own, never masked, so a secret
+   * cannot blank the line's structure) and `text` (masked).
+   */
+  protected abstract line(text: string, prefix?: string): void
   protected abstract transfer(transfer: Transfer): void
   /** Clears whatever is live; transfers still active are reported as stopped. */
   protected abstract stop(): void
@@ -220,7 +223,7 @@ abstract class HumanDisplay implements Display {
     for (const state of stopped) {
       this.line(`${state.kind} ${state.name}: stopped after ${formatBytes(state.bytes)}`)
     }
-    if (outcome.error) this.line(`error: ${outcome.error.message}`)
+    if (outcome.error) this.line(outcome.error.message, 'error: ')
     if (outcome.text) this.options.stdout.write(this.mask(outcome.text))
   }
 
@@ -235,8 +238,8 @@ export class TtyDisplay extends HumanDisplay {
   private drawn = 0
   private drawnAt = -Infinity
 
-  protected line(text: string): void {
-    this.options.stderr.write(this.clearBlock() + this.mask(text) + '\n' + this.block())
+  protected line(text: string, prefix = ''): void {
+    this.options.stderr.write(this.clearBlock() + prefix + this.mask(text) + '\n' + this.block())
   }
 
   protected transfer(transfer: Transfer): void {
@@ -274,8 +277,8 @@ export class TtyDisplay extends HumanDisplay {
 
 /** A pipe or a file: no control characters; a line per start, every few seconds, and at the end. */
 export class PlainDisplay extends HumanDisplay {
-  protected line(text: string): void {
-    this.options.stderr.write(this.mask(text) + '\n')
+  protected line(text: string, prefix = ''): void {
+    this.options.stderr.write(prefix + this.mask(text) + '\n')
   }
 
   protected transfer(transfer: Transfer): void {

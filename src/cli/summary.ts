@@ -1,11 +1,10 @@
 /** What a person reads on stdout when a command is done: plain text, aligned columns. */
 import { createHash } from 'node:crypto'
 import type { DrillReport } from '../drill.js'
-import type { RestoreReport, VerifyReport } from '../restore/index.js'
-import type { RunResult } from '../runner.js'
+import type { ListedSnapshot, RestoreReport, VerifyReport } from '../restore/index.js'
+import type { PruneResult, RunResult } from '../runner.js'
 import type { SnapshotReport } from '../snapshot/snapshot.js'
 import { formatBytes, plural } from '../format.js'
-import type { StoredSnapshot } from '../stores/store.js'
 
 /** Left-aligned columns, two spaces apart. */
 export function columns(rows: readonly (readonly string[])[]): string[] {
@@ -51,22 +50,19 @@ function formatTime(date: Date): string {
   return `${date.toISOString().replace('T', ' ').slice(0, 19)}Z`
 }
 
-export function snapshotTable(list: readonly StoredSnapshot[]): string {
+export function snapshotTable(list: readonly ListedSnapshot[]): string {
   if (list.length === 0) return ''
   const rows = [
     ['SNAPSHOT', 'STATUS', 'CREATED', 'SIZE'],
-    ...list.map(s => [
-      s.snapshotId,
-      s.complete ? 'complete' : 'incomplete',
-      formatTime(s.createdAt),
-      formatBytes(s.bytes)
-    ])
+    ...list.map(s => [s.snapshotId, s.status, formatTime(s.createdAt), formatBytes(s.bytes)])
   ]
-  return columns(rows).join('\n') + '\n'
+  const damaged = list.filter(s => s.status === 'damaged').map(s => `${s.snapshotId}: ${s.problem}`)
+  return [...columns(rows), ...(damaged.length ? ['', ...damaged] : [])].join('\n') + '\n'
 }
 
-export function pruneSummary(pruned: { removed: string[]; kept: string[] }): string {
+export function pruneSummary(pruned: PruneResult): string {
   const lines = pruned.removed.map(id => `removed ${id}`)
+  lines.push(...pruned.skipped.map(s => `left ${s.snapshotId}: ${s.reason}`))
   lines.push(`${plural(pruned.removed.length, 'snapshot')} removed, ${pruned.kept.length} kept`)
   return lines.join('\n') + '\n'
 }

@@ -56,25 +56,57 @@ export async function registryAuth(
   return {}
 }
 
+/** The registry's base URL that answered, and its answer. */
+export interface RegistryAnswer {
+  /** `https://host:port` or `http://host:port`. */
+  base: string
+  response: Response
+}
+
 /**
- * Fails early, before any container is paused, when nothing answers at the registry's address.
- * Any HTTP answer (200, 401) counts: credentials are the engine's business at push time.
+ * Asks a registry's API (`path` below the address) as the engine reaches a registry: over https,
+ * then over plain http when https gets no answer at all (refused, or not TLS), as for an insecure
+ * registry. Snapshot's reachability check and verify's manifest check both ask this way, so a
+ * registry a snapshot pushed to is verified over the same scheme. Throws RegistryError listing
+ * each scheme's failure when neither answers; `headers` are sent over either scheme.
  */
-export async function checkRegistryReachable(address: string, timeoutMs = 5000): Promise<void> {
+export async function askRegistry(
+  address: string,
+  path: string,
+  init: { method?: string; headers?: Record<string, string>; timeoutMs: number }
+): Promise<RegistryAnswer> {
   const failures: string[] = []
   for (const scheme of ['https', 'http']) {
+    const base = `${scheme}://${address}`
     try {
-      await fetch(`${scheme}://${address}/v2/`, { signal: AbortSignal.timeout(timeoutMs) })
-      return
+      const response = await fetch(`${base}${path}`, {
+        method: init.method ?? 'GET',
+        headers: init.headers ?? {},
+        signal: AbortSignal.timeout(init.timeoutMs)
+      })
+      return { base, response }
     } catch (error) {
       const cause = (error as { cause?: { code?: string; message?: string } }).cause
       failures.push(`${scheme}: ${cause?.code ?? cause?.message ?? (error as Error).message}`)
     }
   }
-  throw new RegistryError(
-    `Registry ${address} is unreachable (${failures.join('; ')}). Check the registry input ` +
-      'and that the registry is running; nothing was paused or changed.'
-  )
+  throw new RegistryError(`Registry ${address} is unreachable (${failures.join('; ')}).`)
+}
+
+/**
+ * Fails early, before any container is paused, when nothing answers at the registry's address.
+ * Any HTTP answer (200, 401) counts: credentials are the engine's business at push time.
+ */
+export async function checkRegistryReachable(address: string, timeoutMs = 5000): Promise<void> {
+  try {
+    await askRegistry(address, '/v2/', { timeoutMs })
+  } catch (error) {
+    throw new RegistryError(
+      `${(error as Error).message} Check the registry input and that the registry is running; ` +
+        'nothing was paused or changed.',
+      { cause: error }
+    )
+  }
 }
 
 /**

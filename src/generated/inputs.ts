@@ -71,6 +71,11 @@ export const INPUTS = {
     description: 'Seconds a pre- or post-exec hook may run before it counts as failed.',
     default: '60'
   },
+  'replace-snapshot': {
+    description:
+      'Snapshot: when the store already holds a snapshot with this snapshot-id, replace it (`true`) or refuse before touching anything (`false`). The old one is removed only once the new one is whole; a failed run leaves it as it was.',
+    default: 'false'
+  },
   registry: {
     description:
       'Registry for committed and locally built images (`host:port`). Empty saves images into the store instead.',
@@ -126,6 +131,11 @@ export const INPUTS = {
     description:
       'Values for environment variables left out of the manifest because they look secret, as `NAME=VALUE` lines (masked in logs). Needed only when the image does not carry them.',
     default: ''
+  },
+  'keep-on-failure': {
+    description:
+      'Restore: when it fails, keep the containers, volumes and networks it created (to read `docker logs` of a container that did not become healthy) instead of removing them (`true` or `false`).',
+    default: 'false'
   },
   'restore-check': {
     description:

@@ -73,8 +73,8 @@ export class Originals {
 
   /**
    * Stops the containers to replace (dependents first) and renames them aside. First, changing
-   * nothing, refuses (ConflictError) what cannot be kept aside: a running container started with
-   * --rm, a volume they keep in use that cannot be emptied in place.
+   * nothing, refuses (ConflictError) what cannot be kept aside: a running container the engine
+   * removes when it stops, a volume they keep in use that cannot be emptied in place.
    */
   async setAsideContainers(
     containers: PlannedContainer[],
@@ -87,9 +87,9 @@ export class Originals {
       const details = await this.engine.inspectContainer(existing.id)
       if (details.State.Running && details.HostConfig.AutoRemove === true) {
         throw new ConflictError(
-          `Cannot replace container ${existing.name}: it was started with --rm, so stopping ` +
-            'it to keep it aside would remove it. Nothing was changed. Stop it yourself if it ' +
-            'may go, or restore beside it with a prefix.'
+          `Cannot replace container ${existing.name}: the engine removes it when it stops ` +
+            '(AutoRemove), so it cannot be kept aside. Nothing was changed. Stop it yourself ' +
+            'if it may go, or restore beside it with a prefix.'
         )
       }
       entries.push({

@@ -1,11 +1,12 @@
 /**
- * Environment variables whose values the snapshot left out because their names look secret: a
+ * Environment variables whose values the snapshot left out because they look secret: a
  * value the user supplies wins; else the image's own value applies (a committed image carries the
  * container's environment); else the restore cannot go on and says which variable is missing.
  * Values never leave the create body: they are not logged or reported.
  */
 import { InvalidSettingsError } from '../errors.js'
 import type { ContainerRecord } from '../manifest.js'
+import { isSecretName } from '../snapshot/capture.js'
 
 export interface EnvResolution {
   /**
@@ -87,14 +88,18 @@ export interface MissingVariable {
   variable: string
 }
 
-/** One error naming every variable that has no value, and how to give it one. */
+/** One error naming every variable that has no value, why it was left out, and how to give it one. */
 export function missingEnvError(missing: MissingVariable[]): InvalidSettingsError {
-  const listed = missing.map(
-    m => `${m.variable} of container ${m.container} (image ${m.image} does not set it)`
-  )
+  const listed = missing.map(m => {
+    // The manifest keeps only names: a name that does not look secret was left out for its value.
+    const why = isSecretName(m.variable)
+      ? 'its name looks secret'
+      : 'its value holds a URL with a password'
+    return `${m.variable} of container ${m.container} (${why}; image ${m.image} does not set it)`
+  })
   const example = [...new Set(missing.map(m => `${m.variable}=<value>`))].join(', ')
   return new InvalidSettingsError(
-    `The snapshot left out the values of ${listed.join('; ')} because their names look secret. ` +
+    `The snapshot left out the values of variables that look secret: ${listed.join('; ')}. ` +
       `Supply them in the restore's env setting (${example}).`
   )
 }

@@ -1,7 +1,14 @@
 export { restoreSnapshot, checkRestoreOptions } from './restore.js'
 export { verifySnapshot, removeRestored, throwawayPrefix } from './verify.js'
 export { describeBindMount } from './bind-mounts.js'
-export { readManifest, resolveSnapshotId, LATEST } from './read-manifest.js'
+export {
+  readManifest,
+  resolveSnapshotId,
+  listSnapshots,
+  newestComplete,
+  LATEST
+} from './read-manifest.js'
+export type { ListedSnapshot, SnapshotStatus } from './read-manifest.js'
 export type {
   BindMountPolicy,
   ConflictPolicy,

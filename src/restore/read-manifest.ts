@@ -9,17 +9,73 @@ const MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 /** The id `latest` stands for: the newest complete snapshot in the store. */
 export const LATEST = 'latest'
 
+/**
+ * `complete`: its manifest parses and its checksum holds. `incomplete`: it has no manifest (a run
+ * cut short). `damaged`: its manifest is there but invalid; restore cannot use it.
+ */
+export type SnapshotStatus = 'complete' | 'incomplete' | 'damaged'
+
+/** A snapshot of a store, with its manifest checked. */
+export interface ListedSnapshot {
+  snapshotId: string
+  status: SnapshotStatus
+  /** From the manifest when complete, else when the store last changed it. */
+  createdAt: Date
+  bytes: number
+  /** Why a damaged snapshot is damaged. */
+  problem?: string
+}
+
+/** Every snapshot of the store, newest first, each manifest read and checked as restore does. */
+export async function listSnapshots(store: SnapshotStore): Promise<ListedSnapshot[]> {
+  const listed: ListedSnapshot[] = []
+  for (const { snapshotId, hasManifest, modifiedAt, bytes } of await store.list()) {
+    if (!hasManifest) {
+      listed.push({ snapshotId, status: 'incomplete', createdAt: modifiedAt, bytes })
+      continue
+    }
+    try {
+      const manifest = await readManifest(store, snapshotId)
+      listed.push({
+        snapshotId,
+        status: 'complete',
+        createdAt: new Date(manifest.createdAt),
+        bytes
+      })
+    } catch (error) {
+      if (!(error instanceof ManifestError)) throw error
+      listed.push({
+        snapshotId,
+        status: 'damaged',
+        createdAt: modifiedAt,
+        bytes,
+        problem: error.message
+      })
+    }
+  }
+  return listed.sort(
+    (a, b) =>
+      b.createdAt.getTime() - a.createdAt.getTime() ||
+      (a.snapshotId < b.snapshotId ? 1 : a.snapshotId > b.snapshotId ? -1 : 0)
+  )
+}
+
+/** The id of the newest complete snapshot in the store, if there is one. */
+export async function newestComplete(store: SnapshotStore): Promise<string | undefined> {
+  return (await listSnapshots(store)).find(snapshot => snapshot.status === 'complete')?.snapshotId
+}
+
 /** `snapshotId` itself, or for `latest` the newest complete snapshot's id. */
 export async function resolveSnapshotId(store: SnapshotStore, snapshotId: string): Promise<string> {
   if (snapshotId !== LATEST) return snapshotId
-  const newest = (await store.list()).find(snapshot => snapshot.complete)
+  const newest = await newestComplete(store)
   if (newest === undefined) {
     throw new NotFoundError(
       `There is no complete snapshot in ${store.description} to restore as 'latest'. Take a ` +
         'snapshot first, or check the store.'
     )
   }
-  return newest.snapshotId
+  return newest
 }
 
 /**
@@ -29,7 +85,7 @@ export async function resolveSnapshotId(store: SnapshotStore, snapshotId: string
 export async function readManifest(store: SnapshotStore, snapshotId: string): Promise<Manifest> {
   const source = `the manifest of snapshot ${snapshotId} in ${store.description}`
   if (!(await store.has(snapshotId, MANIFEST_FILE))) {
-    const listed = await store.list()
+    const listed = await listSnapshots(store)
     if (listed.some(snapshot => snapshot.snapshotId === snapshotId)) {
       throw new ManifestError(
         `Snapshot ${snapshotId} in ${store.description} has no manifest: it was interrupted ` +
@@ -37,11 +93,11 @@ export async function readManifest(store: SnapshotStore, snapshotId: string): Pr
       )
     }
     const known = listed
-      .filter(s => s.complete)
+      .filter(s => s.status === 'complete')
       .slice(0, 5)
       .map(s => s.snapshotId)
     throw new NotFoundError(
-      `Snapshot ${snapshotId} is not in ${store.description}. ` +
+      `No snapshot ${snapshotId} in ${store.description}. ` +
         (known.length > 0
           ? `The newest complete snapshots there: ${known.join(', ')}.`
           : 'The store holds no complete snapshot.')

@@ -2,7 +2,9 @@
  * Whether a registry still holds a manifest, asked with one HEAD request of the distribution API
  * (`/v2/<repo>/manifests/<digest>`), answering a Basic or Bearer challenge when there is one.
  */
+import { askRegistry } from '../docker/registry.js'
 import type { RegistryAuth } from '../docker/types.js'
+import { RegistryError } from '../errors.js'
 
 /** Docker Hub's name in references, and where its API answers. */
 const DOCKER_HUB = 'docker.io'
@@ -35,14 +37,6 @@ export function locateImage(reference: string): ImageLocation {
   return { registry: DOCKER_HUB, repository: slash >= 0 ? name : `library/${name}` }
 }
 
-/** Whether the engine talks plain HTTP to this registry by default (loopback addresses). */
-export function isLoopbackRegistry(registry: string): boolean {
-  const host = registry.startsWith('[')
-    ? registry.slice(1, registry.indexOf(']'))
-    : registry.replace(/:\d+$/, '')
-  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host)
-}
-
 export type ManifestPresence =
   | { found: true; detail: string }
   | { found: false; detail: string }
@@ -58,29 +52,39 @@ export async function checkRegistryManifest(
   if (location.registry === DOCKER_HUB) {
     return { found: undefined, detail: 'Docker Hub is checked by pulling' }
   }
-  const scheme = isLoopbackRegistry(location.registry) ? 'http' : 'https'
-  const url = `${scheme}://${location.registry}/v2/${location.repository}/manifests/${digest}`
-  const head = (authorization?: string) =>
-    fetch(url, {
-      method: 'HEAD',
-      headers: authorization
-        ? { Accept: MANIFEST_TYPES, Authorization: authorization }
-        : { Accept: MANIFEST_TYPES },
-      signal: AbortSignal.timeout(timeoutMs)
-    })
+  const path = `/v2/${location.repository}/manifests/${digest}`
+  const headers = (authorization?: string): Record<string, string> =>
+    authorization
+      ? { Accept: MANIFEST_TYPES, Authorization: authorization }
+      : { Accept: MANIFEST_TYPES }
 
   let response: Response
   try {
-    response = await head(basicAuthorization(auth))
+    // The scheme that answers first (https, else http as for an insecure registry) is kept.
+    const first = await askRegistry(location.registry, path, {
+      method: 'HEAD',
+      headers: headers(basicAuthorization(auth)),
+      timeoutMs
+    })
+    response = first.response
     if (response.status === 401) {
       const bearer = await bearerToken(response.headers.get('www-authenticate'), auth, timeoutMs)
-      if (bearer !== undefined) response = await head(`Bearer ${bearer}`)
+      if (bearer !== undefined) {
+        response = await fetch(`${first.base}${path}`, {
+          method: 'HEAD',
+          headers: headers(`Bearer ${bearer}`),
+          signal: AbortSignal.timeout(timeoutMs)
+        })
+      }
     }
   } catch (error) {
     const cause = (error as { cause?: { code?: string } }).cause?.code
     return {
       found: false,
-      detail: `registry ${location.registry} did not answer (${cause ?? describe(error)})`
+      detail:
+        error instanceof RegistryError
+          ? error.message
+          : `registry ${location.registry} did not answer (${cause ?? describe(error)})`
     }
   }
   if (response.ok) {

@@ -525,8 +525,10 @@ class RestoreRun {
     if (error instanceof HealthError && !keep && created.length > 0) {
       parts.push(
         aside
-          ? 'Restore beside them with a prefix and keep-on-failure to read the container logs.'
-          : 'Restore again with keep-on-failure to read the container logs.'
+          ? 'Restore beside them with a prefix and keep-on-failure true (--keep-on-failure) ' +
+              'to read the container logs.'
+          : 'Restore again with keep-on-failure true (--keep-on-failure) to keep them and read ' +
+              'the container logs.'
       )
     }
     return withContext(reason, parts.join(' '))

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto'
 import { inspectArchive } from '../archive/index.js'
 import type { Engine } from '../docker/engine.js'
-import { InvalidSettingsError, describeError } from '../errors.js'
+import { InvalidSettingsError, NotFoundError, describeError } from '../errors.js'
 import type { Logger } from '../log.js'
 import type { ImageRecord, Manifest } from '../manifest.js'
 import type { SnapshotStore } from '../stores/store.js'
@@ -106,6 +106,8 @@ class VerifyRun {
       return value
     } catch (error) {
       if (error instanceof InvalidSettingsError) throw error
+      // A snapshot that is not there is not an untrusted one: the run fails, it does not report.
+      if (kind === 'manifest' && error instanceof NotFoundError) throw error
       const detail = describeError(error)
       this.checks.push({ kind, subject, ok: false, detail, durationMs: Date.now() - started })
       this.log.warn(`failed: ${subject}: ${detail}`)

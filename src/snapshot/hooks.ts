@@ -2,6 +2,7 @@ import type { Engine } from '../docker/engine.js'
 import type { ContainerDetails } from '../docker/types.js'
 import { HookError } from '../errors.js'
 import type { Logger } from '../log.js'
+import { MAX_TIMEOUT_SECONDS } from '../settings.js'
 import { LABEL, containerName } from './capture.js'
 
 export type HookPhase = 'pre' | 'post'
@@ -27,8 +28,7 @@ export async function runHook(
     log.warn(`${name} is not running; its ${label} hook was not run`)
     return
   }
-  const seconds = Number(labels[LABEL.hookTimeout])
-  const timeoutMs = Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : defaultTimeoutMs
+  const timeoutMs = labelTimeoutMs(name, labels[LABEL.hookTimeout], defaultTimeoutMs, log)
   log.info(`${name}: running ${phase}-exec hook`)
   const started = Date.now()
   const result = await engine.exec(details.Id, ['sh', '-c', command], timeoutMs)
@@ -48,4 +48,23 @@ export async function runHook(
     return
   }
   throw new HookError(message)
+}
+
+/** The container's own hook timeout (label, seconds) when it is one a timer can wait, else the default. */
+function labelTimeoutMs(
+  container: string,
+  label: string | undefined,
+  defaultTimeoutMs: number,
+  log: Logger
+): number {
+  if (label === undefined || label.trim() === '') return defaultTimeoutMs
+  const seconds = Number(label)
+  if (Number.isFinite(seconds) && seconds > 0 && seconds <= MAX_TIMEOUT_SECONDS) {
+    return seconds * 1000
+  }
+  log.warn(
+    `${container}: ignoring label ${LABEL.hookTimeout}=${label}: expected seconds between 1 and ` +
+      `${MAX_TIMEOUT_SECONDS}; the hook gets ${defaultTimeoutMs / 1000} s`
+  )
+  return defaultTimeoutMs
 }

@@ -17,7 +17,7 @@ import type {
 } from '../manifest.js'
 import { MANIFEST_FILE, MANIFEST_VERSION } from '../manifest.js'
 import { serializeManifest } from '../manifest-schema.js'
-import type { SnapshotStore } from '../stores/store.js'
+import type { SnapshotStore, SnapshotWriter } from '../stores/store.js'
 import type { TransferListener } from '../transfer.js'
 import { formatBytes } from '../format.js'
 import {
@@ -50,6 +50,8 @@ export interface SnapshotOptions {
   compression: CompressorChoice
   compressionLevel?: number
   hookTimeoutMs: number
+  /** Replace a snapshot of the same id once this one is whole; without it such an id is refused. */
+  replaceExisting: boolean
   toolVersion: string
   /** Told, before each pause or stop and after each resume, what would need undoing. */
   onQuiesce?: (actions: QuiesceAction[]) => void
@@ -113,6 +115,8 @@ class SnapshotRun {
   constructor(
     private readonly engine: Engine,
     private readonly store: SnapshotStore,
+    /** Where the snapshot's objects go until it is whole. */
+    private readonly writer: SnapshotWriter,
     private readonly options: SnapshotOptions,
     private readonly log: Logger
   ) {
@@ -212,7 +216,7 @@ class SnapshotRun {
       networks
     }
     const text = serializeManifest(manifest)
-    await this.store.put(options.snapshotId, MANIFEST_FILE, bufferStream(text))
+    await this.writer.put(MANIFEST_FILE, bufferStream(text))
     return {
       manifest: JSON.parse(text) as Manifest,
       manifestLocation: `${this.store.description}: ${options.snapshotId}/${MANIFEST_FILE}`,
@@ -338,7 +342,7 @@ class SnapshotRun {
         packArchive(
           this.options.signal ? addAbortSignal(this.options.signal, tar) : tar,
           this.codec,
-          compressed => this.store.put(this.options.snapshotId, object, compressed),
+          compressed => this.writer.put(object, compressed),
           bytes =>
             this.options.onTransfer?.({ kind: 'volume', name: volume.Name, bytes, done: false })
         )
@@ -386,9 +390,7 @@ class SnapshotRun {
         if (mount.type !== 'bind') continue
         const object = `binds/${record.name}-${index}.tar.${this.codec.algorithm === 'zstd' ? 'zst' : 'gz'}`
         const packed = await this.engine.readContainerPath(details.Id, mount.destination, tar =>
-          packArchive(tar, this.codec, compressed =>
-            this.store.put(this.options.snapshotId, object, compressed)
-          )
+          packArchive(tar, this.codec, compressed => this.writer.put(object, compressed))
         )
         mount.archive = archiveRecord(object, packed)
         this.log.info(
@@ -452,7 +454,7 @@ class SnapshotRun {
       const packed = await packArchive(
         saved,
         this.codec,
-        compressed => this.store.put(this.options.snapshotId, object, compressed),
+        compressed => this.writer.put(object, compressed),
         bytes => this.options.onTransfer?.({ kind: 'image', name: reference, bytes, done: false })
       )
       this.options.onTransfer?.({
@@ -480,8 +482,10 @@ function bufferStream(text: string) {
 }
 
 /**
- * Takes a snapshot. On any failure every container we paused or stopped is brought back, the
- * partial snapshot is removed from the store, and the error says what failed.
+ * Takes a snapshot. It is written aside and appears under its id only once whole. On any failure
+ * every container we paused or stopped is brought back, what this run wrote is removed, and the
+ * error says what failed; a snapshot that was there before is never touched, unless replaced
+ * (`replaceExisting`) by one that is whole.
  */
 export async function takeSnapshot(
   engine: Engine,
@@ -489,18 +493,27 @@ export async function takeSnapshot(
   options: SnapshotOptions,
   log: Logger
 ): Promise<SnapshotReport> {
+  const { snapshotId } = options
+  if (!options.replaceExisting && (await store.list()).some(s => s.snapshotId === snapshotId)) {
+    throw new InvalidSettingsError(
+      `Snapshot id '${snapshotId}' is taken in ${store.description}: nothing was touched. Choose ` +
+        'another snapshot id, or replace that snapshot with replace-snapshot: true ' +
+        '(--replace-snapshot); it is removed only once the new one is whole.'
+    )
+  }
+  const writer = await store.begin(snapshotId)
   try {
-    return await new SnapshotRun(engine, store, options, log).run()
+    const report = await new SnapshotRun(engine, store, writer, options, log).run()
+    await writer.publish({ replace: options.replaceExisting })
+    return report
   } catch (error) {
     try {
-      await store.delete(options.snapshotId)
+      await writer.discard()
     } catch (cleanup) {
-      log.warn(
-        `could not remove the incomplete snapshot ${options.snapshotId}: ${describeError(cleanup)}`
-      )
+      log.warn(`could not remove the unfinished snapshot ${snapshotId}: ${describeError(cleanup)}`)
     }
     if (error instanceof StoreError || error instanceof SnapshotError) throw error
-    throw new SnapshotError(`snapshot ${options.snapshotId} failed: ${describeError(error)}`, {
+    throw new SnapshotError(`snapshot ${snapshotId} failed: ${describeError(error)}`, {
       cause: error
     })
   }

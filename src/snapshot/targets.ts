@@ -1,7 +1,8 @@
 import type { Engine } from '../docker/engine.js'
 import type { ContainerDetails, VolumeDetails } from '../docker/types.js'
-import { InvalidSettingsError, NotFoundError } from '../errors.js'
+import { InvalidSettingsError } from '../errors.js'
 import { BUILTIN_NETWORKS } from '../manifest-schema.js'
+import { didYouMean, nearMatches } from '../near-matches.js'
 import { LABEL, containerName } from './capture.js'
 
 export interface Selection {
@@ -30,11 +31,33 @@ function describeSelection(selection: Selection): string {
   return parts.join(' and ')
 }
 
-async function runningNames(engine: Engine): Promise<string> {
-  const running = await engine.listContainers({ status: ['running'] })
-  const names = running.map(c => (c.Names[0] ?? c.Id).replace(/^\//, '')).sort()
-  return names.length ? names.join(', ') : 'none'
+/** Containers named like `name` (among all on the engine), to suggest instead of it. */
+async function containersLike(engine: Engine, name: string): Promise<string> {
+  const all = await engine.listContainers()
+  const names = all.flatMap(c => c.Names.map(n => n.replace(/^\//, '')))
+  return didYouMean(nearMatches(name, names))
 }
+
+/** Label filters (and the compose project) no container carries, with what is near each. */
+async function labelsLike(engine: Engine, selection: Selection): Promise<string> {
+  const labels = (await engine.listContainers()).flatMap(c => Object.entries(c.Labels ?? {}))
+  const hints: string[] = []
+  if (selection.composeProject !== undefined) {
+    const projects = labels.filter(([key]) => key === COMPOSE_PROJECT).map(([, value]) => value)
+    if (!projects.includes(selection.composeProject)) {
+      hints.push(didYouMean(nearMatches(selection.composeProject, projects)))
+    }
+  }
+  for (const filter of selection.labels) {
+    const candidates = filter.includes('=')
+      ? labels.map(([key, value]) => `${key}=${value}`)
+      : labels.map(([key]) => key)
+    if (!candidates.includes(filter)) hints.push(didYouMean(nearMatches(filter, candidates)))
+  }
+  return hints.join('')
+}
+
+const COMPOSE_PROJECT = 'com.docker.compose.project'
 
 /** Finds the containers, volumes and networks a selection means, failing on unknown names. */
 export async function resolveTargets(
@@ -47,21 +70,21 @@ export async function resolveTargets(
   for (const name of selection.containers) {
     const details = await engine.findContainer(name)
     if (!details) {
-      throw new NotFoundError(
-        `No container named ${name}. Running containers: ${await runningNames(engine)}.`
+      throw new InvalidSettingsError(
+        `No container named ${name}.${await containersLike(engine, name)} Name a container ` +
+          'that exists (docker ps -a lists them).'
       )
     }
     ids.add(details.Id)
   }
   const filters: string[] = [...selection.labels]
-  if (selection.composeProject)
-    filters.push(`com.docker.compose.project=${selection.composeProject}`)
+  if (selection.composeProject) filters.push(`${COMPOSE_PROJECT}=${selection.composeProject}`)
   if (filters.length > 0 || selection.all) {
     const found = await engine.listContainers(filters.length ? { label: filters } : {})
     if (found.length === 0 && !selection.all) {
-      throw new NotFoundError(
-        `No container matches ${describeSelection({ ...selection, containers: [] })}. ` +
-          `Running containers: ${await runningNames(engine)}.`
+      throw new InvalidSettingsError(
+        `No container matches ${describeSelection({ ...selection, containers: [] })}.` +
+          `${await labelsLike(engine, selection)} Check the labels with docker inspect.`
       )
     }
     for (const summary of found) ids.add(summary.Id)
@@ -99,7 +122,13 @@ export async function resolveTargets(
   for (const name of [...volumeNames].sort()) {
     if (excluded.has(name)) continue
     const volume = await engine.findVolume(name)
-    if (!volume) throw new NotFoundError(`No volume named ${name}.`)
+    if (!volume) {
+      const names = (await engine.listVolumes()).map(v => v.Name)
+      throw new InvalidSettingsError(
+        `No volume named ${name}.${didYouMean(nearMatches(name, names))} Name a volume that ` +
+          'exists (docker volume ls lists them).'
+      )
+    }
     volumes.push(volume)
   }
 

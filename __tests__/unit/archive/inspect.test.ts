@@ -254,6 +254,93 @@ const UNSAFE: [string, FixtureEntry[], string][] = [
     "unsafe entry 'h': its hard link target 'l/shadow' goes through 'l'"
   ],
   [
+    'a -> / then hard link b -> a then b/x (b is a symlink too)',
+    [
+      { name: 'a', type: 'symlink', linkname: '/' },
+      { name: 'b', type: 'link', linkname: 'a' },
+      { name: 'b/x', content: 'x' }
+    ],
+    "unsafe entry 'b/x': its path goes through 'b', a symlink earlier in the archive"
+  ],
+  [
+    'a hard link chain to a symlink, then a path through it',
+    [
+      { name: 'd/', type: 'directory' },
+      { name: 'd/a', type: 'symlink', linkname: '/etc' },
+      { name: 'b', type: 'link', linkname: 'd/a' },
+      { name: 'c', type: 'link', linkname: './b' },
+      { name: 'c/sub/x', content: 'x' }
+    ],
+    "unsafe entry 'c/sub/x': its path goes through 'c', a symlink earlier in the archive"
+  ],
+  [
+    'a directory replaced by a symlink, then a path through it',
+    [
+      { name: 'a/', type: 'directory' },
+      { name: 'a/y', content: 'y' },
+      { name: 'a', type: 'symlink', linkname: '/' },
+      { name: 'a/x', content: 'x' }
+    ],
+    "unsafe entry 'a/x': its path goes through 'a', a symlink earlier in the archive"
+  ],
+  [
+    'a hard link whose target goes through a hard-linked symlink',
+    [
+      { name: 'a', type: 'symlink', linkname: '/etc' },
+      { name: 'b', type: 'link', linkname: 'a' },
+      { name: 'h', type: 'link', linkname: 'b/shadow' }
+    ],
+    "unsafe entry 'h': its hard link target 'b/shadow' goes through 'b', a symlink"
+  ],
+  [
+    'a relative symlink above the root',
+    [{ name: 'up', type: 'symlink', linkname: '../../outside' }],
+    "entry 'up' that cannot be unpacked: its symlink target '../../outside' points above the root"
+  ],
+  [
+    'a symlink to .. at the root',
+    [{ name: './up', type: 'symlink', linkname: '..' }],
+    "entry './up' that cannot be unpacked: its symlink target '..' points above the root"
+  ],
+  [
+    'a hard link to an entry not in the archive',
+    [{ name: 'h', type: 'link', linkname: 'missing' }],
+    "entry 'h' that cannot be unpacked: its hard link target 'missing' is not an earlier entry"
+  ],
+  [
+    'a hard link to itself (the untar removes the path first)',
+    [
+      { name: 'f', content: 'f' },
+      { name: 'f', type: 'link', linkname: 'f' }
+    ],
+    "entry 'f' that cannot be unpacked: its hard link target 'f' is not an earlier entry"
+  ],
+  [
+    'a hard link to an entry removed by a later symlink over its directory',
+    [
+      { name: 'd/f', content: 'f' },
+      { name: 'd', type: 'symlink', linkname: 'elsewhere' },
+      { name: 'h', type: 'link', linkname: 'd/f' }
+    ],
+    "unsafe entry 'h': its hard link target 'd/f' goes through 'd', a symlink"
+  ],
+  [
+    'a hard link to a directory',
+    [
+      { name: 'd/', type: 'directory' },
+      { name: 'h', type: 'link', linkname: 'd' }
+    ],
+    "entry 'h' that cannot be unpacked: its hard link target 'd' is a directory"
+  ],
+  [
+    'a file below a file',
+    [
+      { name: 'f', content: 'f' },
+      { name: 'f/x', content: 'x' }
+    ],
+    "entry 'f/x' that cannot be unpacked: its path goes through 'f', which is not a directory"
+  ],
+  [
     'a root that is a symlink',
     [{ name: '.', type: 'symlink', linkname: '/' }],
     "unsafe entry '.': the root must be a directory, not a symlink"
@@ -275,6 +362,7 @@ describe('unsafe entries', () => {
     const attempt = packToBuffer(await buildTar([ROOT_ENTRY, ...entries]), await gzip())
     await expect(attempt).rejects.toThrow(ArchiveIntegrityError)
     await expect(attempt).rejects.toThrow(`The tar stream has an ${message}`)
+    await expect(attempt).rejects.toThrow(/; move or fix that entry .* take the snapshot again\.$/)
   })
 
   test('entries that stay inside the root are accepted, with and without ./', async () => {
@@ -284,7 +372,7 @@ describe('unsafe entries', () => {
       { name: 'a/x', content: 'x' },
       { name: './..hidden', content: 'dots in a name are fine' },
       { name: 'abs', type: 'symlink', linkname: '/etc/passwd' },
-      { name: 'up', type: 'symlink', linkname: '../../outside' },
+      { name: 'a/up', type: 'symlink', linkname: '../b' },
       { name: 'h1', type: 'link', linkname: './a/x' },
       { name: 'h2', type: 'link', linkname: 'a/x' },
       { name: 'h3', type: 'link', linkname: 'abs' },
@@ -298,6 +386,28 @@ describe('unsafe entries', () => {
     const inspection = await inspectArchive(storedStream(stored), expected)
     expect(inspection.entries).toBe(entries.length)
     expect(inspection.root).toEqual({ uid: 0, gid: 0, mode: 0o755, mtime: ROOT.mtime })
+  })
+
+  test('a path the untar replaces or cleans is judged as the untar leaves it', async () => {
+    const entries: FixtureEntry[] = [
+      // a directory replaces the symlink, so a/x is written inside it
+      { name: 'a', type: 'symlink', linkname: '/' },
+      { name: 'a/', type: 'directory' },
+      { name: 'a/x', content: 'x' },
+      // the name is cleaned to y before anything is opened: l is never followed
+      { name: 'l', type: 'symlink', linkname: '/' },
+      { name: 'l/../y', content: 'y' },
+      // a file replaces the hard-linked symlink
+      { name: 'b', type: 'link', linkname: 'l' },
+      { name: 'b', content: 'b' },
+      { name: 'c', type: 'link', linkname: 'b' },
+      { name: 'd/up', type: 'symlink', linkname: '..' }
+    ]
+    const { stored, expected } = await compressRaw(
+      await buildTar([ROOT_ENTRY, ...entries]),
+      await gzip()
+    )
+    expect((await inspectArchive(storedStream(stored), expected)).entries).toBe(entries.length)
   })
 })
 

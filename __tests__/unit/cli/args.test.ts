@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { UsageError, editDistance, parseArgs, suggest } from '../../../src/cli/args.js'
+import { UsageError, parseArgs, suggest } from '../../../src/cli/args.js'
+import { editDistance } from '../../../src/near-matches.js'
 import type { Invocation, ParsedArgs } from '../../../src/cli/args.js'
 import { InvalidSettingsError } from '../../../src/errors.js'
 

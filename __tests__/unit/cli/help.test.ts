@@ -1,3 +1,4 @@
+import { readFileSync, readdirSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { parseArgs } from '../../../src/cli/args.js'
 import type { CommandName } from '../../../src/cli/commands.js'
@@ -99,5 +100,114 @@ describe('help texts', () => {
   it('wraps words at spaces', () => {
     expect(wrap('aa bb cc dd', 5)).toEqual(['aa bb', 'cc dd'])
     expect(wrap('averyverylongword x', 5)).toEqual(['averyverylongword', 'x'])
+  })
+})
+
+/** Words of a shell command line: quotes group words, a backslash-newline continues the line. */
+function shellWords(line: string): string[] {
+  const words: string[] = []
+  for (const match of line.replace(/\\\n/g, ' ').matchAll(/'([^']*)'|"([^"]*)"|(\S+)/g)) {
+    words.push(match[1] ?? match[2] ?? match[3]!)
+  }
+  return words
+}
+
+/** How help spells a flag in general (`--flag VALUE`, `--no-flag`). */
+const PLACEHOLDERS = new Set(['flag', 'no-flag'])
+
+/** Every `--name` in a text (`--[no-]name` counts as `name`), placeholders aside. */
+function flagsIn(text: string): string[] {
+  return [...text.matchAll(/(?<![\w-])--(?:\[no-\])?([a-z][a-z-]*[a-z])/g)]
+    .map(m => m[1]!)
+    .filter(flag => !PLACEHOLDERS.has(flag))
+}
+
+const GLOBALS = ['json', 'quiet', 'help', 'version']
+
+/** The source of every module outside the CLI (whose texts the help tests cover). */
+function sourcesOutsideCli(): { path: string; text: string }[] {
+  const root = new URL('../../../src/', import.meta.url)
+  return readdirSync(root, { recursive: true, encoding: 'utf8' })
+    .filter(path => path.endsWith('.ts') && !/^(cli|generated)\//.test(path))
+    .map(path => ({ path, text: readFileSync(new URL(path, root), 'utf8') }))
+}
+const acceptedAnywhere = (flag: string) =>
+  GLOBALS.includes(flag) || COMMAND_NAMES.some(command => accepts(command, flag))
+
+/** `docker-snapshot ...` command lines (continuations joined) of a text's code. */
+function commandLines(text: string): string[] {
+  return [...text.matchAll(/^ *(docker-snapshot (?:[^\n]*\\\n)*[^\n]*)$/gm)].map(m => m[1]!)
+}
+
+const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8')
+const cliSection = readme.slice(
+  readme.indexOf('## The CLI'),
+  readme.indexOf('\n## ', readme.indexOf('## The CLI') + 1)
+)
+// Flags of other programs that the README names beside ours.
+const FOREIGN = new Set(['build', 'size-mib', 'check', 'project', 'rm'])
+
+describe('every option a text names exists', () => {
+  it.each(COMMAND_NAMES)('help for %s: every flag it mentions, and its examples', command => {
+    const help = commandHelp(command, 100)
+    for (const flag of flagsIn(help)) {
+      expect(GLOBALS.includes(flag) || accepts(command, flag), `--${flag}`).toBe(true)
+    }
+    for (const line of commandLines(help)) {
+      expect(() => parseArgs(shellWords(line).slice(1)), line).not.toThrow()
+    }
+  })
+
+  it('general help', () => {
+    for (const flag of flagsIn(generalHelp(100))) expect(acceptedAnywhere(flag), flag).toBe(true)
+  })
+
+  it('README: its CLI examples parse, and every flag it mentions exists', () => {
+    const lines = commandLines(readme)
+    expect(lines.length).toBeGreaterThan(4)
+    for (const line of lines) {
+      expect(() => parseArgs(shellWords(line).slice(1)), line).not.toThrow()
+    }
+    for (const flag of flagsIn(cliSection)) expect(acceptedAnywhere(flag), `--${flag}`).toBe(true)
+    for (const flag of flagsIn(readme)) {
+      if (!FOREIGN.has(flag)) expect(acceptedAnywhere(flag), `--${flag}`).toBe(true)
+    }
+  })
+
+  it('README: every input its workflows set, and every "the `x` input" it names', () => {
+    const keys = [...readme.matchAll(/^ +with:\n((?: {4,}[a-z-]+:.*\n)+)/gm)].flatMap(m =>
+      [...m[1]!.matchAll(/^ +([a-z-]+):/gm)].map(k => k[1]!)
+    )
+    expect(keys.length).toBeGreaterThan(10)
+    const named = [...readme.matchAll(/the `([a-z-]+)` input/g)].map(m => m[1]!)
+    for (const input of [...keys, ...named]) expect(Object.keys(INPUTS), input).toContain(input)
+  })
+
+  it('action inputs: every other input a description names in backquotes', () => {
+    for (const [name, { description }] of Object.entries(INPUTS)) {
+      for (const [, word] of description.matchAll(/`([a-z]+(?:-[a-z]+)+)`/g)) {
+        expect(Object.keys(INPUTS), `${name}: ${word}`).toContain(word)
+      }
+    }
+  })
+
+  it('messages outside the CLI: every setting they tell the user to use or set', () => {
+    for (const { path, text } of sourcesOutsideCli()) {
+      for (const [, , input] of text.matchAll(
+        /\b(with|set|use|pass|give) ([a-z]+(?:-[a-z]+)+)\b/g
+      )) {
+        expect(Object.keys(INPUTS), `${path}: ${input}`).toContain(input)
+      }
+    }
+  })
+
+  it('messages outside the CLI: every --flag they offer', () => {
+    // docker-compose's own flag, in the command drill runs.
+    const others = new Set(['remove-orphans'])
+    for (const { path, text } of sourcesOutsideCli()) {
+      for (const flag of flagsIn(text)) {
+        if (!others.has(flag)) expect(acceptedAnywhere(flag), `${path}: --${flag}`).toBe(true)
+      }
+    }
   })
 })

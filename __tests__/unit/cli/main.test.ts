@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events'
-import type { Readable } from 'node:stream'
+import { Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import type { CliEnvironment } from '../../../src/cli/main.js'
 import { Masker, main, secretsOf } from '../../../src/cli/main.js'
@@ -7,6 +7,7 @@ import { HealthError } from '../../../src/errors.js'
 import type { RunContext, RunResult } from '../../../src/runner.js'
 import type { Settings } from '../../../src/settings.js'
 import type { SnapshotStore, StoredSnapshot } from '../../../src/stores/store.js'
+import { manifestText } from '../restore/fixtures.js'
 
 class Captured {
   readonly writes: string[] = []
@@ -20,18 +21,33 @@ class Captured {
   }
 }
 
-function fakeStore(snapshots: StoredSnapshot[]): SnapshotStore & { deleted: string[] } {
+/** A store of snapshots with valid manifests, dated `createdAt`, and incomplete ones. */
+function fakeStore(
+  snapshots: (StoredSnapshot & { createdAt?: Date })[]
+): SnapshotStore & { deleted: string[] } {
   const deleted: string[] = []
+  const find = (id: string) => snapshots.find(s => s.snapshotId === id)
   return {
     description: 'directory /fake',
     canDelete: true,
     deleted,
-    put: (): Promise<number> => Promise.reject(new Error('unused')),
-    get: (): Promise<Readable> => Promise.reject(new Error('unused')),
-    has: async () => false,
-    list: async () => snapshots,
+    begin: () => Promise.reject(new Error('unused')),
+    discardStaged: () => Promise.reject(new Error('unused')),
+    discardAbandoned: async () => [],
+    hold: () => Promise.reject(new Error('unused')),
+    get: async (id: string): Promise<Readable> =>
+      Readable.from([manifestText(id, find(id)?.createdAt ?? new Date(0))]),
+    has: async (id: string) => find(id)?.hasManifest ?? false,
+    list: async () =>
+      snapshots.map(({ snapshotId, hasManifest, modifiedAt, bytes }) => ({
+        snapshotId,
+        hasManifest,
+        modifiedAt,
+        bytes
+      })),
     delete: async (id: string) => {
       deleted.push(id)
+      return 'deleted'
     }
   }
 }
@@ -157,7 +173,36 @@ describe('main: secrets', () => {
   })
 
   it('masks longer secrets before shorter ones inside them', () => {
-    expect(new Masker(['abc', 'abcdef']).mask('x abcdef abc')).toBe('x *** ***')
+    expect(new Masker(['abcd', 'abcdefg']).mask('x abcdefg abcd')).toBe('x *** ***')
+  })
+
+  it('does not mask values too short to be secrets (under 4 characters)', () => {
+    const masker = new Masker(['x', 'ab', 'abc', ''])
+    expect(masker.mask('busybox: a b c abc')).toBe('busybox: a b c abc')
+    masker.add('wxyz')
+    expect(masker.mask('wxyz and busybox')).toBe('*** and busybox')
+  })
+
+  it('never masks the display’s own prefixes, and keeps --json valid, whatever the secret', async () => {
+    const h = harness({
+      execute: async (_settings, context) => {
+        context.log.warn('the registry said: error')
+        throw new Error('error reading the store')
+      }
+    })
+    // A short value is not masked at all; a longer one only where the message itself holds it.
+    expect(await h.run(['restore', '--env', 'DB_URL=x', '--env', 'TOKEN=error'])).toBe(1)
+    expect(h.stderr.text).toBe('warning: the registry said: ***\nerror: *** reading the store\n')
+    const json = harness({
+      execute: async () => {
+        throw new Error('failed: true')
+      }
+    })
+    await json.run(['restore', '--json', '--env', 'A=true', '--env', 'B=event'])
+    for (const line of json.stdout.text.trim().split('\n')) {
+      expect(() => JSON.parse(line) as unknown, line).not.toThrow()
+    }
+    expect(json.stdout.text).toContain('"event":"result"')
   })
 })
 
@@ -183,17 +228,18 @@ describe('main: results', () => {
   })
 
   it('lists a store as a table, or as JSON', async () => {
-    const list: StoredSnapshot[] = [
+    const list = [
       {
         snapshotId: 'new',
-        complete: true,
+        hasManifest: true,
         createdAt: new Date('2026-11-22T10:00:00Z'),
+        modifiedAt: new Date('2026-11-22T10:01:00Z'),
         bytes: 3 * 1024 * 1024
       },
       {
         snapshotId: 'broken-run',
-        complete: false,
-        createdAt: new Date('2026-11-21T10:00:00Z'),
+        hasManifest: false,
+        modifiedAt: new Date('2026-11-21T10:00:00Z'),
         bytes: 10
       }
     ]
@@ -212,7 +258,7 @@ describe('main: results', () => {
       result: {
         store: 'directory /fake',
         snapshots: [
-          { snapshotId: 'new', complete: true, createdAt: '2026-11-22T10:00:00.000Z' },
+          { snapshotId: 'new', status: 'complete', createdAt: '2026-11-22T10:00:00.000Z' },
           {}
         ]
       }
@@ -221,8 +267,13 @@ describe('main: results', () => {
 
   it('prunes with the settings and the injected clock', async () => {
     const store = fakeStore([
-      { snapshotId: 'a', complete: true, createdAt: new Date('2026-11-22T11:00:00Z'), bytes: 1 },
-      { snapshotId: 'b', complete: true, createdAt: new Date('2026-11-20T11:00:00Z'), bytes: 1 }
+      ...['a', 'b'].map((snapshotId, index) => ({
+        snapshotId,
+        hasManifest: true,
+        createdAt: new Date(Date.parse('2026-11-22T11:00:00Z') - index * 2 * 86_400_000),
+        modifiedAt: new Date('2026-11-22T11:00:00Z'),
+        bytes: 1
+      }))
     ])
     const h = harness({ openStore: async () => store })
     expect(await h.run(['prune', '--older-than', '1d'])).toBe(0)

@@ -226,6 +226,8 @@ async function drain(source: Readable, limit?: { bytes: number; error: Error }):
 
 export class FakeEngine implements EngineMethods {
   private readonly log = new CallLog()
+  /** The timeout of every exec, in call order (hooks take theirs from settings and labels). */
+  readonly execTimeouts: number[] = []
   private readonly containers = new Map<string, ContainerDetails>()
   private readonly volumeMap = new Map<string, FakeVolume>()
   private readonly networkMap = new Map<string, NetworkDetails>()
@@ -570,9 +572,10 @@ export class FakeEngine implements EngineMethods {
     return this.build(spec).Id
   }
 
-  async exec(id: string, cmd: string[], _timeoutMs: number): Promise<ExecResult> {
+  async exec(id: string, cmd: string[], timeoutMs: number): Promise<ExecResult> {
     const what = `exec ${JSON.stringify(cmd)} in ${id}`
     await this.begin('exec', this.subject(id), what, cmd.join(' '))
+    this.execTimeouts.push(timeoutMs)
     const details = this.existing(id, what)
     if (details.State.Paused) {
       throw this.refused(

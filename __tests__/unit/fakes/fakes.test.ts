@@ -251,17 +251,19 @@ describe('FakeEngine fault injection', () => {
 })
 
 describe('FakeStore', () => {
-  it('keeps objects whole, lists complete snapshots newest first', async () => {
+  it('keeps objects whole, shows a snapshot only once published, lists it', async () => {
     const store = new FakeStore()
-    expect(await store.put('s1', 'volumes/a', Readable.from([Buffer.from('abc')]))).toBe(3)
-    await store.put(
-      's1',
-      'manifest.json',
-      Readable.from([JSON.stringify({ createdAt: '2026-02-01T00:00:00Z' })])
-    )
-    await store.put('s2', 'volumes/a', Readable.from(['x']))
+    const s1 = await store.begin('s1')
+    expect(await s1.put('volumes/a', Readable.from([Buffer.from('abc')]))).toBe(3)
+    await s1.put('manifest.json', Readable.from(['{}']))
+    const s2 = await store.begin('s2')
+    await s2.put('volumes/a', Readable.from(['x']))
+    expect(await store.list()).toEqual([])
+    expect(store.stagedIds).toEqual(['s1', 's2'])
+    await s1.publish({ replace: false })
+    await s2.publish({ replace: false })
     const listed = await store.list()
-    expect(listed.map(s => [s.snapshotId, s.complete])).toEqual([
+    expect(listed.map(s => [s.snapshotId, s.hasManifest])).toEqual([
       ['s1', true],
       ['s2', false]
     ])
@@ -273,15 +275,31 @@ describe('FakeStore', () => {
     )
   })
 
+  it('publishes over an existing snapshot only with replace, and not while it is held', async () => {
+    const store = new FakeStore().seed('s1', 'manifest.json', 'old')
+    const writer = await store.begin('s1')
+    await writer.put('manifest.json', Readable.from(['new']))
+    await expect(writer.publish({ replace: false })).rejects.toBeInstanceOf(StoreError)
+    const hold = await store.hold('s1')
+    expect(await store.delete('s1')).toBe('held')
+    await expect(writer.publish({ replace: true })).rejects.toThrow(/is being read by/)
+    expect(store.object('s1', 'manifest.json')?.toString()).toBe('old')
+    await hold.release()
+    await writer.publish({ replace: true })
+    expect(store.object('s1', 'manifest.json')?.toString()).toBe('new')
+    expect(store.stagedIds).toEqual([])
+  })
+
   it('fails a put midway and keeps nothing of the object', async () => {
     const store = new FakeStore()
     store.failOn('put', 's1/volumes/a', undefined, { afterBytes: 4 })
     const source = Readable.from([Buffer.from('ab'), Buffer.from('cd'), Buffer.from('ef')])
-    await expect(store.put('s1', 'volumes/a', source)).rejects.toBeInstanceOf(StoreError)
+    const writer = await store.begin('s1')
+    await expect(writer.put('volumes/a', source)).rejects.toBeInstanceOf(StoreError)
     expect(source.destroyed).toBe(true)
+    await writer.publish({ replace: false })
     expect(store.objects('s1')).toEqual([])
-    expect(store.snapshotIds).toEqual(['s1'])
-    expect(store.events).toEqual(['put s1/volumes/a'])
+    expect(store.events).toEqual(['begin s1', 'put s1/volumes/a', 'publish s1'])
   })
 
   it.each<{ call: 'get' | 'has' | 'list' | 'delete'; act: (store: FakeStore) => Promise<unknown> }>(

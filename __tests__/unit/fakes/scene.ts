@@ -47,6 +47,7 @@ export function shopSnapshot(overrides: Partial<SnapshotOptions> = {}): Snapshot
     captureBindMounts: false,
     compression: 'gzip',
     hookTimeoutMs: 5000,
+    replaceExisting: false,
     toolVersion: '0.0.0-test',
     ...overrides
   }

@@ -19,7 +19,16 @@ class MemoryStore implements SnapshotStore {
   readonly canDelete = false
   readonly objects = new Map<string, Buffer>()
   reads = 0
-  async put(): Promise<number> {
+  begin(): never {
+    throw new Error('read-only')
+  }
+  discardStaged(): never {
+    throw new Error('read-only')
+  }
+  discardAbandoned(): never {
+    throw new Error('read-only')
+  }
+  hold(): never {
     throw new Error('read-only')
   }
   async get(snapshotId: string, name: string): Promise<Readable> {
@@ -34,7 +43,9 @@ class MemoryStore implements SnapshotStore {
   async list() {
     return []
   }
-  async delete(): Promise<void> {}
+  delete(): never {
+    throw new Error('read-only')
+  }
 }
 
 const mtime = new Date('2020-02-02T02:02:02Z')

@@ -123,8 +123,19 @@ describe('missingEnvError', () => {
       { container: 'web', image: 'commits:web', variable: 'API_TOKEN' }
     ])
     expect(error).toBeInstanceOf(InvalidSettingsError)
-    expect(error.message).toContain('POSTGRES_PASSWORD of container db (image commits:db')
+    expect(error.message).toContain(
+      'POSTGRES_PASSWORD of container db (its name looks secret; image commits:db does not set it)'
+    )
     expect(error.message).toContain('API_TOKEN of container web')
     expect(error.message).toContain('env setting (POSTGRES_PASSWORD=<value>, API_TOKEN=<value>)')
+  })
+
+  it('says it was the value that looked secret when the name does not', () => {
+    const error = missingEnvError([{ container: 'app', image: 'commits:app', variable: 'DB_URL' }])
+    expect(error.message).toContain(
+      'DB_URL of container app (its value holds a URL with a password; image commits:app does ' +
+        'not set it)'
+    )
+    expect(error.message).not.toMatch(/names? looks? secret/)
   })
 })

@@ -5,6 +5,7 @@ import type {
   NetworkRecord,
   VolumeRecord
 } from '../../../src/manifest.js'
+import { serializeManifest } from '../../../src/manifest-schema.js'
 
 /** Records shaped as the snapshot side writes them, with only what a test cares about given. */
 export function containerRecord(
@@ -106,4 +107,10 @@ export function idFor(name: string): string {
     .padEnd(64, '0')
     .slice(0, 64)
     .replace(/[^0-9a-f]/g, '0')
+}
+
+/** The text of a valid `manifest.json` of an empty snapshot, as the snapshot side writes it. */
+export function manifestText(snapshotId: string, createdAt: Date): string {
+  const at = createdAt.toISOString()
+  return serializeManifest({ ...manifestOf({}), snapshotId, createdAt: at, completedAt: at })
 }

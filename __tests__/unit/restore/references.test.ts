@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { repositoryOf, tagOf } from '../../../src/restore/images.js'
-import { isLoopbackRegistry, locateImage } from '../../../src/restore/registry-check.js'
+import { locateImage } from '../../../src/restore/registry-check.js'
 import { isAddressConflict } from '../../../src/restore/networks.js'
 
 const digest = `sha256:${'c'.repeat(64)}`
@@ -35,19 +35,6 @@ describe('locateImage', () => {
     ['busybox:1', { registry: 'docker.io', repository: 'library/busybox' }],
     ['team/app', { registry: 'docker.io', repository: 'team/app' }]
   ])('%s', (reference, expected) => expect(locateImage(reference)).toEqual(expected))
-})
-
-describe('isLoopbackRegistry', () => {
-  it.each([
-    ['127.0.0.1:5000', true],
-    ['localhost:5000', true],
-    ['localhost', true],
-    ['[::1]:5000', true],
-    ['127.1.2.3', true],
-    ['ghcr.io', false],
-    ['10.0.0.1:5000', false],
-    ['127.0.0.1.example.com', false]
-  ])('%s -> %s', (registry, loopback) => expect(isLoopbackRegistry(registry)).toBe(loopback))
 })
 
 describe('isAddressConflict', () => {

@@ -204,7 +204,7 @@ describe('restoreSnapshot with on-conflict replace', () => {
     expect(await lookAround(fake)).toEqual(before)
   })
 
-  it('refuses before changing anything to stop a container started with --rm (it would go)', async () => {
+  it('refuses before changing anything to stop a container the engine removes when it stops', async () => {
     const { fake, store } = await driftedShop()
     fake.container('shop-db').HostConfig.AutoRemove = true
     const before = await lookAround(fake)
@@ -215,8 +215,8 @@ describe('restoreSnapshot with on-conflict replace', () => {
 
     expect(failure).toBeInstanceOf(ConflictError)
     expect(failure?.message).toContain(
-      'Cannot replace container shop-db: it was started with --rm, so stopping it to keep it ' +
-        'aside would remove it. Nothing was changed.'
+      'Cannot replace container shop-db: the engine removes it when it stops (AutoRemove), so ' +
+        'it cannot be kept aside. Nothing was changed.'
     )
     expect(fake.events.filter(e => /^(stop|rename|create|remove)/.test(e))).toEqual([])
     expect(await lookAround(fake)).toEqual(before)

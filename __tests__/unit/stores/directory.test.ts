@@ -1,12 +1,13 @@
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises'
+import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough, Readable } from 'node:stream'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { InvalidSettingsError, StoreError } from '../../../src/errors.js'
+import { processOwner } from '../../../src/owner.js'
 import { DirectoryStore, snapshotDirectory, writeFailure } from '../../../src/stores/directory.js'
 
 const MiB = 1024 * 1024
@@ -47,17 +48,60 @@ async function sha256Of(stream: Readable): Promise<string> {
   return hash.digest('hex')
 }
 
+/** The files under `directory`, outside the store's own dot-folders (staging, holds). */
 async function filesUnder(directory: string): Promise<string[]> {
   if (!existsSync(directory)) return []
   const entries = await readdir(directory, { recursive: true, withFileTypes: true })
   return entries
     .filter(entry => entry.isFile())
     .map(entry => join(entry.parentPath, entry.name).slice(directory.length + 1))
+    .filter(path => !path.startsWith('.'))
     .sort()
 }
 
 function manifestWith(createdAt: string): string {
   return JSON.stringify({ schemaVersion: 1, createdAt })
+}
+
+/** Writes and publishes snapshot `id` with these objects. */
+async function publish(
+  id: string,
+  objects: Record<string, string | Buffer>,
+  replace = false
+): Promise<void> {
+  const writer = await store.begin(id)
+  for (const [name, content] of Object.entries(objects)) {
+    await writer.put(name, Readable.from([content]))
+  }
+  await writer.publish({ replace })
+}
+
+async function textOf(id: string, name: string): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const chunk of await store.get(id, name)) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks).toString()
+}
+
+/** Every file of a published snapshot with its bytes, to compare before and after. */
+async function snapshotBytes(id: string): Promise<Record<string, string>> {
+  const directory = join(store.root, id)
+  const files = await filesUnder(directory)
+  return Object.fromEntries(
+    await Promise.all(
+      files.map(async file => [file, (await readFile(join(directory, file))).toString('hex')])
+    )
+  )
+}
+
+/** The staging areas of the store (snapshots being written or abandoned). */
+async function staged(): Promise<string[]> {
+  const directory = join(store.root, '.staging')
+  return existsSync(directory) ? readdir(directory) : []
+}
+
+/** The pid of a process that has exited. */
+function deadPid(): number {
+  return spawnSync('true').pid
 }
 
 describe('open', () => {
@@ -91,74 +135,106 @@ describe('open', () => {
   })
 })
 
-describe('put and get', () => {
-  test('round-trips a multi-MiB stream, byte for byte', async () => {
+describe('writing a snapshot', () => {
+  test('round-trips a multi-MiB stream, byte for byte, once published', async () => {
     const source = randomSource(6)
-    const written = await store.put('nightly-1', 'volumes/pgdata.tar.zst', source.stream)
+    const writer = await store.begin('nightly-1')
+    const written = await writer.put('volumes/pgdata.tar.zst', source.stream)
     expect(written).toBe(source.bytes)
+    await writer.publish({ replace: false })
     expect(await store.has('nightly-1', 'volumes/pgdata.tar.zst')).toBe(true)
     expect(await sha256Of(await store.get('nightly-1', 'volumes/pgdata.tar.zst'))).toBe(
       source.sha256
     )
     expect(await filesUnder(store.root)).toEqual(['nightly-1/volumes/pgdata.tar.zst'])
+    expect(await staged()).toEqual([])
     expect(snapshotDirectory(store.root, 'nightly-1')).toBe(join(store.root, 'nightly-1'))
   })
 
   test('accepts string chunks and an empty stream', async () => {
-    expect(await store.put('s', 'text', Readable.from(['héllo ', 'world']))).toBe(12)
-    expect(await store.put('s', 'empty', Readable.from([]))).toBe(0)
+    const writer = await store.begin('s')
+    expect(await writer.put('text', Readable.from(['héllo ', 'world']))).toBe(12)
+    expect(await writer.put('empty', Readable.from([]))).toBe(0)
+    await writer.publish({ replace: false })
     expect(await sha256Of(await store.get('s', 'empty'))).toBe(createHash('sha256').digest('hex'))
   })
 
   test('a second put replaces the object whole', async () => {
-    await store.put('s', 'obj', randomSource(2).stream)
+    const writer = await store.begin('s')
+    await writer.put('obj', randomSource(2).stream)
     const second = randomSource(1)
-    await store.put('s', 'obj', second.stream)
+    await writer.put('obj', second.stream)
+    await writer.publish({ replace: false })
     expect(await sha256Of(await store.get('s', 'obj'))).toBe(second.sha256)
   })
 
-  test('while an object is being written it is not visible', async () => {
+  test('until it is published, nothing of it is under its id or in the list', async () => {
+    const writer = await store.begin('s')
+    await writer.put('volumes/a.tar', Readable.from(['a']))
+    await writer.put('manifest.json', Readable.from([manifestWith('2025-01-01T00:00:00Z')]))
+    expect(existsSync(join(store.root, 's'))).toBe(false)
+    expect(await store.has('s', 'volumes/a.tar')).toBe(false)
+    await expect(store.get('s', 'volumes/a.tar')).rejects.toThrow(StoreError)
+    expect(await store.list()).toEqual([])
+    const [area] = await staged()
+    expect(area).toMatch(new RegExp(`^s@${encodeURIComponent(processOwner)}@[0-9a-f]{8}$`))
+    await writer.publish({ replace: false })
+    expect((await store.list()).map(snapshot => snapshot.snapshotId)).toEqual(['s'])
+    expect(await staged()).toEqual([])
+  })
+
+  test('while an object is being written it is not visible, even to the writer', async () => {
+    const writer = await store.begin('s')
     const data = new PassThrough()
-    const done = store.put('s', 'volumes/slow.tar', data)
+    const done = writer.put('volumes/slow.tar', data)
     data.write(randomBytes(MiB))
-    const partial = join(store.root, 's', 'volumes', 'slow.tar.partial')
+    const [area] = await staged()
+    const partial = join(store.root, '.staging', area, 'volumes', 'slow.tar.partial')
     for (let tries = 0; !existsSync(partial) && tries < 200; tries++) {
       await new Promise(resolve => setTimeout(resolve, 5))
     }
     expect(existsSync(partial)).toBe(true)
-    expect(await store.has('s', 'volumes/slow.tar')).toBe(false)
-    await expect(store.get('s', 'volumes/slow.tar')).rejects.toThrow(StoreError)
+    expect(existsSync(join(store.root, '.staging', area, 'volumes', 'slow.tar'))).toBe(false)
     data.end(randomBytes(MiB))
     expect(await done).toBe(2 * MiB)
+    await writer.publish({ replace: false })
     expect(await filesUnder(store.root)).toEqual(['s/volumes/slow.tar'])
   })
 
   test('a source that fails midway leaves no object and no partial file', async () => {
+    const writer = await store.begin('s')
     const failure = new Error('engine closed the archive stream')
-    await expect(store.put('s', 'volumes/broken.tar', failingSource(3, failure))).rejects.toBe(
-      failure
-    )
-    expect(await store.has('s', 'volumes/broken.tar')).toBe(false)
-    expect(await filesUnder(store.root)).toEqual([])
+    await expect(writer.put('volumes/broken.tar', failingSource(3, failure))).rejects.toBe(failure)
+    expect(await filesUnder(join(store.root, '.staging'))).toEqual([])
   })
 
   test('a failed replacement keeps the previous object', async () => {
+    const writer = await store.begin('s')
     const first = randomSource(1)
-    await store.put('s', 'obj', first.stream)
-    await expect(store.put('s', 'obj', failingSource(2, new Error('boom')))).rejects.toThrow('boom')
+    await writer.put('obj', first.stream)
+    await expect(writer.put('obj', failingSource(2, new Error('boom')))).rejects.toThrow('boom')
+    await writer.publish({ replace: false })
     expect(await sha256Of(await store.get('s', 'obj'))).toBe(first.sha256)
     expect(await filesUnder(store.root)).toEqual(['s/obj'])
   })
 
   test('an object stream (not bytes) is refused and leaves nothing', async () => {
-    await expect(store.put('s', 'obj', Readable.from([{ not: 'bytes' }]))).rejects.toThrow(
-      StoreError
-    )
-    expect(await filesUnder(store.root)).toEqual([])
+    const writer = await store.begin('s')
+    await expect(writer.put('obj', Readable.from([{ not: 'bytes' }]))).rejects.toThrow(StoreError)
+    expect(await filesUnder(join(store.root, '.staging'))).toEqual([])
+  })
+
+  test('discard removes what was written, and only that', async () => {
+    await publish('s', { obj: 'old' })
+    const writer = await store.begin('s')
+    await writer.put('obj', Readable.from(['new']))
+    await writer.discard()
+    expect(await staged()).toEqual([])
+    expect(await textOf('s', 'obj')).toBe('old')
   })
 
   test('get of a missing object names the object, the snapshot and the store', async () => {
-    await store.put('s', 'volumes/a.tar', Readable.from(['a']))
+    await publish('s', { 'volumes/a.tar': 'a' })
     await expect(store.get('s', 'volumes/b.tar')).rejects.toThrow(
       `object volumes/b.tar of snapshot s is not in directory ${store.root}`
     )
@@ -171,6 +247,109 @@ describe('put and get', () => {
     await expect(store.get('s', 'volumes')).rejects.toThrow(
       `object volumes of snapshot s is not in directory ${store.root}`
     )
+  })
+})
+
+describe('publishing over an existing snapshot', () => {
+  test('without replace it fails and leaves the existing snapshot byte for byte', async () => {
+    await publish('keep', { 'manifest.json': 'old manifest', 'volumes/a.tar': 'old data' })
+    const before = await snapshotBytes('keep')
+    const writer = await store.begin('keep')
+    await writer.put('manifest.json', Readable.from(['new manifest']))
+    const error: unknown = await writer.publish({ replace: false }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(StoreError)
+    expect((error as StoreError).message).toBe(
+      `snapshot keep appeared in directory ${store.root} while this one was taken; it was left ` +
+        'as it is and this snapshot was not kept. Take it again under another id.'
+    )
+    expect(await snapshotBytes('keep')).toEqual(before)
+    await writer.discard()
+    expect(await staged()).toEqual([])
+    expect(await snapshotBytes('keep')).toEqual(before)
+  })
+
+  test('with replace the new snapshot takes the id whole and the old one is gone', async () => {
+    await publish('keep', { 'manifest.json': 'old manifest', 'volumes/old.tar': 'old data' })
+    await publish('keep', { 'manifest.json': 'new manifest', 'volumes/new.tar': 'new' }, true)
+    expect(await filesUnder(store.root)).toEqual(['keep/manifest.json', 'keep/volumes/new.tar'])
+    expect(await textOf('keep', 'manifest.json')).toBe('new manifest')
+    expect(await readdir(join(store.root, '.replaced'))).toEqual([])
+  })
+
+  test('with replace, a failure to move the new one in puts the old one back', async () => {
+    await publish('keep', { 'manifest.json': 'old manifest' })
+    const before = await snapshotBytes('keep')
+    const writer = await store.begin('keep')
+    await writer.put('manifest.json', Readable.from(['new manifest']))
+    // The staged snapshot vanishes (a full disk, a hostile hand): its rename fails.
+    await rm(join(store.root, '.staging'), { recursive: true })
+    await expect(writer.publish({ replace: true })).rejects.toThrow(
+      `cannot publish snapshot keep in directory ${store.root}`
+    )
+    expect(await snapshotBytes('keep')).toEqual(before)
+    expect(await readdir(join(store.root, '.replaced'))).toEqual([])
+  })
+
+  test('with replace, a snapshot a live process holds is left as it is', async () => {
+    await publish('keep', { 'manifest.json': 'old manifest' })
+    const hold = await store.hold('keep')
+    const writer = await store.begin('keep')
+    await writer.put('manifest.json', Readable.from(['new manifest']))
+    await expect(writer.publish({ replace: true })).rejects.toThrow(
+      `snapshot keep in directory ${store.root} is being read by ${processOwner}`
+    )
+    expect(await textOf('keep', 'manifest.json')).toBe('old manifest')
+    await hold.release()
+    await writer.publish({ replace: true })
+    expect(await textOf('keep', 'manifest.json')).toBe('new manifest')
+  })
+})
+
+describe('discardStaged', () => {
+  test('removes only what the owner staged for that id, never a published snapshot', async () => {
+    await publish('keep', { 'manifest.json': 'published' })
+    const mine = await store.begin('keep')
+    await mine.put('volumes/a.tar', Readable.from(['a']))
+    const otherId = await store.begin('other')
+    await otherId.put('volumes/a.tar', Readable.from(['a']))
+    const someoneElse = `${encodeURIComponent('elsewhere:42')}`
+    await mkdir(join(store.root, '.staging', `keep@${someoneElse}@00000000`))
+
+    const mineName = `keep@${encodeURIComponent(processOwner)}@`
+    const others = (await staged()).filter(name => !name.startsWith(mineName)).sort()
+    expect(others).toHaveLength(2)
+
+    expect(await store.discardStaged('keep', processOwner)).toBe(1)
+    expect((await staged()).sort()).toEqual(others)
+    expect(await textOf('keep', 'manifest.json')).toBe('published')
+    expect(await store.discardStaged('keep', processOwner)).toBe(0)
+    expect(await store.discardStaged('never', processOwner)).toBe(0)
+  })
+})
+
+describe('discardAbandoned', () => {
+  test("removes only what dead runs of this host staged; live and other hosts' stay", async () => {
+    await publish('keep', { 'manifest.json': 'published' })
+    const live = await store.begin('keep')
+    await live.put('volumes/a.tar', Readable.from(['a']))
+    const dead = encodeURIComponent(`${hostname()}:${deadPid()}`)
+    const elsewhere = encodeURIComponent('elsewhere:42')
+    await mkdir(join(store.root, '.staging', `keep@${dead}@00000000`, 'volumes'), {
+      recursive: true
+    })
+    await mkdir(join(store.root, '.staging', `gone@${dead}@11111111`))
+    await mkdir(join(store.root, '.staging', `keep@${elsewhere}@22222222`))
+
+    expect((await store.discardAbandoned()).sort()).toEqual(['gone', 'keep'])
+    const left = await staged()
+    expect(left).toHaveLength(2)
+    expect(left).toContain(`keep@${elsewhere}@22222222`)
+    expect(left.some(name => name.startsWith(`keep@${encodeURIComponent(processOwner)}@`))).toBe(
+      true
+    )
+    expect(await textOf('keep', 'manifest.json')).toBe('published')
+    await live.publish({ replace: true })
+    expect(await textOf('keep', 'volumes/a.tar')).toBe('a')
   })
 })
 
@@ -189,74 +368,71 @@ describe('names', () => {
     'nul\u0000byte',
     'volumes/pgdata.tar.zst.partial'
   ])('object name %j is refused before anything is touched', async name => {
-    await expect(store.put('s', name, Readable.from(['x']))).rejects.toThrow(InvalidSettingsError)
+    const writer = await store.begin('s')
+    await expect(writer.put(name, Readable.from(['x']))).rejects.toThrow(InvalidSettingsError)
     await expect(store.get('s', name)).rejects.toThrow(InvalidSettingsError)
     await expect(store.has('s', name)).rejects.toThrow(InvalidSettingsError)
-    expect(await readdir(store.root)).toEqual([])
+    expect(await filesUnder(store.root)).toEqual([])
     expect(existsSync(join(scratch, 'escape'))).toBe(false)
   })
 
   test.each(['..', '.', '', '../store', 'a/b', 'Upper', '-dash', 'a'.repeat(129)])(
     'snapshot id %j is refused',
     async id => {
-      await expect(store.put(id, 'obj', Readable.from(['x']))).rejects.toThrow(InvalidSettingsError)
+      await expect(store.begin(id)).rejects.toThrow(InvalidSettingsError)
       await expect(store.delete(id)).rejects.toThrow(`Invalid snapshot id '${id}'`)
+      await expect(store.hold(id)).rejects.toThrow(`Invalid snapshot id '${id}'`)
+      await expect(store.discardStaged(id, processOwner)).rejects.toThrow(InvalidSettingsError)
       expect(() => snapshotDirectory(store.root, id)).toThrow(InvalidSettingsError)
-      expect(existsSync(store.root)).toBe(true)
+      expect(await readdir(store.root)).toEqual([])
     }
   )
 })
 
 describe('list', () => {
-  test('lists every snapshot newest first, with completeness and bytes', async () => {
-    // complete, created first
-    await store.put('old', 'volumes/a.tar', Readable.from([Buffer.alloc(1000)]))
-    await store.put('old', 'manifest.json', Readable.from([manifestWith('2025-01-01T00:00:00Z')]))
-    // complete, newest
-    await store.put('new', 'volumes/a.tar', Readable.from([Buffer.alloc(300)]))
-    await store.put('new', 'images/deep/b.tar', Readable.from([Buffer.alloc(200)]))
-    await store.put('new', 'manifest.json', Readable.from([manifestWith('2025-03-01T00:00:00Z')]))
-    // interrupted: no manifest; dated by its directory
-    await store.put('interrupted', 'volumes/a.tar', Readable.from([Buffer.alloc(50)]))
+  test('lists every published snapshot, with its manifest or not, its time and bytes', async () => {
+    await publish('old', {
+      'volumes/a.tar': Buffer.alloc(1000),
+      'manifest.json': manifestWith('2025-01-01T00:00:00Z')
+    })
+    await publish('new', {
+      'volumes/a.tar': Buffer.alloc(300),
+      'images/deep/b.tar': Buffer.alloc(200),
+      'manifest.json': '{ not json'
+    })
+    // Interrupted, as an older version left it: no manifest.
+    await mkdir(join(store.root, 'interrupted'))
+    await writeFile(join(store.root, 'interrupted', 'a.tar'), Buffer.alloc(50))
     const february = new Date('2025-02-01T00:00:00Z')
     await utimes(join(store.root, 'interrupted'), february, february)
-    // not snapshots
+    // Not snapshots: another file system's folder, a bad id, a file, one being written.
     await mkdir(join(store.root, 'lost+found'))
     await mkdir(join(store.root, 'Not-A-Snapshot'))
     await writeFile(join(store.root, 'README'), 'not a snapshot')
+    await (await store.begin('staged')).put('manifest.json', Readable.from(['{}']))
 
     const listed = await store.list()
-    expect(listed.map(snapshot => snapshot.snapshotId)).toEqual(['new', 'interrupted', 'old'])
-    const [newest, interrupted, oldest] = listed
-    expect(newest).toEqual({
+    const byId = Object.fromEntries(listed.map(snapshot => [snapshot.snapshotId, snapshot]))
+    expect(Object.keys(byId).sort()).toEqual(['interrupted', 'new', 'old'])
+    expect(byId.new).toEqual({
       snapshotId: 'new',
-      complete: true,
-      createdAt: new Date('2025-03-01T00:00:00Z'),
-      bytes: 500 + manifestWith('2025-03-01T00:00:00Z').length
+      hasManifest: true,
+      modifiedAt: (await stat(join(store.root, 'new'))).mtime,
+      bytes: 500 + '{ not json'.length
     })
-    expect(interrupted).toEqual({
+    expect(byId.interrupted).toEqual({
       snapshotId: 'interrupted',
-      complete: false,
-      createdAt: february,
+      hasManifest: false,
+      modifiedAt: february,
       bytes: 50
     })
-    expect(oldest!.complete).toBe(true)
-    expect(oldest!.createdAt).toEqual(new Date('2025-01-01T00:00:00Z'))
+    expect(byId.old.hasManifest).toBe(true)
   })
 
-  test('a manifest without a readable createdAt is complete, dated by its directory', async () => {
-    await store.put('garbled', 'manifest.json', Readable.from(['{ not json']))
-    const march = new Date('2025-03-03T03:03:03Z')
-    await utimes(join(store.root, 'garbled'), march, march)
-    expect(await store.list()).toEqual([
-      { snapshotId: 'garbled', complete: true, createdAt: march, bytes: 10 }
-    ])
-  })
-
-  test('an empty snapshot directory is an incomplete snapshot', async () => {
+  test('an empty snapshot directory is a snapshot without a manifest', async () => {
     await mkdir(join(store.root, 'empty'))
     const [only] = await store.list()
-    expect(only).toMatchObject({ snapshotId: 'empty', complete: false, bytes: 0 })
+    expect(only).toMatchObject({ snapshotId: 'empty', hasManifest: false, bytes: 0 })
   })
 
   test('a store whose root does not exist yet lists nothing', async () => {
@@ -264,19 +440,70 @@ describe('list', () => {
   })
 })
 
-describe('delete', () => {
+describe('delete and hold', () => {
   test('removes the snapshot and only that snapshot', async () => {
-    await store.put('keep', 'manifest.json', Readable.from([manifestWith('2025-01-01T00:00:00Z')]))
-    await store.put('drop', 'volumes/a.tar', Readable.from(['a']))
-    await store.put('drop', 'manifest.json', Readable.from([manifestWith('2025-01-02T00:00:00Z')]))
-    await store.delete('drop')
+    await publish('keep', { 'manifest.json': manifestWith('2025-01-01T00:00:00Z') })
+    await publish('drop', {
+      'volumes/a.tar': 'a',
+      'manifest.json': manifestWith('2025-01-02T00:00:00Z')
+    })
+    expect(await store.delete('drop')).toBe('deleted')
     expect((await store.list()).map(snapshot => snapshot.snapshotId)).toEqual(['keep'])
     expect(await store.has('drop', 'volumes/a.tar')).toBe(false)
     expect(await filesUnder(store.root)).toEqual(['keep/manifest.json'])
   })
 
   test('deleting a snapshot that is not there does nothing', async () => {
-    await expect(store.delete('absent')).resolves.toBeUndefined()
+    await expect(store.delete('absent')).resolves.toBe('deleted')
+  })
+
+  test('a held snapshot is not deleted until the hold is released', async () => {
+    await publish('keep', { 'manifest.json': 'm' })
+    const first = await store.hold('keep')
+    const second = await store.hold('keep')
+    expect(await store.delete('keep')).toBe('held')
+    await first.release()
+    expect(await store.delete('keep')).toBe('held')
+    expect(await textOf('keep', 'manifest.json')).toBe('m')
+    await second.release()
+    expect(await store.delete('keep')).toBe('deleted')
+    expect(await filesUnder(store.root)).toEqual([])
+  })
+
+  test("a dead process's hold is ignored, and removed with the snapshot", async () => {
+    await publish('keep', { 'manifest.json': 'm' })
+    const dead = `${hostname()}:${deadPid()}`
+    await mkdir(join(store.root, '.holds', 'keep'), { recursive: true })
+    await writeFile(join(store.root, '.holds', 'keep', `${encodeURIComponent(dead)}@00000000`), '')
+    expect(await store.delete('keep')).toBe('deleted')
+    expect(existsSync(join(store.root, '.holds', 'keep'))).toBe(false)
+  })
+
+  test("another host's hold counts: nothing here can tell whether it still runs", async () => {
+    await publish('keep', { 'manifest.json': 'm' })
+    await mkdir(join(store.root, '.holds', 'keep'), { recursive: true })
+    await writeFile(
+      join(store.root, '.holds', 'keep', `${encodeURIComponent('elsewhere:1')}@00000000`),
+      ''
+    )
+    expect(await store.delete('keep')).toBe('held')
+  })
+
+  test("a dead process's lock is broken; a live one's makes others wait", async () => {
+    await publish('keep', { 'manifest.json': 'm' })
+    await writeFile(join(store.root, '.lock'), `${hostname()}:${deadPid()}`)
+    expect(await store.delete('keep')).toBe('deleted')
+    expect(existsSync(join(store.root, '.lock'))).toBe(false)
+
+    await publish('keep', { 'manifest.json': 'm' })
+    await writeFile(join(store.root, '.lock'), processOwner)
+    let settled = false
+    const deleting = store.delete('keep').finally(() => (settled = true))
+    await new Promise(resolve => setTimeout(resolve, 200))
+    expect(settled).toBe(false)
+    expect(await textOf('keep', 'manifest.json')).toBe('m')
+    await rm(join(store.root, '.lock'))
+    expect(await deleting).toBe('deleted')
   })
 })
 
@@ -346,8 +573,9 @@ describe('a full file system', () => {
   test('ENOSPC is a StoreError that says the store is full, and leaves nothing', async ctx => {
     if (!mounted) ctx.skip()
     const full = await DirectoryStore.open(join(mountPoint, 'store'))
-    const error: unknown = await full
-      .put('nightly-1', 'volumes/big.tar.zst', randomSource(3).stream)
+    const writer = await full.begin('nightly-1')
+    const error: unknown = await writer
+      .put('volumes/big.tar.zst', randomSource(3).stream)
       .catch((caught: unknown) => caught)
     expect(error).toBeInstanceOf(StoreError)
     const message = (error as StoreError).message
@@ -360,8 +588,50 @@ describe('a full file system', () => {
     const written = Number(/\((\d+) bytes written\)/.exec(message)![1])
     expect(written).toBeGreaterThan(0)
     expect(written).toBeLessThanOrEqual(MiB)
-    expect(await filesUnder(full.root)).toEqual([])
+    expect(await filesUnder(join(full.root, '.staging'))).toEqual([])
     // The space is free again: a small object fits.
-    expect(await full.put('nightly-1', 'small', Readable.from(['ok']))).toBe(2)
+    expect(await writer.put('small', Readable.from(['ok']))).toBe(2)
+  })
+})
+
+// A read-only mount: a 1 MiB tmpfs remounted read-only. Needs root, like the test above.
+describe('a read-only store', () => {
+  let mountPoint = ''
+  let mounted = false
+
+  beforeAll(async () => {
+    mountPoint = await mkdtemp(join(tmpdir(), 'directory-store-ro-'))
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mountPoint], {
+        stdio: 'pipe'
+      })
+      mounted = true
+    } catch (error) {
+      if (process.env.CI) throw error
+      console.warn(`skipping the read-only store test: cannot mount a tmpfs (${String(error)})`)
+    }
+  })
+
+  afterAll(async () => {
+    if (mounted) execFileSync('umount', [mountPoint])
+    await rm(mountPoint, { recursive: true, force: true })
+  })
+
+  test('can be held (as a no-op) and read, so restore and verify work from it', async ctx => {
+    if (!mounted) ctx.skip()
+    const writable = await DirectoryStore.open(join(mountPoint, 'store'))
+    const writer = await writable.begin('keep')
+    await writer.put('manifest.json', Readable.from(['m']))
+    await writer.publish({ replace: false })
+    execFileSync('mount', ['-o', 'remount,ro', mountPoint])
+    const readOnly = new DirectoryStore(join(mountPoint, 'store'))
+    const hold = await readOnly.hold('keep')
+    const chunks: Buffer[] = []
+    for await (const chunk of await readOnly.get('keep', 'manifest.json')) {
+      chunks.push(chunk as Buffer)
+    }
+    expect(Buffer.concat(chunks).toString()).toBe('m')
+    await expect(hold.release()).resolves.toBeUndefined()
+    await expect(readOnly.begin('other')).rejects.toThrow(StoreError)
   })
 })
