@@ -126,7 +126,13 @@ class Session {
       restoreSnapshot(
         this.engine,
         this.store,
-        { ...this.settings.restore, ...overrides, snapshotId: id, registryAuth: this.auth },
+        {
+          ...this.settings.restore,
+          ...overrides,
+          snapshotId: id,
+          registryAuth: this.auth,
+          signal: this.context.signal
+        },
         this.context.log
       )
     )

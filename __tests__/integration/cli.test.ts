@@ -251,6 +251,77 @@ describe('the CLI against the engine', () => {
     // A snapshot cut short is removed from the store again.
     expect(existsSync(join(storeDir, id))).toBe(false)
   })
+
+  it('on SIGTERM while restore --on-conflict replace writes a volume, puts the originals back', async () => {
+    const original = `${prefix}replaced`
+    const data = `${prefix}replaced-data`
+    await docker('volume', 'create', data)
+    await inBusybox(
+      ['-v', `${data}:/d`],
+      'head -c 200000000 /dev/urandom > /d/big && echo from the snapshot > /d/marker'
+    )
+    await docker(
+      'run',
+      '-d',
+      '--init',
+      '--name',
+      original,
+      '-v',
+      `${data}:/d`,
+      BUSYBOX,
+      'sleep',
+      '3600'
+    )
+    const id = `${prefix}replace`
+    const taken = await runMain([
+      'snapshot',
+      '--containers',
+      original,
+      '--no-commit',
+      '--store',
+      storeDir,
+      '--snapshot-id',
+      id
+    ])
+    expect(taken.code, taken.stderr).toBe(0)
+    // The original moves on after the snapshot: its data, not the snapshot's, must come back.
+    await docker(
+      'exec',
+      original,
+      'sh',
+      '-c',
+      'echo the original > /d/marker && echo more >> /d/big'
+    )
+    const identity = () =>
+      docker('inspect', '--format', '{{.Id}} {{.Name}} {{.State.Status}}', original)
+    const before = await identity()
+    const sum = await docker('exec', original, 'md5sum', '/d/big')
+
+    let sent = false
+    const run = await runBundle(
+      ['restore', '--snapshot-id', id, '--store', storeDir, '--on-conflict', 'replace'],
+      (text, child) => {
+        // Interrupt while the snapshot's contents are being written into the volume (the write
+        // of 200 MB takes seconds; the pause lets the upload begin).
+        if (!sent && text.includes(`volume ${data}: writing`)) {
+          sent = true
+          setTimeout(() => child.kill('SIGTERM'), 500)
+        }
+      }
+    )
+    expect(sent).toBe(true)
+    expect(run.code, run.stderr).toBe(130)
+    expect(run.stderr).toContain('received SIGTERM: stopping at the next safe point')
+    expect(run.stderr).toContain(
+      `The originals were put back as they were: volume ${data} (contents copied back), ` +
+        `container ${original} (running).`
+    )
+    expect(await identity()).toBe(before)
+    expect(await docker('exec', original, 'cat', '/d/marker')).toBe('the original')
+    expect(await docker('exec', original, 'md5sum', '/d/big')).toBe(sum)
+    expect(await docker('ps', '-aq', '--filter', `name=^/${prefix}.*-aside-`)).toBe('')
+    expect(await docker('volume', 'ls', '-q', '--filter', `name=^${prefix}.*-aside-`)).toBe('')
+  })
 })
 
 /** The bytes of `path`, or undefined when it is gone. */

@@ -25,6 +25,7 @@ import {
   REGISTRY,
   createStack,
   docker,
+  inBusybox,
   removeByPrefix,
   treeListing,
   uniquePrefix
@@ -545,7 +546,91 @@ describe('beside the original', () => {
   })
 })
 
+/** Containers and volumes of this file that a replace set aside and left. */
+async function asideLeft(): Promise<string> {
+  const containers = await docker(
+    'ps',
+    '-a',
+    '--format',
+    '{{.Names}}',
+    '--filter',
+    `name=^/${prefix}.*-aside-`
+  )
+  const volumes = await docker('volume', 'ls', '-q', '--filter', `name=^${prefix}.*-aside-`)
+  return [containers, volumes].filter(Boolean).join('\n')
+}
+
 describe('replace', () => {
+  it('puts the originals back as they were when a replacement does not become healthy', async () => {
+    // The originals drift from the snapshot: their data, not the snapshot's, must come back.
+    await docker(
+      'exec',
+      `${prefix}db`,
+      'sh',
+      '-c',
+      'echo drifted before the replace > /data/www/index.html'
+    )
+    const ids = await docker(
+      'inspect',
+      '--format',
+      '{{.Id}} {{.Name}} {{.State.Status}}',
+      ...stack.containers
+    )
+    const treesBefore = await trees(stack.volumes)
+    const configBefore: Record<string, CapturedConfig> = {}
+    for (const name of stack.containers) configBefore[name] = await capturedConfig(name)
+
+    // No container is healthy within a millisecond: the replacement fails at its last step.
+    const attempt = restoreSnapshot(
+      engine,
+      store,
+      restoreOptions({ onConflict: 'replace', waitTimeoutMs: 1 }),
+      recordingLogger()
+    )
+    await expect(attempt).rejects.toBeInstanceOf(HealthError)
+    const message = await attempt.then(
+      () => '',
+      (error: Error) => error.message
+    )
+    expect(message).toMatch(
+      /stopped at step 'start'\. Created so far and removed again: container /
+    )
+    expect(message).toContain('The originals were put back as they were: ')
+    for (const volume of stack.volumes) {
+      expect(message).toContain(`volume ${volume} (contents copied back)`)
+    }
+    for (const container of stack.containers) {
+      expect(message).toContain(`container ${container} (running)`)
+    }
+
+    // The same containers (ids) under their names, running, configured and connected as before.
+    expect(
+      await docker(
+        'inspect',
+        '--format',
+        '{{.Id}} {{.Name}} {{.State.Status}}',
+        ...stack.containers
+      )
+    ).toBe(ids)
+    for (const name of stack.containers) {
+      expect(await capturedConfig(name)).toEqual(configBefore[name])
+    }
+    expect(await trees(stack.volumes)).toEqual(treesBefore)
+    expect(
+      await docker(
+        'exec',
+        `${prefix}app`,
+        'wget',
+        '-q',
+        '-O',
+        '-',
+        'http://database:8080/www/index.html'
+      )
+    ).toBe('drifted before the replace')
+    // Neither the replacement nor the aside copies are left.
+    expect(await asideLeft()).toBe('')
+  })
+
   it('recreates existing containers and volumes from the snapshot', async () => {
     const before = await identities(stack.containers)
     // Change the data: replace must bring back the snapshot's.
@@ -572,6 +657,30 @@ describe('replace', () => {
     for (const name of stack.containers) {
       expect(await capturedConfig(name)).toEqual(originalConfig[name])
     }
+    expect(after.map(identity => identity.split(' ')[1])).toEqual(['running', 'running'])
+    // The originals, kept aside until the replacements were healthy, are gone now.
+    for (const identity of before) {
+      await expect(docker('inspect', identity.split(' ')[0]!)).rejects.toThrow(/No such object/)
+    }
+    expect(await asideLeft()).toBe('')
+  })
+
+  it('replaces a volume no container mounts, and removes its aside copy', async () => {
+    const only = `${prefix}vol-`
+    const target = `${only}${prefix}conf`
+    await inBusybox(
+      ['-v', `${target}:/conf`],
+      'echo drifted > /conf/app.d/app.conf && touch /conf/extra'
+    )
+    const report = await restoreSnapshot(
+      engine,
+      store,
+      restoreOptions({ prefix: only, volumes: [`${prefix}conf`], onConflict: 'replace' }),
+      recordingLogger()
+    )
+    expect(report.replaced).toEqual([`volume ${target}`])
+    expect(await treeListing(target)).toBe(originalTrees[`${prefix}conf`])
+    expect(await asideLeft()).toBe('')
   })
 })
 

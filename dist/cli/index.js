@@ -86723,6 +86723,247 @@ function errorMessage(error) {
     return error instanceof Error ? error.message : String(error);
 }
 
+;// CONCATENATED MODULE: ./src/restore/aside.ts
+/**
+ * On-conflict replace keeps the originals until their replacements are created, started and
+ * healthy: each container is stopped and renamed `<name>-aside-<run>`, each volume's contents are
+ * copied into directory `volume/` of a volume `<name>-aside-<run>` first, and a directory
+ * `complete/` beside it says the copy is whole. A failed or interrupted restore puts them back as
+ * they were; only a successful one removes them. A killed one leaves them under those names.
+ */
+
+
+/** On an aside volume: the volume whose original contents it holds. */
+const ASIDE_OF_LABEL = 'docker-snapshot.aside-of';
+/** On an aside volume: the restore run that made it (the `<run>` of the names). */
+const ASIDE_RUN_LABEL = 'docker-snapshot.aside-run';
+/** In an aside volume: the directory that says its copy is whole (the original may be changed). */
+const ASIDE_COMPLETE = 'complete';
+/** The name an original container or volume's copy has while it is kept aside. */
+function asideName(name, run) {
+    return `${name}-aside-${run}`;
+}
+class Originals {
+    engine;
+    log;
+    run = (0,external_node_crypto_namespaceObject.randomBytes)(3).toString('hex');
+    containers = [];
+    volumes = [];
+    constructor(engine, log) {
+        this.engine = engine;
+        this.log = log;
+    }
+    /** Whether anything was (or was being) set aside. */
+    get any() {
+        return this.containers.length > 0 || this.volumes.length > 0;
+    }
+    /**
+     * Stops the containers to replace (dependents first) and renames them aside. First, changing
+     * nothing, refuses (ConflictError) what cannot be kept aside: a running container the engine
+     * removes when it stops, a volume they keep in use that cannot be emptied in place.
+     */
+    async setAsideContainers(containers, volumes) {
+        const entries = [];
+        for (const container of containers) {
+            const existing = container.existing;
+            if (container.action !== 'replace' || existing === undefined)
+                continue;
+            const details = await this.engine.inspectContainer(existing.id);
+            if (details.State.Running && details.HostConfig.AutoRemove === true) {
+                throw new ConflictError(`Cannot replace container ${existing.name}: the engine removes it when it stops ` +
+                    '(AutoRemove), so it cannot be kept aside. Nothing was changed. Stop it yourself ' +
+                    'if it may go, or restore beside it with a prefix.');
+            }
+            entries.push({
+                id: details.Id,
+                name: existing.name,
+                aside: asideName(existing.name, this.run),
+                image: details.Image,
+                running: details.State.Running,
+                paused: details.State.Paused,
+                renamed: false
+            });
+        }
+        await this.checkEmptiers(entries, volumes);
+        for (const entry of [...entries].reverse()) {
+            // Kept in dependency order, to be started again in it.
+            this.containers.unshift(entry);
+            if (entry.paused)
+                await this.engine.unpauseContainer(entry.id);
+            if (entry.running)
+                await this.engine.stopContainer(entry.id);
+            await this.engine.renameContainer(entry.id, entry.aside);
+            entry.renamed = true;
+            this.log.info(`container ${entry.name}: ${entry.running ? 'stopped and ' : ''}kept aside as ` +
+                `${entry.aside} until its replacement is healthy`);
+        }
+    }
+    /** A volume kept in use is emptied by a container of its user's image: it needs a shell. */
+    async checkEmptiers(entries, volumes) {
+        for (const volume of volumes) {
+            const users = entries.filter(e => volume.users.includes(e.name));
+            if (volume.action !== 'replace' || users.length === 0)
+                continue;
+            const image = users[0].image;
+            const kinds = await this.engine.pathKinds(image, ['/bin/sh']);
+            if (kinds.get('/bin/sh') !== 'missing')
+                continue;
+            const names = users.map(u => u.name).join(', ');
+            throw new ConflictError(`Cannot replace volume ${volume.target} in place: ${names} keep it in use while they ` +
+                `are set aside, and their image ${image} has no /bin/sh to empty it with. Nothing ` +
+                `was changed. Remove ${names} yourself (the volume is then replaced whole), or ` +
+                'restore beside them with a prefix.');
+        }
+    }
+    /** Copies the volume's contents into its aside volume; `signal` stops the copy midway. */
+    async setAsideVolume(volume, signal) {
+        const details = await this.engine.inspectVolume(volume.target);
+        const users = this.containers.filter(c => volume.users.includes(c.name));
+        const entry = {
+            name: volume.target,
+            aside: asideName(volume.target, this.run),
+            spec: {
+                name: volume.target,
+                driver: details.Driver,
+                driverOptions: details.Options ?? {},
+                labels: details.Labels ?? {}
+            },
+            users: users.map(c => c.name),
+            emptier: users[0]?.image,
+            asideCreated: false,
+            copied: false,
+            cleared: false
+        };
+        this.volumes.push(entry);
+        const started = Date.now();
+        await this.engine.createVolume({
+            name: entry.aside,
+            driver: 'local',
+            driverOptions: {},
+            labels: { [ASIDE_OF_LABEL]: entry.name, [ASIDE_RUN_LABEL]: this.run }
+        });
+        entry.asideCreated = true;
+        await this.engine.copyVolume(entry.name, entry.aside, { nested: 'to', signal });
+        await this.engine.markVolume(entry.aside, ASIDE_COMPLETE);
+        entry.copied = true;
+        this.log.info(`volume ${entry.name}: contents copied aside into ${entry.aside} (${Date.now() - started} ms)`);
+    }
+    /**
+     * Deletes the original's contents so that the snapshot's can be written: emptied in place
+     * while a container set aside mounts it, else the volume is removed (`removed`: the caller
+     * creates it anew, as the snapshot recorded it).
+     */
+    async clearVolume(name) {
+        const entry = this.volumes.find(v => v.name === name);
+        if (!entry?.copied) {
+            throw new SnapshotError(`volume ${name} has no aside copy: it must not be cleared`);
+        }
+        if (entry.emptier === undefined) {
+            await this.engine.removeVolume(name);
+            entry.cleared = true;
+            return 'removed';
+        }
+        entry.cleared = true;
+        await this.engine.emptyVolume(name, entry.emptier);
+        this.log.info(`volume ${name}: emptied in place (${entry.users.join(', ')}, kept aside, still mount it); ` +
+            'it keeps its driver and labels');
+        return 'emptied';
+    }
+    /**
+     * Puts every original back as it was: each volume's contents, then each container under its
+     * name, started (and paused) again if it was. A container whose volume could not be put back
+     * stays stopped aside. Call after removing the replacements, which hold the names.
+     */
+    async putBack() {
+        const result = { back: [], left: [] };
+        const failed = new Set();
+        for (const entry of [...this.volumes].reverse()) {
+            try {
+                const done = await this.putBackVolume(entry);
+                if (done)
+                    result.back.push(done);
+            }
+            catch (error) {
+                failed.add(entry.name);
+                result.left.push(`volume ${entry.name} (${describeError(error)}): its original contents are in volume ` +
+                    `${entry.aside}`);
+            }
+        }
+        for (const entry of this.containers) {
+            const lost = this.volumes.filter(v => failed.has(v.name) && v.users.includes(entry.name));
+            if (lost.length > 0) {
+                result.left.push(`container ${entry.name} stays stopped as ${entry.aside}, since its volume ` +
+                    `${lost.map(v => v.name).join(', ')} could not be put back`);
+                continue;
+            }
+            try {
+                if (entry.renamed)
+                    await this.engine.renameContainer(entry.id, entry.name);
+                entry.renamed = false;
+                if (entry.running)
+                    await this.engine.startContainer(entry.id);
+                if (entry.paused)
+                    await this.engine.pauseContainer(entry.id);
+                const state = entry.paused ? 'paused' : entry.running ? 'running' : 'stopped';
+                result.back.push(`container ${entry.name} (${state})`);
+                this.log.info(`container ${entry.name}: put back (${state})`);
+            }
+            catch (error) {
+                const where = entry.renamed ? `as ${entry.aside}` : `as ${entry.name}`;
+                result.left.push(`container ${entry.name} (${describeError(error)}): it is ${where}`);
+            }
+        }
+        return result;
+    }
+    /** One volume back; what to report, or undefined when it was never touched. */
+    async putBackVolume(entry) {
+        if (!entry.cleared) {
+            if (entry.asideCreated)
+                await this.engine.removeVolume(entry.aside);
+            return entry.asideCreated ? `volume ${entry.name} (untouched)` : undefined;
+        }
+        let note = '';
+        if (entry.emptier !== undefined) {
+            try {
+                await this.engine.emptyVolume(entry.name, entry.emptier);
+            }
+            catch (error) {
+                // The original's files are copied back over whatever is there; say what may remain.
+                note =
+                    `; it could not be emptied first (${describeError(error)}), so files the restore ` +
+                        `wrote may remain beside the original ones, which are also kept in ${entry.aside}`;
+            }
+        }
+        else {
+            if (await this.engine.findVolume(entry.name)) {
+                throw new SnapshotError(`volume ${entry.name} still holds the restored copy`);
+            }
+            await this.engine.createVolume(entry.spec);
+        }
+        await this.engine.copyVolume(entry.aside, entry.name, { nested: 'from' });
+        if (note === '')
+            await this.engine.removeVolume(entry.aside);
+        this.log.info(`volume ${entry.name}: original contents copied back`);
+        return `volume ${entry.name} (contents copied back${note})`;
+    }
+    /**
+     * After a successful restore: removes the originals kept aside. Returns what was replaced;
+     * what could not be removed is a warning, not a failure.
+     */
+    async discard() {
+        for (const entry of this.containers) {
+            await this.engine.removeContainer(entry.id, { force: true }).then(() => this.log.info(`removed container ${entry.aside} (the original ${entry.name})`), (error) => this.log.warn(`could not remove ${entry.aside}: ${describeError(error)}; remove it by hand`));
+        }
+        for (const entry of this.volumes) {
+            await this.engine.removeVolume(entry.aside).then(() => this.log.info(`removed volume ${entry.aside} (the original ${entry.name}'s contents)`), (error) => this.log.warn(`could not remove ${entry.aside}: ${describeError(error)}; remove it by hand`));
+        }
+        return [
+            ...this.containers.map(c => `container ${c.name}`),
+            ...this.volumes.map(v => `volume ${v.name}`)
+        ];
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/manifest.ts
 /**
  * The snapshot manifest: what was taken and how to bring it back. Versioned; validated against
@@ -88541,8 +88782,12 @@ async function readManifest(store, snapshotId) {
 /**
  * Restore: manifest -> plan -> verify -> images -> volumes -> networks -> containers -> start.
  * Nothing that exists is changed before the plan is free of conflicts and every archive it needs
- * has been proven; a failure removes what this run created and says what it had done.
+ * has been proven; under on-conflict replace the originals are only set aside until their
+ * replacements are healthy. A failure removes what this run created, puts the originals back and
+ * says what it had done.
  */
+
+
 
 
 
@@ -88587,7 +88832,7 @@ class RestoreRun {
     steps = [];
     step = 'manifest';
     created = { containers: [], volumes: [], networks: [] };
-    replaced = [];
+    originals;
     bindMounts = [];
     snapshotId;
     constructor(engine, store, options, log) {
@@ -88596,6 +88841,7 @@ class RestoreRun {
         this.options = options;
         this.log = log;
         this.snapshotId = options.snapshotId;
+        this.originals = new Originals(engine, log);
     }
     async run() {
         checkRestoreOptions(this.options);
@@ -88647,6 +88893,9 @@ class RestoreRun {
         const networks = await this.timed('networks', () => this.restoreNetworks(plan, names));
         const containers = await this.timed('containers', () => this.createContainers(plan, names, images, environments, manifest));
         await this.timed('start', () => this.startContainers(plan, containers));
+        // The last moment an interrupt undoes the run: from here on, the originals go.
+        options.signal?.throwIfAborted();
+        const replaced = await this.originals.discard();
         return {
             snapshotId: this.snapshotId,
             prefix: options.prefix,
@@ -88662,7 +88911,7 @@ class RestoreRun {
             networks,
             containers,
             bindMounts: this.bindMounts.map(mount => mount.report),
-            replaced: this.replaced
+            replaced
         };
     }
     async timed(step, fn) {
@@ -88765,6 +89014,10 @@ class RestoreRun {
         return environments;
     }
     async restoreVolumes(plan, names) {
+        const { signal } = this.options;
+        signal?.throwIfAborted();
+        // Every container to replace stops before any volume is copied aside.
+        await this.originals.setAsideContainers(plan.containers, plan.volumes);
         const restored = [];
         for (const volume of plan.volumes) {
             const { record, target } = volume;
@@ -88773,24 +89026,37 @@ class RestoreRun {
                 restored.push({ name: record.name, target, action: 'skipped', entries: 0 });
                 continue;
             }
-            if (volume.action === 'replace')
-                await this.removeVolumeForReplace(volume, plan);
-            await this.engine.createVolume({
-                name: target,
-                driver: record.driver,
-                driverOptions: record.driverOptions,
-                labels: names.labels(record.labels) ?? {}
-            });
-            this.created.volumes.push(target);
+            signal?.throwIfAborted();
+            let emptied = false;
+            if (volume.action === 'replace') {
+                await this.originals.setAsideVolume(volume, signal);
+                emptied = (await this.originals.clearVolume(target)) === 'emptied';
+            }
+            if (!emptied) {
+                await this.engine.createVolume({
+                    name: target,
+                    driver: record.driver,
+                    driverOptions: record.driverOptions,
+                    labels: names.labels(record.labels) ?? {}
+                });
+                this.created.volumes.push(target);
+            }
             if (!('archive' in record)) {
                 this.log.info(`volume ${target}: created empty (${record.name} was excluded from the snapshot)`);
-                restored.push({ name: record.name, target, action: 'created', entries: 0, empty: true });
+                restored.push({
+                    name: record.name,
+                    target,
+                    action: volume.action === 'replace' ? 'replaced' : 'created',
+                    entries: 0,
+                    empty: true
+                });
                 continue;
             }
             const started = Date.now();
             const what = `volume ${record.name}`;
             const { tar, check } = openArchiveTar(this.store, this.snapshotId, record.archive, what);
-            await this.engine.writeVolume(target, tar, rootEntryTar(record.root, 'volume'));
+            this.log.info(`volume ${target}: writing ${count(record.entries, 'entry')}`);
+            await this.engine.writeVolume(target, signal ? (0,external_node_stream_namespaceObject.addAbortSignal)(signal, tar) : tar, rootEntryTar(record.root, 'volume'));
             check();
             this.log.info(`volume ${target}: ${count(record.entries, 'entry')} written in ${Date.now() - started} ms`);
             restored.push({
@@ -88801,25 +89067,6 @@ class RestoreRun {
             });
         }
         return restored;
-    }
-    /** Under `replace`, the old volume goes only now, with the replaced containers that mount it. */
-    async removeVolumeForReplace(volume, plan) {
-        for (const user of volume.users) {
-            const container = plan.containers.find(c => c.target === user);
-            if (container)
-                await this.removeReplacedContainer(container);
-        }
-        await this.engine.removeVolume(volume.target);
-        this.replaced.push(`volume ${volume.target}`);
-        this.log.info(`removed volume ${volume.target} (on-conflict replace)`);
-    }
-    async removeReplacedContainer(container) {
-        const existing = container.existing;
-        if (existing === undefined || this.replaced.includes(`container ${existing.name}`))
-            return;
-        await this.engine.removeContainer(existing.id, { force: true });
-        this.replaced.push(`container ${existing.name}`);
-        this.log.info(`removed container ${existing.name} (on-conflict replace)`);
     }
     async restoreNetworks(plan, names) {
         const restored = [];
@@ -88860,8 +89107,7 @@ class RestoreRun {
                 restored.push({ name: record.name, target, action: 'skipped', state: 'skipped' });
                 continue;
             }
-            if (container.action === 'replace')
-                await this.removeReplacedContainer(container);
+            this.options.signal?.throwIfAborted();
             const { spec, connect } = buildCreateSpec(record, target, {
                 names,
                 image: images.get(record.image).reference,
@@ -88901,7 +89147,7 @@ class RestoreRun {
             if (states.has(container.name))
                 return;
             const started = Date.now();
-            const state = await this.engine.waitHealthy(container.id, this.options.waitTimeoutMs);
+            const state = await this.engine.waitHealthy(container.id, this.options.waitTimeoutMs, this.options.signal);
             states.set(container.name, state);
             container.state = state;
             this.log.info(`${container.target} is ${state} (${Date.now() - started} ms)`);
@@ -88916,6 +89162,7 @@ class RestoreRun {
                 if (other && startedOnes.includes(other))
                     await waitFor(other);
             }
+            this.options.signal?.throwIfAborted();
             await this.engine.startContainer(container.id);
             startedOnes.push(container);
             this.log.info(`started ${container.target}`);
@@ -88925,20 +89172,26 @@ class RestoreRun {
     }
     /** The error to throw: the original kind, saying where the restore stopped and what it did. */
     async fail(error) {
+        const { signal } = this.options;
+        // An interrupt surfaces as whatever call it cut short: name the interrupt instead.
+        const reason = signal?.aborted ? new SnapshotError(`${describeError(signal.reason)}.`) : error;
         const created = [
             ...this.created.containers.map(c => `container ${c.name}`),
             ...this.created.volumes.map(v => `volume ${v}`),
             ...this.created.networks.map(n => `network ${n}`)
         ];
         const stopped = `Restore of snapshot ${this.snapshotId} stopped at step '${this.step}'`;
-        if (created.length === 0 && this.replaced.length === 0) {
-            return withContext(error, `${stopped}; no container, volume or network was changed.`);
+        const aside = this.originals.any;
+        if (created.length === 0 && !aside) {
+            return withContext(reason, `${stopped}; no container, volume or network was changed.`);
         }
         const parts = [`${stopped}.`];
+        // Replacements hold the originals' names: with originals aside, they go whatever was asked.
+        const keep = this.options.keepOnFailure === true && !aside;
         if (created.length === 0) {
             parts.push('It had created nothing.');
         }
-        else if (this.options.keepOnFailure) {
+        else if (keep) {
             parts.push(`Created so far and kept (keep-on-failure): ${created.join(', ')}.`);
         }
         else {
@@ -88946,14 +89199,27 @@ class RestoreRun {
             parts.push(`Created so far and removed again: ${created.join(', ')}.` +
                 (left.length > 0 ? ` Could not remove: ${left.join('; ')}; remove them by hand.` : ''));
         }
-        parts.push(this.replaced.length > 0
-            ? `Removed before the failure because on-conflict is replace: ${this.replaced.join(', ')}.`
-            : 'Existing containers, volumes and networks were not changed.');
-        if (error instanceof HealthError && !this.options.keepOnFailure && created.length > 0) {
-            parts.push('Restore again with keep-on-failure true (--keep-on-failure) to keep them and read the ' +
-                'container logs.');
+        if (aside) {
+            const { back, left } = await this.originals.putBack();
+            if (back.length > 0) {
+                parts.push(`The originals were put back as they were: ${back.join(', ')}.`);
+            }
+            if (left.length > 0) {
+                parts.push(`Could not put back: ${left.join('; ')}. Put them back by hand as the README's ` +
+                    "'If a replace is cut short' says.");
+            }
         }
-        return withContext(error, parts.join(' '));
+        else {
+            parts.push('Existing containers, volumes and networks were not changed.');
+        }
+        if (error instanceof HealthError && !keep && created.length > 0) {
+            parts.push(aside
+                ? 'Restore beside them with a prefix and keep-on-failure true (--keep-on-failure) ' +
+                    'to read the container logs.'
+                : 'Restore again with keep-on-failure true (--keep-on-failure) to keep them and read ' +
+                    'the container logs.');
+        }
+        return withContext(reason, parts.join(' '));
     }
     /** Removes what this run created, newest kind first; returns what could not be removed. */
     async removeCreated() {
@@ -89958,6 +90224,11 @@ function modemOptions(host) {
  * engine waiting for more bytes.
  */
 function upload(source, send) {
+    // A source that failed before the request began (an abort) would never send its error.
+    if (source.errored)
+        return Promise.reject(source.errored);
+    if (source.destroyed)
+        return Promise.reject(new SnapshotError('the upload was closed before it began'));
     const abort = new AbortController();
     const sourceFailed = new Promise((_resolve, reject) => {
         source.once('error', (error) => {
@@ -90129,12 +90400,13 @@ class Engine {
     }
     /**
      * Waits until the container is healthy (when it has a healthcheck) or running (when it has
-     * none), failing when it exits or when `timeoutMs` passes.
+     * none), failing when it exits, when `timeoutMs` passes or when `signal` is aborted.
      */
-    async waitHealthy(id, timeoutMs) {
+    async waitHealthy(id, timeoutMs, signal) {
         const deadline = Date.now() + timeoutMs;
         let delay = 200;
         for (;;) {
+            signal?.throwIfAborted();
             const details = await this.inspectContainer(id);
             const state = details.State;
             const health = state.Health?.Status;
@@ -90412,6 +90684,84 @@ class Engine {
             if (error instanceof NotFoundError)
                 return 'missing';
             throw error;
+        }
+    }
+    // ---- replace: the originals kept aside until their replacements are proven ----
+    async renameContainer(id, name) {
+        await this.call(`rename container ${id} to ${name}`, () => this.docker.getContainer(id).rename({ name }));
+    }
+    /**
+     * Copies the contents of volume `from` into volume `to` (which must exist), the root's owner,
+     * mode and mtime included. `nested: 'to'` puts them into directory `volume/` of `to` instead
+     * of its root (a copy kept beside other things); `nested: 'from'` takes them from that
+     * directory of `from`. `signal` stops the copy midway.
+     */
+    async copyVolume(from, to, options = {}) {
+        const { nested, signal } = options;
+        signal?.throwIfAborted();
+        await this.inspectVolume(from);
+        await this.inspectVolume(to);
+        await this.withCarrier(from, true, source => this.withCarrier(to, false, async (target) => {
+            // The archive of a directory names its entries after it (`volume/...`), the directory
+            // itself first: unpacked where a `volume` directory is meant, root metadata included.
+            const stream = (await this.call(`read volume ${from}`, () => this.docker.getContainer(source).getArchive({
+                path: nested === 'from' ? `${CARRIER_MOUNT}/volume` : CARRIER_MOUNT
+            })));
+            const tar = signal ? (0,external_node_stream_namespaceObject.addAbortSignal)(signal, stream) : stream;
+            try {
+                await this.call(`copy volume ${from} to ${to}`, () => upload(tar, abort => this.docker.getContainer(target).putArchive(tar, {
+                    path: nested === 'to' ? CARRIER_MOUNT : '/',
+                    abortSignal: abort
+                })));
+            }
+            finally {
+                stream.destroy();
+            }
+        }));
+    }
+    /** Adds an empty directory `name` at the volume's root (a marker a human can look for). */
+    async markVolume(volume, name) {
+        await this.inspectVolume(volume);
+        const marker = rootEntryTar({ uid: 0, gid: 0, mode: 0o755, mtime: Math.floor(Date.now() / 1000) }, name);
+        await this.withCarrier(volume, false, id => this.call(`mark volume ${volume} with ${name}`, () => this.docker.getContainer(id).putArchive(marker, { path: CARRIER_MOUNT })));
+    }
+    /**
+     * Deletes everything inside the volume but keeps the volume, which a stopped container may
+     * still mount (the engine refuses to remove it then). The archive API cannot delete, so a
+     * short-lived container of `image` (which needs /bin/sh and rm) does it as root.
+     */
+    async emptyVolume(name, image) {
+        await this.inspectVolume(name);
+        const id = await this.createContainer({
+            name: `docker-snapshot-emptier-${process.pid}-${Date.now().toString(36)}`,
+            Image: image,
+            Entrypoint: [
+                '/bin/sh',
+                '-c',
+                `rm -rf ${CARRIER_MOUNT}/..?* ${CARRIER_MOUNT}/.[!.]* ${CARRIER_MOUNT}/*`
+            ],
+            User: '0:0',
+            WorkingDir: '/',
+            Healthcheck: { Test: ['NONE'] },
+            Labels: { [CARRIER_LABEL]: carrierOwner },
+            HostConfig: {
+                Mounts: [{ Type: 'volume', Source: name, Target: CARRIER_MOUNT }],
+                NetworkMode: 'none'
+            }
+        });
+        try {
+            await this.startContainer(id);
+            const result = (await this.call(`wait for container ${id} emptying volume ${name}`, () => this.docker.getContainer(id).wait()));
+            if (result.StatusCode !== 0) {
+                throw new EngineError(`empty volume ${name}: rm in a container of image ${image} exited with ` +
+                    `${String(result.StatusCode)}`);
+            }
+        }
+        finally {
+            // Anonymous volumes the image declares go with it; named ones (this one) stay.
+            await this.removeContainer(id, { force: true, volumes: true }).catch((error) => {
+                this.log.warn(`could not remove container ${id}: ${error.message}`);
+            });
         }
     }
     // ---- networks ----
@@ -92734,7 +93084,13 @@ class Session {
         }, this.context.log);
     }
     restore(snapshotId, overrides = {}) {
-        return this.holding(snapshotId, id => restoreSnapshot(this.engine, this.store, { ...this.settings.restore, ...overrides, snapshotId: id, registryAuth: this.auth }, this.context.log));
+        return this.holding(snapshotId, id => restoreSnapshot(this.engine, this.store, {
+            ...this.settings.restore,
+            ...overrides,
+            snapshotId: id,
+            registryAuth: this.auth,
+            signal: this.context.signal
+        }, this.context.log));
     }
     /** Verifies archives and images; with `restoreCheck`, also a throwaway restore and drill. */
     verify(snapshotId, restoreCheck = true) {
@@ -94051,7 +94407,11 @@ async function runCommand(invocation, io, masker) {
         first: signal => display.notice(interruptNotice(signal, invocation.command)),
         again: signal => {
             display.notice(`received ${signal} again: quitting without waiting` +
-                (held.length > 0 ? `; ${heldContainersAdvice(held)}` : ''));
+                (held.length > 0 ? `; ${heldContainersAdvice(held)}` : '') +
+                (invocation.command === 'restore'
+                    ? "; originals a replace set aside keep their '-aside-' names: see " +
+                        "'If a replace is cut short' in the README"
+                    : ''));
             io.exit(EXIT_INTERRUPTED);
         }
     });
@@ -94102,7 +94462,10 @@ async function runCommand(invocation, io, masker) {
                 command,
                 ok: false,
                 exitCode: EXIT_INTERRUPTED,
-                error: { name: 'InterruptedError', message: interruptedMessage(signal, error, held) }
+                error: {
+                    name: 'InterruptedError',
+                    message: interruptedMessage(signal, error, held, command)
+                }
             });
             return EXIT_INTERRUPTED;
         }
@@ -94117,19 +94480,25 @@ async function runCommand(invocation, io, masker) {
         stopListening();
     }
 }
+/** Commands that pause or stop containers, and so must say whether any is still held. */
+function holdsContainers(command) {
+    return command === 'snapshot' || command === 'drill';
+}
 function interruptNotice(signal, command) {
-    const holds = command === 'snapshot' || command === 'drill';
     return (`received ${signal}: stopping at the next safe point` +
-        (holds ? ' and bringing paused or stopped containers back' : '') +
+        (holdsContainers(command) ? ' and bringing paused or stopped containers back' : '') +
+        (command === 'restore' ? ' and putting back any originals a replace set aside' : '') +
         `; ${signal === 'SIGINT' ? 'press Ctrl-C' : 'send it'} again to quit without waiting`);
 }
 /** What happened, after an interrupted run has unwound. */
-function interruptedMessage(signal, error, held) {
+function interruptedMessage(signal, error, held, command) {
     const cause = error instanceof Error && error.name === 'InterruptedError' ? '' : describeError(error);
     return (`interrupted by ${signal}` +
         (cause ? ` (the run stopped with: ${cause})` : '') +
-        '; ' +
-        (heldContainersAdvice(held) ?? 'no container is left paused or stopped'));
+        // Other commands hold nothing; a restore's own message says what it put back.
+        (holdsContainers(command)
+            ? `; ${heldContainersAdvice(held) ?? 'no container is left paused or stopped'}`
+            : ''));
 }
 async function perform(invocation, settings, context, io) {
     switch (invocation.command) {

@@ -114331,6 +114331,11 @@ function modemOptions(host) {
  * engine waiting for more bytes.
  */
 function upload(source, send) {
+    // A source that failed before the request began (an abort) would never send its error.
+    if (source.errored)
+        return Promise.reject(source.errored);
+    if (source.destroyed)
+        return Promise.reject(new errors_SnapshotError('the upload was closed before it began'));
     const abort = new AbortController();
     const sourceFailed = new Promise((_resolve, reject) => {
         source.once('error', (error) => {
@@ -114502,12 +114507,13 @@ class Engine {
     }
     /**
      * Waits until the container is healthy (when it has a healthcheck) or running (when it has
-     * none), failing when it exits or when `timeoutMs` passes.
+     * none), failing when it exits, when `timeoutMs` passes or when `signal` is aborted.
      */
-    async waitHealthy(id, timeoutMs) {
+    async waitHealthy(id, timeoutMs, signal) {
         const deadline = Date.now() + timeoutMs;
         let delay = 200;
         for (;;) {
+            signal?.throwIfAborted();
             const details = await this.inspectContainer(id);
             const state = details.State;
             const health = state.Health?.Status;
@@ -114785,6 +114791,84 @@ class Engine {
             if (error instanceof NotFoundError)
                 return 'missing';
             throw error;
+        }
+    }
+    // ---- replace: the originals kept aside until their replacements are proven ----
+    async renameContainer(id, name) {
+        await this.call(`rename container ${id} to ${name}`, () => this.docker.getContainer(id).rename({ name }));
+    }
+    /**
+     * Copies the contents of volume `from` into volume `to` (which must exist), the root's owner,
+     * mode and mtime included. `nested: 'to'` puts them into directory `volume/` of `to` instead
+     * of its root (a copy kept beside other things); `nested: 'from'` takes them from that
+     * directory of `from`. `signal` stops the copy midway.
+     */
+    async copyVolume(from, to, options = {}) {
+        const { nested, signal } = options;
+        signal?.throwIfAborted();
+        await this.inspectVolume(from);
+        await this.inspectVolume(to);
+        await this.withCarrier(from, true, source => this.withCarrier(to, false, async (target) => {
+            // The archive of a directory names its entries after it (`volume/...`), the directory
+            // itself first: unpacked where a `volume` directory is meant, root metadata included.
+            const stream = (await this.call(`read volume ${from}`, () => this.docker.getContainer(source).getArchive({
+                path: nested === 'from' ? `${CARRIER_MOUNT}/volume` : CARRIER_MOUNT
+            })));
+            const tar = signal ? (0,external_node_stream_.addAbortSignal)(signal, stream) : stream;
+            try {
+                await this.call(`copy volume ${from} to ${to}`, () => upload(tar, abort => this.docker.getContainer(target).putArchive(tar, {
+                    path: nested === 'to' ? CARRIER_MOUNT : '/',
+                    abortSignal: abort
+                })));
+            }
+            finally {
+                stream.destroy();
+            }
+        }));
+    }
+    /** Adds an empty directory `name` at the volume's root (a marker a human can look for). */
+    async markVolume(volume, name) {
+        await this.inspectVolume(volume);
+        const marker = rootEntryTar({ uid: 0, gid: 0, mode: 0o755, mtime: Math.floor(Date.now() / 1000) }, name);
+        await this.withCarrier(volume, false, id => this.call(`mark volume ${volume} with ${name}`, () => this.docker.getContainer(id).putArchive(marker, { path: CARRIER_MOUNT })));
+    }
+    /**
+     * Deletes everything inside the volume but keeps the volume, which a stopped container may
+     * still mount (the engine refuses to remove it then). The archive API cannot delete, so a
+     * short-lived container of `image` (which needs /bin/sh and rm) does it as root.
+     */
+    async emptyVolume(name, image) {
+        await this.inspectVolume(name);
+        const id = await this.createContainer({
+            name: `docker-snapshot-emptier-${process.pid}-${Date.now().toString(36)}`,
+            Image: image,
+            Entrypoint: [
+                '/bin/sh',
+                '-c',
+                `rm -rf ${CARRIER_MOUNT}/..?* ${CARRIER_MOUNT}/.[!.]* ${CARRIER_MOUNT}/*`
+            ],
+            User: '0:0',
+            WorkingDir: '/',
+            Healthcheck: { Test: ['NONE'] },
+            Labels: { [CARRIER_LABEL]: carrierOwner },
+            HostConfig: {
+                Mounts: [{ Type: 'volume', Source: name, Target: CARRIER_MOUNT }],
+                NetworkMode: 'none'
+            }
+        });
+        try {
+            await this.startContainer(id);
+            const result = (await this.call(`wait for container ${id} emptying volume ${name}`, () => this.docker.getContainer(id).wait()));
+            if (result.StatusCode !== 0) {
+                throw new EngineError(`empty volume ${name}: rm in a container of image ${image} exited with ` +
+                    `${String(result.StatusCode)}`);
+            }
+        }
+        finally {
+            // Anonymous volumes the image declares go with it; named ones (this one) stay.
+            await this.removeContainer(id, { force: true, volumes: true }).catch((error) => {
+                this.log.warn(`could not remove container ${id}: ${error.message}`);
+            });
         }
     }
     // ---- networks ----

@@ -190,7 +190,11 @@ async function runCommand(
     again: signal => {
       display.notice(
         `received ${signal} again: quitting without waiting` +
-          (held.length > 0 ? `; ${heldContainersAdvice(held)}` : '')
+          (held.length > 0 ? `; ${heldContainersAdvice(held)}` : '') +
+          (invocation.command === 'restore'
+            ? "; originals a replace set aside keep their '-aside-' names: see " +
+              "'If a replace is cut short' in the README"
+            : '')
       )
       io.exit(EXIT_INTERRUPTED)
     }
@@ -240,7 +244,10 @@ async function runCommand(
         command,
         ok: false,
         exitCode: EXIT_INTERRUPTED,
-        error: { name: 'InterruptedError', message: interruptedMessage(signal, error, held) }
+        error: {
+          name: 'InterruptedError',
+          message: interruptedMessage(signal, error, held, command)
+        }
       })
       return EXIT_INTERRUPTED
     }
@@ -255,11 +262,16 @@ async function runCommand(
   }
 }
 
+/** Commands that pause or stop containers, and so must say whether any is still held. */
+function holdsContainers(command: CommandName): boolean {
+  return command === 'snapshot' || command === 'drill'
+}
+
 function interruptNotice(signal: SignalName, command: CommandName): string {
-  const holds = command === 'snapshot' || command === 'drill'
   return (
     `received ${signal}: stopping at the next safe point` +
-    (holds ? ' and bringing paused or stopped containers back' : '') +
+    (holdsContainers(command) ? ' and bringing paused or stopped containers back' : '') +
+    (command === 'restore' ? ' and putting back any originals a replace set aside' : '') +
     `; ${signal === 'SIGINT' ? 'press Ctrl-C' : 'send it'} again to quit without waiting`
   )
 }
@@ -268,15 +280,18 @@ function interruptNotice(signal: SignalName, command: CommandName): string {
 function interruptedMessage(
   signal: SignalName,
   error: unknown,
-  held: readonly QuiesceAction[]
+  held: readonly QuiesceAction[],
+  command: CommandName
 ): string {
   const cause =
     error instanceof Error && error.name === 'InterruptedError' ? '' : describeError(error)
   return (
     `interrupted by ${signal}` +
     (cause ? ` (the run stopped with: ${cause})` : '') +
-    '; ' +
-    (heldContainersAdvice(held) ?? 'no container is left paused or stopped')
+    // Other commands hold nothing; a restore's own message says what it put back.
+    (holdsContainers(command)
+      ? `; ${heldContainersAdvice(held) ?? 'no container is left paused or stopped'}`
+      : '')
   )
 }
 

@@ -1,5 +1,5 @@
 import Docker from 'dockerode'
-import { Readable, Writable } from 'node:stream'
+import { Readable, Writable, addAbortSignal } from 'node:stream'
 import {
   EngineError,
   EngineUnavailableError,
@@ -84,6 +84,10 @@ function modemOptions(host: string): Docker.DockerOptions {
  * engine waiting for more bytes.
  */
 function upload<T>(source: Readable, send: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  // A source that failed before the request began (an abort) would never send its error.
+  if (source.errored) return Promise.reject(source.errored)
+  if (source.destroyed)
+    return Promise.reject(new SnapshotError('the upload was closed before it began'))
   const abort = new AbortController()
   const sourceFailed = new Promise<never>((_resolve, reject) => {
     source.once('error', (error: Error) => {
@@ -280,12 +284,17 @@ export class Engine {
 
   /**
    * Waits until the container is healthy (when it has a healthcheck) or running (when it has
-   * none), failing when it exits or when `timeoutMs` passes.
+   * none), failing when it exits, when `timeoutMs` passes or when `signal` is aborted.
    */
-  async waitHealthy(id: string, timeoutMs: number): Promise<'healthy' | 'running'> {
+  async waitHealthy(
+    id: string,
+    timeoutMs: number,
+    signal?: AbortSignal
+  ): Promise<'healthy' | 'running'> {
     const deadline = Date.now() + timeoutMs
     let delay = 200
     for (;;) {
+      signal?.throwIfAborted()
       const details = await this.inspectContainer(id)
       const state = details.State
       const health = state.Health?.Status
@@ -606,6 +615,112 @@ export class Engine {
     } catch (error) {
       if (error instanceof NotFoundError) return 'missing'
       throw error
+    }
+  }
+
+  // ---- replace: the originals kept aside until their replacements are proven ----
+
+  async renameContainer(id: string, name: string): Promise<void> {
+    await this.call(`rename container ${id} to ${name}`, () =>
+      this.docker.getContainer(id).rename({ name })
+    )
+  }
+
+  /**
+   * Copies the contents of volume `from` into volume `to` (which must exist), the root's owner,
+   * mode and mtime included. `nested: 'to'` puts them into directory `volume/` of `to` instead
+   * of its root (a copy kept beside other things); `nested: 'from'` takes them from that
+   * directory of `from`. `signal` stops the copy midway.
+   */
+  async copyVolume(
+    from: string,
+    to: string,
+    options: { nested?: 'from' | 'to'; signal?: AbortSignal } = {}
+  ): Promise<void> {
+    const { nested, signal } = options
+    signal?.throwIfAborted()
+    await this.inspectVolume(from)
+    await this.inspectVolume(to)
+    await this.withCarrier(from, true, source =>
+      this.withCarrier(to, false, async target => {
+        // The archive of a directory names its entries after it (`volume/...`), the directory
+        // itself first: unpacked where a `volume` directory is meant, root metadata included.
+        const stream = (await this.call(`read volume ${from}`, () =>
+          this.docker.getContainer(source).getArchive({
+            path: nested === 'from' ? `${CARRIER_MOUNT}/volume` : CARRIER_MOUNT
+          })
+        )) as Readable
+        const tar = signal ? addAbortSignal(signal, stream) : stream
+        try {
+          await this.call(`copy volume ${from} to ${to}`, () =>
+            upload(tar, abort =>
+              this.docker.getContainer(target).putArchive(tar, {
+                path: nested === 'to' ? CARRIER_MOUNT : '/',
+                abortSignal: abort
+              })
+            )
+          )
+        } finally {
+          stream.destroy()
+        }
+      })
+    )
+  }
+
+  /** Adds an empty directory `name` at the volume's root (a marker a human can look for). */
+  async markVolume(volume: string, name: string): Promise<void> {
+    await this.inspectVolume(volume)
+    const marker = rootEntryTar(
+      { uid: 0, gid: 0, mode: 0o755, mtime: Math.floor(Date.now() / 1000) },
+      name
+    )
+    await this.withCarrier(volume, false, id =>
+      this.call(`mark volume ${volume} with ${name}`, () =>
+        this.docker.getContainer(id).putArchive(marker, { path: CARRIER_MOUNT })
+      )
+    )
+  }
+
+  /**
+   * Deletes everything inside the volume but keeps the volume, which a stopped container may
+   * still mount (the engine refuses to remove it then). The archive API cannot delete, so a
+   * short-lived container of `image` (which needs /bin/sh and rm) does it as root.
+   */
+  async emptyVolume(name: string, image: string): Promise<void> {
+    await this.inspectVolume(name)
+    const id = await this.createContainer({
+      name: `docker-snapshot-emptier-${process.pid}-${Date.now().toString(36)}`,
+      Image: image,
+      Entrypoint: [
+        '/bin/sh',
+        '-c',
+        `rm -rf ${CARRIER_MOUNT}/..?* ${CARRIER_MOUNT}/.[!.]* ${CARRIER_MOUNT}/*`
+      ],
+      User: '0:0',
+      WorkingDir: '/',
+      Healthcheck: { Test: ['NONE'] },
+      Labels: { [CARRIER_LABEL]: carrierOwner },
+      HostConfig: {
+        Mounts: [{ Type: 'volume', Source: name, Target: CARRIER_MOUNT }],
+        NetworkMode: 'none'
+      }
+    })
+    try {
+      await this.startContainer(id)
+      const result = (await this.call(`wait for container ${id} emptying volume ${name}`, () =>
+        this.docker.getContainer(id).wait()
+      )) as { StatusCode?: number }
+      if (result.StatusCode !== 0) {
+        throw new EngineError(
+          `empty volume ${name}: rm in a container of image ${image} exited with ` +
+            `${String(result.StatusCode)}`
+        )
+      }
+    } finally {
+      // Anonymous volumes the image declares go with it; named ones (this one) stay.
+      await this.removeContainer(id, { force: true, volumes: true }).catch((error: unknown) => {
+        this.log.warn(`could not remove container ${id}: ${(error as Error).message}`)
+      })
     }
   }
 

@@ -1,8 +1,11 @@
 /**
  * Restore: manifest -> plan -> verify -> images -> volumes -> networks -> containers -> start.
  * Nothing that exists is changed before the plan is free of conflicts and every archive it needs
- * has been proven; a failure removes what this run created and says what it had done.
+ * has been proven; under on-conflict replace the originals are only set aside until their
+ * replacements are healthy. A failure removes what this run created, puts the originals back and
+ * says what it had done.
  */
+import { addAbortSignal } from 'node:stream'
 import { rootEntryTar } from '../archive/index.js'
 import type { Engine } from '../docker/engine.js'
 import { HealthError, InvalidSettingsError, SnapshotError, describeError } from '../errors.js'
@@ -10,6 +13,7 @@ import type { Logger } from '../log.js'
 import type { ContainerRecord, Manifest } from '../manifest.js'
 import type { SnapshotStore } from '../stores/store.js'
 import { openArchiveTar, verifyImageArchive, verifyVolumeArchive } from './archives.js'
+import { Originals } from './aside.js'
 import {
   type PlannedBindMount,
   bindReplacements,
@@ -23,14 +27,7 @@ import { type MissingVariable, missingEnvError, resolveRedactedEnv } from './env
 import { type ReadyImage, restoreImage } from './images.js'
 import { NameMap, checkPrefix } from './names.js'
 import { isAddressConflict, networkCreateSpec } from './networks.js'
-import {
-  type EngineState,
-  type PlannedContainer,
-  type PlannedVolume,
-  type RestorePlan,
-  planRestore,
-  selectRecords
-} from './plan.js'
+import { type EngineState, type RestorePlan, planRestore, selectRecords } from './plan.js'
 import { readManifest, resolveSnapshotId } from './read-manifest.js'
 import type {
   ContainerState,
@@ -87,7 +84,7 @@ class RestoreRun {
   private readonly steps: StepTiming[] = []
   private step: RestoreStep = 'manifest'
   private readonly created: Created = { containers: [], volumes: [], networks: [] }
-  private readonly replaced: string[] = []
+  private readonly originals: Originals
   private bindMounts: PlannedBindMount[] = []
   private snapshotId: string
 
@@ -98,6 +95,7 @@ class RestoreRun {
     private readonly log: Logger
   ) {
     this.snapshotId = options.snapshotId
+    this.originals = new Originals(engine, log)
   }
 
   async run(): Promise<RestoreReport> {
@@ -172,6 +170,9 @@ class RestoreRun {
       this.createContainers(plan, names, images, environments, manifest)
     )
     await this.timed('start', () => this.startContainers(plan, containers))
+    // The last moment an interrupt undoes the run: from here on, the originals go.
+    options.signal?.throwIfAborted()
+    const replaced = await this.originals.discard()
 
     return {
       snapshotId: this.snapshotId,
@@ -188,7 +189,7 @@ class RestoreRun {
       networks,
       containers,
       bindMounts: this.bindMounts.map(mount => mount.report),
-      replaced: this.replaced
+      replaced
     }
   }
 
@@ -305,6 +306,10 @@ class RestoreRun {
   }
 
   private async restoreVolumes(plan: RestorePlan, names: NameMap): Promise<RestoredVolume[]> {
+    const { signal } = this.options
+    signal?.throwIfAborted()
+    // Every container to replace stops before any volume is copied aside.
+    await this.originals.setAsideContainers(plan.containers, plan.volumes)
     const restored: RestoredVolume[] = []
     for (const volume of plan.volumes) {
       const { record, target } = volume
@@ -313,25 +318,43 @@ class RestoreRun {
         restored.push({ name: record.name, target, action: 'skipped', entries: 0 })
         continue
       }
-      if (volume.action === 'replace') await this.removeVolumeForReplace(volume, plan)
-      await this.engine.createVolume({
-        name: target,
-        driver: record.driver,
-        driverOptions: record.driverOptions,
-        labels: names.labels(record.labels) ?? {}
-      })
-      this.created.volumes.push(target)
+      signal?.throwIfAborted()
+      let emptied = false
+      if (volume.action === 'replace') {
+        await this.originals.setAsideVolume(volume, signal)
+        emptied = (await this.originals.clearVolume(target)) === 'emptied'
+      }
+      if (!emptied) {
+        await this.engine.createVolume({
+          name: target,
+          driver: record.driver,
+          driverOptions: record.driverOptions,
+          labels: names.labels(record.labels) ?? {}
+        })
+        this.created.volumes.push(target)
+      }
       if (!('archive' in record)) {
         this.log.info(
           `volume ${target}: created empty (${record.name} was excluded from the snapshot)`
         )
-        restored.push({ name: record.name, target, action: 'created', entries: 0, empty: true })
+        restored.push({
+          name: record.name,
+          target,
+          action: volume.action === 'replace' ? 'replaced' : 'created',
+          entries: 0,
+          empty: true
+        })
         continue
       }
       const started = Date.now()
       const what = `volume ${record.name}`
       const { tar, check } = openArchiveTar(this.store, this.snapshotId, record.archive, what)
-      await this.engine.writeVolume(target, tar, rootEntryTar(record.root, 'volume'))
+      this.log.info(`volume ${target}: writing ${count(record.entries, 'entry')}`)
+      await this.engine.writeVolume(
+        target,
+        signal ? addAbortSignal(signal, tar) : tar,
+        rootEntryTar(record.root, 'volume')
+      )
       check()
       this.log.info(
         `volume ${target}: ${count(record.entries, 'entry')} written in ${Date.now() - started} ms`
@@ -344,25 +367,6 @@ class RestoreRun {
       })
     }
     return restored
-  }
-
-  /** Under `replace`, the old volume goes only now, with the replaced containers that mount it. */
-  private async removeVolumeForReplace(volume: PlannedVolume, plan: RestorePlan): Promise<void> {
-    for (const user of volume.users) {
-      const container = plan.containers.find(c => c.target === user)
-      if (container) await this.removeReplacedContainer(container)
-    }
-    await this.engine.removeVolume(volume.target)
-    this.replaced.push(`volume ${volume.target}`)
-    this.log.info(`removed volume ${volume.target} (on-conflict replace)`)
-  }
-
-  private async removeReplacedContainer(container: PlannedContainer): Promise<void> {
-    const existing = container.existing
-    if (existing === undefined || this.replaced.includes(`container ${existing.name}`)) return
-    await this.engine.removeContainer(existing.id, { force: true })
-    this.replaced.push(`container ${existing.name}`)
-    this.log.info(`removed container ${existing.name} (on-conflict replace)`)
   }
 
   private async restoreNetworks(plan: RestorePlan, names: NameMap): Promise<RestoredNetwork[]> {
@@ -418,7 +422,7 @@ class RestoreRun {
         restored.push({ name: record.name, target, action: 'skipped', state: 'skipped' })
         continue
       }
-      if (container.action === 'replace') await this.removeReplacedContainer(container)
+      this.options.signal?.throwIfAborted()
       const { spec, connect } = buildCreateSpec(record, target, {
         names,
         image: images.get(record.image)!.reference,
@@ -458,7 +462,11 @@ class RestoreRun {
     const waitFor = async (container: RestoredContainer) => {
       if (states.has(container.name)) return
       const started = Date.now()
-      const state = await this.engine.waitHealthy(container.id!, this.options.waitTimeoutMs)
+      const state = await this.engine.waitHealthy(
+        container.id!,
+        this.options.waitTimeoutMs,
+        this.options.signal
+      )
       states.set(container.name, state)
       container.state = state
       this.log.info(`${container.target} is ${state} (${Date.now() - started} ms)`)
@@ -471,6 +479,7 @@ class RestoreRun {
         const other = byName.get(dependency)
         if (other && startedOnes.includes(other)) await waitFor(other)
       }
+      this.options.signal?.throwIfAborted()
       await this.engine.startContainer(container.id)
       startedOnes.push(container)
       this.log.info(`started ${container.target}`)
@@ -480,19 +489,25 @@ class RestoreRun {
 
   /** The error to throw: the original kind, saying where the restore stopped and what it did. */
   private async fail(error: unknown): Promise<Error> {
+    const { signal } = this.options
+    // An interrupt surfaces as whatever call it cut short: name the interrupt instead.
+    const reason = signal?.aborted ? new SnapshotError(`${describeError(signal.reason)}.`) : error
     const created = [
       ...this.created.containers.map(c => `container ${c.name}`),
       ...this.created.volumes.map(v => `volume ${v}`),
       ...this.created.networks.map(n => `network ${n}`)
     ]
     const stopped = `Restore of snapshot ${this.snapshotId} stopped at step '${this.step}'`
-    if (created.length === 0 && this.replaced.length === 0) {
-      return withContext(error, `${stopped}; no container, volume or network was changed.`)
+    const aside = this.originals.any
+    if (created.length === 0 && !aside) {
+      return withContext(reason, `${stopped}; no container, volume or network was changed.`)
     }
     const parts: string[] = [`${stopped}.`]
+    // Replacements hold the originals' names: with originals aside, they go whatever was asked.
+    const keep = this.options.keepOnFailure === true && !aside
     if (created.length === 0) {
       parts.push('It had created nothing.')
-    } else if (this.options.keepOnFailure) {
+    } else if (keep) {
       parts.push(`Created so far and kept (keep-on-failure): ${created.join(', ')}.`)
     } else {
       const left = await this.removeCreated()
@@ -501,18 +516,30 @@ class RestoreRun {
           (left.length > 0 ? ` Could not remove: ${left.join('; ')}; remove them by hand.` : '')
       )
     }
-    parts.push(
-      this.replaced.length > 0
-        ? `Removed before the failure because on-conflict is replace: ${this.replaced.join(', ')}.`
-        : 'Existing containers, volumes and networks were not changed.'
-    )
-    if (error instanceof HealthError && !this.options.keepOnFailure && created.length > 0) {
+    if (aside) {
+      const { back, left } = await this.originals.putBack()
+      if (back.length > 0) {
+        parts.push(`The originals were put back as they were: ${back.join(', ')}.`)
+      }
+      if (left.length > 0) {
+        parts.push(
+          `Could not put back: ${left.join('; ')}. Put them back by hand as the README's ` +
+            "'If a replace is cut short' says."
+        )
+      }
+    } else {
+      parts.push('Existing containers, volumes and networks were not changed.')
+    }
+    if (error instanceof HealthError && !keep && created.length > 0) {
       parts.push(
-        'Restore again with keep-on-failure true (--keep-on-failure) to keep them and read the ' +
-          'container logs.'
+        aside
+          ? 'Restore beside them with a prefix and keep-on-failure true (--keep-on-failure) ' +
+              'to read the container logs.'
+          : 'Restore again with keep-on-failure true (--keep-on-failure) to keep them and read ' +
+              'the container logs.'
       )
     }
-    return withContext(error, parts.join(' '))
+    return withContext(reason, parts.join(' '))
   }
 
   /** Removes what this run created, newest kind first; returns what could not be removed. */

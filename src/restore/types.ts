@@ -44,6 +44,11 @@ export interface RestoreOptions {
    * become healthy). By default a failed restore removes what it created.
    */
   keepOnFailure?: boolean
+  /**
+   * Aborted when the user asks the run to stop: the restore stops at once (a volume midway) and
+   * unwinds as on a failure, putting back what it had set aside.
+   */
+  signal?: AbortSignal
 }
 
 export type RestoreStep =
@@ -121,7 +126,10 @@ export interface RestoreReport {
   networks: RestoredNetwork[]
   containers: RestoredContainer[]
   bindMounts: RestoredBindMount[]
-  /** Pre-existing containers and volumes removed because `onConflict` was `replace`. */
+  /**
+   * Pre-existing containers and volumes replaced because `onConflict` was `replace` (kept aside
+   * until the replacements were healthy, then removed).
+   */
   replaced: string[]
 }
 

@@ -145,7 +145,7 @@ const cliSection = readme.slice(
   readme.indexOf('\n## ', readme.indexOf('## The CLI') + 1)
 )
 // Flags of other programs that the README names beside ours.
-const FOREIGN = new Set(['build', 'size-mib', 'check', 'project'])
+const FOREIGN = new Set(['build', 'size-mib', 'check', 'project', 'rm'])
 
 describe('every option a text names exists', () => {
   it.each(COMMAND_NAMES)('help for %s: every flag it mentions, and its examples', command => {

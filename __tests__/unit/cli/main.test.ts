@@ -332,6 +332,45 @@ describe('main: interrupts', () => {
     expect(h.signals.listenerCount('SIGTERM')).toBe(0)
   })
 
+  it('on SIGTERM during a restore says what the restore put back, and nothing about held containers', async () => {
+    const h = harness({
+      execute: async (_settings, context) => {
+        await context.log.group('Restoring volumes', async () => {
+          h.signals.emit('SIGTERM', 'SIGTERM')
+        })
+        throw new Error('unreachable')
+      }
+    })
+    expect(await h.run(['restore', '--on-conflict', 'replace'])).toBe(130)
+    expect(h.stderr.text).toContain(
+      'received SIGTERM: stopping at the next safe point and putting back any originals a ' +
+        'replace set aside; send it again to quit without waiting'
+    )
+    expect(h.stderr.text).toContain('error: interrupted by SIGTERM\n')
+    expect(h.stderr.text).not.toContain('paused or stopped')
+  })
+
+  it('on a second signal during a restore quits at once, saying where the originals are', async () => {
+    let release!: () => void
+    const proceed = new Promise<void>(resolve => (release = resolve))
+    const h = harness({
+      execute: async (_settings, context) => {
+        await context.log.group('Restoring volumes', () => proceed)
+        throw new Error('unreachable')
+      }
+    })
+    const exit = h.run(['restore', '--on-conflict', 'replace'])
+    await new Promise(resolve => setImmediate(resolve))
+    h.signals.emit('SIGTERM', 'SIGTERM')
+    h.signals.emit('SIGTERM', 'SIGTERM')
+    expect(h.exits).toEqual([130])
+    expect(h.stderr.text).toContain(
+      "received SIGTERM again: quitting without waiting; originals a replace set aside keep their '-aside-' names: see 'If a replace is cut short' in the README"
+    )
+    release()
+    expect(await exit).toBe(130)
+  })
+
   it('on a second signal quits at once, saying what is still held and how to bring it back', async () => {
     let release!: () => void
     const proceed = new Promise<void>(resolve => (release = resolve))

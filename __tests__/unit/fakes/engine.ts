@@ -69,6 +69,10 @@ type EngineMethods = Pick<
   | 'createNetwork'
   | 'connectNetwork'
   | 'removeNetwork'
+  | 'renameContainer'
+  | 'copyVolume'
+  | 'markVolume'
+  | 'emptyVolume'
 >
 
 /** A file or directory of a volume or bind mount, as a test writes it down. */
@@ -613,9 +617,14 @@ export class FakeEngine implements EngineMethods {
     return image.Id
   }
 
-  async waitHealthy(id: string, timeoutMs: number): Promise<'healthy' | 'running'> {
+  async waitHealthy(
+    id: string,
+    timeoutMs: number,
+    signal?: AbortSignal
+  ): Promise<'healthy' | 'running'> {
     const what = `inspect container ${id}`
     await this.begin('waitHealthy', this.subject(id), what)
+    signal?.throwIfAborted()
     const details = this.existing(id, what)
     const name = nameOf(details)
     const state = details.State
@@ -887,7 +896,9 @@ export class FakeEngine implements EngineMethods {
   async pathKinds(image: string, paths: string[]): Promise<Map<string, PathKind>> {
     await this.begin('pathKinds', image, `stat ${paths.join(', ')} in image ${image}`)
     if (!this.lookupImage(image)) throw this.notFound(`create probe of ${image}`, 'no such image')
-    const files = this.imageFiles.get(image) ?? new Set<string>()
+    // Files are noted by reference; asked by id, the image's tags count too.
+    const references = [image, ...(this.lookupImage(image)?.RepoTags ?? [])]
+    const files = new Set(references.flatMap(ref => [...(this.imageFiles.get(ref) ?? [])]))
     return new Map(paths.map(path => [path, files.has(path) ? 'file' : 'missing']))
   }
 
@@ -944,6 +955,71 @@ export class FakeEngine implements EngineMethods {
       )
     }
     this.networkMap.delete(name)
+  }
+
+  // ---- replace: the originals kept aside ----
+
+  async renameContainer(id: string, name: string): Promise<void> {
+    const what = `rename container ${id} to ${name}`
+    await this.begin('renameContainer', this.subject(id), what, name)
+    const details = this.existing(id, what)
+    const other = this.lookupContainer(name)
+    if (other && other.Id !== details.Id) {
+      throw this.refused(
+        what,
+        `Conflict. The container name "/${name}" is already in use by container "${other.Id}"`
+      )
+    }
+    details.Name = `/${name}`
+  }
+
+  /**
+   * Copies `from`'s files over `to`'s (the engine unpacks into what is there: files of `to` that
+   * `from` lacks stay), to or from directory `volume/` as `nested` says. A fault fails the copy
+   * before anything lands.
+   */
+  async copyVolume(
+    from: string,
+    to: string,
+    options: { nested?: 'from' | 'to'; signal?: AbortSignal } = {}
+  ): Promise<void> {
+    await this.begin('copyVolume', from, `copy volume ${from} to ${to}`, to)
+    options.signal?.throwIfAborted()
+    const source = this.existingVolume(from, `inspect volume ${from}`)
+    const target = this.existingVolume(to, `inspect volume ${to}`)
+    const files = new Map(await filesOf(await archiveOf(target)))
+    for (const [name, content] of await filesOf(await archiveOf(source))) {
+      if (options.nested === 'from' && !name.startsWith('volume/')) continue
+      const landing =
+        options.nested === 'from'
+          ? name.slice('volume/'.length)
+          : options.nested === 'to'
+            ? `volume/${name}`
+            : name
+      files.set(landing, content)
+    }
+    target.contents = [...files].map(([name, content]) => ({ name, content }))
+  }
+
+  /** Adds an empty directory at the volume's root (files only are kept beside it). */
+  async markVolume(volume: string, name: string): Promise<void> {
+    await this.begin('markVolume', volume, `mark volume ${volume} with ${name}`, name)
+    const target = this.existingVolume(volume, `inspect volume ${volume}`)
+    const files = await filesOf(await archiveOf(target))
+    target.contents = [
+      ...[...files].map(([file, content]) => ({ name: file, content })),
+      { name, type: 'directory' }
+    ]
+  }
+
+  /** Deletes the volume's contents, as a container of `image` running rm would. */
+  async emptyVolume(name: string, image: string): Promise<void> {
+    const what = `empty volume ${name}`
+    await this.begin('emptyVolume', name, what, image)
+    const volume = this.existingVolume(name, `inspect volume ${name}`)
+    if (!this.lookupImage(image))
+      throw this.notFound(`create container of ${image}`, 'no such image')
+    volume.contents = []
   }
 
   // ---- internals ----
