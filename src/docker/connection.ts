@@ -108,9 +108,9 @@ function fromContext(
   const source = `Docker context "${context.name}" (${context.from})`
   if (!existsSync(metaFile)) {
     throw new InvalidSettingsError(
-      `${source} not found: there is no ${metaFile}. Create it with \`docker context create ` +
-        `${context.name} --docker host=...\`, pick an existing one (\`docker context ls\`), or set ` +
-        `DOCKER_HOST instead.`
+      `${source} not found: there is no ${metaFile}. Create it (\`docker context create ` +
+        `${context.name}\`), pick an existing one (\`docker context ls\`), or set DOCKER_HOST ` +
+        `instead.`
     )
   }
   let endpoint: { Host?: unknown; SkipTLSVerify?: unknown } | undefined
@@ -126,8 +126,8 @@ function fromContext(
   }
   if (!endpoint || typeof endpoint.Host !== 'string' || !endpoint.Host) {
     throw new InvalidSettingsError(
-      `${source} has no Docker endpoint host in ${metaFile}. Recreate it with ` +
-        `\`docker context create ${context.name} --docker host=...\`.`
+      `${source} has no Docker endpoint host in ${metaFile}. Recreate it ` +
+        `(\`docker context create ${context.name}\`) with the engine's address.`
     )
   }
   const tlsDir = path.join(configDir, 'contexts', 'tls', id, 'docker')
