@@ -27,6 +27,7 @@ die() {
 
 install_packages() {
   local missing=()
+  command -v ip >/dev/null || missing+=(iproute2)
   [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
   command -v openssl >/dev/null || missing+=(openssl)
   command -v ssh-keygen >/dev/null || missing+=(openssh-client)
@@ -82,10 +83,13 @@ engine() { DOCKER_HOST="unix://$state/docker.sock" docker "$@"; }
 
 start_dockerd() {
   mkdir -p "$state/data" "$state/exec"
+  # Its own (empty) configuration: the main engine's /etc/docker/daemon.json is not for it.
+  echo '{}' >"$state/daemon.json"
   # Only the network namespace (ip netns exec would hide the cgroup mounts under a fresh /sys).
   # No bridge, no iptables: nothing the main engine owns is touched; containers use network none.
   nsenter --net="/run/netns/$ns" setsid dockerd \
-    --data-root "$state/data" --exec-root "$state/exec" --pidfile "$state/dockerd.pid" \
+    --config-file "$state/daemon.json" --data-root "$state/data" --exec-root "$state/exec" \
+    --pidfile "$state/dockerd.pid" --cgroup-parent /docker-snapshot-remote \
     -H "unix://$state/docker.sock" -H "tcp://$ns_addr:2376" \
     --tlsverify --tlscacert "$state/tls/ca.pem" --tlscert "$state/tls/server-cert.pem" \
     --tlskey "$state/tls/server-key.pem" \
@@ -181,6 +185,8 @@ down() {
   fi
   stop_pid "$state/sshd.pid"
   stop_pid "$state/dockerd.pid"
+  # The engine's (now empty) cgroup parent, in each hierarchy.
+  find /sys/fs/cgroup -maxdepth 2 -type d -name docker-snapshot-remote -exec rmdir {} + 2>/dev/null || true
   ip link del "$host_if" 2>/dev/null || true
   ip netns del "$ns" 2>/dev/null || true
   if [ -d "$state" ]; then
