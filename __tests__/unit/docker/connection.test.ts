@@ -149,6 +149,29 @@ describe('resolveConnection: which engine, as the Docker CLI picks it', () => {
     }
   )
 
+  it('encrypts without verifying the engine for DOCKER_TLS alone, and needs no ca.pem', () => {
+    const dir = mkdtempSync(join(root, 'no-ca-'))
+    for (const file of ['cert.pem', 'key.pem']) copyFileSync(join(certs, file), join(dir, file))
+    const connection = resolveConnection(undefined, {
+      env: { DOCKER_HOST: 'tcp://10.0.0.5:2376', DOCKER_TLS: '1', DOCKER_CERT_PATH: dir },
+      home: home()
+    })
+    expect(connection.options.protocol).toBe('https')
+    const { agent } = connection.options as {
+      agent?: { options: { rejectUnauthorized?: boolean } }
+    }
+    expect(agent?.options.rejectUnauthorized).toBe(false)
+  })
+
+  it('takes no TLS files for a unix socket, whatever DOCKER_TLS_VERIFY says', () => {
+    const connection = resolveConnection('unix:///run/a.sock', {
+      env: { DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: join(root, 'nowhere') },
+      home: home()
+    })
+    expect(connection.options).toMatchObject({ socketPath: '/run/a.sock', ca: undefined })
+    expect(connection.tls).toBeUndefined()
+  })
+
   it('reads the TLS files from ~/.docker when DOCKER_CERT_PATH is unset', () => {
     const dir = home()
     for (const file of ['ca.pem', 'cert.pem', 'key.pem']) {
