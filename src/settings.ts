@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { CompressorChoice } from './archive/index.js'
+import { checkEngineAddress } from './docker/connection.js'
 import { InvalidSettingsError } from './errors.js'
 import type { InputName } from './generated/inputs.js'
 import { INPUTS } from './generated/inputs.js'
@@ -303,11 +304,7 @@ export function readSettings(source: InputSource): Settings {
   }
   const dockerHost = get('docker-host')
   if (dockerHost) {
-    if (!/^(unix:\/\/\/|tcp:\/\/|\/)/.test(dockerHost)) {
-      throw new InvalidSettingsError(
-        `Invalid docker-host '${dockerHost}'. Expected unix:///path/to/docker.sock or tcp://host:port.`
-      )
-    }
+    checkEngineAddress(dockerHost)
     settings.dockerHost = dockerHost
   }
   if (registry) settings.registry = registry

@@ -348,19 +348,31 @@ describe('validation errors', () => {
       case: 'docker-host without a scheme',
       inputs: { 'docker-host': 'localhost:2375' },
       message:
-        "Invalid docker-host 'localhost:2375'. Expected unix:///path/to/docker.sock or tcp://host:port."
+        "Invalid docker-host 'localhost:2375': the scheme 'localhost' is not supported. Expected unix:///path/to/docker.sock, tcp://host:port or ssh://user@host[:port]."
     },
     {
       case: 'docker-host over http',
       inputs: { 'docker-host': 'http://127.0.0.1:2375' },
       message:
-        "Invalid docker-host 'http://127.0.0.1:2375'. Expected unix:///path/to/docker.sock or tcp://host:port."
+        "Invalid docker-host 'http://127.0.0.1:2375': the scheme 'http' is not supported. Expected unix:///path/to/docker.sock, tcp://host:port or ssh://user@host[:port]."
     },
     {
       case: 'docker-host unix with two slashes',
       inputs: { 'docker-host': 'unix://var/run/docker.sock' },
       message:
-        "Invalid docker-host 'unix://var/run/docker.sock'. Expected unix:///path/to/docker.sock or tcp://host:port."
+        "Invalid docker-host 'unix://var/run/docker.sock': the socket path must be absolute. Expected unix:///path/to/docker.sock, tcp://host:port or ssh://user@host[:port]."
+    },
+    {
+      case: 'docker-host ssh with a password, which is never echoed',
+      inputs: { 'docker-host': 'ssh://root:hunter2@10.0.0.5' },
+      message:
+        "Invalid docker-host 'ssh://root:***@10.0.0.5': a password in the address is not supported; use an ssh key. Expected unix:///path/to/docker.sock, tcp://host:port or ssh://user@host[:port]."
+    },
+    {
+      case: 'docker-host tcp with a path',
+      inputs: { 'docker-host': 'tcp://10.0.0.5:2376/v1' },
+      message:
+        "Invalid docker-host 'tcp://10.0.0.5:2376/v1': a path after the host. Expected unix:///path/to/docker.sock, tcp://host:port or ssh://user@host[:port]."
     },
     {
       case: 'unknown store scheme',
@@ -560,12 +572,15 @@ describe('parsed settings', () => {
     }
   )
 
-  it.each(['unix:///var/run/docker.sock', 'tcp://127.0.0.1:2375', '/run/user/1000/docker.sock'])(
-    'accepts docker-host %s',
-    host => {
-      expect(read({ 'docker-host': host }).dockerHost).toBe(host)
-    }
-  )
+  it.each([
+    'unix:///var/run/docker.sock',
+    'tcp://127.0.0.1:2375',
+    '/run/user/1000/docker.sock',
+    'ssh://root@10.0.0.5',
+    'ssh://deploy@build-host:2222'
+  ])('accepts docker-host %s', host => {
+    expect(read({ 'docker-host': host }).dockerHost).toBe(host)
+  })
 
   it('reads snapshot options', () => {
     const settings = read({

@@ -56711,7 +56711,7 @@ const {
   KexInit,
   kexinit,
   onKEXPayload,
-} = __nccwpck_require__(4637);
+} = __nccwpck_require__(7018);
 const {
   parseKey,
 } = __nccwpck_require__(1789);
@@ -64879,7 +64879,7 @@ else {}
 
 const MESSAGE_HANDLERS = new Array(256);
 [
-  (__nccwpck_require__(4637).HANDLERS),
+  (__nccwpck_require__(7018).HANDLERS),
   __nccwpck_require__(9964),
 ].forEach((handlers) => {
   // eslint-disable-next-line prefer-const
@@ -66187,7 +66187,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4637:
+/***/ 7018:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -70370,7 +70370,7 @@ const {
   SUPPORTED_SERVER_HOST_KEY,
 } = __nccwpck_require__(4020);
 const { init: cryptoInit } = __nccwpck_require__(2888);
-const { KexInit } = __nccwpck_require__(4637);
+const { KexInit } = __nccwpck_require__(7018);
 const { parseKey } = __nccwpck_require__(1789);
 const Protocol = __nccwpck_require__(7841);
 const { SFTP } = __nccwpck_require__(4996);
@@ -85681,6 +85681,7 @@ const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createReq
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
 ;// CONCATENATED MODULE: external "node:stream"
 const external_node_stream_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
 ;// CONCATENATED MODULE: external "node:zlib"
@@ -89330,6 +89331,7 @@ function createConflicts(spec) {
 const external_node_fs_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
 ;// CONCATENATED MODULE: ./src/docker/registry.ts
 
 
@@ -90147,6 +90149,335 @@ function ownerAlive(owner) {
     return parsed === undefined || livenessOf(parsed) !== 'dead';
 }
 
+;// CONCATENATED MODULE: external "node:https"
+const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+var external_node_https_default = /*#__PURE__*/__nccwpck_require__.n(external_node_https_namespaceObject);
+;// CONCATENATED MODULE: ./src/docker/connection.ts
+
+
+
+
+
+
+const DEFAULT_SOCKET = 'unix:///var/run/docker.sock';
+/** The identities OpenSSH tries by default, in its order, under ~/.ssh. */
+const SSH_IDENTITIES = ['id_rsa', 'id_ecdsa', 'id_ed25519'];
+const ACCEPTED = 'unix:///path/to/docker.sock, tcp://host:port or ssh://user@host[:port]';
+const processEnvironment = () => ({ env: process.env, home: external_node_os_default().homedir() });
+/** Throws InvalidSettingsError unless `address` is an engine address we can dial. */
+function checkEngineAddress(address, source = 'docker-host') {
+    parseAddress(address, source);
+}
+/**
+ * Resolves the engine to talk to the way the Docker CLI does: an explicit address (the
+ * docker-host input, like `-H`), else DOCKER_HOST, else the Docker context named by
+ * DOCKER_CONTEXT or by `currentContext` in config.json, else the default socket. TLS for tcp
+ * comes from DOCKER_TLS_VERIFY / DOCKER_TLS and DOCKER_CERT_PATH, or from the context's files.
+ */
+function resolveConnection(explicit, { env, home } = processEnvironment()) {
+    const configDir = env.DOCKER_CONFIG || external_node_path_default().join(home, '.docker');
+    if (explicit)
+        return fromEnvironmentTls(explicit, 'docker-host', env, configDir, home);
+    if (env.DOCKER_HOST)
+        return fromEnvironmentTls(env.DOCKER_HOST, 'DOCKER_HOST', env, configDir, home);
+    const context = currentContext(env, configDir);
+    if (context && context.name !== 'default')
+        return fromContext(context, configDir, home, env);
+    return connect(DEFAULT_SOCKET, 'the default socket', undefined, home, env);
+}
+function currentContext(env, configDir) {
+    if (env.DOCKER_CONTEXT)
+        return { name: env.DOCKER_CONTEXT, from: 'DOCKER_CONTEXT' };
+    const configFile = external_node_path_default().join(configDir, 'config.json');
+    if (!(0,external_node_fs_namespaceObject.existsSync)(configFile))
+        return undefined;
+    let config;
+    try {
+        config = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(configFile, 'utf8'));
+    }
+    catch (error) {
+        throw new InvalidSettingsError(`Cannot read the Docker CLI configuration ${configFile}: ${error.message}. ` +
+            `Fix the file, or set DOCKER_HOST to the engine's address.`);
+    }
+    if (typeof config.currentContext !== 'string' || !config.currentContext)
+        return undefined;
+    return { name: config.currentContext, from: `currentContext in ${configFile}` };
+}
+/** A context's endpoint and TLS files, where `docker context create` writes them. */
+function fromContext(context, configDir, home, env) {
+    const id = (0,external_node_crypto_namespaceObject.createHash)('sha256').update(context.name).digest('hex');
+    const metaFile = external_node_path_default().join(configDir, 'contexts', 'meta', id, 'meta.json');
+    const source = `Docker context "${context.name}" (${context.from})`;
+    if (!(0,external_node_fs_namespaceObject.existsSync)(metaFile)) {
+        throw new InvalidSettingsError(`${source} not found: there is no ${metaFile}. Create it (\`docker context create ` +
+            `${context.name}\`), pick an existing one (\`docker context ls\`), or set DOCKER_HOST ` +
+            `instead.`);
+    }
+    let endpoint;
+    try {
+        const meta = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(metaFile, 'utf8'));
+        endpoint = meta.Endpoints?.docker;
+    }
+    catch (error) {
+        throw new InvalidSettingsError(`${source}: cannot read ${metaFile}: ${error.message}. Recreate the context.`);
+    }
+    if (!endpoint || typeof endpoint.Host !== 'string' || !endpoint.Host) {
+        throw new InvalidSettingsError(`${source} has no Docker endpoint host in ${metaFile}. Recreate it ` +
+            `(\`docker context create ${context.name}\`) with the engine's address.`);
+    }
+    const tlsDir = external_node_path_default().join(configDir, 'contexts', 'tls', id, 'docker');
+    const tlsSource = { dir: tlsDir, setting: `the TLS files of ${source}` };
+    const hasTls = ['ca.pem', 'cert.pem', 'key.pem'].some(f => (0,external_node_fs_namespaceObject.existsSync)(external_node_path_default().join(tlsDir, f)));
+    const verify = endpoint.SkipTLSVerify !== true;
+    const tls = hasTls || !verify ? readTls(tlsSource, verify, source) : undefined;
+    return connect(endpoint.Host, source, tls, home, env);
+}
+function fromEnvironmentTls(address, source, env, configDir, home) {
+    // As the Docker CLI: any non-empty DOCKER_TLS_VERIFY (even "0") verifies; DOCKER_TLS encrypts.
+    const verify = Boolean(env.DOCKER_TLS_VERIFY);
+    const useTls = verify || Boolean(env.DOCKER_TLS);
+    if (!useTls || !/^tcp:\/\//.test(address))
+        return connect(address, source, undefined, home, env);
+    const tlsSource = env.DOCKER_CERT_PATH
+        ? { dir: env.DOCKER_CERT_PATH, setting: 'DOCKER_CERT_PATH' }
+        : { dir: configDir, setting: 'the default certificate directory (DOCKER_CERT_PATH unset)' };
+    return connect(address, source, readTls(tlsSource, verify, source), home, env);
+}
+/** Reads ca.pem, cert.pem and key.pem, failing up front on the ones that verification needs. */
+function readTls(source, verify, what) {
+    const read = (file) => {
+        const full = external_node_path_default().join(source.dir, file);
+        return (0,external_node_fs_namespaceObject.existsSync)(full) ? (0,external_node_fs_namespaceObject.readFileSync)(full) : undefined;
+    };
+    const material = {
+        ca: read('ca.pem'),
+        cert: read('cert.pem'),
+        key: read('key.pem'),
+        verify,
+        source
+    };
+    const missing = [
+        verify && !material.ca ? 'ca.pem' : undefined,
+        !material.cert ? 'cert.pem' : undefined,
+        !material.key ? 'key.pem' : undefined
+    ].filter((f) => f !== undefined);
+    if (missing.length > 0) {
+        throw new InvalidSettingsError(`TLS for ${what}: ${missing.join(', ')} missing in ${source.dir} (${source.setting}). ` +
+            `Put the engine's CA certificate (ca.pem) and the client certificate and key ` +
+            `(cert.pem, key.pem) there, or point ${source.setting.startsWith('DOCKER_') ? source.setting : 'DOCKER_CERT_PATH'} at the directory that has them.`);
+    }
+    if (material.cert && material.key && !keyMatches(material.cert, material.key)) {
+        throw new InvalidSettingsError(`TLS for ${what}: key.pem does not belong to cert.pem (or is not a PEM key) in ${source.dir} ` +
+            `(${source.setting}). Put the key that was made with the client certificate there.`);
+    }
+    return material;
+}
+/** Whether `key` is the private key of the certificate `cert` (false when either is unreadable). */
+function keyMatches(cert, key) {
+    try {
+        return new external_node_crypto_namespaceObject.X509Certificate(cert).checkPrivateKey((0,external_node_crypto_namespaceObject.createPrivateKey)(key));
+    }
+    catch {
+        return false;
+    }
+}
+function parseAddress(address, source) {
+    const invalid = (why) => new InvalidSettingsError(`Invalid ${source} '${redact(address)}': ${why}. Expected ${ACCEPTED}.`);
+    if (address.startsWith('/'))
+        return { scheme: 'unix', socketPath: address };
+    if (address.startsWith('unix://')) {
+        const socketPath = address.slice('unix://'.length);
+        if (!socketPath.startsWith('/'))
+            throw invalid('the socket path must be absolute');
+        return { scheme: 'unix', socketPath };
+    }
+    let url;
+    try {
+        url = new URL(address);
+    }
+    catch {
+        throw invalid('not a URL');
+    }
+    if (url.protocol !== 'tcp:' && url.protocol !== 'ssh:') {
+        throw invalid(`the scheme '${url.protocol.replace(/:$/, '')}' is not supported`);
+    }
+    if (!url.hostname)
+        throw invalid('no host');
+    if (url.pathname && url.pathname !== '/')
+        throw invalid('a path after the host');
+    const port = url.port ? Number(url.port) : undefined;
+    if (url.protocol === 'tcp:') {
+        if (url.username || url.password)
+            throw invalid('tcp addresses take no user');
+        return { scheme: 'tcp', host: url.hostname, port };
+    }
+    if (url.password)
+        throw invalid('a password in the address is not supported; use an ssh key');
+    return { scheme: 'ssh', host: url.hostname, port, username: decodeURIComponent(url.username) };
+}
+/** The address with any password replaced, for messages. */
+function redact(address) {
+    return address.replace(/\/\/([^/@:]*):[^/@]*@/, '//$1:***@');
+}
+function connect(address, source, tls, home, env) {
+    const parsed = parseAddress(address, source);
+    // Set every option the library would otherwise take from DOCKER_HOST and DOCKER_CERT_PATH.
+    const base = {
+        socketPath: undefined,
+        host: undefined,
+        port: undefined,
+        protocol: undefined,
+        username: undefined,
+        ca: undefined,
+        cert: undefined,
+        key: undefined,
+        sshOptions: undefined
+    };
+    if (parsed.scheme === 'unix') {
+        return { address, source, options: { ...base, socketPath: parsed.socketPath } };
+    }
+    if (parsed.scheme === 'tcp') {
+        if (!tls) {
+            const options = {
+                ...base,
+                host: parsed.host,
+                port: parsed.port ?? 2375,
+                protocol: 'http'
+            };
+            return { address, source, options };
+        }
+        const options = {
+            ...base,
+            host: parsed.host,
+            port: parsed.port ?? 2376,
+            protocol: 'https',
+            ca: tls.ca,
+            cert: tls.cert,
+            key: tls.key
+        };
+        // The library has no switch for an unverified server certificate; its agent option does.
+        const agent = tls.verify ? undefined : new (external_node_https_default()).Agent({ rejectUnauthorized: false });
+        return {
+            address,
+            source,
+            tls: tls.source,
+            options: agent ? { ...options, agent } : options
+        };
+    }
+    const username = parsed.username || external_node_os_default().userInfo().username;
+    const host = parsed.host;
+    const port = parsed.port ?? 22;
+    return {
+        address,
+        source,
+        options: {
+            ...base,
+            host,
+            port,
+            protocol: 'ssh',
+            username,
+            sshOptions: sshOptions(host, port, username, home, env)
+        }
+    };
+}
+/**
+ * What OpenSSH would use without a config file: the agent at SSH_AUTH_SOCK, then the default
+ * identities in ~/.ssh; and it accepts only a host whose key is in ~/.ssh/known_hosts.
+ */
+function sshOptions(host, port, username, home, env) {
+    const sshDir = external_node_path_default().join(home, '.ssh');
+    const auth = [];
+    if (env.SSH_AUTH_SOCK) {
+        const agent = { type: 'agent', username, agent: env.SSH_AUTH_SOCK };
+        auth.push(agent);
+    }
+    for (const name of SSH_IDENTITIES) {
+        const file = external_node_path_default().join(sshDir, name);
+        if (!(0,external_node_fs_namespaceObject.existsSync)(file))
+            continue;
+        const identity = { type: 'publickey', username, key: (0,external_node_fs_namespaceObject.readFileSync)(file) };
+        auth.push(identity);
+    }
+    const knownHosts = external_node_path_default().join(sshDir, 'known_hosts');
+    return {
+        agent: env.SSH_AUTH_SOCK,
+        authHandler: auth,
+        readyTimeout: 20_000,
+        hostVerifier: (key) => isKnownHost(knownHosts, host, port, key)
+    };
+}
+/** Whether known_hosts lists `key` for the host, in plain or hashed (HashKnownHosts) form. */
+function isKnownHost(file, host, port, key) {
+    if (!(0,external_node_fs_namespaceObject.existsSync)(file))
+        return false;
+    const name = port === 22 ? host : `[${host}]:${port}`;
+    const wanted = key.toString('base64');
+    for (const line of (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8').split('\n')) {
+        const fields = line.trim().split(/\s+/);
+        // Markers (@cert-authority, @revoked) and comments are not plain host keys.
+        if (fields.length < 3 || fields[0].startsWith('#') || fields[0].startsWith('@'))
+            continue;
+        if (fields[2] !== wanted)
+            continue;
+        if (fields[0].split(',').some(pattern => hostMatches(pattern, name)))
+            return true;
+    }
+    return false;
+}
+function hostMatches(pattern, name) {
+    const hashed = /^\|1\|([^|]+)\|(.+)$/.exec(pattern);
+    if (!hashed)
+        return pattern === name;
+    const digest = (0,external_node_crypto_namespaceObject.createHmac)('sha1', Buffer.from(hashed[1], 'base64')).update(name).digest('base64');
+    return digest === hashed[2];
+}
+const CERT_UNTRUSTED = new Set([
+    'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    'SELF_SIGNED_CERT_IN_CHAIN',
+    'DEPTH_ZERO_SELF_SIGNED_CERT',
+    'UNABLE_TO_GET_ISSUER_CERT',
+    'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+    'CERT_UNTRUSTED',
+    'CERT_HAS_EXPIRED',
+    'ERR_TLS_CERT_ALTNAME_INVALID'
+]);
+/**
+ * What went wrong reaching the engine and what to fix, when `error` is a TLS or ssh failure;
+ * undefined for anything else. Never includes key material.
+ */
+function explainConnectionError(connection, error) {
+    const e = (error ?? {});
+    const code = e.code ?? '';
+    const message = e.message ?? String(error);
+    const at = `${connection.address} (from ${connection.source})`;
+    const tlsDir = connection.tls ? `${connection.tls.dir} (${connection.tls.setting})` : '';
+    if (CERT_UNTRUSTED.has(code)) {
+        return (`TLS verification of the engine at ${at} failed: ${message} (${code}). The engine's ` +
+            `certificate is not signed by the ca.pem in ${tlsDir}, or does not name this address. ` +
+            `Put the CA that signed the engine's certificate there.`);
+    }
+    if (/^ERR_SSL_.*ALERT/.test(code) || /alert (bad certificate|unknown ca)/i.test(message)) {
+        return (`The engine at ${at} refused the TLS client certificate (${code || message}). Put a ` +
+            `cert.pem and key.pem signed by the engine's CA in ${tlsDir}.`);
+    }
+    if (connection.options.protocol !== 'ssh')
+        return undefined;
+    const username = connection.options.username ?? '';
+    if (e.level === 'client-authentication') {
+        return (`ssh authentication as ${username} to ${at} failed: no key was accepted. Load the key ` +
+            `into ssh-agent (SSH_AUTH_SOCK) or put it in ~/.ssh (id_ed25519, id_ecdsa or id_rsa), and ` +
+            `make sure the host's authorized_keys has its public half.`);
+    }
+    if (/Host denied/.test(message)) {
+        return (`ssh to ${at}: the host's key is not in ~/.ssh/known_hosts, or differs from the one ` +
+            `there. Check the host's key and add it (for example by connecting once with ssh).`);
+    }
+    if (e.level?.startsWith('client-')) {
+        return `ssh to ${at} failed: ${message}. Check the address and that sshd answers there.`;
+    }
+    return undefined;
+}
+
 ;// CONCATENATED MODULE: ./src/docker/progress.ts
 function parseProgress(text) {
     const progress = { loaded: [] };
@@ -90182,6 +90513,7 @@ function parseProgress(text) {
 
 
 
+
 /** The image of the never-started containers that carry a volume mount for archive copies. */
 const CARRIER_IMAGE = 'docker-snapshot/volume-carrier:1';
 /** Carrier containers carry this label, valued with their owner (see `carrierOwner`). */
@@ -90190,7 +90522,6 @@ const CARRIER_LABEL = 'docker-snapshot.carrier';
 const carrierOwner = processOwner;
 /** Where a carrier container mounts the volume it carries. */
 const CARRIER_MOUNT = '/volume';
-const DEFAULT_SOCKET = 'unix:///var/run/docker.sock';
 /** The message the engine gave, without dockerode's "(HTTP code N) unexpected - " prefix. */
 function engineMessage(error) {
     const e = error;
@@ -90209,14 +90540,6 @@ function connectionFailed(error) {
         code === 'ECONNRESET' ||
         code === 'EHOSTUNREACH' ||
         code === 'ETIMEDOUT');
-}
-function modemOptions(host) {
-    if (host.startsWith('unix://'))
-        return { socketPath: host.slice('unix://'.length) };
-    if (host.startsWith('/'))
-        return { socketPath: host };
-    const url = new URL(host.replace(/^tcp:/, 'http:'));
-    return { host: url.hostname, port: Number(url.port || 2375), protocol: 'http' };
 }
 /**
  * Sends `source` as a request body with `send`; a failing source (a bad decompression, a store
@@ -90253,12 +90576,19 @@ async function followProgress(stream, what) {
  * and turns the engine's failures into typed errors that name the object and the next step.
  */
 class Engine {
+    /** The engine's address, as resolved from the docker-host input, DOCKER_HOST or a context. */
     host;
+    connection;
     docker;
     log;
+    /**
+     * Throws InvalidSettingsError when the address, context or TLS files cannot be used; no
+     * request is made before the first call.
+     */
     constructor(options = {}) {
-        this.host = options.host || process.env.DOCKER_HOST || DEFAULT_SOCKET;
-        this.docker = new (docker_default())(modemOptions(this.host));
+        this.connection = resolveConnection(options.host, options.environment);
+        this.host = this.connection.address;
+        this.docker = new (docker_default())(this.connection.options);
         this.log = options.logger ?? silentLogger;
     }
     async call(what, fn) {
@@ -90274,10 +90604,14 @@ class Engine {
         // Already typed (ours, or a source stream's integrity error): keep its type and message.
         if (error instanceof SnapshotError)
             return error;
+        const explained = explainConnectionError(this.connection, error);
+        if (explained)
+            return new EngineUnavailableError(explained, { cause: error });
         if (connectionFailed(error)) {
-            const tried = process.env.DOCKER_HOST ? `DOCKER_HOST=${this.host}` : this.host;
-            return new EngineUnavailableError(`No Docker engine answers at ${tried} (${engineMessage(error)}). Start the engine, or ` +
-                `set DOCKER_HOST (or the docker-host input) to the address of a running one.`, { cause: error });
+            const { address, source } = this.connection;
+            return new EngineUnavailableError(`No Docker engine answers at ${address} (from ${source}; ${engineMessage(error)}). ` +
+                `Start the engine, or set DOCKER_HOST (or the docker-host input) to the address of a ` +
+                `running one.`, { cause: error });
         }
         const status = error.statusCode;
         if (status === 404) {
@@ -90926,7 +91260,7 @@ const INPUTS = {
         default: ''
     },
     'docker-host': {
-        description: 'Docker engine address (`unix:///var/run/docker.sock`, `tcp://127.0.0.1:2375`). Empty uses DOCKER_HOST or the default socket.',
+        description: 'Docker engine address, as the Docker CLI takes it: `unix:///var/run/docker.sock`, `tcp://host:2376` (TLS from DOCKER_TLS_VERIFY and DOCKER_CERT_PATH), `ssh://user@host`. Empty uses DOCKER_HOST, then the Docker context (DOCKER_CONTEXT or the current one), then the default socket.',
         default: ''
     },
     containers: {
@@ -91060,6 +91394,7 @@ const INPUTS = {
 };
 
 ;// CONCATENATED MODULE: ./src/settings.ts
+
 
 
 
@@ -91256,9 +91591,7 @@ function readSettings(source) {
     };
     const dockerHost = get('docker-host');
     if (dockerHost) {
-        if (!/^(unix:\/\/\/|tcp:\/\/|\/)/.test(dockerHost)) {
-            throw new InvalidSettingsError(`Invalid docker-host '${dockerHost}'. Expected unix:///path/to/docker.sock or tcp://host:port.`);
-        }
+        checkEngineAddress(dockerHost);
         settings.dockerHost = dockerHost;
     }
     if (registry)
@@ -94285,7 +94618,7 @@ function reportsUntrusted(result) {
 
 
 
-function processEnvironment() {
+function main_processEnvironment() {
     return {
         stdout: process.stdout,
         stderr: process.stderr,
@@ -94347,7 +94680,7 @@ function secretsOf(argv, env) {
 }
 /** Runs the CLI; resolves with the exit code (see exit-codes.ts). Never rejects. */
 async function main(argv, overrides = {}) {
-    const io = { ...processEnvironment(), ...overrides };
+    const io = { ...main_processEnvironment(), ...overrides };
     const masker = new Masker(secretsOf(argv, io.env));
     let parsed;
     try {

@@ -12,6 +12,8 @@ import type { Logger } from '../log.js'
 import { silentLogger } from '../log.js'
 import { rootEntryTar } from '../archive/root-entry.js'
 import { processOwner } from '../owner.js'
+import type { ConnectionEnvironment, EngineConnection } from './connection.js'
+import { explainConnectionError, resolveConnection } from './connection.js'
 import { parseProgress } from './progress.js'
 import type {
   ContainerCreateSpec,
@@ -37,7 +39,6 @@ const CARRIER_LABEL = 'docker-snapshot.carrier'
 export const carrierOwner = processOwner
 /** Where a carrier container mounts the volume it carries. */
 const CARRIER_MOUNT = '/volume'
-const DEFAULT_SOCKET = 'unix:///var/run/docker.sock'
 
 interface SavesImages {
   getImages(options: { names: string[] }): Promise<NodeJS.ReadableStream>
@@ -69,13 +70,6 @@ function connectionFailed(error: unknown): boolean {
     code === 'EHOSTUNREACH' ||
     code === 'ETIMEDOUT'
   )
-}
-
-function modemOptions(host: string): Docker.DockerOptions {
-  if (host.startsWith('unix://')) return { socketPath: host.slice('unix://'.length) }
-  if (host.startsWith('/')) return { socketPath: host }
-  const url = new URL(host.replace(/^tcp:/, 'http:'))
-  return { host: url.hostname, port: Number(url.port || 2375), protocol: 'http' }
 }
 
 /**
@@ -112,13 +106,22 @@ async function followProgress(stream: NodeJS.ReadableStream, what: string) {
  * and turns the engine's failures into typed errors that name the object and the next step.
  */
 export class Engine {
+  /** The engine's address, as resolved from the docker-host input, DOCKER_HOST or a context. */
   readonly host: string
+  private readonly connection: EngineConnection
   private readonly docker: Docker
   private readonly log: Logger
 
-  constructor(options: { host?: string; logger?: Logger } = {}) {
-    this.host = options.host || process.env.DOCKER_HOST || DEFAULT_SOCKET
-    this.docker = new Docker(modemOptions(this.host))
+  /**
+   * Throws InvalidSettingsError when the address, context or TLS files cannot be used; no
+   * request is made before the first call.
+   */
+  constructor(
+    options: { host?: string; logger?: Logger; environment?: ConnectionEnvironment } = {}
+  ) {
+    this.connection = resolveConnection(options.host, options.environment)
+    this.host = this.connection.address
+    this.docker = new Docker(this.connection.options)
     this.log = options.logger ?? silentLogger
   }
 
@@ -134,11 +137,14 @@ export class Engine {
   private translate(what: string, error: unknown): Error {
     // Already typed (ours, or a source stream's integrity error): keep its type and message.
     if (error instanceof SnapshotError) return error
+    const explained = explainConnectionError(this.connection, error)
+    if (explained) return new EngineUnavailableError(explained, { cause: error })
     if (connectionFailed(error)) {
-      const tried = process.env.DOCKER_HOST ? `DOCKER_HOST=${this.host}` : this.host
+      const { address, source } = this.connection
       return new EngineUnavailableError(
-        `No Docker engine answers at ${tried} (${engineMessage(error)}). Start the engine, or ` +
-          `set DOCKER_HOST (or the docker-host input) to the address of a running one.`,
+        `No Docker engine answers at ${address} (from ${source}; ${engineMessage(error)}). ` +
+          `Start the engine, or set DOCKER_HOST (or the docker-host input) to the address of a ` +
+          `running one.`,
         { cause: error }
       )
     }

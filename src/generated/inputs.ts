@@ -16,7 +16,7 @@ export const INPUTS = {
   },
   'docker-host': {
     description:
-      'Docker engine address (`unix:///var/run/docker.sock`, `tcp://127.0.0.1:2375`). Empty uses DOCKER_HOST or the default socket.',
+      'Docker engine address, as the Docker CLI takes it: `unix:///var/run/docker.sock`, `tcp://host:2376` (TLS from DOCKER_TLS_VERIFY and DOCKER_CERT_PATH), `ssh://user@host`. Empty uses DOCKER_HOST, then the Docker context (DOCKER_CONTEXT or the current one), then the default socket.',
     default: ''
   },
   containers: {
