@@ -1,14 +1,13 @@
 import * as core from '@actions/core'
 import type { StoreSpec } from './settings.js'
-import type { QuiesceAction } from './snapshot/quiesce.js'
 
 /**
- * What the main step hands the post step, to undo what a killed main step left: containers it
- * paused or stopped, carrier containers it made, and an unfinished snapshot in the store.
+ * What the main step hands the post step, to undo what a killed main step left: the engine (where
+ * its holds record what it paused or stopped, see holds.ts) and an unfinished snapshot in the
+ * store.
  */
 export interface ActionState {
   dockerHost?: string
-  quiesced: QuiesceAction[]
   /** The main step's `host:pid`, which its carrier containers and unfinished snapshot carry. */
   carrierOwner: string
   /** The snapshot being taken, removed by the post step if it has no manifest. */

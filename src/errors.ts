@@ -42,6 +42,9 @@ export class HookError extends SnapshotError {}
 /** A restored container did not become running or healthy in time. */
 export class HealthError extends SnapshotError {}
 
+/** Another docker-snapshot run holds a container this run needs, and did not release it in time. */
+export class ContainerHeldError extends SnapshotError {}
+
 /** One line for the user: the message, with the cause's message when it adds something. */
 export function describeError(error: unknown): string {
   if (!(error instanceof Error)) return String(error)

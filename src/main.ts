@@ -17,7 +17,6 @@ export async function run(): Promise<void> {
     for (const secret of settings.secrets) core.setSecret(secret)
     const state: ActionState = {
       dockerHost: settings.dockerHost,
-      quiesced: [],
       carrierOwner,
       ...(settings.mode === 'snapshot' && {
         snapshot: { store: settings.store, snapshotId: settings.snapshotId }
@@ -33,8 +32,7 @@ export async function run(): Promise<void> {
     })
     const result = await execute(settings, {
       log: actionLogger,
-      onTransfer: progress.onTransfer,
-      onQuiesce: quiesced => saveActionState({ ...state, quiesced })
+      onTransfer: progress.onTransfer
     })
     for (const [name, value] of Object.entries(outputsOf(result))) core.setOutput(name, value)
     await core.summary.addRaw(summaryOf(result)).write()

@@ -3,13 +3,14 @@ import { loadActionState } from './action-state.js'
 import { actionLogger } from './action-log.js'
 import { Engine } from './docker/engine.js'
 import { describeError } from './errors.js'
-import { undo } from './snapshot/quiesce.js'
+import { repairAbandoned } from './snapshot/holds.js'
 import { openStore } from './stores/index.js'
 
 /**
  * The post step: when the main step was killed, bring back the containers it had paused or
- * stopped, remove the carrier containers it left, and remove its unfinished snapshot. After a
- * main step that finished, there is nothing to do.
+ * stopped (waiting for a stop it began to finish), run the post-exec hooks it owed, remove the
+ * carrier containers it left (all as the holds it left on the engine say), and remove its
+ * unfinished snapshot. After a main step that finished, there is nothing to do.
  */
 async function post(): Promise<void> {
   const state = loadActionState()
@@ -23,13 +24,7 @@ async function post(): Promise<void> {
       failed.push(`${what}: ${describeError(error)}`)
     }
   }
-  for (const action of [...state.quiesced].reverse()) {
-    await attempt(action.name, () => undo(engine, action, actionLogger))
-  }
-  await attempt('carrier containers', async () => {
-    const removed = await engine.removeCarriers(state.carrierOwner)
-    if (removed.length) core.info(`removed carrier containers left behind: ${removed.join(', ')}`)
-  })
+  await attempt('containers the main step held', () => repairAbandoned(engine, actionLogger))
   const unfinished = state.snapshot
   if (unfinished) {
     await attempt(`snapshot ${unfinished.snapshotId}`, async () => {

@@ -4,12 +4,14 @@ import { Engine } from './docker/engine.js'
 import { registryAuth } from './docker/registry.js'
 import type { RegistryTarget } from './docker/registry.js'
 import type { RegistryAuth } from './docker/types.js'
+import { EngineUnavailableError, describeError } from './errors.js'
 import type { Logger } from './log.js'
 import type { PruneResult } from './prune.js'
 import { pruneSnapshots } from './prune.js'
 import type { RestoreOptions, RestoreReport, VerifyReport } from './restore/index.js'
 import { LATEST, newestComplete, restoreSnapshot, verifySnapshot } from './restore/index.js'
 import type { Settings } from './settings.js'
+import { repairAbandoned } from './snapshot/holds.js'
 import type { QuiesceAction } from './snapshot/quiesce.js'
 import type { SnapshotReport } from './snapshot/snapshot.js'
 import { takeSnapshot } from './snapshot/snapshot.js'
@@ -74,6 +76,7 @@ class Session {
       settings.store,
       settings.mode === 'snapshot' ? 'write' : 'read'
     )
+    await repairWith(engine, context.log)
     let registry: RegistryTarget | undefined
     if (settings.registry) {
       const { address, repository, username, password } = settings.registry
@@ -164,6 +167,25 @@ class Session {
   prune(): Promise<PruneResult> {
     return pruneSnapshots(this.store, { ...this.settings.prune, now: new Date() }, this.context.log)
   }
+}
+
+/**
+ * Brings back what killed runs on this host left on the engine (see holds.ts): every command does
+ * this first. It never fails the command: without an engine there is nothing to repair, and any
+ * other failure is a warning.
+ */
+async function repairWith(engine: Engine, log: Logger): Promise<void> {
+  try {
+    await repairAbandoned(engine, log)
+  } catch (error) {
+    if (error instanceof EngineUnavailableError) return
+    log.warn(`could not look for what killed docker-snapshot runs left: ${describeError(error)}`)
+  }
+}
+
+/** The repair of `repairWith`, for commands that need no engine otherwise (ls, prune). */
+export function repairAbandonedRuns(settings: Settings, log: Logger): Promise<void> {
+  return repairWith(realBoundaries.engine(settings, log), log)
 }
 
 /** Carries out one run of any mode: the same for a workflow step and a terminal. */

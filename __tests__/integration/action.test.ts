@@ -46,7 +46,7 @@ function inputsEnv(inputs: Record<string, string>): Record<string, string> {
 async function runStep(
   bundle: 'main' | 'post',
   env: Record<string, string>,
-  onStart?: (pid: number) => Promise<void>
+  onStart?: (pid: number, output: () => string) => Promise<void>
 ): Promise<StepRun> {
   const files = {
     GITHUB_OUTPUT: join(work, `${bundle}-${Date.now()}-output`),
@@ -61,7 +61,7 @@ async function runStep(
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
   child.stderr.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
   const exited = new Promise<number | null>(resolve => child.on('close', code => resolve(code)))
-  if (onStart) await onStart(child.pid!)
+  if (onStart) await onStart(child.pid!, () => stdout)
   const code = await exited
   return {
     code,
@@ -110,8 +110,10 @@ describe('the action', () => {
     expect(snapshot.summary).toContain(`## Snapshot ${id}`)
     expect(snapshot.summary).toMatch(/\| volume \| data \| stored \| time \| throughput \|/)
     expect(snapshot.stdout).toContain('::group::Copying volumes')
-    // Nothing is left for the post step once the main step finished.
-    expect(JSON.parse(snapshot.state['docker-snapshot']).quiesced).toEqual([])
+    // Nothing is left for the post step once the main step finished: no hold on the container.
+    expect(
+      await docker('ps', '-aq', '--filter', `label=docker-snapshot.hold.container=${container}`)
+    ).toBe('')
 
     const verify = await runStep('main', inputsEnv({ mode: 'verify', store, 'snapshot-id': id }))
     expect(verify.code, verify.stdout).toBe(0)
@@ -220,9 +222,53 @@ describe('the action', () => {
     // are gone too.
     const owner = `docker-snapshot.carrier=${hostname()}:${killedPid}`
     expect(await docker('ps', '-aq', '--filter', `label=${owner}`)).toBe('')
-    expect(post.stdout).toContain('removed carrier containers left behind')
+    expect(post.stdout).toContain('removed 1 carrier container docker-snapshot-carrier-')
     expect(await snapshotFiles()).toEqual(before)
     expect(post.stdout).toContain(`removed the unfinished snapshot keep from directory ${store}`)
     expect(await readdir(join(store, '.staging'))).toEqual([])
+  })
+
+  it('waits in the post step for a stop the killed main step began, then starts the container', async () => {
+    const container = `${prefix}stopping`
+    // sleep as PID 1 ignores SIGTERM: a stop takes the whole stop timeout, then SIGKILL.
+    await docker('run', '-d', '--name', container, '--stop-timeout', '6', BUSYBOX, 'sleep', '3600')
+    const startedBefore = await docker('inspect', '--format', '{{.State.StartedAt}}', container)
+
+    let killedAt = 0
+    const main = await runStep(
+      'main',
+      inputsEnv({
+        containers: container,
+        store: join(work, 'stopping'),
+        consistency: 'stop',
+        commit: 'false'
+      }),
+      async (pid, output) => {
+        for (let waited = 0; waited < 60_000; waited += 50) {
+          if (output().includes(`stopping ${container}`)) break
+          await new Promise(resolve => setTimeout(resolve, 50))
+        }
+        // Let the stop reach the engine, then kill the step while the container still runs.
+        await new Promise(resolve => setTimeout(resolve, 1000))
+        killedAt = Date.now()
+        process.kill(pid, 'SIGKILL')
+      }
+    )
+    expect(main.code).toBeNull()
+    expect(await docker('inspect', '--format', '{{.State.Status}}', container)).toBe('running')
+
+    const post = await runStep('post', { 'STATE_docker-snapshot': main.state['docker-snapshot'] })
+    expect(post.code, post.stdout).toBe(0)
+    // The stop landed after the main step was gone, and the post step started it again after.
+    const stopTimeoutEnds = killedAt + 6000
+    await new Promise(resolve =>
+      setTimeout(resolve, Math.max(0, stopTimeoutEnds + 1000 - Date.now()))
+    )
+    expect(await docker('inspect', '--format', '{{.State.Status}}', container)).toBe('running')
+    expect(await docker('inspect', '--format', '{{.State.StartedAt}}', container)).not.toBe(
+      startedBefore
+    )
+    expect(post.stdout).toContain(`waiting up to 16 s for the stop of ${container}`)
+    expect(post.stdout).toContain(`starting ${container}`)
   })
 })

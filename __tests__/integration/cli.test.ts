@@ -195,8 +195,9 @@ describe('the CLI against the engine', () => {
       result: { mode: 'snapshot', snapshot: { manifest: { snapshotId: id } } }
     })
 
+    // ls looks on the engine for what killed runs left first (debug events), then answers.
     const listed = await runMain(['ls', '--store', storeDir, '--json'])
-    const result = JSON.parse(listed.stdout) as {
+    const result = JSON.parse(listed.stdout.trimEnd().split('\n').at(-1)!) as {
       result: { snapshots: { snapshotId: string; status: string }[] }
     }
     expect(result.result.snapshots.map(s => s.snapshotId)).toContain(id)

@@ -96,6 +96,7 @@ export function heldContainersAdvice(held: readonly QuiesceAction[]): string | u
   ].filter(Boolean)
   return (
     `containers still held by the snapshot: ${held.map(a => `${a.name} (${a.action === 'pause' ? 'paused' : 'stopped'})`).join(', ')}; ` +
-    `bring them back with: ${steps.join(' && ')}`
+    `bring them back with: ${steps.join(' && ')} (the next docker-snapshot command on this ` +
+    'host does it too, with their post-exec hooks)'
   )
 }

@@ -4,7 +4,7 @@
  */
 import { describeError } from '../errors.js'
 import type { RunContext, RunResult } from '../runner.js'
-import { drill, execute } from '../runner.js'
+import { drill, execute, repairAbandonedRuns } from '../runner.js'
 import { pruneSnapshots } from '../prune.js'
 import { listSnapshots } from '../restore/read-manifest.js'
 import type { Settings, StoreSpec } from '../settings.js'
@@ -41,6 +41,8 @@ export interface CliEnvironment {
   /** Leaves at once: used only when the user interrupts a second time. */
   exit: (code: number) => void
   execute: (settings: Settings, context: RunContext) => Promise<RunResult>
+  /** What ls and prune, which need no engine otherwise, do first: see runner.ts. */
+  repair: (settings: Settings, log: RunContext['log']) => Promise<void>
   openStore: (spec: StoreSpec, access: 'read' | 'write') => Promise<SnapshotStore>
 }
 
@@ -53,6 +55,7 @@ function processEnvironment(): CliEnvironment {
     now: Date.now,
     exit: code => process.exit(code),
     execute,
+    repair: repairAbandonedRuns,
     openStore
   }
 }
@@ -296,6 +299,7 @@ async function perform(
     }
     case 'ls': {
       const store = await io.openStore(settings.store, 'read')
+      await io.repair(settings, context.log)
       const snapshots = await listSnapshots(store)
       if (snapshots.length === 0) context.log.info(`no snapshots in ${store.description}`)
       return {
@@ -306,6 +310,7 @@ async function perform(
     }
     case 'prune': {
       const store = await io.openStore(settings.store, 'read')
+      await io.repair(settings, context.log)
       const pruned = await pruneSnapshots(
         store,
         { ...settings.prune, now: new Date(io.now()) },

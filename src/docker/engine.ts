@@ -10,6 +10,7 @@ import {
 } from '../errors.js'
 import type { Logger } from '../log.js'
 import { silentLogger } from '../log.js'
+import { rootEntryTar } from '../archive/root-entry.js'
 import { processOwner } from '../owner.js'
 import { parseProgress } from './progress.js'
 import type {
@@ -455,6 +456,61 @@ export class Engine {
     const left = await this.listContainers({ label: [`${CARRIER_LABEL}=${owner}`] })
     for (const container of left) await this.removeContainer(container.Id, { force: true })
     return left.map(container => container.Names[0]?.replace(/^\//, '') ?? container.Id)
+  }
+
+  /** The owners (`host:pid`) of every carrier container on the engine. */
+  async carrierOwners(): Promise<string[]> {
+    const carriers = await this.listContainers({ label: [CARRIER_LABEL] })
+    return [...new Set(carriers.map(container => container.Labels[CARRIER_LABEL]))]
+  }
+
+  /**
+   * Creates a never-started container `name` with `labels`, as a lock on the engine: the engine
+   * creates a name once, so of two runs only one succeeds. Resolves with its id, or undefined
+   * when a container of that name exists already.
+   */
+  async createLock(name: string, labels: Record<string, string>): Promise<string | undefined> {
+    await this.ensureCarrierImage()
+    return this.call(`create container ${name}`, async () => {
+      try {
+        const container = await this.docker.createContainer({
+          name,
+          Image: CARRIER_IMAGE,
+          Cmd: ['/carrier'],
+          Labels: labels,
+          HostConfig: { NetworkMode: 'none' }
+        })
+        return container.id
+      } catch (error) {
+        // 409: the name is taken.
+        if ((error as EngineErrorShape).statusCode === 409) return undefined
+        throw error
+      }
+    })
+  }
+
+  /** Records a step on a lock container: an empty directory `/<mark>` in its filesystem. */
+  async markLock(id: string, mark: string): Promise<void> {
+    const entry = rootEntryTar({ uid: 0, gid: 0, mode: 0o755, mtime: 0 }, mark)
+    await this.call(`mark ${mark} on container ${id}`, () =>
+      this.docker.getContainer(id).putArchive(entry, { path: '/' })
+    )
+  }
+
+  /** Whether `markLock(id, mark)` was done. */
+  async lockHasMark(id: string, mark: string): Promise<boolean> {
+    try {
+      await this.call(`read mark ${mark} of container ${id}`, async () => {
+        const stream = (await this.docker
+          .getContainer(id)
+          .infoArchive({ path: `/${mark}` })) as unknown as Readable
+        stream.destroy()
+      })
+      return true
+    } catch (error) {
+      if (error instanceof NotFoundError) return false
+      throw error
+    }
   }
 
   /**

@@ -7,6 +7,11 @@ import { LABEL, containerName } from './capture.js'
 
 export type HookPhase = 'pre' | 'post'
 
+/** Whether the container has a hook for `phase`. */
+export function hasHook(details: ContainerDetails, phase: HookPhase): boolean {
+  return Boolean(details.Config.Labels?.[phase === 'pre' ? LABEL.preExec : LABEL.postExec])
+}
+
 /**
  * Runs a container's pre- or post-exec hook (labels `docker-snapshot.pre-exec` and
  * `docker-snapshot.post-exec`, run with `sh -c` inside the container). A failure or timeout

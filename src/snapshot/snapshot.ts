@@ -28,7 +28,8 @@ import {
   containerName
 } from './capture.js'
 import { dependencyOrder } from '../dependency-order.js'
-import { runHook } from './hooks.js'
+import { hasHook, runHook } from './hooks.js'
+import { Holds, holdName } from './holds.js'
 import type { QuiesceAction } from './quiesce.js'
 import { Quiescer } from './quiesce.js'
 import type { Selection } from './targets.js'
@@ -58,6 +59,8 @@ export interface SnapshotOptions {
   onTransfer?: TransferListener
   /** Stops the run at the next safe point (containers are brought back first). */
   signal?: AbortSignal
+  /** How long to wait for another run to release a container (default five minutes). */
+  holdWaitMs?: number
 }
 
 export interface VolumeResult {
@@ -80,6 +83,7 @@ export interface SnapshotReport {
 }
 
 const COMMIT_REPOSITORY = 'docker-snapshot/commits'
+const HOLD_WAIT_MS = 5 * 60_000
 
 function seconds(since: number): number {
   return (Date.now() - since) / 1000
@@ -105,12 +109,23 @@ interface PendingImage {
   tag: string
 }
 
+type Target = { details: ContainerDetails; record: Omit<ContainerRecord, 'image'> }
+
+/** An interrupt (the CLI's InterruptedError), or a copy it aborted: not a failure. */
+function isInterrupt(error: unknown): boolean {
+  if (!(error instanceof Error)) return false
+  return error.name === 'InterruptedError' || isInterrupt(error.cause)
+}
+
 class SnapshotRun {
   private readonly started = Date.now()
+  private readonly holds: Holds
   private readonly quiescer: Quiescer
   private codec!: Codec
   private readonly volumeResults: VolumeResult[] = []
   private quiescedSeconds = 0
+  /** Containers whose pre-exec step was reached: each is owed its post-exec hook. */
+  private readonly hooked: ContainerDetails[] = []
 
   constructor(
     private readonly engine: Engine,
@@ -120,7 +135,15 @@ class SnapshotRun {
     private readonly options: SnapshotOptions,
     private readonly log: Logger
   ) {
-    this.quiescer = new Quiescer(engine, log, options.onQuiesce)
+    this.holds = new Holds(engine, log, {
+      snapshotId: options.snapshotId,
+      hookTimeoutMs: options.hookTimeoutMs,
+      waitMs: options.holdWaitMs ?? HOLD_WAIT_MS,
+      signal: options.signal
+    })
+    this.quiescer = new Quiescer(engine, log, options.onQuiesce, action =>
+      this.holds.mark(action.id, action.action)
+    )
   }
 
   async run(): Promise<SnapshotReport> {
@@ -144,46 +167,38 @@ class SnapshotRun {
       return found
     })
 
-    const byId = new Map<string, string>()
-    for (const details of targets.containers) {
-      byId.set(details.Id, containerName(details))
-      byId.set(details.Id.slice(0, 12), containerName(details))
-    }
-    const records = targets.containers.map(details => ({
-      details,
-      record: captureContainer(
-        details,
-        consistencyFor(details.Config.Labels ?? {}, options.consistency),
-        byId
-      )
-    }))
-    const order = dependencyOrder(
-      records.map(r => r.record),
-      cycle =>
-        new InvalidSettingsError(
-          `containers depend on each other in a cycle (${cycle}): nothing was paused. Break ` +
-            'the cycle (links, network_mode container:, docker-snapshot.depends-on labels).'
-        )
-    )
-    const inOrder = order.map(name => records.find(r => r.record.name === name)!)
+    await this.warnAboutOtherWriters(targets.containers, targets.volumes)
 
-    let pending: Map<string, PendingImage>
-    let volumes: VolumeRecord[]
+    let inOrder: Target[] = []
+    let pending = new Map<string, PendingImage>()
+    let volumes: VolumeRecord[] = []
+    let failure: { error: unknown } | undefined
     try {
+      if (targets.containers.length > 0) {
+        await log.group('Holding containers', () =>
+          this.holds.acquire(
+            targets.containers.map(details => ({ id: details.Id, name: containerName(details) }))
+          )
+        )
+      }
+      // Read again now that no other run can pause or stop them: this is the state to record.
+      const held = await Promise.all(
+        targets.containers.map(details => this.engine.inspectContainer(details.Id))
+      )
+      inOrder = this.recordsInOrder(held)
       await log.group('Running pre-exec hooks', async () => {
         for (const { details } of inOrder) {
+          // Marked before it runs: a killed run's post-exec hook is owed from here on.
+          if (hasHook(details, 'post')) await this.holds.mark(details.Id, 'pre-exec')
+          this.hooked.push(details)
           await runHook(this.engine, details, 'pre', options.hookTimeoutMs, log)
         }
       })
       ;({ pending, volumes } = await this.captureQuiesced(inOrder, targets.volumes))
-    } finally {
-      await this.bringBack()
+    } catch (error) {
+      failure = { error }
     }
-    await log.group('Running post-exec hooks', async () => {
-      for (const { details } of inOrder) {
-        await runHook(this.engine, details, 'post', options.hookTimeoutMs, log)
-      }
-    })
+    await this.release(failure)
 
     options.signal?.throwIfAborted()
     const images = await log.group('Storing images', () =>
@@ -228,11 +243,124 @@ class SnapshotRun {
     }
   }
 
+  /** The containers' records, dependencies first. */
+  private recordsInOrder(containers: ContainerDetails[]): Target[] {
+    const byId = new Map<string, string>()
+    for (const details of containers) {
+      byId.set(details.Id, containerName(details))
+      byId.set(details.Id.slice(0, 12), containerName(details))
+    }
+    const records = containers.map(details => {
+      let consistency = consistencyFor(details.Config.Labels ?? {}, this.options.consistency)
+      if (details.State.Paused && consistency !== 'none') {
+        // Not paused by us, nor by another run (we hold it): we cannot say when it resumes.
+        this.log.warn(
+          `${containerName(details)} was already paused by someone else: it is left as it is, ` +
+            `and recorded with consistency none, since this run did not ${consistency} it`
+        )
+        consistency = 'none'
+      }
+      return { details, record: captureContainer(details, consistency, byId) }
+    })
+    const order = dependencyOrder(
+      records.map(r => r.record),
+      cycle =>
+        new InvalidSettingsError(
+          `containers depend on each other in a cycle (${cycle}): nothing was paused. Break ` +
+            'the cycle (links, network_mode container:, docker-snapshot.depends-on labels).'
+        )
+    )
+    return order.map(name => records.find(r => r.record.name === name)!)
+  }
+
+  /** Warns about running containers outside the selection that may write a volume being copied. */
+  private async warnAboutOtherWriters(selected: ContainerDetails[], volumes: VolumeDetails[]) {
+    const ids = new Set(selected.map(details => details.Id))
+    for (const volume of volumes) {
+      const users = await this.engine.listContainers({
+        volume: [volume.Name],
+        status: ['running']
+      })
+      const writers = users
+        .filter(user => !ids.has(user.Id))
+        .filter(user => user.Mounts.some(mount => mount.Name === volume.Name && mount.RW))
+        .map(user => (user.Names[0] ?? user.Id).replace(/^\//, ''))
+      if (writers.length === 0) continue
+      this.log.warn(
+        `volume ${volume.Name} is mounted read-write by ${writers.join(', ')}, running and not ` +
+          'part of this snapshot: what it writes during the copy may leave the archive torn. ' +
+          'Add it to the selection, or stop it first.'
+      )
+    }
+  }
+
+  /**
+   * Brings every container back, runs the post-exec hook each is owed, and releases the holds;
+   * every step is tried whatever failed before. Throws what matters most: a container that could
+   * not be brought back, then an interrupt, then the run's own failure, then a post-exec hook's.
+   */
+  private async release(failure: { error: unknown } | undefined): Promise<void> {
+    const { log } = this
+    const notBack = new Set<string>()
+    let resumeError: unknown
+    let hookError: unknown
+    let interrupt: unknown
+    try {
+      await this.bringBack(notBack)
+    } catch (error) {
+      if (isInterrupt(error)) interrupt = error
+      else resumeError = error
+    }
+    try {
+      if (this.hooked.length > 0) {
+        await log.group('Running post-exec hooks', async () => {
+          for (const details of this.hooked) {
+            const { Id } = details
+            if (notBack.has(Id) || !hasHook(details, 'post')) continue
+            try {
+              await runHook(
+                this.engine,
+                await this.engine.inspectContainer(Id),
+                'post',
+                this.options.hookTimeoutMs,
+                log
+              )
+            } catch (error) {
+              hookError ??= error
+            }
+            // Only matters if the hold outlives this run, which the next lines try to prevent.
+            await this.holds.mark(Id, 'post-exec').catch((error: unknown) => {
+              log.debug(`could not mark the hold of ${Id}: ${describeError(error)}`)
+            })
+          }
+        })
+      }
+    } catch (error) {
+      if (isInterrupt(error)) interrupt ??= error
+      else hookError ??= error
+    }
+    const errors = [resumeError, interrupt, failure?.error, hookError].filter(e => e !== undefined)
+    for (const held of this.holds.containers) {
+      // A container not brought back keeps its hold: the next run tries again.
+      if (notBack.has(held)) continue
+      try {
+        await this.holds.release(held)
+      } catch (error) {
+        log.warn(
+          `could not remove the hold ${holdName(held)}: ${describeError(error)}; the next ` +
+            'docker-snapshot command on this host removes it'
+        )
+      }
+    }
+    if (errors.length === 0) return
+    for (const error of errors.slice(1)) {
+      if (!isInterrupt(error)) log.warn(describeError(error))
+    }
+    throw errors[0]
+  }
+
   /** Pause or stop, then commit and copy volumes: the window in which containers wait. */
-  private async captureQuiesced(
-    inOrder: { details: ContainerDetails; record: Omit<ContainerRecord, 'image'> }[],
-    volumeTargets: VolumeDetails[]
-  ) {
+  private async captureQuiesced(inOrder: Target[], volumeTargets: VolumeDetails[]) {
     const { log } = this
     // Dependents first, so nothing runs against a stopped dependency.
     const actions: QuiesceAction[] = [...inOrder]
@@ -257,13 +385,13 @@ class SnapshotRun {
       }
       return { pending, volumes }
     } finally {
-      this.quiescedSeconds = seconds(quiesceStart)
+      this.quiescedSeconds = actions.length > 0 ? seconds(quiesceStart) : 0
     }
   }
 
-  private async bringBack() {
+  private async bringBack(notBack: Set<string>) {
     if (this.quiescer.actions.length === 0) return
-    await this.log.group('Resuming containers', () => this.quiescer.resume())
+    await this.log.group('Resuming containers', () => this.quiescer.resume(notBack))
   }
 
   private wantsCommit(details: ContainerDetails): boolean {

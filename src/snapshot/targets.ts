@@ -4,6 +4,7 @@ import { InvalidSettingsError } from '../errors.js'
 import { BUILTIN_NETWORKS } from '../manifest-schema.js'
 import { didYouMean, nearMatches } from '../near-matches.js'
 import { LABEL, containerName } from './capture.js'
+import { HOLD_LABEL, REPAIR_LABEL } from './holds.js'
 
 export interface Selection {
   /** Names or ids. */
@@ -99,7 +100,8 @@ export async function resolveTargets(
   for (const id of ids) {
     const details = await engine.inspectContainer(id)
     const labels = details.Config.Labels ?? {}
-    if (labels['docker-snapshot.carrier']) continue
+    // The tool's own never-started containers: carriers, holds and repair claims.
+    if (labels['docker-snapshot.carrier'] || labels[HOLD_LABEL] || labels[REPAIR_LABEL]) continue
     if (
       labels[LABEL.exclude] === 'true' &&
       !selection.containers.includes(containerName(details))

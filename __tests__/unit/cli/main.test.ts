@@ -71,6 +71,7 @@ function harness(overrides: Partial<CliEnvironment> = {}) {
       settingsSeen.push(settings)
       throw new Error('no engine in unit tests')
     },
+    repair: async () => undefined,
     openStore: async () => fakeStore([]),
     ...overrides
   }
@@ -342,7 +343,8 @@ describe('main: interrupts', () => {
     expect(h.exits).toEqual([130])
     expect(h.stderr.text).toContain(
       'received SIGINT again: quitting without waiting; containers still held by the snapshot: ' +
-        'db (paused); bring them back with: docker unpause db'
+        'db (paused); bring them back with: docker unpause db (the next docker-snapshot ' +
+        'command on this host does it too, with their post-exec hooks)'
     )
     release()
     expect(await exit).toBe(130)

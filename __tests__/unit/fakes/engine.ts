@@ -12,6 +12,7 @@ import { Readable } from 'node:stream'
 import { buffer } from 'node:stream/consumers'
 import tar from 'tar-stream'
 import type { Engine, PathKind } from '../../../src/docker/engine.js'
+import { CARRIER_IMAGE } from '../../../src/docker/engine.js'
 import type {
   ContainerCreateSpec,
   ContainerDetails,
@@ -56,6 +57,10 @@ type EngineMethods = Pick<
   | 'createVolume'
   | 'removeVolume'
   | 'removeCarriers'
+  | 'carrierOwners'
+  | 'createLock'
+  | 'markLock'
+  | 'lockHasMark'
   | 'readVolume'
   | 'writeVolume'
   | 'readContainerPath'
@@ -234,6 +239,8 @@ export class FakeEngine implements EngineMethods {
   private readonly hostPaths = new Map<string, Buffer>()
   /** Paths that are files in an image's file system, by image reference. */
   private readonly imageFiles = new Map<string, Set<string>>()
+  /** The marks written into lock containers (holds), by container id. */
+  private readonly lockMarks = new Map<string, Set<string>>()
   private readonly answers: ExecAnswer[] = []
   private readonly healthRules: { match: string | RegExp; health: FakeHealth }[] = []
   private counter = 0
@@ -788,6 +795,39 @@ export class FakeEngine implements EngineMethods {
   }
 
   /** Streams the volume's tar; no carrier container is modelled. */
+  async carrierOwners(): Promise<string[]> {
+    await this.begin('carrierOwners', 'containers', 'list containers')
+    const owners = [...this.containers.values()].map(c => c.Config.Labels[CARRIER_LABEL])
+    return [...new Set(owners.filter(owner => owner !== undefined))]
+  }
+
+  async createLock(name: string, labels: Record<string, string>): Promise<string | undefined> {
+    await this.begin('createLock', name, `create container ${name}`)
+    if (this.lookupContainer(name)) return undefined
+    if (!this.lookupImage(CARRIER_IMAGE)) this.addImage(CARRIER_IMAGE)
+    const details = this.build({
+      name,
+      Image: CARRIER_IMAGE,
+      Cmd: ['/carrier'],
+      Labels: labels,
+      HostConfig: { NetworkMode: 'none' }
+    })
+    return details.Id
+  }
+
+  async markLock(id: string, mark: string): Promise<void> {
+    const what = `mark ${mark} on container ${id}`
+    await this.begin('markLock', this.subject(id), what, mark)
+    const details = this.existing(id, what)
+    this.lockMarks.set(details.Id, (this.lockMarks.get(details.Id) ?? new Set()).add(mark))
+  }
+
+  async lockHasMark(id: string, mark: string): Promise<boolean> {
+    await this.begin('lockHasMark', this.subject(id), `read mark ${mark} of container ${id}`, mark)
+    const details = this.lookupContainer(id)
+    return Boolean(details && this.lockMarks.get(details.Id)?.has(mark))
+  }
+
   async readVolume<T>(name: string, consume: (tar: Readable) => Promise<T>): Promise<T> {
     const what = `read volume ${name}`
     const fault = await this.log.enter('readVolume', name)

@@ -5,6 +5,7 @@ import { EngineError, HookError, SnapshotError, StoreError } from '../../../src/
 import { MANIFEST_FILE } from '../../../src/manifest.js'
 import type { SnapshotOptions } from '../../../src/snapshot/snapshot.js'
 import { takeSnapshot } from '../../../src/snapshot/snapshot.js'
+import { holdName } from '../../../src/snapshot/holds.js'
 import type { FakeEngine } from '../fakes/engine.js'
 import { recordingLogger } from '../fakes/logger.js'
 import { shopScene, shopSnapshot } from '../fakes/scene.js'
@@ -189,8 +190,36 @@ describe('takeSnapshot on failure', () => {
       expect(store.stagedIds).toEqual([])
       expect(store.objects('snap-0')).toEqual([MANIFEST_FILE, 'volumes/shop-pgdata.tar.gz'])
       expect(store.object('snap-0', 'volumes/shop-pgdata.tar.gz')?.toString()).toBe('earlier bytes')
+      // Every hold is released: the next run finds nothing to wait for or repair.
+      expect(fake.names.containers.filter(n => n.startsWith('docker-snapshot-hold-'))).toEqual([])
     }
   )
+
+  it.each([
+    { case: 'a commit fails', arrange: (fake: FakeEngine) => fake.failOn('commitContainer') },
+    {
+      case: 'the run is aborted',
+      arrange: (fake: FakeEngine, abort: AbortController) =>
+        fake.before('readVolume', () => abort.abort())
+    }
+  ])('runs the post-exec hook of every container whose pre-exec ran when $case', async c => {
+    const { fake, store } = scene()
+    const labels = fake.container('shop-db').Config.Labels
+    labels['docker-snapshot.pre-exec'] = 'lock'
+    labels['docker-snapshot.post-exec'] = 'unlock'
+    const abort = new AbortController()
+    c.arrange(fake, abort)
+    await expect(
+      takeSnapshot(fake.engine, store, options({ signal: abort.signal }), recordingLogger().log)
+    ).rejects.toBeInstanceOf(SnapshotError)
+    const steps = fake.events.filter(e => /^(exec|pauseContainer|unpauseContainer) shop-db/.test(e))
+    expect(steps).toEqual([
+      'exec shop-db sh -c lock',
+      'pauseContainer shop-db',
+      'unpauseContainer shop-db',
+      'exec shop-db sh -c unlock'
+    ])
+  })
 
   it('brings back every container even when one of them cannot be resumed, and says which', async () => {
     const { fake, store } = scene()
@@ -202,8 +231,11 @@ describe('takeSnapshot on failure', () => {
     )
     expect(failure).toBeInstanceOf(SnapshotError)
     expect(failure?.message).toMatch(/shop-db/)
-    // shop-web came back; shop-db is left for the post step, which the error tells about.
+    // shop-web came back; shop-db is left for the next run, which the error tells about: its
+    // hold stays to say so, and its post-exec hook waits until it is back.
     expect(fake.states()['shop-web']).toBe('running')
     expect(store.object('snap-1', MANIFEST_FILE)).toBeUndefined()
+    const holds = fake.names.containers.filter(n => n.startsWith('docker-snapshot-hold-'))
+    expect(holds).toEqual([holdName(fake.container('shop-db').Id)])
   })
 })
