@@ -1,9 +1,11 @@
 // `npm run package`: everything generated from sources, so that the dist check can rebuild it and
 // compare. action.yml is the one source of inputs: from it come src/generated/inputs.ts (the
-// CLI's flags and every default) and README's usage table. Then ncc bundles the entry points.
+// CLI's flags and every default) and README's usage table; README's bad-input table comes from the
+// cases the unit test runs. Then ncc bundles the entry points.
 import { execFileSync } from 'node:child_process'
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { parse } from 'yaml'
+import { badInputTable, between } from './bad-input-table.mjs'
 
 const action = parse(readFileSync('action.yml', 'utf8'))
 
@@ -35,14 +37,15 @@ const table = [
     ([name, spec]) => `| \`${name}\` | ${cell(spec.description)} |`
   )
 ].join('\n')
-const readme = readFileSync('README.md', 'utf8')
-const start = '<!-- usage:start -->'
-const end = '<!-- usage:end -->'
-if (!readme.includes(start) || !readme.includes(end))
-  throw new Error(`README.md lacks ${start} ... ${end}`)
+// Node reads the cases' TypeScript with its types stripped.
+const { BAD_INPUTS } = await import('../__tests__/bad-input.ts')
 writeFileSync(
   'README.md',
-  readme.replace(new RegExp(`${start}[\\s\\S]*${end}`), `${start}\n${table}\n${end}`)
+  between(
+    between(readFileSync('README.md', 'utf8'), 'usage', table),
+    'bad-input',
+    badInputTable(BAD_INPUTS)
+  )
 )
 execFileSync('npx', ['prettier', '--write', 'src/generated/inputs.ts', 'README.md'], {
   stdio: 'ignore'

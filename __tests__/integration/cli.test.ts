@@ -104,7 +104,7 @@ describe('the bundled CLI', () => {
       args: ['restore', '--start=maybe'],
       message: "Invalid start 'maybe'. Expected true or false."
     },
-    { args: ['prune'], message: 'prune needs keep (a count), older-than (a duration), or both.' }
+    { args: ['prune'], message: 'Expected keep (a count), older-than (a duration), or both.' }
   ])('$args exits 2 with the specific message', async ({ args, message }) => {
     const { code, stdout, stderr } = await runBundle(args)
     expect(code).toBe(2)
@@ -369,7 +369,8 @@ describe('a store never loses a snapshot to a later run', () => {
       `Snapshot id 'keep' is taken in directory ${store}: nothing was touched. Choose another ` +
       'snapshot id, or replace that snapshot with replace-snapshot: true (--replace-snapshot)'
     for (const args of [
-      ['--containers', app, '--compression-level', '99'],
+      // Found only on the way (no registry listens there), after the id is refused.
+      ['--containers', app, '--registry', '127.0.0.1:1'],
       ['--containers', `${app}-misspelled`],
       ['--containers', app]
     ]) {

@@ -26,7 +26,11 @@ export interface Codec {
   compress(): Duplex
 }
 
-const LEVELS: Record<Compression, { min: number; max: number; default: number }> = {
+/** The levels each algorithm takes, and the one used when none is given. */
+export const COMPRESSION_LEVELS: Record<
+  Compression,
+  { min: number; max: number; default: number }
+> = {
   zstd: { min: 1, max: 19, default: 3 },
   gzip: { min: 1, max: 9, default: 6 }
 }
@@ -125,7 +129,7 @@ export function createDecompressor(
 }
 
 function validateLevel(algorithm: Compression, level: number | undefined, fellBack: boolean) {
-  const range = LEVELS[algorithm]
+  const range = COMPRESSION_LEVELS[algorithm]
   if (level === undefined) return range.default
   if (!Number.isInteger(level) || level < range.min || level > range.max) {
     const why = fellBack ? ' (zstd is not available here, so auto chose gzip)' : ''

@@ -1,4 +1,5 @@
 export {
+  COMPRESSION_LEVELS,
   createDecompressor,
   detectCodecs,
   resolveCompression,

@@ -5,6 +5,7 @@
 import { InvalidSettingsError } from '../errors.js'
 import { editDistance } from '../near-matches.js'
 import type { InputName } from '../generated/inputs.js'
+import { INPUTS } from '../generated/inputs.js'
 import type { CommandName, SwitchName } from './commands.js'
 import {
   COMMANDS,
@@ -84,7 +85,8 @@ function unknownFlag(flag: string, command: CommandName): UsageError {
   const owners = COMMAND_NAMES.filter(other => flagsOf(other).includes(name))
   if (name === 'mode') {
     return new UsageError(
-      `--mode is not a flag: the command chooses the mode (docker-snapshot ${command} ...)`,
+      '--mode is not a flag: the command chooses the mode. Expected docker-snapshot COMMAND, ' +
+        `COMMAND one of: ${COMMAND_NAMES.join(', ')}`,
       command
     )
   }
@@ -190,15 +192,25 @@ function parseFlags(command: CommandName, words: string[], env: Environment): In
     const attached = eq === -1 ? undefined : word.slice(eq + 1)
     const flag = `--${name}`
 
-    if (name === 'json' || name === 'quiet') {
-      if (attached !== undefined) throw new UsageError(`${flag} takes no value`, command)
+    if (name === 'json' || name === 'quiet' || name === 'help') {
+      // A bare --help was answered before the flags were read.
+      if (attached !== undefined || name === 'help') {
+        throw new UsageError(
+          `${flag} takes no value, but was given '${attached ?? ''}'; write ${flag} alone`,
+          command
+        )
+      }
       invocation[name] = true
       continue
     }
     const negated = name.startsWith('no-') ? name.slice(3) : undefined
     if (negated !== undefined && isNegatable(command)(negated)) {
       if (attached !== undefined) {
-        throw new UsageError(`--no-${negated} takes no value; write --${negated}=VALUE`, command)
+        throw new UsageError(
+          `--no-${negated} takes no value, but was given '${attached}'; write --no-${negated} ` +
+            `alone, or --${negated}=VALUE`,
+          command
+        )
       }
       set(negated, 'false', `--no-${negated}`)
       continue
@@ -242,11 +254,21 @@ function parseFlags(command: CommandName, words: string[], env: Environment): In
       return
     }
     const input = name as InputName
+    const fallback: string = INPUTS[input].default
+    if (!value.trim() && fallback) {
+      // In a workflow an empty input means the default; on a command line it is a slip.
+      throw new UsageError(
+        `${flag} is empty. Expected a value, or no ${flag} for its default '${fallback}'.`,
+        command
+      )
+    }
     const separator = LIST_SEPARATORS[input]
     const previous = invocation.inputs[input]
     if (previous !== undefined) {
       // Values are not echoed: this one may be a secret.
-      if (separator === undefined) throw new UsageError(`--${name} given more than once`, command)
+      if (separator === undefined) {
+        throw new UsageError(`--${name} given more than once; expected it once`, command)
+      }
       invocation.inputs[input] = `${previous}${separator}${value}`
     } else {
       invocation.inputs[input] = value

@@ -124,7 +124,9 @@ describe('parseArgs: errors', () => {
     },
     {
       argv: ['snapshot', '--mode', 'restore'],
-      message: '--mode is not a flag: the command chooses the mode (docker-snapshot snapshot ...)'
+      message:
+        '--mode is not a flag: the command chooses the mode. Expected docker-snapshot COMMAND, ' +
+        'COMMAND one of: snapshot, restore, verify, ls, prune, drill'
     },
     {
       argv: ['snapshot', '--store'],
@@ -136,11 +138,11 @@ describe('parseArgs: errors', () => {
     },
     {
       argv: ['snapshot', '--store', 'a', '--store', 'b'],
-      message: '--store given more than once'
+      message: '--store given more than once; expected it once'
     },
     {
       argv: ['snapshot', '--registry-password', 's3cret', '--registry-password', 'other'],
-      message: '--registry-password given more than once'
+      message: '--registry-password given more than once; expected it once'
     },
     {
       argv: ['snapshot', '--all', 'false'],
@@ -158,9 +160,12 @@ describe('parseArgs: errors', () => {
     },
     {
       argv: ['snapshot', '--no-all=true'],
-      message: '--no-all takes no value; write --all=VALUE'
+      message: "--no-all takes no value, but was given 'true'; write --no-all alone, or --all=VALUE"
     },
-    { argv: ['ls', '--json=yes'], message: '--json takes no value' },
+    {
+      argv: ['ls', '--json=yes'],
+      message: "--json takes no value, but was given 'yes'; write --json alone"
+    },
     {
       argv: ['drill', '--demo=maybe'],
       message: 'invalid --demo=maybe; expected true or false'

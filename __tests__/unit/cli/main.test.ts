@@ -285,7 +285,7 @@ describe('main: results', () => {
   it('exits 2 for prune without a rule (readSettings says what it needs)', async () => {
     const h = harness()
     expect(await h.run(['prune'])).toBe(2)
-    expect(h.stderr.text).toContain('prune needs keep (a count), older-than (a duration), or both.')
+    expect(h.stderr.text).toContain('Expected keep (a count), older-than (a duration), or both.')
   })
 })
 
