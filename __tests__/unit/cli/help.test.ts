@@ -213,3 +213,20 @@ describe('every option a text names exists', () => {
     }
   })
 })
+
+describe("README's guarantees", () => {
+  const section = readme.slice(readme.indexOf('## Guarantees'), readme.indexOf('## Quick start'))
+  const proofs = [...section.matchAll(/`((?:unit|integration)\/[\w/.-]+\.test\.ts)`/g)].map(
+    m => m[1]
+  )
+
+  it('name a test for every guarantee', () => {
+    const rows = section.split('\n').filter(line => /^\| (?!-|guarantee)/.test(line))
+    expect(rows.length).toBeGreaterThan(5)
+    for (const row of rows) expect(row, row).toMatch(/`(unit|integration)\/[\w/.-]+\.test\.ts`/)
+  })
+
+  it.each(proofs)('name a test file that exists: %s', path => {
+    expect(() => readFileSync(new URL(`../../${path}`, import.meta.url))).not.toThrow()
+  })
+})
