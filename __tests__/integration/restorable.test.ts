@@ -203,7 +203,7 @@ describe('a read-only store', () => {
       store
     )
     expect(run.code).toBe(2)
-    expect(run.stderr).toContain('Invalid compression level 99')
+    expect(run.stderr).toContain("Invalid compression-level '99'")
     expect(existsSync(store)).toBe(false)
   })
 })
