@@ -10,6 +10,8 @@ import type { Engine } from '../docker/engine.js'
 import type { VolumeCreateSpec } from '../docker/types.js'
 import { ConflictError, SnapshotError, describeError } from '../errors.js'
 import type { Logger } from '../log.js'
+import type { HoldOptions } from '../snapshot/holds.js'
+import { Holds, holdName } from '../snapshot/holds.js'
 import type { PlannedContainer, PlannedVolume } from './plan.js'
 
 /** On an aside volume: the volume whose original contents it holds. */
@@ -60,11 +62,16 @@ export class Originals {
   readonly run = randomBytes(3).toString('hex')
   private readonly containers: ContainerAside[] = []
   private readonly volumes: VolumeAside[] = []
+  /** The containers to replace are held, as a snapshot holds them, while they are aside. */
+  private readonly holds: Holds
 
   constructor(
     private readonly engine: Engine,
-    private readonly log: Logger
-  ) {}
+    private readonly log: Logger,
+    holdOptions: HoldOptions
+  ) {
+    this.holds = new Holds(engine, log, holdOptions)
+  }
 
   /** Whether anything was (or was being) set aside. */
   get any(): boolean {
@@ -74,7 +81,9 @@ export class Originals {
   /**
    * Stops the containers to replace (dependents first) and renames them aside. First, changing
    * nothing, refuses (ConflictError) what cannot be kept aside: a running container the engine
-   * removes when it stops, a volume they keep in use that cannot be emptied in place.
+   * removes when it stops, a volume they keep in use that cannot be emptied in place; then
+   * holds them, waiting for a run (a snapshot) that has them paused or stopped to finish, and
+   * fails with ContainerHeldError, changing nothing, when it does not in time.
    */
   async setAsideContainers(
     containers: PlannedContainer[],
@@ -103,6 +112,12 @@ export class Originals {
       })
     }
     await this.checkEmptiers(entries, volumes)
+    try {
+      await this.holds.acquire(entries)
+    } catch (error) {
+      await this.releaseHolds()
+      throw error
+    }
     for (const entry of [...entries].reverse()) {
       // Kept in dependency order, to be started again in it.
       this.containers.unshift(entry)
@@ -237,7 +252,22 @@ export class Originals {
         result.left.push(`container ${entry.name} (${describeError(error)}): it is ${where}`)
       }
     }
+    await this.releaseHolds()
     return result
+  }
+
+  /** Removes the holds on the containers set aside; one that cannot be removed is a warning. */
+  private async releaseHolds(): Promise<void> {
+    for (const id of this.holds.containers) {
+      await this.holds
+        .release(id)
+        .catch((error: unknown) =>
+          this.log.warn(
+            `could not remove the hold ${holdName(id)}: ${describeError(error)}; the next ` +
+              'docker-snapshot command removes it'
+          )
+        )
+    }
   }
 
   /** One volume back; what to report, or undefined when it was never touched. */
@@ -292,6 +322,7 @@ export class Originals {
           )
       )
     }
+    await this.releaseHolds()
     return [
       ...this.containers.map(c => `container ${c.name}`),
       ...this.volumes.map(v => `volume ${v.name}`)

@@ -49,6 +49,11 @@ export interface RestoreOptions {
    * unwinds as on a failure, putting back what it had set aside.
    */
   signal?: AbortSignal
+  /**
+   * How long on-conflict replace waits for another run (a snapshot) to release a container it
+   * would stop (default five minutes).
+   */
+  holdWaitMs?: number
 }
 
 export type RestoreStep =

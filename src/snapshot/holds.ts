@@ -43,6 +43,9 @@ export function holdName(containerId: string): string {
   return `docker-snapshot-hold-${containerId.slice(0, 12)}`
 }
 
+/** How long a run waits by default for another run to release a container. */
+export const HOLD_WAIT_MS = 5 * 60_000
+
 /** How long a stop the killed run began may still take: the container's stop timeout and more. */
 const STOP_GRACE_MS = 10_000
 const DEFAULT_STOP_TIMEOUT_S = 10

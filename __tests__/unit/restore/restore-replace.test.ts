@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { InterruptedError } from '../../../src/cli/interrupt.js'
 import {
   ConflictError,
+  ContainerHeldError,
   EngineError,
   HealthError,
   SnapshotError,
@@ -10,6 +11,7 @@ import {
 import { silentLogger } from '../../../src/log.js'
 import type { RestoreOptions } from '../../../src/restore/index.js'
 import { restoreSnapshot } from '../../../src/restore/index.js'
+import { Holds } from '../../../src/snapshot/holds.js'
 import { takeSnapshot } from '../../../src/snapshot/snapshot.js'
 import type { FakeEngine } from '../fakes/engine.js'
 import { recordingLogger } from '../fakes/logger.js'
@@ -287,6 +289,43 @@ describe('restoreSnapshot with on-conflict replace', () => {
     expect(events.findIndex(e => e.startsWith('removeVolume'))).toBeGreaterThan(settled)
     expect(removed).toBeGreaterThan(settled)
     expect(lines.join('\n')).toMatch(/container shop-db: stopped and kept aside as shop-db-aside-/)
+  })
+
+  it('waits for a snapshot that holds a container to replace, then fails touching nothing', async () => {
+    const { fake, store } = await driftedShop()
+    // A concurrent snapshot run holds shop-web (it paused it for its commit).
+    const snapshotRun = new Holds(fake.engine, silentLogger, {
+      snapshotId: 'snap-2',
+      hookTimeoutMs: 1000,
+      waitMs: 0
+    })
+    await snapshotRun.acquire([{ id: fake.container('shop-web').Id, name: 'shop-web' }])
+    const before = await lookAround(fake)
+    const eventsBefore = fake.events.length
+
+    const failure = await failureOf(
+      restoreSnapshot(fake.engine, store, replaceOptions({ holdWaitMs: 50 }), recordingLogger().log)
+    )
+
+    expect(failure).toBeInstanceOf(ContainerHeldError)
+    expect(failure?.message).toContain(
+      'shop-web is held by the docker-snapshot run of snapshot snap-2'
+    )
+    expect(failure?.message).toContain('no container, volume or network was changed')
+    expect(
+      fake.events
+        .slice(eventsBefore)
+        .filter(e => /^(stop|unpause|rename|create(Volume|Container)|copy|remove)/.test(e))
+    ).toEqual(
+      // Only the hold the restore took on shop-db meanwhile (if it came first in id order).
+      fake.events.slice(eventsBefore).filter(e => /^removeContainer docker-snapshot-hold-/.test(e))
+    )
+    expect(await lookAround(fake)).toEqual(before)
+
+    // Once the snapshot is done, the replace goes ahead, and leaves no hold behind.
+    await snapshotRun.release(fake.container('shop-web').Id)
+    await restoreSnapshot(fake.engine, store, replaceOptions(), silentLogger)
+    expect(fake.names.containers).toEqual(['shop-db', 'shop-web'])
   })
 
   describe('a volume no container mounts (removed, not emptied)', () => {
