@@ -15,15 +15,15 @@ import { Holds, holdName } from '../snapshot/holds.js'
 import type { PlannedContainer, PlannedVolume } from './plan.js'
 
 /** On an aside volume: the volume whose original contents it holds. */
-export const ASIDE_OF_LABEL = 'docker-snapshot.aside-of'
+const ASIDE_OF_LABEL = 'docker-snapshot.aside-of'
 /** On an aside volume: the restore run that made it (the `<run>` of the names). */
-export const ASIDE_RUN_LABEL = 'docker-snapshot.aside-run'
+const ASIDE_RUN_LABEL = 'docker-snapshot.aside-run'
 
 /** In an aside volume: the directory that says its copy is whole (the original may be changed). */
-export const ASIDE_COMPLETE = 'complete'
+const ASIDE_COMPLETE = 'complete'
 
 /** The name an original container or volume's copy has while it is kept aside. */
-export function asideName(name: string, run: string): string {
+function asideName(name: string, run: string): string {
   return `${name}-aside-${run}`
 }
 
