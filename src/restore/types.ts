@@ -156,6 +156,11 @@ export interface VerifyOptions {
   drillTimeoutMs?: number
   /** Values for redacted environment variables, as for restore. */
   env?: Record<string, string>
+  /**
+   * Aborted when the user asks the run to stop: the throwaway restore stops at once and removes
+   * what it created, and the verify fails with the interrupt instead of reporting on it.
+   */
+  signal?: AbortSignal
 }
 
 export type VerifyCheckKind =
