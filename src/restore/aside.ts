@@ -80,40 +80,42 @@ export class Originals {
 
   /**
    * Stops the containers to replace (dependents first) and renames them aside. First, changing
-   * nothing, refuses (ConflictError) what cannot be kept aside: a running container the engine
-   * removes when it stops, a volume they keep in use that cannot be emptied in place; then
-   * holds them, waiting for a run (a snapshot) that has them paused or stopped to finish, and
-   * fails with ContainerHeldError, changing nothing, when it does not in time.
+   * nothing: holds them, waiting for a run (a snapshot) that has them paused or stopped to
+   * finish (ContainerHeldError when it does not in time), then refuses (ConflictError) what
+   * cannot be kept aside: a running container the engine removes when it stops, a volume they
+   * keep in use that cannot be emptied in place.
    */
   async setAsideContainers(
     containers: PlannedContainer[],
     volumes: PlannedVolume[]
   ): Promise<void> {
+    const replacing = containers.flatMap(c =>
+      c.action === 'replace' && c.existing !== undefined ? [c.existing] : []
+    )
     const entries: ContainerAside[] = []
-    for (const container of containers) {
-      const existing = container.existing
-      if (container.action !== 'replace' || existing === undefined) continue
-      const details = await this.engine.inspectContainer(existing.id)
-      if (details.State.Running && details.HostConfig.AutoRemove === true) {
-        throw new ConflictError(
-          `Cannot replace container ${existing.name}: the engine removes it when it stops ` +
-            '(AutoRemove), so it cannot be kept aside. Nothing was changed. Stop it yourself ' +
-            'if it may go, or restore beside it with a prefix.'
-        )
-      }
-      entries.push({
-        id: details.Id,
-        name: existing.name,
-        aside: asideName(existing.name, this.run),
-        image: details.Image,
-        running: details.State.Running,
-        paused: details.State.Paused,
-        renamed: false
-      })
-    }
-    await this.checkEmptiers(entries, volumes)
     try {
-      await this.holds.acquire(entries)
+      // Held first: their state is read once no snapshot has them paused or stopped.
+      await this.holds.acquire(replacing)
+      for (const existing of replacing) {
+        const details = await this.engine.inspectContainer(existing.id)
+        if (details.State.Running && details.HostConfig.AutoRemove === true) {
+          throw new ConflictError(
+            `Cannot replace container ${existing.name}: the engine removes it when it stops ` +
+              '(AutoRemove), so it cannot be kept aside. Nothing was changed. Stop it yourself ' +
+              'if it may go, or restore beside it with a prefix.'
+          )
+        }
+        entries.push({
+          id: details.Id,
+          name: existing.name,
+          aside: asideName(existing.name, this.run),
+          image: details.Image,
+          running: details.State.Running,
+          paused: details.State.Paused,
+          renamed: false
+        })
+      }
+      await this.checkEmptiers(entries, volumes)
     } catch (error) {
       await this.releaseHolds()
       throw error

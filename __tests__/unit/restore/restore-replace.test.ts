@@ -204,7 +204,9 @@ describe('restoreSnapshot with on-conflict replace', () => {
     )
     expect(failure?.message).toContain('no container, volume or network was changed')
     expect(
-      fake.events.slice(eventsBefore).filter(e => /^(stop|rename|create|remove)/.test(e))
+      fake.events
+        .slice(eventsBefore)
+        .filter(e => /^(stop|rename|create|remove)(?!\w* docker-snapshot-hold-)/.test(e))
     ).toEqual([])
     expect(await lookAround(fake)).toEqual(before)
   })
@@ -225,7 +227,9 @@ describe('restoreSnapshot with on-conflict replace', () => {
         'it cannot be kept aside. Nothing was changed.'
     )
     expect(
-      fake.events.slice(eventsBefore).filter(e => /^(stop|rename|create|remove)/.test(e))
+      fake.events
+        .slice(eventsBefore)
+        .filter(e => /^(stop|rename|create|remove)(?!\w* docker-snapshot-hold-)/.test(e))
     ).toEqual([])
     expect(await lookAround(fake)).toEqual(before)
   })
@@ -289,6 +293,39 @@ describe('restoreSnapshot with on-conflict replace', () => {
     expect(events.findIndex(e => e.startsWith('removeVolume'))).toBeGreaterThan(settled)
     expect(removed).toBeGreaterThan(settled)
     expect(lines.join('\n')).toMatch(/container shop-db: stopped and kept aside as shop-db-aside-/)
+  })
+
+  it('reads the state of a container to replace once a snapshot that paused it is done', async () => {
+    const { fake, store } = await driftedShop()
+    const db = fake.container('shop-db').Id
+    const snapshotRun = new Holds(fake.engine, silentLogger, {
+      snapshotId: 'snap-2',
+      hookTimeoutMs: 1000,
+      waitMs: 0
+    })
+    await snapshotRun.acquire([{ id: db, name: 'shop-db' }])
+    await fake.engine.pauseContainer(db)
+    // The snapshot resumes shop-db and lets it go while the restore waits for it.
+    const done = new Promise<void>(resolve =>
+      setTimeout(() => {
+        void fake.engine
+          .unpauseContainer(db)
+          .then(() => snapshotRun.release(db))
+          .then(resolve)
+      }, 100)
+    )
+
+    const report = await restoreSnapshot(
+      fake.engine,
+      store,
+      replaceOptions({ holdWaitMs: 5000 }),
+      recordingLogger().log
+    )
+    await done
+
+    expect(report.replaced).toContain('container shop-db')
+    expect(fake.states()).toEqual({ 'shop-db': 'running', 'shop-web': 'running' })
+    expect(fake.names.containers).toEqual(['shop-db', 'shop-web'])
   })
 
   it('waits for a snapshot that holds a container to replace, then fails touching nothing', async () => {
