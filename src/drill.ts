@@ -182,16 +182,27 @@ async function ask(
 
 /**
  * Refuses, before anything is removed, when a container outside the snapshot uses one of its
- * volumes or networks: the engine would refuse to remove those halfway through.
+ * volumes or networks (the engine would refuse to remove those halfway through), or when a
+ * container's name now names another container than the one the snapshot took.
  */
 async function checkRemovable(engine: Engine, manifest: Manifest): Promise<void> {
   const ours = new Set(manifest.containers.map(c => c.id))
   const blockers: string[] = []
+  for (const container of manifest.containers) {
+    const now = await engine.findContainer(container.name)
+    if (now?.Id !== container.id) {
+      blockers.push(
+        `container ${container.name} is ${now ? 'another container' : 'gone'} since the snapshot`
+      )
+    }
+  }
   const users = async (kind: 'volume' | 'network', name: string) => {
     for (const container of await engine.listContainers({ [kind]: [name] })) {
       if (ours.has(container.Id)) continue
       const user = container.Names[0]?.replace(/^\//, '') ?? container.Id
-      blockers.push(`${kind} ${name} is used by container ${user} (${container.State})`)
+      blockers.push(
+        `${kind} ${name} is used by container ${user} (${container.State}), outside the project`
+      )
     }
   }
   for (const volume of manifest.volumes) await users('volume', volume.name)
@@ -199,9 +210,9 @@ async function checkRemovable(engine: Engine, manifest: Manifest): Promise<void>
   if (blockers.length > 0) {
     throw new ConflictError(
       `Not destroying project ${manifest.selection.composeProject ?? manifest.snapshotId}: ` +
-        `${blockers.join('; ')}, outside the project. Nothing was removed; snapshot ` +
-        `${manifest.snapshotId} is in the store. Stop and remove those containers, or drill ` +
-        'without --destroy to restore beside the original.'
+        `${blockers.join('; ')}. Nothing was removed; snapshot ` +
+        `${manifest.snapshotId} is in the store. Stop and remove those containers (or drill again, ` +
+        'for one re-created meanwhile), or drill without --destroy to restore beside the original.'
     )
   }
 }
@@ -211,7 +222,7 @@ async function destroy(engine: Engine, manifest: Manifest, log: Logger): Promise
   await checkRemovable(engine, manifest)
   for (const container of manifest.containers) {
     log.info(`removing container ${container.name}`)
-    await engine.removeContainer(container.name, { force: true })
+    await engine.removeContainer(container.id, { force: true })
   }
   for (const volume of manifest.volumes) {
     log.info(`removing volume ${volume.name}`)

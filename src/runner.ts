@@ -151,6 +151,7 @@ class Session {
           restoreCheck: restoreCheck && verify.restoreCheck,
           waitTimeoutMs: restore.waitTimeoutMs,
           env: restore.env,
+          signal: this.context.signal,
           ...(restoreCheck && verify.drill && { drill: verify.drill })
         },
         this.context.log

@@ -78,7 +78,7 @@ export interface Settings {
  * three characters are no secret worth the name, and masking them would blank unrelated text
  * (`x` inside `busybox`) and the tool's own words. Longer values are masked wherever they appear.
  */
-export const MIN_MASKED_LENGTH = 4
+const MIN_MASKED_LENGTH = 4
 
 /** Whether a secret value is long enough to be masked (see MIN_MASKED_LENGTH). */
 export function isMaskable(value: string): boolean {

@@ -235,6 +235,38 @@ describe('runDrill asks the copy', () => {
 })
 
 describe('runDrill --destroy', () => {
+  it('refuses, removing nothing, when a container was re-created under its name after the snapshot', async () => {
+    const { fake, store } = scene()
+    const { log } = recordingLogger()
+    const options = drillOptions(fake, store, log, true)
+    let stranger = ''
+    const failure = await runDrill(
+      fake.engine,
+      {
+        ...options,
+        snapshot: async project => {
+          const report = await options.snapshot(project)
+          // Someone replaces shop-web meanwhile: the snapshot never saw this one.
+          await fake.engine.removeContainer('shop-web', { force: true })
+          stranger = fake.addContainer({ name: 'shop-web' }).Id
+          return report
+        }
+      },
+      log
+    ).then(
+      () => undefined,
+      (e: unknown) => e as Error
+    )
+    expect(failure).toBeInstanceOf(ConflictError)
+    expect(failure?.message).toContain(
+      'Not destroying project shop: container shop-web is another container since the snapshot. ' +
+        'Nothing was removed'
+    )
+    expect(fake.container('shop-web').Id).toBe(stranger)
+    expect(fake.names.containers).toContain('shop-db')
+    expect(fake.names.volumes).toEqual(['shop-html', 'shop-pgdata'])
+  })
+
   it.each([
     {
       what: 'volume',

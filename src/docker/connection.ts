@@ -4,7 +4,7 @@ import https from 'node:https'
 import os from 'node:os'
 import path from 'node:path'
 import type Docker from 'dockerode'
-import { InvalidSettingsError } from '../errors.js'
+import { InvalidSettingsError, describeError } from '../errors.js'
 
 type SshOptions = NonNullable<Docker.DockerOptions['sshOptions']>
 /** ssh2's auth methods; the library's type names only their common fields. */
@@ -80,12 +80,22 @@ function currentContext(env: NodeJS.ProcessEnv, configDir: string): ContextChoic
     config = JSON.parse(readFileSync(configFile, 'utf8')) as { currentContext?: unknown }
   } catch (error) {
     throw new InvalidSettingsError(
-      `Cannot read the Docker CLI configuration ${configFile}: ${(error as Error).message}. ` +
+      `Cannot read the Docker CLI configuration ${configFile}: ${unreadableJson(error)}. ` +
         `Fix the file, or set DOCKER_HOST to the engine's address.`
     )
   }
   if (typeof config.currentContext !== 'string' || !config.currentContext) return undefined
   return { name: config.currentContext, from: `currentContext in ${configFile}` }
+}
+
+/**
+ * Why a JSON file could not be read, without the parser's excerpt of it: config.json holds
+ * registry credentials (`auths`), which a syntax error's message would quote.
+ */
+function unreadableJson(error: unknown): string {
+  if (!(error instanceof SyntaxError)) return describeError(error)
+  const position = /at position \d+/.exec(error.message)?.[0]
+  return `it is not valid JSON${position ? ` (${position})` : ''}`
 }
 
 interface TlsMaterial {
@@ -121,7 +131,7 @@ function fromContext(
     endpoint = meta.Endpoints?.docker
   } catch (error) {
     throw new InvalidSettingsError(
-      `${source}: cannot read ${metaFile}: ${(error as Error).message}. Recreate the context.`
+      `${source}: cannot read ${metaFile}: ${unreadableJson(error)}. Recreate the context.`
     )
   }
   if (!endpoint || typeof endpoint.Host !== 'string' || !endpoint.Host) {

@@ -6,7 +6,8 @@ import {
   HealthError,
   NotFoundError,
   RegistryError,
-  SnapshotError
+  SnapshotError,
+  describeError
 } from '../errors.js'
 import type { Logger } from '../log.js'
 import { silentLogger } from '../log.js'
@@ -461,7 +462,7 @@ export class Engine {
       return await fn(id)
     } finally {
       await this.removeContainer(id, { force: true }).catch((error: unknown) => {
-        this.log.warn(`could not remove carrier container ${id}: ${(error as Error).message}`)
+        this.log.warn(`could not remove carrier container ${id}: ${describeError(error)}`)
       })
     }
   }
@@ -603,7 +604,7 @@ export class Engine {
       return kinds
     } finally {
       await this.removeContainer(id, { force: true }).catch((error: unknown) => {
-        this.log.warn(`could not remove probe container ${id}: ${(error as Error).message}`)
+        this.log.warn(`could not remove probe container ${id}: ${describeError(error)}`)
       })
     }
   }
@@ -725,7 +726,7 @@ export class Engine {
     } finally {
       // Anonymous volumes the image declares go with it; named ones (this one) stay.
       await this.removeContainer(id, { force: true, volumes: true }).catch((error: unknown) => {
-        this.log.warn(`could not remove container ${id}: ${(error as Error).message}`)
+        this.log.warn(`could not remove container ${id}: ${describeError(error)}`)
       })
     }
   }

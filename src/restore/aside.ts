@@ -10,18 +10,20 @@ import type { Engine } from '../docker/engine.js'
 import type { VolumeCreateSpec } from '../docker/types.js'
 import { ConflictError, SnapshotError, describeError } from '../errors.js'
 import type { Logger } from '../log.js'
+import type { HoldOptions } from '../snapshot/holds.js'
+import { Holds, holdName } from '../snapshot/holds.js'
 import type { PlannedContainer, PlannedVolume } from './plan.js'
 
 /** On an aside volume: the volume whose original contents it holds. */
-export const ASIDE_OF_LABEL = 'docker-snapshot.aside-of'
+const ASIDE_OF_LABEL = 'docker-snapshot.aside-of'
 /** On an aside volume: the restore run that made it (the `<run>` of the names). */
-export const ASIDE_RUN_LABEL = 'docker-snapshot.aside-run'
+const ASIDE_RUN_LABEL = 'docker-snapshot.aside-run'
 
 /** In an aside volume: the directory that says its copy is whole (the original may be changed). */
-export const ASIDE_COMPLETE = 'complete'
+const ASIDE_COMPLETE = 'complete'
 
 /** The name an original container or volume's copy has while it is kept aside. */
-export function asideName(name: string, run: string): string {
+function asideName(name: string, run: string): string {
   return `${name}-aside-${run}`
 }
 
@@ -60,11 +62,16 @@ export class Originals {
   readonly run = randomBytes(3).toString('hex')
   private readonly containers: ContainerAside[] = []
   private readonly volumes: VolumeAside[] = []
+  /** The containers to replace are held, as a snapshot holds them, while they are aside. */
+  private readonly holds: Holds
 
   constructor(
     private readonly engine: Engine,
-    private readonly log: Logger
-  ) {}
+    private readonly log: Logger,
+    holdOptions: HoldOptions
+  ) {
+    this.holds = new Holds(engine, log, holdOptions)
+  }
 
   /** Whether anything was (or was being) set aside. */
   get any(): boolean {
@@ -73,36 +80,46 @@ export class Originals {
 
   /**
    * Stops the containers to replace (dependents first) and renames them aside. First, changing
-   * nothing, refuses (ConflictError) what cannot be kept aside: a running container the engine
-   * removes when it stops, a volume they keep in use that cannot be emptied in place.
+   * nothing: holds them, waiting for a run (a snapshot) that has them paused or stopped to
+   * finish (ContainerHeldError when it does not in time), then refuses (ConflictError) what
+   * cannot be kept aside: a running container the engine removes when it stops, a volume they
+   * keep in use that cannot be emptied in place.
    */
   async setAsideContainers(
     containers: PlannedContainer[],
     volumes: PlannedVolume[]
   ): Promise<void> {
+    const replacing = containers.flatMap(c =>
+      c.action === 'replace' && c.existing !== undefined ? [c.existing] : []
+    )
     const entries: ContainerAside[] = []
-    for (const container of containers) {
-      const existing = container.existing
-      if (container.action !== 'replace' || existing === undefined) continue
-      const details = await this.engine.inspectContainer(existing.id)
-      if (details.State.Running && details.HostConfig.AutoRemove === true) {
-        throw new ConflictError(
-          `Cannot replace container ${existing.name}: the engine removes it when it stops ` +
-            '(AutoRemove), so it cannot be kept aside. Nothing was changed. Stop it yourself ' +
-            'if it may go, or restore beside it with a prefix.'
-        )
+    try {
+      // Held first: their state is read once no snapshot has them paused or stopped.
+      await this.holds.acquire(replacing)
+      for (const existing of replacing) {
+        const details = await this.engine.inspectContainer(existing.id)
+        if (details.State.Running && details.HostConfig.AutoRemove === true) {
+          throw new ConflictError(
+            `Cannot replace container ${existing.name}: the engine removes it when it stops ` +
+              '(AutoRemove), so it cannot be kept aside. Nothing was changed. Stop it yourself ' +
+              'if it may go, or restore beside it with a prefix.'
+          )
+        }
+        entries.push({
+          id: details.Id,
+          name: existing.name,
+          aside: asideName(existing.name, this.run),
+          image: details.Image,
+          running: details.State.Running,
+          paused: details.State.Paused,
+          renamed: false
+        })
       }
-      entries.push({
-        id: details.Id,
-        name: existing.name,
-        aside: asideName(existing.name, this.run),
-        image: details.Image,
-        running: details.State.Running,
-        paused: details.State.Paused,
-        renamed: false
-      })
+      await this.checkEmptiers(entries, volumes)
+    } catch (error) {
+      await this.releaseHolds()
+      throw error
     }
-    await this.checkEmptiers(entries, volumes)
     for (const entry of [...entries].reverse()) {
       // Kept in dependency order, to be started again in it.
       this.containers.unshift(entry)
@@ -237,7 +254,22 @@ export class Originals {
         result.left.push(`container ${entry.name} (${describeError(error)}): it is ${where}`)
       }
     }
+    await this.releaseHolds()
     return result
+  }
+
+  /** Removes the holds on the containers set aside; one that cannot be removed is a warning. */
+  private async releaseHolds(): Promise<void> {
+    for (const id of this.holds.containers) {
+      await this.holds
+        .release(id)
+        .catch((error: unknown) =>
+          this.log.warn(
+            `could not remove the hold ${holdName(id)}: ${describeError(error)}; the next ` +
+              'docker-snapshot command removes it'
+          )
+        )
+    }
   }
 
   /** One volume back; what to report, or undefined when it was never touched. */
@@ -292,6 +324,7 @@ export class Originals {
           )
       )
     }
+    await this.releaseHolds()
     return [
       ...this.containers.map(c => `container ${c.name}`),
       ...this.volumes.map(v => `volume ${v.name}`)

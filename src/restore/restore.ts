@@ -11,6 +11,7 @@ import type { Engine } from '../docker/engine.js'
 import { HealthError, InvalidSettingsError, SnapshotError, describeError } from '../errors.js'
 import type { Logger } from '../log.js'
 import type { ContainerRecord, Manifest } from '../manifest.js'
+import { HOLD_WAIT_MS } from '../snapshot/holds.js'
 import type { SnapshotStore } from '../stores/store.js'
 import { openArchiveTar, verifyImageArchive, verifyVolumeArchive } from './archives.js'
 import { Originals } from './aside.js'
@@ -95,7 +96,12 @@ class RestoreRun {
     private readonly log: Logger
   ) {
     this.snapshotId = options.snapshotId
-    this.originals = new Originals(engine, log)
+    this.originals = new Originals(engine, log, {
+      snapshotId: options.snapshotId,
+      hookTimeoutMs: 0,
+      waitMs: options.holdWaitMs ?? HOLD_WAIT_MS,
+      signal: options.signal
+    })
   }
 
   async run(): Promise<RestoreReport> {

@@ -49,6 +49,11 @@ export interface RestoreOptions {
    * unwinds as on a failure, putting back what it had set aside.
    */
   signal?: AbortSignal
+  /**
+   * How long on-conflict replace waits for another run (a snapshot) to release a container it
+   * would stop (default five minutes).
+   */
+  holdWaitMs?: number
 }
 
 export type RestoreStep =
@@ -151,6 +156,11 @@ export interface VerifyOptions {
   drillTimeoutMs?: number
   /** Values for redacted environment variables, as for restore. */
   env?: Record<string, string>
+  /**
+   * Aborted when the user asks the run to stop: the throwaway restore stops at once and removes
+   * what it created, and the verify fails with the interrupt instead of reporting on it.
+   */
+  signal?: AbortSignal
 }
 
 export type VerifyCheckKind =

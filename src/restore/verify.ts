@@ -110,6 +110,8 @@ class VerifyRun {
       return value
     } catch (error) {
       if (error instanceof InvalidSettingsError) throw error
+      // An interrupt says nothing about the snapshot: the run stops, it does not report.
+      if (this.options.signal?.aborted) throw error
       // A snapshot that is not there is not an untrusted one: the run fails, it does not report.
       if (kind === 'manifest' && error instanceof NotFoundError) throw error
       const detail = describeError(error)
@@ -245,7 +247,8 @@ class VerifyRun {
             ports: options.ports ?? 'none',
             bindMounts: 'isolate',
             registryAuth: options.registryAuth,
-            env: options.env ?? {}
+            env: options.env ?? {},
+            signal: options.signal
           },
           this.log
         )

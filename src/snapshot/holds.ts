@@ -34,7 +34,7 @@ const OWNER = {
 } as const
 
 /** Steps recorded on a hold before they are taken; `post-exec` after the hook ran. */
-export type HoldMark = 'pre-exec' | 'pause' | 'stop' | 'post-exec'
+type HoldMark = 'pre-exec' | 'pause' | 'stop' | 'post-exec'
 
 const markPath = (mark: HoldMark) => `docker-snapshot-${mark}`
 
@@ -43,12 +43,15 @@ export function holdName(containerId: string): string {
   return `docker-snapshot-hold-${containerId.slice(0, 12)}`
 }
 
+/** How long a run waits by default for another run to release a container. */
+export const HOLD_WAIT_MS = 5 * 60_000
+
 /** How long a stop the killed run began may still take: the container's stop timeout and more. */
 const STOP_GRACE_MS = 10_000
 const DEFAULT_STOP_TIMEOUT_S = 10
 
 /** What a hold's labels say. */
-export interface HoldRecord {
+interface HoldRecord {
   /** The hold container's id. */
   id: string
   containerId: string
@@ -60,7 +63,7 @@ export interface HoldRecord {
   hookTimeoutMs: number
 }
 
-export function readHold(id: string, labels: Record<string, string>): HoldRecord {
+function readHold(id: string, labels: Record<string, string>): HoldRecord {
   return {
     id,
     containerId: labels[HOLD_LABEL] ?? '',
@@ -83,7 +86,7 @@ function ownerLabels(run: string): Record<string, string> {
 }
 
 /** "the docker-snapshot run of snapshot S (pid P on host H, since T)" */
-export function describeHolder(hold: HoldRecord): string {
+function describeHolder(hold: HoldRecord): string {
   const who = hold.owner ? `pid ${hold.owner.pid} on host ${hold.owner.host}` : 'unknown owner'
   return (
     `the docker-snapshot run${hold.snapshotId ? ` of snapshot ${hold.snapshotId}` : ''} ` +
@@ -250,7 +253,7 @@ async function removeIfThere(engine: Engine, id: string): Promise<void> {
  * the hold, and says so. Throws when the container cannot be brought back (the hold stays, for
  * the next run to try again).
  */
-export async function repairHold(engine: Engine, log: Logger, hold: HoldRecord): Promise<void> {
+async function repairHold(engine: Engine, log: Logger, hold: HoldRecord): Promise<void> {
   const claim = await claimRepair(engine, hold)
   if (!claim) return
   try {

@@ -29,7 +29,7 @@ import {
 } from './capture.js'
 import { dependencyOrder } from '../dependency-order.js'
 import { hasHook, runHook } from './hooks.js'
-import { Holds, holdName } from './holds.js'
+import { HOLD_WAIT_MS, Holds, holdName } from './holds.js'
 import type { QuiesceAction } from './quiesce.js'
 import { Quiescer } from './quiesce.js'
 import type { Selection } from './targets.js'
@@ -85,7 +85,6 @@ export interface SnapshotReport {
 }
 
 const COMMIT_REPOSITORY = 'docker-snapshot/commits'
-const HOLD_WAIT_MS = 5 * 60_000
 
 function seconds(since: number): number {
   return (Date.now() - since) / 1000

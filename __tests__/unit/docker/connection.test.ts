@@ -236,6 +236,21 @@ describe('resolveConnection: which engine, as the Docker CLI picks it', () => {
     )
   })
 
+  it.each([
+    // A value where a string belongs: the parser quotes the text around it.
+    '{"auths":{"registry.example":{"auth":dXNlcjpzM2NyZXQtcGFzcw==}}}',
+    // A brace missing at the end.
+    '{"auths":{"registry.example":{"auth":"dXNlcjpzM2NyZXQtcGFzcw=="}}'
+  ])('says a broken config.json is not valid JSON without quoting its credentials', text => {
+    const dir = home()
+    writeFileSync(join(dir, '.docker', 'config.json'), text)
+    const said = message(() => resolveConnection(undefined, { env: {}, home: dir }))
+    expect(said).toMatch(
+      /^Cannot read the Docker CLI configuration .*config\.json: it is not valid JSON[ .]/
+    )
+    expect(said).not.toMatch(/dXNlcj|auth/)
+  })
+
   it('dials ssh with the agent and the default identities, checking known_hosts', () => {
     const dir = home()
     mkdirSync(join(dir, '.ssh'))

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { InterruptedError } from '../../../src/cli/interrupt.js'
 import {
   ConflictError,
+  ContainerHeldError,
   EngineError,
   HealthError,
   SnapshotError,
@@ -10,6 +11,7 @@ import {
 import { silentLogger } from '../../../src/log.js'
 import type { RestoreOptions } from '../../../src/restore/index.js'
 import { restoreSnapshot } from '../../../src/restore/index.js'
+import { Holds } from '../../../src/snapshot/holds.js'
 import { takeSnapshot } from '../../../src/snapshot/snapshot.js'
 import type { FakeEngine } from '../fakes/engine.js'
 import { recordingLogger } from '../fakes/logger.js'
@@ -202,7 +204,9 @@ describe('restoreSnapshot with on-conflict replace', () => {
     )
     expect(failure?.message).toContain('no container, volume or network was changed')
     expect(
-      fake.events.slice(eventsBefore).filter(e => /^(stop|rename|create|remove)/.test(e))
+      fake.events
+        .slice(eventsBefore)
+        .filter(e => /^(stop|rename|create|remove)(?!\w* docker-snapshot-hold-)/.test(e))
     ).toEqual([])
     expect(await lookAround(fake)).toEqual(before)
   })
@@ -223,7 +227,9 @@ describe('restoreSnapshot with on-conflict replace', () => {
         'it cannot be kept aside. Nothing was changed.'
     )
     expect(
-      fake.events.slice(eventsBefore).filter(e => /^(stop|rename|create|remove)/.test(e))
+      fake.events
+        .slice(eventsBefore)
+        .filter(e => /^(stop|rename|create|remove)(?!\w* docker-snapshot-hold-)/.test(e))
     ).toEqual([])
     expect(await lookAround(fake)).toEqual(before)
   })
@@ -287,6 +293,76 @@ describe('restoreSnapshot with on-conflict replace', () => {
     expect(events.findIndex(e => e.startsWith('removeVolume'))).toBeGreaterThan(settled)
     expect(removed).toBeGreaterThan(settled)
     expect(lines.join('\n')).toMatch(/container shop-db: stopped and kept aside as shop-db-aside-/)
+  })
+
+  it('reads the state of a container to replace once a snapshot that paused it is done', async () => {
+    const { fake, store } = await driftedShop()
+    const db = fake.container('shop-db').Id
+    const snapshotRun = new Holds(fake.engine, silentLogger, {
+      snapshotId: 'snap-2',
+      hookTimeoutMs: 1000,
+      waitMs: 0
+    })
+    await snapshotRun.acquire([{ id: db, name: 'shop-db' }])
+    await fake.engine.pauseContainer(db)
+    // The snapshot resumes shop-db and lets it go while the restore waits for it.
+    const done = new Promise<void>(resolve =>
+      setTimeout(() => {
+        void fake.engine
+          .unpauseContainer(db)
+          .then(() => snapshotRun.release(db))
+          .then(resolve)
+      }, 100)
+    )
+
+    const report = await restoreSnapshot(
+      fake.engine,
+      store,
+      replaceOptions({ holdWaitMs: 5000 }),
+      recordingLogger().log
+    )
+    await done
+
+    expect(report.replaced).toContain('container shop-db')
+    expect(fake.states()).toEqual({ 'shop-db': 'running', 'shop-web': 'running' })
+    expect(fake.names.containers).toEqual(['shop-db', 'shop-web'])
+  })
+
+  it('waits for a snapshot that holds a container to replace, then fails touching nothing', async () => {
+    const { fake, store } = await driftedShop()
+    // A concurrent snapshot run holds shop-web (it paused it for its commit).
+    const snapshotRun = new Holds(fake.engine, silentLogger, {
+      snapshotId: 'snap-2',
+      hookTimeoutMs: 1000,
+      waitMs: 0
+    })
+    await snapshotRun.acquire([{ id: fake.container('shop-web').Id, name: 'shop-web' }])
+    const before = await lookAround(fake)
+    const eventsBefore = fake.events.length
+
+    const failure = await failureOf(
+      restoreSnapshot(fake.engine, store, replaceOptions({ holdWaitMs: 50 }), recordingLogger().log)
+    )
+
+    expect(failure).toBeInstanceOf(ContainerHeldError)
+    expect(failure?.message).toContain(
+      'shop-web is held by the docker-snapshot run of snapshot snap-2'
+    )
+    expect(failure?.message).toContain('no container, volume or network was changed')
+    expect(
+      fake.events
+        .slice(eventsBefore)
+        .filter(e => /^(stop|unpause|rename|create(Volume|Container)|copy|remove)/.test(e))
+    ).toEqual(
+      // Only the hold the restore took on shop-db meanwhile (if it came first in id order).
+      fake.events.slice(eventsBefore).filter(e => /^removeContainer docker-snapshot-hold-/.test(e))
+    )
+    expect(await lookAround(fake)).toEqual(before)
+
+    // Once the snapshot is done, the replace goes ahead, and leaves no hold behind.
+    await snapshotRun.release(fake.container('shop-web').Id)
+    await restoreSnapshot(fake.engine, store, replaceOptions(), silentLogger)
+    expect(fake.names.containers).toEqual(['shop-db', 'shop-web'])
   })
 
   describe('a volume no container mounts (removed, not emptied)', () => {

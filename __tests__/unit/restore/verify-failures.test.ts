@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { InterruptedError } from '../../../src/cli/interrupt.js'
 import { silentLogger } from '../../../src/log.js'
 import type { VerifyOptions } from '../../../src/restore/index.js'
 import { verifySnapshot } from '../../../src/restore/index.js'
@@ -77,6 +78,33 @@ describe('verifySnapshot with a throwaway restore, on failure', () => {
     const report = await verifySnapshot(fake.engine, store, verifyOptions(), silentLogger)
     expect(report.ok).toBe(true)
     expect(report.drill?.output).toBe(`/${report.prefix}shop-db`)
+    expect(await lookAround(fake)).toEqual(before)
+  })
+
+  it('stops the throwaway restore at an interrupt, removes the copy and fails with it', async () => {
+    const { fake, store } = await snapshotted()
+    const interrupt = new AbortController()
+    fake.before(
+      'writeVolume',
+      () => interrupt.abort(new InterruptedError('interrupted by SIGTERM')),
+      THROWAWAY
+    )
+    const before = await lookAround(fake)
+
+    const failure = await verifySnapshot(
+      fake.engine,
+      store,
+      verifyOptions({ signal: interrupt.signal }),
+      recordingLogger().log
+    ).then(
+      () => undefined,
+      (error: unknown) => error as Error
+    )
+
+    expect(failure?.message).toMatch(
+      /^interrupted by SIGTERM\. Restore of snapshot snap-1 stopped at step 'volumes'/
+    )
+    expect(fake.events.filter(e => e.startsWith('createContainer'))).toEqual([])
     expect(await lookAround(fake)).toEqual(before)
   })
 
