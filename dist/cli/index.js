@@ -86545,427 +86545,576 @@ function plural(count, word) {
     return `${count} ${word}${count === 1 ? '' : 's'}`;
 }
 
-;// CONCATENATED MODULE: ./src/restore/archives.ts
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
+;// CONCATENATED MODULE: ./src/owner.ts
 /**
- * The stored archives a restore reads: proven against the manifest before anything is changed,
- * then streamed a second time into the engine, with the digest checked again on the way.
+ * Who a run is, for the marks it leaves behind (carrier containers, holds on containers,
+ * snapshots being written, holds on a store): `host:pid`. A later process tells a dead run's
+ * marks from a live one's by it; a hold also records the process's start time, against a reused
+ * pid.
  */
 
 
-
-
-
-/**
- * Reads the volume's archive to its end: digest, size, decompression and every tar entry (none may
- * land outside the volume), and that it holds what the manifest says it holds.
- */
-async function verifyVolumeArchive(store, snapshotId, volume) {
-    const { archive } = volume;
-    if (archive.compression === 'none') {
-        throw new ArchiveIntegrityError(`Archive ${archive.object} of volume ${volume.name} is recorded as uncompressed; ` +
-            'docker-snapshot never writes volumes so. The manifest does not describe a volume ' +
-            'archive; restore from another snapshot.');
-    }
-    const inspection = await inspectArchive(await store.get(snapshotId, archive.object), {
-        sha256: archive.sha256,
-        storedBytes: archive.storedBytes,
-        compression: archive.compression,
-        object: archive.object
-    });
-    const differences = [];
-    if (inspection.entries !== volume.entries) {
-        differences.push(`${inspection.entries} entries where it recorded ${volume.entries}`);
-    }
-    if (inspection.tarBytes !== archive.tarBytes) {
-        differences.push(`a ${inspection.tarBytes}-byte tar where it recorded ${archive.tarBytes}`);
-    }
-    for (const field of ['uid', 'gid', 'mode', 'mtime']) {
-        if (inspection.root[field] !== volume.root[field]) {
-            differences.push(`root ${field} ${inspection.root[field]} where it recorded ${volume.root[field]}`);
+/** `host:pid`, the value of the carrier label and of a hold's owner label. */
+function ownerLabel(owner) {
+    return `${owner.host}:${owner.pid}`;
+}
+/** The owner named by `host:pid`, or undefined when the label is not of that form. */
+function parseOwner(label, processStart) {
+    const match = /^(.+):(\d+)$/.exec(label);
+    if (!match)
+        return undefined;
+    return { host: match[1], pid: Number(match[2]), ...(processStart && { processStart }) };
+}
+/** Field 22 of /proc/PID/stat (the start time), read after the command name's closing `)`. */
+function startTimeFromStat(stat) {
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields after the name start at field 3 (state); the start time is field 22.
+    const start = fields[22 - 3];
+    return start && /^\d+$/.test(start) ? start : undefined;
+}
+const hostProcesses = {
+    exists(pid) {
+        try {
+            process.kill(pid, 0);
+            return true;
+        }
+        catch (error) {
+            // EPERM: it exists, but is not ours to signal.
+            return error.code === 'EPERM';
+        }
+    },
+    startTime(pid) {
+        try {
+            return startTimeFromStat((0,external_node_fs_namespaceObject.readFileSync)(`/proc/${pid}/stat`, 'utf8'));
+        }
+        catch {
+            return undefined;
         }
     }
-    if (differences.length > 0) {
-        throw new ArchiveIntegrityError(`Archive ${archive.object} of volume ${volume.name} does not hold what the manifest ` +
-            `says: ${differences.join(', ')}. Restore from another snapshot.`);
+};
+/** This process. */
+const thisRun = (() => {
+    const processStart = hostProcesses.startTime('self');
+    return { host: (0,external_node_os_namespaceObject.hostname)(), pid: process.pid, ...(processStart && { processStart }) };
+})();
+function livenessOf(owner, self = thisRun, probe = hostProcesses) {
+    if (owner.host !== self.host)
+        return 'unknown';
+    if (owner.pid === self.pid && owner.processStart === self.processStart)
+        return 'self';
+    if (!probe.exists(owner.pid))
+        return 'dead';
+    if (owner.processStart) {
+        const now = probe.startTime(owner.pid);
+        if (now && now !== owner.processStart)
+            return 'dead';
     }
-    return inspection;
+    return 'alive';
+}
+/** This process, as `host:pid`. */
+const processOwner = ownerLabel(thisRun);
+/**
+ * Whether the process `owner` (`host:pid`) names may still run. Only a process of this host can
+ * be checked; one of another host counts as alive, since nothing here can tell.
+ */
+function ownerAlive(owner) {
+    const parsed = parseOwner(owner);
+    return parsed === undefined || livenessOf(parsed) !== 'dead';
+}
+
+;// CONCATENATED MODULE: external "node:https"
+const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+var external_node_https_default = /*#__PURE__*/__nccwpck_require__.n(external_node_https_namespaceObject);
+;// CONCATENATED MODULE: ./src/docker/connection.ts
+
+
+
+
+
+
+const DEFAULT_SOCKET = 'unix:///var/run/docker.sock';
+/** The identities OpenSSH tries by default, in its order, under ~/.ssh. */
+const SSH_IDENTITIES = ['id_rsa', 'id_ecdsa', 'id_ed25519'];
+const ACCEPTED = 'unix:///path/to/docker.sock, tcp://host:port or ssh://user@host[:port]';
+const processEnvironment = () => ({ env: process.env, home: external_node_os_default().homedir() });
+/** Throws InvalidSettingsError unless `address` is an engine address we can dial. */
+function checkEngineAddress(address, source = 'docker-host') {
+    parseAddress(address, source);
 }
 /**
- * Reads a stored object to its end and checks its size and sha256. For an image archive this is
- * the whole proof: its tar was scanned when it was packed, and the digest pins those bytes.
+ * Resolves the engine to talk to the way the Docker CLI does: an explicit address (the
+ * docker-host input, like `-H`), else DOCKER_HOST, else the Docker context named by
+ * DOCKER_CONTEXT or by `currentContext` in config.json, else the default socket. TLS for tcp
+ * comes from DOCKER_TLS_VERIFY / DOCKER_TLS and DOCKER_CERT_PATH, or from the context's files.
  */
-async function verifyStoredDigest(store, snapshotId, archive, what) {
-    const digest = new DigestCounter();
+function resolveConnection(explicit, { env, home } = processEnvironment()) {
+    const configDir = env.DOCKER_CONFIG || external_node_path_default().join(home, '.docker');
+    if (explicit)
+        return fromEnvironmentTls(explicit, 'docker-host', env, configDir, home);
+    if (env.DOCKER_HOST)
+        return fromEnvironmentTls(env.DOCKER_HOST, 'DOCKER_HOST', env, configDir, home);
+    const context = currentContext(env, configDir);
+    if (context && context.name !== 'default')
+        return fromContext(context, configDir, home, env);
+    return connect(DEFAULT_SOCKET, 'the default socket', undefined, home, env);
+}
+function currentContext(env, configDir) {
+    if (env.DOCKER_CONTEXT)
+        return { name: env.DOCKER_CONTEXT, from: 'DOCKER_CONTEXT' };
+    const configFile = external_node_path_default().join(configDir, 'config.json');
+    if (!(0,external_node_fs_namespaceObject.existsSync)(configFile))
+        return undefined;
+    let config;
     try {
-        await (0,promises_namespaceObject.pipeline)(await store.get(snapshotId, archive.object), digest, discard());
+        config = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(configFile, 'utf8'));
     }
     catch (error) {
-        if (error instanceof SnapshotError)
-            throw error;
-        throw new StoreError(`Reading ${archive.object} (${what}) failed: ${errorMessage(error)}`, {
-            cause: error
-        });
+        throw new InvalidSettingsError(`Cannot read the Docker CLI configuration ${configFile}: ${unreadableJson(error)}. ` +
+            `Fix the file, or set DOCKER_HOST to the engine's address.`);
     }
-    checkDigest(digest, archive, what, 'is');
+    if (typeof config.currentContext !== 'string' || !config.currentContext)
+        return undefined;
+    return { name: config.currentContext, from: `currentContext in ${configFile}` };
 }
-/** The largest manifest.json of a `docker save` tar that is read (it lists configs and layers). */
-const MANIFEST_BYTES = 4 * 1024 * 1024;
 /**
- * Reads an image's `docker save` archive to its end: its size and sha256, and that it holds the
- * recorded image (the config its manifest.json names is the image id), so an archive of another
- * image (a tag that moved before the save) cannot pass.
+ * Why a JSON file could not be read, without the parser's excerpt of it: config.json holds
+ * registry credentials (`auths`), which a syntax error's message would quote.
  */
-async function verifyImageArchive(store, snapshotId, image) {
-    const { archive } = image;
-    const what = `image ${image.reference}`;
-    const { tar, check } = openArchiveTar(store, snapshotId, archive, what);
-    let held;
+function unreadableJson(error) {
+    if (!(error instanceof SyntaxError))
+        return describeError(error);
+    const position = /at position \d+/.exec(error.message)?.[0];
+    return `it is not valid JSON${position ? ` (${position})` : ''}`;
+}
+/** A context's endpoint and TLS files, where `docker context create` writes them. */
+function fromContext(context, configDir, home, env) {
+    const id = (0,external_node_crypto_namespaceObject.createHash)('sha256').update(context.name).digest('hex');
+    const metaFile = external_node_path_default().join(configDir, 'contexts', 'meta', id, 'meta.json');
+    const source = `Docker context "${context.name}" (${context.from})`;
+    if (!(0,external_node_fs_namespaceObject.existsSync)(metaFile)) {
+        throw new InvalidSettingsError(`${source} not found: there is no ${metaFile}. Create it (\`docker context create ` +
+            `${context.name}\`), pick an existing one (\`docker context ls\`), or set DOCKER_HOST ` +
+            `instead.`);
+    }
+    let endpoint;
     try {
-        held = await savedImageIds(tar);
+        const meta = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(metaFile, 'utf8'));
+        endpoint = meta.Endpoints?.docker;
     }
     catch (error) {
-        if (error instanceof SnapshotError)
-            throw error;
-        throw new ArchiveIntegrityError(`Archive ${archive.object} (${what}) is not a readable image archive: ` +
-            `${errorMessage(error)}. Restore from another snapshot.`, { cause: error });
+        throw new InvalidSettingsError(`${source}: cannot read ${metaFile}: ${unreadableJson(error)}. Recreate the context.`);
     }
-    check();
-    if (!held.includes(image.id)) {
-        throw new ArchiveIntegrityError(`Archive ${archive.object} (${what}) holds image ${held.join(', ') || '(none)'}, not the ` +
-            `recorded ${image.id}: the image was saved under a tag that had moved. Restore from ` +
-            'another snapshot, or take a new one.');
+    if (!endpoint || typeof endpoint.Host !== 'string' || !endpoint.Host) {
+        throw new InvalidSettingsError(`${source} has no Docker endpoint host in ${metaFile}. Recreate it ` +
+            `(\`docker context create ${context.name}\`) with the engine's address.`);
     }
+    const tlsDir = external_node_path_default().join(configDir, 'contexts', 'tls', id, 'docker');
+    const tlsSource = { dir: tlsDir, setting: `the TLS files of ${source}` };
+    const hasTls = ['ca.pem', 'cert.pem', 'key.pem'].some(f => (0,external_node_fs_namespaceObject.existsSync)(external_node_path_default().join(tlsDir, f)));
+    const verify = endpoint.SkipTLSVerify !== true;
+    const tls = hasTls || !verify ? readTls(tlsSource, verify, source) : undefined;
+    return connect(endpoint.Host, source, tls, home, env);
 }
-/**
- * The ids of the images a `docker save` tar holds: its manifest.json names each image's config
- * by digest (`<hex>.json`, or `blobs/sha256/<hex>` in the OCI layout).
- */
-async function savedImageIds(tar) {
-    let manifest;
-    const entries = (0,tar_stream.extract)();
-    const reading = (async () => {
-        for await (const entry of entries) {
-            const { name, size, type } = entry.header;
-            if (type !== 'file' || name.replace(/^\.\//, '') !== 'manifest.json') {
-                entry.resume();
-                continue;
-            }
-            if ((size ?? 0) > MANIFEST_BYTES)
-                throw new Error('its manifest.json is too large');
-            const chunks = [];
-            for await (const chunk of entry)
-                chunks.push(chunk);
-            manifest = Buffer.concat(chunks).toString('utf8');
-        }
-    })();
-    await Promise.all([
-        (0,promises_namespaceObject.pipeline)(tar, entries),
-        reading.catch((error) => {
-            entries.destroy(error instanceof Error ? error : new Error(String(error)));
-            throw error;
-        })
-    ]);
-    if (manifest === undefined)
-        throw new Error('it has no manifest.json');
-    const parsed = JSON.parse(manifest);
-    if (!Array.isArray(parsed))
-        throw new Error('its manifest.json is not a list');
-    return parsed.map(item => {
-        const config = item?.Config;
-        const hex = typeof config === 'string' ? /([a-f0-9]{64})(\.json)?$/.exec(config)?.[1] : undefined;
-        if (hex === undefined)
-            throw new Error('its manifest.json names no image config');
-        return `sha256:${hex}`;
-    });
+function fromEnvironmentTls(address, source, env, configDir, home) {
+    // As the Docker CLI: any non-empty DOCKER_TLS_VERIFY (even "0") verifies; DOCKER_TLS encrypts.
+    const verify = Boolean(env.DOCKER_TLS_VERIFY);
+    const useTls = verify || Boolean(env.DOCKER_TLS);
+    if (!useTls || !/^tcp:\/\//.test(address))
+        return connect(address, source, undefined, home, env);
+    const tlsSource = env.DOCKER_CERT_PATH
+        ? { dir: env.DOCKER_CERT_PATH, setting: 'DOCKER_CERT_PATH' }
+        : { dir: configDir, setting: 'the default certificate directory (DOCKER_CERT_PATH unset)' };
+    return connect(address, source, readTls(tlsSource, verify, source), home, env);
 }
-/**
- * The archive's tar as a stream (decompressed), for a second pass into the engine. Nothing is read
- * before the consumer reads, so a failure reaches it as an error of this stream, whenever it
- * happens. Call `check` once the stream was consumed: it throws when the bytes differ from the
- * first pass.
- */
-function openArchiveTar(store, snapshotId, archive, what) {
-    const digest = new DigestCounter();
-    async function* tarBytes() {
-        const source = await store.get(snapshotId, archive.object);
-        const ignore = () => undefined;
-        const tar = archive.compression === 'none'
-            ? (0,external_node_stream_namespaceObject.pipeline)(source, digest, ignore)
-            : (0,external_node_stream_namespaceObject.pipeline)(source, digest, createDecompressor(archive.compression), ignore);
-        // Errors of any stage destroy the last one, and so end this iteration with them.
-        yield* tar;
-    }
-    return {
-        tar: external_node_stream_namespaceObject.Readable.from(tarBytes(), { objectMode: false }),
-        check: () => checkDigest(digest, archive, what, 'changed in the store and now is')
+/** Reads ca.pem, cert.pem and key.pem, failing up front on the ones that verification needs. */
+function readTls(source, verify, what) {
+    const read = (file) => {
+        const full = external_node_path_default().join(source.dir, file);
+        return (0,external_node_fs_namespaceObject.existsSync)(full) ? (0,external_node_fs_namespaceObject.readFileSync)(full) : undefined;
     };
+    const material = {
+        ca: read('ca.pem'),
+        cert: read('cert.pem'),
+        key: read('key.pem'),
+        verify,
+        source
+    };
+    const missing = [
+        verify && !material.ca ? 'ca.pem' : undefined,
+        !material.cert ? 'cert.pem' : undefined,
+        !material.key ? 'key.pem' : undefined
+    ].filter((f) => f !== undefined);
+    if (missing.length > 0) {
+        throw new InvalidSettingsError(`TLS for ${what}: ${missing.join(', ')} missing in ${source.dir} (${source.setting}). ` +
+            `Put the engine's CA certificate (ca.pem) and the client certificate and key ` +
+            `(cert.pem, key.pem) there, or point ${source.setting.startsWith('DOCKER_') ? source.setting : 'DOCKER_CERT_PATH'} at the directory that has them.`);
+    }
+    if (material.cert && material.key && !keyMatches(material.cert, material.key)) {
+        throw new InvalidSettingsError(`TLS for ${what}: key.pem does not belong to cert.pem (or is not a PEM key) in ${source.dir} ` +
+            `(${source.setting}). Put the key that was made with the client certificate there.`);
+    }
+    return material;
 }
-function checkDigest(digest, archive, what, verb) {
-    const sha256 = digestOf(digest);
-    if (digest.bytes === archive.storedBytes && sha256 === archive.sha256)
-        return;
-    throw new ArchiveIntegrityError(`Archive ${archive.object} (${what}) does not match its manifest: it ${verb} ` +
-        `${digest.bytes} bytes with sha256 ${sha256}, the manifest recorded ` +
-        `${archive.storedBytes} bytes with sha256 ${archive.sha256}. The archive was modified or ` +
-        'corrupted; restore from another snapshot.');
-}
-/** The digest, or `(unread)` when the stream stopped before its end. */
-function digestOf(digest) {
+/** Whether `key` is the private key of the certificate `cert` (false when either is unreadable). */
+function keyMatches(cert, key) {
     try {
-        return digest.sha256;
+        return new external_node_crypto_namespaceObject.X509Certificate(cert).checkPrivateKey((0,external_node_crypto_namespaceObject.createPrivateKey)(key));
     }
     catch {
-        return '(unread)';
+        return false;
     }
 }
-function discard() {
-    return new external_node_stream_namespaceObject.Writable({ write: (_chunk, _encoding, done) => done() });
-}
-function errorMessage(error) {
-    return error instanceof Error ? error.message : String(error);
-}
-
-;// CONCATENATED MODULE: ./src/restore/aside.ts
-/**
- * On-conflict replace keeps the originals until their replacements are created, started and
- * healthy: each container is stopped and renamed `<name>-aside-<run>`, each volume's contents are
- * copied into directory `volume/` of a volume `<name>-aside-<run>` first, and a directory
- * `complete/` beside it says the copy is whole. A failed or interrupted restore puts them back as
- * they were; only a successful one removes them. A killed one leaves them under those names.
- */
-
-
-/** On an aside volume: the volume whose original contents it holds. */
-const ASIDE_OF_LABEL = 'docker-snapshot.aside-of';
-/** On an aside volume: the restore run that made it (the `<run>` of the names). */
-const ASIDE_RUN_LABEL = 'docker-snapshot.aside-run';
-/** In an aside volume: the directory that says its copy is whole (the original may be changed). */
-const ASIDE_COMPLETE = 'complete';
-/** The name an original container or volume's copy has while it is kept aside. */
-function asideName(name, run) {
-    return `${name}-aside-${run}`;
-}
-class Originals {
-    engine;
-    log;
-    run = (0,external_node_crypto_namespaceObject.randomBytes)(3).toString('hex');
-    containers = [];
-    volumes = [];
-    constructor(engine, log) {
-        this.engine = engine;
-        this.log = log;
+function parseAddress(address, source) {
+    const invalid = (why) => new InvalidSettingsError(`Invalid ${source} '${redact(address)}': ${why}. Expected ${ACCEPTED}.`);
+    if (address.startsWith('/'))
+        return { scheme: 'unix', socketPath: address };
+    if (address.startsWith('unix://')) {
+        const socketPath = address.slice('unix://'.length);
+        if (!socketPath.startsWith('/'))
+            throw invalid('the socket path must be absolute');
+        return { scheme: 'unix', socketPath };
     }
-    /** Whether anything was (or was being) set aside. */
-    get any() {
-        return this.containers.length > 0 || this.volumes.length > 0;
+    let url;
+    try {
+        url = new URL(address);
     }
-    /**
-     * Stops the containers to replace (dependents first) and renames them aside. First, changing
-     * nothing, refuses (ConflictError) what cannot be kept aside: a running container the engine
-     * removes when it stops, a volume they keep in use that cannot be emptied in place.
-     */
-    async setAsideContainers(containers, volumes) {
-        const entries = [];
-        for (const container of containers) {
-            const existing = container.existing;
-            if (container.action !== 'replace' || existing === undefined)
-                continue;
-            const details = await this.engine.inspectContainer(existing.id);
-            if (details.State.Running && details.HostConfig.AutoRemove === true) {
-                throw new ConflictError(`Cannot replace container ${existing.name}: the engine removes it when it stops ` +
-                    '(AutoRemove), so it cannot be kept aside. Nothing was changed. Stop it yourself ' +
-                    'if it may go, or restore beside it with a prefix.');
-            }
-            entries.push({
-                id: details.Id,
-                name: existing.name,
-                aside: asideName(existing.name, this.run),
-                image: details.Image,
-                running: details.State.Running,
-                paused: details.State.Paused,
-                renamed: false
-            });
+    catch {
+        throw invalid('not a URL');
+    }
+    if (url.protocol !== 'tcp:' && url.protocol !== 'ssh:') {
+        throw invalid(`the scheme '${url.protocol.replace(/:$/, '')}' is not supported`);
+    }
+    if (!url.hostname)
+        throw invalid('no host');
+    if (url.pathname && url.pathname !== '/')
+        throw invalid('a path after the host');
+    const port = url.port ? Number(url.port) : undefined;
+    if (url.protocol === 'tcp:') {
+        if (url.username || url.password)
+            throw invalid('tcp addresses take no user');
+        return { scheme: 'tcp', host: url.hostname, port };
+    }
+    if (url.password)
+        throw invalid('a password in the address is not supported; use an ssh key');
+    return { scheme: 'ssh', host: url.hostname, port, username: decodeURIComponent(url.username) };
+}
+/** The address with any password replaced, for messages. */
+function redact(address) {
+    return address.replace(/\/\/([^/@:]*):[^/@]*@/, '//$1:***@');
+}
+function connect(address, source, tls, home, env) {
+    const parsed = parseAddress(address, source);
+    // Set every option the library would otherwise take from DOCKER_HOST and DOCKER_CERT_PATH.
+    const base = {
+        socketPath: undefined,
+        host: undefined,
+        port: undefined,
+        protocol: undefined,
+        username: undefined,
+        ca: undefined,
+        cert: undefined,
+        key: undefined,
+        sshOptions: undefined
+    };
+    if (parsed.scheme === 'unix') {
+        return { address, source, options: { ...base, socketPath: parsed.socketPath } };
+    }
+    if (parsed.scheme === 'tcp') {
+        if (!tls) {
+            const options = {
+                ...base,
+                host: parsed.host,
+                port: parsed.port ?? 2375,
+                protocol: 'http'
+            };
+            return { address, source, options };
         }
-        await this.checkEmptiers(entries, volumes);
-        for (const entry of [...entries].reverse()) {
-            // Kept in dependency order, to be started again in it.
-            this.containers.unshift(entry);
-            if (entry.paused)
-                await this.engine.unpauseContainer(entry.id);
-            if (entry.running)
-                await this.engine.stopContainer(entry.id);
-            await this.engine.renameContainer(entry.id, entry.aside);
-            entry.renamed = true;
-            this.log.info(`container ${entry.name}: ${entry.running ? 'stopped and ' : ''}kept aside as ` +
-                `${entry.aside} until its replacement is healthy`);
-        }
-    }
-    /** A volume kept in use is emptied by a container of its user's image: it needs a shell. */
-    async checkEmptiers(entries, volumes) {
-        for (const volume of volumes) {
-            const users = entries.filter(e => volume.users.includes(e.name));
-            if (volume.action !== 'replace' || users.length === 0)
-                continue;
-            const image = users[0].image;
-            const kinds = await this.engine.pathKinds(image, ['/bin/sh']);
-            if (kinds.get('/bin/sh') !== 'missing')
-                continue;
-            const names = users.map(u => u.name).join(', ');
-            throw new ConflictError(`Cannot replace volume ${volume.target} in place: ${names} keep it in use while they ` +
-                `are set aside, and their image ${image} has no /bin/sh to empty it with. Nothing ` +
-                `was changed. Remove ${names} yourself (the volume is then replaced whole), or ` +
-                'restore beside them with a prefix.');
-        }
-    }
-    /** Copies the volume's contents into its aside volume; `signal` stops the copy midway. */
-    async setAsideVolume(volume, signal) {
-        const details = await this.engine.inspectVolume(volume.target);
-        const users = this.containers.filter(c => volume.users.includes(c.name));
-        const entry = {
-            name: volume.target,
-            aside: asideName(volume.target, this.run),
-            spec: {
-                name: volume.target,
-                driver: details.Driver,
-                driverOptions: details.Options ?? {},
-                labels: details.Labels ?? {}
-            },
-            users: users.map(c => c.name),
-            emptier: users[0]?.image,
-            asideCreated: false,
-            copied: false,
-            cleared: false
+        const options = {
+            ...base,
+            host: parsed.host,
+            port: parsed.port ?? 2376,
+            protocol: 'https',
+            ca: tls.ca,
+            cert: tls.cert,
+            key: tls.key
         };
-        this.volumes.push(entry);
-        const started = Date.now();
-        await this.engine.createVolume({
-            name: entry.aside,
-            driver: 'local',
-            driverOptions: {},
-            labels: { [ASIDE_OF_LABEL]: entry.name, [ASIDE_RUN_LABEL]: this.run }
-        });
-        entry.asideCreated = true;
-        await this.engine.copyVolume(entry.name, entry.aside, { nested: 'to', signal });
-        await this.engine.markVolume(entry.aside, ASIDE_COMPLETE);
-        entry.copied = true;
-        this.log.info(`volume ${entry.name}: contents copied aside into ${entry.aside} (${Date.now() - started} ms)`);
+        // The library has no switch for an unverified server certificate; its agent option does.
+        const agent = tls.verify ? undefined : new (external_node_https_default()).Agent({ rejectUnauthorized: false });
+        return {
+            address,
+            source,
+            tls: tls.source,
+            options: agent ? { ...options, agent } : options
+        };
     }
-    /**
-     * Deletes the original's contents so that the snapshot's can be written: emptied in place
-     * while a container set aside mounts it, else the volume is removed (`removed`: the caller
-     * creates it anew, as the snapshot recorded it).
-     */
-    async clearVolume(name) {
-        const entry = this.volumes.find(v => v.name === name);
-        if (!entry?.copied) {
-            throw new SnapshotError(`volume ${name} has no aside copy: it must not be cleared`);
+    const username = parsed.username || external_node_os_default().userInfo().username;
+    const host = parsed.host;
+    const port = parsed.port ?? 22;
+    return {
+        address,
+        source,
+        options: {
+            ...base,
+            host,
+            port,
+            protocol: 'ssh',
+            username,
+            sshOptions: sshOptions(host, port, username, home, env)
         }
-        if (entry.emptier === undefined) {
-            await this.engine.removeVolume(name);
-            entry.cleared = true;
-            return 'removed';
-        }
-        entry.cleared = true;
-        await this.engine.emptyVolume(name, entry.emptier);
-        this.log.info(`volume ${name}: emptied in place (${entry.users.join(', ')}, kept aside, still mount it); ` +
-            'it keeps its driver and labels');
-        return 'emptied';
+    };
+}
+/**
+ * What OpenSSH would use without a config file: the agent at SSH_AUTH_SOCK, then the default
+ * identities in ~/.ssh; and it accepts only a host whose key is in ~/.ssh/known_hosts.
+ */
+function sshOptions(host, port, username, home, env) {
+    const sshDir = external_node_path_default().join(home, '.ssh');
+    const auth = [];
+    if (env.SSH_AUTH_SOCK) {
+        const agent = { type: 'agent', username, agent: env.SSH_AUTH_SOCK };
+        auth.push(agent);
     }
-    /**
-     * Puts every original back as it was: each volume's contents, then each container under its
-     * name, started (and paused) again if it was. A container whose volume could not be put back
-     * stays stopped aside. Call after removing the replacements, which hold the names.
-     */
-    async putBack() {
-        const result = { back: [], left: [] };
-        const failed = new Set();
-        for (const entry of [...this.volumes].reverse()) {
-            try {
-                const done = await this.putBackVolume(entry);
-                if (done)
-                    result.back.push(done);
-            }
-            catch (error) {
-                failed.add(entry.name);
-                result.left.push(`volume ${entry.name} (${describeError(error)}): its original contents are in volume ` +
-                    `${entry.aside}`);
-            }
-        }
-        for (const entry of this.containers) {
-            const lost = this.volumes.filter(v => failed.has(v.name) && v.users.includes(entry.name));
-            if (lost.length > 0) {
-                result.left.push(`container ${entry.name} stays stopped as ${entry.aside}, since its volume ` +
-                    `${lost.map(v => v.name).join(', ')} could not be put back`);
-                continue;
-            }
-            try {
-                if (entry.renamed)
-                    await this.engine.renameContainer(entry.id, entry.name);
-                entry.renamed = false;
-                if (entry.running)
-                    await this.engine.startContainer(entry.id);
-                if (entry.paused)
-                    await this.engine.pauseContainer(entry.id);
-                const state = entry.paused ? 'paused' : entry.running ? 'running' : 'stopped';
-                result.back.push(`container ${entry.name} (${state})`);
-                this.log.info(`container ${entry.name}: put back (${state})`);
-            }
-            catch (error) {
-                const where = entry.renamed ? `as ${entry.aside}` : `as ${entry.name}`;
-                result.left.push(`container ${entry.name} (${describeError(error)}): it is ${where}`);
-            }
-        }
-        return result;
+    for (const name of SSH_IDENTITIES) {
+        const file = external_node_path_default().join(sshDir, name);
+        if (!(0,external_node_fs_namespaceObject.existsSync)(file))
+            continue;
+        const identity = { type: 'publickey', username, key: (0,external_node_fs_namespaceObject.readFileSync)(file) };
+        auth.push(identity);
     }
-    /** One volume back; what to report, or undefined when it was never touched. */
-    async putBackVolume(entry) {
-        if (!entry.cleared) {
-            if (entry.asideCreated)
-                await this.engine.removeVolume(entry.aside);
-            return entry.asideCreated ? `volume ${entry.name} (untouched)` : undefined;
-        }
-        let note = '';
-        if (entry.emptier !== undefined) {
-            try {
-                await this.engine.emptyVolume(entry.name, entry.emptier);
-            }
-            catch (error) {
-                // The original's files are copied back over whatever is there; say what may remain.
-                note =
-                    `; it could not be emptied first (${describeError(error)}), so files the restore ` +
-                        `wrote may remain beside the original ones, which are also kept in ${entry.aside}`;
-            }
-        }
-        else {
-            if (await this.engine.findVolume(entry.name)) {
-                throw new SnapshotError(`volume ${entry.name} still holds the restored copy`);
-            }
-            await this.engine.createVolume(entry.spec);
-        }
-        await this.engine.copyVolume(entry.aside, entry.name, { nested: 'from' });
-        if (note === '')
-            await this.engine.removeVolume(entry.aside);
-        this.log.info(`volume ${entry.name}: original contents copied back`);
-        return `volume ${entry.name} (contents copied back${note})`;
+    const knownHosts = external_node_path_default().join(sshDir, 'known_hosts');
+    return {
+        agent: env.SSH_AUTH_SOCK,
+        authHandler: auth,
+        readyTimeout: 20_000,
+        hostVerifier: (key) => isKnownHost(knownHosts, host, port, key)
+    };
+}
+/** Whether known_hosts lists `key` for the host, in plain or hashed (HashKnownHosts) form. */
+function isKnownHost(file, host, port, key) {
+    if (!(0,external_node_fs_namespaceObject.existsSync)(file))
+        return false;
+    const name = port === 22 ? host : `[${host}]:${port}`;
+    const wanted = key.toString('base64');
+    for (const line of (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8').split('\n')) {
+        const fields = line.trim().split(/\s+/);
+        // Markers (@cert-authority, @revoked) and comments are not plain host keys.
+        if (fields.length < 3 || fields[0].startsWith('#') || fields[0].startsWith('@'))
+            continue;
+        if (fields[2] !== wanted)
+            continue;
+        if (fields[0].split(',').some(pattern => hostMatches(pattern, name)))
+            return true;
     }
-    /**
-     * After a successful restore: removes the originals kept aside. Returns what was replaced;
-     * what could not be removed is a warning, not a failure.
-     */
-    async discard() {
-        for (const entry of this.containers) {
-            await this.engine.removeContainer(entry.id, { force: true }).then(() => this.log.info(`removed container ${entry.aside} (the original ${entry.name})`), (error) => this.log.warn(`could not remove ${entry.aside}: ${describeError(error)}; remove it by hand`));
-        }
-        for (const entry of this.volumes) {
-            await this.engine.removeVolume(entry.aside).then(() => this.log.info(`removed volume ${entry.aside} (the original ${entry.name}'s contents)`), (error) => this.log.warn(`could not remove ${entry.aside}: ${describeError(error)}; remove it by hand`));
-        }
-        return [
-            ...this.containers.map(c => `container ${c.name}`),
-            ...this.volumes.map(v => `volume ${v.name}`)
-        ];
+    return false;
+}
+function hostMatches(pattern, name) {
+    const hashed = /^\|1\|([^|]+)\|(.+)$/.exec(pattern);
+    if (!hashed)
+        return pattern === name;
+    const digest = (0,external_node_crypto_namespaceObject.createHmac)('sha1', Buffer.from(hashed[1], 'base64')).update(name).digest('base64');
+    return digest === hashed[2];
+}
+const CERT_UNTRUSTED = new Set([
+    'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    'SELF_SIGNED_CERT_IN_CHAIN',
+    'DEPTH_ZERO_SELF_SIGNED_CERT',
+    'UNABLE_TO_GET_ISSUER_CERT',
+    'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+    'CERT_UNTRUSTED',
+    'CERT_HAS_EXPIRED',
+    'ERR_TLS_CERT_ALTNAME_INVALID'
+]);
+/**
+ * What went wrong reaching the engine and what to fix, when `error` is a TLS or ssh failure;
+ * undefined for anything else. Never includes key material.
+ */
+function explainConnectionError(connection, error) {
+    const e = (error ?? {});
+    const code = e.code ?? '';
+    const message = e.message ?? String(error);
+    const at = `${connection.address} (from ${connection.source})`;
+    const tlsDir = connection.tls ? `${connection.tls.dir} (${connection.tls.setting})` : '';
+    if (CERT_UNTRUSTED.has(code)) {
+        return (`TLS verification of the engine at ${at} failed: ${message} (${code}). The engine's ` +
+            `certificate is not signed by the ca.pem in ${tlsDir}, or does not name this address. ` +
+            `Put the CA that signed the engine's certificate there.`);
     }
+    if (/^ERR_SSL_.*ALERT/.test(code) || /alert (bad certificate|unknown ca)/i.test(message)) {
+        return (`The engine at ${at} refused the TLS client certificate (${code || message}). Put a ` +
+            `cert.pem and key.pem signed by the engine's CA in ${tlsDir}.`);
+    }
+    if (connection.options.protocol !== 'ssh')
+        return undefined;
+    const username = connection.options.username ?? '';
+    if (e.level === 'client-authentication') {
+        return (`ssh authentication as ${username} to ${at} failed: no key was accepted. Load the key ` +
+            `into ssh-agent (SSH_AUTH_SOCK) or put it in ~/.ssh (id_ed25519, id_ecdsa or id_rsa), and ` +
+            `make sure the host's authorized_keys has its public half.`);
+    }
+    if (/Host denied/.test(message)) {
+        return (`ssh to ${at}: the host's key is not in ~/.ssh/known_hosts, or differs from the one ` +
+            `there. Check the host's key and add it (for example by connecting once with ssh).`);
+    }
+    if (e.level?.startsWith('client-')) {
+        return `ssh to ${at} failed: ${message}. Check the address and that sshd answers there.`;
+    }
+    return undefined;
 }
 
+;// CONCATENATED MODULE: ./src/generated/inputs.ts
+// Generated from action.yml by scripts/package.mjs; do not edit.
+const INPUTS = {
+    mode: {
+        description: 'What to do: `snapshot`, `restore`, `verify` or `prune`.',
+        default: 'snapshot'
+    },
+    store: {
+        description: 'Where snapshots live: a directory path (or `dir:PATH`). Volume archives, saved images and the manifest go there.',
+        default: '.docker-snapshots'
+    },
+    'snapshot-id': {
+        description: 'Snapshot id. For snapshot: empty picks a time-based id. For restore and verify: an id, or `latest` for the newest complete snapshot in the store.',
+        default: ''
+    },
+    'docker-host': {
+        description: 'Docker engine address, as the Docker CLI takes it: `unix:///var/run/docker.sock`, `tcp://host:2376` (TLS from DOCKER_TLS_VERIFY and DOCKER_CERT_PATH), `ssh://user@host`. Empty uses DOCKER_HOST, then the Docker context (DOCKER_CONTEXT or the current one), then the default socket.',
+        default: ''
+    },
+    containers: {
+        description: 'Containers to snapshot, by name or id, separated by commas or newlines.',
+        default: ''
+    },
+    'compose-project': {
+        description: 'Snapshot every container of this compose project (label `com.docker.compose.project`).',
+        default: ''
+    },
+    labels: {
+        description: 'Snapshot containers carrying all of these labels (`key` or `key=value`), separated by commas or newlines.',
+        default: ''
+    },
+    all: {
+        description: 'Snapshot every container on the engine (`true` or `false`).',
+        default: 'false'
+    },
+    volumes: {
+        description: 'Extra named volumes to snapshot besides those the containers mount.',
+        default: ''
+    },
+    'exclude-volumes': {
+        description: 'Named volumes to leave out (a cache, say). One that a container mounts is recorded but not copied: a restore gives the container a new empty volume of that name.',
+        default: ''
+    },
+    consistency: {
+        description: "How containers are held still while they are copied: `pause` (default), `stop`, or `none`. A container's `docker-snapshot.consistency` label overrides it.",
+        default: 'pause'
+    },
+    commit: {
+        description: "Commit each container's filesystem into an image (`true` or `false`). A container's `docker-snapshot.commit` label overrides it.",
+        default: 'true'
+    },
+    'keep-images': {
+        description: 'Keep on the engine the images a snapshot commits or tags (`true` or `false`). By default each is removed once it is pushed or saved into the store, and when the run fails.',
+        default: 'false'
+    },
+    'bind-mounts': {
+        description: '`record` bind mounts in the manifest, or `capture` their contents as well.',
+        default: 'record'
+    },
+    compression: {
+        description: 'Archive compression: `auto` (zstd when available, else gzip), `zstd` or `gzip`.',
+        default: 'auto'
+    },
+    'compression-level': {
+        description: 'Compression level (zstd 1-19, gzip 1-9). Empty uses 3 for zstd and 6 for gzip.',
+        default: ''
+    },
+    'hook-timeout': {
+        description: 'Seconds a pre- or post-exec hook may run before it counts as failed.',
+        default: '60'
+    },
+    'replace-snapshot': {
+        description: 'Snapshot: when the store already holds a snapshot with this snapshot-id, replace it (`true`) or refuse before touching anything (`false`). The old one is removed only once the new one is whole; a failed run leaves it as it was.',
+        default: 'false'
+    },
+    registry: {
+        description: 'Registry for committed and locally built images (`host:port`). Empty saves images into the store instead.',
+        default: ''
+    },
+    repository: {
+        description: 'Repository in the registry that snapshot images are pushed to; tags name the snapshot and the container.',
+        default: 'docker-snapshot'
+    },
+    'registry-username': {
+        description: "Registry user name. Empty uses the Docker config's credentials, or none.",
+        default: ''
+    },
+    'registry-password': {
+        description: 'Registry password or token (masked in logs).',
+        default: ''
+    },
+    'on-conflict': {
+        description: 'Restore when a container or volume of the same name exists: `fail` (default, nothing is changed), `replace`, or `skip`.',
+        default: 'fail'
+    },
+    prefix: {
+        description: 'Restore under names with this prefix (containers, volumes, networks), beside the originals.',
+        default: ''
+    },
+    'only-containers': {
+        description: 'Restore only these containers (with their volumes and networks).',
+        default: ''
+    },
+    'only-volumes': {
+        description: 'Restore only these volumes.',
+        default: ''
+    },
+    start: {
+        description: 'Start restored containers that were running when the snapshot was taken (`true` or `false`).',
+        default: 'true'
+    },
+    'wait-timeout': {
+        description: 'Seconds to wait for each restored container to be running, or healthy when it has a healthcheck.',
+        default: '120'
+    },
+    ports: {
+        description: 'Published ports on restore: `keep`, `ephemeral` (engine-chosen host ports; for restoring beside the originals), or `none`.',
+        default: 'keep'
+    },
+    env: {
+        description: 'Values for environment variables left out of the manifest because they look secret, as `NAME=VALUE` lines (masked in logs). Needed only when the image does not carry them.',
+        default: ''
+    },
+    'keep-on-failure': {
+        description: 'Restore: when it fails, keep the containers, volumes and networks it created (to read `docker logs` of a container that did not become healthy) instead of removing them (`true` or `false`).',
+        default: 'false'
+    },
+    'restore-check': {
+        description: 'Verify: also restore into throwaway names, check the containers come up, and clean up (`true` or `false`).',
+        default: 'false'
+    },
+    'drill-container': {
+        description: 'The container to run `drill-command` in. Verify: its name in the snapshot, run in a throwaway restore (implies restore-check). CLI drill: a compose service or container name, asked before the snapshot and after the restore.',
+        default: ''
+    },
+    'drill-command': {
+        description: 'A shell command run in `drill-container`. Verify: it must exit 0. CLI drill: it must exit 0 and print the same after the restore as before.',
+        default: ''
+    },
+    keep: {
+        description: 'Prune: keep this many newest complete snapshots. Empty keeps all by count.',
+        default: ''
+    },
+    'older-than': {
+        description: 'Prune: remove snapshots older than this (`30m`, `12h`, `7d`). Empty removes none by age.',
+        default: ''
+    }
+};
+
+// EXTERNAL MODULE: ./node_modules/ajv/dist/ajv.js
+var ajv = __nccwpck_require__(2463);
 ;// CONCATENATED MODULE: ./src/manifest.ts
 /**
  * The snapshot manifest: what was taken and how to bring it back. Versioned; validated against
@@ -86986,8 +87135,6 @@ function dropSharedNetworkFields(body) {
     delete body.ExposedPorts;
 }
 
-// EXTERNAL MODULE: ./node_modules/ajv/dist/ajv.js
-var ajv = __nccwpck_require__(2463);
 ;// CONCATENATED MODULE: ./src/manifest-schema.ts
 /**
  * The manifest's JSON schema, its checksum, and the only way to write or read a manifest:
@@ -87534,6 +87681,1434 @@ function reportDuplicates(names, what, problems) {
     return seen;
 }
 
+;// CONCATENATED MODULE: ./src/settings.ts
+
+
+
+
+
+
+const MODES = ['snapshot', 'restore', 'verify', 'prune'];
+/**
+ * Values shorter than this are not registered for masking (in the action and the CLI): one to
+ * three characters are no secret worth the name, and masking them would blank unrelated text
+ * (`x` inside `busybox`) and the tool's own words. Longer values are masked wherever they appear.
+ */
+const MIN_MASKED_LENGTH = 4;
+/** Whether a secret value is long enough to be masked (see MIN_MASKED_LENGTH). */
+function isMaskable(value) {
+    return value.length >= MIN_MASKED_LENGTH;
+}
+/**
+ * A value as an error message shows it: quoted, control characters escaped, and a long one cut
+ * short with its length. Never used for secrets.
+ */
+function shown(value) {
+    const head = value.length > 60 ? `${value.slice(0, 40)}…` : value;
+    // eslint-disable-next-line no-control-regex
+    const quoted = /[\u0000-\u001f\u007f]/.test(head) ? JSON.stringify(head) : `'${head}'`;
+    return value.length > 60 ? `${quoted} (${value.length} characters)` : quoted;
+}
+function invalid(name, value, expected) {
+    return new InvalidSettingsError(`Invalid ${name} ${shown(value)}. ${expected}`);
+}
+function oneOf(name, value, allowed) {
+    if (allowed.includes(value))
+        return value;
+    throw invalid(name, value, `Expected one of: ${allowed.join(', ')}.`);
+}
+function bool(name, value) {
+    if (/^(true|yes|1)$/i.test(value))
+        return true;
+    if (/^(false|no|0)$/i.test(value))
+        return false;
+    throw invalid(name, value, 'Expected true or false.');
+}
+function list(value) {
+    return value
+        .split(/[\n,]/)
+        .map(item => item.trim())
+        .filter(Boolean);
+}
+/** The engine's rule for container and volume names (ids are such names too). */
+const ENGINE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+/** A list of container or volume names; each must be one the engine could have. */
+function names(name, value, what) {
+    const items = list(value);
+    const bad = items.find(item => !ENGINE_NAME.test(item));
+    if (bad !== undefined) {
+        throw invalid(name, bad, `No ${what} can have that name: expected ${what} names${what === 'container' ? ' or ids' : ''} ` +
+            "(letters, digits, '_', '.' or '-', starting with a letter or digit), separated by " +
+            'commas or newlines.');
+    }
+    return items;
+}
+function positiveInteger(name, value, unit) {
+    if (!/^\d+$/.test(value) || Number(value) <= 0) {
+        throw invalid(name, value, `Expected a positive whole number of ${unit}.`);
+    }
+    if (!Number.isSafeInteger(Number(value))) {
+        throw invalid(name, value, `Too large: expected at most ${Number.MAX_SAFE_INTEGER} ${unit}.`);
+    }
+    return Number(value);
+}
+/** The longest timeout Node.js timers take (2^31-1 ms); a longer one fires at once. */
+const MAX_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+/** A timeout in whole seconds, to milliseconds; within what a Node.js timer can wait. */
+function timeoutSeconds(name, value) {
+    const seconds = positiveInteger(name, value, 'seconds');
+    if (seconds > MAX_TIMEOUT_SECONDS) {
+        throw invalid(name, value, `Expected at most ${MAX_TIMEOUT_SECONDS} seconds (about 24 days), the longest timeout ` +
+            'Node.js can wait.');
+    }
+    return seconds * 1000;
+}
+const DURATION_UNITS = {
+    s: 1e3,
+    m: 60e3,
+    h: 3600e3,
+    d: 86400e3,
+    w: 604800e3
+};
+/** The longest age older-than takes: a hundred years, well inside what a Date can hold. */
+const MAX_DURATION_MS = 36_500 * DURATION_UNITS.d;
+/** `90s`, `30m`, `12h`, `7d`, `2w` to milliseconds. */
+function parseDuration(name, value) {
+    const match = /^(\d+)\s*([smhdw])$/.exec(value.trim());
+    if (!match || Number(match[1]) === 0) {
+        throw invalid(name, value, 'Expected a number and a unit, like 30m, 12h or 7d.');
+    }
+    const ms = Number(match[1]) * DURATION_UNITS[match[2]];
+    if (ms > MAX_DURATION_MS) {
+        throw invalid(name, value, 'Too long: expected at most 36500d (a hundred years).');
+    }
+    return ms;
+}
+function parseStore(value) {
+    const explicit = /^([a-z][a-z0-9+.-]*):(.*)$/.exec(value);
+    if (explicit && explicit[1] !== 'dir' && explicit[1].length > 1) {
+        throw invalid('store', value, `'${explicit[1]}:' is no kind of store this tool has: expected a directory path, or dir:PATH.`);
+    }
+    const path = explicit && explicit[1] === 'dir' ? explicit[2] : value;
+    if (!path.trim()) {
+        throw invalid('store', value, 'The directory path is empty: expected dir:PATH or a path.');
+    }
+    return { kind: 'directory', path };
+}
+function parseRegistry(address) {
+    const expected = 'Expected host or host:port, like 127.0.0.1:5000 or ghcr.io.';
+    const match = /^[A-Za-z0-9.-]+(?::(\d+))?$/.exec(address) ?? /^\[[0-9a-fA-F:]+\](?::(\d+))?$/.exec(address);
+    if (!match)
+        throw invalid('registry', address, expected);
+    const port = match[1];
+    if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) {
+        throw invalid('registry', address, `Port ${port} is out of range: ${expected}`);
+    }
+    return address;
+}
+function checkRepository(repository) {
+    if (!/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/.test(repository)) {
+        throw invalid('repository', repository, 'Expected lowercase path components like team/snapshots.');
+    }
+    return repository;
+}
+function parseEnv(value) {
+    const env = {};
+    for (const [index, raw] of value.split('\n').entries()) {
+        const line = raw.replace(/\r$/, '');
+        if (!line.trim())
+            continue;
+        const eq = line.indexOf('=');
+        const name = eq > 0 ? line.slice(0, eq).trim() : '';
+        // The line may hold a secret: say what is wrong and where, never what it holds.
+        const wrong = eq === -1
+            ? "it has no '='"
+            : !name
+                ? "nothing comes before '='"
+                : !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)
+                    ? "what comes before '=' is not a variable name"
+                    : undefined;
+        if (wrong) {
+            throw new InvalidSettingsError(`Invalid env line ${index + 1}: ${wrong} (the line is not shown: it may hold a secret). ` +
+                "Expected NAME=VALUE lines, NAME of letters, digits and '_', not starting with a digit.");
+        }
+        env[name] = line.slice(eq + 1);
+    }
+    return env;
+}
+/** Why `snapshotId` is no snapshot id (see SNAPSHOT_ID_PATTERN). */
+function snapshotIdFault(snapshotId) {
+    if (snapshotId.length > 128)
+        return `it has ${snapshotId.length} characters`;
+    if (!/^[a-z0-9]/.test(snapshotId))
+        return `it starts with '${snapshotId[0]}'`;
+    const bad = [...snapshotId].find(char => !/[a-z0-9._-]/.test(char)) ?? '';
+    return `it holds ${/\s/.test(bad) ? 'white space' : `'${bad}'`}`;
+}
+/** `key` or `key=value` entries; a key is never empty nor holds white space. */
+function labels(value) {
+    const items = list(value);
+    for (const item of items) {
+        const key = item.split('=')[0];
+        if (!key || /\s/.test(key)) {
+            throw invalid('labels', item, `${key ? 'The key holds white space' : 'The key is empty'}: expected key or key=value ` +
+                'entries, separated by commas or newlines.');
+        }
+    }
+    return items;
+}
+/** A level within what the chosen compression takes; `auto` may pick either, so zstd's range. */
+function compressionLevel(value, compression) {
+    if (!value)
+        return undefined;
+    const range = COMPRESSION_LEVELS[compression === 'gzip' ? 'gzip' : 'zstd'];
+    const level = /^\d+$/.test(value) ? Number(value) : NaN;
+    if (!(level >= range.min && level <= range.max)) {
+        throw invalid('compression-level', value, `Expected a whole number from ${range.min} to ${range.max} for compression ${compression} ` +
+            `(zstd ${COMPRESSION_LEVELS.zstd.min}-${COMPRESSION_LEVELS.zstd.max}, gzip ` +
+            `${COMPRESSION_LEVELS.gzip.min}-${COMPRESSION_LEVELS.gzip.max}).`);
+    }
+    return level;
+}
+/** A fresh snapshot id: UTC time plus a random suffix, e.g. `20261122-063012-a1b2`. */
+function newSnapshotId(now = new Date()) {
+    const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+    return `${stamp}-${(0,external_node_crypto_namespaceObject.randomBytes)(2).toString('hex')}`;
+}
+/** Fills and validates Settings from raw inputs; an empty input takes action.yml's default. */
+function readSettings(source) {
+    const get = (name) => source(name).trim() || INPUTS[name].default;
+    const mode = oneOf('mode', get('mode'), MODES);
+    let snapshotId = get('snapshot-id');
+    if (mode === 'snapshot') {
+        if (snapshotId === 'latest') {
+            throw new InvalidSettingsError("Invalid snapshot-id 'latest': a new snapshot needs its own id. Expected a new id, or " +
+                'nothing for a time-based one.');
+        }
+        snapshotId ||= newSnapshotId();
+    }
+    else {
+        snapshotId ||= 'latest';
+    }
+    if (snapshotId !== 'latest' && !isValidSnapshotId(snapshotId)) {
+        throw invalid('snapshot-id', snapshotId, `It cannot name a snapshot: ${snapshotIdFault(snapshotId)}. Expected lowercase letters, ` +
+            "digits, '.', '_' or '-', starting with a letter or digit, at most 128 characters.");
+    }
+    const secrets = [];
+    let registry;
+    const address = get('registry');
+    const repository = checkRepository(get('repository'));
+    const username = get('registry-username');
+    const password = source('registry-password');
+    if (username && !/^[^\s:]+$/.test(username)) {
+        throw invalid('registry-username', username, "Expected a user name without ':' or white space, as registries take it.");
+    }
+    if (address) {
+        registry = { address: parseRegistry(address), repository };
+        if (username)
+            registry.username = username;
+        if (password) {
+            registry.password = password;
+            if (isMaskable(password))
+                secrets.push(password);
+        }
+    }
+    else if (password || username) {
+        const given = password ? 'registry-password' : 'registry-username';
+        throw new InvalidSettingsError(`${given} is set but registry is empty: credentials for no registry. Expected registry ` +
+            `(host:port) as well, or no ${given}.`);
+    }
+    const compression = oneOf('compression', get('compression'), ['auto', 'zstd', 'gzip']);
+    const level = compressionLevel(get('compression-level'), compression);
+    const env = parseEnv(source('env'));
+    secrets.push(...Object.values(env).filter(isMaskable));
+    const drillContainer = get('drill-container');
+    const drillCommand = get('drill-command');
+    if (Boolean(drillContainer) !== Boolean(drillCommand)) {
+        throw new InvalidSettingsError(`${drillContainer ? 'drill-command' : 'drill-container'} is empty, but ` +
+            `${drillContainer ? 'drill-container' : 'drill-command'} is set: they go together. ` +
+            'Expected the container and the command to run in it, or neither.');
+    }
+    if (drillContainer)
+        names('drill-container', drillContainer, 'container');
+    const keep = get('keep');
+    const olderThan = get('older-than');
+    if (mode === 'prune' && !keep && !olderThan) {
+        throw new InvalidSettingsError('prune needs a rule, but keep and older-than are both empty. Expected keep (a count), ' +
+            'older-than (a duration), or both.');
+    }
+    const onlyContainers = names('only-containers', get('only-containers'), 'container');
+    const onlyVolumes = names('only-volumes', get('only-volumes'), 'volume');
+    const prefix = get('prefix');
+    if (prefix && !ENGINE_NAME.test(prefix)) {
+        throw invalid('prefix', prefix, "Expected letters, digits, '_', '.' or '-', starting with a letter or digit.");
+    }
+    const settings = {
+        mode,
+        store: parseStore(get('store')),
+        snapshotId,
+        snapshot: {
+            containers: names('containers', get('containers'), 'container'),
+            labels: labels(get('labels')),
+            all: bool('all', get('all')),
+            volumes: names('volumes', get('volumes'), 'volume'),
+            excludeVolumes: names('exclude-volumes', get('exclude-volumes'), 'volume'),
+            consistency: oneOf('consistency', get('consistency'), ['none', 'pause', 'stop']),
+            commit: bool('commit', get('commit')),
+            keepImages: bool('keep-images', get('keep-images')),
+            captureBindMounts: oneOf('bind-mounts', get('bind-mounts'), ['record', 'capture']) === 'capture',
+            compression,
+            hookTimeoutMs: timeoutSeconds('hook-timeout', get('hook-timeout')),
+            replaceExisting: bool('replace-snapshot', get('replace-snapshot'))
+        },
+        restore: {
+            onConflict: oneOf('on-conflict', get('on-conflict'), ['fail', 'replace', 'skip']),
+            prefix,
+            start: bool('start', get('start')),
+            waitTimeoutMs: timeoutSeconds('wait-timeout', get('wait-timeout')),
+            ports: oneOf('ports', get('ports'), ['keep', 'ephemeral', 'none']),
+            env,
+            keepOnFailure: bool('keep-on-failure', get('keep-on-failure'))
+        },
+        verify: {
+            restoreCheck: bool('restore-check', get('restore-check')) || Boolean(drillContainer)
+        },
+        prune: {},
+        secrets
+    };
+    const dockerHost = get('docker-host');
+    if (dockerHost) {
+        checkEngineAddress(dockerHost);
+        settings.dockerHost = dockerHost;
+    }
+    if (registry)
+        settings.registry = registry;
+    const project = get('compose-project');
+    if (project && !/^[a-z0-9][a-z0-9_-]*$/.test(project)) {
+        throw invalid('compose-project', project, "No compose project has that name: expected lowercase letters, digits, '_' or '-', " +
+            'starting with a letter or digit.');
+    }
+    if (project)
+        settings.snapshot.composeProject = project;
+    if (level !== undefined)
+        settings.snapshot.compressionLevel = level;
+    if (onlyContainers.length)
+        settings.restore.containers = onlyContainers;
+    if (onlyVolumes.length)
+        settings.restore.volumes = onlyVolumes;
+    if (drillContainer) {
+        settings.verify.drill = { container: drillContainer, command: ['sh', '-c', drillCommand] };
+    }
+    if (keep)
+        settings.prune.keep = positiveInteger('keep', keep, 'snapshots');
+    if (olderThan)
+        settings.prune.olderThanMs = parseDuration('older-than', olderThan);
+    return settings;
+}
+
+;// CONCATENATED MODULE: ./src/snapshot/capture.ts
+
+/** Labels a user sets on a container to steer its snapshot. */
+const LABEL = {
+    consistency: 'docker-snapshot.consistency',
+    preExec: 'docker-snapshot.pre-exec',
+    postExec: 'docker-snapshot.post-exec',
+    hookTimeout: 'docker-snapshot.hook-timeout',
+    onHookFailure: 'docker-snapshot.on-hook-failure',
+    commit: 'docker-snapshot.commit',
+    dependsOn: 'docker-snapshot.depends-on',
+    exclude: 'docker-snapshot.exclude'
+};
+/** Marks a secret anywhere in a variable's name (`PGPASSWORD`, `AWS_SECRET_ACCESS_KEY`). */
+const SECRET_ANYWHERE = /PASSWORD|PASSWD|SECRET|CREDENTIAL|PRIVATE_?KEY|ACCESS_?KEY|API_?KEY|TOKENS?(_|$)/;
+/** Words (split at `_`) that mark it only as whole words: `DB_PWD`, not `PASSENGER_APP_ENV`. */
+const SECRET_WORDS = new Set(['PASS', 'PWD']);
+/** Words that mark it as the last word only: `REDIS_AUTH`, not `POSTGRES_HOST_AUTH_METHOD`. */
+const SECRET_LAST_WORDS = new Set(['KEY', 'AUTH', 'DSN']);
+/** A URL that carries a password: `scheme://user:password@host`. */
+const URL_WITH_PASSWORD = /[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i;
+/** Whether a variable's value must be kept out of manifests, by its name. */
+function isSecretName(name) {
+    // The shell's working directory, not a password.
+    if (name === 'PWD')
+        return false;
+    const upper = name.toUpperCase();
+    const words = upper.split('_').filter(Boolean);
+    return (SECRET_ANYWHERE.test(upper) ||
+        words.some(word => SECRET_WORDS.has(word)) ||
+        SECRET_LAST_WORDS.has(words.at(-1) ?? ''));
+}
+/** Splits `Env` into what may be written down and the names of what may not. */
+function redactEnv(env) {
+    const kept = [];
+    const redacted = [];
+    for (const entry of env) {
+        const eq = entry.indexOf('=');
+        const name = eq < 0 ? entry : entry.slice(0, eq);
+        if (isSecretName(name) || URL_WITH_PASSWORD.test(entry.slice(eq + 1)))
+            redacted.push(name);
+        else
+            kept.push(entry);
+    }
+    return { env: kept, redacted };
+}
+function containerName(details) {
+    return details.Name.replace(/^\//, '');
+}
+/** The consistency a container gets: its label when valid, else the snapshot's. */
+function consistencyFor(labels, fallback) {
+    const wanted = labels[LABEL.consistency];
+    if (wanted === 'none' || wanted === 'pause' || wanted === 'stop')
+        return wanted;
+    return fallback;
+}
+const CONFIG_FIELDS = [
+    'Hostname',
+    'Domainname',
+    'User',
+    'WorkingDir',
+    'Entrypoint',
+    'Cmd',
+    'Labels',
+    'ExposedPorts',
+    'Tty',
+    'OpenStdin',
+    'StdinOnce',
+    'AttachStdin',
+    'AttachStdout',
+    'AttachStderr',
+    'StopSignal',
+    'StopTimeout',
+    'Healthcheck',
+    'Volumes'
+];
+function mountRecords(details) {
+    return (details.Mounts ?? []).flatMap((mount) => {
+        const type = mount.Type;
+        if (type !== 'volume' && type !== 'bind' && type !== 'tmpfs')
+            return [];
+        return [
+            {
+                type,
+                source: type === 'volume' ? (mount.Name ?? '') : type === 'bind' ? mount.Source : '',
+                destination: mount.Destination,
+                readOnly: !mount.RW
+            }
+        ];
+    });
+}
+function endpointRecords(details) {
+    const shortId = details.Id.slice(0, 12);
+    const networks = details.NetworkSettings?.Networks ?? {};
+    return Object.entries(networks).map(([network, endpoint]) => {
+        const ipam = endpoint.IPAMConfig;
+        const record = {
+            network,
+            // The engine adds the container's short id as an alias; it changes with every container.
+            aliases: (endpoint.Aliases ?? []).filter(alias => alias !== shortId && alias !== details.Id)
+        };
+        if (ipam?.IPv4Address)
+            record.ipv4Address = ipam.IPv4Address;
+        if (ipam?.IPv6Address)
+            record.ipv6Address = ipam.IPv6Address;
+        return record;
+    });
+}
+/** The containers this one needs started first, by name, from links and shared namespaces. */
+function dependenciesOf(details, byId) {
+    const names = new Set();
+    const host = details.HostConfig;
+    for (const link of host.Links ?? []) {
+        // "/db:/web/db": the first part names the linked container.
+        names.add(link.split(':')[0].replace(/^\//, ''));
+    }
+    for (const from of host.VolumesFrom ?? [])
+        names.add(from.split(':')[0]);
+    for (const mode of [host.NetworkMode, host.PidMode, host.IpcMode]) {
+        if (typeof mode === 'string' && mode.startsWith('container:')) {
+            names.add(mode.slice('container:'.length));
+        }
+    }
+    const labels = details.Config.Labels ?? {};
+    for (const name of (labels[LABEL.dependsOn] ?? '').split(',')) {
+        if (name.trim())
+            names.add(name.trim());
+    }
+    return [...new Set([...names].map(name => byId.get(name) ?? name))].sort();
+}
+/** The create body that brings the container back, minus runtime state and secrets. */
+function createBody(details, mounts, env) {
+    const config = details.Config;
+    const body = { HostConfig: { ...details.HostConfig } };
+    for (const field of CONFIG_FIELDS) {
+        if (config[field] !== undefined && config[field] !== null) {
+            ;
+            body[field] = config[field];
+        }
+    }
+    body.Env = env;
+    // The engine's default hostname is the id prefix: a new container must get its own.
+    if (body.Hostname === details.Id.slice(0, 12))
+        delete body.Hostname;
+    const networkMode = body.HostConfig.NetworkMode;
+    if (typeof networkMode === 'string' && networkMode.startsWith('container:')) {
+        dropSharedNetworkFields(body);
+    }
+    // Volumes the image declared and the engine named (anonymous) must be mounted explicitly, or
+    // the engine would make new empty ones.
+    const host = body.HostConfig;
+    const binds = (host.Binds ?? []).map(bind => bind.split(':')[1]);
+    const explicit = (host.Mounts ?? []).map(m => m.Target);
+    const missing = mounts.filter(m => m.type === 'volume' && !binds.includes(m.destination) && !explicit.includes(m.destination));
+    if (missing.length > 0) {
+        host.Mounts = [
+            ...(host.Mounts ?? []),
+            ...missing.map(m => ({
+                Type: 'volume',
+                Source: m.source,
+                Target: m.destination,
+                ReadOnly: m.readOnly
+            }))
+        ];
+    }
+    return body;
+}
+/**
+ * Everything needed to recreate the container, except which image to create it from (`image`
+ * is filled by the caller once the image is committed or resolved).
+ */
+function captureContainer(details, consistency, byId) {
+    const mounts = mountRecords(details);
+    const { env, redacted } = redactEnv(details.Config.Env ?? []);
+    return {
+        name: containerName(details),
+        id: details.Id,
+        sourceImage: details.Config.Image,
+        consistency,
+        running: details.State.Running,
+        dependsOn: dependenciesOf(details, byId),
+        mounts,
+        endpoints: endpointRecords(details),
+        redactedEnv: redacted,
+        create: createBody(details, mounts, env)
+    };
+}
+function captureNetwork(details) {
+    const ipam = details.IPAM ?? { Driver: 'default', Config: [] };
+    return {
+        name: details.Name,
+        driver: details.Driver,
+        internal: details.Internal ?? false,
+        attachable: details.Attachable ?? false,
+        enableIPv6: details.EnableIPv6 ?? false,
+        labels: details.Labels ?? {},
+        options: details.Options ?? {},
+        ipam: {
+            driver: ipam.Driver || 'default',
+            config: (ipam.Config ?? []).map(entry => {
+                const config = {};
+                if (entry.Subnet)
+                    config.subnet = entry.Subnet;
+                if (entry.IPRange)
+                    config.ipRange = entry.IPRange;
+                if (entry.Gateway)
+                    config.gateway = entry.Gateway;
+                return config;
+            }),
+            options: ipam.Options ?? {}
+        }
+    };
+}
+
+;// CONCATENATED MODULE: ./src/snapshot/hooks.ts
+
+
+
+/** Whether the container has a hook for `phase`. */
+function hasHook(details, phase) {
+    return Boolean(details.Config.Labels?.[phase === 'pre' ? LABEL.preExec : LABEL.postExec]);
+}
+/**
+ * Runs a container's pre- or post-exec hook (labels `docker-snapshot.pre-exec` and
+ * `docker-snapshot.post-exec`, run with `sh -c` inside the container). A failure or timeout
+ * throws, unless the container's `docker-snapshot.on-hook-failure` label says `continue`.
+ */
+async function runHook(engine, details, phase, defaultTimeoutMs, log) {
+    const labels = details.Config.Labels ?? {};
+    const command = labels[phase === 'pre' ? LABEL.preExec : LABEL.postExec];
+    if (!command)
+        return;
+    const name = containerName(details);
+    const label = phase === 'pre' ? LABEL.preExec : LABEL.postExec;
+    if (!details.State.Running || details.State.Paused) {
+        log.warn(`${name} is not running; its ${label} hook was not run`);
+        return;
+    }
+    const timeoutMs = labelTimeoutMs(name, labels[LABEL.hookTimeout], defaultTimeoutMs, log);
+    log.info(`${name}: running ${phase}-exec hook`);
+    const started = Date.now();
+    const result = await engine.exec(details.Id, ['sh', '-c', command], timeoutMs);
+    const tail = result.output.trim().split('\n').slice(-5).join('\n');
+    let problem;
+    if (result.exitCode === -1 && Date.now() - started >= timeoutMs) {
+        problem = `timed out after ${Math.round(timeoutMs / 1000)} s`;
+    }
+    else if (result.exitCode !== 0) {
+        problem = `exited with code ${result.exitCode}`;
+    }
+    if (!problem)
+        return;
+    const message = `${name}: the ${label} hook ${problem}${tail ? `; its last output:\n${tail}` : ''}\n` +
+        `Fix the command, or set the label ${LABEL.onHookFailure}=continue to snapshot anyway.`;
+    if (labels[LABEL.onHookFailure] === 'continue') {
+        log.warn(message);
+        return;
+    }
+    throw new HookError(message);
+}
+/** The container's own hook timeout (label, seconds) when it is one a timer can wait, else the default. */
+function labelTimeoutMs(container, label, defaultTimeoutMs, log) {
+    if (label === undefined || label.trim() === '')
+        return defaultTimeoutMs;
+    const seconds = Number(label);
+    if (Number.isFinite(seconds) && seconds > 0 && seconds <= MAX_TIMEOUT_SECONDS) {
+        return seconds * 1000;
+    }
+    log.warn(`${container}: ignoring label ${LABEL.hookTimeout}=${label}: expected seconds between 1 and ` +
+        `${MAX_TIMEOUT_SECONDS}; the hook gets ${defaultTimeoutMs / 1000} s`);
+    return defaultTimeoutMs;
+}
+
+;// CONCATENATED MODULE: ./src/snapshot/quiesce.ts
+
+/**
+ * Pauses or stops containers and always brings them back. Every action is recorded with `mark`
+ * (on the container's hold, see holds.ts) and announced to `persist` before it is taken, so that
+ * what a killed run left can be undone by the next one.
+ */
+class Quiescer {
+    engine;
+    log;
+    persist;
+    mark;
+    taken = [];
+    constructor(engine, log, persist = () => undefined, mark = () => Promise.resolve()) {
+        this.engine = engine;
+        this.log = log;
+        this.persist = persist;
+        this.mark = mark;
+    }
+    get actions() {
+        return this.taken;
+    }
+    /** Takes the actions in order (callers pass dependents first). */
+    async quiesce(actions) {
+        for (const action of actions) {
+            await this.mark(action);
+            this.taken.push(action);
+            this.persist([...this.taken]);
+            this.log.info(`${action.action === 'pause' ? 'pausing' : 'stopping'} ${action.name}`);
+            if (action.action === 'pause')
+                await this.engine.pauseContainer(action.id);
+            else
+                await this.engine.stopContainer(action.id);
+        }
+    }
+    /**
+     * Undoes every action, last first, trying all of them even when some fail; throws one error
+     * naming every container that could not be brought back (`failed` lists their ids).
+     */
+    async resume(failed = new Set()) {
+        const failures = [];
+        // What could not be brought back stays announced, for the advice on a second interrupt.
+        const left = [];
+        while (this.taken.length > 0) {
+            const action = this.taken.pop();
+            try {
+                await undo(this.engine, action, this.log);
+            }
+            catch (error) {
+                failures.push(`${action.name} (${describeError(error)})`);
+                left.unshift(action);
+                failed.add(action.id);
+            }
+            this.persist([...this.taken, ...left]);
+        }
+        if (failures.length > 0) {
+            throw new SnapshotError(`could not bring back ${failures.join('; ')}; start them by hand with ` +
+                '`docker unpause` or `docker start`');
+        }
+    }
+}
+/**
+ * Brings one container back if it is still as we left it, saying what it did. A stop that a
+ * killed run began may still be under way: with `stopWaitMs`, a running container is given that
+ * long to stop before it is judged never stopped.
+ */
+async function undo(engine, action, log, stopWaitMs = 0) {
+    let details = await engine.findContainer(action.id);
+    if (details && action.action === 'stop' && details.State.Running && stopWaitMs > 0) {
+        log.info(`waiting up to ${Math.round(stopWaitMs / 1000)} s for the stop of ${action.name}`);
+        const deadline = Date.now() + stopWaitMs;
+        while (details?.State.Running && Date.now() < deadline) {
+            await new Promise(resolve => setTimeout(resolve, 250));
+            details = await engine.findContainer(action.id);
+        }
+    }
+    if (!details) {
+        log.warn(`${action.name} no longer exists; nothing to bring back`);
+        return undefined;
+    }
+    if (action.action === 'pause' && details.State.Paused) {
+        log.info(`resuming ${action.name}`);
+        await engine.unpauseContainer(action.id);
+        return 'resumed';
+    }
+    if (action.action === 'stop' && !details.State.Running) {
+        log.info(`starting ${action.name}`);
+        await engine.startContainer(action.id);
+        return 'started';
+    }
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/snapshot/holds.ts
+/**
+ * Holds: a lock on the engine per container, so that two runs never quiesce the same container
+ * at once, and a record on the engine of what a run did to it, so that whatever a killed run left
+ * paused, stopped or owing a post-exec hook is brought back by the next run.
+ *
+ * A hold is a never-started container named after the held container's id: the engine creates a
+ * name once, so of two runs only one gets it. Its labels say who holds it (host, pid, process
+ * start, run, snapshot, since when); marks written into its filesystem record each step before it
+ * is taken (pre-exec run, paused, stop begun). It is removed once the container is back and its
+ * post-exec hook has run.
+ */
+
+
+
+
+
+
+/** On a hold: the held container's id. */
+const HOLD_LABEL = 'docker-snapshot.hold';
+/** On the claim of a run that repairs a dead run's hold: the hold's id. */
+const REPAIR_LABEL = 'docker-snapshot.hold-repair';
+const OWNER = {
+    container: 'docker-snapshot.hold.container',
+    owner: 'docker-snapshot.hold.owner',
+    processStart: 'docker-snapshot.hold.process-start',
+    run: 'docker-snapshot.hold.run',
+    snapshot: 'docker-snapshot.hold.snapshot',
+    since: 'docker-snapshot.hold.since',
+    hookTimeout: 'docker-snapshot.hold.hook-timeout-ms'
+};
+const markPath = (mark) => `docker-snapshot-${mark}`;
+/** The hold's name for a container: one per container on an engine. */
+function holdName(containerId) {
+    return `docker-snapshot-hold-${containerId.slice(0, 12)}`;
+}
+/** How long a run waits by default for another run to release a container. */
+const HOLD_WAIT_MS = 5 * 60_000;
+/** How long a stop the killed run began may still take: the container's stop timeout and more. */
+const STOP_GRACE_MS = 10_000;
+const DEFAULT_STOP_TIMEOUT_S = 10;
+function readHold(id, labels) {
+    return {
+        id,
+        containerId: labels[HOLD_LABEL] ?? '',
+        containerName: labels[OWNER.container] ?? labels[HOLD_LABEL] ?? id,
+        owner: parseOwner(labels[OWNER.owner] ?? '', labels[OWNER.processStart]),
+        run: labels[OWNER.run] ?? '',
+        snapshotId: labels[OWNER.snapshot] ?? '',
+        since: labels[OWNER.since] ?? '',
+        hookTimeoutMs: Number(labels[OWNER.hookTimeout]) || 60_000
+    };
+}
+function ownerLabels(run) {
+    return {
+        [OWNER.owner]: ownerLabel(thisRun),
+        [OWNER.processStart]: thisRun.processStart ?? '',
+        [OWNER.run]: run,
+        [OWNER.since]: new Date().toISOString()
+    };
+}
+/** "the docker-snapshot run of snapshot S (pid P on host H, since T)" */
+function describeHolder(hold) {
+    const who = hold.owner ? `pid ${hold.owner.pid} on host ${hold.owner.host}` : 'unknown owner';
+    return (`the docker-snapshot run${hold.snapshotId ? ` of snapshot ${hold.snapshotId}` : ''} ` +
+        `(${who}${hold.since ? `, since ${hold.since}` : ''})`);
+}
+/** The holds of one run. */
+class Holds {
+    engine;
+    log;
+    options;
+    /** Held container id -> hold container id. */
+    held = new Map();
+    run = (0,external_node_crypto_namespaceObject.randomBytes)(4).toString('hex');
+    constructor(engine, log, options) {
+        this.engine = engine;
+        this.log = log;
+        this.options = options;
+    }
+    /** Holds every container, in id order (so two runs cannot each wait for the other). */
+    async acquire(containers) {
+        for (const container of [...containers].sort((a, b) => a.id.localeCompare(b.id))) {
+            await this.acquireOne(container);
+        }
+    }
+    async acquireOne(container) {
+        const { engine, log, options } = this;
+        const name = holdName(container.id);
+        const labels = {
+            [HOLD_LABEL]: container.id,
+            [OWNER.container]: container.name,
+            [OWNER.snapshot]: options.snapshotId,
+            [OWNER.hookTimeout]: String(options.hookTimeoutMs),
+            ...ownerLabels(this.run)
+        };
+        const deadline = Date.now() + options.waitMs;
+        let announced = false;
+        for (;;) {
+            options.signal?.throwIfAborted();
+            const id = await engine.createLock(name, labels);
+            if (id) {
+                this.held.set(container.id, id);
+                return;
+            }
+            const existing = await engine.findContainer(name);
+            if (!existing)
+                continue;
+            const hold = readHold(existing.Id, existing.Config.Labels ?? {});
+            const liveness = hold.owner ? livenessOf(hold.owner) : 'unknown';
+            if (liveness === 'dead') {
+                await repairHold(engine, log, hold);
+                if (!(await engine.findContainer(existing.Id)))
+                    continue;
+            }
+            if (Date.now() >= deadline) {
+                throw new ContainerHeldError(heldMessage(container.name, hold, liveness === 'unknown', options.waitMs));
+            }
+            if (!announced) {
+                announced = true;
+                log.info(`${container.name} is held by ${describeHolder(hold)}; waiting up to ` +
+                    `${Math.round(options.waitMs / 1000)} s for it to finish`);
+            }
+            await sleep(options.pollMs ?? 500, options.signal);
+        }
+    }
+    /** The ids of the containers held. */
+    get containers() {
+        return [...this.held.keys()];
+    }
+    /** Records a step on the container's hold before it is taken. */
+    async mark(containerId, mark) {
+        const hold = this.held.get(containerId);
+        if (hold)
+            await this.engine.markLock(hold, markPath(mark));
+    }
+    /** Removes the container's hold: it is back, and its post-exec hook has run. */
+    async release(containerId) {
+        const hold = this.held.get(containerId);
+        if (!hold)
+            return;
+        await this.engine.removeContainer(hold, { force: true });
+        this.held.delete(containerId);
+    }
+}
+function heldMessage(name, hold, otherHost, waitMs) {
+    const base = `${name} is held by ${describeHolder(hold)}, which did not release it within ` +
+        `${Math.round(waitMs / 1000)} s; this run paused and stopped nothing. Run again once that ` +
+        'run has finished.';
+    if (otherHost) {
+        return (`${base} That run is on another host, so this one cannot tell whether it still runs. If ` +
+            `it does not, bring ${name} back as it left it (\`docker unpause ${name}\` or ` +
+            `\`docker start ${name}\`, and its post-exec hook if it has one) and remove the hold: ` +
+            `\`docker rm ${holdName(hold.containerId)}\`.`);
+    }
+    return (`${base} If that process is stuck, end it (kill ${hold.owner?.pid ?? '?'}): the next ` +
+        `docker-snapshot command brings ${name} back.`);
+}
+function sleep(ms, signal) {
+    return new Promise((resolve, reject) => {
+        const timer = setTimeout(done, ms);
+        function done() {
+            signal?.removeEventListener('abort', aborted);
+            resolve();
+        }
+        function aborted() {
+            clearTimeout(timer);
+            reject(signal?.reason);
+        }
+        signal?.addEventListener('abort', aborted, { once: true });
+    });
+}
+/**
+ * Claims the repair of a dead run's hold, so that two runs never repair it at once (a post-exec
+ * hook run twice); undefined when a live run repairs it already.
+ */
+async function claimRepair(engine, hold) {
+    const name = `${holdName(hold.containerId)}-repair`;
+    for (let attempt = 0; attempt < 3; attempt++) {
+        const id = await engine.createLock(name, { [REPAIR_LABEL]: hold.id, ...ownerLabels('repair') });
+        if (id)
+            return id;
+        const claim = await engine.findContainer(name);
+        if (!claim)
+            continue;
+        const labels = claim.Config.Labels ?? {};
+        const owner = parseOwner(labels[OWNER.owner] ?? '', labels[OWNER.processStart]);
+        if (!owner || livenessOf(owner) !== 'dead')
+            return undefined;
+        await removeIfThere(engine, claim.Id);
+    }
+    return undefined;
+}
+async function removeIfThere(engine, id) {
+    try {
+        await engine.removeContainer(id, { force: true });
+    }
+    catch (error) {
+        if (!(error instanceof NotFoundError))
+            throw error;
+    }
+}
+/**
+ * Brings back what the dead run of `hold` left: resumes or starts the container (waiting for a
+ * stop it began to finish), runs the post-exec hook it owed, removes its carrier containers and
+ * the hold, and says so. Throws when the container cannot be brought back (the hold stays, for
+ * the next run to try again).
+ */
+async function repairHold(engine, log, hold) {
+    const claim = await claimRepair(engine, hold);
+    if (!claim)
+        return;
+    try {
+        if (!(await engine.findContainer(hold.id)))
+            return;
+        const done = [];
+        const marked = async (mark) => engine.lockHasMark(hold.id, markPath(mark));
+        const held = await engine.findContainer(hold.containerId);
+        if (!held) {
+            done.push(`${hold.containerName} no longer exists`);
+        }
+        else {
+            for (const action of ['pause', 'stop']) {
+                if (!(await marked(action)))
+                    continue;
+                const stopTimeout = held.Config.StopTimeout;
+                const waitMs = (stopTimeout ?? DEFAULT_STOP_TIMEOUT_S) * 1000 + STOP_GRACE_MS;
+                const undone = await undo(engine, { id: held.Id, name: hold.containerName, action }, log, waitMs);
+                if (undone)
+                    done.push(`${undone} ${hold.containerName}`);
+            }
+            if ((await marked('pre-exec')) && !(await marked('post-exec'))) {
+                const details = await engine.inspectContainer(held.Id);
+                try {
+                    await runHook(engine, details, 'post', hold.hookTimeoutMs, log);
+                    done.push(`ran the post-exec hook of ${hold.containerName}`);
+                }
+                catch (error) {
+                    log.warn(describeError(error));
+                }
+                await engine.markLock(hold.id, markPath('post-exec'));
+            }
+        }
+        if (hold.owner) {
+            const carriers = await engine.removeCarriers(ownerLabel(hold.owner));
+            if (carriers.length > 0) {
+                done.push(`removed ${plural(carriers.length, 'carrier container')} ${carriers.join(', ')}`);
+            }
+        }
+        await removeIfThere(engine, hold.id);
+        log.warn(`${describeHolder(hold)} ended without bringing ${hold.containerName} back; repaired: ` +
+            `${done.length > 0 ? done.join('; ') : 'nothing was left to undo'}`);
+    }
+    finally {
+        await removeIfThere(engine, claim);
+    }
+}
+/**
+ * Repairs what dead runs on this host left on the engine: their holds (see `repairHold`), and
+ * carrier containers and repair claims of theirs. Never throws: a failure is a warning, and the
+ * hold stays for the next run.
+ */
+async function repairAbandoned(engine, log) {
+    const holds = await engine.listContainers({ label: [HOLD_LABEL] });
+    for (const summary of holds) {
+        const hold = readHold(summary.Id, summary.Labels);
+        if (!hold.owner || livenessOf(hold.owner) !== 'dead')
+            continue;
+        try {
+            await repairHold(engine, log, hold);
+        }
+        catch (error) {
+            log.warn(`could not bring back ${hold.containerName}, left by ${describeHolder(hold)}: ` +
+                `${describeError(error)}; the next docker-snapshot command tries again`);
+        }
+    }
+    for (const label of await engine.carrierOwners()) {
+        const owner = parseOwner(label);
+        if (!owner || livenessOf(owner) !== 'dead')
+            continue;
+        const removed = await engine.removeCarriers(label);
+        if (removed.length > 0) {
+            log.warn(`removed the carrier containers a killed docker-snapshot run (pid ${owner.pid}) left: ` +
+                removed.join(', '));
+        }
+    }
+    for (const claim of await engine.listContainers({ label: [REPAIR_LABEL] })) {
+        const owner = parseOwner(claim.Labels[OWNER.owner] ?? '', claim.Labels[OWNER.processStart]);
+        if (owner && livenessOf(owner) === 'dead')
+            await removeIfThere(engine, claim.Id);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/restore/archives.ts
+/**
+ * The stored archives a restore reads: proven against the manifest before anything is changed,
+ * then streamed a second time into the engine, with the digest checked again on the way.
+ */
+
+
+
+
+
+/**
+ * Reads the volume's archive to its end: digest, size, decompression and every tar entry (none may
+ * land outside the volume), and that it holds what the manifest says it holds.
+ */
+async function verifyVolumeArchive(store, snapshotId, volume) {
+    const { archive } = volume;
+    if (archive.compression === 'none') {
+        throw new ArchiveIntegrityError(`Archive ${archive.object} of volume ${volume.name} is recorded as uncompressed; ` +
+            'docker-snapshot never writes volumes so. The manifest does not describe a volume ' +
+            'archive; restore from another snapshot.');
+    }
+    const inspection = await inspectArchive(await store.get(snapshotId, archive.object), {
+        sha256: archive.sha256,
+        storedBytes: archive.storedBytes,
+        compression: archive.compression,
+        object: archive.object
+    });
+    const differences = [];
+    if (inspection.entries !== volume.entries) {
+        differences.push(`${inspection.entries} entries where it recorded ${volume.entries}`);
+    }
+    if (inspection.tarBytes !== archive.tarBytes) {
+        differences.push(`a ${inspection.tarBytes}-byte tar where it recorded ${archive.tarBytes}`);
+    }
+    for (const field of ['uid', 'gid', 'mode', 'mtime']) {
+        if (inspection.root[field] !== volume.root[field]) {
+            differences.push(`root ${field} ${inspection.root[field]} where it recorded ${volume.root[field]}`);
+        }
+    }
+    if (differences.length > 0) {
+        throw new ArchiveIntegrityError(`Archive ${archive.object} of volume ${volume.name} does not hold what the manifest ` +
+            `says: ${differences.join(', ')}. Restore from another snapshot.`);
+    }
+    return inspection;
+}
+/**
+ * Reads a stored object to its end and checks its size and sha256. For an image archive this is
+ * the whole proof: its tar was scanned when it was packed, and the digest pins those bytes.
+ */
+async function verifyStoredDigest(store, snapshotId, archive, what) {
+    const digest = new DigestCounter();
+    try {
+        await (0,promises_namespaceObject.pipeline)(await store.get(snapshotId, archive.object), digest, discard());
+    }
+    catch (error) {
+        if (error instanceof SnapshotError)
+            throw error;
+        throw new StoreError(`Reading ${archive.object} (${what}) failed: ${errorMessage(error)}`, {
+            cause: error
+        });
+    }
+    checkDigest(digest, archive, what, 'is');
+}
+/** The largest manifest.json of a `docker save` tar that is read (it lists configs and layers). */
+const MANIFEST_BYTES = 4 * 1024 * 1024;
+/**
+ * Reads an image's `docker save` archive to its end: its size and sha256, and that it holds the
+ * recorded image (the config its manifest.json names is the image id), so an archive of another
+ * image (a tag that moved before the save) cannot pass.
+ */
+async function verifyImageArchive(store, snapshotId, image) {
+    const { archive } = image;
+    const what = `image ${image.reference}`;
+    const { tar, check } = openArchiveTar(store, snapshotId, archive, what);
+    let held;
+    try {
+        held = await savedImageIds(tar);
+    }
+    catch (error) {
+        if (error instanceof SnapshotError)
+            throw error;
+        throw new ArchiveIntegrityError(`Archive ${archive.object} (${what}) is not a readable image archive: ` +
+            `${errorMessage(error)}. Restore from another snapshot.`, { cause: error });
+    }
+    check();
+    if (!held.includes(image.id)) {
+        throw new ArchiveIntegrityError(`Archive ${archive.object} (${what}) holds image ${held.join(', ') || '(none)'}, not the ` +
+            `recorded ${image.id}: the image was saved under a tag that had moved. Restore from ` +
+            'another snapshot, or take a new one.');
+    }
+}
+/**
+ * The ids of the images a `docker save` tar holds: its manifest.json names each image's config
+ * by digest (`<hex>.json`, or `blobs/sha256/<hex>` in the OCI layout).
+ */
+async function savedImageIds(tar) {
+    let manifest;
+    const entries = (0,tar_stream.extract)();
+    const reading = (async () => {
+        for await (const entry of entries) {
+            const { name, size, type } = entry.header;
+            if (type !== 'file' || name.replace(/^\.\//, '') !== 'manifest.json') {
+                entry.resume();
+                continue;
+            }
+            if ((size ?? 0) > MANIFEST_BYTES)
+                throw new Error('its manifest.json is too large');
+            const chunks = [];
+            for await (const chunk of entry)
+                chunks.push(chunk);
+            manifest = Buffer.concat(chunks).toString('utf8');
+        }
+    })();
+    await Promise.all([
+        (0,promises_namespaceObject.pipeline)(tar, entries),
+        reading.catch((error) => {
+            entries.destroy(error instanceof Error ? error : new Error(String(error)));
+            throw error;
+        })
+    ]);
+    if (manifest === undefined)
+        throw new Error('it has no manifest.json');
+    const parsed = JSON.parse(manifest);
+    if (!Array.isArray(parsed))
+        throw new Error('its manifest.json is not a list');
+    return parsed.map(item => {
+        const config = item?.Config;
+        const hex = typeof config === 'string' ? /([a-f0-9]{64})(\.json)?$/.exec(config)?.[1] : undefined;
+        if (hex === undefined)
+            throw new Error('its manifest.json names no image config');
+        return `sha256:${hex}`;
+    });
+}
+/**
+ * The archive's tar as a stream (decompressed), for a second pass into the engine. Nothing is read
+ * before the consumer reads, so a failure reaches it as an error of this stream, whenever it
+ * happens. Call `check` once the stream was consumed: it throws when the bytes differ from the
+ * first pass.
+ */
+function openArchiveTar(store, snapshotId, archive, what) {
+    const digest = new DigestCounter();
+    async function* tarBytes() {
+        const source = await store.get(snapshotId, archive.object);
+        const ignore = () => undefined;
+        const tar = archive.compression === 'none'
+            ? (0,external_node_stream_namespaceObject.pipeline)(source, digest, ignore)
+            : (0,external_node_stream_namespaceObject.pipeline)(source, digest, createDecompressor(archive.compression), ignore);
+        // Errors of any stage destroy the last one, and so end this iteration with them.
+        yield* tar;
+    }
+    return {
+        tar: external_node_stream_namespaceObject.Readable.from(tarBytes(), { objectMode: false }),
+        check: () => checkDigest(digest, archive, what, 'changed in the store and now is')
+    };
+}
+function checkDigest(digest, archive, what, verb) {
+    const sha256 = digestOf(digest);
+    if (digest.bytes === archive.storedBytes && sha256 === archive.sha256)
+        return;
+    throw new ArchiveIntegrityError(`Archive ${archive.object} (${what}) does not match its manifest: it ${verb} ` +
+        `${digest.bytes} bytes with sha256 ${sha256}, the manifest recorded ` +
+        `${archive.storedBytes} bytes with sha256 ${archive.sha256}. The archive was modified or ` +
+        'corrupted; restore from another snapshot.');
+}
+/** The digest, or `(unread)` when the stream stopped before its end. */
+function digestOf(digest) {
+    try {
+        return digest.sha256;
+    }
+    catch {
+        return '(unread)';
+    }
+}
+function discard() {
+    return new external_node_stream_namespaceObject.Writable({ write: (_chunk, _encoding, done) => done() });
+}
+function errorMessage(error) {
+    return error instanceof Error ? error.message : String(error);
+}
+
+;// CONCATENATED MODULE: ./src/restore/aside.ts
+/**
+ * On-conflict replace keeps the originals until their replacements are created, started and
+ * healthy: each container is stopped and renamed `<name>-aside-<run>`, each volume's contents are
+ * copied into directory `volume/` of a volume `<name>-aside-<run>` first, and a directory
+ * `complete/` beside it says the copy is whole. A failed or interrupted restore puts them back as
+ * they were; only a successful one removes them. A killed one leaves them under those names.
+ */
+
+
+
+/** On an aside volume: the volume whose original contents it holds. */
+const ASIDE_OF_LABEL = 'docker-snapshot.aside-of';
+/** On an aside volume: the restore run that made it (the `<run>` of the names). */
+const ASIDE_RUN_LABEL = 'docker-snapshot.aside-run';
+/** In an aside volume: the directory that says its copy is whole (the original may be changed). */
+const ASIDE_COMPLETE = 'complete';
+/** The name an original container or volume's copy has while it is kept aside. */
+function asideName(name, run) {
+    return `${name}-aside-${run}`;
+}
+class Originals {
+    engine;
+    log;
+    run = (0,external_node_crypto_namespaceObject.randomBytes)(3).toString('hex');
+    containers = [];
+    volumes = [];
+    /** The containers to replace are held, as a snapshot holds them, while they are aside. */
+    holds;
+    constructor(engine, log, holdOptions) {
+        this.engine = engine;
+        this.log = log;
+        this.holds = new Holds(engine, log, holdOptions);
+    }
+    /** Whether anything was (or was being) set aside. */
+    get any() {
+        return this.containers.length > 0 || this.volumes.length > 0;
+    }
+    /**
+     * Stops the containers to replace (dependents first) and renames them aside. First, changing
+     * nothing: holds them, waiting for a run (a snapshot) that has them paused or stopped to
+     * finish (ContainerHeldError when it does not in time), then refuses (ConflictError) what
+     * cannot be kept aside: a running container the engine removes when it stops, a volume they
+     * keep in use that cannot be emptied in place.
+     */
+    async setAsideContainers(containers, volumes) {
+        const replacing = containers.flatMap(c => c.action === 'replace' && c.existing !== undefined ? [c.existing] : []);
+        const entries = [];
+        try {
+            // Held first: their state is read once no snapshot has them paused or stopped.
+            await this.holds.acquire(replacing);
+            for (const existing of replacing) {
+                const details = await this.engine.inspectContainer(existing.id);
+                if (details.State.Running && details.HostConfig.AutoRemove === true) {
+                    throw new ConflictError(`Cannot replace container ${existing.name}: the engine removes it when it stops ` +
+                        '(AutoRemove), so it cannot be kept aside. Nothing was changed. Stop it yourself ' +
+                        'if it may go, or restore beside it with a prefix.');
+                }
+                entries.push({
+                    id: details.Id,
+                    name: existing.name,
+                    aside: asideName(existing.name, this.run),
+                    image: details.Image,
+                    running: details.State.Running,
+                    paused: details.State.Paused,
+                    renamed: false
+                });
+            }
+            await this.checkEmptiers(entries, volumes);
+        }
+        catch (error) {
+            await this.releaseHolds();
+            throw error;
+        }
+        for (const entry of [...entries].reverse()) {
+            // Kept in dependency order, to be started again in it.
+            this.containers.unshift(entry);
+            if (entry.paused)
+                await this.engine.unpauseContainer(entry.id);
+            if (entry.running)
+                await this.engine.stopContainer(entry.id);
+            await this.engine.renameContainer(entry.id, entry.aside);
+            entry.renamed = true;
+            this.log.info(`container ${entry.name}: ${entry.running ? 'stopped and ' : ''}kept aside as ` +
+                `${entry.aside} until its replacement is healthy`);
+        }
+    }
+    /** A volume kept in use is emptied by a container of its user's image: it needs a shell. */
+    async checkEmptiers(entries, volumes) {
+        for (const volume of volumes) {
+            const users = entries.filter(e => volume.users.includes(e.name));
+            if (volume.action !== 'replace' || users.length === 0)
+                continue;
+            const image = users[0].image;
+            const kinds = await this.engine.pathKinds(image, ['/bin/sh']);
+            if (kinds.get('/bin/sh') !== 'missing')
+                continue;
+            const names = users.map(u => u.name).join(', ');
+            throw new ConflictError(`Cannot replace volume ${volume.target} in place: ${names} keep it in use while they ` +
+                `are set aside, and their image ${image} has no /bin/sh to empty it with. Nothing ` +
+                `was changed. Remove ${names} yourself (the volume is then replaced whole), or ` +
+                'restore beside them with a prefix.');
+        }
+    }
+    /** Copies the volume's contents into its aside volume; `signal` stops the copy midway. */
+    async setAsideVolume(volume, signal) {
+        const details = await this.engine.inspectVolume(volume.target);
+        const users = this.containers.filter(c => volume.users.includes(c.name));
+        const entry = {
+            name: volume.target,
+            aside: asideName(volume.target, this.run),
+            spec: {
+                name: volume.target,
+                driver: details.Driver,
+                driverOptions: details.Options ?? {},
+                labels: details.Labels ?? {}
+            },
+            users: users.map(c => c.name),
+            emptier: users[0]?.image,
+            asideCreated: false,
+            copied: false,
+            cleared: false
+        };
+        this.volumes.push(entry);
+        const started = Date.now();
+        await this.engine.createVolume({
+            name: entry.aside,
+            driver: 'local',
+            driverOptions: {},
+            labels: { [ASIDE_OF_LABEL]: entry.name, [ASIDE_RUN_LABEL]: this.run }
+        });
+        entry.asideCreated = true;
+        await this.engine.copyVolume(entry.name, entry.aside, { nested: 'to', signal });
+        await this.engine.markVolume(entry.aside, ASIDE_COMPLETE);
+        entry.copied = true;
+        this.log.info(`volume ${entry.name}: contents copied aside into ${entry.aside} (${Date.now() - started} ms)`);
+    }
+    /**
+     * Deletes the original's contents so that the snapshot's can be written: emptied in place
+     * while a container set aside mounts it, else the volume is removed (`removed`: the caller
+     * creates it anew, as the snapshot recorded it).
+     */
+    async clearVolume(name) {
+        const entry = this.volumes.find(v => v.name === name);
+        if (!entry?.copied) {
+            throw new SnapshotError(`volume ${name} has no aside copy: it must not be cleared`);
+        }
+        if (entry.emptier === undefined) {
+            await this.engine.removeVolume(name);
+            entry.cleared = true;
+            return 'removed';
+        }
+        entry.cleared = true;
+        await this.engine.emptyVolume(name, entry.emptier);
+        this.log.info(`volume ${name}: emptied in place (${entry.users.join(', ')}, kept aside, still mount it); ` +
+            'it keeps its driver and labels');
+        return 'emptied';
+    }
+    /**
+     * Puts every original back as it was: each volume's contents, then each container under its
+     * name, started (and paused) again if it was. A container whose volume could not be put back
+     * stays stopped aside. Call after removing the replacements, which hold the names.
+     */
+    async putBack() {
+        const result = { back: [], left: [] };
+        const failed = new Set();
+        for (const entry of [...this.volumes].reverse()) {
+            try {
+                const done = await this.putBackVolume(entry);
+                if (done)
+                    result.back.push(done);
+            }
+            catch (error) {
+                failed.add(entry.name);
+                result.left.push(`volume ${entry.name} (${describeError(error)}): its original contents are in volume ` +
+                    `${entry.aside}`);
+            }
+        }
+        for (const entry of this.containers) {
+            const lost = this.volumes.filter(v => failed.has(v.name) && v.users.includes(entry.name));
+            if (lost.length > 0) {
+                result.left.push(`container ${entry.name} stays stopped as ${entry.aside}, since its volume ` +
+                    `${lost.map(v => v.name).join(', ')} could not be put back`);
+                continue;
+            }
+            try {
+                if (entry.renamed)
+                    await this.engine.renameContainer(entry.id, entry.name);
+                entry.renamed = false;
+                if (entry.running)
+                    await this.engine.startContainer(entry.id);
+                if (entry.paused)
+                    await this.engine.pauseContainer(entry.id);
+                const state = entry.paused ? 'paused' : entry.running ? 'running' : 'stopped';
+                result.back.push(`container ${entry.name} (${state})`);
+                this.log.info(`container ${entry.name}: put back (${state})`);
+            }
+            catch (error) {
+                const where = entry.renamed ? `as ${entry.aside}` : `as ${entry.name}`;
+                result.left.push(`container ${entry.name} (${describeError(error)}): it is ${where}`);
+            }
+        }
+        await this.releaseHolds();
+        return result;
+    }
+    /** Removes the holds on the containers set aside; one that cannot be removed is a warning. */
+    async releaseHolds() {
+        for (const id of this.holds.containers) {
+            await this.holds
+                .release(id)
+                .catch((error) => this.log.warn(`could not remove the hold ${holdName(id)}: ${describeError(error)}; the next ` +
+                'docker-snapshot command removes it'));
+        }
+    }
+    /** One volume back; what to report, or undefined when it was never touched. */
+    async putBackVolume(entry) {
+        if (!entry.cleared) {
+            if (entry.asideCreated)
+                await this.engine.removeVolume(entry.aside);
+            return entry.asideCreated ? `volume ${entry.name} (untouched)` : undefined;
+        }
+        let note = '';
+        if (entry.emptier !== undefined) {
+            try {
+                await this.engine.emptyVolume(entry.name, entry.emptier);
+            }
+            catch (error) {
+                // The original's files are copied back over whatever is there; say what may remain.
+                note =
+                    `; it could not be emptied first (${describeError(error)}), so files the restore ` +
+                        `wrote may remain beside the original ones, which are also kept in ${entry.aside}`;
+            }
+        }
+        else {
+            if (await this.engine.findVolume(entry.name)) {
+                throw new SnapshotError(`volume ${entry.name} still holds the restored copy`);
+            }
+            await this.engine.createVolume(entry.spec);
+        }
+        await this.engine.copyVolume(entry.aside, entry.name, { nested: 'from' });
+        if (note === '')
+            await this.engine.removeVolume(entry.aside);
+        this.log.info(`volume ${entry.name}: original contents copied back`);
+        return `volume ${entry.name} (contents copied back${note})`;
+    }
+    /**
+     * After a successful restore: removes the originals kept aside. Returns what was replaced;
+     * what could not be removed is a warning, not a failure.
+     */
+    async discard() {
+        for (const entry of this.containers) {
+            await this.engine.removeContainer(entry.id, { force: true }).then(() => this.log.info(`removed container ${entry.aside} (the original ${entry.name})`), (error) => this.log.warn(`could not remove ${entry.aside}: ${describeError(error)}; remove it by hand`));
+        }
+        for (const entry of this.volumes) {
+            await this.engine.removeVolume(entry.aside).then(() => this.log.info(`removed volume ${entry.aside} (the original ${entry.name}'s contents)`), (error) => this.log.warn(`could not remove ${entry.aside}: ${describeError(error)}; remove it by hand`));
+        }
+        await this.releaseHolds();
+        return [
+            ...this.containers.map(c => `container ${c.name}`),
+            ...this.volumes.map(v => `volume ${v.name}`)
+        ];
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/restore/names.ts
 /**
  * The names a restore gives to what it recreates: every container, volume and user network of the
@@ -88071,220 +89646,6 @@ function bindReplacements(mounts, container) {
     return replacements;
 }
 
-;// CONCATENATED MODULE: ./src/snapshot/capture.ts
-
-/** Labels a user sets on a container to steer its snapshot. */
-const LABEL = {
-    consistency: 'docker-snapshot.consistency',
-    preExec: 'docker-snapshot.pre-exec',
-    postExec: 'docker-snapshot.post-exec',
-    hookTimeout: 'docker-snapshot.hook-timeout',
-    onHookFailure: 'docker-snapshot.on-hook-failure',
-    commit: 'docker-snapshot.commit',
-    dependsOn: 'docker-snapshot.depends-on',
-    exclude: 'docker-snapshot.exclude'
-};
-/** Marks a secret anywhere in a variable's name (`PGPASSWORD`, `AWS_SECRET_ACCESS_KEY`). */
-const SECRET_ANYWHERE = /PASSWORD|PASSWD|SECRET|CREDENTIAL|PRIVATE_?KEY|ACCESS_?KEY|API_?KEY|TOKENS?(_|$)/;
-/** Words (split at `_`) that mark it only as whole words: `DB_PWD`, not `PASSENGER_APP_ENV`. */
-const SECRET_WORDS = new Set(['PASS', 'PWD']);
-/** Words that mark it as the last word only: `REDIS_AUTH`, not `POSTGRES_HOST_AUTH_METHOD`. */
-const SECRET_LAST_WORDS = new Set(['KEY', 'AUTH', 'DSN']);
-/** A URL that carries a password: `scheme://user:password@host`. */
-const URL_WITH_PASSWORD = /[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i;
-/** Whether a variable's value must be kept out of manifests, by its name. */
-function isSecretName(name) {
-    // The shell's working directory, not a password.
-    if (name === 'PWD')
-        return false;
-    const upper = name.toUpperCase();
-    const words = upper.split('_').filter(Boolean);
-    return (SECRET_ANYWHERE.test(upper) ||
-        words.some(word => SECRET_WORDS.has(word)) ||
-        SECRET_LAST_WORDS.has(words.at(-1) ?? ''));
-}
-/** Splits `Env` into what may be written down and the names of what may not. */
-function redactEnv(env) {
-    const kept = [];
-    const redacted = [];
-    for (const entry of env) {
-        const eq = entry.indexOf('=');
-        const name = eq < 0 ? entry : entry.slice(0, eq);
-        if (isSecretName(name) || URL_WITH_PASSWORD.test(entry.slice(eq + 1)))
-            redacted.push(name);
-        else
-            kept.push(entry);
-    }
-    return { env: kept, redacted };
-}
-function containerName(details) {
-    return details.Name.replace(/^\//, '');
-}
-/** The consistency a container gets: its label when valid, else the snapshot's. */
-function consistencyFor(labels, fallback) {
-    const wanted = labels[LABEL.consistency];
-    if (wanted === 'none' || wanted === 'pause' || wanted === 'stop')
-        return wanted;
-    return fallback;
-}
-const CONFIG_FIELDS = [
-    'Hostname',
-    'Domainname',
-    'User',
-    'WorkingDir',
-    'Entrypoint',
-    'Cmd',
-    'Labels',
-    'ExposedPorts',
-    'Tty',
-    'OpenStdin',
-    'StdinOnce',
-    'AttachStdin',
-    'AttachStdout',
-    'AttachStderr',
-    'StopSignal',
-    'StopTimeout',
-    'Healthcheck',
-    'Volumes'
-];
-function mountRecords(details) {
-    return (details.Mounts ?? []).flatMap((mount) => {
-        const type = mount.Type;
-        if (type !== 'volume' && type !== 'bind' && type !== 'tmpfs')
-            return [];
-        return [
-            {
-                type,
-                source: type === 'volume' ? (mount.Name ?? '') : type === 'bind' ? mount.Source : '',
-                destination: mount.Destination,
-                readOnly: !mount.RW
-            }
-        ];
-    });
-}
-function endpointRecords(details) {
-    const shortId = details.Id.slice(0, 12);
-    const networks = details.NetworkSettings?.Networks ?? {};
-    return Object.entries(networks).map(([network, endpoint]) => {
-        const ipam = endpoint.IPAMConfig;
-        const record = {
-            network,
-            // The engine adds the container's short id as an alias; it changes with every container.
-            aliases: (endpoint.Aliases ?? []).filter(alias => alias !== shortId && alias !== details.Id)
-        };
-        if (ipam?.IPv4Address)
-            record.ipv4Address = ipam.IPv4Address;
-        if (ipam?.IPv6Address)
-            record.ipv6Address = ipam.IPv6Address;
-        return record;
-    });
-}
-/** The containers this one needs started first, by name, from links and shared namespaces. */
-function dependenciesOf(details, byId) {
-    const names = new Set();
-    const host = details.HostConfig;
-    for (const link of host.Links ?? []) {
-        // "/db:/web/db": the first part names the linked container.
-        names.add(link.split(':')[0].replace(/^\//, ''));
-    }
-    for (const from of host.VolumesFrom ?? [])
-        names.add(from.split(':')[0]);
-    for (const mode of [host.NetworkMode, host.PidMode, host.IpcMode]) {
-        if (typeof mode === 'string' && mode.startsWith('container:')) {
-            names.add(mode.slice('container:'.length));
-        }
-    }
-    const labels = details.Config.Labels ?? {};
-    for (const name of (labels[LABEL.dependsOn] ?? '').split(',')) {
-        if (name.trim())
-            names.add(name.trim());
-    }
-    return [...new Set([...names].map(name => byId.get(name) ?? name))].sort();
-}
-/** The create body that brings the container back, minus runtime state and secrets. */
-function createBody(details, mounts, env) {
-    const config = details.Config;
-    const body = { HostConfig: { ...details.HostConfig } };
-    for (const field of CONFIG_FIELDS) {
-        if (config[field] !== undefined && config[field] !== null) {
-            ;
-            body[field] = config[field];
-        }
-    }
-    body.Env = env;
-    // The engine's default hostname is the id prefix: a new container must get its own.
-    if (body.Hostname === details.Id.slice(0, 12))
-        delete body.Hostname;
-    const networkMode = body.HostConfig.NetworkMode;
-    if (typeof networkMode === 'string' && networkMode.startsWith('container:')) {
-        dropSharedNetworkFields(body);
-    }
-    // Volumes the image declared and the engine named (anonymous) must be mounted explicitly, or
-    // the engine would make new empty ones.
-    const host = body.HostConfig;
-    const binds = (host.Binds ?? []).map(bind => bind.split(':')[1]);
-    const explicit = (host.Mounts ?? []).map(m => m.Target);
-    const missing = mounts.filter(m => m.type === 'volume' && !binds.includes(m.destination) && !explicit.includes(m.destination));
-    if (missing.length > 0) {
-        host.Mounts = [
-            ...(host.Mounts ?? []),
-            ...missing.map(m => ({
-                Type: 'volume',
-                Source: m.source,
-                Target: m.destination,
-                ReadOnly: m.readOnly
-            }))
-        ];
-    }
-    return body;
-}
-/**
- * Everything needed to recreate the container, except which image to create it from (`image`
- * is filled by the caller once the image is committed or resolved).
- */
-function captureContainer(details, consistency, byId) {
-    const mounts = mountRecords(details);
-    const { env, redacted } = redactEnv(details.Config.Env ?? []);
-    return {
-        name: containerName(details),
-        id: details.Id,
-        sourceImage: details.Config.Image,
-        consistency,
-        running: details.State.Running,
-        dependsOn: dependenciesOf(details, byId),
-        mounts,
-        endpoints: endpointRecords(details),
-        redactedEnv: redacted,
-        create: createBody(details, mounts, env)
-    };
-}
-function captureNetwork(details) {
-    const ipam = details.IPAM ?? { Driver: 'default', Config: [] };
-    return {
-        name: details.Name,
-        driver: details.Driver,
-        internal: details.Internal ?? false,
-        attachable: details.Attachable ?? false,
-        enableIPv6: details.EnableIPv6 ?? false,
-        labels: details.Labels ?? {},
-        options: details.Options ?? {},
-        ipam: {
-            driver: ipam.Driver || 'default',
-            config: (ipam.Config ?? []).map(entry => {
-                const config = {};
-                if (entry.Subnet)
-                    config.subnet = entry.Subnet;
-                if (entry.IPRange)
-                    config.ipRange = entry.IPRange;
-                if (entry.Gateway)
-                    config.gateway = entry.Gateway;
-                return config;
-            }),
-            options: ipam.Options ?? {}
-        }
-    };
-}
-
 ;// CONCATENATED MODULE: ./src/restore/env.ts
 /**
  * Environment variables whose values the snapshot left out because they look secret: a
@@ -88801,6 +90162,7 @@ async function readManifest(store, snapshotId) {
 
 
 
+
 const STEP_TITLES = {
     manifest: 'Reading the manifest',
     plan: 'Planning the restore',
@@ -88843,7 +90205,12 @@ class RestoreRun {
         this.options = options;
         this.log = log;
         this.snapshotId = options.snapshotId;
-        this.originals = new Originals(engine, log);
+        this.originals = new Originals(engine, log, {
+            snapshotId: options.snapshotId,
+            hookTimeoutMs: 0,
+            waitMs: options.holdWaitMs ?? HOLD_WAIT_MS,
+            signal: options.signal
+        });
     }
     async run() {
         checkRestoreOptions(this.options);
@@ -89330,9 +90697,6 @@ function createConflicts(spec) {
 
 ;// CONCATENATED MODULE: external "node:fs/promises"
 const external_node_fs_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
 ;// CONCATENATED MODULE: ./src/docker/registry.ts
 
 
@@ -89639,6 +91003,9 @@ class VerifyRun {
         catch (error) {
             if (error instanceof InvalidSettingsError)
                 throw error;
+            // An interrupt says nothing about the snapshot: the run stops, it does not report.
+            if (this.options.signal?.aborted)
+                throw error;
             // A snapshot that is not there is not an untrusted one: the run fails, it does not report.
             if (kind === 'manifest' && error instanceof NotFoundError)
                 throw error;
@@ -89752,7 +91119,8 @@ class VerifyRun {
                 ports: options.ports ?? 'none',
                 bindMounts: 'isolate',
                 registryAuth: options.registryAuth,
-                env: options.env ?? {}
+                env: options.env ?? {},
+                signal: options.signal
             }, this.log);
             const states = value.containers.map(c => `${c.target} ${c.state}`).join(', ');
             const binds = value.bindMounts.map(describeBindMount).join('; ');
@@ -89941,17 +91309,24 @@ async function ask(engine, project, prefix, check) {
 }
 /**
  * Refuses, before anything is removed, when a container outside the snapshot uses one of its
- * volumes or networks: the engine would refuse to remove those halfway through.
+ * volumes or networks (the engine would refuse to remove those halfway through), or when a
+ * container's name now names another container than the one the snapshot took.
  */
 async function checkRemovable(engine, manifest) {
     const ours = new Set(manifest.containers.map(c => c.id));
     const blockers = [];
+    for (const container of manifest.containers) {
+        const now = await engine.findContainer(container.name);
+        if (now?.Id !== container.id) {
+            blockers.push(`container ${container.name} is ${now ? 'another container' : 'gone'} since the snapshot`);
+        }
+    }
     const users = async (kind, name) => {
         for (const container of await engine.listContainers({ [kind]: [name] })) {
             if (ours.has(container.Id))
                 continue;
             const user = container.Names[0]?.replace(/^\//, '') ?? container.Id;
-            blockers.push(`${kind} ${name} is used by container ${user} (${container.State})`);
+            blockers.push(`${kind} ${name} is used by container ${user} (${container.State}), outside the project`);
         }
     };
     for (const volume of manifest.volumes)
@@ -89960,9 +91335,9 @@ async function checkRemovable(engine, manifest) {
         await users('network', network.name);
     if (blockers.length > 0) {
         throw new ConflictError(`Not destroying project ${manifest.selection.composeProject ?? manifest.snapshotId}: ` +
-            `${blockers.join('; ')}, outside the project. Nothing was removed; snapshot ` +
-            `${manifest.snapshotId} is in the store. Stop and remove those containers, or drill ` +
-            'without --destroy to restore beside the original.');
+            `${blockers.join('; ')}. Nothing was removed; snapshot ` +
+            `${manifest.snapshotId} is in the store. Stop and remove those containers (or drill again, ` +
+            'for one re-created meanwhile), or drill without --destroy to restore beside the original.');
     }
 }
 /** Removes what the snapshot took: its containers, then volumes and networks; all or nothing. */
@@ -89970,7 +91345,7 @@ async function destroy(engine, manifest, log) {
     await checkRemovable(engine, manifest);
     for (const container of manifest.containers) {
         log.info(`removing container ${container.name}`);
-        await engine.removeContainer(container.name, { force: true });
+        await engine.removeContainer(container.id, { force: true });
     }
     for (const volume of manifest.volumes) {
         log.info(`removing volume ${volume.name}`);
@@ -90072,412 +91447,6 @@ const silentLogger = {
     warn: () => undefined,
     group: (_title, fn) => fn()
 };
-
-;// CONCATENATED MODULE: ./src/owner.ts
-/**
- * Who a run is, for the marks it leaves behind (carrier containers, holds on containers,
- * snapshots being written, holds on a store): `host:pid`. A later process tells a dead run's
- * marks from a live one's by it; a hold also records the process's start time, against a reused
- * pid.
- */
-
-
-/** `host:pid`, the value of the carrier label and of a hold's owner label. */
-function ownerLabel(owner) {
-    return `${owner.host}:${owner.pid}`;
-}
-/** The owner named by `host:pid`, or undefined when the label is not of that form. */
-function parseOwner(label, processStart) {
-    const match = /^(.+):(\d+)$/.exec(label);
-    if (!match)
-        return undefined;
-    return { host: match[1], pid: Number(match[2]), ...(processStart && { processStart }) };
-}
-/** Field 22 of /proc/PID/stat (the start time), read after the command name's closing `)`. */
-function startTimeFromStat(stat) {
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // Fields after the name start at field 3 (state); the start time is field 22.
-    const start = fields[22 - 3];
-    return start && /^\d+$/.test(start) ? start : undefined;
-}
-const hostProcesses = {
-    exists(pid) {
-        try {
-            process.kill(pid, 0);
-            return true;
-        }
-        catch (error) {
-            // EPERM: it exists, but is not ours to signal.
-            return error.code === 'EPERM';
-        }
-    },
-    startTime(pid) {
-        try {
-            return startTimeFromStat((0,external_node_fs_namespaceObject.readFileSync)(`/proc/${pid}/stat`, 'utf8'));
-        }
-        catch {
-            return undefined;
-        }
-    }
-};
-/** This process. */
-const thisRun = (() => {
-    const processStart = hostProcesses.startTime('self');
-    return { host: (0,external_node_os_namespaceObject.hostname)(), pid: process.pid, ...(processStart && { processStart }) };
-})();
-function livenessOf(owner, self = thisRun, probe = hostProcesses) {
-    if (owner.host !== self.host)
-        return 'unknown';
-    if (owner.pid === self.pid && owner.processStart === self.processStart)
-        return 'self';
-    if (!probe.exists(owner.pid))
-        return 'dead';
-    if (owner.processStart) {
-        const now = probe.startTime(owner.pid);
-        if (now && now !== owner.processStart)
-            return 'dead';
-    }
-    return 'alive';
-}
-/** This process, as `host:pid`. */
-const processOwner = ownerLabel(thisRun);
-/**
- * Whether the process `owner` (`host:pid`) names may still run. Only a process of this host can
- * be checked; one of another host counts as alive, since nothing here can tell.
- */
-function ownerAlive(owner) {
-    const parsed = parseOwner(owner);
-    return parsed === undefined || livenessOf(parsed) !== 'dead';
-}
-
-;// CONCATENATED MODULE: external "node:https"
-const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
-var external_node_https_default = /*#__PURE__*/__nccwpck_require__.n(external_node_https_namespaceObject);
-;// CONCATENATED MODULE: ./src/docker/connection.ts
-
-
-
-
-
-
-const DEFAULT_SOCKET = 'unix:///var/run/docker.sock';
-/** The identities OpenSSH tries by default, in its order, under ~/.ssh. */
-const SSH_IDENTITIES = ['id_rsa', 'id_ecdsa', 'id_ed25519'];
-const ACCEPTED = 'unix:///path/to/docker.sock, tcp://host:port or ssh://user@host[:port]';
-const processEnvironment = () => ({ env: process.env, home: external_node_os_default().homedir() });
-/** Throws InvalidSettingsError unless `address` is an engine address we can dial. */
-function checkEngineAddress(address, source = 'docker-host') {
-    parseAddress(address, source);
-}
-/**
- * Resolves the engine to talk to the way the Docker CLI does: an explicit address (the
- * docker-host input, like `-H`), else DOCKER_HOST, else the Docker context named by
- * DOCKER_CONTEXT or by `currentContext` in config.json, else the default socket. TLS for tcp
- * comes from DOCKER_TLS_VERIFY / DOCKER_TLS and DOCKER_CERT_PATH, or from the context's files.
- */
-function resolveConnection(explicit, { env, home } = processEnvironment()) {
-    const configDir = env.DOCKER_CONFIG || external_node_path_default().join(home, '.docker');
-    if (explicit)
-        return fromEnvironmentTls(explicit, 'docker-host', env, configDir, home);
-    if (env.DOCKER_HOST)
-        return fromEnvironmentTls(env.DOCKER_HOST, 'DOCKER_HOST', env, configDir, home);
-    const context = currentContext(env, configDir);
-    if (context && context.name !== 'default')
-        return fromContext(context, configDir, home, env);
-    return connect(DEFAULT_SOCKET, 'the default socket', undefined, home, env);
-}
-function currentContext(env, configDir) {
-    if (env.DOCKER_CONTEXT)
-        return { name: env.DOCKER_CONTEXT, from: 'DOCKER_CONTEXT' };
-    const configFile = external_node_path_default().join(configDir, 'config.json');
-    if (!(0,external_node_fs_namespaceObject.existsSync)(configFile))
-        return undefined;
-    let config;
-    try {
-        config = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(configFile, 'utf8'));
-    }
-    catch (error) {
-        throw new InvalidSettingsError(`Cannot read the Docker CLI configuration ${configFile}: ${error.message}. ` +
-            `Fix the file, or set DOCKER_HOST to the engine's address.`);
-    }
-    if (typeof config.currentContext !== 'string' || !config.currentContext)
-        return undefined;
-    return { name: config.currentContext, from: `currentContext in ${configFile}` };
-}
-/** A context's endpoint and TLS files, where `docker context create` writes them. */
-function fromContext(context, configDir, home, env) {
-    const id = (0,external_node_crypto_namespaceObject.createHash)('sha256').update(context.name).digest('hex');
-    const metaFile = external_node_path_default().join(configDir, 'contexts', 'meta', id, 'meta.json');
-    const source = `Docker context "${context.name}" (${context.from})`;
-    if (!(0,external_node_fs_namespaceObject.existsSync)(metaFile)) {
-        throw new InvalidSettingsError(`${source} not found: there is no ${metaFile}. Create it (\`docker context create ` +
-            `${context.name}\`), pick an existing one (\`docker context ls\`), or set DOCKER_HOST ` +
-            `instead.`);
-    }
-    let endpoint;
-    try {
-        const meta = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(metaFile, 'utf8'));
-        endpoint = meta.Endpoints?.docker;
-    }
-    catch (error) {
-        throw new InvalidSettingsError(`${source}: cannot read ${metaFile}: ${error.message}. Recreate the context.`);
-    }
-    if (!endpoint || typeof endpoint.Host !== 'string' || !endpoint.Host) {
-        throw new InvalidSettingsError(`${source} has no Docker endpoint host in ${metaFile}. Recreate it ` +
-            `(\`docker context create ${context.name}\`) with the engine's address.`);
-    }
-    const tlsDir = external_node_path_default().join(configDir, 'contexts', 'tls', id, 'docker');
-    const tlsSource = { dir: tlsDir, setting: `the TLS files of ${source}` };
-    const hasTls = ['ca.pem', 'cert.pem', 'key.pem'].some(f => (0,external_node_fs_namespaceObject.existsSync)(external_node_path_default().join(tlsDir, f)));
-    const verify = endpoint.SkipTLSVerify !== true;
-    const tls = hasTls || !verify ? readTls(tlsSource, verify, source) : undefined;
-    return connect(endpoint.Host, source, tls, home, env);
-}
-function fromEnvironmentTls(address, source, env, configDir, home) {
-    // As the Docker CLI: any non-empty DOCKER_TLS_VERIFY (even "0") verifies; DOCKER_TLS encrypts.
-    const verify = Boolean(env.DOCKER_TLS_VERIFY);
-    const useTls = verify || Boolean(env.DOCKER_TLS);
-    if (!useTls || !/^tcp:\/\//.test(address))
-        return connect(address, source, undefined, home, env);
-    const tlsSource = env.DOCKER_CERT_PATH
-        ? { dir: env.DOCKER_CERT_PATH, setting: 'DOCKER_CERT_PATH' }
-        : { dir: configDir, setting: 'the default certificate directory (DOCKER_CERT_PATH unset)' };
-    return connect(address, source, readTls(tlsSource, verify, source), home, env);
-}
-/** Reads ca.pem, cert.pem and key.pem, failing up front on the ones that verification needs. */
-function readTls(source, verify, what) {
-    const read = (file) => {
-        const full = external_node_path_default().join(source.dir, file);
-        return (0,external_node_fs_namespaceObject.existsSync)(full) ? (0,external_node_fs_namespaceObject.readFileSync)(full) : undefined;
-    };
-    const material = {
-        ca: read('ca.pem'),
-        cert: read('cert.pem'),
-        key: read('key.pem'),
-        verify,
-        source
-    };
-    const missing = [
-        verify && !material.ca ? 'ca.pem' : undefined,
-        !material.cert ? 'cert.pem' : undefined,
-        !material.key ? 'key.pem' : undefined
-    ].filter((f) => f !== undefined);
-    if (missing.length > 0) {
-        throw new InvalidSettingsError(`TLS for ${what}: ${missing.join(', ')} missing in ${source.dir} (${source.setting}). ` +
-            `Put the engine's CA certificate (ca.pem) and the client certificate and key ` +
-            `(cert.pem, key.pem) there, or point ${source.setting.startsWith('DOCKER_') ? source.setting : 'DOCKER_CERT_PATH'} at the directory that has them.`);
-    }
-    if (material.cert && material.key && !keyMatches(material.cert, material.key)) {
-        throw new InvalidSettingsError(`TLS for ${what}: key.pem does not belong to cert.pem (or is not a PEM key) in ${source.dir} ` +
-            `(${source.setting}). Put the key that was made with the client certificate there.`);
-    }
-    return material;
-}
-/** Whether `key` is the private key of the certificate `cert` (false when either is unreadable). */
-function keyMatches(cert, key) {
-    try {
-        return new external_node_crypto_namespaceObject.X509Certificate(cert).checkPrivateKey((0,external_node_crypto_namespaceObject.createPrivateKey)(key));
-    }
-    catch {
-        return false;
-    }
-}
-function parseAddress(address, source) {
-    const invalid = (why) => new InvalidSettingsError(`Invalid ${source} '${redact(address)}': ${why}. Expected ${ACCEPTED}.`);
-    if (address.startsWith('/'))
-        return { scheme: 'unix', socketPath: address };
-    if (address.startsWith('unix://')) {
-        const socketPath = address.slice('unix://'.length);
-        if (!socketPath.startsWith('/'))
-            throw invalid('the socket path must be absolute');
-        return { scheme: 'unix', socketPath };
-    }
-    let url;
-    try {
-        url = new URL(address);
-    }
-    catch {
-        throw invalid('not a URL');
-    }
-    if (url.protocol !== 'tcp:' && url.protocol !== 'ssh:') {
-        throw invalid(`the scheme '${url.protocol.replace(/:$/, '')}' is not supported`);
-    }
-    if (!url.hostname)
-        throw invalid('no host');
-    if (url.pathname && url.pathname !== '/')
-        throw invalid('a path after the host');
-    const port = url.port ? Number(url.port) : undefined;
-    if (url.protocol === 'tcp:') {
-        if (url.username || url.password)
-            throw invalid('tcp addresses take no user');
-        return { scheme: 'tcp', host: url.hostname, port };
-    }
-    if (url.password)
-        throw invalid('a password in the address is not supported; use an ssh key');
-    return { scheme: 'ssh', host: url.hostname, port, username: decodeURIComponent(url.username) };
-}
-/** The address with any password replaced, for messages. */
-function redact(address) {
-    return address.replace(/\/\/([^/@:]*):[^/@]*@/, '//$1:***@');
-}
-function connect(address, source, tls, home, env) {
-    const parsed = parseAddress(address, source);
-    // Set every option the library would otherwise take from DOCKER_HOST and DOCKER_CERT_PATH.
-    const base = {
-        socketPath: undefined,
-        host: undefined,
-        port: undefined,
-        protocol: undefined,
-        username: undefined,
-        ca: undefined,
-        cert: undefined,
-        key: undefined,
-        sshOptions: undefined
-    };
-    if (parsed.scheme === 'unix') {
-        return { address, source, options: { ...base, socketPath: parsed.socketPath } };
-    }
-    if (parsed.scheme === 'tcp') {
-        if (!tls) {
-            const options = {
-                ...base,
-                host: parsed.host,
-                port: parsed.port ?? 2375,
-                protocol: 'http'
-            };
-            return { address, source, options };
-        }
-        const options = {
-            ...base,
-            host: parsed.host,
-            port: parsed.port ?? 2376,
-            protocol: 'https',
-            ca: tls.ca,
-            cert: tls.cert,
-            key: tls.key
-        };
-        // The library has no switch for an unverified server certificate; its agent option does.
-        const agent = tls.verify ? undefined : new (external_node_https_default()).Agent({ rejectUnauthorized: false });
-        return {
-            address,
-            source,
-            tls: tls.source,
-            options: agent ? { ...options, agent } : options
-        };
-    }
-    const username = parsed.username || external_node_os_default().userInfo().username;
-    const host = parsed.host;
-    const port = parsed.port ?? 22;
-    return {
-        address,
-        source,
-        options: {
-            ...base,
-            host,
-            port,
-            protocol: 'ssh',
-            username,
-            sshOptions: sshOptions(host, port, username, home, env)
-        }
-    };
-}
-/**
- * What OpenSSH would use without a config file: the agent at SSH_AUTH_SOCK, then the default
- * identities in ~/.ssh; and it accepts only a host whose key is in ~/.ssh/known_hosts.
- */
-function sshOptions(host, port, username, home, env) {
-    const sshDir = external_node_path_default().join(home, '.ssh');
-    const auth = [];
-    if (env.SSH_AUTH_SOCK) {
-        const agent = { type: 'agent', username, agent: env.SSH_AUTH_SOCK };
-        auth.push(agent);
-    }
-    for (const name of SSH_IDENTITIES) {
-        const file = external_node_path_default().join(sshDir, name);
-        if (!(0,external_node_fs_namespaceObject.existsSync)(file))
-            continue;
-        const identity = { type: 'publickey', username, key: (0,external_node_fs_namespaceObject.readFileSync)(file) };
-        auth.push(identity);
-    }
-    const knownHosts = external_node_path_default().join(sshDir, 'known_hosts');
-    return {
-        agent: env.SSH_AUTH_SOCK,
-        authHandler: auth,
-        readyTimeout: 20_000,
-        hostVerifier: (key) => isKnownHost(knownHosts, host, port, key)
-    };
-}
-/** Whether known_hosts lists `key` for the host, in plain or hashed (HashKnownHosts) form. */
-function isKnownHost(file, host, port, key) {
-    if (!(0,external_node_fs_namespaceObject.existsSync)(file))
-        return false;
-    const name = port === 22 ? host : `[${host}]:${port}`;
-    const wanted = key.toString('base64');
-    for (const line of (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8').split('\n')) {
-        const fields = line.trim().split(/\s+/);
-        // Markers (@cert-authority, @revoked) and comments are not plain host keys.
-        if (fields.length < 3 || fields[0].startsWith('#') || fields[0].startsWith('@'))
-            continue;
-        if (fields[2] !== wanted)
-            continue;
-        if (fields[0].split(',').some(pattern => hostMatches(pattern, name)))
-            return true;
-    }
-    return false;
-}
-function hostMatches(pattern, name) {
-    const hashed = /^\|1\|([^|]+)\|(.+)$/.exec(pattern);
-    if (!hashed)
-        return pattern === name;
-    const digest = (0,external_node_crypto_namespaceObject.createHmac)('sha1', Buffer.from(hashed[1], 'base64')).update(name).digest('base64');
-    return digest === hashed[2];
-}
-const CERT_UNTRUSTED = new Set([
-    'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-    'SELF_SIGNED_CERT_IN_CHAIN',
-    'DEPTH_ZERO_SELF_SIGNED_CERT',
-    'UNABLE_TO_GET_ISSUER_CERT',
-    'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-    'CERT_UNTRUSTED',
-    'CERT_HAS_EXPIRED',
-    'ERR_TLS_CERT_ALTNAME_INVALID'
-]);
-/**
- * What went wrong reaching the engine and what to fix, when `error` is a TLS or ssh failure;
- * undefined for anything else. Never includes key material.
- */
-function explainConnectionError(connection, error) {
-    const e = (error ?? {});
-    const code = e.code ?? '';
-    const message = e.message ?? String(error);
-    const at = `${connection.address} (from ${connection.source})`;
-    const tlsDir = connection.tls ? `${connection.tls.dir} (${connection.tls.setting})` : '';
-    if (CERT_UNTRUSTED.has(code)) {
-        return (`TLS verification of the engine at ${at} failed: ${message} (${code}). The engine's ` +
-            `certificate is not signed by the ca.pem in ${tlsDir}, or does not name this address. ` +
-            `Put the CA that signed the engine's certificate there.`);
-    }
-    if (/^ERR_SSL_.*ALERT/.test(code) || /alert (bad certificate|unknown ca)/i.test(message)) {
-        return (`The engine at ${at} refused the TLS client certificate (${code || message}). Put a ` +
-            `cert.pem and key.pem signed by the engine's CA in ${tlsDir}.`);
-    }
-    if (connection.options.protocol !== 'ssh')
-        return undefined;
-    const username = connection.options.username ?? '';
-    if (e.level === 'client-authentication') {
-        return (`ssh authentication as ${username} to ${at} failed: no key was accepted. Load the key ` +
-            `into ssh-agent (SSH_AUTH_SOCK) or put it in ~/.ssh (id_ed25519, id_ecdsa or id_rsa), and ` +
-            `make sure the host's authorized_keys has its public half.`);
-    }
-    if (/Host denied/.test(message)) {
-        return (`ssh to ${at}: the host's key is not in ~/.ssh/known_hosts, or differs from the one ` +
-            `there. Check the host's key and add it (for example by connecting once with ssh).`);
-    }
-    if (e.level?.startsWith('client-')) {
-        return `ssh to ${at} failed: ${message}. Check the address and that sshd answers there.`;
-    }
-    return undefined;
-}
 
 ;// CONCATENATED MODULE: ./src/docker/progress.ts
 function parseProgress(text) {
@@ -90876,7 +91845,7 @@ class Engine {
         }
         finally {
             await this.removeContainer(id, { force: true }).catch((error) => {
-                this.log.warn(`could not remove carrier container ${id}: ${error.message}`);
+                this.log.warn(`could not remove carrier container ${id}: ${describeError(error)}`);
             });
         }
     }
@@ -91002,7 +91971,7 @@ class Engine {
         }
         finally {
             await this.removeContainer(id, { force: true }).catch((error) => {
-                this.log.warn(`could not remove probe container ${id}: ${error.message}`);
+                this.log.warn(`could not remove probe container ${id}: ${describeError(error)}`);
             });
         }
     }
@@ -91095,7 +92064,7 @@ class Engine {
         finally {
             // Anonymous volumes the image declares go with it; named ones (this one) stay.
             await this.removeContainer(id, { force: true, volumes: true }).catch((error) => {
-                this.log.warn(`could not remove container ${id}: ${error.message}`);
+                this.log.warn(`could not remove container ${id}: ${describeError(error)}`);
             });
         }
     }
@@ -91243,923 +92212,6 @@ async function pruneSnapshots(store, options, log) {
             '. Check the store and run prune again.');
     }
     return { removed, kept, skipped };
-}
-
-;// CONCATENATED MODULE: ./src/generated/inputs.ts
-// Generated from action.yml by scripts/package.mjs; do not edit.
-const INPUTS = {
-    mode: {
-        description: 'What to do: `snapshot`, `restore`, `verify` or `prune`.',
-        default: 'snapshot'
-    },
-    store: {
-        description: 'Where snapshots live: a directory path (or `dir:PATH`). Volume archives, saved images and the manifest go there.',
-        default: '.docker-snapshots'
-    },
-    'snapshot-id': {
-        description: 'Snapshot id. For snapshot: empty picks a time-based id. For restore and verify: an id, or `latest` for the newest complete snapshot in the store.',
-        default: ''
-    },
-    'docker-host': {
-        description: 'Docker engine address, as the Docker CLI takes it: `unix:///var/run/docker.sock`, `tcp://host:2376` (TLS from DOCKER_TLS_VERIFY and DOCKER_CERT_PATH), `ssh://user@host`. Empty uses DOCKER_HOST, then the Docker context (DOCKER_CONTEXT or the current one), then the default socket.',
-        default: ''
-    },
-    containers: {
-        description: 'Containers to snapshot, by name or id, separated by commas or newlines.',
-        default: ''
-    },
-    'compose-project': {
-        description: 'Snapshot every container of this compose project (label `com.docker.compose.project`).',
-        default: ''
-    },
-    labels: {
-        description: 'Snapshot containers carrying all of these labels (`key` or `key=value`), separated by commas or newlines.',
-        default: ''
-    },
-    all: {
-        description: 'Snapshot every container on the engine (`true` or `false`).',
-        default: 'false'
-    },
-    volumes: {
-        description: 'Extra named volumes to snapshot besides those the containers mount.',
-        default: ''
-    },
-    'exclude-volumes': {
-        description: 'Named volumes to leave out (a cache, say). One that a container mounts is recorded but not copied: a restore gives the container a new empty volume of that name.',
-        default: ''
-    },
-    consistency: {
-        description: "How containers are held still while they are copied: `pause` (default), `stop`, or `none`. A container's `docker-snapshot.consistency` label overrides it.",
-        default: 'pause'
-    },
-    commit: {
-        description: "Commit each container's filesystem into an image (`true` or `false`). A container's `docker-snapshot.commit` label overrides it.",
-        default: 'true'
-    },
-    'keep-images': {
-        description: 'Keep on the engine the images a snapshot commits or tags (`true` or `false`). By default each is removed once it is pushed or saved into the store, and when the run fails.',
-        default: 'false'
-    },
-    'bind-mounts': {
-        description: '`record` bind mounts in the manifest, or `capture` their contents as well.',
-        default: 'record'
-    },
-    compression: {
-        description: 'Archive compression: `auto` (zstd when available, else gzip), `zstd` or `gzip`.',
-        default: 'auto'
-    },
-    'compression-level': {
-        description: 'Compression level (zstd 1-19, gzip 1-9). Empty uses 3 for zstd and 6 for gzip.',
-        default: ''
-    },
-    'hook-timeout': {
-        description: 'Seconds a pre- or post-exec hook may run before it counts as failed.',
-        default: '60'
-    },
-    'replace-snapshot': {
-        description: 'Snapshot: when the store already holds a snapshot with this snapshot-id, replace it (`true`) or refuse before touching anything (`false`). The old one is removed only once the new one is whole; a failed run leaves it as it was.',
-        default: 'false'
-    },
-    registry: {
-        description: 'Registry for committed and locally built images (`host:port`). Empty saves images into the store instead.',
-        default: ''
-    },
-    repository: {
-        description: 'Repository in the registry that snapshot images are pushed to; tags name the snapshot and the container.',
-        default: 'docker-snapshot'
-    },
-    'registry-username': {
-        description: "Registry user name. Empty uses the Docker config's credentials, or none.",
-        default: ''
-    },
-    'registry-password': {
-        description: 'Registry password or token (masked in logs).',
-        default: ''
-    },
-    'on-conflict': {
-        description: 'Restore when a container or volume of the same name exists: `fail` (default, nothing is changed), `replace`, or `skip`.',
-        default: 'fail'
-    },
-    prefix: {
-        description: 'Restore under names with this prefix (containers, volumes, networks), beside the originals.',
-        default: ''
-    },
-    'only-containers': {
-        description: 'Restore only these containers (with their volumes and networks).',
-        default: ''
-    },
-    'only-volumes': {
-        description: 'Restore only these volumes.',
-        default: ''
-    },
-    start: {
-        description: 'Start restored containers that were running when the snapshot was taken (`true` or `false`).',
-        default: 'true'
-    },
-    'wait-timeout': {
-        description: 'Seconds to wait for each restored container to be running, or healthy when it has a healthcheck.',
-        default: '120'
-    },
-    ports: {
-        description: 'Published ports on restore: `keep`, `ephemeral` (engine-chosen host ports; for restoring beside the originals), or `none`.',
-        default: 'keep'
-    },
-    env: {
-        description: 'Values for environment variables left out of the manifest because they look secret, as `NAME=VALUE` lines (masked in logs). Needed only when the image does not carry them.',
-        default: ''
-    },
-    'keep-on-failure': {
-        description: 'Restore: when it fails, keep the containers, volumes and networks it created (to read `docker logs` of a container that did not become healthy) instead of removing them (`true` or `false`).',
-        default: 'false'
-    },
-    'restore-check': {
-        description: 'Verify: also restore into throwaway names, check the containers come up, and clean up (`true` or `false`).',
-        default: 'false'
-    },
-    'drill-container': {
-        description: 'The container to run `drill-command` in. Verify: its name in the snapshot, run in a throwaway restore (implies restore-check). CLI drill: a compose service or container name, asked before the snapshot and after the restore.',
-        default: ''
-    },
-    'drill-command': {
-        description: 'A shell command run in `drill-container`. Verify: it must exit 0. CLI drill: it must exit 0 and print the same after the restore as before.',
-        default: ''
-    },
-    keep: {
-        description: 'Prune: keep this many newest complete snapshots. Empty keeps all by count.',
-        default: ''
-    },
-    'older-than': {
-        description: 'Prune: remove snapshots older than this (`30m`, `12h`, `7d`). Empty removes none by age.',
-        default: ''
-    }
-};
-
-;// CONCATENATED MODULE: ./src/settings.ts
-
-
-
-
-
-
-const MODES = ['snapshot', 'restore', 'verify', 'prune'];
-/**
- * Values shorter than this are not registered for masking (in the action and the CLI): one to
- * three characters are no secret worth the name, and masking them would blank unrelated text
- * (`x` inside `busybox`) and the tool's own words. Longer values are masked wherever they appear.
- */
-const MIN_MASKED_LENGTH = 4;
-/** Whether a secret value is long enough to be masked (see MIN_MASKED_LENGTH). */
-function isMaskable(value) {
-    return value.length >= MIN_MASKED_LENGTH;
-}
-/**
- * A value as an error message shows it: quoted, control characters escaped, and a long one cut
- * short with its length. Never used for secrets.
- */
-function shown(value) {
-    const head = value.length > 60 ? `${value.slice(0, 40)}…` : value;
-    // eslint-disable-next-line no-control-regex
-    const quoted = /[\u0000-\u001f\u007f]/.test(head) ? JSON.stringify(head) : `'${head}'`;
-    return value.length > 60 ? `${quoted} (${value.length} characters)` : quoted;
-}
-function invalid(name, value, expected) {
-    return new InvalidSettingsError(`Invalid ${name} ${shown(value)}. ${expected}`);
-}
-function oneOf(name, value, allowed) {
-    if (allowed.includes(value))
-        return value;
-    throw invalid(name, value, `Expected one of: ${allowed.join(', ')}.`);
-}
-function bool(name, value) {
-    if (/^(true|yes|1)$/i.test(value))
-        return true;
-    if (/^(false|no|0)$/i.test(value))
-        return false;
-    throw invalid(name, value, 'Expected true or false.');
-}
-function list(value) {
-    return value
-        .split(/[\n,]/)
-        .map(item => item.trim())
-        .filter(Boolean);
-}
-/** The engine's rule for container and volume names (ids are such names too). */
-const ENGINE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
-/** A list of container or volume names; each must be one the engine could have. */
-function names(name, value, what) {
-    const items = list(value);
-    const bad = items.find(item => !ENGINE_NAME.test(item));
-    if (bad !== undefined) {
-        throw invalid(name, bad, `No ${what} can have that name: expected ${what} names${what === 'container' ? ' or ids' : ''} ` +
-            "(letters, digits, '_', '.' or '-', starting with a letter or digit), separated by " +
-            'commas or newlines.');
-    }
-    return items;
-}
-function positiveInteger(name, value, unit) {
-    if (!/^\d+$/.test(value) || Number(value) <= 0) {
-        throw invalid(name, value, `Expected a positive whole number of ${unit}.`);
-    }
-    if (!Number.isSafeInteger(Number(value))) {
-        throw invalid(name, value, `Too large: expected at most ${Number.MAX_SAFE_INTEGER} ${unit}.`);
-    }
-    return Number(value);
-}
-/** The longest timeout Node.js timers take (2^31-1 ms); a longer one fires at once. */
-const MAX_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
-/** A timeout in whole seconds, to milliseconds; within what a Node.js timer can wait. */
-function timeoutSeconds(name, value) {
-    const seconds = positiveInteger(name, value, 'seconds');
-    if (seconds > MAX_TIMEOUT_SECONDS) {
-        throw invalid(name, value, `Expected at most ${MAX_TIMEOUT_SECONDS} seconds (about 24 days), the longest timeout ` +
-            'Node.js can wait.');
-    }
-    return seconds * 1000;
-}
-const DURATION_UNITS = {
-    s: 1e3,
-    m: 60e3,
-    h: 3600e3,
-    d: 86400e3,
-    w: 604800e3
-};
-/** The longest age older-than takes: a hundred years, well inside what a Date can hold. */
-const MAX_DURATION_MS = 36_500 * DURATION_UNITS.d;
-/** `90s`, `30m`, `12h`, `7d`, `2w` to milliseconds. */
-function parseDuration(name, value) {
-    const match = /^(\d+)\s*([smhdw])$/.exec(value.trim());
-    if (!match || Number(match[1]) === 0) {
-        throw invalid(name, value, 'Expected a number and a unit, like 30m, 12h or 7d.');
-    }
-    const ms = Number(match[1]) * DURATION_UNITS[match[2]];
-    if (ms > MAX_DURATION_MS) {
-        throw invalid(name, value, 'Too long: expected at most 36500d (a hundred years).');
-    }
-    return ms;
-}
-function parseStore(value) {
-    const explicit = /^([a-z][a-z0-9+.-]*):(.*)$/.exec(value);
-    if (explicit && explicit[1] !== 'dir' && explicit[1].length > 1) {
-        throw invalid('store', value, `'${explicit[1]}:' is no kind of store this tool has: expected a directory path, or dir:PATH.`);
-    }
-    const path = explicit && explicit[1] === 'dir' ? explicit[2] : value;
-    if (!path.trim()) {
-        throw invalid('store', value, 'The directory path is empty: expected dir:PATH or a path.');
-    }
-    return { kind: 'directory', path };
-}
-function parseRegistry(address) {
-    const expected = 'Expected host or host:port, like 127.0.0.1:5000 or ghcr.io.';
-    const match = /^[A-Za-z0-9.-]+(?::(\d+))?$/.exec(address) ?? /^\[[0-9a-fA-F:]+\](?::(\d+))?$/.exec(address);
-    if (!match)
-        throw invalid('registry', address, expected);
-    const port = match[1];
-    if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) {
-        throw invalid('registry', address, `Port ${port} is out of range: ${expected}`);
-    }
-    return address;
-}
-function checkRepository(repository) {
-    if (!/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/.test(repository)) {
-        throw invalid('repository', repository, 'Expected lowercase path components like team/snapshots.');
-    }
-    return repository;
-}
-function parseEnv(value) {
-    const env = {};
-    for (const [index, raw] of value.split('\n').entries()) {
-        const line = raw.replace(/\r$/, '');
-        if (!line.trim())
-            continue;
-        const eq = line.indexOf('=');
-        const name = eq > 0 ? line.slice(0, eq).trim() : '';
-        // The line may hold a secret: say what is wrong and where, never what it holds.
-        const wrong = eq === -1
-            ? "it has no '='"
-            : !name
-                ? "nothing comes before '='"
-                : !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)
-                    ? "what comes before '=' is not a variable name"
-                    : undefined;
-        if (wrong) {
-            throw new InvalidSettingsError(`Invalid env line ${index + 1}: ${wrong} (the line is not shown: it may hold a secret). ` +
-                "Expected NAME=VALUE lines, NAME of letters, digits and '_', not starting with a digit.");
-        }
-        env[name] = line.slice(eq + 1);
-    }
-    return env;
-}
-/** Why `snapshotId` is no snapshot id (see SNAPSHOT_ID_PATTERN). */
-function snapshotIdFault(snapshotId) {
-    if (snapshotId.length > 128)
-        return `it has ${snapshotId.length} characters`;
-    if (!/^[a-z0-9]/.test(snapshotId))
-        return `it starts with '${snapshotId[0]}'`;
-    const bad = [...snapshotId].find(char => !/[a-z0-9._-]/.test(char)) ?? '';
-    return `it holds ${/\s/.test(bad) ? 'white space' : `'${bad}'`}`;
-}
-/** `key` or `key=value` entries; a key is never empty nor holds white space. */
-function labels(value) {
-    const items = list(value);
-    for (const item of items) {
-        const key = item.split('=')[0];
-        if (!key || /\s/.test(key)) {
-            throw invalid('labels', item, `${key ? 'The key holds white space' : 'The key is empty'}: expected key or key=value ` +
-                'entries, separated by commas or newlines.');
-        }
-    }
-    return items;
-}
-/** A level within what the chosen compression takes; `auto` may pick either, so zstd's range. */
-function compressionLevel(value, compression) {
-    if (!value)
-        return undefined;
-    const range = COMPRESSION_LEVELS[compression === 'gzip' ? 'gzip' : 'zstd'];
-    const level = /^\d+$/.test(value) ? Number(value) : NaN;
-    if (!(level >= range.min && level <= range.max)) {
-        throw invalid('compression-level', value, `Expected a whole number from ${range.min} to ${range.max} for compression ${compression} ` +
-            `(zstd ${COMPRESSION_LEVELS.zstd.min}-${COMPRESSION_LEVELS.zstd.max}, gzip ` +
-            `${COMPRESSION_LEVELS.gzip.min}-${COMPRESSION_LEVELS.gzip.max}).`);
-    }
-    return level;
-}
-/** A fresh snapshot id: UTC time plus a random suffix, e.g. `20261122-063012-a1b2`. */
-function newSnapshotId(now = new Date()) {
-    const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-    return `${stamp}-${(0,external_node_crypto_namespaceObject.randomBytes)(2).toString('hex')}`;
-}
-/** Fills and validates Settings from raw inputs; an empty input takes action.yml's default. */
-function readSettings(source) {
-    const get = (name) => source(name).trim() || INPUTS[name].default;
-    const mode = oneOf('mode', get('mode'), MODES);
-    let snapshotId = get('snapshot-id');
-    if (mode === 'snapshot') {
-        if (snapshotId === 'latest') {
-            throw new InvalidSettingsError("Invalid snapshot-id 'latest': a new snapshot needs its own id. Expected a new id, or " +
-                'nothing for a time-based one.');
-        }
-        snapshotId ||= newSnapshotId();
-    }
-    else {
-        snapshotId ||= 'latest';
-    }
-    if (snapshotId !== 'latest' && !isValidSnapshotId(snapshotId)) {
-        throw invalid('snapshot-id', snapshotId, `It cannot name a snapshot: ${snapshotIdFault(snapshotId)}. Expected lowercase letters, ` +
-            "digits, '.', '_' or '-', starting with a letter or digit, at most 128 characters.");
-    }
-    const secrets = [];
-    let registry;
-    const address = get('registry');
-    const repository = checkRepository(get('repository'));
-    const username = get('registry-username');
-    const password = source('registry-password');
-    if (username && !/^[^\s:]+$/.test(username)) {
-        throw invalid('registry-username', username, "Expected a user name without ':' or white space, as registries take it.");
-    }
-    if (address) {
-        registry = { address: parseRegistry(address), repository };
-        if (username)
-            registry.username = username;
-        if (password) {
-            registry.password = password;
-            if (isMaskable(password))
-                secrets.push(password);
-        }
-    }
-    else if (password || username) {
-        const given = password ? 'registry-password' : 'registry-username';
-        throw new InvalidSettingsError(`${given} is set but registry is empty: credentials for no registry. Expected registry ` +
-            `(host:port) as well, or no ${given}.`);
-    }
-    const compression = oneOf('compression', get('compression'), ['auto', 'zstd', 'gzip']);
-    const level = compressionLevel(get('compression-level'), compression);
-    const env = parseEnv(source('env'));
-    secrets.push(...Object.values(env).filter(isMaskable));
-    const drillContainer = get('drill-container');
-    const drillCommand = get('drill-command');
-    if (Boolean(drillContainer) !== Boolean(drillCommand)) {
-        throw new InvalidSettingsError(`${drillContainer ? 'drill-command' : 'drill-container'} is empty, but ` +
-            `${drillContainer ? 'drill-container' : 'drill-command'} is set: they go together. ` +
-            'Expected the container and the command to run in it, or neither.');
-    }
-    if (drillContainer)
-        names('drill-container', drillContainer, 'container');
-    const keep = get('keep');
-    const olderThan = get('older-than');
-    if (mode === 'prune' && !keep && !olderThan) {
-        throw new InvalidSettingsError('prune needs a rule, but keep and older-than are both empty. Expected keep (a count), ' +
-            'older-than (a duration), or both.');
-    }
-    const onlyContainers = names('only-containers', get('only-containers'), 'container');
-    const onlyVolumes = names('only-volumes', get('only-volumes'), 'volume');
-    const prefix = get('prefix');
-    if (prefix && !ENGINE_NAME.test(prefix)) {
-        throw invalid('prefix', prefix, "Expected letters, digits, '_', '.' or '-', starting with a letter or digit.");
-    }
-    const settings = {
-        mode,
-        store: parseStore(get('store')),
-        snapshotId,
-        snapshot: {
-            containers: names('containers', get('containers'), 'container'),
-            labels: labels(get('labels')),
-            all: bool('all', get('all')),
-            volumes: names('volumes', get('volumes'), 'volume'),
-            excludeVolumes: names('exclude-volumes', get('exclude-volumes'), 'volume'),
-            consistency: oneOf('consistency', get('consistency'), ['none', 'pause', 'stop']),
-            commit: bool('commit', get('commit')),
-            keepImages: bool('keep-images', get('keep-images')),
-            captureBindMounts: oneOf('bind-mounts', get('bind-mounts'), ['record', 'capture']) === 'capture',
-            compression,
-            hookTimeoutMs: timeoutSeconds('hook-timeout', get('hook-timeout')),
-            replaceExisting: bool('replace-snapshot', get('replace-snapshot'))
-        },
-        restore: {
-            onConflict: oneOf('on-conflict', get('on-conflict'), ['fail', 'replace', 'skip']),
-            prefix,
-            start: bool('start', get('start')),
-            waitTimeoutMs: timeoutSeconds('wait-timeout', get('wait-timeout')),
-            ports: oneOf('ports', get('ports'), ['keep', 'ephemeral', 'none']),
-            env,
-            keepOnFailure: bool('keep-on-failure', get('keep-on-failure'))
-        },
-        verify: {
-            restoreCheck: bool('restore-check', get('restore-check')) || Boolean(drillContainer)
-        },
-        prune: {},
-        secrets
-    };
-    const dockerHost = get('docker-host');
-    if (dockerHost) {
-        checkEngineAddress(dockerHost);
-        settings.dockerHost = dockerHost;
-    }
-    if (registry)
-        settings.registry = registry;
-    const project = get('compose-project');
-    if (project && !/^[a-z0-9][a-z0-9_-]*$/.test(project)) {
-        throw invalid('compose-project', project, "No compose project has that name: expected lowercase letters, digits, '_' or '-', " +
-            'starting with a letter or digit.');
-    }
-    if (project)
-        settings.snapshot.composeProject = project;
-    if (level !== undefined)
-        settings.snapshot.compressionLevel = level;
-    if (onlyContainers.length)
-        settings.restore.containers = onlyContainers;
-    if (onlyVolumes.length)
-        settings.restore.volumes = onlyVolumes;
-    if (drillContainer) {
-        settings.verify.drill = { container: drillContainer, command: ['sh', '-c', drillCommand] };
-    }
-    if (keep)
-        settings.prune.keep = positiveInteger('keep', keep, 'snapshots');
-    if (olderThan)
-        settings.prune.olderThanMs = parseDuration('older-than', olderThan);
-    return settings;
-}
-
-;// CONCATENATED MODULE: ./src/snapshot/hooks.ts
-
-
-
-/** Whether the container has a hook for `phase`. */
-function hasHook(details, phase) {
-    return Boolean(details.Config.Labels?.[phase === 'pre' ? LABEL.preExec : LABEL.postExec]);
-}
-/**
- * Runs a container's pre- or post-exec hook (labels `docker-snapshot.pre-exec` and
- * `docker-snapshot.post-exec`, run with `sh -c` inside the container). A failure or timeout
- * throws, unless the container's `docker-snapshot.on-hook-failure` label says `continue`.
- */
-async function runHook(engine, details, phase, defaultTimeoutMs, log) {
-    const labels = details.Config.Labels ?? {};
-    const command = labels[phase === 'pre' ? LABEL.preExec : LABEL.postExec];
-    if (!command)
-        return;
-    const name = containerName(details);
-    const label = phase === 'pre' ? LABEL.preExec : LABEL.postExec;
-    if (!details.State.Running || details.State.Paused) {
-        log.warn(`${name} is not running; its ${label} hook was not run`);
-        return;
-    }
-    const timeoutMs = labelTimeoutMs(name, labels[LABEL.hookTimeout], defaultTimeoutMs, log);
-    log.info(`${name}: running ${phase}-exec hook`);
-    const started = Date.now();
-    const result = await engine.exec(details.Id, ['sh', '-c', command], timeoutMs);
-    const tail = result.output.trim().split('\n').slice(-5).join('\n');
-    let problem;
-    if (result.exitCode === -1 && Date.now() - started >= timeoutMs) {
-        problem = `timed out after ${Math.round(timeoutMs / 1000)} s`;
-    }
-    else if (result.exitCode !== 0) {
-        problem = `exited with code ${result.exitCode}`;
-    }
-    if (!problem)
-        return;
-    const message = `${name}: the ${label} hook ${problem}${tail ? `; its last output:\n${tail}` : ''}\n` +
-        `Fix the command, or set the label ${LABEL.onHookFailure}=continue to snapshot anyway.`;
-    if (labels[LABEL.onHookFailure] === 'continue') {
-        log.warn(message);
-        return;
-    }
-    throw new HookError(message);
-}
-/** The container's own hook timeout (label, seconds) when it is one a timer can wait, else the default. */
-function labelTimeoutMs(container, label, defaultTimeoutMs, log) {
-    if (label === undefined || label.trim() === '')
-        return defaultTimeoutMs;
-    const seconds = Number(label);
-    if (Number.isFinite(seconds) && seconds > 0 && seconds <= MAX_TIMEOUT_SECONDS) {
-        return seconds * 1000;
-    }
-    log.warn(`${container}: ignoring label ${LABEL.hookTimeout}=${label}: expected seconds between 1 and ` +
-        `${MAX_TIMEOUT_SECONDS}; the hook gets ${defaultTimeoutMs / 1000} s`);
-    return defaultTimeoutMs;
-}
-
-;// CONCATENATED MODULE: ./src/snapshot/quiesce.ts
-
-/**
- * Pauses or stops containers and always brings them back. Every action is recorded with `mark`
- * (on the container's hold, see holds.ts) and announced to `persist` before it is taken, so that
- * what a killed run left can be undone by the next one.
- */
-class Quiescer {
-    engine;
-    log;
-    persist;
-    mark;
-    taken = [];
-    constructor(engine, log, persist = () => undefined, mark = () => Promise.resolve()) {
-        this.engine = engine;
-        this.log = log;
-        this.persist = persist;
-        this.mark = mark;
-    }
-    get actions() {
-        return this.taken;
-    }
-    /** Takes the actions in order (callers pass dependents first). */
-    async quiesce(actions) {
-        for (const action of actions) {
-            await this.mark(action);
-            this.taken.push(action);
-            this.persist([...this.taken]);
-            this.log.info(`${action.action === 'pause' ? 'pausing' : 'stopping'} ${action.name}`);
-            if (action.action === 'pause')
-                await this.engine.pauseContainer(action.id);
-            else
-                await this.engine.stopContainer(action.id);
-        }
-    }
-    /**
-     * Undoes every action, last first, trying all of them even when some fail; throws one error
-     * naming every container that could not be brought back (`failed` lists their ids).
-     */
-    async resume(failed = new Set()) {
-        const failures = [];
-        // What could not be brought back stays announced, for the advice on a second interrupt.
-        const left = [];
-        while (this.taken.length > 0) {
-            const action = this.taken.pop();
-            try {
-                await undo(this.engine, action, this.log);
-            }
-            catch (error) {
-                failures.push(`${action.name} (${describeError(error)})`);
-                left.unshift(action);
-                failed.add(action.id);
-            }
-            this.persist([...this.taken, ...left]);
-        }
-        if (failures.length > 0) {
-            throw new SnapshotError(`could not bring back ${failures.join('; ')}; start them by hand with ` +
-                '`docker unpause` or `docker start`');
-        }
-    }
-}
-/**
- * Brings one container back if it is still as we left it, saying what it did. A stop that a
- * killed run began may still be under way: with `stopWaitMs`, a running container is given that
- * long to stop before it is judged never stopped.
- */
-async function undo(engine, action, log, stopWaitMs = 0) {
-    let details = await engine.findContainer(action.id);
-    if (details && action.action === 'stop' && details.State.Running && stopWaitMs > 0) {
-        log.info(`waiting up to ${Math.round(stopWaitMs / 1000)} s for the stop of ${action.name}`);
-        const deadline = Date.now() + stopWaitMs;
-        while (details?.State.Running && Date.now() < deadline) {
-            await new Promise(resolve => setTimeout(resolve, 250));
-            details = await engine.findContainer(action.id);
-        }
-    }
-    if (!details) {
-        log.warn(`${action.name} no longer exists; nothing to bring back`);
-        return undefined;
-    }
-    if (action.action === 'pause' && details.State.Paused) {
-        log.info(`resuming ${action.name}`);
-        await engine.unpauseContainer(action.id);
-        return 'resumed';
-    }
-    if (action.action === 'stop' && !details.State.Running) {
-        log.info(`starting ${action.name}`);
-        await engine.startContainer(action.id);
-        return 'started';
-    }
-    return undefined;
-}
-
-;// CONCATENATED MODULE: ./src/snapshot/holds.ts
-/**
- * Holds: a lock on the engine per container, so that two runs never quiesce the same container
- * at once, and a record on the engine of what a run did to it, so that whatever a killed run left
- * paused, stopped or owing a post-exec hook is brought back by the next run.
- *
- * A hold is a never-started container named after the held container's id: the engine creates a
- * name once, so of two runs only one gets it. Its labels say who holds it (host, pid, process
- * start, run, snapshot, since when); marks written into its filesystem record each step before it
- * is taken (pre-exec run, paused, stop begun). It is removed once the container is back and its
- * post-exec hook has run.
- */
-
-
-
-
-
-
-/** On a hold: the held container's id. */
-const HOLD_LABEL = 'docker-snapshot.hold';
-/** On the claim of a run that repairs a dead run's hold: the hold's id. */
-const REPAIR_LABEL = 'docker-snapshot.hold-repair';
-const OWNER = {
-    container: 'docker-snapshot.hold.container',
-    owner: 'docker-snapshot.hold.owner',
-    processStart: 'docker-snapshot.hold.process-start',
-    run: 'docker-snapshot.hold.run',
-    snapshot: 'docker-snapshot.hold.snapshot',
-    since: 'docker-snapshot.hold.since',
-    hookTimeout: 'docker-snapshot.hold.hook-timeout-ms'
-};
-const markPath = (mark) => `docker-snapshot-${mark}`;
-/** The hold's name for a container: one per container on an engine. */
-function holdName(containerId) {
-    return `docker-snapshot-hold-${containerId.slice(0, 12)}`;
-}
-/** How long a stop the killed run began may still take: the container's stop timeout and more. */
-const STOP_GRACE_MS = 10_000;
-const DEFAULT_STOP_TIMEOUT_S = 10;
-function readHold(id, labels) {
-    return {
-        id,
-        containerId: labels[HOLD_LABEL] ?? '',
-        containerName: labels[OWNER.container] ?? labels[HOLD_LABEL] ?? id,
-        owner: parseOwner(labels[OWNER.owner] ?? '', labels[OWNER.processStart]),
-        run: labels[OWNER.run] ?? '',
-        snapshotId: labels[OWNER.snapshot] ?? '',
-        since: labels[OWNER.since] ?? '',
-        hookTimeoutMs: Number(labels[OWNER.hookTimeout]) || 60_000
-    };
-}
-function ownerLabels(run) {
-    return {
-        [OWNER.owner]: ownerLabel(thisRun),
-        [OWNER.processStart]: thisRun.processStart ?? '',
-        [OWNER.run]: run,
-        [OWNER.since]: new Date().toISOString()
-    };
-}
-/** "the docker-snapshot run of snapshot S (pid P on host H, since T)" */
-function describeHolder(hold) {
-    const who = hold.owner ? `pid ${hold.owner.pid} on host ${hold.owner.host}` : 'unknown owner';
-    return (`the docker-snapshot run${hold.snapshotId ? ` of snapshot ${hold.snapshotId}` : ''} ` +
-        `(${who}${hold.since ? `, since ${hold.since}` : ''})`);
-}
-/** The holds of one run. */
-class Holds {
-    engine;
-    log;
-    options;
-    /** Held container id -> hold container id. */
-    held = new Map();
-    run = (0,external_node_crypto_namespaceObject.randomBytes)(4).toString('hex');
-    constructor(engine, log, options) {
-        this.engine = engine;
-        this.log = log;
-        this.options = options;
-    }
-    /** Holds every container, in id order (so two runs cannot each wait for the other). */
-    async acquire(containers) {
-        for (const container of [...containers].sort((a, b) => a.id.localeCompare(b.id))) {
-            await this.acquireOne(container);
-        }
-    }
-    async acquireOne(container) {
-        const { engine, log, options } = this;
-        const name = holdName(container.id);
-        const labels = {
-            [HOLD_LABEL]: container.id,
-            [OWNER.container]: container.name,
-            [OWNER.snapshot]: options.snapshotId,
-            [OWNER.hookTimeout]: String(options.hookTimeoutMs),
-            ...ownerLabels(this.run)
-        };
-        const deadline = Date.now() + options.waitMs;
-        let announced = false;
-        for (;;) {
-            options.signal?.throwIfAborted();
-            const id = await engine.createLock(name, labels);
-            if (id) {
-                this.held.set(container.id, id);
-                return;
-            }
-            const existing = await engine.findContainer(name);
-            if (!existing)
-                continue;
-            const hold = readHold(existing.Id, existing.Config.Labels ?? {});
-            const liveness = hold.owner ? livenessOf(hold.owner) : 'unknown';
-            if (liveness === 'dead') {
-                await repairHold(engine, log, hold);
-                if (!(await engine.findContainer(existing.Id)))
-                    continue;
-            }
-            if (Date.now() >= deadline) {
-                throw new ContainerHeldError(heldMessage(container.name, hold, liveness === 'unknown', options.waitMs));
-            }
-            if (!announced) {
-                announced = true;
-                log.info(`${container.name} is held by ${describeHolder(hold)}; waiting up to ` +
-                    `${Math.round(options.waitMs / 1000)} s for it to finish`);
-            }
-            await sleep(options.pollMs ?? 500, options.signal);
-        }
-    }
-    /** The ids of the containers held. */
-    get containers() {
-        return [...this.held.keys()];
-    }
-    /** Records a step on the container's hold before it is taken. */
-    async mark(containerId, mark) {
-        const hold = this.held.get(containerId);
-        if (hold)
-            await this.engine.markLock(hold, markPath(mark));
-    }
-    /** Removes the container's hold: it is back, and its post-exec hook has run. */
-    async release(containerId) {
-        const hold = this.held.get(containerId);
-        if (!hold)
-            return;
-        await this.engine.removeContainer(hold, { force: true });
-        this.held.delete(containerId);
-    }
-}
-function heldMessage(name, hold, otherHost, waitMs) {
-    const base = `${name} is held by ${describeHolder(hold)}, which did not release it within ` +
-        `${Math.round(waitMs / 1000)} s; this run paused and stopped nothing. Run again once that ` +
-        'run has finished.';
-    if (otherHost) {
-        return (`${base} That run is on another host, so this one cannot tell whether it still runs. If ` +
-            `it does not, bring ${name} back as it left it (\`docker unpause ${name}\` or ` +
-            `\`docker start ${name}\`, and its post-exec hook if it has one) and remove the hold: ` +
-            `\`docker rm ${holdName(hold.containerId)}\`.`);
-    }
-    return (`${base} If that process is stuck, end it (kill ${hold.owner?.pid ?? '?'}): the next ` +
-        `docker-snapshot command brings ${name} back.`);
-}
-function sleep(ms, signal) {
-    return new Promise((resolve, reject) => {
-        const timer = setTimeout(done, ms);
-        function done() {
-            signal?.removeEventListener('abort', aborted);
-            resolve();
-        }
-        function aborted() {
-            clearTimeout(timer);
-            reject(signal?.reason);
-        }
-        signal?.addEventListener('abort', aborted, { once: true });
-    });
-}
-/**
- * Claims the repair of a dead run's hold, so that two runs never repair it at once (a post-exec
- * hook run twice); undefined when a live run repairs it already.
- */
-async function claimRepair(engine, hold) {
-    const name = `${holdName(hold.containerId)}-repair`;
-    for (let attempt = 0; attempt < 3; attempt++) {
-        const id = await engine.createLock(name, { [REPAIR_LABEL]: hold.id, ...ownerLabels('repair') });
-        if (id)
-            return id;
-        const claim = await engine.findContainer(name);
-        if (!claim)
-            continue;
-        const labels = claim.Config.Labels ?? {};
-        const owner = parseOwner(labels[OWNER.owner] ?? '', labels[OWNER.processStart]);
-        if (!owner || livenessOf(owner) !== 'dead')
-            return undefined;
-        await removeIfThere(engine, claim.Id);
-    }
-    return undefined;
-}
-async function removeIfThere(engine, id) {
-    try {
-        await engine.removeContainer(id, { force: true });
-    }
-    catch (error) {
-        if (!(error instanceof NotFoundError))
-            throw error;
-    }
-}
-/**
- * Brings back what the dead run of `hold` left: resumes or starts the container (waiting for a
- * stop it began to finish), runs the post-exec hook it owed, removes its carrier containers and
- * the hold, and says so. Throws when the container cannot be brought back (the hold stays, for
- * the next run to try again).
- */
-async function repairHold(engine, log, hold) {
-    const claim = await claimRepair(engine, hold);
-    if (!claim)
-        return;
-    try {
-        if (!(await engine.findContainer(hold.id)))
-            return;
-        const done = [];
-        const marked = async (mark) => engine.lockHasMark(hold.id, markPath(mark));
-        const held = await engine.findContainer(hold.containerId);
-        if (!held) {
-            done.push(`${hold.containerName} no longer exists`);
-        }
-        else {
-            for (const action of ['pause', 'stop']) {
-                if (!(await marked(action)))
-                    continue;
-                const stopTimeout = held.Config.StopTimeout;
-                const waitMs = (stopTimeout ?? DEFAULT_STOP_TIMEOUT_S) * 1000 + STOP_GRACE_MS;
-                const undone = await undo(engine, { id: held.Id, name: hold.containerName, action }, log, waitMs);
-                if (undone)
-                    done.push(`${undone} ${hold.containerName}`);
-            }
-            if ((await marked('pre-exec')) && !(await marked('post-exec'))) {
-                const details = await engine.inspectContainer(held.Id);
-                try {
-                    await runHook(engine, details, 'post', hold.hookTimeoutMs, log);
-                    done.push(`ran the post-exec hook of ${hold.containerName}`);
-                }
-                catch (error) {
-                    log.warn(describeError(error));
-                }
-                await engine.markLock(hold.id, markPath('post-exec'));
-            }
-        }
-        if (hold.owner) {
-            const carriers = await engine.removeCarriers(ownerLabel(hold.owner));
-            if (carriers.length > 0) {
-                done.push(`removed ${plural(carriers.length, 'carrier container')} ${carriers.join(', ')}`);
-            }
-        }
-        await removeIfThere(engine, hold.id);
-        log.warn(`${describeHolder(hold)} ended without bringing ${hold.containerName} back; repaired: ` +
-            `${done.length > 0 ? done.join('; ') : 'nothing was left to undo'}`);
-    }
-    finally {
-        await removeIfThere(engine, claim);
-    }
-}
-/**
- * Repairs what dead runs on this host left on the engine: their holds (see `repairHold`), and
- * carrier containers and repair claims of theirs. Never throws: a failure is a warning, and the
- * hold stays for the next run.
- */
-async function repairAbandoned(engine, log) {
-    const holds = await engine.listContainers({ label: [HOLD_LABEL] });
-    for (const summary of holds) {
-        const hold = readHold(summary.Id, summary.Labels);
-        if (!hold.owner || livenessOf(hold.owner) !== 'dead')
-            continue;
-        try {
-            await repairHold(engine, log, hold);
-        }
-        catch (error) {
-            log.warn(`could not bring back ${hold.containerName}, left by ${describeHolder(hold)}: ` +
-                `${describeError(error)}; the next docker-snapshot command tries again`);
-        }
-    }
-    for (const label of await engine.carrierOwners()) {
-        const owner = parseOwner(label);
-        if (!owner || livenessOf(owner) !== 'dead')
-            continue;
-        const removed = await engine.removeCarriers(label);
-        if (removed.length > 0) {
-            log.warn(`removed the carrier containers a killed docker-snapshot run (pid ${owner.pid}) left: ` +
-                removed.join(', '));
-        }
-    }
-    for (const claim of await engine.listContainers({ label: [REPAIR_LABEL] })) {
-        const owner = parseOwner(claim.Labels[OWNER.owner] ?? '', claim.Labels[OWNER.processStart]);
-        if (owner && livenessOf(owner) === 'dead')
-            await removeIfThere(engine, claim.Id);
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/near-matches.ts
@@ -92350,7 +92402,6 @@ async function resolveTargets(engine, selection, extraVolumes, excludeVolumes) {
 
 
 const COMMIT_REPOSITORY = 'docker-snapshot/commits';
-const HOLD_WAIT_MS = 5 * 60_000;
 function seconds(since) {
     return (Date.now() - since) / 1000;
 }
@@ -93538,6 +93589,7 @@ class Session {
             restoreCheck: restoreCheck && verify.restoreCheck,
             waitTimeoutMs: restore.waitTimeoutMs,
             env: restore.env,
+            signal: this.context.signal,
             ...(restoreCheck && verify.drill && { drill: verify.drill })
         }, this.context.log));
     }
