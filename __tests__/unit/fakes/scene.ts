@@ -2,6 +2,7 @@
  * A small compose project on the fake engine, for tests of whole runs: `shop-db` and `shop-web`
  * (project `shop`), each with a named volume holding files, both on network `shop-net`.
  */
+import type { RestoreOptions } from '../../../src/restore/index.js'
 import type { SnapshotOptions } from '../../../src/snapshot/snapshot.js'
 import { FakeEngine } from './engine.js'
 import { FakeStore } from './store.js'
@@ -51,4 +52,35 @@ export function shopSnapshot(overrides: Partial<SnapshotOptions> = {}): Snapshot
     toolVersion: '0.0.0-test',
     ...overrides
   }
+}
+
+/** Restore options for snap-1: beside the originals (prefix `copy-`), failing on a taken name. */
+export function restoreOptions(overrides: Partial<RestoreOptions> = {}): RestoreOptions {
+  return {
+    snapshotId: 'snap-1',
+    onConflict: 'fail',
+    prefix: 'copy-',
+    start: true,
+    waitTimeoutMs: 2000,
+    ports: 'none',
+    registryAuth: {},
+    env: {},
+    ...overrides
+  }
+}
+
+/** What a user would look at: every name, id and state, every volume's contents and labels. */
+export async function lookAround(fake: FakeEngine) {
+  const { containers, volumes, networks } = fake.names
+  const contents: Record<string, Record<string, string>> = {}
+  const labels: Record<string, unknown> = {}
+  for (const volume of volumes) {
+    contents[volume] = Object.fromEntries(await fake.volumeFiles(volume))
+    labels[volume] = (await fake.engine.inspectVolume(volume)).Labels
+  }
+  const ids = Object.fromEntries(containers.map(name => [name, fake.container(name).Id]))
+  const attached = Object.fromEntries(
+    containers.map(name => [name, Object.keys(fake.container(name).NetworkSettings.Networks)])
+  )
+  return { containers, ids, attached, volumes, networks, states: fake.states(), contents, labels }
 }

@@ -7,12 +7,11 @@ import {
   StoreError
 } from '../../../src/errors.js'
 import { silentLogger } from '../../../src/log.js'
-import type { RestoreOptions } from '../../../src/restore/index.js'
 import { restoreSnapshot } from '../../../src/restore/index.js'
 import { takeSnapshot } from '../../../src/snapshot/snapshot.js'
 import { FakeEngine } from '../fakes/engine.js'
 import { recordingLogger } from '../fakes/logger.js'
-import { shopScene, shopSnapshot } from '../fakes/scene.js'
+import { lookAround, restoreOptions, shopScene, shopSnapshot } from '../fakes/scene.js'
 import type { FakeStore } from '../fakes/store.js'
 
 /** The shop, snapshotted as snap-1, beside a container of someone else's. */
@@ -26,30 +25,6 @@ async function snapshotted() {
     networks: ['other-net']
   })
   return { fake, store }
-}
-
-function restoreOptions(overrides: Partial<RestoreOptions> = {}): RestoreOptions {
-  return {
-    snapshotId: 'snap-1',
-    onConflict: 'fail',
-    prefix: 'copy-',
-    start: true,
-    waitTimeoutMs: 2000,
-    ports: 'none',
-    registryAuth: {},
-    env: {},
-    ...overrides
-  }
-}
-
-/** What a user would look at: every name, every state, the contents of every volume. */
-async function lookAround(fake: FakeEngine) {
-  const { containers, volumes, networks } = fake.names
-  const contents: Record<string, Record<string, string>> = {}
-  for (const volume of volumes) {
-    contents[volume] = Object.fromEntries(await fake.volumeFiles(volume))
-  }
-  return { containers, volumes, networks, states: fake.states(), contents }
 }
 
 interface FailureCase {

@@ -15,7 +15,7 @@ import { Holds } from '../../../src/snapshot/holds.js'
 import { takeSnapshot } from '../../../src/snapshot/snapshot.js'
 import type { FakeEngine } from '../fakes/engine.js'
 import { recordingLogger } from '../fakes/logger.js'
-import { shopScene, shopSnapshot } from '../fakes/scene.js'
+import { lookAround, restoreOptions, shopScene, shopSnapshot } from '../fakes/scene.js'
 import type { FakeStore } from '../fakes/store.js'
 
 /**
@@ -36,34 +36,9 @@ async function driftedShop() {
   return { fake, store }
 }
 
+/** Restore options for snap-1 in place of the originals (on-conflict replace). */
 function replaceOptions(overrides: Partial<RestoreOptions> = {}): RestoreOptions {
-  return {
-    snapshotId: 'snap-1',
-    onConflict: 'replace',
-    prefix: '',
-    start: true,
-    waitTimeoutMs: 2000,
-    ports: 'none',
-    registryAuth: {},
-    env: {},
-    ...overrides
-  }
-}
-
-/** What a user would look at: every name, id and state, every volume's contents and labels. */
-async function lookAround(fake: FakeEngine) {
-  const { containers, volumes, networks } = fake.names
-  const contents: Record<string, Record<string, string>> = {}
-  const labels: Record<string, unknown> = {}
-  for (const volume of volumes) {
-    contents[volume] = Object.fromEntries(await fake.volumeFiles(volume))
-    labels[volume] = (await fake.engine.inspectVolume(volume)).Labels
-  }
-  const ids = Object.fromEntries(containers.map(name => [name, fake.container(name).Id]))
-  const attached = Object.fromEntries(
-    containers.map(name => [name, Object.keys(fake.container(name).NetworkSettings.Networks)])
-  )
-  return { containers, ids, attached, volumes, networks, states: fake.states(), contents, labels }
+  return restoreOptions({ onConflict: 'replace', prefix: '', ...overrides })
 }
 
 async function failureOf(run: Promise<unknown>): Promise<Error | undefined> {
