@@ -95,3 +95,11 @@ export class CallLog {
     return undefined
   }
 }
+
+/** The error a run under test rejects with, or undefined when it succeeds. */
+export function failureOf(run: Promise<unknown>): Promise<Error | undefined> {
+  return run.then(
+    () => undefined,
+    (error: unknown) => error as Error
+  )
+}

@@ -10,6 +10,7 @@ import { silentLogger } from '../../../src/log.js'
 import { restoreSnapshot } from '../../../src/restore/index.js'
 import { takeSnapshot } from '../../../src/snapshot/snapshot.js'
 import { FakeEngine } from '../fakes/engine.js'
+import { failureOf } from '../fakes/faults.js'
 import { recordingLogger } from '../fakes/logger.js'
 import { lookAround, restoreOptions, shopScene, shopSnapshot } from '../fakes/scene.js'
 import type { FakeStore } from '../fakes/store.js'
@@ -121,14 +122,13 @@ describe('restoreSnapshot on failure (on-conflict fail)', () => {
       const fake = fresh ? new FakeEngine() : source
       arrange(fake, store)
       const before = await lookAround(fake)
-      const failure = await restoreSnapshot(
-        fake.engine,
-        store,
-        restoreOptions(prefix === undefined ? {} : { prefix }),
-        recordingLogger().log
-      ).then(
-        () => undefined,
-        (e: unknown) => e as Error
+      const failure = await failureOf(
+        restoreSnapshot(
+          fake.engine,
+          store,
+          restoreOptions(prefix === undefined ? {} : { prefix }),
+          recordingLogger().log
+        )
       )
 
       expect(failure).toBeInstanceOf(error)

@@ -14,6 +14,7 @@ import { restoreSnapshot } from '../../../src/restore/index.js'
 import { Holds } from '../../../src/snapshot/holds.js'
 import { takeSnapshot } from '../../../src/snapshot/snapshot.js'
 import type { FakeEngine } from '../fakes/engine.js'
+import { failureOf } from '../fakes/faults.js'
 import { recordingLogger } from '../fakes/logger.js'
 import { lookAround, restoreOptions, shopScene, shopSnapshot } from '../fakes/scene.js'
 import type { FakeStore } from '../fakes/store.js'
@@ -39,13 +40,6 @@ async function driftedShop() {
 /** Restore options for snap-1 in place of the originals (on-conflict replace). */
 function replaceOptions(overrides: Partial<RestoreOptions> = {}): RestoreOptions {
   return restoreOptions({ onConflict: 'replace', prefix: '', ...overrides })
-}
-
-async function failureOf(run: Promise<unknown>): Promise<Error | undefined> {
-  return run.then(
-    () => undefined,
-    (error: unknown) => error as Error
-  )
 }
 
 interface ReplaceFailure {

@@ -7,6 +7,7 @@ import type { SnapshotOptions } from '../../../src/snapshot/snapshot.js'
 import { takeSnapshot } from '../../../src/snapshot/snapshot.js'
 import { holdName } from '../../../src/snapshot/holds.js'
 import type { FakeEngine } from '../fakes/engine.js'
+import { failureOf } from '../fakes/faults.js'
 import { recordingLogger } from '../fakes/logger.js'
 import { shopScene, shopSnapshot } from '../fakes/scene.js'
 import type { FakeStore } from '../fakes/store.js'
@@ -166,14 +167,13 @@ describe('takeSnapshot on failure', () => {
       const registryTarget = withRegistry
         ? { address: registryAddress, repository: 'snapshots', auth: {} }
         : undefined
-      const failure = await takeSnapshot(
-        fake.engine,
-        store,
-        options({ consistency, registry: registryTarget, signal: abort.signal }),
-        recordingLogger().log
-      ).then(
-        () => undefined,
-        (e: unknown) => e as Error
+      const failure = await failureOf(
+        takeSnapshot(
+          fake.engine,
+          store,
+          options({ consistency, registry: registryTarget, signal: abort.signal }),
+          recordingLogger().log
+        )
       )
 
       expect(failure).toBeInstanceOf(error)
@@ -226,9 +226,8 @@ describe('takeSnapshot on failure', () => {
     const { fake, store } = scene()
     fake.failOn('commitContainer', 'shop-web')
     fake.failOn('unpauseContainer', 'shop-db', undefined, { times: 1 })
-    const failure = await takeSnapshot(fake.engine, store, options({}), recordingLogger().log).then(
-      () => undefined,
-      (e: unknown) => e as Error
+    const failure = await failureOf(
+      takeSnapshot(fake.engine, store, options({}), recordingLogger().log)
     )
     expect(failure).toBeInstanceOf(SnapshotError)
     expect(failure?.message).toMatch(/shop-db/)
