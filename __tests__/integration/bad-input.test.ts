@@ -5,17 +5,15 @@
  * and create no store directory (neither the one named nor the default one in the working
  * directory).
  */
-import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { InputName } from '../../src/generated/inputs.js'
 import { BAD_INPUTS, ENV_VALUE, PASSWORD } from '../bad-input.js'
-import { BUSYBOX, docker, removeByPrefix, uniquePrefix } from './support.js'
+import { BUSYBOX, CLI, docker, removeByPrefix, runBundle, uniquePrefix } from './support.js'
 
-const CLI = resolve('dist/cli/index.js')
 const prefix = uniquePrefix('bad-input')
 const app = `${prefix}app`
 const data = `${prefix}data`
@@ -36,23 +34,6 @@ function flagsOf(input: string, value: string): string[] {
 
 function messageOf(input: string, value: string): string {
   return BAD_INPUTS.find(row => row.input === input && row.value === value)!.message
-}
-
-function runBundle(
-  args: string[]
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: workDir,
-      stdio: ['ignore', 'pipe', 'pipe']
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-    child.on('error', reject)
-    child.on('close', code => done({ code, stdout, stderr }))
-  })
 }
 
 beforeAll(async () => {
@@ -102,7 +83,7 @@ describe('bad input against a live container (bundled CLI)', () => {
         command === 'snapshot'
           ? [command, ...target(), ...flagsOf(input, value)]
           : [command, '--store', store, ...flagsOf(input, value)]
-      const run = await runBundle(args)
+      const run = await runBundle(args, { cwd: workDir })
       expect(run.code, run.stderr).toBe(2)
       expect(run.stderr).toContain(`error: ${messageOf(input, value)}\n`)
       expect(run.stdout).toBe('')
@@ -120,7 +101,7 @@ describe('bad input against a live container (bundled CLI)', () => {
   )
 
   it('an empty --store on the command line is refused, not taken as the default directory', async () => {
-    const run = await runBundle(['snapshot', '--containers', app, '--store='])
+    const run = await runBundle(['snapshot', '--containers', app, '--store='], { cwd: workDir })
     expect(run.code).toBe(2)
     expect(run.stderr).toContain(
       "error: --store is empty. Expected a value, or no --store for its default '.docker-snapshots'."

@@ -2,58 +2,33 @@ import { execFileSync, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
 import { hostname, tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { flagsOf } from '../../src/cli/args.js'
 import { COMMAND_NAMES } from '../../src/cli/commands.js'
 import { main } from '../../src/cli/main.js'
-import { docker, inBusybox, removeByPrefix, uniquePrefix, BUSYBOX } from './support.js'
+import {
+  docker,
+  finishedOf,
+  inBusybox,
+  removeByPrefix,
+  runBundle,
+  uniquePrefix,
+  BUSYBOX,
+  CLI,
+  type Finished
+} from './support.js'
 
-// The bundle users run (rebuilt by `npm run package`): proves what ncc made of the source.
-const CLI = resolve('dist/cli/index.js')
 const prefix = uniquePrefix('cli')
 const volume = `${prefix}big`
 const holder = `${prefix}holder`
 let storeDir: string
 
-interface Finished {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
-/** Runs the bundle with `node`; `onStderr` sees stderr as it arrives, with the child. */
-function runBundle(
-  args: string[],
-  onStderr?: (text: string, child: ReturnType<typeof spawn>) => void
-): Promise<Finished> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString()
-      onStderr?.(stderr, child)
-    })
-    child.on('error', reject)
-    child.on('close', code => resolvePromise({ code, stdout, stderr }))
-  })
-}
-
 /** Runs a shell command line inside a pseudo-terminal (util-linux `script`), capturing what it shows. */
 function inPseudoTerminal(commandLine: string): Promise<Finished> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn('script', ['-qfec', commandLine, '/dev/null'], {
-      stdio: ['ignore', 'pipe', 'pipe']
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-    child.on('error', reject)
-    child.on('close', code => resolvePromise({ code, stdout, stderr }))
-  })
+  return finishedOf(
+    spawn('script', ['-qfec', commandLine, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  )
 }
 
 /** Runs main() in this process, capturing its output. */
@@ -232,11 +207,13 @@ describe('the CLI against the engine', () => {
         '--snapshot-id',
         id
       ],
-      (text, child) => {
-        // Interrupt while the volume is being copied, with the container paused.
-        if (!sent && text.includes(`volume ${volume}: started`)) {
-          sent = true
-          child.kill('SIGINT')
+      {
+        onStderr: (text, child) => {
+          // Interrupt while the volume is being copied, with the container paused.
+          if (!sent && text.includes(`volume ${volume}: started`)) {
+            sent = true
+            child.kill('SIGINT')
+          }
         }
       }
     )
@@ -300,12 +277,14 @@ describe('the CLI against the engine', () => {
     let sent = false
     const run = await runBundle(
       ['restore', '--snapshot-id', id, '--store', storeDir, '--on-conflict', 'replace'],
-      (text, child) => {
-        // Interrupt while the snapshot's contents are being written into the volume (the write
-        // of 200 MB takes seconds; the pause lets the upload begin).
-        if (!sent && text.includes(`volume ${data}: writing`)) {
-          sent = true
-          setTimeout(() => child.kill('SIGTERM'), 500)
+      {
+        onStderr: (text, child) => {
+          // Interrupt while the snapshot's contents are being written into the volume (the write
+          // of 200 MB takes seconds; the pause lets the upload begin).
+          if (!sent && text.includes(`volume ${data}: writing`)) {
+            sent = true
+            setTimeout(() => child.kill('SIGTERM'), 500)
+          }
         }
       }
     )
@@ -409,10 +388,12 @@ describe('a store never loses a snapshot to a later run', () => {
         '--volumes',
         volume
       ],
-      (text, child) => {
-        if (!sent && text.includes(`volume ${volume}: started`)) {
-          sent = true
-          child.kill('SIGINT')
+      {
+        onStderr: (text, child) => {
+          if (!sent && text.includes(`volume ${volume}: started`)) {
+            sent = true
+            child.kill('SIGINT')
+          }
         }
       }
     )
@@ -505,14 +486,13 @@ describe('prune and a damaged manifest', () => {
     expect(run.code, run.stderr).toBe(0)
     // `valid` is now beyond --keep 1; it is being verified while prune runs.
     let prune: Promise<Finished> | undefined
-    const verified = await runBundle(
-      ['verify', '--store', store, '--snapshot-id', 'valid'],
-      text => {
+    const verified = await runBundle(['verify', '--store', store, '--snapshot-id', 'valid'], {
+      onStderr: text => {
         if (!prune && text.includes('==> Verify: archives')) {
           prune = runBundle(['prune', '--store', store, '--keep', '1'])
         }
       }
-    )
+    })
     expect(prune).toBeDefined()
     const pruned = await prune!
     expect(verified.code, verified.stderr).toBe(0)
@@ -532,10 +512,12 @@ describe('prune and a damaged manifest', () => {
     let killedPid = 0
     const killed = await runBundle(
       ['snapshot', '--volumes', volume, '--store', store, '--snapshot-id', 'killed'],
-      (text, child) => {
-        if (!killedPid && text.includes(`volume ${volume}: started`)) {
-          killedPid = child.pid!
-          child.kill('SIGKILL')
+      {
+        onStderr: (text, child) => {
+          if (!killedPid && text.includes(`volume ${volume}: started`)) {
+            killedPid = child.pid!
+            child.kill('SIGKILL')
+          }
         }
       }
     )

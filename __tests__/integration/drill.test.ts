@@ -4,24 +4,22 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BUSYBOX, REGISTRY, docker, inBusybox, removeByPrefix, uniquePrefix } from './support.js'
+import {
+  BUSYBOX,
+  REGISTRY,
+  docker,
+  inBusybox,
+  removeByPrefix,
+  runBundle,
+  uniquePrefix
+} from './support.js'
 
 const run = promisify(execFile)
 const prefix = uniquePrefix('drill')
 let store: string
 
 /** The bundled CLI, as the quick start runs it; resolves with its exit code and output. */
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['dist/cli/index.js', ...args], {
-      maxBuffer: 16 * 1024 * 1024
-    })
-    return { code: 0, stdout, stderr }
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string }
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr }
-  }
-}
+const cli = (...args: string[]) => runBundle(args)
 
 beforeAll(async () => {
   store = await mkdtemp(join(tmpdir(), 'dst-drill-'))

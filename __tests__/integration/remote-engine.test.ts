@@ -1,4 +1,4 @@
-import { execFile, execFileSync, spawn } from 'node:child_process'
+import { execFile, execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
@@ -7,11 +7,10 @@ import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EXIT_FAILED, EXIT_USAGE } from '../../src/cli/exit-codes.js'
-import { BUSYBOX, docker, uniquePrefix } from './support.js'
+import { BUSYBOX, CLI, docker, runBundle, uniquePrefix, type Finished } from './support.js'
 
 // A second engine in a network namespace (scripts/remote-engine.sh), reached by the bundle users
 // run over TLS, over ssh and through a Docker context made by the real docker CLI.
-const CLI = resolve('dist/cli/index.js')
 const SCRIPT = resolve('scripts/remote-engine.sh')
 const prefix = uniquePrefix('remote')
 const run = promisify(execFile)
@@ -25,30 +24,13 @@ interface Remote {
 let remote: Remote
 let work: string
 
-interface Finished {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
 /** The bundle, with only the given Docker/ssh settings and a HOME of the test's own. */
-function runBundle(args: string[], env: Record<string, string>, home: string): Promise<Finished> {
+function runRemote(args: string[], env: Record<string, string>, home: string): Promise<Finished> {
   const dockerSettings = /^(DOCKER_(HOST|TLS|TLS_VERIFY|CERT_PATH|CONTEXT|CONFIG)|SSH_AUTH_SOCK)$/
   const base = Object.fromEntries(
     Object.entries(process.env).filter(([name]) => !dockerSettings.test(name))
   )
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...base, HOME: home, ...env }
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-    child.on('error', reject)
-    child.on('close', code => resolvePromise({ code, stdout, stderr }))
-  })
+  return runBundle(args, { env: { ...base, HOME: home, ...env } })
 }
 
 /** The docker CLI against the second engine's unix socket: an observer apart from our code. */
@@ -206,7 +188,7 @@ describe.each([
     const stack = await createRemoteStack(label)
     expect(await onMainEngine('container', stack.container)).toBe(false)
 
-    const snapshot = await runBundle(
+    const snapshot = await runRemote(
       ['snapshot', '--containers', stack.container, '--store', store, '--snapshot-id', 'one'],
       env,
       home
@@ -217,7 +199,7 @@ describe.each([
     expect(await remoteDocker('inspect', '-f', '{{.State.Running}}', stack.container)).toBe('true')
 
     await destroyRemoteStack(stack)
-    const restore = await runBundle(
+    const restore = await runRemote(
       ['restore', '--store', store, '--snapshot-id', 'one'],
       env,
       home
@@ -256,7 +238,7 @@ describe('a remote engine reached with the wrong credentials', () => {
   }
 
   async function snapshotWith(env: Record<string, string>, home: string) {
-    return runBundle(
+    return runRemote(
       ['snapshot', '--containers', stack.container, '--store', store, '--snapshot-id', 'refused'],
       env,
       home

@@ -2,39 +2,30 @@
  * Snapshots that must come back, options that must work or be refused early, and a store that
  * is only read: each run through the bundled CLI against the real engine, as a user would.
  */
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Manifest } from '../../src/manifest.js'
 import { serializeManifest } from '../../src/manifest-schema.js'
-import { BUSYBOX, docker, inBusybox, removeByPrefix, uniquePrefix } from './support.js'
+import {
+  BUSYBOX,
+  CLI,
+  docker,
+  inBusybox,
+  removeByPrefix,
+  runBundle,
+  uniquePrefix
+} from './support.js'
 
-const CLI = resolve('dist/cli/index.js')
 const WEB = 'docker-snapshot-test/web:1'
 const prefix = uniquePrefix('restorable')
 let work: string
 
-interface Finished {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
-function cli(...args: string[]): Promise<Finished> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-    child.on('error', reject)
-    child.on('close', code => resolvePromise({ code, stdout, stderr }))
-  })
-}
+const cli = (...args: string[]) => runBundle(args)
 
 async function readManifestOf(store: string, id: string): Promise<Manifest> {
   return JSON.parse(await readFile(join(store, id, 'manifest.json'), 'utf8')) as Manifest
@@ -392,23 +383,17 @@ describe('images a snapshot makes', () => {
   it('are removed when the run is interrupted after committing', async () => {
     const id = `${prefix}img-interrupted`
     let sent = false
-    const run = await new Promise<Finished>((resolvePromise, reject) => {
-      const child = spawn(
-        process.execPath,
-        [CLI, 'snapshot', '--containers', holder, '--store', store, '--snapshot-id', id],
-        { stdio: ['ignore', 'pipe', 'pipe'] }
-      )
-      let stderr = ''
-      child.stderr.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString()
-        if (!sent && stderr.includes(`volume ${volume}: started`)) {
-          sent = true
-          child.kill('SIGINT')
+    const run = await runBundle(
+      ['snapshot', '--containers', holder, '--store', store, '--snapshot-id', id],
+      {
+        onStderr: (stderr, child) => {
+          if (!sent && stderr.includes(`volume ${volume}: started`)) {
+            sent = true
+            child.kill('SIGINT')
+          }
         }
-      })
-      child.on('error', reject)
-      child.on('close', code => resolvePromise({ code, stdout: '', stderr }))
-    })
+      }
+    )
     expect(sent).toBe(true)
     expect(run.code, run.stderr).toBe(130)
     expect(run.stderr).toContain(`committed ${holder}`)

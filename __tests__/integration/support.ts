@@ -1,5 +1,6 @@
-import { execFile } from 'node:child_process'
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { resolve } from 'node:path'
 import { promisify } from 'node:util'
 
 const run = promisify(execFile)
@@ -20,6 +21,54 @@ export function uniquePrefix(label: string): string {
 export async function docker(...args: string[]): Promise<string> {
   const { stdout } = await run('docker', args, { maxBuffer: 64 * 1024 * 1024 })
   return stdout.trim()
+}
+
+/** The bundle users run (rebuilt by `npm run package`): proves what ncc made of the source. */
+export const CLI = resolve('dist/cli/index.js')
+
+/** How a child process ended, with all it wrote. */
+export interface Finished {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/** Collects a piped child's output until it closes; `onStderr` sees stderr so far as it arrives. */
+export function finishedOf(
+  child: ChildProcess,
+  onStderr?: (text: string, child: ChildProcess) => void
+): Promise<Finished> {
+  return new Promise((resolvePromise, reject) => {
+    let stdout = ''
+    let stderr = ''
+    child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString()
+      onStderr?.(stderr, child)
+    })
+    child.on('error', reject)
+    child.on('close', code => resolvePromise({ code, stdout, stderr }))
+  })
+}
+
+/**
+ * Runs the bundle with `node` (in `cwd`, with `env` in place of this process's environment, both
+ * when given); `onStderr` sees stderr so far as it arrives, with the child, to interrupt it midway.
+ */
+export function runBundle(
+  args: string[],
+  options: {
+    cwd?: string
+    env?: NodeJS.ProcessEnv
+    onStderr?: (text: string, child: ChildProcess) => void
+  } = {}
+): Promise<Finished> {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: options.cwd,
+    env: options.env,
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  return finishedOf(child, options.onStderr)
 }
 
 /** Runs `sh -c script` in a throwaway busybox container with the given extra docker args. */

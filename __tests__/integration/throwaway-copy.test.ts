@@ -3,30 +3,17 @@
  * original's live data, the drill asks the copy and not the original, and `drill --destroy`
  * removes all of a project or nothing of it.
  */
-import { execFile } from 'node:child_process'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BUSYBOX, docker, removeByPrefix, uniquePrefix } from './support.js'
+import { BUSYBOX, docker, removeByPrefix, runBundle, uniquePrefix } from './support.js'
 
-const run = promisify(execFile)
 const prefix = uniquePrefix('throwaway')
 let work: string
 
 /** The bundled CLI; resolves with its exit code and output. */
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['dist/cli/index.js', ...args], {
-      maxBuffer: 16 * 1024 * 1024
-    })
-    return { code: 0, stdout, stderr }
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string }
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr }
-  }
-}
+const cli = (...args: string[]) => runBundle(args)
 
 /**
  * A running container that, whenever it starts, appends a line naming its hostname to a log in a
