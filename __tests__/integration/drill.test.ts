@@ -17,6 +17,8 @@ import {
 const run = promisify(execFile)
 const prefix = uniquePrefix('drill')
 let store: string
+/** The demo drill's snapshot, whose images its restore pulled from the registry. */
+let demoSnapshot: string | undefined
 
 /** The bundled CLI, as the quick start runs it; resolves with its exit code and output. */
 const cli = (...args: string[]) => runBundle(args)
@@ -34,13 +36,26 @@ afterAll(async () => {
     'down',
     '-v'
   ])
+  if (demoSnapshot) await removePulledImages(demoSnapshot)
   await removeByPrefix(prefix)
   await rm(store, { recursive: true, force: true })
 })
 
+/** The images a restore pulled for `snapshotId` (their commit comment names it), untagged now. */
+async function removePulledImages(snapshotId: string): Promise<void> {
+  const ids = (await docker('images', '-q', '--filter', `reference=${REGISTRY}/docker-snapshot`))
+    .split('\n')
+    .filter(Boolean)
+  for (const id of new Set(ids)) {
+    const comment = await docker('image', 'inspect', '--format', '{{.Comment}}', id)
+    if (comment.startsWith(`docker-snapshot ${snapshotId} of `)) await docker('rmi', '-f', id)
+  }
+}
+
 describe('drill', () => {
   it('destroys and restores the demo stack, and the database and page answer the same', async () => {
     const result = await cli('drill', '--demo', '--store', store, '--registry', REGISTRY)
+    demoSnapshot = /^drill of docker-snapshot-demo, snapshot (\S+):$/m.exec(result.stdout)?.[1]
     expect(result.code, result.stderr).toBe(0)
     expect(result.stdout).toMatch(
       /same +orders table \(row count and checksum\): 300 rows, md5 [0-9a-f]{32}/
