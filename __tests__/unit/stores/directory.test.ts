@@ -555,33 +555,41 @@ describe('write failures', () => {
   })
 })
 
-// A real full disk: a 1 MiB tmpfs. Needs root (mount); skipped, and said so, without it.
-describe('a full file system', () => {
-  let mountPoint = ''
-  let mounted = false
-
+/**
+ * A 1 MiB tmpfs mounted for the enclosing describe block, after which `prepare` runs (e.g. to
+ * remount it read-only). Needs root (mount): CI runs as root and must run these tests; elsewhere
+ * they are skipped, loudly.
+ */
+function tmpfsFor(what: string, prepare: (mountPoint: string) => Promise<void> = async () => {}) {
+  const tmpfs = { path: '', mounted: false }
   beforeAll(async () => {
-    mountPoint = await mkdtemp(join(tmpdir(), 'directory-store-tmpfs-'))
+    tmpfs.path = await mkdtemp(join(tmpdir(), 'directory-store-tmpfs-'))
     try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mountPoint], {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', tmpfs.path], {
         stdio: 'pipe'
       })
-      mounted = true
+      tmpfs.mounted = true
+      await prepare(tmpfs.path)
     } catch (error) {
-      // CI runs as root and must run this test; elsewhere (no root) it is skipped, loudly.
       if (process.env.CI) throw error
-      console.warn(`skipping the ENOSPC test: cannot mount a tmpfs (${String(error)})`)
+      console.warn(`skipping ${what}: cannot mount a tmpfs (${String(error)})`)
+      tmpfs.mounted = false
     }
   })
-
   afterAll(async () => {
-    if (mounted) execFileSync('umount', [mountPoint])
-    await rm(mountPoint, { recursive: true, force: true })
+    if (tmpfs.mounted) execFileSync('umount', [tmpfs.path])
+    await rm(tmpfs.path, { recursive: true, force: true })
   })
+  return tmpfs
+}
+
+// A real full disk.
+describe('a full file system', () => {
+  const tmpfs = tmpfsFor('the ENOSPC test')
 
   test('ENOSPC is a StoreError that says the store is full, and leaves nothing', async ctx => {
-    if (!mounted) ctx.skip()
-    const full = await DirectoryStore.open(join(mountPoint, 'store'))
+    if (!tmpfs.mounted) ctx.skip()
+    const full = await DirectoryStore.open(join(tmpfs.path, 'store'))
     const writer = await full.begin('nightly-1')
     const error: unknown = await writer
       .put('volumes/big.tar.zst', randomSource(3).stream)
@@ -603,37 +611,18 @@ describe('a full file system', () => {
   })
 })
 
-// A read-only mount: a 1 MiB tmpfs remounted read-only. Needs root, like the test above.
+// A read-only mount: the tmpfs remounted read-only.
 describe('a read-only store', () => {
-  let mountPoint = ''
-  let mounted = false
-
-  beforeAll(async () => {
-    mountPoint = await mkdtemp(join(tmpdir(), 'directory-store-ro-'))
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mountPoint], {
-        stdio: 'pipe'
-      })
-      mounted = true
-    } catch (error) {
-      if (process.env.CI) throw error
-      console.warn(`skipping the read-only store test: cannot mount a tmpfs (${String(error)})`)
-    }
-  })
-
-  afterAll(async () => {
-    if (mounted) execFileSync('umount', [mountPoint])
-    await rm(mountPoint, { recursive: true, force: true })
-  })
+  const tmpfs = tmpfsFor('the read-only store test')
 
   test('can be held (as a no-op) and read, so restore and verify work from it', async ctx => {
-    if (!mounted) ctx.skip()
-    const writable = await DirectoryStore.open(join(mountPoint, 'store'))
+    if (!tmpfs.mounted) ctx.skip()
+    const writable = await DirectoryStore.open(join(tmpfs.path, 'store'))
     const writer = await writable.begin('keep')
     await writer.put('manifest.json', Readable.from(['m']))
     await writer.publish({ replace: false })
-    execFileSync('mount', ['-o', 'remount,ro', mountPoint])
-    const readOnly = new DirectoryStore(join(mountPoint, 'store'))
+    execFileSync('mount', ['-o', 'remount,ro', tmpfs.path])
+    const readOnly = new DirectoryStore(join(tmpfs.path, 'store'))
     const hold = await readOnly.hold('keep')
     const chunks: Buffer[] = []
     for await (const chunk of await readOnly.get('keep', 'manifest.json')) {
@@ -645,37 +634,19 @@ describe('a read-only store', () => {
   })
 })
 
-// A read-only file system: a tmpfs remounted read-only. Needs root (mount), as above.
+// A read-only file system: the tmpfs remounted read-only before the tests.
 describe('a read-only file system', () => {
-  let mountPoint = ''
-  let mounted = false
-
-  beforeAll(async () => {
-    mountPoint = await mkdtemp(join(tmpdir(), 'directory-store-ro-'))
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mountPoint], {
-        stdio: 'pipe'
-      })
-      mounted = true
-      const writable = await DirectoryStore.open(join(mountPoint, 'store'))
-      const writer = await writable.begin('nightly-1')
-      await writer.put('manifest.json', Readable.from([manifestWith('2026-01-02T03:04:05Z')]))
-      await writer.publish({ replace: false })
-      execFileSync('mount', ['-o', 'remount,ro', mountPoint], { stdio: 'pipe' })
-    } catch (error) {
-      if (process.env.CI) throw error
-      console.warn(`skipping the read-only tests: cannot mount a tmpfs (${String(error)})`)
-    }
-  })
-
-  afterAll(async () => {
-    if (mounted) execFileSync('umount', [mountPoint])
-    await rm(mountPoint, { recursive: true, force: true })
+  const tmpfs = tmpfsFor('the read-only tests', async mountPoint => {
+    const writable = await DirectoryStore.open(join(mountPoint, 'store'))
+    const writer = await writable.begin('nightly-1')
+    await writer.put('manifest.json', Readable.from([manifestWith('2026-01-02T03:04:05Z')]))
+    await writer.publish({ replace: false })
+    execFileSync('mount', ['-o', 'remount,ro', mountPoint], { stdio: 'pipe' })
   })
 
   test('is read: open for reading, list and get need read access only', async ctx => {
-    if (!mounted) ctx.skip()
-    const readOnly = await DirectoryStore.open(join(mountPoint, 'store'), false)
+    if (!tmpfs.mounted) ctx.skip()
+    const readOnly = await DirectoryStore.open(join(tmpfs.path, 'store'), false)
     expect((await readOnly.list()).map(s => [s.snapshotId, s.hasManifest])).toEqual([
       ['nightly-1', true]
     ])
@@ -685,12 +656,12 @@ describe('a read-only file system', () => {
   })
 
   test('is refused for writing, up front, with the reason', async ctx => {
-    if (!mounted) ctx.skip()
-    const root = join(mountPoint, 'store')
+    if (!tmpfs.mounted) ctx.skip()
+    const root = join(tmpfs.path, 'store')
     await expect(DirectoryStore.open(root)).rejects.toThrow(
       `store directory ${root} is on a read-only file system; choose a writable store directory`
     )
-    const missing = join(mountPoint, 'new', 'store')
+    const missing = join(tmpfs.path, 'new', 'store')
     await expect(DirectoryStore.open(missing)).rejects.toThrow(
       `cannot create store directory ${missing}`
     )
