@@ -5,7 +5,7 @@
  * bundle against a live container, and `npm run package` writes README's "Bad input" table from
  * it. Node runs this file with its types stripped, so it imports types only.
  */
-import type { InputName } from '../src/generated/inputs.js'
+import type { InputName } from '../src/app/inputs.js'
 
 type Inputs = Partial<Record<InputName, string>>
 

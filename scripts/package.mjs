@@ -1,5 +1,5 @@
 // `npm run package`: everything generated from sources, so that the dist check can rebuild it and
-// compare. action.yml is the one source of inputs: from it come src/generated/inputs.ts (the
+// compare. action.yml is the one source of inputs: from it come src/app/inputs.ts (the
 // CLI's flags and every default) and README's usage table; README's bad-input table comes from the
 // cases the unit test runs. Then ncc bundles the entry points.
 import { execFileSync } from 'node:child_process'
@@ -16,7 +16,7 @@ const inputs = Object.fromEntries(
   ])
 )
 writeFileSync(
-  'src/generated/inputs.ts',
+  'src/app/inputs.ts',
   '// Generated from action.yml by scripts/package.mjs; do not edit.\n' +
     `export const INPUTS = ${JSON.stringify(inputs, null, 2)} as const\n\n` +
     'export type InputName = keyof typeof INPUTS\n'
@@ -47,15 +47,15 @@ writeFileSync(
     badInputTable(BAD_INPUTS)
   )
 )
-execFileSync('npx', ['prettier', '--write', 'src/generated/inputs.ts', 'README.md'], {
+execFileSync('npx', ['prettier', '--write', 'src/app/inputs.ts', 'README.md'], {
   stdio: 'ignore'
 })
 
 rmSync('dist', { recursive: true, force: true })
 for (const [entry, out] of [
-  ['src/index.ts', 'dist/main'],
-  ['src/post.ts', 'dist/post'],
-  ['src/cli.ts', 'dist/cli']
+  ['src/action/index.ts', 'dist/main'],
+  ['src/action/post.ts', 'dist/post'],
+  ['src/cli/index.ts', 'dist/cli']
 ]) {
   execFileSync('npx', ['ncc', 'build', entry, '-o', out, '--license', 'licenses.txt', '-q'], {
     stdio: 'inherit'

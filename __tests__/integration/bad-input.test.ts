@@ -10,7 +10,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { InputName } from '../../src/generated/inputs.js'
+import type { InputName } from '../../src/app/inputs.js'
 import { BAD_INPUTS, ENV_VALUE, PASSWORD } from '../bad-input.js'
 import { BUSYBOX, CLI, docker, removeByPrefix, runBundle, uniquePrefix } from './support.js'
 

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream'
 import tar from 'tar-stream'
 import { afterAll, describe, expect, it } from 'vitest'
 import { Engine } from '../../src/docker/engine.js'
-import { EngineUnavailableError, NotFoundError, RegistryError } from '../../src/errors.js'
+import { EngineUnavailableError, NotFoundError, RegistryError } from '../../src/shared/errors.js'
 import { BUSYBOX, REGISTRY, docker, inBusybox, removeByPrefix, uniquePrefix } from './support.js'
 
 const engine = new Engine()

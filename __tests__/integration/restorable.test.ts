@@ -9,8 +9,8 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Manifest } from '../../src/manifest.js'
-import { serializeManifest } from '../../src/manifest-schema.js'
+import type { Manifest } from '../../src/manifest/manifest.js'
+import { serializeManifest } from '../../src/manifest/schema.js'
 import {
   BUSYBOX,
   CLI,

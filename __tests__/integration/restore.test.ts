@@ -10,11 +10,12 @@ import {
   ConflictError,
   HealthError,
   ManifestError
-} from '../../src/errors.js'
-import type { Logger } from '../../src/log.js'
-import type { Manifest } from '../../src/manifest.js'
-import { serializeManifest } from '../../src/manifest-schema.js'
-import { restoreSnapshot, verifySnapshot } from '../../src/restore/index.js'
+} from '../../src/shared/errors.js'
+import type { Logger } from '../../src/shared/log.js'
+import type { Manifest } from '../../src/manifest/manifest.js'
+import { serializeManifest } from '../../src/manifest/schema.js'
+import { restoreSnapshot } from '../../src/restore/index.js'
+import { verifySnapshot } from '../../src/verify/index.js'
 import type { RestoreOptions } from '../../src/restore/index.js'
 import { takeSnapshot } from '../../src/snapshot/snapshot.js'
 import type { SnapshotOptions } from '../../src/snapshot/snapshot.js'

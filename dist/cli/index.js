@@ -56711,7 +56711,7 @@ const {
   KexInit,
   kexinit,
   onKEXPayload,
-} = __nccwpck_require__(7018);
+} = __nccwpck_require__(4637);
 const {
   parseKey,
 } = __nccwpck_require__(1789);
@@ -64879,7 +64879,7 @@ else {}
 
 const MESSAGE_HANDLERS = new Array(256);
 [
-  (__nccwpck_require__(7018).HANDLERS),
+  (__nccwpck_require__(4637).HANDLERS),
   __nccwpck_require__(9964),
 ].forEach((handlers) => {
   // eslint-disable-next-line prefer-const
@@ -66187,7 +66187,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7018:
+/***/ 4637:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -70370,7 +70370,7 @@ const {
   SUPPORTED_SERVER_HOST_KEY,
 } = __nccwpck_require__(4020);
 const { init: cryptoInit } = __nccwpck_require__(2888);
-const { KexInit } = __nccwpck_require__(7018);
+const { KexInit } = __nccwpck_require__(4637);
 const { parseKey } = __nccwpck_require__(1789);
 const Protocol = __nccwpck_require__(7841);
 const { SFTP } = __nccwpck_require__(4996);
@@ -85620,7 +85620,7 @@ module.exports = {"rE":"1.17.0"};
 /************************************************************************/
 var __webpack_exports__ = {};
 
-;// CONCATENATED MODULE: ./src/errors.ts
+;// CONCATENATED MODULE: ./src/shared/errors.ts
 /**
  * Every failure the tool reports is one of these: a `name` to tell them apart, and a message that
  * says what went wrong and what to do next. Messages never carry secrets.
@@ -86527,7 +86527,7 @@ function writeNumber(block, offset, length, value) {
 const external_node_url_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
 ;// CONCATENATED MODULE: external "node:util"
 const external_node_util_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
-;// CONCATENATED MODULE: ./src/format.ts
+;// CONCATENATED MODULE: ./src/shared/format.ts
 /** Sizes and counts as people read them. */
 /** `1.5 MiB`: binary units, one decimal above bytes. */
 function formatBytes(bytes) {
@@ -86548,7 +86548,7 @@ function plural(count, word) {
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
-;// CONCATENATED MODULE: ./src/owner.ts
+;// CONCATENATED MODULE: ./src/shared/owner.ts
 /**
  * Who a run is, for the marks it leaves behind (carrier containers, holds on containers,
  * snapshots being written, holds on a store): `host:pid`. A later process tells a dead run's
@@ -86964,7 +86964,7 @@ function explainConnectionError(connection, error) {
     return undefined;
 }
 
-;// CONCATENATED MODULE: ./src/generated/inputs.ts
+;// CONCATENATED MODULE: ./src/app/inputs.ts
 // Generated from action.yml by scripts/package.mjs; do not edit.
 const INPUTS = {
     mode: {
@@ -87115,7 +87115,7 @@ const INPUTS = {
 
 // EXTERNAL MODULE: ./node_modules/ajv/dist/ajv.js
 var ajv = __nccwpck_require__(2463);
-;// CONCATENATED MODULE: ./src/manifest.ts
+;// CONCATENATED MODULE: ./src/manifest/manifest.ts
 /**
  * The snapshot manifest: what was taken and how to bring it back. Versioned; validated against
  * its JSON schema (manifest-schema.ts) whenever it is read; carries a checksum over its own
@@ -87135,7 +87135,7 @@ function dropSharedNetworkFields(body) {
     delete body.ExposedPorts;
 }
 
-;// CONCATENATED MODULE: ./src/manifest-schema.ts
+;// CONCATENATED MODULE: ./src/manifest/schema.ts
 /**
  * The manifest's JSON schema, its checksum, and the only way to write or read a manifest:
  * `serializeManifest` and `parseManifest`. Reading checks, in order: JSON, schema version, schema,
@@ -87464,8 +87464,8 @@ const manifestSchema = {
         checksum: { type: 'string', pattern: SHA256_HEX_PATTERN }
     }
 };
-const manifest_schema_ajv = new ajv.Ajv({ allErrors: true, strict: true });
-const validateManifestSchema = manifest_schema_ajv.compile(manifestSchema);
+const schema_ajv = new ajv.Ajv({ allErrors: true, strict: true });
+const validateManifestSchema = schema_ajv.compile(manifestSchema);
 /** How many schema errors or inconsistencies one message lists. */
 const MAX_LISTED = 5;
 /**
@@ -87681,7 +87681,7 @@ function reportDuplicates(names, what, problems) {
     return seen;
 }
 
-;// CONCATENATED MODULE: ./src/settings.ts
+;// CONCATENATED MODULE: ./src/app/settings.ts
 
 
 
@@ -89858,7 +89858,7 @@ function isAddressConflict(message) {
     return /pool overlaps|overlaps with|conflicts with network|address already in use/i.test(message);
 }
 
-;// CONCATENATED MODULE: ./src/dependency-order.ts
+;// CONCATENATED MODULE: ./src/shared/dependency-order.ts
 /**
  * The names in an order where every container comes after those it depends on; among containers
  * free to go, the given order is kept. Dependencies outside `nodes` are ignored. A cycle (or a
@@ -90044,7 +90044,7 @@ function checkReferences(containers, names, byName, existing) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/restore/read-manifest.ts
+;// CONCATENATED MODULE: ./src/stores/catalog.ts
 
 
 
@@ -90636,7 +90636,12 @@ function restoreSnapshot(engine, store, options, log) {
     return new RestoreRun(engine, store, options, log).run();
 }
 
-;// CONCATENATED MODULE: ./src/restore/create-check.ts
+;// CONCATENATED MODULE: ./src/restore/index.ts
+
+
+
+
+;// CONCATENATED MODULE: ./src/verify/create-check.ts
 const RESTART_POLICIES = new Set(['', 'no', 'always', 'unless-stopped', 'on-failure']);
 function present(value) {
     if (value === undefined || value === null || value === '' || value === false || value === 0)
@@ -90791,7 +90796,7 @@ function imageTag(...parts) {
     return `${tag.slice(0, 115)}-${(0,external_node_crypto_namespaceObject.createHash)('sha256').update(tag).digest('hex').slice(0, 12)}`;
 }
 
-;// CONCATENATED MODULE: ./src/restore/registry-check.ts
+;// CONCATENATED MODULE: ./src/verify/registry-check.ts
 /**
  * Whether a registry still holds a manifest, asked with one HEAD request of the distribution API
  * (`/v2/<repo>/manifests/<digest>`), answering a Basic or Bearer challenge when there is one.
@@ -90915,7 +90920,7 @@ function describe(error) {
     return error instanceof Error ? error.message : String(error);
 }
 
-;// CONCATENATED MODULE: ./src/restore/verify.ts
+;// CONCATENATED MODULE: ./src/verify/verify.ts
 /**
  * Verify: proves a snapshot can be restored without touching anything that exists. Every archive
  * is read and checked, every image is found where the manifest says; optionally the snapshot is
@@ -91206,18 +91211,16 @@ function verifySnapshot(engine, store, options, log) {
     return new VerifyRun(engine, store, options, log).run();
 }
 
-;// CONCATENATED MODULE: ./src/restore/index.ts
+;// CONCATENATED MODULE: ./src/verify/index.ts
 
 
-
-
-
-;// CONCATENATED MODULE: ./src/drill.ts
+;// CONCATENATED MODULE: ./src/app/drill.ts
 /**
  * A disaster-recovery drill: snapshot a compose project, prove the snapshot sound, destroy the
  * project (or leave it and restore beside it), restore, and check that the same questions get
  * the same answers afterwards. With `demo`, it first brings up and seeds the bundled demo stack.
  */
+
 
 
 
@@ -91439,7 +91442,7 @@ async function runDrill(engine, options, log) {
 // EXTERNAL MODULE: ./node_modules/dockerode/lib/docker.js
 var docker = __nccwpck_require__(9040);
 var docker_default = /*#__PURE__*/__nccwpck_require__.n(docker);
-;// CONCATENATED MODULE: ./src/log.ts
+;// CONCATENATED MODULE: ./src/shared/log.ts
 /** Discards everything: for tests and library use. */
 const silentLogger = {
     debug: () => undefined,
@@ -92097,7 +92100,7 @@ class Engine {
     }
 }
 
-;// CONCATENATED MODULE: ./src/prune.ts
+;// CONCATENATED MODULE: ./src/app/prune.ts
 /**
  * Prune: removes old snapshots from a store. Shared by the CLI's `prune` and the action's
  * `mode: prune`.
@@ -92214,7 +92217,7 @@ async function pruneSnapshots(store, options, log) {
     return { removed, kept, skipped };
 }
 
-;// CONCATENATED MODULE: ./src/near-matches.ts
+;// CONCATENATED MODULE: ./src/shared/near-matches.ts
 /**
  * Names close to one the user typed, so an error can suggest what was meant without listing every
  * name on a shared engine.
@@ -93473,7 +93476,7 @@ function openStore(spec, access, beforeCreate) {
     return DirectoryStore.open(spec.path, access === 'write', beforeCreate);
 }
 
-;// CONCATENATED MODULE: ./src/transfer.ts
+;// CONCATENATED MODULE: ./src/shared/transfer.ts
 /**
  * Passes on a transfer's first event, then at most one every `intervalMs`, and always its last:
  * a copy reports every chunk it moves (tens of thousands per GiB), far more than anyone reads.
@@ -93496,12 +93499,13 @@ function throttleTransfers(listener, intervalMs = 250) {
 
 ;// CONCATENATED MODULE: ./package.json
 const package_namespaceObject = {"rE":"0.1.0"};
-;// CONCATENATED MODULE: ./src/version.ts
+;// CONCATENATED MODULE: ./src/shared/version.ts
 
 /** This tool's version, recorded in every manifest. */
 const TOOL_VERSION = package_namespaceObject.rE;
 
-;// CONCATENATED MODULE: ./src/runner.ts
+;// CONCATENATED MODULE: ./src/app/runner.ts
+
 
 
 
@@ -94326,7 +94330,7 @@ function heldContainersAdvice(held) {
         'host does it too, with their post-exec hooks)');
 }
 
-;// CONCATENATED MODULE: ./src/cli/progress.ts
+;// CONCATENATED MODULE: ./src/app/progress.ts
 
 /** TTY status lines are redrawn at most this often. */
 const REDRAW_INTERVAL_MS = 100;
@@ -95044,7 +95048,7 @@ async function perform(invocation, settings, context, io) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/cli.ts
+;// CONCATENATED MODULE: ./src/cli/index.ts
 
 // main resolves with the exit code and never rejects; the catch is for a bug, so it still fails.
 main(process.argv.slice(2)).then(code => {

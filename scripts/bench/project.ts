@@ -1,7 +1,7 @@
 // Everything the bench takes from docker-snapshot's own code, in one place: the engine boundary
 // and the archive pieces the CLI itself streams through.
 export { carrierOwner, Engine } from '../../src/docker/engine.js'
-export { describeError, NotFoundError } from '../../src/errors.js'
+export { describeError, NotFoundError } from '../../src/shared/errors.js'
 export {
   ByteCounter,
   createDecompressor,

@@ -4,8 +4,8 @@ import { delimiter, join } from 'node:path'
 import { Duplex, type Readable, type Writable } from 'node:stream'
 // A namespace import: Node 20 lacks the zstd functions, and a named import would fail to link.
 import * as zlib from 'node:zlib'
-import { ArchiveIntegrityError, InvalidSettingsError, SnapshotError } from '../errors.js'
-import type { Compression } from '../manifest.js'
+import { ArchiveIntegrityError, InvalidSettingsError, SnapshotError } from '../shared/errors.js'
+import type { Compression } from '../manifest/manifest.js'
 
 export type CompressorChoice = 'auto' | 'zstd' | 'gzip'
 

@@ -1,5 +1,5 @@
-import { SnapshotError } from '../errors.js'
-import type { RootMetadata } from '../manifest.js'
+import { SnapshotError } from '../shared/errors.js'
+import type { RootMetadata } from '../manifest/manifest.js'
 
 const BLOCK = 512
 

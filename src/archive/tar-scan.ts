@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream'
 import { extract, type Extract, type Header } from 'tar-stream'
-import { ArchiveIntegrityError } from '../errors.js'
-import type { RootMetadata } from '../manifest.js'
+import { ArchiveIntegrityError } from '../shared/errors.js'
+import type { RootMetadata } from '../manifest/manifest.js'
 
 /** What a whole tar stream held, as far as restore cares. */
 export interface TarScan {

@@ -2,10 +2,10 @@
  * Reads `docker-snapshot <command> [flags]`. Flags are the action's input names; values are
  * passed on raw, for readSettings to validate exactly as it does for the action.
  */
-import { InvalidSettingsError } from '../errors.js'
-import { editDistance } from '../near-matches.js'
-import type { InputName } from '../generated/inputs.js'
-import { INPUTS } from '../generated/inputs.js'
+import { InvalidSettingsError } from '../shared/errors.js'
+import { editDistance } from '../shared/near-matches.js'
+import type { InputName } from '../app/inputs.js'
+import { INPUTS } from '../app/inputs.js'
 import type { CommandName, SwitchName } from './commands.js'
 import {
   COMMANDS,

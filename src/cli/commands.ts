@@ -2,9 +2,9 @@
  * The CLI's one table of commands: what each does, the mode it sets, and which action inputs it
  * takes as flags. The parser and the help text both read it, so they cannot disagree.
  */
-import type { InputName } from '../generated/inputs.js'
-import { INPUTS } from '../generated/inputs.js'
-import type { Mode } from '../settings.js'
+import type { InputName } from '../app/inputs.js'
+import { INPUTS } from '../app/inputs.js'
+import type { Mode } from '../app/settings.js'
 
 export type CommandName = 'snapshot' | 'restore' | 'verify' | 'ls' | 'prune' | 'drill'
 

@@ -1,4 +1,4 @@
-import { InvalidSettingsError } from '../errors.js'
+import { InvalidSettingsError } from '../shared/errors.js'
 
 /** The CLI's exit codes; help prints EXIT_CODE_TABLE, so scripts can rely on them. */
 export const EXIT_OK = 0

@@ -2,9 +2,9 @@
  * Help text, generated from the command table and action.yml's inputs (descriptions and
  * defaults), so it lists exactly the flags the parser accepts.
  */
-import type { InputName } from '../generated/inputs.js'
-import { INPUTS } from '../generated/inputs.js'
-import { TOOL_VERSION } from '../version.js'
+import type { InputName } from '../app/inputs.js'
+import { INPUTS } from '../app/inputs.js'
+import { TOOL_VERSION } from '../shared/version.js'
 import type { CommandName } from './commands.js'
 import {
   COMMANDS,

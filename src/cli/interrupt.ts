@@ -2,8 +2,8 @@
  * Ctrl-C in the middle of a snapshot must not leave containers paused: the first SIGINT or
  * SIGTERM only asks the run to stop, and the run's own `finally` blocks bring containers back.
  */
-import { SnapshotError } from '../errors.js'
-import type { Logger } from '../log.js'
+import { SnapshotError } from '../shared/errors.js'
+import type { Logger } from '../shared/log.js'
 import type { QuiesceAction } from '../snapshot/quiesce.js'
 
 /** The run stopped because the user asked it to. */

@@ -2,17 +2,17 @@
  * The CLI's front end, sibling of the action's src/main.ts: arguments in, the same Settings and
  * run, then a display and an exit code out.
  */
-import { describeError } from '../errors.js'
-import type { RunContext, RunResult } from '../runner.js'
-import { drill, execute, repairAbandonedRuns } from '../runner.js'
-import { pruneSnapshots } from '../prune.js'
-import { listSnapshots } from '../restore/read-manifest.js'
-import type { Settings, StoreSpec } from '../settings.js'
-import { isMaskable, readSettings } from '../settings.js'
+import { describeError } from '../shared/errors.js'
+import type { RunContext, RunResult } from '../app/runner.js'
+import { drill, execute, repairAbandonedRuns } from '../app/runner.js'
+import { pruneSnapshots } from '../app/prune.js'
+import { listSnapshots } from '../stores/catalog.js'
+import type { Settings, StoreSpec } from '../app/settings.js'
+import { isMaskable, readSettings } from '../app/settings.js'
 import type { QuiesceAction } from '../snapshot/quiesce.js'
 import { openStore } from '../stores/index.js'
 import type { SnapshotStore } from '../stores/store.js'
-import { TOOL_VERSION } from '../version.js'
+import { TOOL_VERSION } from '../shared/version.js'
 import type { Invocation, ParsedArgs } from './args.js'
 import { UsageError, inputSource, parseArgs } from './args.js'
 import type { CommandName } from './commands.js'
@@ -21,8 +21,8 @@ import { EXIT_INTERRUPTED, EXIT_OK, EXIT_UNTRUSTED, EXIT_USAGE, exitCodeFor } fr
 import { commandHelp, generalHelp } from './help.js'
 import type { SignalName, SignalSource } from './interrupt.js'
 import { Interruption, heldContainersAdvice, stoppingAtPhaseEnds } from './interrupt.js'
-import type { TextStream } from './progress.js'
-import { createDisplay } from './progress.js'
+import type { TextStream } from '../app/progress.js'
+import { createDisplay } from '../app/progress.js'
 import {
   drillSummary,
   pruneSummary,

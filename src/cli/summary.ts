@@ -1,10 +1,11 @@
 /** What a person reads on stdout when a command is done: plain text, aligned columns. */
 import { createHash } from 'node:crypto'
-import type { DrillReport } from '../drill.js'
-import type { ListedSnapshot, RestoreReport, VerifyReport } from '../restore/index.js'
-import type { PruneResult, RunResult } from '../runner.js'
+import type { DrillReport } from '../app/drill.js'
+import type { ListedSnapshot, RestoreReport } from '../restore/index.js'
+import type { VerifyReport } from '../verify/index.js'
+import type { PruneResult, RunResult } from '../app/runner.js'
 import type { SnapshotReport } from '../snapshot/snapshot.js'
-import { formatBytes, plural } from '../format.js'
+import { formatBytes, plural } from '../shared/format.js'
 
 /** Left-aligned columns, two spaces apart. */
 export function columns(rows: readonly (readonly string[])[]): string[] {

@@ -4,7 +4,7 @@ import https from 'node:https'
 import os from 'node:os'
 import path from 'node:path'
 import type Docker from 'dockerode'
-import { InvalidSettingsError, describeError } from '../errors.js'
+import { InvalidSettingsError, describeError } from '../shared/errors.js'
 
 type SshOptions = NonNullable<Docker.DockerOptions['sshOptions']>
 /** ssh2's auth methods; the library's type names only their common fields. */

@@ -8,11 +8,11 @@ import {
   RegistryError,
   SnapshotError,
   describeError
-} from '../errors.js'
-import type { Logger } from '../log.js'
-import { silentLogger } from '../log.js'
+} from '../shared/errors.js'
+import type { Logger } from '../shared/log.js'
+import { silentLogger } from '../shared/log.js'
 import { rootEntryTar } from '../archive/root-entry.js'
-import { processOwner } from '../owner.js'
+import { processOwner } from '../shared/owner.js'
 import type { ConnectionEnvironment, EngineConnection } from './connection.js'
 import { explainConnectionError, resolveConnection } from './connection.js'
 import { parseProgress } from './progress.js'

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
-import { RegistryError } from '../errors.js'
+import { RegistryError } from '../shared/errors.js'
 import type { RegistryAuth } from './types.js'
 
 /** Where images of a snapshot go: `address/repository:tag`. */

@@ -11,8 +11,8 @@ import {
   inspectArchive,
   type ArchiveInspection
 } from '../archive/index.js'
-import { ArchiveIntegrityError, SnapshotError, StoreError } from '../errors.js'
-import type { ArchiveRecord, ImageRecord, VolumeRecord } from '../manifest.js'
+import { ArchiveIntegrityError, SnapshotError, StoreError } from '../shared/errors.js'
+import type { ArchiveRecord, ImageRecord, VolumeRecord } from '../manifest/manifest.js'
 import type { SnapshotStore } from '../stores/store.js'
 
 /**

@@ -6,9 +6,14 @@
  */
 import { inspectArchive, rootEntryTar } from '../archive/index.js'
 import type { Engine } from '../docker/engine.js'
-import { ArchiveIntegrityError, ConflictError, InvalidSettingsError } from '../errors.js'
-import type { Logger } from '../log.js'
-import type { ArchiveRecord, ContainerRecord, MountRecord, RootMetadata } from '../manifest.js'
+import { ArchiveIntegrityError, ConflictError, InvalidSettingsError } from '../shared/errors.js'
+import type { Logger } from '../shared/log.js'
+import type {
+  ArchiveRecord,
+  ContainerRecord,
+  MountRecord,
+  RootMetadata
+} from '../manifest/manifest.js'
 import type { SnapshotStore } from '../stores/store.js'
 import { openArchiveTar } from './archives.js'
 import { type BindReplacement, normalizePath } from './create-body.js'

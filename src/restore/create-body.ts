@@ -5,8 +5,8 @@
  * mounts replaced by its own volumes.
  */
 import type { ContainerCreateSpec } from '../docker/types.js'
-import type { ContainerRecord, EndpointRecord } from '../manifest.js'
-import { dropSharedNetworkFields } from '../manifest.js'
+import type { ContainerRecord, EndpointRecord } from '../manifest/manifest.js'
+import { dropSharedNetworkFields } from '../manifest/manifest.js'
 import { type NameMap, parseLink, parseVolumesFrom, stringArray } from './names.js'
 import type { PortPolicy } from './types.js'
 

@@ -4,8 +4,8 @@
  * container's environment); else the restore cannot go on and says which variable is missing.
  * Values never leave the create body: they are not logged or reported.
  */
-import { InvalidSettingsError } from '../errors.js'
-import type { ContainerRecord } from '../manifest.js'
+import { InvalidSettingsError } from '../shared/errors.js'
+import type { ContainerRecord } from '../manifest/manifest.js'
 import { isSecretName } from '../snapshot/capture.js'
 
 export interface EnvResolution {

@@ -5,9 +5,9 @@
  */
 import type { Engine } from '../docker/engine.js'
 import type { ImageDetails, RegistryAuth } from '../docker/types.js'
-import { ArchiveIntegrityError, NotFoundError, RegistryError } from '../errors.js'
-import type { Logger } from '../log.js'
-import type { ImageRecord } from '../manifest.js'
+import { ArchiveIntegrityError, NotFoundError, RegistryError } from '../shared/errors.js'
+import type { Logger } from '../shared/log.js'
+import type { ImageRecord } from '../manifest/manifest.js'
 import type { SnapshotStore } from '../stores/store.js'
 import { openArchiveTar } from './archives.js'
 import type { RestoredImage } from './types.js'

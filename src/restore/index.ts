@@ -1,5 +1,4 @@
 export { restoreSnapshot, checkRestoreOptions } from './restore.js'
-export { verifySnapshot, removeRestored, throwawayPrefix } from './verify.js'
 export { describeBindMount } from './bind-mounts.js'
 export {
   readManifest,
@@ -7,8 +6,8 @@ export {
   listSnapshots,
   newestComplete,
   LATEST
-} from './read-manifest.js'
-export type { ListedSnapshot, SnapshotStatus } from './read-manifest.js'
+} from '../stores/catalog.js'
+export type { ListedSnapshot, SnapshotStatus } from '../stores/catalog.js'
 export type {
   BindMountPolicy,
   ConflictPolicy,
@@ -22,9 +21,5 @@ export type {
   RestoredImage,
   RestoredNetwork,
   RestoredVolume,
-  StepTiming,
-  VerifyCheck,
-  VerifyCheckKind,
-  VerifyOptions,
-  VerifyReport
+  StepTiming
 } from './types.js'

@@ -2,9 +2,9 @@
  * The names a restore gives to what it recreates: every container, volume and user network of the
  * snapshot gets the prefix, and references between them (mounts, links, `container:` modes) follow.
  */
-import { InvalidSettingsError } from '../errors.js'
-import type { ContainerRecord, Manifest } from '../manifest.js'
-import { BUILTIN_NETWORKS } from '../manifest-schema.js'
+import { InvalidSettingsError } from '../shared/errors.js'
+import type { ContainerRecord, Manifest } from '../manifest/manifest.js'
+import { BUILTIN_NETWORKS } from '../manifest/schema.js'
 
 /** The compose project label: prefixed too, so compose tools never mistake a copy for the original. */
 export const COMPOSE_PROJECT_LABEL = 'com.docker.compose.project'

@@ -1,5 +1,5 @@
 import type { NetworkCreateSpec } from '../docker/types.js'
-import type { NetworkRecord } from '../manifest.js'
+import type { NetworkRecord } from '../manifest/manifest.js'
 import type { NameMap } from './names.js'
 
 /** The engine create body of a restored network: driver, options, labels, flags and IPAM. */

@@ -2,7 +2,7 @@
  * What a restore will do, decided before it changes anything: which records of the snapshot are
  * restored, under which names, in which order, and what happens to objects that already exist.
  */
-import { ConflictError, InvalidSettingsError, ManifestError } from '../errors.js'
+import { ConflictError, InvalidSettingsError, ManifestError } from '../shared/errors.js'
 import type {
   ContainerRecord,
   ExcludedVolumeRecord,
@@ -10,9 +10,9 @@ import type {
   Manifest,
   NetworkRecord,
   VolumeRecord
-} from '../manifest.js'
+} from '../manifest/manifest.js'
 import { type NameMap, containerReferences } from './names.js'
-import { dependencyOrder } from '../dependency-order.js'
+import { dependencyOrder } from '../shared/dependency-order.js'
 import type { ConflictPolicy } from './types.js'
 
 /** The records a restore brings back, containers in dependency order. */

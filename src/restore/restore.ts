@@ -8,9 +8,14 @@
 import { addAbortSignal } from 'node:stream'
 import { rootEntryTar } from '../archive/index.js'
 import type { Engine } from '../docker/engine.js'
-import { HealthError, InvalidSettingsError, SnapshotError, describeError } from '../errors.js'
-import type { Logger } from '../log.js'
-import type { ContainerRecord, Manifest } from '../manifest.js'
+import {
+  HealthError,
+  InvalidSettingsError,
+  SnapshotError,
+  describeError
+} from '../shared/errors.js'
+import type { Logger } from '../shared/log.js'
+import type { ContainerRecord, Manifest } from '../manifest/manifest.js'
 import { HOLD_WAIT_MS } from '../snapshot/holds.js'
 import type { SnapshotStore } from '../stores/store.js'
 import { openArchiveTar, verifyImageArchive, verifyVolumeArchive } from './archives.js'
@@ -29,7 +34,7 @@ import { type ReadyImage, restoreImage } from './images.js'
 import { NameMap, checkPrefix } from './names.js'
 import { isAddressConflict, networkCreateSpec } from './networks.js'
 import { type EngineState, type RestorePlan, planRestore, selectRecords } from './plan.js'
-import { readManifest, resolveSnapshotId } from './read-manifest.js'
+import { readManifest, resolveSnapshotId } from '../stores/catalog.js'
 import type {
   ContainerState,
   RestoreOptions,

@@ -6,8 +6,8 @@ import type {
   EndpointRecord,
   MountRecord,
   NetworkRecord
-} from '../manifest.js'
-import { dropSharedNetworkFields } from '../manifest.js'
+} from '../manifest/manifest.js'
+import { dropSharedNetworkFields } from '../manifest/manifest.js'
 
 /** Labels a user sets on a container to steer its snapshot. */
 export const LABEL = {

@@ -11,11 +11,11 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { Engine } from '../docker/engine.js'
-import { ContainerHeldError, NotFoundError, describeError } from '../errors.js'
-import type { Logger } from '../log.js'
-import { plural } from '../format.js'
-import type { RunOwner } from '../owner.js'
-import { livenessOf, ownerLabel, parseOwner, thisRun } from '../owner.js'
+import { ContainerHeldError, NotFoundError, describeError } from '../shared/errors.js'
+import type { Logger } from '../shared/log.js'
+import { plural } from '../shared/format.js'
+import type { RunOwner } from '../shared/owner.js'
+import { livenessOf, ownerLabel, parseOwner, thisRun } from '../shared/owner.js'
 import { runHook } from './hooks.js'
 import { undo } from './quiesce.js'
 

@@ -1,8 +1,8 @@
 import type { Engine } from '../docker/engine.js'
 import type { ContainerDetails } from '../docker/types.js'
-import { HookError } from '../errors.js'
-import type { Logger } from '../log.js'
-import { MAX_TIMEOUT_SECONDS } from '../settings.js'
+import { HookError } from '../shared/errors.js'
+import type { Logger } from '../shared/log.js'
+import { MAX_TIMEOUT_SECONDS } from '../app/settings.js'
 import { LABEL, containerName } from './capture.js'
 
 export type HookPhase = 'pre' | 'post'

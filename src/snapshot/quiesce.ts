@@ -1,6 +1,6 @@
 import type { Engine } from '../docker/engine.js'
-import { SnapshotError, describeError } from '../errors.js'
-import type { Logger } from '../log.js'
+import { SnapshotError, describeError } from '../shared/errors.js'
+import type { Logger } from '../shared/log.js'
 
 /** What we did to a container, so that it can be undone by us, or by the post step. */
 export interface QuiesceAction {

@@ -5,8 +5,8 @@ import type { Engine } from '../docker/engine.js'
 import type { RegistryTarget } from '../docker/registry.js'
 import { checkRegistryReachable, imageTag } from '../docker/registry.js'
 import type { ContainerDetails, VolumeDetails } from '../docker/types.js'
-import { InvalidSettingsError, SnapshotError, StoreError, describeError } from '../errors.js'
-import type { Logger } from '../log.js'
+import { InvalidSettingsError, SnapshotError, StoreError, describeError } from '../shared/errors.js'
+import type { Logger } from '../shared/log.js'
 import type {
   ArchiveRecord,
   Consistency,
@@ -14,12 +14,12 @@ import type {
   ImageRecord,
   Manifest,
   VolumeRecord
-} from '../manifest.js'
-import { MANIFEST_FILE, MANIFEST_VERSION } from '../manifest.js'
-import { serializeManifest } from '../manifest-schema.js'
+} from '../manifest/manifest.js'
+import { MANIFEST_FILE, MANIFEST_VERSION } from '../manifest/manifest.js'
+import { serializeManifest } from '../manifest/schema.js'
 import type { SnapshotStore, SnapshotWriter } from '../stores/store.js'
-import type { TransferListener } from '../transfer.js'
-import { formatBytes, plural } from '../format.js'
+import type { TransferListener } from '../shared/transfer.js'
+import { formatBytes, plural } from '../shared/format.js'
 import {
   LABEL,
   captureContainer,
@@ -27,7 +27,7 @@ import {
   consistencyFor,
   containerName
 } from './capture.js'
-import { dependencyOrder } from '../dependency-order.js'
+import { dependencyOrder } from '../shared/dependency-order.js'
 import { hasHook, runHook } from './hooks.js'
 import { HOLD_WAIT_MS, Holds, holdName } from './holds.js'
 import type { QuiesceAction } from './quiesce.js'

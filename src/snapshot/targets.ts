@@ -1,8 +1,8 @@
 import type { Engine } from '../docker/engine.js'
 import type { ContainerDetails, VolumeDetails } from '../docker/types.js'
-import { InvalidSettingsError } from '../errors.js'
-import { BUILTIN_NETWORKS } from '../manifest-schema.js'
-import { didYouMean, nearMatches } from '../near-matches.js'
+import { InvalidSettingsError } from '../shared/errors.js'
+import { BUILTIN_NETWORKS } from '../manifest/schema.js'
+import { didYouMean, nearMatches } from '../shared/near-matches.js'
 import { LABEL, containerName } from './capture.js'
 import { HOLD_LABEL, REPAIR_LABEL } from './holds.js'
 

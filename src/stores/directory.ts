@@ -22,10 +22,10 @@ import {
 } from 'node:fs/promises'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import type { Readable } from 'node:stream'
-import { InvalidSettingsError, StoreError } from '../errors.js'
-import { MANIFEST_FILE } from '../manifest.js'
-import { isValidObjectName, isValidSnapshotId } from '../manifest-schema.js'
-import { ownerAlive, processOwner } from '../owner.js'
+import { InvalidSettingsError, StoreError } from '../shared/errors.js'
+import { MANIFEST_FILE } from '../manifest/manifest.js'
+import { isValidObjectName, isValidSnapshotId } from '../manifest/schema.js'
+import { ownerAlive, processOwner } from '../shared/owner.js'
 import type {
   DeleteOutcome,
   SnapshotHold,

@@ -8,7 +8,7 @@ import {
   type CodecAvailability,
   type CompressorChoice
 } from '../../../src/archive/index.js'
-import { ArchiveIntegrityError, InvalidSettingsError } from '../../../src/errors.js'
+import { ArchiveIntegrityError, InvalidSettingsError } from '../../../src/shared/errors.js'
 import { CODECS, zstdChildren } from './tar-fixtures.js'
 
 const BINARY: CodecAvailability = { zstdBinary: '/usr/bin/zstd', nodeZstd: true }

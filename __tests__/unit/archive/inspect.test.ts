@@ -21,7 +21,7 @@ import {
   type Codec,
   type ExpectedArchive
 } from '../../../src/archive/index.js'
-import { ArchiveIntegrityError } from '../../../src/errors.js'
+import { ArchiveIntegrityError } from '../../../src/shared/errors.js'
 import { buildTar, CODECS, packToBuffer, ROOT, VOLUME, type FixtureEntry } from './tar-fixtures.js'
 
 /** Compresses `tar` as it is (no checks), recording its true digest, as a faulty writer would. */

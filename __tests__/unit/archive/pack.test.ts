@@ -7,7 +7,7 @@ import { runInNewContext } from 'node:vm'
 import { pack } from 'tar-stream'
 import { describe, expect, test } from 'vitest'
 import { packArchive, resolveCompression, type Codec } from '../../../src/archive/index.js'
-import { ArchiveIntegrityError, StoreError } from '../../../src/errors.js'
+import { ArchiveIntegrityError, StoreError } from '../../../src/shared/errors.js'
 import { buildTar, CODECS, VOLUME, zstdChildren } from './tar-fixtures.js'
 
 const discard = () =>

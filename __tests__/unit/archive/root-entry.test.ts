@@ -6,7 +6,7 @@ import { Readable } from 'node:stream'
 import { extract } from 'tar-stream'
 import { afterAll, describe, expect, test } from 'vitest'
 import { rootEntryTar } from '../../../src/archive/index.js'
-import type { RootMetadata } from '../../../src/manifest.js'
+import type { RootMetadata } from '../../../src/manifest/manifest.js'
 
 async function entriesOf(tar: Buffer) {
   const headers = []

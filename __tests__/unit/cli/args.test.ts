@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { UsageError, parseArgs, suggest } from '../../../src/cli/args.js'
-import { editDistance } from '../../../src/near-matches.js'
+import { editDistance } from '../../../src/shared/near-matches.js'
 import type { Invocation, ParsedArgs } from '../../../src/cli/args.js'
-import { InvalidSettingsError } from '../../../src/errors.js'
+import { InvalidSettingsError } from '../../../src/shared/errors.js'
 
 function run(parsed: ParsedArgs): Invocation {
   if (parsed.kind !== 'run') throw new Error(`expected a run, got ${parsed.kind}`)

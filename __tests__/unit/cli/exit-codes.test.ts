@@ -22,7 +22,7 @@ import {
   NotFoundError,
   RegistryError,
   StoreError
-} from '../../../src/errors.js'
+} from '../../../src/shared/errors.js'
 
 describe('exitCodeFor', () => {
   it.each([

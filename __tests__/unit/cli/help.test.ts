@@ -5,7 +5,7 @@ import type { CommandName } from '../../../src/cli/commands.js'
 import { COMMAND_NAMES } from '../../../src/cli/commands.js'
 import { EXIT_CODE_TABLE } from '../../../src/cli/exit-codes.js'
 import { commandHelp, generalHelp, wrap } from '../../../src/cli/help.js'
-import { INPUTS } from '../../../src/generated/inputs.js'
+import { INPUTS } from '../../../src/app/inputs.js'
 
 /** The flags a help text lists: the lines that start (after the indent) with a flag. */
 function listedFlags(help: string): string[] {

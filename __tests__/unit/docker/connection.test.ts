@@ -9,7 +9,7 @@ import {
   isKnownHost,
   resolveConnection
 } from '../../../src/docker/connection.js'
-import { InvalidSettingsError } from '../../../src/errors.js'
+import { InvalidSettingsError } from '../../../src/shared/errors.js'
 
 let root: string
 /** A directory with a CA-less self-signed ca.pem, cert.pem and key.pem that belong together. */

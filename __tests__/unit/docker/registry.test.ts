@@ -6,7 +6,7 @@ import { createServer as createTcpServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { RegistryError } from '../../../src/errors.js'
+import { RegistryError } from '../../../src/shared/errors.js'
 import { checkRegistryReachable, imageTag, registryAuth } from '../../../src/docker/registry.js'
 
 const base64 = (text: string) => Buffer.from(text, 'utf8').toString('base64')

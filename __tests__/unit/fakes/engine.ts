@@ -25,7 +25,7 @@ import type {
   VolumeCreateSpec,
   VolumeDetails
 } from '../../../src/docker/types.js'
-import { EngineError, HealthError, NotFoundError } from '../../../src/errors.js'
+import { EngineError, HealthError, NotFoundError } from '../../../src/shared/errors.js'
 import { CallLog, type Call, type CallMatch, type FaultOptions } from './faults.js'
 
 /** The Engine methods the orchestration code calls; the fake implements each of them. */

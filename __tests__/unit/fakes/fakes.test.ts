@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream'
 import { buffer } from 'node:stream/consumers'
 import { describe, expect, it } from 'vitest'
-import { EngineError, HealthError, NotFoundError, StoreError } from '../../../src/errors.js'
+import { EngineError, HealthError, NotFoundError, StoreError } from '../../../src/shared/errors.js'
 import { FakeEngine, filesOf, tarOf } from './engine.js'
 import { FakeStore } from './store.js'
 

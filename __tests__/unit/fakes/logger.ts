@@ -1,4 +1,4 @@
-import type { Logger } from '../../../src/log.js'
+import type { Logger } from '../../../src/shared/log.js'
 
 /** A logger that keeps its lines, for assertions on what the user was told. */
 export function recordingLogger() {

@@ -6,9 +6,9 @@
  * engine.
  */
 import { Readable } from 'node:stream'
-import { StoreError } from '../../../src/errors.js'
-import { MANIFEST_FILE } from '../../../src/manifest.js'
-import { processOwner } from '../../../src/owner.js'
+import { StoreError } from '../../../src/shared/errors.js'
+import { MANIFEST_FILE } from '../../../src/manifest/manifest.js'
+import { processOwner } from '../../../src/shared/owner.js'
 import type {
   DeleteOutcome,
   SnapshotHold,

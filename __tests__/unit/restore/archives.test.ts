@@ -3,8 +3,8 @@ import { Readable } from 'node:stream'
 import { gzipSync } from 'node:zlib'
 import tar from 'tar-stream'
 import { describe, expect, it } from 'vitest'
-import { ArchiveIntegrityError, StoreError } from '../../../src/errors.js'
-import type { ArchiveRecord } from '../../../src/manifest.js'
+import { ArchiveIntegrityError, StoreError } from '../../../src/shared/errors.js'
+import type { ArchiveRecord } from '../../../src/manifest/manifest.js'
 import {
   openArchiveTar,
   verifyStoredDigest,

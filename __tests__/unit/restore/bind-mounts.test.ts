@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { InvalidSettingsError } from '../../../src/errors.js'
-import type { ArchiveRecord, ContainerRecord, MountRecord } from '../../../src/manifest.js'
+import { InvalidSettingsError } from '../../../src/shared/errors.js'
+import type { ArchiveRecord, ContainerRecord, MountRecord } from '../../../src/manifest/manifest.js'
 import {
   bindReplacements,
   describeBindMount,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { ContainerRecord } from '../../../src/manifest.js'
+import type { ContainerRecord } from '../../../src/manifest/manifest.js'
 import {
   applyPortPolicy,
   buildCreateSpec,
@@ -7,7 +7,7 @@ import {
   networkAttachment,
   type CreateContext
 } from '../../../src/restore/create-body.js'
-import { createConflicts } from '../../../src/restore/create-check.js'
+import { createConflicts } from '../../../src/verify/create-check.js'
 import { NameMap } from '../../../src/restore/names.js'
 import type { PortPolicy } from '../../../src/restore/types.js'
 import { containerRecord, idFor, manifestOf, networkRecord, volumeRecord } from './fixtures.js'

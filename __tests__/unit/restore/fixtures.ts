@@ -4,8 +4,8 @@ import type {
   Manifest,
   NetworkRecord,
   VolumeRecord
-} from '../../../src/manifest.js'
-import { serializeManifest } from '../../../src/manifest-schema.js'
+} from '../../../src/manifest/manifest.js'
+import { serializeManifest } from '../../../src/manifest/schema.js'
 
 /** Records shaped as the snapshot side writes them, with only what a test cares about given. */
 export function containerRecord(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { InvalidSettingsError } from '../../../src/errors.js'
+import { InvalidSettingsError } from '../../../src/shared/errors.js'
 import {
   NameMap,
   checkPrefix,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ConflictError, InvalidSettingsError, ManifestError } from '../../../src/errors.js'
+import { ConflictError, InvalidSettingsError, ManifestError } from '../../../src/shared/errors.js'
 import { NameMap } from '../../../src/restore/names.js'
 import {
   type EngineState,

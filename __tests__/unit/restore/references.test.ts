@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { repositoryOf, tagOf } from '../../../src/restore/images.js'
-import { locateImage } from '../../../src/restore/registry-check.js'
+import { locateImage } from '../../../src/verify/registry-check.js'
 import { isAddressConflict } from '../../../src/restore/networks.js'
 
 const digest = `sha256:${'c'.repeat(64)}`

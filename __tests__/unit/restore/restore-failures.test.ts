@@ -5,8 +5,8 @@ import {
   HealthError,
   SnapshotError,
   StoreError
-} from '../../../src/errors.js'
-import { silentLogger } from '../../../src/log.js'
+} from '../../../src/shared/errors.js'
+import { silentLogger } from '../../../src/shared/log.js'
 import { restoreSnapshot } from '../../../src/restore/index.js'
 import { takeSnapshot } from '../../../src/snapshot/snapshot.js'
 import { FakeEngine } from '../fakes/engine.js'

@@ -7,8 +7,8 @@ import {
   HealthError,
   SnapshotError,
   StoreError
-} from '../../../src/errors.js'
-import { silentLogger } from '../../../src/log.js'
+} from '../../../src/shared/errors.js'
+import { silentLogger } from '../../../src/shared/log.js'
 import type { RestoreOptions } from '../../../src/restore/index.js'
 import { restoreSnapshot } from '../../../src/restore/index.js'
 import { Holds } from '../../../src/snapshot/holds.js'

@@ -1,4 +1,4 @@
-import { createConflicts } from '../../../src/restore/create-check.js'
+import { createConflicts } from '../../../src/verify/create-check.js'
 import { describe, expect, it } from 'vitest'
 import type { ContainerDetails, NetworkDetails } from '../../../src/docker/types.js'
 import {

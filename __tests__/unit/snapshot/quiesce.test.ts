@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { EngineError } from '../../../src/errors.js'
+import { EngineError } from '../../../src/shared/errors.js'
 import type { QuiesceAction } from '../../../src/snapshot/quiesce.js'
 import { Quiescer, undo } from '../../../src/snapshot/quiesce.js'
 import { FakeEngine } from '../fakes/engine.js'

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { EngineError, InvalidSettingsError, StoreError } from '../../../src/errors.js'
-import { MANIFEST_FILE } from '../../../src/manifest.js'
+import { EngineError, InvalidSettingsError, StoreError } from '../../../src/shared/errors.js'
+import { MANIFEST_FILE } from '../../../src/manifest/manifest.js'
 import { takeSnapshot } from '../../../src/snapshot/snapshot.js'
 import { recordingLogger } from '../fakes/logger.js'
 import { shopScene, shopSnapshot } from '../fakes/scene.js'

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
-import { InvalidSettingsError } from '../../../src/errors.js'
-import { didYouMean, nearMatches } from '../../../src/near-matches.js'
+import { InvalidSettingsError } from '../../../src/shared/errors.js'
+import { didYouMean, nearMatches } from '../../../src/shared/near-matches.js'
 import { resolveTargets, type Selection } from '../../../src/snapshot/targets.js'
 import { FakeEngine } from '../fakes/engine.js'
 

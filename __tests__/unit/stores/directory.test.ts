@@ -6,8 +6,8 @@ import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough, Readable } from 'node:stream'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest'
-import { InvalidSettingsError, StoreError } from '../../../src/errors.js'
-import { processOwner } from '../../../src/owner.js'
+import { InvalidSettingsError, StoreError } from '../../../src/shared/errors.js'
+import { processOwner } from '../../../src/shared/owner.js'
 import { DirectoryStore, snapshotDirectory, writeFailure } from '../../../src/stores/directory.js'
 
 const MiB = 1024 * 1024

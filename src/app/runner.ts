@@ -1,0 +1,254 @@
+import { resolveCompression } from '../archive/index.js'
+import type { DrillReport } from './drill.js'
+import { runDrill } from './drill.js'
+import { Engine } from '../docker/engine.js'
+import { registryAuth } from '../docker/registry.js'
+import type { RegistryTarget } from '../docker/registry.js'
+import type { RegistryAuth } from '../docker/types.js'
+import { EngineUnavailableError, describeError } from '../shared/errors.js'
+import type { Logger } from '../shared/log.js'
+import type { PruneResult } from './prune.js'
+import { pruneSnapshots } from './prune.js'
+import type { RestoreOptions, RestoreReport } from '../restore/index.js'
+import type { VerifyReport } from '../verify/index.js'
+import { LATEST, newestComplete, restoreSnapshot } from '../restore/index.js'
+import { verifySnapshot } from '../verify/index.js'
+import type { Settings } from './settings.js'
+import { repairAbandoned } from '../snapshot/holds.js'
+import type { QuiesceAction } from '../snapshot/quiesce.js'
+import type { SnapshotReport } from '../snapshot/snapshot.js'
+import { takeSnapshot } from '../snapshot/snapshot.js'
+import { openStore } from '../stores/index.js'
+import type { SnapshotStore } from '../stores/store.js'
+import type { TransferListener } from '../shared/transfer.js'
+import { throttleTransfers } from '../shared/transfer.js'
+import { TOOL_VERSION } from '../shared/version.js'
+
+/** What a front end (the action, the CLI) lends a run: where to log and whom to tell what. */
+export interface RunContext {
+  log: Logger
+  onQuiesce?: (actions: QuiesceAction[]) => void
+  onTransfer?: TransferListener
+  /** Aborted when the user asks the run to stop (Ctrl-C). */
+  signal?: AbortSignal
+}
+
+/**
+ * Where a run's engine and store come from: the real ones by default; unit tests pass fakes
+ * (the one seam for them, so that Session stays the only place that opens both).
+ */
+export interface RunBoundaries {
+  engine: (settings: Settings, log: Logger) => Engine
+  openStore: typeof openStore
+}
+
+const realBoundaries: RunBoundaries = {
+  engine: (settings, log) => new Engine({ host: settings.dockerHost, logger: log }),
+  openStore
+}
+
+export type { PruneResult }
+
+export type RunResult =
+  | { mode: 'snapshot'; snapshot: SnapshotReport }
+  | { mode: 'restore'; restore: RestoreReport }
+  | { mode: 'verify'; verify: VerifyReport }
+  | { mode: 'prune'; prune: PruneResult }
+
+/** One run's engine, store and registry credentials, opened once from the settings. */
+class Session {
+  private constructor(
+    readonly settings: Settings,
+    readonly context: RunContext,
+    readonly engine: Engine,
+    readonly store: SnapshotStore,
+    readonly registry: RegistryTarget | undefined
+  ) {}
+
+  static async open(
+    settings: Settings,
+    given: RunContext,
+    boundaries: RunBoundaries
+  ): Promise<Session> {
+    const context: RunContext = {
+      ...given,
+      onTransfer: given.onTransfer && throttleTransfers(given.onTransfer)
+    }
+    const engine = boundaries.engine(settings, context.log)
+    // A compression that cannot work here is a bad setting: it must not create the store.
+    const { compression, compressionLevel } = settings.snapshot
+    const store = await boundaries.openStore(
+      settings.store,
+      settings.mode === 'snapshot' ? 'write' : 'read',
+      async () => void (await resolveCompression(compression, compressionLevel))
+    )
+    await repairWith(engine, context.log)
+    let registry: RegistryTarget | undefined
+    if (settings.registry) {
+      const { address, repository, username, password } = settings.registry
+      registry = { address, repository, auth: await registryAuth(address, username, password) }
+    }
+    return new Session(settings, context, engine, store, registry)
+  }
+
+  private get auth(): RegistryAuth {
+    return this.registry?.auth ?? {}
+  }
+
+  snapshot(snapshotId: string, composeProject?: string): Promise<SnapshotReport> {
+    const { snapshot } = this.settings
+    const project = composeProject ?? snapshot.composeProject
+    return takeSnapshot(
+      this.engine,
+      this.store,
+      {
+        ...snapshot,
+        selection: {
+          containers: snapshot.containers,
+          labels: snapshot.labels,
+          all: snapshot.all,
+          ...(project && { composeProject: project })
+        },
+        snapshotId,
+        registry: this.registry,
+        toolVersion: TOOL_VERSION,
+        onQuiesce: this.context.onQuiesce,
+        onTransfer: this.context.onTransfer,
+        signal: this.context.signal
+      },
+      this.context.log
+    )
+  }
+
+  restore(
+    snapshotId: string,
+    overrides: Partial<Settings['restore']> & Pick<RestoreOptions, 'bindMounts'> = {}
+  ): Promise<RestoreReport> {
+    return this.holding(snapshotId, id =>
+      restoreSnapshot(
+        this.engine,
+        this.store,
+        {
+          ...this.settings.restore,
+          ...overrides,
+          snapshotId: id,
+          registryAuth: this.auth,
+          signal: this.context.signal
+        },
+        this.context.log
+      )
+    )
+  }
+
+  /** Verifies archives and images; with `restoreCheck`, also a throwaway restore and drill. */
+  verify(snapshotId: string, restoreCheck = true): Promise<VerifyReport> {
+    const { verify, restore } = this.settings
+    return this.holding(snapshotId, id =>
+      verifySnapshot(
+        this.engine,
+        this.store,
+        {
+          snapshotId: id,
+          registryAuth: this.auth,
+          restoreCheck: restoreCheck && verify.restoreCheck,
+          waitTimeoutMs: restore.waitTimeoutMs,
+          env: restore.env,
+          signal: this.context.signal,
+          ...(restoreCheck && verify.drill && { drill: verify.drill })
+        },
+        this.context.log
+      )
+    )
+  }
+
+  /**
+   * Runs `read` on the snapshot `snapshotId` names (`latest` resolved first), holding it so that
+   * a prune of the same store leaves it alone meanwhile. With no complete snapshot for `latest`,
+   * `read` gets `latest` itself, to report that as it does.
+   */
+  private async holding<T>(snapshotId: string, read: (id: string) => Promise<T>): Promise<T> {
+    const id = snapshotId === LATEST ? ((await newestComplete(this.store)) ?? LATEST) : snapshotId
+    if (id === LATEST) return read(id)
+    const hold = await this.store.hold(id)
+    try {
+      return await read(id)
+    } finally {
+      await hold.release()
+    }
+  }
+
+  prune(): Promise<PruneResult> {
+    return pruneSnapshots(this.store, { ...this.settings.prune, now: new Date() }, this.context.log)
+  }
+}
+
+/**
+ * Brings back what killed runs on this host left on the engine (see holds.ts): every command does
+ * this first. It never fails the command: without an engine there is nothing to repair, and any
+ * other failure is a warning.
+ */
+async function repairWith(engine: Engine, log: Logger): Promise<void> {
+  try {
+    await repairAbandoned(engine, log)
+  } catch (error) {
+    if (error instanceof EngineUnavailableError) return
+    log.warn(`could not look for what killed docker-snapshot runs left: ${describeError(error)}`)
+  }
+}
+
+/** The repair of `repairWith`, for commands that need no engine otherwise (ls, prune). */
+export function repairAbandonedRuns(settings: Settings, log: Logger): Promise<void> {
+  return repairWith(realBoundaries.engine(settings, log), log)
+}
+
+/** Carries out one run of any mode: the same for a workflow step and a terminal. */
+export async function execute(
+  settings: Settings,
+  context: RunContext,
+  boundaries: RunBoundaries = realBoundaries
+): Promise<RunResult> {
+  const session = await Session.open(settings, context, boundaries)
+  switch (settings.mode) {
+    case 'snapshot':
+      return { mode: 'snapshot', snapshot: await session.snapshot(settings.snapshotId) }
+    case 'restore':
+      return { mode: 'restore', restore: await session.restore(settings.snapshotId) }
+    case 'verify':
+      return { mode: 'verify', verify: await session.verify(settings.snapshotId) }
+    case 'prune':
+      return { mode: 'prune', prune: await session.prune() }
+  }
+}
+
+/** The drill: snapshot, verify, destroy (or not), restore and compare, with these settings. */
+export async function drill(
+  settings: Settings,
+  context: RunContext,
+  options: { demo: boolean; destroy: boolean },
+  boundaries: RunBoundaries = realBoundaries
+): Promise<DrillReport> {
+  const session = await Session.open(settings, context, boundaries)
+  const { drill: question } = settings.verify
+  return runDrill(
+    session.engine,
+    {
+      ...options,
+      composeProject: settings.snapshot.composeProject,
+      checks: question
+        ? [{ service: question.container, command: question.command, description: 'drill command' }]
+        : [],
+      snapshot: project => session.snapshot(settings.snapshotId, project),
+      // The drill restores and asks its questions itself: its verify checks the bytes only.
+      verify: snapshotId => session.verify(snapshotId, false),
+      restore: (snapshotId, prefix) =>
+        session.restore(snapshotId, {
+          prefix,
+          onConflict: 'fail',
+          ports: prefix ? 'ephemeral' : settings.restore.ports,
+          // A copy beside the original never writes to the original's bind-mounted files.
+          bindMounts: prefix ? 'isolate' : 'host'
+        })
+    },
+    context.log
+  )
+}
