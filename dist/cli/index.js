@@ -85634,6 +85634,17 @@ class SnapshotError extends Error {
 /** Settings or arguments that cannot work: nothing has been touched yet. */
 class InvalidSettingsError extends SnapshotError {
 }
+/** A value as an error message shows it: quoted, control characters escaped, long ones cut. */
+function shownValue(value) {
+    const head = value.length > 60 ? `${value.slice(0, 40)}…` : value;
+    // eslint-disable-next-line no-control-regex
+    const quoted = /[\u0000-\u001f\u007f]/.test(head) ? JSON.stringify(head) : `'${head}'`;
+    return value.length > 60 ? `${quoted} (${value.length} characters)` : quoted;
+}
+/** The error for input `name` (an action input or CLI flag) whose value is not accepted. */
+function invalidInput(name, value, expected) {
+    return new InvalidSettingsError(`Invalid ${name} ${shownValue(value)}. ${expected}`);
+}
 /** No Docker engine answered at the address that was tried. */
 class EngineUnavailableError extends SnapshotError {
 }
@@ -86964,6 +86975,21 @@ function explainConnectionError(connection, error) {
     return undefined;
 }
 
+;// CONCATENATED MODULE: ./src/stores/spec.ts
+
+/** Reads the `store` input: a directory path, or `dir:PATH`. */
+function parseStoreSpec(value) {
+    const explicit = /^([a-z][a-z0-9+.-]*):(.*)$/.exec(value);
+    if (explicit && explicit[1] !== 'dir' && explicit[1].length > 1) {
+        throw invalidInput('store', value, `'${explicit[1]}:' is no kind of store this tool has: expected a directory path, or dir:PATH.`);
+    }
+    const path = explicit && explicit[1] === 'dir' ? explicit[2] : value;
+    if (!path.trim()) {
+        throw invalidInput('store', value, 'The directory path is empty: expected dir:PATH or a path.');
+    }
+    return { kind: 'directory', path };
+}
+
 ;// CONCATENATED MODULE: ./src/app/inputs.ts
 // Generated from action.yml by scripts/package.mjs; do not edit.
 const INPUTS = {
@@ -87688,6 +87714,7 @@ function reportDuplicates(names, what, problems) {
 
 
 
+
 const MODES = ['snapshot', 'restore', 'verify', 'prune'];
 /**
  * Values shorter than this are not registered for masking (in the action and the CLI): one to
@@ -87703,14 +87730,8 @@ function isMaskable(value) {
  * A value as an error message shows it: quoted, control characters escaped, and a long one cut
  * short with its length. Never used for secrets.
  */
-function shown(value) {
-    const head = value.length > 60 ? `${value.slice(0, 40)}…` : value;
-    // eslint-disable-next-line no-control-regex
-    const quoted = /[\u0000-\u001f\u007f]/.test(head) ? JSON.stringify(head) : `'${head}'`;
-    return value.length > 60 ? `${quoted} (${value.length} characters)` : quoted;
-}
 function invalid(name, value, expected) {
-    return new InvalidSettingsError(`Invalid ${name} ${shown(value)}. ${expected}`);
+    return invalidInput(name, value, expected);
 }
 function oneOf(name, value, allowed) {
     if (allowed.includes(value))
@@ -87783,17 +87804,6 @@ function parseDuration(name, value) {
         throw invalid(name, value, 'Too long: expected at most 36500d (a hundred years).');
     }
     return ms;
-}
-function parseStore(value) {
-    const explicit = /^([a-z][a-z0-9+.-]*):(.*)$/.exec(value);
-    if (explicit && explicit[1] !== 'dir' && explicit[1].length > 1) {
-        throw invalid('store', value, `'${explicit[1]}:' is no kind of store this tool has: expected a directory path, or dir:PATH.`);
-    }
-    const path = explicit && explicit[1] === 'dir' ? explicit[2] : value;
-    if (!path.trim()) {
-        throw invalid('store', value, 'The directory path is empty: expected dir:PATH or a path.');
-    }
-    return { kind: 'directory', path };
 }
 function parseRegistry(address) {
     const expected = 'Expected host or host:port, like 127.0.0.1:5000 or ghcr.io.';
@@ -87945,7 +87955,7 @@ function readSettings(source) {
     }
     const settings = {
         mode,
-        store: parseStore(get('store')),
+        store: parseStoreSpec(get('store')),
         snapshotId,
         snapshot: {
             containers: names('containers', get('containers'), 'container'),

@@ -1,5 +1,5 @@
 import * as core from '@actions/core'
-import type { StoreSpec } from '../app/settings.js'
+import type { StoreSpec } from '../stores/spec.js'
 
 /**
  * What the main step hands the post step, to undo what a killed main step left: the engine (where

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto'
 import type { CompressorChoice } from '../archive/index.js'
 import { COMPRESSION_LEVELS } from '../archive/index.js'
 import { checkEngineAddress } from '../docker/connection.js'
-import { InvalidSettingsError } from '../shared/errors.js'
+import { InvalidSettingsError, invalidInput } from '../shared/errors.js'
+import { type StoreSpec, parseStoreSpec } from '../stores/spec.js'
 import type { InputName } from './inputs.js'
 import { INPUTS } from './inputs.js'
 import type { Consistency } from '../manifest/manifest.js'
@@ -10,11 +11,6 @@ import { isValidSnapshotId } from '../manifest/schema.js'
 
 export type Mode = 'snapshot' | 'restore' | 'verify' | 'prune'
 export const MODES: readonly Mode[] = ['snapshot', 'restore', 'verify', 'prune']
-
-export interface StoreSpec {
-  kind: 'directory'
-  path: string
-}
 
 export interface RegistrySettings {
   /** `host[:port]` */
@@ -92,15 +88,8 @@ export type InputSource = (name: InputName) => string
  * A value as an error message shows it: quoted, control characters escaped, and a long one cut
  * short with its length. Never used for secrets.
  */
-function shown(value: string): string {
-  const head = value.length > 60 ? `${value.slice(0, 40)}…` : value
-  // eslint-disable-next-line no-control-regex
-  const quoted = /[\u0000-\u001f\u007f]/.test(head) ? JSON.stringify(head) : `'${head}'`
-  return value.length > 60 ? `${quoted} (${value.length} characters)` : quoted
-}
-
 function invalid(name: InputName, value: string, expected: string): InvalidSettingsError {
-  return new InvalidSettingsError(`Invalid ${name} ${shown(value)}. ${expected}`)
+  return invalidInput(name, value, expected)
 }
 
 function oneOf<T extends string>(name: InputName, value: string, allowed: readonly T[]): T {
@@ -189,22 +178,6 @@ export function parseDuration(name: InputName, value: string): number {
     throw invalid(name, value, 'Too long: expected at most 36500d (a hundred years).')
   }
   return ms
-}
-
-function parseStore(value: string): StoreSpec {
-  const explicit = /^([a-z][a-z0-9+.-]*):(.*)$/.exec(value)
-  if (explicit && explicit[1] !== 'dir' && explicit[1].length > 1) {
-    throw invalid(
-      'store',
-      value,
-      `'${explicit[1]}:' is no kind of store this tool has: expected a directory path, or dir:PATH.`
-    )
-  }
-  const path = explicit && explicit[1] === 'dir' ? explicit[2] : value
-  if (!path.trim()) {
-    throw invalid('store', value, 'The directory path is empty: expected dir:PATH or a path.')
-  }
-  return { kind: 'directory', path }
 }
 
 function parseRegistry(address: string): string {
@@ -395,7 +368,7 @@ export function readSettings(source: InputSource): Settings {
 
   const settings: Settings = {
     mode,
-    store: parseStore(get('store')),
+    store: parseStoreSpec(get('store')),
     snapshotId,
     snapshot: {
       containers: names('containers', get('containers'), 'container'),

@@ -12,6 +12,19 @@ export class SnapshotError extends Error {
 /** Settings or arguments that cannot work: nothing has been touched yet. */
 export class InvalidSettingsError extends SnapshotError {}
 
+/** A value as an error message shows it: quoted, control characters escaped, long ones cut. */
+export function shownValue(value: string): string {
+  const head = value.length > 60 ? `${value.slice(0, 40)}…` : value
+  // eslint-disable-next-line no-control-regex
+  const quoted = /[\u0000-\u001f\u007f]/.test(head) ? JSON.stringify(head) : `'${head}'`
+  return value.length > 60 ? `${quoted} (${value.length} characters)` : quoted
+}
+
+/** The error for input `name` (an action input or CLI flag) whose value is not accepted. */
+export function invalidInput(name: string, value: string, expected: string): InvalidSettingsError {
+  return new InvalidSettingsError(`Invalid ${name} ${shownValue(value)}. ${expected}`)
+}
+
 /** No Docker engine answered at the address that was tried. */
 export class EngineUnavailableError extends SnapshotError {}
 

@@ -1,4 +1,4 @@
-import type { StoreSpec } from '../app/settings.js'
+import type { StoreSpec } from './spec.js'
 import { DirectoryStore } from './directory.js'
 import type { SnapshotStore } from './store.js'
 
