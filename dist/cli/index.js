@@ -86636,511 +86636,10 @@ function ownerAlive(owner) {
     return parsed === undefined || livenessOf(parsed) !== 'dead';
 }
 
-;// CONCATENATED MODULE: external "node:https"
-const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
-var external_node_https_default = /*#__PURE__*/__nccwpck_require__.n(external_node_https_namespaceObject);
-;// CONCATENATED MODULE: ./src/docker/connection.ts
+;// CONCATENATED MODULE: ./src/shared/timeouts.ts
+/** The longest timeout Node.js timers take (2^31-1 ms; a longer one fires at once), in seconds. */
+const MAX_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 
-
-
-
-
-
-const DEFAULT_SOCKET = 'unix:///var/run/docker.sock';
-/** The identities OpenSSH tries by default, in its order, under ~/.ssh. */
-const SSH_IDENTITIES = ['id_rsa', 'id_ecdsa', 'id_ed25519'];
-const ACCEPTED = 'unix:///path/to/docker.sock, tcp://host:port or ssh://user@host[:port]';
-const processEnvironment = () => ({ env: process.env, home: external_node_os_default().homedir() });
-/** Throws InvalidSettingsError unless `address` is an engine address we can dial. */
-function checkEngineAddress(address, source = 'docker-host') {
-    parseAddress(address, source);
-}
-/**
- * Resolves the engine to talk to the way the Docker CLI does: an explicit address (the
- * docker-host input, like `-H`), else DOCKER_HOST, else the Docker context named by
- * DOCKER_CONTEXT or by `currentContext` in config.json, else the default socket. TLS for tcp
- * comes from DOCKER_TLS_VERIFY / DOCKER_TLS and DOCKER_CERT_PATH, or from the context's files.
- */
-function resolveConnection(explicit, { env, home } = processEnvironment()) {
-    const configDir = env.DOCKER_CONFIG || external_node_path_default().join(home, '.docker');
-    if (explicit)
-        return fromEnvironmentTls(explicit, 'docker-host', env, configDir, home);
-    if (env.DOCKER_HOST)
-        return fromEnvironmentTls(env.DOCKER_HOST, 'DOCKER_HOST', env, configDir, home);
-    const context = currentContext(env, configDir);
-    if (context && context.name !== 'default')
-        return fromContext(context, configDir, home, env);
-    return connect(DEFAULT_SOCKET, 'the default socket', undefined, home, env);
-}
-function currentContext(env, configDir) {
-    if (env.DOCKER_CONTEXT)
-        return { name: env.DOCKER_CONTEXT, from: 'DOCKER_CONTEXT' };
-    const configFile = external_node_path_default().join(configDir, 'config.json');
-    if (!(0,external_node_fs_namespaceObject.existsSync)(configFile))
-        return undefined;
-    let config;
-    try {
-        config = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(configFile, 'utf8'));
-    }
-    catch (error) {
-        throw new InvalidSettingsError(`Cannot read the Docker CLI configuration ${configFile}: ${unreadableJson(error)}. ` +
-            `Fix the file, or set DOCKER_HOST to the engine's address.`);
-    }
-    if (typeof config.currentContext !== 'string' || !config.currentContext)
-        return undefined;
-    return { name: config.currentContext, from: `currentContext in ${configFile}` };
-}
-/**
- * Why a JSON file could not be read, without the parser's excerpt of it: config.json holds
- * registry credentials (`auths`), which a syntax error's message would quote.
- */
-function unreadableJson(error) {
-    if (!(error instanceof SyntaxError))
-        return describeError(error);
-    const position = /at position \d+/.exec(error.message)?.[0];
-    return `it is not valid JSON${position ? ` (${position})` : ''}`;
-}
-/** A context's endpoint and TLS files, where `docker context create` writes them. */
-function fromContext(context, configDir, home, env) {
-    const id = (0,external_node_crypto_namespaceObject.createHash)('sha256').update(context.name).digest('hex');
-    const metaFile = external_node_path_default().join(configDir, 'contexts', 'meta', id, 'meta.json');
-    const source = `Docker context "${context.name}" (${context.from})`;
-    if (!(0,external_node_fs_namespaceObject.existsSync)(metaFile)) {
-        throw new InvalidSettingsError(`${source} not found: there is no ${metaFile}. Create it (\`docker context create ` +
-            `${context.name}\`), pick an existing one (\`docker context ls\`), or set DOCKER_HOST ` +
-            `instead.`);
-    }
-    let endpoint;
-    try {
-        const meta = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(metaFile, 'utf8'));
-        endpoint = meta.Endpoints?.docker;
-    }
-    catch (error) {
-        throw new InvalidSettingsError(`${source}: cannot read ${metaFile}: ${unreadableJson(error)}. Recreate the context.`);
-    }
-    if (!endpoint || typeof endpoint.Host !== 'string' || !endpoint.Host) {
-        throw new InvalidSettingsError(`${source} has no Docker endpoint host in ${metaFile}. Recreate it ` +
-            `(\`docker context create ${context.name}\`) with the engine's address.`);
-    }
-    const tlsDir = external_node_path_default().join(configDir, 'contexts', 'tls', id, 'docker');
-    const tlsSource = { dir: tlsDir, setting: `the TLS files of ${source}` };
-    const hasTls = ['ca.pem', 'cert.pem', 'key.pem'].some(f => (0,external_node_fs_namespaceObject.existsSync)(external_node_path_default().join(tlsDir, f)));
-    const verify = endpoint.SkipTLSVerify !== true;
-    const tls = hasTls || !verify ? readTls(tlsSource, verify, source) : undefined;
-    return connect(endpoint.Host, source, tls, home, env);
-}
-function fromEnvironmentTls(address, source, env, configDir, home) {
-    // As the Docker CLI: any non-empty DOCKER_TLS_VERIFY (even "0") verifies; DOCKER_TLS encrypts.
-    const verify = Boolean(env.DOCKER_TLS_VERIFY);
-    const useTls = verify || Boolean(env.DOCKER_TLS);
-    if (!useTls || !/^tcp:\/\//.test(address))
-        return connect(address, source, undefined, home, env);
-    const tlsSource = env.DOCKER_CERT_PATH
-        ? { dir: env.DOCKER_CERT_PATH, setting: 'DOCKER_CERT_PATH' }
-        : { dir: configDir, setting: 'the default certificate directory (DOCKER_CERT_PATH unset)' };
-    return connect(address, source, readTls(tlsSource, verify, source), home, env);
-}
-/** Reads ca.pem, cert.pem and key.pem, failing up front on the ones that verification needs. */
-function readTls(source, verify, what) {
-    const read = (file) => {
-        const full = external_node_path_default().join(source.dir, file);
-        return (0,external_node_fs_namespaceObject.existsSync)(full) ? (0,external_node_fs_namespaceObject.readFileSync)(full) : undefined;
-    };
-    const material = {
-        ca: read('ca.pem'),
-        cert: read('cert.pem'),
-        key: read('key.pem'),
-        verify,
-        source
-    };
-    const missing = [
-        verify && !material.ca ? 'ca.pem' : undefined,
-        !material.cert ? 'cert.pem' : undefined,
-        !material.key ? 'key.pem' : undefined
-    ].filter((f) => f !== undefined);
-    if (missing.length > 0) {
-        throw new InvalidSettingsError(`TLS for ${what}: ${missing.join(', ')} missing in ${source.dir} (${source.setting}). ` +
-            `Put the engine's CA certificate (ca.pem) and the client certificate and key ` +
-            `(cert.pem, key.pem) there, or point ${source.setting.startsWith('DOCKER_') ? source.setting : 'DOCKER_CERT_PATH'} at the directory that has them.`);
-    }
-    if (material.cert && material.key && !keyMatches(material.cert, material.key)) {
-        throw new InvalidSettingsError(`TLS for ${what}: key.pem does not belong to cert.pem (or is not a PEM key) in ${source.dir} ` +
-            `(${source.setting}). Put the key that was made with the client certificate there.`);
-    }
-    return material;
-}
-/** Whether `key` is the private key of the certificate `cert` (false when either is unreadable). */
-function keyMatches(cert, key) {
-    try {
-        return new external_node_crypto_namespaceObject.X509Certificate(cert).checkPrivateKey((0,external_node_crypto_namespaceObject.createPrivateKey)(key));
-    }
-    catch {
-        return false;
-    }
-}
-function parseAddress(address, source) {
-    const invalid = (why) => new InvalidSettingsError(`Invalid ${source} '${redact(address)}': ${why}. Expected ${ACCEPTED}.`);
-    if (address.startsWith('/'))
-        return { scheme: 'unix', socketPath: address };
-    if (address.startsWith('unix://')) {
-        const socketPath = address.slice('unix://'.length);
-        if (!socketPath.startsWith('/'))
-            throw invalid('the socket path must be absolute');
-        return { scheme: 'unix', socketPath };
-    }
-    let url;
-    try {
-        url = new URL(address);
-    }
-    catch {
-        throw invalid('not a URL');
-    }
-    if (url.protocol !== 'tcp:' && url.protocol !== 'ssh:') {
-        throw invalid(`the scheme '${url.protocol.replace(/:$/, '')}' is not supported`);
-    }
-    if (!url.hostname)
-        throw invalid('no host');
-    if (url.pathname && url.pathname !== '/')
-        throw invalid('a path after the host');
-    const port = url.port ? Number(url.port) : undefined;
-    if (url.protocol === 'tcp:') {
-        if (url.username || url.password)
-            throw invalid('tcp addresses take no user');
-        return { scheme: 'tcp', host: url.hostname, port };
-    }
-    if (url.password)
-        throw invalid('a password in the address is not supported; use an ssh key');
-    return { scheme: 'ssh', host: url.hostname, port, username: decodeURIComponent(url.username) };
-}
-/** The address with any password replaced, for messages. */
-function redact(address) {
-    return address.replace(/\/\/([^/@:]*):[^/@]*@/, '//$1:***@');
-}
-function connect(address, source, tls, home, env) {
-    const parsed = parseAddress(address, source);
-    // Set every option the library would otherwise take from DOCKER_HOST and DOCKER_CERT_PATH.
-    const base = {
-        socketPath: undefined,
-        host: undefined,
-        port: undefined,
-        protocol: undefined,
-        username: undefined,
-        ca: undefined,
-        cert: undefined,
-        key: undefined,
-        sshOptions: undefined
-    };
-    if (parsed.scheme === 'unix') {
-        return { address, source, options: { ...base, socketPath: parsed.socketPath } };
-    }
-    if (parsed.scheme === 'tcp') {
-        if (!tls) {
-            const options = {
-                ...base,
-                host: parsed.host,
-                port: parsed.port ?? 2375,
-                protocol: 'http'
-            };
-            return { address, source, options };
-        }
-        const options = {
-            ...base,
-            host: parsed.host,
-            port: parsed.port ?? 2376,
-            protocol: 'https',
-            ca: tls.ca,
-            cert: tls.cert,
-            key: tls.key
-        };
-        // The library has no switch for an unverified server certificate; its agent option does.
-        const agent = tls.verify ? undefined : new (external_node_https_default()).Agent({ rejectUnauthorized: false });
-        return {
-            address,
-            source,
-            tls: tls.source,
-            options: agent ? { ...options, agent } : options
-        };
-    }
-    const username = parsed.username || external_node_os_default().userInfo().username;
-    const host = parsed.host;
-    const port = parsed.port ?? 22;
-    return {
-        address,
-        source,
-        options: {
-            ...base,
-            host,
-            port,
-            protocol: 'ssh',
-            username,
-            sshOptions: sshOptions(host, port, username, home, env)
-        }
-    };
-}
-/**
- * What OpenSSH would use without a config file: the agent at SSH_AUTH_SOCK, then the default
- * identities in ~/.ssh; and it accepts only a host whose key is in ~/.ssh/known_hosts.
- */
-function sshOptions(host, port, username, home, env) {
-    const sshDir = external_node_path_default().join(home, '.ssh');
-    const auth = [];
-    if (env.SSH_AUTH_SOCK) {
-        const agent = { type: 'agent', username, agent: env.SSH_AUTH_SOCK };
-        auth.push(agent);
-    }
-    for (const name of SSH_IDENTITIES) {
-        const file = external_node_path_default().join(sshDir, name);
-        if (!(0,external_node_fs_namespaceObject.existsSync)(file))
-            continue;
-        const identity = { type: 'publickey', username, key: (0,external_node_fs_namespaceObject.readFileSync)(file) };
-        auth.push(identity);
-    }
-    const knownHosts = external_node_path_default().join(sshDir, 'known_hosts');
-    return {
-        agent: env.SSH_AUTH_SOCK,
-        authHandler: auth,
-        readyTimeout: 20_000,
-        hostVerifier: (key) => isKnownHost(knownHosts, host, port, key)
-    };
-}
-/** Whether known_hosts lists `key` for the host, in plain or hashed (HashKnownHosts) form. */
-function isKnownHost(file, host, port, key) {
-    if (!(0,external_node_fs_namespaceObject.existsSync)(file))
-        return false;
-    const name = port === 22 ? host : `[${host}]:${port}`;
-    const wanted = key.toString('base64');
-    for (const line of (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8').split('\n')) {
-        const fields = line.trim().split(/\s+/);
-        // Markers (@cert-authority, @revoked) and comments are not plain host keys.
-        if (fields.length < 3 || fields[0].startsWith('#') || fields[0].startsWith('@'))
-            continue;
-        if (fields[2] !== wanted)
-            continue;
-        if (fields[0].split(',').some(pattern => hostMatches(pattern, name)))
-            return true;
-    }
-    return false;
-}
-function hostMatches(pattern, name) {
-    const hashed = /^\|1\|([^|]+)\|(.+)$/.exec(pattern);
-    if (!hashed)
-        return pattern === name;
-    const digest = (0,external_node_crypto_namespaceObject.createHmac)('sha1', Buffer.from(hashed[1], 'base64')).update(name).digest('base64');
-    return digest === hashed[2];
-}
-const CERT_UNTRUSTED = new Set([
-    'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-    'SELF_SIGNED_CERT_IN_CHAIN',
-    'DEPTH_ZERO_SELF_SIGNED_CERT',
-    'UNABLE_TO_GET_ISSUER_CERT',
-    'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-    'CERT_UNTRUSTED',
-    'CERT_HAS_EXPIRED',
-    'ERR_TLS_CERT_ALTNAME_INVALID'
-]);
-/**
- * What went wrong reaching the engine and what to fix, when `error` is a TLS or ssh failure;
- * undefined for anything else. Never includes key material.
- */
-function explainConnectionError(connection, error) {
-    const e = (error ?? {});
-    const code = e.code ?? '';
-    const message = e.message ?? String(error);
-    const at = `${connection.address} (from ${connection.source})`;
-    const tlsDir = connection.tls ? `${connection.tls.dir} (${connection.tls.setting})` : '';
-    if (CERT_UNTRUSTED.has(code)) {
-        return (`TLS verification of the engine at ${at} failed: ${message} (${code}). The engine's ` +
-            `certificate is not signed by the ca.pem in ${tlsDir}, or does not name this address. ` +
-            `Put the CA that signed the engine's certificate there.`);
-    }
-    if (/^ERR_SSL_.*ALERT/.test(code) || /alert (bad certificate|unknown ca)/i.test(message)) {
-        return (`The engine at ${at} refused the TLS client certificate (${code || message}). Put a ` +
-            `cert.pem and key.pem signed by the engine's CA in ${tlsDir}.`);
-    }
-    if (connection.options.protocol !== 'ssh')
-        return undefined;
-    const username = connection.options.username ?? '';
-    if (e.level === 'client-authentication') {
-        return (`ssh authentication as ${username} to ${at} failed: no key was accepted. Load the key ` +
-            `into ssh-agent (SSH_AUTH_SOCK) or put it in ~/.ssh (id_ed25519, id_ecdsa or id_rsa), and ` +
-            `make sure the host's authorized_keys has its public half.`);
-    }
-    if (/Host denied/.test(message)) {
-        return (`ssh to ${at}: the host's key is not in ~/.ssh/known_hosts, or differs from the one ` +
-            `there. Check the host's key and add it (for example by connecting once with ssh).`);
-    }
-    if (e.level?.startsWith('client-')) {
-        return `ssh to ${at} failed: ${message}. Check the address and that sshd answers there.`;
-    }
-    return undefined;
-}
-
-;// CONCATENATED MODULE: ./src/stores/spec.ts
-
-/** Reads the `store` input: a directory path, or `dir:PATH`. */
-function parseStoreSpec(value) {
-    const explicit = /^([a-z][a-z0-9+.-]*):(.*)$/.exec(value);
-    if (explicit && explicit[1] !== 'dir' && explicit[1].length > 1) {
-        throw invalidInput('store', value, `'${explicit[1]}:' is no kind of store this tool has: expected a directory path, or dir:PATH.`);
-    }
-    const path = explicit && explicit[1] === 'dir' ? explicit[2] : value;
-    if (!path.trim()) {
-        throw invalidInput('store', value, 'The directory path is empty: expected dir:PATH or a path.');
-    }
-    return { kind: 'directory', path };
-}
-
-;// CONCATENATED MODULE: ./src/app/inputs.ts
-// Generated from action.yml by scripts/package.mjs; do not edit.
-const INPUTS = {
-    mode: {
-        description: 'What to do: `snapshot`, `restore`, `verify` or `prune`.',
-        default: 'snapshot'
-    },
-    store: {
-        description: 'Where snapshots live: a directory path (or `dir:PATH`). Volume archives, saved images and the manifest go there.',
-        default: '.docker-snapshots'
-    },
-    'snapshot-id': {
-        description: 'Snapshot id. For snapshot: empty picks a time-based id. For restore and verify: an id, or `latest` for the newest complete snapshot in the store.',
-        default: ''
-    },
-    'docker-host': {
-        description: 'Docker engine address, as the Docker CLI takes it: `unix:///var/run/docker.sock`, `tcp://host:2376` (TLS from DOCKER_TLS_VERIFY and DOCKER_CERT_PATH), `ssh://user@host`. Empty uses DOCKER_HOST, then the Docker context (DOCKER_CONTEXT or the current one), then the default socket.',
-        default: ''
-    },
-    containers: {
-        description: 'Containers to snapshot, by name or id, separated by commas or newlines.',
-        default: ''
-    },
-    'compose-project': {
-        description: 'Snapshot every container of this compose project (label `com.docker.compose.project`).',
-        default: ''
-    },
-    labels: {
-        description: 'Snapshot containers carrying all of these labels (`key` or `key=value`), separated by commas or newlines.',
-        default: ''
-    },
-    all: {
-        description: 'Snapshot every container on the engine (`true` or `false`).',
-        default: 'false'
-    },
-    volumes: {
-        description: 'Extra named volumes to snapshot besides those the containers mount.',
-        default: ''
-    },
-    'exclude-volumes': {
-        description: 'Named volumes to leave out (a cache, say). One that a container mounts is recorded but not copied: a restore gives the container a new empty volume of that name.',
-        default: ''
-    },
-    consistency: {
-        description: "How containers are held still while they are copied: `pause` (default), `stop`, or `none`. A container's `docker-snapshot.consistency` label overrides it.",
-        default: 'pause'
-    },
-    commit: {
-        description: "Commit each container's filesystem into an image (`true` or `false`). A container's `docker-snapshot.commit` label overrides it.",
-        default: 'true'
-    },
-    'keep-images': {
-        description: 'Keep on the engine the images a snapshot commits or tags (`true` or `false`). By default each is removed once it is pushed or saved into the store, and when the run fails.',
-        default: 'false'
-    },
-    'bind-mounts': {
-        description: '`record` bind mounts in the manifest, or `capture` their contents as well.',
-        default: 'record'
-    },
-    compression: {
-        description: 'Archive compression: `auto` (zstd when available, else gzip), `zstd` or `gzip`.',
-        default: 'auto'
-    },
-    'compression-level': {
-        description: 'Compression level (zstd 1-19, gzip 1-9). Empty uses 3 for zstd and 6 for gzip.',
-        default: ''
-    },
-    'hook-timeout': {
-        description: 'Seconds a pre- or post-exec hook may run before it counts as failed.',
-        default: '60'
-    },
-    'replace-snapshot': {
-        description: 'Snapshot: when the store already holds a snapshot with this snapshot-id, replace it (`true`) or refuse before touching anything (`false`). The old one is removed only once the new one is whole; a failed run leaves it as it was.',
-        default: 'false'
-    },
-    registry: {
-        description: 'Registry for committed and locally built images (`host:port`). Empty saves images into the store instead.',
-        default: ''
-    },
-    repository: {
-        description: 'Repository in the registry that snapshot images are pushed to; tags name the snapshot and the container.',
-        default: 'docker-snapshot'
-    },
-    'registry-username': {
-        description: "Registry user name. Empty uses the Docker config's credentials, or none.",
-        default: ''
-    },
-    'registry-password': {
-        description: 'Registry password or token (masked in logs).',
-        default: ''
-    },
-    'on-conflict': {
-        description: 'Restore when a container or volume of the same name exists: `fail` (default, nothing is changed), `replace`, or `skip`.',
-        default: 'fail'
-    },
-    prefix: {
-        description: 'Restore under names with this prefix (containers, volumes, networks), beside the originals.',
-        default: ''
-    },
-    'only-containers': {
-        description: 'Restore only these containers (with their volumes and networks).',
-        default: ''
-    },
-    'only-volumes': {
-        description: 'Restore only these volumes.',
-        default: ''
-    },
-    start: {
-        description: 'Start restored containers that were running when the snapshot was taken (`true` or `false`).',
-        default: 'true'
-    },
-    'wait-timeout': {
-        description: 'Seconds to wait for each restored container to be running, or healthy when it has a healthcheck.',
-        default: '120'
-    },
-    ports: {
-        description: 'Published ports on restore: `keep`, `ephemeral` (engine-chosen host ports; for restoring beside the originals), or `none`.',
-        default: 'keep'
-    },
-    env: {
-        description: 'Values for environment variables left out of the manifest because they look secret, as `NAME=VALUE` lines (masked in logs). Needed only when the image does not carry them.',
-        default: ''
-    },
-    'keep-on-failure': {
-        description: 'Restore: when it fails, keep the containers, volumes and networks it created (to read `docker logs` of a container that did not become healthy) instead of removing them (`true` or `false`).',
-        default: 'false'
-    },
-    'restore-check': {
-        description: 'Verify: also restore into throwaway names, check the containers come up, and clean up (`true` or `false`).',
-        default: 'false'
-    },
-    'drill-container': {
-        description: 'The container to run `drill-command` in. Verify: its name in the snapshot, run in a throwaway restore (implies restore-check). CLI drill: a compose service or container name, asked before the snapshot and after the restore.',
-        default: ''
-    },
-    'drill-command': {
-        description: 'A shell command run in `drill-container`. Verify: it must exit 0. CLI drill: it must exit 0 and print the same after the restore as before.',
-        default: ''
-    },
-    keep: {
-        description: 'Prune: keep this many newest complete snapshots. Empty keeps all by count.',
-        default: ''
-    },
-    'older-than': {
-        description: 'Prune: remove snapshots older than this (`30m`, `12h`, `7d`). Empty removes none by age.',
-        default: ''
-    }
-};
-
-// EXTERNAL MODULE: ./node_modules/ajv/dist/ajv.js
-var ajv = __nccwpck_require__(2463);
 ;// CONCATENATED MODULE: ./src/manifest/manifest.ts
 /**
  * The snapshot manifest: what was taken and how to bring it back. Versioned; validated against
@@ -87159,861 +86658,6 @@ function dropSharedNetworkFields(body) {
     delete body.Hostname;
     delete body.Domainname;
     delete body.ExposedPorts;
-}
-
-;// CONCATENATED MODULE: ./src/manifest/schema.ts
-/**
- * The manifest's JSON schema, its checksum, and the only way to write or read a manifest:
- * `serializeManifest` and `parseManifest`. Reading checks, in order: JSON, schema version, schema,
- * checksum, then the cross-references the schema cannot express.
- */
-
-
-
-
-
-/** A snapshot id: also a directory name and an OCI tag, so lowercase and no path separators. */
-const SNAPSHOT_ID_PATTERN = '^[a-z0-9][a-z0-9._-]{0,127}$';
-/**
- * An object name inside a snapshot: a relative path of non-empty segments, none of them `.` or
- * `..`, without backslashes or control characters, e.g. `volumes/pgdata.tar.zst`.
- */
-const OBJECT_NAME_PATTERN = '^(?!\\.\\.?(?:/|$))(?!.*/\\.\\.?(?:/|$))[^/\\\\\\u0000-\\u001f]+(?:/[^/\\\\\\u0000-\\u001f]+)*$';
-const SHA256_HEX_PATTERN = '^[a-f0-9]{64}$';
-/** Built-in networks every engine has; endpoints may name them without a `networks` entry. */
-const BUILTIN_NETWORKS = ['bridge', 'host', 'none'];
-const snapshotIdRegExp = new RegExp(SNAPSHOT_ID_PATTERN, 'u');
-const objectNameRegExp = new RegExp(OBJECT_NAME_PATTERN, 'u');
-function isValidSnapshotId(snapshotId) {
-    return snapshotIdRegExp.test(snapshotId);
-}
-function isValidObjectName(name) {
-    return objectNameRegExp.test(name);
-}
-// Engine object names: the engine's own rule for container and volume names.
-const ENGINE_NAME_PATTERN = '^[a-zA-Z0-9][a-zA-Z0-9_.-]*$';
-const IMAGE_ID_PATTERN = '^sha256:[a-f0-9]{64}$';
-const CONTAINER_ID_PATTERN = '^[a-f0-9]{64}$';
-const ISO_TIME_PATTERN = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?(Z|[+-]\\d{2}:\\d{2})$';
-const IPV4_OCTET = '(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
-const IPV4_PATTERN = `^${IPV4_OCTET}(\\.${IPV4_OCTET}){3}$`;
-const IPV6_PATTERN = '^[0-9a-fA-F.]*:[0-9a-fA-F:.]*$';
-const nonEmptyString = { type: 'string', minLength: 1 };
-const engineName = { type: 'string', pattern: ENGINE_NAME_PATTERN };
-const stringList = { type: 'array', items: { type: 'string' } };
-const nameList = { type: 'array', items: nonEmptyString };
-const stringMap = {
-    type: 'object',
-    required: [],
-    additionalProperties: { type: 'string' }
-};
-const byteCount = { type: 'integer', minimum: 0 };
-const consistency = {
-    type: 'string',
-    enum: ['none', 'pause', 'stop']
-};
-const archiveSchema = {
-    type: 'object',
-    additionalProperties: false,
-    required: ['object', 'compression', 'sha256', 'storedBytes', 'tarBytes'],
-    properties: {
-        object: { type: 'string', pattern: OBJECT_NAME_PATTERN },
-        compression: { type: 'string', enum: ['zstd', 'gzip', 'none'] },
-        sha256: { type: 'string', pattern: SHA256_HEX_PATTERN },
-        storedBytes: byteCount,
-        tarBytes: byteCount
-    }
-};
-const rootSchema = {
-    type: 'object',
-    additionalProperties: false,
-    required: ['uid', 'gid', 'mode', 'mtime'],
-    properties: {
-        uid: { type: 'integer', minimum: 0 },
-        gid: { type: 'integer', minimum: 0 },
-        mode: { type: 'integer', minimum: 0, maximum: 0o7777 },
-        mtime: { type: 'integer' }
-    }
-};
-const volumeSchema = {
-    type: 'object',
-    additionalProperties: false,
-    required: [
-        'name',
-        'driver',
-        'driverOptions',
-        'labels',
-        'anonymous',
-        'usedBy',
-        'root',
-        'entries',
-        'archive'
-    ],
-    properties: {
-        name: engineName,
-        driver: nonEmptyString,
-        driverOptions: stringMap,
-        labels: stringMap,
-        anonymous: { type: 'boolean' },
-        usedBy: nameList,
-        root: rootSchema,
-        entries: byteCount,
-        archive: archiveSchema
-    }
-};
-const excludedVolumeSchema = {
-    type: 'object',
-    additionalProperties: false,
-    required: ['name', 'driver', 'driverOptions', 'labels', 'usedBy'],
-    properties: {
-        name: engineName,
-        driver: nonEmptyString,
-        driverOptions: stringMap,
-        labels: stringMap,
-        usedBy: nameList
-    }
-};
-// Optional members are `$ref`s: JSONSchemaType would otherwise demand `nullable: true`, and a
-// manifest that says `null` where the type says "absent" is not one we wrote.
-const mountSchema = {
-    type: 'object',
-    additionalProperties: false,
-    required: ['type', 'source', 'destination', 'readOnly'],
-    properties: {
-        type: { type: 'string', enum: ['volume', 'bind', 'tmpfs'] },
-        source: { type: 'string' },
-        destination: { type: 'string', pattern: '^/' },
-        readOnly: { type: 'boolean' },
-        archive: { $ref: '#/definitions/archive' }
-    }
-};
-const endpointSchema = {
-    type: 'object',
-    additionalProperties: false,
-    required: ['network', 'aliases'],
-    properties: {
-        network: nonEmptyString,
-        aliases: nameList,
-        ipv4Address: { $ref: '#/definitions/ipv4Address' },
-        ipv6Address: { $ref: '#/definitions/ipv6Address' }
-    }
-};
-const createBodySchema = {
-    type: 'object',
-    additionalProperties: false,
-    required: ['HostConfig'],
-    properties: {
-        Hostname: { $ref: '#/definitions/string' },
-        Domainname: { $ref: '#/definitions/string' },
-        User: { $ref: '#/definitions/string' },
-        WorkingDir: { $ref: '#/definitions/string' },
-        Entrypoint: { type: 'array', items: { type: 'string' }, nullable: true },
-        Cmd: { type: 'array', items: { type: 'string' }, nullable: true },
-        Env: { $ref: '#/definitions/stringList' },
-        Labels: { $ref: '#/definitions/stringMap' },
-        ExposedPorts: { $ref: '#/definitions/emptyObjectMap' },
-        Tty: { $ref: '#/definitions/boolean' },
-        OpenStdin: { $ref: '#/definitions/boolean' },
-        StdinOnce: { $ref: '#/definitions/boolean' },
-        AttachStdin: { $ref: '#/definitions/boolean' },
-        AttachStdout: { $ref: '#/definitions/boolean' },
-        AttachStderr: { $ref: '#/definitions/boolean' },
-        StopSignal: { $ref: '#/definitions/string' },
-        StopTimeout: { $ref: '#/definitions/integer' },
-        Healthcheck: { $ref: '#/definitions/freeObject' },
-        Volumes: { $ref: '#/definitions/emptyObjectMap' },
-        HostConfig: { type: 'object', required: [], additionalProperties: true }
-    }
-};
-const containerSchema = {
-    type: 'object',
-    additionalProperties: false,
-    required: [
-        'name',
-        'id',
-        'sourceImage',
-        'image',
-        'consistency',
-        'running',
-        'dependsOn',
-        'mounts',
-        'endpoints',
-        'redactedEnv',
-        'create'
-    ],
-    properties: {
-        name: engineName,
-        id: { type: 'string', pattern: CONTAINER_ID_PATTERN },
-        sourceImage: nonEmptyString,
-        image: nonEmptyString,
-        consistency,
-        running: { type: 'boolean' },
-        dependsOn: nameList,
-        mounts: { type: 'array', items: mountSchema },
-        endpoints: { type: 'array', items: endpointSchema },
-        redactedEnv: nameList,
-        create: createBodySchema
-    }
-};
-const imageSchema = {
-    type: 'object',
-    additionalProperties: false,
-    required: ['key', 'role', 'id', 'location', 'reference'],
-    properties: {
-        key: nonEmptyString,
-        role: { type: 'string', enum: ['commit', 'source'] },
-        container: { $ref: '#/definitions/engineName' },
-        id: { type: 'string', pattern: IMAGE_ID_PATTERN },
-        location: { type: 'string', enum: ['registry', 'store', 'local'] },
-        reference: nonEmptyString,
-        digest: { $ref: '#/definitions/imageDigest' },
-        archive: { $ref: '#/definitions/archive' }
-    }
-};
-const ipamConfigSchema = {
-    type: 'object',
-    additionalProperties: false,
-    required: [],
-    properties: {
-        subnet: { $ref: '#/definitions/nonEmptyString' },
-        ipRange: { $ref: '#/definitions/nonEmptyString' },
-        gateway: { $ref: '#/definitions/nonEmptyString' }
-    }
-};
-const networkSchema = {
-    type: 'object',
-    additionalProperties: false,
-    required: ['name', 'driver', 'internal', 'attachable', 'enableIPv6', 'labels', 'options', 'ipam'],
-    properties: {
-        name: nonEmptyString,
-        driver: nonEmptyString,
-        internal: { type: 'boolean' },
-        attachable: { type: 'boolean' },
-        enableIPv6: { type: 'boolean' },
-        labels: stringMap,
-        options: stringMap,
-        ipam: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['driver', 'config', 'options'],
-            properties: {
-                driver: nonEmptyString,
-                config: { type: 'array', items: ipamConfigSchema },
-                options: stringMap
-            }
-        }
-    }
-};
-/** The JSON schema (draft-07) of manifest version 1. */
-const manifestSchema = {
-    $schema: 'http://json-schema.org/draft-07/schema#',
-    title: 'docker-snapshot manifest',
-    definitions: {
-        archive: archiveSchema,
-        string: { type: 'string' },
-        nonEmptyString,
-        engineName,
-        integer: { type: 'integer' },
-        boolean: { type: 'boolean' },
-        stringList,
-        stringMap,
-        emptyObjectMap: {
-            type: 'object',
-            required: [],
-            additionalProperties: { type: 'object', required: [], maxProperties: 0 }
-        },
-        freeObject: { type: 'object', required: [], additionalProperties: true },
-        imageDigest: { type: 'string', pattern: '^sha256:[a-f0-9]{64}$' },
-        ipv4Address: { type: 'string', pattern: IPV4_PATTERN },
-        ipv6Address: { type: 'string', pattern: IPV6_PATTERN },
-        excludedVolumes: { type: 'array', items: excludedVolumeSchema }
-    },
-    type: 'object',
-    additionalProperties: false,
-    required: [
-        'schemaVersion',
-        'snapshotId',
-        'createdAt',
-        'completedAt',
-        'tool',
-        'engine',
-        'selection',
-        'consistency',
-        'containers',
-        'images',
-        'volumes',
-        'networks',
-        'checksum'
-    ],
-    properties: {
-        schemaVersion: { type: 'integer', const: MANIFEST_VERSION },
-        snapshotId: { type: 'string', pattern: SNAPSHOT_ID_PATTERN },
-        createdAt: { type: 'string', pattern: ISO_TIME_PATTERN },
-        completedAt: { type: 'string', pattern: ISO_TIME_PATTERN },
-        tool: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['name', 'version'],
-            properties: {
-                name: { type: 'string', const: 'docker-snapshot' },
-                version: nonEmptyString
-            }
-        },
-        engine: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['version', 'apiVersion', 'os', 'arch'],
-            properties: {
-                version: nonEmptyString,
-                apiVersion: nonEmptyString,
-                os: nonEmptyString,
-                arch: nonEmptyString
-            }
-        },
-        selection: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['containers', 'labels', 'all'],
-            properties: {
-                containers: nameList,
-                composeProject: { $ref: '#/definitions/nonEmptyString' },
-                labels: nameList,
-                all: { type: 'boolean' }
-            }
-        },
-        consistency,
-        containers: { type: 'array', items: containerSchema },
-        images: { type: 'array', items: imageSchema },
-        volumes: { type: 'array', items: volumeSchema },
-        excludedVolumes: { $ref: '#/definitions/excludedVolumes' },
-        networks: { type: 'array', items: networkSchema },
-        checksum: { type: 'string', pattern: SHA256_HEX_PATTERN }
-    }
-};
-const schema_ajv = new ajv.Ajv({ allErrors: true, strict: true });
-const validateManifestSchema = schema_ajv.compile(manifestSchema);
-/** How many schema errors or inconsistencies one message lists. */
-const MAX_LISTED = 5;
-/**
- * JSON with object keys sorted (by UTF-16 code units) at every depth and no whitespace; members
- * whose value is `undefined` are left out, as `JSON.stringify` does.
- */
-function canonicalJson(value) {
-    if (Array.isArray(value)) {
-        return `[${value.map(item => (item === undefined ? 'null' : canonicalJson(item))).join(',')}]`;
-    }
-    if (value !== null && typeof value === 'object') {
-        const members = Object.entries(value)
-            .filter(([, member]) => member !== undefined)
-            .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-            .map(([key, member]) => `${JSON.stringify(key)}:${canonicalJson(member)}`);
-        return `{${members.join(',')}}`;
-    }
-    const text = JSON.stringify(value);
-    if (text === undefined)
-        throw new TypeError(`cannot represent ${typeof value} in JSON`);
-    return text;
-}
-/** sha256 (lowercase hex) of the canonical JSON of every field but `checksum`. */
-function computeChecksum(manifest) {
-    const content = { ...manifest };
-    delete content.checksum;
-    return (0,external_node_crypto_namespaceObject.createHash)('sha256').update(canonicalJson(content), 'utf8').digest('hex');
-}
-/**
- * The text of `manifest.json`: the manifest with its checksum filled in, 2-space JSON and a final
- * newline. Throws ManifestError if the result would not pass `parseManifest`.
- */
-function serializeManifest(manifest) {
-    const content = { ...manifest };
-    delete content.checksum;
-    const text = `${JSON.stringify({ ...content, checksum: computeChecksum(manifest) }, null, 2)}\n`;
-    parseManifest(text, `the manifest of snapshot '${manifest.snapshotId}' being written`);
-    return text;
-}
-/**
- * Reads and fully checks a manifest. `source` says where the text came from (a path, or the
- * snapshot and store) and starts every error message.
- */
-function parseManifest(text, source) {
-    let parsed;
-    try {
-        parsed = JSON.parse(text);
-    }
-    catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
-        throw new ManifestError(`${source}: not valid JSON (${reason}); the manifest is damaged or is not a manifest: ` +
-            'restore it from an unmodified copy or take a new snapshot', { cause: error });
-    }
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-        throw new ManifestError(`${source}: not a docker-snapshot manifest (expected a JSON object, found ${describeJsonType(parsed)})`);
-    }
-    checkSchemaVersion(parsed, source);
-    if (!validateManifestSchema(parsed)) {
-        const errors = validateManifestSchema.errors ?? [];
-        throw new ManifestError(`${source}: does not match manifest schema version ${MANIFEST_VERSION}: ` +
-            `${listFirst(errors.map(formatSchemaError))}; ` +
-            'the manifest was edited or written by a faulty tool: restore it from an unmodified copy or take a new snapshot');
-    }
-    const manifest = parsed;
-    const computed = computeChecksum(manifest);
-    if (computed !== manifest.checksum) {
-        throw new ManifestError(`${source}: checksum mismatch: the manifest was modified after it was written: ` +
-            `expected ${manifest.checksum}, computed ${computed}; restore from an unmodified copy`);
-    }
-    const inconsistencies = findInconsistencies(manifest);
-    if (inconsistencies.length > 0) {
-        throw new ManifestError(`${source}: inconsistent manifest: ${listFirst(inconsistencies)}; ` +
-            'it cannot be restored: take a new snapshot');
-    }
-    return manifest;
-}
-function checkSchemaVersion(parsed, source) {
-    const version = 'schemaVersion' in parsed ? parsed.schemaVersion : undefined;
-    if (version === MANIFEST_VERSION)
-        return;
-    if (version === undefined) {
-        throw new ManifestError(`${source}: no schemaVersion: this is not a docker-snapshot manifest, or it was truncated`);
-    }
-    if (typeof version === 'number' && Number.isInteger(version) && version > MANIFEST_VERSION) {
-        throw new ManifestError(`${source}: schemaVersion ${version} was written by a newer docker-snapshot ` +
-            `(this one reads schemaVersion ${MANIFEST_VERSION}); upgrade docker-snapshot to restore it`);
-    }
-    const older = typeof version === 'number' && Number.isInteger(version) && version < 1;
-    throw new ManifestError(`${source}: schemaVersion ${JSON.stringify(version)} is ${older ? 'older than any' : 'not a'} ` +
-        `version this docker-snapshot reads (it reads schemaVersion ${MANIFEST_VERSION})`);
-}
-function describeJsonType(value) {
-    if (value === null)
-        return 'null';
-    if (Array.isArray(value))
-        return 'an array';
-    return `a ${typeof value}`;
-}
-function listFirst(items) {
-    const listed = items.slice(0, MAX_LISTED).join('; ');
-    const more = items.length - MAX_LISTED;
-    return more > 0 ? `${listed}; and ${more} more` : listed;
-}
-function formatSchemaError(error) {
-    const path = error.instancePath === '' ? '(root)' : error.instancePath;
-    let message = error.message ?? `fails ${error.keyword}`;
-    const params = error.params;
-    if (error.keyword === 'additionalProperties') {
-        message += ` (${String(params.additionalProperty)})`;
-    }
-    else if (error.keyword === 'enum' && Array.isArray(params.allowedValues)) {
-        message += `: ${params.allowedValues.map(value => JSON.stringify(value)).join(', ')}`;
-    }
-    else if (error.keyword === 'const') {
-        message += ` ${JSON.stringify(params.allowedValue)}`;
-    }
-    return `${path}: ${message}`;
-}
-/** Cross-references the schema cannot express; each message names the entry at fault. */
-function findInconsistencies(manifest) {
-    const problems = [];
-    for (const field of ['createdAt', 'completedAt']) {
-        if (Number.isNaN(Date.parse(manifest[field]))) {
-            problems.push(`${field} '${manifest[field]}' is not a valid time`);
-        }
-    }
-    const containerNames = reportDuplicates(manifest.containers.map(container => container.name), 'container name', problems);
-    const imageKeys = reportDuplicates(manifest.images.map(image => image.key), 'image key', problems);
-    const volumeNames = reportDuplicates([...manifest.volumes, ...(manifest.excludedVolumes ?? [])].map(volume => volume.name), 'volume name', problems);
-    const networkNames = reportDuplicates(manifest.networks.map(network => network.name), 'network name', problems);
-    const archiveOwners = new Map();
-    const claimArchive = (archive, owner) => {
-        if (archive === undefined)
-            return;
-        if (archive.object === MANIFEST_FILE) {
-            problems.push(`${owner}: archive object '${MANIFEST_FILE}' is reserved for the manifest`);
-        }
-        const previous = archiveOwners.get(archive.object);
-        if (previous === undefined)
-            archiveOwners.set(archive.object, owner);
-        else
-            problems.push(`archive object '${archive.object}' is used by both ${previous} and ${owner}`);
-    };
-    manifest.volumes.forEach((volume, index) => {
-        claimArchive(volume.archive, `volumes[${index}] '${volume.name}'`);
-    });
-    manifest.containers.forEach((container, index) => {
-        const entry = `containers[${index}] '${container.name}'`;
-        if (!imageKeys.has(container.image)) {
-            problems.push(`${entry}: image '${container.image}' is not in images`);
-        }
-        const destinations = new Set();
-        container.mounts.forEach((mount, mountIndex) => {
-            const where = `${entry} mounts[${mountIndex}] (${mount.destination})`;
-            if (destinations.has(mount.destination)) {
-                problems.push(`${where}: destination is mounted twice`);
-            }
-            destinations.add(mount.destination);
-            if (mount.type === 'volume' && !volumeNames.has(mount.source)) {
-                problems.push(`${where}: volume '${mount.source}' is not in volumes`);
-            }
-            if (mount.type === 'bind' && !external_node_path_namespaceObject.posix.isAbsolute(mount.source)) {
-                problems.push(`${where}: bind source '${mount.source}' is not an absolute path`);
-            }
-            if (mount.type === 'tmpfs' && mount.source !== '') {
-                problems.push(`${where}: tmpfs mount has source '${mount.source}' (expected none)`);
-            }
-            claimArchive(mount.archive, where);
-        });
-        const attached = new Set();
-        container.endpoints.forEach((endpoint, endpointIndex) => {
-            const where = `${entry} endpoints[${endpointIndex}]`;
-            if (attached.has(endpoint.network)) {
-                problems.push(`${where}: network '${endpoint.network}' is attached twice`);
-            }
-            attached.add(endpoint.network);
-            if (!networkNames.has(endpoint.network) && !BUILTIN_NETWORKS.includes(endpoint.network)) {
-                problems.push(`${where}: network '${endpoint.network}' is not in networks`);
-            }
-        });
-    });
-    manifest.images.forEach((image, index) => {
-        const entry = `images[${index}] '${image.key}'`;
-        if (image.role === 'commit') {
-            if (image.container === undefined) {
-                problems.push(`${entry}: a commit image must name its container`);
-            }
-            else if (!containerNames.has(image.container)) {
-                problems.push(`${entry}: container '${image.container}' is not in containers`);
-            }
-        }
-        if (image.location === 'store' && image.archive === undefined) {
-            problems.push(`${entry}: location 'store' but no archive`);
-        }
-        if (image.location === 'registry' && image.digest === undefined) {
-            problems.push(`${entry}: location 'registry' but no digest to pin the pull`);
-        }
-        claimArchive(image.archive, entry);
-    });
-    return problems;
-}
-/** The set of names; each name that appears more than once is reported once. */
-function reportDuplicates(names, what, problems) {
-    const seen = new Set();
-    const reported = new Set();
-    for (const name of names) {
-        if (seen.has(name) && !reported.has(name)) {
-            problems.push(`duplicate ${what} '${name}'`);
-            reported.add(name);
-        }
-        seen.add(name);
-    }
-    return seen;
-}
-
-;// CONCATENATED MODULE: ./src/app/settings.ts
-
-
-
-
-
-
-
-const MODES = ['snapshot', 'restore', 'verify', 'prune'];
-/**
- * Values shorter than this are not registered for masking (in the action and the CLI): one to
- * three characters are no secret worth the name, and masking them would blank unrelated text
- * (`x` inside `busybox`) and the tool's own words. Longer values are masked wherever they appear.
- */
-const MIN_MASKED_LENGTH = 4;
-/** Whether a secret value is long enough to be masked (see MIN_MASKED_LENGTH). */
-function isMaskable(value) {
-    return value.length >= MIN_MASKED_LENGTH;
-}
-/**
- * A value as an error message shows it: quoted, control characters escaped, and a long one cut
- * short with its length. Never used for secrets.
- */
-function invalid(name, value, expected) {
-    return invalidInput(name, value, expected);
-}
-function oneOf(name, value, allowed) {
-    if (allowed.includes(value))
-        return value;
-    throw invalid(name, value, `Expected one of: ${allowed.join(', ')}.`);
-}
-function bool(name, value) {
-    if (/^(true|yes|1)$/i.test(value))
-        return true;
-    if (/^(false|no|0)$/i.test(value))
-        return false;
-    throw invalid(name, value, 'Expected true or false.');
-}
-function list(value) {
-    return value
-        .split(/[\n,]/)
-        .map(item => item.trim())
-        .filter(Boolean);
-}
-/** The engine's rule for container and volume names (ids are such names too). */
-const ENGINE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
-/** A list of container or volume names; each must be one the engine could have. */
-function names(name, value, what) {
-    const items = list(value);
-    const bad = items.find(item => !ENGINE_NAME.test(item));
-    if (bad !== undefined) {
-        throw invalid(name, bad, `No ${what} can have that name: expected ${what} names${what === 'container' ? ' or ids' : ''} ` +
-            "(letters, digits, '_', '.' or '-', starting with a letter or digit), separated by " +
-            'commas or newlines.');
-    }
-    return items;
-}
-function positiveInteger(name, value, unit) {
-    if (!/^\d+$/.test(value) || Number(value) <= 0) {
-        throw invalid(name, value, `Expected a positive whole number of ${unit}.`);
-    }
-    if (!Number.isSafeInteger(Number(value))) {
-        throw invalid(name, value, `Too large: expected at most ${Number.MAX_SAFE_INTEGER} ${unit}.`);
-    }
-    return Number(value);
-}
-/** The longest timeout Node.js timers take (2^31-1 ms); a longer one fires at once. */
-const MAX_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
-/** A timeout in whole seconds, to milliseconds; within what a Node.js timer can wait. */
-function timeoutSeconds(name, value) {
-    const seconds = positiveInteger(name, value, 'seconds');
-    if (seconds > MAX_TIMEOUT_SECONDS) {
-        throw invalid(name, value, `Expected at most ${MAX_TIMEOUT_SECONDS} seconds (about 24 days), the longest timeout ` +
-            'Node.js can wait.');
-    }
-    return seconds * 1000;
-}
-const DURATION_UNITS = {
-    s: 1e3,
-    m: 60e3,
-    h: 3600e3,
-    d: 86400e3,
-    w: 604800e3
-};
-/** The longest age older-than takes: a hundred years, well inside what a Date can hold. */
-const MAX_DURATION_MS = 36_500 * DURATION_UNITS.d;
-/** `90s`, `30m`, `12h`, `7d`, `2w` to milliseconds. */
-function parseDuration(name, value) {
-    const match = /^(\d+)\s*([smhdw])$/.exec(value.trim());
-    if (!match || Number(match[1]) === 0) {
-        throw invalid(name, value, 'Expected a number and a unit, like 30m, 12h or 7d.');
-    }
-    const ms = Number(match[1]) * DURATION_UNITS[match[2]];
-    if (ms > MAX_DURATION_MS) {
-        throw invalid(name, value, 'Too long: expected at most 36500d (a hundred years).');
-    }
-    return ms;
-}
-function parseRegistry(address) {
-    const expected = 'Expected host or host:port, like 127.0.0.1:5000 or ghcr.io.';
-    const match = /^[A-Za-z0-9.-]+(?::(\d+))?$/.exec(address) ?? /^\[[0-9a-fA-F:]+\](?::(\d+))?$/.exec(address);
-    if (!match)
-        throw invalid('registry', address, expected);
-    const port = match[1];
-    if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) {
-        throw invalid('registry', address, `Port ${port} is out of range: ${expected}`);
-    }
-    return address;
-}
-function checkRepository(repository) {
-    if (!/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/.test(repository)) {
-        throw invalid('repository', repository, 'Expected lowercase path components like team/snapshots.');
-    }
-    return repository;
-}
-function parseEnv(value) {
-    const env = {};
-    for (const [index, raw] of value.split('\n').entries()) {
-        const line = raw.replace(/\r$/, '');
-        if (!line.trim())
-            continue;
-        const eq = line.indexOf('=');
-        const name = eq > 0 ? line.slice(0, eq).trim() : '';
-        // The line may hold a secret: say what is wrong and where, never what it holds.
-        const wrong = eq === -1
-            ? "it has no '='"
-            : !name
-                ? "nothing comes before '='"
-                : !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)
-                    ? "what comes before '=' is not a variable name"
-                    : undefined;
-        if (wrong) {
-            throw new InvalidSettingsError(`Invalid env line ${index + 1}: ${wrong} (the line is not shown: it may hold a secret). ` +
-                "Expected NAME=VALUE lines, NAME of letters, digits and '_', not starting with a digit.");
-        }
-        env[name] = line.slice(eq + 1);
-    }
-    return env;
-}
-/** Why `snapshotId` is no snapshot id (see SNAPSHOT_ID_PATTERN). */
-function snapshotIdFault(snapshotId) {
-    if (snapshotId.length > 128)
-        return `it has ${snapshotId.length} characters`;
-    if (!/^[a-z0-9]/.test(snapshotId))
-        return `it starts with '${snapshotId[0]}'`;
-    const bad = [...snapshotId].find(char => !/[a-z0-9._-]/.test(char)) ?? '';
-    return `it holds ${/\s/.test(bad) ? 'white space' : `'${bad}'`}`;
-}
-/** `key` or `key=value` entries; a key is never empty nor holds white space. */
-function labels(value) {
-    const items = list(value);
-    for (const item of items) {
-        const key = item.split('=')[0];
-        if (!key || /\s/.test(key)) {
-            throw invalid('labels', item, `${key ? 'The key holds white space' : 'The key is empty'}: expected key or key=value ` +
-                'entries, separated by commas or newlines.');
-        }
-    }
-    return items;
-}
-/** A level within what the chosen compression takes; `auto` may pick either, so zstd's range. */
-function compressionLevel(value, compression) {
-    if (!value)
-        return undefined;
-    const range = COMPRESSION_LEVELS[compression === 'gzip' ? 'gzip' : 'zstd'];
-    const level = /^\d+$/.test(value) ? Number(value) : NaN;
-    if (!(level >= range.min && level <= range.max)) {
-        throw invalid('compression-level', value, `Expected a whole number from ${range.min} to ${range.max} for compression ${compression} ` +
-            `(zstd ${COMPRESSION_LEVELS.zstd.min}-${COMPRESSION_LEVELS.zstd.max}, gzip ` +
-            `${COMPRESSION_LEVELS.gzip.min}-${COMPRESSION_LEVELS.gzip.max}).`);
-    }
-    return level;
-}
-/** A fresh snapshot id: UTC time plus a random suffix, e.g. `20261122-063012-a1b2`. */
-function newSnapshotId(now = new Date()) {
-    const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-    return `${stamp}-${(0,external_node_crypto_namespaceObject.randomBytes)(2).toString('hex')}`;
-}
-/** Fills and validates Settings from raw inputs; an empty input takes action.yml's default. */
-function readSettings(source) {
-    const get = (name) => source(name).trim() || INPUTS[name].default;
-    const mode = oneOf('mode', get('mode'), MODES);
-    let snapshotId = get('snapshot-id');
-    if (mode === 'snapshot') {
-        if (snapshotId === 'latest') {
-            throw new InvalidSettingsError("Invalid snapshot-id 'latest': a new snapshot needs its own id. Expected a new id, or " +
-                'nothing for a time-based one.');
-        }
-        snapshotId ||= newSnapshotId();
-    }
-    else {
-        snapshotId ||= 'latest';
-    }
-    if (snapshotId !== 'latest' && !isValidSnapshotId(snapshotId)) {
-        throw invalid('snapshot-id', snapshotId, `It cannot name a snapshot: ${snapshotIdFault(snapshotId)}. Expected lowercase letters, ` +
-            "digits, '.', '_' or '-', starting with a letter or digit, at most 128 characters.");
-    }
-    const secrets = [];
-    let registry;
-    const address = get('registry');
-    const repository = checkRepository(get('repository'));
-    const username = get('registry-username');
-    const password = source('registry-password');
-    if (username && !/^[^\s:]+$/.test(username)) {
-        throw invalid('registry-username', username, "Expected a user name without ':' or white space, as registries take it.");
-    }
-    if (address) {
-        registry = { address: parseRegistry(address), repository };
-        if (username)
-            registry.username = username;
-        if (password) {
-            registry.password = password;
-            if (isMaskable(password))
-                secrets.push(password);
-        }
-    }
-    else if (password || username) {
-        const given = password ? 'registry-password' : 'registry-username';
-        throw new InvalidSettingsError(`${given} is set but registry is empty: credentials for no registry. Expected registry ` +
-            `(host:port) as well, or no ${given}.`);
-    }
-    const compression = oneOf('compression', get('compression'), ['auto', 'zstd', 'gzip']);
-    const level = compressionLevel(get('compression-level'), compression);
-    const env = parseEnv(source('env'));
-    secrets.push(...Object.values(env).filter(isMaskable));
-    const drillContainer = get('drill-container');
-    const drillCommand = get('drill-command');
-    if (Boolean(drillContainer) !== Boolean(drillCommand)) {
-        throw new InvalidSettingsError(`${drillContainer ? 'drill-command' : 'drill-container'} is empty, but ` +
-            `${drillContainer ? 'drill-container' : 'drill-command'} is set: they go together. ` +
-            'Expected the container and the command to run in it, or neither.');
-    }
-    if (drillContainer)
-        names('drill-container', drillContainer, 'container');
-    const keep = get('keep');
-    const olderThan = get('older-than');
-    if (mode === 'prune' && !keep && !olderThan) {
-        throw new InvalidSettingsError('prune needs a rule, but keep and older-than are both empty. Expected keep (a count), ' +
-            'older-than (a duration), or both.');
-    }
-    const onlyContainers = names('only-containers', get('only-containers'), 'container');
-    const onlyVolumes = names('only-volumes', get('only-volumes'), 'volume');
-    const prefix = get('prefix');
-    if (prefix && !ENGINE_NAME.test(prefix)) {
-        throw invalid('prefix', prefix, "Expected letters, digits, '_', '.' or '-', starting with a letter or digit.");
-    }
-    const settings = {
-        mode,
-        store: parseStoreSpec(get('store')),
-        snapshotId,
-        snapshot: {
-            containers: names('containers', get('containers'), 'container'),
-            labels: labels(get('labels')),
-            all: bool('all', get('all')),
-            volumes: names('volumes', get('volumes'), 'volume'),
-            excludeVolumes: names('exclude-volumes', get('exclude-volumes'), 'volume'),
-            consistency: oneOf('consistency', get('consistency'), ['none', 'pause', 'stop']),
-            commit: bool('commit', get('commit')),
-            keepImages: bool('keep-images', get('keep-images')),
-            captureBindMounts: oneOf('bind-mounts', get('bind-mounts'), ['record', 'capture']) === 'capture',
-            compression,
-            hookTimeoutMs: timeoutSeconds('hook-timeout', get('hook-timeout')),
-            replaceExisting: bool('replace-snapshot', get('replace-snapshot'))
-        },
-        restore: {
-            onConflict: oneOf('on-conflict', get('on-conflict'), ['fail', 'replace', 'skip']),
-            prefix,
-            start: bool('start', get('start')),
-            waitTimeoutMs: timeoutSeconds('wait-timeout', get('wait-timeout')),
-            ports: oneOf('ports', get('ports'), ['keep', 'ephemeral', 'none']),
-            env,
-            keepOnFailure: bool('keep-on-failure', get('keep-on-failure'))
-        },
-        verify: {
-            restoreCheck: bool('restore-check', get('restore-check')) || Boolean(drillContainer)
-        },
-        prune: {},
-        secrets
-    };
-    const dockerHost = get('docker-host');
-    if (dockerHost) {
-        checkEngineAddress(dockerHost);
-        settings.dockerHost = dockerHost;
-    }
-    if (registry)
-        settings.registry = registry;
-    const project = get('compose-project');
-    if (project && !/^[a-z0-9][a-z0-9_-]*$/.test(project)) {
-        throw invalid('compose-project', project, "No compose project has that name: expected lowercase letters, digits, '_' or '-', " +
-            'starting with a letter or digit.');
-    }
-    if (project)
-        settings.snapshot.composeProject = project;
-    if (level !== undefined)
-        settings.snapshot.compressionLevel = level;
-    if (onlyContainers.length)
-        settings.restore.containers = onlyContainers;
-    if (onlyVolumes.length)
-        settings.restore.volumes = onlyVolumes;
-    if (drillContainer) {
-        settings.verify.drill = { container: drillContainer, command: ['sh', '-c', drillCommand] };
-    }
-    if (keep)
-        settings.prune.keep = positiveInteger('keep', keep, 'snapshots');
-    if (olderThan)
-        settings.prune.olderThanMs = parseDuration('older-than', olderThan);
-    return settings;
 }
 
 ;// CONCATENATED MODULE: ./src/snapshot/capture.ts
@@ -89117,6 +87761,554 @@ class Originals {
             ...this.volumes.map(v => `volume ${v.name}`)
         ];
     }
+}
+
+// EXTERNAL MODULE: ./node_modules/ajv/dist/ajv.js
+var ajv = __nccwpck_require__(2463);
+;// CONCATENATED MODULE: ./src/manifest/schema.ts
+/**
+ * The manifest's JSON schema, its checksum, and the only way to write or read a manifest:
+ * `serializeManifest` and `parseManifest`. Reading checks, in order: JSON, schema version, schema,
+ * checksum, then the cross-references the schema cannot express.
+ */
+
+
+
+
+
+/** A snapshot id: also a directory name and an OCI tag, so lowercase and no path separators. */
+const SNAPSHOT_ID_PATTERN = '^[a-z0-9][a-z0-9._-]{0,127}$';
+/**
+ * An object name inside a snapshot: a relative path of non-empty segments, none of them `.` or
+ * `..`, without backslashes or control characters, e.g. `volumes/pgdata.tar.zst`.
+ */
+const OBJECT_NAME_PATTERN = '^(?!\\.\\.?(?:/|$))(?!.*/\\.\\.?(?:/|$))[^/\\\\\\u0000-\\u001f]+(?:/[^/\\\\\\u0000-\\u001f]+)*$';
+const SHA256_HEX_PATTERN = '^[a-f0-9]{64}$';
+/** Built-in networks every engine has; endpoints may name them without a `networks` entry. */
+const BUILTIN_NETWORKS = ['bridge', 'host', 'none'];
+const snapshotIdRegExp = new RegExp(SNAPSHOT_ID_PATTERN, 'u');
+const objectNameRegExp = new RegExp(OBJECT_NAME_PATTERN, 'u');
+function isValidSnapshotId(snapshotId) {
+    return snapshotIdRegExp.test(snapshotId);
+}
+function isValidObjectName(name) {
+    return objectNameRegExp.test(name);
+}
+// Engine object names: the engine's own rule for container and volume names.
+const ENGINE_NAME_PATTERN = '^[a-zA-Z0-9][a-zA-Z0-9_.-]*$';
+const IMAGE_ID_PATTERN = '^sha256:[a-f0-9]{64}$';
+const CONTAINER_ID_PATTERN = '^[a-f0-9]{64}$';
+const ISO_TIME_PATTERN = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?(Z|[+-]\\d{2}:\\d{2})$';
+const IPV4_OCTET = '(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+const IPV4_PATTERN = `^${IPV4_OCTET}(\\.${IPV4_OCTET}){3}$`;
+const IPV6_PATTERN = '^[0-9a-fA-F.]*:[0-9a-fA-F:.]*$';
+const nonEmptyString = { type: 'string', minLength: 1 };
+const engineName = { type: 'string', pattern: ENGINE_NAME_PATTERN };
+const stringList = { type: 'array', items: { type: 'string' } };
+const nameList = { type: 'array', items: nonEmptyString };
+const stringMap = {
+    type: 'object',
+    required: [],
+    additionalProperties: { type: 'string' }
+};
+const byteCount = { type: 'integer', minimum: 0 };
+const consistency = {
+    type: 'string',
+    enum: ['none', 'pause', 'stop']
+};
+const archiveSchema = {
+    type: 'object',
+    additionalProperties: false,
+    required: ['object', 'compression', 'sha256', 'storedBytes', 'tarBytes'],
+    properties: {
+        object: { type: 'string', pattern: OBJECT_NAME_PATTERN },
+        compression: { type: 'string', enum: ['zstd', 'gzip', 'none'] },
+        sha256: { type: 'string', pattern: SHA256_HEX_PATTERN },
+        storedBytes: byteCount,
+        tarBytes: byteCount
+    }
+};
+const rootSchema = {
+    type: 'object',
+    additionalProperties: false,
+    required: ['uid', 'gid', 'mode', 'mtime'],
+    properties: {
+        uid: { type: 'integer', minimum: 0 },
+        gid: { type: 'integer', minimum: 0 },
+        mode: { type: 'integer', minimum: 0, maximum: 0o7777 },
+        mtime: { type: 'integer' }
+    }
+};
+const volumeSchema = {
+    type: 'object',
+    additionalProperties: false,
+    required: [
+        'name',
+        'driver',
+        'driverOptions',
+        'labels',
+        'anonymous',
+        'usedBy',
+        'root',
+        'entries',
+        'archive'
+    ],
+    properties: {
+        name: engineName,
+        driver: nonEmptyString,
+        driverOptions: stringMap,
+        labels: stringMap,
+        anonymous: { type: 'boolean' },
+        usedBy: nameList,
+        root: rootSchema,
+        entries: byteCount,
+        archive: archiveSchema
+    }
+};
+const excludedVolumeSchema = {
+    type: 'object',
+    additionalProperties: false,
+    required: ['name', 'driver', 'driverOptions', 'labels', 'usedBy'],
+    properties: {
+        name: engineName,
+        driver: nonEmptyString,
+        driverOptions: stringMap,
+        labels: stringMap,
+        usedBy: nameList
+    }
+};
+// Optional members are `$ref`s: JSONSchemaType would otherwise demand `nullable: true`, and a
+// manifest that says `null` where the type says "absent" is not one we wrote.
+const mountSchema = {
+    type: 'object',
+    additionalProperties: false,
+    required: ['type', 'source', 'destination', 'readOnly'],
+    properties: {
+        type: { type: 'string', enum: ['volume', 'bind', 'tmpfs'] },
+        source: { type: 'string' },
+        destination: { type: 'string', pattern: '^/' },
+        readOnly: { type: 'boolean' },
+        archive: { $ref: '#/definitions/archive' }
+    }
+};
+const endpointSchema = {
+    type: 'object',
+    additionalProperties: false,
+    required: ['network', 'aliases'],
+    properties: {
+        network: nonEmptyString,
+        aliases: nameList,
+        ipv4Address: { $ref: '#/definitions/ipv4Address' },
+        ipv6Address: { $ref: '#/definitions/ipv6Address' }
+    }
+};
+const createBodySchema = {
+    type: 'object',
+    additionalProperties: false,
+    required: ['HostConfig'],
+    properties: {
+        Hostname: { $ref: '#/definitions/string' },
+        Domainname: { $ref: '#/definitions/string' },
+        User: { $ref: '#/definitions/string' },
+        WorkingDir: { $ref: '#/definitions/string' },
+        Entrypoint: { type: 'array', items: { type: 'string' }, nullable: true },
+        Cmd: { type: 'array', items: { type: 'string' }, nullable: true },
+        Env: { $ref: '#/definitions/stringList' },
+        Labels: { $ref: '#/definitions/stringMap' },
+        ExposedPorts: { $ref: '#/definitions/emptyObjectMap' },
+        Tty: { $ref: '#/definitions/boolean' },
+        OpenStdin: { $ref: '#/definitions/boolean' },
+        StdinOnce: { $ref: '#/definitions/boolean' },
+        AttachStdin: { $ref: '#/definitions/boolean' },
+        AttachStdout: { $ref: '#/definitions/boolean' },
+        AttachStderr: { $ref: '#/definitions/boolean' },
+        StopSignal: { $ref: '#/definitions/string' },
+        StopTimeout: { $ref: '#/definitions/integer' },
+        Healthcheck: { $ref: '#/definitions/freeObject' },
+        Volumes: { $ref: '#/definitions/emptyObjectMap' },
+        HostConfig: { type: 'object', required: [], additionalProperties: true }
+    }
+};
+const containerSchema = {
+    type: 'object',
+    additionalProperties: false,
+    required: [
+        'name',
+        'id',
+        'sourceImage',
+        'image',
+        'consistency',
+        'running',
+        'dependsOn',
+        'mounts',
+        'endpoints',
+        'redactedEnv',
+        'create'
+    ],
+    properties: {
+        name: engineName,
+        id: { type: 'string', pattern: CONTAINER_ID_PATTERN },
+        sourceImage: nonEmptyString,
+        image: nonEmptyString,
+        consistency,
+        running: { type: 'boolean' },
+        dependsOn: nameList,
+        mounts: { type: 'array', items: mountSchema },
+        endpoints: { type: 'array', items: endpointSchema },
+        redactedEnv: nameList,
+        create: createBodySchema
+    }
+};
+const imageSchema = {
+    type: 'object',
+    additionalProperties: false,
+    required: ['key', 'role', 'id', 'location', 'reference'],
+    properties: {
+        key: nonEmptyString,
+        role: { type: 'string', enum: ['commit', 'source'] },
+        container: { $ref: '#/definitions/engineName' },
+        id: { type: 'string', pattern: IMAGE_ID_PATTERN },
+        location: { type: 'string', enum: ['registry', 'store', 'local'] },
+        reference: nonEmptyString,
+        digest: { $ref: '#/definitions/imageDigest' },
+        archive: { $ref: '#/definitions/archive' }
+    }
+};
+const ipamConfigSchema = {
+    type: 'object',
+    additionalProperties: false,
+    required: [],
+    properties: {
+        subnet: { $ref: '#/definitions/nonEmptyString' },
+        ipRange: { $ref: '#/definitions/nonEmptyString' },
+        gateway: { $ref: '#/definitions/nonEmptyString' }
+    }
+};
+const networkSchema = {
+    type: 'object',
+    additionalProperties: false,
+    required: ['name', 'driver', 'internal', 'attachable', 'enableIPv6', 'labels', 'options', 'ipam'],
+    properties: {
+        name: nonEmptyString,
+        driver: nonEmptyString,
+        internal: { type: 'boolean' },
+        attachable: { type: 'boolean' },
+        enableIPv6: { type: 'boolean' },
+        labels: stringMap,
+        options: stringMap,
+        ipam: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['driver', 'config', 'options'],
+            properties: {
+                driver: nonEmptyString,
+                config: { type: 'array', items: ipamConfigSchema },
+                options: stringMap
+            }
+        }
+    }
+};
+/** The JSON schema (draft-07) of manifest version 1. */
+const manifestSchema = {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    title: 'docker-snapshot manifest',
+    definitions: {
+        archive: archiveSchema,
+        string: { type: 'string' },
+        nonEmptyString,
+        engineName,
+        integer: { type: 'integer' },
+        boolean: { type: 'boolean' },
+        stringList,
+        stringMap,
+        emptyObjectMap: {
+            type: 'object',
+            required: [],
+            additionalProperties: { type: 'object', required: [], maxProperties: 0 }
+        },
+        freeObject: { type: 'object', required: [], additionalProperties: true },
+        imageDigest: { type: 'string', pattern: '^sha256:[a-f0-9]{64}$' },
+        ipv4Address: { type: 'string', pattern: IPV4_PATTERN },
+        ipv6Address: { type: 'string', pattern: IPV6_PATTERN },
+        excludedVolumes: { type: 'array', items: excludedVolumeSchema }
+    },
+    type: 'object',
+    additionalProperties: false,
+    required: [
+        'schemaVersion',
+        'snapshotId',
+        'createdAt',
+        'completedAt',
+        'tool',
+        'engine',
+        'selection',
+        'consistency',
+        'containers',
+        'images',
+        'volumes',
+        'networks',
+        'checksum'
+    ],
+    properties: {
+        schemaVersion: { type: 'integer', const: MANIFEST_VERSION },
+        snapshotId: { type: 'string', pattern: SNAPSHOT_ID_PATTERN },
+        createdAt: { type: 'string', pattern: ISO_TIME_PATTERN },
+        completedAt: { type: 'string', pattern: ISO_TIME_PATTERN },
+        tool: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['name', 'version'],
+            properties: {
+                name: { type: 'string', const: 'docker-snapshot' },
+                version: nonEmptyString
+            }
+        },
+        engine: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['version', 'apiVersion', 'os', 'arch'],
+            properties: {
+                version: nonEmptyString,
+                apiVersion: nonEmptyString,
+                os: nonEmptyString,
+                arch: nonEmptyString
+            }
+        },
+        selection: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['containers', 'labels', 'all'],
+            properties: {
+                containers: nameList,
+                composeProject: { $ref: '#/definitions/nonEmptyString' },
+                labels: nameList,
+                all: { type: 'boolean' }
+            }
+        },
+        consistency,
+        containers: { type: 'array', items: containerSchema },
+        images: { type: 'array', items: imageSchema },
+        volumes: { type: 'array', items: volumeSchema },
+        excludedVolumes: { $ref: '#/definitions/excludedVolumes' },
+        networks: { type: 'array', items: networkSchema },
+        checksum: { type: 'string', pattern: SHA256_HEX_PATTERN }
+    }
+};
+const schema_ajv = new ajv.Ajv({ allErrors: true, strict: true });
+const validateManifestSchema = schema_ajv.compile(manifestSchema);
+/** How many schema errors or inconsistencies one message lists. */
+const MAX_LISTED = 5;
+/**
+ * JSON with object keys sorted (by UTF-16 code units) at every depth and no whitespace; members
+ * whose value is `undefined` are left out, as `JSON.stringify` does.
+ */
+function canonicalJson(value) {
+    if (Array.isArray(value)) {
+        return `[${value.map(item => (item === undefined ? 'null' : canonicalJson(item))).join(',')}]`;
+    }
+    if (value !== null && typeof value === 'object') {
+        const members = Object.entries(value)
+            .filter(([, member]) => member !== undefined)
+            .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+            .map(([key, member]) => `${JSON.stringify(key)}:${canonicalJson(member)}`);
+        return `{${members.join(',')}}`;
+    }
+    const text = JSON.stringify(value);
+    if (text === undefined)
+        throw new TypeError(`cannot represent ${typeof value} in JSON`);
+    return text;
+}
+/** sha256 (lowercase hex) of the canonical JSON of every field but `checksum`. */
+function computeChecksum(manifest) {
+    const content = { ...manifest };
+    delete content.checksum;
+    return (0,external_node_crypto_namespaceObject.createHash)('sha256').update(canonicalJson(content), 'utf8').digest('hex');
+}
+/**
+ * The text of `manifest.json`: the manifest with its checksum filled in, 2-space JSON and a final
+ * newline. Throws ManifestError if the result would not pass `parseManifest`.
+ */
+function serializeManifest(manifest) {
+    const content = { ...manifest };
+    delete content.checksum;
+    const text = `${JSON.stringify({ ...content, checksum: computeChecksum(manifest) }, null, 2)}\n`;
+    parseManifest(text, `the manifest of snapshot '${manifest.snapshotId}' being written`);
+    return text;
+}
+/**
+ * Reads and fully checks a manifest. `source` says where the text came from (a path, or the
+ * snapshot and store) and starts every error message.
+ */
+function parseManifest(text, source) {
+    let parsed;
+    try {
+        parsed = JSON.parse(text);
+    }
+    catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new ManifestError(`${source}: not valid JSON (${reason}); the manifest is damaged or is not a manifest: ` +
+            'restore it from an unmodified copy or take a new snapshot', { cause: error });
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+        throw new ManifestError(`${source}: not a docker-snapshot manifest (expected a JSON object, found ${describeJsonType(parsed)})`);
+    }
+    checkSchemaVersion(parsed, source);
+    if (!validateManifestSchema(parsed)) {
+        const errors = validateManifestSchema.errors ?? [];
+        throw new ManifestError(`${source}: does not match manifest schema version ${MANIFEST_VERSION}: ` +
+            `${listFirst(errors.map(formatSchemaError))}; ` +
+            'the manifest was edited or written by a faulty tool: restore it from an unmodified copy or take a new snapshot');
+    }
+    const manifest = parsed;
+    const computed = computeChecksum(manifest);
+    if (computed !== manifest.checksum) {
+        throw new ManifestError(`${source}: checksum mismatch: the manifest was modified after it was written: ` +
+            `expected ${manifest.checksum}, computed ${computed}; restore from an unmodified copy`);
+    }
+    const inconsistencies = findInconsistencies(manifest);
+    if (inconsistencies.length > 0) {
+        throw new ManifestError(`${source}: inconsistent manifest: ${listFirst(inconsistencies)}; ` +
+            'it cannot be restored: take a new snapshot');
+    }
+    return manifest;
+}
+function checkSchemaVersion(parsed, source) {
+    const version = 'schemaVersion' in parsed ? parsed.schemaVersion : undefined;
+    if (version === MANIFEST_VERSION)
+        return;
+    if (version === undefined) {
+        throw new ManifestError(`${source}: no schemaVersion: this is not a docker-snapshot manifest, or it was truncated`);
+    }
+    if (typeof version === 'number' && Number.isInteger(version) && version > MANIFEST_VERSION) {
+        throw new ManifestError(`${source}: schemaVersion ${version} was written by a newer docker-snapshot ` +
+            `(this one reads schemaVersion ${MANIFEST_VERSION}); upgrade docker-snapshot to restore it`);
+    }
+    const older = typeof version === 'number' && Number.isInteger(version) && version < 1;
+    throw new ManifestError(`${source}: schemaVersion ${JSON.stringify(version)} is ${older ? 'older than any' : 'not a'} ` +
+        `version this docker-snapshot reads (it reads schemaVersion ${MANIFEST_VERSION})`);
+}
+function describeJsonType(value) {
+    if (value === null)
+        return 'null';
+    if (Array.isArray(value))
+        return 'an array';
+    return `a ${typeof value}`;
+}
+function listFirst(items) {
+    const listed = items.slice(0, MAX_LISTED).join('; ');
+    const more = items.length - MAX_LISTED;
+    return more > 0 ? `${listed}; and ${more} more` : listed;
+}
+function formatSchemaError(error) {
+    const path = error.instancePath === '' ? '(root)' : error.instancePath;
+    let message = error.message ?? `fails ${error.keyword}`;
+    const params = error.params;
+    if (error.keyword === 'additionalProperties') {
+        message += ` (${String(params.additionalProperty)})`;
+    }
+    else if (error.keyword === 'enum' && Array.isArray(params.allowedValues)) {
+        message += `: ${params.allowedValues.map(value => JSON.stringify(value)).join(', ')}`;
+    }
+    else if (error.keyword === 'const') {
+        message += ` ${JSON.stringify(params.allowedValue)}`;
+    }
+    return `${path}: ${message}`;
+}
+/** Cross-references the schema cannot express; each message names the entry at fault. */
+function findInconsistencies(manifest) {
+    const problems = [];
+    for (const field of ['createdAt', 'completedAt']) {
+        if (Number.isNaN(Date.parse(manifest[field]))) {
+            problems.push(`${field} '${manifest[field]}' is not a valid time`);
+        }
+    }
+    const containerNames = reportDuplicates(manifest.containers.map(container => container.name), 'container name', problems);
+    const imageKeys = reportDuplicates(manifest.images.map(image => image.key), 'image key', problems);
+    const volumeNames = reportDuplicates([...manifest.volumes, ...(manifest.excludedVolumes ?? [])].map(volume => volume.name), 'volume name', problems);
+    const networkNames = reportDuplicates(manifest.networks.map(network => network.name), 'network name', problems);
+    const archiveOwners = new Map();
+    const claimArchive = (archive, owner) => {
+        if (archive === undefined)
+            return;
+        if (archive.object === MANIFEST_FILE) {
+            problems.push(`${owner}: archive object '${MANIFEST_FILE}' is reserved for the manifest`);
+        }
+        const previous = archiveOwners.get(archive.object);
+        if (previous === undefined)
+            archiveOwners.set(archive.object, owner);
+        else
+            problems.push(`archive object '${archive.object}' is used by both ${previous} and ${owner}`);
+    };
+    manifest.volumes.forEach((volume, index) => {
+        claimArchive(volume.archive, `volumes[${index}] '${volume.name}'`);
+    });
+    manifest.containers.forEach((container, index) => {
+        const entry = `containers[${index}] '${container.name}'`;
+        if (!imageKeys.has(container.image)) {
+            problems.push(`${entry}: image '${container.image}' is not in images`);
+        }
+        const destinations = new Set();
+        container.mounts.forEach((mount, mountIndex) => {
+            const where = `${entry} mounts[${mountIndex}] (${mount.destination})`;
+            if (destinations.has(mount.destination)) {
+                problems.push(`${where}: destination is mounted twice`);
+            }
+            destinations.add(mount.destination);
+            if (mount.type === 'volume' && !volumeNames.has(mount.source)) {
+                problems.push(`${where}: volume '${mount.source}' is not in volumes`);
+            }
+            if (mount.type === 'bind' && !external_node_path_namespaceObject.posix.isAbsolute(mount.source)) {
+                problems.push(`${where}: bind source '${mount.source}' is not an absolute path`);
+            }
+            if (mount.type === 'tmpfs' && mount.source !== '') {
+                problems.push(`${where}: tmpfs mount has source '${mount.source}' (expected none)`);
+            }
+            claimArchive(mount.archive, where);
+        });
+        const attached = new Set();
+        container.endpoints.forEach((endpoint, endpointIndex) => {
+            const where = `${entry} endpoints[${endpointIndex}]`;
+            if (attached.has(endpoint.network)) {
+                problems.push(`${where}: network '${endpoint.network}' is attached twice`);
+            }
+            attached.add(endpoint.network);
+            if (!networkNames.has(endpoint.network) && !BUILTIN_NETWORKS.includes(endpoint.network)) {
+                problems.push(`${where}: network '${endpoint.network}' is not in networks`);
+            }
+        });
+    });
+    manifest.images.forEach((image, index) => {
+        const entry = `images[${index}] '${image.key}'`;
+        if (image.role === 'commit') {
+            if (image.container === undefined) {
+                problems.push(`${entry}: a commit image must name its container`);
+            }
+            else if (!containerNames.has(image.container)) {
+                problems.push(`${entry}: container '${image.container}' is not in containers`);
+            }
+        }
+        if (image.location === 'store' && image.archive === undefined) {
+            problems.push(`${entry}: location 'store' but no archive`);
+        }
+        if (image.location === 'registry' && image.digest === undefined) {
+            problems.push(`${entry}: location 'registry' but no digest to pin the pull`);
+        }
+        claimArchive(image.archive, entry);
+    });
+    return problems;
+}
+/** The set of names; each name that appears more than once is reported once. */
+function reportDuplicates(names, what, problems) {
+    const seen = new Set();
+    const reported = new Set();
+    for (const name of names) {
+        if (seen.has(name) && !reported.has(name)) {
+            problems.push(`duplicate ${what} '${name}'`);
+            reported.add(name);
+        }
+        seen.add(name);
+    }
+    return seen;
 }
 
 ;// CONCATENATED MODULE: ./src/restore/names.ts
@@ -91461,6 +90653,345 @@ const silentLogger = {
     group: (_title, fn) => fn()
 };
 
+;// CONCATENATED MODULE: external "node:https"
+const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+var external_node_https_default = /*#__PURE__*/__nccwpck_require__.n(external_node_https_namespaceObject);
+;// CONCATENATED MODULE: ./src/docker/connection.ts
+
+
+
+
+
+
+const DEFAULT_SOCKET = 'unix:///var/run/docker.sock';
+/** The identities OpenSSH tries by default, in its order, under ~/.ssh. */
+const SSH_IDENTITIES = ['id_rsa', 'id_ecdsa', 'id_ed25519'];
+const ACCEPTED = 'unix:///path/to/docker.sock, tcp://host:port or ssh://user@host[:port]';
+const processEnvironment = () => ({ env: process.env, home: external_node_os_default().homedir() });
+/** Throws InvalidSettingsError unless `address` is an engine address we can dial. */
+function checkEngineAddress(address, source = 'docker-host') {
+    parseAddress(address, source);
+}
+/**
+ * Resolves the engine to talk to the way the Docker CLI does: an explicit address (the
+ * docker-host input, like `-H`), else DOCKER_HOST, else the Docker context named by
+ * DOCKER_CONTEXT or by `currentContext` in config.json, else the default socket. TLS for tcp
+ * comes from DOCKER_TLS_VERIFY / DOCKER_TLS and DOCKER_CERT_PATH, or from the context's files.
+ */
+function resolveConnection(explicit, { env, home } = processEnvironment()) {
+    const configDir = env.DOCKER_CONFIG || external_node_path_default().join(home, '.docker');
+    if (explicit)
+        return fromEnvironmentTls(explicit, 'docker-host', env, configDir, home);
+    if (env.DOCKER_HOST)
+        return fromEnvironmentTls(env.DOCKER_HOST, 'DOCKER_HOST', env, configDir, home);
+    const context = currentContext(env, configDir);
+    if (context && context.name !== 'default')
+        return fromContext(context, configDir, home, env);
+    return connect(DEFAULT_SOCKET, 'the default socket', undefined, home, env);
+}
+function currentContext(env, configDir) {
+    if (env.DOCKER_CONTEXT)
+        return { name: env.DOCKER_CONTEXT, from: 'DOCKER_CONTEXT' };
+    const configFile = external_node_path_default().join(configDir, 'config.json');
+    if (!(0,external_node_fs_namespaceObject.existsSync)(configFile))
+        return undefined;
+    let config;
+    try {
+        config = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(configFile, 'utf8'));
+    }
+    catch (error) {
+        throw new InvalidSettingsError(`Cannot read the Docker CLI configuration ${configFile}: ${unreadableJson(error)}. ` +
+            `Fix the file, or set DOCKER_HOST to the engine's address.`);
+    }
+    if (typeof config.currentContext !== 'string' || !config.currentContext)
+        return undefined;
+    return { name: config.currentContext, from: `currentContext in ${configFile}` };
+}
+/**
+ * Why a JSON file could not be read, without the parser's excerpt of it: config.json holds
+ * registry credentials (`auths`), which a syntax error's message would quote.
+ */
+function unreadableJson(error) {
+    if (!(error instanceof SyntaxError))
+        return describeError(error);
+    const position = /at position \d+/.exec(error.message)?.[0];
+    return `it is not valid JSON${position ? ` (${position})` : ''}`;
+}
+/** A context's endpoint and TLS files, where `docker context create` writes them. */
+function fromContext(context, configDir, home, env) {
+    const id = (0,external_node_crypto_namespaceObject.createHash)('sha256').update(context.name).digest('hex');
+    const metaFile = external_node_path_default().join(configDir, 'contexts', 'meta', id, 'meta.json');
+    const source = `Docker context "${context.name}" (${context.from})`;
+    if (!(0,external_node_fs_namespaceObject.existsSync)(metaFile)) {
+        throw new InvalidSettingsError(`${source} not found: there is no ${metaFile}. Create it (\`docker context create ` +
+            `${context.name}\`), pick an existing one (\`docker context ls\`), or set DOCKER_HOST ` +
+            `instead.`);
+    }
+    let endpoint;
+    try {
+        const meta = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(metaFile, 'utf8'));
+        endpoint = meta.Endpoints?.docker;
+    }
+    catch (error) {
+        throw new InvalidSettingsError(`${source}: cannot read ${metaFile}: ${unreadableJson(error)}. Recreate the context.`);
+    }
+    if (!endpoint || typeof endpoint.Host !== 'string' || !endpoint.Host) {
+        throw new InvalidSettingsError(`${source} has no Docker endpoint host in ${metaFile}. Recreate it ` +
+            `(\`docker context create ${context.name}\`) with the engine's address.`);
+    }
+    const tlsDir = external_node_path_default().join(configDir, 'contexts', 'tls', id, 'docker');
+    const tlsSource = { dir: tlsDir, setting: `the TLS files of ${source}` };
+    const hasTls = ['ca.pem', 'cert.pem', 'key.pem'].some(f => (0,external_node_fs_namespaceObject.existsSync)(external_node_path_default().join(tlsDir, f)));
+    const verify = endpoint.SkipTLSVerify !== true;
+    const tls = hasTls || !verify ? readTls(tlsSource, verify, source) : undefined;
+    return connect(endpoint.Host, source, tls, home, env);
+}
+function fromEnvironmentTls(address, source, env, configDir, home) {
+    // As the Docker CLI: any non-empty DOCKER_TLS_VERIFY (even "0") verifies; DOCKER_TLS encrypts.
+    const verify = Boolean(env.DOCKER_TLS_VERIFY);
+    const useTls = verify || Boolean(env.DOCKER_TLS);
+    if (!useTls || !/^tcp:\/\//.test(address))
+        return connect(address, source, undefined, home, env);
+    const tlsSource = env.DOCKER_CERT_PATH
+        ? { dir: env.DOCKER_CERT_PATH, setting: 'DOCKER_CERT_PATH' }
+        : { dir: configDir, setting: 'the default certificate directory (DOCKER_CERT_PATH unset)' };
+    return connect(address, source, readTls(tlsSource, verify, source), home, env);
+}
+/** Reads ca.pem, cert.pem and key.pem, failing up front on the ones that verification needs. */
+function readTls(source, verify, what) {
+    const read = (file) => {
+        const full = external_node_path_default().join(source.dir, file);
+        return (0,external_node_fs_namespaceObject.existsSync)(full) ? (0,external_node_fs_namespaceObject.readFileSync)(full) : undefined;
+    };
+    const material = {
+        ca: read('ca.pem'),
+        cert: read('cert.pem'),
+        key: read('key.pem'),
+        verify,
+        source
+    };
+    const missing = [
+        verify && !material.ca ? 'ca.pem' : undefined,
+        !material.cert ? 'cert.pem' : undefined,
+        !material.key ? 'key.pem' : undefined
+    ].filter((f) => f !== undefined);
+    if (missing.length > 0) {
+        throw new InvalidSettingsError(`TLS for ${what}: ${missing.join(', ')} missing in ${source.dir} (${source.setting}). ` +
+            `Put the engine's CA certificate (ca.pem) and the client certificate and key ` +
+            `(cert.pem, key.pem) there, or point ${source.setting.startsWith('DOCKER_') ? source.setting : 'DOCKER_CERT_PATH'} at the directory that has them.`);
+    }
+    if (material.cert && material.key && !keyMatches(material.cert, material.key)) {
+        throw new InvalidSettingsError(`TLS for ${what}: key.pem does not belong to cert.pem (or is not a PEM key) in ${source.dir} ` +
+            `(${source.setting}). Put the key that was made with the client certificate there.`);
+    }
+    return material;
+}
+/** Whether `key` is the private key of the certificate `cert` (false when either is unreadable). */
+function keyMatches(cert, key) {
+    try {
+        return new external_node_crypto_namespaceObject.X509Certificate(cert).checkPrivateKey((0,external_node_crypto_namespaceObject.createPrivateKey)(key));
+    }
+    catch {
+        return false;
+    }
+}
+function parseAddress(address, source) {
+    const invalid = (why) => new InvalidSettingsError(`Invalid ${source} '${redact(address)}': ${why}. Expected ${ACCEPTED}.`);
+    if (address.startsWith('/'))
+        return { scheme: 'unix', socketPath: address };
+    if (address.startsWith('unix://')) {
+        const socketPath = address.slice('unix://'.length);
+        if (!socketPath.startsWith('/'))
+            throw invalid('the socket path must be absolute');
+        return { scheme: 'unix', socketPath };
+    }
+    let url;
+    try {
+        url = new URL(address);
+    }
+    catch {
+        throw invalid('not a URL');
+    }
+    if (url.protocol !== 'tcp:' && url.protocol !== 'ssh:') {
+        throw invalid(`the scheme '${url.protocol.replace(/:$/, '')}' is not supported`);
+    }
+    if (!url.hostname)
+        throw invalid('no host');
+    if (url.pathname && url.pathname !== '/')
+        throw invalid('a path after the host');
+    const port = url.port ? Number(url.port) : undefined;
+    if (url.protocol === 'tcp:') {
+        if (url.username || url.password)
+            throw invalid('tcp addresses take no user');
+        return { scheme: 'tcp', host: url.hostname, port };
+    }
+    if (url.password)
+        throw invalid('a password in the address is not supported; use an ssh key');
+    return { scheme: 'ssh', host: url.hostname, port, username: decodeURIComponent(url.username) };
+}
+/** The address with any password replaced, for messages. */
+function redact(address) {
+    return address.replace(/\/\/([^/@:]*):[^/@]*@/, '//$1:***@');
+}
+function connect(address, source, tls, home, env) {
+    const parsed = parseAddress(address, source);
+    // Set every option the library would otherwise take from DOCKER_HOST and DOCKER_CERT_PATH.
+    const base = {
+        socketPath: undefined,
+        host: undefined,
+        port: undefined,
+        protocol: undefined,
+        username: undefined,
+        ca: undefined,
+        cert: undefined,
+        key: undefined,
+        sshOptions: undefined
+    };
+    if (parsed.scheme === 'unix') {
+        return { address, source, options: { ...base, socketPath: parsed.socketPath } };
+    }
+    if (parsed.scheme === 'tcp') {
+        if (!tls) {
+            const options = {
+                ...base,
+                host: parsed.host,
+                port: parsed.port ?? 2375,
+                protocol: 'http'
+            };
+            return { address, source, options };
+        }
+        const options = {
+            ...base,
+            host: parsed.host,
+            port: parsed.port ?? 2376,
+            protocol: 'https',
+            ca: tls.ca,
+            cert: tls.cert,
+            key: tls.key
+        };
+        // The library has no switch for an unverified server certificate; its agent option does.
+        const agent = tls.verify ? undefined : new (external_node_https_default()).Agent({ rejectUnauthorized: false });
+        return {
+            address,
+            source,
+            tls: tls.source,
+            options: agent ? { ...options, agent } : options
+        };
+    }
+    const username = parsed.username || external_node_os_default().userInfo().username;
+    const host = parsed.host;
+    const port = parsed.port ?? 22;
+    return {
+        address,
+        source,
+        options: {
+            ...base,
+            host,
+            port,
+            protocol: 'ssh',
+            username,
+            sshOptions: sshOptions(host, port, username, home, env)
+        }
+    };
+}
+/**
+ * What OpenSSH would use without a config file: the agent at SSH_AUTH_SOCK, then the default
+ * identities in ~/.ssh; and it accepts only a host whose key is in ~/.ssh/known_hosts.
+ */
+function sshOptions(host, port, username, home, env) {
+    const sshDir = external_node_path_default().join(home, '.ssh');
+    const auth = [];
+    if (env.SSH_AUTH_SOCK) {
+        const agent = { type: 'agent', username, agent: env.SSH_AUTH_SOCK };
+        auth.push(agent);
+    }
+    for (const name of SSH_IDENTITIES) {
+        const file = external_node_path_default().join(sshDir, name);
+        if (!(0,external_node_fs_namespaceObject.existsSync)(file))
+            continue;
+        const identity = { type: 'publickey', username, key: (0,external_node_fs_namespaceObject.readFileSync)(file) };
+        auth.push(identity);
+    }
+    const knownHosts = external_node_path_default().join(sshDir, 'known_hosts');
+    return {
+        agent: env.SSH_AUTH_SOCK,
+        authHandler: auth,
+        readyTimeout: 20_000,
+        hostVerifier: (key) => isKnownHost(knownHosts, host, port, key)
+    };
+}
+/** Whether known_hosts lists `key` for the host, in plain or hashed (HashKnownHosts) form. */
+function isKnownHost(file, host, port, key) {
+    if (!(0,external_node_fs_namespaceObject.existsSync)(file))
+        return false;
+    const name = port === 22 ? host : `[${host}]:${port}`;
+    const wanted = key.toString('base64');
+    for (const line of (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8').split('\n')) {
+        const fields = line.trim().split(/\s+/);
+        // Markers (@cert-authority, @revoked) and comments are not plain host keys.
+        if (fields.length < 3 || fields[0].startsWith('#') || fields[0].startsWith('@'))
+            continue;
+        if (fields[2] !== wanted)
+            continue;
+        if (fields[0].split(',').some(pattern => hostMatches(pattern, name)))
+            return true;
+    }
+    return false;
+}
+function hostMatches(pattern, name) {
+    const hashed = /^\|1\|([^|]+)\|(.+)$/.exec(pattern);
+    if (!hashed)
+        return pattern === name;
+    const digest = (0,external_node_crypto_namespaceObject.createHmac)('sha1', Buffer.from(hashed[1], 'base64')).update(name).digest('base64');
+    return digest === hashed[2];
+}
+const CERT_UNTRUSTED = new Set([
+    'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    'SELF_SIGNED_CERT_IN_CHAIN',
+    'DEPTH_ZERO_SELF_SIGNED_CERT',
+    'UNABLE_TO_GET_ISSUER_CERT',
+    'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+    'CERT_UNTRUSTED',
+    'CERT_HAS_EXPIRED',
+    'ERR_TLS_CERT_ALTNAME_INVALID'
+]);
+/**
+ * What went wrong reaching the engine and what to fix, when `error` is a TLS or ssh failure;
+ * undefined for anything else. Never includes key material.
+ */
+function explainConnectionError(connection, error) {
+    const e = (error ?? {});
+    const code = e.code ?? '';
+    const message = e.message ?? String(error);
+    const at = `${connection.address} (from ${connection.source})`;
+    const tlsDir = connection.tls ? `${connection.tls.dir} (${connection.tls.setting})` : '';
+    if (CERT_UNTRUSTED.has(code)) {
+        return (`TLS verification of the engine at ${at} failed: ${message} (${code}). The engine's ` +
+            `certificate is not signed by the ca.pem in ${tlsDir}, or does not name this address. ` +
+            `Put the CA that signed the engine's certificate there.`);
+    }
+    if (/^ERR_SSL_.*ALERT/.test(code) || /alert (bad certificate|unknown ca)/i.test(message)) {
+        return (`The engine at ${at} refused the TLS client certificate (${code || message}). Put a ` +
+            `cert.pem and key.pem signed by the engine's CA in ${tlsDir}.`);
+    }
+    if (connection.options.protocol !== 'ssh')
+        return undefined;
+    const username = connection.options.username ?? '';
+    if (e.level === 'client-authentication') {
+        return (`ssh authentication as ${username} to ${at} failed: no key was accepted. Load the key ` +
+            `into ssh-agent (SSH_AUTH_SOCK) or put it in ~/.ssh (id_ed25519, id_ecdsa or id_rsa), and ` +
+            `make sure the host's authorized_keys has its public half.`);
+    }
+    if (/Host denied/.test(message)) {
+        return (`ssh to ${at}: the host's key is not in ~/.ssh/known_hosts, or differs from the one ` +
+            `there. Check the host's key and add it (for example by connecting once with ssh).`);
+    }
+    if (e.level?.startsWith('client-')) {
+        return `ssh to ${at} failed: ${message}. Check the address and that sshd answers there.`;
+    }
+    return undefined;
+}
+
 ;// CONCATENATED MODULE: ./src/docker/progress.ts
 function parseProgress(text) {
     const progress = { loaded: [] };
@@ -93682,6 +93213,478 @@ async function drill(settings, context, options, boundaries = realBoundaries) {
             bindMounts: prefix ? 'isolate' : 'host'
         })
     }, context.log);
+}
+
+;// CONCATENATED MODULE: ./src/stores/spec.ts
+
+/** Reads the `store` input: a directory path, or `dir:PATH`. */
+function parseStoreSpec(value) {
+    const explicit = /^([a-z][a-z0-9+.-]*):(.*)$/.exec(value);
+    if (explicit && explicit[1] !== 'dir' && explicit[1].length > 1) {
+        throw invalidInput('store', value, `'${explicit[1]}:' is no kind of store this tool has: expected a directory path, or dir:PATH.`);
+    }
+    const path = explicit && explicit[1] === 'dir' ? explicit[2] : value;
+    if (!path.trim()) {
+        throw invalidInput('store', value, 'The directory path is empty: expected dir:PATH or a path.');
+    }
+    return { kind: 'directory', path };
+}
+
+;// CONCATENATED MODULE: ./src/app/inputs.ts
+// Generated from action.yml by scripts/package.mjs; do not edit.
+const INPUTS = {
+    mode: {
+        description: 'What to do: `snapshot`, `restore`, `verify` or `prune`.',
+        default: 'snapshot'
+    },
+    store: {
+        description: 'Where snapshots live: a directory path (or `dir:PATH`). Volume archives, saved images and the manifest go there.',
+        default: '.docker-snapshots'
+    },
+    'snapshot-id': {
+        description: 'Snapshot id. For snapshot: empty picks a time-based id. For restore and verify: an id, or `latest` for the newest complete snapshot in the store.',
+        default: ''
+    },
+    'docker-host': {
+        description: 'Docker engine address, as the Docker CLI takes it: `unix:///var/run/docker.sock`, `tcp://host:2376` (TLS from DOCKER_TLS_VERIFY and DOCKER_CERT_PATH), `ssh://user@host`. Empty uses DOCKER_HOST, then the Docker context (DOCKER_CONTEXT or the current one), then the default socket.',
+        default: ''
+    },
+    containers: {
+        description: 'Containers to snapshot, by name or id, separated by commas or newlines.',
+        default: ''
+    },
+    'compose-project': {
+        description: 'Snapshot every container of this compose project (label `com.docker.compose.project`).',
+        default: ''
+    },
+    labels: {
+        description: 'Snapshot containers carrying all of these labels (`key` or `key=value`), separated by commas or newlines.',
+        default: ''
+    },
+    all: {
+        description: 'Snapshot every container on the engine (`true` or `false`).',
+        default: 'false'
+    },
+    volumes: {
+        description: 'Extra named volumes to snapshot besides those the containers mount.',
+        default: ''
+    },
+    'exclude-volumes': {
+        description: 'Named volumes to leave out (a cache, say). One that a container mounts is recorded but not copied: a restore gives the container a new empty volume of that name.',
+        default: ''
+    },
+    consistency: {
+        description: "How containers are held still while they are copied: `pause` (default), `stop`, or `none`. A container's `docker-snapshot.consistency` label overrides it.",
+        default: 'pause'
+    },
+    commit: {
+        description: "Commit each container's filesystem into an image (`true` or `false`). A container's `docker-snapshot.commit` label overrides it.",
+        default: 'true'
+    },
+    'keep-images': {
+        description: 'Keep on the engine the images a snapshot commits or tags (`true` or `false`). By default each is removed once it is pushed or saved into the store, and when the run fails.',
+        default: 'false'
+    },
+    'bind-mounts': {
+        description: '`record` bind mounts in the manifest, or `capture` their contents as well.',
+        default: 'record'
+    },
+    compression: {
+        description: 'Archive compression: `auto` (zstd when available, else gzip), `zstd` or `gzip`.',
+        default: 'auto'
+    },
+    'compression-level': {
+        description: 'Compression level (zstd 1-19, gzip 1-9). Empty uses 3 for zstd and 6 for gzip.',
+        default: ''
+    },
+    'hook-timeout': {
+        description: 'Seconds a pre- or post-exec hook may run before it counts as failed.',
+        default: '60'
+    },
+    'replace-snapshot': {
+        description: 'Snapshot: when the store already holds a snapshot with this snapshot-id, replace it (`true`) or refuse before touching anything (`false`). The old one is removed only once the new one is whole; a failed run leaves it as it was.',
+        default: 'false'
+    },
+    registry: {
+        description: 'Registry for committed and locally built images (`host:port`). Empty saves images into the store instead.',
+        default: ''
+    },
+    repository: {
+        description: 'Repository in the registry that snapshot images are pushed to; tags name the snapshot and the container.',
+        default: 'docker-snapshot'
+    },
+    'registry-username': {
+        description: "Registry user name. Empty uses the Docker config's credentials, or none.",
+        default: ''
+    },
+    'registry-password': {
+        description: 'Registry password or token (masked in logs).',
+        default: ''
+    },
+    'on-conflict': {
+        description: 'Restore when a container or volume of the same name exists: `fail` (default, nothing is changed), `replace`, or `skip`.',
+        default: 'fail'
+    },
+    prefix: {
+        description: 'Restore under names with this prefix (containers, volumes, networks), beside the originals.',
+        default: ''
+    },
+    'only-containers': {
+        description: 'Restore only these containers (with their volumes and networks).',
+        default: ''
+    },
+    'only-volumes': {
+        description: 'Restore only these volumes.',
+        default: ''
+    },
+    start: {
+        description: 'Start restored containers that were running when the snapshot was taken (`true` or `false`).',
+        default: 'true'
+    },
+    'wait-timeout': {
+        description: 'Seconds to wait for each restored container to be running, or healthy when it has a healthcheck.',
+        default: '120'
+    },
+    ports: {
+        description: 'Published ports on restore: `keep`, `ephemeral` (engine-chosen host ports; for restoring beside the originals), or `none`.',
+        default: 'keep'
+    },
+    env: {
+        description: 'Values for environment variables left out of the manifest because they look secret, as `NAME=VALUE` lines (masked in logs). Needed only when the image does not carry them.',
+        default: ''
+    },
+    'keep-on-failure': {
+        description: 'Restore: when it fails, keep the containers, volumes and networks it created (to read `docker logs` of a container that did not become healthy) instead of removing them (`true` or `false`).',
+        default: 'false'
+    },
+    'restore-check': {
+        description: 'Verify: also restore into throwaway names, check the containers come up, and clean up (`true` or `false`).',
+        default: 'false'
+    },
+    'drill-container': {
+        description: 'The container to run `drill-command` in. Verify: its name in the snapshot, run in a throwaway restore (implies restore-check). CLI drill: a compose service or container name, asked before the snapshot and after the restore.',
+        default: ''
+    },
+    'drill-command': {
+        description: 'A shell command run in `drill-container`. Verify: it must exit 0. CLI drill: it must exit 0 and print the same after the restore as before.',
+        default: ''
+    },
+    keep: {
+        description: 'Prune: keep this many newest complete snapshots. Empty keeps all by count.',
+        default: ''
+    },
+    'older-than': {
+        description: 'Prune: remove snapshots older than this (`30m`, `12h`, `7d`). Empty removes none by age.',
+        default: ''
+    }
+};
+
+;// CONCATENATED MODULE: ./src/app/settings.ts
+
+
+
+
+
+
+
+
+const MODES = ['snapshot', 'restore', 'verify', 'prune'];
+/**
+ * Values shorter than this are not registered for masking (in the action and the CLI): one to
+ * three characters are no secret worth the name, and masking them would blank unrelated text
+ * (`x` inside `busybox`) and the tool's own words. Longer values are masked wherever they appear.
+ */
+const MIN_MASKED_LENGTH = 4;
+/** Whether a secret value is long enough to be masked (see MIN_MASKED_LENGTH). */
+function isMaskable(value) {
+    return value.length >= MIN_MASKED_LENGTH;
+}
+/**
+ * A value as an error message shows it: quoted, control characters escaped, and a long one cut
+ * short with its length. Never used for secrets.
+ */
+function invalid(name, value, expected) {
+    return invalidInput(name, value, expected);
+}
+function oneOf(name, value, allowed) {
+    if (allowed.includes(value))
+        return value;
+    throw invalid(name, value, `Expected one of: ${allowed.join(', ')}.`);
+}
+function bool(name, value) {
+    if (/^(true|yes|1)$/i.test(value))
+        return true;
+    if (/^(false|no|0)$/i.test(value))
+        return false;
+    throw invalid(name, value, 'Expected true or false.');
+}
+function list(value) {
+    return value
+        .split(/[\n,]/)
+        .map(item => item.trim())
+        .filter(Boolean);
+}
+/** The engine's rule for container and volume names (ids are such names too). */
+const ENGINE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+/** A list of container or volume names; each must be one the engine could have. */
+function names(name, value, what) {
+    const items = list(value);
+    const bad = items.find(item => !ENGINE_NAME.test(item));
+    if (bad !== undefined) {
+        throw invalid(name, bad, `No ${what} can have that name: expected ${what} names${what === 'container' ? ' or ids' : ''} ` +
+            "(letters, digits, '_', '.' or '-', starting with a letter or digit), separated by " +
+            'commas or newlines.');
+    }
+    return items;
+}
+function positiveInteger(name, value, unit) {
+    if (!/^\d+$/.test(value) || Number(value) <= 0) {
+        throw invalid(name, value, `Expected a positive whole number of ${unit}.`);
+    }
+    if (!Number.isSafeInteger(Number(value))) {
+        throw invalid(name, value, `Too large: expected at most ${Number.MAX_SAFE_INTEGER} ${unit}.`);
+    }
+    return Number(value);
+}
+/** A timeout in whole seconds, to milliseconds; within what a Node.js timer can wait. */
+function timeoutSeconds(name, value) {
+    const seconds = positiveInteger(name, value, 'seconds');
+    if (seconds > MAX_TIMEOUT_SECONDS) {
+        throw invalid(name, value, `Expected at most ${MAX_TIMEOUT_SECONDS} seconds (about 24 days), the longest timeout ` +
+            'Node.js can wait.');
+    }
+    return seconds * 1000;
+}
+const DURATION_UNITS = {
+    s: 1e3,
+    m: 60e3,
+    h: 3600e3,
+    d: 86400e3,
+    w: 604800e3
+};
+/** The longest age older-than takes: a hundred years, well inside what a Date can hold. */
+const MAX_DURATION_MS = 36_500 * DURATION_UNITS.d;
+/** `90s`, `30m`, `12h`, `7d`, `2w` to milliseconds. */
+function parseDuration(name, value) {
+    const match = /^(\d+)\s*([smhdw])$/.exec(value.trim());
+    if (!match || Number(match[1]) === 0) {
+        throw invalid(name, value, 'Expected a number and a unit, like 30m, 12h or 7d.');
+    }
+    const ms = Number(match[1]) * DURATION_UNITS[match[2]];
+    if (ms > MAX_DURATION_MS) {
+        throw invalid(name, value, 'Too long: expected at most 36500d (a hundred years).');
+    }
+    return ms;
+}
+function parseRegistry(address) {
+    const expected = 'Expected host or host:port, like 127.0.0.1:5000 or ghcr.io.';
+    const match = /^[A-Za-z0-9.-]+(?::(\d+))?$/.exec(address) ?? /^\[[0-9a-fA-F:]+\](?::(\d+))?$/.exec(address);
+    if (!match)
+        throw invalid('registry', address, expected);
+    const port = match[1];
+    if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) {
+        throw invalid('registry', address, `Port ${port} is out of range: ${expected}`);
+    }
+    return address;
+}
+function checkRepository(repository) {
+    if (!/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/.test(repository)) {
+        throw invalid('repository', repository, 'Expected lowercase path components like team/snapshots.');
+    }
+    return repository;
+}
+function parseEnv(value) {
+    const env = {};
+    for (const [index, raw] of value.split('\n').entries()) {
+        const line = raw.replace(/\r$/, '');
+        if (!line.trim())
+            continue;
+        const eq = line.indexOf('=');
+        const name = eq > 0 ? line.slice(0, eq).trim() : '';
+        // The line may hold a secret: say what is wrong and where, never what it holds.
+        const wrong = eq === -1
+            ? "it has no '='"
+            : !name
+                ? "nothing comes before '='"
+                : !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)
+                    ? "what comes before '=' is not a variable name"
+                    : undefined;
+        if (wrong) {
+            throw new InvalidSettingsError(`Invalid env line ${index + 1}: ${wrong} (the line is not shown: it may hold a secret). ` +
+                "Expected NAME=VALUE lines, NAME of letters, digits and '_', not starting with a digit.");
+        }
+        env[name] = line.slice(eq + 1);
+    }
+    return env;
+}
+/** Why `snapshotId` is no snapshot id (see SNAPSHOT_ID_PATTERN). */
+function snapshotIdFault(snapshotId) {
+    if (snapshotId.length > 128)
+        return `it has ${snapshotId.length} characters`;
+    if (!/^[a-z0-9]/.test(snapshotId))
+        return `it starts with '${snapshotId[0]}'`;
+    const bad = [...snapshotId].find(char => !/[a-z0-9._-]/.test(char)) ?? '';
+    return `it holds ${/\s/.test(bad) ? 'white space' : `'${bad}'`}`;
+}
+/** `key` or `key=value` entries; a key is never empty nor holds white space. */
+function labels(value) {
+    const items = list(value);
+    for (const item of items) {
+        const key = item.split('=')[0];
+        if (!key || /\s/.test(key)) {
+            throw invalid('labels', item, `${key ? 'The key holds white space' : 'The key is empty'}: expected key or key=value ` +
+                'entries, separated by commas or newlines.');
+        }
+    }
+    return items;
+}
+/** A level within what the chosen compression takes; `auto` may pick either, so zstd's range. */
+function compressionLevel(value, compression) {
+    if (!value)
+        return undefined;
+    const range = COMPRESSION_LEVELS[compression === 'gzip' ? 'gzip' : 'zstd'];
+    const level = /^\d+$/.test(value) ? Number(value) : NaN;
+    if (!(level >= range.min && level <= range.max)) {
+        throw invalid('compression-level', value, `Expected a whole number from ${range.min} to ${range.max} for compression ${compression} ` +
+            `(zstd ${COMPRESSION_LEVELS.zstd.min}-${COMPRESSION_LEVELS.zstd.max}, gzip ` +
+            `${COMPRESSION_LEVELS.gzip.min}-${COMPRESSION_LEVELS.gzip.max}).`);
+    }
+    return level;
+}
+/** A fresh snapshot id: UTC time plus a random suffix, e.g. `20261122-063012-a1b2`. */
+function newSnapshotId(now = new Date()) {
+    const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+    return `${stamp}-${(0,external_node_crypto_namespaceObject.randomBytes)(2).toString('hex')}`;
+}
+/** Fills and validates Settings from raw inputs; an empty input takes action.yml's default. */
+function readSettings(source) {
+    const get = (name) => source(name).trim() || INPUTS[name].default;
+    const mode = oneOf('mode', get('mode'), MODES);
+    let snapshotId = get('snapshot-id');
+    if (mode === 'snapshot') {
+        if (snapshotId === 'latest') {
+            throw new InvalidSettingsError("Invalid snapshot-id 'latest': a new snapshot needs its own id. Expected a new id, or " +
+                'nothing for a time-based one.');
+        }
+        snapshotId ||= newSnapshotId();
+    }
+    else {
+        snapshotId ||= 'latest';
+    }
+    if (snapshotId !== 'latest' && !isValidSnapshotId(snapshotId)) {
+        throw invalid('snapshot-id', snapshotId, `It cannot name a snapshot: ${snapshotIdFault(snapshotId)}. Expected lowercase letters, ` +
+            "digits, '.', '_' or '-', starting with a letter or digit, at most 128 characters.");
+    }
+    const secrets = [];
+    let registry;
+    const address = get('registry');
+    const repository = checkRepository(get('repository'));
+    const username = get('registry-username');
+    const password = source('registry-password');
+    if (username && !/^[^\s:]+$/.test(username)) {
+        throw invalid('registry-username', username, "Expected a user name without ':' or white space, as registries take it.");
+    }
+    if (address) {
+        registry = { address: parseRegistry(address), repository };
+        if (username)
+            registry.username = username;
+        if (password) {
+            registry.password = password;
+            if (isMaskable(password))
+                secrets.push(password);
+        }
+    }
+    else if (password || username) {
+        const given = password ? 'registry-password' : 'registry-username';
+        throw new InvalidSettingsError(`${given} is set but registry is empty: credentials for no registry. Expected registry ` +
+            `(host:port) as well, or no ${given}.`);
+    }
+    const compression = oneOf('compression', get('compression'), ['auto', 'zstd', 'gzip']);
+    const level = compressionLevel(get('compression-level'), compression);
+    const env = parseEnv(source('env'));
+    secrets.push(...Object.values(env).filter(isMaskable));
+    const drillContainer = get('drill-container');
+    const drillCommand = get('drill-command');
+    if (Boolean(drillContainer) !== Boolean(drillCommand)) {
+        throw new InvalidSettingsError(`${drillContainer ? 'drill-command' : 'drill-container'} is empty, but ` +
+            `${drillContainer ? 'drill-container' : 'drill-command'} is set: they go together. ` +
+            'Expected the container and the command to run in it, or neither.');
+    }
+    if (drillContainer)
+        names('drill-container', drillContainer, 'container');
+    const keep = get('keep');
+    const olderThan = get('older-than');
+    if (mode === 'prune' && !keep && !olderThan) {
+        throw new InvalidSettingsError('prune needs a rule, but keep and older-than are both empty. Expected keep (a count), ' +
+            'older-than (a duration), or both.');
+    }
+    const onlyContainers = names('only-containers', get('only-containers'), 'container');
+    const onlyVolumes = names('only-volumes', get('only-volumes'), 'volume');
+    const prefix = get('prefix');
+    if (prefix && !ENGINE_NAME.test(prefix)) {
+        throw invalid('prefix', prefix, "Expected letters, digits, '_', '.' or '-', starting with a letter or digit.");
+    }
+    const settings = {
+        mode,
+        store: parseStoreSpec(get('store')),
+        snapshotId,
+        snapshot: {
+            containers: names('containers', get('containers'), 'container'),
+            labels: labels(get('labels')),
+            all: bool('all', get('all')),
+            volumes: names('volumes', get('volumes'), 'volume'),
+            excludeVolumes: names('exclude-volumes', get('exclude-volumes'), 'volume'),
+            consistency: oneOf('consistency', get('consistency'), ['none', 'pause', 'stop']),
+            commit: bool('commit', get('commit')),
+            keepImages: bool('keep-images', get('keep-images')),
+            captureBindMounts: oneOf('bind-mounts', get('bind-mounts'), ['record', 'capture']) === 'capture',
+            compression,
+            hookTimeoutMs: timeoutSeconds('hook-timeout', get('hook-timeout')),
+            replaceExisting: bool('replace-snapshot', get('replace-snapshot'))
+        },
+        restore: {
+            onConflict: oneOf('on-conflict', get('on-conflict'), ['fail', 'replace', 'skip']),
+            prefix,
+            start: bool('start', get('start')),
+            waitTimeoutMs: timeoutSeconds('wait-timeout', get('wait-timeout')),
+            ports: oneOf('ports', get('ports'), ['keep', 'ephemeral', 'none']),
+            env,
+            keepOnFailure: bool('keep-on-failure', get('keep-on-failure'))
+        },
+        verify: {
+            restoreCheck: bool('restore-check', get('restore-check')) || Boolean(drillContainer)
+        },
+        prune: {},
+        secrets
+    };
+    const dockerHost = get('docker-host');
+    if (dockerHost) {
+        checkEngineAddress(dockerHost);
+        settings.dockerHost = dockerHost;
+    }
+    if (registry)
+        settings.registry = registry;
+    const project = get('compose-project');
+    if (project && !/^[a-z0-9][a-z0-9_-]*$/.test(project)) {
+        throw invalid('compose-project', project, "No compose project has that name: expected lowercase letters, digits, '_' or '-', " +
+            'starting with a letter or digit.');
+    }
+    if (project)
+        settings.snapshot.composeProject = project;
+    if (level !== undefined)
+        settings.snapshot.compressionLevel = level;
+    if (onlyContainers.length)
+        settings.restore.containers = onlyContainers;
+    if (onlyVolumes.length)
+        settings.restore.volumes = onlyVolumes;
+    if (drillContainer) {
+        settings.verify.drill = { container: drillContainer, command: ['sh', '-c', drillCommand] };
+    }
+    if (keep)
+        settings.prune.keep = positiveInteger('keep', keep, 'snapshots');
+    if (olderThan)
+        settings.prune.olderThanMs = parseDuration('older-than', olderThan);
+    return settings;
 }
 
 ;// CONCATENATED MODULE: ./src/cli/commands.ts

@@ -4,6 +4,7 @@ import { COMPRESSION_LEVELS } from '../archive/index.js'
 import { checkEngineAddress } from '../docker/connection.js'
 import { InvalidSettingsError, invalidInput } from '../shared/errors.js'
 import { type StoreSpec, parseStoreSpec } from '../stores/spec.js'
+import { MAX_TIMEOUT_SECONDS } from '../shared/timeouts.js'
 import type { InputName } from './inputs.js'
 import { INPUTS } from './inputs.js'
 import type { Consistency } from '../manifest/manifest.js'
@@ -138,9 +139,6 @@ function positiveInteger(name: InputName, value: string, unit: string): number {
   }
   return Number(value)
 }
-
-/** The longest timeout Node.js timers take (2^31-1 ms); a longer one fires at once. */
-export const MAX_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000)
 
 /** A timeout in whole seconds, to milliseconds; within what a Node.js timer can wait. */
 function timeoutSeconds(name: InputName, value: string): number {

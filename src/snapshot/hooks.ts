@@ -2,7 +2,7 @@ import type { Engine } from '../docker/engine.js'
 import type { ContainerDetails } from '../docker/types.js'
 import { HookError } from '../shared/errors.js'
 import type { Logger } from '../shared/log.js'
-import { MAX_TIMEOUT_SECONDS } from '../app/settings.js'
+import { MAX_TIMEOUT_SECONDS } from '../shared/timeouts.js'
 import { LABEL, containerName } from './capture.js'
 
 export type HookPhase = 'pre' | 'post'
