@@ -9,7 +9,10 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['__tests__/unit/**/*.test.ts'],
-          testTimeout: 20_000
+          testTimeout: 20_000,
+          // GitHub's workflow parser imports its JSON schemas without import attributes, as
+          // bundlers allow and Node does not: let Vite load it.
+          server: { deps: { inline: ['@actions/workflow-parser'] } }
         }
       },
       {
