@@ -6,6 +6,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/testbed.sh up
-exec node dist/cli/index.js drill --demo \
+exec node dist/cli.js drill --demo \
   --registry "${DOCKER_SNAPSHOT_TEST_REGISTRY:-127.0.0.1:5000}" \
   --store .testbed/snapshots "$@"

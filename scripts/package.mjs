@@ -1,11 +1,12 @@
 // `npm run package`: everything generated from sources, so that the dist check can rebuild it and
 // compare. action.yml is the one source of inputs: from it come src/app/inputs.ts (the
 // CLI's flags and every default) and README's usage table; README's bad-input table comes from the
-// cases the unit test runs. Then ncc bundles the entry points.
+// cases the unit test runs. Then esbuild bundles the entry points (scripts/bundle.mjs).
 import { execFileSync } from 'node:child_process'
-import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { parse } from 'yaml'
 import { badInputTable, between } from './bad-input-table.mjs'
+import { bundle } from './bundle.mjs'
 
 const action = parse(readFileSync('action.yml', 'utf8'))
 
@@ -51,26 +52,4 @@ execFileSync('npx', ['prettier', '--write', 'src/app/inputs.ts', 'README.md'], {
   stdio: 'ignore'
 })
 
-rmSync('dist', { recursive: true, force: true })
-for (const [entry, out] of [
-  ['src/action/index.ts', 'dist/main'],
-  ['src/action/post.ts', 'dist/post'],
-  ['src/cli/index.ts', 'dist/cli']
-]) {
-  execFileSync('npx', ['ncc', 'build', entry, '-o', out, '--license', 'licenses.txt', '-q'], {
-    stdio: 'inherit'
-  })
-}
-// The bundles are ES modules, but a few bundled CommonJS files (ssh2's wasm loader, reached
-// through dockerode) read __dirname, which ES modules lack: define it at the top of each bundle.
-const cjsGlobals =
-  "import { fileURLToPath as __dsFileURLToPath } from 'node:url'\n" +
-  'const __filename = __dsFileURLToPath(import.meta.url)\n' +
-  "const __dirname = __filename.replace(/[\\\\/][^\\\\/]*$/, '')\n"
-for (const bundle of ['dist/main/index.js', 'dist/post/index.js', 'dist/cli/index.js']) {
-  const code = readFileSync(bundle, 'utf8')
-  const shebang = code.startsWith('#!') ? code.slice(0, code.indexOf('\n') + 1) : ''
-  writeFileSync(bundle, shebang + cjsGlobals + code.slice(shebang.length))
-}
-// Node must be told that the bundles are ES modules.
-writeFileSync('dist/package.json', '{ "type": "module" }\n')
+await bundle()

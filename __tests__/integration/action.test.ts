@@ -3,10 +3,12 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
 import { BUSYBOX, REGISTRY, docker, inBusybox, removeByPrefix, uniquePrefix } from './support.js'
 
-// The action as a runner runs it: the committed bundles, real INPUT_* variables, and the files
-// a runner reads outputs, state and the job summary from.
+// The action as a runner runs it: the bundle action.yml names for the main and the post step, real
+// INPUT_* variables, the main step's state handed to the post step as STATE_* variables, and the
+// files a runner reads outputs, state and the job summary from.
 const prefix = uniquePrefix('action')
 let work: string
 
@@ -43,19 +45,28 @@ function inputsEnv(inputs: Record<string, string>): Record<string, string> {
   )
 }
 
-/** Runs a bundle as a step; `onStart` may act on the running process (to kill it). */
+/** What a runner hands the post step: the state the main step saved. */
+function stateEnv(state: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(state).map(([name, value]) => [`STATE_${name}`, value]))
+}
+
+const action = parse(await readFile('action.yml', 'utf8')) as { runs: Record<string, string> }
+let steps = 0
+
+/** Runs a step as action.yml says; `onStart` may act on the running process (to kill it). */
 async function runStep(
-  bundle: 'main' | 'post',
+  step: 'main' | 'post',
   env: Record<string, string>,
   onStart?: (pid: number, output: () => string) => Promise<void>
 ): Promise<StepRun> {
+  const at = join(work, `${step}-${++steps}`)
   const files = {
-    GITHUB_OUTPUT: join(work, `${bundle}-${Date.now()}-output`),
-    GITHUB_STATE: join(work, `${bundle}-${Date.now()}-state`),
-    GITHUB_STEP_SUMMARY: join(work, `${bundle}-${Date.now()}-summary`)
+    GITHUB_OUTPUT: `${at}-output`,
+    GITHUB_STATE: `${at}-state`,
+    GITHUB_STEP_SUMMARY: `${at}-summary`
   }
   for (const file of Object.values(files)) await writeFile(file, '')
-  const child = spawn(process.execPath, [`dist/${bundle}/index.js`], {
+  const child = spawn(process.execPath, [action.runs[step]], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...files, ...env }
   })
   let stdout = ''
@@ -93,10 +104,13 @@ describe('the action', () => {
       '3600'
     )
 
-    const snapshot = await runStep(
-      'main',
-      inputsEnv({ containers: container, store, registry: REGISTRY, repository: `${prefix}repo` })
-    )
+    const inputs = inputsEnv({
+      containers: container,
+      store,
+      registry: REGISTRY,
+      repository: `${prefix}repo`
+    })
+    const snapshot = await runStep('main', inputs)
     expect(snapshot.code, snapshot.stdout).toBe(0)
     const id = snapshot.outputs['snapshot-id']
     expect(id).toMatch(/^\d{8}-\d{6}-[0-9a-f]{4}$/)
@@ -115,6 +129,19 @@ describe('the action', () => {
     expect(
       await docker('ps', '-aq', '--filter', `label=docker-snapshot.hold.container=${container}`)
     ).toBe('')
+    // The post step runs the same file with the same inputs: the state tells it to take no second
+    // snapshot, and after a finished main step it has nothing to clean up.
+    expect(action.runs.post).toBe(action.runs.main)
+    expect(snapshot.state.isPost).toBe('true')
+    const stored = (await readdir(store, { recursive: true })).sort()
+    const post = await runStep('post', { ...inputs, ...stateEnv(snapshot.state) })
+    expect(post.code, post.stdout).toBe(0)
+    // Only the engine calls of the (empty) repair, as debug lines.
+    expect(post.stdout.split('\n').filter(line => line && !line.startsWith('::debug::'))).toEqual(
+      []
+    )
+    expect(post.outputs).toEqual({})
+    expect((await readdir(store, { recursive: true })).sort()).toEqual(stored)
 
     const verify = await runStep('main', inputsEnv({ mode: 'verify', store, 'snapshot-id': id }))
     expect(verify.code, verify.stdout).toBe(0)
@@ -187,33 +214,30 @@ describe('the action', () => {
     )
 
     let killedPid = 0
-    const main = await runStep(
-      'main',
-      inputsEnv({
-        containers: container,
-        store,
-        'snapshot-id': 'keep',
-        'replace-snapshot': 'true',
-        compression: 'gzip',
-        commit: 'false'
-      }),
-      async pid => {
-        // Kill it mid-copy: the container paused and the carrier container streaming.
-        const carrier = `label=docker-snapshot.carrier=${hostname()}:${pid}`
-        for (let waited = 0; waited < 60_000; waited += 100) {
-          const paused = await docker('inspect', '--format', '{{.State.Paused}}', container)
-          if (paused === 'true' && (await docker('ps', '-aq', '--filter', carrier)) !== '') break
-          await new Promise(resolve => setTimeout(resolve, 100))
-        }
-        killedPid = pid
-        process.kill(pid, 'SIGKILL')
+    const inputs = inputsEnv({
+      containers: container,
+      store,
+      'snapshot-id': 'keep',
+      'replace-snapshot': 'true',
+      compression: 'gzip',
+      commit: 'false'
+    })
+    const main = await runStep('main', inputs, async pid => {
+      // Kill it mid-copy: the container paused and the carrier container streaming.
+      const carrier = `label=docker-snapshot.carrier=${hostname()}:${pid}`
+      for (let waited = 0; waited < 60_000; waited += 100) {
+        const paused = await docker('inspect', '--format', '{{.State.Paused}}', container)
+        if (paused === 'true' && (await docker('ps', '-aq', '--filter', carrier)) !== '') break
+        await new Promise(resolve => setTimeout(resolve, 100))
       }
-    )
+      killedPid = pid
+      process.kill(pid, 'SIGKILL')
+    })
     expect(main.code).toBeNull()
     expect(await docker('inspect', '--format', '{{.State.Paused}}', container)).toBe('true')
 
-    // The runner hands the post step what the main step saved, as STATE_* variables.
-    const post = await runStep('post', { 'STATE_docker-snapshot': main.state['docker-snapshot'] })
+    // The runner runs the same file again, with the same inputs and the state the main step saved.
+    const post = await runStep('post', { ...inputs, ...stateEnv(main.state) })
     expect(post.code, post.stdout).toBe(0)
     expect(post.stdout).toContain(`resuming ${container}`)
     expect(
@@ -236,29 +260,26 @@ describe('the action', () => {
     const startedBefore = await docker('inspect', '--format', '{{.State.StartedAt}}', container)
 
     let killedAt = 0
-    const main = await runStep(
-      'main',
-      inputsEnv({
-        containers: container,
-        store: join(work, 'stopping'),
-        consistency: 'stop',
-        commit: 'false'
-      }),
-      async (pid, output) => {
-        for (let waited = 0; waited < 60_000; waited += 50) {
-          if (output().includes(`stopping ${container}`)) break
-          await new Promise(resolve => setTimeout(resolve, 50))
-        }
-        // Let the stop reach the engine, then kill the step while the container still runs.
-        await new Promise(resolve => setTimeout(resolve, 1000))
-        killedAt = Date.now()
-        process.kill(pid, 'SIGKILL')
+    const inputs = inputsEnv({
+      containers: container,
+      store: join(work, 'stopping'),
+      consistency: 'stop',
+      commit: 'false'
+    })
+    const main = await runStep('main', inputs, async (pid, output) => {
+      for (let waited = 0; waited < 60_000; waited += 50) {
+        if (output().includes(`stopping ${container}`)) break
+        await new Promise(resolve => setTimeout(resolve, 50))
       }
-    )
+      // Let the stop reach the engine, then kill the step while the container still runs.
+      await new Promise(resolve => setTimeout(resolve, 1000))
+      killedAt = Date.now()
+      process.kill(pid, 'SIGKILL')
+    })
     expect(main.code).toBeNull()
     expect(await docker('inspect', '--format', '{{.State.Status}}', container)).toBe('running')
 
-    const post = await runStep('post', { 'STATE_docker-snapshot': main.state['docker-snapshot'] })
+    const post = await runStep('post', { ...inputs, ...stateEnv(main.state) })
     expect(post.code, post.stdout).toBe(0)
     // The stop landed after the main step was gone, and the post step started it again after.
     const stopTimeoutEnds = killedAt + 6000

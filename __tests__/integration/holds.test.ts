@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { hostname, tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { InterruptedError } from '../../src/cli/interrupt.js'
@@ -14,10 +14,9 @@ import type { Manifest } from '../../src/manifest/manifest.js'
 import type { SnapshotOptions } from '../../src/snapshot/snapshot.js'
 import { takeSnapshot } from '../../src/snapshot/snapshot.js'
 import { DirectoryStore } from '../../src/stores/directory.js'
-import { BUSYBOX, docker, inBusybox, removeByPrefix, uniquePrefix } from './support.js'
+import { BUSYBOX, CLI, docker, inBusybox, removeByPrefix, uniquePrefix } from './support.js'
 
-// Two runs on one container, and runs killed with SIGKILL: the bundle users run, as processes.
-const CLI = resolve('dist/cli/index.js')
+// Two runs on one container, and runs killed with SIGKILL: the bundle users run (CLI), as processes.
 const prefix = uniquePrefix('holds')
 let store: string
 

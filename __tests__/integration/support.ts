@@ -23,8 +23,8 @@ export async function docker(...args: string[]): Promise<string> {
   return stdout.trim()
 }
 
-/** The bundle users run (rebuilt by `npm run package`): proves what ncc made of the source. */
-export const CLI = resolve('dist/cli/index.js')
+/** The bundle users run (rebuilt by `npm run package`): proves what esbuild made of the source. */
+export const CLI = resolve('dist/cli.js')
 
 /** How a child process ended, with all it wrote. */
 export interface Finished {

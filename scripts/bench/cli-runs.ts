@@ -1,7 +1,7 @@
-// "Ours": the bundled CLI (dist/cli/index.js, copied at the start) run as a user runs it, with
-// the stats preload in its process and GNU time around it when present.
+// "Ours": the bundled CLI (dist/cli.js, copied with its chunks at the start) run as a user
+// runs it, with the stats preload in its process and GNU time around it when present.
 import { cpSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { withCpu } from './cpu.js'
 import { BenchError, log, run, type Cleanups, type ProcessResult } from './process.js'
@@ -50,9 +50,9 @@ export class CliRunner {
       cleanups: Cleanups
     }
   ) {
-    // A rebuild of dist/ during the run cannot disturb the copy.
-    cpSync(dirname(bundle), join(workDir, 'cli'), { recursive: true })
-    this.#cli = join(workDir, 'cli', 'index.js')
+    // A rebuild of dist/ during the run cannot disturb the copy (of the entry and its chunks).
+    cpSync(dirname(bundle), join(workDir, 'dist'), { recursive: true })
+    this.#cli = join(workDir, 'dist', basename(bundle))
   }
 
   /** Runs the CLI once; resolves with its result, wall time, CPU and memory. */

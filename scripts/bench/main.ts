@@ -1,6 +1,6 @@
 // `npm run bench`: how fast, and in how much memory, docker-snapshot copies a volume, against
 // the physical floor (host tar | zstd) and the usual backup way (a helper container running
-// `tar czf`). It drives the bundled CLI (dist/cli/index.js) as a user runs it, and talks to the
+// `tar czf`). It drives the bundled CLI (dist/cli.js) as a user runs it, and talks to the
 // engine through the project's own engine boundary (src/docker/engine.ts) only; nothing leaves
 // loopback (containers run with no network, the registry is not used). See USAGE in args.ts.
 //
@@ -31,7 +31,7 @@ import { DATA_VOLUME, describeTree, ensureDataVolume, removeBenchObjects } from 
 
 /** This file runs from the compiled copy in <repo>/node_modules/.cache/docker-snapshot-bench/. */
 const REPO = fileURLToPath(new URL('../../../../../', import.meta.url))
-const CLI_BUNDLE = join(REPO, 'dist', 'cli', 'index.js')
+const CLI_BUNDLE = join(REPO, 'dist', 'cli.js')
 
 const cleanups = new Cleanups()
 const engine = new Engine()

@@ -12,7 +12,15 @@ import { openStore } from '../stores/index.js'
  * carrier containers it left (all as the holds it left on the engine say), and remove its
  * unfinished snapshot. After a main step that finished, there is nothing to do.
  */
-async function post(): Promise<void> {
+export async function post(): Promise<void> {
+  try {
+    await cleanUp()
+  } catch (error) {
+    core.setFailed(describeError(error))
+  }
+}
+
+async function cleanUp(): Promise<void> {
   const state = loadActionState()
   if (!state) return
   const engine = new Engine({ host: state.dockerHost, logger: actionLogger })
@@ -39,5 +47,3 @@ async function post(): Promise<void> {
   }
   if (failed.length) core.setFailed(`the post step could not clean up: ${failed.join('; ')}`)
 }
-
-post().catch(error => core.setFailed(describeError(error)))

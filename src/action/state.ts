@@ -15,6 +15,16 @@ export interface ActionState {
 }
 
 const KEY = 'docker-snapshot'
+/** Set by the main step before anything else, so that the same entry knows it is the post step. */
+const POST_FLAG = 'isPost'
+
+export function markMainStepRan(): void {
+  core.saveState(POST_FLAG, 'true')
+}
+
+export function isPostStep(): boolean {
+  return core.getState(POST_FLAG) === 'true'
+}
 
 export function saveActionState(state: ActionState): void {
   core.saveState(KEY, JSON.stringify(state))
