@@ -17,7 +17,7 @@ import { EXIT_INTERRUPTED, EXIT_OK, EXIT_UNTRUSTED, EXIT_USAGE, exitCodeFor } fr
 import { commandHelp, generalHelp } from './help.js'
 import { interruptNotice, interruptedMessage, quitNotice } from './interrupt.js'
 import type { TextStream } from '../app/progress.js'
-import { createDisplay } from '../app/progress.js'
+import { createDisplay } from './display.js'
 import { Masker, secretsOf } from './secrets.js'
 import {
   drillSummary,

@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { DisplayOptions, TextStream } from '../../../src/app/progress.js'
-import {
-  JsonDisplay,
-  PlainDisplay,
-  RateMeter,
-  TtyDisplay,
-  createDisplay,
-  formatDuration
-} from '../../../src/app/progress.js'
+import { PlainDisplay, RateMeter, formatDuration } from '../../../src/app/progress.js'
+import { JsonDisplay, TtyDisplay, createDisplay } from '../../../src/cli/display.js'
 
 const MiB = 1024 * 1024
 
