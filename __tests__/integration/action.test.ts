@@ -253,6 +253,78 @@ describe('the action', () => {
     expect(await readdir(join(store, '.staging'))).toEqual([])
   })
 
+  it('puts the originals back when a cancelled workflow interrupts a replace (SIGINT, then SIGTERM)', async () => {
+    const original = `${prefix}replaced`
+    const data = `${prefix}replaced-data`
+    const store = join(work, 'cancelled')
+    await docker('volume', 'create', data)
+    await inBusybox(
+      ['-v', `${data}:/d`],
+      'head -c 200000000 /dev/urandom > /d/big && echo from the snapshot > /d/marker'
+    )
+    await docker(
+      'run',
+      '-d',
+      '--init',
+      '--name',
+      original,
+      '-v',
+      `${data}:/d`,
+      BUSYBOX,
+      'sleep',
+      '3600'
+    )
+    const taken = await runStep(
+      'main',
+      inputsEnv({ containers: original, store, 'snapshot-id': 'replace-me', commit: 'false' })
+    )
+    expect(taken.code, taken.stdout).toBe(0)
+    // The original moves on after the snapshot: its data, not the snapshot's, must come back.
+    await docker(
+      'exec',
+      original,
+      'sh',
+      '-c',
+      'echo the original > /d/marker && echo more >> /d/big'
+    )
+    const identity = () =>
+      docker('inspect', '--format', '{{.Id}} {{.Name}} {{.State.Status}}', original)
+    const before = await identity()
+    const sum = await docker('exec', original, 'md5sum', '/d/big')
+
+    let sent = false
+    const restore = await runStep(
+      'main',
+      inputsEnv({ mode: 'restore', store, 'snapshot-id': 'replace-me', 'on-conflict': 'replace' }),
+      async (pid, output) => {
+        for (let waited = 0; waited < 120_000; waited += 50) {
+          if (output().includes(`volume ${data}: writing`)) break
+          await new Promise(resolve => setTimeout(resolve, 50))
+        }
+        // As a runner cancels a job: SIGINT, and SIGTERM while the run is still undoing.
+        await new Promise(resolve => setTimeout(resolve, 500))
+        sent = true
+        process.kill(pid, 'SIGINT')
+        await new Promise(resolve => setTimeout(resolve, 200))
+        process.kill(pid, 'SIGTERM')
+      }
+    )
+    expect(sent).toBe(true)
+    expect(restore.code, restore.stdout).toBe(1)
+    expect(restore.stdout).toContain('received SIGINT: stopping at the next safe point')
+    expect(restore.stdout).toContain('received SIGTERM again: still undoing what the run did')
+    expect(restore.stdout).toContain(
+      `The originals were put back as they were: volume ${data} (contents copied back), ` +
+        `container ${original} (running).`
+    )
+    expect(await identity()).toBe(before)
+    expect(await docker('exec', original, 'cat', '/d/marker')).toBe('the original')
+    expect(await docker('exec', original, 'md5sum', '/d/big')).toBe(sum)
+    // Nothing of the interrupted restore is left: no replacement, no aside copy.
+    expect(await docker('ps', '-aq', '--filter', `name=${original}-aside-`)).toBe('')
+    expect(await docker('volume', 'ls', '-q', '--filter', `name=${data}-aside-`)).toBe('')
+  })
+
   it('waits in the post step for a stop the killed main step began, then starts the container', async () => {
     const container = `${prefix}stopping`
     // sleep as PID 1 ignores SIGTERM: a stop takes the whole stop timeout, then SIGKILL.

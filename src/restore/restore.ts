@@ -205,6 +205,8 @@ class RestoreRun {
   }
 
   private async timed<T>(step: RestoreStep, fn: () => Promise<T>): Promise<T> {
+    // Between two steps is a safe point for an interrupt (long steps also stop midway).
+    this.options.signal?.throwIfAborted()
     this.step = step
     const started = Date.now()
     try {

@@ -58,6 +58,9 @@ export class HealthError extends SnapshotError {}
 /** Another docker-snapshot run holds a container this run needs, and did not release it in time. */
 export class ContainerHeldError extends SnapshotError {}
 
+/** The run stopped because the user (Ctrl-C) or the workflow runner (a cancel) asked it to. */
+export class InterruptedError extends SnapshotError {}
+
 /** One line for the user: the message, with the cause's message when it adds something. */
 export function describeError(error: unknown): string {
   if (!(error instanceof Error)) return String(error)

@@ -112,10 +112,13 @@ interface PendingImage {
 
 type Target = { details: ContainerDetails; record: Omit<ContainerRecord, 'image'> }
 
-/** An interrupt (the CLI's InterruptedError), or a copy it aborted: not a failure. */
-function isInterrupt(error: unknown): boolean {
-  if (!(error instanceof Error)) return false
-  return error.name === 'InterruptedError' || isInterrupt(error.cause)
+/** The abort of `signal` itself, or a call or copy it cut short: not a failure of its own. */
+function isInterrupt(error: unknown, signal: AbortSignal | undefined): boolean {
+  if (!signal?.aborted) return false
+  for (let at = error; at !== undefined; at = at instanceof Error ? at.cause : undefined) {
+    if (at === signal.reason) return true
+  }
+  return false
 }
 
 class SnapshotRun {
@@ -222,6 +225,8 @@ class SnapshotRun {
     const images = await log.group('Storing images', () =>
       this.publishImages([...pending.values()])
     )
+    // The last moment an interrupt stops the run: from here on, the snapshot is written whole.
+    options.signal?.throwIfAborted()
     const containers: ContainerRecord[] = inOrder.map(({ details, record }) => ({
       ...record,
       image: this.imageKeyFor(details, pending)
@@ -328,15 +333,14 @@ class SnapshotRun {
    */
   private async release(failure: { error: unknown } | undefined): Promise<void> {
     const { log } = this
+    const { signal } = this.options
     const notBack = new Set<string>()
     let resumeError: unknown
     let hookError: unknown
-    let interrupt: unknown
     try {
       await this.bringBack(notBack)
     } catch (error) {
-      if (isInterrupt(error)) interrupt = error
-      else resumeError = error
+      resumeError = error
     }
     try {
       if (this.hooked.length > 0) {
@@ -363,9 +367,10 @@ class SnapshotRun {
         })
       }
     } catch (error) {
-      if (isInterrupt(error)) interrupt ??= error
-      else hookError ??= error
+      hookError ??= error
     }
+    // An interrupt surfaces as whatever call it cut short: name the interrupt instead.
+    const interrupt: unknown = signal?.aborted ? signal.reason : undefined
     const errors = [resumeError, interrupt, failure?.error, hookError].filter(e => e !== undefined)
     for (const held of this.holds.containers) {
       // A container not brought back keeps its hold: the next run tries again.
@@ -381,7 +386,7 @@ class SnapshotRun {
     }
     if (errors.length === 0) return
     for (const error of errors.slice(1)) {
-      if (!isInterrupt(error)) log.warn(describeError(error))
+      if (!isInterrupt(error, signal)) log.warn(describeError(error))
     }
     throw errors[0]
   }

@@ -1,2 +1,3 @@
-export { verifySnapshot, removeRestored, throwawayPrefix } from './verify.js'
+export { verifySnapshot } from './verify.js'
+export { removeRestored, throwawayPrefix } from './throwaway.js'
 export type { VerifyCheck, VerifyCheckKind, VerifyOptions, VerifyReport } from './types.js'

@@ -23,7 +23,8 @@ function boundaries(fake: FakeEngine, store: FakeStore, opened: string[], fail?:
     openStore: (spec, access) => {
       opened.push(`${spec.path} ${access}`)
       return fail ? Promise.reject(fail) : Promise.resolve(store)
-    }
+    },
+    now: () => new Date()
   }
   return given
 }
