@@ -6,6 +6,7 @@ const __filename = __dsFileURLToPath(import.meta.url)
 const __dirname = __dsDirname(__filename)
 import {
   Engine,
+  Interruption,
   PlainDisplay,
   carrierOwner,
   describeError,
@@ -15,7 +16,7 @@ import {
   plural,
   readSettings,
   repairAbandoned
-} from "./chunks/chunk-A46UHZGD.js";
+} from "./chunks/chunk-34I5BZ5C.js";
 
 // node_modules/@actions/core/lib/command.js
 import * as os from "os";
@@ -679,6 +680,13 @@ function summaryOf(result) {
 
 // src/action/main.ts
 async function run() {
+  const interruption = new Interruption();
+  const stopListening = interruption.listen(process, {
+    first: (signal) => warning(
+      `received ${signal}: stopping at the next safe point, bringing paused or stopped containers back and putting back any originals a replace set aside`
+    ),
+    again: (signal) => info(`received ${signal} again: still undoing what the run did`)
+  });
   try {
     const settings = readSettings((name) => getInput(name));
     for (const secret of settings.secrets) setSecret(secret);
@@ -698,7 +706,8 @@ async function run() {
     });
     const result = await execute(settings, {
       log: actionLogger,
-      onTransfer: progress.onTransfer
+      onTransfer: progress.onTransfer,
+      signal: interruption.signal
     });
     for (const [name, value] of Object.entries(outputsOf(result))) setOutput(name, value);
     await summary.addRaw(summaryOf(result)).write();
@@ -711,6 +720,8 @@ async function run() {
     }
   } catch (error2) {
     setFailed(describeError(error2));
+  } finally {
+    stopListening();
   }
 }
 

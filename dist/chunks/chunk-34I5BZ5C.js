@@ -4665,10 +4665,10 @@ var require_utils2 = __commonJS({
             return !!buffer[pos++];
         },
         readList: () => {
-          const list2 = self2.readString(true);
-          if (list2 === void 0)
+          const list3 = self2.readString(true);
+          if (list3 === void 0)
             return;
-          return list2 ? list2.split(",") : [];
+          return list3 ? list3.split(",") : [];
         },
         readString: (dest, maxLen) => {
           if (typeof dest === "number") {
@@ -13902,7 +13902,7 @@ var require_SFTP = __commonJS({
           const reread = (err, handle) => {
             if (err)
               return cb(err);
-            this.readdir(handle, opts, (err2, list2) => {
+            this.readdir(handle, opts, (err2, list3) => {
               const eof = err2 && err2.code === STATUS_CODE.EOF;
               if (err2 && !eof)
                 return this.close(handle, () => cb(err2));
@@ -13913,8 +13913,8 @@ var require_SFTP = __commonJS({
                   cb(void 0, entries);
                 });
               }
-              for (let i = 0; i < list2.length; ++i, ++e)
-                entries[e] = list2[i];
+              for (let i = 0; i < list3.length; ++i, ++e)
+                entries[e] = list3[i];
               reread(void 0, handle);
             });
           };
@@ -13930,16 +13930,16 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, handleLen, p);
         buf.set(where, p += 4);
         this._requests[reqid] = {
-          cb: doFilter ? (err, list2) => {
+          cb: doFilter ? (err, list3) => {
             if (typeof cb !== "function")
               return;
             if (err)
               return cb(err);
-            for (let i = list2.length - 1; i >= 0; --i) {
-              if (list2[i].filename === "." || list2[i].filename === "..")
-                list2.splice(i, 1);
+            for (let i = list3.length - 1; i >= 0; --i) {
+              if (list3[i].filename === "." || list3[i].filename === "..")
+                list3.splice(i, 1);
             }
-            cb(void 0, list2);
+            cb(void 0, list3);
           } : cb
         };
         const isBuffered = sendOrBuffer(this, buf);
@@ -16634,7 +16634,7 @@ var require_utils3 = __commonJS({
       }
       if (typeof algoList === "object" && algoList !== null) {
         const keys = Object.keys(algoList);
-        let list2 = defaultList;
+        let list3 = defaultList;
         for (let i = 0; i < keys.length; ++i) {
           const key = keys[i];
           let val = algoList[key];
@@ -16646,22 +16646,22 @@ var require_utils3 = __commonJS({
                 for (let j = 0; j < val.length; ++j) {
                   const append = val[j];
                   if (typeof append === "string") {
-                    if (!append || list2.indexOf(append) !== -1)
+                    if (!append || list3.indexOf(append) !== -1)
                       continue;
                     if (supportedList.indexOf(append) === -1)
                       throw new Error(`Unsupported algorithm: ${append}`);
-                    if (list2 === defaultList)
-                      list2 = list2.slice();
-                    list2.push(append);
+                    if (list3 === defaultList)
+                      list3 = list3.slice();
+                    list3.push(append);
                   } else if (isRegExp(append)) {
                     for (let k = 0; k < supportedList.length; ++k) {
                       const algo = supportedList[k];
                       if (append.test(algo)) {
-                        if (list2.indexOf(algo) !== -1)
+                        if (list3.indexOf(algo) !== -1)
                           continue;
-                        if (list2 === defaultList)
-                          list2 = list2.slice();
-                        list2.push(algo);
+                        if (list3 === defaultList)
+                          list3 = list3.slice();
+                        list3.push(algo);
                       }
                     }
                   }
@@ -16675,22 +16675,22 @@ var require_utils3 = __commonJS({
                 for (let j = val.length; j >= 0; --j) {
                   const prepend = val[j];
                   if (typeof prepend === "string") {
-                    if (!prepend || list2.indexOf(prepend) !== -1)
+                    if (!prepend || list3.indexOf(prepend) !== -1)
                       continue;
                     if (supportedList.indexOf(prepend) === -1)
                       throw new Error(`Unsupported algorithm: ${prepend}`);
-                    if (list2 === defaultList)
-                      list2 = list2.slice();
-                    list2.unshift(prepend);
+                    if (list3 === defaultList)
+                      list3 = list3.slice();
+                    list3.unshift(prepend);
                   } else if (isRegExp(prepend)) {
                     for (let k = supportedList.length; k >= 0; --k) {
                       const algo = supportedList[k];
                       if (prepend.test(algo)) {
-                        if (list2.indexOf(algo) !== -1)
+                        if (list3.indexOf(algo) !== -1)
                           continue;
-                        if (list2 === defaultList)
-                          list2 = list2.slice();
-                        list2.unshift(algo);
+                        if (list3 === defaultList)
+                          list3 = list3.slice();
+                        list3.unshift(algo);
                       }
                     }
                   }
@@ -16706,18 +16706,18 @@ var require_utils3 = __commonJS({
                   if (typeof search === "string") {
                     if (!search)
                       continue;
-                    const idx = list2.indexOf(search);
+                    const idx = list3.indexOf(search);
                     if (idx === -1)
                       continue;
-                    if (list2 === defaultList)
-                      list2 = list2.slice();
-                    list2.splice(idx, 1);
+                    if (list3 === defaultList)
+                      list3 = list3.slice();
+                    list3.splice(idx, 1);
                   } else if (isRegExp(search)) {
-                    for (let k = 0; k < list2.length; ++k) {
-                      if (search.test(list2[k])) {
-                        if (list2 === defaultList)
-                          list2 = list2.slice();
-                        list2.splice(k, 1);
+                    for (let k = 0; k < list3.length; ++k) {
+                      if (search.test(list3[k])) {
+                        if (list3 === defaultList)
+                          list3 = list3.slice();
+                        list3.splice(k, 1);
                         --k;
                       }
                     }
@@ -16727,7 +16727,7 @@ var require_utils3 = __commonJS({
               break;
           }
         }
-        return list2;
+        return list3;
       }
       return defaultList;
     }
@@ -37741,6 +37741,87 @@ var require_tar_stream = __commonJS({
   }
 });
 
+// src/shared/errors.ts
+var SnapshotError = class extends Error {
+  constructor(message2, options) {
+    super(message2, options);
+    this.name = new.target.name;
+  }
+};
+var InvalidSettingsError = class extends SnapshotError {
+};
+function shownValue(value) {
+  const head = value.length > 60 ? `${value.slice(0, 40)}\u2026` : value;
+  const quoted = /[\u0000-\u001f\u007f]/.test(head) ? JSON.stringify(head) : `'${head}'`;
+  return value.length > 60 ? `${quoted} (${value.length} characters)` : quoted;
+}
+function invalidInput(name, value, expected) {
+  return new InvalidSettingsError(`Invalid ${name} ${shownValue(value)}. ${expected}`);
+}
+var EngineUnavailableError = class extends SnapshotError {
+};
+var EngineError = class extends SnapshotError {
+};
+var NotFoundError = class extends SnapshotError {
+};
+var RegistryError = class extends SnapshotError {
+};
+var StoreError = class extends SnapshotError {
+};
+var ManifestError = class extends SnapshotError {
+};
+var ArchiveIntegrityError = class extends SnapshotError {
+};
+var ConflictError = class extends SnapshotError {
+};
+var HookError = class extends SnapshotError {
+};
+var HealthError = class extends SnapshotError {
+};
+var ContainerHeldError = class extends SnapshotError {
+};
+var InterruptedError = class extends SnapshotError {
+};
+function describeError(error) {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? error.cause.message : void 0;
+  return cause && !error.message.includes(cause) ? `${error.message} (${cause})` : error.message;
+}
+
+// src/app/interrupt.ts
+var Interruption = class {
+  controller = new AbortController();
+  received;
+  /** Aborted, with an InterruptedError, on the first signal: what the run is given. */
+  get signal() {
+    return this.controller.signal;
+  }
+  get requested() {
+    return this.received;
+  }
+  /** Records a signal and aborts on the first; true if it is the first. */
+  request(signal) {
+    if (this.received) return false;
+    this.received = signal;
+    this.controller.abort(new InterruptedError(`interrupted by ${signal}`));
+    return true;
+  }
+  /** Handles SIGINT and SIGTERM from `source` until the returned function is called. */
+  listen(source, handlers) {
+    const listener = (signal) => {
+      const name = signal === "SIGTERM" ? "SIGTERM" : "SIGINT";
+      if (this.request(name)) handlers.first(name);
+      else handlers.again(name);
+    };
+    source.on("SIGINT", listener);
+    source.on("SIGTERM", listener);
+    return () => {
+      source.off("SIGINT", listener);
+      source.off("SIGTERM", listener);
+    };
+  }
+};
+
 // src/shared/format.ts
 function formatBytes(bytes) {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -37838,16 +37919,6 @@ function describeDone(state, now) {
   const seconds2 = Math.max(now - state.startedAt, 1) / 1e3;
   return `${state.kind} ${state.name}: ${formatBytes(state.bytes)} in ${seconds2.toFixed(1)} s (${formatBytes(state.bytes / seconds2)}/s)`;
 }
-function maskDeep(value, mask) {
-  if (typeof value === "string") return mask(value);
-  if (Array.isArray(value)) return value.map((item) => maskDeep(item, mask));
-  if (value !== null && typeof value === "object") {
-    return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [key, maskDeep(item, mask)])
-    );
-  }
-  return value;
-}
 var HumanDisplay = class {
   constructor(options) {
     this.options = options;
@@ -37893,41 +37964,6 @@ var HumanDisplay = class {
     return describeDone(state, this.now());
   }
 };
-var TtyDisplay = class extends HumanDisplay {
-  /** Lines of the live block now on screen (the cursor is at the end of its last line). */
-  drawn = 0;
-  drawnAt = -Infinity;
-  line(text, prefix = "") {
-    this.options.stderr.write(this.clearBlock() + prefix + this.mask(text) + "\n" + this.block());
-  }
-  transfer(transfer) {
-    const { state } = this.tracker.update(transfer);
-    if (transfer.done) {
-      this.line(this.describeDone(state));
-    } else if (this.now() - this.drawnAt >= REDRAW_INTERVAL_MS) {
-      this.options.stderr.write(this.clearBlock() + this.block());
-    }
-  }
-  stop() {
-    this.options.stderr.write(this.clearBlock());
-  }
-  /** Moves to the first line of the live block, clearing each line on the way. */
-  clearBlock() {
-    if (this.drawn === 0) return "";
-    const clear = "\r\x1B[2K" + "\x1B[1A\x1B[2K".repeat(this.drawn - 1);
-    this.drawn = 0;
-    return clear;
-  }
-  /** The live block, each line cut to the terminal's width so it never wraps. */
-  block() {
-    const lines = [...this.tracker.active.values()].map((state) => describeProgress(state));
-    if (lines.length === 0) return "";
-    const width = Math.max((this.options.stderr.columns || 80) - 1, 20);
-    this.drawn = lines.length;
-    this.drawnAt = this.now();
-    return lines.map((line) => this.mask(line).slice(0, width)).join("\n");
-  }
-};
 var PlainDisplay = class extends HumanDisplay {
   line(text, prefix = "") {
     this.options.stderr.write(prefix + this.mask(text) + "\n");
@@ -37946,103 +37982,6 @@ var PlainDisplay = class extends HumanDisplay {
   stop() {
   }
 };
-var JsonDisplay = class {
-  constructor(options) {
-    this.options = options;
-    this.mask = options.mask ?? ((text) => text);
-    this.tracker = new TransferTracker(options.now ?? Date.now);
-    this.log = {
-      debug: (message2) => this.emit({ event: "log", level: "debug", message: message2 }),
-      info: (message2) => this.emit({ event: "log", level: "info", message: message2 }),
-      warn: (message2) => this.emit({ event: "log", level: "warning", message: message2 }),
-      group: async (title, fn) => {
-        this.emit({ event: "group", title });
-        return fn();
-      }
-    };
-    this.onTransfer = (transfer) => {
-      const { state } = this.tracker.update(transfer);
-      const rate = state.meter.bytesPerSecond;
-      this.emit({
-        event: "transfer",
-        ...transfer,
-        ...rate !== void 0 && { bytesPerSecond: Math.round(rate) }
-      });
-    };
-  }
-  options;
-  tracker;
-  mask;
-  log;
-  onTransfer;
-  notice(message2) {
-    this.emit({ event: "log", level: "warning", message: message2 });
-  }
-  finish(outcome) {
-    this.emit({
-      event: "result",
-      command: outcome.command,
-      ok: outcome.ok,
-      exitCode: outcome.exitCode,
-      ...outcome.error && { error: outcome.error },
-      ...outcome.result !== void 0 && { result: outcome.result }
-    });
-  }
-  emit(event) {
-    const plain = JSON.parse(JSON.stringify(event));
-    this.options.stdout.write(JSON.stringify(maskDeep(plain, this.mask)) + "\n");
-  }
-};
-function createDisplay(options) {
-  if (options.json) return new JsonDisplay(options);
-  if (options.stderr.isTTY) return new TtyDisplay(options);
-  return new PlainDisplay(options);
-}
-
-// src/shared/errors.ts
-var SnapshotError = class extends Error {
-  constructor(message2, options) {
-    super(message2, options);
-    this.name = new.target.name;
-  }
-};
-var InvalidSettingsError = class extends SnapshotError {
-};
-function shownValue(value) {
-  const head = value.length > 60 ? `${value.slice(0, 40)}\u2026` : value;
-  const quoted = /[\u0000-\u001f\u007f]/.test(head) ? JSON.stringify(head) : `'${head}'`;
-  return value.length > 60 ? `${quoted} (${value.length} characters)` : quoted;
-}
-function invalidInput(name, value, expected) {
-  return new InvalidSettingsError(`Invalid ${name} ${shownValue(value)}. ${expected}`);
-}
-var EngineUnavailableError = class extends SnapshotError {
-};
-var EngineError = class extends SnapshotError {
-};
-var NotFoundError = class extends SnapshotError {
-};
-var RegistryError = class extends SnapshotError {
-};
-var StoreError = class extends SnapshotError {
-};
-var ManifestError = class extends SnapshotError {
-};
-var ArchiveIntegrityError = class extends SnapshotError {
-};
-var ConflictError = class extends SnapshotError {
-};
-var HookError = class extends SnapshotError {
-};
-var HealthError = class extends SnapshotError {
-};
-var ContainerHeldError = class extends SnapshotError {
-};
-function describeError(error) {
-  if (!(error instanceof Error)) return String(error);
-  const cause = error.cause instanceof Error ? error.cause.message : void 0;
-  return cause && !error.message.includes(cause) ? `${error.message} (${cause})` : error.message;
-}
 
 // src/docker/engine.ts
 var import_dockerode = __toESM(require_docker(), 1);
@@ -39651,6 +39590,24 @@ async function repairAbandoned(engine, log) {
   }
 }
 
+// src/stores/directory.ts
+import { randomBytes as randomBytes2 } from "node:crypto";
+import { existsSync as existsSync2 } from "node:fs";
+import {
+  access,
+  constants,
+  lstat,
+  mkdir,
+  open,
+  readFile,
+  readdir,
+  rename,
+  rm,
+  stat,
+  writeFile
+} from "node:fs/promises";
+import { dirname, join, relative, resolve, sep } from "node:path";
+
 // src/manifest/schema.ts
 var import_ajv = __toESM(require_ajv(), 1);
 import { createHash as createHash2 } from "node:crypto";
@@ -40178,200 +40135,7 @@ function reportDuplicates(names2, what, problems) {
   return seen;
 }
 
-// src/stores/catalog.ts
-var MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
-var LATEST = "latest";
-async function listSnapshots(store) {
-  const listed = [];
-  for (const { snapshotId, hasManifest, modifiedAt, bytes } of await store.list()) {
-    if (!hasManifest) {
-      listed.push({ snapshotId, status: "incomplete", createdAt: modifiedAt, bytes });
-      continue;
-    }
-    try {
-      const manifest = await readManifest(store, snapshotId);
-      listed.push({
-        snapshotId,
-        status: "complete",
-        createdAt: new Date(manifest.createdAt),
-        bytes
-      });
-    } catch (error) {
-      if (!(error instanceof ManifestError)) throw error;
-      listed.push({
-        snapshotId,
-        status: "damaged",
-        createdAt: modifiedAt,
-        bytes,
-        problem: error.message
-      });
-    }
-  }
-  return listed.sort(
-    (a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.snapshotId < b.snapshotId ? 1 : a.snapshotId > b.snapshotId ? -1 : 0)
-  );
-}
-async function newestComplete(store) {
-  return (await listSnapshots(store)).find((snapshot) => snapshot.status === "complete")?.snapshotId;
-}
-async function resolveSnapshotId(store, snapshotId) {
-  if (snapshotId !== LATEST) return snapshotId;
-  const newest = await newestComplete(store);
-  if (newest === void 0) {
-    throw new NotFoundError(
-      `There is no complete snapshot in ${store.description} to restore as 'latest'. Take a snapshot first, or check the store.`
-    );
-  }
-  return newest;
-}
-async function readManifest(store, snapshotId) {
-  const source = `the manifest of snapshot ${snapshotId} in ${store.description}`;
-  if (!await store.has(snapshotId, MANIFEST_FILE)) {
-    const listed = await listSnapshots(store);
-    if (listed.some((snapshot) => snapshot.snapshotId === snapshotId)) {
-      throw new ManifestError(
-        `Snapshot ${snapshotId} in ${store.description} has no manifest: it was interrupted while it was taken and cannot be restored. Restore another snapshot.`
-      );
-    }
-    const known = listed.filter((s) => s.status === "complete").slice(0, 5).map((s) => s.snapshotId);
-    throw new NotFoundError(
-      `No snapshot ${snapshotId} in ${store.description}. ` + (known.length > 0 ? `The newest complete snapshots there: ${known.join(", ")}.` : "The store holds no complete snapshot.")
-    );
-  }
-  const stream = await store.get(snapshotId, MANIFEST_FILE);
-  const chunks = [];
-  let bytes = 0;
-  for await (const chunk of stream) {
-    const buffer = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
-    bytes += buffer.length;
-    if (bytes > MAX_MANIFEST_BYTES) {
-      stream.destroy();
-      throw new ManifestError(
-        `${source}: larger than ${MAX_MANIFEST_BYTES} bytes; this is not a manifest docker-snapshot wrote`
-      );
-    }
-    chunks.push(buffer);
-  }
-  const manifest = parseManifest(Buffer.concat(chunks).toString("utf8"), source);
-  if (manifest.snapshotId !== snapshotId) {
-    throw new ManifestError(
-      `${source}: it describes snapshot ${manifest.snapshotId}, so it was copied or moved from another snapshot; restore from an unmodified copy`
-    );
-  }
-  return manifest;
-}
-
-// src/app/prune.ts
-var INCOMPLETE_GRACE_MS = 60 * 60 * 1e3;
-function choosePrunable(list2, options) {
-  const now = options.now.getTime();
-  const age = (snapshot) => now - snapshot.createdAt.getTime();
-  const newestFirst = [...list2].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
-  const plan = { remove: [], keep: [] };
-  const byCount = options.keep !== void 0;
-  const byAge = options.olderThanMs !== void 0;
-  let complete = 0;
-  for (const snapshot of newestFirst) {
-    if (snapshot.status === "damaged") {
-      plan.keep.push(snapshot);
-      continue;
-    }
-    if (snapshot.status === "incomplete") {
-      if (age(snapshot) > INCOMPLETE_GRACE_MS) {
-        plan.remove.push({ snapshot, reason: "incomplete (a failed run) and older than an hour" });
-      } else {
-        plan.keep.push(snapshot);
-      }
-      continue;
-    }
-    complete++;
-    const protectedByCount = byCount && complete <= options.keep;
-    const old = byAge && age(snapshot) > options.olderThanMs;
-    if (protectedByCount || !byCount && !byAge) {
-      plan.keep.push(snapshot);
-    } else if (byAge && old) {
-      plan.remove.push({ snapshot, reason: `older than ${describeAge(options.olderThanMs)}` });
-    } else if (!byAge) {
-      plan.remove.push({ snapshot, reason: `beyond the newest ${options.keep}` });
-    } else {
-      plan.keep.push(snapshot);
-    }
-  }
-  return plan;
-}
-function describeAge(ms) {
-  const units = [
-    [864e5, "d"],
-    [36e5, "h"],
-    [6e4, "m"],
-    [1e3, "s"]
-  ];
-  const [size, unit] = units.find(([size2]) => ms % size2 === 0) ?? [1, "ms"];
-  return `${ms / size}${unit}`;
-}
-async function pruneSnapshots(store, options, log) {
-  if (!store.canDelete) {
-    throw new InvalidSettingsError(
-      `Cannot prune ${store.description}: this store cannot delete snapshots. Remove old snapshots with the storage service itself, or prune a directory store.`
-    );
-  }
-  for (const snapshotId of await store.discardAbandoned()) {
-    log.info(`removed an unfinished snapshot ${snapshotId} left by a run that is gone`);
-  }
-  const plan = choosePrunable(await listSnapshots(store), options);
-  const removed = [];
-  const kept = plan.keep.map((snapshot) => snapshot.snapshotId);
-  const skipped = [];
-  const failures = [];
-  for (const snapshot of plan.keep) {
-    if (snapshot.status !== "damaged") continue;
-    const reason = `damaged, left for you to inspect and remove by hand: ${snapshot.problem ?? ""}`;
-    skipped.push({ snapshotId: snapshot.snapshotId, reason });
-    log.warn(`${snapshot.snapshotId} is ${reason}`);
-  }
-  for (const { snapshot, reason } of plan.remove) {
-    try {
-      if (await store.delete(snapshot.snapshotId) === "held") {
-        const why = "a restore or verify is reading it now; run prune again later";
-        kept.push(snapshot.snapshotId);
-        skipped.push({ snapshotId: snapshot.snapshotId, reason: why });
-        log.warn(`skipped ${snapshot.snapshotId}: ${why}`);
-        continue;
-      }
-      removed.push(snapshot.snapshotId);
-      log.info(`removed ${snapshot.snapshotId} (${formatBytes(snapshot.bytes)}): ${reason}`);
-    } catch (error) {
-      failures.push(`${snapshot.snapshotId} (${describeError(error)})`);
-    }
-  }
-  log.info(
-    `removed ${removed.length} snapshot${removed.length === 1 ? "" : "s"}, kept ${kept.length}`
-  );
-  if (failures.length > 0) {
-    throw new StoreError(
-      `Could not remove ${failures.join("; ")} from ${store.description}` + (removed.length > 0 ? ` (removed: ${removed.join(", ")})` : "") + ". Check the store and run prune again."
-    );
-  }
-  return { removed, kept, skipped };
-}
-
 // src/stores/directory.ts
-import { randomBytes as randomBytes2 } from "node:crypto";
-import { existsSync as existsSync2 } from "node:fs";
-import {
-  access,
-  constants,
-  lstat,
-  mkdir,
-  open,
-  readFile,
-  readdir,
-  rename,
-  rm,
-  stat,
-  writeFile
-} from "node:fs/promises";
-import { dirname, join, relative, resolve, sep } from "node:path";
 var PARTIAL_SUFFIX = ".partial";
 var STAGING = ".staging";
 var REPLACED = ".replaced";
@@ -41582,13 +41346,6 @@ var ScanningCounter = class extends Transform2 {
   }
 };
 
-// src/app/drill.ts
-import { execFile } from "node:child_process";
-import { existsSync as existsSync3 } from "node:fs";
-import { dirname as dirname2, join as join4 } from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
-
 // src/restore/restore.ts
 import { addAbortSignal as addAbortSignal2 } from "node:stream";
 
@@ -42199,8 +41956,8 @@ function applyPortPolicy(host, policy) {
   const bindings = host.PortBindings;
   if (bindings === void 0 || bindings === null) return;
   const ephemeral = {};
-  for (const [port, list2] of Object.entries(bindings)) {
-    ephemeral[port] = (list2 ?? []).map((binding) => ({ ...binding, HostPort: "" }));
+  for (const [port, list3] of Object.entries(bindings)) {
+    ephemeral[port] = (list3 ?? []).map((binding) => ({ ...binding, HostPort: "" }));
   }
   host.PortBindings = ephemeral;
 }
@@ -42776,6 +42533,89 @@ function checkReferences(containers, names2, byName, existing) {
   }
 }
 
+// src/stores/catalog.ts
+var MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
+var LATEST = "latest";
+async function listSnapshots(store) {
+  const listed = [];
+  for (const { snapshotId, hasManifest, modifiedAt, bytes } of await store.list()) {
+    if (!hasManifest) {
+      listed.push({ snapshotId, status: "incomplete", createdAt: modifiedAt, bytes });
+      continue;
+    }
+    try {
+      const manifest = await readManifest(store, snapshotId);
+      listed.push({
+        snapshotId,
+        status: "complete",
+        createdAt: new Date(manifest.createdAt),
+        bytes
+      });
+    } catch (error) {
+      if (!(error instanceof ManifestError)) throw error;
+      listed.push({
+        snapshotId,
+        status: "damaged",
+        createdAt: modifiedAt,
+        bytes,
+        problem: error.message
+      });
+    }
+  }
+  return listed.sort(
+    (a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.snapshotId < b.snapshotId ? 1 : a.snapshotId > b.snapshotId ? -1 : 0)
+  );
+}
+async function newestComplete(store) {
+  return (await listSnapshots(store)).find((snapshot) => snapshot.status === "complete")?.snapshotId;
+}
+async function resolveSnapshotId(store, snapshotId) {
+  if (snapshotId !== LATEST) return snapshotId;
+  const newest = await newestComplete(store);
+  if (newest === void 0) {
+    throw new NotFoundError(
+      `There is no complete snapshot in ${store.description} to restore as 'latest'. Take a snapshot first, or check the store.`
+    );
+  }
+  return newest;
+}
+async function readManifest(store, snapshotId) {
+  const source = `the manifest of snapshot ${snapshotId} in ${store.description}`;
+  if (!await store.has(snapshotId, MANIFEST_FILE)) {
+    const listed = await listSnapshots(store);
+    if (listed.some((snapshot) => snapshot.snapshotId === snapshotId)) {
+      throw new ManifestError(
+        `Snapshot ${snapshotId} in ${store.description} has no manifest: it was interrupted while it was taken and cannot be restored. Restore another snapshot.`
+      );
+    }
+    const known = listed.filter((s) => s.status === "complete").slice(0, 5).map((s) => s.snapshotId);
+    throw new NotFoundError(
+      `No snapshot ${snapshotId} in ${store.description}. ` + (known.length > 0 ? `The newest complete snapshots there: ${known.join(", ")}.` : "The store holds no complete snapshot.")
+    );
+  }
+  const stream = await store.get(snapshotId, MANIFEST_FILE);
+  const chunks = [];
+  let bytes = 0;
+  for await (const chunk of stream) {
+    const buffer = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+    bytes += buffer.length;
+    if (bytes > MAX_MANIFEST_BYTES) {
+      stream.destroy();
+      throw new ManifestError(
+        `${source}: larger than ${MAX_MANIFEST_BYTES} bytes; this is not a manifest docker-snapshot wrote`
+      );
+    }
+    chunks.push(buffer);
+  }
+  const manifest = parseManifest(Buffer.concat(chunks).toString("utf8"), source);
+  if (manifest.snapshotId !== snapshotId) {
+    throw new ManifestError(
+      `${source}: it describes snapshot ${manifest.snapshotId}, so it was copied or moved from another snapshot; restore from an unmodified copy`
+    );
+  }
+  return manifest;
+}
+
 // src/restore/restore.ts
 var STEP_TITLES = {
   manifest: "Reading the manifest",
@@ -42918,6 +42758,7 @@ var RestoreRun = class {
     };
   }
   async timed(step, fn) {
+    this.options.signal?.throwIfAborted();
     this.step = step;
     const started = Date.now();
     try {
@@ -43271,9 +43112,6 @@ function restoreSnapshot(engine, store, options, log) {
   return new RestoreRun(engine, store, options, log).run();
 }
 
-// src/verify/verify.ts
-import { randomBytes as randomBytes4 } from "node:crypto";
-
 // src/verify/create-check.ts
 var RESTART_POLICIES = /* @__PURE__ */ new Set(["", "no", "always", "unless-stopped", "on-failure"]);
 function present(value) {
@@ -43486,11 +43324,109 @@ function describe(error) {
   return error instanceof Error ? error.message : String(error);
 }
 
-// src/verify/verify.ts
+// src/verify/throwaway.ts
+import { randomBytes as randomBytes4 } from "node:crypto";
 function throwawayPrefix() {
   return `dsv-${randomBytes4(3).toString("hex")}-`;
 }
 var DEFAULT_DRILL_TIMEOUT_MS = 5 * 6e4;
+async function restoreThrowaway(engine, store, options, log, manifest, report, check) {
+  const prefix = throwawayPrefix();
+  report.prefix = prefix;
+  const restored = await check(
+    "restore",
+    `restore of snapshot ${manifest.snapshotId} as ${prefix}*`,
+    async () => {
+      const value = await restoreSnapshot(
+        engine,
+        store,
+        {
+          snapshotId: manifest.snapshotId,
+          onConflict: "fail",
+          prefix,
+          start: true,
+          waitTimeoutMs: options.waitTimeoutMs,
+          ports: options.ports ?? "none",
+          bindMounts: "isolate",
+          registryAuth: options.registryAuth,
+          env: options.env ?? {},
+          signal: options.signal
+        },
+        log
+      );
+      const states = value.containers.map((c) => `${c.target} ${c.state}`).join(", ");
+      const binds = value.bindMounts.map(describeBindMount).join("; ");
+      return {
+        value,
+        detail: `restored in ${value.durationMs} ms: ${states || "no containers"}` + (binds ? `; bind mounts: ${binds}` : "")
+      };
+    }
+  );
+  if (restored === void 0) return;
+  try {
+    const drill2 = options.drill;
+    if (drill2 === void 0) return;
+    const target = restored.containers.find((c) => c.name === drill2.container);
+    const timeoutMs = options.drillTimeoutMs ?? DEFAULT_DRILL_TIMEOUT_MS;
+    await check(
+      "drill",
+      `drill in ${target.target}: ${JSON.stringify(drill2.command)}`,
+      async () => {
+        if (target.state === "created") await engine.startContainer(target.id);
+        const result = await engine.exec(target.id, drill2.command, timeoutMs);
+        report.drill = { container: drill2.container, command: drill2.command, ...result };
+        if (result.exitCode !== 0) {
+          throw new Error(
+            result.exitCode === -1 ? `did not finish within ${timeoutMs} ms` : `exited with code ${result.exitCode}: ${lastLines(result.output)}`
+          );
+        }
+        return { value: void 0, detail: `exited 0: ${lastLines(result.output)}` };
+      }
+    );
+  } finally {
+    await check("cleanup", `removal of the ${prefix}* copy`, async () => {
+      const left = await removeRestored(engine, restored);
+      if (left.length > 0)
+        throw new Error(`could not remove ${left.join("; ")}; remove them by hand`);
+      return { value: void 0, detail: "containers, volumes and networks removed" };
+    });
+  }
+}
+function lastLines(output, lines = 5) {
+  const text = output.trim().split("\n").slice(-lines).join(" | ");
+  return text === "" ? "(no output)" : text;
+}
+async function removeRestored(engine, report) {
+  const left = [];
+  const attempt = async (what, fn) => {
+    try {
+      await fn();
+    } catch (error) {
+      left.push(`${what} (${describeError(error)})`);
+    }
+  };
+  for (const container of [...report.containers].reverse()) {
+    if (container.action === "skipped" || container.id === void 0) continue;
+    await attempt(
+      `container ${container.target}`,
+      () => engine.removeContainer(container.id, { force: true, volumes: true })
+    );
+  }
+  for (const volume of report.volumes) {
+    if (volume.action === "skipped") continue;
+    await attempt(`volume ${volume.target}`, () => engine.removeVolume(volume.target));
+  }
+  for (const { volume } of report.bindMounts) {
+    if (volume !== void 0) await attempt(`volume ${volume}`, () => engine.removeVolume(volume));
+  }
+  for (const network of report.networks) {
+    if (network.action !== "created") continue;
+    await attempt(`network ${network.target}`, () => engine.removeNetwork(network.target));
+  }
+  return left;
+}
+
+// src/verify/verify.ts
 var VerifyRun = class {
   constructor(engine, store, options, log) {
     this.engine = engine;
@@ -43505,10 +43441,10 @@ var VerifyRun = class {
   started = Date.now();
   checks = [];
   async run() {
-    const { log, options } = this;
+    const { options } = this;
     let snapshotId = options.snapshotId;
-    const manifest = await log.group(
-      "Verify: reading the manifest",
+    const manifest = await this.phase(
+      "reading the manifest",
       () => this.check("manifest", `manifest of snapshot ${snapshotId}`, async () => {
         snapshotId = await resolveSnapshotId(this.store, options.snapshotId);
         const read = await readManifest(this.store, snapshotId);
@@ -43526,16 +43462,29 @@ var VerifyRun = class {
         `Invalid drill container '${drill2.container}'. Expected a container of snapshot ${snapshotId}: ${manifest.containers.map((c) => c.name).join(", ") || "(none)"}.`
       );
     }
-    await log.group("Verify: container configurations", () => this.checkConfigs(manifest));
-    await log.group("Verify: archives", () => this.checkArchives(manifest));
-    await log.group("Verify: images", () => this.checkImages(manifest));
+    await this.phase("container configurations", () => this.checkConfigs(manifest));
+    await this.phase("archives", () => this.checkArchives(manifest));
+    await this.phase("images", () => this.checkImages(manifest));
     if (options.restoreCheck || drill2 !== void 0) {
-      await log.group(
-        "Verify: restoring a throwaway copy",
-        () => this.restoreDrill(manifest, report)
+      await this.phase(
+        "restoring a throwaway copy",
+        () => restoreThrowaway(
+          this.engine,
+          this.store,
+          options,
+          this.log,
+          manifest,
+          report,
+          (...a) => this.check(...a)
+        )
       );
     }
     return this.finish(report);
+  }
+  /** One phase, in its own log group; an interrupt stops the run before the next one. */
+  phase(title, fn) {
+    this.options.signal?.throwIfAborted();
+    return this.log.group(`Verify: ${title}`, fn);
   }
   finish(report) {
     report.ok = this.checks.length > 0 && this.checks.every((c) => c.ok);
@@ -43667,112 +43616,17 @@ var VerifyRun = class {
       }
     }
   }
-  /** Restores under throwaway names, runs the drill, and always removes the copy. */
-  async restoreDrill(manifest, report) {
-    const { options } = this;
-    const prefix = throwawayPrefix();
-    report.prefix = prefix;
-    const restored = await this.check(
-      "restore",
-      `restore of snapshot ${manifest.snapshotId} as ${prefix}*`,
-      async () => {
-        const value = await restoreSnapshot(
-          this.engine,
-          this.store,
-          {
-            snapshotId: manifest.snapshotId,
-            onConflict: "fail",
-            prefix,
-            start: true,
-            waitTimeoutMs: options.waitTimeoutMs,
-            ports: options.ports ?? "none",
-            bindMounts: "isolate",
-            registryAuth: options.registryAuth,
-            env: options.env ?? {},
-            signal: options.signal
-          },
-          this.log
-        );
-        const states = value.containers.map((c) => `${c.target} ${c.state}`).join(", ");
-        const binds = value.bindMounts.map(describeBindMount).join("; ");
-        return {
-          value,
-          detail: `restored in ${value.durationMs} ms: ${states || "no containers"}` + (binds ? `; bind mounts: ${binds}` : "")
-        };
-      }
-    );
-    if (restored === void 0) return;
-    try {
-      const drill2 = options.drill;
-      if (drill2 === void 0) return;
-      const target = restored.containers.find((c) => c.name === drill2.container);
-      await this.check(
-        "drill",
-        `drill in ${target.target}: ${JSON.stringify(drill2.command)}`,
-        async () => {
-          if (target.state === "created") await this.engine.startContainer(target.id);
-          const result = await this.engine.exec(
-            target.id,
-            drill2.command,
-            options.drillTimeoutMs ?? DEFAULT_DRILL_TIMEOUT_MS
-          );
-          report.drill = { container: drill2.container, command: drill2.command, ...result };
-          if (result.exitCode !== 0) {
-            throw new Error(
-              result.exitCode === -1 ? `did not finish within ${options.drillTimeoutMs ?? DEFAULT_DRILL_TIMEOUT_MS} ms` : `exited with code ${result.exitCode}: ${lastLines(result.output)}`
-            );
-          }
-          return { value: void 0, detail: `exited 0: ${lastLines(result.output)}` };
-        }
-      );
-    } finally {
-      await this.check("cleanup", `removal of the ${prefix}* copy`, async () => {
-        const left = await removeRestored(this.engine, restored);
-        if (left.length > 0)
-          throw new Error(`could not remove ${left.join("; ")}; remove them by hand`);
-        return { value: void 0, detail: "containers, volumes and networks removed" };
-      });
-    }
-  }
 };
-function lastLines(output, lines = 5) {
-  const text = output.trim().split("\n").slice(-lines).join(" | ");
-  return text === "" ? "(no output)" : text;
-}
-async function removeRestored(engine, report) {
-  const left = [];
-  const attempt = async (what, fn) => {
-    try {
-      await fn();
-    } catch (error) {
-      left.push(`${what} (${describeError(error)})`);
-    }
-  };
-  for (const container of [...report.containers].reverse()) {
-    if (container.action === "skipped" || container.id === void 0) continue;
-    await attempt(
-      `container ${container.target}`,
-      () => engine.removeContainer(container.id, { force: true, volumes: true })
-    );
-  }
-  for (const volume of report.volumes) {
-    if (volume.action === "skipped") continue;
-    await attempt(`volume ${volume.target}`, () => engine.removeVolume(volume.target));
-  }
-  for (const { volume } of report.bindMounts) {
-    if (volume !== void 0) await attempt(`volume ${volume}`, () => engine.removeVolume(volume));
-  }
-  for (const network of report.networks) {
-    if (network.action !== "created") continue;
-    await attempt(`network ${network.target}`, () => engine.removeNetwork(network.target));
-  }
-  return left;
-}
 function verifySnapshot(engine, store, options, log) {
   return new VerifyRun(engine, store, options, log).run();
 }
 
-// src/app/drill.ts
+// src/app/drill-checks.ts
+import { execFile } from "node:child_process";
+import { existsSync as existsSync3 } from "node:fs";
+import { dirname as dirname2, join as join4 } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 var run = promisify(execFile);
 var DEMO_PROJECT = "docker-snapshot-demo";
 var COMPOSE_PROJECT = "com.docker.compose.project";
@@ -43851,6 +43705,8 @@ async function ask(engine, project, prefix, check) {
   }
   return { text: result.output.trim(), container };
 }
+
+// src/app/drill.ts
 async function checkRemovable(engine, manifest) {
   const ours = new Set(manifest.containers.map((c) => c.id));
   const blockers = [];
@@ -43904,11 +43760,15 @@ async function runDrill(engine, options, log) {
   const inPlace = options.demo || options.destroy;
   const checks = options.demo ? [...DEMO_CHECKS, ...options.checks] : options.checks;
   const steps = [];
-  const step = async (name, fn, detail) => {
+  const timed = async (name, fn, detail) => {
     const started = Date.now();
     const value = await log.group(`Drill: ${name}`, fn);
     steps.push({ name, seconds: (Date.now() - started) / 1e3, detail: detail(value) });
     return value;
+  };
+  const step = (name, fn, detail) => {
+    options.signal?.throwIfAborted();
+    return timed(name, fn, detail);
   };
   if (options.demo)
     await step(
@@ -43971,7 +43831,7 @@ async function runDrill(engine, options, log) {
     );
   } finally {
     if (!inPlace) {
-      await step(
+      await timed(
         "remove the copy",
         () => removeRestored(engine, restored),
         (left) => left.length ? `left behind: ${left.join(", ")}` : "removed"
@@ -43998,6 +43858,102 @@ async function runDrill(engine, options, log) {
   const total = steps.reduce((sum, s) => sum + s.seconds, 0);
   const verdict = ok ? `PASS: ${project} was snapshotted, ${inPlace ? "destroyed and restored" : "restored beside itself"} in ${total.toFixed(1)} s; every check gives the same answer` : `FAIL: ${compared.filter((c) => !c.same).map((c) => c.description).join(", ")} changed after the restore`;
   return { ok, composeProject: project, snapshotId, inPlace, steps, checks: compared, verdict };
+}
+
+// src/app/prune.ts
+var INCOMPLETE_GRACE_MS = 60 * 60 * 1e3;
+function choosePrunable(list3, options) {
+  const now = options.now.getTime();
+  const age = (snapshot) => now - snapshot.createdAt.getTime();
+  const newestFirst = [...list3].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+  const plan = { remove: [], keep: [] };
+  const byCount = options.keep !== void 0;
+  const byAge = options.olderThanMs !== void 0;
+  let complete = 0;
+  for (const snapshot of newestFirst) {
+    if (snapshot.status === "damaged") {
+      plan.keep.push(snapshot);
+      continue;
+    }
+    if (snapshot.status === "incomplete") {
+      if (age(snapshot) > INCOMPLETE_GRACE_MS) {
+        plan.remove.push({ snapshot, reason: "incomplete (a failed run) and older than an hour" });
+      } else {
+        plan.keep.push(snapshot);
+      }
+      continue;
+    }
+    complete++;
+    const protectedByCount = byCount && complete <= options.keep;
+    const old = byAge && age(snapshot) > options.olderThanMs;
+    if (protectedByCount || !byCount && !byAge) {
+      plan.keep.push(snapshot);
+    } else if (byAge && old) {
+      plan.remove.push({ snapshot, reason: `older than ${describeAge(options.olderThanMs)}` });
+    } else if (!byAge) {
+      plan.remove.push({ snapshot, reason: `beyond the newest ${options.keep}` });
+    } else {
+      plan.keep.push(snapshot);
+    }
+  }
+  return plan;
+}
+function describeAge(ms) {
+  const units = [
+    [864e5, "d"],
+    [36e5, "h"],
+    [6e4, "m"],
+    [1e3, "s"]
+  ];
+  const [size, unit] = units.find(([size2]) => ms % size2 === 0) ?? [1, "ms"];
+  return `${ms / size}${unit}`;
+}
+async function pruneSnapshots(store, options, log) {
+  if (!store.canDelete) {
+    throw new InvalidSettingsError(
+      `Cannot prune ${store.description}: this store cannot delete snapshots. Remove old snapshots with the storage service itself, or prune a directory store.`
+    );
+  }
+  options.signal?.throwIfAborted();
+  for (const snapshotId of await store.discardAbandoned()) {
+    log.info(`removed an unfinished snapshot ${snapshotId} left by a run that is gone`);
+  }
+  const plan = choosePrunable(await listSnapshots(store), options);
+  const removed = [];
+  const kept = plan.keep.map((snapshot) => snapshot.snapshotId);
+  const skipped = [];
+  const failures = [];
+  for (const snapshot of plan.keep) {
+    if (snapshot.status !== "damaged") continue;
+    const reason = `damaged, left for you to inspect and remove by hand: ${snapshot.problem ?? ""}`;
+    skipped.push({ snapshotId: snapshot.snapshotId, reason });
+    log.warn(`${snapshot.snapshotId} is ${reason}`);
+  }
+  for (const { snapshot, reason } of plan.remove) {
+    options.signal?.throwIfAborted();
+    try {
+      if (await store.delete(snapshot.snapshotId) === "held") {
+        const why = "a restore or verify is reading it now; run prune again later";
+        kept.push(snapshot.snapshotId);
+        skipped.push({ snapshotId: snapshot.snapshotId, reason: why });
+        log.warn(`skipped ${snapshot.snapshotId}: ${why}`);
+        continue;
+      }
+      removed.push(snapshot.snapshotId);
+      log.info(`removed ${snapshot.snapshotId} (${formatBytes(snapshot.bytes)}): ${reason}`);
+    } catch (error) {
+      failures.push(`${snapshot.snapshotId} (${describeError(error)})`);
+    }
+  }
+  log.info(
+    `removed ${removed.length} snapshot${removed.length === 1 ? "" : "s"}, kept ${kept.length}`
+  );
+  if (failures.length > 0) {
+    throw new StoreError(
+      `Could not remove ${failures.join("; ")} from ${store.description}` + (removed.length > 0 ? ` (removed: ${removed.join(", ")})` : "") + ". Check the store and run prune again."
+    );
+  }
+  return { removed, kept, skipped };
 }
 
 // src/snapshot/snapshot.ts
@@ -44041,8 +43997,8 @@ function nearMatches(asked, candidates) {
 function didYouMean(matches) {
   if (matches.length === 0) return "";
   const quoted = matches.map((name) => `'${name}'`);
-  const list2 = quoted.length === 1 ? quoted[0] : `${quoted.slice(0, -1).join(", ")} or ${quoted.at(-1)}`;
-  return ` Did you mean ${list2}?`;
+  const list3 = quoted.length === 1 ? quoted[0] : `${quoted.slice(0, -1).join(", ")} or ${quoted.at(-1)}`;
+  return ` Did you mean ${list3}?`;
 }
 
 // src/snapshot/targets.ts
@@ -44158,9 +44114,12 @@ function archiveRecord(object, packed) {
   };
   return record;
 }
-function isInterrupt(error) {
-  if (!(error instanceof Error)) return false;
-  return error.name === "InterruptedError" || isInterrupt(error.cause);
+function isInterrupt(error, signal) {
+  if (!signal?.aborted) return false;
+  for (let at = error; at !== void 0; at = at instanceof Error ? at.cause : void 0) {
+    if (at === signal.reason) return true;
+  }
+  return false;
 }
 var SnapshotRun = class {
   constructor(engine, store, writer, options, log) {
@@ -44261,6 +44220,7 @@ var SnapshotRun = class {
       "Storing images",
       () => this.publishImages([...pending.values()])
     );
+    options.signal?.throwIfAborted();
     const containers = inOrder.map(({ details, record }) => ({
       ...record,
       image: this.imageKeyFor(details, pending)
@@ -44354,15 +44314,14 @@ var SnapshotRun = class {
    */
   async release(failure) {
     const { log } = this;
+    const { signal } = this.options;
     const notBack = /* @__PURE__ */ new Set();
     let resumeError;
     let hookError;
-    let interrupt;
     try {
       await this.bringBack(notBack);
     } catch (error) {
-      if (isInterrupt(error)) interrupt = error;
-      else resumeError = error;
+      resumeError = error;
     }
     try {
       if (this.hooked.length > 0) {
@@ -44388,9 +44347,9 @@ var SnapshotRun = class {
         });
       }
     } catch (error) {
-      if (isInterrupt(error)) interrupt ??= error;
-      else hookError ??= error;
+      hookError ??= error;
     }
+    const interrupt = signal?.aborted ? signal.reason : void 0;
     const errors = [resumeError, interrupt, failure?.error, hookError].filter((e) => e !== void 0);
     for (const held of this.holds.containers) {
       if (notBack.has(held)) continue;
@@ -44404,7 +44363,7 @@ var SnapshotRun = class {
     }
     if (errors.length === 0) return;
     for (const error of errors.slice(1)) {
-      if (!isInterrupt(error)) log.warn(describeError(error));
+      if (!isInterrupt(error, signal)) log.warn(describeError(error));
     }
     throw errors[0];
   }
@@ -44709,22 +44668,26 @@ function throttleTransfers(listener, intervalMs = 250) {
 // src/app/runner.ts
 var realBoundaries = {
   engine: (settings, log) => new Engine({ host: settings.dockerHost, logger: log }),
-  openStore
+  openStore,
+  now: () => /* @__PURE__ */ new Date()
 };
 var Session = class _Session {
-  constructor(settings, context, engine, store, registry) {
+  constructor(settings, context, engine, store, registry, now) {
     this.settings = settings;
     this.context = context;
     this.engine = engine;
     this.store = store;
     this.registry = registry;
+    this.now = now;
   }
   settings;
   context;
   engine;
   store;
   registry;
-  static async open(settings, given, boundaries) {
+  now;
+  /** Opens the store for writing only to snapshot into it. */
+  static async open(settings, given, boundaries, access2) {
     const context = {
       ...given,
       onTransfer: given.onTransfer && throttleTransfers(given.onTransfer)
@@ -44733,16 +44696,17 @@ var Session = class _Session {
     const { compression, compressionLevel: compressionLevel2 } = settings.snapshot;
     const store = await boundaries.openStore(
       settings.store,
-      settings.mode === "snapshot" ? "write" : "read",
+      access2,
       async () => void await resolveCompression(compression, compressionLevel2)
     );
     await repairWith(engine, context.log);
+    context.signal?.throwIfAborted();
     let registry;
     if (settings.registry) {
       const { address, repository, username, password } = settings.registry;
       registry = { address, repository, auth: await registryAuth(address, username, password) };
     }
-    return new _Session(settings, context, engine, store, registry);
+    return new _Session(settings, context, engine, store, registry, boundaries.now);
   }
   get auth() {
     return this.registry?.auth ?? {};
@@ -44825,7 +44789,17 @@ var Session = class _Session {
     }
   }
   prune() {
-    return pruneSnapshots(this.store, { ...this.settings.prune, now: /* @__PURE__ */ new Date() }, this.context.log);
+    const { settings, context } = this;
+    return pruneSnapshots(
+      this.store,
+      { ...settings.prune, now: this.now(), signal: context.signal },
+      context.log
+    );
+  }
+  async list() {
+    const snapshots = await listSnapshots(this.store);
+    if (snapshots.length === 0) this.context.log.info(`no snapshots in ${this.store.description}`);
+    return { store: this.store.description, snapshots };
   }
 };
 async function repairWith(engine, log) {
@@ -44836,11 +44810,9 @@ async function repairWith(engine, log) {
     log.warn(`could not look for what killed docker-snapshot runs left: ${describeError(error)}`);
   }
 }
-function repairAbandonedRuns(settings, log) {
-  return repairWith(realBoundaries.engine(settings, log), log);
-}
 async function execute(settings, context, boundaries = realBoundaries) {
-  const session = await Session.open(settings, context, boundaries);
+  const access2 = settings.mode === "snapshot" ? "write" : "read";
+  const session = await Session.open(settings, context, boundaries, access2);
   switch (settings.mode) {
     case "snapshot":
       return { mode: "snapshot", snapshot: await session.snapshot(settings.snapshotId) };
@@ -44852,14 +44824,19 @@ async function execute(settings, context, boundaries = realBoundaries) {
       return { mode: "prune", prune: await session.prune() };
   }
 }
+async function list(settings, context, boundaries = realBoundaries) {
+  const session = await Session.open(settings, context, boundaries, "read");
+  return session.list();
+}
 async function drill(settings, context, options, boundaries = realBoundaries) {
-  const session = await Session.open(settings, context, boundaries);
+  const session = await Session.open(settings, context, boundaries, "write");
   const { drill: question } = settings.verify;
   return runDrill(
     session.engine,
     {
       ...options,
       composeProject: settings.snapshot.composeProject,
+      signal: context.signal,
       checks: question ? [{ service: question.container, command: question.command, description: "drill command" }] : [],
       snapshot: (project) => session.snapshot(settings.snapshotId, project),
       // The drill restores and asks its questions itself: its verify checks the bytes only.
@@ -45062,12 +45039,12 @@ function bool(name, value) {
   if (/^(false|no|0)$/i.test(value)) return false;
   throw invalid(name, value, "Expected true or false.");
 }
-function list(value) {
+function list2(value) {
   return value.split(/[\n,]/).map((item) => item.trim()).filter(Boolean);
 }
 var ENGINE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 function names(name, value, what) {
-  const items = list(value);
+  const items = list2(value);
   const bad = items.find((item) => !ENGINE_NAME.test(item));
   if (bad !== void 0) {
     throw invalid(
@@ -45161,7 +45138,7 @@ function snapshotIdFault(snapshotId) {
   return `it holds ${/\s/.test(bad) ? "white space" : `'${bad}'`}`;
 }
 function labels(value) {
-  const items = list(value);
+  const items = list2(value);
   for (const item of items) {
     const key = item.split("=")[0];
     if (!key || /\s/.test(key)) {
@@ -45327,23 +45304,25 @@ function readSettings(source) {
 }
 
 export {
-  formatBytes,
-  plural,
-  PlainDisplay,
-  createDisplay,
-  SnapshotError,
   InvalidSettingsError,
   describeError,
+  Interruption,
+  formatBytes,
+  plural,
+  REDRAW_INTERVAL_MS,
+  TransferTracker,
+  describeProgress,
+  HumanDisplay,
+  PlainDisplay,
   carrierOwner,
   Engine,
   repairAbandoned,
-  listSnapshots,
-  pruneSnapshots,
   editDistance,
   openStore,
   TOOL_VERSION,
-  repairAbandonedRuns,
+  realBoundaries,
   execute,
+  list,
   drill,
   INPUTS,
   isMaskable,
