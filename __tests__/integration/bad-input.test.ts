@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { InputName } from '../../src/app/inputs.js'
 import { BAD_INPUTS, ENV_VALUE, PASSWORD } from '../bad-input.js'
-import { BUSYBOX, CLI, docker, removeByPrefix, runBundle, uniquePrefix } from './support.js'
+import { CLI, docker, removeByPrefix, runBundle, sleeper, uniquePrefix } from './support.js'
 
 const prefix = uniquePrefix('bad-input')
 const app = `${prefix}app`
@@ -42,18 +42,7 @@ beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'dst-bad-input-'))
   store = join(workDir, 'store')
   await docker('volume', 'create', data)
-  await docker(
-    'run',
-    '-d',
-    '--name',
-    app,
-    '--init',
-    '-v',
-    `${data}:/data`,
-    BUSYBOX,
-    'sleep',
-    '3600'
-  )
+  await sleeper(app, '-v', `${data}:/data`)
   startedAt = await docker('inspect', '-f', '{{.State.StartedAt}}', app)
 })
 

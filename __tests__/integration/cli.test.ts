@@ -8,15 +8,16 @@ import { flagsOf } from '../../src/cli/args.js'
 import { COMMAND_NAMES } from '../../src/cli/commands.js'
 import { main } from '../../src/cli/main.js'
 import {
+  BUSYBOX,
+  CLI,
   docker,
   finishedOf,
   inBusybox,
   removeByPrefix,
   runBundle,
-  uniquePrefix,
-  BUSYBOX,
-  CLI,
-  type Finished
+  sleeper,
+  type Finished,
+  uniquePrefix
 } from './support.js'
 
 const prefix = uniquePrefix('cli')
@@ -237,18 +238,7 @@ describe('the CLI against the engine', () => {
       ['-v', `${data}:/d`],
       'head -c 200000000 /dev/urandom > /d/big && echo from the snapshot > /d/marker'
     )
-    await docker(
-      'run',
-      '-d',
-      '--init',
-      '--name',
-      original,
-      '-v',
-      `${data}:/d`,
-      BUSYBOX,
-      'sleep',
-      '3600'
-    )
+    await sleeper(original, '-v', `${data}:/d`)
     const id = `${prefix}replace`
     const taken = await runMain([
       'snapshot',

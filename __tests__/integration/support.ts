@@ -77,6 +77,14 @@ export function inBusybox(dockerArgs: string[], script: string): Promise<string>
 }
 
 /**
+ * Starts a busybox container `name` that sleeps for an hour (under an init, so it stops at once),
+ * with the given extra `docker run` arguments (mounts, labels).
+ */
+export function sleeper(name: string, ...dockerArgs: string[]): Promise<string> {
+  return docker('run', '-d', '--init', '--name', name, ...dockerArgs, BUSYBOX, 'sleep', '3600')
+}
+
+/**
  * Removes every container, volume and network whose name starts with `prefix`, then every image
  * whose repository or tag carries it (commits, pushed and pulled copies, tags given back by a
  * restore): containers first, so that no image is left untagged but in use.

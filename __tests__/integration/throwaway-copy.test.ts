@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BUSYBOX, docker, removeByPrefix, runBundle, uniquePrefix } from './support.js'
+import { BUSYBOX, docker, removeByPrefix, runBundle, sleeper, uniquePrefix } from './support.js'
 
 const prefix = uniquePrefix('throwaway')
 let work: string
@@ -222,19 +222,7 @@ describe('drill --destroy', () => {
       ],
       [outsider, []]
     ] as const) {
-      await docker(
-        'run',
-        '-d',
-        '--init',
-        '--name',
-        name,
-        '-v',
-        `${volume}:/data`,
-        ...labels,
-        BUSYBOX,
-        'sleep',
-        '3600'
-      )
+      await sleeper(name, '-v', `${volume}:/data`, ...labels)
     }
     const ids = await docker('inspect', '--format', '{{.Id}}', member, outsider)
 
