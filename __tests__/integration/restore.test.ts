@@ -11,7 +11,6 @@ import {
   HealthError,
   ManifestError
 } from '../../src/shared/errors.js'
-import type { Logger } from '../../src/shared/log.js'
 import type { Manifest } from '../../src/manifest/manifest.js'
 import { serializeManifest } from '../../src/manifest/schema.js'
 import { restoreSnapshot } from '../../src/restore/index.js'
@@ -27,6 +26,7 @@ import {
   createStack,
   docker,
   inBusybox,
+  recordingLogger,
   removeByPrefix,
   treeListing,
   uniquePrefix
@@ -42,21 +42,6 @@ let manifest: Manifest
 /** What a user would compare before and after, taken from the originals. */
 let originalTrees: Record<string, string>
 let originalConfig: Record<string, CapturedConfig>
-
-/** A logger that keeps what it was told, to assert on what the user reads. */
-function recordingLogger(): Logger & { lines: string[] } {
-  const lines: string[] = []
-  return {
-    lines,
-    debug: () => undefined,
-    info: message => lines.push(message),
-    warn: message => lines.push(`warning: ${message}`),
-    group: async (title, fn) => {
-      lines.push(`## ${title}`)
-      return fn()
-    }
-  }
-}
 
 function snapshotOptions(id: string, registry: boolean): SnapshotOptions {
   return {

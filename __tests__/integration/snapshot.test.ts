@@ -17,7 +17,15 @@ import { takeSnapshot } from '../../src/snapshot/snapshot.js'
 import type { SnapshotOptions } from '../../src/snapshot/snapshot.js'
 import { DirectoryStore } from '../../src/stores/directory.js'
 import type { Stack } from './support.js'
-import { BUSYBOX, REGISTRY, createStack, docker, removeByPrefix, uniquePrefix } from './support.js'
+import {
+  BUSYBOX,
+  REGISTRY,
+  createStack,
+  docker,
+  removeByPrefix,
+  sleeper,
+  uniquePrefix
+} from './support.js'
 
 const run = promisify(execFile)
 const engine = new Engine()
@@ -232,11 +240,7 @@ describe('hooks, labels and bind mounts', () => {
     const bindDir = await mkdtemp(join(tmpdir(), 'dst-bind-'))
     await writeFile(join(bindDir, 'settings.ini'), 'colour=blue\n')
     await docker('volume', 'create', volume)
-    await docker(
-      'run',
-      '-d',
-      '--init',
-      '--name',
+    await sleeper(
       name,
       '-v',
       `${volume}:/data`,
@@ -247,10 +251,7 @@ describe('hooks, labels and bind mounts', () => {
       '-l',
       'docker-snapshot.post-exec=touch /tmp/resumed',
       '-l',
-      'docker-snapshot.consistency=stop',
-      BUSYBOX,
-      'sleep',
-      '3600'
+      'docker-snapshot.consistency=stop'
     )
     try {
       const report = await takeSnapshot(
@@ -291,19 +292,12 @@ describe('hooks, labels and bind mounts', () => {
     ['times out', 'sleep 30', 'timed out after 1 s']
   ])('stops before pausing anything when a pre-exec hook %s', async (_case, command, problem) => {
     const name = `${prefix}badhook-${_case.replace(' ', '')}`
-    await docker(
-      'run',
-      '-d',
-      '--init',
-      '--name',
+    await sleeper(
       name,
       '-l',
       `docker-snapshot.pre-exec=echo about to fail; ${command}`,
       '-l',
-      'docker-snapshot.hook-timeout=1',
-      BUSYBOX,
-      'sleep',
-      '3600'
+      'docker-snapshot.hook-timeout=1'
     )
     const id = `${prefix}badhook`
     const attempt = takeSnapshot(

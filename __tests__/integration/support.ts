@@ -2,6 +2,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { resolve } from 'node:path'
 import { promisify } from 'node:util'
+import type { Logger } from '../../src/shared/log.js'
 
 const run = promisify(execFile)
 
@@ -249,4 +250,19 @@ export function treeListing(volume: string): Promise<string> {
       'stat -c "%n %F %u:%g %a %s %Y %h" "$f"; [ -L "$f" ] && readlink "$f"; ' +
       '[ -f "$f" ] && [ ! -L "$f" ] && md5sum "$f" | cut -d" " -f1; done; true'
   )
+}
+
+/** A logger that keeps what it was told, to assert on what the user reads. */
+export function recordingLogger(): Logger & { lines: string[] } {
+  const lines: string[] = []
+  return {
+    lines,
+    debug: () => undefined,
+    info: message => lines.push(message),
+    warn: message => lines.push(`warning: ${message}`),
+    group: async (title, fn) => {
+      lines.push(`## ${title}`)
+      return fn()
+    }
+  }
 }
