@@ -21,6 +21,10 @@ let workDir: string
 let store: string
 let startedAt: string
 
+/** Whether the app runs, is paused, and when it started: a refused run must change none of it. */
+const appState = () =>
+  docker('inspect', '-f', '{{.State.Running}} {{.State.Paused}} {{.State.StartedAt}}', app)
+
 /** The table's case for `input` with `value`, as flags (`--name=value`), mode left out. */
 function flagsOf(input: string, value: string): string[] {
   const row = BAD_INPUTS.find(candidate => candidate.input === input && candidate.value === value)
@@ -78,13 +82,7 @@ describe('bad input against a live container (bundled CLI)', () => {
       expect(run.stdout).toBe('')
       expect(run.stderr).not.toContain(PASSWORD)
       expect(run.stderr).not.toContain(ENV_VALUE)
-      const state = await docker(
-        'inspect',
-        '-f',
-        '{{.State.Running}} {{.State.Paused}} {{.State.StartedAt}}',
-        app
-      )
-      expect(state).toBe(`true false ${startedAt}`)
+      expect(await appState()).toBe(`true false ${startedAt}`)
       expect(await readdir(workDir)).toEqual([])
     }
   )
@@ -96,12 +94,6 @@ describe('bad input against a live container (bundled CLI)', () => {
       "error: --store is empty. Expected a value, or no --store for its default '.docker-snapshots'."
     )
     expect(await readdir(workDir)).toEqual([])
-    const state = await docker(
-      'inspect',
-      '-f',
-      '{{.State.Running}} {{.State.Paused}} {{.State.StartedAt}}',
-      app
-    )
-    expect(state).toBe(`true false ${startedAt}`)
+    expect(await appState()).toBe(`true false ${startedAt}`)
   })
 })

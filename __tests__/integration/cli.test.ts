@@ -15,6 +15,7 @@ import {
   inBusybox,
   removeByPrefix,
   runBundle,
+  runBundleInterruptedAt,
   sleeper,
   type Finished,
   uniquePrefix
@@ -194,8 +195,8 @@ describe('the CLI against the engine', () => {
   it('on SIGINT finishes the step, brings the paused container back, and exits 130', async () => {
     await docker('run', '-d', '--name', holder, '-v', `${volume}:/d`, BUSYBOX, 'sleep', '3600')
     const id = `${prefix}interrupted`
-    let sent = false
-    const run = await runBundle(
+    // Interrupt while the volume is being copied, with the container paused.
+    const run = await runBundleInterruptedAt(
       [
         'snapshot',
         '--containers',
@@ -208,17 +209,9 @@ describe('the CLI against the engine', () => {
         '--snapshot-id',
         id
       ],
-      {
-        onStderr: (text, child) => {
-          // Interrupt while the volume is being copied, with the container paused.
-          if (!sent && text.includes(`volume ${volume}: started`)) {
-            sent = true
-            child.kill('SIGINT')
-          }
-        }
-      }
+      `volume ${volume}: started`
     )
-    expect(sent).toBe(true)
+    expect(run.interrupted).toBe(true)
     expect(run.code, run.stderr).toBe(130)
     expect(run.stderr).toContain('received SIGINT: stopping at the next safe point')
     expect(run.stderr).toContain('==> Resuming containers')
@@ -363,8 +356,7 @@ describe('a store never loses a snapshot to a later run', () => {
     expect(await bytesOf(manifest)).toEqual(before)
 
     // Cut short while the big volume is being written: the new snapshot was half there.
-    let sent = false
-    const interrupted = await runBundle(
+    const interrupted = await runBundleInterruptedAt(
       [
         'snapshot',
         '--no-commit',
@@ -378,16 +370,9 @@ describe('a store never loses a snapshot to a later run', () => {
         '--volumes',
         volume
       ],
-      {
-        onStderr: (text, child) => {
-          if (!sent && text.includes(`volume ${volume}: started`)) {
-            sent = true
-            child.kill('SIGINT')
-          }
-        }
-      }
+      `volume ${volume}: started`
     )
-    expect(sent).toBe(true)
+    expect(interrupted.interrupted).toBe(true)
     expect(interrupted.code, interrupted.stderr).toBe(130)
     expect(await bytesOf(manifest)).toEqual(before)
     expect(await files()).toEqual(beforeFiles)

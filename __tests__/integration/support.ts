@@ -72,6 +72,28 @@ export function runBundle(
   return finishedOf(child, options.onStderr)
 }
 
+/** A run of the bundle that was to be interrupted midway: how it ended, and whether it was. */
+export interface Interrupted extends Finished {
+  interrupted: boolean
+}
+
+/**
+ * Runs the bundle and sends it SIGINT once its stderr first contains `when`; `interrupted` is
+ * false when it finished before that.
+ */
+export async function runBundleInterruptedAt(args: string[], when: string): Promise<Interrupted> {
+  let interrupted = false
+  const run = await runBundle(args, {
+    onStderr: (text, child) => {
+      if (!interrupted && text.includes(when)) {
+        interrupted = true
+        child.kill('SIGINT')
+      }
+    }
+  })
+  return { ...run, interrupted }
+}
+
 /** Runs `sh -c script` in a throwaway busybox container with the given extra docker args. */
 export function inBusybox(dockerArgs: string[], script: string): Promise<string> {
   return docker('run', '--rm', ...dockerArgs, BUSYBOX, 'sh', '-c', script)
