@@ -399,6 +399,8 @@ describe('a store never loses a snapshot to a later run', () => {
 
 describe('prune and a damaged manifest', () => {
   let store = ''
+  const snapshotVolume = (id: string) =>
+    runBundle(['snapshot', '--volumes', volume, '--store', store, '--snapshot-id', id])
 
   beforeAll(async () => {
     store = await mkdtemp(join(tmpdir(), 'dst-cli-prune-'))
@@ -410,15 +412,7 @@ describe('prune and a damaged manifest', () => {
 
   it('a truncated newest manifest is damaged, not latest, and prune --keep 1 keeps the valid one', async () => {
     for (const id of ['valid', 'truncated']) {
-      const run = await runBundle([
-        'snapshot',
-        '--volumes',
-        volume,
-        '--store',
-        store,
-        '--snapshot-id',
-        id
-      ])
+      const run = await snapshotVolume(id)
       expect(run.code, run.stderr).toBe(0)
     }
     execFileSync('truncate', ['-s', '100', join(store, 'truncated', 'manifest.json')])
@@ -449,15 +443,7 @@ describe('prune and a damaged manifest', () => {
   })
 
   it('prune leaves a snapshot that a verify is reading, and says so', async () => {
-    const run = await runBundle([
-      'snapshot',
-      '--volumes',
-      volume,
-      '--store',
-      store,
-      '--snapshot-id',
-      'newest'
-    ])
+    const run = await snapshotVolume('newest')
     expect(run.code, run.stderr).toBe(0)
     // `valid` is now beyond --keep 1; it is being verified while prune runs.
     let prune: Promise<Finished> | undefined

@@ -21,6 +21,7 @@ import {
   BUSYBOX,
   REGISTRY,
   createStack,
+  detached,
   docker,
   removeByPrefix,
   sleeper,
@@ -332,18 +333,7 @@ describe('hooks, labels and bind mounts', () => {
       `${repo}:1`
     )
     const name = `${prefix}fromregistry`
-    await docker(
-      'run',
-      '-d',
-      '--init',
-      '--name',
-      name,
-      '-l',
-      'docker-snapshot.commit=false',
-      `${repo}:1`,
-      'sleep',
-      '3600'
-    )
+    await detached(name, '-l', 'docker-snapshot.commit=false', `${repo}:1`, 'sleep', '3600')
     const report = await takeSnapshot(
       engine,
       new DirectoryStore(storeDir),

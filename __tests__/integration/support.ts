@@ -99,12 +99,14 @@ export function inBusybox(dockerArgs: string[], script: string): Promise<string>
   return docker('run', '--rm', ...dockerArgs, BUSYBOX, 'sh', '-c', script)
 }
 
-/**
- * Starts a busybox container `name` that sleeps for an hour (under an init, so it stops at once),
- * with the given extra `docker run` arguments (mounts, labels).
- */
+/** Starts container `name` in the background under an init (so it stops at once): `docker run -d`. */
+export function detached(name: string, ...dockerArgs: string[]): Promise<string> {
+  return docker('run', '-d', '--init', '--name', name, ...dockerArgs)
+}
+
+/** Starts a busybox container `name` that sleeps for an hour, with extra `docker run` arguments. */
 export function sleeper(name: string, ...dockerArgs: string[]): Promise<string> {
-  return docker('run', '-d', '--init', '--name', name, ...dockerArgs, BUSYBOX, 'sleep', '3600')
+  return detached(name, ...dockerArgs, BUSYBOX, 'sleep', '3600')
 }
 
 /**
