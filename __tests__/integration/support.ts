@@ -266,6 +266,11 @@ export async function createStack(prefix: string): Promise<Stack> {
   return { network, volumes: [conf, data], containers: [app, db] }
 }
 
+/** What a stack's `app` reads from the database's web page, asked by its network alias. */
+export function askDatabase(app: string): Promise<string> {
+  return docker('exec', app, 'wget', '-q', '-O', '-', 'http://database:8080/www/index.html')
+}
+
 /** A listing a user would compare: path, type, owner, mode, size, mtime, link target, link count. */
 export function treeListing(volume: string): Promise<string> {
   return inBusybox(
