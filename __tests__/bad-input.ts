@@ -59,6 +59,7 @@ const TIMER_LIMIT =
 const LONG_ID = 'a'.repeat(129)
 const HUGE = '9'.repeat(30)
 
+// One row a hostile value: rows alike but for their values are the table, not copies.
 export const BAD_INPUTS: readonly BadInput[] = [
   // mode, and the CLI's command word that stands for it
   {

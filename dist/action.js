@@ -16,7 +16,7 @@ import {
   plural,
   readSettings,
   repairAbandoned
-} from "./chunks/chunk-34I5BZ5C.js";
+} from "./chunks/chunk-GUOJCQAL.js";
 
 // node_modules/@actions/core/lib/command.js
 import * as os from "os";

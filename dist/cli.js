@@ -25,7 +25,7 @@ import {
   plural,
   readSettings,
   realBoundaries
-} from "./chunks/chunk-34I5BZ5C.js";
+} from "./chunks/chunk-GUOJCQAL.js";
 
 // src/cli/commands.ts
 var REGISTRY_ACCESS = ["registry", "registry-username", "registry-password"];

@@ -4,7 +4,15 @@ import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
-import { BUSYBOX, REGISTRY, docker, inBusybox, removeByPrefix, uniquePrefix } from './support.js'
+import {
+  BUSYBOX,
+  REGISTRY,
+  docker,
+  inBusybox,
+  removeByPrefix,
+  sleeper,
+  uniquePrefix
+} from './support.js'
 
 // The action as a runner runs it: the bundle action.yml names for the main and the post step, real
 // INPUT_* variables, the main step's state handed to the post step as STATE_* variables, and the
@@ -91,18 +99,7 @@ describe('the action', () => {
     const container = `${prefix}app`
     await docker('volume', 'create', volume)
     await inBusybox(['-v', `${volume}:/data`], 'echo kept > /data/file && chown 1000 /data/file')
-    await docker(
-      'run',
-      '-d',
-      '--init',
-      '--name',
-      container,
-      '-v',
-      `${volume}:/data`,
-      BUSYBOX,
-      'sleep',
-      '3600'
-    )
+    await sleeper(container, '-v', `${volume}:/data`)
 
     const inputs = inputsEnv({
       containers: container,
@@ -200,18 +197,7 @@ describe('the action', () => {
     await docker('volume', 'create', volume)
     // Enough incompressible data that gzip keeps the copy (and the pause) going for a while.
     await inBusybox(['-v', `${volume}:/data`], 'head -c 400000000 /dev/urandom > /data/blob')
-    await docker(
-      'run',
-      '-d',
-      '--init',
-      '--name',
-      container,
-      '-v',
-      `${volume}:/data`,
-      BUSYBOX,
-      'sleep',
-      '3600'
-    )
+    await sleeper(container, '-v', `${volume}:/data`)
 
     let killedPid = 0
     const inputs = inputsEnv({

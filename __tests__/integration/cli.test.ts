@@ -8,15 +8,17 @@ import { flagsOf } from '../../src/cli/args.js'
 import { COMMAND_NAMES } from '../../src/cli/commands.js'
 import { main } from '../../src/cli/main.js'
 import {
+  BUSYBOX,
+  CLI,
   docker,
   finishedOf,
   inBusybox,
   removeByPrefix,
   runBundle,
-  uniquePrefix,
-  BUSYBOX,
-  CLI,
-  type Finished
+  runBundleInterruptedAt,
+  sleeper,
+  type Finished,
+  uniquePrefix
 } from './support.js'
 
 const prefix = uniquePrefix('cli')
@@ -193,8 +195,8 @@ describe('the CLI against the engine', () => {
   it('on SIGINT finishes the step, brings the paused container back, and exits 130', async () => {
     await docker('run', '-d', '--name', holder, '-v', `${volume}:/d`, BUSYBOX, 'sleep', '3600')
     const id = `${prefix}interrupted`
-    let sent = false
-    const run = await runBundle(
+    // Interrupt while the volume is being copied, with the container paused.
+    const run = await runBundleInterruptedAt(
       [
         'snapshot',
         '--containers',
@@ -207,17 +209,9 @@ describe('the CLI against the engine', () => {
         '--snapshot-id',
         id
       ],
-      {
-        onStderr: (text, child) => {
-          // Interrupt while the volume is being copied, with the container paused.
-          if (!sent && text.includes(`volume ${volume}: started`)) {
-            sent = true
-            child.kill('SIGINT')
-          }
-        }
-      }
+      `volume ${volume}: started`
     )
-    expect(sent).toBe(true)
+    expect(run.interrupted).toBe(true)
     expect(run.code, run.stderr).toBe(130)
     expect(run.stderr).toContain('received SIGINT: stopping at the next safe point')
     expect(run.stderr).toContain('==> Resuming containers')
@@ -237,18 +231,7 @@ describe('the CLI against the engine', () => {
       ['-v', `${data}:/d`],
       'head -c 200000000 /dev/urandom > /d/big && echo from the snapshot > /d/marker'
     )
-    await docker(
-      'run',
-      '-d',
-      '--init',
-      '--name',
-      original,
-      '-v',
-      `${data}:/d`,
-      BUSYBOX,
-      'sleep',
-      '3600'
-    )
+    await sleeper(original, '-v', `${data}:/d`)
     const id = `${prefix}replace`
     const taken = await runMain([
       'snapshot',
@@ -373,8 +356,7 @@ describe('a store never loses a snapshot to a later run', () => {
     expect(await bytesOf(manifest)).toEqual(before)
 
     // Cut short while the big volume is being written: the new snapshot was half there.
-    let sent = false
-    const interrupted = await runBundle(
+    const interrupted = await runBundleInterruptedAt(
       [
         'snapshot',
         '--no-commit',
@@ -388,16 +370,9 @@ describe('a store never loses a snapshot to a later run', () => {
         '--volumes',
         volume
       ],
-      {
-        onStderr: (text, child) => {
-          if (!sent && text.includes(`volume ${volume}: started`)) {
-            sent = true
-            child.kill('SIGINT')
-          }
-        }
-      }
+      `volume ${volume}: started`
     )
-    expect(sent).toBe(true)
+    expect(interrupted.interrupted).toBe(true)
     expect(interrupted.code, interrupted.stderr).toBe(130)
     expect(await bytesOf(manifest)).toEqual(before)
     expect(await files()).toEqual(beforeFiles)
@@ -424,6 +399,8 @@ describe('a store never loses a snapshot to a later run', () => {
 
 describe('prune and a damaged manifest', () => {
   let store = ''
+  const snapshotVolume = (id: string) =>
+    runBundle(['snapshot', '--volumes', volume, '--store', store, '--snapshot-id', id])
 
   beforeAll(async () => {
     store = await mkdtemp(join(tmpdir(), 'dst-cli-prune-'))
@@ -435,15 +412,7 @@ describe('prune and a damaged manifest', () => {
 
   it('a truncated newest manifest is damaged, not latest, and prune --keep 1 keeps the valid one', async () => {
     for (const id of ['valid', 'truncated']) {
-      const run = await runBundle([
-        'snapshot',
-        '--volumes',
-        volume,
-        '--store',
-        store,
-        '--snapshot-id',
-        id
-      ])
+      const run = await snapshotVolume(id)
       expect(run.code, run.stderr).toBe(0)
     }
     execFileSync('truncate', ['-s', '100', join(store, 'truncated', 'manifest.json')])
@@ -474,15 +443,7 @@ describe('prune and a damaged manifest', () => {
   })
 
   it('prune leaves a snapshot that a verify is reading, and says so', async () => {
-    const run = await runBundle([
-      'snapshot',
-      '--volumes',
-      volume,
-      '--store',
-      store,
-      '--snapshot-id',
-      'newest'
-    ])
+    const run = await snapshotVolume('newest')
     expect(run.code, run.stderr).toBe(0)
     // `valid` is now beyond --keep 1; it is being verified while prune runs.
     let prune: Promise<Finished> | undefined

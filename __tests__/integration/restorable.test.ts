@@ -18,6 +18,7 @@ import {
   inBusybox,
   removeByPrefix,
   runBundle,
+  runBundleInterruptedAt,
   uniquePrefix
 } from './support.js'
 
@@ -382,19 +383,11 @@ describe('images a snapshot makes', () => {
 
   it('are removed when the run is interrupted after committing', async () => {
     const id = `${prefix}img-interrupted`
-    let sent = false
-    const run = await runBundle(
+    const run = await runBundleInterruptedAt(
       ['snapshot', '--containers', holder, '--store', store, '--snapshot-id', id],
-      {
-        onStderr: (stderr, child) => {
-          if (!sent && stderr.includes(`volume ${volume}: started`)) {
-            sent = true
-            child.kill('SIGINT')
-          }
-        }
-      }
+      `volume ${volume}: started`
     )
-    expect(sent).toBe(true)
+    expect(run.interrupted).toBe(true)
     expect(run.code, run.stderr).toBe(130)
     expect(run.stderr).toContain(`committed ${holder}`)
     expect(await localImages()).toEqual([])

@@ -11,7 +11,6 @@ import {
   HealthError,
   ManifestError
 } from '../../src/shared/errors.js'
-import type { Logger } from '../../src/shared/log.js'
 import type { Manifest } from '../../src/manifest/manifest.js'
 import { serializeManifest } from '../../src/manifest/schema.js'
 import { restoreSnapshot } from '../../src/restore/index.js'
@@ -24,9 +23,11 @@ import { buildTar } from '../unit/archive/tar-fixtures.js'
 import type { Stack } from './support.js'
 import {
   REGISTRY,
+  askDatabase,
   createStack,
   docker,
   inBusybox,
+  recordingLogger,
   removeByPrefix,
   treeListing,
   uniquePrefix
@@ -42,21 +43,6 @@ let manifest: Manifest
 /** What a user would compare before and after, taken from the originals. */
 let originalTrees: Record<string, string>
 let originalConfig: Record<string, CapturedConfig>
-
-/** A logger that keeps what it was told, to assert on what the user reads. */
-function recordingLogger(): Logger & { lines: string[] } {
-  const lines: string[] = []
-  return {
-    lines,
-    debug: () => undefined,
-    info: message => lines.push(message),
-    warn: message => lines.push(`warning: ${message}`),
-    group: async (title, fn) => {
-      lines.push(`## ${title}`)
-      return fn()
-    }
-  }
-}
 
 function snapshotOptions(id: string, registry: boolean): SnapshotOptions {
   return {
@@ -176,15 +162,7 @@ beforeAll(async () => {
   storeDir = await mkdtemp(join(tmpdir(), 'dst-restore-store-'))
   store = new DirectoryStore(storeDir)
   // The app answers the database by its alias before the snapshot, as it must after.
-  await docker(
-    'exec',
-    `${prefix}app`,
-    'wget',
-    '-q',
-    '-O',
-    '/dev/null',
-    'http://database:8080/www/index.html'
-  )
+  await askDatabase(`${prefix}app`)
   originalTrees = await trees(stack.volumes)
   originalConfig = {}
   for (const name of stack.containers) originalConfig[name] = await capturedConfig(name)
@@ -250,17 +228,7 @@ describe('round trip', () => {
     }
     expect((await inspect(`${prefix}db`)).Config.Env).toContain('DB_PASSWORD=s3cret-value')
     // The services answer each other by alias.
-    expect(
-      await docker(
-        'exec',
-        `${prefix}app`,
-        'wget',
-        '-q',
-        '-O',
-        '-',
-        'http://database:8080/www/index.html'
-      )
-    ).toBe('hello from the database')
+    expect(await askDatabase(`${prefix}app`)).toBe('hello from the database')
     expect(log.lines.join('\n')).toMatch(/DB_PASSWORD come from image/)
   })
 
@@ -463,29 +431,11 @@ describe('beside the original', () => {
     expect(await trees(stack.volumes.map(v => `${copy}${v}`))).toEqual(
       Object.fromEntries(Object.entries(originalTrees).map(([v, tree]) => [`${copy}${v}`, tree]))
     )
-    const answer = await docker(
-      'exec',
-      `${copy}${prefix}app`,
-      'wget',
-      '-q',
-      '-O',
-      '-',
-      'http://database:8080/www/index.html'
-    )
+    const answer = await askDatabase(`${copy}${prefix}app`)
     expect(answer).toBe('hello from the database')
     // The copy's database is its own: a change there does not reach the original.
     await docker('exec', `${copy}${prefix}db`, 'sh', '-c', 'echo changed > /data/www/index.html')
-    expect(
-      await docker(
-        'exec',
-        `${prefix}app`,
-        'wget',
-        '-q',
-        '-O',
-        '-',
-        'http://database:8080/www/index.html'
-      )
-    ).toBe('hello from the database')
+    expect(await askDatabase(`${prefix}app`)).toBe('hello from the database')
     // The recorded subnet belongs to the original network: the copy got one of its own.
     expect(log.lines.join('\n')).toMatch(/subnet .* is taken on this engine/)
   })
@@ -617,17 +567,7 @@ describe('replace', () => {
       expect(await capturedConfig(name)).toEqual(configBefore[name])
     }
     expect(await trees(stack.volumes)).toEqual(treesBefore)
-    expect(
-      await docker(
-        'exec',
-        `${prefix}app`,
-        'wget',
-        '-q',
-        '-O',
-        '-',
-        'http://database:8080/www/index.html'
-      )
-    ).toBe('drifted before the replace')
+    expect(await askDatabase(`${prefix}app`)).toBe('drifted before the replace')
     // Neither the replacement nor the aside copies are left.
     expect(await asideLeft()).toBe('')
   })

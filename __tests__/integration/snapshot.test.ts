@@ -17,7 +17,16 @@ import { takeSnapshot } from '../../src/snapshot/snapshot.js'
 import type { SnapshotOptions } from '../../src/snapshot/snapshot.js'
 import { DirectoryStore } from '../../src/stores/directory.js'
 import type { Stack } from './support.js'
-import { BUSYBOX, REGISTRY, createStack, docker, removeByPrefix, uniquePrefix } from './support.js'
+import {
+  BUSYBOX,
+  REGISTRY,
+  createStack,
+  detached,
+  docker,
+  removeByPrefix,
+  sleeper,
+  uniquePrefix
+} from './support.js'
 
 const run = promisify(execFile)
 const engine = new Engine()
@@ -232,11 +241,7 @@ describe('hooks, labels and bind mounts', () => {
     const bindDir = await mkdtemp(join(tmpdir(), 'dst-bind-'))
     await writeFile(join(bindDir, 'settings.ini'), 'colour=blue\n')
     await docker('volume', 'create', volume)
-    await docker(
-      'run',
-      '-d',
-      '--init',
-      '--name',
+    await sleeper(
       name,
       '-v',
       `${volume}:/data`,
@@ -247,10 +252,7 @@ describe('hooks, labels and bind mounts', () => {
       '-l',
       'docker-snapshot.post-exec=touch /tmp/resumed',
       '-l',
-      'docker-snapshot.consistency=stop',
-      BUSYBOX,
-      'sleep',
-      '3600'
+      'docker-snapshot.consistency=stop'
     )
     try {
       const report = await takeSnapshot(
@@ -291,19 +293,12 @@ describe('hooks, labels and bind mounts', () => {
     ['times out', 'sleep 30', 'timed out after 1 s']
   ])('stops before pausing anything when a pre-exec hook %s', async (_case, command, problem) => {
     const name = `${prefix}badhook-${_case.replace(' ', '')}`
-    await docker(
-      'run',
-      '-d',
-      '--init',
-      '--name',
+    await sleeper(
       name,
       '-l',
       `docker-snapshot.pre-exec=echo about to fail; ${command}`,
       '-l',
-      'docker-snapshot.hook-timeout=1',
-      BUSYBOX,
-      'sleep',
-      '3600'
+      'docker-snapshot.hook-timeout=1'
     )
     const id = `${prefix}badhook`
     const attempt = takeSnapshot(
@@ -338,18 +333,7 @@ describe('hooks, labels and bind mounts', () => {
       `${repo}:1`
     )
     const name = `${prefix}fromregistry`
-    await docker(
-      'run',
-      '-d',
-      '--init',
-      '--name',
-      name,
-      '-l',
-      'docker-snapshot.commit=false',
-      `${repo}:1`,
-      'sleep',
-      '3600'
-    )
+    await detached(name, '-l', 'docker-snapshot.commit=false', `${repo}:1`, 'sleep', '3600')
     const report = await takeSnapshot(
       engine,
       new DirectoryStore(storeDir),

@@ -8199,11 +8199,11 @@ var require_agent = __commonJS({
       };
     })();
     var WINDOWS_PIPE_REGEX = /^[/\\][/\\]\.[/\\]pipe[/\\].+/;
-    function createAgent(path2) {
-      if (process.platform === "win32" && !WINDOWS_PIPE_REGEX.test(path2)) {
-        return path2 === "pageant" ? new PageantAgent() : new CygwinAgent(path2);
+    function createAgent(path4) {
+      if (process.platform === "win32" && !WINDOWS_PIPE_REGEX.test(path4)) {
+        return path4 === "pageant" ? new PageantAgent() : new CygwinAgent(path4);
       }
-      return new OpenSSHAgent(path2);
+      return new OpenSSHAgent(path4);
     }
     var AgentProtocol = (() => {
       const SSH_AGENTC_REQUEST_IDENTITIES = 11;
@@ -13447,17 +13447,17 @@ var require_SFTP = __commonJS({
       // ===========================================================================
       // Client-specific ===========================================================
       // ===========================================================================
-      createReadStream(path2, options) {
+      createReadStream(path4, options) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        return new ReadStream(this, path2, options);
+        return new ReadStream(this, path4, options);
       }
-      createWriteStream(path2, options) {
+      createWriteStream(path4, options) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        return new WriteStream(this, path2, options);
+        return new WriteStream(this, path4, options);
       }
-      open(path2, flags_, attrs, cb) {
+      open(path4, flags_, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         if (typeof attrs === "function") {
@@ -13476,7 +13476,7 @@ var require_SFTP = __commonJS({
           attrsFlags = attrs.flags;
           attrsLen = attrs.nb;
         }
-        const pathLen = Buffer.byteLength(path2);
+        const pathLen = Buffer.byteLength(path4);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen + 4 + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -13484,7 +13484,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path2, p += 4, pathLen);
+        buf.utf8Write(path4, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         writeUInt32BE(buf, attrsFlags, p += 4);
         if (attrsLen) {
@@ -13615,7 +13615,7 @@ var require_SFTP = __commonJS({
           throw new Error("Client-only method called in server mode");
         fastXfer(fs, this, localPath, remotePath, opts, cb);
       }
-      readFile(path2, options, callback_) {
+      readFile(path4, options, callback_) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let callback;
@@ -13688,13 +13688,13 @@ var require_SFTP = __commonJS({
             return callback && callback(er, buffer);
           });
         };
-        this.open(path2, flag, 438, (er, handle_) => {
+        this.open(path4, flag, 438, (er, handle_) => {
           if (er)
             return callback && callback(er);
           handle = handle_;
           const tryStat = (er2, st) => {
             if (er2) {
-              this.stat(path2, (er_, st_) => {
+              this.stat(path4, (er_, st_) => {
                 if (er_) {
                   return this.close(handle, () => {
                     callback && callback(er2);
@@ -13715,7 +13715,7 @@ var require_SFTP = __commonJS({
           this.fstat(handle, tryStat);
         });
       }
-      writeFile(path2, data, options, callback_) {
+      writeFile(path4, data, options, callback_) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let callback;
@@ -13734,7 +13734,7 @@ var require_SFTP = __commonJS({
         if (options.encoding && !Buffer.isEncoding(options.encoding))
           throw new Error(`Unknown encoding: ${options.encoding}`);
         const flag = options.flag || "w";
-        this.open(path2, flag, options.mode, (openErr, handle) => {
+        this.open(path4, flag, options.mode, (openErr, handle) => {
           if (openErr) {
             callback && callback(openErr);
           } else {
@@ -13743,7 +13743,7 @@ var require_SFTP = __commonJS({
             if (position === null) {
               const tryStat = (er, st) => {
                 if (er) {
-                  this.stat(path2, (er_, st_) => {
+                  this.stat(path4, (er_, st_) => {
                     if (er_) {
                       return this.close(handle, () => {
                         callback && callback(er);
@@ -13762,7 +13762,7 @@ var require_SFTP = __commonJS({
           }
         });
       }
-      appendFile(path2, data, options, callback_) {
+      appendFile(path4, data, options, callback_) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let callback;
@@ -13780,12 +13780,12 @@ var require_SFTP = __commonJS({
           throw new TypeError("Bad arguments");
         if (!options.flag)
           options = Object.assign({ flag: "a" }, options);
-        this.writeFile(path2, data, options, callback);
+        this.writeFile(path4, data, options, callback);
       }
-      exists(path2, cb) {
+      exists(path4, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        this.stat(path2, (err) => {
+        this.stat(path4, (err) => {
           cb && cb(err ? false : true);
         });
       }
@@ -13828,7 +13828,7 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} RENAME`
         );
       }
-      mkdir(path2, attrs, cb) {
+      mkdir(path4, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let flags = 0;
@@ -13842,7 +13842,7 @@ var require_SFTP = __commonJS({
           flags = attrs.flags;
           attrsLen = attrs.nb;
         }
-        const pathLen = Buffer.byteLength(path2);
+        const pathLen = Buffer.byteLength(path4);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -13850,7 +13850,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path2, p += 4, pathLen);
+        buf.utf8Write(path4, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         if (attrsLen) {
           p += 4;
@@ -13866,10 +13866,10 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} MKDIR`
         );
       }
-      rmdir(path2, cb) {
+      rmdir(path4, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path2);
+        const pathLen = Buffer.byteLength(path4);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -13877,7 +13877,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path2, p += 4, pathLen);
+        buf.utf8Write(path4, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
@@ -13967,10 +13967,10 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} FSTAT`
         );
       }
-      stat(path2, cb) {
+      stat(path4, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path2);
+        const pathLen = Buffer.byteLength(path4);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -13978,17 +13978,17 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path2, p += 4, pathLen);
+        buf.utf8Write(path4, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} STAT`
         );
       }
-      lstat(path2, cb) {
+      lstat(path4, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path2);
+        const pathLen = Buffer.byteLength(path4);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -13996,17 +13996,17 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path2, p += 4, pathLen);
+        buf.utf8Write(path4, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} LSTAT`
         );
       }
-      opendir(path2, cb) {
+      opendir(path4, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path2);
+        const pathLen = Buffer.byteLength(path4);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14014,14 +14014,14 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path2, p += 4, pathLen);
+        buf.utf8Write(path4, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} OPENDIR`
         );
       }
-      setstat(path2, attrs, cb) {
+      setstat(path4, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let flags = 0;
@@ -14033,7 +14033,7 @@ var require_SFTP = __commonJS({
         } else if (typeof attrs === "function") {
           cb = attrs;
         }
-        const pathLen = Buffer.byteLength(path2);
+        const pathLen = Buffer.byteLength(path4);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14041,7 +14041,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path2, p += 4, pathLen);
+        buf.utf8Write(path4, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         if (attrsLen) {
           p += 4;
@@ -14101,8 +14101,8 @@ var require_SFTP = __commonJS({
           mtime: toUnixTimestamp(mtime)
         }, cb);
       }
-      utimes(path2, atime, mtime, cb) {
-        return this.setstat(path2, {
+      utimes(path4, atime, mtime, cb) {
+        return this.setstat(path4, {
           atime: toUnixTimestamp(atime),
           mtime: toUnixTimestamp(mtime)
         }, cb);
@@ -14113,8 +14113,8 @@ var require_SFTP = __commonJS({
           gid
         }, cb);
       }
-      chown(path2, uid, gid, cb) {
-        return this.setstat(path2, {
+      chown(path4, uid, gid, cb) {
+        return this.setstat(path4, {
           uid,
           gid
         }, cb);
@@ -14124,15 +14124,15 @@ var require_SFTP = __commonJS({
           mode
         }, cb);
       }
-      chmod(path2, mode, cb) {
-        return this.setstat(path2, {
+      chmod(path4, mode, cb) {
+        return this.setstat(path4, {
           mode
         }, cb);
       }
-      readlink(path2, cb) {
+      readlink(path4, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path2);
+        const pathLen = Buffer.byteLength(path4);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14140,7 +14140,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path2, p += 4, pathLen);
+        buf.utf8Write(path4, p += 4, pathLen);
         this._requests[reqid] = {
           cb: (err, names2) => {
             if (typeof cb !== "function")
@@ -14185,10 +14185,10 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} SYMLINK`
         );
       }
-      realpath(path2, cb) {
+      realpath(path4, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path2);
+        const pathLen = Buffer.byteLength(path4);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14196,7 +14196,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path2, p += 4, pathLen);
+        buf.utf8Write(path4, p += 4, pathLen);
         this._requests[reqid] = {
           cb: (err, names2) => {
             if (typeof cb !== "function")
@@ -14241,13 +14241,13 @@ var require_SFTP = __commonJS({
           this._debug(`SFTP: Outbound: ${which} posix-rename@openssh.com`);
         }
       }
-      ext_openssh_statvfs(path2, cb) {
+      ext_openssh_statvfs(path4, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         const ext = this._extensions["statvfs@openssh.com"];
         if (!ext || ext !== "2")
           throw new Error("Server does not support this extended request");
-        const pathLen = Buffer.byteLength(path2);
+        const pathLen = Buffer.byteLength(path4);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + 19 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14257,7 +14257,7 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, 19, p);
         buf.utf8Write("statvfs@openssh.com", p += 4, 19);
         writeUInt32BE(buf, pathLen, p += 19);
-        buf.utf8Write(path2, p += 4, pathLen);
+        buf.utf8Write(path4, p += 4, pathLen);
         this._requests[reqid] = { extended: "statvfs@openssh.com", cb };
         const isBuffered = sendOrBuffer(this, buf);
         if (this._debug) {
@@ -14343,7 +14343,7 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} fsync@openssh.com`
         );
       }
-      ext_openssh_lsetstat(path2, attrs, cb) {
+      ext_openssh_lsetstat(path4, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         const ext = this._extensions["lsetstat@openssh.com"];
@@ -14358,7 +14358,7 @@ var require_SFTP = __commonJS({
         } else if (typeof attrs === "function") {
           cb = attrs;
         }
-        const pathLen = Buffer.byteLength(path2);
+        const pathLen = Buffer.byteLength(path4);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + 20 + 4 + pathLen + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14368,7 +14368,7 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, 20, p);
         buf.utf8Write("lsetstat@openssh.com", p += 4, 20);
         writeUInt32BE(buf, pathLen, p += 20);
-        buf.utf8Write(path2, p += 4, pathLen);
+        buf.utf8Write(path4, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         if (attrsLen) {
           p += 4;
@@ -14385,13 +14385,13 @@ var require_SFTP = __commonJS({
           this._debug(`SFTP: Outbound: ${status} lsetstat@openssh.com`);
         }
       }
-      ext_openssh_expandPath(path2, cb) {
+      ext_openssh_expandPath(path4, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         const ext = this._extensions["expand-path@openssh.com"];
         if (ext !== "1")
           throw new Error("Server does not support this extended request");
-        const pathLen = Buffer.byteLength(path2);
+        const pathLen = Buffer.byteLength(path4);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + 23 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14401,7 +14401,7 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, 23, p);
         buf.utf8Write("expand-path@openssh.com", p += 4, 23);
         writeUInt32BE(buf, pathLen, p += 20);
-        buf.utf8Write(path2, p += 4, pathLen);
+        buf.utf8Write(path4, p += 4, pathLen);
         this._requests[reqid] = {
           cb: (err, names2) => {
             if (typeof cb !== "function")
@@ -15679,12 +15679,12 @@ var require_SFTP = __commonJS({
       [REQUEST.LSTAT]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path2 = bufferParser.readString(true);
+        const path4 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path2 === void 0)
+        if (path4 === void 0)
           return doFatalSFTPError(sftp, "Malformed LSTAT packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received LSTAT (id:${reqID})`);
-        if (!sftp.emit("LSTAT", reqID, path2)) {
+        if (!sftp.emit("LSTAT", reqID, path4)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -15703,13 +15703,13 @@ var require_SFTP = __commonJS({
       [REQUEST.SETSTAT]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path2 = bufferParser.readString(true);
+        const path4 = bufferParser.readString(true);
         const attrs = readAttrs(sftp._biOpt);
         bufferParser.clear();
         if (attrs === void 0)
           return doFatalSFTPError(sftp, "Malformed SETSTAT packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received SETSTAT (id:${reqID})`);
-        if (!sftp.emit("SETSTAT", reqID, path2, attrs)) {
+        if (!sftp.emit("SETSTAT", reqID, path4, attrs)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -15731,12 +15731,12 @@ var require_SFTP = __commonJS({
       [REQUEST.OPENDIR]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path2 = bufferParser.readString(true);
+        const path4 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path2 === void 0)
+        if (path4 === void 0)
           return doFatalSFTPError(sftp, "Malformed OPENDIR packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received OPENDIR (id:${reqID})`);
-        if (!sftp.emit("OPENDIR", reqID, path2)) {
+        if (!sftp.emit("OPENDIR", reqID, path4)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -15755,63 +15755,63 @@ var require_SFTP = __commonJS({
       [REQUEST.REMOVE]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path2 = bufferParser.readString(true);
+        const path4 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path2 === void 0)
+        if (path4 === void 0)
           return doFatalSFTPError(sftp, "Malformed REMOVE packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received REMOVE (id:${reqID})`);
-        if (!sftp.emit("REMOVE", reqID, path2)) {
+        if (!sftp.emit("REMOVE", reqID, path4)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.MKDIR]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path2 = bufferParser.readString(true);
+        const path4 = bufferParser.readString(true);
         const attrs = readAttrs(sftp._biOpt);
         bufferParser.clear();
         if (attrs === void 0)
           return doFatalSFTPError(sftp, "Malformed MKDIR packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received MKDIR (id:${reqID})`);
-        if (!sftp.emit("MKDIR", reqID, path2, attrs)) {
+        if (!sftp.emit("MKDIR", reqID, path4, attrs)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.RMDIR]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path2 = bufferParser.readString(true);
+        const path4 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path2 === void 0)
+        if (path4 === void 0)
           return doFatalSFTPError(sftp, "Malformed RMDIR packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received RMDIR (id:${reqID})`);
-        if (!sftp.emit("RMDIR", reqID, path2)) {
+        if (!sftp.emit("RMDIR", reqID, path4)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.REALPATH]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path2 = bufferParser.readString(true);
+        const path4 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path2 === void 0)
+        if (path4 === void 0)
           return doFatalSFTPError(sftp, "Malformed REALPATH packet");
         sftp._debug && sftp._debug(
           `SFTP: Inbound: Received REALPATH (id:${reqID})`
         );
-        if (!sftp.emit("REALPATH", reqID, path2)) {
+        if (!sftp.emit("REALPATH", reqID, path4)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.STAT]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path2 = bufferParser.readString(true);
+        const path4 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path2 === void 0)
+        if (path4 === void 0)
           return doFatalSFTPError(sftp, "Malformed STAT packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received STAT (id:${reqID})`);
-        if (!sftp.emit("STAT", reqID, path2)) {
+        if (!sftp.emit("STAT", reqID, path4)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -15831,14 +15831,14 @@ var require_SFTP = __commonJS({
       [REQUEST.READLINK]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path2 = bufferParser.readString(true);
+        const path4 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path2 === void 0)
+        if (path4 === void 0)
           return doFatalSFTPError(sftp, "Malformed READLINK packet");
         sftp._debug && sftp._debug(
           `SFTP: Inbound: Received READLINK (id:${reqID})`
         );
-        if (!sftp.emit("READLINK", reqID, path2)) {
+        if (!sftp.emit("READLINK", reqID, path4)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -15909,7 +15909,7 @@ var require_SFTP = __commonJS({
     function roundUpToMultipleOf8(n) {
       return n + 7 & ~7;
     }
-    function ReadStream(sftp, path2, options) {
+    function ReadStream(sftp, path4, options) {
       if (options === void 0)
         options = {};
       else if (typeof options === "string")
@@ -15923,7 +15923,7 @@ var require_SFTP = __commonJS({
       options.emitClose = false;
       options.autoDestroy = false;
       ReadableStream.call(this, options);
-      this.path = path2;
+      this.path = path4;
       this.flags = options.flags === void 0 ? "r" : options.flags;
       this.mode = options.mode === void 0 ? 438 : options.mode;
       this.start = options.start;
@@ -16054,7 +16054,7 @@ var require_SFTP = __commonJS({
       },
       configurable: true
     });
-    function WriteStream(sftp, path2, options) {
+    function WriteStream(sftp, path4, options) {
       if (options === void 0)
         options = {};
       else if (typeof options === "string")
@@ -16066,7 +16066,7 @@ var require_SFTP = __commonJS({
       options.emitClose = false;
       options.autoDestroy = false;
       WritableStream.call(this, options);
-      this.path = path2;
+      this.path = path4;
       this.flags = options.flags === void 0 ? "w" : options.flags;
       this.mode = options.mode === void 0 ? 438 : options.mode;
       this.start = options.start;
@@ -21313,9 +21313,9 @@ var require_stream_duplex = __commonJS({
       return keys2;
     };
     module.exports = Duplex2;
-    var Readable4 = require_stream_readable();
+    var Readable5 = require_stream_readable();
     var Writable5 = require_stream_writable();
-    require_inherits()(Duplex2, Readable4);
+    require_inherits()(Duplex2, Readable5);
     {
       keys = objectKeys(Writable5.prototype);
       for (v = 0; v < keys.length; v++) {
@@ -21328,7 +21328,7 @@ var require_stream_duplex = __commonJS({
     var v;
     function Duplex2(options) {
       if (!(this instanceof Duplex2)) return new Duplex2(options);
-      Readable4.call(this, options);
+      Readable5.call(this, options);
       Writable5.call(this, options);
       this.allowHalfOpen = true;
       if (options) {
@@ -22042,14 +22042,14 @@ var require_from = __commonJS({
       return (hint === "string" ? String : Number)(input);
     }
     var ERR_INVALID_ARG_TYPE = require_errors2().codes.ERR_INVALID_ARG_TYPE;
-    function from(Readable4, iterable, opts) {
+    function from(Readable5, iterable, opts) {
       var iterator;
       if (iterable && typeof iterable.next === "function") {
         iterator = iterable;
       } else if (iterable && iterable[Symbol.asyncIterator]) iterator = iterable[Symbol.asyncIterator]();
       else if (iterable && iterable[Symbol.iterator]) iterator = iterable[Symbol.iterator]();
       else throw new ERR_INVALID_ARG_TYPE("iterable", ["Iterable"], iterable);
-      var readable = new Readable4(_objectSpread({
+      var readable = new Readable5(_objectSpread({
         objectMode: true
       }, opts));
       var reading = false;
@@ -22089,9 +22089,9 @@ var require_from = __commonJS({
 var require_stream_readable = __commonJS({
   "node_modules/docker-modem/node_modules/readable-stream/lib/_stream_readable.js"(exports, module) {
     "use strict";
-    module.exports = Readable4;
+    module.exports = Readable5;
     var Duplex2;
-    Readable4.ReadableState = ReadableState;
+    Readable5.ReadableState = ReadableState;
     var EE = __require("events").EventEmitter;
     var EElistenerCount = function EElistenerCount2(emitter, type) {
       return emitter.listeners(type).length;
@@ -22126,7 +22126,7 @@ var require_stream_readable = __commonJS({
     var StringDecoder;
     var createReadableStreamAsyncIterator;
     var from;
-    require_inherits()(Readable4, Stream);
+    require_inherits()(Readable5, Stream);
     var errorOrDestroy = destroyImpl.errorOrDestroy;
     var kProxyEvents = ["error", "close", "destroy", "pause", "resume"];
     function prependListener(emitter, event, fn) {
@@ -22170,9 +22170,9 @@ var require_stream_readable = __commonJS({
         this.encoding = options.encoding;
       }
     }
-    function Readable4(options) {
+    function Readable5(options) {
       Duplex2 = Duplex2 || require_stream_duplex();
-      if (!(this instanceof Readable4)) return new Readable4(options);
+      if (!(this instanceof Readable5)) return new Readable5(options);
       var isDuplex = this instanceof Duplex2;
       this._readableState = new ReadableState(options, this, isDuplex);
       this.readable = true;
@@ -22182,7 +22182,7 @@ var require_stream_readable = __commonJS({
       }
       Stream.call(this);
     }
-    Object.defineProperty(Readable4.prototype, "destroyed", {
+    Object.defineProperty(Readable5.prototype, "destroyed", {
       // making it explicit this property is not enumerable
       // because otherwise some prototype manipulation in
       // userland will fail
@@ -22200,12 +22200,12 @@ var require_stream_readable = __commonJS({
         this._readableState.destroyed = value;
       }
     });
-    Readable4.prototype.destroy = destroyImpl.destroy;
-    Readable4.prototype._undestroy = destroyImpl.undestroy;
-    Readable4.prototype._destroy = function(err, cb) {
+    Readable5.prototype.destroy = destroyImpl.destroy;
+    Readable5.prototype._undestroy = destroyImpl.undestroy;
+    Readable5.prototype._destroy = function(err, cb) {
       cb(err);
     };
-    Readable4.prototype.push = function(chunk, encoding) {
+    Readable5.prototype.push = function(chunk, encoding) {
       var state = this._readableState;
       var skipChunkCheck;
       if (!state.objectMode) {
@@ -22222,7 +22222,7 @@ var require_stream_readable = __commonJS({
       }
       return readableAddChunk(this, chunk, encoding, false, skipChunkCheck);
     };
-    Readable4.prototype.unshift = function(chunk) {
+    Readable5.prototype.unshift = function(chunk) {
       return readableAddChunk(this, chunk, null, true, false);
     };
     function readableAddChunk(stream, chunk, encoding, addToFront, skipChunkCheck) {
@@ -22283,10 +22283,10 @@ var require_stream_readable = __commonJS({
       }
       return er;
     }
-    Readable4.prototype.isPaused = function() {
+    Readable5.prototype.isPaused = function() {
       return this._readableState.flowing === false;
     };
-    Readable4.prototype.setEncoding = function(enc) {
+    Readable5.prototype.setEncoding = function(enc) {
       if (!StringDecoder) StringDecoder = require_string_decoder().StringDecoder;
       var decoder = new StringDecoder(enc);
       this._readableState.decoder = decoder;
@@ -22332,7 +22332,7 @@ var require_stream_readable = __commonJS({
       }
       return state.length;
     }
-    Readable4.prototype.read = function(n) {
+    Readable5.prototype.read = function(n) {
       debug("read", n);
       n = parseInt(n, 10);
       var state = this._readableState;
@@ -22441,10 +22441,10 @@ var require_stream_readable = __commonJS({
       }
       state.readingMore = false;
     }
-    Readable4.prototype._read = function(n) {
+    Readable5.prototype._read = function(n) {
       errorOrDestroy(this, new ERR_METHOD_NOT_IMPLEMENTED("_read()"));
     };
-    Readable4.prototype.pipe = function(dest, pipeOpts) {
+    Readable5.prototype.pipe = function(dest, pipeOpts) {
       var src = this;
       var state = this._readableState;
       switch (state.pipesCount) {
@@ -22547,7 +22547,7 @@ var require_stream_readable = __commonJS({
         }
       };
     }
-    Readable4.prototype.unpipe = function(dest) {
+    Readable5.prototype.unpipe = function(dest) {
       var state = this._readableState;
       var unpipeInfo = {
         hasUnpiped: false
@@ -22581,7 +22581,7 @@ var require_stream_readable = __commonJS({
       dest.emit("unpipe", this, unpipeInfo);
       return this;
     };
-    Readable4.prototype.on = function(ev, fn) {
+    Readable5.prototype.on = function(ev, fn) {
       var res = Stream.prototype.on.call(this, ev, fn);
       var state = this._readableState;
       if (ev === "data") {
@@ -22602,15 +22602,15 @@ var require_stream_readable = __commonJS({
       }
       return res;
     };
-    Readable4.prototype.addListener = Readable4.prototype.on;
-    Readable4.prototype.removeListener = function(ev, fn) {
+    Readable5.prototype.addListener = Readable5.prototype.on;
+    Readable5.prototype.removeListener = function(ev, fn) {
       var res = Stream.prototype.removeListener.call(this, ev, fn);
       if (ev === "readable") {
         process.nextTick(updateReadableListening, this);
       }
       return res;
     };
-    Readable4.prototype.removeAllListeners = function(ev) {
+    Readable5.prototype.removeAllListeners = function(ev) {
       var res = Stream.prototype.removeAllListeners.apply(this, arguments);
       if (ev === "readable" || ev === void 0) {
         process.nextTick(updateReadableListening, this);
@@ -22630,7 +22630,7 @@ var require_stream_readable = __commonJS({
       debug("readable nexttick read 0");
       self2.read(0);
     }
-    Readable4.prototype.resume = function() {
+    Readable5.prototype.resume = function() {
       var state = this._readableState;
       if (!state.flowing) {
         debug("resume");
@@ -22656,7 +22656,7 @@ var require_stream_readable = __commonJS({
       flow(stream);
       if (state.flowing && !state.reading) stream.read(0);
     }
-    Readable4.prototype.pause = function() {
+    Readable5.prototype.pause = function() {
       debug("call pause flowing=%j", this._readableState.flowing);
       if (this._readableState.flowing !== false) {
         debug("pause");
@@ -22671,7 +22671,7 @@ var require_stream_readable = __commonJS({
       debug("flow", state.flowing);
       while (state.flowing && stream.read() !== null) ;
     }
-    Readable4.prototype.wrap = function(stream) {
+    Readable5.prototype.wrap = function(stream) {
       var _this = this;
       var state = this._readableState;
       var paused = false;
@@ -22716,14 +22716,14 @@ var require_stream_readable = __commonJS({
       return this;
     };
     if (typeof Symbol === "function") {
-      Readable4.prototype[Symbol.asyncIterator] = function() {
+      Readable5.prototype[Symbol.asyncIterator] = function() {
         if (createReadableStreamAsyncIterator === void 0) {
           createReadableStreamAsyncIterator = require_async_iterator();
         }
         return createReadableStreamAsyncIterator(this);
       };
     }
-    Object.defineProperty(Readable4.prototype, "readableHighWaterMark", {
+    Object.defineProperty(Readable5.prototype, "readableHighWaterMark", {
       // making it explicit this property is not enumerable
       // because otherwise some prototype manipulation in
       // userland will fail
@@ -22732,7 +22732,7 @@ var require_stream_readable = __commonJS({
         return this._readableState.highWaterMark;
       }
     });
-    Object.defineProperty(Readable4.prototype, "readableBuffer", {
+    Object.defineProperty(Readable5.prototype, "readableBuffer", {
       // making it explicit this property is not enumerable
       // because otherwise some prototype manipulation in
       // userland will fail
@@ -22741,7 +22741,7 @@ var require_stream_readable = __commonJS({
         return this._readableState && this._readableState.buffer;
       }
     });
-    Object.defineProperty(Readable4.prototype, "readableFlowing", {
+    Object.defineProperty(Readable5.prototype, "readableFlowing", {
       // making it explicit this property is not enumerable
       // because otherwise some prototype manipulation in
       // userland will fail
@@ -22755,8 +22755,8 @@ var require_stream_readable = __commonJS({
         }
       }
     });
-    Readable4._fromList = fromList;
-    Object.defineProperty(Readable4.prototype, "readableLength", {
+    Readable5._fromList = fromList;
+    Object.defineProperty(Readable5.prototype, "readableLength", {
       // making it explicit this property is not enumerable
       // because otherwise some prototype manipulation in
       // userland will fail
@@ -22802,11 +22802,11 @@ var require_stream_readable = __commonJS({
       }
     }
     if (typeof Symbol === "function") {
-      Readable4.from = function(iterable, opts) {
+      Readable5.from = function(iterable, opts) {
         if (from === void 0) {
           from = require_from();
         }
-        return from(Readable4, iterable, opts);
+        return from(Readable5, iterable, opts);
       };
     }
     function indexOf(xs, x) {
@@ -23891,7 +23891,7 @@ var require_modem = __commonJS({
     var querystring = __require("querystring");
     var http = require_http();
     var fs = __require("fs");
-    var path2 = __require("path");
+    var path4 = __require("path");
     var url = __require("url");
     var ssh = require_ssh();
     var HttpDuplex = require_http_duplex();
@@ -23940,9 +23940,9 @@ var require_modem = __commonJS({
         }
         opts.host = host.hostname;
         if (process.env.DOCKER_CERT_PATH) {
-          opts.ca = splitca(path2.join(process.env.DOCKER_CERT_PATH, "ca.pem"));
-          opts.cert = fs.readFileSync(path2.join(process.env.DOCKER_CERT_PATH, "cert.pem"));
-          opts.key = fs.readFileSync(path2.join(process.env.DOCKER_CERT_PATH, "key.pem"));
+          opts.ca = splitca(path4.join(process.env.DOCKER_CERT_PATH, "ca.pem"));
+          opts.cert = fs.readFileSync(path4.join(process.env.DOCKER_CERT_PATH, "cert.pem"));
+          opts.key = fs.readFileSync(path4.join(process.env.DOCKER_CERT_PATH, "key.pem"));
         }
         if (process.env.DOCKER_CLIENT_TIMEOUT) {
           opts.timeout = parseInt(process.env.DOCKER_CLIENT_TIMEOUT, 10);
@@ -23952,7 +23952,7 @@ var require_modem = __commonJS({
     };
     var findDefaultUnixSocket = function() {
       return new Promise(function(resolve2) {
-        var userDockerSocket = path2.join(os2.homedir(), ".docker", "run", "docker.sock");
+        var userDockerSocket = path4.join(os2.homedir(), ".docker", "run", "docker.sock");
         fs.access(userDockerSocket, function(err) {
           if (err) resolve2("/var/run/docker.sock");
           else resolve2(userDockerSocket);
@@ -24046,7 +24046,7 @@ var require_modem = __commonJS({
       }
       if (options.file) {
         if (typeof options.file === "string") {
-          data = fs.createReadStream(path2.resolve(options.file));
+          data = fs.createReadStream(path4.resolve(options.file));
         } else {
           data = options.file;
         }
@@ -24385,7 +24385,7 @@ var require_util = __commonJS({
   "node_modules/dockerode/lib/util.js"(exports, module) {
     var DockerIgnore = require_dockerignore();
     var fs = __require("fs");
-    var path2 = __require("path");
+    var path4 = __require("path");
     var tar = require_tar_fs();
     var zlib2 = __require("zlib");
     var arr = [];
@@ -24437,14 +24437,14 @@ var require_util = __commonJS({
     };
     module.exports.prepareBuildContext = function(file, next) {
       if (file && file.context) {
-        fs.readFile(path2.join(file.context, ".dockerignore"), (err, data) => {
+        fs.readFile(path4.join(file.context, ".dockerignore"), (err, data) => {
           let ignoreFn;
           let filterFn;
           if (!err) {
             const dockerIgnore = DockerIgnore({ ignorecase: false }).add(data.toString());
             filterFn = dockerIgnore.createFilter();
-            ignoreFn = (path3) => {
-              return !filterFn(path3);
+            ignoreFn = (path5) => {
+              return !filterFn(path5);
             };
           }
           const entries = file.src.slice() || [];
@@ -26729,7 +26729,7 @@ var require_session = __commonJS({
   "node_modules/dockerode/lib/session.js"(exports, module) {
     var grpc = require_grpc_js();
     var protoLoader = require_proto_loader();
-    var path2 = __require("path");
+    var path4 = __require("path");
     var crypto = __require("crypto");
     function withSession(docker, auth, handler) {
       const sessionId = crypto.randomUUID();
@@ -26756,7 +26756,7 @@ var require_session = __commonJS({
         const injector = server.createConnectionInjector(creds);
         injector.injectConnection(socket);
         const pkg = protoLoader.loadSync(
-          path2.resolve(__dirname, "proto", "auth.proto")
+          path4.resolve(__dirname, "proto", "auth.proto")
         );
         const service = grpc.loadPackageDefinition(pkg);
         server.addService(service.moby.filesync.v1.Auth.service, {
@@ -26796,7 +26796,7 @@ var require_protobufjs = __commonJS({
 var require_buildkit = __commonJS({
   "node_modules/dockerode/lib/buildkit.js"(exports, module) {
     var protobuf = require_protobufjs();
-    var path2 = __require("path");
+    var path4 = __require("path");
     var BUILDKIT_TRACE_ID = "moby.buildkit.trace";
     var BUILDKIT_IMAGE_ID = "moby.image.id";
     var PROTO_TYPE = "moby.buildkit.v1.StatusResponse";
@@ -26806,7 +26806,7 @@ var require_buildkit = __commonJS({
     function loadProto() {
       if (StatusResponse) return StatusResponse;
       var root = protobuf.loadSync(
-        path2.resolve(__dirname, "proto", "buildkit_status.proto")
+        path4.resolve(__dirname, "proto", "buildkit_status.proto")
       );
       StatusResponse = root.lookupType(PROTO_TYPE);
       return StatusResponse;
@@ -31639,8 +31639,8 @@ var require_utils4 = __commonJS({
       }
       return ind;
     }
-    function removeDotSegments(path2) {
-      let input = path2;
+    function removeDotSegments(path4) {
+      let input = path4;
       const output = [];
       let nextSlash = -1;
       let len = 0;
@@ -31714,11 +31714,11 @@ var require_utils4 = __commonJS({
       }
       return output.join("");
     }
-    function removeDotSegmentsRelative(path2) {
-      if (path2 === "" || path2[0] === "/") {
-        return removeDotSegments(path2);
+    function removeDotSegmentsRelative(path4) {
+      if (path4 === "" || path4[0] === "/") {
+        return removeDotSegments(path4);
       }
-      const segments = path2.split("/");
+      const segments = path4.split("/");
       const last = segments.length - 1;
       const output = [];
       let trailingDirectory = false;
@@ -32081,8 +32081,8 @@ var require_schemes = __commonJS({
       }
       if (wsComponent.resourceName) {
         const queryIndex = wsComponent.resourceName.indexOf("?");
-        const path2 = queryIndex === -1 ? wsComponent.resourceName : wsComponent.resourceName.slice(0, queryIndex);
-        wsComponent.path = path2 && path2 !== "/" ? path2 : void 0;
+        const path4 = queryIndex === -1 ? wsComponent.resourceName : wsComponent.resourceName.slice(0, queryIndex);
+        wsComponent.path = path4 && path4 !== "/" ? path4 : void 0;
         wsComponent.query = queryIndex === -1 ? void 0 : wsComponent.resourceName.slice(queryIndex + 1);
         wsComponent.resourceName = void 0;
       }
@@ -36444,7 +36444,7 @@ var require_streamx = __commonJS({
         }
       }
     };
-    var Readable4 = class _Readable extends Stream {
+    var Readable5 = class _Readable extends Stream {
       constructor(opts) {
         super(opts);
         this._duplexState |= OPENING | WRITE_DONE | READ_READ_AHEAD;
@@ -36655,7 +36655,7 @@ var require_streamx = __commonJS({
         return this;
       }
     };
-    var Duplex2 = class extends Readable4 {
+    var Duplex2 = class extends Readable5 {
       // and Writable
       constructor(opts) {
         super(opts);
@@ -36864,7 +36864,7 @@ var require_streamx = __commonJS({
       getStreamError,
       Stream,
       Writable: Writable5,
-      Readable: Readable4,
+      Readable: Readable5,
       Duplex: Duplex2,
       Transform: Transform3,
       // Export PassThrough for compatibility with Node.js core's stream module
@@ -37138,7 +37138,7 @@ var require_headers = __commonJS({
 // node_modules/tar-stream/extract.js
 var require_extract = __commonJS({
   "node_modules/tar-stream/extract.js"(exports, module) {
-    var { Writable: Writable5, Readable: Readable4, getStreamError } = require_streamx();
+    var { Writable: Writable5, Readable: Readable5, getStreamError } = require_streamx();
     var FIFO = require_fast_fifo();
     var b4a = require_b4a();
     var headers = require_headers();
@@ -37186,7 +37186,7 @@ var require_extract = __commonJS({
         return buf.subarray(this._offset, this._offset += size);
       }
     };
-    var Source = class extends Readable4 {
+    var Source = class extends Readable5 {
       constructor(self2, header, offset) {
         super();
         this.header = header;
@@ -37502,7 +37502,7 @@ var require_constants2 = __commonJS({
 // node_modules/tar-stream/pack.js
 var require_pack = __commonJS({
   "node_modules/tar-stream/pack.js"(exports, module) {
-    var { Readable: Readable4, Writable: Writable5, getStreamError } = require_streamx();
+    var { Readable: Readable5, Writable: Writable5, getStreamError } = require_streamx();
     var b4a = require_b4a();
     var constants3 = require_constants2();
     var headers = require_headers();
@@ -37595,7 +37595,7 @@ var require_pack = __commonJS({
         cb();
       }
     };
-    var Pack = class extends Readable4 {
+    var Pack = class extends Readable5 {
       constructor(opts) {
         super(opts);
         this._drain = noop;
@@ -37983,17 +37983,8 @@ var PlainDisplay = class extends HumanDisplay {
   }
 };
 
-// src/docker/engine.ts
-var import_dockerode = __toESM(require_docker(), 1);
-import { Readable, Writable, addAbortSignal } from "node:stream";
-
-// src/shared/log.ts
-var silentLogger = {
-  debug: () => void 0,
-  info: () => void 0,
-  warn: () => void 0,
-  group: (_title, fn) => fn()
-};
+// src/docker/carriers.ts
+import { Readable as Readable2 } from "node:stream";
 
 // src/archive/root-entry.ts
 var BLOCK = 512;
@@ -38095,89 +38086,112 @@ function ownerAlive(owner) {
   return parsed === void 0 || livenessOf(parsed) !== "dead";
 }
 
+// src/docker/engine-calls.ts
+var import_dockerode = __toESM(require_docker(), 1);
+
+// src/shared/log.ts
+var silentLogger = {
+  debug: () => void 0,
+  info: () => void 0,
+  warn: () => void 0,
+  group: (_title, fn) => fn()
+};
+
 // src/docker/connection.ts
-import { X509Certificate, createHash, createHmac, createPrivateKey } from "node:crypto";
-import { existsSync, readFileSync as readFileSync2 } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync as existsSync3, readFileSync as readFileSync4 } from "node:fs";
 import https from "node:https";
 import os from "node:os";
-import path from "node:path";
-var DEFAULT_SOCKET = "unix:///var/run/docker.sock";
-var SSH_IDENTITIES = ["id_rsa", "id_ecdsa", "id_ed25519"];
+import path3 from "node:path";
+
+// src/docker/address.ts
 var ACCEPTED = "unix:///path/to/docker.sock, tcp://host:port or ssh://user@host[:port]";
-var processEnvironment = () => ({ env: process.env, home: os.homedir() });
-function checkEngineAddress(address, source = "docker-host") {
-  parseAddress(address, source);
-}
-function resolveConnection(explicit, { env, home } = processEnvironment()) {
-  const configDir = env.DOCKER_CONFIG || path.join(home, ".docker");
-  if (explicit) return fromEnvironmentTls(explicit, "docker-host", env, configDir, home);
-  if (env.DOCKER_HOST)
-    return fromEnvironmentTls(env.DOCKER_HOST, "DOCKER_HOST", env, configDir, home);
-  const context = currentContext(env, configDir);
-  if (context && context.name !== "default") return fromContext(context, configDir, home, env);
-  return connect(DEFAULT_SOCKET, "the default socket", void 0, home, env);
-}
-function currentContext(env, configDir) {
-  if (env.DOCKER_CONTEXT) return { name: env.DOCKER_CONTEXT, from: "DOCKER_CONTEXT" };
-  const configFile = path.join(configDir, "config.json");
-  if (!existsSync(configFile)) return void 0;
-  let config;
+function parseAddress(address, source) {
+  const invalid2 = (why) => new InvalidSettingsError(
+    `Invalid ${source} '${redact(address)}': ${why}. Expected ${ACCEPTED}.`
+  );
+  if (address.startsWith("/")) return { scheme: "unix", socketPath: address };
+  if (address.startsWith("unix://")) {
+    const socketPath = address.slice("unix://".length);
+    if (!socketPath.startsWith("/")) throw invalid2("the socket path must be absolute");
+    return { scheme: "unix", socketPath };
+  }
+  let url;
   try {
-    config = JSON.parse(readFileSync2(configFile, "utf8"));
-  } catch (error) {
-    throw new InvalidSettingsError(
-      `Cannot read the Docker CLI configuration ${configFile}: ${unreadableJson(error)}. Fix the file, or set DOCKER_HOST to the engine's address.`
-    );
+    url = new URL(address);
+  } catch {
+    throw invalid2("not a URL");
   }
-  if (typeof config.currentContext !== "string" || !config.currentContext) return void 0;
-  return { name: config.currentContext, from: `currentContext in ${configFile}` };
-}
-function unreadableJson(error) {
-  if (!(error instanceof SyntaxError)) return describeError(error);
-  const position = /at position \d+/.exec(error.message)?.[0];
-  return `it is not valid JSON${position ? ` (${position})` : ""}`;
-}
-function fromContext(context, configDir, home, env) {
-  const id = createHash("sha256").update(context.name).digest("hex");
-  const metaFile = path.join(configDir, "contexts", "meta", id, "meta.json");
-  const source = `Docker context "${context.name}" (${context.from})`;
-  if (!existsSync(metaFile)) {
-    throw new InvalidSettingsError(
-      `${source} not found: there is no ${metaFile}. Create it (\`docker context create ${context.name}\`), pick an existing one (\`docker context ls\`), or set DOCKER_HOST instead.`
-    );
+  if (url.protocol !== "tcp:" && url.protocol !== "ssh:") {
+    throw invalid2(`the scheme '${url.protocol.replace(/:$/, "")}' is not supported`);
   }
-  let endpoint;
-  try {
-    const meta = JSON.parse(readFileSync2(metaFile, "utf8"));
-    endpoint = meta.Endpoints?.docker;
-  } catch (error) {
-    throw new InvalidSettingsError(
-      `${source}: cannot read ${metaFile}: ${unreadableJson(error)}. Recreate the context.`
-    );
+  if (!url.hostname) throw invalid2("no host");
+  if (url.pathname && url.pathname !== "/") throw invalid2("a path after the host");
+  const port = url.port ? Number(url.port) : void 0;
+  if (url.protocol === "tcp:") {
+    if (url.username || url.password) throw invalid2("tcp addresses take no user");
+    return { scheme: "tcp", host: url.hostname, port };
   }
-  if (!endpoint || typeof endpoint.Host !== "string" || !endpoint.Host) {
-    throw new InvalidSettingsError(
-      `${source} has no Docker endpoint host in ${metaFile}. Recreate it (\`docker context create ${context.name}\`) with the engine's address.`
-    );
+  if (url.password) throw invalid2("a password in the address is not supported; use an ssh key");
+  return { scheme: "ssh", host: url.hostname, port, username: decodeURIComponent(url.username) };
+}
+function redact(address) {
+  return address.replace(/\/\/([^/@:]*):[^/@]*@/, "//$1:***@");
+}
+
+// src/docker/ssh.ts
+import { createHmac } from "node:crypto";
+import { existsSync, readFileSync as readFileSync2 } from "node:fs";
+import path from "node:path";
+var SSH_IDENTITIES = ["id_rsa", "id_ecdsa", "id_ed25519"];
+function sshOptions(host, port, username, home, env) {
+  const sshDir = path.join(home, ".ssh");
+  const auth = [];
+  if (env.SSH_AUTH_SOCK) {
+    const agent = { type: "agent", username, agent: env.SSH_AUTH_SOCK };
+    auth.push(agent);
   }
-  const tlsDir = path.join(configDir, "contexts", "tls", id, "docker");
-  const tlsSource = { dir: tlsDir, setting: `the TLS files of ${source}` };
-  const hasTls = ["ca.pem", "cert.pem", "key.pem"].some((f) => existsSync(path.join(tlsDir, f)));
-  const verify = endpoint.SkipTLSVerify !== true;
-  const tls = hasTls || !verify ? readTls(tlsSource, verify, source) : void 0;
-  return connect(endpoint.Host, source, tls, home, env);
+  for (const name of SSH_IDENTITIES) {
+    const file = path.join(sshDir, name);
+    if (!existsSync(file)) continue;
+    const identity = { type: "publickey", username, key: readFileSync2(file) };
+    auth.push(identity);
+  }
+  const knownHosts = path.join(sshDir, "known_hosts");
+  return {
+    agent: env.SSH_AUTH_SOCK,
+    authHandler: auth,
+    readyTimeout: 2e4,
+    hostVerifier: (key) => isKnownHost(knownHosts, host, port, key)
+  };
 }
-function fromEnvironmentTls(address, source, env, configDir, home) {
-  const verify = Boolean(env.DOCKER_TLS_VERIFY);
-  const useTls = verify || Boolean(env.DOCKER_TLS);
-  if (!useTls || !/^tcp:\/\//.test(address)) return connect(address, source, void 0, home, env);
-  const tlsSource = env.DOCKER_CERT_PATH ? { dir: env.DOCKER_CERT_PATH, setting: "DOCKER_CERT_PATH" } : { dir: configDir, setting: "the default certificate directory (DOCKER_CERT_PATH unset)" };
-  return connect(address, source, readTls(tlsSource, verify, source), home, env);
+function isKnownHost(file, host, port, key) {
+  if (!existsSync(file)) return false;
+  const name = port === 22 ? host : `[${host}]:${port}`;
+  const wanted = key.toString("base64");
+  for (const line of readFileSync2(file, "utf8").split("\n")) {
+    const fields = line.trim().split(/\s+/);
+    if (fields.length < 3 || fields[0].startsWith("#") || fields[0].startsWith("@")) continue;
+    if (fields[2] !== wanted) continue;
+    if (fields[0].split(",").some((pattern) => hostMatches(pattern, name))) return true;
+  }
+  return false;
 }
+function hostMatches(pattern, name) {
+  const hashed = /^\|1\|([^|]+)\|(.+)$/.exec(pattern);
+  if (!hashed) return pattern === name;
+  const digest = createHmac("sha1", Buffer.from(hashed[1], "base64")).update(name).digest("base64");
+  return digest === hashed[2];
+}
+
+// src/docker/tls-files.ts
+import { X509Certificate, createPrivateKey } from "node:crypto";
+import { existsSync as existsSync2, readFileSync as readFileSync3 } from "node:fs";
+import path2 from "node:path";
 function readTls(source, verify, what) {
   const read = (file) => {
-    const full = path.join(source.dir, file);
-    return existsSync(full) ? readFileSync2(full) : void 0;
+    const full = path2.join(source.dir, file);
+    return existsSync2(full) ? readFileSync3(full) : void 0;
   };
   const material = {
     ca: read("ca.pem"),
@@ -38210,37 +38224,78 @@ function keyMatches(cert, key) {
     return false;
   }
 }
-function parseAddress(address, source) {
-  const invalid2 = (why) => new InvalidSettingsError(
-    `Invalid ${source} '${redact(address)}': ${why}. Expected ${ACCEPTED}.`
-  );
-  if (address.startsWith("/")) return { scheme: "unix", socketPath: address };
-  if (address.startsWith("unix://")) {
-    const socketPath = address.slice("unix://".length);
-    if (!socketPath.startsWith("/")) throw invalid2("the socket path must be absolute");
-    return { scheme: "unix", socketPath };
-  }
-  let url;
-  try {
-    url = new URL(address);
-  } catch {
-    throw invalid2("not a URL");
-  }
-  if (url.protocol !== "tcp:" && url.protocol !== "ssh:") {
-    throw invalid2(`the scheme '${url.protocol.replace(/:$/, "")}' is not supported`);
-  }
-  if (!url.hostname) throw invalid2("no host");
-  if (url.pathname && url.pathname !== "/") throw invalid2("a path after the host");
-  const port = url.port ? Number(url.port) : void 0;
-  if (url.protocol === "tcp:") {
-    if (url.username || url.password) throw invalid2("tcp addresses take no user");
-    return { scheme: "tcp", host: url.hostname, port };
-  }
-  if (url.password) throw invalid2("a password in the address is not supported; use an ssh key");
-  return { scheme: "ssh", host: url.hostname, port, username: decodeURIComponent(url.username) };
+
+// src/docker/connection.ts
+var DEFAULT_SOCKET = "unix:///var/run/docker.sock";
+var processEnvironment = () => ({ env: process.env, home: os.homedir() });
+function checkEngineAddress(address, source = "docker-host") {
+  parseAddress(address, source);
 }
-function redact(address) {
-  return address.replace(/\/\/([^/@:]*):[^/@]*@/, "//$1:***@");
+function resolveConnection(explicit, { env, home } = processEnvironment()) {
+  const configDir = env.DOCKER_CONFIG || path3.join(home, ".docker");
+  if (explicit) return fromEnvironmentTls(explicit, "docker-host", env, configDir, home);
+  if (env.DOCKER_HOST)
+    return fromEnvironmentTls(env.DOCKER_HOST, "DOCKER_HOST", env, configDir, home);
+  const context = currentContext(env, configDir);
+  if (context && context.name !== "default") return fromContext(context, configDir, home, env);
+  return connect(DEFAULT_SOCKET, "the default socket", void 0, home, env);
+}
+function currentContext(env, configDir) {
+  if (env.DOCKER_CONTEXT) return { name: env.DOCKER_CONTEXT, from: "DOCKER_CONTEXT" };
+  const configFile = path3.join(configDir, "config.json");
+  if (!existsSync3(configFile)) return void 0;
+  let config;
+  try {
+    config = JSON.parse(readFileSync4(configFile, "utf8"));
+  } catch (error) {
+    throw new InvalidSettingsError(
+      `Cannot read the Docker CLI configuration ${configFile}: ${unreadableJson(error)}. Fix the file, or set DOCKER_HOST to the engine's address.`
+    );
+  }
+  if (typeof config.currentContext !== "string" || !config.currentContext) return void 0;
+  return { name: config.currentContext, from: `currentContext in ${configFile}` };
+}
+function unreadableJson(error) {
+  if (!(error instanceof SyntaxError)) return describeError(error);
+  const position = /at position \d+/.exec(error.message)?.[0];
+  return `it is not valid JSON${position ? ` (${position})` : ""}`;
+}
+function fromContext(context, configDir, home, env) {
+  const id = createHash("sha256").update(context.name).digest("hex");
+  const metaFile = path3.join(configDir, "contexts", "meta", id, "meta.json");
+  const source = `Docker context "${context.name}" (${context.from})`;
+  if (!existsSync3(metaFile)) {
+    throw new InvalidSettingsError(
+      `${source} not found: there is no ${metaFile}. Create it (\`docker context create ${context.name}\`), pick an existing one (\`docker context ls\`), or set DOCKER_HOST instead.`
+    );
+  }
+  let endpoint;
+  try {
+    const meta = JSON.parse(readFileSync4(metaFile, "utf8"));
+    endpoint = meta.Endpoints?.docker;
+  } catch (error) {
+    throw new InvalidSettingsError(
+      `${source}: cannot read ${metaFile}: ${unreadableJson(error)}. Recreate the context.`
+    );
+  }
+  if (!endpoint || typeof endpoint.Host !== "string" || !endpoint.Host) {
+    throw new InvalidSettingsError(
+      `${source} has no Docker endpoint host in ${metaFile}. Recreate it (\`docker context create ${context.name}\`) with the engine's address.`
+    );
+  }
+  const tlsDir = path3.join(configDir, "contexts", "tls", id, "docker");
+  const tlsSource = { dir: tlsDir, setting: `the TLS files of ${source}` };
+  const hasTls = ["ca.pem", "cert.pem", "key.pem"].some((f) => existsSync3(path3.join(tlsDir, f)));
+  const verify = endpoint.SkipTLSVerify !== true;
+  const tls = hasTls || !verify ? readTls(tlsSource, verify, source) : void 0;
+  return connect(endpoint.Host, source, tls, home, env);
+}
+function fromEnvironmentTls(address, source, env, configDir, home) {
+  const verify = Boolean(env.DOCKER_TLS_VERIFY);
+  const useTls = verify || Boolean(env.DOCKER_TLS);
+  if (!useTls || !/^tcp:\/\//.test(address)) return connect(address, source, void 0, home, env);
+  const tlsSource = env.DOCKER_CERT_PATH ? { dir: env.DOCKER_CERT_PATH, setting: "DOCKER_CERT_PATH" } : { dir: configDir, setting: "the default certificate directory (DOCKER_CERT_PATH unset)" };
+  return connect(address, source, readTls(tlsSource, verify, source), home, env);
 }
 function connect(address, source, tls, home, env) {
   const parsed = parseAddress(address, source);
@@ -38301,45 +38356,8 @@ function connect(address, source, tls, home, env) {
     }
   };
 }
-function sshOptions(host, port, username, home, env) {
-  const sshDir = path.join(home, ".ssh");
-  const auth = [];
-  if (env.SSH_AUTH_SOCK) {
-    const agent = { type: "agent", username, agent: env.SSH_AUTH_SOCK };
-    auth.push(agent);
-  }
-  for (const name of SSH_IDENTITIES) {
-    const file = path.join(sshDir, name);
-    if (!existsSync(file)) continue;
-    const identity = { type: "publickey", username, key: readFileSync2(file) };
-    auth.push(identity);
-  }
-  const knownHosts = path.join(sshDir, "known_hosts");
-  return {
-    agent: env.SSH_AUTH_SOCK,
-    authHandler: auth,
-    readyTimeout: 2e4,
-    hostVerifier: (key) => isKnownHost(knownHosts, host, port, key)
-  };
-}
-function isKnownHost(file, host, port, key) {
-  if (!existsSync(file)) return false;
-  const name = port === 22 ? host : `[${host}]:${port}`;
-  const wanted = key.toString("base64");
-  for (const line of readFileSync2(file, "utf8").split("\n")) {
-    const fields = line.trim().split(/\s+/);
-    if (fields.length < 3 || fields[0].startsWith("#") || fields[0].startsWith("@")) continue;
-    if (fields[2] !== wanted) continue;
-    if (fields[0].split(",").some((pattern) => hostMatches(pattern, name))) return true;
-  }
-  return false;
-}
-function hostMatches(pattern, name) {
-  const hashed = /^\|1\|([^|]+)\|(.+)$/.exec(pattern);
-  if (!hashed) return pattern === name;
-  const digest = createHmac("sha1", Buffer.from(hashed[1], "base64")).update(name).digest("base64");
-  return digest === hashed[2];
-}
+
+// src/docker/connection-errors.ts
 var CERT_UNTRUSTED = /* @__PURE__ */ new Set([
   "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
   "SELF_SIGNED_CERT_IN_CHAIN",
@@ -38398,11 +38416,7 @@ function parseProgress(text) {
   return progress;
 }
 
-// src/docker/engine.ts
-var CARRIER_IMAGE = "docker-snapshot/volume-carrier:1";
-var CARRIER_LABEL = "docker-snapshot.carrier";
-var carrierOwner = processOwner;
-var CARRIER_MOUNT = "/volume";
+// src/docker/engine-calls.ts
 function engineMessage(error) {
   const e = error;
   if (e.json && typeof e.json === "object" && e.json.message) return e.json.message;
@@ -38434,7 +38448,7 @@ async function followProgress(stream, what) {
   if (progress.error) throw new RegistryError(`${what}: ${progress.error}`);
   return progress;
 }
-var Engine = class {
+var EngineCalls = class {
   /** The engine's address, as resolved from the docker-host input, DOCKER_HOST or a context. */
   host;
   connection;
@@ -38475,6 +38489,15 @@ var Engine = class {
     }
     return new EngineError(`${what} failed: ${engineMessage(error)}`, { cause: error });
   }
+  /** What `lookup` resolves to, or undefined when the engine has no such object (a 404). */
+  async unlessMissing(lookup) {
+    try {
+      return await lookup();
+    } catch (error) {
+      if (error instanceof NotFoundError) return void 0;
+      throw error;
+    }
+  }
   async info() {
     const version = await this.call("read engine version", () => this.docker.version());
     return {
@@ -38484,7 +38507,14 @@ var Engine = class {
       arch: version.Arch
     };
   }
-  // ---- containers ----
+};
+
+// src/docker/images.ts
+import { Readable } from "node:stream";
+
+// src/docker/containers.ts
+import { Writable } from "node:stream";
+var ContainerCalls = class extends EngineCalls {
   listContainers(filters = {}) {
     return this.call("list containers", () => this.docker.listContainers({ all: true, filters }));
   }
@@ -38495,13 +38525,8 @@ var Engine = class {
     );
   }
   /** The container's details, or undefined when there is none of that name. */
-  async findContainer(nameOrId) {
-    try {
-      return await this.inspectContainer(nameOrId);
-    } catch (error) {
-      if (error instanceof NotFoundError) return void 0;
-      throw error;
-    }
+  findContainer(nameOrId) {
+    return this.unlessMissing(() => this.inspectContainer(nameOrId));
   }
   async pauseContainer(id) {
     await this.call(`pause container ${id}`, () => this.docker.getContainer(id).pause());
@@ -38617,18 +38642,34 @@ var Engine = class {
       delay = Math.min(delay * 2, 2e3);
     }
   }
-  // ---- images ----
-  /** The image's details, or undefined when the engine has no image of that reference. */
-  async findImage(reference) {
+  async renameContainer(id, name) {
+    await this.call(
+      `rename container ${id} to ${name}`,
+      () => this.docker.getContainer(id).rename({ name })
+    );
+  }
+  /** Streams a path of a container (running or not) as a tar; used for bind mounts. */
+  async readContainerPath(id, path4, consume) {
+    const stream = await this.call(
+      `read ${path4} of container ${id}`,
+      () => this.docker.getContainer(id).getArchive({ path: `${path4.replace(/\/$/, "")}/.` })
+    );
+    const tar = stream;
     try {
-      return await this.call(
-        `inspect image ${reference}`,
-        () => this.docker.getImage(reference).inspect()
-      );
-    } catch (error) {
-      if (error instanceof NotFoundError) return void 0;
-      throw error;
+      return await consume(tar);
+    } finally {
+      tar.destroy();
     }
+  }
+};
+
+// src/docker/images.ts
+var ImageCalls = class extends ContainerCalls {
+  /** The image's details, or undefined when the engine has no image of that reference. */
+  findImage(reference) {
+    return this.unlessMissing(
+      () => this.call(`inspect image ${reference}`, () => this.docker.getImage(reference).inspect())
+    );
   }
   async tagImage(reference, repo, tag) {
     await this.call(
@@ -38679,48 +38720,23 @@ var Engine = class {
       return progress.loaded;
     });
   }
+};
+
+// src/docker/carriers.ts
+var CARRIER_IMAGE = "docker-snapshot/volume-carrier:1";
+var CARRIER_LABEL = "docker-snapshot.carrier";
+var carrierOwner = processOwner;
+var CARRIER_MOUNT = "/volume";
+var CarrierCalls = class extends ImageCalls {
   /** Makes sure the carrier image exists: an empty filesystem, imported (nothing pulled). */
   async ensureCarrierImage() {
     if (await this.findImage(CARRIER_IMAGE)) return;
     const [repo, tag] = CARRIER_IMAGE.split(":");
-    const emptyTar = Readable.from([Buffer.alloc(1024)]);
+    const emptyTar = Readable2.from([Buffer.alloc(1024)]);
     await this.call(`import ${CARRIER_IMAGE}`, async () => {
       const stream = await this.docker.importImage(emptyTar, { repo, tag });
       await followProgress(stream, `import ${CARRIER_IMAGE}`);
     });
-  }
-  // ---- volumes ----
-  inspectVolume(name) {
-    return this.call(
-      `inspect volume ${name}`,
-      () => this.docker.getVolume(name).inspect()
-    );
-  }
-  async findVolume(name) {
-    try {
-      return await this.inspectVolume(name);
-    } catch (error) {
-      if (error instanceof NotFoundError) return void 0;
-      throw error;
-    }
-  }
-  async listVolumes(filters = {}) {
-    const result = await this.call("list volumes", () => this.docker.listVolumes({ filters }));
-    return result.Volumes ?? [];
-  }
-  async createVolume(spec) {
-    await this.call(
-      `create volume ${spec.name}`,
-      () => this.docker.createVolume({
-        Name: spec.name,
-        Driver: spec.driver,
-        DriverOpts: spec.driverOptions,
-        Labels: spec.labels
-      })
-    );
-  }
-  async removeVolume(name) {
-    await this.call(`remove volume ${name}`, () => this.docker.getVolume(name).remove());
   }
   /**
    * Runs `fn` with a never-started container that mounts `volume` at `/volume` (read-only when
@@ -38802,6 +38818,75 @@ var Engine = class {
     }
   }
   /**
+   * Whether each path is a directory, something else (a file), or missing in `image`'s file
+   * system, read from a never-started container of it that is removed again.
+   */
+  async pathKinds(image, paths) {
+    const id = await this.createContainer({
+      name: `docker-snapshot-probe-${process.pid}-${Date.now().toString(36)}`,
+      Image: image,
+      Cmd: ["/probe"],
+      Labels: { [CARRIER_LABEL]: carrierOwner },
+      HostConfig: { NetworkMode: "none" }
+    });
+    try {
+      const kinds = /* @__PURE__ */ new Map();
+      for (const path4 of paths) kinds.set(path4, await this.pathKind(id, path4));
+      return kinds;
+    } finally {
+      await this.removeContainer(id, { force: true }).catch((error) => {
+        this.log.warn(`could not remove probe container ${id}: ${describeError(error)}`);
+      });
+    }
+  }
+  async pathKind(id, path4) {
+    try {
+      const response = await this.call(
+        `stat ${path4} of container ${id}`,
+        () => this.docker.getContainer(id).infoArchive({ path: path4 })
+      );
+      response.resume?.();
+      const header = response.headers["x-docker-container-path-stat"] ?? "";
+      const stat2 = JSON.parse(Buffer.from(header, "base64").toString() || "{}");
+      return ((stat2.mode ?? 0) & 2147483648) !== 0 ? "directory" : "file";
+    } catch (error) {
+      if (error instanceof NotFoundError) return "missing";
+      throw error;
+    }
+  }
+};
+
+// src/docker/volumes.ts
+import { addAbortSignal } from "node:stream";
+var VolumeCalls = class extends CarrierCalls {
+  inspectVolume(name) {
+    return this.call(
+      `inspect volume ${name}`,
+      () => this.docker.getVolume(name).inspect()
+    );
+  }
+  findVolume(name) {
+    return this.unlessMissing(() => this.inspectVolume(name));
+  }
+  async listVolumes(filters = {}) {
+    const result = await this.call("list volumes", () => this.docker.listVolumes({ filters }));
+    return result.Volumes ?? [];
+  }
+  async createVolume(spec) {
+    await this.call(
+      `create volume ${spec.name}`,
+      () => this.docker.createVolume({
+        Name: spec.name,
+        Driver: spec.driver,
+        DriverOpts: spec.driverOptions,
+        Labels: spec.labels
+      })
+    );
+  }
+  async removeVolume(name) {
+    await this.call(`remove volume ${name}`, () => this.docker.getVolume(name).remove());
+  }
+  /**
    * Streams the volume's contents as a tar whose entries are `./`-relative, the first being the
    * volume root itself (owner, mode, mtime), into `consume`. No image is pulled or started.
    */
@@ -38840,63 +38925,6 @@ var Engine = class {
         () => container.putArchive(rootEntry, { path: "/" })
       );
     });
-  }
-  /** Streams a path of a container (running or not) as a tar; used for bind mounts. */
-  async readContainerPath(id, path2, consume) {
-    const stream = await this.call(
-      `read ${path2} of container ${id}`,
-      () => this.docker.getContainer(id).getArchive({ path: `${path2.replace(/\/$/, "")}/.` })
-    );
-    const tar = stream;
-    try {
-      return await consume(tar);
-    } finally {
-      tar.destroy();
-    }
-  }
-  /**
-   * Whether each path is a directory, something else (a file), or missing in `image`'s file
-   * system, read from a never-started container of it that is removed again.
-   */
-  async pathKinds(image, paths) {
-    const id = await this.createContainer({
-      name: `docker-snapshot-probe-${process.pid}-${Date.now().toString(36)}`,
-      Image: image,
-      Cmd: ["/probe"],
-      Labels: { [CARRIER_LABEL]: carrierOwner },
-      HostConfig: { NetworkMode: "none" }
-    });
-    try {
-      const kinds = /* @__PURE__ */ new Map();
-      for (const path2 of paths) kinds.set(path2, await this.pathKind(id, path2));
-      return kinds;
-    } finally {
-      await this.removeContainer(id, { force: true }).catch((error) => {
-        this.log.warn(`could not remove probe container ${id}: ${describeError(error)}`);
-      });
-    }
-  }
-  async pathKind(id, path2) {
-    try {
-      const response = await this.call(
-        `stat ${path2} of container ${id}`,
-        () => this.docker.getContainer(id).infoArchive({ path: path2 })
-      );
-      response.resume?.();
-      const header = response.headers["x-docker-container-path-stat"] ?? "";
-      const stat2 = JSON.parse(Buffer.from(header, "base64").toString() || "{}");
-      return ((stat2.mode ?? 0) & 2147483648) !== 0 ? "directory" : "file";
-    } catch (error) {
-      if (error instanceof NotFoundError) return "missing";
-      throw error;
-    }
-  }
-  // ---- replace: the originals kept aside until their replacements are proven ----
-  async renameContainer(id, name) {
-    await this.call(
-      `rename container ${id} to ${name}`,
-      () => this.docker.getContainer(id).rename({ name })
-    );
   }
   /**
    * Copies the contents of volume `from` into volume `to` (which must exist), the root's owner,
@@ -38994,17 +39022,14 @@ var Engine = class {
       });
     }
   }
-  // ---- networks ----
-  async findNetwork(name) {
-    try {
-      return await this.call(
-        `inspect network ${name}`,
-        () => this.docker.getNetwork(name).inspect()
-      );
-    } catch (error) {
-      if (error instanceof NotFoundError) return void 0;
-      throw error;
-    }
+};
+
+// src/docker/engine.ts
+var Engine = class extends VolumeCalls {
+  findNetwork(name) {
+    return this.unlessMissing(
+      () => this.call(`inspect network ${name}`, () => this.docker.getNetwork(name).inspect())
+    );
   }
   async createNetwork(spec) {
     const network = await this.call(
@@ -39028,8 +39053,53 @@ var Engine = class {
   }
 };
 
-// src/snapshot/holds.ts
-import { randomBytes } from "node:crypto";
+// src/snapshot/hold-record.ts
+var HOLD_LABEL = "docker-snapshot.hold";
+var REPAIR_LABEL = "docker-snapshot.hold-repair";
+var OWNER = {
+  container: "docker-snapshot.hold.container",
+  owner: "docker-snapshot.hold.owner",
+  processStart: "docker-snapshot.hold.process-start",
+  run: "docker-snapshot.hold.run",
+  snapshot: "docker-snapshot.hold.snapshot",
+  since: "docker-snapshot.hold.since",
+  hookTimeout: "docker-snapshot.hold.hook-timeout-ms"
+};
+var markPath = (mark) => `docker-snapshot-${mark}`;
+function holdName(containerId) {
+  return `docker-snapshot-hold-${containerId.slice(0, 12)}`;
+}
+function readHold(id, labels2) {
+  return {
+    id,
+    containerId: labels2[HOLD_LABEL] ?? "",
+    containerName: labels2[OWNER.container] ?? labels2[HOLD_LABEL] ?? id,
+    owner: parseOwner(labels2[OWNER.owner] ?? "", labels2[OWNER.processStart]),
+    run: labels2[OWNER.run] ?? "",
+    snapshotId: labels2[OWNER.snapshot] ?? "",
+    since: labels2[OWNER.since] ?? "",
+    hookTimeoutMs: Number(labels2[OWNER.hookTimeout]) || 6e4
+  };
+}
+function ownerLabels(run2) {
+  return {
+    [OWNER.owner]: ownerLabel(thisRun),
+    [OWNER.processStart]: thisRun.processStart ?? "",
+    [OWNER.run]: run2,
+    [OWNER.since]: (/* @__PURE__ */ new Date()).toISOString()
+  };
+}
+function describeHolder(hold) {
+  const who = hold.owner ? `pid ${hold.owner.pid} on host ${hold.owner.host}` : "unknown owner";
+  return `the docker-snapshot run${hold.snapshotId ? ` of snapshot ${hold.snapshotId}` : ""} (${who}${hold.since ? `, since ${hold.since}` : ""})`;
+}
+async function removeIfThere(engine, id) {
+  try {
+    await engine.removeContainer(id, { force: true });
+  } catch (error) {
+    if (!(error instanceof NotFoundError)) throw error;
+  }
+}
 
 // src/shared/timeouts.ts
 var MAX_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1e3);
@@ -39352,49 +39422,103 @@ async function undo(engine, action, log, stopWaitMs = 0) {
   return void 0;
 }
 
-// src/snapshot/holds.ts
-var HOLD_LABEL = "docker-snapshot.hold";
-var REPAIR_LABEL = "docker-snapshot.hold-repair";
-var OWNER = {
-  container: "docker-snapshot.hold.container",
-  owner: "docker-snapshot.hold.owner",
-  processStart: "docker-snapshot.hold.process-start",
-  run: "docker-snapshot.hold.run",
-  snapshot: "docker-snapshot.hold.snapshot",
-  since: "docker-snapshot.hold.since",
-  hookTimeout: "docker-snapshot.hold.hook-timeout-ms"
-};
-var markPath = (mark) => `docker-snapshot-${mark}`;
-function holdName(containerId) {
-  return `docker-snapshot-hold-${containerId.slice(0, 12)}`;
-}
-var HOLD_WAIT_MS = 5 * 6e4;
+// src/snapshot/hold-repair.ts
 var STOP_GRACE_MS = 1e4;
 var DEFAULT_STOP_TIMEOUT_S = 10;
-function readHold(id, labels2) {
-  return {
-    id,
-    containerId: labels2[HOLD_LABEL] ?? "",
-    containerName: labels2[OWNER.container] ?? labels2[HOLD_LABEL] ?? id,
-    owner: parseOwner(labels2[OWNER.owner] ?? "", labels2[OWNER.processStart]),
-    run: labels2[OWNER.run] ?? "",
-    snapshotId: labels2[OWNER.snapshot] ?? "",
-    since: labels2[OWNER.since] ?? "",
-    hookTimeoutMs: Number(labels2[OWNER.hookTimeout]) || 6e4
-  };
+async function claimRepair(engine, hold) {
+  const name = `${holdName(hold.containerId)}-repair`;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const id = await engine.createLock(name, { [REPAIR_LABEL]: hold.id, ...ownerLabels("repair") });
+    if (id) return id;
+    const claim = await engine.findContainer(name);
+    if (!claim) continue;
+    const labels2 = claim.Config.Labels ?? {};
+    const owner = parseOwner(labels2[OWNER.owner] ?? "", labels2[OWNER.processStart]);
+    if (!owner || livenessOf(owner) !== "dead") return void 0;
+    await removeIfThere(engine, claim.Id);
+  }
+  return void 0;
 }
-function ownerLabels(run2) {
-  return {
-    [OWNER.owner]: ownerLabel(thisRun),
-    [OWNER.processStart]: thisRun.processStart ?? "",
-    [OWNER.run]: run2,
-    [OWNER.since]: (/* @__PURE__ */ new Date()).toISOString()
-  };
+async function repairHold(engine, log, hold) {
+  const claim = await claimRepair(engine, hold);
+  if (!claim) return;
+  try {
+    if (!await engine.findContainer(hold.id)) return;
+    const done = [];
+    const marked = async (mark) => engine.lockHasMark(hold.id, markPath(mark));
+    const held = await engine.findContainer(hold.containerId);
+    if (!held) {
+      done.push(`${hold.containerName} no longer exists`);
+    } else {
+      for (const action of ["pause", "stop"]) {
+        if (!await marked(action)) continue;
+        const stopTimeout = held.Config.StopTimeout;
+        const waitMs = (stopTimeout ?? DEFAULT_STOP_TIMEOUT_S) * 1e3 + STOP_GRACE_MS;
+        const undone = await undo(
+          engine,
+          { id: held.Id, name: hold.containerName, action },
+          log,
+          waitMs
+        );
+        if (undone) done.push(`${undone} ${hold.containerName}`);
+      }
+      if (await marked("pre-exec") && !await marked("post-exec")) {
+        const details = await engine.inspectContainer(held.Id);
+        try {
+          await runHook(engine, details, "post", hold.hookTimeoutMs, log);
+          done.push(`ran the post-exec hook of ${hold.containerName}`);
+        } catch (error) {
+          log.warn(describeError(error));
+        }
+        await engine.markLock(hold.id, markPath("post-exec"));
+      }
+    }
+    if (hold.owner) {
+      const carriers = await engine.removeCarriers(ownerLabel(hold.owner));
+      if (carriers.length > 0) {
+        done.push(`removed ${plural(carriers.length, "carrier container")} ${carriers.join(", ")}`);
+      }
+    }
+    await removeIfThere(engine, hold.id);
+    log.warn(
+      `${describeHolder(hold)} ended without bringing ${hold.containerName} back; repaired: ${done.length > 0 ? done.join("; ") : "nothing was left to undo"}`
+    );
+  } finally {
+    await removeIfThere(engine, claim);
+  }
 }
-function describeHolder(hold) {
-  const who = hold.owner ? `pid ${hold.owner.pid} on host ${hold.owner.host}` : "unknown owner";
-  return `the docker-snapshot run${hold.snapshotId ? ` of snapshot ${hold.snapshotId}` : ""} (${who}${hold.since ? `, since ${hold.since}` : ""})`;
+async function repairAbandoned(engine, log) {
+  const holds = await engine.listContainers({ label: [HOLD_LABEL] });
+  for (const summary of holds) {
+    const hold = readHold(summary.Id, summary.Labels);
+    if (!hold.owner || livenessOf(hold.owner) !== "dead") continue;
+    try {
+      await repairHold(engine, log, hold);
+    } catch (error) {
+      log.warn(
+        `could not bring back ${hold.containerName}, left by ${describeHolder(hold)}: ${describeError(error)}; the next docker-snapshot command tries again`
+      );
+    }
+  }
+  for (const label of await engine.carrierOwners()) {
+    const owner = parseOwner(label);
+    if (!owner || livenessOf(owner) !== "dead") continue;
+    const removed = await engine.removeCarriers(label);
+    if (removed.length > 0) {
+      log.warn(
+        `removed the carrier containers a killed docker-snapshot run (pid ${owner.pid}) left: ` + removed.join(", ")
+      );
+    }
+  }
+  for (const claim of await engine.listContainers({ label: [REPAIR_LABEL] })) {
+    const owner = parseOwner(claim.Labels[OWNER.owner] ?? "", claim.Labels[OWNER.processStart]);
+    if (owner && livenessOf(owner) === "dead") await removeIfThere(engine, claim.Id);
+  }
 }
+
+// src/snapshot/holds.ts
+import { randomBytes } from "node:crypto";
+var HOLD_WAIT_MS = 5 * 6e4;
 var Holds = class {
   constructor(engine, log, options) {
     this.engine = engine;
@@ -39492,107 +39616,10 @@ function sleep(ms, signal) {
     signal?.addEventListener("abort", aborted, { once: true });
   });
 }
-async function claimRepair(engine, hold) {
-  const name = `${holdName(hold.containerId)}-repair`;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const id = await engine.createLock(name, { [REPAIR_LABEL]: hold.id, ...ownerLabels("repair") });
-    if (id) return id;
-    const claim = await engine.findContainer(name);
-    if (!claim) continue;
-    const labels2 = claim.Config.Labels ?? {};
-    const owner = parseOwner(labels2[OWNER.owner] ?? "", labels2[OWNER.processStart]);
-    if (!owner || livenessOf(owner) !== "dead") return void 0;
-    await removeIfThere(engine, claim.Id);
-  }
-  return void 0;
-}
-async function removeIfThere(engine, id) {
-  try {
-    await engine.removeContainer(id, { force: true });
-  } catch (error) {
-    if (!(error instanceof NotFoundError)) throw error;
-  }
-}
-async function repairHold(engine, log, hold) {
-  const claim = await claimRepair(engine, hold);
-  if (!claim) return;
-  try {
-    if (!await engine.findContainer(hold.id)) return;
-    const done = [];
-    const marked = async (mark) => engine.lockHasMark(hold.id, markPath(mark));
-    const held = await engine.findContainer(hold.containerId);
-    if (!held) {
-      done.push(`${hold.containerName} no longer exists`);
-    } else {
-      for (const action of ["pause", "stop"]) {
-        if (!await marked(action)) continue;
-        const stopTimeout = held.Config.StopTimeout;
-        const waitMs = (stopTimeout ?? DEFAULT_STOP_TIMEOUT_S) * 1e3 + STOP_GRACE_MS;
-        const undone = await undo(
-          engine,
-          { id: held.Id, name: hold.containerName, action },
-          log,
-          waitMs
-        );
-        if (undone) done.push(`${undone} ${hold.containerName}`);
-      }
-      if (await marked("pre-exec") && !await marked("post-exec")) {
-        const details = await engine.inspectContainer(held.Id);
-        try {
-          await runHook(engine, details, "post", hold.hookTimeoutMs, log);
-          done.push(`ran the post-exec hook of ${hold.containerName}`);
-        } catch (error) {
-          log.warn(describeError(error));
-        }
-        await engine.markLock(hold.id, markPath("post-exec"));
-      }
-    }
-    if (hold.owner) {
-      const carriers = await engine.removeCarriers(ownerLabel(hold.owner));
-      if (carriers.length > 0) {
-        done.push(`removed ${plural(carriers.length, "carrier container")} ${carriers.join(", ")}`);
-      }
-    }
-    await removeIfThere(engine, hold.id);
-    log.warn(
-      `${describeHolder(hold)} ended without bringing ${hold.containerName} back; repaired: ${done.length > 0 ? done.join("; ") : "nothing was left to undo"}`
-    );
-  } finally {
-    await removeIfThere(engine, claim);
-  }
-}
-async function repairAbandoned(engine, log) {
-  const holds = await engine.listContainers({ label: [HOLD_LABEL] });
-  for (const summary of holds) {
-    const hold = readHold(summary.Id, summary.Labels);
-    if (!hold.owner || livenessOf(hold.owner) !== "dead") continue;
-    try {
-      await repairHold(engine, log, hold);
-    } catch (error) {
-      log.warn(
-        `could not bring back ${hold.containerName}, left by ${describeHolder(hold)}: ${describeError(error)}; the next docker-snapshot command tries again`
-      );
-    }
-  }
-  for (const label of await engine.carrierOwners()) {
-    const owner = parseOwner(label);
-    if (!owner || livenessOf(owner) !== "dead") continue;
-    const removed = await engine.removeCarriers(label);
-    if (removed.length > 0) {
-      log.warn(
-        `removed the carrier containers a killed docker-snapshot run (pid ${owner.pid}) left: ` + removed.join(", ")
-      );
-    }
-  }
-  for (const claim of await engine.listContainers({ label: [REPAIR_LABEL] })) {
-    const owner = parseOwner(claim.Labels[OWNER.owner] ?? "", claim.Labels[OWNER.processStart]);
-    if (owner && livenessOf(owner) === "dead") await removeIfThere(engine, claim.Id);
-  }
-}
 
 // src/stores/directory.ts
 import { randomBytes as randomBytes2 } from "node:crypto";
-import { existsSync as existsSync2 } from "node:fs";
+import { existsSync as existsSync4 } from "node:fs";
 import {
   access,
   constants,
@@ -40015,7 +40042,7 @@ function listFirst(items) {
   return more > 0 ? `${listed}; and ${more} more` : listed;
 }
 function formatSchemaError(error) {
-  const path2 = error.instancePath === "" ? "(root)" : error.instancePath;
+  const path4 = error.instancePath === "" ? "(root)" : error.instancePath;
   let message2 = error.message ?? `fails ${error.keyword}`;
   const params = error.params;
   if (error.keyword === "additionalProperties") {
@@ -40025,7 +40052,7 @@ function formatSchemaError(error) {
   } else if (error.keyword === "const") {
     message2 += ` ${JSON.stringify(params.allowedValue)}`;
   }
-  return `${path2}: ${message2}`;
+  return `${path4}: ${message2}`;
 }
 function findInconsistencies(manifest) {
   const problems = [];
@@ -40268,12 +40295,12 @@ var DirectoryStore = class _DirectoryStore {
     return ids;
   }
   async get(snapshotId, name) {
-    const path2 = objectPath(snapshotDirectory(this.root, snapshotId), name);
+    const path4 = objectPath(snapshotDirectory(this.root, snapshotId), name);
     try {
-      const handle = await open(path2, "r");
+      const handle = await open(path4, "r");
       if (!(await handle.stat()).isFile()) {
         await handle.close();
-        throw Object.assign(new Error(`${path2} is not a file`), { code: "ENOENT" });
+        throw Object.assign(new Error(`${path4} is not a file`), { code: "ENOENT" });
       }
       return handle.createReadStream();
     } catch (error) {
@@ -40292,9 +40319,9 @@ var DirectoryStore = class _DirectoryStore {
     }
   }
   async has(snapshotId, name) {
-    const path2 = objectPath(snapshotDirectory(this.root, snapshotId), name);
+    const path4 = objectPath(snapshotDirectory(this.root, snapshotId), name);
     try {
-      return (await stat(path2)).isFile();
+      return (await stat(path4)).isFile();
     } catch (error) {
       const code = errorCode(error);
       if (code === "ENOENT" || code === "ENOTDIR") return false;
@@ -40331,7 +40358,7 @@ var DirectoryStore = class _DirectoryStore {
   }
   async hold(snapshotId) {
     checkSnapshotId(snapshotId);
-    const path2 = join(
+    const path4 = join(
       this.root,
       HOLDS,
       snapshotId,
@@ -40340,17 +40367,17 @@ var DirectoryStore = class _DirectoryStore {
     if (!await isWritable(this.root)) return { release: async () => void 0 };
     await this.locked(async () => {
       try {
-        await mkdir(dirname(path2), { recursive: true });
-        await writeFile(path2, "");
+        await mkdir(dirname(path4), { recursive: true });
+        await writeFile(path4, "");
       } catch (error) {
         throw writeFailure(error, {
           root: this.root,
-          object: relative(this.root, path2),
+          object: relative(this.root, path4),
           bytesWritten: 0
         });
       }
     });
-    return { release: () => this.removeTree(path2, `the hold on snapshot ${snapshotId}`) };
+    return { release: () => this.removeTree(path4, `the hold on snapshot ${snapshotId}`) };
   }
   async delete(snapshotId) {
     const directory = snapshotDirectory(this.root, snapshotId);
@@ -40367,7 +40394,7 @@ var DirectoryStore = class _DirectoryStore {
     const aside = join(this.root, REPLACED, `${snapshotId}@${token()}`);
     let replaced = false;
     await this.locked(async () => {
-      if (existsSync2(target)) {
+      if (existsSync4(target)) {
         if (!replace) {
           throw new StoreError(
             `snapshot ${snapshotId} appeared in ${this.description} while this one was taken; it was left as it is and this snapshot was not kept. Take it again under another id.`
@@ -40405,11 +40432,11 @@ var DirectoryStore = class _DirectoryStore {
    * delete, or a publish, happen one after the other. A dead owner's lock is broken.
    */
   async locked(fn) {
-    const path2 = join(this.root, LOCK_FILE);
+    const path4 = join(this.root, LOCK_FILE);
     const deadline = Date.now() + LOCK_WAIT_MS;
     for (; ; ) {
       try {
-        await writeFile(path2, processOwner, { flag: "wx" });
+        await writeFile(path4, processOwner, { flag: "wx" });
         break;
       } catch (error) {
         if (errorCode(error) !== "EEXIST") {
@@ -40418,14 +40445,14 @@ var DirectoryStore = class _DirectoryStore {
           });
         }
       }
-      const owner = await readFile(path2, "utf8").catch(() => "");
+      const owner = await readFile(path4, "utf8").catch(() => "");
       if (owner && !ownerAlive(owner)) {
-        await rm(path2, { force: true });
+        await rm(path4, { force: true });
         continue;
       }
       if (Date.now() > deadline) {
         throw new StoreError(
-          `${this.description} stayed locked by ${owner || "another process"} for ${LOCK_WAIT_MS / 1e3} s; if no docker-snapshot runs there, remove ${path2}`
+          `${this.description} stayed locked by ${owner || "another process"} for ${LOCK_WAIT_MS / 1e3} s; if no docker-snapshot runs there, remove ${path4}`
         );
       }
       await new Promise((resolve2) => setTimeout(resolve2, 20));
@@ -40433,11 +40460,11 @@ var DirectoryStore = class _DirectoryStore {
     try {
       return await fn();
     } finally {
-      await rm(path2, { force: true });
+      await rm(path4, { force: true });
     }
   }
-  async removeTree(path2, what) {
-    await this.storeCall(`remove ${what}`, () => rm(path2, { recursive: true, force: true }));
+  async removeTree(path4, what) {
+    await this.storeCall(`remove ${what}`, () => rm(path4, { recursive: true, force: true }));
   }
   async storeCall(what, fn) {
     try {
@@ -40450,14 +40477,14 @@ var DirectoryStore = class _DirectoryStore {
   }
   /** Writes `<directory>/<name>` through a `.partial` file, synced, then renamed. */
   async writeObject(directory, snapshotId, name, data) {
-    let path2;
+    let path4;
     try {
-      path2 = objectPath(directory, name);
+      path4 = objectPath(directory, name);
     } catch (error) {
       data.destroy();
       throw error;
     }
-    const partial = `${path2}${PARTIAL_SUFFIX}`;
+    const partial = `${path4}${PARTIAL_SUFFIX}`;
     const context = {
       root: this.root,
       object: `${snapshotId}/${name}`,
@@ -40466,7 +40493,7 @@ var DirectoryStore = class _DirectoryStore {
     let handle;
     let sourceFailed = false;
     try {
-      await mkdir(dirname(path2), { recursive: true });
+      await mkdir(dirname(path4), { recursive: true });
       handle = await open(partial, "w");
       const iterator = data[Symbol.asyncIterator]();
       for (; ; ) {
@@ -40483,8 +40510,8 @@ var DirectoryStore = class _DirectoryStore {
       await handle.sync();
       await handle.close();
       handle = void 0;
-      await rename(partial, path2);
-      await syncDirectory(dirname(path2));
+      await rename(partial, path4);
+      await syncDirectory(dirname(path4));
       return context.bytesWritten;
     } catch (error) {
       if (!data.destroyed) data.destroy();
@@ -40510,14 +40537,14 @@ function objectPath(directory, name) {
       `Invalid object name '${name}'. Expected a relative path of non-empty segments, none of them '.' or '..', without backslashes, control characters, a leading '/' or a '${PARTIAL_SUFFIX}' suffix, e.g. volumes/pgdata.tar.zst`
     );
   }
-  const path2 = join(directory, name);
-  const inside = relative(directory, path2);
-  if (inside === "" || inside.startsWith(`..${sep}`) || resolve(directory, inside) !== path2) {
+  const path4 = join(directory, name);
+  const inside = relative(directory, path4);
+  if (inside === "" || inside.startsWith(`..${sep}`) || resolve(directory, inside) !== path4) {
     throw new InvalidSettingsError(
       `Invalid object name '${name}': it leaves the snapshot directory`
     );
   }
-  return path2;
+  return path4;
 }
 function stagingPrefix(snapshotId, owner) {
   return `${snapshotId}@${encodeURIComponent(owner)}@`;
@@ -40541,9 +40568,9 @@ async function isWritable(directory) {
     return false;
   }
 }
-async function isFile(path2) {
+async function isFile(path4) {
   try {
-    return (await stat(path2)).isFile();
+    return (await stat(path4)).isFile();
   } catch (error) {
     const code = errorCode(error);
     if (code === "ENOENT" || code === "ENOTDIR") return false;
@@ -40560,27 +40587,27 @@ function checkSnapshotId(snapshotId) {
 async function totalFileBytes(directory) {
   let total = 0;
   for (const entry of await readdir(directory, { withFileTypes: true })) {
-    const path2 = join(directory, entry.name);
-    if (entry.isDirectory()) total += await totalFileBytes(path2);
-    else if (entry.isFile()) total += (await lstat(path2)).size;
+    const path4 = join(directory, entry.name);
+    if (entry.isDirectory()) total += await totalFileBytes(path4);
+    else if (entry.isFile()) total += (await lstat(path4)).size;
   }
   return total;
 }
-async function statIfExists(path2) {
+async function statIfExists(path4) {
   try {
-    return await stat(path2);
+    return await stat(path4);
   } catch (error) {
     const code = errorCode(error);
     if (code === "ENOENT") return void 0;
     throw new StoreError(
-      code === "ENOTDIR" ? `store path ${path2} is below a file, not a directory: give the store a directory path` : `cannot look at store path ${path2}: ${errorMessage(error)}`,
+      code === "ENOTDIR" ? `store path ${path4} is below a file, not a directory: give the store a directory path` : `cannot look at store path ${path4}: ${errorMessage(error)}`,
       { cause: error }
     );
   }
 }
-async function isDirectory(path2) {
+async function isDirectory(path4) {
   try {
-    return (await stat(path2)).isDirectory();
+    return (await stat(path4)).isDirectory();
   } catch {
     return false;
   }
@@ -40892,17 +40919,8 @@ import { pipeline } from "node:stream/promises";
 // src/archive/tar-scan.ts
 var import_tar_stream = __toESM(require_tar_stream(), 1);
 import { Writable as Writable2 } from "node:stream";
-var BLOCK2 = 512;
-var ALLOWED_TYPES = /* @__PURE__ */ new Set([
-  "file",
-  "contiguous-file",
-  "directory",
-  "symlink",
-  "link",
-  "character-device",
-  "block-device",
-  "fifo"
-]);
+
+// src/archive/tar-entry.ts
 function entryHeader(header) {
   const raw = header;
   const pax = {};
@@ -40924,199 +40942,6 @@ function entryHeader(header) {
     byteOffset: typeof raw.byteOffset === "number" ? raw.byteOffset : void 0
   };
 }
-var TarScanner = class extends Writable2 {
-  #subject;
-  #reading;
-  #extract;
-  /** Every path below the root the untar would have made so far, relative to the root. */
-  #paths = /* @__PURE__ */ new Map();
-  #root;
-  #entries = 0;
-  #tarBytes = 0;
-  /** Offset just after the last entry's data: an end-of-archive block must follow it. */
-  #dataEnd = 0;
-  #result;
-  /**
-   * `subject` starts error messages, e.g. `Archive volumes/db.tar.zst`. `reading` says what the
-   * tar is: a `snapshot` being taken (a fault is fixed by taking it again), or a stored archive
-   * read to `restore` (a fault is fixed by restoring another snapshot).
-   */
-  constructor(subject, reading = "restore") {
-    super();
-    this.#subject = subject;
-    this.#reading = reading;
-    this.#extract = (0, import_tar_stream.extract)({ highWaterMark: 1024 * 1024 });
-    this.#extract.on("entry", (header, body, next) => {
-      body.on("error", () => void 0);
-      try {
-        this.#visit(entryHeader(header));
-      } catch (error) {
-        body.resume();
-        next(error instanceof Error ? error : new Error(String(error)));
-        return;
-      }
-      body.on("end", () => next());
-      body.resume();
-    });
-    this.#extract.on("error", (error) => this.destroy(this.#parseError(error)));
-  }
-  /** The scan's outcome; only once the stream has finished. */
-  get result() {
-    if (this.#result === void 0) throw new Error("TarScanner.result read before finish");
-    return this.#result;
-  }
-  _write(chunk, _encoding, callback) {
-    this.#tarBytes += chunk.length;
-    if (this.#extract.write(chunk)) callback();
-    else this.#extract.once("drain", () => callback());
-  }
-  _final(callback) {
-    this.#extract.once("finish", () => {
-      if (this.#tarBytes - this.#dataEnd < BLOCK2) {
-        callback(this.#truncated("it has no end-of-archive block"));
-        return;
-      }
-      this.#result = { root: this.#root, entries: this.#entries, tarBytes: this.#tarBytes };
-      callback();
-    });
-    this.#extract.end(null);
-  }
-  _destroy(error, callback) {
-    this.#extract.destroy();
-    callback(error);
-  }
-  #visit(header) {
-    if (header.byteOffset !== void 0) {
-      this.#dataEnd = header.byteOffset + Math.ceil(header.size / BLOCK2) * BLOCK2;
-    }
-    if (!ALLOWED_TYPES.has(header.type)) {
-      throw this.#unsafe(header.name, `its type (${String(header.type)}) is not supported`);
-    }
-    const path2 = this.#clean(header.name, "its path", header.name);
-    if (path2 === "") {
-      if (header.type !== "directory") {
-        throw this.#unsafe(header.name, `the root must be a directory, not a ${header.type}`);
-      }
-      this.#root ??= rootMetadata(header);
-      return;
-    }
-    const parts = path2.split("/");
-    for (let i = 1; i < parts.length; i++) {
-      const parent = parts.slice(0, i).join("/");
-      this.#checkParent(parent, "its path", header.name);
-      if (!this.#paths.has(parent)) this.#paths.set(parent, "directory");
-    }
-    const kind = this.#kindOf(header, path2);
-    const existing = this.#paths.get(path2);
-    if (existing !== void 0 && !(existing === "directory" && kind === "directory")) {
-      this.#remove(path2);
-    }
-    this.#paths.set(path2, kind === "link" ? this.#linkTarget(header) : kind);
-    this.#entries++;
-  }
-  #kindOf(header, path2) {
-    switch (header.type) {
-      case "directory":
-        return "directory";
-      case "file":
-      case "contiguous-file":
-        return "file";
-      case "link":
-        return "link";
-      case "symlink": {
-        const target = header.linkname ?? "";
-        if (target === "") throw this.#unplaceable(header.name, "its symlink target is empty");
-        if (!target.startsWith("/") && climbsOut(`${path2}/../${target}`)) {
-          throw this.#unplaceable(
-            header.name,
-            `its symlink target '${target}' points above the root, which the engine refuses to unpack`
-          );
-        }
-        return "symlink";
-      }
-      default:
-        return "special";
-    }
-  }
-  /** What a hard link becomes: its target's kind (a link to a symlink is a symlink). */
-  #linkTarget(header) {
-    const linkname = header.linkname ?? "";
-    const what = `its hard link target '${linkname}'`;
-    const target = this.#clean(linkname, what, header.name);
-    if (target === "") throw this.#unsafe(header.name, "it is a hard link to the root directory");
-    const parts = target.split("/");
-    for (let i = 1; i < parts.length; i++) {
-      this.#checkParent(parts.slice(0, i).join("/"), what, header.name);
-    }
-    const kind = this.#paths.get(target);
-    if (kind === void 0) {
-      throw this.#unplaceable(header.name, `${what} is not an earlier entry of the archive`);
-    }
-    if (kind === "directory") {
-      throw this.#unplaceable(header.name, `${what} is a directory, which cannot be hard linked`);
-    }
-    return kind;
-  }
-  /** Throws unless `parent`, an ancestor of a path the untar opens, is a directory or absent. */
-  #checkParent(parent, what, entry) {
-    const kind = this.#paths.get(parent);
-    if (kind === "symlink") {
-      throw this.#unsafe(
-        entry,
-        `${what} goes through '${parent}', a symlink earlier in the archive`
-      );
-    }
-    if (kind === "file" || kind === "special") {
-      throw this.#unplaceable(entry, `${what} goes through '${parent}', which is not a directory`);
-    }
-  }
-  /** Forgets `path` and, when it was a directory, everything below it. */
-  #remove(path2) {
-    const wasDirectory = this.#paths.get(path2) === "directory";
-    this.#paths.delete(path2);
-    if (!wasDirectory) return;
-    const below = `${path2}/`;
-    for (const known of this.#paths.keys()) {
-      if (known.startsWith(below)) this.#paths.delete(known);
-    }
-  }
-  /**
-   * `name` relative to the root, cleaned as the untar cleans it (`''` for the root itself).
-   * Throws when it is absolute or climbs above the root.
-   */
-  #clean(name, what, entry) {
-    if (name.startsWith("/")) throw this.#unsafe(entry, `${what} is absolute`);
-    if (climbsOut(name)) throw this.#unsafe(entry, `${what} climbs out of the root with '..'`);
-    return normalise(name);
-  }
-  #unsafe(name, reason) {
-    return new ArchiveIntegrityError(
-      `${this.#subject} has an unsafe entry '${name}': ${reason}. Unpacking it could write outside the volume, so it is refused; ${this.#refusedNextStep()}.`
-    );
-  }
-  #unplaceable(name, reason) {
-    return new ArchiveIntegrityError(
-      `${this.#subject} has an entry '${name}' that cannot be unpacked: ${reason}. Unpacking would stop there with part of the archive written, so it is refused; ${this.#refusedNextStep()}.`
-    );
-  }
-  #refusedNextStep() {
-    return this.#reading === "snapshot" ? "move or fix that entry where it was read from, and take the snapshot again" : "restore from a snapshot you trust";
-  }
-  #truncated(detail) {
-    const cause = this.#reading === "snapshot" ? "The engine stops the stream when a file changes while it is copied; take the snapshot again (or use consistency stop)." : "The stream was cut while the snapshot was written; restore from another snapshot.";
-    return new ArchiveIntegrityError(
-      `${this.#subject} is truncated: the tar inside ends early (${detail}). ${cause}`
-    );
-  }
-  #parseError(error) {
-    if (error instanceof ArchiveIntegrityError) return error;
-    const message2 = error instanceof Error ? error.message : String(error);
-    if (message2 === "Unexpected end of data") return this.#truncated("in the middle of an entry");
-    return new ArchiveIntegrityError(`${this.#subject} is not a valid tar: ${message2}.`, {
-      cause: error
-    });
-  }
-};
 function components(name) {
   const stack = [];
   for (const part of name.split("/")) {
@@ -41144,6 +40969,237 @@ function rootMetadata(header) {
     mtime: Math.floor(number("mtime", header.mtime.getTime() / 1e3))
   };
 }
+
+// src/archive/tar-faults.ts
+var TarFaults = class {
+  /**
+   * `subject` starts every message, e.g. `Archive volumes/db.tar.zst`; `reading` picks the next
+   * step the message gives.
+   */
+  constructor(subject, reading) {
+    this.subject = subject;
+    this.reading = reading;
+  }
+  subject;
+  reading;
+  /** An entry that would land outside the root. */
+  unsafe(name, reason) {
+    return new ArchiveIntegrityError(
+      `${this.subject} has an unsafe entry '${name}': ${reason}. Unpacking it could write outside the volume, so it is refused; ${this.refusedNextStep()}.`
+    );
+  }
+  /** An entry the engine's untar cannot place, which would stop it halfway. */
+  unplaceable(name, reason) {
+    return new ArchiveIntegrityError(
+      `${this.subject} has an entry '${name}' that cannot be unpacked: ${reason}. Unpacking would stop there with part of the archive written, so it is refused; ${this.refusedNextStep()}.`
+    );
+  }
+  refusedNextStep() {
+    return this.reading === "snapshot" ? "move or fix that entry where it was read from, and take the snapshot again" : "restore from a snapshot you trust";
+  }
+  /** A tar that ends early (`detail` says where). */
+  truncated(detail) {
+    const cause = this.reading === "snapshot" ? "The engine stops the stream when a file changes while it is copied; take the snapshot again (or use consistency stop)." : "The stream was cut while the snapshot was written; restore from another snapshot.";
+    return new ArchiveIntegrityError(
+      `${this.subject} is truncated: the tar inside ends early (${detail}). ${cause}`
+    );
+  }
+  /** What tar-stream's own failure means for the reader. */
+  parseError(error) {
+    if (error instanceof ArchiveIntegrityError) return error;
+    const message2 = error instanceof Error ? error.message : String(error);
+    if (message2 === "Unexpected end of data") return this.truncated("in the middle of an entry");
+    return new ArchiveIntegrityError(`${this.subject} is not a valid tar: ${message2}.`, {
+      cause: error
+    });
+  }
+};
+
+// src/archive/tar-scan.ts
+var BLOCK2 = 512;
+var ALLOWED_TYPES = /* @__PURE__ */ new Set([
+  "file",
+  "contiguous-file",
+  "directory",
+  "symlink",
+  "link",
+  "character-device",
+  "block-device",
+  "fifo"
+]);
+var TarScanner = class extends Writable2 {
+  #faults;
+  #extract;
+  /** Every path below the root the untar would have made so far, relative to the root. */
+  #paths = /* @__PURE__ */ new Map();
+  #root;
+  #entries = 0;
+  #tarBytes = 0;
+  /** Offset just after the last entry's data: an end-of-archive block must follow it. */
+  #dataEnd = 0;
+  #result;
+  /**
+   * `subject` starts error messages, e.g. `Archive volumes/db.tar.zst`. `reading` says what the
+   * tar is: a `snapshot` being taken (a fault is fixed by taking it again), or a stored archive
+   * read to `restore` (a fault is fixed by restoring another snapshot).
+   */
+  constructor(subject, reading = "restore") {
+    super();
+    this.#faults = new TarFaults(subject, reading);
+    this.#extract = (0, import_tar_stream.extract)({ highWaterMark: 1024 * 1024 });
+    this.#extract.on("entry", (header, body, next) => {
+      body.on("error", () => void 0);
+      try {
+        this.#visit(entryHeader(header));
+      } catch (error) {
+        body.resume();
+        next(error instanceof Error ? error : new Error(String(error)));
+        return;
+      }
+      body.on("end", () => next());
+      body.resume();
+    });
+    this.#extract.on("error", (error) => this.destroy(this.#faults.parseError(error)));
+  }
+  /** The scan's outcome; only once the stream has finished. */
+  get result() {
+    if (this.#result === void 0) throw new Error("TarScanner.result read before finish");
+    return this.#result;
+  }
+  _write(chunk, _encoding, callback) {
+    this.#tarBytes += chunk.length;
+    if (this.#extract.write(chunk)) callback();
+    else this.#extract.once("drain", () => callback());
+  }
+  _final(callback) {
+    this.#extract.once("finish", () => {
+      if (this.#tarBytes - this.#dataEnd < BLOCK2) {
+        callback(this.#faults.truncated("it has no end-of-archive block"));
+        return;
+      }
+      this.#result = { root: this.#root, entries: this.#entries, tarBytes: this.#tarBytes };
+      callback();
+    });
+    this.#extract.end(null);
+  }
+  _destroy(error, callback) {
+    this.#extract.destroy();
+    callback(error);
+  }
+  #visit(header) {
+    if (header.byteOffset !== void 0) {
+      this.#dataEnd = header.byteOffset + Math.ceil(header.size / BLOCK2) * BLOCK2;
+    }
+    if (!ALLOWED_TYPES.has(header.type)) {
+      throw this.#faults.unsafe(header.name, `its type (${String(header.type)}) is not supported`);
+    }
+    const path4 = this.#clean(header.name, "its path", header.name);
+    if (path4 === "") {
+      if (header.type !== "directory") {
+        throw this.#faults.unsafe(header.name, `the root must be a directory, not a ${header.type}`);
+      }
+      this.#root ??= rootMetadata(header);
+      return;
+    }
+    const parts = path4.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      const parent = parts.slice(0, i).join("/");
+      this.#checkParent(parent, "its path", header.name);
+      if (!this.#paths.has(parent)) this.#paths.set(parent, "directory");
+    }
+    const kind = this.#kindOf(header, path4);
+    const existing = this.#paths.get(path4);
+    if (existing !== void 0 && !(existing === "directory" && kind === "directory")) {
+      this.#remove(path4);
+    }
+    this.#paths.set(path4, kind === "link" ? this.#linkTarget(header) : kind);
+    this.#entries++;
+  }
+  #kindOf(header, path4) {
+    switch (header.type) {
+      case "directory":
+        return "directory";
+      case "file":
+      case "contiguous-file":
+        return "file";
+      case "link":
+        return "link";
+      case "symlink": {
+        const target = header.linkname ?? "";
+        if (target === "")
+          throw this.#faults.unplaceable(header.name, "its symlink target is empty");
+        if (!target.startsWith("/") && climbsOut(`${path4}/../${target}`)) {
+          throw this.#faults.unplaceable(
+            header.name,
+            `its symlink target '${target}' points above the root, which the engine refuses to unpack`
+          );
+        }
+        return "symlink";
+      }
+      default:
+        return "special";
+    }
+  }
+  /** What a hard link becomes: its target's kind (a link to a symlink is a symlink). */
+  #linkTarget(header) {
+    const linkname = header.linkname ?? "";
+    const what = `its hard link target '${linkname}'`;
+    const target = this.#clean(linkname, what, header.name);
+    if (target === "")
+      throw this.#faults.unsafe(header.name, "it is a hard link to the root directory");
+    const parts = target.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      this.#checkParent(parts.slice(0, i).join("/"), what, header.name);
+    }
+    const kind = this.#paths.get(target);
+    if (kind === void 0) {
+      throw this.#faults.unplaceable(header.name, `${what} is not an earlier entry of the archive`);
+    }
+    if (kind === "directory") {
+      throw this.#faults.unplaceable(
+        header.name,
+        `${what} is a directory, which cannot be hard linked`
+      );
+    }
+    return kind;
+  }
+  /** Throws unless `parent`, an ancestor of a path the untar opens, is a directory or absent. */
+  #checkParent(parent, what, entry) {
+    const kind = this.#paths.get(parent);
+    if (kind === "symlink") {
+      throw this.#faults.unsafe(
+        entry,
+        `${what} goes through '${parent}', a symlink earlier in the archive`
+      );
+    }
+    if (kind === "file" || kind === "special") {
+      throw this.#faults.unplaceable(
+        entry,
+        `${what} goes through '${parent}', which is not a directory`
+      );
+    }
+  }
+  /** Forgets `path` and, when it was a directory, everything below it. */
+  #remove(path4) {
+    const wasDirectory = this.#paths.get(path4) === "directory";
+    this.#paths.delete(path4);
+    if (!wasDirectory) return;
+    const below = `${path4}/`;
+    for (const known of this.#paths.keys()) {
+      if (known.startsWith(below)) this.#paths.delete(known);
+    }
+  }
+  /**
+   * `name` relative to the root, cleaned as the untar cleans it (`''` for the root itself).
+   * Throws when it is absolute or climbs above the root.
+   */
+  #clean(name, what, entry) {
+    if (name.startsWith("/")) throw this.#faults.unsafe(entry, `${what} is absolute`);
+    if (climbsOut(name))
+      throw this.#faults.unsafe(entry, `${what} climbs out of the root with '..'`);
+    return normalise(name);
+  }
+};
 
 // src/archive/inspect.ts
 var MAGIC = {
@@ -41351,7 +41407,7 @@ import { addAbortSignal as addAbortSignal2 } from "node:stream";
 
 // src/restore/archives.ts
 var import_tar_stream2 = __toESM(require_tar_stream(), 1);
-import { Readable as Readable2, Writable as Writable4, pipeline as pipeline3 } from "node:stream";
+import { Readable as Readable3, Writable as Writable4, pipeline as pipeline3 } from "node:stream";
 import { pipeline as pipelineAsync } from "node:stream/promises";
 async function verifyVolumeArchive(store, snapshotId, volume) {
   const { archive } = volume;
@@ -41463,7 +41519,7 @@ function openArchiveTar(store, snapshotId, archive, what) {
     yield* tar;
   }
   return {
-    tar: Readable2.from(tarBytes(), { objectMode: false }),
+    tar: Readable3.from(tarBytes(), { objectMode: false }),
     check: () => checkDigest(digest, archive, what, "changed in the store and now is")
   };
 }
@@ -41490,28 +41546,166 @@ function errorMessage2(error) {
 
 // src/restore/aside.ts
 import { randomBytes as randomBytes3 } from "node:crypto";
+
+// src/restore/aside-volumes.ts
 var ASIDE_OF_LABEL = "docker-snapshot.aside-of";
 var ASIDE_RUN_LABEL = "docker-snapshot.aside-run";
 var ASIDE_COMPLETE = "complete";
 function asideName(name, run2) {
   return `${name}-aside-${run2}`;
 }
+var VolumesAside = class {
+  constructor(engine, log, run2) {
+    this.engine = engine;
+    this.log = log;
+    this.run = run2;
+  }
+  engine;
+  log;
+  run;
+  entries = [];
+  /** Whether any volume was (or was being) set aside. */
+  get any() {
+    return this.entries.length > 0;
+  }
+  /**
+   * Copies the volume's contents into its aside volume; `users`, the containers set aside that
+   * mount it, keep it in use (it is emptied in place then). `signal` stops the copy midway.
+   */
+  async setAside(volume, users, signal) {
+    const details = await this.engine.inspectVolume(volume.target);
+    const entry = {
+      name: volume.target,
+      aside: asideName(volume.target, this.run),
+      spec: {
+        name: volume.target,
+        driver: details.Driver,
+        driverOptions: details.Options ?? {},
+        labels: details.Labels ?? {}
+      },
+      users: users.map((c) => c.name),
+      emptier: users[0]?.image,
+      asideCreated: false,
+      copied: false,
+      cleared: false
+    };
+    this.entries.push(entry);
+    const started = Date.now();
+    await this.engine.createVolume({
+      name: entry.aside,
+      driver: "local",
+      driverOptions: {},
+      labels: { [ASIDE_OF_LABEL]: entry.name, [ASIDE_RUN_LABEL]: this.run }
+    });
+    entry.asideCreated = true;
+    await this.engine.copyVolume(entry.name, entry.aside, { nested: "to", signal });
+    await this.engine.markVolume(entry.aside, ASIDE_COMPLETE);
+    entry.copied = true;
+    this.log.info(
+      `volume ${entry.name}: contents copied aside into ${entry.aside} (${Date.now() - started} ms)`
+    );
+  }
+  /**
+   * Deletes the original's contents so that the snapshot's can be written: emptied in place
+   * while a container set aside mounts it, else the volume is removed (`removed`: the caller
+   * creates it anew, as the snapshot recorded it).
+   */
+  async clear(name) {
+    const entry = this.entries.find((v) => v.name === name);
+    if (!entry?.copied) {
+      throw new SnapshotError(`volume ${name} has no aside copy: it must not be cleared`);
+    }
+    if (entry.emptier === void 0) {
+      await this.engine.removeVolume(name);
+      entry.cleared = true;
+      return "removed";
+    }
+    entry.cleared = true;
+    await this.engine.emptyVolume(name, entry.emptier);
+    this.log.info(
+      `volume ${name}: emptied in place (${entry.users.join(", ")}, kept aside, still mount it); it keeps its driver and labels`
+    );
+    return "emptied";
+  }
+  /**
+   * Puts every volume's contents back, last first, into `result`; returns the names of those
+   * that could not be.
+   */
+  async putBack(result) {
+    const failed = /* @__PURE__ */ new Set();
+    for (const entry of [...this.entries].reverse()) {
+      try {
+        const done = await this.putBackOne(entry);
+        if (done) result.back.push(done);
+      } catch (error) {
+        failed.add(entry.name);
+        result.left.push(
+          `volume ${entry.name} (${describeError(error)}): its original contents are in volume ${entry.aside}`
+        );
+      }
+    }
+    return failed;
+  }
+  /** The volumes in `failed` that `container` mounts. */
+  lostBy(container, failed) {
+    return this.entries.filter((v) => failed.has(v.name) && v.users.includes(container)).map((v) => v.name);
+  }
+  /** One volume back; what to report, or undefined when it was never touched. */
+  async putBackOne(entry) {
+    if (!entry.cleared) {
+      if (entry.asideCreated) await this.engine.removeVolume(entry.aside);
+      return entry.asideCreated ? `volume ${entry.name} (untouched)` : void 0;
+    }
+    let note = "";
+    if (entry.emptier !== void 0) {
+      try {
+        await this.engine.emptyVolume(entry.name, entry.emptier);
+      } catch (error) {
+        note = `; it could not be emptied first (${describeError(error)}), so files the restore wrote may remain beside the original ones, which are also kept in ${entry.aside}`;
+      }
+    } else {
+      if (await this.engine.findVolume(entry.name)) {
+        throw new SnapshotError(`volume ${entry.name} still holds the restored copy`);
+      }
+      await this.engine.createVolume(entry.spec);
+    }
+    await this.engine.copyVolume(entry.aside, entry.name, { nested: "from" });
+    if (note === "") await this.engine.removeVolume(entry.aside);
+    this.log.info(`volume ${entry.name}: original contents copied back`);
+    return `volume ${entry.name} (contents copied back${note})`;
+  }
+  /** Removes the aside volumes; what could not be removed is a warning. Returns their originals. */
+  async discard() {
+    for (const entry of this.entries) {
+      await this.engine.removeVolume(entry.aside).then(
+        () => this.log.info(`removed volume ${entry.aside} (the original ${entry.name}'s contents)`),
+        (error) => this.log.warn(
+          `could not remove ${entry.aside}: ${describeError(error)}; remove it by hand`
+        )
+      );
+    }
+    return this.entries.map((v) => `volume ${v.name}`);
+  }
+};
+
+// src/restore/aside.ts
 var Originals = class {
   constructor(engine, log, holdOptions) {
     this.engine = engine;
     this.log = log;
     this.holds = new Holds(engine, log, holdOptions);
+    this.volumes = new VolumesAside(engine, log, this.run);
   }
   engine;
   log;
   run = randomBytes3(3).toString("hex");
   containers = [];
-  volumes = [];
+  volumes;
   /** The containers to replace are held, as a snapshot holds them, while they are aside. */
   holds;
   /** Whether anything was (or was being) set aside. */
   get any() {
-    return this.containers.length > 0 || this.volumes.length > 0;
+    return this.containers.length > 0 || this.volumes.any;
   }
   /**
    * Stops the containers to replace (dependents first) and renames them aside. First, changing
@@ -41576,60 +41770,16 @@ var Originals = class {
   }
   /** Copies the volume's contents into its aside volume; `signal` stops the copy midway. */
   async setAsideVolume(volume, signal) {
-    const details = await this.engine.inspectVolume(volume.target);
     const users = this.containers.filter((c) => volume.users.includes(c.name));
-    const entry = {
-      name: volume.target,
-      aside: asideName(volume.target, this.run),
-      spec: {
-        name: volume.target,
-        driver: details.Driver,
-        driverOptions: details.Options ?? {},
-        labels: details.Labels ?? {}
-      },
-      users: users.map((c) => c.name),
-      emptier: users[0]?.image,
-      asideCreated: false,
-      copied: false,
-      cleared: false
-    };
-    this.volumes.push(entry);
-    const started = Date.now();
-    await this.engine.createVolume({
-      name: entry.aside,
-      driver: "local",
-      driverOptions: {},
-      labels: { [ASIDE_OF_LABEL]: entry.name, [ASIDE_RUN_LABEL]: this.run }
-    });
-    entry.asideCreated = true;
-    await this.engine.copyVolume(entry.name, entry.aside, { nested: "to", signal });
-    await this.engine.markVolume(entry.aside, ASIDE_COMPLETE);
-    entry.copied = true;
-    this.log.info(
-      `volume ${entry.name}: contents copied aside into ${entry.aside} (${Date.now() - started} ms)`
-    );
+    await this.volumes.setAside(volume, users, signal);
   }
   /**
    * Deletes the original's contents so that the snapshot's can be written: emptied in place
    * while a container set aside mounts it, else the volume is removed (`removed`: the caller
    * creates it anew, as the snapshot recorded it).
    */
-  async clearVolume(name) {
-    const entry = this.volumes.find((v) => v.name === name);
-    if (!entry?.copied) {
-      throw new SnapshotError(`volume ${name} has no aside copy: it must not be cleared`);
-    }
-    if (entry.emptier === void 0) {
-      await this.engine.removeVolume(name);
-      entry.cleared = true;
-      return "removed";
-    }
-    entry.cleared = true;
-    await this.engine.emptyVolume(name, entry.emptier);
-    this.log.info(
-      `volume ${name}: emptied in place (${entry.users.join(", ")}, kept aside, still mount it); it keeps its driver and labels`
-    );
-    return "emptied";
+  clearVolume(name) {
+    return this.volumes.clear(name);
   }
   /**
    * Puts every original back as it was: each volume's contents, then each container under its
@@ -41638,23 +41788,12 @@ var Originals = class {
    */
   async putBack() {
     const result = { back: [], left: [] };
-    const failed = /* @__PURE__ */ new Set();
-    for (const entry of [...this.volumes].reverse()) {
-      try {
-        const done = await this.putBackVolume(entry);
-        if (done) result.back.push(done);
-      } catch (error) {
-        failed.add(entry.name);
-        result.left.push(
-          `volume ${entry.name} (${describeError(error)}): its original contents are in volume ${entry.aside}`
-        );
-      }
-    }
+    const failed = await this.volumes.putBack(result);
     for (const entry of this.containers) {
-      const lost = this.volumes.filter((v) => failed.has(v.name) && v.users.includes(entry.name));
+      const lost = this.volumes.lostBy(entry.name, failed);
       if (lost.length > 0) {
         result.left.push(
-          `container ${entry.name} stays stopped as ${entry.aside}, since its volume ${lost.map((v) => v.name).join(", ")} could not be put back`
+          `container ${entry.name} stays stopped as ${entry.aside}, since its volume ${lost.join(", ")} could not be put back`
         );
         continue;
       }
@@ -41684,30 +41823,6 @@ var Originals = class {
       );
     }
   }
-  /** One volume back; what to report, or undefined when it was never touched. */
-  async putBackVolume(entry) {
-    if (!entry.cleared) {
-      if (entry.asideCreated) await this.engine.removeVolume(entry.aside);
-      return entry.asideCreated ? `volume ${entry.name} (untouched)` : void 0;
-    }
-    let note = "";
-    if (entry.emptier !== void 0) {
-      try {
-        await this.engine.emptyVolume(entry.name, entry.emptier);
-      } catch (error) {
-        note = `; it could not be emptied first (${describeError(error)}), so files the restore wrote may remain beside the original ones, which are also kept in ${entry.aside}`;
-      }
-    } else {
-      if (await this.engine.findVolume(entry.name)) {
-        throw new SnapshotError(`volume ${entry.name} still holds the restored copy`);
-      }
-      await this.engine.createVolume(entry.spec);
-    }
-    await this.engine.copyVolume(entry.aside, entry.name, { nested: "from" });
-    if (note === "") await this.engine.removeVolume(entry.aside);
-    this.log.info(`volume ${entry.name}: original contents copied back`);
-    return `volume ${entry.name} (contents copied back${note})`;
-  }
   /**
    * After a successful restore: removes the originals kept aside. Returns what was replaced;
    * what could not be removed is a warning, not a failure.
@@ -41721,19 +41836,9 @@ var Originals = class {
         )
       );
     }
-    for (const entry of this.volumes) {
-      await this.engine.removeVolume(entry.aside).then(
-        () => this.log.info(`removed volume ${entry.aside} (the original ${entry.name}'s contents)`),
-        (error) => this.log.warn(
-          `could not remove ${entry.aside}: ${describeError(error)}; remove it by hand`
-        )
-      );
-    }
+    const volumes = await this.volumes.discard();
     await this.releaseHolds();
-    return [
-      ...this.containers.map((c) => `container ${c.name}`),
-      ...this.volumes.map((v) => `volume ${v.name}`)
-    ];
+    return [...this.containers.map((c) => `container ${c.name}`), ...volumes];
   }
 };
 
@@ -41990,8 +42095,8 @@ function addUncoveredVolumeMounts(record, host, context) {
     host.Mounts = [...Array.isArray(host.Mounts) ? host.Mounts : [], ...added];
   }
 }
-function normalizePath(path2) {
-  return path2.length > 1 ? path2.replace(/\/+$/, "") : path2;
+function normalizePath(path4) {
+  return path4.length > 1 ? path4.replace(/\/+$/, "") : path4;
 }
 function networkAttachment(record, names2) {
   const mode = record.create.HostConfig.NetworkMode;
@@ -42391,13 +42496,13 @@ function dependencyOrder(nodes, cycleError) {
 }
 function findCycle(remaining, dependencies) {
   const left = new Set(remaining);
-  const path2 = [];
+  const path4 = [];
   let current = remaining[0];
-  while (!path2.includes(current)) {
-    path2.push(current);
+  while (!path4.includes(current)) {
+    path4.push(current);
     current = dependencies.get(current).find((dep) => left.has(dep));
   }
-  return [...path2.slice(path2.indexOf(current)), current];
+  return [...path4.slice(path4.indexOf(current)), current];
 }
 
 // src/restore/plan.ts
@@ -43189,12 +43294,12 @@ async function registryAuth(address, username, password) {
     return { username: entry.username, password: entry.password, serveraddress: address };
   return {};
 }
-async function askRegistry(address, path2, init) {
+async function askRegistry(address, path4, init) {
   const failures = [];
   for (const scheme of ["https", "http"]) {
     const base = `${scheme}://${address}`;
     try {
-      const response = await fetch(`${base}${path2}`, {
+      const response = await fetch(`${base}${path4}`, {
         method: init.method ?? "GET",
         headers: init.headers ?? {},
         signal: AbortSignal.timeout(init.timeoutMs)
@@ -43247,11 +43352,11 @@ async function checkRegistryManifest(location, digest, auth, timeoutMs = 15e3) {
   if (location.registry === DOCKER_HUB) {
     return { found: void 0, detail: "Docker Hub is checked by pulling" };
   }
-  const path2 = `/v2/${location.repository}/manifests/${digest}`;
+  const path4 = `/v2/${location.repository}/manifests/${digest}`;
   const headers = (authorization) => authorization ? { Accept: MANIFEST_TYPES, Authorization: authorization } : { Accept: MANIFEST_TYPES };
   let response;
   try {
-    const first = await askRegistry(location.registry, path2, {
+    const first = await askRegistry(location.registry, path4, {
       method: "HEAD",
       headers: headers(basicAuthorization(auth)),
       timeoutMs
@@ -43260,7 +43365,7 @@ async function checkRegistryManifest(location, digest, auth, timeoutMs = 15e3) {
     if (response.status === 401) {
       const bearer = await bearerToken(response.headers.get("www-authenticate"), auth, timeoutMs);
       if (bearer !== void 0) {
-        response = await fetch(`${first.base}${path2}`, {
+        response = await fetch(`${first.base}${path4}`, {
           method: "HEAD",
           headers: headers(`Bearer ${bearer}`),
           signal: AbortSignal.timeout(timeoutMs)
@@ -43623,7 +43728,7 @@ function verifySnapshot(engine, store, options, log) {
 
 // src/app/drill-checks.ts
 import { execFile } from "node:child_process";
-import { existsSync as existsSync3 } from "node:fs";
+import { existsSync as existsSync5 } from "node:fs";
 import { dirname as dirname2, join as join4 } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -43656,7 +43761,7 @@ var DEMO_CHECKS = [
 function demoDirectory() {
   let dir = dirname2(fileURLToPath(import.meta.url));
   for (let level = 0; level < 3; level++) {
-    if (existsSync3(join4(dir, "demo", "docker-compose.yml"))) return join4(dir, "demo");
+    if (existsSync5(join4(dir, "demo", "docker-compose.yml"))) return join4(dir, "demo");
     dir = dirname2(dir);
   }
   throw new InvalidSettingsError(
@@ -43957,7 +44062,7 @@ async function pruneSnapshots(store, options, log) {
 }
 
 // src/snapshot/snapshot.ts
-import { Readable as Readable3, addAbortSignal as addAbortSignal3 } from "node:stream";
+import { Readable as Readable4, addAbortSignal as addAbortSignal3 } from "node:stream";
 
 // src/shared/near-matches.ts
 var SHOWN = 5;
@@ -44624,7 +44729,7 @@ function usersOf(name, containers) {
   return containers.filter((details) => (details.Mounts ?? []).some((mount) => mount.Name === name)).map(containerName);
 }
 function bufferStream(text) {
-  return Readable3.from([Buffer.from(text)]);
+  return Readable4.from([Buffer.from(text)]);
 }
 async function takeSnapshot(engine, store, options, log) {
   const { snapshotId } = options;
@@ -44866,11 +44971,11 @@ function parseStoreSpec(value) {
       `'${explicit[1]}:' is no kind of store this tool has: expected a directory path, or dir:PATH.`
     );
   }
-  const path2 = explicit && explicit[1] === "dir" ? explicit[2] : value;
-  if (!path2.trim()) {
+  const path4 = explicit && explicit[1] === "dir" ? explicit[2] : value;
+  if (!path4.trim()) {
     throw invalidInput("store", value, "The directory path is empty: expected dir:PATH or a path.");
   }
-  return { kind: "directory", path: path2 };
+  return { kind: "directory", path: path4 };
 }
 
 // src/app/inputs.ts
