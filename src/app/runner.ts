@@ -80,7 +80,8 @@ class Session {
     const store = await boundaries.openStore(
       settings.store,
       settings.mode === 'snapshot' ? 'write' : 'read',
-      async () => void (await resolveCompression(compression, compressionLevel))
+      async () => void (await resolveCompression(compression, compressionLevel)),
+      settings.storeCredentials
     )
     await repairWith(engine, context.log)
     let registry: RegistryTarget | undefined

@@ -11,7 +11,7 @@ import type { Settings } from '../app/settings.js'
 import type { StoreSpec } from '../stores/spec.js'
 import { isMaskable, readSettings } from '../app/settings.js'
 import type { QuiesceAction } from '../snapshot/quiesce.js'
-import { openStore } from '../stores/index.js'
+import { type GivenCredentials, openStore } from '../stores/index.js'
 import type { SnapshotStore } from '../stores/store.js'
 import { TOOL_VERSION } from '../shared/version.js'
 import type { Invocation, ParsedArgs } from './args.js'
@@ -44,7 +44,12 @@ export interface CliEnvironment {
   execute: (settings: Settings, context: RunContext) => Promise<RunResult>
   /** What ls and prune, which need no engine otherwise, do first: see runner.ts. */
   repair: (settings: Settings, log: RunContext['log']) => Promise<void>
-  openStore: (spec: StoreSpec, access: 'read' | 'write') => Promise<SnapshotStore>
+  openStore: (
+    spec: StoreSpec,
+    access: 'read' | 'write',
+    beforeCreate?: () => Promise<void>,
+    given?: GivenCredentials
+  ) => Promise<SnapshotStore>
 }
 
 function processEnvironment(): CliEnvironment {
@@ -314,7 +319,7 @@ async function perform(
       }
     }
     case 'ls': {
-      const store = await io.openStore(settings.store, 'read')
+      const store = await io.openStore(settings.store, 'read', undefined, settings.storeCredentials)
       await io.repair(settings, context.log)
       const snapshots = await listSnapshots(store)
       if (snapshots.length === 0) context.log.info(`no snapshots in ${store.description}`)
@@ -325,7 +330,7 @@ async function perform(
       }
     }
     case 'prune': {
-      const store = await io.openStore(settings.store, 'read')
+      const store = await io.openStore(settings.store, 'read', undefined, settings.storeCredentials)
       await io.repair(settings, context.log)
       const pruned = await pruneSnapshots(
         store,
