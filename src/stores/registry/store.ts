@@ -36,7 +36,7 @@ import type {
   StoredSnapshot
 } from '../store.js'
 import { RegistryClient } from './client.js'
-import { pushBlob } from './upload.js'
+import { cancelUpload, pushBlob, startUpload } from './upload.js'
 
 /** What GET manifest accepts: ours, and what else a shared repository may hold (to skip it). */
 const ACCEPT = [
@@ -68,27 +68,7 @@ export class RegistryStore implements SnapshotStore {
   async open(write: boolean, beforeCreate?: () => Promise<void>): Promise<this> {
     if (write) {
       await beforeCreate?.()
-      const response = await this.client.request(
-        'start a blob upload (checking push access)',
-        this.client.path('blobs/uploads/'),
-        {
-          method: 'POST',
-          scope: this.client.pushScope,
-          headers: { 'content-length': '0' },
-          expect: [202]
-        }
-      )
-      await response.body?.cancel()
-      const location = response.headers.get('location')
-      if (location) {
-        const url = new URL(location, await this.client.baseUrl()).toString()
-        const cancel = await this.client.request('cancel a blob upload', url, {
-          method: 'DELETE',
-          scope: this.client.pushScope,
-          expect: [204, 404, 405]
-        })
-        await cancel.body?.cancel()
-      }
+      await cancelUpload(this.client, await startUpload(this.client))
     }
     return this
   }

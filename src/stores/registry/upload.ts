@@ -111,7 +111,7 @@ async function peekEmpty(chunk: Promise<Buffer>): Promise<boolean> {
 }
 
 /** Opens an upload session; resolves with its URL. */
-async function startUpload(client: RegistryClient): Promise<string> {
+export async function startUpload(client: RegistryClient): Promise<string> {
   const response = await client.request('start a blob upload', client.path('blobs/uploads/'), {
     method: 'POST',
     scope: client.pushScope,
@@ -187,8 +187,11 @@ async function sendChunk(offset: number, send: () => Promise<Response>): Promise
   }
 }
 
-/** Cancels a session (best effort: the registry drops idle sessions itself). */
-async function cancelUpload(client: RegistryClient, location: string): Promise<void> {
+/**
+ * Cancels a session (best effort: the registry drops idle sessions itself, and some want delete
+ * rights for it).
+ */
+export async function cancelUpload(client: RegistryClient, location: string): Promise<void> {
   try {
     const response = await client.request('cancel a blob upload', location, {
       method: 'DELETE',
