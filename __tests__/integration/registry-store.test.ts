@@ -12,7 +12,6 @@ import { docker, inBusybox, removeByPrefix, runBundle, uniquePrefix } from './su
 
 const prefix = uniquePrefix('registry')
 const volume = `${prefix}data`
-const smallVolume = `${prefix}small`
 let work: string
 let basic: TestRegistry
 let bearer: TestRegistry
@@ -35,8 +34,6 @@ beforeAll(async () => {
     ['-v', `${volume}:/d`],
     'head -c 12000000 /dev/urandom > /d/random && echo hello > /d/small.txt'
   )
-  await docker('volume', 'create', smallVolume)
-  await inBusybox(['-v', `${smallVolume}:/d`], 'head -c 300000 /dev/urandom > /d/file')
 })
 
 afterAll(async () => {
@@ -139,14 +136,15 @@ describe('the registry store, through the CLI', () => {
     expect(denied.stderr).toContain('refused the credentials from anonymous access')
   })
 
-  it('uploads no archive again for an unchanged volume, and prunes by deleting tags', async () => {
+  it('uploads no archive again for an unchanged volume (12 MB), and prunes by deleting tags', async () => {
     const store = `oci://${open.host}/dst/pruned`
     const archiveUploads: number[] = []
+    const patches: number[] = []
     let archiveDigest = ''
     for (const id of ['old-one', 'new-one']) {
       const before = open.requests.length
       const run = await runBundle(
-        ['snapshot', '--volumes', smallVolume, '--store', store, '--snapshot-id', id],
+        ['snapshot', '--volumes', volume, '--store', store, '--snapshot-id', id],
         { env }
       )
       expect(run.code, run.stderr).toBe(0)
@@ -161,13 +159,16 @@ describe('the registry store, through the CLI', () => {
       expect(archive).toBeDefined()
       archiveDigest ||= archive!.digest
       expect(archive!.digest).toBe(archiveDigest)
+      const made = open.requests.slice(before)
       archiveUploads.push(
-        open.requests
-          .slice(before)
-          .filter(r => r.startsWith('PUT') && r.includes(encodeURIComponent(archiveDigest))).length
+        made.filter(r => r.startsWith('PUT') && r.includes(encodeURIComponent(archiveDigest)))
+          .length
       )
+      patches.push(made.filter(r => r.startsWith('PATCH')).length)
     }
     expect(archiveUploads).toEqual([1, 0])
+    // The 12 MB archive went in two chunks the first time, in none the second.
+    expect(patches).toEqual([2, 0])
     const pruned = await runBundle(['prune', '--store', store, '--keep', '1'], { env })
     expect(pruned.code, pruned.stderr).toBe(0)
     const tags = await fetch(`http://${open.host}/v2/dst/pruned/tags/list`)
@@ -234,6 +235,47 @@ describe('the registry store, directly', () => {
     )
     await writer.discard()
     expect(await store().has('broken', 'x.bin')).toBe(false)
+  })
+
+  it('says the registry refused a blob midway, and the bytes it had taken', async () => {
+    const writer = await store().begin('refused')
+    let patches = 0
+    open.refuse = request => (request.startsWith('PATCH') && ++patches === 2 ? 413 : undefined)
+    try {
+      const failure = await writer
+        .put('big.bin', Readable.from([Buffer.alloc(3 * CHUNK_BYTES)]))
+        .catch((error: unknown) => error)
+      expect(failure).toBeInstanceOf(StoreError)
+      const message = (failure as Error).message
+      expect(message).toContain(
+        `registry ${open.host} (repository dst/direct) refused upload bytes ${CHUNK_BYTES}-`
+      )
+      expect(message).toContain('(413: DENIED quota exceeded)')
+      expect(message).toContain('storage quota was reached')
+      expect(message).toContain(`refused midway, after ${CHUNK_BYTES} bytes had been accepted`)
+    } finally {
+      open.refuse = undefined
+    }
+    await writer.discard()
+    expect(await store().has('refused', 'big.bin')).toBe(false)
+  })
+
+  it('says so when the registry does not allow deletes, and keeps the snapshot', async () => {
+    const writer = await store().begin('kept')
+    await writer.put('manifest.json', bytes('{"kept":1}'))
+    await writer.publish({ replace: false })
+    open.refuse = request =>
+      request.startsWith('DELETE /v2/dst/direct/manifests/') ? 405 : undefined
+    try {
+      await expect(store().delete('kept')).rejects.toThrow(
+        `registry oci://${open.host}/dst/direct does not allow deleting, so snapshot kept stays there.`
+      )
+    } finally {
+      open.refuse = undefined
+    }
+    expect(await store().has('kept', 'manifest.json')).toBe(true)
+    expect(await store().delete('kept')).toBe('deleted')
+    expect(await store().has('kept', 'manifest.json')).toBe(false)
   })
 
   it('mounts a blob from another repository without uploading it', async () => {

@@ -19,6 +19,11 @@ export interface TestRegistry {
   requests: string[]
   /** Token requests (`scope` values) the token server answered, for `bearer`. */
   tokenScopes: string[][]
+  /**
+   * When set, asked for each request (`METHOD /path?query`): a status makes the proxy answer it
+   * instead of the registry, with a registry error body saying `quota exceeded`.
+   */
+  refuse?: (request: string) => number | undefined
   stop(): Promise<void>
 }
 
@@ -147,7 +152,15 @@ export async function startRegistry(dir: string, kind: RegistryAuthKind): Promis
   process.once('exit', killOnExit)
   // The proxy keeps the Host header, so the registry's Location URLs point back at the proxy.
   const proxy = createServer((incoming, outgoing) => {
-    requests.push(`${incoming.method} ${incoming.url}`)
+    const line = `${incoming.method} ${incoming.url}`
+    requests.push(line)
+    const refused = registry.refuse?.(line)
+    if (refused !== undefined) {
+      incoming.resume()
+      outgoing.writeHead(refused, { 'content-type': 'application/json' })
+      outgoing.end('{"errors":[{"code":"DENIED","message":"quota exceeded"}]}')
+      return
+    }
     const forward = httpRequest(
       {
         host: '127.0.0.1',
@@ -174,6 +187,7 @@ export async function startRegistry(dir: string, kind: RegistryAuthKind): Promis
       await new Promise(resolve => server.close(resolve))
     }
   }
+  const registry: TestRegistry = { host, username, password, requests, tokenScopes, stop }
   for (let tries = 0; ; tries++) {
     const answered = await fetch(`http://127.0.0.1:${registryPort}/v2/`).then(
       () => true,
@@ -186,5 +200,5 @@ export async function startRegistry(dir: string, kind: RegistryAuthKind): Promis
     }
     await new Promise(resolve => setTimeout(resolve, 250))
   }
-  return { host, username, password, requests, tokenScopes, stop }
+  return registry
 }

@@ -1,6 +1,8 @@
 /**
  * A store in an OCI registry repository: each snapshot is an artifact (see oci/format.ts) tagged
  * with its id, each object a blob. What a registry cannot do, said plainly:
+ * - An object's digest is known only once it is read: one equal to the previous snapshot's object
+ *   of the same name is found by comparing the two while reading (reuse.ts), and not uploaded.
  * - Nothing is staged under a name: blobs are pushed, then `publish` puts the manifest under the
  *   tag in one request. An unpublished snapshot leaves only untagged blobs, which no reader sees
  *   and the registry's garbage collection removes; `discard`, `discardStaged` and
@@ -36,6 +38,7 @@ import type {
   StoredSnapshot
 } from '../store.js'
 import { RegistryClient } from './client.js'
+import { pushUnlessSame } from './reuse.js'
 import { cancelUpload, pushBlob, startUpload } from './upload.js'
 
 /** What GET manifest accepts: ours, and what else a shared repository may hold (to skip it). */
@@ -76,6 +79,7 @@ export class RegistryStore implements SnapshotStore {
   async begin(snapshotId: string): Promise<SnapshotWriter> {
     checkSnapshotId(snapshotId)
     const objects = new Map<string, ArtifactObject>()
+    let previous: Promise<Map<string, ArtifactObject>> | undefined
     return {
       snapshotId,
       put: async (name, data) => {
@@ -83,7 +87,8 @@ export class RegistryStore implements SnapshotStore {
           data.destroy()
           throw new InvalidSettingsError(`Invalid object name '${name}' for ${this.description}.`)
         }
-        const blob = await pushBlob(this.client, data)
+        previous ??= this.previousObjects()
+        const blob = await pushUnlessSame(this.client, data, (await previous).get(name))
         objects.set(name, { name, digest: blob.digest, size: blob.size })
         return blob.size
       },
@@ -125,7 +130,17 @@ export class RegistryStore implements SnapshotStore {
   }
 
   async list(): Promise<StoredSnapshot[]> {
-    const snapshots: StoredSnapshot[] = []
+    return (await this.artifacts()).map(({ snapshotId, artifact, createdAt }) => ({
+      snapshotId,
+      hasManifest: artifact.objects.some(object => object.name === MANIFEST_FILE),
+      modifiedAt: createdAt,
+      bytes: artifact.objects.reduce((total, object) => total + object.size, 0)
+    }))
+  }
+
+  /** Every snapshot's artifact, with when it was published. */
+  private async artifacts() {
+    const found: { snapshotId: string; artifact: ArtifactManifest; createdAt: Date }[] = []
     for (const tag of await this.client.tags()) {
       if (!isValidSnapshotId(tag)) continue
       const manifest = await this.client.getManifest(tag, ACCEPT)
@@ -136,14 +151,32 @@ export class RegistryStore implements SnapshotStore {
         `snapshot ${tag} in ${this.description}`
       )
       const created = artifact.created ? new Date(artifact.created) : new Date(NaN)
-      snapshots.push({
+      found.push({
         snapshotId: tag,
-        hasManifest: artifact.objects.some(object => object.name === MANIFEST_FILE),
-        modifiedAt: Number.isNaN(created.getTime()) ? new Date(0) : created,
-        bytes: artifact.objects.reduce((total, object) => total + object.size, 0)
+        artifact,
+        createdAt: Number.isNaN(created.getTime()) ? new Date(0) : created
       })
     }
-    return snapshots
+    return found
+  }
+
+  /**
+   * The newest published object of each name: what a new object of that name probably equals
+   * (see reuse.ts). Only an optimisation: a store that cannot be listed offers none.
+   */
+  private async previousObjects(): Promise<Map<string, ArtifactObject>> {
+    const objects = new Map<string, ArtifactObject>()
+    try {
+      const oldestFirst = (await this.artifacts()).sort(
+        (a, b) => a.createdAt.getTime() - b.createdAt.getTime()
+      )
+      for (const { artifact } of oldestFirst) {
+        for (const object of artifact.objects) objects.set(object.name, object)
+      }
+    } catch {
+      objects.clear()
+    }
+    return objects
   }
 
   /** Registries have no locks: see the top of this file. */

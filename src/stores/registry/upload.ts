@@ -21,7 +21,7 @@ export interface PushedBlob {
 }
 
 /** Reads a stream in chunks of `size` bytes (the last one shorter); an empty chunk ends it. */
-class ChunkReader {
+export class ChunkReader {
   private readonly iterator: AsyncIterator<unknown>
   private leftover: Buffer = Buffer.alloc(0)
   private done = false
@@ -57,6 +57,18 @@ class ChunkReader {
     const whole = Buffer.concat(parts, length)
     this.leftover = whole.subarray(Math.min(this.size, whole.length))
     return whole.subarray(0, Math.min(this.size, whole.length))
+  }
+
+  /** What is left of the stream after the chunks read so far. */
+  async *rest(): AsyncGenerator<Buffer> {
+    if (this.leftover.length > 0) yield this.leftover
+    this.leftover = Buffer.alloc(0)
+    while (!this.done) {
+      const step = await this.iterator.next()
+      if (step.done) break
+      yield toBuffer(step.value)
+    }
+    this.done = true
   }
 }
 
