@@ -8,7 +8,7 @@ import { describeError } from '../shared/errors.js'
 import type { InputName } from '../app/inputs.js'
 import { outputsOf, summaryOf } from './summary.js'
 import { execute } from '../app/runner.js'
-import { readSettings } from '../app/settings.js'
+import { isMaskable, readSettings } from '../app/settings.js'
 
 /** The action's main step. */
 export async function run(): Promise<void> {
@@ -32,7 +32,10 @@ export async function run(): Promise<void> {
     })
     const result = await execute(settings, {
       log: actionLogger,
-      onTransfer: progress.onTransfer
+      onTransfer: progress.onTransfer,
+      onSecret: secret => {
+        if (isMaskable(secret)) core.setSecret(secret)
+      }
     })
     for (const [name, value] of Object.entries(outputsOf(result))) core.setOutput(name, value)
     await core.summary.addRaw(summaryOf(result)).write()

@@ -31,6 +31,8 @@ export interface RunContext {
   onTransfer?: TransferListener
   /** Aborted when the user asks the run to stop (Ctrl-C). */
   signal?: AbortSignal
+  /** A secret found during the run (Docker config credentials): masked from then on. */
+  onSecret?: (secret: string) => void
 }
 
 /**
@@ -81,13 +83,16 @@ class Session {
       settings.store,
       settings.mode === 'snapshot' ? 'write' : 'read',
       async () => void (await resolveCompression(compression, compressionLevel)),
-      settings.storeCredentials
+      { ...settings.storeCredentials, onSecret: context.onSecret }
     )
     await repairWith(engine, context.log)
     let registry: RegistryTarget | undefined
     if (settings.registry) {
       const { address, repository, username, password } = settings.registry
-      registry = { address, repository, auth: await registryAuth(address, username, password) }
+      const auth = await registryAuth(address, username, password)
+      for (const secret of [auth.password, auth.identitytoken])
+        if (secret) context.onSecret?.(secret)
+      registry = { address, repository, auth }
     }
     return new Session(settings, context, engine, store, registry)
   }

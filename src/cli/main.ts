@@ -209,6 +209,7 @@ async function runCommand(
     log: stoppingAtPhaseEnds(display.log, interruption),
     onTransfer: display.onTransfer,
     signal: interruption.signal,
+    onSecret: secret => masker.add(secret),
     onQuiesce: actions => {
       held = [...actions]
     }
@@ -319,7 +320,10 @@ async function perform(
       }
     }
     case 'ls': {
-      const store = await io.openStore(settings.store, 'read', undefined, settings.storeCredentials)
+      const store = await io.openStore(settings.store, 'read', undefined, {
+        ...settings.storeCredentials,
+        onSecret: context.onSecret
+      })
       await io.repair(settings, context.log)
       const snapshots = await listSnapshots(store)
       if (snapshots.length === 0) context.log.info(`no snapshots in ${store.description}`)
@@ -330,7 +334,10 @@ async function perform(
       }
     }
     case 'prune': {
-      const store = await io.openStore(settings.store, 'read', undefined, settings.storeCredentials)
+      const store = await io.openStore(settings.store, 'read', undefined, {
+        ...settings.storeCredentials,
+        onSecret: context.onSecret
+      })
       await io.repair(settings, context.log)
       const pruned = await pruneSnapshots(
         store,

@@ -8,6 +8,8 @@ import type { SnapshotStore } from './store.js'
 export interface GivenCredentials {
   username?: string
   password?: string
+  /** Told each secret found in the Docker config or a credential helper, to mask it. */
+  onSecret?: (secret: string) => void
 }
 
 /**
@@ -25,10 +27,15 @@ export function openStore(
   if (spec.kind === 'directory') {
     return DirectoryStore.open(spec.path, access === 'write', beforeCreate)
   }
-  const credentials = async (): Promise<RegistryCredentials | undefined> =>
-    spec.credentials === 'inputs'
-      ? { ...given, source: 'the registry-username and registry-password inputs' }
-      : dockerCredentials(spec.host)
+  const { username, password, onSecret } = given
+  const credentials = async (): Promise<RegistryCredentials | undefined> => {
+    if (spec.credentials === 'inputs') {
+      return { username, password, source: 'the registry-username and registry-password inputs' }
+    }
+    const found = await dockerCredentials(spec.host)
+    for (const secret of [found?.password, found?.identityToken]) if (secret) onSecret?.(secret)
+    return found
+  }
   return new RegistryStore(spec.host, spec.repository, credentials).open(
     access === 'write',
     beforeCreate
