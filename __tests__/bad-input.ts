@@ -41,7 +41,8 @@ const EXPECT_NAMES = (what: string, ids = '') =>
 const EXPECT_ID =
   "Expected lowercase letters, digits, '.', '_' or '-', starting with a letter or digit, at " +
   'most 128 characters.'
-const EXPECT_STORE = 'expected a directory path, or dir:PATH.'
+const EXPECT_STORE = 'expected a directory path, dir:PATH or oci://HOST[:PORT]/REPOSITORY.'
+const EXPECT_OCI = 'Expected oci://HOST[:PORT]/REPOSITORY, e.g. oci://ghcr.io/team/snapshots.'
 const EXPECT_REGISTRY = 'Expected host or host:port, like 127.0.0.1:5000 or ghcr.io.'
 const EXPECT_REPOSITORY = 'Expected lowercase path components like team/snapshots.'
 const EXPECT_HOST =
@@ -117,6 +118,45 @@ export const BAD_INPUTS: readonly BadInput[] = [
     message:
       "Invalid store 'https://example.com/snapshots'. 'https:' is no kind of store this tool " +
       `has: ${EXPECT_STORE}`
+  },
+  {
+    input: 'store',
+    value: 'oci://127.0.0.1:5000',
+    inputs: { store: 'oci://127.0.0.1:5000' },
+    message: `Invalid store 'oci://127.0.0.1:5000'. It names no registry and repository. ${EXPECT_OCI}`
+  },
+  {
+    input: 'store',
+    value: 'oci://ghcr.io/Team/Snaps',
+    inputs: { store: 'oci://ghcr.io/Team/Snaps' },
+    message:
+      "Invalid store 'oci://ghcr.io/Team/Snaps'. 'Team/Snaps' is no repository name: lowercase " +
+      "letters, digits and '.', '_', '-' between them, in path components separated by '/'. " +
+      EXPECT_OCI
+  },
+  {
+    input: 'store',
+    value: 'oci://ghcr.io/team/snaps:nightly',
+    inputs: { store: 'oci://ghcr.io/team/snaps:nightly' },
+    message:
+      "Invalid store 'oci://ghcr.io/team/snaps:nightly'. The repository takes no tag or digest: " +
+      `each snapshot is tagged with its id. ${EXPECT_OCI}`
+  },
+  {
+    input: 'store',
+    value: 'oci://ci:pa55word@ghcr.io/team/snaps',
+    inputs: { store: 'oci://ci:pa55word@ghcr.io/team/snaps' },
+    secret: true,
+    message:
+      "Invalid store 'oci://…@ghcr.io/team/snaps'. Credentials do not belong in the " +
+      'store address: give registry-username and registry-password, or log in with docker ' +
+      `login. ${EXPECT_OCI}`
+  },
+  {
+    input: 'store',
+    value: 'oci://ghcr.io:99999/team/snaps',
+    inputs: { store: 'oci://ghcr.io:99999/team/snaps' },
+    message: `Invalid store 'oci://ghcr.io:99999/team/snaps'. 'ghcr.io:99999' is no registry host. ${EXPECT_OCI}`
   },
   {
     input: 'store',
@@ -470,7 +510,7 @@ export const BAD_INPUTS: readonly BadInput[] = [
     inputs: { 'registry-username': 'ci' },
     message:
       'registry-username is set but registry is empty: credentials for no registry. Expected ' +
-      'registry (host:port) as well, or no registry-username.'
+      'registry (host:port) or an oci:// store as well, or no registry-username.'
   },
   {
     input: 'registry-username',
@@ -487,7 +527,7 @@ export const BAD_INPUTS: readonly BadInput[] = [
     inputs: { 'registry-password': PASSWORD },
     message:
       'registry-password is set but registry is empty: credentials for no registry. Expected ' +
-      'registry (host:port) as well, or no registry-password.'
+      'registry (host:port) or an oci:// store as well, or no registry-password.'
   },
   // restore
   {

@@ -12,11 +12,12 @@ import {
   describeError,
   execute,
   formatBytes,
+  isMaskable,
   openStore,
   plural,
   readSettings,
   repairAbandoned
-} from "./chunks/chunk-GUOJCQAL.js";
+} from "./chunks/chunk-OGRZVC6V.js";
 
 // node_modules/@actions/core/lib/command.js
 import * as os from "os";
@@ -707,7 +708,10 @@ async function run() {
     const result = await execute(settings, {
       log: actionLogger,
       onTransfer: progress.onTransfer,
-      signal: interruption.signal
+      signal: interruption.signal,
+      onSecret: (secret) => {
+        if (isMaskable(secret)) setSecret(secret);
+      }
     });
     for (const [name, value] of Object.entries(outputsOf(result))) setOutput(name, value);
     await summary.addRaw(summaryOf(result)).write();

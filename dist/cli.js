@@ -25,7 +25,7 @@ import {
   plural,
   readSettings,
   realBoundaries
-} from "./chunks/chunk-GUOJCQAL.js";
+} from "./chunks/chunk-OGRZVC6V.js";
 
 // src/cli/commands.ts
 var REGISTRY_ACCESS = ["registry", "registry-username", "registry-password"];
@@ -109,14 +109,18 @@ var COMMANDS = {
   },
   ls: {
     summary: "List the snapshots in a store: id, status (complete, incomplete, or damaged: its manifest does not check out), when, and size.",
-    inputs: ["store"],
+    inputs: ["store", "registry-username", "registry-password"],
     switches: [],
-    examples: ["docker-snapshot ls --store /srv/snapshots", "docker-snapshot ls --json"]
+    examples: [
+      "docker-snapshot ls --store /srv/snapshots",
+      "docker-snapshot ls --json",
+      "docker-snapshot ls --store oci://ghcr.io/team/snapshots"
+    ]
   },
   prune: {
     summary: "Remove old snapshots from a store, keeping the newest complete ones; also removes incomplete snapshots (failed runs) older than an hour. Damaged snapshots and those a restore or verify is reading are left, and named.",
     mode: "prune",
-    inputs: ["store", "keep", "older-than"],
+    inputs: ["store", "keep", "older-than", "registry-username", "registry-password"],
     switches: [],
     examples: [
       "docker-snapshot prune --keep 5",
@@ -176,7 +180,10 @@ function isBooleanInput(name) {
   return fallback === "true" || fallback === "false";
 }
 var FLAG_ENVIRONMENT = {
-  "registry-password": { variable: "DOCKER_SNAPSHOT_REGISTRY_PASSWORD", with: "registry" }
+  "registry-password": {
+    variable: "DOCKER_SNAPSHOT_REGISTRY_PASSWORD",
+    with: ["registry", "registry-username"]
+  }
 };
 var SECRET_INPUTS = {
   "registry-password": "value",
@@ -387,7 +394,7 @@ function parseFlags(command, words, env) {
     const input = name;
     const fromEnv = env[source.variable];
     if (!accepts(input) || invocation.inputs[input] !== void 0 || !fromEnv) continue;
-    if (source.with && !invocation.inputs[source.with]) continue;
+    if (source.with && !source.with.some((other) => invocation.inputs[other])) continue;
     invocation.inputs[input] = fromEnv;
   }
   if (spec.mode) invocation.inputs.mode = spec.mode;
@@ -474,7 +481,7 @@ function inputEntry(command, name) {
   if (LIST_SEPARATORS[name] !== void 0) text += " Repeat the flag to add more.";
   const environment = FLAG_ENVIRONMENT[name];
   if (environment) {
-    text += ` When not given, read from the environment variable ${environment.variable}` + (environment.with && COMMANDS[command].inputs.includes(environment.with) ? ` (when --${environment.with} is given)` : "") + ", which keeps it out of shell history.";
+    text += ` When not given, read from the environment variable ${environment.variable}` + (environment.with ? ` (when ${environment.with.filter((other) => COMMANDS[command].inputs.includes(other)).map((other) => `--${other}`).join(" or ")} is given)` : "") + ", which keeps it out of shell history.";
   }
   const fallback = INPUTS[name].default;
   if (fallback) text += ` (default: ${fallback})`;
@@ -935,6 +942,7 @@ async function runCommand(invocation, io, masker) {
     log: display.log,
     onTransfer: display.onTransfer,
     signal: interruption.signal,
+    onSecret: (secret) => masker.add(secret),
     onQuiesce: (actions) => {
       held = [...actions];
     }

@@ -9,7 +9,7 @@ import { describeError } from '../shared/errors.js'
 import type { InputName } from '../app/inputs.js'
 import { outputsOf, summaryOf } from './summary.js'
 import { execute } from '../app/runner.js'
-import { readSettings } from '../app/settings.js'
+import { isMaskable, readSettings } from '../app/settings.js'
 
 /**
  * The action's main step. A cancelled workflow sends SIGINT, then SIGTERM, then kills the step:
@@ -47,7 +47,10 @@ export async function run(): Promise<void> {
     const result = await execute(settings, {
       log: actionLogger,
       onTransfer: progress.onTransfer,
-      signal: interruption.signal
+      signal: interruption.signal,
+      onSecret: secret => {
+        if (isMaskable(secret)) core.setSecret(secret)
+      }
     })
     for (const [name, value] of Object.entries(outputsOf(result))) core.setOutput(name, value)
     await core.summary.addRaw(summaryOf(result)).write()

@@ -6,7 +6,7 @@ export const INPUTS = {
   },
   store: {
     description:
-      'Where snapshots live: a directory path (or `dir:PATH`). Volume archives, saved images and the manifest go there.',
+      'Where snapshots live: a directory path (or `dir:PATH`), or a registry repository `oci://HOST[:PORT]/REPOSITORY` (each snapshot an OCI artifact tagged with its id). Volume archives, saved images and the manifest go there.',
     default: '.docker-snapshots'
   },
   'snapshot-id': {
@@ -93,7 +93,8 @@ export const INPUTS = {
     default: 'docker-snapshot'
   },
   'registry-username': {
-    description: "Registry user name. Empty uses the Docker config's credentials, or none.",
+    description:
+      "Registry user name, for the registry input and an `oci://` store on the same host (or alone). Empty uses the Docker config's credentials (credential helpers included), or none.",
     default: ''
   },
   'registry-password': {

@@ -36,6 +36,8 @@ export interface RunContext {
    * mode stops at its next safe point once it is aborted, and undoes what it must.
    */
   signal?: AbortSignal
+  /** A secret found during the run (Docker config credentials): masked from then on. */
+  onSecret?: (secret: string) => void
 }
 
 /**
@@ -96,14 +98,18 @@ class Session {
     const store = await boundaries.openStore(
       settings.store,
       access,
-      async () => void (await resolveCompression(compression, compressionLevel))
+      async () => void (await resolveCompression(compression, compressionLevel)),
+      { ...settings.storeCredentials, onSecret: context.onSecret }
     )
     await repairWith(engine, context.log)
     context.signal?.throwIfAborted()
     let registry: RegistryTarget | undefined
     if (settings.registry) {
       const { address, repository, username, password } = settings.registry
-      registry = { address, repository, auth: await registryAuth(address, username, password) }
+      const auth = await registryAuth(address, username, password)
+      for (const secret of [auth.password, auth.identitytoken])
+        if (secret) context.onSecret?.(secret)
+      registry = { address, repository, auth }
     }
     return new Session(settings, context, engine, store, registry, boundaries.now)
   }

@@ -30,6 +30,11 @@ export interface Settings {
   /** For snapshot, the id to write; for restore and verify, an id or `latest`. */
   snapshotId: string
   registry?: RegistrySettings
+  /**
+   * registry-username and registry-password, for a registry store whose spec says `inputs`
+   * (the image registry's are in `registry`).
+   */
+  storeCredentials?: { username?: string; password?: string }
   snapshot: {
     containers: string[]
     composeProject?: string
@@ -315,20 +320,25 @@ export function readSettings(source: InputSource): Settings {
       "Expected a user name without ':' or white space, as registries take it."
     )
   }
+  const store = parseStoreSpec(get('store'))
+  if (password && isMaskable(password)) secrets.push(password)
   if (address) {
     registry = { address: parseRegistry(address), repository }
     if (username) registry.username = username
-    if (password) {
-      registry.password = password
-      if (isMaskable(password)) secrets.push(password)
-    }
-  } else if (password || username) {
+    if (password) registry.password = password
+  } else if ((password || username) && store.kind !== 'registry') {
     const given = password ? 'registry-password' : 'registry-username'
     throw new InvalidSettingsError(
       `${given} is set but registry is empty: credentials for no registry. Expected registry ` +
-        `(host:port) as well, or no ${given}.`
+        `(host:port) or an oci:// store as well, or no ${given}.`
     )
   }
+  // The inputs are for the image registry; an oci:// store on the same host (or alone) uses them too.
+  const storeCredentials =
+    store.kind === 'registry' &&
+    (password || username) &&
+    (!registry || registry.address === store.host)
+  if (storeCredentials) store.credentials = 'inputs'
 
   const compression = oneOf('compression', get('compression'), ['auto', 'zstd', 'gzip'] as const)
   const level = compressionLevel(get('compression-level'), compression)
@@ -366,7 +376,7 @@ export function readSettings(source: InputSource): Settings {
 
   const settings: Settings = {
     mode,
-    store: parseStoreSpec(get('store')),
+    store,
     snapshotId,
     snapshot: {
       containers: names('containers', get('containers'), 'container'),
@@ -404,6 +414,12 @@ export function readSettings(source: InputSource): Settings {
     settings.dockerHost = dockerHost
   }
   if (registry) settings.registry = registry
+  if (storeCredentials) {
+    settings.storeCredentials = {
+      ...(username && { username }),
+      ...(password && { password })
+    }
+  }
   const project = get('compose-project')
   if (project && !/^[a-z0-9][a-z0-9_-]*$/.test(project)) {
     throw invalid(

@@ -279,7 +279,7 @@ function parseFlags(command: CommandName, words: string[], env: Environment): In
     const input = name as InputName
     const fromEnv = env[source.variable]
     if (!accepts(input) || invocation.inputs[input] !== undefined || !fromEnv) continue
-    if (source.with && !invocation.inputs[source.with]) continue
+    if (source.with && !source.with.some(other => invocation.inputs[other])) continue
     invocation.inputs[input] = fromEnv
   }
   if (spec.mode) invocation.inputs.mode = spec.mode

@@ -106,9 +106,13 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     summary:
       'List the snapshots in a store: id, status (complete, incomplete, or damaged: its ' +
       'manifest does not check out), when, and size.',
-    inputs: ['store'],
+    inputs: ['store', 'registry-username', 'registry-password'],
     switches: [],
-    examples: ['docker-snapshot ls --store /srv/snapshots', 'docker-snapshot ls --json']
+    examples: [
+      'docker-snapshot ls --store /srv/snapshots',
+      'docker-snapshot ls --json',
+      'docker-snapshot ls --store oci://ghcr.io/team/snapshots'
+    ]
   },
   prune: {
     summary:
@@ -116,7 +120,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       'also removes incomplete snapshots (failed runs) older than an hour. Damaged snapshots ' +
       'and those a restore or verify is reading are left, and named.',
     mode: 'prune',
-    inputs: ['store', 'keep', 'older-than'],
+    inputs: ['store', 'keep', 'older-than', 'registry-username', 'registry-password'],
     switches: [],
     examples: [
       'docker-snapshot prune --keep 5',
@@ -200,12 +204,16 @@ export function isBooleanInput(name: InputName): boolean {
 
 /**
  * Environment variables a flag may come from when it is not given, to keep secrets out of shell
- * history; `with`: only when that flag is given too (a password without a registry is an error).
+ * history; `with`: only when one of those flags is given too (a password for nothing is an error).
  */
-export const FLAG_ENVIRONMENT: Partial<Record<InputName, { variable: string; with?: InputName }>> =
-  {
-    'registry-password': { variable: 'DOCKER_SNAPSHOT_REGISTRY_PASSWORD', with: 'registry' }
+export const FLAG_ENVIRONMENT: Partial<
+  Record<InputName, { variable: string; with?: readonly InputName[] }>
+> = {
+  'registry-password': {
+    variable: 'DOCKER_SNAPSHOT_REGISTRY_PASSWORD',
+    with: ['registry', 'registry-username']
   }
+}
 
 /**
  * Inputs that carry secrets, masked in all output: the whole value, or the values of its

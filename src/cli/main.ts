@@ -141,6 +141,7 @@ async function runCommand(
     log: display.log,
     onTransfer: display.onTransfer,
     signal: interruption.signal,
+    onSecret: secret => masker.add(secret),
     onQuiesce: actions => {
       held = [...actions]
     }

@@ -77,7 +77,7 @@ describe('readSettings defaults', () => {
     )
     expect(generated).toEqual(fromYaml)
     const settings = read()
-    expect(settings.store.path).toBe(INPUTS.store.default)
+    expect(settings.store).toEqual({ kind: 'directory', path: INPUTS.store.default })
     expect(settings.snapshot.consistency).toBe(INPUTS.consistency.default)
     expect(settings.snapshot.hookTimeoutMs).toBe(Number(INPUTS['hook-timeout'].default) * 1000)
     expect(settings.restore.waitTimeoutMs).toBe(Number(INPUTS['wait-timeout'].default) * 1000)

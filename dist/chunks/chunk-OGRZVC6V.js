@@ -6657,7 +6657,7 @@ var require_keyParser = __commonJS({
     var {
       createDecipheriv,
       createECDH,
-      createHash: createHash5,
+      createHash: createHash8,
       createHmac: createHmac2,
       createSign,
       createVerify,
@@ -7345,11 +7345,11 @@ ${formatted}-----END ${type} KEY-----`;
                 );
               }
               const ivSlice = bufferSlice(cipherIV, 0, 8);
-              let cipherKey = createHash5("md5").update(passphrase).update(ivSlice).digest();
+              let cipherKey = createHash8("md5").update(passphrase).update(ivSlice).digest();
               while (cipherKey.length < encInfo.keyLen) {
                 cipherKey = combineBuffers(
                   cipherKey,
-                  createHash5("md5").update(cipherKey).update(passphrase).update(ivSlice).digest()
+                  createHash8("md5").update(cipherKey).update(passphrase).update(ivSlice).digest()
                 );
               }
               if (cipherKey.length > encInfo.keyLen)
@@ -7514,8 +7514,8 @@ ${formatted}-----END ${type} KEY-----`;
         if (encrypted) {
           const encInfo = CIPHER_INFO[cipherName];
           let cipherKey = combineBuffers(
-            createHash5("sha1").update(PPK_PP1).update(passphrase).digest(),
-            createHash5("sha1").update(PPK_PP2).update(passphrase).digest()
+            createHash8("sha1").update(PPK_PP1).update(passphrase).digest(),
+            createHash8("sha1").update(PPK_PP2).update(passphrase).digest()
           );
           if (cipherKey.length > encInfo.keyLen)
             cipherKey = bufferSlice(cipherKey, 0, encInfo.keyLen);
@@ -7555,7 +7555,7 @@ ${formatted}-----END ${type} KEY-----`;
           passphrase = EMPTY_PASSPHRASE;
         const calcMAC = createHmac2(
           "sha1",
-          createHash5("sha1").update("putty-private-key-file-mac-key").update(passphrase).digest()
+          createHash8("sha1").update("putty-private-key-file-mac-key").update(passphrase).digest()
         ).update(macData).digest("hex");
         if (calcMAC !== mac) {
           if (encrypted) {
@@ -7899,7 +7899,7 @@ var require_agent = __commonJS({
     var { Duplex: Duplex2 } = __require("stream");
     var { resolve: resolve2 } = __require("path");
     var { readFile: readFile3 } = __require("fs");
-    var { execFile: execFile2, spawn: spawn2 } = __require("child_process");
+    var { execFile: execFile2, spawn: spawn3 } = __require("child_process");
     var { isParsedKey, parseKey } = require_keyParser();
     var {
       makeBufferParser,
@@ -8076,7 +8076,7 @@ var require_agent = __commonJS({
             return cb(new Error("Unexpected multiple agent requests"));
           this.buffer = null;
           let error;
-          const proc = this.proc = spawn2(EXEPATH, [data.length]);
+          const proc = this.proc = spawn3(EXEPATH, [data.length]);
           proc.stdout.on("data", (data2) => {
             this.push(data2);
           });
@@ -9877,7 +9877,7 @@ var require_kex = __commonJS({
       createDiffieHellman,
       createDiffieHellmanGroup,
       createECDH,
-      createHash: createHash5,
+      createHash: createHash8,
       createPublicKey,
       diffieHellman,
       generateKeyPairSync,
@@ -10303,7 +10303,7 @@ var require_kex = __commonJS({
               DISCONNECT_REASON.KEY_EXCHANGE_FAILED
             );
           }
-          const hash = createHash5(this.hashName);
+          const hash = createHash8(this.hashName);
           hashString(hash, isServer ? this._remoteIdentRaw : this._identRaw);
           hashString(hash, isServer ? this._identRaw : this._remoteIdentRaw);
           hashString(hash, isServer ? this._remoteKexinit : this._kexinit);
@@ -11311,9 +11311,9 @@ var require_kex = __commonJS({
     function generateKEXVal(len, hashName, secret, exchangeHash, sessionID, char) {
       let ret;
       if (len) {
-        let digest = createHash5(hashName).update(secret).update(exchangeHash).update(char).update(sessionID).digest();
+        let digest = createHash8(hashName).update(secret).update(exchangeHash).update(char).update(sessionID).digest();
         while (digest.length < len) {
-          const chunk = createHash5(hashName).update(secret).update(exchangeHash).update(digest).digest();
+          const chunk = createHash8(hashName).update(secret).update(exchangeHash).update(digest).digest();
           const extended = Buffer.allocUnsafe(digest.length + chunk.length);
           extended.set(digest, 0);
           extended.set(chunk, digest.length);
@@ -16748,7 +16748,7 @@ var require_client = __commonJS({
   "node_modules/ssh2/lib/client.js"(exports, module) {
     "use strict";
     var {
-      createHash: createHash5,
+      createHash: createHash8,
       getHashes,
       randomFillSync
     } = __require("crypto");
@@ -16970,7 +16970,7 @@ var require_client = __commonJS({
           }
           hostVerifier = (key, verify) => {
             if (hashAlgo)
-              key = createHash5(hashAlgo).update(key).digest("hex");
+              key = createHash8(hashAlgo).update(key).digest("hex");
             const ret = hashCb(key, verify);
             if (ret !== void 0)
               verify(ret);
@@ -21313,9 +21313,9 @@ var require_stream_duplex = __commonJS({
       return keys2;
     };
     module.exports = Duplex2;
-    var Readable5 = require_stream_readable();
+    var Readable8 = require_stream_readable();
     var Writable5 = require_stream_writable();
-    require_inherits()(Duplex2, Readable5);
+    require_inherits()(Duplex2, Readable8);
     {
       keys = objectKeys(Writable5.prototype);
       for (v = 0; v < keys.length; v++) {
@@ -21328,7 +21328,7 @@ var require_stream_duplex = __commonJS({
     var v;
     function Duplex2(options) {
       if (!(this instanceof Duplex2)) return new Duplex2(options);
-      Readable5.call(this, options);
+      Readable8.call(this, options);
       Writable5.call(this, options);
       this.allowHalfOpen = true;
       if (options) {
@@ -22042,14 +22042,14 @@ var require_from = __commonJS({
       return (hint === "string" ? String : Number)(input);
     }
     var ERR_INVALID_ARG_TYPE = require_errors2().codes.ERR_INVALID_ARG_TYPE;
-    function from(Readable5, iterable, opts) {
+    function from(Readable8, iterable, opts) {
       var iterator;
       if (iterable && typeof iterable.next === "function") {
         iterator = iterable;
       } else if (iterable && iterable[Symbol.asyncIterator]) iterator = iterable[Symbol.asyncIterator]();
       else if (iterable && iterable[Symbol.iterator]) iterator = iterable[Symbol.iterator]();
       else throw new ERR_INVALID_ARG_TYPE("iterable", ["Iterable"], iterable);
-      var readable = new Readable5(_objectSpread({
+      var readable = new Readable8(_objectSpread({
         objectMode: true
       }, opts));
       var reading = false;
@@ -22089,9 +22089,9 @@ var require_from = __commonJS({
 var require_stream_readable = __commonJS({
   "node_modules/docker-modem/node_modules/readable-stream/lib/_stream_readable.js"(exports, module) {
     "use strict";
-    module.exports = Readable5;
+    module.exports = Readable8;
     var Duplex2;
-    Readable5.ReadableState = ReadableState;
+    Readable8.ReadableState = ReadableState;
     var EE = __require("events").EventEmitter;
     var EElistenerCount = function EElistenerCount2(emitter, type) {
       return emitter.listeners(type).length;
@@ -22126,7 +22126,7 @@ var require_stream_readable = __commonJS({
     var StringDecoder;
     var createReadableStreamAsyncIterator;
     var from;
-    require_inherits()(Readable5, Stream);
+    require_inherits()(Readable8, Stream);
     var errorOrDestroy = destroyImpl.errorOrDestroy;
     var kProxyEvents = ["error", "close", "destroy", "pause", "resume"];
     function prependListener(emitter, event, fn) {
@@ -22170,9 +22170,9 @@ var require_stream_readable = __commonJS({
         this.encoding = options.encoding;
       }
     }
-    function Readable5(options) {
+    function Readable8(options) {
       Duplex2 = Duplex2 || require_stream_duplex();
-      if (!(this instanceof Readable5)) return new Readable5(options);
+      if (!(this instanceof Readable8)) return new Readable8(options);
       var isDuplex = this instanceof Duplex2;
       this._readableState = new ReadableState(options, this, isDuplex);
       this.readable = true;
@@ -22182,7 +22182,7 @@ var require_stream_readable = __commonJS({
       }
       Stream.call(this);
     }
-    Object.defineProperty(Readable5.prototype, "destroyed", {
+    Object.defineProperty(Readable8.prototype, "destroyed", {
       // making it explicit this property is not enumerable
       // because otherwise some prototype manipulation in
       // userland will fail
@@ -22200,12 +22200,12 @@ var require_stream_readable = __commonJS({
         this._readableState.destroyed = value;
       }
     });
-    Readable5.prototype.destroy = destroyImpl.destroy;
-    Readable5.prototype._undestroy = destroyImpl.undestroy;
-    Readable5.prototype._destroy = function(err, cb) {
+    Readable8.prototype.destroy = destroyImpl.destroy;
+    Readable8.prototype._undestroy = destroyImpl.undestroy;
+    Readable8.prototype._destroy = function(err, cb) {
       cb(err);
     };
-    Readable5.prototype.push = function(chunk, encoding) {
+    Readable8.prototype.push = function(chunk, encoding) {
       var state = this._readableState;
       var skipChunkCheck;
       if (!state.objectMode) {
@@ -22222,7 +22222,7 @@ var require_stream_readable = __commonJS({
       }
       return readableAddChunk(this, chunk, encoding, false, skipChunkCheck);
     };
-    Readable5.prototype.unshift = function(chunk) {
+    Readable8.prototype.unshift = function(chunk) {
       return readableAddChunk(this, chunk, null, true, false);
     };
     function readableAddChunk(stream, chunk, encoding, addToFront, skipChunkCheck) {
@@ -22283,10 +22283,10 @@ var require_stream_readable = __commonJS({
       }
       return er;
     }
-    Readable5.prototype.isPaused = function() {
+    Readable8.prototype.isPaused = function() {
       return this._readableState.flowing === false;
     };
-    Readable5.prototype.setEncoding = function(enc) {
+    Readable8.prototype.setEncoding = function(enc) {
       if (!StringDecoder) StringDecoder = require_string_decoder().StringDecoder;
       var decoder = new StringDecoder(enc);
       this._readableState.decoder = decoder;
@@ -22332,7 +22332,7 @@ var require_stream_readable = __commonJS({
       }
       return state.length;
     }
-    Readable5.prototype.read = function(n) {
+    Readable8.prototype.read = function(n) {
       debug("read", n);
       n = parseInt(n, 10);
       var state = this._readableState;
@@ -22441,10 +22441,10 @@ var require_stream_readable = __commonJS({
       }
       state.readingMore = false;
     }
-    Readable5.prototype._read = function(n) {
+    Readable8.prototype._read = function(n) {
       errorOrDestroy(this, new ERR_METHOD_NOT_IMPLEMENTED("_read()"));
     };
-    Readable5.prototype.pipe = function(dest, pipeOpts) {
+    Readable8.prototype.pipe = function(dest, pipeOpts) {
       var src = this;
       var state = this._readableState;
       switch (state.pipesCount) {
@@ -22547,7 +22547,7 @@ var require_stream_readable = __commonJS({
         }
       };
     }
-    Readable5.prototype.unpipe = function(dest) {
+    Readable8.prototype.unpipe = function(dest) {
       var state = this._readableState;
       var unpipeInfo = {
         hasUnpiped: false
@@ -22581,7 +22581,7 @@ var require_stream_readable = __commonJS({
       dest.emit("unpipe", this, unpipeInfo);
       return this;
     };
-    Readable5.prototype.on = function(ev, fn) {
+    Readable8.prototype.on = function(ev, fn) {
       var res = Stream.prototype.on.call(this, ev, fn);
       var state = this._readableState;
       if (ev === "data") {
@@ -22602,15 +22602,15 @@ var require_stream_readable = __commonJS({
       }
       return res;
     };
-    Readable5.prototype.addListener = Readable5.prototype.on;
-    Readable5.prototype.removeListener = function(ev, fn) {
+    Readable8.prototype.addListener = Readable8.prototype.on;
+    Readable8.prototype.removeListener = function(ev, fn) {
       var res = Stream.prototype.removeListener.call(this, ev, fn);
       if (ev === "readable") {
         process.nextTick(updateReadableListening, this);
       }
       return res;
     };
-    Readable5.prototype.removeAllListeners = function(ev) {
+    Readable8.prototype.removeAllListeners = function(ev) {
       var res = Stream.prototype.removeAllListeners.apply(this, arguments);
       if (ev === "readable" || ev === void 0) {
         process.nextTick(updateReadableListening, this);
@@ -22630,7 +22630,7 @@ var require_stream_readable = __commonJS({
       debug("readable nexttick read 0");
       self2.read(0);
     }
-    Readable5.prototype.resume = function() {
+    Readable8.prototype.resume = function() {
       var state = this._readableState;
       if (!state.flowing) {
         debug("resume");
@@ -22656,7 +22656,7 @@ var require_stream_readable = __commonJS({
       flow(stream);
       if (state.flowing && !state.reading) stream.read(0);
     }
-    Readable5.prototype.pause = function() {
+    Readable8.prototype.pause = function() {
       debug("call pause flowing=%j", this._readableState.flowing);
       if (this._readableState.flowing !== false) {
         debug("pause");
@@ -22671,7 +22671,7 @@ var require_stream_readable = __commonJS({
       debug("flow", state.flowing);
       while (state.flowing && stream.read() !== null) ;
     }
-    Readable5.prototype.wrap = function(stream) {
+    Readable8.prototype.wrap = function(stream) {
       var _this = this;
       var state = this._readableState;
       var paused = false;
@@ -22716,14 +22716,14 @@ var require_stream_readable = __commonJS({
       return this;
     };
     if (typeof Symbol === "function") {
-      Readable5.prototype[Symbol.asyncIterator] = function() {
+      Readable8.prototype[Symbol.asyncIterator] = function() {
         if (createReadableStreamAsyncIterator === void 0) {
           createReadableStreamAsyncIterator = require_async_iterator();
         }
         return createReadableStreamAsyncIterator(this);
       };
     }
-    Object.defineProperty(Readable5.prototype, "readableHighWaterMark", {
+    Object.defineProperty(Readable8.prototype, "readableHighWaterMark", {
       // making it explicit this property is not enumerable
       // because otherwise some prototype manipulation in
       // userland will fail
@@ -22732,7 +22732,7 @@ var require_stream_readable = __commonJS({
         return this._readableState.highWaterMark;
       }
     });
-    Object.defineProperty(Readable5.prototype, "readableBuffer", {
+    Object.defineProperty(Readable8.prototype, "readableBuffer", {
       // making it explicit this property is not enumerable
       // because otherwise some prototype manipulation in
       // userland will fail
@@ -22741,7 +22741,7 @@ var require_stream_readable = __commonJS({
         return this._readableState && this._readableState.buffer;
       }
     });
-    Object.defineProperty(Readable5.prototype, "readableFlowing", {
+    Object.defineProperty(Readable8.prototype, "readableFlowing", {
       // making it explicit this property is not enumerable
       // because otherwise some prototype manipulation in
       // userland will fail
@@ -22755,8 +22755,8 @@ var require_stream_readable = __commonJS({
         }
       }
     });
-    Readable5._fromList = fromList;
-    Object.defineProperty(Readable5.prototype, "readableLength", {
+    Readable8._fromList = fromList;
+    Object.defineProperty(Readable8.prototype, "readableLength", {
       // making it explicit this property is not enumerable
       // because otherwise some prototype manipulation in
       // userland will fail
@@ -22802,11 +22802,11 @@ var require_stream_readable = __commonJS({
       }
     }
     if (typeof Symbol === "function") {
-      Readable5.from = function(iterable, opts) {
+      Readable8.from = function(iterable, opts) {
         if (from === void 0) {
           from = require_from();
         }
-        return from(Readable5, iterable, opts);
+        return from(Readable8, iterable, opts);
       };
     }
     function indexOf(xs, x) {
@@ -35437,95 +35437,95 @@ var require_b4a = __commonJS({
       return Buffer.concat(buffers, totalLength);
     }
     function copy(source, target, targetStart, start, end) {
-      return toBuffer(source).copy(target, targetStart, start, end);
+      return toBuffer2(source).copy(target, targetStart, start, end);
     }
     function equals(a, b) {
-      return toBuffer(a).equals(b);
+      return toBuffer2(a).equals(b);
     }
     function fill(buffer, value, offset, end, encoding) {
-      return toBuffer(buffer).fill(value, offset, end, encoding);
+      return toBuffer2(buffer).fill(value, offset, end, encoding);
     }
     function from(value, encodingOrOffset, length) {
       return Buffer.from(value, encodingOrOffset, length);
     }
     function includes(buffer, value, byteOffset, encoding) {
-      return toBuffer(buffer).includes(value, byteOffset, encoding);
+      return toBuffer2(buffer).includes(value, byteOffset, encoding);
     }
     function indexOf(buffer, value, byfeOffset, encoding) {
-      return toBuffer(buffer).indexOf(value, byfeOffset, encoding);
+      return toBuffer2(buffer).indexOf(value, byfeOffset, encoding);
     }
     function lastIndexOf(buffer, value, byteOffset, encoding) {
-      return toBuffer(buffer).lastIndexOf(value, byteOffset, encoding);
+      return toBuffer2(buffer).lastIndexOf(value, byteOffset, encoding);
     }
     function swap16(buffer) {
-      return toBuffer(buffer).swap16();
+      return toBuffer2(buffer).swap16();
     }
     function swap32(buffer) {
-      return toBuffer(buffer).swap32();
+      return toBuffer2(buffer).swap32();
     }
     function swap64(buffer) {
-      return toBuffer(buffer).swap64();
+      return toBuffer2(buffer).swap64();
     }
-    function toBuffer(buffer) {
+    function toBuffer2(buffer) {
       if (Buffer.isBuffer(buffer)) return buffer;
       return Buffer.from(buffer.buffer, buffer.byteOffset, buffer.byteLength);
     }
     function toString(buffer, encoding, start, end) {
-      return toBuffer(buffer).toString(encoding, start, end);
+      return toBuffer2(buffer).toString(encoding, start, end);
     }
     function toHex(buffer, start, end) {
-      return toBuffer(buffer).toString("hex", start, end);
+      return toBuffer2(buffer).toString("hex", start, end);
     }
     function write(buffer, string, offset, length, encoding) {
-      return toBuffer(buffer).write(string, offset, length, encoding);
+      return toBuffer2(buffer).write(string, offset, length, encoding);
     }
     function readDoubleBE(buffer, offset) {
-      return toBuffer(buffer).readDoubleBE(offset);
+      return toBuffer2(buffer).readDoubleBE(offset);
     }
     function readDoubleLE(buffer, offset) {
-      return toBuffer(buffer).readDoubleLE(offset);
+      return toBuffer2(buffer).readDoubleLE(offset);
     }
     function readFloatBE(buffer, offset) {
-      return toBuffer(buffer).readFloatBE(offset);
+      return toBuffer2(buffer).readFloatBE(offset);
     }
     function readFloatLE(buffer, offset) {
-      return toBuffer(buffer).readFloatLE(offset);
+      return toBuffer2(buffer).readFloatLE(offset);
     }
     function readInt32BE(buffer, offset) {
-      return toBuffer(buffer).readInt32BE(offset);
+      return toBuffer2(buffer).readInt32BE(offset);
     }
     function readInt32LE(buffer, offset) {
-      return toBuffer(buffer).readInt32LE(offset);
+      return toBuffer2(buffer).readInt32LE(offset);
     }
     function readUInt32BE(buffer, offset) {
-      return toBuffer(buffer).readUInt32BE(offset);
+      return toBuffer2(buffer).readUInt32BE(offset);
     }
     function readUInt32LE(buffer, offset) {
-      return toBuffer(buffer).readUInt32LE(offset);
+      return toBuffer2(buffer).readUInt32LE(offset);
     }
     function writeDoubleBE(buffer, value, offset) {
-      return toBuffer(buffer).writeDoubleBE(value, offset);
+      return toBuffer2(buffer).writeDoubleBE(value, offset);
     }
     function writeDoubleLE(buffer, value, offset) {
-      return toBuffer(buffer).writeDoubleLE(value, offset);
+      return toBuffer2(buffer).writeDoubleLE(value, offset);
     }
     function writeFloatBE(buffer, value, offset) {
-      return toBuffer(buffer).writeFloatBE(value, offset);
+      return toBuffer2(buffer).writeFloatBE(value, offset);
     }
     function writeFloatLE(buffer, value, offset) {
-      return toBuffer(buffer).writeFloatLE(value, offset);
+      return toBuffer2(buffer).writeFloatLE(value, offset);
     }
     function writeInt32BE(buffer, value, offset) {
-      return toBuffer(buffer).writeInt32BE(value, offset);
+      return toBuffer2(buffer).writeInt32BE(value, offset);
     }
     function writeInt32LE(buffer, value, offset) {
-      return toBuffer(buffer).writeInt32LE(value, offset);
+      return toBuffer2(buffer).writeInt32LE(value, offset);
     }
     function writeUInt32BE(buffer, value, offset) {
-      return toBuffer(buffer).writeUInt32BE(value, offset);
+      return toBuffer2(buffer).writeUInt32BE(value, offset);
     }
     function writeUInt32LE(buffer, value, offset) {
-      return toBuffer(buffer).writeUInt32LE(value, offset);
+      return toBuffer2(buffer).writeUInt32LE(value, offset);
     }
     module.exports = {
       isBuffer,
@@ -35546,7 +35546,7 @@ var require_b4a = __commonJS({
       swap16,
       swap32,
       swap64,
-      toBuffer,
+      toBuffer: toBuffer2,
       toString,
       toHex,
       write,
@@ -36444,7 +36444,7 @@ var require_streamx = __commonJS({
         }
       }
     };
-    var Readable5 = class _Readable extends Stream {
+    var Readable8 = class _Readable extends Stream {
       constructor(opts) {
         super(opts);
         this._duplexState |= OPENING | WRITE_DONE | READ_READ_AHEAD;
@@ -36655,7 +36655,7 @@ var require_streamx = __commonJS({
         return this;
       }
     };
-    var Duplex2 = class extends Readable5 {
+    var Duplex2 = class extends Readable8 {
       // and Writable
       constructor(opts) {
         super(opts);
@@ -36864,7 +36864,7 @@ var require_streamx = __commonJS({
       getStreamError,
       Stream,
       Writable: Writable5,
-      Readable: Readable5,
+      Readable: Readable8,
       Duplex: Duplex2,
       Transform: Transform3,
       // Export PassThrough for compatibility with Node.js core's stream module
@@ -37138,7 +37138,7 @@ var require_headers = __commonJS({
 // node_modules/tar-stream/extract.js
 var require_extract = __commonJS({
   "node_modules/tar-stream/extract.js"(exports, module) {
-    var { Writable: Writable5, Readable: Readable5, getStreamError } = require_streamx();
+    var { Writable: Writable5, Readable: Readable8, getStreamError } = require_streamx();
     var FIFO = require_fast_fifo();
     var b4a = require_b4a();
     var headers = require_headers();
@@ -37186,7 +37186,7 @@ var require_extract = __commonJS({
         return buf.subarray(this._offset, this._offset += size);
       }
     };
-    var Source = class extends Readable5 {
+    var Source = class extends Readable8 {
       constructor(self2, header, offset) {
         super();
         this.header = header;
@@ -37502,7 +37502,7 @@ var require_constants2 = __commonJS({
 // node_modules/tar-stream/pack.js
 var require_pack = __commonJS({
   "node_modules/tar-stream/pack.js"(exports, module) {
-    var { Readable: Readable5, Writable: Writable5, getStreamError } = require_streamx();
+    var { Readable: Readable8, Writable: Writable5, getStreamError } = require_streamx();
     var b4a = require_b4a();
     var constants3 = require_constants2();
     var headers = require_headers();
@@ -37595,7 +37595,7 @@ var require_pack = __commonJS({
         cb();
       }
     };
-    var Pack = class extends Readable5 {
+    var Pack = class extends Readable8 {
       constructor(opts) {
         super(opts);
         this._drain = noop;
@@ -39617,6 +39617,101 @@ function sleep(ms, signal) {
   });
 }
 
+// src/docker/credentials.ts
+import { spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import { join } from "node:path";
+var SECRET_VARIABLE = /^(DOCKER_SNAPSHOT_REGISTRY_PASSWORD|INPUT_.*)$/i;
+var HELPER_TIMEOUT_MS = 3e4;
+function dockerConfigPath(env = process.env) {
+  return join(env.DOCKER_CONFIG || join(homedir(), ".docker"), "config.json");
+}
+function hostOf(key) {
+  return key.replace(/^[a-z]+:\/\//i, "").replace(/\/.*$/, "");
+}
+async function dockerCredentials(host, env = process.env) {
+  const path4 = dockerConfigPath(env);
+  let text;
+  try {
+    text = await readFile(path4, "utf8");
+  } catch {
+    return void 0;
+  }
+  let config;
+  try {
+    config = JSON.parse(text);
+  } catch {
+    return void 0;
+  }
+  const helper = config.credHelpers?.[host];
+  if (helper) return helperCredentials(helper, host, env);
+  const keys = Object.keys(config.auths ?? {});
+  const key = keys.includes(host) ? host : keys.find((candidate) => hostOf(candidate) === host);
+  const entry = key === void 0 ? void 0 : config.auths?.[key];
+  const source = `${path4} (auths ${key})`;
+  if (entry?.identitytoken) return { identityToken: entry.identitytoken, source };
+  if (entry?.auth) {
+    const decoded = Buffer.from(entry.auth, "base64").toString("utf8");
+    const colon = decoded.indexOf(":");
+    if (colon > 0) {
+      return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1), source };
+    }
+  }
+  if (entry?.username) return { username: entry.username, password: entry.password, source };
+  if (config.credsStore) return helperCredentials(config.credsStore, host, env, false);
+  return void 0;
+}
+async function helperCredentials(name, host, env = process.env, required = true) {
+  const program = `docker-credential-${name}`;
+  const childEnv = Object.fromEntries(
+    Object.entries(env).filter(([variable]) => !SECRET_VARIABLE.test(variable))
+  );
+  const { code, stdout, failure, missing } = await new Promise((resolve2) => {
+    const child = spawn(program, ["get"], {
+      env: childEnv,
+      stdio: ["pipe", "pipe", "pipe"],
+      timeout: HELPER_TIMEOUT_MS
+    });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (chunk) => out += chunk.toString("utf8"));
+    child.stderr.on("data", (chunk) => err += chunk.toString("utf8"));
+    child.on(
+      "error",
+      (error) => resolve2({ code: null, stdout: "", failure: error.message, missing: error.code === "ENOENT" })
+    );
+    child.on("close", (exitCode) => resolve2({ code: exitCode, stdout: out, failure: err.trim() }));
+    child.stdin.on("error", () => void 0);
+    child.stdin.end(host);
+  });
+  const source = `credential helper ${program}`;
+  if (code !== 0) {
+    if (missing && !required) return void 0;
+    if (code !== null && /credentials not found/i.test(stdout + (failure ?? ""))) return void 0;
+    throw new RegistryError(
+      `The ${source} (named in ${dockerConfigPath(env)}) failed for ${host}${code === null ? "" : ` with exit code ${code}`}: ${firstLine(failure || stdout)}. Check that ${program} is on PATH and logged in (docker login ${host}), or give registry-username and registry-password.`
+    );
+  }
+  let answer;
+  try {
+    answer = JSON.parse(stdout);
+  } catch {
+    throw new RegistryError(`The ${source} answered for ${host} with something that is not JSON.`);
+  }
+  if (typeof answer.Secret !== "string" || !answer.Secret) return void 0;
+  if (answer.Username === "<token>") return { identityToken: answer.Secret, source };
+  return {
+    username: typeof answer.Username === "string" ? answer.Username : void 0,
+    password: answer.Secret,
+    source
+  };
+}
+function firstLine(text) {
+  const line = text.split("\n")[0]?.trim() || "no message";
+  return line.length > 200 ? `${line.slice(0, 200)}\u2026` : line;
+}
+
 // src/stores/directory.ts
 import { randomBytes as randomBytes2 } from "node:crypto";
 import { existsSync as existsSync4 } from "node:fs";
@@ -39626,14 +39721,14 @@ import {
   lstat,
   mkdir,
   open,
-  readFile,
+  readFile as readFile2,
   readdir,
   rename,
   rm,
   stat,
   writeFile
 } from "node:fs/promises";
-import { dirname, join, relative, resolve, sep } from "node:path";
+import { dirname, join as join2, relative, resolve, sep } from "node:path";
 
 // src/manifest/schema.ts
 var import_ajv = __toESM(require_ajv(), 1);
@@ -40171,7 +40266,7 @@ var LOCK_FILE = ".lock";
 var LOCK_WAIT_MS = 6e4;
 function snapshotDirectory(root, snapshotId) {
   checkSnapshotId(snapshotId);
-  return join(resolve(root), snapshotId);
+  return join2(resolve(root), snapshotId);
 }
 function writeFailure(error, context) {
   const { root, object, bytesWritten } = context;
@@ -40255,7 +40350,7 @@ var DirectoryStore = class _DirectoryStore {
   }
   async begin(snapshotId) {
     checkSnapshotId(snapshotId);
-    const directory = join(
+    const directory = join2(
       this.root,
       STAGING,
       `${stagingPrefix(snapshotId, processOwner)}${token()}`
@@ -40285,11 +40380,11 @@ var DirectoryStore = class _DirectoryStore {
   }
   /** Removes the staging areas whose names `chosen` picks; resolves with their snapshot ids. */
   async discardStagedWhere(chosen) {
-    const staging = join(this.root, STAGING);
+    const staging = join2(this.root, STAGING);
     const ids = [];
     for (const name of (await namesIn(staging)).filter(chosen)) {
       const [snapshotId] = name.split("@");
-      await this.removeTree(join(staging, name), `the unfinished snapshot ${snapshotId}`);
+      await this.removeTree(join2(staging, name), `the unfinished snapshot ${snapshotId}`);
       ids.push(snapshotId);
     }
     return ids;
@@ -40306,7 +40401,7 @@ var DirectoryStore = class _DirectoryStore {
     } catch (error) {
       const code = errorCode(error);
       if (code === "ENOENT" || code === "ENOTDIR") {
-        const snapshotExists = await isDirectory(join(this.root, snapshotId));
+        const snapshotExists = await isDirectory(join2(this.root, snapshotId));
         throw new StoreError(
           snapshotExists ? `object ${name} of snapshot ${snapshotId} is not in ${this.description}; the snapshot is incomplete or damaged` : `snapshot ${snapshotId} is not in ${this.description} (looking for object ${name}); check the snapshot id and the store`,
           { cause: error }
@@ -40358,7 +40453,7 @@ var DirectoryStore = class _DirectoryStore {
   }
   async hold(snapshotId) {
     checkSnapshotId(snapshotId);
-    const path4 = join(
+    const path4 = join2(
       this.root,
       HOLDS,
       snapshotId,
@@ -40384,14 +40479,14 @@ var DirectoryStore = class _DirectoryStore {
     return this.locked(async () => {
       if ((await this.liveHolders(snapshotId)).length > 0) return "held";
       await this.removeTree(directory, `snapshot ${snapshotId}`);
-      await this.removeTree(join(this.root, HOLDS, snapshotId), `the holds on ${snapshotId}`);
+      await this.removeTree(join2(this.root, HOLDS, snapshotId), `the holds on ${snapshotId}`);
       return "deleted";
     });
   }
   /** Moves a staged snapshot to its id; an existing one is set aside, then removed. */
   async publish(staged, snapshotId, replace) {
-    const target = join(this.root, snapshotId);
-    const aside = join(this.root, REPLACED, `${snapshotId}@${token()}`);
+    const target = join2(this.root, snapshotId);
+    const aside = join2(this.root, REPLACED, `${snapshotId}@${token()}`);
     let replaced = false;
     await this.locked(async () => {
       if (existsSync4(target)) {
@@ -40424,7 +40519,7 @@ var DirectoryStore = class _DirectoryStore {
   }
   /** The `host:pid` of every live process that holds `snapshotId`. */
   async liveHolders(snapshotId) {
-    const names2 = await namesIn(join(this.root, HOLDS, snapshotId));
+    const names2 = await namesIn(join2(this.root, HOLDS, snapshotId));
     return names2.map((name) => decodeURIComponent(name.slice(0, name.lastIndexOf("@")))).filter(ownerAlive);
   }
   /**
@@ -40432,7 +40527,7 @@ var DirectoryStore = class _DirectoryStore {
    * delete, or a publish, happen one after the other. A dead owner's lock is broken.
    */
   async locked(fn) {
-    const path4 = join(this.root, LOCK_FILE);
+    const path4 = join2(this.root, LOCK_FILE);
     const deadline = Date.now() + LOCK_WAIT_MS;
     for (; ; ) {
       try {
@@ -40445,7 +40540,7 @@ var DirectoryStore = class _DirectoryStore {
           });
         }
       }
-      const owner = await readFile(path4, "utf8").catch(() => "");
+      const owner = await readFile2(path4, "utf8").catch(() => "");
       if (owner && !ownerAlive(owner)) {
         await rm(path4, { force: true });
         continue;
@@ -40522,10 +40617,10 @@ var DirectoryStore = class _DirectoryStore {
     }
   }
   async describeSnapshot(snapshotId) {
-    const directory = join(this.root, snapshotId);
+    const directory = join2(this.root, snapshotId);
     return {
       snapshotId,
-      hasManifest: await isFile(join(directory, MANIFEST_FILE)),
+      hasManifest: await isFile(join2(directory, MANIFEST_FILE)),
       modifiedAt: (await stat(directory)).mtime,
       bytes: await totalFileBytes(directory)
     };
@@ -40537,7 +40632,7 @@ function objectPath(directory, name) {
       `Invalid object name '${name}'. Expected a relative path of non-empty segments, none of them '.' or '..', without backslashes, control characters, a leading '/' or a '${PARTIAL_SUFFIX}' suffix, e.g. volumes/pgdata.tar.zst`
     );
   }
-  const path4 = join(directory, name);
+  const path4 = join2(directory, name);
   const inside = relative(directory, path4);
   if (inside === "" || inside.startsWith(`..${sep}`) || resolve(directory, inside) !== path4) {
     throw new InvalidSettingsError(
@@ -40587,7 +40682,7 @@ function checkSnapshotId(snapshotId) {
 async function totalFileBytes(directory) {
   let total = 0;
   for (const entry of await readdir(directory, { withFileTypes: true })) {
-    const path4 = join(directory, entry.name);
+    const path4 = join2(directory, entry.name);
     if (entry.isDirectory()) total += await totalFileBytes(path4);
     else if (entry.isFile()) total += (await lstat(path4)).size;
   }
@@ -40645,9 +40740,980 @@ function errorMessage(error) {
   return error instanceof Error ? error.message : String(error);
 }
 
+// src/stores/registry/store.ts
+import { Readable as Readable5 } from "node:stream";
+
+// src/stores/oci/format.ts
+import { createHash as createHash3 } from "node:crypto";
+var ARTIFACT_TYPE = "application/vnd.docker-snapshot.snapshot.v1";
+var IMAGE_MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json";
+var IMAGE_INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json";
+var TITLE_ANNOTATION = "org.opencontainers.image.title";
+var CREATED_ANNOTATION = "org.opencontainers.image.created";
+var EMPTY_CONFIG = {
+  mediaType: "application/vnd.oci.empty.v1+json",
+  digest: "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
+  size: 2
+};
+var EMPTY_CONFIG_BYTES = Buffer.from("{}");
+var DIGEST = /^sha256:[a-f0-9]{64}$/;
+function isDigest(value) {
+  return typeof value === "string" && DIGEST.test(value);
+}
+function digestOf(bytes) {
+  return `sha256:${createHash3("sha256").update(bytes).digest("hex")}`;
+}
+function mediaTypeOf(objectName) {
+  if (objectName === "manifest.json") return "application/vnd.docker-snapshot.manifest.v1+json";
+  if (objectName.endsWith(".tar.zst")) return "application/vnd.oci.image.layer.v1.tar+zstd";
+  if (objectName.endsWith(".tar.gz")) return "application/vnd.oci.image.layer.v1.tar+gzip";
+  if (objectName.endsWith(".tar")) return "application/vnd.oci.image.layer.v1.tar";
+  return "application/octet-stream";
+}
+function buildArtifactManifest(objects, created) {
+  const names2 = /* @__PURE__ */ new Set();
+  for (const object of objects) {
+    if (names2.has(object.name)) throw new Error(`object ${object.name} listed twice`);
+    names2.add(object.name);
+  }
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: IMAGE_MANIFEST_MEDIA_TYPE,
+    artifactType: ARTIFACT_TYPE,
+    config: EMPTY_CONFIG,
+    layers: objects.map((object) => ({
+      mediaType: mediaTypeOf(object.name),
+      digest: object.digest,
+      size: object.size,
+      annotations: { [TITLE_ANNOTATION]: object.name }
+    })),
+    ...created ? { annotations: { [CREATED_ANNOTATION]: created } } : {}
+  };
+  const bytes = Buffer.from(JSON.stringify(manifest));
+  return { bytes, digest: digestOf(bytes), objects, ...created ? { created } : {} };
+}
+function parseArtifactManifest(bytes, where) {
+  const fail = (problem) => new StoreError(
+    `The snapshot artifact of ${where} is not one docker-snapshot can read: ${problem}.`
+  );
+  let parsed;
+  try {
+    parsed = JSON.parse(bytes.toString("utf8"));
+  } catch {
+    throw fail("its manifest is not JSON");
+  }
+  if (typeof parsed !== "object" || parsed === null) throw fail("its manifest is not an object");
+  const manifest = parsed;
+  if (manifest.artifactType !== ARTIFACT_TYPE) {
+    throw fail(`its artifactType is ${JSON.stringify(manifest.artifactType)}, not ${ARTIFACT_TYPE}`);
+  }
+  if (!Array.isArray(manifest.layers)) throw fail("it lists no layers");
+  const objects = [];
+  const names2 = /* @__PURE__ */ new Set();
+  for (const layer of manifest.layers) {
+    const entry = layer ?? {};
+    const annotations = entry.annotations ?? {};
+    const name = annotations[TITLE_ANNOTATION];
+    if (typeof name !== "string" || !name) throw fail("a layer has no title");
+    if (names2.has(name)) throw fail(`object ${name} is listed twice`);
+    if (!isDigest(entry.digest)) throw fail(`object ${name} has no valid sha256 digest`);
+    if (!Number.isSafeInteger(entry.size) || entry.size < 0) {
+      throw fail(`object ${name} has no valid size`);
+    }
+    names2.add(name);
+    objects.push({ name, digest: entry.digest, size: entry.size });
+  }
+  const created = (manifest.annotations ?? {})[CREATED_ANNOTATION];
+  return {
+    bytes,
+    digest: digestOf(bytes),
+    objects,
+    ...typeof created === "string" ? { created } : {}
+  };
+}
+
+// src/stores/registry/client.ts
+import { Readable as Readable3 } from "node:stream";
+
+// src/stores/registry/auth.ts
+function parseChallenges(header) {
+  const challenges = [];
+  const token2 = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+/;
+  let rest = header.trim();
+  while (rest) {
+    const scheme = token2.exec(rest);
+    if (!scheme) break;
+    const challenge = { scheme: scheme[0].toLowerCase(), params: {} };
+    challenges.push(challenge);
+    rest = rest.slice(scheme[0].length).trimStart();
+    for (; ; ) {
+      const param = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s*=\s*/.exec(rest);
+      if (!param) break;
+      rest = rest.slice(param[0].length);
+      let value;
+      if (rest.startsWith('"')) {
+        const quoted = /^"((?:[^"\\]|\\.)*)"/.exec(rest);
+        if (!quoted) throw new Error(`unterminated quoted value in ${JSON.stringify(header)}`);
+        value = quoted[1].replace(/\\(.)/g, "$1");
+        rest = rest.slice(quoted[0].length);
+      } else {
+        const bare = /^[^,\s]*/.exec(rest)?.[0] ?? "";
+        value = bare;
+        rest = rest.slice(bare.length);
+      }
+      challenge.params[param[1].toLowerCase()] = value;
+      rest = rest.trimStart();
+      if (!rest.startsWith(",")) break;
+      rest = rest.slice(1).trimStart();
+      if (/^[!#$%&'*+.^_`|~0-9A-Za-z-]+(\s+[^=\s]|\s*$)/.test(rest)) break;
+    }
+    rest = rest.replace(/^[\s,]+/, "");
+  }
+  return challenges;
+}
+var DEFAULT_TOKEN_SECONDS = 60;
+var Authenticator = class {
+  constructor(place, findCredentials) {
+    this.place = place;
+    this.findCredentials = findCredentials;
+  }
+  place;
+  findCredentials;
+  challenge;
+  credentials;
+  tokens = /* @__PURE__ */ new Map();
+  /** Where the credentials came from, for messages: `anonymous access` when none. */
+  async credentialSource() {
+    return (await this.ownCredentials())?.source ?? "anonymous access (no credentials found)";
+  }
+  /** The `Authorization` header for a request needing `scope`, if the registry asked for one. */
+  async header(scope) {
+    if (!this.challenge) return void 0;
+    if (this.challenge.scheme === "basic") {
+      const credentials = await this.ownCredentials();
+      if (credentials?.username === void 0 && credentials?.password === void 0) {
+        return void 0;
+      }
+      const pair = `${credentials.username ?? ""}:${credentials.password ?? ""}`;
+      return `Basic ${Buffer.from(pair, "utf8").toString("base64")}`;
+    }
+    if (this.challenge.scheme === "bearer") {
+      const cached = this.tokens.get(scope);
+      if (cached && cached.expiresAt > Date.now()) return `Bearer ${cached.value}`;
+      return `Bearer ${await this.fetchToken(this.challenge, scope)}`;
+    }
+    return void 0;
+  }
+  /**
+   * Takes in a 401's challenge. Resolves with whether a retry can succeed: false when the same
+   * challenge already failed with what this has to offer (the credentials were refused).
+   */
+  async learn(header, scope) {
+    const challenges = header ? parseChallenges(header) : [];
+    const usable = challenges.find((c) => c.scheme === "bearer") ?? challenges.find((c) => c.scheme === "basic");
+    if (!usable) {
+      throw new StoreError(
+        `Registry ${this.place.host} refused access to repository ${this.place.repository} (401) without a challenge this tool understands (${header ? shownSchemes(challenges) : "no WWW-Authenticate header"}).`
+      );
+    }
+    const before = this.challenge;
+    this.challenge = usable;
+    if (usable.scheme === "bearer") {
+      this.tokens.delete(scope);
+      return true;
+    }
+    const credentials = await this.ownCredentials();
+    const hasCredentials = credentials?.username !== void 0 || credentials?.password !== void 0;
+    return before?.scheme !== "basic" && hasCredentials;
+  }
+  ownCredentials() {
+    this.credentials ??= this.findCredentials();
+    return this.credentials;
+  }
+  /** Asks the challenge's realm for a token for `scope` (space-separated scopes). */
+  async fetchToken(challenge, scope) {
+    const { realm, service } = challenge.params;
+    const where = `registry ${this.place.host} (repository ${this.place.repository})`;
+    if (!realm || !/^https?:\/\//i.test(realm)) {
+      throw new StoreError(`The token realm ${JSON.stringify(realm ?? "")} of ${where} is no URL.`);
+    }
+    const credentials = await this.ownCredentials();
+    const url = new URL(realm);
+    const headers = { accept: "application/json" };
+    let init;
+    if (credentials?.identityToken) {
+      const form = new URLSearchParams({
+        grant_type: "refresh_token",
+        refresh_token: credentials.identityToken,
+        client_id: "docker-snapshot"
+      });
+      for (const each of scope.split(" ")) form.append("scope", each);
+      if (service) form.set("service", service);
+      headers["content-type"] = "application/x-www-form-urlencoded";
+      init = { method: "POST", headers, body: form.toString() };
+    } else {
+      if (service) url.searchParams.set("service", service);
+      for (const each of scope.split(" ")) url.searchParams.append("scope", each);
+      if (credentials?.username !== void 0 || credentials?.password !== void 0) {
+        const pair = `${credentials.username ?? ""}:${credentials.password ?? ""}`;
+        headers.authorization = `Basic ${Buffer.from(pair, "utf8").toString("base64")}`;
+      }
+      init = { method: "GET", headers };
+    }
+    let response;
+    try {
+      response = await fetch(url, { ...init, signal: AbortSignal.timeout(6e4) });
+    } catch (error) {
+      throw new StoreError(
+        `The token server ${url.origin} of ${where} did not answer: ${causeOf(error)}. Check that it is reachable.`,
+        { cause: error }
+      );
+    }
+    if (response.status === 401 || response.status === 403) {
+      throw new StoreError(
+        `The token server ${url.origin} of ${where} refused the credentials from ${await this.credentialSource()} (${response.status}) for ${scope}. Check the registry-username and registry-password inputs or docker login, and that the account may use this repository.`
+      );
+    }
+    const body = await response.json().catch(() => ({}));
+    const value = typeof body.token === "string" ? body.token : body.access_token;
+    if (!response.ok || typeof value !== "string" || !value) {
+      throw new StoreError(
+        `The token server ${url.origin} of ${where} gave no token for ${scope} (${response.status}). Try again later, or check the registry.`
+      );
+    }
+    const seconds2 = typeof body.expires_in === "number" ? body.expires_in : DEFAULT_TOKEN_SECONDS;
+    this.tokens.set(scope, { value, expiresAt: Date.now() + Math.max(seconds2 - 10, 1) * 1e3 });
+    return value;
+  }
+};
+function shownSchemes(challenges) {
+  return challenges.length ? `offered: ${challenges.map((c) => c.scheme).join(", ")}` : "unreadable";
+}
+function causeOf(error) {
+  const cause = error.cause;
+  return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
+}
+
+// src/stores/registry/refusal.ts
+async function refusal(where, host, call, response, source) {
+  const said = await registryErrors(response);
+  const status = `${response.status}${said ? `: ${said}` : ""}`;
+  const head = `${where} refused ${call} (${status}).`;
+  if (/quota|storage limit|insufficient storage/i.test(said) || [413, 507].includes(response.status)) {
+    return new StoreError(
+      `${head} The registry's size limit or storage quota was reached: free space there (prune old snapshots, delete unused images) or choose another store.`
+    );
+  }
+  switch (response.status) {
+    case 401:
+      return new StoreError(
+        `${head} It does not accept the credentials from ${source}: check registry-username and registry-password, or docker login ${host}.`
+      );
+    case 403:
+      return new StoreError(
+        `${head} The account (credentials from ${source}) may not do this in the repository: grant it access, or choose a repository it may use.`
+      );
+    case 404:
+      return new StoreError(
+        `${head} The repository or the object is not there: check the store address.`
+      );
+    case 405:
+      return new StoreError(
+        `${head} The registry does not offer this operation (deleting may be disabled there).`
+      );
+    case 429:
+      return new StoreError(`${head} Too many requests: wait, then try again.`);
+  }
+  if (response.status >= 500) {
+    return new StoreError(`${head} The registry failed: try again later; its log says why.`);
+  }
+  return new StoreError(`${head} Check the registry and the store address.`);
+}
+async function registryErrors(response) {
+  const text = await response.text().catch(() => "");
+  try {
+    const parsed = JSON.parse(text);
+    return (parsed.errors ?? []).map((e) => [e.code, e.message].filter((part) => typeof part === "string").join(" ")).join("; ").slice(0, 300);
+  } catch {
+    return "";
+  }
+}
+
+// src/stores/registry/client.ts
+var REQUEST_TIMEOUT_MS = 10 * 6e4;
+var TAGS_PAGE = 100;
+function isLoopback(host) {
+  const name = host.startsWith("[") ? host.slice(1, host.indexOf("]")) : host.replace(/:\d+$/, "");
+  return name === "localhost" || name === "::1" || /^127\.\d+\.\d+\.\d+$/.test(name);
+}
+var RegistryClient = class {
+  place;
+  auth;
+  base;
+  constructor(host, repository, credentials) {
+    this.place = { host, repository };
+    this.auth = new Authenticator(this.place, credentials);
+  }
+  /** `registry HOST, repository REPO`, for messages. */
+  get where() {
+    return `registry ${this.place.host} (repository ${this.place.repository})`;
+  }
+  get pullScope() {
+    return `repository:${this.place.repository}:pull`;
+  }
+  get pushScope() {
+    return `repository:${this.place.repository}:pull,push`;
+  }
+  /** The registry's base URL: https, or plain http for a loopback address that has no TLS. */
+  baseUrl() {
+    this.base ??= this.findBase();
+    return this.base;
+  }
+  async findBase() {
+    const https2 = `https://${this.place.host}`;
+    try {
+      await fetch(`${https2}/v2/`, { signal: AbortSignal.timeout(3e4) });
+      return https2;
+    } catch (error) {
+      const httpsFailure = causeOf(error);
+      if (!isLoopback(this.place.host)) {
+        this.base = void 0;
+        throw new StoreError(
+          `Registry ${this.place.host} did not answer over https (${httpsFailure}). Check the store address; only loopback registries are reached over plain http.`,
+          { cause: error }
+        );
+      }
+      const http = `http://${this.place.host}`;
+      try {
+        await fetch(`${http}/v2/`, { signal: AbortSignal.timeout(3e4) });
+        return http;
+      } catch (second) {
+        this.base = void 0;
+        throw new StoreError(
+          `Registry ${this.place.host} did not answer (https: ${httpsFailure}; http: ${causeOf(second)}). Check that it is running and the store address.`,
+          { cause: second }
+        );
+      }
+    }
+  }
+  /** `/v2/<repository>/<rest>` */
+  path(rest) {
+    return `/v2/${this.place.repository}/${rest}`;
+  }
+  /**
+   * Sends one request (a path below the base, or an absolute URL the registry gave), answering
+   * a 401's challenge once. Resolves with a response whose status is one of `expect`.
+   */
+  async request(call, target, options) {
+    const url = /^https?:\/\//.test(target) ? target : `${await this.baseUrl()}${target}`;
+    for (let attempt = 0; ; attempt++) {
+      const headers = { ...options.headers };
+      const authorization = await this.auth.header(options.scope);
+      if (authorization) headers.authorization = authorization;
+      let response;
+      try {
+        response = await fetch(url, {
+          method: options.method ?? "GET",
+          headers,
+          body: options.body,
+          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS)
+        });
+      } catch (error) {
+        throw new StoreError(
+          `${this.where} did not answer ${call}: ${causeOf(error)}. Check that the registry is running and reachable, then try again.`,
+          { cause: error }
+        );
+      }
+      if (response.status === 401 && attempt === 0 && await this.auth.learn(response.headers.get("www-authenticate"), options.scope)) {
+        await response.body?.cancel();
+        continue;
+      }
+      if (options.expect.includes(response.status)) return response;
+      throw await this.failure(call, response);
+    }
+  }
+  /** The StoreError for an unexpected answer to `call`. */
+  async failure(call, response) {
+    return refusal(this.where, this.place.host, call, response, await this.auth.credentialSource());
+  }
+  /** Whether the repository holds blob `digest`. */
+  async hasBlob(digest) {
+    const response = await this.request(`HEAD blob ${digest}`, this.path(`blobs/${digest}`), {
+      method: "HEAD",
+      scope: this.pullScope,
+      expect: [200, 404]
+    });
+    return response.status === 200;
+  }
+  /**
+   * Mounts blob `digest` from repository `from` of the same registry, which uploads nothing.
+   * Resolves with false when the registry did not mount it (it opened an upload instead, which is
+   * cancelled).
+   */
+  async mountBlob(digest, from) {
+    const query = `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`;
+    const response = await this.request(
+      `mount blob ${digest} from ${from}`,
+      this.path(`blobs/uploads/${query}`),
+      {
+        method: "POST",
+        scope: `${this.pushScope} repository:${from}:pull`,
+        headers: { "content-length": "0" },
+        expect: [201, 202]
+      }
+    );
+    await response.body?.cancel();
+    if (response.status === 201) return true;
+    const location = response.headers.get("location");
+    if (location) {
+      const url = new URL(location, await this.baseUrl()).toString();
+      await this.request("cancel an unused upload", url, {
+        method: "DELETE",
+        scope: this.pushScope,
+        expect: [204, 404, 405]
+      }).then(
+        (answer) => answer.body?.cancel(),
+        () => void 0
+      );
+    }
+    return false;
+  }
+  /** The bytes of blob `digest`, following redirects (to a storage service). */
+  async getBlob(digest) {
+    const response = await this.request(`GET blob ${digest}`, this.path(`blobs/${digest}`), {
+      scope: this.pullScope,
+      expect: [200]
+    });
+    if (!response.body) throw new StoreError(`${this.where} sent blob ${digest} without a body.`);
+    return Readable3.fromWeb(response.body);
+  }
+  /** Puts a manifest under `reference` (a tag or its digest); resolves with the digest the registry gives. */
+  async putManifest(reference, bytes, mediaType) {
+    const response = await this.request(
+      `PUT manifest ${reference}`,
+      this.path(`manifests/${reference}`),
+      {
+        method: "PUT",
+        scope: this.pushScope,
+        headers: { "content-type": mediaType },
+        body: bytes,
+        expect: [201]
+      }
+    );
+    await response.body?.cancel();
+    return response.headers.get("docker-content-digest") ?? "";
+  }
+  /** A manifest's bytes and the media type the registry gives; undefined when there is none. */
+  async getManifest(reference, accept) {
+    const response = await this.request(
+      `GET manifest ${reference}`,
+      this.path(`manifests/${reference}`),
+      {
+        scope: this.pullScope,
+        headers: { accept },
+        expect: [200, 404]
+      }
+    );
+    if (response.status === 404) {
+      await response.body?.cancel();
+      return void 0;
+    }
+    const bytes = Buffer.from(await response.arrayBuffer());
+    return { bytes, mediaType: response.headers.get("content-type") ?? "" };
+  }
+  /** The digest of the manifest under `reference`; undefined when there is none. */
+  async headManifest(reference, accept) {
+    const response = await this.request(
+      `HEAD manifest ${reference}`,
+      this.path(`manifests/${reference}`),
+      {
+        method: "HEAD",
+        scope: this.pullScope,
+        headers: { accept },
+        expect: [200, 404]
+      }
+    );
+    if (response.status === 404) return void 0;
+    return response.headers.get("docker-content-digest") ?? "";
+  }
+  /** Deletes the manifest `digest` (and with it every tag on it); false when it was gone already. */
+  async deleteManifest(digest) {
+    const response = await this.request(
+      `DELETE manifest ${digest}`,
+      this.path(`manifests/${digest}`),
+      {
+        method: "DELETE",
+        scope: `repository:${this.place.repository}:delete`,
+        expect: [202, 200, 404]
+      }
+    );
+    await response.body?.cancel();
+    return response.status !== 404;
+  }
+  /** Every tag of the repository, following the `Link` pagination; none when the repository is new. */
+  async tags() {
+    const tags = [];
+    let next = this.path(`tags/list?n=${TAGS_PAGE}`);
+    while (next) {
+      const response = await this.request("list tags", next, {
+        scope: this.pullScope,
+        expect: [200, 404]
+      });
+      if (response.status === 404) {
+        await response.body?.cancel();
+        return tags;
+      }
+      const body = await response.json().catch(() => ({}));
+      if (Array.isArray(body.tags)) tags.push(...body.tags.filter((t) => typeof t === "string"));
+      const link = /<([^>]+)>\s*;\s*rel="?next"?/.exec(response.headers.get("link") ?? "");
+      next = link ? new URL(link[1], await this.baseUrl()).toString() : void 0;
+    }
+    return tags;
+  }
+};
+
+// src/stores/registry/reuse.ts
+import { createHash as createHash5 } from "node:crypto";
+import { Readable as Readable4 } from "node:stream";
+
+// src/stores/registry/upload.ts
+import { createHash as createHash4 } from "node:crypto";
+var CHUNK_BYTES = 8 * 1024 * 1024;
+var ChunkReader = class {
+  constructor(data, size) {
+    this.size = size;
+    this.iterator = data[Symbol.asyncIterator]();
+  }
+  size;
+  iterator;
+  leftover = Buffer.alloc(0);
+  done = false;
+  /** Set when the source failed (its error is the caller's, not the registry's). */
+  sourceError;
+  async next() {
+    const parts = [this.leftover];
+    let length = this.leftover.length;
+    while (length < this.size && !this.done) {
+      let step;
+      try {
+        step = await this.iterator.next();
+      } catch (error) {
+        this.sourceError = error;
+        throw error;
+      }
+      if (step.done) {
+        this.done = true;
+        break;
+      }
+      const chunk = toBuffer(step.value);
+      parts.push(chunk);
+      length += chunk.length;
+    }
+    const whole = Buffer.concat(parts, length);
+    this.leftover = whole.subarray(Math.min(this.size, whole.length));
+    return whole.subarray(0, Math.min(this.size, whole.length));
+  }
+  /** What is left of the stream after the chunks read so far. */
+  async *rest() {
+    if (this.leftover.length > 0) yield this.leftover;
+    this.leftover = Buffer.alloc(0);
+    while (!this.done) {
+      const step = await this.iterator.next();
+      if (step.done) break;
+      yield toBuffer(step.value);
+    }
+    this.done = true;
+  }
+};
+async function pushBlob(client, data, chunkBytes = CHUNK_BYTES) {
+  const reader = new ChunkReader(data, chunkBytes);
+  const hash = createHash4("sha256");
+  let location;
+  let sent = 0;
+  try {
+    const first = await reader.next();
+    hash.update(first);
+    const second = first.length === chunkBytes ? reader.next() : Promise.resolve(Buffer.alloc(0));
+    second.catch(() => void 0);
+    const rest = await peekEmpty(second);
+    if (rest) {
+      const digest2 = `sha256:${hash.digest("hex")}`;
+      if (await client.hasBlob(digest2)) return { digest: digest2, size: first.length, uploaded: false };
+      location = await startUpload(client);
+      await finishUpload(client, location, digest2, first, 0);
+      return { digest: digest2, size: first.length, uploaded: true };
+    }
+    location = await startUpload(client);
+    let chunk = first;
+    let ahead = second;
+    while (chunk.length > 0) {
+      location = await patchChunk(client, location, chunk, sent);
+      sent += chunk.length;
+      chunk = await ahead;
+      hash.update(chunk);
+      ahead = chunk.length === chunkBytes ? reader.next() : Promise.resolve(Buffer.alloc(0));
+      ahead.catch(() => void 0);
+    }
+    const digest = `sha256:${hash.digest("hex")}`;
+    await finishUpload(client, location, digest, Buffer.alloc(0), sent);
+    return { digest, size: sent, uploaded: true };
+  } catch (error) {
+    if (!data.destroyed) data.destroy();
+    if (location) await cancelUpload(client, location);
+    throw error;
+  }
+}
+async function peekEmpty(chunk) {
+  return (await chunk).length === 0;
+}
+async function startUpload(client) {
+  const response = await client.request("start a blob upload", client.path("blobs/uploads/"), {
+    method: "POST",
+    scope: client.pushScope,
+    headers: { "content-length": "0" },
+    expect: [202]
+  });
+  await response.body?.cancel();
+  return nextLocation(client, response);
+}
+async function patchChunk(client, location, chunk, offset) {
+  const call = `upload bytes ${offset}-${offset + chunk.length - 1} of a blob`;
+  const response = await sendChunk(
+    offset,
+    () => client.request(call, location, {
+      method: "PATCH",
+      scope: client.pushScope,
+      headers: {
+        "content-type": "application/octet-stream",
+        "content-length": String(chunk.length),
+        "content-range": `${offset}-${offset + chunk.length - 1}`
+      },
+      body: chunk,
+      expect: [202]
+    })
+  );
+  await response.body?.cancel();
+  return nextLocation(client, response);
+}
+async function finishUpload(client, location, digest, last, sent) {
+  const url = new URL(location);
+  url.searchParams.set("digest", digest);
+  const call = `finish the upload of blob ${digest}`;
+  const response = await sendChunk(
+    sent,
+    () => client.request(call, url.toString(), {
+      method: "PUT",
+      scope: client.pushScope,
+      headers: {
+        "content-type": "application/octet-stream",
+        "content-length": String(last.length)
+      },
+      body: last,
+      expect: [201]
+    })
+  );
+  await response.body?.cancel();
+}
+async function sendChunk(offset, send) {
+  try {
+    return await send();
+  } catch (error) {
+    if (offset === 0 || !(error instanceof StoreError)) throw error;
+    throw new StoreError(
+      `${error.message} The blob was refused midway, after ${offset} bytes had been accepted; nothing of it is kept under the snapshot.`,
+      { cause: error }
+    );
+  }
+}
+async function cancelUpload(client, location) {
+  try {
+    const response = await client.request("cancel a blob upload", location, {
+      method: "DELETE",
+      scope: client.pushScope,
+      expect: [204, 404, 405]
+    });
+    await response.body?.cancel();
+  } catch {
+  }
+}
+async function nextLocation(client, response) {
+  const location = response.headers.get("location");
+  if (!location) {
+    throw new StoreError(`${client.where} opened a blob upload without a Location header.`);
+  }
+  return new URL(location, await client.baseUrl()).toString();
+}
+function toBuffer(chunk) {
+  if (Buffer.isBuffer(chunk)) return chunk;
+  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+  if (typeof chunk === "string") return Buffer.from(chunk, "utf8");
+  throw new TypeError(`a store object must be a byte stream, got a chunk of type ${typeof chunk}`);
+}
+
+// src/stores/registry/reuse.ts
+async function pushUnlessSame(client, data, previous, chunkBytes = CHUNK_BYTES) {
+  if (!previous) return pushBlob(client, data, chunkBytes);
+  const incoming = new ChunkReader(data, chunkBytes);
+  const stored = await client.getBlob(previous.digest);
+  const storedChunks = new ChunkReader(stored, chunkBytes);
+  const hash = createHash5("sha256");
+  let matched = 0;
+  try {
+    for (; ; ) {
+      const mine = await incoming.next();
+      const theirs = await storedChunks.next();
+      if (!mine.equals(theirs)) {
+        stored.destroy();
+        const whole = Readable4.from(
+          joined(prefixOf(client, previous.digest, matched), mine, incoming)
+        );
+        return await pushBlob(client, whole, chunkBytes);
+      }
+      if (mine.length === 0) break;
+      hash.update(mine);
+      matched += mine.length;
+    }
+  } catch (error) {
+    if (!data.destroyed) data.destroy();
+    throw error;
+  } finally {
+    stored.destroy();
+  }
+  const digest = `sha256:${hash.digest("hex")}`;
+  if (digest !== previous.digest || !await client.hasBlob(digest)) {
+    throw new StoreError(
+      `Blob ${previous.digest} in ${client.where} changed or vanished while a new object was compared with it; nothing of the new object was kept. Take the snapshot again.`
+    );
+  }
+  return { digest, size: matched, uploaded: false };
+}
+async function* prefixOf(client, digest, bytes) {
+  if (bytes === 0) return;
+  const stream = await client.getBlob(digest);
+  let left = bytes;
+  try {
+    for await (const chunk of stream) {
+      yield chunk.subarray(0, left);
+      left -= Math.min(left, chunk.length);
+      if (left === 0) return;
+    }
+  } finally {
+    stream.destroy();
+  }
+  throw new StoreError(`Blob ${digest} in ${client.where} ended before ${bytes} bytes.`);
+}
+async function* joined(prefix, middle, rest) {
+  yield* prefix;
+  if (middle.length > 0) yield middle;
+  yield* rest.rest();
+}
+
+// src/stores/registry/store.ts
+var ACCEPT = [
+  IMAGE_MANIFEST_MEDIA_TYPE,
+  IMAGE_INDEX_MEDIA_TYPE,
+  "application/vnd.docker.distribution.manifest.v2+json",
+  "application/vnd.docker.distribution.manifest.list.v2+json"
+].join(", ");
+var RegistryStore = class {
+  description;
+  canDelete = true;
+  client;
+  constructor(host, repository, credentials) {
+    this.client = new RegistryClient(host, repository, credentials);
+    this.description = `registry oci://${host}/${repository}`;
+  }
+  /**
+   * A store in the registry. For `write` it is checked up front, after `beforeCreate`: an upload
+   * session is opened and cancelled (push access). Reading needs no check: a repository the
+   * registry does not know lists no snapshots, and bad credentials fail the first read, saying so.
+   */
+  async open(write, beforeCreate) {
+    if (write) {
+      await beforeCreate?.();
+      await cancelUpload(this.client, await startUpload(this.client));
+    }
+    return this;
+  }
+  async begin(snapshotId) {
+    checkSnapshotId2(snapshotId);
+    const objects = /* @__PURE__ */ new Map();
+    let previous;
+    return {
+      snapshotId,
+      put: async (name, data) => {
+        if (!isValidObjectName(name)) {
+          data.destroy();
+          throw new InvalidSettingsError(`Invalid object name '${name}' for ${this.description}.`);
+        }
+        previous ??= this.previousObjects();
+        const blob = await pushUnlessSame(this.client, data, (await previous).get(name));
+        objects.set(name, { name, digest: blob.digest, size: blob.size });
+        return blob.size;
+      },
+      publish: ({ replace }) => this.publish(snapshotId, [...objects.values()], replace),
+      // Blobs without a manifest are invisible; the registry's garbage collection removes them.
+      discard: async () => objects.clear()
+    };
+  }
+  async discardStaged(snapshotId) {
+    checkSnapshotId2(snapshotId);
+    return 0;
+  }
+  async discardAbandoned() {
+    return [];
+  }
+  async get(snapshotId, name) {
+    const artifact = await this.artifact(snapshotId);
+    const object = artifact?.objects.find((candidate) => candidate.name === name);
+    if (!artifact) {
+      throw new StoreError(
+        `snapshot ${snapshotId} is not in ${this.description} (looking for object ${name}); check the snapshot id and the store`
+      );
+    }
+    if (!object) {
+      throw new StoreError(
+        `object ${name} of snapshot ${snapshotId} is not in ${this.description}; the snapshot is incomplete or damaged`
+      );
+    }
+    return this.client.getBlob(object.digest);
+  }
+  async has(snapshotId, name) {
+    const artifact = await this.artifact(snapshotId);
+    return artifact?.objects.some((object) => object.name === name) ?? false;
+  }
+  async list() {
+    return (await this.artifacts()).map(({ snapshotId, artifact, createdAt }) => ({
+      snapshotId,
+      hasManifest: artifact.objects.some((object) => object.name === MANIFEST_FILE),
+      modifiedAt: createdAt,
+      bytes: artifact.objects.reduce((total, object) => total + object.size, 0)
+    }));
+  }
+  /** Every snapshot's artifact, with when it was published. */
+  async artifacts() {
+    const found = [];
+    for (const tag of await this.client.tags()) {
+      if (!isValidSnapshotId(tag)) continue;
+      const manifest = await this.client.getManifest(tag, ACCEPT);
+      if (!manifest || !isOurs(manifest.bytes)) continue;
+      const artifact = parseArtifactManifest(
+        manifest.bytes,
+        `snapshot ${tag} in ${this.description}`
+      );
+      const created = artifact.created ? new Date(artifact.created) : /* @__PURE__ */ new Date(NaN);
+      found.push({
+        snapshotId: tag,
+        artifact,
+        createdAt: Number.isNaN(created.getTime()) ? /* @__PURE__ */ new Date(0) : created
+      });
+    }
+    return found;
+  }
+  /**
+   * The newest published object of each name: what a new object of that name probably equals
+   * (see reuse.ts). Only an optimisation: a store that cannot be listed offers none.
+   */
+  async previousObjects() {
+    const objects = /* @__PURE__ */ new Map();
+    try {
+      const oldestFirst = (await this.artifacts()).sort(
+        (a, b) => a.createdAt.getTime() - b.createdAt.getTime()
+      );
+      for (const { artifact } of oldestFirst) {
+        for (const object of artifact.objects) objects.set(object.name, object);
+      }
+    } catch {
+      objects.clear();
+    }
+    return objects;
+  }
+  /** Registries have no locks: see the top of this file. */
+  async hold(snapshotId) {
+    checkSnapshotId2(snapshotId);
+    return { release: async () => void 0 };
+  }
+  async delete(snapshotId) {
+    checkSnapshotId2(snapshotId);
+    const digest = await this.client.headManifest(snapshotId, ACCEPT);
+    if (digest === void 0) return "deleted";
+    try {
+      await this.client.deleteManifest(digest || await this.manifestDigest(snapshotId));
+    } catch (error) {
+      if (error instanceof StoreError && /\(405/.test(error.message)) {
+        throw new StoreError(
+          `${this.description} does not allow deleting, so snapshot ${snapshotId} stays there. Enable deletes in the registry (distribution: storage.delete.enabled: true) or delete the tag with the registry\u2019s own tools.`,
+          { cause: error }
+        );
+      }
+      throw error;
+    }
+    return "deleted";
+  }
+  /** The artifact tagged `snapshotId`, or undefined when there is no such tag. */
+  async artifact(snapshotId) {
+    checkSnapshotId2(snapshotId);
+    const manifest = await this.client.getManifest(snapshotId, ACCEPT);
+    if (!manifest) return void 0;
+    return parseArtifactManifest(manifest.bytes, `snapshot ${snapshotId} in ${this.description}`);
+  }
+  /** The digest of a tag's manifest, for a registry that sends no Docker-Content-Digest. */
+  async manifestDigest(snapshotId) {
+    const artifact = await this.artifact(snapshotId);
+    if (!artifact) throw new StoreError(`snapshot ${snapshotId} vanished from ${this.description}`);
+    return artifact.digest;
+  }
+  /** Puts the artifact manifest under the tag; an existing one only with `replace`. */
+  async publish(snapshotId, objects, replace) {
+    if (!await this.client.hasBlob(EMPTY_CONFIG.digest)) {
+      await pushBlob(this.client, Readable5.from([EMPTY_CONFIG_BYTES]));
+    }
+    const artifact = buildArtifactManifest(objects, (/* @__PURE__ */ new Date()).toISOString());
+    const existing = await this.client.headManifest(snapshotId, ACCEPT);
+    if (existing !== void 0 && !replace) {
+      throw new StoreError(
+        `snapshot ${snapshotId} appeared in ${this.description} while this one was taken; it was left as it is and this snapshot was not kept. Take it again under another id.`
+      );
+    }
+    await this.client.putManifest(snapshotId, artifact.bytes, IMAGE_MANIFEST_MEDIA_TYPE);
+    if (existing && existing !== artifact.digest) {
+      await this.client.deleteManifest(existing).catch(() => void 0);
+    }
+  }
+};
+function isOurs(bytes) {
+  try {
+    return JSON.parse(bytes.toString("utf8")).artifactType === ARTIFACT_TYPE;
+  } catch {
+    return false;
+  }
+}
+function checkSnapshotId2(snapshotId) {
+  if (!isValidSnapshotId(snapshotId)) {
+    throw new InvalidSettingsError(
+      `Invalid snapshot id '${snapshotId}'. Expected 1 to 128 characters of a-z, 0-9, '.', '_' and '-', starting with a letter or digit.`
+    );
+  }
+}
+
 // src/stores/index.ts
-function openStore(spec, access2, beforeCreate) {
-  return DirectoryStore.open(spec.path, access2 === "write", beforeCreate);
+function openStore(spec, access2, beforeCreate, given = {}) {
+  if (spec.kind === "directory") {
+    return DirectoryStore.open(spec.path, access2 === "write", beforeCreate);
+  }
+  const { username, password, onSecret } = given;
+  const credentials = async () => {
+    if (spec.credentials === "inputs") {
+      return { username, password, source: "the registry-username and registry-password inputs" };
+    }
+    const found = await dockerCredentials(spec.host);
+    for (const secret of [found?.password, found?.identityToken]) if (secret) onSecret?.(secret);
+    return found;
+  };
+  return new RegistryStore(spec.host, spec.repository, credentials).open(
+    access2 === "write",
+    beforeCreate
+  );
 }
 
 // package.json
@@ -40691,6 +41757,7 @@ var package_default = {
     "@types/tar-stream": "^3.1.5",
     azurite: "^3.37.0",
     esbuild: "^0.28.2",
+    bcryptjs: "^3.0.3",
     eslint: "^9.39.5",
     node: "^24.21.0",
     prettier: "^3.10.1",
@@ -40712,9 +41779,9 @@ var package_default = {
 var TOOL_VERSION = package_default.version;
 
 // src/archive/compression.ts
-import { spawn } from "node:child_process";
+import { spawn as spawn2 } from "node:child_process";
 import { accessSync, constants as fsConstants } from "node:fs";
-import { delimiter, join as join2 } from "node:path";
+import { delimiter, join as join3 } from "node:path";
 import { Duplex } from "node:stream";
 import * as zlib from "node:zlib";
 var COMPRESSION_LEVELS = {
@@ -40801,7 +41868,7 @@ function validateLevel(algorithm, level, fellBack) {
 function findOnPath(command) {
   for (const dir of (process.env.PATH ?? "").split(delimiter)) {
     if (dir === "") continue;
-    const candidate = join2(dir, command);
+    const candidate = join3(dir, command);
     try {
       accessSync(candidate, fsConstants.X_OK);
       return candidate;
@@ -40841,7 +41908,7 @@ function spawnFilter(binary, args, mode) {
     }
   });
   try {
-    child = spawn(binary, args, { stdio: ["pipe", "pipe", "pipe"] });
+    child = spawn2(binary, args, { stdio: ["pipe", "pipe", "pipe"] });
   } catch (error) {
     process.nextTick(() => duplex.destroy(fail(`cannot start ${binary}`, error)));
     return duplex;
@@ -40870,7 +41937,7 @@ function spawnFilter(binary, args, mode) {
 }
 
 // src/archive/digest.ts
-import { createHash as createHash3 } from "node:crypto";
+import { createHash as createHash6 } from "node:crypto";
 import { Transform } from "node:stream";
 var ByteCounter = class extends Transform {
   constructor(onBytes) {
@@ -40894,7 +41961,7 @@ var ByteCounter = class extends Transform {
   }
 };
 var DigestCounter = class extends ByteCounter {
-  #hash = createHash3("sha256");
+  #hash = createHash6("sha256");
   #sha256;
   /** Lowercase hex sha256 of every byte that passed; only once the stream has finished. */
   get sha256() {
@@ -41407,7 +42474,7 @@ import { addAbortSignal as addAbortSignal2 } from "node:stream";
 
 // src/restore/archives.ts
 var import_tar_stream2 = __toESM(require_tar_stream(), 1);
-import { Readable as Readable3, Writable as Writable4, pipeline as pipeline3 } from "node:stream";
+import { Readable as Readable6, Writable as Writable4, pipeline as pipeline3 } from "node:stream";
 import { pipeline as pipelineAsync } from "node:stream/promises";
 async function verifyVolumeArchive(store, snapshotId, volume) {
   const { archive } = volume;
@@ -41519,18 +42586,18 @@ function openArchiveTar(store, snapshotId, archive, what) {
     yield* tar;
   }
   return {
-    tar: Readable3.from(tarBytes(), { objectMode: false }),
+    tar: Readable6.from(tarBytes(), { objectMode: false }),
     check: () => checkDigest(digest, archive, what, "changed in the store and now is")
   };
 }
 function checkDigest(digest, archive, what, verb) {
-  const sha256 = digestOf(digest);
+  const sha256 = digestOf2(digest);
   if (digest.bytes === archive.storedBytes && sha256 === archive.sha256) return;
   throw new ArchiveIntegrityError(
     `Archive ${archive.object} (${what}) does not match its manifest: it ${verb} ${digest.bytes} bytes with sha256 ${sha256}, the manifest recorded ${archive.storedBytes} bytes with sha256 ${archive.sha256}. The archive was modified or corrupted; restore from another snapshot.`
   );
 }
-function digestOf(digest) {
+function digestOf2(digest) {
   try {
     return digest.sha256;
   } catch {
@@ -43264,34 +44331,14 @@ function createConflicts(spec) {
 }
 
 // src/docker/registry.ts
-import { createHash as createHash4 } from "node:crypto";
-import { readFile as readFile2 } from "node:fs/promises";
-import { homedir } from "node:os";
-import { join as join3 } from "node:path";
+import { createHash as createHash7 } from "node:crypto";
 async function registryAuth(address, username, password) {
   if (username || password) return { username, password, serveraddress: address };
-  const configDir = process.env.DOCKER_CONFIG || join3(homedir(), ".docker");
-  let config;
-  try {
-    config = JSON.parse(await readFile2(join3(configDir, "config.json"), "utf8"));
-  } catch {
-    return {};
+  const found = await dockerCredentials(address);
+  if (found?.identityToken) return { identitytoken: found.identityToken, serveraddress: address };
+  if (found?.password !== void 0 || found?.username !== void 0) {
+    return { username: found.username, password: found.password, serveraddress: address };
   }
-  const entry = config?.auths?.[address] ?? config?.auths?.[`https://${address}`] ?? config?.auths?.[`http://${address}`];
-  if (!entry) return {};
-  if (entry.auth) {
-    const decoded = Buffer.from(entry.auth, "base64").toString("utf8");
-    const colon = decoded.indexOf(":");
-    if (colon > 0) {
-      return {
-        username: decoded.slice(0, colon),
-        password: decoded.slice(colon + 1),
-        serveraddress: address
-      };
-    }
-  }
-  if (entry.username)
-    return { username: entry.username, password: entry.password, serveraddress: address };
   return {};
 }
 async function askRegistry(address, path4, init) {
@@ -43325,7 +44372,7 @@ async function checkRegistryReachable(address, timeoutMs = 5e3) {
 function imageTag(...parts) {
   const tag = parts.join("-").replace(/[^A-Za-z0-9_.-]/g, "_").replace(/^[.-]+/, "");
   if (tag.length <= 128) return tag || "untitled";
-  return `${tag.slice(0, 115)}-${createHash4("sha256").update(tag).digest("hex").slice(0, 12)}`;
+  return `${tag.slice(0, 115)}-${createHash7("sha256").update(tag).digest("hex").slice(0, 12)}`;
 }
 
 // src/verify/registry-check.ts
@@ -44062,7 +45109,7 @@ async function pruneSnapshots(store, options, log) {
 }
 
 // src/snapshot/snapshot.ts
-import { Readable as Readable4, addAbortSignal as addAbortSignal3 } from "node:stream";
+import { Readable as Readable7, addAbortSignal as addAbortSignal3 } from "node:stream";
 
 // src/shared/near-matches.ts
 var SHOWN = 5;
@@ -44729,7 +45776,7 @@ function usersOf(name, containers) {
   return containers.filter((details) => (details.Mounts ?? []).some((mount) => mount.Name === name)).map(containerName);
 }
 function bufferStream(text) {
-  return Readable4.from([Buffer.from(text)]);
+  return Readable7.from([Buffer.from(text)]);
 }
 async function takeSnapshot(engine, store, options, log) {
   const { snapshotId } = options;
@@ -44802,14 +45849,18 @@ var Session = class _Session {
     const store = await boundaries.openStore(
       settings.store,
       access2,
-      async () => void await resolveCompression(compression, compressionLevel2)
+      async () => void await resolveCompression(compression, compressionLevel2),
+      { ...settings.storeCredentials, onSecret: context.onSecret }
     );
     await repairWith(engine, context.log);
     context.signal?.throwIfAborted();
     let registry;
     if (settings.registry) {
       const { address, repository, username, password } = settings.registry;
-      registry = { address, repository, auth: await registryAuth(address, username, password) };
+      const auth = await registryAuth(address, username, password);
+      for (const secret of [auth.password, auth.identitytoken])
+        if (secret) context.onSecret?.(secret);
+      registry = { address, repository, auth };
     }
     return new _Session(settings, context, engine, store, registry, boundaries.now);
   }
@@ -44962,13 +46013,16 @@ async function drill(settings, context, options, boundaries = realBoundaries) {
 import { randomBytes as randomBytes5 } from "node:crypto";
 
 // src/stores/spec.ts
+var REGISTRY_HOST = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*)(?::\d{1,5})?$/;
+var REPOSITORY = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
 function parseStoreSpec(value) {
+  if (value.startsWith("oci:")) return parseRegistrySpec(value);
   const explicit = /^([a-z][a-z0-9+.-]*):(.*)$/.exec(value);
   if (explicit && explicit[1] !== "dir" && explicit[1].length > 1) {
     throw invalidInput(
       "store",
       value,
-      `'${explicit[1]}:' is no kind of store this tool has: expected a directory path, or dir:PATH.`
+      `'${explicit[1]}:' is no kind of store this tool has: expected a directory path, dir:PATH or oci://HOST[:PORT]/REPOSITORY.`
     );
   }
   const path4 = explicit && explicit[1] === "dir" ? explicit[2] : value;
@@ -44976,6 +46030,35 @@ function parseStoreSpec(value) {
     throw invalidInput("store", value, "The directory path is empty: expected dir:PATH or a path.");
   }
   return { kind: "directory", path: path4 };
+}
+function parseRegistrySpec(value) {
+  const expected = "Expected oci://HOST[:PORT]/REPOSITORY, e.g. oci://ghcr.io/team/snapshots.";
+  const match = /^oci:\/\/([^/]+)\/(.+)$/.exec(value);
+  if (!match) throw invalidInput("store", value, `It names no registry and repository. ${expected}`);
+  const [, host, repository] = match;
+  if (host.includes("@")) {
+    throw new InvalidSettingsError(
+      `Invalid store 'oci://\u2026@${host.slice(host.lastIndexOf("@") + 1)}/${repository}'. Credentials do not belong in the store address: give registry-username and registry-password, or log in with docker login. ${expected}`
+    );
+  }
+  if (!REGISTRY_HOST.test(host) || Number(/:(\d+)$/.exec(host)?.[1] ?? 1) > 65535) {
+    throw invalidInput("store", value, `'${host}' is no registry host. ${expected}`);
+  }
+  if (/[:@]/.test(repository)) {
+    throw invalidInput(
+      "store",
+      value,
+      `The repository takes no tag or digest: each snapshot is tagged with its id. ${expected}`
+    );
+  }
+  if (!REPOSITORY.test(repository) || repository.length > 255) {
+    throw invalidInput(
+      "store",
+      value,
+      `'${repository}' is no repository name: lowercase letters, digits and '.', '_', '-' between them, in path components separated by '/'. ${expected}`
+    );
+  }
+  return { kind: "registry", host, repository, credentials: "docker-config" };
 }
 
 // src/app/inputs.ts
@@ -44985,7 +46068,7 @@ var INPUTS = {
     default: "snapshot"
   },
   store: {
-    description: "Where snapshots live: a directory path (or `dir:PATH`). Volume archives, saved images and the manifest go there.",
+    description: "Where snapshots live: a directory path (or `dir:PATH`), or a registry repository `oci://HOST[:PORT]/REPOSITORY` (each snapshot an OCI artifact tagged with its id). Volume archives, saved images and the manifest go there.",
     default: ".docker-snapshots"
   },
   "snapshot-id": {
@@ -45061,7 +46144,7 @@ var INPUTS = {
     default: "docker-snapshot"
   },
   "registry-username": {
-    description: "Registry user name. Empty uses the Docker config's credentials, or none.",
+    description: "Registry user name, for the registry input and an `oci://` store on the same host (or alone). Empty uses the Docker config's credentials (credential helpers included), or none.",
     default: ""
   },
   "registry-password": {
@@ -45307,19 +46390,20 @@ function readSettings(source) {
       "Expected a user name without ':' or white space, as registries take it."
     );
   }
+  const store = parseStoreSpec(get("store"));
+  if (password && isMaskable(password)) secrets.push(password);
   if (address) {
     registry = { address: parseRegistry(address), repository };
     if (username) registry.username = username;
-    if (password) {
-      registry.password = password;
-      if (isMaskable(password)) secrets.push(password);
-    }
-  } else if (password || username) {
+    if (password) registry.password = password;
+  } else if ((password || username) && store.kind !== "registry") {
     const given = password ? "registry-password" : "registry-username";
     throw new InvalidSettingsError(
-      `${given} is set but registry is empty: credentials for no registry. Expected registry (host:port) as well, or no ${given}.`
+      `${given} is set but registry is empty: credentials for no registry. Expected registry (host:port) or an oci:// store as well, or no ${given}.`
     );
   }
+  const storeCredentials = store.kind === "registry" && (password || username) && (!registry || registry.address === store.host);
+  if (storeCredentials) store.credentials = "inputs";
   const compression = oneOf("compression", get("compression"), ["auto", "zstd", "gzip"]);
   const level = compressionLevel(get("compression-level"), compression);
   const env = parseEnv(source("env"));
@@ -45351,7 +46435,7 @@ function readSettings(source) {
   }
   const settings = {
     mode,
-    store: parseStoreSpec(get("store")),
+    store,
     snapshotId,
     snapshot: {
       containers: names("containers", get("containers"), "container"),
@@ -45388,6 +46472,12 @@ function readSettings(source) {
     settings.dockerHost = dockerHost;
   }
   if (registry) settings.registry = registry;
+  if (storeCredentials) {
+    settings.storeCredentials = {
+      ...username && { username },
+      ...password && { password }
+    };
+  }
   const project = get("compose-project");
   if (project && !/^[a-z0-9][a-z0-9_-]*$/.test(project)) {
     throw invalid(
