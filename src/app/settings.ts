@@ -3,7 +3,7 @@ import type { CompressorChoice } from '../archive/index.js'
 import { COMPRESSION_LEVELS } from '../archive/index.js'
 import { checkEngineAddress } from '../docker/connection.js'
 import { InvalidSettingsError, invalidInput } from '../shared/errors.js'
-import { type StoreSpec, parseStoreSpec } from '../stores/spec.js'
+import { type StoreSpec, readStoreSpec, secretsOf } from '../stores/spec.js'
 import type { InputName } from './inputs.js'
 import { INPUTS } from './inputs.js'
 import type { Consistency } from '../manifest/manifest.js'
@@ -366,9 +366,12 @@ export function readSettings(source: InputSource): Settings {
     )
   }
 
+  const store = readStoreSpec(source)
+  secrets.push(...secretsOf(store).filter(isMaskable))
+
   const settings: Settings = {
     mode,
-    store: parseStoreSpec(get('store')),
+    store,
     snapshotId,
     snapshot: {
       containers: names('containers', get('containers'), 'container'),

@@ -316,6 +316,7 @@ async function perform(
     case 'ls': {
       const store = await io.openStore(settings.store, 'read')
       await io.repair(settings, context.log)
+      if (store.listLimit) context.log.warn(store.listLimit)
       const snapshots = await listSnapshots(store)
       if (snapshots.length === 0) context.log.info(`no snapshots in ${store.description}`)
       return {
