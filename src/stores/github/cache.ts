@@ -11,6 +11,7 @@
  * so a restore must name the same path as the save did). It swallows its errors: saveCache
  * answers -1 and restoreCache undefined, so both are checked here.
  */
+import { randomBytes } from 'node:crypto'
 import { mkdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -84,9 +85,14 @@ export class CacheStore implements SnapshotStore {
     return run
   }
 
-  /** Whether an entry exists under exactly `key` (for `path`), without downloading it. */
-  private async exists(path: string, key: string): Promise<boolean> {
-    return (await this.restore(path, key, [], true)) === key
+  /**
+   * Whether an entry exists under `key` (without downloading it); for a blob, also under a key
+   * that `key` prefixes (a copy saved aside, see save).
+   */
+  private async exists(kind: 'blob' | 'manifest', key: string): Promise<boolean> {
+    const file = kind === 'blob' ? this.blobPath : this.manifestPath
+    const found = await this.restore(file, key, kind === 'blob' ? [key] : [], true)
+    return found !== undefined && found.startsWith(key)
   }
 
   private async restore(
@@ -105,28 +111,41 @@ export class CacheStore implements SnapshotStore {
     }
   }
 
-  /** @internal Saves the file at `path` under `key`, unless an entry has that key already. */
+  /**
+   * @internal Saves the file at `path` under `key`, unless an entry has that key already. A key
+   * that an earlier upload reserved and never finished stays taken (GitHub keeps the reservation):
+   * a blob is then saved aside, under `key-<random>`, which a lookup by prefix finds too.
+   */
   async save(path: string, key: string, kind: 'blob' | 'manifest'): Promise<void> {
-    const file = kind === 'blob' ? this.blobPath : this.manifestPath
-    if (await this.exists(file, key)) {
+    if (await this.exists(kind, key)) {
       if (kind === 'blob') return // the same bytes, saved by an earlier snapshot
       throw new StoreError(
         `the Actions cache already has an entry ${key}, and cache entries cannot be replaced: ` +
           'choose another snapshot-id.'
       )
     }
-    let id: number
+    if ((await this.saveOnce(path, key)) || (await this.exists(kind, key))) return
+    if (
+      kind === 'blob' &&
+      (await this.saveOnce(path, `${key}-${randomBytes(4).toString('hex')}`))
+    ) {
+      return
+    }
+    throw new StoreError(
+      `saving ${key} to the Actions cache failed (the client's warning says why): try again` +
+        (kind === 'manifest'
+          ? ' under another snapshot-id (a failed upload keeps its key reserved)'
+          : '') +
+        '; if the cache is full (10 GB a repository), remove entries or choose another store.'
+    )
+  }
+
+  /** Whether the client saved the file; it answers -1 (and logs a warning) when it did not. */
+  private async saveOnce(path: string, key: string): Promise<boolean> {
     try {
-      id = await saveCache([path], key)
+      return (await saveCache([path], key)) !== -1
     } catch (error) {
       throw new StoreError(`saving ${key} to the Actions cache failed: ${(error as Error).message}`)
-    }
-    // -1: the client logged a warning and gave up; another job may have saved the same key
-    if (id === -1 && !(await this.exists(file, key))) {
-      throw new StoreError(
-        `saving ${key} to the Actions cache failed (the client's warning above says why): ` +
-          'try again; if the cache is full (10 GB a repository), remove entries or choose another store'
-      )
     }
   }
 
@@ -186,7 +205,7 @@ export class CacheStore implements SnapshotStore {
     if (!object) throw missing('the snapshot does not list it')
     const key = blobKey(object.digest)
     return this.exclusively(async () => {
-      if ((await this.restore(this.blobPath, key, [])) !== key) {
+      if (!(await this.restore(this.blobPath, key, [key]))?.startsWith(key)) {
         throw missing(
           `its entry ${key} is gone (GitHub evicts entries unused for 7 days, and the least ` +
             'recently used when the cache is full): take a new snapshot'
