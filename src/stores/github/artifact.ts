@@ -31,6 +31,7 @@ import {
   failure,
   isNotFound
 } from './artifact-writer.js'
+import { quietly } from './client-output.js'
 import { checkedStream, transferDirectory } from './files.js'
 import { workflowRuns } from './runs.js'
 
@@ -143,15 +144,15 @@ export class ArtifactStore implements SnapshotStore {
   private artifacts(run: Run): Promise<Artifact[]> {
     let listing = this.listings.get(run.runId)
     if (!listing) {
-      listing = this.client
-        .listArtifacts({ latest: true, ...(run.findBy && { findBy: run.findBy }) })
-        .then(
-          answer => answer.artifacts,
-          (error: unknown) => {
-            this.listings.delete(run.runId)
-            throw failure(error, `listing ${this.where(run)}`)
-          }
-        )
+      listing = quietly(() =>
+        this.client.listArtifacts({ latest: true, ...(run.findBy && { findBy: run.findBy }) })
+      ).then(
+        answer => answer.artifacts,
+        (error: unknown) => {
+          this.listings.delete(run.runId)
+          throw failure(error, `listing ${this.where(run)}`)
+        }
+      )
       this.listings.set(run.runId, listing)
     }
     return listing
@@ -176,11 +177,13 @@ export class ArtifactStore implements SnapshotStore {
   ): Promise<string> {
     const into = await transferDirectory(this.env)
     try {
-      await this.client.downloadArtifact(artifact.id, {
-        path: into,
-        ...(digest && { expectedHash: digest }),
-        ...(run.findBy && { findBy: run.findBy })
-      })
+      await quietly(() =>
+        this.client.downloadArtifact(artifact.id, {
+          path: into,
+          ...(digest && { expectedHash: digest }),
+          ...(run.findBy && { findBy: run.findBy })
+        })
+      )
     } catch (error) {
       await rm(into, { recursive: true, force: true })
       throw failure(error, `downloading artifact ${artifact.name} from ${this.where(run)}`)
@@ -230,10 +233,12 @@ export class ArtifactStore implements SnapshotStore {
   async upload(path: string, name: string): Promise<string> {
     const dir = join(path, '..')
     try {
-      const uploaded = await this.client.uploadArtifact(name, [path], dir, {
-        skipArchive: true,
-        ...(this.spec.retentionDays && { retentionDays: this.spec.retentionDays })
-      })
+      const uploaded = await quietly(() =>
+        this.client.uploadArtifact(name, [path], dir, {
+          skipArchive: true,
+          ...(this.spec.retentionDays && { retentionDays: this.spec.retentionDays })
+        })
+      )
       return `sha256:${uploaded.digest ?? ''}`
     } catch (error) {
       throw failure(error, `uploading artifact ${name} to this run (${this.thisRun})`)
@@ -248,7 +253,9 @@ export class ArtifactStore implements SnapshotStore {
     try {
       for (const name of names) {
         try {
-          await this.client.deleteArtifact(name, run.findBy && { findBy: run.findBy })
+          await quietly(() =>
+            this.client.deleteArtifact(name, run.findBy && { findBy: run.findBy })
+          )
           removed++
         } catch (error) {
           if (!isNotFound(error))

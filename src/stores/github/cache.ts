@@ -33,6 +33,7 @@ import type {
   SnapshotWriter,
   StoredSnapshot
 } from '../store.js'
+import { quietly } from './client-output.js'
 import { checkedStream, writeHashed } from './files.js'
 
 /** The key of the entry holding the object with this digest. */
@@ -102,7 +103,7 @@ export class CacheStore implements SnapshotStore {
     lookupOnly = false
   ): Promise<string | undefined> {
     try {
-      return await restoreCache([path], key, restoreKeys, { lookupOnly })
+      return await quietly(() => restoreCache([path], key, restoreKeys, { lookupOnly }))
     } catch (error) {
       throw new StoreError(
         `the Actions cache refused to look up ${key}: ${(error as Error).message}`,
@@ -143,7 +144,7 @@ export class CacheStore implements SnapshotStore {
   /** Whether the client saved the file; it answers -1 (and logs a warning) when it did not. */
   private async saveOnce(path: string, key: string): Promise<boolean> {
     try {
-      return (await saveCache([path], key)) !== -1
+      return (await quietly(() => saveCache([path], key))) !== -1
     } catch (error) {
       throw new StoreError(`saving ${key} to the Actions cache failed: ${(error as Error).message}`)
     }
