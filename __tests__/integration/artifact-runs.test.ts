@@ -178,6 +178,17 @@ test('a later run restores latest across the workflow’s runs; ls lists them', 
   ).toBe('changed in run C')
 })
 
+test('prune keeps the newest and deletes the older snapshot’s artifacts in its run', async () => {
+  const pruned = await cli(RUN_D, ['prune', ...readFrom(), '--keep', '1'])
+  expect(pruned.code).toBe(0)
+  const left = github.service
+    .artifacts()
+    .filter(a => a.finalized)
+    .map(a => a.name)
+  expect(left.filter(name => name.startsWith('nightly-1.'))).toEqual([])
+  expect(left).toContain('nightly-2.oci-manifest.json')
+})
+
 test('the clients’ own output went to stderr, never to stdout', () => {
   expect(processStdout).not.toMatch(
     /::debug::|Uploading artifact|Artifact download|Found \d+ artifact/

@@ -287,6 +287,24 @@ describe('other runs', () => {
     expect(error.message).toMatch(/does not match the digest the snapshot recorded/)
   })
 
+  test('an object whose artifact is gone (deleted, expired) is a specific error', async () => {
+    const entry = github.service
+      .artifacts()
+      .find(a => a.runId === RUN_C && a.name === 'snap-tampered.volumes.data.tar.zst')!
+    const deleted = await fetch(
+      `${github.service.url}/repos/${github.repository}/actions/artifacts/${entry.id}`,
+      { method: 'DELETE', headers: { authorization: `Bearer ${github.token}` } }
+    )
+    expect(deleted.status).toBe(204)
+    const error = await rejection(
+      ArtifactStore.open(otherRun(RUN_C), 'read').get('snap-tampered', 'volumes/data.tar.zst')
+    )
+    expect(error).toBeInstanceOf(StoreError)
+    expect(error.message).toMatch(
+      /its artifact snap-tampered.volumes.data.tar.zst is gone \(deleted, or expired after its retention days\)/
+    )
+  })
+
   test('without run-id, a token reads this run and the earlier runs of its workflow, newest first', async () => {
     await asRun(RUN_B, async () => {
       const { writer, archive } = await writeSnapshot('snap-1')
