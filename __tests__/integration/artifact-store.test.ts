@@ -262,6 +262,9 @@ describe('other runs', () => {
       )
 
       expect(() => ArtifactStore.open({ runId: RUN_A }, 'read')).toThrow(/needs github-token/)
+      expect(() =>
+        ArtifactStore.open({ repository: 'octo-org/elsewhere', token: github.token }, 'read')
+      ).toThrow(/run-repository octo-org\/elsewhere is not this run's repository: give run-id/)
     })
   })
 

@@ -99,17 +99,24 @@ export class ArtifactStore implements SnapshotStore {
       )
     }
     const repository = spec.repository ?? env.GITHUB_REPOSITORY ?? ''
-    const otherRun = spec.runId !== undefined && spec.runId !== thisRun
+    if (spec.runId === undefined && spec.repository && spec.repository !== env.GITHUB_REPOSITORY) {
+      throw new StoreError(
+        `run-repository ${spec.repository} is not this run's repository: give run-id too, the ` +
+          'run there to read.'
+      )
+    }
+    // a run id that is this run's, read from a job of this run, needs no token
+    const otherRun = spec.runId !== undefined && (spec.runId !== thisRun || !inJob)
     if (otherRun && !spec.token) {
       throw new StoreError(
         `reading the artifacts of run ${spec.runId} needs github-token (a token with actions: ` +
-          'read, e.g. ${{ github.token }}; the CLI also reads GITHUB_TOKEN).'
+          'read, e.g. ${{ github.token }}; the CLI also reads DOCKER_SNAPSHOT_GITHUB_TOKEN).'
       )
     }
     if ((otherRun || spec.token) && !/^[^/]+\/[^/]+$/.test(repository)) {
       throw new StoreError('store: artifact needs run-repository (owner/name) to read another run.')
     }
-    return new ArtifactStore(spec, env, access, thisRun, repository)
+    return new ArtifactStore(spec, env, access, otherRun ? undefined : thisRun, repository)
   }
 
   private findBy(runId: number): FindBy {
