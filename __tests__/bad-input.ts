@@ -133,6 +133,14 @@ export const BAD_INPUTS: readonly BadInput[] = [
   {
     input: 'store',
     value: '',
+    argv: ['snapshot', '--store='],
+    message:
+      '--store is empty. Expected a value, or no --store for its default (artifact inside ' +
+      "GitHub Actions, '.docker-snapshots' elsewhere)."
+  },
+  {
+    input: 'store',
+    value: '',
     argv: ['ls', '--store'],
     message: 'missing value for --store; write --store VALUE or --store=VALUE'
   },
