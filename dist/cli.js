@@ -6,15 +6,14 @@ const require = __dsCreateRequire(import.meta.url)
 const __filename = __dsFileURLToPath(import.meta.url)
 const __dirname = __dsDirname(__filename)
 import {
+  DEFAULT_DIRECTORY,
   HumanDisplay,
   INPUTS,
   Interruption,
-  InvalidSettingsError,
   PlainDisplay,
   REDRAW_INTERVAL_MS,
   TOOL_VERSION,
   TransferTracker,
-  describeError,
   describeProgress,
   drill,
   editDistance,
@@ -25,10 +24,16 @@ import {
   plural,
   readSettings,
   realBoundaries
-} from "./chunks/chunk-OGRZVC6V.js";
+} from "./chunks/chunk-JLV2ZDTC.js";
+import "./chunks/chunk-6AM4DTYV.js";
+import {
+  InvalidSettingsError,
+  describeError
+} from "./chunks/chunk-7EH2GLBW.js";
 
 // src/cli/commands.ts
 var REGISTRY_ACCESS = ["registry", "registry-username", "registry-password"];
+var READ_FROM = ["run-id", "run-repository", "github-token", "cache-key"];
 var COMMANDS = {
   snapshot: {
     summary: "Snapshot running containers with their volumes, images and networks into a store.",
@@ -51,6 +56,8 @@ var COMMANDS = {
       "compression",
       "compression-level",
       "hook-timeout",
+      "retention-days",
+      "cache-key",
       ...REGISTRY_ACCESS,
       "repository"
     ],
@@ -67,6 +74,7 @@ var COMMANDS = {
     inputs: [
       "snapshot-id",
       "store",
+      ...READ_FROM,
       "docker-host",
       "on-conflict",
       "prefix",
@@ -92,6 +100,7 @@ var COMMANDS = {
     inputs: [
       "snapshot-id",
       "store",
+      ...READ_FROM,
       "docker-host",
       "restore-check",
       "drill-container",
@@ -109,7 +118,7 @@ var COMMANDS = {
   },
   ls: {
     summary: "List the snapshots in a store: id, status (complete, incomplete, or damaged: its manifest does not check out), when, and size.",
-    inputs: ["store", "registry-username", "registry-password"],
+    inputs: ["store", ...READ_FROM, "registry-username", "registry-password"],
     switches: [],
     examples: [
       "docker-snapshot ls --store /srv/snapshots",
@@ -120,7 +129,7 @@ var COMMANDS = {
   prune: {
     summary: "Remove old snapshots from a store, keeping the newest complete ones; also removes incomplete snapshots (failed runs) older than an hour. Damaged snapshots and those a restore or verify is reading are left, and named.",
     mode: "prune",
-    inputs: ["store", "keep", "older-than", "registry-username", "registry-password"],
+    inputs: ["store", ...READ_FROM, "keep", "older-than", "registry-username", "registry-password"],
     switches: [],
     examples: [
       "docker-snapshot prune --keep 5",
@@ -183,10 +192,12 @@ var FLAG_ENVIRONMENT = {
   "registry-password": {
     variable: "DOCKER_SNAPSHOT_REGISTRY_PASSWORD",
     with: ["registry", "registry-username"]
-  }
+  },
+  "github-token": { variable: "DOCKER_SNAPSHOT_GITHUB_TOKEN", with: ["store"] }
 };
 var SECRET_INPUTS = {
   "registry-password": "value",
+  "github-token": "value",
   env: "env-lines"
 };
 
@@ -373,9 +384,10 @@ function parseFlags(command, words, env) {
     }
     const input = name;
     const fallback = INPUTS[input].default;
-    if (!value.trim() && fallback) {
+    const shownDefault = fallback ? `'${fallback}'` : input === "store" ? `(artifact inside GitHub Actions, '${DEFAULT_DIRECTORY}' elsewhere)` : "";
+    if (!value.trim() && shownDefault) {
       throw new UsageError(
-        `${flag} is empty. Expected a value, or no ${flag} for its default '${fallback}'.`,
+        `${flag} is empty. Expected a value, or no ${flag} for its default ${shownDefault}.`,
         command
       );
     }

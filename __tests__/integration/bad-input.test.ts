@@ -91,7 +91,8 @@ describe('bad input against a live container (bundled CLI)', () => {
     const run = await runBundle(['snapshot', '--containers', app, '--store='], { cwd: workDir })
     expect(run.code).toBe(2)
     expect(run.stderr).toContain(
-      "error: --store is empty. Expected a value, or no --store for its default '.docker-snapshots'."
+      'error: --store is empty. Expected a value, or no --store for its default (artifact inside ' +
+        "GitHub Actions, '.docker-snapshots' elsewhere)."
     )
     expect(await readdir(workDir)).toEqual([])
     expect(await appState()).toBe(`true false ${startedAt}`)

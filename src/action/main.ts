@@ -1,6 +1,7 @@
 import * as core from '@actions/core'
 import type { ActionState } from './state.js'
 import { saveActionState } from './state.js'
+import { withoutSecrets } from '../stores/spec.js'
 import { actionLogger } from './log.js'
 import { Interruption } from '../app/interrupt.js'
 import { PlainDisplay } from '../app/progress.js'
@@ -33,7 +34,7 @@ export async function run(): Promise<void> {
       dockerHost: settings.dockerHost,
       carrierOwner,
       ...(settings.mode === 'snapshot' && {
-        snapshot: { store: settings.store, snapshotId: settings.snapshotId }
+        snapshot: { store: withoutSecrets(settings.store), snapshotId: settings.snapshotId }
       })
     }
     saveActionState(state)

@@ -210,6 +210,7 @@ class Session {
   }
 
   async list(): Promise<Listing> {
+    if (this.store.listLimit) this.context.log.warn(this.store.listLimit)
     const snapshots = await listSnapshots(this.store)
     if (snapshots.length === 0) this.context.log.info(`no snapshots in ${this.store.description}`)
     return { store: this.store.description, snapshots }

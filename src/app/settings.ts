@@ -3,7 +3,7 @@ import type { CompressorChoice } from '../archive/index.js'
 import { COMPRESSION_LEVELS } from '../archive/index.js'
 import { checkEngineAddress } from '../docker/connection.js'
 import { InvalidSettingsError, invalidInput } from '../shared/errors.js'
-import { type StoreSpec, parseStoreSpec } from '../stores/spec.js'
+import { type StoreSpec, readStoreSpec, secretsOf } from '../stores/spec.js'
 import { MAX_TIMEOUT_SECONDS } from '../shared/timeouts.js'
 import type { InputName } from './inputs.js'
 import { INPUTS } from './inputs.js'
@@ -320,7 +320,8 @@ export function readSettings(source: InputSource): Settings {
       "Expected a user name without ':' or white space, as registries take it."
     )
   }
-  const store = parseStoreSpec(get('store'))
+  const store = readStoreSpec(source)
+  secrets.push(...secretsOf(store).filter(isMaskable))
   if (password && isMaskable(password)) secrets.push(password)
   if (address) {
     registry = { address: parseRegistry(address), repository }

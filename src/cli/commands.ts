@@ -23,6 +23,8 @@ export interface CommandSpec {
 }
 
 const REGISTRY_ACCESS: readonly InputName[] = ['registry', 'registry-username', 'registry-password']
+/** Where a reading command finds snapshots in workflow artifacts or the Actions cache. */
+const READ_FROM: readonly InputName[] = ['run-id', 'run-repository', 'github-token', 'cache-key']
 
 export const COMMANDS: Record<CommandName, CommandSpec> = {
   snapshot: {
@@ -46,6 +48,8 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       'compression',
       'compression-level',
       'hook-timeout',
+      'retention-days',
+      'cache-key',
       ...REGISTRY_ACCESS,
       'repository'
     ],
@@ -62,6 +66,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     inputs: [
       'snapshot-id',
       'store',
+      ...READ_FROM,
       'docker-host',
       'on-conflict',
       'prefix',
@@ -87,6 +92,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     inputs: [
       'snapshot-id',
       'store',
+      ...READ_FROM,
       'docker-host',
       'restore-check',
       'drill-container',
@@ -106,7 +112,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     summary:
       'List the snapshots in a store: id, status (complete, incomplete, or damaged: its ' +
       'manifest does not check out), when, and size.',
-    inputs: ['store', 'registry-username', 'registry-password'],
+    inputs: ['store', ...READ_FROM, 'registry-username', 'registry-password'],
     switches: [],
     examples: [
       'docker-snapshot ls --store /srv/snapshots',
@@ -120,7 +126,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       'also removes incomplete snapshots (failed runs) older than an hour. Damaged snapshots ' +
       'and those a restore or verify is reading are left, and named.',
     mode: 'prune',
-    inputs: ['store', 'keep', 'older-than', 'registry-username', 'registry-password'],
+    inputs: ['store', ...READ_FROM, 'keep', 'older-than', 'registry-username', 'registry-password'],
     switches: [],
     examples: [
       'docker-snapshot prune --keep 5',
@@ -212,7 +218,8 @@ export const FLAG_ENVIRONMENT: Partial<
   'registry-password': {
     variable: 'DOCKER_SNAPSHOT_REGISTRY_PASSWORD',
     with: ['registry', 'registry-username']
-  }
+  },
+  'github-token': { variable: 'DOCKER_SNAPSHOT_GITHUB_TOKEN', with: ['store'] }
 }
 
 /**
@@ -221,5 +228,6 @@ export const FLAG_ENVIRONMENT: Partial<
  */
 export const SECRET_INPUTS: Partial<Record<InputName, 'value' | 'env-lines'>> = {
   'registry-password': 'value',
+  'github-token': 'value',
   env: 'env-lines'
 }

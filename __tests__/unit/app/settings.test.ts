@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { parse } from 'yaml'
 import { InvalidSettingsError } from '../../../src/shared/errors.js'
 import type { InputName } from '../../../src/app/inputs.js'
@@ -16,6 +16,10 @@ const source =
     inputs[name] ?? ''
 
 const read = (inputs: Inputs = {}): Settings => readSettings(source(inputs))
+
+// the store's default depends on it: these tests read the default outside GitHub Actions
+beforeEach(() => void vi.stubEnv('GITHUB_ACTIONS', 'false'))
+afterEach(() => void vi.unstubAllEnvs())
 
 /** The error readSettings throws for these inputs; fails the test when it throws none. */
 function errorOf(inputs: Inputs): InvalidSettingsError {
@@ -77,7 +81,7 @@ describe('readSettings defaults', () => {
     )
     expect(generated).toEqual(fromYaml)
     const settings = read()
-    expect(settings.store).toEqual({ kind: 'directory', path: INPUTS.store.default })
+    expect(settings.store).toEqual({ kind: 'directory', path: '.docker-snapshots' })
     expect(settings.snapshot.consistency).toBe(INPUTS.consistency.default)
     expect(settings.snapshot.hookTimeoutMs).toBe(Number(INPUTS['hook-timeout'].default) * 1000)
     expect(settings.restore.waitTimeoutMs).toBe(Number(INPUTS['wait-timeout'].default) * 1000)
