@@ -12,7 +12,7 @@ import { silentLogger } from '../../src/shared/log.js'
 import type { Manifest } from '../../src/manifest/manifest.js'
 import type { SnapshotOptions } from '../../src/snapshot/snapshot.js'
 import { takeSnapshot } from '../../src/snapshot/snapshot.js'
-import { DirectoryStore } from '../../src/stores/directory.js'
+import { DirectoryStore } from '../../src/stores/directory/store.js'
 import {
   CLI,
   docker,

@@ -18,7 +18,7 @@ import { verifySnapshot } from '../../src/verify/index.js'
 import type { RestoreOptions } from '../../src/restore/index.js'
 import { takeSnapshot } from '../../src/snapshot/snapshot.js'
 import type { SnapshotOptions } from '../../src/snapshot/snapshot.js'
-import { DirectoryStore } from '../../src/stores/directory.js'
+import { DirectoryStore } from '../../src/stores/directory/store.js'
 import { buildTar } from '../unit/archive/tar-fixtures.js'
 import type { Stack } from './support.js'
 import {

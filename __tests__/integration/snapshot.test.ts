@@ -15,7 +15,7 @@ import type { Consistency } from '../../src/manifest/manifest.js'
 import { parseManifest } from '../../src/manifest/schema.js'
 import { takeSnapshot } from '../../src/snapshot/snapshot.js'
 import type { SnapshotOptions } from '../../src/snapshot/snapshot.js'
-import { DirectoryStore } from '../../src/stores/directory.js'
+import { DirectoryStore } from '../../src/stores/directory/store.js'
 import type { Stack } from './support.js'
 import {
   BUSYBOX,

@@ -1,5 +1,5 @@
 import type { StoreSpec } from './spec.js'
-import { DirectoryStore } from './directory.js'
+import { DirectoryStore } from './directory/store.js'
 import type { SnapshotStore } from './store.js'
 
 /**
