@@ -325,7 +325,9 @@ describe('publishing over an existing snapshot', () => {
     await publish('keep', { 'manifest.json': 'old manifest', 'volumes/old.tar': 'old data' })
     await publish('keep', { 'manifest.json': 'new manifest', 'volumes/new.tar': 'new' }, true)
     expect(await layout()).toEqual({
-      objects: { keep: { 'manifest.json': sha256('new manifest'), 'volumes/new.tar': sha256('new') } },
+      objects: {
+        keep: { 'manifest.json': sha256('new manifest'), 'volumes/new.tar': sha256('new') }
+      },
       // The old snapshot's blobs went with it.
       blobs: await blobsOf('keep')
     })

@@ -108,8 +108,7 @@ export class DirectoryStore implements SnapshotStore {
     const blob = await this.locate(snapshotId, name)
     if (typeof blob !== 'string') {
       const stream =
-        blob.legacy &&
-        (await openLegacyObject(this.root, snapshotId, name, this.description))
+        blob.legacy && (await openLegacyObject(this.root, snapshotId, name, this.description))
       if (stream) return stream
       throw this.absent(snapshotId, name, blob.listed)
     }
@@ -229,9 +228,7 @@ export class DirectoryStore implements SnapshotStore {
         snapshotId,
         hasManifest: artifact.objects.some(object => object.name === MANIFEST_FILE),
         modifiedAt:
-          created && !Number.isNaN(created.getTime())
-            ? created
-            : (await stat(manifestBlob)).mtime,
+          created && !Number.isNaN(created.getTime()) ? created : (await stat(manifestBlob)).mtime,
         bytes: artifact.objects.reduce((total, object) => total + object.size, 0)
       }
     } catch (error) {
@@ -243,7 +240,12 @@ export class DirectoryStore implements SnapshotStore {
 
   async hold(snapshotId: string): Promise<SnapshotHold> {
     checkSnapshotId(snapshotId)
-    const path = join(this.root, HOLDS, snapshotId, `${encodeURIComponent(processOwner)}@${token()}`)
+    const path = join(
+      this.root,
+      HOLDS,
+      snapshotId,
+      `${encodeURIComponent(processOwner)}@${token()}`
+    )
     // A store this process cannot write to (a read-only mount) cannot be held, only read.
     if (!(await isWritable(this.root))) return { release: async () => undefined }
     // Under the lock, so that a delete either sees this hold or has finished before it.

@@ -102,9 +102,12 @@ export class DirectoryWriter implements SnapshotWriter {
       if (error instanceof StoreError) throw error
       const context = { root, object: `${id} (its artifact manifest)`, bytesWritten: 0 }
       if (TELLING_CODES.includes(errorCode(error) ?? '')) throw writeFailure(error, context)
-      throw new StoreError(`cannot publish snapshot ${id} in ${description}: ${errorMessage(error)}`, {
-        cause: error
-      })
+      throw new StoreError(
+        `cannot publish snapshot ${id} in ${description}: ${errorMessage(error)}`,
+        {
+          cause: error
+        }
+      )
     }
   }
 
@@ -137,9 +140,7 @@ export class DirectoryWriter implements SnapshotWriter {
     const { root } = this.store
     await rm(this.area, { recursive: true, force: true }).catch(() => undefined)
     if (await isLegacySnapshot(root, this.snapshotId).catch(() => false)) {
-      await rm(join(root, this.snapshotId), { recursive: true, force: true }).catch(
-        () => undefined
-      )
+      await rm(join(root, this.snapshotId), { recursive: true, force: true }).catch(() => undefined)
     }
     await collectGarbage(root).catch(() => undefined)
   }
