@@ -6,23 +6,15 @@
  * (staging.ts), `<root>/.holds/` marks snapshots being read, and `<root>/.lock` (lock.ts) orders
  * holds, deletes, publishing and garbage collection.
  */
-import { mkdir, open, rm, stat, writeFile } from 'node:fs/promises'
-import { dirname, join, relative, resolve } from 'node:path'
+import { mkdir, open, rm, stat } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
 import type { Readable } from 'node:stream'
 import { StoreError } from '../../shared/errors.js'
 import { MANIFEST_FILE } from '../../manifest/manifest.js'
 import { ownerAlive, processOwner } from '../../shared/owner.js'
 import { DamagedSnapshotError, type Descriptor } from '../oci/format.js'
 import type { DeleteOutcome, SnapshotHold, SnapshotStore, StoredSnapshot } from '../store.js'
-import {
-  errorCode,
-  errorMessage,
-  isMissing,
-  isWritable,
-  namesIn,
-  token,
-  writeFailure
-} from './files.js'
+import { errorCode, errorMessage, isMissing, namesIn, token, writeFailure } from './files.js'
 import { collectGarbage } from './garbage.js'
 import { blobPath, entryId, findEntry, readArtifact, readIndex, writeIndex } from './layout.js'
 import {
@@ -34,13 +26,11 @@ import {
   legacyIds,
   openLegacyObject
 } from './legacy.js'
+import { dropHolds, holdSnapshot, liveHolders } from './holds.js'
 import { withLock } from './lock.js'
 import { openStore } from './open.js'
 import { STAGING, parseAreaName, stagingPrefix } from './staging.js'
-import { DirectoryWriter, removeArea } from './writer.js'
-
-/** `<id>/<owner>@<token>`: a process reading the snapshot. */
-const HOLDS = '.holds'
+import { DirectoryWriter, removeAreas } from './writer.js'
 
 export class DirectoryStore implements SnapshotStore {
   readonly root: string
@@ -95,13 +85,12 @@ export class DirectoryStore implements SnapshotStore {
 
   /** Removes the staging areas whose names `chosen` picks; resolves with their snapshot ids. */
   private async discardStagedWhere(chosen: (name: string) => boolean): Promise<string[]> {
-    const ids: string[] = []
-    for (const name of (await namesIn(join(this.root, STAGING))).filter(chosen)) {
-      const { snapshotId } = parseAreaName(name)
-      await removeArea(this, join(this.root, STAGING, name), snapshotId)
-      ids.push(snapshotId)
-    }
-    return ids
+    const areas = (await namesIn(join(this.root, STAGING))).filter(chosen).map(name => ({
+      path: join(this.root, STAGING, name),
+      snapshotId: parseAreaName(name).snapshotId
+    }))
+    await removeAreas(this, areas)
+    return areas.map(area => area.snapshotId)
   }
 
   async get(snapshotId: string, name: string): Promise<Readable> {
@@ -240,28 +229,7 @@ export class DirectoryStore implements SnapshotStore {
 
   async hold(snapshotId: string): Promise<SnapshotHold> {
     checkSnapshotId(snapshotId)
-    const path = join(
-      this.root,
-      HOLDS,
-      snapshotId,
-      `${encodeURIComponent(processOwner)}@${token()}`
-    )
-    // A store this process cannot write to (a read-only mount) cannot be held, only read.
-    if (!(await isWritable(this.root))) return { release: async () => undefined }
-    // Under the lock, so that a delete either sees this hold or has finished before it.
-    await this.locked(async () => {
-      try {
-        await mkdir(dirname(path), { recursive: true })
-        await writeFile(path, '')
-      } catch (error) {
-        throw writeFailure(error, {
-          root: this.root,
-          object: relative(this.root, path),
-          bytesWritten: 0
-        })
-      }
-    })
-    return { release: () => this.removeTree(path, `the hold on snapshot ${snapshotId}`) }
+    return holdSnapshot(this, snapshotId)
   }
 
   /** Removes the index entry (or older snapshot directory), then every blob nothing reaches. */
@@ -281,17 +249,16 @@ export class DirectoryStore implements SnapshotStore {
       }
       await this.storeCall('remove the blobs no snapshot uses', () => collectGarbage(this.root))
       // Every hold left on it is a dead process's.
-      await this.removeTree(join(this.root, HOLDS, snapshotId), `the holds on ${snapshotId}`)
+      await this.storeCall(`remove the holds on ${snapshotId}`, () =>
+        dropHolds(this.root, snapshotId)
+      )
       return 'deleted'
     })
   }
 
   /** The `host:pid` of every live process that holds `snapshotId`. */
-  async liveHolders(snapshotId: string): Promise<string[]> {
-    const names = await namesIn(join(this.root, HOLDS, snapshotId))
-    return names
-      .map(name => decodeURIComponent(name.slice(0, name.lastIndexOf('@'))))
-      .filter(ownerAlive)
+  liveHolders(snapshotId: string): Promise<string[]> {
+    return liveHolders(this.root, snapshotId)
   }
 
   /** Runs `fn` holding the store's lock. */

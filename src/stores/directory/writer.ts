@@ -112,7 +112,7 @@ export class DirectoryWriter implements SnapshotWriter {
   }
 
   async discard(): Promise<void> {
-    await removeArea(this.store, this.area, this.snapshotId)
+    await removeAreas(this.store, [{ path: this.area, snapshotId: this.snapshotId }])
   }
 
   /** Throws unless an existing snapshot of this id may be replaced. */
@@ -146,16 +146,27 @@ export class DirectoryWriter implements SnapshotWriter {
   }
 }
 
-/** Removes a staging area, then the blobs only it used. */
-export async function removeArea(store: WriterStore, area: string, snapshotId: string) {
-  try {
-    await rm(area, { recursive: true, force: true })
-    await store.locked(() => collectGarbage(store.root))
-  } catch (error) {
-    if (error instanceof StoreError) throw error
-    throw new StoreError(
-      `cannot remove the unfinished snapshot ${snapshotId} in ${store.description}: ${errorMessage(error)}`,
-      { cause: error }
-    )
+/** Removes staging areas (`path` of snapshot `snapshotId`), then the blobs only they used. */
+export async function removeAreas(
+  store: WriterStore,
+  areas: { path: string; snapshotId: string }[]
+): Promise<void> {
+  for (const { path, snapshotId } of areas) {
+    await rm(path, { recursive: true, force: true }).catch((error: unknown) => {
+      throw new StoreError(
+        `cannot remove the unfinished snapshot ${snapshotId} in ${store.description}: ${errorMessage(error)}`,
+        { cause: error }
+      )
+    })
   }
+  if (areas.length === 0) return
+  await store
+    .locked(() => collectGarbage(store.root))
+    .catch((error: unknown) => {
+      if (error instanceof StoreError) throw error
+      throw new StoreError(
+        `cannot remove the blobs no snapshot uses in ${store.description}: ${errorMessage(error)}`,
+        { cause: error }
+      )
+    })
 }
