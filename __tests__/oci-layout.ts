@@ -87,8 +87,8 @@ export async function reachedBlobs(root: string): Promise<string[]> {
 }
 
 /**
- * Gives object `name` of snapshot `id` new bytes the way a tool that knows the layout would: a
- * new blob, a new artifact manifest naming it, and index.json pointing to that manifest.
+ * Gives object `name` of snapshot `id` new bytes (adding it if missing) the way a tool that knows
+ * the layout would: a new blob, a new artifact manifest naming it, index.json pointing to that.
  */
 export async function rewriteLayoutObject(
   root: string,
@@ -107,10 +107,19 @@ export async function rewriteLayoutObject(
   )
   if (entry === undefined) throw new Error(`index.json of ${root} names no snapshot ${id}`)
   const manifest = JSON.parse(await readFile(blobFile(root, entry.digest), 'utf8')) as {
-    layers: { digest: string; size: number; annotations: Record<string, string> }[]
+    layers: {
+      mediaType?: string
+      digest: string
+      size: number
+      annotations: Record<string, string>
+    }[]
   }
-  const layer = manifest.layers.find(l => l.annotations['org.opencontainers.image.title'] === name)
-  if (layer === undefined) throw new Error(`snapshot ${id} in ${root} has no object ${name}`)
+  let layer = manifest.layers.find(l => l.annotations['org.opencontainers.image.title'] === name)
+  if (layer === undefined) {
+    const annotations = { 'org.opencontainers.image.title': name }
+    layer = { mediaType: 'application/octet-stream', digest: '', size: 0, annotations }
+    manifest.layers.push(layer)
+  }
   layer.digest = sha256(content)
   layer.size = content.length
   const manifestBytes = Buffer.from(JSON.stringify(manifest))
