@@ -17,8 +17,8 @@ import {
   readSettings,
   repairAbandoned,
   withoutSecrets
-} from "./chunks/chunk-JLV2ZDTC.js";
-import "./chunks/chunk-6AM4DTYV.js";
+} from "./chunks/chunk-RQ33YQLR.js";
+import "./chunks/chunk-GZTHMQCF.js";
 import {
   debug,
   getInput,
@@ -31,10 +31,10 @@ import {
   setSecret,
   summary,
   warning
-} from "./chunks/chunk-UKQNXBIO.js";
+} from "./chunks/chunk-HXGKUNUJ.js";
 import {
   describeError
-} from "./chunks/chunk-7EH2GLBW.js";
+} from "./chunks/chunk-OA5JYCWE.js";
 
 // src/action/state.ts
 var KEY = "docker-snapshot";

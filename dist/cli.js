@@ -24,12 +24,12 @@ import {
   plural,
   readSettings,
   realBoundaries
-} from "./chunks/chunk-JLV2ZDTC.js";
-import "./chunks/chunk-6AM4DTYV.js";
+} from "./chunks/chunk-RQ33YQLR.js";
+import "./chunks/chunk-GZTHMQCF.js";
 import {
   InvalidSettingsError,
   describeError
-} from "./chunks/chunk-7EH2GLBW.js";
+} from "./chunks/chunk-OA5JYCWE.js";
 
 // src/cli/commands.ts
 var REGISTRY_ACCESS = ["registry", "registry-username", "registry-password"];

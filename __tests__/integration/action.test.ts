@@ -13,6 +13,7 @@ import {
   sleeper,
   uniquePrefix
 } from './support.js'
+import { blobFile, layoutObjects } from '../oci-layout.js'
 
 // The action as a runner runs it: the bundle action.yml names for the main and the post step, real
 // INPUT_* variables, the main step's state handed to the post step as STATE_* variables, and the
@@ -188,9 +189,12 @@ describe('the action', () => {
     )
     expect(earlier.code, earlier.stdout).toBe(0)
     const snapshotFiles = async () => {
-      const names = (await readdir(join(store, 'keep'), { recursive: true })).sort()
+      const objects = await layoutObjects(store, 'keep')
       return Promise.all(
-        names.map(async name => [name, await readFile(join(store, 'keep', name)).catch(() => '')])
+        Object.entries(objects).map(async ([name, digest]) => [
+          name,
+          await readFile(blobFile(store, digest)).catch(() => '')
+        ])
       )
     }
     const before = await snapshotFiles()

@@ -20,6 +20,13 @@ import {
   type Finished,
   uniquePrefix
 } from './support.js'
+import {
+  layoutBlobs,
+  layoutObjectFile,
+  layoutObjects,
+  layoutSnapshots,
+  reachedBlobs
+} from '../oci-layout.js'
 
 const prefix = uniquePrefix('cli')
 const volume = `${prefix}big`
@@ -138,7 +145,7 @@ describe('the bundled CLI', () => {
       new RegExp(`volume ${volume}: 286\\.\\d MiB in [\\d.]+ s \\([\\d.]+ MiB/s\\)`)
     )
     expect(screen).toContain(`snapshot ${id} taken in`)
-    expect(await readdir(join(storeDir, id))).toContain('manifest.json')
+    expect(Object.keys(await layoutObjects(storeDir, id))).toContain('manifest.json')
   })
 })
 
@@ -187,7 +194,7 @@ describe('the CLI against the engine', () => {
 
     const pruned = await runMain(['prune', '--store', storeDir, '--keep', '1'])
     expect(pruned.code).toBe(0)
-    const remaining = await readdir(storeDir)
+    const remaining = Object.keys(await layoutSnapshots(storeDir))
     expect(remaining).toContain(id)
     expect(remaining).not.toContain(`${prefix}pty`)
   })
@@ -221,6 +228,7 @@ describe('the CLI against the engine', () => {
     expect(await docker('inspect', '--format', '{{.State.Status}}', holder)).toBe('running')
     // A snapshot cut short is removed from the store again.
     expect(existsSync(join(storeDir, id))).toBe(false)
+    expect(Object.keys(await layoutSnapshots(storeDir))).not.toContain(id)
   })
 
   it('on SIGTERM while restore --on-conflict replace writes a volume, puts the originals back', async () => {
@@ -323,8 +331,8 @@ describe('a store never loses a snapshot to a later run', () => {
   it('refuses a reused id up front, whatever else is wrong, and keeps the snapshot', async () => {
     const first = await snapshot('--containers', app)
     expect(first.code, first.stderr).toBe(0)
-    const manifest = join(store, 'keep', 'manifest.json')
-    const before = await bytesOf(manifest)
+    const manifest = () => layoutObjectFile(store, 'keep', 'manifest.json')
+    const before = await bytesOf(await manifest())
     expect(before).toBeDefined()
 
     const refusal =
@@ -340,20 +348,20 @@ describe('a store never loses a snapshot to a later run', () => {
       expect(run.code, run.stderr).toBe(2)
       expect(run.stderr).toContain(refusal)
       expect(await listed(store)).toEqual({ keep: 'complete' })
-      expect(await bytesOf(manifest)).toEqual(before)
+      expect(await bytesOf(await manifest())).toEqual(before)
       expect(await docker('inspect', '--format', '{{.State.Status}}', app)).toBe('running')
     }
   })
 
   it('with --replace-snapshot, a failed run leaves the old snapshot and a whole one replaces it', async () => {
-    const manifest = join(store, 'keep', 'manifest.json')
-    const files = async () => (await readdir(join(store, 'keep'), { recursive: true })).sort()
-    const before = await bytesOf(manifest)
+    const manifest = () => layoutObjectFile(store, 'keep', 'manifest.json')
+    const files = () => layoutObjects(store, 'keep')
+    const before = await bytesOf(await manifest())
     const beforeFiles = await files()
 
     const misspelled = await snapshot('--replace-snapshot', '--containers', `${app}-misspelled`)
     expect(misspelled.code, misspelled.stderr).toBe(2)
-    expect(await bytesOf(manifest)).toEqual(before)
+    expect(await bytesOf(await manifest())).toEqual(before)
 
     // Cut short while the big volume is being written: the new snapshot was half there.
     const interrupted = await runBundleInterruptedAt(
@@ -374,7 +382,7 @@ describe('a store never loses a snapshot to a later run', () => {
     )
     expect(interrupted.interrupted).toBe(true)
     expect(interrupted.code, interrupted.stderr).toBe(130)
-    expect(await bytesOf(manifest)).toEqual(before)
+    expect(await bytesOf(await manifest())).toEqual(before)
     expect(await files()).toEqual(beforeFiles)
     expect(await listed(store)).toEqual({ keep: 'complete' })
     expect(await readdir(join(store, '.staging'))).toEqual([])
@@ -382,7 +390,7 @@ describe('a store never loses a snapshot to a later run', () => {
     await inBusybox(['-v', `${data}:/d`], 'echo second > /d/state')
     const replaced = await snapshot('--replace-snapshot', '--containers', app)
     expect(replaced.code, replaced.stderr).toBe(0)
-    const after = await bytesOf(manifest)
+    const after = await bytesOf(await manifest())
     expect(after).not.toEqual(before)
     const volumeDigest = (text: Buffer | undefined) =>
       (
@@ -393,7 +401,8 @@ describe('a store never loses a snapshot to a later run', () => {
     expect(volumeDigest(after)).not.toBe(volumeDigest(before))
     expect(await listed(store)).toEqual({ keep: 'complete' })
     expect(await readdir(join(store, '.staging'))).toEqual([])
-    expect(await readdir(join(store, '.replaced'))).toEqual([])
+    // The replaced snapshot's blobs went with it: every blob left is one `keep` uses.
+    expect(await layoutBlobs(store)).toEqual(await reachedBlobs(store))
   })
 })
 
@@ -415,7 +424,11 @@ describe('prune and a damaged manifest', () => {
       const run = await snapshotVolume(id)
       expect(run.code, run.stderr).toBe(0)
     }
-    execFileSync('truncate', ['-s', '100', join(store, 'truncated', 'manifest.json')])
+    execFileSync('truncate', [
+      '-s',
+      '100',
+      await layoutObjectFile(store, 'truncated', 'manifest.json')
+    ])
 
     expect(await listed(store)).toEqual({ truncated: 'damaged', valid: 'complete' })
     const table = await runBundle(['ls', '--store', store])
@@ -491,6 +504,7 @@ describe('prune and a damaged manifest', () => {
 
     expect(await readdir(join(store, '.staging'))).toHaveLength(1)
     expect(await listed(store)).toEqual({ newest: 'complete', truncated: 'damaged' })
+    expect(Object.keys(await layoutSnapshots(store)).sort()).toEqual(['newest', 'truncated'])
     const pruned = await runBundle(['prune', '--store', store, '--keep', '5'])
     expect(pruned.code, pruned.stderr).toBe(0)
     expect(pruned.stderr).toContain(
@@ -498,5 +512,7 @@ describe('prune and a damaged manifest', () => {
     )
     expect(await readdir(join(store, '.staging'))).toEqual([])
     expect(await listed(store)).toEqual({ newest: 'complete', truncated: 'damaged' })
+    // Nothing the killed run wrote is left: every blob is one a listed snapshot uses.
+    expect(await layoutBlobs(store)).toEqual(await reachedBlobs(store))
   })
 })

@@ -12,7 +12,7 @@ import { silentLogger } from '../../src/shared/log.js'
 import type { Manifest } from '../../src/manifest/manifest.js'
 import type { SnapshotOptions } from '../../src/snapshot/snapshot.js'
 import { takeSnapshot } from '../../src/snapshot/snapshot.js'
-import { DirectoryStore } from '../../src/stores/directory.js'
+import { DirectoryStore } from '../../src/stores/directory/store.js'
 import {
   CLI,
   docker,
@@ -22,6 +22,7 @@ import {
   sleeper,
   uniquePrefix
 } from './support.js'
+import { layoutObjectFile } from '../oci-layout.js'
 
 // Two runs on one container, and runs killed with SIGKILL: the bundle users run (CLI), as processes.
 const prefix = uniquePrefix('holds')
@@ -65,7 +66,9 @@ function startCli(args: string[]): CliRun {
 }
 
 async function manifestOf(snapshotId: string): Promise<Manifest> {
-  return JSON.parse(await readFile(join(store, snapshotId, 'manifest.json'), 'utf8')) as Manifest
+  return JSON.parse(
+    await readFile(await layoutObjectFile(store, snapshotId, 'manifest.json'), 'utf8')
+  ) as Manifest
 }
 
 async function state(container: string): Promise<string> {

@@ -18,8 +18,9 @@ import { verifySnapshot } from '../../src/verify/index.js'
 import type { RestoreOptions } from '../../src/restore/index.js'
 import { takeSnapshot } from '../../src/snapshot/snapshot.js'
 import type { SnapshotOptions } from '../../src/snapshot/snapshot.js'
-import { DirectoryStore } from '../../src/stores/directory.js'
+import { DirectoryStore } from '../../src/stores/directory/store.js'
 import { buildTar } from '../unit/archive/tar-fixtures.js'
+import { layoutObjectFile } from '../oci-layout.js'
 import type { Stack } from './support.js'
 import {
   REGISTRY,
@@ -260,11 +261,14 @@ describe('round trip', () => {
 })
 
 describe('a damaged snapshot', () => {
-  /** A copy of the snapshot in a store of its own, to damage. */
-  async function damagedCopy(damage: (dir: string) => Promise<void>): Promise<DirectoryStore> {
+  /** The file that holds an object of the snapshot in a copy of the store. */
+  type ObjectFile = (name: string) => Promise<string>
+
+  /** A copy of the store, to damage the snapshot's files in place as a hostile hand would. */
+  async function damagedCopy(damage: (file: ObjectFile) => Promise<void>): Promise<DirectoryStore> {
     const root = await mkdtemp(join(tmpdir(), 'dst-restore-damaged-'))
-    await cp(join(storeDir, snapshotId), join(root, snapshotId), { recursive: true })
-    await damage(join(root, snapshotId))
+    await cp(storeDir, root, { recursive: true })
+    await damage(name => layoutObjectFile(root, snapshotId, name))
     return new DirectoryStore(root)
   }
   const dataArchive = () => manifest.volumes.find(v => v.name === `${prefix}data`)!.archive
@@ -274,7 +278,7 @@ describe('a damaged snapshot', () => {
    * match it: the digests agree, only the tar's entries are hostile. Unpacked, `b` is a hard link
    * to the symlink `a -> /`, so `b/x` lands outside the volume.
    */
-  async function craftEscapingArchive(dir: string) {
+  async function craftEscapingArchive(file: ObjectFile) {
     const record = manifest.volumes.find(v => v.name === `${prefix}data`)!
     const { uid, gid, mode, mtime } = record.root
     const tar = await buildTar([
@@ -284,7 +288,7 @@ describe('a damaged snapshot', () => {
       { name: 'b/x', content: 'written outside the volume\n' }
     ])
     const stored = gzipSync(tar)
-    await writeFile(join(dir, record.archive.object), stored)
+    await writeFile(await file(record.archive.object), stored)
     // serializeManifest seals it again with a checksum of its own.
     const crafted = {
       ...manifest,
@@ -304,14 +308,14 @@ describe('a damaged snapshot', () => {
             }
       )
     }
-    await writeFile(join(dir, 'manifest.json'), serializeManifest(crafted))
+    await writeFile(await file('manifest.json'), serializeManifest(crafted))
   }
 
   it.each([
     {
       case: 'a corrupted archive',
-      damage: async (dir: string) => {
-        const path = join(dir, dataArchive().object)
+      damage: async (file: ObjectFile) => {
+        const path = await file(dataArchive().object)
         const bytes = await readFile(path)
         bytes[Math.floor(bytes.length / 2)] ^= 0xff
         await writeFile(path, bytes)
@@ -321,8 +325,8 @@ describe('a damaged snapshot', () => {
     },
     {
       case: 'a truncated archive',
-      damage: async (dir: string) => {
-        const path = join(dir, dataArchive().object)
+      damage: async (file: ObjectFile) => {
+        const path = await file(dataArchive().object)
         await truncate(path, Math.floor(dataArchive().storedBytes / 2))
       },
       kind: ArchiveIntegrityError,
@@ -339,8 +343,8 @@ describe('a damaged snapshot', () => {
     },
     {
       case: 'a tampered manifest',
-      damage: async (dir: string) => {
-        const path = join(dir, 'manifest.json')
+      damage: async (file: ObjectFile) => {
+        const path = await file('manifest.json')
         const text = await readFile(path, 'utf8')
         expect(text).toContain('DB_MODE=primary')
         await writeFile(path, text.replace('DB_MODE=primary', 'DB_MODE=replica'))
@@ -381,8 +385,8 @@ describe('a damaged snapshot', () => {
   })
 
   it('reports the damage in verify', async () => {
-    const damaged = await damagedCopy(async dir => {
-      await truncate(join(dir, dataArchive().object), 10)
+    const damaged = await damagedCopy(async file => {
+      await truncate(await file(dataArchive().object), 10)
     })
     const report = await verifySnapshot(
       engine,

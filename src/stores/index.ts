@@ -1,6 +1,6 @@
 import { type RegistryCredentials, dockerCredentials } from '../docker/credentials.js'
 import type { StoreSpec } from './spec.js'
-import { DirectoryStore } from './directory.js'
+import { DirectoryStore } from './directory/store.js'
 import { RegistryStore } from './registry/store.js'
 import type { SnapshotStore } from './store.js'
 

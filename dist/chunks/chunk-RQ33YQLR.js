@@ -9,13 +9,14 @@ import {
   require_node,
   require_string_decoder,
   require_tar_stream
-} from "./chunk-6AM4DTYV.js";
+} from "./chunk-GZTHMQCF.js";
 import {
   ARTIFACT_TYPE,
   ArchiveIntegrityError,
   BUILTIN_NETWORKS,
   ConflictError,
   ContainerHeldError,
+  DamagedSnapshotError,
   EMPTY_CONFIG,
   EMPTY_CONFIG_BYTES,
   EngineError,
@@ -26,10 +27,14 @@ import {
   IMAGE_MANIFEST_MEDIA_TYPE,
   InterruptedError,
   InvalidSettingsError,
+  LAYOUT_CONTENT,
+  LAYOUT_FILE,
   MANIFEST_FILE,
   MANIFEST_VERSION,
+  MAX_MANIFEST_BYTES,
   ManifestError,
   NotFoundError,
+  REF_NAME_ANNOTATION,
   RegistryError,
   SnapshotError,
   StoreError,
@@ -40,6 +45,7 @@ import {
   describeError,
   dropSharedNetworkFields,
   invalidInput,
+  isDigest,
   isValidObjectName,
   isValidSnapshotId,
   parseArtifactManifest,
@@ -47,7 +53,7 @@ import {
   require_src,
   serializeManifest,
   shownValue
-} from "./chunk-7EH2GLBW.js";
+} from "./chunk-OA5JYCWE.js";
 
 // node_modules/docker-modem/lib/utils.js
 var require_utils = __commonJS({
@@ -6636,7 +6642,7 @@ var require_crypto = __commonJS({
       MAC_INFO,
       bindingAvailable: !!binding,
       init: (() => {
-        return new Promise(async (resolve2, reject) => {
+        return new Promise(async (resolve3, reject) => {
           try {
             POLY1305_WASM_MODULE = await require_poly1305()();
             POLY1305_RESULT_MALLOC = POLY1305_WASM_MODULE._malloc(16);
@@ -6648,7 +6654,7 @@ var require_crypto = __commonJS({
           } catch (ex) {
             return reject(ex);
           }
-          resolve2();
+          resolve3();
         });
       })(),
       NullCipher,
@@ -6666,7 +6672,7 @@ var require_keyParser = __commonJS({
     var {
       createDecipheriv,
       createECDH,
-      createHash: createHash6,
+      createHash: createHash7,
       createHmac: createHmac2,
       createSign,
       createVerify,
@@ -7354,11 +7360,11 @@ ${formatted}-----END ${type} KEY-----`;
                 );
               }
               const ivSlice = bufferSlice(cipherIV, 0, 8);
-              let cipherKey = createHash6("md5").update(passphrase).update(ivSlice).digest();
+              let cipherKey = createHash7("md5").update(passphrase).update(ivSlice).digest();
               while (cipherKey.length < encInfo.keyLen) {
                 cipherKey = combineBuffers(
                   cipherKey,
-                  createHash6("md5").update(cipherKey).update(passphrase).update(ivSlice).digest()
+                  createHash7("md5").update(cipherKey).update(passphrase).update(ivSlice).digest()
                 );
               }
               if (cipherKey.length > encInfo.keyLen)
@@ -7523,8 +7529,8 @@ ${formatted}-----END ${type} KEY-----`;
         if (encrypted) {
           const encInfo = CIPHER_INFO[cipherName];
           let cipherKey = combineBuffers(
-            createHash6("sha1").update(PPK_PP1).update(passphrase).digest(),
-            createHash6("sha1").update(PPK_PP2).update(passphrase).digest()
+            createHash7("sha1").update(PPK_PP1).update(passphrase).digest(),
+            createHash7("sha1").update(PPK_PP2).update(passphrase).digest()
           );
           if (cipherKey.length > encInfo.keyLen)
             cipherKey = bufferSlice(cipherKey, 0, encInfo.keyLen);
@@ -7564,7 +7570,7 @@ ${formatted}-----END ${type} KEY-----`;
           passphrase = EMPTY_PASSPHRASE;
         const calcMAC = createHmac2(
           "sha1",
-          createHash6("sha1").update("putty-private-key-file-mac-key").update(passphrase).digest()
+          createHash7("sha1").update("putty-private-key-file-mac-key").update(passphrase).digest()
         ).update(macData).digest("hex");
         if (calcMAC !== mac) {
           if (encrypted) {
@@ -7906,8 +7912,8 @@ var require_agent = __commonJS({
     "use strict";
     var { Socket } = __require("net");
     var { Duplex: Duplex2 } = __require("stream");
-    var { resolve: resolve2 } = __require("path");
-    var { readFile: readFile3 } = __require("fs");
+    var { resolve: resolve3 } = __require("path");
+    var { readFile: readFile6 } = __require("fs");
     var { execFile: execFile2, spawn: spawn3 } = __require("child_process");
     var { isParsedKey, parseKey } = require_keyParser();
     var {
@@ -8042,7 +8048,7 @@ var require_agent = __commonJS({
       const RET_ERR_BINSTDIN = 13;
       const RET_ERR_BINSTDOUT = 14;
       const RET_ERR_BADLEN = 15;
-      const EXEPATH = resolve2(__dirname, "..", "util/pagent.exe");
+      const EXEPATH = resolve3(__dirname, "..", "util/pagent.exe");
       const ERROR = {
         [RET_ERR_BADARGS]: new Error("Invalid pagent.exe arguments"),
         [RET_ERR_UNAVAILABLE]: new Error("Pageant is not running"),
@@ -8125,7 +8131,7 @@ var require_agent = __commonJS({
           cb = once(cb);
           let socketPath = this.socketPath;
           let triedCygpath = false;
-          readFile3(socketPath, function readCygsocket(err, data) {
+          readFile6(socketPath, function readCygsocket(err, data) {
             if (err) {
               if (triedCygpath)
                 return cb(new Error("Invalid cygwin unix socket path"));
@@ -8134,7 +8140,7 @@ var require_agent = __commonJS({
                   return cb(new Error("Invalid cygwin unix socket path"));
                 triedCygpath = true;
                 socketPath = stdout.toString().replace(/[\r\n]/g, "");
-                readFile3(socketPath, readCygsocket);
+                readFile6(socketPath, readCygsocket);
               });
               return;
             }
@@ -9886,7 +9892,7 @@ var require_kex = __commonJS({
       createDiffieHellman,
       createDiffieHellmanGroup,
       createECDH,
-      createHash: createHash6,
+      createHash: createHash7,
       createPublicKey,
       diffieHellman,
       generateKeyPairSync,
@@ -10312,7 +10318,7 @@ var require_kex = __commonJS({
               DISCONNECT_REASON.KEY_EXCHANGE_FAILED
             );
           }
-          const hash = createHash6(this.hashName);
+          const hash = createHash7(this.hashName);
           hashString(hash, isServer ? this._remoteIdentRaw : this._identRaw);
           hashString(hash, isServer ? this._identRaw : this._remoteIdentRaw);
           hashString(hash, isServer ? this._remoteKexinit : this._kexinit);
@@ -11320,9 +11326,9 @@ var require_kex = __commonJS({
     function generateKEXVal(len, hashName, secret, exchangeHash, sessionID, char) {
       let ret;
       if (len) {
-        let digest = createHash6(hashName).update(secret).update(exchangeHash).update(char).update(sessionID).digest();
+        let digest = createHash7(hashName).update(secret).update(exchangeHash).update(char).update(sessionID).digest();
         while (digest.length < len) {
-          const chunk = createHash6(hashName).update(secret).update(exchangeHash).update(digest).digest();
+          const chunk = createHash7(hashName).update(secret).update(exchangeHash).update(digest).digest();
           const extended = Buffer.allocUnsafe(digest.length + chunk.length);
           extended.set(digest, 0);
           extended.set(chunk, digest.length);
@@ -13188,7 +13194,7 @@ var require_SFTP = __commonJS({
     "use strict";
     var EventEmitter = __require("events");
     var fs = __require("fs");
-    var { constants: constants3 } = fs;
+    var { constants: constants4 } = fs;
     var {
       Readable: ReadableStream,
       Writable: WritableStream
@@ -15043,25 +15049,25 @@ var require_SFTP = __commonJS({
         this.extended = initial && initial.extended;
       }
       isDirectory() {
-        return (this.mode & constants3.S_IFMT) === constants3.S_IFDIR;
+        return (this.mode & constants4.S_IFMT) === constants4.S_IFDIR;
       }
       isFile() {
-        return (this.mode & constants3.S_IFMT) === constants3.S_IFREG;
+        return (this.mode & constants4.S_IFMT) === constants4.S_IFREG;
       }
       isBlockDevice() {
-        return (this.mode & constants3.S_IFMT) === constants3.S_IFBLK;
+        return (this.mode & constants4.S_IFMT) === constants4.S_IFBLK;
       }
       isCharacterDevice() {
-        return (this.mode & constants3.S_IFMT) === constants3.S_IFCHR;
+        return (this.mode & constants4.S_IFMT) === constants4.S_IFCHR;
       }
       isSymbolicLink() {
-        return (this.mode & constants3.S_IFMT) === constants3.S_IFLNK;
+        return (this.mode & constants4.S_IFMT) === constants4.S_IFLNK;
       }
       isFIFO() {
-        return (this.mode & constants3.S_IFMT) === constants3.S_IFIFO;
+        return (this.mode & constants4.S_IFMT) === constants4.S_IFIFO;
       }
       isSocket() {
-        return (this.mode & constants3.S_IFMT) === constants3.S_IFSOCK;
+        return (this.mode & constants4.S_IFMT) === constants4.S_IFSOCK;
       }
     };
     function attrsToBytes(attrs) {
@@ -16757,7 +16763,7 @@ var require_client = __commonJS({
   "node_modules/ssh2/lib/client.js"(exports, module) {
     "use strict";
     var {
-      createHash: createHash6,
+      createHash: createHash7,
       getHashes,
       randomFillSync
     } = __require("crypto");
@@ -16979,7 +16985,7 @@ var require_client = __commonJS({
           }
           hostVerifier = (key, verify) => {
             if (hashAlgo)
-              key = createHash6(hashAlgo).update(key).digest("hex");
+              key = createHash7(hashAlgo).update(key).digest("hex");
             const ret = hashCb(key, verify);
             if (ret !== void 0)
               verify(ret);
@@ -20456,7 +20462,7 @@ var require_buffer_list = __commonJS({
         }
       }, {
         key: "join",
-        value: function join5(s) {
+        value: function join13(s) {
           if (this.length === 0) return "";
           var p = this.head;
           var ret = "" + p.data;
@@ -21484,14 +21490,14 @@ var require_async_iterator = __commonJS({
       };
     }
     function readAndResolve(iter) {
-      var resolve2 = iter[kLastResolve];
-      if (resolve2 !== null) {
+      var resolve3 = iter[kLastResolve];
+      if (resolve3 !== null) {
         var data = iter[kStream].read();
         if (data !== null) {
           iter[kLastPromise] = null;
           iter[kLastResolve] = null;
           iter[kLastReject] = null;
-          resolve2(createIterResult(data, false));
+          resolve3(createIterResult(data, false));
         }
       }
     }
@@ -21499,13 +21505,13 @@ var require_async_iterator = __commonJS({
       process.nextTick(readAndResolve, iter);
     }
     function wrapForNext(lastPromise, iter) {
-      return function(resolve2, reject) {
+      return function(resolve3, reject) {
         lastPromise.then(function() {
           if (iter[kEnded]) {
-            resolve2(createIterResult(void 0, true));
+            resolve3(createIterResult(void 0, true));
             return;
           }
-          iter[kHandlePromise](resolve2, reject);
+          iter[kHandlePromise](resolve3, reject);
         }, reject);
       };
     }
@@ -21525,12 +21531,12 @@ var require_async_iterator = __commonJS({
           return Promise.resolve(createIterResult(void 0, true));
         }
         if (this[kStream].destroyed) {
-          return new Promise(function(resolve2, reject) {
+          return new Promise(function(resolve3, reject) {
             process.nextTick(function() {
               if (_this[kError]) {
                 reject(_this[kError]);
               } else {
-                resolve2(createIterResult(void 0, true));
+                resolve3(createIterResult(void 0, true));
               }
             });
           });
@@ -21553,13 +21559,13 @@ var require_async_iterator = __commonJS({
       return this;
     }), _defineProperty(_Object$setPrototypeO, "return", function _return() {
       var _this2 = this;
-      return new Promise(function(resolve2, reject) {
+      return new Promise(function(resolve3, reject) {
         _this2[kStream].destroy(null, function(err) {
           if (err) {
             reject(err);
             return;
           }
-          resolve2(createIterResult(void 0, true));
+          resolve3(createIterResult(void 0, true));
         });
       });
     }), _Object$setPrototypeO), AsyncIteratorPrototype);
@@ -21581,15 +21587,15 @@ var require_async_iterator = __commonJS({
         value: stream._readableState.endEmitted,
         writable: true
       }), _defineProperty(_Object$create, kHandlePromise, {
-        value: function value(resolve2, reject) {
+        value: function value(resolve3, reject) {
           var data = iterator[kStream].read();
           if (data) {
             iterator[kLastPromise] = null;
             iterator[kLastResolve] = null;
             iterator[kLastReject] = null;
-            resolve2(createIterResult(data, false));
+            resolve3(createIterResult(data, false));
           } else {
-            iterator[kLastResolve] = resolve2;
+            iterator[kLastResolve] = resolve3;
             iterator[kLastReject] = reject;
           }
         },
@@ -21608,12 +21614,12 @@ var require_async_iterator = __commonJS({
           iterator[kError] = err;
           return;
         }
-        var resolve2 = iterator[kLastResolve];
-        if (resolve2 !== null) {
+        var resolve3 = iterator[kLastResolve];
+        if (resolve3 !== null) {
           iterator[kLastPromise] = null;
           iterator[kLastResolve] = null;
           iterator[kLastReject] = null;
-          resolve2(createIterResult(void 0, true));
+          resolve3(createIterResult(void 0, true));
         }
         iterator[kEnded] = true;
       });
@@ -21628,7 +21634,7 @@ var require_async_iterator = __commonJS({
 var require_from = __commonJS({
   "node_modules/docker-modem/node_modules/readable-stream/lib/internal/streams/from.js"(exports, module) {
     "use strict";
-    function asyncGeneratorStep(gen, resolve2, reject, _next, _throw, key, arg) {
+    function asyncGeneratorStep(gen, resolve3, reject, _next, _throw, key, arg) {
       try {
         var info = gen[key](arg);
         var value = info.value;
@@ -21637,7 +21643,7 @@ var require_from = __commonJS({
         return;
       }
       if (info.done) {
-        resolve2(value);
+        resolve3(value);
       } else {
         Promise.resolve(value).then(_next, _throw);
       }
@@ -21645,13 +21651,13 @@ var require_from = __commonJS({
     function _asyncToGenerator(fn) {
       return function() {
         var self2 = this, args = arguments;
-        return new Promise(function(resolve2, reject) {
+        return new Promise(function(resolve3, reject) {
           var gen = fn.apply(self2, args);
           function _next(value) {
-            asyncGeneratorStep(gen, resolve2, reject, _next, _throw, "next", value);
+            asyncGeneratorStep(gen, resolve3, reject, _next, _throw, "next", value);
           }
           function _throw(err) {
-            asyncGeneratorStep(gen, resolve2, reject, _next, _throw, "throw", err);
+            asyncGeneratorStep(gen, resolve3, reject, _next, _throw, "throw", err);
           }
           _next(void 0);
         });
@@ -22848,11 +22854,11 @@ var require_modem = __commonJS({
       return opts;
     };
     var findDefaultUnixSocket = function() {
-      return new Promise(function(resolve2) {
+      return new Promise(function(resolve3) {
         var userDockerSocket = path4.join(os2.homedir(), ".docker", "run", "docker.sock");
         fs.access(userDockerSocket, function(err) {
-          if (err) resolve2("/var/run/docker.sock");
-          else resolve2(userDockerSocket);
+          if (err) resolve3("/var/run/docker.sock");
+          else resolve3(userDockerSocket);
         });
       });
     };
@@ -23391,12 +23397,12 @@ var require_exec = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -23421,12 +23427,12 @@ var require_exec = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -23450,12 +23456,12 @@ var require_exec = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -23520,12 +23526,12 @@ var require_container = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -23550,12 +23556,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -23581,12 +23587,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -23610,12 +23616,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -23638,12 +23644,12 @@ var require_container = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -23667,12 +23673,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -23698,12 +23704,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -23731,12 +23737,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -23760,12 +23766,12 @@ var require_container = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -23792,12 +23798,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -23822,12 +23828,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -23853,12 +23859,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -23885,12 +23891,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(new Exec(self2.modem, data.Id));
+            resolve3(new Exec(self2.modem, data.Id));
           });
         });
       } else {
@@ -23918,12 +23924,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -23950,12 +23956,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -23981,12 +23987,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24012,12 +24018,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24042,12 +24048,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24074,12 +24080,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, stream) {
             if (err) {
               return reject(err);
             }
-            resolve2(stream);
+            resolve3(stream);
           });
         });
       } else {
@@ -24104,12 +24110,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24136,12 +24142,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24167,12 +24173,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24198,12 +24204,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24229,12 +24235,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24261,12 +24267,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24291,12 +24297,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24325,12 +24331,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24368,12 +24374,12 @@ var require_image = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(opts, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24397,12 +24403,12 @@ var require_image = __commonJS({
         authconfig: args.opts ? args.opts.authconfig : void 0
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(fopts, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24424,12 +24430,12 @@ var require_image = __commonJS({
         }
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(opts, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24451,12 +24457,12 @@ var require_image = __commonJS({
         }
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(opts, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24488,12 +24494,12 @@ var require_image = __commonJS({
       };
       delete optsf.options.authconfig;
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24520,12 +24526,12 @@ var require_image = __commonJS({
         }
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24550,12 +24556,12 @@ var require_image = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24593,12 +24599,12 @@ var require_volume = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24623,12 +24629,12 @@ var require_volume = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24666,12 +24672,12 @@ var require_network = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(opts, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24697,12 +24703,12 @@ var require_network = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24727,12 +24733,12 @@ var require_network = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24757,12 +24763,12 @@ var require_network = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24800,12 +24806,12 @@ var require_service = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24829,12 +24835,12 @@ var require_service = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24869,12 +24875,12 @@ var require_service = __commonJS({
         options: opts
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24900,12 +24906,12 @@ var require_service = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24944,12 +24950,12 @@ var require_plugin = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24973,12 +24979,12 @@ var require_plugin = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25004,12 +25010,12 @@ var require_plugin = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25041,12 +25047,12 @@ var require_plugin = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25069,12 +25075,12 @@ var require_plugin = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25097,12 +25103,12 @@ var require_plugin = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25126,12 +25132,12 @@ var require_plugin = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25156,12 +25162,12 @@ var require_plugin = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25191,12 +25197,12 @@ var require_plugin = __commonJS({
         options: opts
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25235,12 +25241,12 @@ var require_secret = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25266,12 +25272,12 @@ var require_secret = __commonJS({
         options: opts
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25296,12 +25302,12 @@ var require_secret = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25340,12 +25346,12 @@ var require_config = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25370,12 +25376,12 @@ var require_config = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25401,12 +25407,12 @@ var require_config = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25447,12 +25453,12 @@ var require_task = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25479,12 +25485,12 @@ var require_task = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25522,12 +25528,12 @@ var require_node2 = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25554,12 +25560,12 @@ var require_node2 = __commonJS({
         options: opts
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25583,12 +25589,12 @@ var require_node2 = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25920,12 +25926,12 @@ var require_docker = __commonJS({
       };
       delete opts.authconfig;
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(self2.getContainer(data.Id));
+            resolve3(self2.getContainer(data.Id));
           });
         });
       } else {
@@ -25958,12 +25964,12 @@ var require_docker = __commonJS({
         }
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25991,12 +25997,12 @@ var require_docker = __commonJS({
         }
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26027,12 +26033,12 @@ var require_docker = __commonJS({
         }
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26055,12 +26061,12 @@ var require_docker = __commonJS({
         }
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26125,12 +26131,12 @@ var require_docker = __commonJS({
         }
       }
       if (callback === void 0) {
-        return new self2.modem.Promise(function(resolve2, reject) {
+        return new self2.modem.Promise(function(resolve3, reject) {
           dialWithSession(function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26189,12 +26195,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26218,12 +26224,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26248,12 +26254,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26276,12 +26282,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26307,12 +26313,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26335,12 +26341,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26367,12 +26373,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(self2.getSecret(data.ID));
+            resolve3(self2.getSecret(data.ID));
           });
         });
       } else {
@@ -26400,12 +26406,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(self2.getConfig(data.ID));
+            resolve3(self2.getConfig(data.ID));
           });
         });
       } else {
@@ -26429,12 +26435,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26457,12 +26463,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26487,12 +26493,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(self2.getPlugin(args.opts.name));
+            resolve3(self2.getPlugin(args.opts.name));
           });
         });
       } else {
@@ -26516,12 +26522,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26544,12 +26550,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26571,12 +26577,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26599,12 +26605,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26627,12 +26633,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26655,12 +26661,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26686,12 +26692,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(self2.getVolume(data.Name));
+            resolve3(self2.getVolume(data.Name));
           });
         });
       } else {
@@ -26723,12 +26729,12 @@ var require_docker = __commonJS({
         }
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(self2.getService(data.ID || data.Id));
+            resolve3(self2.getService(data.ID || data.Id));
           });
         });
       } else {
@@ -26753,12 +26759,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26784,12 +26790,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(self2.getNetwork(data.Id));
+            resolve3(self2.getNetwork(data.Id));
           });
         });
       } else {
@@ -26814,12 +26820,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26842,12 +26848,12 @@ var require_docker = __commonJS({
         }
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26869,12 +26875,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(opts, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26896,12 +26902,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(opts, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26923,12 +26929,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26950,12 +26956,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26979,12 +26985,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -27111,7 +27117,7 @@ var require_docker = __commonJS({
       };
       extend(optsc, createOptions);
       var containero;
-      return new this.modem.Promise(function(resolve2, reject) {
+      return new this.modem.Promise(function(resolve3, reject) {
         self2.createContainer(optsc).then(function(container) {
           containero = container;
           return container.attach({
@@ -27144,7 +27150,7 @@ var require_docker = __commonJS({
         }).then(function(data) {
           return containero.wait();
         }).then(function(data) {
-          resolve2([data, containero]);
+          resolve3([data, containero]);
         }).catch(function(err) {
           reject(err);
         });
@@ -27165,12 +27171,12 @@ var require_docker = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -27194,12 +27200,12 @@ var require_docker = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -27222,12 +27228,12 @@ var require_docker = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -27251,12 +27257,12 @@ var require_docker = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -27279,12 +27285,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -27683,8 +27689,8 @@ function parseOwner(label, processStart) {
   if (!match) return void 0;
   return { host: match[1], pid: Number(match[2]), ...processStart && { processStart } };
 }
-function startTimeFromStat(stat2) {
-  const fields = stat2.slice(stat2.lastIndexOf(")") + 2).split(" ");
+function startTimeFromStat(stat7) {
+  const fields = stat7.slice(stat7.lastIndexOf(")") + 2).split(" ");
   const start = fields[22 - 3];
   return start && /^\d+$/.test(start) ? start : void 0;
 }
@@ -28223,14 +28229,14 @@ var ContainerCalls = class extends EngineCalls {
         }
       });
       this.docker.modem.demuxStream(stream, collect, collect);
-      const ended = new Promise((resolve2) => {
-        stream.on("end", resolve2);
-        stream.on("close", resolve2);
-        stream.on("error", () => resolve2());
+      const ended = new Promise((resolve3) => {
+        stream.on("end", resolve3);
+        stream.on("close", resolve3);
+        stream.on("error", () => resolve3());
       });
       let timer;
-      const timedOut = new Promise((resolve2) => {
-        timer = setTimeout(() => resolve2("timeout"), timeoutMs);
+      const timedOut = new Promise((resolve3) => {
+        timer = setTimeout(() => resolve3("timeout"), timeoutMs);
       });
       const outcome = await Promise.race([ended, timedOut]);
       clearTimeout(timer);
@@ -28277,7 +28283,7 @@ var ContainerCalls = class extends EngineCalls {
           `container ${details.Name.replace(/^\//, "")} is still ${health} after ${Math.round(timeoutMs / 1e3)} s${last ? `; last health check said: ${last}` : ""}`
         );
       }
-      await new Promise((resolve2) => setTimeout(resolve2, delay));
+      await new Promise((resolve3) => setTimeout(resolve3, delay));
       delay = Math.min(delay * 2, 2e3);
     }
   }
@@ -28486,8 +28492,8 @@ var CarrierCalls = class extends ImageCalls {
       );
       response.resume?.();
       const header = response.headers["x-docker-container-path-stat"] ?? "";
-      const stat2 = JSON.parse(Buffer.from(header, "base64").toString() || "{}");
-      return ((stat2.mode ?? 0) & 2147483648) !== 0 ? "directory" : "file";
+      const stat7 = JSON.parse(Buffer.from(header, "base64").toString() || "{}");
+      return ((stat7.mode ?? 0) & 2147483648) !== 0 ? "directory" : "file";
     } catch (error) {
       if (error instanceof NotFoundError) return "missing";
       throw error;
@@ -29031,7 +29037,7 @@ async function undo(engine, action, log, stopWaitMs = 0) {
     log.info(`waiting up to ${Math.round(stopWaitMs / 1e3)} s for the stop of ${action.name}`);
     const deadline = Date.now() + stopWaitMs;
     while (details?.State.Running && Date.now() < deadline) {
-      await new Promise((resolve2) => setTimeout(resolve2, 250));
+      await new Promise((resolve3) => setTimeout(resolve3, 250));
       details = await engine.findContainer(action.id);
     }
   }
@@ -29233,11 +29239,11 @@ function heldMessage(name, hold, otherHost, waitMs) {
   return `${base} If that process is stuck, end it (kill ${hold.owner?.pid ?? "?"}): the next docker-snapshot command brings ${name} back.`;
 }
 function sleep(ms, signal) {
-  return new Promise((resolve2, reject) => {
+  return new Promise((resolve3, reject) => {
     const timer = setTimeout(done, ms);
     function done() {
       signal?.removeEventListener("abort", aborted);
-      resolve2();
+      resolve3();
     }
     function aborted() {
       clearTimeout(timer);
@@ -29297,7 +29303,7 @@ async function helperCredentials(name, host, env = process.env, required = true)
   const childEnv = Object.fromEntries(
     Object.entries(env).filter(([variable]) => !SECRET_VARIABLE.test(variable))
   );
-  const { code, stdout, failure, missing } = await new Promise((resolve2) => {
+  const { code, stdout, failure, missing } = await new Promise((resolve3) => {
     const child = spawn(program, ["get"], {
       env: childEnv,
       stdio: ["pipe", "pipe", "pipe"],
@@ -29309,9 +29315,9 @@ async function helperCredentials(name, host, env = process.env, required = true)
     child.stderr.on("data", (chunk) => err += chunk.toString("utf8"));
     child.on(
       "error",
-      (error) => resolve2({ code: null, stdout: "", failure: error.message, missing: error.code === "ENOENT" })
+      (error) => resolve3({ code: null, stdout: "", failure: error.message, missing: error.code === "ENOENT" })
     );
-    child.on("close", (exitCode) => resolve2({ code: exitCode, stdout: out, failure: err.trim() }));
+    child.on("close", (exitCode) => resolve3({ code: exitCode, stdout: out, failure: err.trim() }));
     child.stdin.on("error", () => void 0);
     child.stdin.end(host);
   });
@@ -29342,33 +29348,23 @@ function firstLine(text) {
   return line.length > 200 ? `${line.slice(0, 200)}\u2026` : line;
 }
 
-// src/stores/directory.ts
+// src/stores/directory/store.ts
+import { mkdir as mkdir4, open as open4, rm as rm7, stat as stat6 } from "node:fs/promises";
+import { join as join10, resolve as resolve2 } from "node:path";
+
+// src/stores/directory/files.ts
 import { randomBytes as randomBytes2 } from "node:crypto";
-import { existsSync as existsSync4 } from "node:fs";
 import {
   access,
   constants,
   lstat,
-  mkdir,
   open,
-  readFile as readFile2,
   readdir,
   rename,
   rm,
-  stat,
-  writeFile
+  stat
 } from "node:fs/promises";
-import { dirname, join as join2, relative, resolve, sep } from "node:path";
-var PARTIAL_SUFFIX = ".partial";
-var STAGING = ".staging";
-var REPLACED = ".replaced";
-var HOLDS = ".holds";
-var LOCK_FILE = ".lock";
-var LOCK_WAIT_MS = 6e4;
-function snapshotDirectory(root, snapshotId) {
-  checkSnapshotId(snapshotId);
-  return join2(resolve(root), snapshotId);
-}
+import { dirname, join as join2 } from "node:path";
 function writeFailure(error, context) {
   const { root, object, bytesWritten } = context;
   const written = `${bytesWritten} bytes written`;
@@ -29401,349 +29397,18 @@ function writeFailure(error, context) {
       );
   }
 }
-var DirectoryStore = class _DirectoryStore {
-  root;
-  description;
-  canDelete = true;
-  /** No I/O: `begin` creates directories as it needs them. Use `open` to check the root up front. */
-  constructor(root) {
-    this.root = resolve(root);
-    this.description = `directory ${this.root}`;
+function errorCode(error) {
+  if (error !== null && typeof error === "object" && "code" in error) {
+    return typeof error.code === "string" ? error.code : void 0;
   }
-  /**
-   * A store at `root`, checked up front: created if missing when `create` (to write a snapshot;
-   * `beforeCreate` may refuse first), else it must exist (to read one: a mistyped path should
-   * say so, not look empty) and be readable; reading needs no write access (a read-only mount
-   * will do). Rejects with StoreError if it cannot be used.
-   */
-  static async open(root, create = true, beforeCreate) {
-    const store = new _DirectoryStore(root);
-    const info = await statIfExists(store.root);
-    if (info === void 0) {
-      if (!create) {
-        throw new StoreError(
-          `no store at ${store.root}: the directory does not exist. Check the store setting.`
-        );
-      }
-      await beforeCreate?.();
-      try {
-        await mkdir(store.root, { recursive: true });
-      } catch (error) {
-        throw new StoreError(
-          `cannot create store directory ${store.root}: ${errorMessage(error)}; choose a directory this user can create, or create it first`,
-          { cause: error }
-        );
-      }
-    } else if (!info.isDirectory()) {
-      throw new StoreError(
-        `store path ${store.root} is a file, not a directory: give the store a directory path`
-      );
-    }
-    try {
-      await access(store.root, constants.R_OK | constants.X_OK | (create ? constants.W_OK : 0));
-    } catch (error) {
-      throw new StoreError(
-        errorCode(error) === "EROFS" ? `store directory ${store.root} is on a read-only file system; choose a writable store directory` : `store directory ${store.root} is not ${create ? "readable and writable" : "readable"} by this user; fix its permissions or choose another store`,
-        { cause: error }
-      );
-    }
-    return store;
-  }
-  async begin(snapshotId) {
-    checkSnapshotId(snapshotId);
-    const directory = join2(
-      this.root,
-      STAGING,
-      `${stagingPrefix(snapshotId, processOwner)}${token()}`
-    );
-    try {
-      await mkdir(directory, { recursive: true });
-    } catch (error) {
-      throw writeFailure(error, { root: this.root, object: snapshotId, bytesWritten: 0 });
-    }
-    return {
-      snapshotId,
-      put: (name, data) => this.writeObject(directory, snapshotId, name, data),
-      publish: ({ replace }) => this.publish(directory, snapshotId, replace),
-      discard: () => this.removeTree(directory, `the unfinished snapshot ${snapshotId}`)
-    };
-  }
-  async discardStaged(snapshotId, owner) {
-    checkSnapshotId(snapshotId);
-    const prefix = stagingPrefix(snapshotId, owner);
-    return (await this.discardStagedWhere((name) => name.startsWith(prefix))).length;
-  }
-  async discardAbandoned() {
-    return this.discardStagedWhere((name) => {
-      const [, owner] = name.split("@");
-      return owner !== void 0 && !ownerAlive(decodeURIComponent(owner));
-    });
-  }
-  /** Removes the staging areas whose names `chosen` picks; resolves with their snapshot ids. */
-  async discardStagedWhere(chosen) {
-    const staging = join2(this.root, STAGING);
-    const ids = [];
-    for (const name of (await namesIn(staging)).filter(chosen)) {
-      const [snapshotId] = name.split("@");
-      await this.removeTree(join2(staging, name), `the unfinished snapshot ${snapshotId}`);
-      ids.push(snapshotId);
-    }
-    return ids;
-  }
-  async get(snapshotId, name) {
-    const path4 = objectPath(snapshotDirectory(this.root, snapshotId), name);
-    try {
-      const handle = await open(path4, "r");
-      if (!(await handle.stat()).isFile()) {
-        await handle.close();
-        throw Object.assign(new Error(`${path4} is not a file`), { code: "ENOENT" });
-      }
-      return handle.createReadStream();
-    } catch (error) {
-      const code = errorCode(error);
-      if (code === "ENOENT" || code === "ENOTDIR") {
-        const snapshotExists = await isDirectory(join2(this.root, snapshotId));
-        throw new StoreError(
-          snapshotExists ? `object ${name} of snapshot ${snapshotId} is not in ${this.description}; the snapshot is incomplete or damaged` : `snapshot ${snapshotId} is not in ${this.description} (looking for object ${name}); check the snapshot id and the store`,
-          { cause: error }
-        );
-      }
-      throw new StoreError(
-        `cannot read object ${name} of snapshot ${snapshotId} from ${this.description}: ${errorMessage(error)}`,
-        { cause: error }
-      );
-    }
-  }
-  async has(snapshotId, name) {
-    const path4 = objectPath(snapshotDirectory(this.root, snapshotId), name);
-    try {
-      return (await stat(path4)).isFile();
-    } catch (error) {
-      const code = errorCode(error);
-      if (code === "ENOENT" || code === "ENOTDIR") return false;
-      throw new StoreError(
-        `cannot check object ${name} of snapshot ${snapshotId} in ${this.description}: ${errorMessage(error)}`,
-        { cause: error }
-      );
-    }
-  }
-  async list() {
-    let entries;
-    try {
-      entries = await readdir(this.root, { withFileTypes: true });
-    } catch (error) {
-      if (errorCode(error) === "ENOENT") return [];
-      throw new StoreError(`cannot list ${this.description}: ${errorMessage(error)}`, {
-        cause: error
-      });
-    }
-    const snapshots = [];
-    for (const entry of entries) {
-      if (!entry.isDirectory() || !isValidSnapshotId(entry.name)) continue;
-      try {
-        snapshots.push(await this.describeSnapshot(entry.name));
-      } catch (error) {
-        if (errorCode(error) === "ENOENT") continue;
-        throw new StoreError(
-          `cannot read snapshot ${entry.name} in ${this.description}: ${errorMessage(error)}`,
-          { cause: error }
-        );
-      }
-    }
-    return snapshots;
-  }
-  async hold(snapshotId) {
-    checkSnapshotId(snapshotId);
-    const path4 = join2(
-      this.root,
-      HOLDS,
-      snapshotId,
-      `${encodeURIComponent(processOwner)}@${token()}`
-    );
-    if (!await isWritable(this.root)) return { release: async () => void 0 };
-    await this.locked(async () => {
-      try {
-        await mkdir(dirname(path4), { recursive: true });
-        await writeFile(path4, "");
-      } catch (error) {
-        throw writeFailure(error, {
-          root: this.root,
-          object: relative(this.root, path4),
-          bytesWritten: 0
-        });
-      }
-    });
-    return { release: () => this.removeTree(path4, `the hold on snapshot ${snapshotId}`) };
-  }
-  async delete(snapshotId) {
-    const directory = snapshotDirectory(this.root, snapshotId);
-    return this.locked(async () => {
-      if ((await this.liveHolders(snapshotId)).length > 0) return "held";
-      await this.removeTree(directory, `snapshot ${snapshotId}`);
-      await this.removeTree(join2(this.root, HOLDS, snapshotId), `the holds on ${snapshotId}`);
-      return "deleted";
-    });
-  }
-  /** Moves a staged snapshot to its id; an existing one is set aside, then removed. */
-  async publish(staged, snapshotId, replace) {
-    const target = join2(this.root, snapshotId);
-    const aside = join2(this.root, REPLACED, `${snapshotId}@${token()}`);
-    let replaced = false;
-    await this.locked(async () => {
-      if (existsSync4(target)) {
-        if (!replace) {
-          throw new StoreError(
-            `snapshot ${snapshotId} appeared in ${this.description} while this one was taken; it was left as it is and this snapshot was not kept. Take it again under another id.`
-          );
-        }
-        const holders = await this.liveHolders(snapshotId);
-        if (holders.length > 0) {
-          throw new StoreError(
-            `snapshot ${snapshotId} in ${this.description} is being read by ${holders.join(", ")} (a restore or verify); it was left as it is and the new snapshot was not kept. Take it again once that run is done.`
-          );
-        }
-        await this.storeCall(`set snapshot ${snapshotId} aside`, async () => {
-          await mkdir(dirname(aside), { recursive: true });
-          await rename(target, aside);
-        });
-        replaced = true;
-      }
-      try {
-        await this.storeCall(`publish snapshot ${snapshotId}`, () => rename(staged, target));
-      } catch (error) {
-        if (replaced) await rename(aside, target);
-        throw error;
-      }
-      await syncDirectory(this.root);
-    });
-    if (replaced) await rm(aside, { recursive: true, force: true }).catch(() => void 0);
-  }
-  /** The `host:pid` of every live process that holds `snapshotId`. */
-  async liveHolders(snapshotId) {
-    const names2 = await namesIn(join2(this.root, HOLDS, snapshotId));
-    return names2.map((name) => decodeURIComponent(name.slice(0, name.lastIndexOf("@")))).filter(ownerAlive);
-  }
-  /**
-   * Runs `fn` holding the store's lock (a file naming its owner), which makes a hold and a
-   * delete, or a publish, happen one after the other. A dead owner's lock is broken.
-   */
-  async locked(fn) {
-    const path4 = join2(this.root, LOCK_FILE);
-    const deadline = Date.now() + LOCK_WAIT_MS;
-    for (; ; ) {
-      try {
-        await writeFile(path4, processOwner, { flag: "wx" });
-        break;
-      } catch (error) {
-        if (errorCode(error) !== "EEXIST") {
-          throw new StoreError(`cannot lock ${this.description}: ${errorMessage(error)}`, {
-            cause: error
-          });
-        }
-      }
-      const owner = await readFile2(path4, "utf8").catch(() => "");
-      if (owner && !ownerAlive(owner)) {
-        await rm(path4, { force: true });
-        continue;
-      }
-      if (Date.now() > deadline) {
-        throw new StoreError(
-          `${this.description} stayed locked by ${owner || "another process"} for ${LOCK_WAIT_MS / 1e3} s; if no docker-snapshot runs there, remove ${path4}`
-        );
-      }
-      await new Promise((resolve2) => setTimeout(resolve2, 20));
-    }
-    try {
-      return await fn();
-    } finally {
-      await rm(path4, { force: true });
-    }
-  }
-  async removeTree(path4, what) {
-    await this.storeCall(`remove ${what}`, () => rm(path4, { recursive: true, force: true }));
-  }
-  async storeCall(what, fn) {
-    try {
-      return await fn();
-    } catch (error) {
-      throw new StoreError(`cannot ${what} in ${this.description}: ${errorMessage(error)}`, {
-        cause: error
-      });
-    }
-  }
-  /** Writes `<directory>/<name>` through a `.partial` file, synced, then renamed. */
-  async writeObject(directory, snapshotId, name, data) {
-    let path4;
-    try {
-      path4 = objectPath(directory, name);
-    } catch (error) {
-      data.destroy();
-      throw error;
-    }
-    const partial = `${path4}${PARTIAL_SUFFIX}`;
-    const context = {
-      root: this.root,
-      object: `${snapshotId}/${name}`,
-      bytesWritten: 0
-    };
-    let handle;
-    let sourceFailed = false;
-    try {
-      await mkdir(dirname(path4), { recursive: true });
-      handle = await open(partial, "w");
-      const iterator = data[Symbol.asyncIterator]();
-      for (; ; ) {
-        let next;
-        try {
-          next = await iterator.next();
-        } catch (error) {
-          sourceFailed = true;
-          throw error;
-        }
-        if (next.done) break;
-        await writeAll(handle, toBytes(next.value), context);
-      }
-      await handle.sync();
-      await handle.close();
-      handle = void 0;
-      await rename(partial, path4);
-      await syncDirectory(dirname(path4));
-      return context.bytesWritten;
-    } catch (error) {
-      if (!data.destroyed) data.destroy();
-      await handle?.close().catch(() => void 0);
-      await rm(partial, { force: true }).catch(() => void 0);
-      if (sourceFailed) throw error;
-      throw writeFailure(error, context);
-    }
-  }
-  async describeSnapshot(snapshotId) {
-    const directory = join2(this.root, snapshotId);
-    return {
-      snapshotId,
-      hasManifest: await isFile(join2(directory, MANIFEST_FILE)),
-      modifiedAt: (await stat(directory)).mtime,
-      bytes: await totalFileBytes(directory)
-    };
-  }
-};
-function objectPath(directory, name) {
-  if (!isValidObjectName(name) || name.endsWith(PARTIAL_SUFFIX)) {
-    throw new InvalidSettingsError(
-      `Invalid object name '${name}'. Expected a relative path of non-empty segments, none of them '.' or '..', without backslashes, control characters, a leading '/' or a '${PARTIAL_SUFFIX}' suffix, e.g. volumes/pgdata.tar.zst`
-    );
-  }
-  const path4 = join2(directory, name);
-  const inside = relative(directory, path4);
-  if (inside === "" || inside.startsWith(`..${sep}`) || resolve(directory, inside) !== path4) {
-    throw new InvalidSettingsError(
-      `Invalid object name '${name}': it leaves the snapshot directory`
-    );
-  }
-  return path4;
+  return void 0;
 }
-function stagingPrefix(snapshotId, owner) {
-  return `${snapshotId}@${encodeURIComponent(owner)}@`;
+function errorMessage(error) {
+  return error instanceof Error ? error.message : String(error);
+}
+function isMissing(error) {
+  const code = errorCode(error);
+  return code === "ENOENT" || code === "ENOTDIR";
 }
 function token() {
   return randomBytes2(4).toString("hex");
@@ -29764,48 +29429,20 @@ async function isWritable(directory) {
     return false;
   }
 }
+async function isDirectory(path4) {
+  try {
+    return (await stat(path4)).isDirectory();
+  } catch (error) {
+    if (isMissing(error)) return false;
+    throw error;
+  }
+}
 async function isFile(path4) {
   try {
     return (await stat(path4)).isFile();
   } catch (error) {
-    const code = errorCode(error);
-    if (code === "ENOENT" || code === "ENOTDIR") return false;
+    if (isMissing(error)) return false;
     throw error;
-  }
-}
-function checkSnapshotId(snapshotId) {
-  if (!isValidSnapshotId(snapshotId)) {
-    throw new InvalidSettingsError(
-      `Invalid snapshot id '${snapshotId}'. Expected 1 to 128 characters of a-z, 0-9, '.', '_' and '-', starting with a letter or digit.`
-    );
-  }
-}
-async function totalFileBytes(directory) {
-  let total = 0;
-  for (const entry of await readdir(directory, { withFileTypes: true })) {
-    const path4 = join2(directory, entry.name);
-    if (entry.isDirectory()) total += await totalFileBytes(path4);
-    else if (entry.isFile()) total += (await lstat(path4)).size;
-  }
-  return total;
-}
-async function statIfExists(path4) {
-  try {
-    return await stat(path4);
-  } catch (error) {
-    const code = errorCode(error);
-    if (code === "ENOENT") return void 0;
-    throw new StoreError(
-      code === "ENOTDIR" ? `store path ${path4} is below a file, not a directory: give the store a directory path` : `cannot look at store path ${path4}: ${errorMessage(error)}`,
-      { cause: error }
-    );
-  }
-}
-async function isDirectory(path4) {
-  try {
-    return (await stat(path4)).isDirectory();
-  } catch {
-    return false;
   }
 }
 async function writeAll(handle, chunk, context) {
@@ -29822,6 +29459,26 @@ function toBytes(chunk) {
   if (typeof chunk === "string") return Buffer.from(chunk, "utf8");
   throw new TypeError(`a store object must be a byte stream, got a chunk of type ${typeof chunk}`);
 }
+async function replaceFile(path4, bytes) {
+  const temporary = `${path4}.${token()}.tmp`;
+  const handle = await open(temporary, "w");
+  try {
+    await handle.writeFile(bytes);
+    await handle.sync();
+  } catch (error) {
+    await handle.close().catch(() => void 0);
+    await rm(temporary, { force: true }).catch(() => void 0);
+    throw error;
+  }
+  await handle.close();
+  try {
+    await rename(temporary, path4);
+  } catch (error) {
+    await rm(temporary, { force: true }).catch(() => void 0);
+    throw error;
+  }
+  await syncDirectory(dirname(path4));
+}
 async function syncDirectory(directory) {
   if (process.platform === "win32") return;
   const handle = await open(directory, "r");
@@ -29831,15 +29488,824 @@ async function syncDirectory(directory) {
     await handle.close();
   }
 }
-function errorCode(error) {
-  if (error !== null && typeof error === "object" && "code" in error) {
-    return typeof error.code === "string" ? error.code : void 0;
+async function totalFileBytes(directory) {
+  let total = 0;
+  for (const entry of await readdir(directory, { withFileTypes: true })) {
+    const path4 = join2(directory, entry.name);
+    if (entry.isDirectory()) total += await totalFileBytes(path4);
+    else if (entry.isFile()) total += (await lstat(path4)).size;
   }
-  return void 0;
+  return total;
 }
-function errorMessage(error) {
-  return error instanceof Error ? error.message : String(error);
+
+// src/stores/directory/garbage.ts
+import { readFile as readFile4, rm as rm3, stat as stat3 } from "node:fs/promises";
+import { join as join5 } from "node:path";
+
+// src/stores/directory/layout.ts
+import { mkdir, readFile as readFile2, stat as stat2 } from "node:fs/promises";
+import { join as join3 } from "node:path";
+var INDEX_FILE = "index.json";
+var BLOBS = join3("blobs", "sha256");
+function blobPath(root, digest) {
+  return join3(root, BLOBS, digest.slice("sha256:".length));
 }
+function isLayout(root) {
+  return isFile(join3(root, LAYOUT_FILE));
+}
+async function ensureLayout(root) {
+  if (!await isLayout(root)) {
+    if (await isFile(join3(root, "blobs", "manifest.json"))) {
+      throw new StoreError(
+        `${root} holds a snapshot named blobs from an older docker-snapshot, where new snapshots keep their data; move it to another store directory first`
+      );
+    }
+    await replaceFile(join3(root, LAYOUT_FILE), LAYOUT_CONTENT);
+  }
+  await mkdir(join3(root, BLOBS), { recursive: true });
+}
+async function readIndex(root) {
+  const path4 = join3(root, INDEX_FILE);
+  let text;
+  try {
+    text = await readFile2(path4, "utf8");
+  } catch (error) {
+    if (isMissing(error)) return { fields: {}, manifests: [] };
+    throw new StoreError(`cannot read ${path4}: ${errorMessage(error)}`, { cause: error });
+  }
+  const damaged = (problem) => new StoreError(
+    `${path4} is damaged: ${problem}. It lists the snapshots of the store; put back a copy of it, or move the store aside and take new snapshots`
+  );
+  let parsed;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw damaged("it is not JSON");
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw damaged("it is not a JSON object");
+  }
+  const { manifests, ...fields } = parsed;
+  if (fields.schemaVersion !== 2) throw damaged("its schemaVersion is not 2");
+  if (!Array.isArray(manifests)) throw damaged("it has no manifests list");
+  for (const entry of manifests) {
+    if (typeof entry !== "object" || entry === null || !isDigest(entry.digest)) {
+      throw damaged("an entry of its manifests list has no valid sha256 digest");
+    }
+  }
+  return { fields, manifests };
+}
+async function writeIndex(root, index) {
+  const content = {
+    schemaVersion: 2,
+    mediaType: IMAGE_INDEX_MEDIA_TYPE,
+    ...index.fields,
+    manifests: index.manifests
+  };
+  await replaceFile(join3(root, INDEX_FILE), `${JSON.stringify(content)}
+`);
+}
+function entryId(entry) {
+  const annotations = entry.annotations;
+  const name = annotations?.[REF_NAME_ANNOTATION];
+  return typeof name === "string" && isValidSnapshotId(name) ? name : void 0;
+}
+function findEntry(index, snapshotId) {
+  return index.manifests.findLast((entry) => entryId(entry) === snapshotId);
+}
+function snapshotEntry(snapshotId, manifest) {
+  return {
+    mediaType: IMAGE_MANIFEST_MEDIA_TYPE,
+    digest: manifest.digest,
+    size: manifest.bytes.length,
+    artifactType: ARTIFACT_TYPE,
+    annotations: { [REF_NAME_ANNOTATION]: snapshotId }
+  };
+}
+async function readManifestBlob(root, digest, what) {
+  const path4 = blobPath(root, digest);
+  try {
+    if ((await stat2(path4)).size > MAX_MANIFEST_BYTES) {
+      throw new DamagedSnapshotError(`${what}: its manifest blob ${path4} is too large`);
+    }
+    return await readFile2(path4);
+  } catch (error) {
+    if (isMissing(error)) {
+      throw new DamagedSnapshotError(
+        `${what} is damaged: its artifact manifest ${digest} is missing from ${join3(root, BLOBS)}`,
+        { cause: error }
+      );
+    }
+    if (error instanceof StoreError) throw error;
+    throw new StoreError(`cannot read ${path4}: ${errorMessage(error)}`, { cause: error });
+  }
+}
+async function readArtifact(root, entry, where) {
+  const bytes = await readManifestBlob(root, entry.digest, `snapshot ${where}`);
+  const artifact = parseArtifactManifest(bytes, where);
+  if (artifact.digest !== entry.digest) {
+    throw new DamagedSnapshotError(
+      `snapshot ${where} is damaged: the blob of its artifact manifest does not hash to ${entry.digest}`
+    );
+  }
+  return artifact;
+}
+
+// src/stores/directory/staging.ts
+import { createHash as createHash2 } from "node:crypto";
+import { open as open2, readFile as readFile3, rename as rename2, rm as rm2 } from "node:fs/promises";
+import { join as join4 } from "node:path";
+var STAGING = ".staging";
+var PARTIAL_SUFFIX = ".partial";
+var RECORD_FILE = "objects.json";
+function stagingPrefix(snapshotId, owner) {
+  return `${snapshotId}@${encodeURIComponent(owner)}@`;
+}
+function parseAreaName(name) {
+  const [snapshotId, owner] = name.split("@");
+  return { snapshotId, ...owner !== void 0 && { owner: decodeURIComponent(owner) } };
+}
+async function readRecord(area) {
+  const path4 = join4(area, RECORD_FILE);
+  let text;
+  try {
+    text = await readFile3(path4, "utf8");
+  } catch (error) {
+    if (isMissing(error)) return [];
+    throw new StoreError(`cannot read ${path4}: ${errorMessage(error)}`, { cause: error });
+  }
+  let objects;
+  try {
+    objects = JSON.parse(text)?.objects;
+  } catch {
+    objects = void 0;
+  }
+  if (!Array.isArray(objects) || !objects.every((o) => typeof o?.name === "string" && isDigest(o?.digest))) {
+    throw new StoreError(`${path4} does not list objects: it was not written by docker-snapshot`);
+  }
+  return objects;
+}
+async function stagedDigests(root) {
+  const digests = /* @__PURE__ */ new Set();
+  const staging = join4(root, STAGING);
+  for (const name of await namesIn(staging)) {
+    const { owner } = parseAreaName(name);
+    if (owner !== void 0 && !ownerAlive(owner)) continue;
+    for (const object of await readRecord(join4(staging, name))) digests.add(object.digest);
+  }
+  return digests;
+}
+async function streamToArea(area, data, context) {
+  const partial = join4(area, `${token()}${PARTIAL_SUFFIX}`);
+  const hash = createHash2("sha256");
+  let handle;
+  let sourceFailed = false;
+  try {
+    handle = await open2(partial, "w");
+    const iterator = data[Symbol.asyncIterator]();
+    for (; ; ) {
+      let next;
+      try {
+        next = await iterator.next();
+      } catch (error) {
+        sourceFailed = true;
+        throw error;
+      }
+      if (next.done) break;
+      const bytes = toBytes(next.value);
+      hash.update(bytes);
+      await writeAll(handle, bytes, context);
+    }
+    await handle.sync();
+    await handle.close();
+    handle = void 0;
+    return { partial, digest: `sha256:${hash.digest("hex")}`, size: context.bytesWritten };
+  } catch (error) {
+    if (!data.destroyed) data.destroy();
+    await handle?.close().catch(() => void 0);
+    await rm2(partial, { force: true }).catch(() => void 0);
+    if (sourceFailed) throw error;
+    throw writeFailure(error, context);
+  }
+}
+async function commitBlob(root, area, name, blob) {
+  const objects = await readRecord(area);
+  const object = { name, digest: blob.digest, size: blob.size };
+  const at = objects.findIndex((existing) => existing.name === name);
+  if (at === -1) objects.push(object);
+  else objects[at] = object;
+  await ensureLayout(root);
+  await replaceFile(join4(area, RECORD_FILE), JSON.stringify({ objects }));
+  const target = blobPath(root, blob.digest);
+  if (await isFile(target)) {
+    await rm2(blob.partial, { force: true });
+    return;
+  }
+  await rename2(blob.partial, target);
+  await syncDirectory(join4(root, BLOBS));
+}
+async function storeBytes(root, area, digest, bytes) {
+  const target = blobPath(root, digest);
+  if (await isFile(target)) return;
+  const partial = join4(area, `${token()}${PARTIAL_SUFFIX}`);
+  try {
+    const handle = await open2(partial, "w");
+    try {
+      await handle.writeFile(bytes);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename2(partial, target);
+  } finally {
+    await rm2(partial, { force: true });
+  }
+  await syncDirectory(join4(root, BLOBS));
+}
+
+// src/stores/directory/garbage.ts
+var MANIFEST_TYPES = /* @__PURE__ */ new Set([
+  IMAGE_INDEX_MEDIA_TYPE,
+  "application/vnd.oci.image.manifest.v1+json",
+  "application/vnd.docker.distribution.manifest.v2+json",
+  "application/vnd.docker.distribution.manifest.list.v2+json"
+]);
+async function collectGarbage(root) {
+  const reached = await reachedDigests(root).catch(() => void 0);
+  if (reached === void 0) return 0;
+  let removed = 0;
+  for (const name of await namesIn(join5(root, BLOBS))) {
+    if (!/^[a-f0-9]{64}$/.test(name) || reached.has(`sha256:${name}`)) continue;
+    await rm3(join5(root, BLOBS, name), { force: true });
+    removed++;
+  }
+  return removed;
+}
+async function reachedDigests(root) {
+  const reached = await stagedDigests(root);
+  const read = /* @__PURE__ */ new Set();
+  const pending = (await readIndex(root)).manifests.map((entry) => entry.digest);
+  for (let digest = pending.pop(); digest !== void 0; digest = pending.pop()) {
+    reached.add(digest);
+    if (read.has(digest)) continue;
+    read.add(digest);
+    const { blobs, manifests } = await descriptorsOf(root, digest);
+    for (const blob of blobs) reached.add(blob);
+    pending.push(...manifests);
+  }
+  return reached;
+}
+async function descriptorsOf(root, digest) {
+  const path4 = blobPath(root, digest);
+  if ((await stat3(path4)).size > MAX_MANIFEST_BYTES) throw new Error(`${path4} is too large`);
+  const manifest = JSON.parse(await readFile4(path4, "utf8"));
+  const listOf = (value) => Array.isArray(value) ? value : [];
+  const blobs = [];
+  const manifests = [];
+  for (const item of [
+    manifest.config,
+    manifest.subject,
+    ...listOf(manifest.layers),
+    ...listOf(manifest.blobs),
+    ...listOf(manifest.manifests)
+  ]) {
+    const descriptor = item ?? {};
+    if (!isDigest(descriptor.digest)) continue;
+    const isManifest = item !== manifest.subject && MANIFEST_TYPES.has(descriptor.mediaType);
+    (isManifest ? manifests : blobs).push(descriptor.digest);
+  }
+  return { blobs, manifests };
+}
+
+// src/stores/directory/legacy.ts
+import { open as open3, readdir as readdir2, stat as stat4 } from "node:fs/promises";
+import { join as join6, relative, resolve, sep } from "node:path";
+function checkSnapshotId(snapshotId) {
+  if (!isValidSnapshotId(snapshotId)) {
+    throw new InvalidSettingsError(
+      `Invalid snapshot id '${snapshotId}'. Expected 1 to 128 characters of a-z, 0-9, '.', '_' and '-', starting with a letter or digit.`
+    );
+  }
+}
+function checkObjectName(name) {
+  if (!isValidObjectName(name) || name.endsWith(PARTIAL_SUFFIX)) {
+    throw new InvalidSettingsError(
+      `Invalid object name '${name}'. Expected a relative path of non-empty segments, none of them '.' or '..', without backslashes, control characters, a leading '/' or a '${PARTIAL_SUFFIX}' suffix, e.g. volumes/pgdata.tar.zst`
+    );
+  }
+  const inside = relative("/snapshot", join6("/snapshot", name));
+  if (inside === "" || inside.startsWith(`..${sep}`) || inside !== name) {
+    throw new InvalidSettingsError(
+      `Invalid object name '${name}': it leaves the snapshot directory`
+    );
+  }
+}
+async function isLegacySnapshot(root, snapshotId) {
+  if (snapshotId === "blobs" && await isLayout(root)) return false;
+  return isDirectory(join6(root, snapshotId));
+}
+async function legacyIds(root) {
+  const entries = await readdir2(root, { withFileTypes: true });
+  const layout = await isLayout(root);
+  return entries.filter((entry) => entry.isDirectory() && isValidSnapshotId(entry.name)).map((entry) => entry.name).filter((name) => !(layout && name === "blobs"));
+}
+async function describeLegacy(root, snapshotId) {
+  const directory = join6(root, snapshotId);
+  return {
+    snapshotId,
+    hasManifest: await isFile(join6(directory, MANIFEST_FILE)),
+    modifiedAt: (await stat4(directory)).mtime,
+    bytes: await totalFileBytes(directory)
+  };
+}
+function legacyObjectPath(root, snapshotId, name) {
+  return resolve(root, snapshotId, name);
+}
+async function openLegacyObject(root, snapshotId, name, description) {
+  const path4 = legacyObjectPath(root, snapshotId, name);
+  try {
+    const handle = await open3(path4, "r");
+    if (!(await handle.stat()).isFile()) {
+      await handle.close();
+      return void 0;
+    }
+    return handle.createReadStream();
+  } catch (error) {
+    const code = errorCode(error);
+    if (code === "ENOENT" || code === "ENOTDIR") return void 0;
+    throw new StoreError(
+      `cannot read object ${name} of snapshot ${snapshotId} from ${description}: ${errorMessage(error)}`,
+      { cause: error }
+    );
+  }
+}
+async function hasLegacyObject(root, snapshotId, name, description) {
+  try {
+    return await isFile(legacyObjectPath(root, snapshotId, name));
+  } catch (error) {
+    throw new StoreError(
+      `cannot check object ${name} of snapshot ${snapshotId} in ${description}: ${errorMessage(error)}`,
+      { cause: error }
+    );
+  }
+}
+
+// src/stores/directory/holds.ts
+import { mkdir as mkdir2, rm as rm4, writeFile } from "node:fs/promises";
+import { dirname as dirname2, join as join7, relative as relative2 } from "node:path";
+var HOLDS = ".holds";
+async function holdSnapshot(store, snapshotId) {
+  const { root } = store;
+  const path4 = join7(root, HOLDS, snapshotId, `${encodeURIComponent(processOwner)}@${token()}`);
+  if (!await isWritable(root)) return { release: async () => void 0 };
+  await store.locked(async () => {
+    try {
+      await mkdir2(dirname2(path4), { recursive: true });
+      await writeFile(path4, "");
+    } catch (error) {
+      throw writeFailure(error, { root, object: relative2(root, path4), bytesWritten: 0 });
+    }
+  });
+  return {
+    release: () => rm4(path4, { force: true }).catch((error) => {
+      throw new StoreError(
+        `cannot remove the hold on snapshot ${snapshotId} in ${store.description}: ${errorMessage(error)}`,
+        { cause: error }
+      );
+    })
+  };
+}
+async function liveHolders(root, snapshotId) {
+  const names2 = await namesIn(join7(root, HOLDS, snapshotId));
+  return names2.map((name) => decodeURIComponent(name.slice(0, name.lastIndexOf("@")))).filter(ownerAlive);
+}
+async function dropHolds(root, snapshotId) {
+  await rm4(join7(root, HOLDS, snapshotId), { recursive: true, force: true });
+}
+
+// src/stores/directory/lock.ts
+import { readFile as readFile5, rm as rm5, writeFile as writeFile2 } from "node:fs/promises";
+import { join as join8 } from "node:path";
+var LOCK_FILE = ".lock";
+var LOCK_WAIT_MS = 6e4;
+async function withLock(root, description, fn) {
+  const path4 = join8(root, LOCK_FILE);
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (; ; ) {
+    try {
+      await writeFile2(path4, processOwner, { flag: "wx" });
+      break;
+    } catch (error) {
+      if (errorCode(error) !== "EEXIST") {
+        throw new StoreError(`cannot lock ${description}: ${errorMessage(error)}`, {
+          cause: error
+        });
+      }
+    }
+    const owner = await readFile5(path4, "utf8").catch(() => "");
+    if (owner && !ownerAlive(owner)) {
+      await rm5(path4, { force: true });
+      continue;
+    }
+    if (Date.now() > deadline) {
+      throw new StoreError(
+        `${description} stayed locked by ${owner || "another process"} for ${LOCK_WAIT_MS / 1e3} s; if no docker-snapshot runs there, remove ${path4}`
+      );
+    }
+    await new Promise((resolve3) => setTimeout(resolve3, 20));
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm5(path4, { force: true });
+  }
+}
+
+// src/stores/directory/open.ts
+import { access as access2, constants as constants2, mkdir as mkdir3, stat as stat5 } from "node:fs/promises";
+async function openStore(root, create, beforeCreate) {
+  const info = await statIfExists(root);
+  if (info === void 0) {
+    if (!create) {
+      throw new StoreError(
+        `no store at ${root}: the directory does not exist. Check the store setting.`
+      );
+    }
+    await beforeCreate?.();
+    try {
+      await mkdir3(root, { recursive: true });
+    } catch (error) {
+      throw new StoreError(
+        `cannot create store directory ${root}: ${errorMessage(error)}; choose a directory this user can create, or create it first`,
+        { cause: error }
+      );
+    }
+  } else if (!info.isDirectory()) {
+    throw new StoreError(
+      `store path ${root} is a file, not a directory: give the store a directory path`
+    );
+  }
+  try {
+    await access2(root, constants2.R_OK | constants2.X_OK | (create ? constants2.W_OK : 0));
+  } catch (error) {
+    throw new StoreError(
+      errorCode(error) === "EROFS" ? `store directory ${root} is on a read-only file system; choose a writable store directory` : `store directory ${root} is not ${create ? "readable and writable" : "readable"} by this user; fix its permissions or choose another store`,
+      { cause: error }
+    );
+  }
+}
+async function statIfExists(path4) {
+  try {
+    return await stat5(path4);
+  } catch (error) {
+    const code = errorCode(error);
+    if (code === "ENOENT") return void 0;
+    throw new StoreError(
+      code === "ENOTDIR" ? `store path ${path4} is below a file, not a directory: give the store a directory path` : `cannot look at store path ${path4}: ${errorMessage(error)}`,
+      { cause: error }
+    );
+  }
+}
+
+// src/stores/directory/writer.ts
+import { rm as rm6 } from "node:fs/promises";
+import { join as join9 } from "node:path";
+var TELLING_CODES = ["ENOSPC", "EDQUOT", "EACCES", "EPERM", "EROFS"];
+var DirectoryWriter = class {
+  constructor(store, snapshotId, area) {
+    this.store = store;
+    this.snapshotId = snapshotId;
+    this.area = area;
+  }
+  store;
+  snapshotId;
+  area;
+  async put(name, data) {
+    try {
+      checkObjectName(name);
+    } catch (error) {
+      data.destroy();
+      throw error;
+    }
+    const { root } = this.store;
+    const context = { root, object: `${this.snapshotId}/${name}`, bytesWritten: 0 };
+    const blob = await streamToArea(this.area, data, context);
+    try {
+      await this.store.locked(() => commitBlob(root, this.area, name, blob));
+    } catch (error) {
+      await rm6(blob.partial, { force: true }).catch(() => void 0);
+      throw error instanceof StoreError ? error : writeFailure(error, context);
+    }
+    return blob.size;
+  }
+  async publish({ replace }) {
+    const { root, description } = this.store;
+    const id = this.snapshotId;
+    try {
+      await this.store.locked(async () => {
+        if (!await isDirectory(this.area)) {
+          throw new StoreError(
+            `cannot publish snapshot ${id} in ${description}: what was written for it is gone (${this.area} was removed); take it again`
+          );
+        }
+        const objects = await readRecord(this.area);
+        const index = await readIndex(root);
+        if (findEntry(index, id) !== void 0 || await isLegacySnapshot(root, id)) {
+          await this.checkReplaceable(replace);
+        }
+        for (const object of objects) {
+          if (!await isFile(blobPath(root, object.digest))) {
+            throw new StoreError(
+              `cannot publish snapshot ${id} in ${description}: the blob of object ${object.name} (${object.digest}) is gone; take it again`
+            );
+          }
+        }
+        const artifact = buildArtifactManifest(objects, (/* @__PURE__ */ new Date()).toISOString());
+        await ensureLayout(root);
+        await storeBytes(root, this.area, EMPTY_CONFIG.digest, EMPTY_CONFIG_BYTES);
+        await storeBytes(root, this.area, artifact.digest, artifact.bytes);
+        index.manifests = [
+          ...index.manifests.filter((entry) => entryId(entry) !== id),
+          snapshotEntry(id, artifact)
+        ];
+        await writeIndex(root, index);
+        await this.tidyAfterPublish();
+      });
+    } catch (error) {
+      if (error instanceof StoreError) throw error;
+      const context = { root, object: `${id} (its artifact manifest)`, bytesWritten: 0 };
+      if (TELLING_CODES.includes(errorCode(error) ?? "")) throw writeFailure(error, context);
+      throw new StoreError(
+        `cannot publish snapshot ${id} in ${description}: ${errorMessage(error)}`,
+        {
+          cause: error
+        }
+      );
+    }
+  }
+  async discard() {
+    await removeAreas(this.store, [{ path: this.area, snapshotId: this.snapshotId }]);
+  }
+  /** Throws unless an existing snapshot of this id may be replaced. */
+  async checkReplaceable(replace) {
+    const { description } = this.store;
+    const id = this.snapshotId;
+    if (!replace) {
+      throw new StoreError(
+        `snapshot ${id} appeared in ${description} while this one was taken; it was left as it is and this snapshot was not kept. Take it again under another id.`
+      );
+    }
+    const holders = await this.store.liveHolders(id);
+    if (holders.length > 0) {
+      throw new StoreError(
+        `snapshot ${id} in ${description} is being read by ${holders.join(", ")} (a restore or verify); it was left as it is and the new snapshot was not kept. Take it again once that run is done.`
+      );
+    }
+  }
+  /** The staging area, a replaced snapshot of the older layout and unreached blobs go. */
+  async tidyAfterPublish() {
+    const { root } = this.store;
+    await rm6(this.area, { recursive: true, force: true }).catch(() => void 0);
+    if (await isLegacySnapshot(root, this.snapshotId).catch(() => false)) {
+      await rm6(join9(root, this.snapshotId), { recursive: true, force: true }).catch(() => void 0);
+    }
+    await collectGarbage(root).catch(() => void 0);
+  }
+};
+async function removeAreas(store, areas) {
+  for (const { path: path4, snapshotId } of areas) {
+    await rm6(path4, { recursive: true, force: true }).catch((error) => {
+      throw new StoreError(
+        `cannot remove the unfinished snapshot ${snapshotId} in ${store.description}: ${errorMessage(error)}`,
+        { cause: error }
+      );
+    });
+  }
+  if (areas.length === 0) return;
+  await store.locked(() => collectGarbage(store.root)).catch((error) => {
+    if (error instanceof StoreError) throw error;
+    throw new StoreError(
+      `cannot remove the blobs no snapshot uses in ${store.description}: ${errorMessage(error)}`,
+      { cause: error }
+    );
+  });
+}
+
+// src/stores/directory/store.ts
+var DirectoryStore = class _DirectoryStore {
+  root;
+  description;
+  canDelete = true;
+  /** No I/O: `begin` creates directories as it needs them. Use `open` to check the root up front. */
+  constructor(root) {
+    this.root = resolve2(root);
+    this.description = `directory ${this.root}`;
+  }
+  /**
+   * A store at `root`, checked up front: created if missing when `create` (to write a snapshot;
+   * `beforeCreate` may refuse first), else it must exist (to read one: a mistyped path should
+   * say so, not look empty) and be readable; reading needs no write access (a read-only mount
+   * will do). Rejects with StoreError if it cannot be used.
+   */
+  static async open(root, create = true, beforeCreate) {
+    const store = new _DirectoryStore(root);
+    await openStore(store.root, create, beforeCreate);
+    return store;
+  }
+  async begin(snapshotId) {
+    checkSnapshotId(snapshotId);
+    const area = join10(this.root, STAGING, `${stagingPrefix(snapshotId, processOwner)}${token()}`);
+    try {
+      await mkdir4(area, { recursive: true });
+    } catch (error) {
+      throw writeFailure(error, { root: this.root, object: snapshotId, bytesWritten: 0 });
+    }
+    return new DirectoryWriter(this, snapshotId, area);
+  }
+  async discardStaged(snapshotId, owner) {
+    checkSnapshotId(snapshotId);
+    const prefix = stagingPrefix(snapshotId, owner);
+    return (await this.discardStagedWhere((name) => name.startsWith(prefix))).length;
+  }
+  async discardAbandoned() {
+    return this.discardStagedWhere((name) => {
+      const { owner } = parseAreaName(name);
+      return owner !== void 0 && !ownerAlive(owner);
+    });
+  }
+  /** Removes the staging areas whose names `chosen` picks; resolves with their snapshot ids. */
+  async discardStagedWhere(chosen) {
+    const areas = (await namesIn(join10(this.root, STAGING))).filter(chosen).map((name) => ({
+      path: join10(this.root, STAGING, name),
+      snapshotId: parseAreaName(name).snapshotId
+    }));
+    await removeAreas(this, areas);
+    return areas.map((area) => area.snapshotId);
+  }
+  async get(snapshotId, name) {
+    const blob = await this.locate(snapshotId, name);
+    if (typeof blob !== "string") {
+      const stream = blob.legacy && await openLegacyObject(this.root, snapshotId, name, this.description);
+      if (stream) return stream;
+      throw this.absent(snapshotId, name, blob.listed);
+    }
+    try {
+      return (await open4(blob, "r")).createReadStream();
+    } catch (error) {
+      throw isMissing(error) ? this.missingBlob(snapshotId, name, blob, error) : new StoreError(
+        `cannot read object ${name} of snapshot ${snapshotId} from ${this.description}: ${errorMessage(error)}`,
+        { cause: error }
+      );
+    }
+  }
+  async has(snapshotId, name) {
+    const blob = await this.locate(snapshotId, name);
+    if (typeof blob !== "string") {
+      return blob.legacy && hasLegacyObject(this.root, snapshotId, name, this.description);
+    }
+    try {
+      await stat6(blob);
+      return true;
+    } catch (error) {
+      if (isMissing(error)) throw this.missingBlob(snapshotId, name, blob, error);
+      throw new StoreError(
+        `cannot check object ${name} of snapshot ${snapshotId} in ${this.description}: ${errorMessage(error)}`,
+        { cause: error }
+      );
+    }
+  }
+  /** The file that holds an object (its blob, or an older snapshot's file), for tools that read files. */
+  async pathOf(snapshotId, name) {
+    const blob = await this.locate(snapshotId, name);
+    if (typeof blob === "string") return blob;
+    if (blob.legacy) return join10(this.root, snapshotId, name);
+    throw this.absent(snapshotId, name, blob.listed);
+  }
+  /**
+   * Index → artifact manifest → layer titled `name` → the path of its blob. Otherwise: whether
+   * the snapshot is listed at all, and whether it is one of the older layout.
+   */
+  async locate(snapshotId, name) {
+    checkSnapshotId(snapshotId);
+    checkObjectName(name);
+    const entry = findEntry(await readIndex(this.root), snapshotId);
+    if (entry === void 0) {
+      const legacy = await isLegacySnapshot(this.root, snapshotId);
+      return { listed: legacy, legacy };
+    }
+    const artifact = await readArtifact(this.root, entry, `${snapshotId} in ${this.description}`);
+    const object = artifact.objects.find((candidate) => candidate.name === name);
+    return object ? blobPath(this.root, object.digest) : { listed: true, legacy: false };
+  }
+  absent(snapshotId, name, listed) {
+    return new StoreError(
+      listed ? `object ${name} of snapshot ${snapshotId} is not in ${this.description}; the snapshot is incomplete or damaged` : `snapshot ${snapshotId} is not in ${this.description} (looking for object ${name}); check the snapshot id and the store`
+    );
+  }
+  missingBlob(snapshotId, name, path4, cause) {
+    return new DamagedSnapshotError(
+      `snapshot ${snapshotId} in ${this.description} is damaged: the blob of its object ${name} is missing (${path4}); restore another snapshot`,
+      { cause }
+    );
+  }
+  async list() {
+    const index = await readIndex(this.root);
+    const snapshots = /* @__PURE__ */ new Map();
+    for (const entry of index.manifests) {
+      const snapshotId = entryId(entry);
+      if (snapshotId === void 0) continue;
+      snapshots.set(snapshotId, await this.describe(snapshotId, entry));
+    }
+    let ids;
+    try {
+      ids = await legacyIds(this.root);
+    } catch (error) {
+      if (errorCode(error) === "ENOENT") return [...snapshots.values()];
+      throw new StoreError(`cannot list ${this.description}: ${errorMessage(error)}`, {
+        cause: error
+      });
+    }
+    for (const snapshotId of ids.filter((id) => !snapshots.has(id))) {
+      try {
+        snapshots.set(snapshotId, await describeLegacy(this.root, snapshotId));
+      } catch (error) {
+        if (errorCode(error) === "ENOENT") continue;
+        throw new StoreError(
+          `cannot read snapshot ${snapshotId} in ${this.description}: ${errorMessage(error)}`,
+          { cause: error }
+        );
+      }
+    }
+    return [...snapshots.values()];
+  }
+  /** A snapshot of the layout; a damaged one is listed with a manifest, for reading to tell. */
+  async describe(snapshotId, entry) {
+    const manifestBlob = blobPath(this.root, entry.digest);
+    try {
+      const artifact = await readArtifact(this.root, entry, `${snapshotId} in ${this.description}`);
+      const created = artifact.created ? new Date(artifact.created) : void 0;
+      return {
+        snapshotId,
+        hasManifest: artifact.objects.some((object) => object.name === MANIFEST_FILE),
+        modifiedAt: created && !Number.isNaN(created.getTime()) ? created : (await stat6(manifestBlob)).mtime,
+        bytes: artifact.objects.reduce((total, object) => total + object.size, 0)
+      };
+    } catch (error) {
+      if (!(error instanceof DamagedSnapshotError)) throw error;
+      const index = await stat6(join10(this.root, "index.json"));
+      return { snapshotId, hasManifest: true, modifiedAt: index.mtime, bytes: 0 };
+    }
+  }
+  async hold(snapshotId) {
+    checkSnapshotId(snapshotId);
+    return holdSnapshot(this, snapshotId);
+  }
+  /** Removes the index entry (or older snapshot directory), then every blob nothing reaches. */
+  async delete(snapshotId) {
+    checkSnapshotId(snapshotId);
+    return this.locked(async () => {
+      if ((await this.liveHolders(snapshotId)).length > 0) return "held";
+      const index = await readIndex(this.root);
+      const kept = index.manifests.filter((entry) => entryId(entry) !== snapshotId);
+      if (kept.length < index.manifests.length) {
+        await this.storeCall(
+          `remove snapshot ${snapshotId} from index.json`,
+          () => writeIndex(this.root, { ...index, manifests: kept })
+        );
+      }
+      if (await isLegacySnapshot(this.root, snapshotId)) {
+        await this.removeTree(join10(this.root, snapshotId), `snapshot ${snapshotId}`);
+      }
+      await this.storeCall("remove the blobs no snapshot uses", () => collectGarbage(this.root));
+      await this.storeCall(
+        `remove the holds on ${snapshotId}`,
+        () => dropHolds(this.root, snapshotId)
+      );
+      return "deleted";
+    });
+  }
+  /** The `host:pid` of every live process that holds `snapshotId`. */
+  liveHolders(snapshotId) {
+    return liveHolders(this.root, snapshotId);
+  }
+  /** Runs `fn` holding the store's lock. */
+  locked(fn) {
+    return withLock(this.root, this.description, fn);
+  }
+  async removeTree(path4, what) {
+    await this.storeCall(`remove ${what}`, () => rm7(path4, { recursive: true, force: true }));
+  }
+  async storeCall(what, fn) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (error instanceof StoreError) throw error;
+      throw new StoreError(`cannot ${what} in ${this.description}: ${errorMessage(error)}`, {
+        cause: error
+      });
+    }
+  }
+};
 
 // src/stores/registry/store.ts
 import { Readable as Readable5 } from "node:stream";
@@ -30285,11 +30751,11 @@ var RegistryClient = class {
 };
 
 // src/stores/registry/reuse.ts
-import { createHash as createHash3 } from "node:crypto";
+import { createHash as createHash4 } from "node:crypto";
 import { Readable as Readable4 } from "node:stream";
 
 // src/stores/registry/upload.ts
-import { createHash as createHash2 } from "node:crypto";
+import { createHash as createHash3 } from "node:crypto";
 var CHUNK_BYTES = 8 * 1024 * 1024;
 var ChunkReader = class {
   constructor(data, size) {
@@ -30339,7 +30805,7 @@ var ChunkReader = class {
 };
 async function pushBlob(client, data, chunkBytes = CHUNK_BYTES) {
   const reader = new ChunkReader(data, chunkBytes);
-  const hash = createHash2("sha256");
+  const hash = createHash3("sha256");
   let location;
   let sent = 0;
   try {
@@ -30468,7 +30934,7 @@ async function pushUnlessSame(client, data, previous, chunkBytes = CHUNK_BYTES) 
   const incoming = new ChunkReader(data, chunkBytes);
   const stored = await client.getBlob(previous.digest);
   const storedChunks = new ChunkReader(stored, chunkBytes);
-  const hash = createHash3("sha256");
+  const hash = createHash4("sha256");
   let matched = 0;
   try {
     for (; ; ) {
@@ -30709,17 +31175,17 @@ function checkSnapshotId2(snapshotId) {
 }
 
 // src/stores/index.ts
-async function openStore(spec, access2, beforeCreate, given = {}) {
+async function openStore2(spec, access3, beforeCreate, given = {}) {
   switch (spec.kind) {
     case "directory":
-      return DirectoryStore.open(spec.path, access2 === "write", beforeCreate);
+      return DirectoryStore.open(spec.path, access3 === "write", beforeCreate);
     case "artifact": {
-      const { ArtifactStore } = await import("./artifact-VPYDVZ4R.js");
-      return ArtifactStore.open(spec, access2);
+      const { ArtifactStore } = await import("./artifact-CM6LZ476.js");
+      return ArtifactStore.open(spec, access3);
     }
     case "cache": {
-      const { CacheStore } = await import("./cache-ML4732CC.js");
-      return CacheStore.open(spec.key, access2);
+      const { CacheStore } = await import("./cache-2OLCB5DG.js");
+      return CacheStore.open(spec.key, access3);
     }
     case "registry": {
       const { username, password, onSecret } = given;
@@ -30736,7 +31202,7 @@ async function openStore(spec, access2, beforeCreate, given = {}) {
         return found;
       };
       return new RegistryStore(spec.host, spec.repository, credentials).open(
-        access2 === "write",
+        access3 === "write",
         beforeCreate
       );
     }
@@ -30783,8 +31249,8 @@ var package_default = {
     "@types/node": "^24.19.2",
     "@types/tar-stream": "^3.1.5",
     azurite: "^3.37.0",
-    esbuild: "^0.28.2",
     bcryptjs: "^3.0.3",
+    esbuild: "^0.28.2",
     eslint: "^9.39.5",
     node: "^24.21.0",
     prettier: "^3.10.1",
@@ -30808,7 +31274,7 @@ var TOOL_VERSION = package_default.version;
 // src/archive/compression.ts
 import { spawn as spawn2 } from "node:child_process";
 import { accessSync, constants as fsConstants } from "node:fs";
-import { delimiter, join as join3 } from "node:path";
+import { delimiter, join as join11 } from "node:path";
 import { Duplex } from "node:stream";
 import * as zlib from "node:zlib";
 var COMPRESSION_LEVELS = {
@@ -30895,7 +31361,7 @@ function validateLevel(algorithm, level, fellBack) {
 function findOnPath(command) {
   for (const dir of (process.env.PATH ?? "").split(delimiter)) {
     if (dir === "") continue;
-    const candidate = join3(dir, command);
+    const candidate = join11(dir, command);
     try {
       accessSync(candidate, fsConstants.X_OK);
       return candidate;
@@ -30964,7 +31430,7 @@ function spawnFilter(binary, args, mode) {
 }
 
 // src/archive/digest.ts
-import { createHash as createHash4 } from "node:crypto";
+import { createHash as createHash5 } from "node:crypto";
 import { Transform } from "node:stream";
 var ByteCounter = class extends Transform {
   constructor(onBytes) {
@@ -30988,7 +31454,7 @@ var ByteCounter = class extends Transform {
   }
 };
 var DigestCounter = class extends ByteCounter {
-  #hash = createHash4("sha256");
+  #hash = createHash5("sha256");
   #sha256;
   /** Lowercase hex sha256 of every byte that passed; only once the stream has finished. */
   get sha256() {
@@ -31411,14 +31877,14 @@ async function packArchive(tar, codec, sink, onProgress) {
   const compressor = codec.compress();
   const stored = new DigestCounter();
   const streams = [tar, tee, compressor, stored];
-  return new Promise((resolve2, reject) => {
+  return new Promise((resolve3, reject) => {
     let settled = false;
     const settle = (error) => {
       if (settled) return;
       settled = true;
       if (error === void 0) {
         const scan = scanner.result;
-        resolve2({
+        resolve3({
           sha256: stored.sha256,
           storedBytes: stored.bytes,
           tarBytes: scan.tarBytes,
@@ -32733,7 +33199,7 @@ function checkReferences(containers, names2, byName, existing) {
 }
 
 // src/stores/catalog.ts
-var MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
+var MAX_MANIFEST_BYTES2 = 64 * 1024 * 1024;
 var LATEST = "latest";
 async function listSnapshots(store) {
   const listed = [];
@@ -32751,7 +33217,7 @@ async function listSnapshots(store) {
         bytes
       });
     } catch (error) {
-      if (!(error instanceof ManifestError)) throw error;
+      if (!(error instanceof ManifestError || error instanceof DamagedSnapshotError)) throw error;
       listed.push({
         snapshotId,
         status: "damaged",
@@ -32798,10 +33264,10 @@ async function readManifest(store, snapshotId) {
   for await (const chunk of stream) {
     const buffer = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
     bytes += buffer.length;
-    if (bytes > MAX_MANIFEST_BYTES) {
+    if (bytes > MAX_MANIFEST_BYTES2) {
       stream.destroy();
       throw new ManifestError(
-        `${source}: larger than ${MAX_MANIFEST_BYTES} bytes; this is not a manifest docker-snapshot wrote`
+        `${source}: larger than ${MAX_MANIFEST_BYTES2} bytes; this is not a manifest docker-snapshot wrote`
       );
     }
     chunks.push(buffer);
@@ -33358,7 +33824,7 @@ function createConflicts(spec) {
 }
 
 // src/docker/registry.ts
-import { createHash as createHash5 } from "node:crypto";
+import { createHash as createHash6 } from "node:crypto";
 async function registryAuth(address, username, password) {
   if (username || password) return { username, password, serveraddress: address };
   const found = await dockerCredentials(address);
@@ -33399,12 +33865,12 @@ async function checkRegistryReachable(address, timeoutMs = 5e3) {
 function imageTag(...parts) {
   const tag = parts.join("-").replace(/[^A-Za-z0-9_.-]/g, "_").replace(/^[.-]+/, "");
   if (tag.length <= 128) return tag || "untitled";
-  return `${tag.slice(0, 115)}-${createHash5("sha256").update(tag).digest("hex").slice(0, 12)}`;
+  return `${tag.slice(0, 115)}-${createHash6("sha256").update(tag).digest("hex").slice(0, 12)}`;
 }
 
 // src/verify/registry-check.ts
 var DOCKER_HUB = "docker.io";
-var MANIFEST_TYPES = [
+var MANIFEST_TYPES2 = [
   "application/vnd.docker.distribution.manifest.v2+json",
   "application/vnd.docker.distribution.manifest.list.v2+json",
   "application/vnd.oci.image.manifest.v1+json",
@@ -33427,7 +33893,7 @@ async function checkRegistryManifest(location, digest, auth, timeoutMs = 15e3) {
     return { found: void 0, detail: "Docker Hub is checked by pulling" };
   }
   const path4 = `/v2/${location.repository}/manifests/${digest}`;
-  const headers = (authorization) => authorization ? { Accept: MANIFEST_TYPES, Authorization: authorization } : { Accept: MANIFEST_TYPES };
+  const headers = (authorization) => authorization ? { Accept: MANIFEST_TYPES2, Authorization: authorization } : { Accept: MANIFEST_TYPES2 };
   let response;
   try {
     const first = await askRegistry(location.registry, path4, {
@@ -33802,8 +34268,8 @@ function verifySnapshot(engine, store, options, log) {
 
 // src/app/drill-checks.ts
 import { execFile } from "node:child_process";
-import { existsSync as existsSync5 } from "node:fs";
-import { dirname as dirname2, join as join4 } from "node:path";
+import { existsSync as existsSync4 } from "node:fs";
+import { dirname as dirname3, join as join12 } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 var run = promisify(execFile);
@@ -33833,10 +34299,10 @@ var DEMO_CHECKS = [
   }
 ];
 function demoDirectory() {
-  let dir = dirname2(fileURLToPath(import.meta.url));
+  let dir = dirname3(fileURLToPath(import.meta.url));
   for (let level = 0; level < 3; level++) {
-    if (existsSync5(join4(dir, "demo", "docker-compose.yml"))) return join4(dir, "demo");
-    dir = dirname2(dir);
+    if (existsSync4(join12(dir, "demo", "docker-compose.yml"))) return join12(dir, "demo");
+    dir = dirname3(dir);
   }
   throw new InvalidSettingsError(
     "The demo stack (demo/docker-compose.yml) is not beside this docker-snapshot; run the drill from a clone of the repository."
@@ -33844,12 +34310,12 @@ function demoDirectory() {
 }
 async function bringUpDemo(log) {
   const dir = demoDirectory();
-  const compose = ["-p", DEMO_PROJECT, "-f", join4(dir, "docker-compose.yml")];
+  const compose = ["-p", DEMO_PROJECT, "-f", join12(dir, "docker-compose.yml")];
   log.info(`starting the demo stack (compose project ${DEMO_PROJECT})`);
   try {
     await run("docker-compose", [...compose, "down", "-v", "--remove-orphans"]);
     await run("docker-compose", [...compose, "up", "-d"]);
-    const seeded = await run("bash", [join4(dir, "seed.sh"), DEMO_PROJECT]);
+    const seeded = await run("bash", [join12(dir, "seed.sh"), DEMO_PROJECT]);
     log.info(seeded.stdout.trim());
   } catch (error) {
     const stderr = error.stderr?.trim();
@@ -34847,7 +35313,7 @@ function throttleTransfers(listener, intervalMs = 250) {
 // src/app/runner.ts
 var realBoundaries = {
   engine: (settings, log) => new Engine({ host: settings.dockerHost, logger: log }),
-  openStore,
+  openStore: openStore2,
   now: () => /* @__PURE__ */ new Date()
 };
 var Session = class _Session {
@@ -34866,7 +35332,7 @@ var Session = class _Session {
   registry;
   now;
   /** Opens the store for writing only to snapshot into it. */
-  static async open(settings, given, boundaries, access2) {
+  static async open(settings, given, boundaries, access3) {
     const context = {
       ...given,
       onTransfer: given.onTransfer && throttleTransfers(given.onTransfer)
@@ -34875,7 +35341,7 @@ var Session = class _Session {
     const { compression, compressionLevel: compressionLevel2 } = settings.snapshot;
     const store = await boundaries.openStore(
       settings.store,
-      access2,
+      access3,
       async () => void await resolveCompression(compression, compressionLevel2),
       { ...settings.storeCredentials, onSecret: context.onSecret }
     );
@@ -34995,8 +35461,8 @@ async function repairWith(engine, log) {
   }
 }
 async function execute(settings, context, boundaries = realBoundaries) {
-  const access2 = settings.mode === "snapshot" ? "write" : "read";
-  const session = await Session.open(settings, context, boundaries, access2);
+  const access3 = settings.mode === "snapshot" ? "write" : "read";
+  const session = await Session.open(settings, context, boundaries, access3);
   switch (settings.mode) {
     case "snapshot":
       return { mode: "snapshot", snapshot: await session.snapshot(settings.snapshotId) };
@@ -35513,7 +35979,7 @@ export {
   Engine,
   repairAbandoned,
   editDistance,
-  openStore,
+  openStore2 as openStore,
   TOOL_VERSION,
   realBoundaries,
   execute,

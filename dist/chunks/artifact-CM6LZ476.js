@@ -9,7 +9,7 @@ import {
   require_node,
   require_string_decoder,
   require_tar_stream
-} from "./chunk-6AM4DTYV.js";
+} from "./chunk-GZTHMQCF.js";
 import {
   AbortError,
   AnonymousCredential,
@@ -52,7 +52,7 @@ import {
   structuredMessageEncoding,
   transferDirectory,
   writeHashed
-} from "./chunk-QQ2DZY2Y.js";
+} from "./chunk-YXEFAKRR.js";
 import {
   BearerCredentialHandler,
   HttpClient,
@@ -64,7 +64,7 @@ import {
   require_undici,
   setSecret,
   warning
-} from "./chunk-UKQNXBIO.js";
+} from "./chunk-HXGKUNUJ.js";
 import {
   MANIFEST_FILE,
   StoreError,
@@ -75,7 +75,7 @@ import {
   buildArtifactManifest,
   isValidSnapshotId,
   parseArtifactManifest
-} from "./chunk-7EH2GLBW.js";
+} from "./chunk-OA5JYCWE.js";
 
 // node_modules/@actions/artifact/package.json
 var require_package = __commonJS({

@@ -41,7 +41,7 @@ import {
   storageSharedKeyCredentialPolicy,
   stringifyXML,
   writeHashed
-} from "./chunk-QQ2DZY2Y.js";
+} from "./chunk-YXEFAKRR.js";
 import {
   BearerCredentialHandler,
   HttpClient,
@@ -57,7 +57,7 @@ import {
   setSecret,
   warning,
   which
-} from "./chunk-UKQNXBIO.js";
+} from "./chunk-HXGKUNUJ.js";
 import {
   MANIFEST_FILE,
   StoreError,
@@ -67,7 +67,7 @@ import {
   buildArtifactManifest,
   isValidSnapshotId,
   parseArtifactManifest
-} from "./chunk-7EH2GLBW.js";
+} from "./chunk-OA5JYCWE.js";
 
 // node_modules/semver/internal/constants.js
 var require_constants = __commonJS({

@@ -10,7 +10,7 @@ import {
   __require,
   __toESM,
   require_src
-} from "./chunk-7EH2GLBW.js";
+} from "./chunk-OA5JYCWE.js";
 
 // node_modules/@protobuf-ts/runtime/build/commonjs/json-typings.js
 var require_json_typings = __commonJS({

@@ -7,7 +7,7 @@ const __dirname = __dsDirname(__filename)
 import {
   __commonJS,
   __require
-} from "./chunk-7EH2GLBW.js";
+} from "./chunk-OA5JYCWE.js";
 
 // node_modules/events-universal/default.js
 var require_default = __commonJS({

@@ -8301,13 +8301,19 @@ var ARTIFACT_TYPE = "application/vnd.docker-snapshot.snapshot.v1";
 var IMAGE_MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json";
 var IMAGE_INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json";
 var TITLE_ANNOTATION = "org.opencontainers.image.title";
+var REF_NAME_ANNOTATION = "org.opencontainers.image.ref.name";
 var CREATED_ANNOTATION = "org.opencontainers.image.created";
+var MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 var EMPTY_CONFIG = {
   mediaType: "application/vnd.oci.empty.v1+json",
   digest: "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
   size: 2
 };
 var EMPTY_CONFIG_BYTES = Buffer.from("{}");
+var LAYOUT_FILE = "oci-layout";
+var LAYOUT_CONTENT = '{"imageLayoutVersion":"1.0.0"}';
+var DamagedSnapshotError = class extends StoreError {
+};
 var DIGEST = /^sha256:[a-f0-9]{64}$/;
 function isDigest(value) {
   return typeof value === "string" && DIGEST.test(value);
@@ -8345,7 +8351,7 @@ function buildArtifactManifest(objects, created) {
   return { bytes, digest: digestOf(bytes), objects, ...created ? { created } : {} };
 }
 function parseArtifactManifest(bytes, where) {
-  const fail = (problem) => new StoreError(
+  const fail = (problem) => new DamagedSnapshotError(
     `The snapshot artifact of ${where} is not one docker-snapshot can read: ${problem}.`
   );
   let parsed;
@@ -8418,8 +8424,14 @@ export {
   ARTIFACT_TYPE,
   IMAGE_MANIFEST_MEDIA_TYPE,
   IMAGE_INDEX_MEDIA_TYPE,
+  REF_NAME_ANNOTATION,
+  MAX_MANIFEST_BYTES,
   EMPTY_CONFIG,
   EMPTY_CONFIG_BYTES,
+  LAYOUT_FILE,
+  LAYOUT_CONTENT,
+  DamagedSnapshotError,
+  isDigest,
   buildArtifactManifest,
   parseArtifactManifest
 };
