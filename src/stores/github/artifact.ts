@@ -14,7 +14,13 @@ import { type Artifact, DefaultArtifactClient } from '@actions/artifact'
 import { StoreError } from '../../shared/errors.js'
 import { isValidSnapshotId } from '../../manifest/schema.js'
 import { MANIFEST_FILE } from '../../manifest/manifest.js'
-import { type ArtifactManifest, type ArtifactObject, parseArtifactManifest } from '../oci/format.js'
+import {
+  type ArtifactManifest,
+  type ArtifactObject,
+  findObject,
+  missingObject,
+  parseArtifactManifest
+} from '../oci/format.js'
 import type { OtherRun } from '../spec.js'
 import type {
   DeleteOutcome,
@@ -301,15 +307,10 @@ export class ArtifactStore implements SnapshotStore {
 
   async get(snapshotId: string, name: string): Promise<Readable> {
     const found = await this.locate(snapshotId)
-    const missing = (why: string) =>
-      new StoreError(
-        `object ${name} of snapshot ${snapshotId} is not in ${this.description}: ${why}`
-      )
+    const missing = (why: string) => missingObject(this.description, snapshotId, name, why)
     if (!found) throw missing('there is no such snapshot')
-    const object = (await this.manifest(found.run, found.artifact)).objects.find(
-      o => o.name === name
-    )
-    if (!object) throw missing('the snapshot does not list it')
+    const manifest = await this.manifest(found.run, found.artifact)
+    const object = findObject(manifest, this.description, snapshotId, name)
     const expected = artifactName(snapshotId, name)
     const artifact = (await this.artifacts(found.run)).find(a => a.name === expected)
     if (!artifact) {

@@ -24,6 +24,8 @@ import {
   type ArtifactManifest,
   type ArtifactObject,
   buildArtifactManifest,
+  findObject,
+  missingObject,
   parseArtifactManifest
 } from '../oci/format.js'
 import type {
@@ -197,13 +199,9 @@ export class CacheStore implements SnapshotStore {
 
   async get(snapshotId: string, name: string): Promise<Readable> {
     const manifest = await this.manifest(snapshotId)
-    const missing = (why: string) =>
-      new StoreError(
-        `object ${name} of snapshot ${snapshotId} is not in ${this.description}: ${why}`
-      )
+    const missing = (why: string) => missingObject(this.description, snapshotId, name, why)
     if (!manifest) throw missing('there is no such snapshot (or GitHub evicted it)')
-    const object = manifest.objects.find(o => o.name === name)
-    if (!object) throw missing('the snapshot does not list it')
+    const object = findObject(manifest, this.description, snapshotId, name)
     const key = blobKey(object.digest)
     return this.exclusively(async () => {
       if (!(await this.restore(this.blobPath, key, [key]))?.startsWith(key)) {

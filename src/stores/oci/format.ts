@@ -153,3 +153,25 @@ export function parseArtifactManifest(bytes: Buffer, where: string): ArtifactMan
     ...(typeof created === 'string' ? { created } : {})
   }
 }
+
+/** The error for object `name` of snapshot `snapshotId` that store `where` cannot give. */
+export function missingObject(
+  where: string,
+  snapshotId: string,
+  name: string,
+  why: string
+): StoreError {
+  return new StoreError(`object ${name} of snapshot ${snapshotId} is not in ${where}: ${why}`)
+}
+
+/** The object `name` that a snapshot's artifact lists; a StoreError when it lists none. */
+export function findObject(
+  manifest: ArtifactManifest,
+  where: string,
+  snapshotId: string,
+  name: string
+): ArtifactObject {
+  const object = manifest.objects.find(o => o.name === name)
+  if (!object) throw missingObject(where, snapshotId, name, 'the snapshot does not list it')
+  return object
+}
