@@ -4,7 +4,7 @@
  */
 import { askRegistry } from '../docker/registry.js'
 import type { RegistryAuth } from '../docker/types.js'
-import { RegistryError } from '../shared/errors.js'
+import { RegistryError, errorMessage } from '../shared/errors.js'
 
 /** Docker Hub's name in references, and where its API answers. */
 const DOCKER_HUB = 'docker.io'
@@ -84,7 +84,7 @@ export async function checkRegistryManifest(
       detail:
         error instanceof RegistryError
           ? error.message
-          : `registry ${location.registry} did not answer (${cause ?? describe(error)})`
+          : `registry ${location.registry} did not answer (${cause ?? errorMessage(error)})`
     }
   }
   if (response.ok) {
@@ -141,8 +141,4 @@ async function bearerToken(
   if (!response.ok) return undefined
   const body = (await response.json()) as { token?: string; access_token?: string }
   return body.token ?? body.access_token
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }
