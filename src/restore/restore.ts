@@ -8,9 +8,9 @@
 import { addAbortSignal } from 'node:stream'
 import { rootEntryTar } from '../archive/index.js'
 import type { Engine } from '../docker/engine.js'
+import { type CleanupStep, tryEach } from '../shared/cleanup.js'
 import {
   HealthError,
-  InvalidSettingsError,
   SnapshotError,
   describeError
 } from '../shared/errors.js'
@@ -58,26 +58,6 @@ const STEP_TITLES: Record<RestoreStep, string> = {
 }
 const STEPS = Object.keys(STEP_TITLES) as RestoreStep[]
 
-/** Throws InvalidSettingsError for options that cannot work, before anything is read. */
-export function checkRestoreOptions(options: RestoreOptions): void {
-  checkPrefix(options.prefix)
-  if (!['fail', 'replace', 'skip'].includes(options.onConflict)) {
-    throw new InvalidSettingsError(
-      `Invalid on-conflict '${String(options.onConflict)}'. Expected one of: fail, replace, skip.`
-    )
-  }
-  if (!['keep', 'ephemeral', 'none'].includes(options.ports)) {
-    throw new InvalidSettingsError(
-      `Invalid ports '${String(options.ports)}'. Expected one of: keep, ephemeral, none.`
-    )
-  }
-  if (!Number.isFinite(options.waitTimeoutMs) || options.waitTimeoutMs <= 0) {
-    throw new InvalidSettingsError(
-      `Invalid wait timeout ${String(options.waitTimeoutMs)} ms. Expected a positive duration.`
-    )
-  }
-}
-
 /** What this run created, to report and to remove again on failure. */
 interface Created {
   containers: { id: string; name: string }[]
@@ -110,7 +90,8 @@ class RestoreRun {
   }
 
   async run(): Promise<RestoreReport> {
-    checkRestoreOptions(this.options)
+    // The one option types cannot rule out; before anything is read.
+    checkPrefix(this.options.prefix)
     try {
       return await this.restore()
     } catch (error) {
@@ -556,29 +537,24 @@ class RestoreRun {
   }
 
   /** Removes what this run created, newest kind first; returns what could not be removed. */
-  private async removeCreated(): Promise<string[]> {
-    const left: string[] = []
-    const attempt = async (what: string, fn: () => Promise<void>) => {
-      try {
-        await fn()
-        this.log.info(`removed ${what} (created by this restore)`)
-      } catch (error) {
-        left.push(`${what} (${describeError(error)})`)
-      }
-    }
-    for (const container of [...this.created.containers].reverse()) {
-      // Only volumes the engine made for it; named ones (ours included) are left to the next loop.
-      await attempt(`container ${container.name}`, () =>
-        this.engine.removeContainer(container.id, { force: true, volumes: true })
-      )
-    }
-    for (const volume of [...this.created.volumes].reverse()) {
-      await attempt(`volume ${volume}`, () => this.engine.removeVolume(volume))
-    }
-    for (const network of [...this.created.networks].reverse()) {
-      await attempt(`network ${network}`, () => this.engine.removeNetwork(network))
-    }
-    return left
+  private removeCreated(): Promise<string[]> {
+    const { engine, created } = this
+    const steps: CleanupStep[] = [
+      // Only volumes the engine made for it; named ones (ours included) are left to the next kind.
+      ...[...created.containers].reverse().map(({ id, name }) => ({
+        what: `container ${name}`,
+        run: () => engine.removeContainer(id, { force: true, volumes: true })
+      })),
+      ...[...created.volumes].reverse().map(volume => ({
+        what: `volume ${volume}`,
+        run: () => engine.removeVolume(volume)
+      })),
+      ...[...created.networks].reverse().map(network => ({
+        what: `network ${network}`,
+        run: () => engine.removeNetwork(network)
+      }))
+    ]
+    return tryEach(steps, what => this.log.info(`removed ${what} (created by this restore)`))
   }
 }
 

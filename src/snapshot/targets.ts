@@ -1,19 +1,17 @@
+import { CARRIER_LABEL } from '../docker/carriers.js'
 import type { Engine } from '../docker/engine.js'
 import type { ContainerDetails, VolumeDetails } from '../docker/types.js'
 import { InvalidSettingsError } from '../shared/errors.js'
-import { BUILTIN_NETWORKS } from '../manifest/schema.js'
+import { BUILTIN_NETWORKS, type Selection } from '../manifest/manifest.js'
 import { didYouMean, nearMatches } from '../shared/near-matches.js'
 import { LABEL, containerName } from './capture.js'
 import { HOLD_LABEL, REPAIR_LABEL } from './holds.js'
 
-export interface Selection {
-  /** Names or ids. */
-  containers: string[]
-  composeProject?: string
-  /** `key` or `key=value`; a container must carry all of them. */
-  labels: string[]
-  all: boolean
-}
+/** The labels docker compose puts on what it creates. */
+export const COMPOSE_LABEL = {
+  project: 'com.docker.compose.project',
+  service: 'com.docker.compose.service'
+} as const
 
 export interface Targets {
   containers: ContainerDetails[]
@@ -46,7 +44,7 @@ async function labelsLike(engine: Engine, selection: Selection): Promise<string>
   const labels = (await engine.listContainers()).flatMap(c => Object.entries(c.Labels ?? {}))
   const hints: string[] = []
   if (selection.composeProject !== undefined) {
-    const projects = labels.filter(([key]) => key === COMPOSE_PROJECT).map(([, value]) => value)
+    const projects = labels.filter(([key]) => key === COMPOSE_LABEL.project).map(([, value]) => value)
     if (!projects.includes(selection.composeProject)) {
       hints.push(didYouMean(nearMatches(selection.composeProject, projects)))
     }
@@ -59,8 +57,6 @@ async function labelsLike(engine: Engine, selection: Selection): Promise<string>
   }
   return hints.join('')
 }
-
-const COMPOSE_PROJECT = 'com.docker.compose.project'
 
 /** Finds the containers, volumes and networks a selection means, failing on unknown names. */
 export async function resolveTargets(
@@ -81,7 +77,7 @@ export async function resolveTargets(
     ids.add(details.Id)
   }
   const filters: string[] = [...selection.labels]
-  if (selection.composeProject) filters.push(`${COMPOSE_PROJECT}=${selection.composeProject}`)
+  if (selection.composeProject) filters.push(`${COMPOSE_LABEL.project}=${selection.composeProject}`)
   if (filters.length > 0 || selection.all) {
     const found = await engine.listContainers(filters.length ? { label: filters } : {})
     if (found.length === 0 && !selection.all) {
@@ -103,7 +99,7 @@ export async function resolveTargets(
     const details = await engine.inspectContainer(id)
     const labels = details.Config.Labels ?? {}
     // The tool's own never-started containers: carriers, holds and repair claims.
-    if (labels['docker-snapshot.carrier'] || labels[HOLD_LABEL] || labels[REPAIR_LABEL]) continue
+    if (labels[CARRIER_LABEL] || labels[HOLD_LABEL] || labels[REPAIR_LABEL]) continue
     if (
       labels[LABEL.exclude] === 'true' &&
       !selection.containers.includes(containerName(details))
