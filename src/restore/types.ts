@@ -42,8 +42,7 @@ export interface RestoreChoices {
 }
 
 export interface RestoreOptions
-  extends Omit<RestoreChoices, 'keepOnFailure'>,
-    Partial<Pick<RestoreChoices, 'keepOnFailure'>> {
+  extends Omit<RestoreChoices, 'keepOnFailure'>, Partial<Pick<RestoreChoices, 'keepOnFailure'>> {
   /** The snapshot to restore, or `latest` for the newest complete one in the store. */
   snapshotId: string
   /** `host` unless given. */
