@@ -7,9 +7,9 @@ import { SnapshotError } from '../shared/errors.js'
 import type { Logger } from '../shared/log.js'
 import { formatBytes } from '../shared/format.js'
 import type { TransferListener } from '../shared/transfer.js'
-import type { ArchiveRecord, ContainerRecord, VolumeRecord } from '../manifest/manifest.js'
+import type { ArchiveRecord, VolumeRecord } from '../manifest/manifest.js'
 import type { SnapshotWriter } from '../stores/store.js'
-import { containerName } from './capture.js'
+import { type CapturedContainer, containerName } from './capture.js'
 
 export interface VolumeResult {
   name: string
@@ -108,7 +108,7 @@ export async function copyVolumes(
 /** Copies the contents of each container's bind mounts, recording the archive on its mount. */
 export async function copyBindMounts(
   context: CopyContext,
-  inOrder: { details: ContainerDetails; record: Omit<ContainerRecord, 'image'> }[]
+  inOrder: CapturedContainer[]
 ): Promise<void> {
   const { engine, writer, codec, log } = context
   for (const { details, record } of inOrder) {

@@ -1,25 +1,23 @@
+/** Taking a snapshot. Over 300 lines: SnapshotRun's phases share its holds and quiescer. */
 import { Readable } from 'node:stream'
 import { resolveCompression } from '../archive/index.js'
-import type { Codec, CompressorChoice } from '../archive/index.js'
+import type { Codec } from '../archive/index.js'
 import type { Engine } from '../docker/engine.js'
-import type { RegistryTarget } from '../docker/registry.js'
 import { checkRegistryReachable } from '../docker/registry.js'
 import type { ContainerDetails, VolumeDetails } from '../docker/types.js'
 import { InvalidSettingsError, SnapshotError, StoreError, describeError } from '../shared/errors.js'
 import type { Logger } from '../shared/log.js'
-import type {
-  Consistency,
-  ContainerRecord,
-  ImageRecord,
-  Manifest,
-  Selection,
-  VolumeRecord
-} from '../manifest/manifest.js'
+import type { ContainerRecord, Manifest, VolumeRecord } from '../manifest/manifest.js'
 import { MANIFEST_FILE, MANIFEST_VERSION } from '../manifest/manifest.js'
 import { serializeManifest } from '../manifest/schema.js'
 import type { SnapshotStore, SnapshotWriter } from '../stores/store.js'
-import type { TransferListener } from '../shared/transfer.js'
-import { captureContainer, captureNetwork, consistencyFor, containerName } from './capture.js'
+import {
+  type CapturedContainer,
+  captureNetwork,
+  consistencyFor,
+  containerName,
+  recordsInOrder
+} from './capture.js'
 import {
   type CopyContext,
   type VolumeResult,
@@ -27,66 +25,15 @@ import {
   copyVolumes,
   secondsSince
 } from './copies.js'
-import { dependencyOrder } from '../shared/dependency-order.js'
 import { hasHook, runHook } from './hooks.js'
 import { HOLD_WAIT_MS, Holds, holdName } from './holds.js'
 import { type PendingImage, SnapshotImages, imageKeyFor } from './images.js'
 import type { QuiesceAction } from './quiesce.js'
+import type { SnapshotOptions, SnapshotReport } from './types.js'
 import { Quiescer } from './quiesce.js'
-import { resolveTargets } from './targets.js'
+import { findTargets, usersOf } from './targets.js'
 
-export type { VolumeResult }
-
-/** What to snapshot and how, as the user chose it (Settings.snapshot holds these). */
-export interface SnapshotChoices extends Selection {
-  /** Volumes to take besides those the containers mount. */
-  volumes: string[]
-  excludeVolumes: string[]
-  consistency: Consistency
-  /** Commit each container's filesystem (a container's `docker-snapshot.commit` label overrides). */
-  commit: boolean
-  /** Leave the images this run commits or tags on the engine (else removed once stored). */
-  keepImages: boolean
-  /** Capture the contents of bind mounts too (they are always recorded). */
-  captureBindMounts: boolean
-  compression: CompressorChoice
-  compressionLevel?: number
-  hookTimeoutMs: number
-  /** Replace a snapshot of the same id once this one is whole; without it such an id is refused. */
-  replaceExisting: boolean
-}
-
-export interface SnapshotOptions
-  extends
-    Omit<SnapshotChoices, keyof Selection | 'keepImages'>,
-    Partial<Pick<SnapshotChoices, 'keepImages'>> {
-  snapshotId: string
-  selection: Selection
-  /** Where images go; without one they are saved into the store. */
-  registry?: RegistryTarget
-  toolVersion: string
-  /** Told, before each pause or stop and after each resume, what would need undoing. */
-  onQuiesce?: (actions: QuiesceAction[]) => void
-  onTransfer?: TransferListener
-  /** Stops the run at the next safe point (containers are brought back first). */
-  signal?: AbortSignal
-  /** How long to wait for another run to release a container (default five minutes). */
-  holdWaitMs?: number
-}
-
-export interface SnapshotReport {
-  manifest: Manifest
-  /** Where the manifest is, as the store describes it. */
-  manifestLocation: string
-  codec: string
-  seconds: number
-  /** How long containers were paused or stopped. */
-  quiescedSeconds: number
-  volumes: VolumeResult[]
-  images: { key: string; reference: string; location: ImageRecord['location'] }[]
-}
-
-type Target = { details: ContainerDetails; record: Omit<ContainerRecord, 'image'> }
+export type { SnapshotChoices, SnapshotOptions, SnapshotReport, VolumeResult } from './types.js'
 
 /** The abort of `signal` itself, or a call or copy it cut short: not a failure of its own. */
 function isInterrupt(error: unknown, signal: AbortSignal | undefined): boolean {
@@ -148,30 +95,9 @@ class SnapshotRun {
     this.codec = await resolveCompression(options.compression, options.compressionLevel)
     if (options.registry) await checkRegistryReachable(options.registry.address)
 
-    const targets = await log.group('Finding what to snapshot', async () => {
-      const found = await resolveTargets(
-        this.engine,
-        options.selection,
-        options.volumes,
-        options.excludeVolumes
-      )
-      log.info(
-        `containers: ${found.containers.map(containerName).join(', ') || 'none'}; ` +
-          `volumes: ${found.volumes.map(v => v.Name).join(', ') || 'none'}; ` +
-          `networks: ${found.networks.join(', ') || 'none'}`
-      )
-      for (const volume of found.excludedVolumes) {
-        log.info(
-          `volume ${volume.Name} is excluded: its contents are not taken; a restore gives ` +
-            `${usersOf(volume.Name, found.containers).join(', ')} a new empty volume ${volume.Name}`
-        )
-      }
-      return found
-    })
+    const targets = await findTargets(this.engine, log, options)
 
-    await this.warnAboutOtherWriters(targets.containers, targets.volumes)
-
-    let inOrder: Target[] = []
+    let inOrder: CapturedContainer[] = []
     let pending = new Map<string, PendingImage>()
     let volumes: VolumeRecord[] = []
     let failure: { error: unknown } | undefined
@@ -187,7 +113,7 @@ class SnapshotRun {
       const held = await Promise.all(
         targets.containers.map(details => this.engine.inspectContainer(details.Id))
       )
-      inOrder = this.recordsInOrder(held)
+      inOrder = recordsInOrder(held, options.consistency, log)
       await log.group('Running pre-exec hooks', async () => {
         for (const { details } of inOrder) {
           // Marked before it runs: a killed run's post-exec hook is owed from here on.
@@ -253,57 +179,6 @@ class SnapshotRun {
       quiescedSeconds: this.quiescedSeconds,
       volumes: this.volumeResults,
       images: images.map(i => ({ key: i.key, reference: i.reference, location: i.location }))
-    }
-  }
-
-  /** The containers' records, dependencies first. */
-  private recordsInOrder(containers: ContainerDetails[]): Target[] {
-    const byId = new Map<string, string>()
-    for (const details of containers) {
-      byId.set(details.Id, containerName(details))
-      byId.set(details.Id.slice(0, 12), containerName(details))
-    }
-    const records = containers.map(details => {
-      let consistency = consistencyFor(details.Config.Labels ?? {}, this.options.consistency)
-      if (details.State.Paused && consistency !== 'none') {
-        // Not paused by us, nor by another run (we hold it): we cannot say when it resumes.
-        this.log.warn(
-          `${containerName(details)} was already paused by someone else: it is left as it is, ` +
-            `and recorded with consistency none, since this run did not ${consistency} it`
-        )
-        consistency = 'none'
-      }
-      return { details, record: captureContainer(details, consistency, byId) }
-    })
-    const order = dependencyOrder(
-      records.map(r => r.record),
-      cycle =>
-        new InvalidSettingsError(
-          `containers depend on each other in a cycle (${cycle}): nothing was paused. Break ` +
-            'the cycle (links, network_mode container:, docker-snapshot.depends-on labels).'
-        )
-    )
-    return order.map(name => records.find(r => r.record.name === name)!)
-  }
-
-  /** Warns about running containers outside the selection that may write a volume being copied. */
-  private async warnAboutOtherWriters(selected: ContainerDetails[], volumes: VolumeDetails[]) {
-    const ids = new Set(selected.map(details => details.Id))
-    for (const volume of volumes) {
-      const users = await this.engine.listContainers({
-        volume: [volume.Name],
-        status: ['running']
-      })
-      const writers = users
-        .filter(user => !ids.has(user.Id))
-        .filter(user => user.Mounts.some(mount => mount.Name === volume.Name && mount.RW))
-        .map(user => (user.Names[0] ?? user.Id).replace(/^\//, ''))
-      if (writers.length === 0) continue
-      this.log.warn(
-        `volume ${volume.Name} is mounted read-write by ${writers.join(', ')}, running and not ` +
-          'part of this snapshot: what it writes during the copy may leave the archive torn. ' +
-          'Add it to the selection, or stop it first.'
-      )
     }
   }
 
@@ -373,7 +248,7 @@ class SnapshotRun {
   }
 
   /** Pause or stop, then commit and copy volumes: the window in which containers wait. */
-  private async captureQuiesced(inOrder: Target[], volumeTargets: VolumeDetails[]) {
+  private async captureQuiesced(inOrder: CapturedContainer[], volumeTargets: VolumeDetails[]) {
     const { log } = this
     // Dependents first, so nothing runs against a stopped dependency.
     const actions: QuiesceAction[] = [...inOrder]
@@ -413,13 +288,6 @@ class SnapshotRun {
     if (this.quiescer.actions.length === 0) return
     await this.log.group('Resuming containers', () => this.quiescer.resume(notBack))
   }
-}
-
-/** The containers (by name) that mount volume `name`. */
-function usersOf(name: string, containers: ContainerDetails[]): string[] {
-  return containers
-    .filter(details => (details.Mounts ?? []).some(mount => mount.Name === name))
-    .map(containerName)
 }
 
 function bufferStream(text: string) {

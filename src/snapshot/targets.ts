@@ -2,6 +2,7 @@ import { CARRIER_LABEL } from '../docker/carriers.js'
 import type { Engine } from '../docker/engine.js'
 import type { ContainerDetails, VolumeDetails } from '../docker/types.js'
 import { InvalidSettingsError } from '../shared/errors.js'
+import type { Logger } from '../shared/log.js'
 import { BUILTIN_NETWORKS, type Selection } from '../manifest/manifest.js'
 import { didYouMean, nearMatches } from '../shared/near-matches.js'
 import { LABEL, containerName } from './capture.js'
@@ -44,7 +45,9 @@ async function labelsLike(engine: Engine, selection: Selection): Promise<string>
   const labels = (await engine.listContainers()).flatMap(c => Object.entries(c.Labels ?? {}))
   const hints: string[] = []
   if (selection.composeProject !== undefined) {
-    const projects = labels.filter(([key]) => key === COMPOSE_LABEL.project).map(([, value]) => value)
+    const projects = labels
+      .filter(([key]) => key === COMPOSE_LABEL.project)
+      .map(([, value]) => value)
     if (!projects.includes(selection.composeProject)) {
       hints.push(didYouMean(nearMatches(selection.composeProject, projects)))
     }
@@ -141,4 +144,68 @@ export async function resolveTargets(
     }
   }
   return { containers, volumes, excludedVolumes, networks: [...networks].sort() }
+}
+
+/** The containers (by name) that mount volume `name`. */
+export function usersOf(name: string, containers: ContainerDetails[]): string[] {
+  return containers
+    .filter(details => (details.Mounts ?? []).some(mount => mount.Name === name))
+    .map(containerName)
+}
+
+/** Warns about running containers outside the selection that may write a volume being copied. */
+async function warnAboutOtherWriters(
+  engine: Engine,
+  log: Logger,
+  selected: ContainerDetails[],
+  volumes: VolumeDetails[]
+): Promise<void> {
+  const ids = new Set(selected.map(details => details.Id))
+  for (const volume of volumes) {
+    const users = await engine.listContainers({
+      volume: [volume.Name],
+      status: ['running']
+    })
+    const writers = users
+      .filter(user => !ids.has(user.Id))
+      .filter(user => user.Mounts.some(mount => mount.Name === volume.Name && mount.RW))
+      .map(user => (user.Names[0] ?? user.Id).replace(/^\//, ''))
+    if (writers.length === 0) continue
+    log.warn(
+      `volume ${volume.Name} is mounted read-write by ${writers.join(', ')}, running and not ` +
+        'part of this snapshot: what it writes during the copy may leave the archive torn. ' +
+        'Add it to the selection, or stop it first.'
+    )
+  }
+}
+
+/** Resolves what the options select and says what it is, warning of writers outside it. */
+export async function findTargets(
+  engine: Engine,
+  log: Logger,
+  options: { selection: Selection; volumes: string[]; excludeVolumes: string[] }
+): Promise<Targets> {
+  const targets = await log.group('Finding what to snapshot', async () => {
+    const found = await resolveTargets(
+      engine,
+      options.selection,
+      options.volumes,
+      options.excludeVolumes
+    )
+    log.info(
+      `containers: ${found.containers.map(containerName).join(', ') || 'none'}; ` +
+        `volumes: ${found.volumes.map(v => v.Name).join(', ') || 'none'}; ` +
+        `networks: ${found.networks.join(', ') || 'none'}`
+    )
+    for (const volume of found.excludedVolumes) {
+      log.info(
+        `volume ${volume.Name} is excluded: its contents are not taken; a restore gives ` +
+          `${usersOf(volume.Name, found.containers).join(', ')} a new empty volume ${volume.Name}`
+      )
+    }
+    return found
+  })
+
+  await warnAboutOtherWriters(engine, log, targets.containers, targets.volumes)
+  return targets
 }
