@@ -60,9 +60,12 @@ export async function inspectArchive(
   } catch (error) {
     decompressor.destroy()
     if (error instanceof SnapshotError) throw error
-    throw new StoreError(`Reading ${expected.object ?? 'the archive'} failed: ${errorMessage(error)}`, {
-      cause: error
-    })
+    throw new StoreError(
+      `Reading ${expected.object ?? 'the archive'} failed: ${errorMessage(error)}`,
+      {
+        cause: error
+      }
+    )
   }
   await unpacking
 

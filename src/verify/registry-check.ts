@@ -5,6 +5,7 @@
 import { askRegistry } from '../docker/registry.js'
 import type { RegistryAuth } from '../docker/types.js'
 import { RegistryError, errorMessage } from '../shared/errors.js'
+import { IMAGE_INDEX_MEDIA_TYPE, IMAGE_MANIFEST_MEDIA_TYPE } from '../stores/oci/format.js'
 
 /** Docker Hub's name in references, and where its API answers. */
 const DOCKER_HUB = 'docker.io'
@@ -12,8 +13,8 @@ const DOCKER_HUB = 'docker.io'
 const MANIFEST_TYPES = [
   'application/vnd.docker.distribution.manifest.v2+json',
   'application/vnd.docker.distribution.manifest.list.v2+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.oci.image.index.v1+json'
+  IMAGE_MANIFEST_MEDIA_TYPE,
+  IMAGE_INDEX_MEDIA_TYPE
 ].join(', ')
 
 export interface ImageLocation {
