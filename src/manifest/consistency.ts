@@ -12,25 +12,22 @@ export function findInconsistencies(manifest: Manifest): string[] {
     }
   }
 
-  const containerNames = reportDuplicates(
+  const unique = (names: string[], what: string) => reportDuplicates(names, what, problems)
+  const containerNames = unique(
     manifest.containers.map(container => container.name),
-    'container name',
-    problems
+    'container name'
   )
-  const imageKeys = reportDuplicates(
+  const imageKeys = unique(
     manifest.images.map(image => image.key),
-    'image key',
-    problems
+    'image key'
   )
-  const volumeNames = reportDuplicates(
+  const volumeNames = unique(
     [...manifest.volumes, ...(manifest.excludedVolumes ?? [])].map(volume => volume.name),
-    'volume name',
-    problems
+    'volume name'
   )
-  const networkNames = reportDuplicates(
+  const networkNames = unique(
     manifest.networks.map(network => network.name),
-    'network name',
-    problems
+    'network name'
   )
 
   const archiveOwners = new Map<string, string>()

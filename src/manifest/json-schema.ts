@@ -67,43 +67,33 @@ const rootSchema: JSONSchemaType<RootMetadata> = {
   }
 }
 
-const volumeSchema: JSONSchemaType<VolumeRecord> = {
-  type: 'object',
-  additionalProperties: false,
-  required: [
-    'name',
-    'driver',
-    'driverOptions',
-    'labels',
-    'anonymous',
-    'usedBy',
-    'root',
-    'entries',
-    'archive'
-  ],
-  properties: {
-    name: engineName,
-    driver: nonEmptyString,
-    driverOptions: stringMap,
-    labels: stringMap,
-    anonymous: { type: 'boolean' },
-    usedBy: nameList,
-    root: rootSchema,
-    entries: byteCount,
-    archive: archiveSchema
-  }
+/** What every volume record holds, kept or excluded. */
+const volumeConfigRequired = ['name', 'driver', 'driverOptions', 'labels', 'usedBy'] as const
+const volumeConfigProperties = {
+  name: engineName,
+  driver: nonEmptyString,
+  driverOptions: stringMap,
+  labels: stringMap,
+  usedBy: nameList
 }
 
 const excludedVolumeSchema: JSONSchemaType<ExcludedVolumeRecord> = {
   type: 'object',
   additionalProperties: false,
-  required: ['name', 'driver', 'driverOptions', 'labels', 'usedBy'],
+  required: [...volumeConfigRequired],
+  properties: volumeConfigProperties
+}
+
+const volumeSchema: JSONSchemaType<VolumeRecord> = {
+  type: 'object',
+  additionalProperties: false,
+  required: [...volumeConfigRequired, 'anonymous', 'root', 'entries', 'archive'],
   properties: {
-    name: engineName,
-    driver: nonEmptyString,
-    driverOptions: stringMap,
-    labels: stringMap,
-    usedBy: nameList
+    ...volumeConfigProperties,
+    anonymous: { type: 'boolean' },
+    root: rootSchema,
+    entries: byteCount,
+    archive: archiveSchema
   }
 }
 
@@ -246,7 +236,7 @@ const networkSchema: JSONSchemaType<NetworkRecord> = {
 }
 
 /** The JSON schema (draft-07) of manifest version 1. */
-export const manifestSchema: JSONSchemaType<Manifest> = {
+const manifestSchema: JSONSchemaType<Manifest> = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   title: 'docker-snapshot manifest',
   definitions: {

@@ -38,15 +38,19 @@ export interface RootMetadata {
   mtime: number
 }
 
-export interface VolumeRecord {
+/** What recreates a volume: its name, driver, options and labels; and who mounts it. */
+export interface VolumeConfigRecord {
   name: string
   driver: string
   driverOptions: Record<string, string>
   labels: Record<string, string>
-  /** True for a volume the engine named itself (a hex id), created by an image's VOLUME. */
-  anonymous: boolean
   /** Containers (by name) that mount it. */
   usedBy: string[]
+}
+
+export interface VolumeRecord extends VolumeConfigRecord {
+  /** True for a volume the engine named itself (a hex id), created by an image's VOLUME. */
+  anonymous: boolean
   root: RootMetadata
   /** Count of tar entries (files, directories, links) below the root. */
   entries: number
@@ -57,14 +61,7 @@ export interface VolumeRecord {
  * A volume a container mounts that the snapshot left out (`exclude-volumes`, e.g. a cache): its
  * contents are not taken; a restore gives the containers a new empty volume of that name.
  */
-export interface ExcludedVolumeRecord {
-  name: string
-  driver: string
-  driverOptions: Record<string, string>
-  labels: Record<string, string>
-  /** Containers (by name) that mount it. */
-  usedBy: string[]
-}
+export type ExcludedVolumeRecord = VolumeConfigRecord
 
 export interface MountRecord {
   type: 'volume' | 'bind' | 'tmpfs'
