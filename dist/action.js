@@ -17,8 +17,8 @@ import {
   readSettings,
   repairAbandoned,
   withoutSecrets
-} from "./chunks/chunk-RQ33YQLR.js";
-import "./chunks/chunk-GZTHMQCF.js";
+} from "./chunks/chunk-HG3UUFBG.js";
+import "./chunks/chunk-CVN2UH6F.js";
 import {
   debug,
   getInput,
@@ -31,10 +31,10 @@ import {
   setSecret,
   summary,
   warning
-} from "./chunks/chunk-HXGKUNUJ.js";
+} from "./chunks/chunk-KWJQC7LD.js";
 import {
   describeError
-} from "./chunks/chunk-OA5JYCWE.js";
+} from "./chunks/chunk-XLDIIPGN.js";
 
 // src/action/state.ts
 var KEY = "docker-snapshot";

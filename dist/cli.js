@@ -24,12 +24,13 @@ import {
   plural,
   readSettings,
   realBoundaries
-} from "./chunks/chunk-RQ33YQLR.js";
-import "./chunks/chunk-GZTHMQCF.js";
+} from "./chunks/chunk-HG3UUFBG.js";
+import "./chunks/chunk-CVN2UH6F.js";
 import {
   InvalidSettingsError,
-  describeError
-} from "./chunks/chunk-OA5JYCWE.js";
+  describeError,
+  errorMessage
+} from "./chunks/chunk-XLDIIPGN.js";
 
 // src/cli/commands.ts
 var REGISTRY_ACCESS = ["registry", "registry-username", "registry-password"];
@@ -1055,7 +1056,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error) => {
-    process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}
+    process.stderr.write(`error: ${errorMessage(error)}
 `);
     process.exitCode = 1;
   }

@@ -11,12 +11,11 @@ import { promisify } from 'node:util'
 import type { Engine } from '../docker/engine.js'
 import { InvalidSettingsError, SnapshotError, describeError } from '../shared/errors.js'
 import type { Logger } from '../shared/log.js'
+import { COMPOSE_LABEL } from '../snapshot/targets.js'
 
 const run = promisify(execFile)
 
 export const DEMO_PROJECT = 'docker-snapshot-demo'
-const COMPOSE_PROJECT = 'com.docker.compose.project'
-const COMPOSE_SERVICE = 'com.docker.compose.service'
 
 /** A question asked of the stack before and after: its answer must not change. */
 export interface DrillCheck {
@@ -105,14 +104,14 @@ async function containerFor(
   service: string
 ): Promise<Answerer> {
   const found = await engine.listContainers({
-    label: [`${COMPOSE_PROJECT}=${project}`, `${COMPOSE_SERVICE}=${service}`],
+    label: [`${COMPOSE_LABEL.project}=${project}`, `${COMPOSE_LABEL.service}=${service}`],
     status: ['running']
   })
   if (found[0])
     return { id: found[0].Id, name: found[0].Names[0]?.replace(/^\//, '') ?? found[0].Id }
   const name = `${prefix}${service}`
   const byName = await engine.findContainer(name)
-  if (byName?.Config.Labels?.[COMPOSE_PROJECT] === project && byName.State.Running) {
+  if (byName?.Config.Labels?.[COMPOSE_LABEL.project] === project && byName.State.Running) {
     return { id: byName.Id, name }
   }
   throw new SnapshotError(

@@ -2,7 +2,7 @@
  * The ArchiveIntegrityErrors a tar scan raises, each naming the archive and the entry, and worded
  * for what is read: a snapshot being taken, or a stored archive read to restore.
  */
-import { ArchiveIntegrityError } from '../shared/errors.js'
+import { ArchiveIntegrityError, errorMessage } from '../shared/errors.js'
 
 export class TarFaults {
   /**
@@ -52,7 +52,7 @@ export class TarFaults {
   /** What tar-stream's own failure means for the reader. */
   parseError(error: unknown): Error {
     if (error instanceof ArchiveIntegrityError) return error
-    const message = error instanceof Error ? error.message : String(error)
+    const message = errorMessage(error)
     if (message === 'Unexpected end of data') return this.truncated('in the middle of an entry')
     return new ArchiveIntegrityError(`${this.subject} is not a valid tar: ${message}.`, {
       cause: error

@@ -9,7 +9,8 @@ import {
   EngineUnavailableError,
   NotFoundError,
   RegistryError,
-  SnapshotError
+  SnapshotError,
+  errorMessage
 } from '../shared/errors.js'
 import type { Logger } from '../shared/log.js'
 import { silentLogger } from '../shared/log.js'
@@ -31,7 +32,7 @@ function engineMessage(error: unknown): string {
   const e = error as EngineErrorShape
   if (e.json && typeof e.json === 'object' && e.json.message) return e.json.message
   if (typeof e.json === 'string' && e.json.trim()) return e.json.trim()
-  const message = error instanceof Error ? error.message : String(error)
+  const message = errorMessage(error)
   return message.replace(/^\(HTTP code \d+\) [a-z ]+ - /, '').trim()
 }
 

@@ -1,3 +1,9 @@
 export { verifySnapshot } from './verify.js'
 export { removeRestored, throwawayPrefix } from './throwaway.js'
-export type { VerifyCheck, VerifyCheckKind, VerifyOptions, VerifyReport } from './types.js'
+export type {
+  DrillCommand,
+  VerifyCheck,
+  VerifyCheckKind,
+  VerifyOptions,
+  VerifyReport
+} from './types.js'

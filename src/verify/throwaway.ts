@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { Engine } from '../docker/engine.js'
-import { describeError } from '../shared/errors.js'
+import { type CleanupStep, tryEach } from '../shared/cleanup.js'
 import type { Logger } from '../shared/log.js'
 import type { Manifest } from '../manifest/manifest.js'
 import type { SnapshotStore } from '../stores/store.js'
@@ -110,31 +110,29 @@ function lastLines(output: string, lines = 5): string {
 }
 
 /** Removes the containers, volumes and networks a restore created; returns what is left. */
-export async function removeRestored(engine: Engine, report: RestoreReport): Promise<string[]> {
-  const left: string[] = []
-  const attempt = async (what: string, fn: () => Promise<void>) => {
-    try {
-      await fn()
-    } catch (error) {
-      left.push(`${what} (${describeError(error)})`)
-    }
-  }
+export function removeRestored(engine: Engine, report: RestoreReport): Promise<string[]> {
+  return tryEach(restoredParts(engine, report))
+}
+
+function* restoredParts(engine: Engine, report: RestoreReport): Generator<CleanupStep> {
   for (const container of [...report.containers].reverse()) {
     if (container.action === 'skipped' || container.id === undefined) continue
-    await attempt(`container ${container.target}`, () =>
-      engine.removeContainer(container.id!, { force: true, volumes: true })
-    )
+    const id = container.id
+    yield {
+      what: `container ${container.target}`,
+      run: () => engine.removeContainer(id, { force: true, volumes: true })
+    }
   }
   for (const volume of report.volumes) {
     if (volume.action === 'skipped') continue
-    await attempt(`volume ${volume.target}`, () => engine.removeVolume(volume.target))
+    yield { what: `volume ${volume.target}`, run: () => engine.removeVolume(volume.target) }
   }
   for (const { volume } of report.bindMounts) {
-    if (volume !== undefined) await attempt(`volume ${volume}`, () => engine.removeVolume(volume))
+    if (volume !== undefined)
+      yield { what: `volume ${volume}`, run: () => engine.removeVolume(volume) }
   }
   for (const network of report.networks) {
     if (network.action !== 'created') continue
-    await attempt(`network ${network.target}`, () => engine.removeNetwork(network.target))
+    yield { what: `network ${network.target}`, run: () => engine.removeNetwork(network.target) }
   }
-  return left
 }

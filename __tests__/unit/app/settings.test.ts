@@ -5,7 +5,8 @@ import { InvalidSettingsError } from '../../../src/shared/errors.js'
 import type { InputName } from '../../../src/app/inputs.js'
 import { INPUTS } from '../../../src/app/inputs.js'
 import type { InputSource, Settings } from '../../../src/app/settings.js'
-import { newSnapshotId, parseDuration, readSettings } from '../../../src/app/settings.js'
+import { parseDuration } from '../../../src/app/input-values.js'
+import { newSnapshotId, readSettings } from '../../../src/app/settings.js'
 
 type Inputs = Partial<Record<InputName, string>>
 

@@ -12,7 +12,7 @@ import {
   stat
 } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import { StoreError } from '../../shared/errors.js'
+import { StoreError, errorMessage } from '../../shared/errors.js'
 
 /** What was being written when a write failed, for the error message. */
 export interface WriteFailureContext {
@@ -66,10 +66,6 @@ export function errorCode(error: unknown): string | undefined {
     return typeof error.code === 'string' ? error.code : undefined
   }
   return undefined
-}
-
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }
 
 /** Whether the error says that nothing is at the path. */

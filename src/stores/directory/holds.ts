@@ -4,10 +4,10 @@
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { dirname, join, relative } from 'node:path'
-import { StoreError } from '../../shared/errors.js'
+import { StoreError, errorMessage } from '../../shared/errors.js'
 import { ownerAlive, processOwner } from '../../shared/owner.js'
 import type { SnapshotHold } from '../store.js'
-import { errorMessage, isWritable, namesIn, token, writeFailure } from './files.js'
+import { isWritable, namesIn, token, writeFailure } from './files.js'
 
 const HOLDS = '.holds'
 

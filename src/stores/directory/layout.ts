@@ -6,7 +6,7 @@
  */
 import { mkdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { StoreError } from '../../shared/errors.js'
+import { StoreError, errorMessage } from '../../shared/errors.js'
 import { isValidSnapshotId } from '../../manifest/schema.js'
 import {
   ARTIFACT_TYPE,
@@ -22,7 +22,7 @@ import {
   isDigest,
   parseArtifactManifest
 } from '../oci/format.js'
-import { errorMessage, isFile, isMissing, replaceFile } from './files.js'
+import { isFile, isMissing, replaceFile } from './files.js'
 
 export const INDEX_FILE = 'index.json'
 export const BLOBS = join('blobs', 'sha256')

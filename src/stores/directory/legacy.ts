@@ -6,11 +6,11 @@
 import { open, readdir, stat } from 'node:fs/promises'
 import { join, relative, resolve, sep } from 'node:path'
 import type { Readable } from 'node:stream'
-import { InvalidSettingsError, StoreError } from '../../shared/errors.js'
+import { InvalidSettingsError, StoreError, errorMessage } from '../../shared/errors.js'
 import { MANIFEST_FILE } from '../../manifest/manifest.js'
 import { isValidObjectName, isValidSnapshotId } from '../../manifest/schema.js'
 import type { StoredSnapshot } from '../store.js'
-import { errorCode, errorMessage, isDirectory, isFile, totalFileBytes } from './files.js'
+import { errorCode, isDirectory, isFile, totalFileBytes } from './files.js'
 import { isLayout } from './layout.js'
 import { PARTIAL_SUFFIX } from './staging.js'
 

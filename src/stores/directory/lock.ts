@@ -5,9 +5,9 @@
  */
 import { readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { StoreError } from '../../shared/errors.js'
+import { StoreError, errorMessage } from '../../shared/errors.js'
 import { ownerAlive, processOwner } from '../../shared/owner.js'
-import { errorCode, errorMessage } from './files.js'
+import { errorCode } from './files.js'
 
 export const LOCK_FILE = '.lock'
 /** The lock is held for renames and removals: waiting longer means something is wrong. */

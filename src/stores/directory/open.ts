@@ -1,7 +1,7 @@
 /** Checks a store's root before a run uses it, so that a bad path fails early and says why. */
 import { access, constants, mkdir, stat } from 'node:fs/promises'
-import { StoreError } from '../../shared/errors.js'
-import { errorCode, errorMessage } from './files.js'
+import { StoreError, errorMessage } from '../../shared/errors.js'
+import { errorCode } from './files.js'
 
 /**
  * Checks the root: created if missing when `create` (after `beforeCreate`, which may refuse),

@@ -9,12 +9,11 @@ import { createHash } from 'node:crypto'
 import { type FileHandle, open, readFile, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
-import { StoreError } from '../../shared/errors.js'
+import { StoreError, errorMessage } from '../../shared/errors.js'
 import { ownerAlive } from '../../shared/owner.js'
 import { type ArtifactObject, isDigest } from '../oci/format.js'
 import {
   type WriteFailureContext,
-  errorMessage,
   isFile,
   isMissing,
   namesIn,

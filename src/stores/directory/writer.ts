@@ -6,10 +6,10 @@
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
-import { StoreError } from '../../shared/errors.js'
+import { StoreError, errorMessage } from '../../shared/errors.js'
 import { EMPTY_CONFIG, EMPTY_CONFIG_BYTES, buildArtifactManifest } from '../oci/format.js'
 import type { SnapshotWriter } from '../store.js'
-import { errorCode, errorMessage, isDirectory, isFile, writeFailure } from './files.js'
+import { errorCode, isDirectory, isFile, writeFailure } from './files.js'
 import { collectGarbage } from './garbage.js'
 import {
   blobPath,

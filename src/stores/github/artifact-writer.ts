@@ -6,7 +6,7 @@ import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { ArtifactNotFoundError, GHESNotSupportedError } from '@actions/artifact'
-import { StoreError } from '../../shared/errors.js'
+import { StoreError, errorMessage } from '../../shared/errors.js'
 import { type ArtifactObject, buildArtifactManifest } from '../oci/format.js'
 import type { SnapshotWriter } from '../store.js'
 import type { ArtifactStore } from './artifact.js'
@@ -91,7 +91,7 @@ export async function collect(stream: Readable): Promise<Buffer> {
 /** A client error as a StoreError that names the store and says what to do. */
 export function failure(error: unknown, what: string): StoreError {
   if (error instanceof StoreError) return error
-  const message = error instanceof Error ? error.message : String(error)
+  const message = errorMessage(error)
   const say = (text: string) =>
     new StoreError(`workflow artifacts: ${what} failed: ${text}`, { cause: error })
   if (error instanceof GHESNotSupportedError) {

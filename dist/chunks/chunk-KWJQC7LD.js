@@ -8,7 +8,7 @@ import {
   __commonJS,
   __require,
   __toESM
-} from "./chunk-OA5JYCWE.js";
+} from "./chunk-XLDIIPGN.js";
 
 // node_modules/tunnel/lib/tunnel.js
 var require_tunnel = __commonJS({

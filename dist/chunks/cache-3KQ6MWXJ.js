@@ -41,7 +41,7 @@ import {
   storageSharedKeyCredentialPolicy,
   stringifyXML,
   writeHashed
-} from "./chunk-YXEFAKRR.js";
+} from "./chunk-BCXIHJJF.js";
 import {
   BearerCredentialHandler,
   HttpClient,
@@ -57,7 +57,7 @@ import {
   setSecret,
   warning,
   which
-} from "./chunk-HXGKUNUJ.js";
+} from "./chunk-KWJQC7LD.js";
 import {
   MANIFEST_FILE,
   StoreError,
@@ -65,9 +65,11 @@ import {
   __export,
   __toESM,
   buildArtifactManifest,
+  findObject,
   isValidSnapshotId,
+  missingObject,
   parseArtifactManifest
-} from "./chunk-OA5JYCWE.js";
+} from "./chunk-XLDIIPGN.js";
 
 // node_modules/semver/internal/constants.js
 var require_constants = __commonJS({
@@ -28029,12 +28031,9 @@ var CacheStore = class _CacheStore {
   }
   async get(snapshotId, name) {
     const manifest = await this.manifest(snapshotId);
-    const missing = (why) => new StoreError(
-      `object ${name} of snapshot ${snapshotId} is not in ${this.description}: ${why}`
-    );
+    const missing = (why) => missingObject(this.description, snapshotId, name, why);
     if (!manifest) throw missing("there is no such snapshot (or GitHub evicted it)");
-    const object = manifest.objects.find((o) => o.name === name);
-    if (!object) throw missing("the snapshot does not list it");
+    const object = findObject(manifest, this.description, snapshotId, name);
     const key = blobKey(object.digest);
     return this.exclusively(async () => {
       if (!(await this.restore(this.blobPath, key, [key]))?.startsWith(key)) {

@@ -7753,8 +7753,11 @@ var ContainerHeldError = class extends SnapshotError {
 };
 var InterruptedError = class extends SnapshotError {
 };
+function errorMessage(error) {
+  return error instanceof Error ? error.message : String(error);
+}
 function describeError(error) {
-  if (!(error instanceof Error)) return String(error);
+  if (!(error instanceof Error)) return errorMessage(error);
   const cause = error.cause instanceof Error ? error.cause.message : void 0;
   return cause && !error.message.includes(cause) ? `${error.message} (${cause})` : error.message;
 }
@@ -7762,6 +7765,7 @@ function describeError(error) {
 // src/manifest/manifest.ts
 var MANIFEST_VERSION = 1;
 var MANIFEST_FILE = "manifest.json";
+var BUILTIN_NETWORKS = ["bridge", "host", "none"];
 function dropSharedNetworkFields(body) {
   delete body.Hostname;
   delete body.Domainname;
@@ -7769,28 +7773,132 @@ function dropSharedNetworkFields(body) {
 }
 
 // src/manifest/schema.ts
-var import_ajv = __toESM(require_ajv(), 1);
 import { createHash } from "node:crypto";
+
+// src/manifest/consistency.ts
 import { posix } from "node:path";
+function findInconsistencies(manifest) {
+  const problems = [];
+  for (const field of ["createdAt", "completedAt"]) {
+    if (Number.isNaN(Date.parse(manifest[field]))) {
+      problems.push(`${field} '${manifest[field]}' is not a valid time`);
+    }
+  }
+  const unique = (names, what) => reportDuplicates(names, what, problems);
+  const containerNames = unique(
+    manifest.containers.map((container) => container.name),
+    "container name"
+  );
+  const imageKeys = unique(
+    manifest.images.map((image) => image.key),
+    "image key"
+  );
+  const volumeNames = unique(
+    [...manifest.volumes, ...manifest.excludedVolumes ?? []].map((volume) => volume.name),
+    "volume name"
+  );
+  const networkNames = unique(
+    manifest.networks.map((network) => network.name),
+    "network name"
+  );
+  const archiveOwners = /* @__PURE__ */ new Map();
+  const claimArchive = (archive, owner) => {
+    if (archive === void 0) return;
+    if (archive.object === MANIFEST_FILE) {
+      problems.push(`${owner}: archive object '${MANIFEST_FILE}' is reserved for the manifest`);
+    }
+    const previous = archiveOwners.get(archive.object);
+    if (previous === void 0) archiveOwners.set(archive.object, owner);
+    else
+      problems.push(`archive object '${archive.object}' is used by both ${previous} and ${owner}`);
+  };
+  manifest.volumes.forEach((volume, index) => {
+    claimArchive(volume.archive, `volumes[${index}] '${volume.name}'`);
+  });
+  manifest.containers.forEach((container, index) => {
+    const entry = `containers[${index}] '${container.name}'`;
+    if (!imageKeys.has(container.image)) {
+      problems.push(`${entry}: image '${container.image}' is not in images`);
+    }
+    const destinations = /* @__PURE__ */ new Set();
+    container.mounts.forEach((mount, mountIndex) => {
+      const where = `${entry} mounts[${mountIndex}] (${mount.destination})`;
+      if (destinations.has(mount.destination)) {
+        problems.push(`${where}: destination is mounted twice`);
+      }
+      destinations.add(mount.destination);
+      if (mount.type === "volume" && !volumeNames.has(mount.source)) {
+        problems.push(`${where}: volume '${mount.source}' is not in volumes`);
+      }
+      if (mount.type === "bind" && !posix.isAbsolute(mount.source)) {
+        problems.push(`${where}: bind source '${mount.source}' is not an absolute path`);
+      }
+      if (mount.type === "tmpfs" && mount.source !== "") {
+        problems.push(`${where}: tmpfs mount has source '${mount.source}' (expected none)`);
+      }
+      claimArchive(mount.archive, where);
+    });
+    const attached = /* @__PURE__ */ new Set();
+    container.endpoints.forEach((endpoint, endpointIndex) => {
+      const where = `${entry} endpoints[${endpointIndex}]`;
+      if (attached.has(endpoint.network)) {
+        problems.push(`${where}: network '${endpoint.network}' is attached twice`);
+      }
+      attached.add(endpoint.network);
+      if (!networkNames.has(endpoint.network) && !BUILTIN_NETWORKS.includes(endpoint.network)) {
+        problems.push(`${where}: network '${endpoint.network}' is not in networks`);
+      }
+    });
+  });
+  manifest.images.forEach((image, index) => {
+    const entry = `images[${index}] '${image.key}'`;
+    if (image.role === "commit") {
+      if (image.container === void 0) {
+        problems.push(`${entry}: a commit image must name its container`);
+      } else if (!containerNames.has(image.container)) {
+        problems.push(`${entry}: container '${image.container}' is not in containers`);
+      }
+    }
+    if (image.location === "store" && image.archive === void 0) {
+      problems.push(`${entry}: location 'store' but no archive`);
+    }
+    if (image.location === "registry" && image.digest === void 0) {
+      problems.push(`${entry}: location 'registry' but no digest to pin the pull`);
+    }
+    claimArchive(image.archive, entry);
+  });
+  return problems;
+}
+function reportDuplicates(names, what, problems) {
+  const seen = /* @__PURE__ */ new Set();
+  const reported = /* @__PURE__ */ new Set();
+  for (const name of names) {
+    if (seen.has(name) && !reported.has(name)) {
+      problems.push(`duplicate ${what} '${name}'`);
+      reported.add(name);
+    }
+    seen.add(name);
+  }
+  return seen;
+}
+
+// src/manifest/json-schema.ts
+var import_ajv = __toESM(require_ajv(), 1);
+
+// src/manifest/patterns.ts
+var ENGINE_NAME = "[a-zA-Z0-9][a-zA-Z0-9_.-]*";
+var ENGINE_NAME_PATTERN = `^${ENGINE_NAME}$`;
 var SNAPSHOT_ID_PATTERN = "^[a-z0-9][a-z0-9._-]{0,127}$";
 var OBJECT_NAME_PATTERN = "^(?!\\.\\.?(?:/|$))(?!.*/\\.\\.?(?:/|$))[^/\\\\\\u0000-\\u001f]+(?:/[^/\\\\\\u0000-\\u001f]+)*$";
 var SHA256_HEX_PATTERN = "^[a-f0-9]{64}$";
-var BUILTIN_NETWORKS = ["bridge", "host", "none"];
-var snapshotIdRegExp = new RegExp(SNAPSHOT_ID_PATTERN, "u");
-var objectNameRegExp = new RegExp(OBJECT_NAME_PATTERN, "u");
-function isValidSnapshotId(snapshotId) {
-  return snapshotIdRegExp.test(snapshotId);
-}
-function isValidObjectName(name) {
-  return objectNameRegExp.test(name);
-}
-var ENGINE_NAME_PATTERN = "^[a-zA-Z0-9][a-zA-Z0-9_.-]*$";
-var IMAGE_ID_PATTERN = "^sha256:[a-f0-9]{64}$";
+var SHA256_DIGEST_PATTERN = "^sha256:[a-f0-9]{64}$";
 var CONTAINER_ID_PATTERN = "^[a-f0-9]{64}$";
 var ISO_TIME_PATTERN = "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?(Z|[+-]\\d{2}:\\d{2})$";
 var IPV4_OCTET = "(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
 var IPV4_PATTERN = `^${IPV4_OCTET}(\\.${IPV4_OCTET}){3}$`;
 var IPV6_PATTERN = "^[0-9a-fA-F.]*:[0-9a-fA-F:.]*$";
+
+// src/manifest/json-schema.ts
 var nonEmptyString = { type: "string", minLength: 1 };
 var engineName = { type: "string", pattern: ENGINE_NAME_PATTERN };
 var stringList = { type: "array", items: { type: "string" } };
@@ -7828,42 +7936,30 @@ var rootSchema = {
     mtime: { type: "integer" }
   }
 };
-var volumeSchema = {
-  type: "object",
-  additionalProperties: false,
-  required: [
-    "name",
-    "driver",
-    "driverOptions",
-    "labels",
-    "anonymous",
-    "usedBy",
-    "root",
-    "entries",
-    "archive"
-  ],
-  properties: {
-    name: engineName,
-    driver: nonEmptyString,
-    driverOptions: stringMap,
-    labels: stringMap,
-    anonymous: { type: "boolean" },
-    usedBy: nameList,
-    root: rootSchema,
-    entries: byteCount,
-    archive: archiveSchema
-  }
+var volumeConfigRequired = ["name", "driver", "driverOptions", "labels", "usedBy"];
+var volumeConfigProperties = {
+  name: engineName,
+  driver: nonEmptyString,
+  driverOptions: stringMap,
+  labels: stringMap,
+  usedBy: nameList
 };
 var excludedVolumeSchema = {
   type: "object",
   additionalProperties: false,
-  required: ["name", "driver", "driverOptions", "labels", "usedBy"],
+  required: [...volumeConfigRequired],
+  properties: volumeConfigProperties
+};
+var volumeSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: [...volumeConfigRequired, "anonymous", "root", "entries", "archive"],
   properties: {
-    name: engineName,
-    driver: nonEmptyString,
-    driverOptions: stringMap,
-    labels: stringMap,
-    usedBy: nameList
+    ...volumeConfigProperties,
+    anonymous: { type: "boolean" },
+    root: rootSchema,
+    entries: byteCount,
+    archive: archiveSchema
   }
 };
 var mountSchema = {
@@ -7954,7 +8050,7 @@ var imageSchema = {
     key: nonEmptyString,
     role: { type: "string", enum: ["commit", "source"] },
     container: { $ref: "#/definitions/engineName" },
-    id: { type: "string", pattern: IMAGE_ID_PATTERN },
+    id: { type: "string", pattern: SHA256_DIGEST_PATTERN },
     location: { type: "string", enum: ["registry", "store", "local"] },
     reference: nonEmptyString,
     digest: { $ref: "#/definitions/imageDigest" },
@@ -8013,7 +8109,7 @@ var manifestSchema = {
       additionalProperties: { type: "object", required: [], maxProperties: 0 }
     },
     freeObject: { type: "object", required: [], additionalProperties: true },
-    imageDigest: { type: "string", pattern: "^sha256:[a-f0-9]{64}$" },
+    imageDigest: { type: "string", pattern: SHA256_DIGEST_PATTERN },
     ipv4Address: { type: "string", pattern: IPV4_PATTERN },
     ipv6Address: { type: "string", pattern: IPV6_PATTERN },
     excludedVolumes: { type: "array", items: excludedVolumeSchema }
@@ -8082,6 +8178,16 @@ var manifestSchema = {
 };
 var ajv = new import_ajv.Ajv({ allErrors: true, strict: true });
 var validateManifestSchema = ajv.compile(manifestSchema);
+
+// src/manifest/schema.ts
+var snapshotIdRegExp = new RegExp(SNAPSHOT_ID_PATTERN, "u");
+var objectNameRegExp = new RegExp(OBJECT_NAME_PATTERN, "u");
+function isValidSnapshotId(snapshotId) {
+  return snapshotIdRegExp.test(snapshotId);
+}
+function isValidObjectName(name) {
+  return objectNameRegExp.test(name);
+}
 var MAX_LISTED = 5;
 function canonicalJson(value) {
   if (Array.isArray(value)) {
@@ -8113,7 +8219,7 @@ function parseManifest(text, source) {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = errorMessage(error);
     throw new ManifestError(
       `${source}: not valid JSON (${reason}); the manifest is damaged or is not a manifest: restore it from an unmodified copy or take a new snapshot`,
       { cause: error }
@@ -8186,113 +8292,6 @@ function formatSchemaError(error) {
     message += ` ${JSON.stringify(params.allowedValue)}`;
   }
   return `${path}: ${message}`;
-}
-function findInconsistencies(manifest) {
-  const problems = [];
-  for (const field of ["createdAt", "completedAt"]) {
-    if (Number.isNaN(Date.parse(manifest[field]))) {
-      problems.push(`${field} '${manifest[field]}' is not a valid time`);
-    }
-  }
-  const containerNames = reportDuplicates(
-    manifest.containers.map((container) => container.name),
-    "container name",
-    problems
-  );
-  const imageKeys = reportDuplicates(
-    manifest.images.map((image) => image.key),
-    "image key",
-    problems
-  );
-  const volumeNames = reportDuplicates(
-    [...manifest.volumes, ...manifest.excludedVolumes ?? []].map((volume) => volume.name),
-    "volume name",
-    problems
-  );
-  const networkNames = reportDuplicates(
-    manifest.networks.map((network) => network.name),
-    "network name",
-    problems
-  );
-  const archiveOwners = /* @__PURE__ */ new Map();
-  const claimArchive = (archive, owner) => {
-    if (archive === void 0) return;
-    if (archive.object === MANIFEST_FILE) {
-      problems.push(`${owner}: archive object '${MANIFEST_FILE}' is reserved for the manifest`);
-    }
-    const previous = archiveOwners.get(archive.object);
-    if (previous === void 0) archiveOwners.set(archive.object, owner);
-    else
-      problems.push(`archive object '${archive.object}' is used by both ${previous} and ${owner}`);
-  };
-  manifest.volumes.forEach((volume, index) => {
-    claimArchive(volume.archive, `volumes[${index}] '${volume.name}'`);
-  });
-  manifest.containers.forEach((container, index) => {
-    const entry = `containers[${index}] '${container.name}'`;
-    if (!imageKeys.has(container.image)) {
-      problems.push(`${entry}: image '${container.image}' is not in images`);
-    }
-    const destinations = /* @__PURE__ */ new Set();
-    container.mounts.forEach((mount, mountIndex) => {
-      const where = `${entry} mounts[${mountIndex}] (${mount.destination})`;
-      if (destinations.has(mount.destination)) {
-        problems.push(`${where}: destination is mounted twice`);
-      }
-      destinations.add(mount.destination);
-      if (mount.type === "volume" && !volumeNames.has(mount.source)) {
-        problems.push(`${where}: volume '${mount.source}' is not in volumes`);
-      }
-      if (mount.type === "bind" && !posix.isAbsolute(mount.source)) {
-        problems.push(`${where}: bind source '${mount.source}' is not an absolute path`);
-      }
-      if (mount.type === "tmpfs" && mount.source !== "") {
-        problems.push(`${where}: tmpfs mount has source '${mount.source}' (expected none)`);
-      }
-      claimArchive(mount.archive, where);
-    });
-    const attached = /* @__PURE__ */ new Set();
-    container.endpoints.forEach((endpoint, endpointIndex) => {
-      const where = `${entry} endpoints[${endpointIndex}]`;
-      if (attached.has(endpoint.network)) {
-        problems.push(`${where}: network '${endpoint.network}' is attached twice`);
-      }
-      attached.add(endpoint.network);
-      if (!networkNames.has(endpoint.network) && !BUILTIN_NETWORKS.includes(endpoint.network)) {
-        problems.push(`${where}: network '${endpoint.network}' is not in networks`);
-      }
-    });
-  });
-  manifest.images.forEach((image, index) => {
-    const entry = `images[${index}] '${image.key}'`;
-    if (image.role === "commit") {
-      if (image.container === void 0) {
-        problems.push(`${entry}: a commit image must name its container`);
-      } else if (!containerNames.has(image.container)) {
-        problems.push(`${entry}: container '${image.container}' is not in containers`);
-      }
-    }
-    if (image.location === "store" && image.archive === void 0) {
-      problems.push(`${entry}: location 'store' but no archive`);
-    }
-    if (image.location === "registry" && image.digest === void 0) {
-      problems.push(`${entry}: location 'registry' but no digest to pin the pull`);
-    }
-    claimArchive(image.archive, entry);
-  });
-  return problems;
-}
-function reportDuplicates(names, what, problems) {
-  const seen = /* @__PURE__ */ new Set();
-  const reported = /* @__PURE__ */ new Set();
-  for (const name of names) {
-    if (seen.has(name) && !reported.has(name)) {
-      problems.push(`duplicate ${what} '${name}'`);
-      reported.add(name);
-    }
-    seen.add(name);
-  }
-  return seen;
 }
 
 // src/stores/oci/format.ts
@@ -8389,6 +8388,14 @@ function parseArtifactManifest(bytes, where) {
     ...typeof created === "string" ? { created } : {}
   };
 }
+function missingObject(where, snapshotId, name, why) {
+  return new StoreError(`object ${name} of snapshot ${snapshotId} is not in ${where}: ${why}`);
+}
+function findObject(manifest, where, snapshotId, name) {
+  const object = manifest.objects.find((o) => o.name === name);
+  if (!object) throw missingObject(where, snapshotId, name, "the snapshot does not list it");
+  return object;
+}
 
 export {
   __require,
@@ -8411,12 +8418,15 @@ export {
   HealthError,
   ContainerHeldError,
   InterruptedError,
+  errorMessage,
   describeError,
   require_src,
   MANIFEST_VERSION,
   MANIFEST_FILE,
-  dropSharedNetworkFields,
   BUILTIN_NETWORKS,
+  dropSharedNetworkFields,
+  ENGINE_NAME,
+  ENGINE_NAME_PATTERN,
   isValidSnapshotId,
   isValidObjectName,
   serializeManifest,
@@ -8433,5 +8443,7 @@ export {
   DamagedSnapshotError,
   isDigest,
   buildArtifactManifest,
-  parseArtifactManifest
+  parseArtifactManifest,
+  missingObject,
+  findObject
 };

@@ -9,7 +9,7 @@ import {
   require_node,
   require_string_decoder,
   require_tar_stream
-} from "./chunk-GZTHMQCF.js";
+} from "./chunk-CVN2UH6F.js";
 import {
   AbortError,
   AnonymousCredential,
@@ -52,7 +52,7 @@ import {
   structuredMessageEncoding,
   transferDirectory,
   writeHashed
-} from "./chunk-YXEFAKRR.js";
+} from "./chunk-BCXIHJJF.js";
 import {
   BearerCredentialHandler,
   HttpClient,
@@ -64,7 +64,7 @@ import {
   require_undici,
   setSecret,
   warning
-} from "./chunk-HXGKUNUJ.js";
+} from "./chunk-KWJQC7LD.js";
 import {
   MANIFEST_FILE,
   StoreError,
@@ -73,9 +73,12 @@ import {
   __require,
   __toESM,
   buildArtifactManifest,
+  errorMessage,
+  findObject,
   isValidSnapshotId,
+  missingObject,
   parseArtifactManifest
-} from "./chunk-OA5JYCWE.js";
+} from "./chunk-XLDIIPGN.js";
 
 // node_modules/@actions/artifact/package.json
 var require_package = __commonJS({
@@ -36176,7 +36179,7 @@ var ArtifactHttpClient = class {
   retryableRequest(operation) {
     return __awaiter(this, void 0, void 0, function* () {
       let attempt = 0;
-      let errorMessage = "";
+      let errorMessage2 = "";
       let rawBody = "";
       while (attempt < this.maxAttempts) {
         let isRetryable = false;
@@ -36193,12 +36196,12 @@ var ArtifactHttpClient = class {
             return { response, body: body2 };
           }
           isRetryable = this.isRetryableHttpStatusCode(statusCode);
-          errorMessage = `Failed request: (${statusCode}) ${response.message.statusMessage}`;
+          errorMessage2 = `Failed request: (${statusCode}) ${response.message.statusMessage}`;
           if (body2.msg) {
             if (UsageError.isUsageErrorMessage(body2.msg)) {
               throw new UsageError();
             }
-            errorMessage = `${errorMessage}: ${body2.msg}`;
+            errorMessage2 = `${errorMessage2}: ${body2.msg}`;
           }
         } catch (error2) {
           if (error2 instanceof SyntaxError) {
@@ -36211,16 +36214,16 @@ var ArtifactHttpClient = class {
             throw new NetworkError(error2 === null || error2 === void 0 ? void 0 : error2.code);
           }
           isRetryable = true;
-          errorMessage = error2.message;
+          errorMessage2 = error2.message;
         }
         if (!isRetryable) {
-          throw new Error(`Received non-retryable error: ${errorMessage}`);
+          throw new Error(`Received non-retryable error: ${errorMessage2}`);
         }
         if (attempt + 1 === this.maxAttempts) {
-          throw new Error(`Failed to make request after ${this.maxAttempts} attempts: ${errorMessage}`);
+          throw new Error(`Failed to make request after ${this.maxAttempts} attempts: ${errorMessage2}`);
         }
         const retryTimeMilliseconds = this.getExponentialRetryTimeMilliseconds(attempt);
-        info(`Attempt ${attempt + 1} of ${this.maxAttempts} failed with error: ${errorMessage}. Retrying request in ${retryTimeMilliseconds} ms...`);
+        info(`Attempt ${attempt + 1} of ${this.maxAttempts} failed with error: ${errorMessage2}. Retrying request in ${retryTimeMilliseconds} ms...`);
         yield this.sleep(retryTimeMilliseconds);
         attempt++;
       }
@@ -62361,7 +62364,7 @@ async function collect(stream4) {
 }
 function failure(error2, what) {
   if (error2 instanceof StoreError) return error2;
-  const message = error2 instanceof Error ? error2.message : String(error2);
+  const message = errorMessage(error2);
   const say = (text) => new StoreError(`workflow artifacts: ${what} failed: ${text}`, { cause: error2 });
   if (error2 instanceof GHESNotSupportedError) {
     return say(
@@ -62647,14 +62650,10 @@ var ArtifactStore = class _ArtifactStore {
   }
   async get(snapshotId, name) {
     const found = await this.locate(snapshotId);
-    const missing = (why) => new StoreError(
-      `object ${name} of snapshot ${snapshotId} is not in ${this.description}: ${why}`
-    );
+    const missing = (why) => missingObject(this.description, snapshotId, name, why);
     if (!found) throw missing("there is no such snapshot");
-    const object = (await this.manifest(found.run, found.artifact)).objects.find(
-      (o) => o.name === name
-    );
-    if (!object) throw missing("the snapshot does not list it");
+    const manifest = await this.manifest(found.run, found.artifact);
+    const object = findObject(manifest, this.description, snapshotId, name);
     const expected = artifactName(snapshotId, name);
     const artifact = (await this.artifacts(found.run)).find((a) => a.name === expected);
     if (!artifact) {

@@ -10,7 +10,7 @@ import {
   __require,
   __toESM,
   require_src
-} from "./chunk-OA5JYCWE.js";
+} from "./chunk-XLDIIPGN.js";
 
 // node_modules/@protobuf-ts/runtime/build/commonjs/json-typings.js
 var require_json_typings = __commonJS({

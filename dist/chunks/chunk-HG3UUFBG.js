@@ -9,7 +9,7 @@ import {
   require_node,
   require_string_decoder,
   require_tar_stream
-} from "./chunk-GZTHMQCF.js";
+} from "./chunk-CVN2UH6F.js";
 import {
   ARTIFACT_TYPE,
   ArchiveIntegrityError,
@@ -19,6 +19,8 @@ import {
   DamagedSnapshotError,
   EMPTY_CONFIG,
   EMPTY_CONFIG_BYTES,
+  ENGINE_NAME,
+  ENGINE_NAME_PATTERN,
   EngineError,
   EngineUnavailableError,
   HealthError,
@@ -44,6 +46,7 @@ import {
   buildArtifactManifest,
   describeError,
   dropSharedNetworkFields,
+  errorMessage,
   invalidInput,
   isDigest,
   isValidObjectName,
@@ -53,7 +56,7 @@ import {
   require_src,
   serializeManifest,
   shownValue
-} from "./chunk-OA5JYCWE.js";
+} from "./chunk-XLDIIPGN.js";
 
 // node_modules/docker-modem/lib/utils.js
 var require_utils = __commonJS({
@@ -4149,7 +4152,7 @@ var require_bcrypt_pbkdf = __commonJS({
       }
     }
     function bcrypt_pbkdf(pass, passlen, salt, saltlen, key, keylen, rounds) {
-      var sha2pass = new Uint8Array(64), sha2salt = new Uint8Array(64), out = new Uint8Array(BCRYPT_HASHSIZE), tmpout = new Uint8Array(BCRYPT_HASHSIZE), countsalt = new Uint8Array(saltlen + 4), i, j, amt, stride, dest, count2, origkeylen = keylen;
+      var sha2pass = new Uint8Array(64), sha2salt = new Uint8Array(64), out = new Uint8Array(BCRYPT_HASHSIZE), tmpout = new Uint8Array(BCRYPT_HASHSIZE), countsalt = new Uint8Array(saltlen + 4), i, j, amt, stride, dest, count, origkeylen = keylen;
       if (rounds < 1)
         return -1;
       if (passlen === 0 || saltlen === 0 || keylen === 0 || keylen > out.byteLength * out.byteLength || saltlen > 1 << 20)
@@ -4159,11 +4162,11 @@ var require_bcrypt_pbkdf = __commonJS({
       for (i = 0; i < saltlen; i++)
         countsalt[i] = salt[i];
       crypto_hash_sha512(sha2pass, pass, passlen);
-      for (count2 = 1; keylen > 0; count2++) {
-        countsalt[saltlen + 0] = count2 >>> 24;
-        countsalt[saltlen + 1] = count2 >>> 16;
-        countsalt[saltlen + 2] = count2 >>> 8;
-        countsalt[saltlen + 3] = count2;
+      for (count = 1; keylen > 0; count++) {
+        countsalt[saltlen + 0] = count >>> 24;
+        countsalt[saltlen + 1] = count >>> 16;
+        countsalt[saltlen + 2] = count >>> 8;
+        countsalt[saltlen + 3] = count;
         crypto_hash_sha512(sha2salt, countsalt, saltlen + 4);
         bcrypt_hash(sha2pass, sha2salt, tmpout);
         for (i = out.byteLength; i--; )
@@ -4176,7 +4179,7 @@ var require_bcrypt_pbkdf = __commonJS({
         }
         amt = Math.min(amt, keylen);
         for (i = 0; i < amt; i++) {
-          dest = i * stride + (count2 - 1);
+          dest = i * stride + (count - 1);
           if (dest >= origkeylen)
             break;
           key[dest] = out[i];
@@ -8756,9 +8759,9 @@ var require_zlib = __commonJS({
     function processCallback() {
       throw new Error("Should not get here");
     }
-    function zlibOnError(message2, errno, code) {
+    function zlibOnError(message, errno, code) {
       const self2 = this._owner;
-      const error = new Error(message2);
+      const error = new Error(message);
       error.errno = errno;
       error.code = code;
       self2._err = error;
@@ -9706,9 +9709,9 @@ var require_handlers_misc = __commonJS({
                 if (coreDumped === void 0)
                   signal = void 0;
               }
-              const errorMessage3 = bufferParser.readString(true);
+              const errorMessage2 = bufferParser.readString(true);
               if (bufferParser.skipString() !== void 0)
-                data = { signal, coreDumped, errorMessage: errorMessage3 };
+                data = { signal, coreDumped, errorMessage: errorMessage2 };
               self2._debug && self2._debug(
                 `Inbound: CHANNEL_REQUEST (r:${recipient}, ${type}: ${signal})`
               );
@@ -13121,11 +13124,11 @@ var require_node_fs_compat = __commonJS({
       return `of ${thing} ${String(expected)}`;
     }
     exports.ERR_INTERNAL_ASSERTION = class ERR_INTERNAL_ASSERTION extends Error {
-      constructor(message2) {
+      constructor(message) {
         super();
         Error.captureStackTrace(this, ERR_INTERNAL_ASSERTION);
         const suffix = "This is caused by either a bug in ssh2 or incorrect usage of ssh2 internals.\nPlease open an issue with this stack trace at https://github.com/mscdex/ssh2/issues\n";
-        this.message = message2 === void 0 ? suffix : `${message2}
+        this.message = message === void 0 ? suffix : `${message}
 ${suffix}`;
       }
     };
@@ -14609,13 +14612,13 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} HANDLE`
         );
       }
-      status(reqid, code, message2) {
+      status(reqid, code, message) {
         if (!this.server)
           throw new Error("Server-only method called in client mode");
         if (!VALID_STATUS_CODES.has(code))
           throw new Error(`Bad status code: ${code}`);
-        message2 || (message2 = "");
-        const msgLen = Buffer.byteLength(message2);
+        message || (message = "");
+        const msgLen = Buffer.byteLength(message);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + 4 + msgLen + 4);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14625,7 +14628,7 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, msgLen, p += 4);
         p += 4;
         if (msgLen) {
-          buf.utf8Write(message2, p, msgLen);
+          buf.utf8Write(message, p, msgLen);
           p += msgLen;
         }
         writeUInt32BE(buf, 0, p);
@@ -14673,11 +14676,11 @@ var require_SFTP = __commonJS({
             throw new Error("names is not an object or array");
           names2 = [names2];
         }
-        const count2 = names2.length;
+        const count = names2.length;
         let namesLen = 0;
         let nameAttrs;
         const attrs = [];
-        for (let i = 0; i < count2; ++i) {
+        for (let i = 0; i < count; ++i) {
           const name = names2[i];
           const filename = !name || !name.filename || typeof name.filename !== "string" ? "" : name.filename;
           namesLen += 4 + Buffer.byteLength(filename);
@@ -14707,9 +14710,9 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, buf.length - 4, 0);
         buf[4] = RESPONSE.NAME;
         writeUInt32BE(buf, reqid, 5);
-        writeUInt32BE(buf, count2, p);
+        writeUInt32BE(buf, count, p);
         p += 4;
-        for (let i = 0; i < count2; ++i) {
+        for (let i = 0; i < count; ++i) {
           const name = names2[i];
           {
             const filename = !name || !name.filename || typeof name.filename !== "string" ? "" : name.filename;
@@ -15202,11 +15205,11 @@ var require_SFTP = __commonJS({
         attrs.mtime = mtime;
       }
       if (flags & ATTR.EXTENDED) {
-        const count2 = bufferParser.readUInt32BE();
-        if (count2 === void 0)
+        const count = bufferParser.readUInt32BE();
+        if (count === void 0)
           return;
         const extended = {};
-        for (let i = 0; i < count2; ++i) {
+        for (let i = 0; i < count; ++i) {
           const type = bufferParser.readString(true);
           const data = bufferParser.readString();
           if (data === void 0)
@@ -15457,10 +15460,10 @@ var require_SFTP = __commonJS({
           req = sftp._requests[reqID];
           delete sftp._requests[reqID];
         }
-        const count2 = bufferParser.readUInt32BE();
-        if (count2 !== void 0) {
+        const count = bufferParser.readUInt32BE();
+        if (count !== void 0) {
           let names2 = [];
-          for (let i = 0; i < count2; ++i) {
+          for (let i = 0; i < count; ++i) {
             const filename = bufferParser.readString(true);
             const longname = bufferParser.readString(true);
             const attrs = readAttrs(sftp._biOpt);
@@ -20674,15 +20677,15 @@ var require_errors2 = __commonJS({
   "node_modules/docker-modem/node_modules/readable-stream/errors.js"(exports, module) {
     "use strict";
     var codes = {};
-    function createErrorType(code, message2, Base) {
+    function createErrorType(code, message, Base) {
       if (!Base) {
         Base = Error;
       }
       function getMessage(arg1, arg2, arg3) {
-        if (typeof message2 === "string") {
-          return message2;
+        if (typeof message === "string") {
+          return message;
         } else {
-          return message2(arg1, arg2, arg3);
+          return message(arg1, arg2, arg3);
         }
       }
       class NodeError extends Base {
@@ -21107,13 +21110,13 @@ var require_stream_writable = __commonJS({
         var buffer = new Array(l);
         var holder = state.corkedRequestsFree;
         holder.entry = entry;
-        var count2 = 0;
+        var count = 0;
         var allBuffers = true;
         while (entry) {
-          buffer[count2] = entry;
+          buffer[count] = entry;
           if (!entry.isBuf) allBuffers = false;
           entry = entry.next;
-          count2 += 1;
+          count += 1;
         }
         buffer.allBuffers = allBuffers;
         doWrite(stream, state, true, state.length, buffer, "", holder.finish);
@@ -25725,8 +25728,8 @@ var require_buildkit = __commonJS({
         };
       }
       var buffer = Buffer.from(base64Data, ENCODING_BASE64);
-      var message2 = StatusResponse2.decode(buffer);
-      return StatusResponse2.toObject(message2, {
+      var message = StatusResponse2.decode(buffer);
+      return StatusResponse2.toObject(message, {
         longs: String,
         enums: String,
         bytes: String,
@@ -27478,8 +27481,9 @@ function formatBytes(bytes) {
   }
   return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
 }
-function plural(count2, word) {
-  return `${count2} ${word}${count2 === 1 ? "" : "s"}`;
+function plural(count, word) {
+  if (count === 1) return `1 ${word}`;
+  return `${count} ${/[^aeiou]y$/.test(word) ? `${word.slice(0, -1)}ies` : `${word}s`}`;
 }
 
 // src/app/progress.ts
@@ -27508,8 +27512,8 @@ var RateMeter = class {
     return this.smoothed;
   }
 };
-function formatDuration(seconds2) {
-  const whole = Math.max(0, Math.round(seconds2));
+function formatDuration(seconds) {
+  const whole = Math.max(0, Math.round(seconds));
   const h = Math.floor(whole / 3600);
   const m = Math.floor(whole % 3600 / 60);
   const s = String(whole % 60).padStart(2, "0");
@@ -27561,8 +27565,8 @@ function describeProgress(state) {
   return line;
 }
 function describeDone(state, now) {
-  const seconds2 = Math.max(now - state.startedAt, 1) / 1e3;
-  return `${state.kind} ${state.name}: ${formatBytes(state.bytes)} in ${seconds2.toFixed(1)} s (${formatBytes(state.bytes / seconds2)}/s)`;
+  const seconds = Math.max(now - state.startedAt, 1) / 1e3;
+  return `${state.kind} ${state.name}: ${formatBytes(state.bytes)} in ${seconds.toFixed(1)} s (${formatBytes(state.bytes / seconds)}/s)`;
 }
 var HumanDisplay = class {
   constructor(options) {
@@ -27573,10 +27577,10 @@ var HumanDisplay = class {
     const quiet = options.quiet;
     this.log = {
       debug: () => void 0,
-      info: (message2) => {
-        if (!quiet) this.line(message2);
+      info: (message) => {
+        if (!quiet) this.line(message);
       },
-      warn: (message2) => this.line(message2, "warning: "),
+      warn: (message) => this.line(message, "warning: "),
       group: async (title, fn) => {
         if (!quiet) this.line(title, "==> ");
         return fn();
@@ -27592,8 +27596,8 @@ var HumanDisplay = class {
   mask;
   log;
   onTransfer;
-  notice(message2) {
-    this.line(message2);
+  notice(message) {
+    this.line(message);
   }
   finish(outcome) {
     const stopped = [...this.tracker.active.values()];
@@ -27752,32 +27756,32 @@ import path3 from "node:path";
 // src/docker/address.ts
 var ACCEPTED = "unix:///path/to/docker.sock, tcp://host:port or ssh://user@host[:port]";
 function parseAddress(address, source) {
-  const invalid2 = (why) => new InvalidSettingsError(
+  const invalid = (why) => new InvalidSettingsError(
     `Invalid ${source} '${redact(address)}': ${why}. Expected ${ACCEPTED}.`
   );
   if (address.startsWith("/")) return { scheme: "unix", socketPath: address };
   if (address.startsWith("unix://")) {
     const socketPath = address.slice("unix://".length);
-    if (!socketPath.startsWith("/")) throw invalid2("the socket path must be absolute");
+    if (!socketPath.startsWith("/")) throw invalid("the socket path must be absolute");
     return { scheme: "unix", socketPath };
   }
   let url;
   try {
     url = new URL(address);
   } catch {
-    throw invalid2("not a URL");
+    throw invalid("not a URL");
   }
   if (url.protocol !== "tcp:" && url.protocol !== "ssh:") {
-    throw invalid2(`the scheme '${url.protocol.replace(/:$/, "")}' is not supported`);
+    throw invalid(`the scheme '${url.protocol.replace(/:$/, "")}' is not supported`);
   }
-  if (!url.hostname) throw invalid2("no host");
-  if (url.pathname && url.pathname !== "/") throw invalid2("a path after the host");
+  if (!url.hostname) throw invalid("no host");
+  if (url.pathname && url.pathname !== "/") throw invalid("a path after the host");
   const port = url.port ? Number(url.port) : void 0;
   if (url.protocol === "tcp:") {
-    if (url.username || url.password) throw invalid2("tcp addresses take no user");
+    if (url.username || url.password) throw invalid("tcp addresses take no user");
     return { scheme: "tcp", host: url.hostname, port };
   }
-  if (url.password) throw invalid2("a password in the address is not supported; use an ssh key");
+  if (url.password) throw invalid("a password in the address is not supported; use an ssh key");
   return { scheme: "ssh", host: url.hostname, port, username: decodeURIComponent(url.username) };
 }
 function redact(address) {
@@ -28016,25 +28020,25 @@ var CERT_UNTRUSTED = /* @__PURE__ */ new Set([
 function explainConnectionError(connection2, error) {
   const e = error ?? {};
   const code = e.code ?? "";
-  const message2 = e.message ?? String(error);
+  const message = e.message ?? String(error);
   const at = `${connection2.address} (from ${connection2.source})`;
   const tlsDir = connection2.tls ? `${connection2.tls.dir} (${connection2.tls.setting})` : "";
   if (CERT_UNTRUSTED.has(code)) {
-    return `TLS verification of the engine at ${at} failed: ${message2} (${code}). The engine's certificate is not signed by the ca.pem in ${tlsDir}, or does not name this address. Put the CA that signed the engine's certificate there.`;
+    return `TLS verification of the engine at ${at} failed: ${message} (${code}). The engine's certificate is not signed by the ca.pem in ${tlsDir}, or does not name this address. Put the CA that signed the engine's certificate there.`;
   }
-  if (/^ERR_SSL_.*ALERT/.test(code) || /alert (bad certificate|unknown ca)/i.test(message2)) {
-    return `The engine at ${at} refused the TLS client certificate (${code || message2}). Put a cert.pem and key.pem signed by the engine's CA in ${tlsDir}.`;
+  if (/^ERR_SSL_.*ALERT/.test(code) || /alert (bad certificate|unknown ca)/i.test(message)) {
+    return `The engine at ${at} refused the TLS client certificate (${code || message}). Put a cert.pem and key.pem signed by the engine's CA in ${tlsDir}.`;
   }
   if (connection2.options.protocol !== "ssh") return void 0;
   const username = connection2.options.username ?? "";
   if (e.level === "client-authentication") {
     return `ssh authentication as ${username} to ${at} failed: no key was accepted. Load the key into ssh-agent (SSH_AUTH_SOCK) or put it in ~/.ssh (id_ed25519, id_ecdsa or id_rsa), and make sure the host's authorized_keys has its public half.`;
   }
-  if (/Host denied/.test(message2)) {
+  if (/Host denied/.test(message)) {
     return `ssh to ${at}: the host's key is not in ~/.ssh/known_hosts, or differs from the one there. Check the host's key and add it (for example by connecting once with ssh).`;
   }
   if (e.level?.startsWith("client-")) {
-    return `ssh to ${at} failed: ${message2}. Check the address and that sshd answers there.`;
+    return `ssh to ${at} failed: ${message}. Check the address and that sshd answers there.`;
   }
   return void 0;
 }
@@ -28066,8 +28070,8 @@ function engineMessage(error) {
   const e = error;
   if (e.json && typeof e.json === "object" && e.json.message) return e.json.message;
   if (typeof e.json === "string" && e.json.trim()) return e.json.trim();
-  const message2 = error instanceof Error ? error.message : String(error);
-  return message2.replace(/^\(HTTP code \d+\) [a-z ]+ - /, "").trim();
+  const message = errorMessage(error);
+  return message.replace(/^\(HTTP code \d+\) [a-z ]+ - /, "").trim();
 }
 function connectionFailed(error) {
   const code = error.code;
@@ -28749,6 +28753,48 @@ async function removeIfThere(engine, id) {
 // src/shared/timeouts.ts
 var MAX_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1e3);
 
+// src/shared/dependency-order.ts
+function dependencyOrder(nodes, cycleError) {
+  const position = new Map(nodes.map((node, index) => [node.name, index]));
+  const dependencies = new Map(
+    nodes.map((node) => [
+      node.name,
+      [...new Set(node.dependsOn)].filter((name) => position.has(name) && name !== node.name)
+    ])
+  );
+  const selfDependent = nodes.find((node) => node.dependsOn.includes(node.name));
+  if (selfDependent) {
+    throw cycleError(`${selfDependent.name} -> ${selfDependent.name}`);
+  }
+  const ordered = [];
+  const placed = /* @__PURE__ */ new Set();
+  while (ordered.length < nodes.length) {
+    const ready = nodes.find(
+      (node) => !placed.has(node.name) && dependencies.get(node.name).every((dep) => placed.has(dep))
+    );
+    if (ready === void 0) {
+      const cycle = findCycle(
+        nodes.filter((node) => !placed.has(node.name)).map((node) => node.name),
+        dependencies
+      );
+      throw cycleError(cycle.join(" -> "));
+    }
+    ordered.push(ready.name);
+    placed.add(ready.name);
+  }
+  return ordered;
+}
+function findCycle(remaining, dependencies) {
+  const left = new Set(remaining);
+  const path4 = [];
+  let current = remaining[0];
+  while (!path4.includes(current)) {
+    path4.push(current);
+    current = dependencies.get(current).find((dep) => left.has(dep));
+  }
+  return [...path4.slice(path4.indexOf(current)), current];
+}
+
 // src/snapshot/capture.ts
 var LABEL = {
   consistency: "docker-snapshot.consistency",
@@ -28931,6 +28977,30 @@ function captureNetwork(details) {
     }
   };
 }
+function recordsInOrder(containers, defaultConsistency, log) {
+  const byId = /* @__PURE__ */ new Map();
+  for (const details of containers) {
+    byId.set(details.Id, containerName(details));
+    byId.set(details.Id.slice(0, 12), containerName(details));
+  }
+  const records = containers.map((details) => {
+    let consistency = consistencyFor(details.Config.Labels ?? {}, defaultConsistency);
+    if (details.State.Paused && consistency !== "none") {
+      log.warn(
+        `${containerName(details)} was already paused by someone else: it is left as it is, and recorded with consistency none, since this run did not ${consistency} it`
+      );
+      consistency = "none";
+    }
+    return { details, record: captureContainer(details, consistency, byId) };
+  });
+  const order = dependencyOrder(
+    records.map((r) => r.record),
+    (cycle) => new InvalidSettingsError(
+      `containers depend on each other in a cycle (${cycle}): nothing was paused. Break the cycle (links, network_mode container:, docker-snapshot.depends-on labels).`
+    )
+  );
+  return order.map((name) => records.find((r) => r.record.name === name));
+}
 
 // src/snapshot/hooks.ts
 function hasHook(details, phase) {
@@ -28958,20 +29028,20 @@ async function runHook(engine, details, phase, defaultTimeoutMs, log) {
     problem = `exited with code ${result.exitCode}`;
   }
   if (!problem) return;
-  const message2 = `${name}: the ${label} hook ${problem}${tail ? `; its last output:
+  const message = `${name}: the ${label} hook ${problem}${tail ? `; its last output:
 ${tail}` : ""}
 Fix the command, or set the label ${LABEL.onHookFailure}=continue to snapshot anyway.`;
   if (labels2[LABEL.onHookFailure] === "continue") {
-    log.warn(message2);
+    log.warn(message);
     return;
   }
-  throw new HookError(message2);
+  throw new HookError(message);
 }
 function labelTimeoutMs(container, label, defaultTimeoutMs, log) {
   if (label === void 0 || label.trim() === "") return defaultTimeoutMs;
-  const seconds2 = Number(label);
-  if (Number.isFinite(seconds2) && seconds2 > 0 && seconds2 <= MAX_TIMEOUT_SECONDS) {
-    return seconds2 * 1e3;
+  const seconds = Number(label);
+  if (Number.isFinite(seconds) && seconds > 0 && seconds <= MAX_TIMEOUT_SECONDS) {
+    return seconds * 1e3;
   }
   log.warn(
     `${container}: ignoring label ${LABEL.hookTimeout}=${label}: expected seconds between 1 and ${MAX_TIMEOUT_SECONDS}; the hook gets ${defaultTimeoutMs / 1e3} s`
@@ -29402,9 +29472,6 @@ function errorCode(error) {
     return typeof error.code === "string" ? error.code : void 0;
   }
   return void 0;
-}
-function errorMessage(error) {
-  return error instanceof Error ? error.message : String(error);
 }
 function isMissing(error) {
   const code = errorCode(error);
@@ -30459,8 +30526,8 @@ var Authenticator = class {
         `The token server ${url.origin} of ${where} gave no token for ${scope} (${response.status}). Try again later, or check the registry.`
       );
     }
-    const seconds2 = typeof body.expires_in === "number" ? body.expires_in : DEFAULT_TOKEN_SECONDS;
-    this.tokens.set(scope, { value, expiresAt: Date.now() + Math.max(seconds2 - 10, 1) * 1e3 });
+    const seconds = typeof body.expires_in === "number" ? body.expires_in : DEFAULT_TOKEN_SECONDS;
+    this.tokens.set(scope, { value, expiresAt: Date.now() + Math.max(seconds - 10, 1) * 1e3 });
     return value;
   }
 };
@@ -31180,11 +31247,11 @@ async function openStore2(spec, access3, beforeCreate, given = {}) {
     case "directory":
       return DirectoryStore.open(spec.path, access3 === "write", beforeCreate);
     case "artifact": {
-      const { ArtifactStore } = await import("./artifact-CM6LZ476.js");
+      const { ArtifactStore } = await import("./artifact-TK454NWQ.js");
       return ArtifactStore.open(spec, access3);
     }
     case "cache": {
-      const { CacheStore } = await import("./cache-2OLCB5DG.js");
+      const { CacheStore } = await import("./cache-3KQ6MWXJ.js");
       return CacheStore.open(spec.key, access3);
     }
     case "registry": {
@@ -31377,9 +31444,9 @@ function spawnFilter(binary, args, mode) {
   let stderr = "";
   const fail = (detail, cause) => {
     const what = mode === "decompress" ? "decompress the archive" : "compress the archive";
-    const message2 = `zstd could not ${what}: ${detail}${stderr ? `: ${stderr.trim()}` : ""}`;
+    const message = `zstd could not ${what}: ${detail}${stderr ? `: ${stderr.trim()}` : ""}`;
     const options = cause === void 0 ? void 0 : { cause };
-    return mode === "decompress" ? new ArchiveIntegrityError(message2, options) : new SnapshotError(message2, options);
+    return mode === "decompress" ? new ArchiveIntegrityError(message, options) : new SnapshotError(message, options);
   };
   const duplex = new Duplex({
     write(chunk, _encoding, callback) {
@@ -31567,9 +31634,9 @@ var TarFaults = class {
   /** What tar-stream's own failure means for the reader. */
   parseError(error) {
     if (error instanceof ArchiveIntegrityError) return error;
-    const message2 = error instanceof Error ? error.message : String(error);
-    if (message2 === "Unexpected end of data") return this.truncated("in the middle of an entry");
-    return new ArchiveIntegrityError(`${this.subject} is not a valid tar: ${message2}.`, {
+    const message = errorMessage(error);
+    if (message === "Unexpected end of data") return this.truncated("in the middle of an entry");
+    return new ArchiveIntegrityError(`${this.subject} is not a valid tar: ${message}.`, {
       cause: error
     });
   }
@@ -31787,9 +31854,12 @@ async function inspectArchive(stored, expected) {
   } catch (error) {
     decompressor.destroy();
     if (error instanceof SnapshotError) throw error;
-    throw new StoreError(`Reading ${expected.object ?? "the archive"} failed: ${message(error)}`, {
-      cause: error
-    });
+    throw new StoreError(
+      `Reading ${expected.object ?? "the archive"} failed: ${errorMessage(error)}`,
+      {
+        cause: error
+      }
+    );
   }
   await unpacking;
   if (digest.bytes < expected.storedBytes) {
@@ -31824,7 +31894,7 @@ function checkFormat(subject, compression, head) {
   );
 }
 function explainDecompressionError(error, subject, compression) {
-  const text = message(error);
+  const text = errorMessage(error);
   if (/unexpected end|premature end/i.test(text)) {
     return new ArchiveIntegrityError(
       `${subject} is truncated: the ${compression} stream ends early (${text}). It was cut while the snapshot was written; restore from another snapshot.`,
@@ -31863,9 +31933,6 @@ var BranchFeed = class extends Writable3 {
 };
 function startsWith(bytes, prefix) {
   return bytes.length >= prefix.length && bytes.subarray(0, prefix.length).equals(prefix);
-}
-function message(error) {
-  return error instanceof Error ? error.message : String(error);
 }
 
 // src/archive/pack.ts
@@ -31962,9 +32029,6 @@ var ScanningCounter = class extends Transform2 {
   }
 };
 
-// src/restore/restore.ts
-import { addAbortSignal as addAbortSignal2 } from "node:stream";
-
 // src/restore/archives.ts
 var import_tar_stream2 = __toESM(require_tar_stream(), 1);
 import { Readable as Readable6, Writable as Writable4, pipeline as pipeline3 } from "node:stream";
@@ -32009,7 +32073,7 @@ async function verifyStoredDigest(store, snapshotId, archive, what) {
     await pipelineAsync(await store.get(snapshotId, archive.object), digest, discard());
   } catch (error) {
     if (error instanceof SnapshotError) throw error;
-    throw new StoreError(`Reading ${archive.object} (${what}) failed: ${errorMessage2(error)}`, {
+    throw new StoreError(`Reading ${archive.object} (${what}) failed: ${errorMessage(error)}`, {
       cause: error
     });
   }
@@ -32026,7 +32090,7 @@ async function verifyImageArchive(store, snapshotId, image) {
   } catch (error) {
     if (error instanceof SnapshotError) throw error;
     throw new ArchiveIntegrityError(
-      `Archive ${archive.object} (${what}) is not a readable image archive: ${errorMessage2(error)}. Restore from another snapshot.`,
+      `Archive ${archive.object} (${what}) is not a readable image archive: ${errorMessage(error)}. Restore from another snapshot.`,
       { cause: error }
     );
   }
@@ -32099,9 +32163,6 @@ function digestOf(digest) {
 }
 function discard() {
   return new Writable4({ write: (_chunk, _encoding, done) => done() });
-}
-function errorMessage2(error) {
-  return error instanceof Error ? error.message : String(error);
 }
 
 // src/restore/aside.ts
@@ -32402,14 +32463,282 @@ var Originals = class {
   }
 };
 
+// src/shared/cleanup.ts
+async function tryEach(steps, onDone) {
+  const left = [];
+  for (const { what, run: run2 } of steps) {
+    try {
+      await run2();
+      onDone?.(what);
+    } catch (error) {
+      left.push(`${what} (${describeError(error)})`);
+    }
+  }
+  return left;
+}
+
+// src/restore/unwind.ts
+async function unwind(error, at, options, engine, log) {
+  const { signal } = options;
+  const reason = signal?.aborted ? new SnapshotError(`${describeError(signal.reason)}.`) : error;
+  const created = [
+    ...at.created.containers.map((c) => `container ${c.name}`),
+    ...at.created.volumes.map((v) => `volume ${v}`),
+    ...at.created.networks.map((n) => `network ${n}`)
+  ];
+  const stopped = `Restore of snapshot ${at.snapshotId} stopped at step '${at.step}'`;
+  const aside = at.originals.any;
+  if (created.length === 0 && !aside) {
+    return withContext(reason, `${stopped}; no container, volume or network was changed.`);
+  }
+  const parts = [`${stopped}.`];
+  const keep = options.keepOnFailure === true && !aside;
+  if (created.length === 0) {
+    parts.push("It had created nothing.");
+  } else if (keep) {
+    parts.push(`Created so far and kept (keep-on-failure): ${created.join(", ")}.`);
+  } else {
+    const left = await removeCreated(at.created, engine, log);
+    parts.push(
+      `Created so far and removed again: ${created.join(", ")}.` + (left.length > 0 ? ` Could not remove: ${left.join("; ")}; remove them by hand.` : "")
+    );
+  }
+  if (aside) {
+    const { back, left } = await at.originals.putBack();
+    if (back.length > 0) {
+      parts.push(`The originals were put back as they were: ${back.join(", ")}.`);
+    }
+    if (left.length > 0) {
+      parts.push(
+        `Could not put back: ${left.join("; ")}. Put them back by hand as the README's 'If a replace is cut short' says.`
+      );
+    }
+  } else {
+    parts.push("Existing containers, volumes and networks were not changed.");
+  }
+  if (error instanceof HealthError && !keep && created.length > 0) {
+    parts.push(
+      aside ? "Restore beside them with a prefix and keep-on-failure true (--keep-on-failure) to read the container logs." : "Restore again with keep-on-failure true (--keep-on-failure) to keep them and read the container logs."
+    );
+  }
+  return withContext(reason, parts.join(" "));
+}
+function removeCreated(created, engine, log) {
+  const steps = [
+    // Only volumes the engine made for it; named ones (ours included) are left to the next kind.
+    ...[...created.containers].reverse().map(({ id, name }) => ({
+      what: `container ${name}`,
+      run: () => engine.removeContainer(id, { force: true, volumes: true })
+    })),
+    ...[...created.volumes].reverse().map((volume) => ({
+      what: `volume ${volume}`,
+      run: () => engine.removeVolume(volume)
+    })),
+    ...[...created.networks].reverse().map((network) => ({
+      what: `network ${network}`,
+      run: () => engine.removeNetwork(network)
+    }))
+  ];
+  return tryEach(steps, (what) => log.info(`removed ${what} (created by this restore)`));
+}
+function withContext(error, context) {
+  if (error instanceof SnapshotError) {
+    const Kind = error.constructor;
+    return new Kind(`${error.message} ${context}`, { cause: error });
+  }
+  return new SnapshotError(`${describeError(error)} ${context}`, { cause: error });
+}
+
+// src/shared/near-matches.ts
+var SHOWN = 5;
+function editDistance(a, b) {
+  const rows = [Array.from({ length: b.length + 1 }, (_, j) => j)];
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      let best = Math.min(
+        rows[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
+        rows[i - 1][j] + 1,
+        row[j - 1] + 1
+      );
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        best = Math.min(best, rows[i - 2][j - 2] + 1);
+      }
+      row.push(best);
+    }
+    rows.push(row);
+  }
+  return rows[a.length][b.length];
+}
+function nearMatches(asked, candidates) {
+  const wanted = asked.toLowerCase();
+  const tolerance = Math.max(1, Math.floor(wanted.length / 3));
+  const scored = [];
+  for (const name of new Set(candidates)) {
+    if (name === asked) continue;
+    const candidate = name.toLowerCase();
+    const distance = editDistance(wanted, candidate);
+    const contains = wanted.length >= 3 && (candidate.includes(wanted) || wanted.includes(candidate));
+    if (distance <= tolerance || contains) scored.push({ name, distance });
+  }
+  scored.sort((a, b) => a.distance - b.distance || a.name.localeCompare(b.name));
+  return scored.slice(0, SHOWN).map((match) => match.name);
+}
+function didYouMean(matches) {
+  if (matches.length === 0) return "";
+  const quoted = matches.map((name) => `'${name}'`);
+  const list3 = quoted.length === 1 ? quoted[0] : `${quoted.slice(0, -1).join(", ")} or ${quoted.at(-1)}`;
+  return ` Did you mean ${list3}?`;
+}
+
+// src/snapshot/targets.ts
+var COMPOSE_LABEL = {
+  project: "com.docker.compose.project",
+  service: "com.docker.compose.service"
+};
+function describeSelection(selection) {
+  const parts = [];
+  if (selection.containers.length) parts.push(`containers ${selection.containers.join(", ")}`);
+  if (selection.composeProject) parts.push(`compose project ${selection.composeProject}`);
+  if (selection.labels.length) parts.push(`labels ${selection.labels.join(", ")}`);
+  if (selection.all) parts.push("all containers");
+  return parts.join(" and ");
+}
+async function containersLike(engine, name) {
+  const all = await engine.listContainers();
+  const names2 = all.flatMap((c) => c.Names.map((n) => n.replace(/^\//, "")));
+  return didYouMean(nearMatches(name, names2));
+}
+async function labelsLike(engine, selection) {
+  const labels2 = (await engine.listContainers()).flatMap((c) => Object.entries(c.Labels ?? {}));
+  const hints = [];
+  if (selection.composeProject !== void 0) {
+    const projects = labels2.filter(([key]) => key === COMPOSE_LABEL.project).map(([, value]) => value);
+    if (!projects.includes(selection.composeProject)) {
+      hints.push(didYouMean(nearMatches(selection.composeProject, projects)));
+    }
+  }
+  for (const filter of selection.labels) {
+    const candidates = filter.includes("=") ? labels2.map(([key, value]) => `${key}=${value}`) : labels2.map(([key]) => key);
+    if (!candidates.includes(filter)) hints.push(didYouMean(nearMatches(filter, candidates)));
+  }
+  return hints.join("");
+}
+async function resolveTargets(engine, selection, extraVolumes, excludeVolumes) {
+  const ids = /* @__PURE__ */ new Set();
+  for (const name of selection.containers) {
+    const details = await engine.findContainer(name);
+    if (!details) {
+      throw new InvalidSettingsError(
+        `No container named ${name}.${await containersLike(engine, name)} Name a container that exists (docker ps -a lists them).`
+      );
+    }
+    ids.add(details.Id);
+  }
+  const filters = [...selection.labels];
+  if (selection.composeProject) filters.push(`${COMPOSE_LABEL.project}=${selection.composeProject}`);
+  if (filters.length > 0 || selection.all) {
+    const found = await engine.listContainers(filters.length ? { label: filters } : {});
+    if (found.length === 0 && !selection.all) {
+      throw new InvalidSettingsError(
+        `No container matches ${describeSelection({ ...selection, containers: [] })}.${await labelsLike(engine, selection)} Check the labels with docker inspect.`
+      );
+    }
+    for (const summary of found) ids.add(summary.Id);
+  }
+  if (ids.size === 0 && extraVolumes.length === 0) {
+    throw new InvalidSettingsError(
+      "Nothing to snapshot: name containers, a compose project, labels, or all, or list volumes."
+    );
+  }
+  const containers = [];
+  for (const id of ids) {
+    const details = await engine.inspectContainer(id);
+    const labels2 = details.Config.Labels ?? {};
+    if (labels2[CARRIER_LABEL] || labels2[HOLD_LABEL] || labels2[REPAIR_LABEL]) continue;
+    if (labels2[LABEL.exclude] === "true" && !selection.containers.includes(containerName(details))) {
+      continue;
+    }
+    containers.push(details);
+  }
+  containers.sort((a, b) => containerName(a).localeCompare(containerName(b)));
+  const excluded = new Set(excludeVolumes);
+  const mounted = /* @__PURE__ */ new Set();
+  for (const details of containers) {
+    for (const mount of details.Mounts ?? []) {
+      if (mount.Type === "volume" && mount.Name) mounted.add(mount.Name);
+    }
+  }
+  const volumes = [];
+  const excludedVolumes = [];
+  for (const name of [.../* @__PURE__ */ new Set([...mounted, ...extraVolumes])].sort()) {
+    if (excluded.has(name) && !mounted.has(name)) continue;
+    const volume = await engine.findVolume(name);
+    if (!volume) {
+      const names2 = (await engine.listVolumes()).map((v) => v.Name);
+      throw new InvalidSettingsError(
+        `No volume named ${name}.${didYouMean(nearMatches(name, names2))} Name a volume that exists (docker volume ls lists them).`
+      );
+    }
+    if (excluded.has(name)) excludedVolumes.push(volume);
+    else volumes.push(volume);
+  }
+  const networks = /* @__PURE__ */ new Set();
+  for (const details of containers) {
+    for (const network of Object.keys(details.NetworkSettings?.Networks ?? {})) {
+      if (!BUILTIN_NETWORKS.includes(network)) networks.add(network);
+    }
+  }
+  return { containers, volumes, excludedVolumes, networks: [...networks].sort() };
+}
+function usersOf(name, containers) {
+  return containers.filter((details) => (details.Mounts ?? []).some((mount) => mount.Name === name)).map(containerName);
+}
+async function warnAboutOtherWriters(engine, log, selected, volumes) {
+  const ids = new Set(selected.map((details) => details.Id));
+  for (const volume of volumes) {
+    const users = await engine.listContainers({
+      volume: [volume.Name],
+      status: ["running"]
+    });
+    const writers = users.filter((user) => !ids.has(user.Id)).filter((user) => user.Mounts.some((mount) => mount.Name === volume.Name && mount.RW)).map((user) => (user.Names[0] ?? user.Id).replace(/^\//, ""));
+    if (writers.length === 0) continue;
+    log.warn(
+      `volume ${volume.Name} is mounted read-write by ${writers.join(", ")}, running and not part of this snapshot: what it writes during the copy may leave the archive torn. Add it to the selection, or stop it first.`
+    );
+  }
+}
+async function findTargets(engine, log, options) {
+  const targets = await log.group("Finding what to snapshot", async () => {
+    const found = await resolveTargets(
+      engine,
+      options.selection,
+      options.volumes,
+      options.excludeVolumes
+    );
+    log.info(
+      `containers: ${found.containers.map(containerName).join(", ") || "none"}; volumes: ${found.volumes.map((v) => v.Name).join(", ") || "none"}; networks: ${found.networks.join(", ") || "none"}`
+    );
+    for (const volume of found.excludedVolumes) {
+      log.info(
+        `volume ${volume.Name} is excluded: its contents are not taken; a restore gives ${usersOf(volume.Name, found.containers).join(", ")} a new empty volume ${volume.Name}`
+      );
+    }
+    return found;
+  });
+  await warnAboutOtherWriters(engine, log, targets.containers, targets.volumes);
+  return targets;
+}
+
 // src/restore/names.ts
-var COMPOSE_PROJECT_LABEL = "com.docker.compose.project";
-var PREFIX_PATTERN = /^(?:[a-zA-Z0-9][a-zA-Z0-9_.-]*)?$/;
+var PREFIX_PATTERN = new RegExp(`^(?:${ENGINE_NAME})?$`);
 var SPECIAL_NETWORK_MODES = /* @__PURE__ */ new Set(["", "default", ...BUILTIN_NETWORKS]);
 function checkPrefix(prefix) {
   if (!PREFIX_PATTERN.test(prefix)) {
-    throw new InvalidSettingsError(
-      `Invalid prefix '${prefix}'. Expected letters, digits, '_', '.' or '-', starting with a letter or digit (e.g. 'copy-'), or nothing.`
+    throw invalidInput(
+      "prefix",
+      prefix,
+      "Expected letters, digits, '_', '.' or '-', starting with a letter or digit."
     );
   }
 }
@@ -32421,7 +32750,6 @@ var NameMap = class {
   #volumeNames = /* @__PURE__ */ new Set();
   #networkNames = /* @__PURE__ */ new Set();
   constructor(manifest, prefix) {
-    checkPrefix(prefix);
     this.prefix = prefix;
     for (const container of manifest.containers) {
       this.#containerNames.add(container.name);
@@ -32481,9 +32809,9 @@ var NameMap = class {
   /** Labels with the compose project prefixed; every other label as it was. */
   labels(labels2) {
     if (labels2 === void 0 || this.prefix === "") return labels2;
-    const project = labels2[COMPOSE_PROJECT_LABEL];
+    const project = labels2[COMPOSE_LABEL.project];
     if (project === void 0) return labels2;
-    return { ...labels2, [COMPOSE_PROJECT_LABEL]: `${this.prefix}${project}` };
+    return { ...labels2, [COMPOSE_LABEL.project]: `${this.prefix}${project}` };
   }
 };
 function containerReferences(record, names2) {
@@ -32852,6 +33180,195 @@ function bindReplacements(mounts, container) {
   return replacements;
 }
 
+// src/restore/create.ts
+import { addAbortSignal as addAbortSignal2 } from "node:stream";
+
+// src/restore/networks.ts
+function networkCreateSpec(record, target, names2, withAddressing = true) {
+  return {
+    Name: target,
+    Driver: record.driver,
+    Internal: record.internal,
+    Attachable: record.attachable,
+    EnableIPv6: record.enableIPv6,
+    Labels: names2.labels(record.labels) ?? {},
+    Options: record.options,
+    IPAM: {
+      Driver: record.ipam.driver,
+      Options: record.ipam.options,
+      Config: withAddressing ? record.ipam.config.map((entry) => ({
+        Subnet: entry.subnet,
+        IPRange: entry.ipRange,
+        Gateway: entry.gateway
+      })) : []
+    }
+  };
+}
+function isAddressConflict(message) {
+  return /pool overlaps|overlaps with|conflicts with network|address already in use/i.test(message);
+}
+
+// src/restore/create.ts
+async function restoreVolumes(steps, plan, names2) {
+  const { signal } = steps.options;
+  signal?.throwIfAborted();
+  await steps.originals.setAsideContainers(plan.containers, plan.volumes);
+  const restored = [];
+  for (const volume of plan.volumes) {
+    const { record, target } = volume;
+    if (volume.action === "skip") {
+      steps.log.info(`volume ${target} exists: skipped, its contents are left as they are`);
+      restored.push({ name: record.name, target, action: "skipped", entries: 0 });
+      continue;
+    }
+    signal?.throwIfAborted();
+    let emptied = false;
+    if (volume.action === "replace") {
+      await steps.originals.setAsideVolume(volume, signal);
+      emptied = await steps.originals.clearVolume(target) === "emptied";
+    }
+    if (!emptied) {
+      await steps.engine.createVolume({
+        name: target,
+        driver: record.driver,
+        driverOptions: record.driverOptions,
+        labels: names2.labels(record.labels) ?? {}
+      });
+      steps.created.volumes.push(target);
+    }
+    if (!("archive" in record)) {
+      steps.log.info(
+        `volume ${target}: created empty (${record.name} was excluded from the snapshot)`
+      );
+      restored.push({
+        name: record.name,
+        target,
+        action: volume.action === "replace" ? "replaced" : "created",
+        entries: 0,
+        empty: true
+      });
+      continue;
+    }
+    const started = Date.now();
+    const what = `volume ${record.name}`;
+    const { tar, check } = openArchiveTar(steps.store, steps.snapshotId, record.archive, what);
+    steps.log.info(`volume ${target}: writing ${plural(record.entries, "entry")}`);
+    await steps.engine.writeVolume(
+      target,
+      signal ? addAbortSignal2(signal, tar) : tar,
+      rootEntryTar(record.root, "volume")
+    );
+    check();
+    steps.log.info(
+      `volume ${target}: ${plural(record.entries, "entry")} written in ${Date.now() - started} ms`
+    );
+    restored.push({
+      name: record.name,
+      target,
+      action: volume.action === "replace" ? "replaced" : "created",
+      entries: record.entries
+    });
+  }
+  return restored;
+}
+async function restoreNetworks(steps, plan, names2) {
+  const restored = [];
+  for (const network of plan.networks) {
+    const { record, target } = network;
+    if (network.action === "reuse") {
+      restored.push({ name: record.name, target, action: "reused" });
+      continue;
+    }
+    try {
+      await steps.engine.createNetwork(networkCreateSpec(record, target, names2));
+    } catch (error) {
+      const staticAddresses = plan.containers.some(
+        (c) => c.record.endpoints.some((e) => e.network === record.name && (e.ipv4Address || e.ipv6Address))
+      );
+      if (record.ipam.config.length === 0 || staticAddresses || !isAddressConflict(describeError(error))) {
+        throw error;
+      }
+      steps.log.warn(
+        `network ${target}: its recorded subnet ${record.ipam.config.map((c) => c.subnet).join(", ")} is taken on this engine (by the original, when restoring beside it); created it with a subnet the engine chose`
+      );
+      await steps.engine.createNetwork(networkCreateSpec(record, target, names2, false));
+    }
+    steps.created.networks.push(target);
+    steps.log.info(`created network ${target} (${record.driver})`);
+    restored.push({ name: record.name, target, action: "created" });
+  }
+  return restored;
+}
+async function createContainers(steps, plan, names2, images, environments, manifest) {
+  const byName = new Map(manifest.containers.map((c) => [c.name, c]));
+  const restored = [];
+  for (const container of plan.containers) {
+    const { record, target } = container;
+    if (container.action === "skip") {
+      steps.log.info(`container ${target} exists: skipped, left as it is`);
+      restored.push({ name: record.name, target, action: "skipped", state: "skipped" });
+      continue;
+    }
+    steps.options.signal?.throwIfAborted();
+    const { spec, connect: connect2 } = buildCreateSpec(record, target, {
+      names: names2,
+      image: images.get(record.image).reference,
+      ports: steps.options.ports,
+      env: environments.get(record.name),
+      containers: byName,
+      bindReplacements: bindReplacements(steps.bindMounts, target)
+    });
+    const id = await steps.engine.createContainer(spec);
+    steps.created.containers.push({ id, name: target });
+    for (const endpoint of connect2) {
+      await steps.engine.connectNetwork(endpoint.network, id, endpoint);
+    }
+    steps.log.info(`created container ${target} from ${spec.Image}`);
+    restored.push({
+      name: record.name,
+      target,
+      id,
+      action: container.action === "replace" ? "replaced" : "created",
+      state: "created"
+    });
+  }
+  return restored;
+}
+async function startContainers(steps, plan, containers) {
+  if (!steps.options.start) {
+    steps.log.info("not starting containers (start is off)");
+    return;
+  }
+  const byName = new Map(containers.map((c) => [c.name, c]));
+  const states = /* @__PURE__ */ new Map();
+  const waitFor = async (container) => {
+    if (states.has(container.name)) return;
+    const started = Date.now();
+    const state = await steps.engine.waitHealthy(
+      container.id,
+      steps.options.waitTimeoutMs,
+      steps.options.signal
+    );
+    states.set(container.name, state);
+    container.state = state;
+    steps.log.info(`${container.target} is ${state} (${Date.now() - started} ms)`);
+  };
+  const startedOnes = [];
+  for (const planned of plan.containers) {
+    const container = byName.get(planned.record.name);
+    if (container.id === void 0 || !planned.record.running) continue;
+    for (const dependency of planned.record.dependsOn) {
+      const other = byName.get(dependency);
+      if (other && startedOnes.includes(other)) await waitFor(other);
+    }
+    steps.options.signal?.throwIfAborted();
+    await steps.engine.startContainer(container.id);
+    startedOnes.push(container);
+    steps.log.info(`started ${container.target}`);
+  }
+  for (const container of startedOnes) await waitFor(container);
+}
+
 // src/restore/env.ts
 function envName(entry) {
   const equals = entry.indexOf("=");
@@ -32996,73 +33513,6 @@ async function restoreImage(engine, store, snapshotId, image, auth, log) {
 }
 function describeImage(image) {
   return image.role === "commit" ? `the commit of container ${image.container}` : "a source image";
-}
-
-// src/restore/networks.ts
-function networkCreateSpec(record, target, names2, withAddressing = true) {
-  return {
-    Name: target,
-    Driver: record.driver,
-    Internal: record.internal,
-    Attachable: record.attachable,
-    EnableIPv6: record.enableIPv6,
-    Labels: names2.labels(record.labels) ?? {},
-    Options: record.options,
-    IPAM: {
-      Driver: record.ipam.driver,
-      Options: record.ipam.options,
-      Config: withAddressing ? record.ipam.config.map((entry) => ({
-        Subnet: entry.subnet,
-        IPRange: entry.ipRange,
-        Gateway: entry.gateway
-      })) : []
-    }
-  };
-}
-function isAddressConflict(message2) {
-  return /pool overlaps|overlaps with|conflicts with network|address already in use/i.test(message2);
-}
-
-// src/shared/dependency-order.ts
-function dependencyOrder(nodes, cycleError) {
-  const position = new Map(nodes.map((node, index) => [node.name, index]));
-  const dependencies = new Map(
-    nodes.map((node) => [
-      node.name,
-      [...new Set(node.dependsOn)].filter((name) => position.has(name) && name !== node.name)
-    ])
-  );
-  const selfDependent = nodes.find((node) => node.dependsOn.includes(node.name));
-  if (selfDependent) {
-    throw cycleError(`${selfDependent.name} -> ${selfDependent.name}`);
-  }
-  const ordered = [];
-  const placed = /* @__PURE__ */ new Set();
-  while (ordered.length < nodes.length) {
-    const ready = nodes.find(
-      (node) => !placed.has(node.name) && dependencies.get(node.name).every((dep) => placed.has(dep))
-    );
-    if (ready === void 0) {
-      const cycle = findCycle(
-        nodes.filter((node) => !placed.has(node.name)).map((node) => node.name),
-        dependencies
-      );
-      throw cycleError(cycle.join(" -> "));
-    }
-    ordered.push(ready.name);
-    placed.add(ready.name);
-  }
-  return ordered;
-}
-function findCycle(remaining, dependencies) {
-  const left = new Set(remaining);
-  const path4 = [];
-  let current = remaining[0];
-  while (!path4.includes(current)) {
-    path4.push(current);
-    current = dependencies.get(current).find((dep) => left.has(dep));
-  }
-  return [...path4.slice(path4.indexOf(current)), current];
 }
 
 // src/restore/plan.ts
@@ -33293,24 +33743,6 @@ var STEP_TITLES = {
   start: "Starting containers"
 };
 var STEPS = Object.keys(STEP_TITLES);
-function checkRestoreOptions(options) {
-  checkPrefix(options.prefix);
-  if (!["fail", "replace", "skip"].includes(options.onConflict)) {
-    throw new InvalidSettingsError(
-      `Invalid on-conflict '${String(options.onConflict)}'. Expected one of: fail, replace, skip.`
-    );
-  }
-  if (!["keep", "ephemeral", "none"].includes(options.ports)) {
-    throw new InvalidSettingsError(
-      `Invalid ports '${String(options.ports)}'. Expected one of: keep, ephemeral, none.`
-    );
-  }
-  if (!Number.isFinite(options.waitTimeoutMs) || options.waitTimeoutMs <= 0) {
-    throw new InvalidSettingsError(
-      `Invalid wait timeout ${String(options.waitTimeoutMs)} ms. Expected a positive duration.`
-    );
-  }
-}
 var RestoreRun = class {
   constructor(engine, store, options, log) {
     this.engine = engine;
@@ -33337,11 +33769,11 @@ var RestoreRun = class {
   bindMounts = [];
   snapshotId;
   async run() {
-    checkRestoreOptions(this.options);
+    checkPrefix(this.options.prefix);
     try {
       return await this.restore();
     } catch (error) {
-      throw await this.fail(error);
+      throw await unwind(error, this, this.options, this.engine, this.log);
     }
   }
   async restore() {
@@ -33351,10 +33783,10 @@ var RestoreRun = class {
       const read = await readManifest(this.store, this.snapshotId);
       log.info(
         `snapshot ${read.snapshotId} taken ${read.createdAt} (${read.consistency}): ` + [
-          count(read.containers.length, "container"),
-          count(read.volumes.length, "volume"),
-          count(read.networks.length, "network"),
-          count(read.images.length, "image")
+          plural(read.containers.length, "container"),
+          plural(read.volumes.length, "volume"),
+          plural(read.networks.length, "network"),
+          plural(read.images.length, "image")
         ].join(", ")
       );
       return read;
@@ -33389,19 +33821,29 @@ var RestoreRun = class {
       }
       return { images: ready, environments: this.resolveEnvironments(plan, ready) };
     });
+    const context = {
+      engine,
+      log,
+      options,
+      store: this.store,
+      snapshotId: this.snapshotId,
+      created: this.created,
+      originals: this.originals,
+      bindMounts: this.bindMounts
+    };
     const volumes = await this.timed("volumes", async () => {
-      const restored = await this.restoreVolumes(plan, names2);
+      const restored = await restoreVolumes(context, plan, names2);
       const { bindMounts, created, snapshotId, store } = this;
       const imageOf = (key) => images.get(key).reference;
       await createBindVolumes(engine, store, snapshotId, bindMounts, imageOf, created.volumes, log);
       return restored;
     });
-    const networks = await this.timed("networks", () => this.restoreNetworks(plan, names2));
+    const networks = await this.timed("networks", () => restoreNetworks(context, plan, names2));
     const containers = await this.timed(
       "containers",
-      () => this.createContainers(plan, names2, images, environments, manifest)
+      () => createContainers(context, plan, names2, images, environments, manifest)
     );
-    await this.timed("start", () => this.startContainers(plan, containers));
+    await this.timed("start", () => startContainers(context, plan, containers));
     options.signal?.throwIfAborted();
     const replaced = await this.originals.discard();
     return {
@@ -33488,7 +33930,7 @@ var RestoreRun = class {
       const started = Date.now();
       const inspection = await verifyVolumeArchive(this.store, this.snapshotId, volume.record);
       this.log.info(
-        `${volume.record.archive.object}: sha256 and size match, ${count(inspection.entries, "entry")} safe to unpack (${Date.now() - started} ms)`
+        `${volume.record.archive.object}: sha256 and size match, ${plural(inspection.entries, "entry")} safe to unpack (${Date.now() - started} ms)`
       );
     }
     for (const image of plan.images) {
@@ -33525,254 +33967,7 @@ var RestoreRun = class {
     if (missing.length > 0) throw missingEnvError(missing);
     return environments;
   }
-  async restoreVolumes(plan, names2) {
-    const { signal } = this.options;
-    signal?.throwIfAborted();
-    await this.originals.setAsideContainers(plan.containers, plan.volumes);
-    const restored = [];
-    for (const volume of plan.volumes) {
-      const { record, target } = volume;
-      if (volume.action === "skip") {
-        this.log.info(`volume ${target} exists: skipped, its contents are left as they are`);
-        restored.push({ name: record.name, target, action: "skipped", entries: 0 });
-        continue;
-      }
-      signal?.throwIfAborted();
-      let emptied = false;
-      if (volume.action === "replace") {
-        await this.originals.setAsideVolume(volume, signal);
-        emptied = await this.originals.clearVolume(target) === "emptied";
-      }
-      if (!emptied) {
-        await this.engine.createVolume({
-          name: target,
-          driver: record.driver,
-          driverOptions: record.driverOptions,
-          labels: names2.labels(record.labels) ?? {}
-        });
-        this.created.volumes.push(target);
-      }
-      if (!("archive" in record)) {
-        this.log.info(
-          `volume ${target}: created empty (${record.name} was excluded from the snapshot)`
-        );
-        restored.push({
-          name: record.name,
-          target,
-          action: volume.action === "replace" ? "replaced" : "created",
-          entries: 0,
-          empty: true
-        });
-        continue;
-      }
-      const started = Date.now();
-      const what = `volume ${record.name}`;
-      const { tar, check } = openArchiveTar(this.store, this.snapshotId, record.archive, what);
-      this.log.info(`volume ${target}: writing ${count(record.entries, "entry")}`);
-      await this.engine.writeVolume(
-        target,
-        signal ? addAbortSignal2(signal, tar) : tar,
-        rootEntryTar(record.root, "volume")
-      );
-      check();
-      this.log.info(
-        `volume ${target}: ${count(record.entries, "entry")} written in ${Date.now() - started} ms`
-      );
-      restored.push({
-        name: record.name,
-        target,
-        action: volume.action === "replace" ? "replaced" : "created",
-        entries: record.entries
-      });
-    }
-    return restored;
-  }
-  async restoreNetworks(plan, names2) {
-    const restored = [];
-    for (const network of plan.networks) {
-      const { record, target } = network;
-      if (network.action === "reuse") {
-        restored.push({ name: record.name, target, action: "reused" });
-        continue;
-      }
-      try {
-        await this.engine.createNetwork(networkCreateSpec(record, target, names2));
-      } catch (error) {
-        const staticAddresses = plan.containers.some(
-          (c) => c.record.endpoints.some(
-            (e) => e.network === record.name && (e.ipv4Address || e.ipv6Address)
-          )
-        );
-        if (record.ipam.config.length === 0 || staticAddresses || !isAddressConflict(describeError(error))) {
-          throw error;
-        }
-        this.log.warn(
-          `network ${target}: its recorded subnet ${record.ipam.config.map((c) => c.subnet).join(", ")} is taken on this engine (by the original, when restoring beside it); created it with a subnet the engine chose`
-        );
-        await this.engine.createNetwork(networkCreateSpec(record, target, names2, false));
-      }
-      this.created.networks.push(target);
-      this.log.info(`created network ${target} (${record.driver})`);
-      restored.push({ name: record.name, target, action: "created" });
-    }
-    return restored;
-  }
-  async createContainers(plan, names2, images, environments, manifest) {
-    const byName = new Map(manifest.containers.map((c) => [c.name, c]));
-    const restored = [];
-    for (const container of plan.containers) {
-      const { record, target } = container;
-      if (container.action === "skip") {
-        this.log.info(`container ${target} exists: skipped, left as it is`);
-        restored.push({ name: record.name, target, action: "skipped", state: "skipped" });
-        continue;
-      }
-      this.options.signal?.throwIfAborted();
-      const { spec, connect: connect2 } = buildCreateSpec(record, target, {
-        names: names2,
-        image: images.get(record.image).reference,
-        ports: this.options.ports,
-        env: environments.get(record.name),
-        containers: byName,
-        bindReplacements: bindReplacements(this.bindMounts, target)
-      });
-      const id = await this.engine.createContainer(spec);
-      this.created.containers.push({ id, name: target });
-      for (const endpoint of connect2) {
-        await this.engine.connectNetwork(endpoint.network, id, endpoint);
-      }
-      this.log.info(`created container ${target} from ${spec.Image}`);
-      restored.push({
-        name: record.name,
-        target,
-        id,
-        action: container.action === "replace" ? "replaced" : "created",
-        state: "created"
-      });
-    }
-    return restored;
-  }
-  /**
-   * Starts, in dependency order, the containers that were running; each waits until what it
-   * depends on is healthy (or running, without a healthcheck).
-   */
-  async startContainers(plan, containers) {
-    if (!this.options.start) {
-      this.log.info("not starting containers (start is off)");
-      return;
-    }
-    const byName = new Map(containers.map((c) => [c.name, c]));
-    const states = /* @__PURE__ */ new Map();
-    const waitFor = async (container) => {
-      if (states.has(container.name)) return;
-      const started = Date.now();
-      const state = await this.engine.waitHealthy(
-        container.id,
-        this.options.waitTimeoutMs,
-        this.options.signal
-      );
-      states.set(container.name, state);
-      container.state = state;
-      this.log.info(`${container.target} is ${state} (${Date.now() - started} ms)`);
-    };
-    const startedOnes = [];
-    for (const planned of plan.containers) {
-      const container = byName.get(planned.record.name);
-      if (container.id === void 0 || !planned.record.running) continue;
-      for (const dependency of planned.record.dependsOn) {
-        const other = byName.get(dependency);
-        if (other && startedOnes.includes(other)) await waitFor(other);
-      }
-      this.options.signal?.throwIfAborted();
-      await this.engine.startContainer(container.id);
-      startedOnes.push(container);
-      this.log.info(`started ${container.target}`);
-    }
-    for (const container of startedOnes) await waitFor(container);
-  }
-  /** The error to throw: the original kind, saying where the restore stopped and what it did. */
-  async fail(error) {
-    const { signal } = this.options;
-    const reason = signal?.aborted ? new SnapshotError(`${describeError(signal.reason)}.`) : error;
-    const created = [
-      ...this.created.containers.map((c) => `container ${c.name}`),
-      ...this.created.volumes.map((v) => `volume ${v}`),
-      ...this.created.networks.map((n) => `network ${n}`)
-    ];
-    const stopped = `Restore of snapshot ${this.snapshotId} stopped at step '${this.step}'`;
-    const aside = this.originals.any;
-    if (created.length === 0 && !aside) {
-      return withContext(reason, `${stopped}; no container, volume or network was changed.`);
-    }
-    const parts = [`${stopped}.`];
-    const keep = this.options.keepOnFailure === true && !aside;
-    if (created.length === 0) {
-      parts.push("It had created nothing.");
-    } else if (keep) {
-      parts.push(`Created so far and kept (keep-on-failure): ${created.join(", ")}.`);
-    } else {
-      const left = await this.removeCreated();
-      parts.push(
-        `Created so far and removed again: ${created.join(", ")}.` + (left.length > 0 ? ` Could not remove: ${left.join("; ")}; remove them by hand.` : "")
-      );
-    }
-    if (aside) {
-      const { back, left } = await this.originals.putBack();
-      if (back.length > 0) {
-        parts.push(`The originals were put back as they were: ${back.join(", ")}.`);
-      }
-      if (left.length > 0) {
-        parts.push(
-          `Could not put back: ${left.join("; ")}. Put them back by hand as the README's 'If a replace is cut short' says.`
-        );
-      }
-    } else {
-      parts.push("Existing containers, volumes and networks were not changed.");
-    }
-    if (error instanceof HealthError && !keep && created.length > 0) {
-      parts.push(
-        aside ? "Restore beside them with a prefix and keep-on-failure true (--keep-on-failure) to read the container logs." : "Restore again with keep-on-failure true (--keep-on-failure) to keep them and read the container logs."
-      );
-    }
-    return withContext(reason, parts.join(" "));
-  }
-  /** Removes what this run created, newest kind first; returns what could not be removed. */
-  async removeCreated() {
-    const left = [];
-    const attempt = async (what, fn) => {
-      try {
-        await fn();
-        this.log.info(`removed ${what} (created by this restore)`);
-      } catch (error) {
-        left.push(`${what} (${describeError(error)})`);
-      }
-    };
-    for (const container of [...this.created.containers].reverse()) {
-      await attempt(
-        `container ${container.name}`,
-        () => this.engine.removeContainer(container.id, { force: true, volumes: true })
-      );
-    }
-    for (const volume of [...this.created.volumes].reverse()) {
-      await attempt(`volume ${volume}`, () => this.engine.removeVolume(volume));
-    }
-    for (const network of [...this.created.networks].reverse()) {
-      await attempt(`network ${network}`, () => this.engine.removeNetwork(network));
-    }
-    return left;
-  }
 };
-function count(n, what) {
-  if (n === 1) return `1 ${what}`;
-  return `${n} ${what.endsWith("y") ? `${what.slice(0, -1)}ies` : `${what}s`}`;
-}
-function withContext(error, context) {
-  if (error instanceof SnapshotError) {
-    const Kind = error.constructor;
-    return new Kind(`${error.message} ${context}`, { cause: error });
-  }
-  return new SnapshotError(`${describeError(error)} ${context}`, { cause: error });
-}
 function restoreSnapshot(engine, store, options, log) {
   return new RestoreRun(engine, store, options, log).run();
 }
@@ -33873,8 +34068,8 @@ var DOCKER_HUB = "docker.io";
 var MANIFEST_TYPES2 = [
   "application/vnd.docker.distribution.manifest.v2+json",
   "application/vnd.docker.distribution.manifest.list.v2+json",
-  "application/vnd.oci.image.manifest.v1+json",
-  "application/vnd.oci.image.index.v1+json"
+  IMAGE_MANIFEST_MEDIA_TYPE,
+  IMAGE_INDEX_MEDIA_TYPE
 ].join(", ");
 function locateImage(reference) {
   const at = reference.indexOf("@");
@@ -33916,7 +34111,7 @@ async function checkRegistryManifest(location, digest, auth, timeoutMs = 15e3) {
     const cause = error.cause?.code;
     return {
       found: false,
-      detail: error instanceof RegistryError ? error.message : `registry ${location.registry} did not answer (${cause ?? describe(error)})`
+      detail: error instanceof RegistryError ? error.message : `registry ${location.registry} did not answer (${cause ?? errorMessage(error)})`
     };
   }
   if (response.ok) {
@@ -33964,9 +34159,6 @@ async function bearerToken(challenge, auth, timeoutMs) {
   if (!response.ok) return void 0;
   const body = await response.json();
   return body.token ?? body.access_token;
-}
-function describe(error) {
-  return error instanceof Error ? error.message : String(error);
 }
 
 // src/verify/throwaway.ts
@@ -34041,34 +34233,30 @@ function lastLines(output, lines = 5) {
   const text = output.trim().split("\n").slice(-lines).join(" | ");
   return text === "" ? "(no output)" : text;
 }
-async function removeRestored(engine, report) {
-  const left = [];
-  const attempt = async (what, fn) => {
-    try {
-      await fn();
-    } catch (error) {
-      left.push(`${what} (${describeError(error)})`);
-    }
-  };
+function removeRestored(engine, report) {
+  return tryEach(restoredParts(engine, report));
+}
+function* restoredParts(engine, report) {
   for (const container of [...report.containers].reverse()) {
     if (container.action === "skipped" || container.id === void 0) continue;
-    await attempt(
-      `container ${container.target}`,
-      () => engine.removeContainer(container.id, { force: true, volumes: true })
-    );
+    const id = container.id;
+    yield {
+      what: `container ${container.target}`,
+      run: () => engine.removeContainer(id, { force: true, volumes: true })
+    };
   }
   for (const volume of report.volumes) {
     if (volume.action === "skipped") continue;
-    await attempt(`volume ${volume.target}`, () => engine.removeVolume(volume.target));
+    yield { what: `volume ${volume.target}`, run: () => engine.removeVolume(volume.target) };
   }
   for (const { volume } of report.bindMounts) {
-    if (volume !== void 0) await attempt(`volume ${volume}`, () => engine.removeVolume(volume));
+    if (volume !== void 0)
+      yield { what: `volume ${volume}`, run: () => engine.removeVolume(volume) };
   }
   for (const network of report.networks) {
     if (network.action !== "created") continue;
-    await attempt(`network ${network.target}`, () => engine.removeNetwork(network.target));
+    yield { what: `network ${network.target}`, run: () => engine.removeNetwork(network.target) };
   }
-  return left;
 }
 
 // src/verify/verify.ts
@@ -34274,8 +34462,6 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 var run = promisify(execFile);
 var DEMO_PROJECT = "docker-snapshot-demo";
-var COMPOSE_PROJECT = "com.docker.compose.project";
-var COMPOSE_SERVICE = "com.docker.compose.service";
 var DEMO_CHECKS = [
   {
     service: "db",
@@ -34326,14 +34512,14 @@ async function bringUpDemo(log) {
 }
 async function containerFor(engine, project, prefix, service) {
   const found = await engine.listContainers({
-    label: [`${COMPOSE_PROJECT}=${project}`, `${COMPOSE_SERVICE}=${service}`],
+    label: [`${COMPOSE_LABEL.project}=${project}`, `${COMPOSE_LABEL.service}=${service}`],
     status: ["running"]
   });
   if (found[0])
     return { id: found[0].Id, name: found[0].Names[0]?.replace(/^\//, "") ?? found[0].Id };
   const name = `${prefix}${service}`;
   const byName = await engine.findContainer(name);
-  if (byName?.Config.Labels?.[COMPOSE_PROJECT] === project && byName.State.Running) {
+  if (byName?.Config.Labels?.[COMPOSE_LABEL.project] === project && byName.State.Running) {
     return { id: byName.Id, name };
   }
   throw new SnapshotError(
@@ -34602,163 +34788,241 @@ async function pruneSnapshots(store, options, log) {
 }
 
 // src/snapshot/snapshot.ts
-import { Readable as Readable7, addAbortSignal as addAbortSignal3 } from "node:stream";
+import { Readable as Readable7 } from "node:stream";
 
-// src/shared/near-matches.ts
-var SHOWN = 5;
-function editDistance(a, b) {
-  const rows = [Array.from({ length: b.length + 1 }, (_, j) => j)];
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      let best = Math.min(
-        rows[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
-        rows[i - 1][j] + 1,
-        row[j - 1] + 1
-      );
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        best = Math.min(best, rows[i - 2][j - 2] + 1);
-      }
-      row.push(best);
-    }
-    rows.push(row);
-  }
-  return rows[a.length][b.length];
-}
-function nearMatches(asked, candidates) {
-  const wanted = asked.toLowerCase();
-  const tolerance = Math.max(1, Math.floor(wanted.length / 3));
-  const scored = [];
-  for (const name of new Set(candidates)) {
-    if (name === asked) continue;
-    const candidate = name.toLowerCase();
-    const distance = editDistance(wanted, candidate);
-    const contains = wanted.length >= 3 && (candidate.includes(wanted) || wanted.includes(candidate));
-    if (distance <= tolerance || contains) scored.push({ name, distance });
-  }
-  scored.sort((a, b) => a.distance - b.distance || a.name.localeCompare(b.name));
-  return scored.slice(0, SHOWN).map((match) => match.name);
-}
-function didYouMean(matches) {
-  if (matches.length === 0) return "";
-  const quoted = matches.map((name) => `'${name}'`);
-  const list3 = quoted.length === 1 ? quoted[0] : `${quoted.slice(0, -1).join(", ")} or ${quoted.at(-1)}`;
-  return ` Did you mean ${list3}?`;
-}
-
-// src/snapshot/targets.ts
-function describeSelection(selection) {
-  const parts = [];
-  if (selection.containers.length) parts.push(`containers ${selection.containers.join(", ")}`);
-  if (selection.composeProject) parts.push(`compose project ${selection.composeProject}`);
-  if (selection.labels.length) parts.push(`labels ${selection.labels.join(", ")}`);
-  if (selection.all) parts.push("all containers");
-  return parts.join(" and ");
-}
-async function containersLike(engine, name) {
-  const all = await engine.listContainers();
-  const names2 = all.flatMap((c) => c.Names.map((n) => n.replace(/^\//, "")));
-  return didYouMean(nearMatches(name, names2));
-}
-async function labelsLike(engine, selection) {
-  const labels2 = (await engine.listContainers()).flatMap((c) => Object.entries(c.Labels ?? {}));
-  const hints = [];
-  if (selection.composeProject !== void 0) {
-    const projects = labels2.filter(([key]) => key === COMPOSE_PROJECT2).map(([, value]) => value);
-    if (!projects.includes(selection.composeProject)) {
-      hints.push(didYouMean(nearMatches(selection.composeProject, projects)));
-    }
-  }
-  for (const filter of selection.labels) {
-    const candidates = filter.includes("=") ? labels2.map(([key, value]) => `${key}=${value}`) : labels2.map(([key]) => key);
-    if (!candidates.includes(filter)) hints.push(didYouMean(nearMatches(filter, candidates)));
-  }
-  return hints.join("");
-}
-var COMPOSE_PROJECT2 = "com.docker.compose.project";
-async function resolveTargets(engine, selection, extraVolumes, excludeVolumes) {
-  const ids = /* @__PURE__ */ new Set();
-  for (const name of selection.containers) {
-    const details = await engine.findContainer(name);
-    if (!details) {
-      throw new InvalidSettingsError(
-        `No container named ${name}.${await containersLike(engine, name)} Name a container that exists (docker ps -a lists them).`
-      );
-    }
-    ids.add(details.Id);
-  }
-  const filters = [...selection.labels];
-  if (selection.composeProject) filters.push(`${COMPOSE_PROJECT2}=${selection.composeProject}`);
-  if (filters.length > 0 || selection.all) {
-    const found = await engine.listContainers(filters.length ? { label: filters } : {});
-    if (found.length === 0 && !selection.all) {
-      throw new InvalidSettingsError(
-        `No container matches ${describeSelection({ ...selection, containers: [] })}.${await labelsLike(engine, selection)} Check the labels with docker inspect.`
-      );
-    }
-    for (const summary of found) ids.add(summary.Id);
-  }
-  if (ids.size === 0 && extraVolumes.length === 0) {
-    throw new InvalidSettingsError(
-      "Nothing to snapshot: name containers, a compose project, labels, or all, or list volumes."
-    );
-  }
-  const containers = [];
-  for (const id of ids) {
-    const details = await engine.inspectContainer(id);
-    const labels2 = details.Config.Labels ?? {};
-    if (labels2["docker-snapshot.carrier"] || labels2[HOLD_LABEL] || labels2[REPAIR_LABEL]) continue;
-    if (labels2[LABEL.exclude] === "true" && !selection.containers.includes(containerName(details))) {
-      continue;
-    }
-    containers.push(details);
-  }
-  containers.sort((a, b) => containerName(a).localeCompare(containerName(b)));
-  const excluded = new Set(excludeVolumes);
-  const mounted = /* @__PURE__ */ new Set();
-  for (const details of containers) {
-    for (const mount of details.Mounts ?? []) {
-      if (mount.Type === "volume" && mount.Name) mounted.add(mount.Name);
-    }
-  }
-  const volumes = [];
-  const excludedVolumes = [];
-  for (const name of [.../* @__PURE__ */ new Set([...mounted, ...extraVolumes])].sort()) {
-    if (excluded.has(name) && !mounted.has(name)) continue;
-    const volume = await engine.findVolume(name);
-    if (!volume) {
-      const names2 = (await engine.listVolumes()).map((v) => v.Name);
-      throw new InvalidSettingsError(
-        `No volume named ${name}.${didYouMean(nearMatches(name, names2))} Name a volume that exists (docker volume ls lists them).`
-      );
-    }
-    if (excluded.has(name)) excludedVolumes.push(volume);
-    else volumes.push(volume);
-  }
-  const networks = /* @__PURE__ */ new Set();
-  for (const details of containers) {
-    for (const network of Object.keys(details.NetworkSettings?.Networks ?? {})) {
-      if (!BUILTIN_NETWORKS.includes(network)) networks.add(network);
-    }
-  }
-  return { containers, volumes, excludedVolumes, networks: [...networks].sort() };
-}
-
-// src/snapshot/snapshot.ts
-var COMMIT_REPOSITORY = "docker-snapshot/commits";
-function seconds(since) {
+// src/snapshot/copies.ts
+import { addAbortSignal as addAbortSignal3 } from "node:stream";
+function secondsSince(since) {
   return (Date.now() - since) / 1e3;
 }
+function archiveObject(folder, name, codec) {
+  return `${folder}/${name}.tar.${codec.algorithm === "zstd" ? "zst" : "gz"}`;
+}
 function archiveRecord(object, packed) {
-  const record = {
+  return {
     object,
     compression: packed.compression,
     sha256: packed.sha256,
     storedBytes: packed.storedBytes,
     tarBytes: packed.tarBytes
   };
-  return record;
 }
+async function copyVolumes(context, containers, volumeTargets, results) {
+  const { engine, writer, codec, log, onTransfer, signal } = context;
+  const usedBy = /* @__PURE__ */ new Map();
+  for (const details of containers) {
+    for (const mount of details.Mounts ?? []) {
+      if (mount.Name)
+        usedBy.set(mount.Name, [...usedBy.get(mount.Name) ?? [], containerName(details)]);
+    }
+  }
+  const records = [];
+  for (const volume of volumeTargets) {
+    const object = archiveObject("volumes", volume.Name, codec);
+    const started = Date.now();
+    signal?.throwIfAborted();
+    const packed = await engine.readVolume(
+      volume.Name,
+      (tar) => packArchive(
+        signal ? addAbortSignal3(signal, tar) : tar,
+        codec,
+        (compressed) => writer.put(object, compressed),
+        (bytes) => onTransfer?.({ kind: "volume", name: volume.Name, bytes, done: false })
+      )
+    );
+    onTransfer?.({ kind: "volume", name: volume.Name, bytes: packed.tarBytes, done: true });
+    if (!packed.root) {
+      throw new SnapshotError(`the engine's archive of volume ${volume.Name} has no root entry`);
+    }
+    const took = secondsSince(started);
+    results.push({
+      name: volume.Name,
+      tarBytes: packed.tarBytes,
+      storedBytes: packed.storedBytes,
+      seconds: took
+    });
+    log.info(
+      `${volume.Name}: ${formatBytes(packed.tarBytes)} -> ${formatBytes(packed.storedBytes)} in ${took.toFixed(1)} s (${formatBytes(packed.tarBytes / Math.max(took, 1e-3))}/s)`
+    );
+    records.push({
+      name: volume.Name,
+      driver: volume.Driver,
+      driverOptions: volume.Options ?? {},
+      labels: volume.Labels ?? {},
+      anonymous: /^[0-9a-f]{64}$/.test(volume.Name),
+      usedBy: usedBy.get(volume.Name) ?? [],
+      root: packed.root,
+      entries: packed.entries,
+      archive: archiveRecord(object, packed)
+    });
+  }
+  return records;
+}
+async function copyBindMounts(context, inOrder) {
+  const { engine, writer, codec, log } = context;
+  for (const { details, record } of inOrder) {
+    for (const [index, mount] of record.mounts.entries()) {
+      if (mount.type !== "bind") continue;
+      const object = archiveObject("binds", `${record.name}-${index}`, codec);
+      const packed = await engine.readContainerPath(
+        details.Id,
+        mount.destination,
+        (tar) => packArchive(tar, codec, (compressed) => writer.put(object, compressed))
+      );
+      mount.archive = archiveRecord(object, packed);
+      log.info(`${record.name}: bind mount ${mount.source} -> ${formatBytes(packed.storedBytes)}`);
+    }
+  }
+}
+
+// src/snapshot/images.ts
+var COMMIT_REPOSITORY = "docker-snapshot/commits";
+var SnapshotImages = class {
+  constructor(engine, options, log) {
+    this.engine = engine;
+    this.options = options;
+    this.log = log;
+  }
+  engine;
+  options;
+  log;
+  /** Local image references this run made (commits, tags for a push), to remove at the end. */
+  made = [];
+  wantsCommit(details) {
+    const label = details.Config.Labels?.[LABEL.commit];
+    if (label === "true") return true;
+    if (label === "false") return false;
+    return this.options.commit;
+  }
+  repository() {
+    const registry = this.options.registry;
+    return registry ? `${registry.address}/${registry.repository}` : COMMIT_REPOSITORY;
+  }
+  /** Commits the containers that want it; the others' source images are kept as they are. */
+  async commitAll(containers) {
+    const { snapshotId } = this.options;
+    const pending = /* @__PURE__ */ new Map();
+    for (const details of containers) {
+      const name = containerName(details);
+      if (this.wantsCommit(details)) {
+        const repo = this.repository();
+        const tag = imageTag(snapshotId, name);
+        const started = Date.now();
+        const id = await this.engine.commitContainer(details.Id, {
+          repo,
+          tag,
+          pause: false,
+          comment: `docker-snapshot ${snapshotId} of ${name}`
+        });
+        this.made.push(`${repo}:${tag}`);
+        this.log.info(
+          `committed ${name} as ${repo}:${tag} in ${secondsSince(started).toFixed(1)} s`
+        );
+        pending.set(`commit:${name}`, {
+          record: { key: `commit:${name}`, role: "commit", container: name, id },
+          localReference: `${repo}:${tag}`,
+          repo,
+          tag
+        });
+      } else {
+        const key = `source:${details.Image}`;
+        if (pending.has(key)) continue;
+        pending.set(key, {
+          record: { key, role: "source", id: details.Image },
+          localReference: details.Config.Image,
+          repo: this.repository(),
+          tag: imageTag(snapshotId, "image", details.Image.replace("sha256:", "").slice(0, 12))
+        });
+      }
+    }
+    return pending;
+  }
+  /** Pushes committed and locally built images, or saves them into the store. */
+  async publish(pending, writer, codec) {
+    const { onTransfer, registry } = this.options;
+    const records = [];
+    for (const image of pending) {
+      const started = Date.now();
+      if (image.record.role === "source") {
+        const details = await this.engine.findImage(image.record.id);
+        const pinned = details?.RepoDigests?.[0];
+        if (pinned) {
+          records.push({
+            ...image.record,
+            location: "registry",
+            reference: pinned,
+            digest: pinned.split("@")[1]
+          });
+          continue;
+        }
+      }
+      const name = image.localReference;
+      if (registry) {
+        if (image.record.role === "source") {
+          await this.engine.tagImage(image.record.id, image.repo, image.tag);
+          this.made.push(`${image.repo}:${image.tag}`);
+        }
+        onTransfer?.({ kind: "image", name, bytes: 0, done: false });
+        const digest = await this.engine.pushImage(image.repo, image.tag, registry.auth);
+        onTransfer?.({ kind: "image", name, bytes: 0, done: true });
+        records.push({
+          ...image.record,
+          location: "registry",
+          reference: `${image.repo}@${digest}`,
+          digest
+        });
+        this.log.info(
+          `pushed ${image.repo}:${image.tag} (${digest}) in ${secondsSince(started).toFixed(1)} s`
+        );
+        continue;
+      }
+      const object = archiveObject("images", imageTag(image.record.key.replace(":", "-")), codec);
+      const saved = await this.engine.saveImages([image.record.id]);
+      const packed = await packArchive(
+        saved,
+        codec,
+        (compressed) => writer.put(object, compressed),
+        (bytes) => onTransfer?.({ kind: "image", name, bytes, done: false })
+      );
+      onTransfer?.({ kind: "image", name, bytes: packed.tarBytes, done: true });
+      records.push({
+        ...image.record,
+        location: "store",
+        reference: name,
+        archive: archiveRecord(object, packed)
+      });
+      this.log.info(
+        `saved ${name} into the store: ${formatBytes(packed.storedBytes)} in ${secondsSince(started).toFixed(1)} s`
+      );
+    }
+    return records;
+  }
+  /**
+   * Removes the commits and tags this run made, pushed, saved or not (a failed run's too): the
+   * snapshot holds them now. A source image loses only the tag added for the push.
+   */
+  async removeMade() {
+    const made = this.made.splice(0);
+    if (made.length === 0) return;
+    if (this.options.keepImages) {
+      this.log.info(`kept images on the engine (keep-images): ${made.join(", ")}`);
+      return;
+    }
+    const left = await tryEach(
+      made.map((reference) => ({ what: reference, run: () => this.engine.removeImage(reference) }))
+    );
+    this.log.info(`removed ${plural(made.length - left.length, "image")} this run made`);
+    if (left.length > 0) {
+      this.log.warn(`could not remove ${left.join("; ")}: remove them with docker rmi`);
+    }
+  }
+};
+function imageKeyFor(details, pending) {
+  const commitKey = `commit:${containerName(details)}`;
+  return pending.has(commitKey) ? commitKey : `source:${details.Image}`;
+}
+
+// src/snapshot/snapshot.ts
 function isInterrupt(error, signal) {
   if (!signal?.aborted) return false;
   for (let at = error; at !== void 0; at = at instanceof Error ? at.cause : void 0) {
@@ -34779,6 +35043,7 @@ var SnapshotRun = class {
       waitMs: options.holdWaitMs ?? HOLD_WAIT_MS,
       signal: options.signal
     });
+    this.images = new SnapshotImages(engine, options, log);
     this.quiescer = new Quiescer(
       engine,
       log,
@@ -34794,18 +35059,22 @@ var SnapshotRun = class {
   started = Date.now();
   holds;
   quiescer;
+  images;
   codec;
   volumeResults = [];
   quiescedSeconds = 0;
   /** Containers whose pre-exec step was reached: each is owed its post-exec hook. */
   hooked = [];
-  /** Local image references this run made (commits, tags for a push), to remove at the end. */
-  madeImages = [];
+  /** What the engine and the store are told to copy, once the codec is chosen. */
+  get copying() {
+    const { engine, writer, codec, log, options } = this;
+    return { engine, writer, codec, log, onTransfer: options.onTransfer, signal: options.signal };
+  }
   async run() {
     try {
       return await this.capture();
     } finally {
-      await this.removeMadeImages();
+      await this.images.removeMade();
     }
   }
   async capture() {
@@ -34813,24 +35082,7 @@ var SnapshotRun = class {
     const engineInfo = await this.engine.info();
     this.codec = await resolveCompression(options.compression, options.compressionLevel);
     if (options.registry) await checkRegistryReachable(options.registry.address);
-    const targets = await log.group("Finding what to snapshot", async () => {
-      const found = await resolveTargets(
-        this.engine,
-        options.selection,
-        options.volumes,
-        options.excludeVolumes
-      );
-      log.info(
-        `containers: ${found.containers.map(containerName).join(", ") || "none"}; volumes: ${found.volumes.map((v) => v.Name).join(", ") || "none"}; networks: ${found.networks.join(", ") || "none"}`
-      );
-      for (const volume of found.excludedVolumes) {
-        log.info(
-          `volume ${volume.Name} is excluded: its contents are not taken; a restore gives ${usersOf(volume.Name, found.containers).join(", ")} a new empty volume ${volume.Name}`
-        );
-      }
-      return found;
-    });
-    await this.warnAboutOtherWriters(targets.containers, targets.volumes);
+    const targets = await findTargets(this.engine, log, options);
     let inOrder = [];
     let pending = /* @__PURE__ */ new Map();
     let volumes = [];
@@ -34847,7 +35099,7 @@ var SnapshotRun = class {
       const held = await Promise.all(
         targets.containers.map((details) => this.engine.inspectContainer(details.Id))
       );
-      inOrder = this.recordsInOrder(held);
+      inOrder = recordsInOrder(held, options.consistency, log);
       await log.group("Running pre-exec hooks", async () => {
         for (const { details } of inOrder) {
           if (hasHook(details, "post")) await this.holds.mark(details.Id, "pre-exec");
@@ -34863,12 +35115,12 @@ var SnapshotRun = class {
     options.signal?.throwIfAborted();
     const images = await log.group(
       "Storing images",
-      () => this.publishImages([...pending.values()])
+      () => this.images.publish([...pending.values()], this.writer, this.codec)
     );
     options.signal?.throwIfAborted();
     const containers = inOrder.map(({ details, record }) => ({
       ...record,
-      image: this.imageKeyFor(details, pending)
+      image: imageKeyFor(details, pending)
     }));
     const networks = await Promise.all(
       targets.networks.map(async (name) => {
@@ -34906,51 +35158,11 @@ var SnapshotRun = class {
       manifest: JSON.parse(text),
       manifestLocation: `${this.store.description}: ${options.snapshotId}/${MANIFEST_FILE}`,
       codec: this.codec.implementation,
-      seconds: seconds(this.started),
+      seconds: secondsSince(this.started),
       quiescedSeconds: this.quiescedSeconds,
       volumes: this.volumeResults,
       images: images.map((i) => ({ key: i.key, reference: i.reference, location: i.location }))
     };
-  }
-  /** The containers' records, dependencies first. */
-  recordsInOrder(containers) {
-    const byId = /* @__PURE__ */ new Map();
-    for (const details of containers) {
-      byId.set(details.Id, containerName(details));
-      byId.set(details.Id.slice(0, 12), containerName(details));
-    }
-    const records = containers.map((details) => {
-      let consistency = consistencyFor(details.Config.Labels ?? {}, this.options.consistency);
-      if (details.State.Paused && consistency !== "none") {
-        this.log.warn(
-          `${containerName(details)} was already paused by someone else: it is left as it is, and recorded with consistency none, since this run did not ${consistency} it`
-        );
-        consistency = "none";
-      }
-      return { details, record: captureContainer(details, consistency, byId) };
-    });
-    const order = dependencyOrder(
-      records.map((r) => r.record),
-      (cycle) => new InvalidSettingsError(
-        `containers depend on each other in a cycle (${cycle}): nothing was paused. Break the cycle (links, network_mode container:, docker-snapshot.depends-on labels).`
-      )
-    );
-    return order.map((name) => records.find((r) => r.record.name === name));
-  }
-  /** Warns about running containers outside the selection that may write a volume being copied. */
-  async warnAboutOtherWriters(selected, volumes) {
-    const ids = new Set(selected.map((details) => details.Id));
-    for (const volume of volumes) {
-      const users = await this.engine.listContainers({
-        volume: [volume.Name],
-        status: ["running"]
-      });
-      const writers = users.filter((user) => !ids.has(user.Id)).filter((user) => user.Mounts.some((mount) => mount.Name === volume.Name && mount.RW)).map((user) => (user.Names[0] ?? user.Id).replace(/^\//, ""));
-      if (writers.length === 0) continue;
-      this.log.warn(
-        `volume ${volume.Name} is mounted read-write by ${writers.join(", ")}, running and not part of this snapshot: what it writes during the copy may leave the archive torn. Add it to the selection, or stop it first.`
-      );
-    }
   }
   /**
    * Brings every container back, runs the post-exec hook each is owed, and releases the holds;
@@ -35023,251 +35235,32 @@ var SnapshotRun = class {
     const quiesceStart = Date.now();
     await log.group("Quiescing containers", () => this.quiescer.quiesce(actions));
     try {
-      const pending = await log.group("Committing containers", () => this.commitAll(inOrder));
+      const pending = await log.group(
+        "Committing containers",
+        () => this.images.commitAll(inOrder.map((t) => t.details))
+      );
       const volumes = await log.group(
         "Copying volumes",
-        () => this.copyVolumes(inOrder, volumeTargets)
+        () => copyVolumes(
+          this.copying,
+          inOrder.map((t) => t.details),
+          volumeTargets,
+          this.volumeResults
+        )
       );
       if (this.options.captureBindMounts) {
-        await log.group("Copying bind mounts", () => this.copyBindMounts(inOrder));
+        await log.group("Copying bind mounts", () => copyBindMounts(this.copying, inOrder));
       }
       return { pending, volumes };
     } finally {
-      this.quiescedSeconds = actions.length > 0 ? seconds(quiesceStart) : 0;
+      this.quiescedSeconds = actions.length > 0 ? secondsSince(quiesceStart) : 0;
     }
   }
   async bringBack(notBack) {
     if (this.quiescer.actions.length === 0) return;
     await this.log.group("Resuming containers", () => this.quiescer.resume(notBack));
   }
-  wantsCommit(details) {
-    const label = details.Config.Labels?.[LABEL.commit];
-    if (label === "true") return true;
-    if (label === "false") return false;
-    return this.options.commit;
-  }
-  imageRepository() {
-    const registry = this.options.registry;
-    return registry ? `${registry.address}/${registry.repository}` : COMMIT_REPOSITORY;
-  }
-  async commitAll(inOrder) {
-    const pending = /* @__PURE__ */ new Map();
-    for (const { details } of inOrder) {
-      const name = containerName(details);
-      if (this.wantsCommit(details)) {
-        const repo = this.imageRepository();
-        const tag = imageTag(this.options.snapshotId, name);
-        const started = Date.now();
-        const id = await this.engine.commitContainer(details.Id, {
-          repo,
-          tag,
-          pause: false,
-          comment: `docker-snapshot ${this.options.snapshotId} of ${name}`
-        });
-        this.madeImages.push(`${repo}:${tag}`);
-        this.log.info(`committed ${name} as ${repo}:${tag} in ${seconds(started).toFixed(1)} s`);
-        pending.set(`commit:${name}`, {
-          record: { key: `commit:${name}`, role: "commit", container: name, id },
-          localReference: `${repo}:${tag}`,
-          repo,
-          tag
-        });
-      } else {
-        const key = `source:${details.Image}`;
-        if (pending.has(key)) continue;
-        pending.set(key, {
-          record: { key, role: "source", id: details.Image },
-          localReference: details.Config.Image,
-          repo: this.imageRepository(),
-          tag: imageTag(
-            this.options.snapshotId,
-            "image",
-            details.Image.replace("sha256:", "").slice(0, 12)
-          )
-        });
-      }
-    }
-    return pending;
-  }
-  imageKeyFor(details, pending) {
-    const commitKey = `commit:${containerName(details)}`;
-    return pending.has(commitKey) ? commitKey : `source:${details.Image}`;
-  }
-  async copyVolumes(inOrder, volumeTargets) {
-    const usedBy = /* @__PURE__ */ new Map();
-    for (const { details } of inOrder) {
-      for (const mount of details.Mounts ?? []) {
-        if (mount.Name)
-          usedBy.set(mount.Name, [...usedBy.get(mount.Name) ?? [], containerName(details)]);
-      }
-    }
-    const records = [];
-    for (const volume of volumeTargets) {
-      const object = `volumes/${volume.Name}.tar.${this.codec.algorithm === "zstd" ? "zst" : "gz"}`;
-      const started = Date.now();
-      this.options.signal?.throwIfAborted();
-      const packed = await this.engine.readVolume(
-        volume.Name,
-        (tar) => packArchive(
-          this.options.signal ? addAbortSignal3(this.options.signal, tar) : tar,
-          this.codec,
-          (compressed) => this.writer.put(object, compressed),
-          (bytes) => this.options.onTransfer?.({ kind: "volume", name: volume.Name, bytes, done: false })
-        )
-      );
-      this.options.onTransfer?.({
-        kind: "volume",
-        name: volume.Name,
-        bytes: packed.tarBytes,
-        done: true
-      });
-      if (!packed.root) {
-        throw new SnapshotError(`the engine's archive of volume ${volume.Name} has no root entry`);
-      }
-      const took = seconds(started);
-      this.volumeResults.push({
-        name: volume.Name,
-        tarBytes: packed.tarBytes,
-        storedBytes: packed.storedBytes,
-        seconds: took
-      });
-      this.log.info(
-        `${volume.Name}: ${formatBytes(packed.tarBytes)} -> ${formatBytes(packed.storedBytes)} in ${took.toFixed(1)} s (${formatBytes(packed.tarBytes / Math.max(took, 1e-3))}/s)`
-      );
-      records.push({
-        name: volume.Name,
-        driver: volume.Driver,
-        driverOptions: volume.Options ?? {},
-        labels: volume.Labels ?? {},
-        anonymous: /^[0-9a-f]{64}$/.test(volume.Name),
-        usedBy: usedBy.get(volume.Name) ?? [],
-        root: packed.root,
-        entries: packed.entries,
-        archive: archiveRecord(object, packed)
-      });
-    }
-    return records;
-  }
-  async copyBindMounts(inOrder) {
-    for (const { details, record } of inOrder) {
-      for (const [index, mount] of record.mounts.entries()) {
-        if (mount.type !== "bind") continue;
-        const object = `binds/${record.name}-${index}.tar.${this.codec.algorithm === "zstd" ? "zst" : "gz"}`;
-        const packed = await this.engine.readContainerPath(
-          details.Id,
-          mount.destination,
-          (tar) => packArchive(tar, this.codec, (compressed) => this.writer.put(object, compressed))
-        );
-        mount.archive = archiveRecord(object, packed);
-        this.log.info(
-          `${record.name}: bind mount ${mount.source} -> ${formatBytes(packed.storedBytes)}`
-        );
-      }
-    }
-  }
-  /**
-   * Removes the commits and tags this run made, pushed, saved or not (a failed run's too): the
-   * snapshot holds them now. A source image loses only the tag added for the push.
-   */
-  async removeMadeImages() {
-    const made = this.madeImages.splice(0);
-    if (made.length === 0) return;
-    if (this.options.keepImages) {
-      this.log.info(`kept images on the engine (keep-images): ${made.join(", ")}`);
-      return;
-    }
-    const left = [];
-    for (const reference of made) {
-      try {
-        await this.engine.removeImage(reference);
-      } catch (error) {
-        left.push(`${reference} (${describeError(error)})`);
-      }
-    }
-    this.log.info(`removed ${plural(made.length - left.length, "image")} this run made`);
-    if (left.length > 0) {
-      this.log.warn(`could not remove ${left.join("; ")}: remove them with docker rmi`);
-    }
-  }
-  /** Pushes committed and locally built images, or saves them into the store. */
-  async publishImages(pending) {
-    const records = [];
-    for (const image of pending) {
-      const started = Date.now();
-      if (image.record.role === "source") {
-        const details = await this.engine.findImage(image.record.id);
-        const pinned = details?.RepoDigests?.[0];
-        if (pinned) {
-          records.push({
-            ...image.record,
-            location: "registry",
-            reference: pinned,
-            digest: pinned.split("@")[1]
-          });
-          continue;
-        }
-      }
-      const registry = this.options.registry;
-      if (registry) {
-        if (image.record.role === "source") {
-          await this.engine.tagImage(image.record.id, image.repo, image.tag);
-          this.madeImages.push(`${image.repo}:${image.tag}`);
-        }
-        this.options.onTransfer?.({
-          kind: "image",
-          name: image.localReference,
-          bytes: 0,
-          done: false
-        });
-        const digest = await this.engine.pushImage(image.repo, image.tag, registry.auth);
-        this.options.onTransfer?.({
-          kind: "image",
-          name: image.localReference,
-          bytes: 0,
-          done: true
-        });
-        records.push({
-          ...image.record,
-          location: "registry",
-          reference: `${image.repo}@${digest}`,
-          digest
-        });
-        this.log.info(
-          `pushed ${image.repo}:${image.tag} (${digest}) in ${seconds(started).toFixed(1)} s`
-        );
-        continue;
-      }
-      const object = `images/${imageTag(image.record.key.replace(":", "-"))}.tar.${this.codec.algorithm === "zstd" ? "zst" : "gz"}`;
-      const reference = image.localReference;
-      const saved = await this.engine.saveImages([image.record.id]);
-      const packed = await packArchive(
-        saved,
-        this.codec,
-        (compressed) => this.writer.put(object, compressed),
-        (bytes) => this.options.onTransfer?.({ kind: "image", name: reference, bytes, done: false })
-      );
-      this.options.onTransfer?.({
-        kind: "image",
-        name: reference,
-        bytes: packed.tarBytes,
-        done: true
-      });
-      records.push({
-        ...image.record,
-        location: "store",
-        reference,
-        archive: archiveRecord(object, packed)
-      });
-      this.log.info(
-        `saved ${reference} into the store: ${formatBytes(packed.storedBytes)} in ${seconds(started).toFixed(1)} s`
-      );
-    }
-    return records;
-  }
 };
-function usersOf(name, containers) {
-  return containers.filter((details) => (details.Mounts ?? []).some((mount) => mount.Name === name)).map(containerName);
-}
 function bufferStream(text) {
   return Readable7.from([Buffer.from(text)]);
 }
@@ -35360,9 +35353,9 @@ var Session = class _Session {
   get auth() {
     return this.registry?.auth ?? {};
   }
-  snapshot(snapshotId, composeProject) {
+  snapshot(snapshotId, composeProject2) {
     const { snapshot } = this.settings;
-    const project = composeProject ?? snapshot.composeProject;
+    const project = composeProject2 ?? snapshot.composeProject;
     return takeSnapshot(
       this.engine,
       this.store,
@@ -35674,33 +35667,25 @@ var INPUTS = {
   }
 };
 
-// src/app/settings.ts
-var MODES = ["snapshot", "restore", "verify", "prune"];
-var MIN_MASKED_LENGTH = 4;
-function isMaskable(value) {
-  return value.length >= MIN_MASKED_LENGTH;
-}
-function invalid(name, value, expected) {
-  return invalidInput(name, value, expected);
-}
+// src/app/input-values.ts
 function oneOf(name, value, allowed) {
   if (allowed.includes(value)) return value;
-  throw invalid(name, value, `Expected one of: ${allowed.join(", ")}.`);
+  throw invalidInput(name, value, `Expected one of: ${allowed.join(", ")}.`);
 }
 function bool(name, value) {
   if (/^(true|yes|1)$/i.test(value)) return true;
   if (/^(false|no|0)$/i.test(value)) return false;
-  throw invalid(name, value, "Expected true or false.");
+  throw invalidInput(name, value, "Expected true or false.");
 }
 function list2(value) {
   return value.split(/[\n,]/).map((item) => item.trim()).filter(Boolean);
 }
-var ENGINE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+var ENGINE_NAME_REGEXP = new RegExp(ENGINE_NAME_PATTERN);
 function names(name, value, what) {
   const items = list2(value);
-  const bad = items.find((item) => !ENGINE_NAME.test(item));
+  const bad = items.find((item) => !ENGINE_NAME_REGEXP.test(item));
   if (bad !== void 0) {
-    throw invalid(
+    throw invalidInput(
       name,
       bad,
       `No ${what} can have that name: expected ${what} names${what === "container" ? " or ids" : ""} (letters, digits, '_', '.' or '-', starting with a letter or digit), separated by commas or newlines.`
@@ -35710,23 +35695,27 @@ function names(name, value, what) {
 }
 function positiveInteger(name, value, unit) {
   if (!/^\d+$/.test(value) || Number(value) <= 0) {
-    throw invalid(name, value, `Expected a positive whole number of ${unit}.`);
+    throw invalidInput(name, value, `Expected a positive whole number of ${unit}.`);
   }
   if (!Number.isSafeInteger(Number(value))) {
-    throw invalid(name, value, `Too large: expected at most ${Number.MAX_SAFE_INTEGER} ${unit}.`);
+    throw invalidInput(
+      name,
+      value,
+      `Too large: expected at most ${Number.MAX_SAFE_INTEGER} ${unit}.`
+    );
   }
   return Number(value);
 }
 function timeoutSeconds(name, value) {
-  const seconds2 = positiveInteger(name, value, "seconds");
-  if (seconds2 > MAX_TIMEOUT_SECONDS) {
-    throw invalid(
+  const seconds = positiveInteger(name, value, "seconds");
+  if (seconds > MAX_TIMEOUT_SECONDS) {
+    throw invalidInput(
       name,
       value,
       `Expected at most ${MAX_TIMEOUT_SECONDS} seconds (about 24 days), the longest timeout Node.js can wait.`
     );
   }
-  return seconds2 * 1e3;
+  return seconds * 1e3;
 }
 var DURATION_UNITS = {
   s: 1e3,
@@ -35739,27 +35728,27 @@ var MAX_DURATION_MS = 36500 * DURATION_UNITS.d;
 function parseDuration(name, value) {
   const match = /^(\d+)\s*([smhdw])$/.exec(value.trim());
   if (!match || Number(match[1]) === 0) {
-    throw invalid(name, value, "Expected a number and a unit, like 30m, 12h or 7d.");
+    throw invalidInput(name, value, "Expected a number and a unit, like 30m, 12h or 7d.");
   }
   const ms = Number(match[1]) * DURATION_UNITS[match[2]];
   if (ms > MAX_DURATION_MS) {
-    throw invalid(name, value, "Too long: expected at most 36500d (a hundred years).");
+    throw invalidInput(name, value, "Too long: expected at most 36500d (a hundred years).");
   }
   return ms;
 }
 function parseRegistry(address) {
   const expected = "Expected host or host:port, like 127.0.0.1:5000 or ghcr.io.";
   const match = /^[A-Za-z0-9.-]+(?::(\d+))?$/.exec(address) ?? /^\[[0-9a-fA-F:]+\](?::(\d+))?$/.exec(address);
-  if (!match) throw invalid("registry", address, expected);
+  if (!match) throw invalidInput("registry", address, expected);
   const port = match[1];
   if (port !== void 0 && (Number(port) < 1 || Number(port) > 65535)) {
-    throw invalid("registry", address, `Port ${port} is out of range: ${expected}`);
+    throw invalidInput("registry", address, `Port ${port} is out of range: ${expected}`);
   }
   return address;
 }
 function checkRepository(repository) {
   if (!/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/.test(repository)) {
-    throw invalid(
+    throw invalidInput(
       "repository",
       repository,
       "Expected lowercase path components like team/snapshots."
@@ -35790,12 +35779,42 @@ function snapshotIdFault(snapshotId) {
   const bad = [...snapshotId].find((char) => !/[a-z0-9._-]/.test(char)) ?? "";
   return `it holds ${/\s/.test(bad) ? "white space" : `'${bad}'`}`;
 }
+function checkSnapshotId3(snapshotId) {
+  if (snapshotId !== LATEST && !isValidSnapshotId(snapshotId)) {
+    throw invalidInput(
+      "snapshot-id",
+      snapshotId,
+      `It cannot name a snapshot: ${snapshotIdFault(snapshotId)}. Expected lowercase letters, digits, '.', '_' or '-', starting with a letter or digit, at most 128 characters.`
+    );
+  }
+  return snapshotId;
+}
+function composeProject(project) {
+  if (project && !/^[a-z0-9][a-z0-9_-]*$/.test(project)) {
+    throw invalidInput(
+      "compose-project",
+      project,
+      "No compose project has that name: expected lowercase letters, digits, '_' or '-', starting with a letter or digit."
+    );
+  }
+  return project;
+}
+function registryUsername(username) {
+  if (username && !/^[^\s:]+$/.test(username)) {
+    throw invalidInput(
+      "registry-username",
+      username,
+      "Expected a user name without ':' or white space, as registries take it."
+    );
+  }
+  return username;
+}
 function labels(value) {
   const items = list2(value);
   for (const item of items) {
     const key = item.split("=")[0];
     if (!key || /\s/.test(key)) {
-      throw invalid(
+      throw invalidInput(
         "labels",
         item,
         `${key ? "The key holds white space" : "The key is empty"}: expected key or key=value entries, separated by commas or newlines.`
@@ -35809,13 +35828,20 @@ function compressionLevel(value, compression) {
   const range = COMPRESSION_LEVELS[compression === "gzip" ? "gzip" : "zstd"];
   const level = /^\d+$/.test(value) ? Number(value) : NaN;
   if (!(level >= range.min && level <= range.max)) {
-    throw invalid(
+    throw invalidInput(
       "compression-level",
       value,
       `Expected a whole number from ${range.min} to ${range.max} for compression ${compression} (zstd ${COMPRESSION_LEVELS.zstd.min}-${COMPRESSION_LEVELS.zstd.max}, gzip ${COMPRESSION_LEVELS.gzip.min}-${COMPRESSION_LEVELS.gzip.max}).`
     );
   }
   return level;
+}
+
+// src/app/settings.ts
+var MODES = ["snapshot", "restore", "verify", "prune"];
+var MIN_MASKED_LENGTH = 4;
+function isMaskable(value) {
+  return value.length >= MIN_MASKED_LENGTH;
 }
 function newSnapshotId(now = /* @__PURE__ */ new Date()) {
   const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
@@ -35826,35 +35852,22 @@ function readSettings(source) {
   const mode = oneOf("mode", get("mode"), MODES);
   let snapshotId = get("snapshot-id");
   if (mode === "snapshot") {
-    if (snapshotId === "latest") {
+    if (snapshotId === LATEST) {
       throw new InvalidSettingsError(
         "Invalid snapshot-id 'latest': a new snapshot needs its own id. Expected a new id, or nothing for a time-based one."
       );
     }
     snapshotId ||= newSnapshotId();
   } else {
-    snapshotId ||= "latest";
+    snapshotId ||= LATEST;
   }
-  if (snapshotId !== "latest" && !isValidSnapshotId(snapshotId)) {
-    throw invalid(
-      "snapshot-id",
-      snapshotId,
-      `It cannot name a snapshot: ${snapshotIdFault(snapshotId)}. Expected lowercase letters, digits, '.', '_' or '-', starting with a letter or digit, at most 128 characters.`
-    );
-  }
+  checkSnapshotId3(snapshotId);
   const secrets = [];
   let registry;
   const address = get("registry");
   const repository = checkRepository(get("repository"));
-  const username = get("registry-username");
+  const username = registryUsername(get("registry-username"));
   const password = source("registry-password");
-  if (username && !/^[^\s:]+$/.test(username)) {
-    throw invalid(
-      "registry-username",
-      username,
-      "Expected a user name without ':' or white space, as registries take it."
-    );
-  }
   const store = readStoreSpec(source);
   secrets.push(...secretsOf(store).filter(isMaskable));
   if (password && isMaskable(password)) secrets.push(password);
@@ -35892,13 +35905,7 @@ function readSettings(source) {
   const onlyContainers = names("only-containers", get("only-containers"), "container");
   const onlyVolumes = names("only-volumes", get("only-volumes"), "volume");
   const prefix = get("prefix");
-  if (prefix && !ENGINE_NAME.test(prefix)) {
-    throw invalid(
-      "prefix",
-      prefix,
-      "Expected letters, digits, '_', '.' or '-', starting with a letter or digit."
-    );
-  }
+  checkPrefix(prefix);
   const settings = {
     mode,
     store,
@@ -35944,14 +35951,7 @@ function readSettings(source) {
       ...password && { password }
     };
   }
-  const project = get("compose-project");
-  if (project && !/^[a-z0-9][a-z0-9_-]*$/.test(project)) {
-    throw invalid(
-      "compose-project",
-      project,
-      "No compose project has that name: expected lowercase letters, digits, '_' or '-', starting with a letter or digit."
-    );
-  }
+  const project = composeProject(get("compose-project"));
   if (project) settings.snapshot.composeProject = project;
   if (level !== void 0) settings.snapshot.compressionLevel = level;
   if (onlyContainers.length) settings.restore.containers = onlyContainers;
