@@ -4,6 +4,7 @@ import { COMPRESSION_LEVELS } from '../archive/index.js'
 import { checkEngineAddress } from '../docker/connection.js'
 import { InvalidSettingsError, invalidInput } from '../shared/errors.js'
 import { type StoreSpec, parseStoreSpec } from '../stores/spec.js'
+import { type EncryptionSpec, parseEncryptionSpec } from '../stores/encryption-spec.js'
 import { MAX_TIMEOUT_SECONDS } from '../shared/timeouts.js'
 import type { InputName } from './inputs.js'
 import { INPUTS } from './inputs.js'
@@ -27,6 +28,8 @@ export interface Settings {
   /** Empty: DOCKER_HOST or the default socket. */
   dockerHost?: string
   store: StoreSpec
+  /** Keys to encrypt new snapshots with and to open encrypted ones. */
+  encryption: EncryptionSpec
   /** For snapshot, the id to write; for restore and verify, an id or `latest`. */
   snapshotId: string
   registry?: RegistrySettings
@@ -364,9 +367,13 @@ export function readSettings(source: InputSource): Settings {
     )
   }
 
+  const encryption = parseEncryptionSpec(source)
+  secrets.push(...[encryption.passphrase ?? '', ...encryption.identities].filter(isMaskable))
+
   const settings: Settings = {
     mode,
     store: parseStoreSpec(get('store')),
+    encryption,
     snapshotId,
     snapshot: {
       containers: names('containers', get('containers'), 'container'),

@@ -23,6 +23,13 @@ export interface CommandSpec {
 }
 
 const REGISTRY_ACCESS: readonly InputName[] = ['registry', 'registry-username', 'registry-password']
+/** What opens an encrypted snapshot. */
+const DECRYPTION: readonly InputName[] = ['encryption-identity', 'encryption-passphrase']
+const ENCRYPTION: readonly InputName[] = [
+  'encryption-recipients',
+  'encryption-passphrase',
+  'encryption-identity'
+]
 
 export const COMMANDS: Record<CommandName, CommandSpec> = {
   snapshot: {
@@ -46,6 +53,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       'compression',
       'compression-level',
       'hook-timeout',
+      ...ENCRYPTION,
       ...REGISTRY_ACCESS,
       'repository'
     ],
@@ -72,6 +80,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       'ports',
       'env',
       'keep-on-failure',
+      ...DECRYPTION,
       ...REGISTRY_ACCESS
     ],
     switches: [],
@@ -93,6 +102,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       'drill-command',
       'wait-timeout',
       'env',
+      ...DECRYPTION,
       ...REGISTRY_ACCESS
     ],
     switches: [],
@@ -104,9 +114,9 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
   },
   ls: {
     summary:
-      'List the snapshots in a store: id, status (complete, incomplete, or damaged: its ' +
-      'manifest does not check out), when, and size.',
-    inputs: ['store'],
+      'List the snapshots in a store: id, status (complete, incomplete, damaged: its ' +
+      'manifest does not check out, or encrypted: no key given opens it), when, and size.',
+    inputs: ['store', ...DECRYPTION],
     switches: [],
     examples: ['docker-snapshot ls --store /srv/snapshots', 'docker-snapshot ls --json']
   },
@@ -140,6 +150,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       'drill-command',
       'wait-timeout',
       'env',
+      ...ENCRYPTION,
       ...REGISTRY_ACCESS,
       'repository'
     ],
@@ -204,7 +215,9 @@ export function isBooleanInput(name: InputName): boolean {
  */
 export const FLAG_ENVIRONMENT: Partial<Record<InputName, { variable: string; with?: InputName }>> =
   {
-    'registry-password': { variable: 'DOCKER_SNAPSHOT_REGISTRY_PASSWORD', with: 'registry' }
+    'registry-password': { variable: 'DOCKER_SNAPSHOT_REGISTRY_PASSWORD', with: 'registry' },
+    'encryption-passphrase': { variable: 'DOCKER_SNAPSHOT_ENCRYPTION_PASSPHRASE' },
+    'encryption-identity': { variable: 'DOCKER_SNAPSHOT_ENCRYPTION_IDENTITY' }
   }
 
 /**
@@ -213,5 +226,7 @@ export const FLAG_ENVIRONMENT: Partial<Record<InputName, { variable: string; wit
  */
 export const SECRET_INPUTS: Partial<Record<InputName, 'value' | 'env-lines'>> = {
   'registry-password': 'value',
+  'encryption-passphrase': 'value',
+  'encryption-identity': 'value',
   env: 'env-lines'
 }

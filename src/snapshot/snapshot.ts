@@ -48,6 +48,8 @@ export interface SnapshotOptions {
   keepImages?: boolean
   /** Capture the contents of bind mounts too (they are always recorded). */
   captureBindMounts: boolean
+  /** Keep secret-looking environment values in the manifest (the store encrypts it). */
+  keepSecretEnv?: boolean
   /** Where images go; without one they are saved into the store. */
   registry?: RegistryTarget
   compression: CompressorChoice
@@ -292,7 +294,10 @@ class SnapshotRun {
         )
         consistency = 'none'
       }
-      return { details, record: captureContainer(details, consistency, byId) }
+      return {
+        details,
+        record: captureContainer(details, consistency, byId, this.options.keepSecretEnv)
+      }
     })
     const order = dependencyOrder(
       records.map(r => r.record),
