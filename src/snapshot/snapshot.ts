@@ -28,6 +28,7 @@ import {
   containerName
 } from './capture.js'
 import { dependencyOrder } from '../shared/dependency-order.js'
+import { type SecretEnvReport, secretEnvReport } from './secret-env.js'
 import { hasHook, runHook } from './hooks.js'
 import { HOLD_WAIT_MS, Holds, holdName } from './holds.js'
 import type { QuiesceAction } from './quiesce.js'
@@ -84,6 +85,8 @@ export interface SnapshotReport {
   quiescedSeconds: number
   volumes: VolumeResult[]
   images: { key: string; reference: string; location: ImageRecord['location'] }[]
+  /** Where secret-looking environment values went: names only. */
+  secretEnv: SecretEnvReport
 }
 
 const COMMIT_REPOSITORY = 'docker-snapshot/commits'
@@ -266,8 +269,10 @@ class SnapshotRun {
     }
     const text = serializeManifest(manifest)
     await this.writer.put(MANIFEST_FILE, bufferStream(text))
+    const written = JSON.parse(text) as Manifest
     return {
-      manifest: JSON.parse(text) as Manifest,
+      manifest: written,
+      secretEnv: secretEnvReport(written, options.keepSecretEnv ?? false),
       manifestLocation: `${this.store.description}: ${options.snapshotId}/${MANIFEST_FILE}`,
       codec: this.codec.implementation,
       seconds: seconds(this.started),
