@@ -5,9 +5,9 @@
  * it encrypts a fresh X25519 private key, the snapshot key object, whose public key every other
  * object is encrypted to. `age -d KEY_OBJECT > key; age -d -i key OBJECT` opens one by hand.
  */
-import { Readable } from 'node:stream'
-import type { ReadableStream as NodeReadableStream } from 'node:stream/web'
+import { Readable, pipeline } from 'node:stream'
 import { Decrypter, Encrypter, generateX25519Identity, identityToRecipient } from 'age-encryption'
+import { ageDecryptor, ageEncryptor } from './age-stream.js'
 import { EncryptionKeyError } from '../shared/errors.js'
 import type { EncryptionSpec } from './encryption-spec.js'
 import { encrypts, recipientsOf } from './encryption-spec.js'
@@ -20,29 +20,6 @@ export const AGE_MAGIC = Buffer.from('age-encryption.org/v1')
 export const KEY_OBJECT = 'snapshot-key.age'
 
 const KEY_INPUTS = 'encryption-identity (an age private key or key file) or encryption-passphrase'
-
-/** A web stream of a Node stream's bytes, `head` first: what the age library reads. */
-function webBytes(head: Buffer, rest: AsyncIterator<unknown>): ReadableStream<Uint8Array> {
-  let first = head.length > 0
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (first) {
-        first = false
-        controller.enqueue(head)
-        return
-      }
-      const next = await rest.next()
-      if (next.done) controller.close()
-      else
-        controller.enqueue(
-          typeof next.value === 'string' ? Buffer.from(next.value) : (next.value as Buffer)
-        )
-    },
-    async cancel() {
-      await rest.return?.()
-    }
-  })
-}
 
 /** The first bytes of a stream (at least `length`, unless it is shorter), and the rest of it. */
 async function peek(stream: Readable, length: number) {
@@ -68,15 +45,11 @@ async function* prefixed(head: Buffer, rest: AsyncIterator<unknown>) {
   }
 }
 
-function nodeStream(web: ReadableStream<Uint8Array>): Readable {
-  return Readable.fromWeb(web as NodeReadableStream<Uint8Array>)
-}
-
 /** Writes each object as an age file to `recipients`. */
 class EncryptingWriter implements SnapshotWriter {
   constructor(
     private readonly inner: SnapshotWriter,
-    private readonly encrypter: Encrypter
+    private readonly recipients: string[]
   ) {}
 
   get snapshotId(): string {
@@ -84,9 +57,12 @@ class EncryptingWriter implements SnapshotWriter {
   }
 
   async put(name: string, data: Readable): Promise<number> {
-    const plain = webBytes(Buffer.alloc(0), data[Symbol.asyncIterator]() as AsyncIterator<unknown>)
-    const encrypted = await this.encrypter.encrypt(plain)
-    return this.inner.put(name, nodeStream(encrypted))
+    const encryptor = await ageEncryptor(this.recipients)
+    // Either side failing ends both; the store sees the error on what it reads.
+    return this.inner.put(
+      name,
+      pipeline(data, encryptor, () => undefined)
+    )
   }
 
   publish(options: { replace: boolean }): Promise<void> {
@@ -129,9 +105,7 @@ export class EncryptedStore implements SnapshotStore {
         await writer.put(KEY_OBJECT, Readable.from([Buffer.from(sealed)]))
         recipients.push(await identityToRecipient(snapshotKey))
       }
-      const encrypter = new Encrypter()
-      for (const recipient of recipients) encrypter.addRecipient(recipient)
-      return new EncryptingWriter(writer, encrypter)
+      return new EncryptingWriter(writer, recipients)
     } catch (error) {
       await writer.discard()
       throw error
@@ -145,16 +119,19 @@ export class EncryptedStore implements SnapshotStore {
       return Readable.from(prefixed(head, rest))
     }
     const decrypter = await this.decrypterFor(snapshotId)
+    const { stream, opened } = ageDecryptor(decrypter)
+    pipeline(Readable.from(prefixed(head, rest)), stream, () => undefined)
     try {
-      return nodeStream(await decrypter.decrypt(webBytes(head, rest)))
+      await opened
     } catch (error) {
-      await rest.return?.()
+      stream.destroy()
       throw new EncryptionKeyError(
         `Snapshot ${snapshotId} in ${this.description} is encrypted, and the ` +
           `${this.given()} given does not open ${name}. Give the ${KEY_INPUTS} it was taken with.`,
         { cause: error }
       )
     }
+    return stream
   }
 
   /** The inputs this run was given to decrypt with, for messages. */
