@@ -4,6 +4,7 @@
  * which is fast; a passphrase (scrypt, seconds of one core each time) is spent once per snapshot:
  * it encrypts a fresh X25519 private key, the snapshot key object, whose public key every other
  * object is encrypted to. `age -d KEY_OBJECT > key; age -d -i key OBJECT` opens one by hand.
+ * The payload is ciphered with node:crypto (age-stream.ts), off the age library's slow path.
  */
 import { Readable, pipeline } from 'node:stream'
 import { Decrypter, Encrypter, generateX25519Identity, identityToRecipient } from 'age-encryption'
