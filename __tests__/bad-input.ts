@@ -34,6 +34,11 @@ export const PASSWORD = 'pa55-w0rd-in-the-clear'
 export const ENV_VALUE = 'env-value-in-the-clear'
 export const GITHUB_TOKEN = 'ghs_token-in-the-clear'
 
+/** A passphrase too short to take, a private key that is none, and a valid public key. */
+export const SHORT_PASSPHRASE = 'pw-in-7'
+export const BAD_IDENTITY = 'AGE-SECRET-KEY-1NOTAKEYATALL'
+const RECIPIENT = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p'
+
 const REGISTRY = { registry: '127.0.0.1:5000' }
 const EXPECT_BOOL = 'Expected true or false.'
 const EXPECT_NAMES = (what: string, ids = '') =>
@@ -56,6 +61,11 @@ const EXPECT_PREFIX = "Expected letters, digits, '_', '.' or '-', starting with 
 const EXPECT_ENV =
   '(the line is not shown: it may hold a secret). Expected NAME=VALUE lines, NAME of letters, ' +
   "digits and '_', not starting with a digit."
+const EXPECT_RECIPIENTS =
+  'Expected age public keys (age1…, as age-keygen prints them), separated by commas or newlines.'
+const EXPECT_IDENTITY =
+  '(the value is not shown: it may be a key). Expected an age private key (AGE-SECRET-KEY-1…) ' +
+  'or the path of a file holding such keys, as age-keygen writes it.'
 const EXPECT_LABELS = 'expected key or key=value entries, separated by commas or newlines.'
 const TIMER_LIMIT =
   'Expected at most 2147483 seconds (about 24 days), the longest timeout Node.js can wait.'
@@ -574,6 +584,47 @@ export const BAD_INPUTS: readonly BadInput[] = [
     message:
       'registry-password is set but registry is empty: credentials for no registry. Expected ' +
       'registry (host:port) or an oci:// store as well, or no registry-password.'
+  },
+  // encryption
+  {
+    input: 'encryption-passphrase',
+    value: SHORT_PASSPHRASE,
+    secret: true,
+    inputs: { 'encryption-passphrase': SHORT_PASSPHRASE },
+    message:
+      'Invalid encryption-passphrase: it is shorter than 8 characters (the value is not shown). ' +
+      'Expected a passphrase of at least 8 characters: random words or letters, as anyone who ' +
+      'gets the store can try to guess it.'
+  },
+  {
+    input: 'encryption-recipients',
+    value: 'age1notakey',
+    inputs: { 'encryption-recipients': `${RECIPIENT},age1notakey` },
+    message: `Invalid encryption-recipients 'age1notakey'. ${EXPECT_RECIPIENTS}`
+  },
+  {
+    input: 'encryption-recipients',
+    value: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG',
+    inputs: { 'encryption-recipients': 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG' },
+    message:
+      "Invalid encryption-recipients 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG'. SSH keys are " +
+      `not supported here. ${EXPECT_RECIPIENTS}`
+  },
+  {
+    input: 'encryption-identity',
+    value: BAD_IDENTITY,
+    secret: true,
+    inputs: { mode: 'restore', 'encryption-identity': BAD_IDENTITY },
+    message: `Invalid encryption-identity: it is not a valid age private key ${EXPECT_IDENTITY}`
+  },
+  {
+    input: 'encryption-identity',
+    value: '/nonexistent/age-key.txt',
+    secret: true,
+    inputs: { mode: 'verify', 'encryption-identity': '/nonexistent/age-key.txt' },
+    message:
+      'Invalid encryption-identity: it is no key, and no file can be read at that path ' +
+      `(ENOENT) ${EXPECT_IDENTITY}`
   },
   // restore
   {

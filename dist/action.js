@@ -9,6 +9,8 @@ import {
   Interruption,
   PlainDisplay,
   carrierOwner,
+  describeSecretEnv,
+  dropSecretVariables,
   execute,
   formatBytes,
   isMaskable,
@@ -17,8 +19,8 @@ import {
   readSettings,
   repairAbandoned,
   withoutSecrets
-} from "./chunks/chunk-HG3UUFBG.js";
-import "./chunks/chunk-CVN2UH6F.js";
+} from "./chunks/chunk-OSPJTUWO.js";
+import "./chunks/chunk-S7QHPZD4.js";
 import {
   debug,
   getInput,
@@ -31,10 +33,10 @@ import {
   setSecret,
   summary,
   warning
-} from "./chunks/chunk-KWJQC7LD.js";
+} from "./chunks/chunk-X6Z62EG2.js";
 import {
   describeError
-} from "./chunks/chunk-XLDIIPGN.js";
+} from "./chunks/chunk-MNLEG2OR.js";
 
 // src/action/state.ts
 var KEY = "docker-snapshot";
@@ -135,6 +137,7 @@ function snapshotSummary(report) {
       )
     );
   }
+  for (const line of describeSecretEnv(report.secretEnv, escapeMarkdown)) lines.push(line, "");
   lines.push(`Manifest: ${escapeMarkdown(report.manifestLocation)}`);
   return lines.join("\n");
 }
@@ -214,6 +217,7 @@ async function run() {
   try {
     const settings = readSettings((name) => getInput(name));
     for (const secret of settings.secrets) setSecret(secret);
+    dropSecretVariables(process.env, settings.secrets);
     const state = {
       dockerHost: settings.dockerHost,
       carrierOwner,

@@ -15,7 +15,9 @@ import {
   TOOL_VERSION,
   TransferTracker,
   describeProgress,
+  describeSecretEnv,
   drill,
+  dropSecretVariables,
   editDistance,
   execute,
   formatBytes,
@@ -24,17 +26,23 @@ import {
   plural,
   readSettings,
   realBoundaries
-} from "./chunks/chunk-HG3UUFBG.js";
-import "./chunks/chunk-CVN2UH6F.js";
+} from "./chunks/chunk-OSPJTUWO.js";
+import "./chunks/chunk-S7QHPZD4.js";
 import {
   InvalidSettingsError,
   describeError,
   errorMessage
-} from "./chunks/chunk-XLDIIPGN.js";
+} from "./chunks/chunk-MNLEG2OR.js";
 
 // src/cli/commands.ts
 var REGISTRY_ACCESS = ["registry", "registry-username", "registry-password"];
 var READ_FROM = ["run-id", "run-repository", "github-token", "cache-key"];
+var DECRYPTION = ["encryption-identity", "encryption-passphrase"];
+var ENCRYPTION = [
+  "encryption-recipients",
+  "encryption-passphrase",
+  "encryption-identity"
+];
 var COMMANDS = {
   snapshot: {
     summary: "Snapshot running containers with their volumes, images and networks into a store.",
@@ -59,6 +67,7 @@ var COMMANDS = {
       "hook-timeout",
       "retention-days",
       "cache-key",
+      ...ENCRYPTION,
       ...REGISTRY_ACCESS,
       "repository"
     ],
@@ -86,6 +95,7 @@ var COMMANDS = {
       "ports",
       "env",
       "keep-on-failure",
+      ...DECRYPTION,
       ...REGISTRY_ACCESS
     ],
     switches: [],
@@ -108,6 +118,7 @@ var COMMANDS = {
       "drill-command",
       "wait-timeout",
       "env",
+      ...DECRYPTION,
       ...REGISTRY_ACCESS
     ],
     switches: [],
@@ -118,8 +129,8 @@ var COMMANDS = {
     ]
   },
   ls: {
-    summary: "List the snapshots in a store: id, status (complete, incomplete, or damaged: its manifest does not check out), when, and size.",
-    inputs: ["store", ...READ_FROM, "registry-username", "registry-password"],
+    summary: "List the snapshots in a store: id, status (complete, incomplete, damaged: its manifest does not check out, or encrypted: no key given opens it), when, and size.",
+    inputs: ["store", ...READ_FROM, ...DECRYPTION, "registry-username", "registry-password"],
     switches: [],
     examples: [
       "docker-snapshot ls --store /srv/snapshots",
@@ -151,6 +162,7 @@ var COMMANDS = {
       "drill-command",
       "wait-timeout",
       "env",
+      ...ENCRYPTION,
       ...REGISTRY_ACCESS,
       "repository"
     ],
@@ -194,11 +206,15 @@ var FLAG_ENVIRONMENT = {
     variable: "DOCKER_SNAPSHOT_REGISTRY_PASSWORD",
     with: ["registry", "registry-username"]
   },
-  "github-token": { variable: "DOCKER_SNAPSHOT_GITHUB_TOKEN", with: ["store"] }
+  "github-token": { variable: "DOCKER_SNAPSHOT_GITHUB_TOKEN", with: ["store"] },
+  "encryption-passphrase": { variable: "DOCKER_SNAPSHOT_ENCRYPTION_PASSPHRASE" },
+  "encryption-identity": { variable: "DOCKER_SNAPSHOT_ENCRYPTION_IDENTITY" }
 };
 var SECRET_INPUTS = {
   "registry-password": "value",
   "github-token": "value",
+  "encryption-passphrase": "value",
+  "encryption-identity": "value",
   env: "env-lines"
 };
 
@@ -767,6 +783,7 @@ function snapshotSummary(report) {
     ...report.images.map((i) => ["image", i.key, i.location, i.reference])
   ];
   if (rows.length > 0) lines.push("", ...columns(rows).map((row) => `  ${row}`), "");
+  lines.push(...describeSecretEnv(report.secretEnv));
   lines.push(`manifest: ${report.manifestLocation}`);
   return lines.join("\n") + "\n";
 }
@@ -964,6 +981,7 @@ async function runCommand(invocation, io, masker) {
   try {
     const settings = readSettings(inputSource(invocation));
     for (const secret of settings.secrets) masker.add(secret);
+    dropSecretVariables(process.env, settings.secrets);
     const done = await perform(invocation, settings, context, io);
     if (interruption.requested) {
       display.finish({

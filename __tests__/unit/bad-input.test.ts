@@ -15,7 +15,7 @@ import { INPUTS } from '../../src/app/inputs.js'
 import { execute } from '../../src/app/runner.js'
 import { readSettings } from '../../src/app/settings.js'
 import type { BadInput } from '../bad-input.js'
-import { BAD_INPUTS, ENV_VALUE, PASSWORD } from '../bad-input.js'
+import { BAD_INPUTS, BAD_IDENTITY, ENV_VALUE, PASSWORD, SHORT_PASSPHRASE } from '../bad-input.js'
 import { shopScene } from './fakes/scene.js'
 
 /** The CLI's words for a case: its own, or the command of its mode with `--name=value` flags. */
@@ -134,7 +134,7 @@ describe('bad input: the CLI exits 2, says so, and touches nothing', () => {
       expect(run.stderr).toMatch(new RegExp(`^error: [^\\n]*\\nrun 'docker-snapshot [^']*--help'`))
       expect(run.stderr.slice('error: '.length, run.stderr.indexOf('\n'))).toBe(row.message)
       expect(run.stdout).toBe('')
-      for (const secret of [PASSWORD, ENV_VALUE]) {
+      for (const secret of [PASSWORD, ENV_VALUE, SHORT_PASSPHRASE, BAD_IDENTITY]) {
         expect(run.stderr + run.stdout).not.toContain(secret)
       }
       expect(run.fake.events).toEqual([])

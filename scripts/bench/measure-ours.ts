@@ -1,5 +1,6 @@
 // The measurements of docker-snapshot itself: snapshots (zstd, gzip, a 1/4-size volume for
 // memory scaling) and restores of the kept zstd snapshot.
+import { generateX25519Identity, identityToRecipient } from 'age-encryption'
 import type { CliRunner } from './cli-runs.js'
 import type { RestoreSummary, SnapshotSummary } from './measurements.js'
 import { restoreOnce, snapshotOnce, type SnapshotRun } from './ours.js'
@@ -45,9 +46,23 @@ export async function measureSnapshots(
     warm
   )
   await gzip[0]!.removeStore()
+  // The cost of encryption at rest: the same snapshot, encrypted to an age public key.
+  const recipient = await identityToRecipient(await generateX25519Identity())
+  const encrypted = await repeat(
+    runs,
+    'ours: snapshot zstd, encrypted',
+    i =>
+      snapshotOnce(cli, source.name, 'zstd', `encrypted-${i}`, [
+        '--encryption-recipients',
+        recipient
+      ]),
+    warm
+  )
+  for (const r of encrypted) await r.removeStore()
   const summaries = {
     snapshotZstd: { ...snapshotSummary(zstd), copySecondsMedian },
     snapshotGzip: snapshotSummary(gzip),
+    snapshotZstdEncrypted: snapshotSummary(encrypted),
     snapshotZstdSmall: small ? await measureSmall(context, small) : undefined
   }
   return { kept: zstd[0]!, summaries }

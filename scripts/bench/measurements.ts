@@ -22,6 +22,8 @@ export interface RestoreSummary extends Summary {
 export interface Measurements extends Baselines {
   snapshotZstd: SnapshotSummary
   snapshotGzip: SnapshotSummary
+  /** Zstd, encrypted to an age public key (see src/stores/encrypted.ts). */
+  snapshotZstdEncrypted?: SnapshotSummary
   snapshotZstdSmall?: SnapshotSummary
   restore: RestoreSummary
   stages?: Stages

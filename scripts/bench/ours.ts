@@ -29,10 +29,11 @@ export async function snapshotOnce(
   cli: CliRunner,
   volume: string,
   compression: 'zstd' | 'gzip',
-  label: string
+  label: string,
+  extraArgs: string[] = []
 ): Promise<SnapshotRun> {
   const store = cli.newStore(label)
-  const args = ['snapshot', '--volumes', volume, '--store', store.path, '--json']
+  const args = ['snapshot', '--volumes', volume, '--store', store.path, '--json', ...extraArgs]
   const r = await cli.run<SnapshotResult>([...args, '--compression', compression])
   const copied = r.result.snapshot.volumes.find(v => v.name === volume)
   if (!copied) throw new BenchError(`the snapshot's result does not list volume ${volume}`)

@@ -58,6 +58,9 @@ function snapshotRows(m: Measurements, sizeMib: number): Row[] {
   return [
     ours(`ours snapshot zstd (${sizeMib} MiB)`, m.snapshotZstd),
     ours('ours snapshot gzip', m.snapshotGzip),
+    ...(m.snapshotZstdEncrypted
+      ? [ours('ours snapshot zstd, encrypted', m.snapshotZstdEncrypted, 'age, X25519')]
+      : []),
     ...(small ? [ours(`ours snapshot zstd (${small.sizeMib} MiB)`, small, 'memory scaling')] : [])
   ]
 }

@@ -7,6 +7,7 @@ import { Interruption } from '../app/interrupt.js'
 import { PlainDisplay } from '../app/progress.js'
 import { carrierOwner } from '../docker/engine.js'
 import { describeError } from '../shared/errors.js'
+import { dropSecretVariables } from '../shared/environment.js'
 import type { InputName } from '../app/inputs.js'
 import { outputsOf, summaryOf } from './summary.js'
 import { execute } from '../app/runner.js'
@@ -30,6 +31,7 @@ export async function run(): Promise<void> {
   try {
     const settings = readSettings((name: InputName) => core.getInput(name))
     for (const secret of settings.secrets) core.setSecret(secret)
+    dropSecretVariables(process.env, settings.secrets)
     const state: ActionState = {
       dockerHost: settings.dockerHost,
       carrierOwner,

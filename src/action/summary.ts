@@ -2,6 +2,7 @@ import type { RestoreReport } from '../restore/index.js'
 import type { VerifyReport } from '../verify/index.js'
 import type { PruneResult, RunResult } from '../app/runner.js'
 import type { SnapshotReport } from '../snapshot/snapshot.js'
+import { describeSecretEnv } from '../snapshot/secret-env.js'
 import { formatBytes, plural } from '../shared/format.js'
 
 /** Markdown-safe text for names a user chose. */
@@ -85,6 +86,7 @@ function snapshotSummary(report: SnapshotReport): string {
       )
     )
   }
+  for (const line of describeSecretEnv(report.secretEnv, escapeMarkdown)) lines.push(line, '')
   lines.push(`Manifest: ${escapeMarkdown(report.manifestLocation)}`)
   return lines.join('\n')
 }

@@ -126,6 +126,21 @@ export const INPUTS = {
     description: 'Registry password or token (masked in logs).',
     default: ''
   },
+  'encryption-passphrase': {
+    description:
+      'Snapshot: encrypt the snapshot (volume archives, saved images, manifest) with this passphrase, in the age format (masked in logs). Restore, verify: the passphrase an encrypted snapshot was taken with. Secret-looking environment values are kept in an encrypted manifest, so its restore needs no `env`.',
+    default: ''
+  },
+  'encryption-recipients': {
+    description:
+      'Snapshot: encrypt the snapshot to these age public keys (`age1…`, as age-keygen prints them), separated by commas or newlines; any of the private keys opens it.',
+    default: ''
+  },
+  'encryption-identity': {
+    description:
+      'Restore, verify, ls: an age private key (`AGE-SECRET-KEY-1…`) or the path of a key file, to open an encrypted snapshot (masked in logs). Snapshot: also encrypts to its public key.',
+    default: ''
+  },
   'on-conflict': {
     description:
       'Restore when a container or volume of the same name exists: `fail` (default, nothing is changed), `replace`, or `skip`.',

@@ -21,6 +21,8 @@ import { takeSnapshot } from '../snapshot/snapshot.js'
 import type { ListedSnapshot } from '../stores/catalog.js'
 import { listSnapshots } from '../stores/catalog.js'
 import { openStore } from '../stores/index.js'
+import { EncryptedStore } from '../stores/encrypted.js'
+import { encrypts } from '../stores/encryption-spec.js'
 import type { SnapshotStore } from '../stores/store.js'
 import type { TransferListener } from '../shared/transfer.js'
 import { throttleTransfers } from '../shared/transfer.js'
@@ -95,11 +97,15 @@ class Session {
     const engine = boundaries.engine(settings, context.log)
     // A compression that cannot work here is a bad setting: it must not create the store.
     const { compression, compressionLevel } = settings.snapshot
-    const store = await boundaries.openStore(
-      settings.store,
-      access,
-      async () => void (await resolveCompression(compression, compressionLevel)),
-      { ...settings.storeCredentials, onSecret: context.onSecret }
+    // Every store is read through the decorator, so an encrypted snapshot is told apart.
+    const store = new EncryptedStore(
+      await boundaries.openStore(
+        settings.store,
+        access,
+        async () => void (await resolveCompression(compression, compressionLevel)),
+        { ...settings.storeCredentials, onSecret: context.onSecret }
+      ),
+      settings.encryption
     )
     await repairWith(engine, context.log)
     context.signal?.throwIfAborted()
@@ -133,6 +139,7 @@ class Session {
           ...(project && { composeProject: project })
         },
         snapshotId,
+        keepSecretEnv: encrypts(this.settings.encryption),
         registry: this.registry,
         toolVersion: TOOL_VERSION,
         onQuiesce: this.context.onQuiesce,

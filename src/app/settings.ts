@@ -7,6 +7,7 @@ import { checkPrefix } from '../restore/names.js'
 import type { SnapshotChoices } from '../snapshot/types.js'
 import type { DrillCommand } from '../verify/index.js'
 import type { PruneOptions } from './prune.js'
+import { type EncryptionSpec, parseEncryptionSpec } from '../stores/encryption-spec.js'
 import type { InputName } from './inputs.js'
 import { INPUTS } from './inputs.js'
 import {
@@ -43,6 +44,8 @@ export interface Settings {
   /** Empty: DOCKER_HOST or the default socket. */
   dockerHost?: string
   store: StoreSpec
+  /** Keys to encrypt new snapshots with and to open encrypted ones. */
+  encryption: EncryptionSpec
   /** For snapshot, the id to write; for restore and verify, an id or `latest`. */
   snapshotId: string
   registry?: RegistrySettings
@@ -157,9 +160,13 @@ export function readSettings(source: InputSource): Settings {
   const prefix = get('prefix')
   checkPrefix(prefix)
 
+  const encryption = parseEncryptionSpec(source)
+  secrets.push(...[encryption.passphrase ?? '', ...encryption.identities].filter(isMaskable))
+
   const settings: Settings = {
     mode,
     store,
+    encryption,
     snapshotId,
     snapshot: {
       containers: names('containers', get('containers'), 'container'),

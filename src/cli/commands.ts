@@ -25,6 +25,13 @@ export interface CommandSpec {
 const REGISTRY_ACCESS: readonly InputName[] = ['registry', 'registry-username', 'registry-password']
 /** Where a reading command finds snapshots in workflow artifacts or the Actions cache. */
 const READ_FROM: readonly InputName[] = ['run-id', 'run-repository', 'github-token', 'cache-key']
+/** What opens an encrypted snapshot. */
+const DECRYPTION: readonly InputName[] = ['encryption-identity', 'encryption-passphrase']
+const ENCRYPTION: readonly InputName[] = [
+  'encryption-recipients',
+  'encryption-passphrase',
+  'encryption-identity'
+]
 
 export const COMMANDS: Record<CommandName, CommandSpec> = {
   snapshot: {
@@ -50,6 +57,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       'hook-timeout',
       'retention-days',
       'cache-key',
+      ...ENCRYPTION,
       ...REGISTRY_ACCESS,
       'repository'
     ],
@@ -77,6 +85,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       'ports',
       'env',
       'keep-on-failure',
+      ...DECRYPTION,
       ...REGISTRY_ACCESS
     ],
     switches: [],
@@ -99,6 +108,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       'drill-command',
       'wait-timeout',
       'env',
+      ...DECRYPTION,
       ...REGISTRY_ACCESS
     ],
     switches: [],
@@ -110,9 +120,9 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
   },
   ls: {
     summary:
-      'List the snapshots in a store: id, status (complete, incomplete, or damaged: its ' +
-      'manifest does not check out), when, and size.',
-    inputs: ['store', ...READ_FROM, 'registry-username', 'registry-password'],
+      'List the snapshots in a store: id, status (complete, incomplete, damaged: its ' +
+      'manifest does not check out, or encrypted: no key given opens it), when, and size.',
+    inputs: ['store', ...READ_FROM, ...DECRYPTION, 'registry-username', 'registry-password'],
     switches: [],
     examples: [
       'docker-snapshot ls --store /srv/snapshots',
@@ -150,6 +160,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       'drill-command',
       'wait-timeout',
       'env',
+      ...ENCRYPTION,
       ...REGISTRY_ACCESS,
       'repository'
     ],
@@ -219,7 +230,9 @@ export const FLAG_ENVIRONMENT: Partial<
     variable: 'DOCKER_SNAPSHOT_REGISTRY_PASSWORD',
     with: ['registry', 'registry-username']
   },
-  'github-token': { variable: 'DOCKER_SNAPSHOT_GITHUB_TOKEN', with: ['store'] }
+  'github-token': { variable: 'DOCKER_SNAPSHOT_GITHUB_TOKEN', with: ['store'] },
+  'encryption-passphrase': { variable: 'DOCKER_SNAPSHOT_ENCRYPTION_PASSPHRASE' },
+  'encryption-identity': { variable: 'DOCKER_SNAPSHOT_ENCRYPTION_IDENTITY' }
 }
 
 /**
@@ -229,5 +242,7 @@ export const FLAG_ENVIRONMENT: Partial<
 export const SECRET_INPUTS: Partial<Record<InputName, 'value' | 'env-lines'>> = {
   'registry-password': 'value',
   'github-token': 'value',
+  'encryption-passphrase': 'value',
+  'encryption-identity': 'value',
   env: 'env-lines'
 }

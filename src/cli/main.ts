@@ -3,6 +3,7 @@
  * run, then a display and an exit code out.
  */
 import { describeError } from '../shared/errors.js'
+import { dropSecretVariables } from '../shared/environment.js'
 import type { SignalSource } from '../app/interrupt.js'
 import { Interruption } from '../app/interrupt.js'
 import type { RunBoundaries, RunContext } from '../app/runner.js'
@@ -150,6 +151,7 @@ async function runCommand(
   try {
     const settings = readSettings(inputSource(invocation))
     for (const secret of settings.secrets) masker.add(secret)
+    dropSecretVariables(process.env, settings.secrets)
     const done = await perform(invocation, settings, context, io)
     if (interruption.requested) {
       display.finish({

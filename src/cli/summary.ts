@@ -5,6 +5,7 @@ import type { ListedSnapshot, RestoreReport } from '../restore/index.js'
 import type { VerifyReport } from '../verify/index.js'
 import type { PruneResult, RunResult } from '../app/runner.js'
 import type { SnapshotReport } from '../snapshot/snapshot.js'
+import { describeSecretEnv } from '../snapshot/secret-env.js'
 import { formatBytes, plural } from '../shared/format.js'
 
 /** Left-aligned columns, two spaces apart. */
@@ -48,6 +49,7 @@ export function snapshotSummary(report: SnapshotReport): string {
     ...report.images.map(i => ['image', i.key, i.location, i.reference])
   ]
   if (rows.length > 0) lines.push('', ...columns(rows).map(row => `  ${row}`), '')
+  lines.push(...describeSecretEnv(report.secretEnv))
   lines.push(`manifest: ${report.manifestLocation}`)
   return lines.join('\n') + '\n'
 }

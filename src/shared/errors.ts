@@ -25,6 +25,12 @@ export function invalidInput(name: string, value: string, expected: string): Inv
   return new InvalidSettingsError(`Invalid ${name} ${shownValue(value)}. ${expected}`)
 }
 
+/**
+ * A snapshot is encrypted and the run has no key that opens it: a setting to give, found before
+ * anything is touched.
+ */
+export class EncryptionKeyError extends InvalidSettingsError {}
+
 /** No Docker engine answered at the address that was tried. */
 export class EngineUnavailableError extends SnapshotError {}
 

@@ -192,15 +192,18 @@ function createBody(details: ContainerDetails, mounts: MountRecord[], env: strin
 
 /**
  * Everything needed to recreate the container, except which image to create it from (`image`
- * is filled by the caller once the image is committed or resolved).
+ * is filled by the caller once the image is committed or resolved). Secret-looking environment
+ * values are left out, unless `keepSecretEnv` (the manifest is encrypted).
  */
 export function captureContainer(
   details: ContainerDetails,
   consistency: Consistency,
-  byId: Map<string, string>
+  byId: Map<string, string>,
+  keepSecretEnv = false
 ): Omit<ContainerRecord, 'image'> {
   const mounts = mountRecords(details)
-  const { env, redacted } = redactEnv(details.Config.Env ?? [])
+  const all = details.Config.Env ?? []
+  const { env, redacted } = keepSecretEnv ? { env: all, redacted: [] } : redactEnv(all)
   return {
     name: containerName(details),
     id: details.Id,
@@ -243,7 +246,8 @@ export function captureNetwork(details: NetworkDetails): NetworkRecord {
 export function recordsInOrder(
   containers: ContainerDetails[],
   defaultConsistency: Consistency,
-  log: Logger
+  log: Logger,
+  keepSecretEnv = false
 ): CapturedContainer[] {
   const byId = new Map<string, string>()
   for (const details of containers) {
@@ -260,7 +264,7 @@ export function recordsInOrder(
       )
       consistency = 'none'
     }
-    return { details, record: captureContainer(details, consistency, byId) }
+    return { details, record: captureContainer(details, consistency, byId, keepSecretEnv) }
   })
   const order = dependencyOrder(
     records.map(r => r.record),

@@ -25,6 +25,7 @@ import {
   copyVolumes,
   secondsSince
 } from './copies.js'
+import { secretEnvReport } from './secret-env.js'
 import { hasHook, runHook } from './hooks.js'
 import { HOLD_WAIT_MS, Holds, holdName } from './holds.js'
 import { type PendingImage, SnapshotImages, imageKeyFor } from './images.js'
@@ -113,7 +114,7 @@ class SnapshotRun {
       const held = await Promise.all(
         targets.containers.map(details => this.engine.inspectContainer(details.Id))
       )
-      inOrder = recordsInOrder(held, options.consistency, log)
+      inOrder = recordsInOrder(held, options.consistency, log, options.keepSecretEnv)
       await log.group('Running pre-exec hooks', async () => {
         for (const { details } of inOrder) {
           // Marked before it runs: a killed run's post-exec hook is owed from here on.
@@ -171,8 +172,10 @@ class SnapshotRun {
     }
     const text = serializeManifest(manifest)
     await this.writer.put(MANIFEST_FILE, bufferStream(text))
+    const written = JSON.parse(text) as Manifest
     return {
-      manifest: JSON.parse(text) as Manifest,
+      manifest: written,
+      secretEnv: secretEnvReport(written, options.keepSecretEnv ?? false),
       manifestLocation: `${this.store.description}: ${options.snapshotId}/${MANIFEST_FILE}`,
       codec: this.codec.implementation,
       seconds: secondsSince(this.started),

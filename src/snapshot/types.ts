@@ -4,6 +4,7 @@ import type { Consistency, ImageRecord, Manifest, Selection } from '../manifest/
 import type { TransferListener } from '../shared/transfer.js'
 import type { VolumeResult } from './copies.js'
 import type { QuiesceAction } from './quiesce.js'
+import type { SecretEnvReport } from './secret-env.js'
 
 export type { VolumeResult }
 
@@ -32,6 +33,8 @@ export interface SnapshotOptions
     Partial<Pick<SnapshotChoices, 'keepImages'>> {
   snapshotId: string
   selection: Selection
+  /** Keep secret-looking environment values in the manifest (the store encrypts it). */
+  keepSecretEnv?: boolean
   /** Where images go; without one they are saved into the store. */
   registry?: RegistryTarget
   toolVersion: string
@@ -54,4 +57,6 @@ export interface SnapshotReport {
   quiescedSeconds: number
   volumes: VolumeResult[]
   images: { key: string; reference: string; location: ImageRecord['location'] }[]
+  /** Where secret-looking environment values went: names only. */
+  secretEnv: SecretEnvReport
 }

@@ -1,4 +1,4 @@
-import { ManifestError, NotFoundError } from '../shared/errors.js'
+import { EncryptionKeyError, ManifestError, NotFoundError } from '../shared/errors.js'
 import { MANIFEST_FILE, type Manifest } from '../manifest/manifest.js'
 import { parseManifest } from '../manifest/schema.js'
 import { DamagedSnapshotError } from './oci/format.js'
@@ -13,9 +13,10 @@ export const LATEST = 'latest'
 /**
  * `complete`: its manifest parses and its checksum holds. `incomplete`: it has no manifest (a run
  * cut short). `damaged`: its manifest is there but invalid, or the store cannot read it whole (a
- * blob gone); restore cannot use it.
+ * blob gone); restore cannot use it. `encrypted`: its manifest is an age file that no key of
+ * this run opens (see encrypted.ts).
  */
-export type SnapshotStatus = 'complete' | 'incomplete' | 'damaged'
+export type SnapshotStatus = 'complete' | 'incomplete' | 'damaged' | 'encrypted'
 
 /** A snapshot of a store, with its manifest checked. */
 export interface ListedSnapshot {
@@ -45,6 +46,10 @@ export async function listSnapshots(store: SnapshotStore): Promise<ListedSnapsho
         bytes
       })
     } catch (error) {
+      if (error instanceof EncryptionKeyError) {
+        listed.push({ snapshotId, status: 'encrypted', createdAt: modifiedAt, bytes })
+        continue
+      }
       if (!(error instanceof ManifestError || error instanceof DamagedSnapshotError)) throw error
       listed.push({
         snapshotId,
@@ -62,9 +67,14 @@ export async function listSnapshots(store: SnapshotStore): Promise<ListedSnapsho
   )
 }
 
-/** The id of the newest complete snapshot in the store, if there is one. */
+/**
+ * The id of the newest complete snapshot in the store, if there is one. An encrypted one counts:
+ * reading it then says which key to give, rather than an older snapshot being taken silently.
+ */
 export async function newestComplete(store: SnapshotStore): Promise<string | undefined> {
-  return (await listSnapshots(store)).find(snapshot => snapshot.status === 'complete')?.snapshotId
+  return (await listSnapshots(store)).find(
+    snapshot => snapshot.status === 'complete' || snapshot.status === 'encrypted'
+  )?.snapshotId
 }
 
 /** `snapshotId` itself, or for `latest` the newest complete snapshot's id. */

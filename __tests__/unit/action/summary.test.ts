@@ -32,7 +32,8 @@ const snapshotResult: RunResult = {
         location: 'registry'
       },
       { key: 'source:sha256:abc', reference: 'postgres:13', location: 'store' }
-    ]
+    ],
+    secretEnv: { encrypted: false, withheld: [], kept: [], inImages: [] }
   }
 }
 
@@ -189,6 +190,30 @@ describe('summaryOf', () => {
       'Manifest: directory /srv/snapshots: snap-1/manifest.json',
       ''
     ])
+  })
+
+  it('says which secret-looking values were left out, and which image still holds them', () => {
+    const summary = summaryOf({
+      mode: 'snapshot',
+      snapshot: {
+        ...snapshotResult.snapshot,
+        secretEnv: {
+          encrypted: false,
+          withheld: [{ container: ODD, variables: ['DB_PASSWORD', 'API_TOKEN'] }],
+          kept: [],
+          inImages: [{ image: `commit:${ODD}`, container: ODD, location: 'store' }]
+        }
+      }
+    })
+    expect(summary).toContain(
+      `Secret-looking environment values left out of the manifest (${ODD_ESCAPED}: ` +
+        'DB\\_PASSWORD, API\\_TOKEN): a restore takes them from its env setting, or from a ' +
+        'committed image; an encrypted snapshot keeps them.\n'
+    )
+    expect(summary).toContain(
+      `Image commit:${ODD_ESCAPED} holds the environment of ${ODD_ESCAPED}, secret-looking ` +
+        'values included, in its image config, saved unencrypted into the store.\n'
+    )
   })
 
   it('leaves out empty tables of a snapshot', () => {

@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { parse } from 'yaml'
 import { InvalidSettingsError } from '../../../src/shared/errors.js'
@@ -40,6 +42,7 @@ describe('readSettings defaults', () => {
     expect(settings).toEqual({
       mode: 'snapshot',
       store: { kind: 'directory', path: '.docker-snapshots' },
+      encryption: { recipients: [], identities: [] },
       snapshotId: expect.stringMatching(/^\d{8}-\d{6}-[0-9a-f]{4}$/),
       snapshot: {
         containers: [],
@@ -151,6 +154,25 @@ describe('secrets', () => {
     expect(settings.secrets).toEqual(['abcd'])
     expect(settings.registry?.password).toBe('pw')
     expect(settings.restore.env).toEqual({ DB_URL: 'x', A: 'abc', TOKEN: 'abcd' })
+  })
+
+  it('collects the passphrase and every identity, whether given or read from a key file', () => {
+    const identity = 'AGE-SECRET-KEY-1VEM6DJWTXGHKHMLLMVTQ7JLRD3VDTZJSRSMA78W59LM8ZQFGHC5Q57U44P'
+    const dir = mkdtempSync(join(tmpdir(), 'dst-encrypt-settings-'))
+    const file = join(dir, 'key.txt')
+    writeFileSync(file, `# created: today\n# public key: age1…\n${identity}\n`)
+    const settings = read({
+      mode: 'restore',
+      'encryption-passphrase': 'correct horse battery',
+      'encryption-identity': file
+    })
+    expect(settings.encryption).toEqual({
+      passphrase: 'correct horse battery',
+      recipients: [],
+      identities: [identity]
+    })
+    expect(settings.secrets).toEqual(['correct horse battery', identity])
+    rmSync(dir, { recursive: true })
   })
 
   it('has none when nothing secret is given', () => {

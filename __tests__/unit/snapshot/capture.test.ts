@@ -382,6 +382,14 @@ describe('captureContainer', () => {
     expect(written).not.toContain('k-123')
   })
 
+  it('keeps every value, in order, when the manifest is encrypted', () => {
+    const details = inspect()
+    const record = captureContainer(details, 'pause', new Map(), true)
+    expect(record.create.Env).toEqual(details.Config.Env)
+    expect(record.create.Env?.some(entry => entry.startsWith('POSTGRES_PASSWORD='))).toBe(true)
+    expect(record.redactedEnv).toEqual([])
+  })
+
   it('mounts an anonymous volume explicitly, and not the named one from Binds', () => {
     const { create } = captureContainer(inspect(), 'pause', new Map())
     expect(create.HostConfig.Mounts).toEqual([

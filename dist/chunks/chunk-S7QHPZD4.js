@@ -7,7 +7,7 @@ const __dirname = __dsDirname(__filename)
 import {
   __commonJS,
   __require
-} from "./chunk-XLDIIPGN.js";
+} from "./chunk-MNLEG2OR.js";
 
 // node_modules/events-universal/default.js
 var require_default = __commonJS({

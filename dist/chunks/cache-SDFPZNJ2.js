@@ -41,7 +41,7 @@ import {
   storageSharedKeyCredentialPolicy,
   stringifyXML,
   writeHashed
-} from "./chunk-BCXIHJJF.js";
+} from "./chunk-DWU4NBHG.js";
 import {
   BearerCredentialHandler,
   HttpClient,
@@ -57,7 +57,7 @@ import {
   setSecret,
   warning,
   which
-} from "./chunk-KWJQC7LD.js";
+} from "./chunk-X6Z62EG2.js";
 import {
   MANIFEST_FILE,
   StoreError,
@@ -69,7 +69,7 @@ import {
   isValidSnapshotId,
   missingObject,
   parseArtifactManifest
-} from "./chunk-XLDIIPGN.js";
+} from "./chunk-MNLEG2OR.js";
 
 // node_modules/semver/internal/constants.js
 var require_constants = __commonJS({

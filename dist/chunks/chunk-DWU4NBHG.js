@@ -10,7 +10,7 @@ import {
   __require,
   __toESM,
   require_src
-} from "./chunk-XLDIIPGN.js";
+} from "./chunk-MNLEG2OR.js";
 
 // node_modules/@protobuf-ts/runtime/build/commonjs/json-typings.js
 var require_json_typings = __commonJS({

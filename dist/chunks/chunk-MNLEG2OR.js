@@ -7729,6 +7729,8 @@ function shownValue(value) {
 function invalidInput(name, value, expected) {
   return new InvalidSettingsError(`Invalid ${name} ${shownValue(value)}. ${expected}`);
 }
+var EncryptionKeyError = class extends InvalidSettingsError {
+};
 var EngineUnavailableError = class extends SnapshotError {
 };
 var EngineError = class extends SnapshotError {
@@ -8406,6 +8408,7 @@ export {
   InvalidSettingsError,
   shownValue,
   invalidInput,
+  EncryptionKeyError,
   EngineUnavailableError,
   EngineError,
   NotFoundError,

@@ -9,7 +9,7 @@ import {
   require_node,
   require_string_decoder,
   require_tar_stream
-} from "./chunk-CVN2UH6F.js";
+} from "./chunk-S7QHPZD4.js";
 import {
   AbortError,
   AnonymousCredential,
@@ -52,7 +52,7 @@ import {
   structuredMessageEncoding,
   transferDirectory,
   writeHashed
-} from "./chunk-BCXIHJJF.js";
+} from "./chunk-DWU4NBHG.js";
 import {
   BearerCredentialHandler,
   HttpClient,
@@ -64,7 +64,7 @@ import {
   require_undici,
   setSecret,
   warning
-} from "./chunk-KWJQC7LD.js";
+} from "./chunk-X6Z62EG2.js";
 import {
   MANIFEST_FILE,
   StoreError,
@@ -78,7 +78,7 @@ import {
   isValidSnapshotId,
   missingObject,
   parseArtifactManifest
-} from "./chunk-XLDIIPGN.js";
+} from "./chunk-MNLEG2OR.js";
 
 // node_modules/@actions/artifact/package.json
 var require_package = __commonJS({
