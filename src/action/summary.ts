@@ -2,6 +2,7 @@ import type { RestoreReport } from '../restore/index.js'
 import type { VerifyReport } from '../verify/index.js'
 import type { PruneResult, RunResult } from '../app/runner.js'
 import type { SnapshotReport } from '../snapshot/snapshot.js'
+import { copiedBy } from '../snapshot/volume-copy.js'
 import { formatBytes, plural } from '../shared/format.js'
 
 /** Markdown-safe text for names a user chose. */
@@ -33,7 +34,8 @@ export function outputsOf(result: RunResult): Record<string, string> {
           report.volumes.map(v => ({
             name: v.name,
             tarBytes: v.tarBytes,
-            storedBytes: v.storedBytes
+            storedBytes: v.storedBytes,
+            copyMethod: v.method
           }))
         )
       }
@@ -66,13 +68,14 @@ function snapshotSummary(report: SnapshotReport): string {
   if (report.volumes.length) {
     lines.push(
       table(
-        ['volume', 'data', 'stored', 'time', 'throughput'],
+        ['volume', 'data', 'stored', 'time', 'throughput', 'copied by'],
         report.volumes.map(v => [
           escapeMarkdown(v.name),
           formatBytes(v.tarBytes),
           formatBytes(v.storedBytes),
           `${v.seconds.toFixed(1)} s`,
-          `${formatBytes(v.tarBytes / Math.max(v.seconds, 0.001))}/s`
+          `${formatBytes(v.tarBytes / Math.max(v.seconds, 0.001))}/s`,
+          copiedBy(v)
         ])
       )
     )

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { CompressorChoice } from '../archive/index.js'
 import { COMPRESSION_LEVELS } from '../archive/index.js'
 import { checkEngineAddress } from '../docker/connection.js'
+import type { CopyMethodChoice } from '../docker/helper-image.js'
 import { InvalidSettingsError, invalidInput } from '../shared/errors.js'
 import { type StoreSpec, parseStoreSpec } from '../stores/spec.js'
 import { MAX_TIMEOUT_SECONDS } from '../shared/timeouts.js'
@@ -43,6 +44,8 @@ export interface Settings {
     captureBindMounts: boolean
     compression: CompressorChoice
     compressionLevel?: number
+    /** How volumes are copied: a helper container next to the data, or the archive API. */
+    copyMethod: CopyMethodChoice
     hookTimeoutMs: number
     /** Replace a snapshot of the same id, once the new one is whole. */
     replaceExisting: boolean
@@ -57,6 +60,7 @@ export interface Settings {
     ports: 'keep' | 'ephemeral' | 'none'
     env: Record<string, string>
     keepOnFailure: boolean
+    copyMethod: CopyMethodChoice
   }
   verify: {
     restoreCheck: boolean
@@ -332,6 +336,11 @@ export function readSettings(source: InputSource): Settings {
 
   const compression = oneOf('compression', get('compression'), ['auto', 'zstd', 'gzip'] as const)
   const level = compressionLevel(get('compression-level'), compression)
+  const copyMethod = oneOf('copy-method', get('copy-method'), [
+    'auto',
+    'helper',
+    'archive'
+  ] as const)
   const env = parseEnv(source('env'))
   secrets.push(...Object.values(env).filter(isMaskable))
 
@@ -380,6 +389,7 @@ export function readSettings(source: InputSource): Settings {
       captureBindMounts:
         oneOf('bind-mounts', get('bind-mounts'), ['record', 'capture']) === 'capture',
       compression,
+      copyMethod,
       hookTimeoutMs: timeoutSeconds('hook-timeout', get('hook-timeout')),
       replaceExisting: bool('replace-snapshot', get('replace-snapshot'))
     },
@@ -390,7 +400,8 @@ export function readSettings(source: InputSource): Settings {
       waitTimeoutMs: timeoutSeconds('wait-timeout', get('wait-timeout')),
       ports: oneOf('ports', get('ports'), ['keep', 'ephemeral', 'none'] as const),
       env,
-      keepOnFailure: bool('keep-on-failure', get('keep-on-failure'))
+      keepOnFailure: bool('keep-on-failure', get('keep-on-failure')),
+      copyMethod
     },
     verify: {
       restoreCheck: bool('restore-check', get('restore-check')) || Boolean(drillContainer)

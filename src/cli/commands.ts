@@ -45,6 +45,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       'bind-mounts',
       'compression',
       'compression-level',
+      'copy-method',
       'hook-timeout',
       ...REGISTRY_ACCESS,
       'repository'
@@ -72,6 +73,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       'ports',
       'env',
       'keep-on-failure',
+      'copy-method',
       ...REGISTRY_ACCESS
     ],
     switches: [],
@@ -93,6 +95,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       'drill-command',
       'wait-timeout',
       'env',
+      'copy-method',
       ...REGISTRY_ACCESS
     ],
     switches: [],

@@ -5,9 +5,9 @@
  * replacements are healthy. A failure removes what this run created, puts the originals back and
  * says what it had done.
  */
-import { addAbortSignal } from 'node:stream'
-import { rootEntryTar } from '../archive/index.js'
 import type { Engine } from '../docker/engine.js'
+import { chooseCopyMethod } from '../docker/helper-image.js'
+import type { VolumeCopyMethod } from '../docker/helper-image.js'
 import {
   HealthError,
   InvalidSettingsError,
@@ -18,7 +18,7 @@ import type { Logger } from '../shared/log.js'
 import type { ContainerRecord, Manifest } from '../manifest/manifest.js'
 import { HOLD_WAIT_MS } from '../snapshot/holds.js'
 import type { SnapshotStore } from '../stores/store.js'
-import { openArchiveTar, verifyImageArchive, verifyVolumeArchive } from './archives.js'
+import { verifyImageArchive, verifyVolumeArchive } from './archives.js'
 import { Originals } from './aside.js'
 import {
   type PlannedBindMount,
@@ -35,6 +35,7 @@ import { NameMap, checkPrefix } from './names.js'
 import { isAddressConflict, networkCreateSpec } from './networks.js'
 import { type EngineState, type RestorePlan, planRestore, selectRecords } from './plan.js'
 import { readManifest, resolveSnapshotId } from '../stores/catalog.js'
+import { fillVolume } from './volume-fill.js'
 import type {
   ContainerState,
   RestoreOptions,
@@ -90,6 +91,7 @@ class RestoreRun {
   private readonly steps: StepTiming[] = []
   private step: RestoreStep = 'manifest'
   private readonly created: Created = { containers: [], volumes: [], networks: [] }
+  private copyMethod: VolumeCopyMethod | undefined
   private readonly originals: Originals
   private bindMounts: PlannedBindMount[] = []
   private snapshotId: string
@@ -358,17 +360,17 @@ class RestoreRun {
         continue
       }
       const started = Date.now()
-      const what = `volume ${record.name}`
-      const { tar, check } = openArchiveTar(this.store, this.snapshotId, record.archive, what)
       this.log.info(`volume ${target}: writing ${count(record.entries, 'entry')}`)
-      await this.engine.writeVolume(
-        target,
-        signal ? addAbortSignal(signal, tar) : tar,
-        rootEntryTar(record.root, 'volume')
+      this.copyMethod ??= await chooseCopyMethod(
+        this.engine,
+        this.options.copyMethod ?? 'auto',
+        this.log
       )
-      check()
+      const source = { store: this.store, snapshotId: this.snapshotId }
+      await fillVolume(this.engine, this.copyMethod, source, record, target, signal)
       this.log.info(
-        `volume ${target}: ${count(record.entries, 'entry')} written in ${Date.now() - started} ms`
+        `volume ${target}: ${count(record.entries, 'entry')} written in ${Date.now() - started} ms ` +
+          `by ${this.copyMethod.method === 'helper' ? 'a helper container' : "the engine's archive API"}`
       )
       restored.push({
         name: record.name,

@@ -1,4 +1,5 @@
 import type { RegistryAuth } from '../docker/types.js'
+import type { CopyMethodChoice } from '../docker/helper-image.js'
 
 export type ConflictPolicy = 'fail' | 'replace' | 'skip'
 /**
@@ -44,6 +45,8 @@ export interface RestoreOptions {
    * become healthy). By default a failed restore removes what it created.
    */
   keepOnFailure?: boolean
+  /** How volumes are written: `auto` (a helper container when the engine is local), `helper`, `archive`. */
+  copyMethod?: CopyMethodChoice
   /**
    * Aborted when the user asks the run to stop: the restore stops at once (a volume midway) and
    * unwinds as on a failure, putting back what it had set aside.

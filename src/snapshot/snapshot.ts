@@ -1,8 +1,10 @@
-import { Readable, addAbortSignal } from 'node:stream'
+import { Readable } from 'node:stream'
 import { packArchive, resolveCompression } from '../archive/index.js'
 import type { Codec, CompressorChoice } from '../archive/index.js'
 import type { Engine } from '../docker/engine.js'
 import type { RegistryTarget } from '../docker/registry.js'
+import { ARCHIVE_API_LOSSES, chooseCopyMethod } from '../docker/helper-image.js'
+import type { CopyMethod, CopyMethodChoice, VolumeCopyMethod } from '../docker/helper-image.js'
 import { checkRegistryReachable, imageTag } from '../docker/registry.js'
 import type { ContainerDetails, VolumeDetails } from '../docker/types.js'
 import { InvalidSettingsError, SnapshotError, StoreError, describeError } from '../shared/errors.js'
@@ -34,6 +36,7 @@ import type { QuiesceAction } from './quiesce.js'
 import { Quiescer } from './quiesce.js'
 import type { Selection } from './targets.js'
 import { resolveTargets } from './targets.js'
+import { copyVolume } from './volume-copy.js'
 
 export interface SnapshotOptions {
   snapshotId: string
@@ -52,6 +55,8 @@ export interface SnapshotOptions {
   registry?: RegistryTarget
   compression: CompressorChoice
   compressionLevel?: number
+  /** How volumes are copied (default `auto`: a helper container when the engine is local). */
+  copyMethod?: CopyMethodChoice
   hookTimeoutMs: number
   /** Replace a snapshot of the same id once this one is whole; without it such an id is refused. */
   replaceExisting: boolean
@@ -70,6 +75,10 @@ export interface VolumeResult {
   tarBytes: number
   storedBytes: number
   seconds: number
+  /** How it was copied: a helper container next to the data, or the engine's archive API. */
+  method: CopyMethod
+  /** What that copy did not keep (the archive API loses xattrs, ACLs and sparseness). */
+  notKept: string[]
 }
 
 export interface SnapshotReport {
@@ -123,6 +132,7 @@ class SnapshotRun {
   private readonly holds: Holds
   private readonly quiescer: Quiescer
   private codec!: Codec
+  private copyMethod: VolumeCopyMethod | undefined
   private readonly volumeResults: VolumeResult[] = []
   private quiescedSeconds = 0
   /** Containers whose pre-exec step was reached: each is owed its post-exec hook. */
@@ -186,6 +196,10 @@ class SnapshotRun {
     })
 
     await this.warnAboutOtherWriters(targets.containers, targets.volumes)
+    // Chosen (and its image built) before anything is paused.
+    if (targets.volumes.length > 0) {
+      this.copyMethod = await chooseCopyMethod(this.engine, options.copyMethod ?? 'auto', log)
+    }
 
     let inOrder: Target[] = []
     let pending = new Map<string, PendingImage>()
@@ -494,14 +508,18 @@ class SnapshotRun {
       const object = `volumes/${volume.Name}.tar.${this.codec.algorithm === 'zstd' ? 'zst' : 'gz'}`
       const started = Date.now()
       this.options.signal?.throwIfAborted()
-      const packed = await this.engine.readVolume(volume.Name, tar =>
-        packArchive(
-          this.options.signal ? addAbortSignal(this.options.signal, tar) : tar,
-          this.codec,
-          compressed => this.writer.put(object, compressed),
-          bytes =>
+      const method = this.copyMethod ?? { method: 'archive', reason: '' }
+      const packed = await copyVolume(
+        this.engine,
+        method,
+        volume.Name,
+        this.codec,
+        { writer: this.writer, object },
+        {
+          signal: this.options.signal,
+          onProgress: bytes =>
             this.options.onTransfer?.({ kind: 'volume', name: volume.Name, bytes, done: false })
-        )
+        }
       )
       this.options.onTransfer?.({
         kind: 'volume',
@@ -517,11 +535,14 @@ class SnapshotRun {
         name: volume.Name,
         tarBytes: packed.tarBytes,
         storedBytes: packed.storedBytes,
-        seconds: took
+        seconds: took,
+        method: method.method,
+        notKept: method.method === 'archive' ? ARCHIVE_API_LOSSES : []
       })
       this.log.info(
         `${volume.Name}: ${formatBytes(packed.tarBytes)} -> ${formatBytes(packed.storedBytes)} ` +
-          `in ${took.toFixed(1)} s (${formatBytes(packed.tarBytes / Math.max(took, 0.001))}/s)`
+          `in ${took.toFixed(1)} s (${formatBytes(packed.tarBytes / Math.max(took, 0.001))}/s) ` +
+          `by ${method.method === 'helper' ? 'a helper container' : "the engine's archive API"}`
       )
       records.push({
         name: volume.Name,

@@ -47,6 +47,7 @@ describe('readSettings defaults', () => {
         keepImages: false,
         captureBindMounts: false,
         compression: 'auto',
+        copyMethod: 'auto',
         hookTimeoutMs: 60_000,
         replaceExisting: false
       },
@@ -57,7 +58,8 @@ describe('readSettings defaults', () => {
         waitTimeoutMs: 120_000,
         ports: 'keep',
         env: {},
-        keepOnFailure: false
+        keepOnFailure: false,
+        copyMethod: 'auto'
       },
       verify: { restoreCheck: false },
       prune: {},
