@@ -36,7 +36,7 @@ import type { QuiesceAction } from './quiesce.js'
 import { Quiescer } from './quiesce.js'
 import type { Selection } from './targets.js'
 import { resolveTargets } from './targets.js'
-import { copyVolume } from './volume-copy.js'
+import { codecDescription, copyVolume } from './volume-copy.js'
 
 export interface SnapshotOptions {
   snapshotId: string
@@ -276,7 +276,7 @@ class SnapshotRun {
     return {
       manifest: JSON.parse(text) as Manifest,
       manifestLocation: `${this.store.description}: ${options.snapshotId}/${MANIFEST_FILE}`,
-      codec: this.codec.implementation,
+      codec: codecDescription(this.codec, this.copyMethod),
       seconds: seconds(this.started),
       quiescedSeconds: this.quiescedSeconds,
       volumes: this.volumeResults,

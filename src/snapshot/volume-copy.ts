@@ -172,3 +172,10 @@ export function copiedBy(volume: { method: CopyMethod; notKept: string[] }): str
   const how = volume.method === 'helper' ? 'helper container' : 'archive API'
   return volume.notKept.length > 0 ? `${how}; not kept: ${volume.notKept.join(', ')}` : how
 }
+
+/** The compressor as reports name it, with the helper's own program when it compresses volumes. */
+export function codecDescription(codec: Codec, method: VolumeCopyMethod | undefined): string {
+  if (method?.method !== 'helper') return codec.implementation
+  const program = codec.algorithm === 'gzip' ? 'gzip' : 'zstd -T0'
+  return `${codec.implementation}; volumes: ${program} -${codec.level} in a helper container`
+}

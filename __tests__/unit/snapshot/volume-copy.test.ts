@@ -1,5 +1,11 @@
+import { PassThrough } from 'node:stream'
 import { describe, expect, it } from 'vitest'
-import { parseMode, parseRootLine, snapshotScript } from '../../../src/snapshot/volume-copy.js'
+import {
+  codecDescription,
+  parseMode,
+  parseRootLine,
+  snapshotScript
+} from '../../../src/snapshot/volume-copy.js'
 import { restoreScript } from '../../../src/restore/volume-fill.js'
 
 describe('parseMode', () => {
@@ -66,5 +72,19 @@ describe('the helper scripts', () => {
     expect(snapshotScript({ algorithm: 'gzip', level: 9 })).toContain('gzip -c -9')
     expect(restoreScript('zstd')).toMatch(/^\{ zstd -d -q -c \/in\/archive;.*tar -x --xattrs/)
     expect(restoreScript('gzip')).toMatch(/^\{ gzip -d -c \/in\/archive;/)
+  })
+})
+
+describe('codecDescription', () => {
+  const zstd = { algorithm: 'zstd', level: 5, implementation: 'zstd binary -T0 -5' } as const
+  const gzip = { algorithm: 'gzip', level: 9, implementation: 'node zlib gzip -9' } as const
+  const helper = { method: 'helper', image: 'copier:1', workRoot: '/tmp' } as const
+  it.each([
+    [zstd, undefined, 'zstd binary -T0 -5'],
+    [zstd, { method: 'archive', reason: 'remote' } as const, 'zstd binary -T0 -5'],
+    [zstd, helper, 'zstd binary -T0 -5; volumes: zstd -T0 -5 in a helper container'],
+    [gzip, helper, 'node zlib gzip -9; volumes: gzip -9 in a helper container']
+  ])('%j by %j is %s', (codec, method, text) => {
+    expect(codecDescription({ ...codec, compress: () => new PassThrough() }, method)).toBe(text)
   })
 })
