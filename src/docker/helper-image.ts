@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import {
   access,
   constants,
@@ -35,9 +35,15 @@ export const COPY_TOOLS = ['sh', 'tar', 'zstd', 'gzip']
 
 const HELPER_REPOSITORY = 'docker-snapshot/copier'
 
-/** The chosen method; for `helper`, the image to run and the host folder it can share. */
-export type VolumeCopyMethod =
-  { method: 'helper'; image: string; workRoot: string } | { method: 'archive'; reason: string }
+/** The helper's image and the host folder it shares; `forced` when copy-method asked for it. */
+export interface HelperMethod {
+  method: 'helper'
+  image: string
+  workRoot: string
+  forced: boolean
+}
+/** The chosen method: a helper next to the data, or the archive API (and why). */
+export type VolumeCopyMethod = HelperMethod | { method: 'archive'; reason: string }
 
 const run = promisify(execFile)
 
@@ -122,31 +128,44 @@ function engineArch(): string {
   return names[process.arch] ?? process.arch
 }
 
+/** A file the host puts in each helper's folder: a helper that does not see it runs elsewhere. */
+export const HOST_MARKER = '.docker-snapshot-host'
+/** How a helper exits when its folder is not this host's (or it cannot write there). */
+export const NOT_SHARED_EXIT = 97
+
 /**
- * Proves that a container of `image` sees this host's folder `workRoot` and can write to it:
- * it copies a random marker into an answer file, which is read back here.
+ * A helper script's first step: proves that the folder mounted at `mount` is this host's (the
+ * engine makes an empty one for a bind source it lacks) and, when asked, writable by it.
  */
-async function sharesFileSystem(engine: Engine, image: string, workRoot: string) {
-  const dir = await mkdtemp(join(workRoot, 'docker-snapshot-probe-'))
-  try {
-    const marker = randomBytes(16).toString('hex')
-    await writeFile(join(dir, 'marker'), `${marker}\n`)
-    const result = await engine.runHelper({
-      name: `docker-snapshot-probe-${process.pid}-${Date.now().toString(36)}`,
-      Image: image,
-      Entrypoint: ['/bin/sh', '-c'],
-      Cmd: ['read m < /work/marker && echo "$m" > /work/answer'],
-      HostConfig: { NetworkMode: 'none', Binds: [`${dir}:/work`] }
-    })
-    const answer = await readFile(join(dir, 'answer'), 'utf8').catch(() => '')
-    if (result.exitCode !== 0 || answer.trim() !== marker) {
-      throw new Error(
-        `a container does not share this host's folder ${workRoot} (the engine runs elsewhere)`
-      )
-    }
-  } finally {
-    await rm(dir, { recursive: true, force: true })
+export function sharedCheck(mount: string, writes: boolean): string {
+  const write = writes ? ` && { : > ${mount}/index; } 2>/dev/null` : ''
+  return `[ -f ${mount}/${HOST_MARKER} ]${write} || exit ${NOT_SHARED_EXIT}; `
+}
+
+/** A fresh folder under `workRoot` for one helper run, holding the host marker. */
+export async function helperFolder(workRoot: string, purpose: string): Promise<string> {
+  const dir = await mkdtemp(join(workRoot, `docker-snapshot-${purpose}-`))
+  await writeFile(join(dir, HOST_MARKER), '')
+  return dir
+}
+
+/**
+ * After a helper found that its folder is not this host's: the archive API for the rest of
+ * the run under `auto`; a failure when the helper was asked for.
+ */
+export function notShared(method: HelperMethod, log: Logger): VolumeCopyMethod {
+  const reason = `a container does not see this host's folder ${method.workRoot} (the engine runs elsewhere)`
+  if (method.forced) {
+    throw new InvalidSettingsError(
+      `copy-method helper cannot run here: ${reason}. Expected a local engine, or copy-method ` +
+        'auto or archive.'
+    )
   }
+  log.info(
+    `volumes are copied through the engine's archive API from here on (${reason}); it does ` +
+      `not keep ${ARCHIVE_API_LOSSES.join(', ')}`
+  )
+  return { method: 'archive', reason }
 }
 
 /**
@@ -172,10 +191,11 @@ export async function chooseCopyMethod(
     if (arch !== engineArch()) {
       throw new Error(`the engine runs ${arch}, this host ${engineArch()}`)
     }
+    // Each helper proves, by a marker, that the engine sees this folder (see sharedCheck).
+    await rm(await helperFolder(workRoot, 'check'), { recursive: true })
     const image = await ensureToolImage(engine, COPY_TOOLS)
-    await sharesFileSystem(engine, image, workRoot)
     log.info(`volumes are copied by a helper container next to the data (${image})`)
-    return { method: 'helper', image, workRoot }
+    return { method: 'helper', image, workRoot, forced: choice === 'helper' }
   } catch (error) {
     const reason = describeError(error)
     if (choice === 'helper') {

@@ -367,7 +367,10 @@ class RestoreRun {
         this.log
       )
       const source = { store: this.store, snapshotId: this.snapshotId }
-      await fillVolume(this.engine, this.copyMethod, source, record, target, signal)
+      this.copyMethod = await fillVolume(this.engine, this.copyMethod, source, record, target, {
+        log: this.log,
+        signal
+      })
       this.log.info(
         `volume ${target}: ${count(record.entries, 'entry')} written in ${Date.now() - started} ms ` +
           `by ${this.copyMethod.method === 'helper' ? 'a helper container' : "the engine's archive API"}`

@@ -1,11 +1,13 @@
 import { createWriteStream } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { addAbortSignal } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { DigestCounter, rootEntryTar } from '../archive/index.js'
 import type { Engine } from '../docker/engine.js'
-import type { VolumeCopyMethod } from '../docker/helper-image.js'
+import { NOT_SHARED_EXIT, helperFolder, notShared, sharedCheck } from '../docker/helper-image.js'
+import type { HelperMethod, VolumeCopyMethod } from '../docker/helper-image.js'
+import type { Logger } from '../shared/log.js'
 import { ArchiveIntegrityError, SnapshotError } from '../shared/errors.js'
 import type { ArchiveRecord, Compression, VolumeRecord } from '../manifest/manifest.js'
 import type { SnapshotStore } from '../stores/store.js'
@@ -16,6 +18,7 @@ import { openArchiveTar } from './archives.js'
 export function restoreScript(compression: Exclude<Compression, 'none'>): string {
   const decompress = compression === 'gzip' ? 'gzip -d -c' : 'zstd -d -q -c'
   return (
+    sharedCheck('/in', false) +
     `{ ${decompress} /in/archive; echo $? > /decompress-status; } | ` +
     `tar -x ${TAR_KEEP_ALL} -C /data -f - ; t=$?; read z < /decompress-status; ` +
     `[ "$t" = 0 ] && [ "$z" = 0 ]`
@@ -34,25 +37,41 @@ export async function fillVolume(
   source: { store: SnapshotStore; snapshotId: string },
   record: VolumeRecord & { archive: ArchiveRecord },
   target: string,
-  signal?: AbortSignal
-): Promise<void> {
+  options: { log: Logger; signal?: AbortSignal }
+): Promise<VolumeCopyMethod> {
   const what = `volume ${record.name}`
   const { archive } = record
-  if (method.method === 'archive') {
-    const { tar, check } = openArchiveTar(source.store, source.snapshotId, archive, what)
-    await engine.writeVolume(
-      target,
-      signal ? addAbortSignal(signal, tar) : tar,
-      rootEntryTar(record.root, 'volume')
-    )
-    check()
-    return
+  const { signal } = options
+  if (method.method === 'helper') {
+    if (await fillWithHelper(engine, method, source, record, target, signal)) return method
+    method = notShared(method, options.log)
   }
+  const { tar, check } = openArchiveTar(source.store, source.snapshotId, archive, what)
+  await engine.writeVolume(
+    target,
+    signal ? addAbortSignal(signal, tar) : tar,
+    rootEntryTar(record.root, 'volume')
+  )
+  check()
+  return method
+}
+
+/** The helper's side of fillVolume; false when the helper found that it runs elsewhere. */
+async function fillWithHelper(
+  engine: Engine,
+  method: HelperMethod,
+  source: { store: SnapshotStore; snapshotId: string },
+  record: VolumeRecord & { archive: ArchiveRecord },
+  target: string,
+  signal?: AbortSignal
+): Promise<boolean> {
+  const what = `volume ${record.name}`
+  const { archive } = record
   if (archive.compression === 'none') {
     throw new ArchiveIntegrityError(`Archive ${archive.object} (${what}) is not compressed.`)
   }
   await engine.inspectVolume(target)
-  const dir = await mkdtemp(join(method.workRoot, 'docker-snapshot-fill-'))
+  const dir = await helperFolder(method.workRoot, 'fill')
   try {
     const digest = new DigestCounter()
     const stored = await source.store.get(source.snapshotId, archive.object)
@@ -81,12 +100,14 @@ export async function fillVolume(
       },
       signal
     )
+    if (run.exitCode === NOT_SHARED_EXIT) return false
     if (run.exitCode !== 0) {
       throw new SnapshotError(
         `Writing volume ${target} failed in the helper container (exit ${run.exitCode}): ` +
           `${run.output.trim() || 'no output'}. Restore again, or set copy-method archive.`
       )
     }
+    return true
   } finally {
     await rm(dir, { recursive: true, force: true })
   }

@@ -508,19 +508,20 @@ class SnapshotRun {
       const object = `volumes/${volume.Name}.tar.${this.codec.algorithm === 'zstd' ? 'zst' : 'gz'}`
       const started = Date.now()
       this.options.signal?.throwIfAborted()
-      const method = this.copyMethod ?? { method: 'archive', reason: '' }
-      const packed = await copyVolume(
+      const { packed, method } = await copyVolume(
         this.engine,
-        method,
+        this.copyMethod ?? { method: 'archive', reason: 'no choice made' },
         volume.Name,
         this.codec,
         { writer: this.writer, object },
         {
+          log: this.log,
           signal: this.options.signal,
           onProgress: bytes =>
             this.options.onTransfer?.({ kind: 'volume', name: volume.Name, bytes, done: false })
         }
       )
+      this.copyMethod = method
       this.options.onTransfer?.({
         kind: 'volume',
         name: volume.Name,

@@ -1,11 +1,13 @@
 import { createReadStream } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { addAbortSignal, pipeline } from 'node:stream'
 import { DigestCounter, packArchive } from '../archive/index.js'
 import type { Codec, PackResult } from '../archive/index.js'
 import type { Engine } from '../docker/engine.js'
-import type { CopyMethod, VolumeCopyMethod } from '../docker/helper-image.js'
+import { NOT_SHARED_EXIT, helperFolder, notShared, sharedCheck } from '../docker/helper-image.js'
+import type { CopyMethod, HelperMethod, VolumeCopyMethod } from '../docker/helper-image.js'
+import type { Logger } from '../shared/log.js'
 import { SnapshotError } from '../shared/errors.js'
 import type { RootMetadata } from '../manifest/manifest.js'
 import type { SnapshotWriter } from '../stores/store.js'
@@ -22,6 +24,7 @@ export function snapshotScript(codec: Pick<Codec, 'algorithm' | 'level'>): strin
   const compress =
     codec.algorithm === 'gzip' ? `gzip -c -${codec.level}` : `zstd -q -T0 -${codec.level}`
   return (
+    sharedCheck('/out', true) +
     `{ tar ${TAR_KEEP_ALL} --sparse --totals -vv --full-time --utc --index-file=/out/index ` +
     `-C /data -cf - . ; echo $? > /out/tar-status; } | ${compress} > /out/archive; z=$?; ` +
     `read t < /out/tar-status; [ "$z" = 0 ] && [ "$t" = 0 ]`
@@ -82,15 +85,15 @@ async function readListing(path: string): Promise<{ first: string; lines: number
  */
 export async function copyVolumeWithHelper(
   engine: Engine,
-  helper: { image: string; workRoot: string },
+  helper: HelperMethod,
   volume: string,
   codec: Codec,
   store: { writer: SnapshotWriter; object: string },
   signal?: AbortSignal
-): Promise<PackResult> {
+): Promise<PackResult | 'not-shared'> {
   // Mounting a missing volume would create it empty: make sure it exists first.
   await engine.inspectVolume(volume)
-  const dir = await mkdtemp(join(helper.workRoot, 'docker-snapshot-copy-'))
+  const dir = await helperFolder(helper.workRoot, 'copy')
   try {
     const run = await engine.runHelper(
       {
@@ -108,6 +111,7 @@ export async function copyVolumeWithHelper(
       },
       signal
     )
+    if (run.exitCode === NOT_SHARED_EXIT) return 'not-shared'
     const total = /Total bytes written: (\d+)/.exec(run.output)
     if (run.exitCode !== 0 || !total) {
       throw new SnapshotError(
@@ -143,7 +147,8 @@ export async function copyVolumeWithHelper(
 
 /**
  * Copies volume `volume` into `store.object` by the chosen method: a helper container next to
- * the data, or the engine's archive API streamed through `codec` (scanned on the way).
+ * the data, or the engine's archive API streamed through `codec` (scanned on the way). Resolves
+ * with the method that did it (the archive API after a helper found it runs elsewhere).
  */
 export async function copyVolume(
   engine: Engine,
@@ -151,13 +156,15 @@ export async function copyVolume(
   volume: string,
   codec: Codec,
   store: { writer: SnapshotWriter; object: string },
-  options: { signal?: AbortSignal; onProgress?: (tarBytes: number) => void } = {}
-): Promise<PackResult> {
+  options: { log: Logger; signal?: AbortSignal; onProgress?: (tarBytes: number) => void }
+): Promise<{ packed: PackResult; method: VolumeCopyMethod }> {
   const { signal, onProgress } = options
   if (method.method === 'helper') {
-    return copyVolumeWithHelper(engine, method, volume, codec, store, signal)
+    const packed = await copyVolumeWithHelper(engine, method, volume, codec, store, signal)
+    if (packed !== 'not-shared') return { packed, method }
+    method = notShared(method, options.log)
   }
-  return engine.readVolume(volume, tar =>
+  const packed = await engine.readVolume(volume, tar =>
     packArchive(
       signal ? addAbortSignal(signal, tar) : tar,
       codec,
@@ -165,6 +172,7 @@ export async function copyVolume(
       onProgress
     )
   )
+  return { packed, method }
 }
 
 /** How a volume was copied, and what that copy did not keep. */

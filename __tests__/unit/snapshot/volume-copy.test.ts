@@ -70,15 +70,20 @@ describe('the helper scripts', () => {
     expect(script).toContain('zstd -q -T0 -7')
     expect(script).toMatch(/\[ "\$z" = 0 \] && \[ "\$t" = 0 \]$/)
     expect(snapshotScript({ algorithm: 'gzip', level: 9 })).toContain('gzip -c -9')
-    expect(restoreScript('zstd')).toMatch(/^\{ zstd -d -q -c \/in\/archive;.*tar -x --xattrs/)
-    expect(restoreScript('gzip')).toMatch(/^\{ gzip -d -c \/in\/archive;/)
+    expect(restoreScript('zstd')).toMatch(
+      /^\[ -f \/in\/\.docker-snapshot-host \] \|\| exit 97; \{ zstd -d -q -c \/in\/archive;.*tar -x --xattrs/
+    )
+    expect(restoreScript('gzip')).toMatch(/exit 97; \{ gzip -d -c \/in\/archive;/)
+    expect(script).toMatch(
+      /^\[ -f \/out\/\.docker-snapshot-host \] && \{ : > \/out\/index; \} 2>\/dev\/null \|\| exit 97; /
+    )
   })
 })
 
 describe('codecDescription', () => {
   const zstd = { algorithm: 'zstd', level: 5, implementation: 'zstd binary -T0 -5' } as const
   const gzip = { algorithm: 'gzip', level: 9, implementation: 'node zlib gzip -9' } as const
-  const helper = { method: 'helper', image: 'copier:1', workRoot: '/tmp' } as const
+  const helper = { method: 'helper', image: 'copier:1', workRoot: '/tmp', forced: false } as const
   it.each([
     [zstd, undefined, 'zstd binary -T0 -5'],
     [zstd, { method: 'archive', reason: 'remote' } as const, 'zstd binary -T0 -5'],
