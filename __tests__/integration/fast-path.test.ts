@@ -179,6 +179,7 @@ describe('the helper container copies every attribute', () => {
     )
     await restore(`${prefix}archive`, `${prefix}a-`, 'helper')
     const restored = await attributes(`${prefix}a-${source}`)
+    expect(restored).toMatch(/security\.capability=0x/)
     expect(restored).not.toMatch(/user\.note/)
     expect(restored).not.toMatch(/user:1234:rw-/)
     expect(blocksOf(restored, 'sparse')).toBeGreaterThan(200_000)
