@@ -32,6 +32,7 @@ export interface BadInput {
 /** Stand-ins for secrets: they must appear in no message and no output. */
 export const PASSWORD = 'pa55-w0rd-in-the-clear'
 export const ENV_VALUE = 'env-value-in-the-clear'
+export const GITHUB_TOKEN = 'ghs_token-in-the-clear'
 
 const REGISTRY = { registry: '127.0.0.1:5000' }
 const EXPECT_BOOL = 'Expected true or false.'
@@ -41,7 +42,9 @@ const EXPECT_NAMES = (what: string, ids = '') =>
 const EXPECT_ID =
   "Expected lowercase letters, digits, '.', '_' or '-', starting with a letter or digit, at " +
   'most 128 characters.'
-const EXPECT_STORE = 'expected a directory path, or dir:PATH.'
+const EXPECT_STORE =
+  'expected artifact, cache, a directory path, dir:PATH or oci://HOST[:PORT]/REPOSITORY.'
+const EXPECT_OCI = 'Expected oci://HOST[:PORT]/REPOSITORY, e.g. oci://ghcr.io/team/snapshots.'
 const EXPECT_REGISTRY = 'Expected host or host:port, like 127.0.0.1:5000 or ghcr.io.'
 const EXPECT_REPOSITORY = 'Expected lowercase path components like team/snapshots.'
 const EXPECT_HOST =
@@ -59,6 +62,7 @@ const TIMER_LIMIT =
 const LONG_ID = 'a'.repeat(129)
 const HUGE = '9'.repeat(30)
 
+// One row a hostile value: rows alike but for their values are the table, not copies.
 export const BAD_INPUTS: readonly BadInput[] = [
   // mode, and the CLI's command word that stands for it
   {
@@ -119,6 +123,45 @@ export const BAD_INPUTS: readonly BadInput[] = [
   },
   {
     input: 'store',
+    value: 'oci://127.0.0.1:5000',
+    inputs: { store: 'oci://127.0.0.1:5000' },
+    message: `Invalid store 'oci://127.0.0.1:5000'. It names no registry and repository. ${EXPECT_OCI}`
+  },
+  {
+    input: 'store',
+    value: 'oci://ghcr.io/Team/Snaps',
+    inputs: { store: 'oci://ghcr.io/Team/Snaps' },
+    message:
+      "Invalid store 'oci://ghcr.io/Team/Snaps'. 'Team/Snaps' is no repository name: lowercase " +
+      "letters, digits and '.', '_', '-' between them, in path components separated by '/'. " +
+      EXPECT_OCI
+  },
+  {
+    input: 'store',
+    value: 'oci://ghcr.io/team/snaps:nightly',
+    inputs: { store: 'oci://ghcr.io/team/snaps:nightly' },
+    message:
+      "Invalid store 'oci://ghcr.io/team/snaps:nightly'. The repository takes no tag or digest: " +
+      `each snapshot is tagged with its id. ${EXPECT_OCI}`
+  },
+  {
+    input: 'store',
+    value: 'oci://ci:pa55word@ghcr.io/team/snaps',
+    inputs: { store: 'oci://ci:pa55word@ghcr.io/team/snaps' },
+    secret: true,
+    message:
+      "Invalid store 'oci://…@ghcr.io/team/snaps'. Credentials do not belong in the " +
+      'store address: give registry-username and registry-password, or log in with docker ' +
+      `login. ${EXPECT_OCI}`
+  },
+  {
+    input: 'store',
+    value: 'oci://ghcr.io:99999/team/snaps',
+    inputs: { store: 'oci://ghcr.io:99999/team/snaps' },
+    message: `Invalid store 'oci://ghcr.io:99999/team/snaps'. 'ghcr.io:99999' is no registry host. ${EXPECT_OCI}`
+  },
+  {
+    input: 'store',
     value: 'dir:',
     inputs: { store: 'dir:' },
     message: "Invalid store 'dir:'. The directory path is empty: expected dir:PATH or a path."
@@ -134,7 +177,8 @@ export const BAD_INPUTS: readonly BadInput[] = [
     value: '',
     argv: ['snapshot', '--store='],
     message:
-      "--store is empty. Expected a value, or no --store for its default '.docker-snapshots'."
+      '--store is empty. Expected a value, or no --store for its default (artifact inside ' +
+      "GitHub Actions, '.docker-snapshots' elsewhere)."
   },
   {
     input: 'store',
@@ -147,6 +191,49 @@ export const BAD_INPUTS: readonly BadInput[] = [
     value: '',
     argv: ['prune', '--keep', '1', '--store', '/a', '--store', '/b'],
     message: '--store given more than once; expected it once'
+  },
+  {
+    input: 'retention-days',
+    value: '0',
+    inputs: { store: 'artifact', 'retention-days': '0' },
+    message: "Invalid retention-days '0'. Expected a whole number of days from 1 to 90."
+  },
+  {
+    input: 'retention-days',
+    value: '7',
+    inputs: { store: '/srv/snapshots', 'retention-days': '7' },
+    message:
+      "retention-days '7' is set, but the store is the directory /srv/snapshots: retention-days is " +
+      'for store: artifact. Expected store: artifact, or no retention-days.'
+  },
+  {
+    input: 'run-id',
+    value: 'last',
+    inputs: { mode: 'restore', store: 'artifact', 'run-id': 'last' },
+    message: "Invalid run-id 'last'. Expected a workflow run id: a positive whole number."
+  },
+  {
+    input: 'run-repository',
+    value: 'app',
+    inputs: { mode: 'restore', store: 'artifact', 'run-repository': 'app' },
+    message: "Invalid run-repository 'app'. Expected owner/name, like octo-org/app."
+  },
+  {
+    input: 'github-token',
+    value: GITHUB_TOKEN,
+    secret: true,
+    inputs: { mode: 'restore', store: 'cache', 'github-token': GITHUB_TOKEN },
+    message:
+      'github-token is set, but the store is cache: github-token is for store: artifact. ' +
+      'Expected store: artifact, or no github-token.'
+  },
+  {
+    input: 'cache-key',
+    value: 'db key',
+    inputs: { store: 'cache', 'cache-key': 'db key' },
+    message:
+      "Invalid cache-key 'db key'. Expected a key of at most 200 characters without commas or " +
+      'white space.'
   },
   // snapshot-id
   {
@@ -481,7 +568,7 @@ export const BAD_INPUTS: readonly BadInput[] = [
     inputs: { 'registry-username': 'ci' },
     message:
       'registry-username is set but registry is empty: credentials for no registry. Expected ' +
-      'registry (host:port) as well, or no registry-username.'
+      'registry (host:port) or an oci:// store as well, or no registry-username.'
   },
   {
     input: 'registry-username',
@@ -498,7 +585,7 @@ export const BAD_INPUTS: readonly BadInput[] = [
     inputs: { 'registry-password': PASSWORD },
     message:
       'registry-password is set but registry is empty: credentials for no registry. Expected ' +
-      'registry (host:port) as well, or no registry-password.'
+      'registry (host:port) or an oci:// store as well, or no registry-password.'
   },
   // restore
   {

@@ -6,27 +6,35 @@ const require = __dsCreateRequire(import.meta.url)
 const __filename = __dsFileURLToPath(import.meta.url)
 const __dirname = __dsDirname(__filename)
 import {
+  DEFAULT_DIRECTORY,
+  HumanDisplay,
   INPUTS,
-  InvalidSettingsError,
-  SnapshotError,
+  Interruption,
+  PlainDisplay,
+  REDRAW_INTERVAL_MS,
   TOOL_VERSION,
-  createDisplay,
-  describeError,
+  TransferTracker,
+  describeProgress,
   drill,
   editDistance,
   execute,
   formatBytes,
   isMaskable,
-  listSnapshots,
-  openStore,
+  list,
   plural,
-  pruneSnapshots,
   readSettings,
-  repairAbandonedRuns
-} from "./chunks/chunk-A46UHZGD.js";
+  realBoundaries
+} from "./chunks/chunk-HG3UUFBG.js";
+import "./chunks/chunk-CVN2UH6F.js";
+import {
+  InvalidSettingsError,
+  describeError,
+  errorMessage
+} from "./chunks/chunk-XLDIIPGN.js";
 
 // src/cli/commands.ts
 var REGISTRY_ACCESS = ["registry", "registry-username", "registry-password"];
+var READ_FROM = ["run-id", "run-repository", "github-token", "cache-key"];
 var COMMANDS = {
   snapshot: {
     summary: "Snapshot running containers with their volumes, images and networks into a store.",
@@ -49,6 +57,8 @@ var COMMANDS = {
       "compression",
       "compression-level",
       "hook-timeout",
+      "retention-days",
+      "cache-key",
       ...REGISTRY_ACCESS,
       "repository"
     ],
@@ -65,6 +75,7 @@ var COMMANDS = {
     inputs: [
       "snapshot-id",
       "store",
+      ...READ_FROM,
       "docker-host",
       "on-conflict",
       "prefix",
@@ -90,6 +101,7 @@ var COMMANDS = {
     inputs: [
       "snapshot-id",
       "store",
+      ...READ_FROM,
       "docker-host",
       "restore-check",
       "drill-container",
@@ -107,14 +119,18 @@ var COMMANDS = {
   },
   ls: {
     summary: "List the snapshots in a store: id, status (complete, incomplete, or damaged: its manifest does not check out), when, and size.",
-    inputs: ["store"],
+    inputs: ["store", ...READ_FROM, "registry-username", "registry-password"],
     switches: [],
-    examples: ["docker-snapshot ls --store /srv/snapshots", "docker-snapshot ls --json"]
+    examples: [
+      "docker-snapshot ls --store /srv/snapshots",
+      "docker-snapshot ls --json",
+      "docker-snapshot ls --store oci://ghcr.io/team/snapshots"
+    ]
   },
   prune: {
     summary: "Remove old snapshots from a store, keeping the newest complete ones; also removes incomplete snapshots (failed runs) older than an hour. Damaged snapshots and those a restore or verify is reading are left, and named.",
     mode: "prune",
-    inputs: ["store", "keep", "older-than"],
+    inputs: ["store", ...READ_FROM, "keep", "older-than", "registry-username", "registry-password"],
     switches: [],
     examples: [
       "docker-snapshot prune --keep 5",
@@ -174,10 +190,15 @@ function isBooleanInput(name) {
   return fallback === "true" || fallback === "false";
 }
 var FLAG_ENVIRONMENT = {
-  "registry-password": { variable: "DOCKER_SNAPSHOT_REGISTRY_PASSWORD", with: "registry" }
+  "registry-password": {
+    variable: "DOCKER_SNAPSHOT_REGISTRY_PASSWORD",
+    with: ["registry", "registry-username"]
+  },
+  "github-token": { variable: "DOCKER_SNAPSHOT_GITHUB_TOKEN", with: ["store"] }
 };
 var SECRET_INPUTS = {
   "registry-password": "value",
+  "github-token": "value",
   env: "env-lines"
 };
 
@@ -364,9 +385,10 @@ function parseFlags(command, words, env) {
     }
     const input = name;
     const fallback = INPUTS[input].default;
-    if (!value.trim() && fallback) {
+    const shownDefault = fallback ? `'${fallback}'` : input === "store" ? `(artifact inside GitHub Actions, '${DEFAULT_DIRECTORY}' elsewhere)` : "";
+    if (!value.trim() && shownDefault) {
       throw new UsageError(
-        `${flag} is empty. Expected a value, or no ${flag} for its default '${fallback}'.`,
+        `${flag} is empty. Expected a value, or no ${flag} for its default ${shownDefault}.`,
         command
       );
     }
@@ -385,7 +407,7 @@ function parseFlags(command, words, env) {
     const input = name;
     const fromEnv = env[source.variable];
     if (!accepts(input) || invocation.inputs[input] !== void 0 || !fromEnv) continue;
-    if (source.with && !invocation.inputs[source.with]) continue;
+    if (source.with && !source.with.some((other) => invocation.inputs[other])) continue;
     invocation.inputs[input] = fromEnv;
   }
   if (spec.mode) invocation.inputs.mode = spec.mode;
@@ -472,7 +494,7 @@ function inputEntry(command, name) {
   if (LIST_SEPARATORS[name] !== void 0) text += " Repeat the flag to add more.";
   const environment = FLAG_ENVIRONMENT[name];
   if (environment) {
-    text += ` When not given, read from the environment variable ${environment.variable}` + (environment.with && COMMANDS[command].inputs.includes(environment.with) ? ` (when --${environment.with} is given)` : "") + ", which keeps it out of shell history.";
+    text += ` When not given, read from the environment variable ${environment.variable}` + (environment.with ? ` (when ${environment.with.filter((other) => COMMANDS[command].inputs.includes(other)).map((other) => `--${other}`).join(" or ")} is given)` : "") + ", which keeps it out of shell history.";
   }
   const fallback = INPUTS[name].default;
   if (fallback) text += ` (default: ${fallback})`;
@@ -552,55 +574,6 @@ function generalHelp(columns2) {
 }
 
 // src/cli/interrupt.ts
-var InterruptedError = class extends SnapshotError {
-};
-var Interruption = class {
-  controller = new AbortController();
-  received;
-  /** Aborted on the first signal, for code that takes an AbortSignal. */
-  get signal() {
-    return this.controller.signal;
-  }
-  get requested() {
-    return this.received;
-  }
-  /** Records a signal; true if it is the first. */
-  request(signal) {
-    if (this.received) return false;
-    this.received = signal;
-    this.controller.abort(new InterruptedError(`interrupted by ${signal}`));
-    return true;
-  }
-  throwIfRequested() {
-    if (this.received) throw new InterruptedError(`interrupted by ${this.received}`);
-  }
-  /** Handles SIGINT and SIGTERM from `source` until the returned function is called. */
-  listen(source, handlers) {
-    const listener = (signal) => {
-      const name = signal === "SIGTERM" ? "SIGTERM" : "SIGINT";
-      if (this.request(name)) handlers.first(name);
-      else handlers.again(name);
-    };
-    source.on("SIGINT", listener);
-    source.on("SIGTERM", listener);
-    return () => {
-      source.off("SIGINT", listener);
-      source.off("SIGTERM", listener);
-    };
-  }
-};
-function stoppingAtPhaseEnds(log, interruption) {
-  return {
-    debug: (message) => log.debug(message),
-    info: (message) => log.info(message),
-    warn: (message) => log.warn(message),
-    group: async (title, fn) => {
-      const value = await log.group(title, fn);
-      interruption.throwIfRequested();
-      return value;
-    }
-  };
-}
 function heldContainersAdvice(held) {
   if (held.length === 0) return void 0;
   const paused = held.filter((action) => action.action === "pause").map((action) => action.name);
@@ -610,6 +583,152 @@ function heldContainersAdvice(held) {
     stopped.length > 0 ? `docker start ${stopped.join(" ")}` : ""
   ].filter(Boolean);
   return `containers still held by the snapshot: ${held.map((a) => `${a.name} (${a.action === "pause" ? "paused" : "stopped"})`).join(", ")}; bring them back with: ${steps.join(" && ")} (the next docker-snapshot command on this host does it too, with their post-exec hooks)`;
+}
+function holdsContainers(command) {
+  return command === "snapshot" || command === "drill";
+}
+function interruptNotice(signal, command) {
+  return `received ${signal}: stopping at the next safe point` + (holdsContainers(command) ? " and bringing paused or stopped containers back" : "") + (command === "restore" ? " and putting back any originals a replace set aside" : "") + `; ${signal === "SIGINT" ? "press Ctrl-C" : "send it"} again to quit without waiting`;
+}
+function quitNotice(signal, command, held) {
+  return `received ${signal} again: quitting without waiting` + (held.length > 0 ? `; ${heldContainersAdvice(held)}` : "") + (command === "restore" ? "; originals a replace set aside keep their '-aside-' names: see 'If a replace is cut short' in the README" : "");
+}
+function interruptedMessage(signal, error, held, command) {
+  const cause = error instanceof Error && error.name === "InterruptedError" ? "" : describeError(error);
+  return `interrupted by ${signal}` + (cause ? ` (the run stopped with: ${cause})` : "") + // Other commands hold nothing; a restore's own message says what it put back.
+  (holdsContainers(command) ? `; ${heldContainersAdvice(held) ?? "no container is left paused or stopped"}` : "");
+}
+
+// src/cli/display.ts
+var TtyDisplay = class extends HumanDisplay {
+  /** Lines of the live block now on screen (the cursor is at the end of its last line). */
+  drawn = 0;
+  drawnAt = -Infinity;
+  line(text, prefix = "") {
+    this.options.stderr.write(this.clearBlock() + prefix + this.mask(text) + "\n" + this.block());
+  }
+  transfer(transfer) {
+    const { state } = this.tracker.update(transfer);
+    if (transfer.done) {
+      this.line(this.describeDone(state));
+    } else if (this.now() - this.drawnAt >= REDRAW_INTERVAL_MS) {
+      this.options.stderr.write(this.clearBlock() + this.block());
+    }
+  }
+  stop() {
+    this.options.stderr.write(this.clearBlock());
+  }
+  /** Moves to the first line of the live block, clearing each line on the way. */
+  clearBlock() {
+    if (this.drawn === 0) return "";
+    const clear = "\r\x1B[2K" + "\x1B[1A\x1B[2K".repeat(this.drawn - 1);
+    this.drawn = 0;
+    return clear;
+  }
+  /** The live block, each line cut to the terminal's width so it never wraps. */
+  block() {
+    const lines = [...this.tracker.active.values()].map((state) => describeProgress(state));
+    if (lines.length === 0) return "";
+    const width = Math.max((this.options.stderr.columns || 80) - 1, 20);
+    this.drawn = lines.length;
+    this.drawnAt = this.now();
+    return lines.map((line) => this.mask(line).slice(0, width)).join("\n");
+  }
+};
+function maskDeep(value, mask) {
+  if (typeof value === "string") return mask(value);
+  if (Array.isArray(value)) return value.map((item) => maskDeep(item, mask));
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, maskDeep(item, mask)])
+    );
+  }
+  return value;
+}
+var JsonDisplay = class {
+  constructor(options) {
+    this.options = options;
+    this.mask = options.mask ?? ((text) => text);
+    this.tracker = new TransferTracker(options.now ?? Date.now);
+    this.log = {
+      debug: (message) => this.emit({ event: "log", level: "debug", message }),
+      info: (message) => this.emit({ event: "log", level: "info", message }),
+      warn: (message) => this.emit({ event: "log", level: "warning", message }),
+      group: async (title, fn) => {
+        this.emit({ event: "group", title });
+        return fn();
+      }
+    };
+    this.onTransfer = (transfer) => {
+      const { state } = this.tracker.update(transfer);
+      const rate = state.meter.bytesPerSecond;
+      this.emit({
+        event: "transfer",
+        ...transfer,
+        ...rate !== void 0 && { bytesPerSecond: Math.round(rate) }
+      });
+    };
+  }
+  options;
+  tracker;
+  mask;
+  log;
+  onTransfer;
+  notice(message) {
+    this.emit({ event: "log", level: "warning", message });
+  }
+  finish(outcome) {
+    this.emit({
+      event: "result",
+      command: outcome.command,
+      ok: outcome.ok,
+      exitCode: outcome.exitCode,
+      ...outcome.error && { error: outcome.error },
+      ...outcome.result !== void 0 && { result: outcome.result }
+    });
+  }
+  emit(event) {
+    const plain = JSON.parse(JSON.stringify(event));
+    this.options.stdout.write(JSON.stringify(maskDeep(plain, this.mask)) + "\n");
+  }
+};
+function createDisplay(options) {
+  if (options.json) return new JsonDisplay(options);
+  if (options.stderr.isTTY) return new TtyDisplay(options);
+  return new PlainDisplay(options);
+}
+
+// src/cli/secrets.ts
+var Masker = class {
+  secrets = [];
+  constructor(secrets = []) {
+    for (const secret of secrets) this.add(secret);
+  }
+  add(secret) {
+    if (!isMaskable(secret) || this.secrets.includes(secret)) return;
+    this.secrets = [...this.secrets, secret].sort((a, b) => b.length - a.length);
+  }
+  mask(text) {
+    let masked = text;
+    for (const secret of this.secrets) masked = masked.split(secret).join("***");
+    return masked;
+  }
+};
+function secretsOf(argv, env) {
+  const secrets = [];
+  const valuesOf = (kind, text) => kind === "value" ? [text] : text.split("\n").flatMap((line) => line.includes("=") ? [line.slice(line.indexOf("=") + 1)] : []);
+  argv.forEach((word, index) => {
+    for (const [name, kind] of Object.entries(SECRET_INPUTS)) {
+      const flag = `--${name}`;
+      if (word === flag && index + 1 < argv.length) secrets.push(...valuesOf(kind, argv[index + 1]));
+      if (word.startsWith(`${flag}=`)) secrets.push(...valuesOf(kind, word.slice(flag.length + 1)));
+    }
+  });
+  for (const source of Object.values(FLAG_ENVIRONMENT)) {
+    const value = env[source.variable];
+    if (value) secrets.push(value);
+  }
+  return secrets.filter(Boolean);
 }
 
 // src/cli/summary.ts
@@ -654,13 +773,13 @@ function snapshotSummary(report) {
 function formatTime(date) {
   return `${date.toISOString().replace("T", " ").slice(0, 19)}Z`;
 }
-function snapshotTable(list) {
-  if (list.length === 0) return "";
+function snapshotTable(list2) {
+  if (list2.length === 0) return "";
   const rows = [
     ["SNAPSHOT", "STATUS", "CREATED", "SIZE"],
-    ...list.map((s) => [s.snapshotId, s.status, formatTime(s.createdAt), formatBytes(s.bytes)])
+    ...list2.map((s) => [s.snapshotId, s.status, formatTime(s.createdAt), formatBytes(s.bytes)])
   ];
-  const damaged = list.filter((s) => s.status === "damaged").map((s) => `${s.snapshotId}: ${s.problem}`);
+  const damaged = list2.filter((s) => s.status === "damaged").map((s) => `${s.snapshotId}: ${s.problem}`);
   return [...columns(rows), ...damaged.length ? ["", ...damaged] : []].join("\n") + "\n";
 }
 function pruneSummary(pruned) {
@@ -762,41 +881,9 @@ function processEnvironment() {
     signals: process,
     now: Date.now,
     exit: (code) => process.exit(code),
-    execute,
-    repair: repairAbandonedRuns,
-    openStore
+    boundaries: realBoundaries,
+    execute
   };
-}
-var Masker = class {
-  secrets = [];
-  constructor(secrets = []) {
-    for (const secret of secrets) this.add(secret);
-  }
-  add(secret) {
-    if (!isMaskable(secret) || this.secrets.includes(secret)) return;
-    this.secrets = [...this.secrets, secret].sort((a, b) => b.length - a.length);
-  }
-  mask(text) {
-    let masked = text;
-    for (const secret of this.secrets) masked = masked.split(secret).join("***");
-    return masked;
-  }
-};
-function secretsOf(argv, env) {
-  const secrets = [];
-  const valuesOf = (kind, text) => kind === "value" ? [text] : text.split("\n").flatMap((line) => line.includes("=") ? [line.slice(line.indexOf("=") + 1)] : []);
-  argv.forEach((word, index) => {
-    for (const [name, kind] of Object.entries(SECRET_INPUTS)) {
-      const flag = `--${name}`;
-      if (word === flag && index + 1 < argv.length) secrets.push(...valuesOf(kind, argv[index + 1]));
-      if (word.startsWith(`${flag}=`)) secrets.push(...valuesOf(kind, word.slice(flag.length + 1)));
-    }
-  });
-  for (const source of Object.values(FLAG_ENVIRONMENT)) {
-    const value = env[source.variable];
-    if (value) secrets.push(value);
-  }
-  return secrets.filter(Boolean);
 }
 async function main(argv, overrides = {}) {
   const io = { ...processEnvironment(), ...overrides };
@@ -860,16 +947,15 @@ async function runCommand(invocation, io, masker) {
   const stopListening = interruption.listen(io.signals, {
     first: (signal) => display.notice(interruptNotice(signal, invocation.command)),
     again: (signal) => {
-      display.notice(
-        `received ${signal} again: quitting without waiting` + (held.length > 0 ? `; ${heldContainersAdvice(held)}` : "") + (invocation.command === "restore" ? "; originals a replace set aside keep their '-aside-' names: see 'If a replace is cut short' in the README" : "")
-      );
+      display.notice(quitNotice(signal, invocation.command, held));
       io.exit(EXIT_INTERRUPTED);
     }
   });
   const context = {
-    log: stoppingAtPhaseEnds(display.log, interruption),
+    log: display.log,
     onTransfer: display.onTransfer,
     signal: interruption.signal,
+    onSecret: (secret) => masker.add(secret),
     onQuiesce: (actions) => {
       held = [...actions];
     }
@@ -929,23 +1015,16 @@ async function runCommand(invocation, io, masker) {
     stopListening();
   }
 }
-function holdsContainers(command) {
-  return command === "snapshot" || command === "drill";
-}
-function interruptNotice(signal, command) {
-  return `received ${signal}: stopping at the next safe point` + (holdsContainers(command) ? " and bringing paused or stopped containers back" : "") + (command === "restore" ? " and putting back any originals a replace set aside" : "") + `; ${signal === "SIGINT" ? "press Ctrl-C" : "send it"} again to quit without waiting`;
-}
-function interruptedMessage(signal, error, held, command) {
-  const cause = error instanceof Error && error.name === "InterruptedError" ? "" : describeError(error);
-  return `interrupted by ${signal}` + (cause ? ` (the run stopped with: ${cause})` : "") + // Other commands hold nothing; a restore's own message says what it put back.
-  (holdsContainers(command) ? `; ${heldContainersAdvice(held) ?? "no container is left paused or stopped"}` : "");
-}
 async function perform(invocation, settings, context, io) {
   switch (invocation.command) {
     case "snapshot":
     case "restore":
-    case "verify": {
-      const result = await io.execute(settings, context);
+    case "verify":
+    case "prune": {
+      const result = await io.execute(settings, context, io.boundaries);
+      if (result.mode === "prune") {
+        return { result: result.prune, text: pruneSummary(result.prune), exitCode: EXIT_OK };
+      }
       return {
         result,
         text: runSummary(result),
@@ -953,31 +1032,15 @@ async function perform(invocation, settings, context, io) {
       };
     }
     case "ls": {
-      const store = await io.openStore(settings.store, "read");
-      await io.repair(settings, context.log);
-      const snapshots = await listSnapshots(store);
-      if (snapshots.length === 0) context.log.info(`no snapshots in ${store.description}`);
-      return {
-        result: { store: store.description, snapshots },
-        text: snapshotTable(snapshots),
-        exitCode: EXIT_OK
-      };
-    }
-    case "prune": {
-      const store = await io.openStore(settings.store, "read");
-      await io.repair(settings, context.log);
-      const pruned = await pruneSnapshots(
-        store,
-        { ...settings.prune, now: new Date(io.now()) },
-        context.log
-      );
-      return { result: pruned, text: pruneSummary(pruned), exitCode: EXIT_OK };
+      const listing = await list(settings, context, io.boundaries);
+      return { result: listing, text: snapshotTable(listing.snapshots), exitCode: EXIT_OK };
     }
     case "drill": {
-      const report = await drill(settings, context, {
+      const options = {
         demo: invocation.switches.demo ?? false,
         destroy: invocation.switches.destroy ?? false
-      });
+      };
+      const report = await drill(settings, context, options, io.boundaries);
       return {
         result: report,
         text: drillSummary(report),
@@ -993,7 +1056,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error) => {
-    process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}
+    process.stderr.write(`error: ${errorMessage(error)}
 `);
     process.exitCode = 1;
   }

@@ -33,6 +33,8 @@ install_packages() {
   command -v docker-compose >/dev/null || missing+=(docker-compose)
   command -v curl >/dev/null || missing+=(curl)
   command -v iptables >/dev/null || missing+=(iptables)
+  # An independent OCI client: proves a directory store is an image layout registries accept.
+  command -v skopeo >/dev/null || missing+=(skopeo)
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
     die "missing ${missing[*]} and cannot install them (needs Debian with root); install them or start an engine and a registry on $registry_addr yourself"
@@ -125,7 +127,7 @@ status() {
 
 case "${1:-up}" in
 up)
-  command -v curl >/dev/null || install_packages
+  { command -v curl && command -v skopeo; } >/dev/null || install_packages
   start_engine
   start_registry
   [ "${TESTBED_SKIP_IMAGES:-}" = 1 ] || "$here/scripts/images.sh" all

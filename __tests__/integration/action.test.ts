@@ -4,7 +4,16 @@ import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
-import { BUSYBOX, REGISTRY, docker, inBusybox, removeByPrefix, uniquePrefix } from './support.js'
+import {
+  BUSYBOX,
+  REGISTRY,
+  docker,
+  inBusybox,
+  removeByPrefix,
+  sleeper,
+  uniquePrefix
+} from './support.js'
+import { blobFile, layoutObjects } from '../oci-layout.js'
 
 // The action as a runner runs it: the bundle action.yml names for the main and the post step, real
 // INPUT_* variables, the main step's state handed to the post step as STATE_* variables, and the
@@ -91,18 +100,7 @@ describe('the action', () => {
     const container = `${prefix}app`
     await docker('volume', 'create', volume)
     await inBusybox(['-v', `${volume}:/data`], 'echo kept > /data/file && chown 1000 /data/file')
-    await docker(
-      'run',
-      '-d',
-      '--init',
-      '--name',
-      container,
-      '-v',
-      `${volume}:/data`,
-      BUSYBOX,
-      'sleep',
-      '3600'
-    )
+    await sleeper(container, '-v', `${volume}:/data`)
 
     const inputs = inputsEnv({
       containers: container,
@@ -191,27 +189,19 @@ describe('the action', () => {
     )
     expect(earlier.code, earlier.stdout).toBe(0)
     const snapshotFiles = async () => {
-      const names = (await readdir(join(store, 'keep'), { recursive: true })).sort()
+      const objects = await layoutObjects(store, 'keep')
       return Promise.all(
-        names.map(async name => [name, await readFile(join(store, 'keep', name)).catch(() => '')])
+        Object.entries(objects).map(async ([name, digest]) => [
+          name,
+          await readFile(blobFile(store, digest)).catch(() => '')
+        ])
       )
     }
     const before = await snapshotFiles()
     await docker('volume', 'create', volume)
     // Enough incompressible data that gzip keeps the copy (and the pause) going for a while.
     await inBusybox(['-v', `${volume}:/data`], 'head -c 400000000 /dev/urandom > /data/blob')
-    await docker(
-      'run',
-      '-d',
-      '--init',
-      '--name',
-      container,
-      '-v',
-      `${volume}:/data`,
-      BUSYBOX,
-      'sleep',
-      '3600'
-    )
+    await sleeper(container, '-v', `${volume}:/data`)
 
     let killedPid = 0
     const inputs = inputsEnv({
@@ -251,6 +241,78 @@ describe('the action', () => {
     expect(await snapshotFiles()).toEqual(before)
     expect(post.stdout).toContain(`removed the unfinished snapshot keep from directory ${store}`)
     expect(await readdir(join(store, '.staging'))).toEqual([])
+  })
+
+  it('puts the originals back when a cancelled workflow interrupts a replace (SIGINT, then SIGTERM)', async () => {
+    const original = `${prefix}replaced`
+    const data = `${prefix}replaced-data`
+    const store = join(work, 'cancelled')
+    await docker('volume', 'create', data)
+    await inBusybox(
+      ['-v', `${data}:/d`],
+      'head -c 200000000 /dev/urandom > /d/big && echo from the snapshot > /d/marker'
+    )
+    await docker(
+      'run',
+      '-d',
+      '--init',
+      '--name',
+      original,
+      '-v',
+      `${data}:/d`,
+      BUSYBOX,
+      'sleep',
+      '3600'
+    )
+    const taken = await runStep(
+      'main',
+      inputsEnv({ containers: original, store, 'snapshot-id': 'replace-me', commit: 'false' })
+    )
+    expect(taken.code, taken.stdout).toBe(0)
+    // The original moves on after the snapshot: its data, not the snapshot's, must come back.
+    await docker(
+      'exec',
+      original,
+      'sh',
+      '-c',
+      'echo the original > /d/marker && echo more >> /d/big'
+    )
+    const identity = () =>
+      docker('inspect', '--format', '{{.Id}} {{.Name}} {{.State.Status}}', original)
+    const before = await identity()
+    const sum = await docker('exec', original, 'md5sum', '/d/big')
+
+    let sent = false
+    const restore = await runStep(
+      'main',
+      inputsEnv({ mode: 'restore', store, 'snapshot-id': 'replace-me', 'on-conflict': 'replace' }),
+      async (pid, output) => {
+        for (let waited = 0; waited < 120_000; waited += 50) {
+          if (output().includes(`volume ${data}: writing`)) break
+          await new Promise(resolve => setTimeout(resolve, 50))
+        }
+        // As a runner cancels a job: SIGINT, and SIGTERM while the run is still undoing.
+        await new Promise(resolve => setTimeout(resolve, 500))
+        sent = true
+        process.kill(pid, 'SIGINT')
+        await new Promise(resolve => setTimeout(resolve, 200))
+        process.kill(pid, 'SIGTERM')
+      }
+    )
+    expect(sent).toBe(true)
+    expect(restore.code, restore.stdout).toBe(1)
+    expect(restore.stdout).toContain('received SIGINT: stopping at the next safe point')
+    expect(restore.stdout).toContain('received SIGTERM again: still undoing what the run did')
+    expect(restore.stdout).toContain(
+      `The originals were put back as they were: volume ${data} (contents copied back), ` +
+        `container ${original} (running).`
+    )
+    expect(await identity()).toBe(before)
+    expect(await docker('exec', original, 'cat', '/d/marker')).toBe('the original')
+    expect(await docker('exec', original, 'md5sum', '/d/big')).toBe(sum)
+    // Nothing of the interrupted restore is left: no replacement, no aside copy.
+    expect(await docker('ps', '-aq', '--filter', `name=${original}-aside-`)).toBe('')
+    expect(await docker('volume', 'ls', '-q', '--filter', `name=${data}-aside-`)).toBe('')
   })
 
   it('waits in the post step for a stop the killed main step began, then starts the container', async () => {

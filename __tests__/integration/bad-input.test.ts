@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { InputName } from '../../src/app/inputs.js'
 import { BAD_INPUTS, ENV_VALUE, PASSWORD } from '../bad-input.js'
-import { BUSYBOX, CLI, docker, removeByPrefix, runBundle, uniquePrefix } from './support.js'
+import { CLI, docker, removeByPrefix, runBundle, sleeper, uniquePrefix } from './support.js'
 
 const prefix = uniquePrefix('bad-input')
 const app = `${prefix}app`
@@ -20,6 +20,10 @@ const data = `${prefix}data`
 let workDir: string
 let store: string
 let startedAt: string
+
+/** Whether the app runs, is paused, and when it started: a refused run must change none of it. */
+const appState = () =>
+  docker('inspect', '-f', '{{.State.Running}} {{.State.Paused}} {{.State.StartedAt}}', app)
 
 /** The table's case for `input` with `value`, as flags (`--name=value`), mode left out. */
 function flagsOf(input: string, value: string): string[] {
@@ -42,18 +46,7 @@ beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'dst-bad-input-'))
   store = join(workDir, 'store')
   await docker('volume', 'create', data)
-  await docker(
-    'run',
-    '-d',
-    '--name',
-    app,
-    '--init',
-    '-v',
-    `${data}:/data`,
-    BUSYBOX,
-    'sleep',
-    '3600'
-  )
+  await sleeper(app, '-v', `${data}:/data`)
   startedAt = await docker('inspect', '-f', '{{.State.StartedAt}}', app)
 })
 
@@ -89,13 +82,7 @@ describe('bad input against a live container (bundled CLI)', () => {
       expect(run.stdout).toBe('')
       expect(run.stderr).not.toContain(PASSWORD)
       expect(run.stderr).not.toContain(ENV_VALUE)
-      const state = await docker(
-        'inspect',
-        '-f',
-        '{{.State.Running}} {{.State.Paused}} {{.State.StartedAt}}',
-        app
-      )
-      expect(state).toBe(`true false ${startedAt}`)
+      expect(await appState()).toBe(`true false ${startedAt}`)
       expect(await readdir(workDir)).toEqual([])
     }
   )
@@ -104,15 +91,10 @@ describe('bad input against a live container (bundled CLI)', () => {
     const run = await runBundle(['snapshot', '--containers', app, '--store='], { cwd: workDir })
     expect(run.code).toBe(2)
     expect(run.stderr).toContain(
-      "error: --store is empty. Expected a value, or no --store for its default '.docker-snapshots'."
+      'error: --store is empty. Expected a value, or no --store for its default (artifact inside ' +
+        "GitHub Actions, '.docker-snapshots' elsewhere)."
     )
     expect(await readdir(workDir)).toEqual([])
-    const state = await docker(
-      'inspect',
-      '-f',
-      '{{.State.Running}} {{.State.Paused}} {{.State.StartedAt}}',
-      app
-    )
-    expect(state).toBe(`true false ${startedAt}`)
+    expect(await appState()).toBe(`true false ${startedAt}`)
   })
 })

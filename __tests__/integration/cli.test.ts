@@ -8,16 +8,25 @@ import { flagsOf } from '../../src/cli/args.js'
 import { COMMAND_NAMES } from '../../src/cli/commands.js'
 import { main } from '../../src/cli/main.js'
 import {
+  BUSYBOX,
+  CLI,
   docker,
   finishedOf,
   inBusybox,
   removeByPrefix,
   runBundle,
-  uniquePrefix,
-  BUSYBOX,
-  CLI,
-  type Finished
+  runBundleInterruptedAt,
+  sleeper,
+  type Finished,
+  uniquePrefix
 } from './support.js'
+import {
+  layoutBlobs,
+  layoutObjectFile,
+  layoutObjects,
+  layoutSnapshots,
+  reachedBlobs
+} from '../oci-layout.js'
 
 const prefix = uniquePrefix('cli')
 const volume = `${prefix}big`
@@ -136,7 +145,7 @@ describe('the bundled CLI', () => {
       new RegExp(`volume ${volume}: 286\\.\\d MiB in [\\d.]+ s \\([\\d.]+ MiB/s\\)`)
     )
     expect(screen).toContain(`snapshot ${id} taken in`)
-    expect(await readdir(join(storeDir, id))).toContain('manifest.json')
+    expect(Object.keys(await layoutObjects(storeDir, id))).toContain('manifest.json')
   })
 })
 
@@ -185,7 +194,7 @@ describe('the CLI against the engine', () => {
 
     const pruned = await runMain(['prune', '--store', storeDir, '--keep', '1'])
     expect(pruned.code).toBe(0)
-    const remaining = await readdir(storeDir)
+    const remaining = Object.keys(await layoutSnapshots(storeDir))
     expect(remaining).toContain(id)
     expect(remaining).not.toContain(`${prefix}pty`)
   })
@@ -193,8 +202,8 @@ describe('the CLI against the engine', () => {
   it('on SIGINT finishes the step, brings the paused container back, and exits 130', async () => {
     await docker('run', '-d', '--name', holder, '-v', `${volume}:/d`, BUSYBOX, 'sleep', '3600')
     const id = `${prefix}interrupted`
-    let sent = false
-    const run = await runBundle(
+    // Interrupt while the volume is being copied, with the container paused.
+    const run = await runBundleInterruptedAt(
       [
         'snapshot',
         '--containers',
@@ -207,17 +216,9 @@ describe('the CLI against the engine', () => {
         '--snapshot-id',
         id
       ],
-      {
-        onStderr: (text, child) => {
-          // Interrupt while the volume is being copied, with the container paused.
-          if (!sent && text.includes(`volume ${volume}: started`)) {
-            sent = true
-            child.kill('SIGINT')
-          }
-        }
-      }
+      `volume ${volume}: started`
     )
-    expect(sent).toBe(true)
+    expect(run.interrupted).toBe(true)
     expect(run.code, run.stderr).toBe(130)
     expect(run.stderr).toContain('received SIGINT: stopping at the next safe point')
     expect(run.stderr).toContain('==> Resuming containers')
@@ -227,6 +228,7 @@ describe('the CLI against the engine', () => {
     expect(await docker('inspect', '--format', '{{.State.Status}}', holder)).toBe('running')
     // A snapshot cut short is removed from the store again.
     expect(existsSync(join(storeDir, id))).toBe(false)
+    expect(Object.keys(await layoutSnapshots(storeDir))).not.toContain(id)
   })
 
   it('on SIGTERM while restore --on-conflict replace writes a volume, puts the originals back', async () => {
@@ -237,18 +239,7 @@ describe('the CLI against the engine', () => {
       ['-v', `${data}:/d`],
       'head -c 200000000 /dev/urandom > /d/big && echo from the snapshot > /d/marker'
     )
-    await docker(
-      'run',
-      '-d',
-      '--init',
-      '--name',
-      original,
-      '-v',
-      `${data}:/d`,
-      BUSYBOX,
-      'sleep',
-      '3600'
-    )
+    await sleeper(original, '-v', `${data}:/d`)
     const id = `${prefix}replace`
     const taken = await runMain([
       'snapshot',
@@ -340,8 +331,8 @@ describe('a store never loses a snapshot to a later run', () => {
   it('refuses a reused id up front, whatever else is wrong, and keeps the snapshot', async () => {
     const first = await snapshot('--containers', app)
     expect(first.code, first.stderr).toBe(0)
-    const manifest = join(store, 'keep', 'manifest.json')
-    const before = await bytesOf(manifest)
+    const manifest = () => layoutObjectFile(store, 'keep', 'manifest.json')
+    const before = await bytesOf(await manifest())
     expect(before).toBeDefined()
 
     const refusal =
@@ -357,24 +348,23 @@ describe('a store never loses a snapshot to a later run', () => {
       expect(run.code, run.stderr).toBe(2)
       expect(run.stderr).toContain(refusal)
       expect(await listed(store)).toEqual({ keep: 'complete' })
-      expect(await bytesOf(manifest)).toEqual(before)
+      expect(await bytesOf(await manifest())).toEqual(before)
       expect(await docker('inspect', '--format', '{{.State.Status}}', app)).toBe('running')
     }
   })
 
   it('with --replace-snapshot, a failed run leaves the old snapshot and a whole one replaces it', async () => {
-    const manifest = join(store, 'keep', 'manifest.json')
-    const files = async () => (await readdir(join(store, 'keep'), { recursive: true })).sort()
-    const before = await bytesOf(manifest)
+    const manifest = () => layoutObjectFile(store, 'keep', 'manifest.json')
+    const files = () => layoutObjects(store, 'keep')
+    const before = await bytesOf(await manifest())
     const beforeFiles = await files()
 
     const misspelled = await snapshot('--replace-snapshot', '--containers', `${app}-misspelled`)
     expect(misspelled.code, misspelled.stderr).toBe(2)
-    expect(await bytesOf(manifest)).toEqual(before)
+    expect(await bytesOf(await manifest())).toEqual(before)
 
     // Cut short while the big volume is being written: the new snapshot was half there.
-    let sent = false
-    const interrupted = await runBundle(
+    const interrupted = await runBundleInterruptedAt(
       [
         'snapshot',
         '--no-commit',
@@ -388,18 +378,11 @@ describe('a store never loses a snapshot to a later run', () => {
         '--volumes',
         volume
       ],
-      {
-        onStderr: (text, child) => {
-          if (!sent && text.includes(`volume ${volume}: started`)) {
-            sent = true
-            child.kill('SIGINT')
-          }
-        }
-      }
+      `volume ${volume}: started`
     )
-    expect(sent).toBe(true)
+    expect(interrupted.interrupted).toBe(true)
     expect(interrupted.code, interrupted.stderr).toBe(130)
-    expect(await bytesOf(manifest)).toEqual(before)
+    expect(await bytesOf(await manifest())).toEqual(before)
     expect(await files()).toEqual(beforeFiles)
     expect(await listed(store)).toEqual({ keep: 'complete' })
     expect(await readdir(join(store, '.staging'))).toEqual([])
@@ -407,7 +390,7 @@ describe('a store never loses a snapshot to a later run', () => {
     await inBusybox(['-v', `${data}:/d`], 'echo second > /d/state')
     const replaced = await snapshot('--replace-snapshot', '--containers', app)
     expect(replaced.code, replaced.stderr).toBe(0)
-    const after = await bytesOf(manifest)
+    const after = await bytesOf(await manifest())
     expect(after).not.toEqual(before)
     const volumeDigest = (text: Buffer | undefined) =>
       (
@@ -418,12 +401,15 @@ describe('a store never loses a snapshot to a later run', () => {
     expect(volumeDigest(after)).not.toBe(volumeDigest(before))
     expect(await listed(store)).toEqual({ keep: 'complete' })
     expect(await readdir(join(store, '.staging'))).toEqual([])
-    expect(await readdir(join(store, '.replaced'))).toEqual([])
+    // The replaced snapshot's blobs went with it: every blob left is one `keep` uses.
+    expect(await layoutBlobs(store)).toEqual(await reachedBlobs(store))
   })
 })
 
 describe('prune and a damaged manifest', () => {
   let store = ''
+  const snapshotVolume = (id: string) =>
+    runBundle(['snapshot', '--volumes', volume, '--store', store, '--snapshot-id', id])
 
   beforeAll(async () => {
     store = await mkdtemp(join(tmpdir(), 'dst-cli-prune-'))
@@ -435,18 +421,14 @@ describe('prune and a damaged manifest', () => {
 
   it('a truncated newest manifest is damaged, not latest, and prune --keep 1 keeps the valid one', async () => {
     for (const id of ['valid', 'truncated']) {
-      const run = await runBundle([
-        'snapshot',
-        '--volumes',
-        volume,
-        '--store',
-        store,
-        '--snapshot-id',
-        id
-      ])
+      const run = await snapshotVolume(id)
       expect(run.code, run.stderr).toBe(0)
     }
-    execFileSync('truncate', ['-s', '100', join(store, 'truncated', 'manifest.json')])
+    execFileSync('truncate', [
+      '-s',
+      '100',
+      await layoutObjectFile(store, 'truncated', 'manifest.json')
+    ])
 
     expect(await listed(store)).toEqual({ truncated: 'damaged', valid: 'complete' })
     const table = await runBundle(['ls', '--store', store])
@@ -474,15 +456,7 @@ describe('prune and a damaged manifest', () => {
   })
 
   it('prune leaves a snapshot that a verify is reading, and says so', async () => {
-    const run = await runBundle([
-      'snapshot',
-      '--volumes',
-      volume,
-      '--store',
-      store,
-      '--snapshot-id',
-      'newest'
-    ])
+    const run = await snapshotVolume('newest')
     expect(run.code, run.stderr).toBe(0)
     // `valid` is now beyond --keep 1; it is being verified while prune runs.
     let prune: Promise<Finished> | undefined
@@ -530,6 +504,7 @@ describe('prune and a damaged manifest', () => {
 
     expect(await readdir(join(store, '.staging'))).toHaveLength(1)
     expect(await listed(store)).toEqual({ newest: 'complete', truncated: 'damaged' })
+    expect(Object.keys(await layoutSnapshots(store)).sort()).toEqual(['newest', 'truncated'])
     const pruned = await runBundle(['prune', '--store', store, '--keep', '5'])
     expect(pruned.code, pruned.stderr).toBe(0)
     expect(pruned.stderr).toContain(
@@ -537,5 +512,7 @@ describe('prune and a damaged manifest', () => {
     )
     expect(await readdir(join(store, '.staging'))).toEqual([])
     expect(await listed(store)).toEqual({ newest: 'complete', truncated: 'damaged' })
+    // Nothing the killed run wrote is left: every blob is one a listed snapshot uses.
+    expect(await layoutBlobs(store)).toEqual(await reachedBlobs(store))
   })
 })

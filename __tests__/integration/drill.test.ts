@@ -5,12 +5,12 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
-  BUSYBOX,
   REGISTRY,
   docker,
   inBusybox,
   removeByPrefix,
   runBundle,
+  sleeper,
   uniquePrefix
 } from './support.js'
 
@@ -81,21 +81,14 @@ describe('drill', () => {
     const project = `${prefix}shop`
     await docker('volume', 'create', `${prefix}orders`)
     await inBusybox(['-v', `${prefix}orders:/data`], 'seq 1 500 > /data/orders')
-    await docker(
-      'run',
-      '-d',
-      '--init',
-      '--name',
+    await sleeper(
       `${prefix}db`,
       '-v',
       `${prefix}orders:/data`,
       '-l',
       `com.docker.compose.project=${project}`,
       '-l',
-      'com.docker.compose.service=db',
-      BUSYBOX,
-      'sleep',
-      '3600'
+      'com.docker.compose.service=db'
     )
     const result = await cli(
       'drill',

@@ -15,7 +15,7 @@ import { InvalidSettingsError } from '../../src/shared/errors.js'
 import type { Logger } from '../../src/shared/log.js'
 import { takeSnapshot } from '../../src/snapshot/snapshot.js'
 import { copiedBy } from '../../src/snapshot/volume-copy.js'
-import { DirectoryStore } from '../../src/stores/directory.js'
+import { DirectoryStore } from '../../src/stores/directory/store.js'
 import { docker, removeByPrefix, uniquePrefix } from './support.js'
 
 const engine = new Engine()

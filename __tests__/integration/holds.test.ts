@@ -5,16 +5,24 @@ import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { InterruptedError } from '../../src/cli/interrupt.js'
+import { InterruptedError } from '../../src/shared/errors.js'
 import { Engine } from '../../src/docker/engine.js'
 import { ContainerHeldError, StoreError } from '../../src/shared/errors.js'
-import type { Logger } from '../../src/shared/log.js'
 import { silentLogger } from '../../src/shared/log.js'
 import type { Manifest } from '../../src/manifest/manifest.js'
 import type { SnapshotOptions } from '../../src/snapshot/snapshot.js'
 import { takeSnapshot } from '../../src/snapshot/snapshot.js'
-import { DirectoryStore } from '../../src/stores/directory.js'
-import { BUSYBOX, CLI, docker, inBusybox, removeByPrefix, uniquePrefix } from './support.js'
+import { DirectoryStore } from '../../src/stores/directory/store.js'
+import {
+  CLI,
+  docker,
+  inBusybox,
+  recordingLogger,
+  removeByPrefix,
+  sleeper,
+  uniquePrefix
+} from './support.js'
+import { layoutObjectFile } from '../oci-layout.js'
 
 // Two runs on one container, and runs killed with SIGKILL: the bundle users run (CLI), as processes.
 const prefix = uniquePrefix('holds')
@@ -58,7 +66,9 @@ function startCli(args: string[]): CliRun {
 }
 
 async function manifestOf(snapshotId: string): Promise<Manifest> {
-  return JSON.parse(await readFile(join(store, snapshotId, 'manifest.json'), 'utf8')) as Manifest
+  return JSON.parse(
+    await readFile(await layoutObjectFile(store, snapshotId, 'manifest.json'), 'utf8')
+  ) as Manifest
 }
 
 async function state(container: string): Promise<string> {
@@ -76,21 +86,14 @@ const volume = `${prefix}data`
 /** A container on the shared volume whose hooks append to /tmp/hooks inside it. */
 async function hookedContainer(name: string): Promise<string> {
   const container = `${prefix}${name}`
-  await docker(
-    'run',
-    '-d',
-    '--init',
-    '--name',
+  await sleeper(
     container,
     '-v',
     `${volume}:/data`,
     '-l',
     'docker-snapshot.pre-exec=echo pre >> /tmp/hooks',
     '-l',
-    'docker-snapshot.post-exec=echo post >> /tmp/hooks',
-    BUSYBOX,
-    'sleep',
-    '3600'
+    'docker-snapshot.post-exec=echo post >> /tmp/hooks'
   )
   return container
 }
@@ -264,17 +267,6 @@ describe('post-exec hooks', () => {
     expect(await holdOf(container)).toBe('')
   })
 })
-
-function recordingLogger(): Logger & { lines: string[] } {
-  const lines: string[] = []
-  return {
-    lines,
-    debug: () => undefined,
-    info: message => lines.push(message),
-    warn: message => lines.push(`warning: ${message}`),
-    group: (_title, fn) => fn()
-  }
-}
 
 /** A pid that no process has any more. */
 async function deadPid(): Promise<number> {

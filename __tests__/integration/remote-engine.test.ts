@@ -8,6 +8,7 @@ import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EXIT_FAILED, EXIT_USAGE } from '../../src/cli/exit-codes.js'
 import { BUSYBOX, CLI, docker, runBundle, uniquePrefix, type Finished } from './support.js'
+import { layoutObjectFile } from '../oci-layout.js'
 
 // A second engine in a network namespace (scripts/remote-engine.sh), reached by the bundle users
 // run over TLS, over ssh and through a Docker context made by the real docker CLI.
@@ -194,7 +195,7 @@ describe.each([
       home
     )
     expect(snapshot.code, snapshot.stderr).toBe(0)
-    expect(existsSync(join(store, 'one', 'manifest.json'))).toBe(true)
+    expect(existsSync(await layoutObjectFile(store, 'one', 'manifest.json'))).toBe(true)
     // Brought back running after the snapshot, on the remote engine.
     expect(await remoteDocker('inspect', '-f', '{{.State.Running}}', stack.container)).toBe('true')
 

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Manifest } from '../../src/manifest/manifest.js'
+import { layoutObjectFile, rewriteLayoutObject } from '../oci-layout.js'
 import { serializeManifest } from '../../src/manifest/schema.js'
 import {
   BUSYBOX,
@@ -18,6 +19,7 @@ import {
   inBusybox,
   removeByPrefix,
   runBundle,
+  runBundleInterruptedAt,
   uniquePrefix
 } from './support.js'
 
@@ -28,7 +30,9 @@ let work: string
 const cli = (...args: string[]) => runBundle(args)
 
 async function readManifestOf(store: string, id: string): Promise<Manifest> {
-  return JSON.parse(await readFile(join(store, id, 'manifest.json'), 'utf8')) as Manifest
+  return JSON.parse(
+    await readFile(await layoutObjectFile(store, id, 'manifest.json'), 'utf8')
+  ) as Manifest
 }
 
 beforeAll(async () => {
@@ -95,11 +99,11 @@ describe('a container on another container’s network (--network container:X)',
     // A manifest that records DNS servers beside a container: network mode (the engine never
     // made one; an old or a foreign tool might have): its checksum is made whole again.
     const doctored = join(work, 'doctored-store')
-    await cp(join(store, id), join(doctored, id), { recursive: true })
+    await cp(store, doctored, { recursive: true })
     const manifest = await readManifestOf(doctored, id)
     const entry = manifest.containers.find(c => c.name === sidecar)!
     entry.create.HostConfig.Dns = ['192.0.2.53']
-    await writeFile(join(doctored, id, 'manifest.json'), serializeManifest(manifest))
+    await rewriteLayoutObject(doctored, id, 'manifest.json', serializeManifest(manifest))
 
     const verify = await cli('verify', '--store', doctored, '--snapshot-id', id)
     expect(verify.code, verify.stdout + verify.stderr).toBe(3)
@@ -260,13 +264,14 @@ describe('a source image whose tag moved before the snapshot', () => {
     // What a snapshot saved by tag held: the image the tag names now. The digest is made to
     // match, so only the image id can tell.
     const doctored = join(work, 'moved-tag-doctored')
-    await cp(join(store, id), join(doctored, id), { recursive: true })
+    await cp(store, doctored, { recursive: true })
     const manifest = await readManifestOf(doctored, id)
     const image = manifest.images.find(i => i.location === 'store')!
     const object = 'images/saved-by-tag.tar'
-    const path = join(doctored, id, object)
+    const path = join(work, 'saved-by-tag.tar')
     execFileSync('docker', ['save', '-o', path, `${repo}:1`])
     const bytes = await readFile(path)
+    await rewriteLayoutObject(doctored, id, object, bytes)
     image.archive = {
       object,
       compression: 'none',
@@ -274,7 +279,7 @@ describe('a source image whose tag moved before the snapshot', () => {
       storedBytes: bytes.length,
       tarBytes: bytes.length
     }
-    await writeFile(join(doctored, id, 'manifest.json'), serializeManifest(manifest))
+    await rewriteLayoutObject(doctored, id, 'manifest.json', serializeManifest(manifest))
 
     const verify = await cli('verify', '--store', doctored, '--snapshot-id', id)
     expect(verify.code, verify.stdout + verify.stderr).toBe(3)
@@ -382,19 +387,11 @@ describe('images a snapshot makes', () => {
 
   it('are removed when the run is interrupted after committing', async () => {
     const id = `${prefix}img-interrupted`
-    let sent = false
-    const run = await runBundle(
+    const run = await runBundleInterruptedAt(
       ['snapshot', '--containers', holder, '--store', store, '--snapshot-id', id],
-      {
-        onStderr: (stderr, child) => {
-          if (!sent && stderr.includes(`volume ${volume}: started`)) {
-            sent = true
-            child.kill('SIGINT')
-          }
-        }
-      }
+      `volume ${volume}: started`
     )
-    expect(sent).toBe(true)
+    expect(run.interrupted).toBe(true)
     expect(run.code, run.stderr).toBe(130)
     expect(run.stderr).toContain(`committed ${holder}`)
     expect(await localImages()).toEqual([])

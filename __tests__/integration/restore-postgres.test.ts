@@ -10,7 +10,7 @@ import type { Consistency } from '../../src/manifest/manifest.js'
 import { restoreSnapshot } from '../../src/restore/index.js'
 import type { RestoreOptions } from '../../src/restore/index.js'
 import { takeSnapshot } from '../../src/snapshot/snapshot.js'
-import { DirectoryStore } from '../../src/stores/directory.js'
+import { DirectoryStore } from '../../src/stores/directory/store.js'
 import { POSTGRES, docker, removeByPrefix, uniquePrefix } from './support.js'
 
 const engine = new Engine()

@@ -11,7 +11,6 @@ import {
   HealthError,
   ManifestError
 } from '../../src/shared/errors.js'
-import type { Logger } from '../../src/shared/log.js'
 import type { Manifest } from '../../src/manifest/manifest.js'
 import { serializeManifest } from '../../src/manifest/schema.js'
 import { restoreSnapshot } from '../../src/restore/index.js'
@@ -19,14 +18,17 @@ import { verifySnapshot } from '../../src/verify/index.js'
 import type { RestoreOptions } from '../../src/restore/index.js'
 import { takeSnapshot } from '../../src/snapshot/snapshot.js'
 import type { SnapshotOptions } from '../../src/snapshot/snapshot.js'
-import { DirectoryStore } from '../../src/stores/directory.js'
+import { DirectoryStore } from '../../src/stores/directory/store.js'
 import { buildTar } from '../unit/archive/tar-fixtures.js'
+import { layoutObjectFile } from '../oci-layout.js'
 import type { Stack } from './support.js'
 import {
   REGISTRY,
+  askDatabase,
   createStack,
   docker,
   inBusybox,
+  recordingLogger,
   removeByPrefix,
   treeListing,
   uniquePrefix
@@ -42,21 +44,6 @@ let manifest: Manifest
 /** What a user would compare before and after, taken from the originals. */
 let originalTrees: Record<string, string>
 let originalConfig: Record<string, CapturedConfig>
-
-/** A logger that keeps what it was told, to assert on what the user reads. */
-function recordingLogger(): Logger & { lines: string[] } {
-  const lines: string[] = []
-  return {
-    lines,
-    debug: () => undefined,
-    info: message => lines.push(message),
-    warn: message => lines.push(`warning: ${message}`),
-    group: async (title, fn) => {
-      lines.push(`## ${title}`)
-      return fn()
-    }
-  }
-}
 
 function snapshotOptions(id: string, registry: boolean): SnapshotOptions {
   return {
@@ -176,15 +163,7 @@ beforeAll(async () => {
   storeDir = await mkdtemp(join(tmpdir(), 'dst-restore-store-'))
   store = new DirectoryStore(storeDir)
   // The app answers the database by its alias before the snapshot, as it must after.
-  await docker(
-    'exec',
-    `${prefix}app`,
-    'wget',
-    '-q',
-    '-O',
-    '/dev/null',
-    'http://database:8080/www/index.html'
-  )
+  await askDatabase(`${prefix}app`)
   originalTrees = await trees(stack.volumes)
   originalConfig = {}
   for (const name of stack.containers) originalConfig[name] = await capturedConfig(name)
@@ -250,17 +229,7 @@ describe('round trip', () => {
     }
     expect((await inspect(`${prefix}db`)).Config.Env).toContain('DB_PASSWORD=s3cret-value')
     // The services answer each other by alias.
-    expect(
-      await docker(
-        'exec',
-        `${prefix}app`,
-        'wget',
-        '-q',
-        '-O',
-        '-',
-        'http://database:8080/www/index.html'
-      )
-    ).toBe('hello from the database')
+    expect(await askDatabase(`${prefix}app`)).toBe('hello from the database')
     expect(log.lines.join('\n')).toMatch(/DB_PASSWORD come from image/)
   })
 
@@ -292,11 +261,14 @@ describe('round trip', () => {
 })
 
 describe('a damaged snapshot', () => {
-  /** A copy of the snapshot in a store of its own, to damage. */
-  async function damagedCopy(damage: (dir: string) => Promise<void>): Promise<DirectoryStore> {
+  /** The file that holds an object of the snapshot in a copy of the store. */
+  type ObjectFile = (name: string) => Promise<string>
+
+  /** A copy of the store, to damage the snapshot's files in place as a hostile hand would. */
+  async function damagedCopy(damage: (file: ObjectFile) => Promise<void>): Promise<DirectoryStore> {
     const root = await mkdtemp(join(tmpdir(), 'dst-restore-damaged-'))
-    await cp(join(storeDir, snapshotId), join(root, snapshotId), { recursive: true })
-    await damage(join(root, snapshotId))
+    await cp(storeDir, root, { recursive: true })
+    await damage(name => layoutObjectFile(root, snapshotId, name))
     return new DirectoryStore(root)
   }
   const dataArchive = () => manifest.volumes.find(v => v.name === `${prefix}data`)!.archive
@@ -306,7 +278,7 @@ describe('a damaged snapshot', () => {
    * match it: the digests agree, only the tar's entries are hostile. Unpacked, `b` is a hard link
    * to the symlink `a -> /`, so `b/x` lands outside the volume.
    */
-  async function craftEscapingArchive(dir: string) {
+  async function craftEscapingArchive(file: ObjectFile) {
     const record = manifest.volumes.find(v => v.name === `${prefix}data`)!
     const { uid, gid, mode, mtime } = record.root
     const tar = await buildTar([
@@ -316,7 +288,7 @@ describe('a damaged snapshot', () => {
       { name: 'b/x', content: 'written outside the volume\n' }
     ])
     const stored = gzipSync(tar)
-    await writeFile(join(dir, record.archive.object), stored)
+    await writeFile(await file(record.archive.object), stored)
     // serializeManifest seals it again with a checksum of its own.
     const crafted = {
       ...manifest,
@@ -336,14 +308,14 @@ describe('a damaged snapshot', () => {
             }
       )
     }
-    await writeFile(join(dir, 'manifest.json'), serializeManifest(crafted))
+    await writeFile(await file('manifest.json'), serializeManifest(crafted))
   }
 
   it.each([
     {
       case: 'a corrupted archive',
-      damage: async (dir: string) => {
-        const path = join(dir, dataArchive().object)
+      damage: async (file: ObjectFile) => {
+        const path = await file(dataArchive().object)
         const bytes = await readFile(path)
         bytes[Math.floor(bytes.length / 2)] ^= 0xff
         await writeFile(path, bytes)
@@ -353,8 +325,8 @@ describe('a damaged snapshot', () => {
     },
     {
       case: 'a truncated archive',
-      damage: async (dir: string) => {
-        const path = join(dir, dataArchive().object)
+      damage: async (file: ObjectFile) => {
+        const path = await file(dataArchive().object)
         await truncate(path, Math.floor(dataArchive().storedBytes / 2))
       },
       kind: ArchiveIntegrityError,
@@ -371,8 +343,8 @@ describe('a damaged snapshot', () => {
     },
     {
       case: 'a tampered manifest',
-      damage: async (dir: string) => {
-        const path = join(dir, 'manifest.json')
+      damage: async (file: ObjectFile) => {
+        const path = await file('manifest.json')
         const text = await readFile(path, 'utf8')
         expect(text).toContain('DB_MODE=primary')
         await writeFile(path, text.replace('DB_MODE=primary', 'DB_MODE=replica'))
@@ -413,8 +385,8 @@ describe('a damaged snapshot', () => {
   })
 
   it('reports the damage in verify', async () => {
-    const damaged = await damagedCopy(async dir => {
-      await truncate(join(dir, dataArchive().object), 10)
+    const damaged = await damagedCopy(async file => {
+      await truncate(await file(dataArchive().object), 10)
     })
     const report = await verifySnapshot(
       engine,
@@ -463,29 +435,11 @@ describe('beside the original', () => {
     expect(await trees(stack.volumes.map(v => `${copy}${v}`))).toEqual(
       Object.fromEntries(Object.entries(originalTrees).map(([v, tree]) => [`${copy}${v}`, tree]))
     )
-    const answer = await docker(
-      'exec',
-      `${copy}${prefix}app`,
-      'wget',
-      '-q',
-      '-O',
-      '-',
-      'http://database:8080/www/index.html'
-    )
+    const answer = await askDatabase(`${copy}${prefix}app`)
     expect(answer).toBe('hello from the database')
     // The copy's database is its own: a change there does not reach the original.
     await docker('exec', `${copy}${prefix}db`, 'sh', '-c', 'echo changed > /data/www/index.html')
-    expect(
-      await docker(
-        'exec',
-        `${prefix}app`,
-        'wget',
-        '-q',
-        '-O',
-        '-',
-        'http://database:8080/www/index.html'
-      )
-    ).toBe('hello from the database')
+    expect(await askDatabase(`${prefix}app`)).toBe('hello from the database')
     // The recorded subnet belongs to the original network: the copy got one of its own.
     expect(log.lines.join('\n')).toMatch(/subnet .* is taken on this engine/)
   })
@@ -617,17 +571,7 @@ describe('replace', () => {
       expect(await capturedConfig(name)).toEqual(configBefore[name])
     }
     expect(await trees(stack.volumes)).toEqual(treesBefore)
-    expect(
-      await docker(
-        'exec',
-        `${prefix}app`,
-        'wget',
-        '-q',
-        '-O',
-        '-',
-        'http://database:8080/www/index.html'
-      )
-    ).toBe('drifted before the replace')
+    expect(await askDatabase(`${prefix}app`)).toBe('drifted before the replace')
     // Neither the replacement nor the aside copies are left.
     expect(await asideLeft()).toBe('')
   })

@@ -15,9 +15,19 @@ import type { Consistency } from '../../src/manifest/manifest.js'
 import { parseManifest } from '../../src/manifest/schema.js'
 import { takeSnapshot } from '../../src/snapshot/snapshot.js'
 import type { SnapshotOptions } from '../../src/snapshot/snapshot.js'
-import { DirectoryStore } from '../../src/stores/directory.js'
+import { DirectoryStore } from '../../src/stores/directory/store.js'
 import type { Stack } from './support.js'
-import { BUSYBOX, REGISTRY, createStack, docker, removeByPrefix, uniquePrefix } from './support.js'
+import {
+  BUSYBOX,
+  REGISTRY,
+  createStack,
+  detached,
+  docker,
+  removeByPrefix,
+  sleeper,
+  uniquePrefix
+} from './support.js'
+import { layoutBlobs, layoutObjectFile, layoutObjects, layoutSnapshots } from '../oci-layout.js'
 
 const run = promisify(execFile)
 const engine = new Engine()
@@ -58,6 +68,11 @@ async function sha256File(path: string): Promise<string> {
   return hash.digest('hex')
 }
 
+/** The snapshot ids of the store, as its index and its directories name them. */
+async function storedIds(): Promise<string[]> {
+  return [...(await readdir(storeDir)), ...Object.keys(await layoutSnapshots(storeDir))]
+}
+
 async function states(): Promise<string[]> {
   return Promise.all(
     stack.containers.map(name => docker('inspect', '--format', '{{.State.Status}}', name))
@@ -76,7 +91,7 @@ describe.each(['pause', 'stop', 'none'] as const)('snapshot with consistency %s'
     expect(await states()).toEqual(['running', 'running'])
 
     // The manifest on disk validates (schema, checksum, cross-references).
-    const text = await readFile(join(storeDir, id, 'manifest.json'), 'utf8')
+    const text = await readFile(await layoutObjectFile(storeDir, id, 'manifest.json'), 'utf8')
     const manifest = parseManifest(text, 'test')
     expect(manifest.containers.map(c => c.name).sort()).toEqual([...stack.containers].sort())
     expect(manifest.volumes.map(v => v.name)).toEqual(stack.volumes)
@@ -86,7 +101,7 @@ describe.each(['pause', 'stop', 'none'] as const)('snapshot with consistency %s'
 
     // Every archive's digest and size match its bytes.
     for (const volume of manifest.volumes) {
-      const path = join(storeDir, id, volume.archive.object)
+      const path = await layoutObjectFile(storeDir, id, volume.archive.object)
       expect(await sha256File(path)).toBe(volume.archive.sha256)
       expect((await readFile(path)).length).toBe(volume.archive.storedBytes)
     }
@@ -144,9 +159,8 @@ describe('selection', () => {
     // Without a registry, the commit is saved into the store, and its archive holds it.
     const [image] = byLabel.manifest.images
     expect(image).toMatchObject({ role: 'commit', container: `${prefix}app`, location: 'store' })
-    expect(await sha256File(join(storeDir, `${prefix}label`, image.archive!.object))).toBe(
-      image.archive!.sha256
-    )
+    const imageFile = await layoutObjectFile(storeDir, `${prefix}label`, image.archive!.object)
+    expect(await sha256File(imageFile)).toBe(image.archive!.sha256)
 
     const ghost = takeSnapshot(
       engine,
@@ -162,7 +176,7 @@ describe('selection', () => {
     await expect(ghost).rejects.toThrow(
       new RegExp(`^No container named ${prefix}ghost\\. Did you mean [^?]*'${prefix}db'`)
     )
-    expect(await readdir(storeDir)).not.toContain(`${prefix}ghost`)
+    expect(await storedIds()).not.toContain(`${prefix}ghost`)
   })
 })
 
@@ -199,7 +213,7 @@ describe('a snapshot that fails midway', () => {
           new RegExp(`127\\.0\\.0\\.1:${port}.*refused by the test`)
         )
         expect(await states()).toEqual(['running', 'running'])
-        expect(await readdir(storeDir)).not.toContain(id)
+        expect(await storedIds()).not.toContain(id)
       }
     } finally {
       server.close()
@@ -221,7 +235,7 @@ describe('a snapshot that fails midway', () => {
       /Registry 127\.0\.0\.1:9 is unreachable.*nothing was paused/
     )
     expect(await states()).toEqual(['running', 'running'])
-    expect(await readdir(storeDir)).not.toContain(`${prefix}unreachable`)
+    expect(await storedIds()).not.toContain(`${prefix}unreachable`)
   })
 })
 
@@ -232,11 +246,7 @@ describe('hooks, labels and bind mounts', () => {
     const bindDir = await mkdtemp(join(tmpdir(), 'dst-bind-'))
     await writeFile(join(bindDir, 'settings.ini'), 'colour=blue\n')
     await docker('volume', 'create', volume)
-    await docker(
-      'run',
-      '-d',
-      '--init',
-      '--name',
+    await sleeper(
       name,
       '-v',
       `${volume}:/data`,
@@ -247,10 +257,7 @@ describe('hooks, labels and bind mounts', () => {
       '-l',
       'docker-snapshot.post-exec=touch /tmp/resumed',
       '-l',
-      'docker-snapshot.consistency=stop',
-      BUSYBOX,
-      'sleep',
-      '3600'
+      'docker-snapshot.consistency=stop'
     )
     try {
       const report = await takeSnapshot(
@@ -267,7 +274,11 @@ describe('hooks, labels and bind mounts', () => {
       const record = report.manifest.containers[0]
       expect(record.consistency).toBe('stop')
       // The pre-exec hook ran before the copy: its file is in the archive.
-      const archive = join(storeDir, `${prefix}hooked`, report.manifest.volumes[0].archive.object)
+      const archive = await layoutObjectFile(
+        storeDir,
+        `${prefix}hooked`,
+        report.manifest.volumes[0].archive.object
+      )
       const listing = (await run('sh', ['-c', `zstd -dc '${archive}' | tar -xO ./marker`])).stdout
       expect(listing.trim()).toBe('checkpoint-colour=blue')
       // The post-exec hook ran after the container came back.
@@ -276,7 +287,7 @@ describe('hooks, labels and bind mounts', () => {
       // The bind mount is recorded with its host path, and its contents were captured.
       const bind = record.mounts.find(m => m.type === 'bind')!
       expect(bind).toMatchObject({ source: bindDir, destination: '/config', readOnly: false })
-      const bindArchive = join(storeDir, `${prefix}hooked`, bind.archive!.object)
+      const bindArchive = await layoutObjectFile(storeDir, `${prefix}hooked`, bind.archive!.object)
       expect(await sha256File(bindArchive)).toBe(bind.archive!.sha256)
       const config = (await run('sh', ['-c', `zstd -dc '${bindArchive}' | tar -xO ./settings.ini`]))
         .stdout
@@ -291,19 +302,12 @@ describe('hooks, labels and bind mounts', () => {
     ['times out', 'sleep 30', 'timed out after 1 s']
   ])('stops before pausing anything when a pre-exec hook %s', async (_case, command, problem) => {
     const name = `${prefix}badhook-${_case.replace(' ', '')}`
-    await docker(
-      'run',
-      '-d',
-      '--init',
-      '--name',
+    await sleeper(
       name,
       '-l',
       `docker-snapshot.pre-exec=echo about to fail; ${command}`,
       '-l',
-      'docker-snapshot.hook-timeout=1',
-      BUSYBOX,
-      'sleep',
-      '3600'
+      'docker-snapshot.hook-timeout=1'
     )
     const id = `${prefix}badhook`
     const attempt = takeSnapshot(
@@ -317,7 +321,7 @@ describe('hooks, labels and bind mounts', () => {
       new RegExp(`${name}: the docker-snapshot.pre-exec hook ${problem}`)
     )
     expect(await docker('inspect', '--format', '{{.State.Status}}', name)).toBe('running')
-    expect(await readdir(storeDir)).not.toContain(id)
+    expect(await storedIds()).not.toContain(id)
   })
 
   it('records an image that came from a registry by digest instead of copying it', async () => {
@@ -338,18 +342,7 @@ describe('hooks, labels and bind mounts', () => {
       `${repo}:1`
     )
     const name = `${prefix}fromregistry`
-    await docker(
-      'run',
-      '-d',
-      '--init',
-      '--name',
-      name,
-      '-l',
-      'docker-snapshot.commit=false',
-      `${repo}:1`,
-      'sleep',
-      '3600'
-    )
+    await detached(name, '-l', 'docker-snapshot.commit=false', `${repo}:1`, 'sleep', '3600')
     const report = await takeSnapshot(
       engine,
       new DirectoryStore(storeDir),
@@ -366,5 +359,54 @@ describe('hooks, labels and bind mounts', () => {
       reference: digest
     })
     expect(report.manifest.containers[0].image).toBe(report.manifest.images[0].key)
+  })
+})
+
+describe('an unchanged volume snapshotted twice', () => {
+  it('is stored once: the second snapshot adds only its manifests', async () => {
+    const dedupStore = await mkdtemp(join(tmpdir(), 'dst-dedup-'))
+    const volume = `${prefix}unchanged`
+    try {
+      await docker('volume', 'create', volume)
+      await docker(
+        'run',
+        '--rm',
+        '-v',
+        `${volume}:/data`,
+        BUSYBOX,
+        'sh',
+        '-c',
+        'head -c 3000000 /dev/urandom > /data/blob && mkdir /data/sub && echo x > /data/sub/f'
+      )
+      const store = new DirectoryStore(dedupStore)
+      const volumeOnly = (id: string): SnapshotOptions => ({
+        ...options(id, 'none'),
+        volumes: [volume],
+        registry: undefined
+      })
+      const first = await takeSnapshot(engine, store, volumeOnly('first'), silentLogger)
+      const afterFirst = await layoutBlobs(dedupStore)
+      const second = await takeSnapshot(engine, store, volumeOnly('second'), silentLogger)
+      const afterSecond = await layoutBlobs(dedupStore)
+
+      const object = `volumes/${volume}.tar.zst`
+      expect(second.manifest.volumes[0].archive.sha256).toBe(
+        first.manifest.volumes[0].archive.sha256
+      )
+      const [firstObjects, secondObjects] = [
+        await layoutObjects(dedupStore, 'first'),
+        await layoutObjects(dedupStore, 'second')
+      ]
+      expect(secondObjects[object]).toBe(firstObjects[object])
+      expect(secondObjects[object]).toBe(`sha256:${first.manifest.volumes[0].archive.sha256}`)
+      // Archive, manifest.json, artifact manifest, empty config; then two new manifests only.
+      expect(afterFirst).toHaveLength(4)
+      expect(afterSecond).toHaveLength(6)
+      expect(afterSecond.filter(digest => !afterFirst.includes(digest)).sort()).toEqual(
+        [secondObjects['manifest.json'], (await layoutSnapshots(dedupStore)).second.manifest].sort()
+      )
+    } finally {
+      await rm(dedupStore, { recursive: true, force: true })
+    }
   })
 })

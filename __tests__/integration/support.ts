@@ -2,6 +2,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { resolve } from 'node:path'
 import { promisify } from 'node:util'
+import type { Logger } from '../../src/shared/log.js'
 
 const run = promisify(execFile)
 
@@ -71,9 +72,41 @@ export function runBundle(
   return finishedOf(child, options.onStderr)
 }
 
+/** A run of the bundle that was to be interrupted midway: how it ended, and whether it was. */
+export interface Interrupted extends Finished {
+  interrupted: boolean
+}
+
+/**
+ * Runs the bundle and sends it SIGINT once its stderr first contains `when`; `interrupted` is
+ * false when it finished before that.
+ */
+export async function runBundleInterruptedAt(args: string[], when: string): Promise<Interrupted> {
+  let interrupted = false
+  const run = await runBundle(args, {
+    onStderr: (text, child) => {
+      if (!interrupted && text.includes(when)) {
+        interrupted = true
+        child.kill('SIGINT')
+      }
+    }
+  })
+  return { ...run, interrupted }
+}
+
 /** Runs `sh -c script` in a throwaway busybox container with the given extra docker args. */
 export function inBusybox(dockerArgs: string[], script: string): Promise<string> {
   return docker('run', '--rm', ...dockerArgs, BUSYBOX, 'sh', '-c', script)
+}
+
+/** Starts container `name` in the background under an init (so it stops at once): `docker run -d`. */
+export function detached(name: string, ...dockerArgs: string[]): Promise<string> {
+  return docker('run', '-d', '--init', '--name', name, ...dockerArgs)
+}
+
+/** Starts a busybox container `name` that sleeps for an hour, with extra `docker run` arguments. */
+export function sleeper(name: string, ...dockerArgs: string[]): Promise<string> {
+  return detached(name, ...dockerArgs, BUSYBOX, 'sleep', '3600')
 }
 
 /**
@@ -233,6 +266,11 @@ export async function createStack(prefix: string): Promise<Stack> {
   return { network, volumes: [conf, data], containers: [app, db] }
 }
 
+/** What a stack's `app` reads from the database's web page, asked by its network alias. */
+export function askDatabase(app: string): Promise<string> {
+  return docker('exec', app, 'wget', '-q', '-O', '-', 'http://database:8080/www/index.html')
+}
+
 /** A listing a user would compare: path, type, owner, mode, size, mtime, link target, link count. */
 export function treeListing(volume: string): Promise<string> {
   return inBusybox(
@@ -241,4 +279,19 @@ export function treeListing(volume: string): Promise<string> {
       'stat -c "%n %F %u:%g %a %s %Y %h" "$f"; [ -L "$f" ] && readlink "$f"; ' +
       '[ -f "$f" ] && [ ! -L "$f" ] && md5sum "$f" | cut -d" " -f1; done; true'
   )
+}
+
+/** A logger that keeps what it was told, to assert on what the user reads. */
+export function recordingLogger(): Logger & { lines: string[] } {
+  const lines: string[] = []
+  return {
+    lines,
+    debug: () => undefined,
+    info: message => lines.push(message),
+    warn: message => lines.push(`warning: ${message}`),
+    group: async (title, fn) => {
+      lines.push(`## ${title}`)
+      return fn()
+    }
+  }
 }

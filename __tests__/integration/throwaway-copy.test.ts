@@ -7,7 +7,15 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BUSYBOX, docker, removeByPrefix, runBundle, uniquePrefix } from './support.js'
+import {
+  BUSYBOX,
+  detached,
+  docker,
+  removeByPrefix,
+  runBundle,
+  sleeper,
+  uniquePrefix
+} from './support.js'
 
 const prefix = uniquePrefix('throwaway')
 let work: string
@@ -36,19 +44,7 @@ async function appendingContainer(
     script += '; echo "started in $(hostname)" >> /single.log'
   }
   const labels = (options.labels ?? []).flatMap(label => ['-l', label])
-  await docker(
-    'run',
-    '-d',
-    '--init',
-    '--name',
-    name,
-    ...args,
-    ...labels,
-    BUSYBOX,
-    'sh',
-    '-c',
-    `${script}; exec sleep 3600`
-  )
+  await detached(name, ...args, ...labels, BUSYBOX, 'sh', '-c', `${script}; exec sleep 3600`)
   const hostname = await docker('inspect', '--format', '{{.Config.Hostname}}', name)
   const expected = `started in ${hostname}\n`
   // The original wrote its line before anything else happens.
@@ -222,19 +218,7 @@ describe('drill --destroy', () => {
       ],
       [outsider, []]
     ] as const) {
-      await docker(
-        'run',
-        '-d',
-        '--init',
-        '--name',
-        name,
-        '-v',
-        `${volume}:/data`,
-        ...labels,
-        BUSYBOX,
-        'sleep',
-        '3600'
-      )
+      await sleeper(name, '-v', `${volume}:/data`, ...labels)
     }
     const ids = await docker('inspect', '--format', '{{.Id}}', member, outsider)
 

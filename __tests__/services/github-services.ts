@@ -26,8 +26,11 @@ export interface GitHubServices {
   readonly token: string
   readonly service: ResultsService
   readonly azurite: Azurite
-  /** The environment the runner gives a job of the run `GITHUB_RUN_ID = runId`. */
-  runEnv(runId: number): Record<string, string>
+  /**
+   * The environment the runner gives a job of the run `GITHUB_RUN_ID = runId`, a run of workflow
+   * `workflowId` (1 unless given; the first call for a run registers it).
+   */
+  runEnv(runId: number, workflowId?: number): Record<string, string>
   stop(): Promise<void>
 }
 
@@ -46,8 +49,8 @@ export async function startGitHubServices(): Promise<GitHubServices> {
       token,
       service,
       azurite,
-      runEnv(runId) {
-        const { workflowRunBackendId, workflowJobRunBackendId } = service.run(runId)
+      runEnv(runId, workflowId) {
+        const { workflowRunBackendId, workflowJobRunBackendId } = service.run(runId, workflowId)
         const job = join(root, `run-${runId}`)
         return {
           ACTIONS_RUNTIME_TOKEN: runtimeToken(workflowRunBackendId, workflowJobRunBackendId),

@@ -37,6 +37,8 @@ export type Endpoint =
   | 'GET /repos/{owner}/{repo}/actions/runs/{run_id}/artifacts'
   | 'GET /repos/{owner}/{repo}/actions/artifacts/{artifact_id}/zip'
   | 'DELETE /repos/{owner}/{repo}/actions/artifacts/{artifact_id}'
+  | 'GET /repos/{owner}/{repo}/actions/runs/{run_id}'
+  | 'GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs'
   | 'blob PUT block'
   | 'blob PUT block list'
   | 'blob PUT'
@@ -81,6 +83,10 @@ export interface RunIds {
   runId: number
   workflowRunBackendId: string
   workflowJobRunBackendId: string
+  /** The workflow the run belongs to (its REST id). */
+  workflowId: number
+  /** When the run was registered: the REST API lists a workflow's runs newest first by it. */
+  createdAt: Date
 }
 
 export interface StoredArtifact {
@@ -115,8 +121,11 @@ export interface ResultsService {
   readonly repository: string
   /** The only token the REST calls accept (what `findBy.token` / `github-token` must be). */
   readonly token: string
-  /** Registers (or returns) the run with this `GITHUB_RUN_ID` and gives its backend ids. */
-  run(runId: number): RunIds
+  /**
+   * Registers (or returns) the run with this `GITHUB_RUN_ID`, of workflow `workflowId` (1 unless
+   * given), and gives its backend ids.
+   */
+  run(runId: number, workflowId?: number): RunIds
   /** Makes calls fail as described; returns a function that clears the fault. */
   fail(fault: Fault): () => void
   clearFaults(): void
@@ -246,7 +255,9 @@ export async function startResultsService(options: ResultsServiceOptions): Promi
       if (pending >= 0) artifacts.splice(pending, 1)
       artifacts.push({
         id,
-        ...run,
+        runId: run.runId,
+        workflowRunBackendId: run.workflowRunBackendId,
+        workflowJobRunBackendId: run.workflowJobRunBackendId,
         name,
         blob,
         mimeType,
@@ -373,23 +384,67 @@ export async function startResultsService(options: ResultsServiceOptions): Promi
     workflow_run: { id: a.runId }
   })
 
+  /** Accepts the REST token for the one repository the service knows. */
+  const authorizeRest = (req: IncomingMessage, repo: string) => {
+    const given = /^(?:token|Bearer) (.+)$/i.exec(req.headers.authorization ?? '')?.[1]
+    if (given !== token) throw new HttpError(401, 'unauthenticated', 'Bad credentials')
+    if (decodeURIComponent(repo) !== repository) throw new HttpError(404, 'not_found', 'Not Found')
+  }
+
+  const restRun = (r: RunIds): Json => ({
+    id: r.runId,
+    workflow_id: r.workflowId,
+    status: 'completed',
+    created_at: r.createdAt.toISOString()
+  })
+
+  /** A run (for its workflow) and a workflow's runs, newest first, as the REST API gives them. */
+  const workflowRest = (
+    req: IncomingMessage,
+    url: URL,
+    [, repo, runId, workflowId]: RegExpExecArray
+  ): [Endpoint, () => Promise<[number, Json]>] => {
+    if (runId !== undefined) {
+      return [
+        'GET /repos/{owner}/{repo}/actions/runs/{run_id}',
+        async () => {
+          authorizeRest(req, repo!)
+          const run = runs.get(Number(runId))
+          if (!run) throw new HttpError(404, 'not_found', 'Not Found')
+          return [200, restRun(run)]
+        }
+      ]
+    }
+    return [
+      'GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs',
+      async () => {
+        authorizeRest(req, repo!)
+        const perPage = Math.min(Number(url.searchParams.get('per_page') ?? 30) || 30, 100)
+        const all = [...runs.values()]
+          .filter(r => String(r.workflowId) === workflowId)
+          .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || b.runId - a.runId)
+        return [200, { total_count: all.length, workflow_runs: all.slice(0, perPage).map(restRun) }]
+      }
+    ]
+  }
+
   /** The REST calls: `[endpoint, handler]` for a method and path, or undefined if none fits. */
   const rest = (
     req: IncomingMessage,
     url: URL
   ): [Endpoint, () => Promise<[number, Json, Record<string, string>?]>] | undefined => {
+    const workflowCall =
+      /^\/repos\/([^/]+\/[^/]+)\/actions\/(?:runs\/(\d+)|workflows\/(\d+)\/runs)$/.exec(
+        url.pathname
+      )
+    if (req.method === 'GET' && workflowCall) return workflowRest(req, url, workflowCall)
     const m =
       /^\/repos\/([^/]+\/[^/]+)\/actions\/(?:runs\/(\d+)\/artifacts|artifacts\/(\d+)(\/zip)?)$/.exec(
         url.pathname
       )
     if (!m) return undefined
     const [, repo, runId, artifactId, zip] = m
-    const authorize = () => {
-      const given = /^(?:token|Bearer) (.+)$/i.exec(req.headers.authorization ?? '')?.[1]
-      if (given !== token) throw new HttpError(401, 'unauthenticated', 'Bad credentials')
-      if (decodeURIComponent(repo!) !== repository)
-        throw new HttpError(404, 'not_found', 'Not Found')
-    }
+    const authorize = () => authorizeRest(req, repo!)
     const artifactById = () => {
       const artifact = artifacts.find(a => a.finalized && String(a.id) === artifactId)
       if (!artifact) throw new HttpError(404, 'not_found', 'Not Found')
@@ -499,10 +554,16 @@ export async function startResultsService(options: ResultsServiceOptions): Promi
     url: baseUrl,
     repository,
     token,
-    run(runId) {
+    run(runId, workflowId = 1) {
       let ids = runs.get(runId)
       if (!ids) {
-        ids = { runId, workflowRunBackendId: randomUUID(), workflowJobRunBackendId: randomUUID() }
+        ids = {
+          runId,
+          workflowRunBackendId: randomUUID(),
+          workflowJobRunBackendId: randomUUID(),
+          workflowId,
+          createdAt: new Date()
+        }
         runs.set(runId, ids)
       }
       return ids

@@ -61,9 +61,8 @@ async function runCli(argv: string[]) {
     signals: new EventEmitter(),
     now: () => Date.parse('2026-11-30T12:00:00Z'),
     exit: () => undefined,
-    execute: (settings, context) =>
-      execute(settings, context, { engine: () => fake.engine, openStore }),
-    openStore
+    boundaries: { engine: () => fake.engine, openStore, now: () => new Date() },
+    execute
   })
   return { code, stdout: stdout.text, stderr: stderr.text, fake, store, opened }
 }

@@ -6,6 +6,7 @@ import {
 } from '@actions/workflow-parser'
 import { parseAction } from '@actions/workflow-parser/actions/action-parser'
 import { describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
 
 // GitHub's own parser for workflow and action files (the one its editor tooling uses), so a
 // workflow that cannot run here is at least one GitHub would accept.
@@ -47,5 +48,30 @@ describe('workflow and action files', () => {
     const badNeeds =
       'on: push\njobs:\n  a:\n    runs-on: x\n    needs: nope\n    steps:\n      - run: ls\n'
     expect(await workflowErrors('needs.yml', badNeeds)).not.toEqual([])
+  })
+})
+
+describe('the workflows use this action as action.yml declares it', () => {
+  const action = parse(readFileSync(new URL('action.yml', root), 'utf8')) as {
+    inputs: Record<string, unknown>
+  }
+  const steps = readdirSync(workflowsDir)
+    .filter(name => /\.ya?ml$/.test(name))
+    .flatMap(name => {
+      const workflow = parse(readFileSync(new URL(name, workflowsDir), 'utf8')) as {
+        jobs: Record<string, { steps?: { uses?: string; with?: Record<string, unknown> }[] }>
+      }
+      return Object.entries(workflow.jobs).flatMap(([job, { steps = [] }]) =>
+        steps.filter(step => step.uses === './').map(step => ({ where: `${name} ${job}`, step }))
+      )
+    })
+
+  it('every step that uses ./ passes only inputs action.yml has', () => {
+    expect(steps.length).toBeGreaterThan(3)
+    for (const { where, step } of steps) {
+      for (const input of Object.keys(step.with ?? {})) {
+        expect(Object.keys(action.inputs), `${where}: ${input}`).toContain(input)
+      }
+    }
   })
 })

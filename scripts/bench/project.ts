@@ -11,4 +11,4 @@ export {
   rootEntryTar
 } from '../../src/archive/index.js'
 export { TarScanner } from '../../src/archive/tar-scan.js'
-export { snapshotDirectory } from '../../src/stores/directory.js'
+export { DirectoryStore } from '../../src/stores/directory/store.js'

@@ -12,7 +12,7 @@ import {
   DigestCounter,
   resolveCompression,
   rootEntryTar,
-  snapshotDirectory,
+  DirectoryStore,
   TarScanner,
   type Engine
 } from './project.js'
@@ -133,10 +133,9 @@ async function readStages(context: StageContext, source: StageSource, tarFile: s
 export async function measureStages(context: StageContext, source: StageSource): Promise<Stages> {
   const tarFile = join(context.workDir, 'engine.tar')
   const { engineRead, engineReadZstd } = await readStages(context, source, tarFile)
-  const stored = join(
-    snapshotDirectory(source.store, source.snapshotId),
-    'volumes',
-    `${source.volume}.tar.zst`
+  const stored = await new DirectoryStore(source.store).pathOf(
+    source.snapshotId,
+    `volumes/${source.volume}.tar.zst`
   )
   const fromTar = [tarFile]
   const result: Stages = {

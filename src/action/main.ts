@@ -1,17 +1,32 @@
 import * as core from '@actions/core'
 import type { ActionState } from './state.js'
 import { saveActionState } from './state.js'
+import { withoutSecrets } from '../stores/spec.js'
 import { actionLogger } from './log.js'
+import { Interruption } from '../app/interrupt.js'
 import { PlainDisplay } from '../app/progress.js'
 import { carrierOwner } from '../docker/engine.js'
 import { describeError } from '../shared/errors.js'
 import type { InputName } from '../app/inputs.js'
 import { outputsOf, summaryOf } from './summary.js'
 import { execute } from '../app/runner.js'
-import { readSettings } from '../app/settings.js'
+import { isMaskable, readSettings } from '../app/settings.js'
 
-/** The action's main step. */
+/**
+ * The action's main step. A cancelled workflow sends SIGINT, then SIGTERM, then kills the step:
+ * the first signal aborts the run, which resumes what it paused and puts back the originals a
+ * replace set aside; if it is killed before it is done, the post step repairs what it can.
+ */
 export async function run(): Promise<void> {
+  const interruption = new Interruption()
+  const stopListening = interruption.listen(process, {
+    first: signal =>
+      core.warning(
+        `received ${signal}: stopping at the next safe point, bringing paused or stopped ` +
+          'containers back and putting back any originals a replace set aside'
+      ),
+    again: signal => core.info(`received ${signal} again: still undoing what the run did`)
+  })
   try {
     const settings = readSettings((name: InputName) => core.getInput(name))
     for (const secret of settings.secrets) core.setSecret(secret)
@@ -19,7 +34,7 @@ export async function run(): Promise<void> {
       dockerHost: settings.dockerHost,
       carrierOwner,
       ...(settings.mode === 'snapshot' && {
-        snapshot: { store: settings.store, snapshotId: settings.snapshotId }
+        snapshot: { store: withoutSecrets(settings.store), snapshotId: settings.snapshotId }
       })
     }
     saveActionState(state)
@@ -32,7 +47,11 @@ export async function run(): Promise<void> {
     })
     const result = await execute(settings, {
       log: actionLogger,
-      onTransfer: progress.onTransfer
+      onTransfer: progress.onTransfer,
+      signal: interruption.signal,
+      onSecret: secret => {
+        if (isMaskable(secret)) core.setSecret(secret)
+      }
     })
     for (const [name, value] of Object.entries(outputsOf(result))) core.setOutput(name, value)
     await core.summary.addRaw(summaryOf(result)).write()
@@ -46,5 +65,7 @@ export async function run(): Promise<void> {
     }
   } catch (error) {
     core.setFailed(describeError(error))
+  } finally {
+    stopListening()
   }
 }

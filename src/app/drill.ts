@@ -3,19 +3,9 @@
  * project (or leave it and restore beside it), restore, and check that the same questions get
  * the same answers afterwards. With `demo`, it first brings up and seeds the bundled demo stack.
  */
-import { execFile } from 'node:child_process'
-import { existsSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import type { Engine } from '../docker/engine.js'
 import { plural } from '../shared/format.js'
-import {
-  ConflictError,
-  InvalidSettingsError,
-  SnapshotError,
-  describeError
-} from '../shared/errors.js'
+import { ConflictError, InvalidSettingsError, SnapshotError } from '../shared/errors.js'
 import type { Logger } from '../shared/log.js'
 import type { Manifest } from '../manifest/manifest.js'
 import type { RestoreReport } from '../restore/index.js'
@@ -23,23 +13,10 @@ import type { VerifyReport } from '../verify/index.js'
 import { describeBindMount } from '../restore/index.js'
 import { removeRestored, throwawayPrefix } from '../verify/index.js'
 import type { SnapshotReport } from '../snapshot/snapshot.js'
+import type { Answer, DrillCheck } from './drill-checks.js'
+import { DEMO_CHECKS, DEMO_PROJECT, ask, bringUpDemo } from './drill-checks.js'
 
-const run = promisify(execFile)
-
-export const DEMO_PROJECT = 'docker-snapshot-demo'
-const COMPOSE_PROJECT = 'com.docker.compose.project'
-const COMPOSE_SERVICE = 'com.docker.compose.service'
-
-/** A question asked of the stack before and after: its answer must not change. */
-export interface DrillCheck {
-  /**
-   * Compose service to ask, or the name of a container of the project (after a restore beside,
-   * the copy of that container is asked).
-   */
-  service: string
-  command: string[]
-  description: string
-}
+export type { DrillCheck }
 
 export interface DrillOptions {
   demo: boolean
@@ -51,6 +28,11 @@ export interface DrillOptions {
   snapshot: (composeProject: string) => Promise<SnapshotReport>
   verify: (snapshotId: string) => Promise<VerifyReport>
   restore: (snapshotId: string, prefix: string) => Promise<RestoreReport>
+  /**
+   * Stops the drill before its next step, never before removing a copy it restored; a step
+   * under way stops as the command it shares (snapshot, verify, restore) does.
+   */
+  signal?: AbortSignal
 }
 
 export interface DrillStep {
@@ -77,114 +59,6 @@ export interface DrillComparison {
   /** The containers that answered, by name: the original's, then the restored one's. */
   askedBefore: string
   askedAfter: string
-}
-
-/** The demo's questions: its orders table and its web page. */
-export const DEMO_CHECKS: DrillCheck[] = [
-  {
-    service: 'db',
-    command: [
-      'psql',
-      '-X',
-      '-At',
-      '-U',
-      'postgres',
-      '-d',
-      'postgres',
-      '-c',
-      "SELECT count(*) || ' rows, md5 ' || md5(string_agg(id || ':' || item || ':' || qty, ',' ORDER BY id)) FROM orders"
-    ],
-    description: 'orders table (row count and checksum)'
-  },
-  {
-    service: 'web',
-    command: ['wget', '-q', '-O', '-', 'http://127.0.0.1:8080/'],
-    description: 'web page served by the web container'
-  }
-]
-
-/** Where the bundled demo lives: beside src/ or dist/, whichever this code runs from. */
-export function demoDirectory(): string {
-  let dir = dirname(fileURLToPath(import.meta.url))
-  for (let level = 0; level < 3; level++) {
-    if (existsSync(join(dir, 'demo', 'docker-compose.yml'))) return join(dir, 'demo')
-    dir = dirname(dir)
-  }
-  throw new InvalidSettingsError(
-    'The demo stack (demo/docker-compose.yml) is not beside this docker-snapshot; run the ' +
-      'drill from a clone of the repository.'
-  )
-}
-
-async function bringUpDemo(log: Logger): Promise<void> {
-  const dir = demoDirectory()
-  const compose = ['-p', DEMO_PROJECT, '-f', join(dir, 'docker-compose.yml')]
-  log.info(`starting the demo stack (compose project ${DEMO_PROJECT})`)
-  try {
-    await run('docker-compose', [...compose, 'down', '-v', '--remove-orphans'])
-    await run('docker-compose', [...compose, 'up', '-d'])
-    const seeded = await run('bash', [join(dir, 'seed.sh'), DEMO_PROJECT])
-    log.info(seeded.stdout.trim())
-  } catch (error) {
-    const stderr = (error as { stderr?: string }).stderr?.trim()
-    throw new SnapshotError(
-      `could not start the demo stack: ${stderr || describeError(error)}. It needs docker-compose ` +
-        'and the local images from `bash scripts/testbed.sh up`.'
-    )
-  }
-}
-
-interface Answerer {
-  id: string
-  name: string
-}
-
-interface Answer {
-  text: string
-  container: Answerer
-}
-
-/**
- * The running container that answers for a service of `project`, or else the project's container
- * named `service` with the restore's prefix before it: a copy is asked as itself, never the original.
- */
-async function containerFor(
-  engine: Engine,
-  project: string,
-  prefix: string,
-  service: string
-): Promise<Answerer> {
-  const found = await engine.listContainers({
-    label: [`${COMPOSE_PROJECT}=${project}`, `${COMPOSE_SERVICE}=${service}`],
-    status: ['running']
-  })
-  if (found[0])
-    return { id: found[0].Id, name: found[0].Names[0]?.replace(/^\//, '') ?? found[0].Id }
-  const name = `${prefix}${service}`
-  const byName = await engine.findContainer(name)
-  if (byName?.Config.Labels?.[COMPOSE_PROJECT] === project && byName.State.Running) {
-    return { id: byName.Id, name }
-  }
-  throw new SnapshotError(
-    `no running container of project ${project} for service ${service} (nor named ${name})`
-  )
-}
-
-async function ask(
-  engine: Engine,
-  project: string,
-  prefix: string,
-  check: DrillCheck
-): Promise<Answer> {
-  const container = await containerFor(engine, project, prefix, check.service)
-  const result = await engine.exec(container.id, check.command, 60_000)
-  if (result.exitCode !== 0) {
-    throw new SnapshotError(
-      `drill check "${check.description}" in ${container.name} exited with ` +
-        `${result.exitCode}: ${result.output.trim()}`
-    )
-  }
-  return { text: result.output.trim(), container }
 }
 
 /**
@@ -255,11 +129,16 @@ export async function runDrill(
   const inPlace = options.demo || options.destroy
   const checks = options.demo ? [...DEMO_CHECKS, ...options.checks] : options.checks
   const steps: DrillStep[] = []
-  const step = async <T>(name: string, fn: () => Promise<T>, detail: (value: T) => string) => {
+  const timed = async <T>(name: string, fn: () => Promise<T>, detail: (value: T) => string) => {
     const started = Date.now()
     const value = await log.group(`Drill: ${name}`, fn)
     steps.push({ name, seconds: (Date.now() - started) / 1000, detail: detail(value) })
     return value
+  }
+  // Before each step is a safe point for an interrupt; the removal of a copy is never skipped.
+  const step = <T>(name: string, fn: () => Promise<T>, detail: (value: T) => string) => {
+    options.signal?.throwIfAborted()
+    return timed(name, fn, detail)
   }
 
   if (options.demo)
@@ -329,7 +208,7 @@ export async function runDrill(
     )
   } finally {
     if (!inPlace) {
-      await step(
+      await timed(
         'remove the copy',
         () => removeRestored(engine, restored),
         left => (left.length ? `left behind: ${left.join(', ')}` : 'removed')

@@ -6,8 +6,33 @@ export const INPUTS = {
   },
   store: {
     description:
-      'Where snapshots live: a directory path (or `dir:PATH`). Volume archives, saved images and the manifest go there.',
-    default: '.docker-snapshots'
+      'Where snapshots live: `artifact` (workflow artifacts of the run: one per volume archive, saved image and manifest, each downloadable from the run page and opened with `zstd -d | tar x`), `cache` (the Actions cache), a registry repository `oci://HOST[:PORT]/REPOSITORY` (each snapshot an OCI artifact tagged with its id), or a directory path (or `dir:PATH`; write `./artifact` for a directory of that name). Empty: `artifact` inside GitHub Actions, `.docker-snapshots` elsewhere.',
+    default: ''
+  },
+  'retention-days': {
+    description:
+      "store: artifact. Days the artifacts of a snapshot are kept (1-90). Empty uses the repository's setting.",
+    default: ''
+  },
+  'run-id': {
+    description:
+      "store: artifact. Read the snapshots of this workflow run (its id, as in the run page's URL) instead of this run's. Empty: this run, and with `github-token` also the earlier runs of this workflow (newest first; `snapshot-id: latest` is the newest complete snapshot among them).",
+    default: ''
+  },
+  'run-repository': {
+    description:
+      'store: artifact. The repository (`owner/name`) of the run to read. Empty: this repository.',
+    default: ''
+  },
+  'github-token': {
+    description:
+      "store: artifact. A token with `actions: read` on the repository (the workflow's `github.token` will do), to read other runs' artifacts (and `actions: write` to prune them). Masked in logs; never saved. The CLI reads DOCKER_SNAPSHOT_GITHUB_TOKEN when it is not given (with --store).",
+    default: ''
+  },
+  'cache-key': {
+    description:
+      'store: cache. The key prefix of snapshots: a snapshot is saved under `<cache-key>-<snapshot-id>`, and `snapshot-id: latest` restores the newest entry whose key starts with `<cache-key>-`. Archives are saved once per content, under their digest.',
+    default: 'docker-snapshot'
   },
   'snapshot-id': {
     description:
@@ -98,7 +123,8 @@ export const INPUTS = {
     default: 'docker-snapshot'
   },
   'registry-username': {
-    description: "Registry user name. Empty uses the Docker config's credentials, or none.",
+    description:
+      "Registry user name, for the registry input and an `oci://` store on the same host (or alone). Empty uses the Docker config's credentials (credential helpers included), or none.",
     default: ''
   },
   'registry-password': {

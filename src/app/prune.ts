@@ -18,6 +18,8 @@ export interface PruneOptions {
   /** Remove complete snapshots created more than this long before `now` (except the kept newest). */
   olderThanMs?: number
   now: Date
+  /** Stops the prune before its next removal; one under way finishes. */
+  signal?: AbortSignal
 }
 
 export interface PruneChoice {
@@ -95,8 +97,9 @@ export interface PruneResult {
 
 /**
  * Removes snapshots that dead runs left half written, then what choosePrunable picks, one
- * snapshot at a time; one that a restore or verify holds is skipped, and so said. Every removal is tried; if any fails, StoreError names them all after
- * the others are done.
+ * snapshot at a time; one that a restore or verify holds is skipped, and so said. Every removal
+ * is tried; if any fails, StoreError names them all after the others are done. An abort stops
+ * it between two removals.
  */
 export async function pruneSnapshots(
   store: SnapshotStore,
@@ -109,6 +112,7 @@ export async function pruneSnapshots(
         'Remove old snapshots with the storage service itself, or prune a directory store.'
     )
   }
+  options.signal?.throwIfAborted()
   for (const snapshotId of await store.discardAbandoned()) {
     log.info(`removed an unfinished snapshot ${snapshotId} left by a run that is gone`)
   }
@@ -124,6 +128,7 @@ export async function pruneSnapshots(
     log.warn(`${snapshot.snapshotId} is ${reason}`)
   }
   for (const { snapshot, reason } of plan.remove) {
+    options.signal?.throwIfAborted()
     try {
       if ((await store.delete(snapshot.snapshotId)) === 'held') {
         const why = 'a restore or verify is reading it now; run prune again later'

@@ -18,6 +18,8 @@ import { repairAbandoned } from '../snapshot/holds.js'
 import type { QuiesceAction } from '../snapshot/quiesce.js'
 import type { SnapshotReport } from '../snapshot/snapshot.js'
 import { takeSnapshot } from '../snapshot/snapshot.js'
+import type { ListedSnapshot } from '../stores/catalog.js'
+import { listSnapshots } from '../stores/catalog.js'
 import { openStore } from '../stores/index.js'
 import type { SnapshotStore } from '../stores/store.js'
 import type { TransferListener } from '../shared/transfer.js'
@@ -29,25 +31,38 @@ export interface RunContext {
   log: Logger
   onQuiesce?: (actions: QuiesceAction[]) => void
   onTransfer?: TransferListener
-  /** Aborted when the user asks the run to stop (Ctrl-C). */
+  /**
+   * The one way to stop a run early (Ctrl-C, a cancelled workflow: see interrupt.ts): every
+   * mode stops at its next safe point once it is aborted, and undoes what it must.
+   */
   signal?: AbortSignal
+  /** A secret found during the run (Docker config credentials): masked from then on. */
+  onSecret?: (secret: string) => void
 }
 
 /**
- * Where a run's engine and store come from: the real ones by default; unit tests pass fakes
- * (the one seam for them, so that Session stays the only place that opens both).
+ * Where a run's engine, store and clock come from: the real ones by default; unit tests pass
+ * fakes (the one seam for them, so that Session stays the only place that opens both).
  */
 export interface RunBoundaries {
   engine: (settings: Settings, log: Logger) => Engine
   openStore: typeof openStore
+  now: () => Date
 }
 
-const realBoundaries: RunBoundaries = {
+export const realBoundaries: RunBoundaries = {
   engine: (settings, log) => new Engine({ host: settings.dockerHost, logger: log }),
-  openStore
+  openStore,
+  now: () => new Date()
 }
 
 export type { PruneResult }
+
+/** What `ls` shows: the store and its snapshots. */
+export interface Listing {
+  store: string
+  snapshots: ListedSnapshot[]
+}
 
 export type RunResult =
   | { mode: 'snapshot'; snapshot: SnapshotReport }
@@ -62,13 +77,16 @@ class Session {
     readonly context: RunContext,
     readonly engine: Engine,
     readonly store: SnapshotStore,
-    readonly registry: RegistryTarget | undefined
+    readonly registry: RegistryTarget | undefined,
+    private readonly now: () => Date
   ) {}
 
+  /** Opens the store for writing only to snapshot into it. */
   static async open(
     settings: Settings,
     given: RunContext,
-    boundaries: RunBoundaries
+    boundaries: RunBoundaries,
+    access: 'read' | 'write'
   ): Promise<Session> {
     const context: RunContext = {
       ...given,
@@ -79,16 +97,21 @@ class Session {
     const { compression, compressionLevel } = settings.snapshot
     const store = await boundaries.openStore(
       settings.store,
-      settings.mode === 'snapshot' ? 'write' : 'read',
-      async () => void (await resolveCompression(compression, compressionLevel))
+      access,
+      async () => void (await resolveCompression(compression, compressionLevel)),
+      { ...settings.storeCredentials, onSecret: context.onSecret }
     )
     await repairWith(engine, context.log)
+    context.signal?.throwIfAborted()
     let registry: RegistryTarget | undefined
     if (settings.registry) {
       const { address, repository, username, password } = settings.registry
-      registry = { address, repository, auth: await registryAuth(address, username, password) }
+      const auth = await registryAuth(address, username, password)
+      for (const secret of [auth.password, auth.identitytoken])
+        if (secret) context.onSecret?.(secret)
+      registry = { address, repository, auth }
     }
-    return new Session(settings, context, engine, store, registry)
+    return new Session(settings, context, engine, store, registry, boundaries.now)
   }
 
   private get auth(): RegistryAuth {
@@ -178,7 +201,19 @@ class Session {
   }
 
   prune(): Promise<PruneResult> {
-    return pruneSnapshots(this.store, { ...this.settings.prune, now: new Date() }, this.context.log)
+    const { settings, context } = this
+    return pruneSnapshots(
+      this.store,
+      { ...settings.prune, now: this.now(), signal: context.signal },
+      context.log
+    )
+  }
+
+  async list(): Promise<Listing> {
+    if (this.store.listLimit) this.context.log.warn(this.store.listLimit)
+    const snapshots = await listSnapshots(this.store)
+    if (snapshots.length === 0) this.context.log.info(`no snapshots in ${this.store.description}`)
+    return { store: this.store.description, snapshots }
   }
 }
 
@@ -196,18 +231,14 @@ async function repairWith(engine: Engine, log: Logger): Promise<void> {
   }
 }
 
-/** The repair of `repairWith`, for commands that need no engine otherwise (ls, prune). */
-export function repairAbandonedRuns(settings: Settings, log: Logger): Promise<void> {
-  return repairWith(realBoundaries.engine(settings, log), log)
-}
-
 /** Carries out one run of any mode: the same for a workflow step and a terminal. */
 export async function execute(
   settings: Settings,
   context: RunContext,
   boundaries: RunBoundaries = realBoundaries
 ): Promise<RunResult> {
-  const session = await Session.open(settings, context, boundaries)
+  const access = settings.mode === 'snapshot' ? 'write' : 'read'
+  const session = await Session.open(settings, context, boundaries, access)
   switch (settings.mode) {
     case 'snapshot':
       return { mode: 'snapshot', snapshot: await session.snapshot(settings.snapshotId) }
@@ -220,6 +251,16 @@ export async function execute(
   }
 }
 
+/** Lists the snapshots in the store, as every run opens it (`ls`). */
+export async function list(
+  settings: Settings,
+  context: RunContext,
+  boundaries: RunBoundaries = realBoundaries
+): Promise<Listing> {
+  const session = await Session.open(settings, context, boundaries, 'read')
+  return session.list()
+}
+
 /** The drill: snapshot, verify, destroy (or not), restore and compare, with these settings. */
 export async function drill(
   settings: Settings,
@@ -227,13 +268,14 @@ export async function drill(
   options: { demo: boolean; destroy: boolean },
   boundaries: RunBoundaries = realBoundaries
 ): Promise<DrillReport> {
-  const session = await Session.open(settings, context, boundaries)
+  const session = await Session.open(settings, context, boundaries, 'write')
   const { drill: question } = settings.verify
   return runDrill(
     session.engine,
     {
       ...options,
       composeProject: settings.snapshot.composeProject,
+      signal: context.signal,
       checks: question
         ? [{ service: question.container, command: question.command, description: 'drill command' }]
         : [],

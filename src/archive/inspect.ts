@@ -1,6 +1,6 @@
 import { Writable, type Duplex, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { ArchiveIntegrityError, SnapshotError, StoreError } from '../shared/errors.js'
+import { ArchiveIntegrityError, SnapshotError, StoreError, errorMessage } from '../shared/errors.js'
 import type { Compression, RootMetadata } from '../manifest/manifest.js'
 import { createDecompressor } from './compression.js'
 import { DigestCounter } from './digest.js'
@@ -60,9 +60,12 @@ export async function inspectArchive(
   } catch (error) {
     decompressor.destroy()
     if (error instanceof SnapshotError) throw error
-    throw new StoreError(`Reading ${expected.object ?? 'the archive'} failed: ${message(error)}`, {
-      cause: error
-    })
+    throw new StoreError(
+      `Reading ${expected.object ?? 'the archive'} failed: ${errorMessage(error)}`,
+      {
+        cause: error
+      }
+    )
   }
   await unpacking
 
@@ -107,7 +110,7 @@ function checkFormat(subject: string, compression: Compression, head: Buffer) {
 }
 
 function explainDecompressionError(error: unknown, subject: string, compression: Compression) {
-  const text = message(error)
+  const text = errorMessage(error)
   if (/unexpected end|premature end/i.test(text)) {
     return new ArchiveIntegrityError(
       `${subject} is truncated: the ${compression} stream ends early (${text}). It was cut ` +
@@ -154,8 +157,4 @@ class BranchFeed extends Writable {
 
 function startsWith(bytes: Buffer, prefix: Buffer) {
   return bytes.length >= prefix.length && bytes.subarray(0, prefix.length).equals(prefix)
-}
-
-function message(error: unknown) {
-  return error instanceof Error ? error.message : String(error)
 }

@@ -1,7 +1,8 @@
 import { Writable } from 'node:stream'
-import { extract, type Extract, type Header } from 'tar-stream'
-import { ArchiveIntegrityError } from '../shared/errors.js'
+import { extract, type Extract } from 'tar-stream'
 import type { RootMetadata } from '../manifest/manifest.js'
+import { climbsOut, entryHeader, normalise, rootMetadata, type EntryHeader } from './tar-entry.js'
+import { TarFaults } from './tar-faults.js'
 
 /** What a whole tar stream held, as far as restore cares. */
 export interface TarScan {
@@ -26,45 +27,6 @@ const ALLOWED_TYPES = new Set<string | null>([
   'fifo'
 ])
 
-/** The header fields we use, as tar-stream really delivers them (its types are narrower). */
-interface EntryHeader {
-  name: string
-  /** null for a type tar-stream does not know (e.g. GNU sparse). */
-  type: string | null
-  size: number
-  mode: number
-  uid: number
-  gid: number
-  mtime: Date
-  linkname: string | null
-  /** The entry's PAX records, which tar-stream applies only for path, linkpath and size. */
-  pax: Record<string, string>
-  /** Offset of the entry's data in the tar stream. */
-  byteOffset: number | undefined
-}
-
-function entryHeader(header: Header): EntryHeader {
-  const raw: Header & { byteOffset?: unknown } = header
-  const pax: Record<string, string> = {}
-  if (typeof header.pax === 'object' && header.pax !== null) {
-    for (const [key, value] of Object.entries(header.pax)) {
-      if (typeof value === 'string') pax[key] = value
-    }
-  }
-  return {
-    name: header.name,
-    type: typeof header.type === 'string' ? header.type : null,
-    size: header.size,
-    mode: header.mode,
-    uid: header.uid,
-    gid: header.gid,
-    mtime: header.mtime,
-    linkname: typeof header.linkname === 'string' ? header.linkname : null,
-    pax,
-    byteOffset: typeof raw.byteOffset === 'number' ? raw.byteOffset : undefined
-  }
-}
-
 /** What a path is once the engine's untar has written it. */
 type PathKind = 'directory' | 'file' | 'symlink' | 'special'
 
@@ -78,8 +40,7 @@ type PathKind = 'directory' | 'file' | 'symlink' | 'special'
  * It fails with ArchiveIntegrityError naming the entry, or saying the tar is truncated.
  */
 export class TarScanner extends Writable {
-  readonly #subject: string
-  readonly #reading: 'snapshot' | 'restore'
+  readonly #faults: TarFaults
   readonly #extract: Extract
   /** Every path below the root the untar would have made so far, relative to the root. */
   readonly #paths = new Map<string, PathKind>()
@@ -97,8 +58,7 @@ export class TarScanner extends Writable {
    */
   constructor(subject: string, reading: 'snapshot' | 'restore' = 'restore') {
     super()
-    this.#subject = subject
-    this.#reading = reading
+    this.#faults = new TarFaults(subject, reading)
     this.#extract = extract({ highWaterMark: 1024 * 1024 })
     this.#extract.on('entry', (header, body, next) => {
       // The extractor's own 'error' reports any failure; the entry stream only repeats it.
@@ -113,7 +73,7 @@ export class TarScanner extends Writable {
       body.on('end', () => next())
       body.resume()
     })
-    this.#extract.on('error', (error: unknown) => this.destroy(this.#parseError(error)))
+    this.#extract.on('error', (error: unknown) => this.destroy(this.#faults.parseError(error)))
   }
 
   /** The scan's outcome; only once the stream has finished. */
@@ -133,7 +93,7 @@ export class TarScanner extends Writable {
       // tar-stream accepts a stream cut at an entry boundary; the end-of-archive block proves
       // that the writer finished.
       if (this.#tarBytes - this.#dataEnd < BLOCK) {
-        callback(this.#truncated('it has no end-of-archive block'))
+        callback(this.#faults.truncated('it has no end-of-archive block'))
         return
       }
       this.#result = { root: this.#root, entries: this.#entries, tarBytes: this.#tarBytes }
@@ -152,12 +112,12 @@ export class TarScanner extends Writable {
       this.#dataEnd = header.byteOffset + Math.ceil(header.size / BLOCK) * BLOCK
     }
     if (!ALLOWED_TYPES.has(header.type)) {
-      throw this.#unsafe(header.name, `its type (${String(header.type)}) is not supported`)
+      throw this.#faults.unsafe(header.name, `its type (${String(header.type)}) is not supported`)
     }
     const path = this.#clean(header.name, 'its path', header.name)
     if (path === '') {
       if (header.type !== 'directory') {
-        throw this.#unsafe(header.name, `the root must be a directory, not a ${header.type}`)
+        throw this.#faults.unsafe(header.name, `the root must be a directory, not a ${header.type}`)
       }
       // The untar skips the root, which exists; root-entry.ts applies its metadata.
       this.#root ??= rootMetadata(header)
@@ -191,10 +151,11 @@ export class TarScanner extends Writable {
         return 'link'
       case 'symlink': {
         const target = header.linkname ?? ''
-        if (target === '') throw this.#unplaceable(header.name, 'its symlink target is empty')
+        if (target === '')
+          throw this.#faults.unplaceable(header.name, 'its symlink target is empty')
         // The untar refuses a relative symlink whose target, seen from the link, leaves the root.
         if (!target.startsWith('/') && climbsOut(`${path}/../${target}`)) {
-          throw this.#unplaceable(
+          throw this.#faults.unplaceable(
             header.name,
             `its symlink target '${target}' points above the root, which the engine refuses to ` +
               'unpack'
@@ -212,17 +173,21 @@ export class TarScanner extends Writable {
     const linkname = header.linkname ?? ''
     const what = `its hard link target '${linkname}'`
     const target = this.#clean(linkname, what, header.name)
-    if (target === '') throw this.#unsafe(header.name, 'it is a hard link to the root directory')
+    if (target === '')
+      throw this.#faults.unsafe(header.name, 'it is a hard link to the root directory')
     const parts = target.split('/')
     for (let i = 1; i < parts.length; i++) {
       this.#checkParent(parts.slice(0, i).join('/'), what, header.name)
     }
     const kind = this.#paths.get(target)
     if (kind === undefined) {
-      throw this.#unplaceable(header.name, `${what} is not an earlier entry of the archive`)
+      throw this.#faults.unplaceable(header.name, `${what} is not an earlier entry of the archive`)
     }
     if (kind === 'directory') {
-      throw this.#unplaceable(header.name, `${what} is a directory, which cannot be hard linked`)
+      throw this.#faults.unplaceable(
+        header.name,
+        `${what} is a directory, which cannot be hard linked`
+      )
     }
     return kind
   }
@@ -231,13 +196,16 @@ export class TarScanner extends Writable {
   #checkParent(parent: string, what: string, entry: string) {
     const kind = this.#paths.get(parent)
     if (kind === 'symlink') {
-      throw this.#unsafe(
+      throw this.#faults.unsafe(
         entry,
         `${what} goes through '${parent}', a symlink earlier in the archive`
       )
     }
     if (kind === 'file' || kind === 'special') {
-      throw this.#unplaceable(entry, `${what} goes through '${parent}', which is not a directory`)
+      throw this.#faults.unplaceable(
+        entry,
+        `${what} goes through '${parent}', which is not a directory`
+      )
     }
   }
 
@@ -257,83 +225,9 @@ export class TarScanner extends Writable {
    * Throws when it is absolute or climbs above the root.
    */
   #clean(name: string, what: string, entry: string): string {
-    if (name.startsWith('/')) throw this.#unsafe(entry, `${what} is absolute`)
-    if (climbsOut(name)) throw this.#unsafe(entry, `${what} climbs out of the root with '..'`)
+    if (name.startsWith('/')) throw this.#faults.unsafe(entry, `${what} is absolute`)
+    if (climbsOut(name))
+      throw this.#faults.unsafe(entry, `${what} climbs out of the root with '..'`)
     return normalise(name)
-  }
-
-  #unsafe(name: string, reason: string) {
-    return new ArchiveIntegrityError(
-      `${this.#subject} has an unsafe entry '${name}': ${reason}. Unpacking it could write ` +
-        `outside the volume, so it is refused; ${this.#refusedNextStep()}.`
-    )
-  }
-
-  #unplaceable(name: string, reason: string) {
-    return new ArchiveIntegrityError(
-      `${this.#subject} has an entry '${name}' that cannot be unpacked: ${reason}. Unpacking ` +
-        `would stop there with part of the archive written, so it is refused; ` +
-        `${this.#refusedNextStep()}.`
-    )
-  }
-
-  #refusedNextStep() {
-    return this.#reading === 'snapshot'
-      ? 'move or fix that entry where it was read from, and take the snapshot again'
-      : 'restore from a snapshot you trust'
-  }
-
-  #truncated(detail: string) {
-    const cause =
-      this.#reading === 'snapshot'
-        ? 'The engine stops the stream when a file changes while it is copied; take the ' +
-          'snapshot again (or use consistency stop).'
-        : 'The stream was cut while the snapshot was written; restore from another snapshot.'
-    return new ArchiveIntegrityError(
-      `${this.#subject} is truncated: the tar inside ends early (${detail}). ${cause}`
-    )
-  }
-
-  #parseError(error: unknown): Error {
-    if (error instanceof ArchiveIntegrityError) return error
-    const message = error instanceof Error ? error.message : String(error)
-    if (message === 'Unexpected end of data') return this.#truncated('in the middle of an entry')
-    return new ArchiveIntegrityError(`${this.#subject} is not a valid tar: ${message}.`, {
-      cause: error
-    })
-  }
-}
-
-/** A relative path's components after resolving `.` and `..` by name, as Go's filepath.Clean. */
-function components(name: string): string[] | undefined {
-  const stack: string[] = []
-  for (const part of name.split('/')) {
-    if (part === '' || part === '.') continue
-    if (part !== '..') stack.push(part)
-    else if (stack.pop() === undefined) return undefined
-  }
-  return stack
-}
-
-/** Whether a relative path climbs above its start, resolving `..` by name. */
-function climbsOut(name: string): boolean {
-  return components(name) === undefined
-}
-
-function normalise(name: string): string {
-  return (components(name) ?? []).join('/')
-}
-
-function rootMetadata(header: EntryHeader): RootMetadata {
-  // Large ids and exact times may come in PAX records only.
-  const number = (key: string, fallback: number) => {
-    const value = header.pax[key] === undefined ? NaN : Number(header.pax[key])
-    return Number.isFinite(value) ? value : fallback
-  }
-  return {
-    uid: number('uid', header.uid),
-    gid: number('gid', header.gid),
-    mode: header.mode & 0o7777,
-    mtime: Math.floor(number('mtime', header.mtime.getTime() / 1000))
   }
 }

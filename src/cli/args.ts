@@ -6,6 +6,7 @@ import { InvalidSettingsError } from '../shared/errors.js'
 import { editDistance } from '../shared/near-matches.js'
 import type { InputName } from '../app/inputs.js'
 import { INPUTS } from '../app/inputs.js'
+import { DEFAULT_DIRECTORY } from '../stores/spec.js'
 import type { CommandName, SwitchName } from './commands.js'
 import {
   COMMANDS,
@@ -255,10 +256,16 @@ function parseFlags(command: CommandName, words: string[], env: Environment): In
     }
     const input = name as InputName
     const fallback: string = INPUTS[input].default
-    if (!value.trim() && fallback) {
+    // the store's default depends on where it runs: action.yml says it empty
+    const shownDefault = fallback
+      ? `'${fallback}'`
+      : input === 'store'
+        ? `(artifact inside GitHub Actions, '${DEFAULT_DIRECTORY}' elsewhere)`
+        : ''
+    if (!value.trim() && shownDefault) {
       // In a workflow an empty input means the default; on a command line it is a slip.
       throw new UsageError(
-        `${flag} is empty. Expected a value, or no ${flag} for its default '${fallback}'.`,
+        `${flag} is empty. Expected a value, or no ${flag} for its default ${shownDefault}.`,
         command
       )
     }
@@ -279,7 +286,7 @@ function parseFlags(command: CommandName, words: string[], env: Environment): In
     const input = name as InputName
     const fromEnv = env[source.variable]
     if (!accepts(input) || invocation.inputs[input] !== undefined || !fromEnv) continue
-    if (source.with && !invocation.inputs[source.with]) continue
+    if (source.with && !source.with.some(other => invocation.inputs[other])) continue
     invocation.inputs[input] = fromEnv
   }
   if (spec.mode) invocation.inputs.mode = spec.mode

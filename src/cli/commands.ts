@@ -23,6 +23,8 @@ export interface CommandSpec {
 }
 
 const REGISTRY_ACCESS: readonly InputName[] = ['registry', 'registry-username', 'registry-password']
+/** Where a reading command finds snapshots in workflow artifacts or the Actions cache. */
+const READ_FROM: readonly InputName[] = ['run-id', 'run-repository', 'github-token', 'cache-key']
 
 export const COMMANDS: Record<CommandName, CommandSpec> = {
   snapshot: {
@@ -47,6 +49,8 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       'compression-level',
       'copy-method',
       'hook-timeout',
+      'retention-days',
+      'cache-key',
       ...REGISTRY_ACCESS,
       'repository'
     ],
@@ -63,6 +67,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     inputs: [
       'snapshot-id',
       'store',
+      ...READ_FROM,
       'docker-host',
       'on-conflict',
       'prefix',
@@ -89,6 +94,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     inputs: [
       'snapshot-id',
       'store',
+      ...READ_FROM,
       'docker-host',
       'restore-check',
       'drill-container',
@@ -109,9 +115,13 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     summary:
       'List the snapshots in a store: id, status (complete, incomplete, or damaged: its ' +
       'manifest does not check out), when, and size.',
-    inputs: ['store'],
+    inputs: ['store', ...READ_FROM, 'registry-username', 'registry-password'],
     switches: [],
-    examples: ['docker-snapshot ls --store /srv/snapshots', 'docker-snapshot ls --json']
+    examples: [
+      'docker-snapshot ls --store /srv/snapshots',
+      'docker-snapshot ls --json',
+      'docker-snapshot ls --store oci://ghcr.io/team/snapshots'
+    ]
   },
   prune: {
     summary:
@@ -119,7 +129,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       'also removes incomplete snapshots (failed runs) older than an hour. Damaged snapshots ' +
       'and those a restore or verify is reading are left, and named.',
     mode: 'prune',
-    inputs: ['store', 'keep', 'older-than'],
+    inputs: ['store', ...READ_FROM, 'keep', 'older-than', 'registry-username', 'registry-password'],
     switches: [],
     examples: [
       'docker-snapshot prune --keep 5',
@@ -203,12 +213,17 @@ export function isBooleanInput(name: InputName): boolean {
 
 /**
  * Environment variables a flag may come from when it is not given, to keep secrets out of shell
- * history; `with`: only when that flag is given too (a password without a registry is an error).
+ * history; `with`: only when one of those flags is given too (a password for nothing is an error).
  */
-export const FLAG_ENVIRONMENT: Partial<Record<InputName, { variable: string; with?: InputName }>> =
-  {
-    'registry-password': { variable: 'DOCKER_SNAPSHOT_REGISTRY_PASSWORD', with: 'registry' }
-  }
+export const FLAG_ENVIRONMENT: Partial<
+  Record<InputName, { variable: string; with?: readonly InputName[] }>
+> = {
+  'registry-password': {
+    variable: 'DOCKER_SNAPSHOT_REGISTRY_PASSWORD',
+    with: ['registry', 'registry-username']
+  },
+  'github-token': { variable: 'DOCKER_SNAPSHOT_GITHUB_TOKEN', with: ['store'] }
+}
 
 /**
  * Inputs that carry secrets, masked in all output: the whole value, or the values of its
@@ -216,5 +231,6 @@ export const FLAG_ENVIRONMENT: Partial<Record<InputName, { variable: string; wit
  */
 export const SECRET_INPUTS: Partial<Record<InputName, 'value' | 'env-lines'>> = {
   'registry-password': 'value',
+  'github-token': 'value',
   env: 'env-lines'
 }

@@ -71,8 +71,11 @@ function inputEntry(command: CommandName, name: InputName): Entry {
   if (environment) {
     text +=
       ` When not given, read from the environment variable ${environment.variable}` +
-      (environment.with && COMMANDS[command].inputs.includes(environment.with)
-        ? ` (when --${environment.with} is given)`
+      (environment.with
+        ? ` (when ${environment.with
+            .filter(other => COMMANDS[command].inputs.includes(other))
+            .map(other => `--${other}`)
+            .join(' or ')} is given)`
         : '') +
       ', which keeps it out of shell history.'
   }

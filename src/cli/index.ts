@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { errorMessage } from '../shared/errors.js'
 import { main } from './main.js'
 
 // main resolves with the exit code and never rejects; the catch is for a bug, so it still fails.
@@ -7,7 +8,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code
   },
   (error: unknown) => {
-    process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`)
+    process.stderr.write(`error: ${errorMessage(error)}\n`)
     process.exitCode = 1
   }
 )

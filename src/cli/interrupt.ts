@@ -1,89 +1,12 @@
 /**
- * Ctrl-C in the middle of a snapshot must not leave containers paused: the first SIGINT or
- * SIGTERM only asks the run to stop, and the run's own `finally` blocks bring containers back.
+ * What the CLI says about an interrupt. Ctrl-C in the middle of a snapshot must not leave
+ * containers paused: the first SIGINT or SIGTERM aborts the run's signal (see app/interrupt.ts),
+ * and the run's own `finally` blocks bring containers back; a second one quits at once.
  */
-import { SnapshotError } from '../shared/errors.js'
-import type { Logger } from '../shared/log.js'
+import type { SignalName } from '../app/interrupt.js'
+import { describeError } from '../shared/errors.js'
 import type { QuiesceAction } from '../snapshot/quiesce.js'
-
-/** The run stopped because the user asked it to. */
-export class InterruptedError extends SnapshotError {}
-
-export type SignalName = 'SIGINT' | 'SIGTERM'
-
-/** process, or an EventEmitter in tests. */
-export interface SignalSource {
-  on(event: SignalName, listener: (signal: NodeJS.Signals) => void): unknown
-  off(event: SignalName, listener: (signal: NodeJS.Signals) => void): unknown
-}
-
-export interface InterruptHandlers {
-  /** The first signal: the run has been asked to stop. */
-  first(signal: SignalName): void
-  /** A later signal: the user will not wait any longer. */
-  again(signal: SignalName): void
-}
-
-/** Whether, and by which signal, the user asked the run to stop. */
-export class Interruption {
-  private readonly controller = new AbortController()
-  private received: SignalName | undefined
-
-  /** Aborted on the first signal, for code that takes an AbortSignal. */
-  get signal(): AbortSignal {
-    return this.controller.signal
-  }
-
-  get requested(): SignalName | undefined {
-    return this.received
-  }
-
-  /** Records a signal; true if it is the first. */
-  request(signal: SignalName): boolean {
-    if (this.received) return false
-    this.received = signal
-    this.controller.abort(new InterruptedError(`interrupted by ${signal}`))
-    return true
-  }
-
-  throwIfRequested(): void {
-    if (this.received) throw new InterruptedError(`interrupted by ${this.received}`)
-  }
-
-  /** Handles SIGINT and SIGTERM from `source` until the returned function is called. */
-  listen(source: SignalSource, handlers: InterruptHandlers): () => void {
-    const listener = (signal: NodeJS.Signals) => {
-      const name: SignalName = signal === 'SIGTERM' ? 'SIGTERM' : 'SIGINT'
-      if (this.request(name)) handlers.first(name)
-      else handlers.again(name)
-    }
-    source.on('SIGINT', listener)
-    source.on('SIGTERM', listener)
-    return () => {
-      source.off('SIGINT', listener)
-      source.off('SIGTERM', listener)
-    }
-  }
-}
-
-/**
- * A logger whose groups (the phases of a run) throw InterruptedError when they end after an
- * interrupt, so the run stops at the next phase boundary and unwinds through its `finally`
- * blocks. A group's work always runs to its end first, so "Resuming containers" is never cut
- * short. (Streams still copying finish their object: see the report on RunContext.signal.)
- */
-export function stoppingAtPhaseEnds(log: Logger, interruption: Interruption): Logger {
-  return {
-    debug: message => log.debug(message),
-    info: message => log.info(message),
-    warn: message => log.warn(message),
-    group: async (title, fn) => {
-      const value = await log.group(title, fn)
-      interruption.throwIfRequested()
-      return value
-    }
-  }
-}
+import type { CommandName } from './commands.js'
 
 /** What is left for the user to undo by hand, when containers are still held. */
 export function heldContainersAdvice(held: readonly QuiesceAction[]): string | undefined {
@@ -98,5 +21,55 @@ export function heldContainersAdvice(held: readonly QuiesceAction[]): string | u
     `containers still held by the snapshot: ${held.map(a => `${a.name} (${a.action === 'pause' ? 'paused' : 'stopped'})`).join(', ')}; ` +
     `bring them back with: ${steps.join(' && ')} (the next docker-snapshot command on this ` +
     'host does it too, with their post-exec hooks)'
+  )
+}
+
+/** Commands that pause or stop containers, and so must say whether any is still held. */
+function holdsContainers(command: CommandName): boolean {
+  return command === 'snapshot' || command === 'drill'
+}
+
+/** Said at the first signal. */
+export function interruptNotice(signal: SignalName, command: CommandName): string {
+  return (
+    `received ${signal}: stopping at the next safe point` +
+    (holdsContainers(command) ? ' and bringing paused or stopped containers back' : '') +
+    (command === 'restore' ? ' and putting back any originals a replace set aside' : '') +
+    `; ${signal === 'SIGINT' ? 'press Ctrl-C' : 'send it'} again to quit without waiting`
+  )
+}
+
+/** Said at a second signal, just before quitting without waiting. */
+export function quitNotice(
+  signal: SignalName,
+  command: CommandName,
+  held: readonly QuiesceAction[]
+): string {
+  return (
+    `received ${signal} again: quitting without waiting` +
+    (held.length > 0 ? `; ${heldContainersAdvice(held)}` : '') +
+    (command === 'restore'
+      ? "; originals a replace set aside keep their '-aside-' names: see " +
+        "'If a replace is cut short' in the README"
+      : '')
+  )
+}
+
+/** What happened, after an interrupted run has unwound. */
+export function interruptedMessage(
+  signal: SignalName,
+  error: unknown,
+  held: readonly QuiesceAction[],
+  command: CommandName
+): string {
+  const cause =
+    error instanceof Error && error.name === 'InterruptedError' ? '' : describeError(error)
+  return (
+    `interrupted by ${signal}` +
+    (cause ? ` (the run stopped with: ${cause})` : '') +
+    // Other commands hold nothing; a restore's own message says what it put back.
+    (holdsContainers(command)
+      ? `; ${heldContainersAdvice(held) ?? 'no container is left paused or stopped'}`
+      : '')
   )
 }

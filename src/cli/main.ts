@@ -3,27 +3,22 @@
  * run, then a display and an exit code out.
  */
 import { describeError } from '../shared/errors.js'
-import type { RunContext, RunResult } from '../app/runner.js'
-import { drill, execute, repairAbandonedRuns } from '../app/runner.js'
-import { pruneSnapshots } from '../app/prune.js'
-import { listSnapshots } from '../stores/catalog.js'
+import type { SignalSource } from '../app/interrupt.js'
+import { Interruption } from '../app/interrupt.js'
+import type { RunBoundaries, RunContext } from '../app/runner.js'
+import { drill, execute, list, realBoundaries } from '../app/runner.js'
 import type { Settings } from '../app/settings.js'
-import type { StoreSpec } from '../stores/spec.js'
-import { isMaskable, readSettings } from '../app/settings.js'
+import { readSettings } from '../app/settings.js'
 import type { QuiesceAction } from '../snapshot/quiesce.js'
-import { openStore } from '../stores/index.js'
-import type { SnapshotStore } from '../stores/store.js'
 import { TOOL_VERSION } from '../shared/version.js'
 import type { Invocation, ParsedArgs } from './args.js'
 import { UsageError, inputSource, parseArgs } from './args.js'
-import type { CommandName } from './commands.js'
-import { FLAG_ENVIRONMENT, SECRET_INPUTS } from './commands.js'
 import { EXIT_INTERRUPTED, EXIT_OK, EXIT_UNTRUSTED, EXIT_USAGE, exitCodeFor } from './exit-codes.js'
 import { commandHelp, generalHelp } from './help.js'
-import type { SignalName, SignalSource } from './interrupt.js'
-import { Interruption, heldContainersAdvice, stoppingAtPhaseEnds } from './interrupt.js'
+import { interruptNotice, interruptedMessage, quitNotice } from './interrupt.js'
 import type { TextStream } from '../app/progress.js'
-import { createDisplay } from '../app/progress.js'
+import { createDisplay } from './display.js'
+import { Masker, secretsOf } from './secrets.js'
 import {
   drillSummary,
   pruneSummary,
@@ -41,10 +36,10 @@ export interface CliEnvironment {
   now: () => number
   /** Leaves at once: used only when the user interrupts a second time. */
   exit: (code: number) => void
-  execute: (settings: Settings, context: RunContext) => Promise<RunResult>
-  /** What ls and prune, which need no engine otherwise, do first: see runner.ts. */
-  repair: (settings: Settings, log: RunContext['log']) => Promise<void>
-  openStore: (spec: StoreSpec, access: 'read' | 'write') => Promise<SnapshotStore>
+  /** The engine, store and clock every command's run uses (see runner.ts). */
+  boundaries: RunBoundaries
+  /** Runs snapshot, restore, verify and prune: the runner's, unless a test stands in for it. */
+  execute: typeof execute
 }
 
 function processEnvironment(): CliEnvironment {
@@ -55,60 +50,9 @@ function processEnvironment(): CliEnvironment {
     signals: process,
     now: Date.now,
     exit: code => process.exit(code),
-    execute,
-    repair: repairAbandonedRuns,
-    openStore
+    boundaries: realBoundaries,
+    execute
   }
-}
-
-/** Replaces every secret in text with `***`. */
-export class Masker {
-  private secrets: string[] = []
-
-  constructor(secrets: Iterable<string> = []) {
-    for (const secret of secrets) this.add(secret)
-  }
-
-  add(secret: string): void {
-    if (!isMaskable(secret) || this.secrets.includes(secret)) return
-    // Longest first, so a secret that contains another is masked whole.
-    this.secrets = [...this.secrets, secret].sort((a, b) => b.length - a.length)
-  }
-
-  mask(text: string): string {
-    let masked = text
-    for (const secret of this.secrets) masked = masked.split(secret).join('***')
-    return masked
-  }
-}
-
-/**
- * Secrets visible in the raw command line and environment, known before any parsing, so that
- * even an error about the arguments cannot print them.
- */
-export function secretsOf(
-  argv: readonly string[],
-  env: Readonly<Record<string, string | undefined>>
-): string[] {
-  const secrets: string[] = []
-  const valuesOf = (kind: 'value' | 'env-lines', text: string) =>
-    kind === 'value'
-      ? [text]
-      : text
-          .split('\n')
-          .flatMap(line => (line.includes('=') ? [line.slice(line.indexOf('=') + 1)] : []))
-  argv.forEach((word, index) => {
-    for (const [name, kind] of Object.entries(SECRET_INPUTS)) {
-      const flag = `--${name}`
-      if (word === flag && index + 1 < argv.length) secrets.push(...valuesOf(kind, argv[index + 1]))
-      if (word.startsWith(`${flag}=`)) secrets.push(...valuesOf(kind, word.slice(flag.length + 1)))
-    }
-  })
-  for (const source of Object.values(FLAG_ENVIRONMENT)) {
-    const value = env[source.variable]
-    if (value) secrets.push(value)
-  }
-  return secrets.filter(Boolean)
 }
 
 /** Runs the CLI; resolves with the exit code (see exit-codes.ts). Never rejects. */
@@ -189,21 +133,15 @@ async function runCommand(
   const stopListening = interruption.listen(io.signals, {
     first: signal => display.notice(interruptNotice(signal, invocation.command)),
     again: signal => {
-      display.notice(
-        `received ${signal} again: quitting without waiting` +
-          (held.length > 0 ? `; ${heldContainersAdvice(held)}` : '') +
-          (invocation.command === 'restore'
-            ? "; originals a replace set aside keep their '-aside-' names: see " +
-              "'If a replace is cut short' in the README"
-            : '')
-      )
+      display.notice(quitNotice(signal, invocation.command, held))
       io.exit(EXIT_INTERRUPTED)
     }
   })
   const context: RunContext = {
-    log: stoppingAtPhaseEnds(display.log, interruption),
+    log: display.log,
     onTransfer: display.onTransfer,
     signal: interruption.signal,
+    onSecret: secret => masker.add(secret),
     onQuiesce: actions => {
       held = [...actions]
     }
@@ -263,39 +201,6 @@ async function runCommand(
   }
 }
 
-/** Commands that pause or stop containers, and so must say whether any is still held. */
-function holdsContainers(command: CommandName): boolean {
-  return command === 'snapshot' || command === 'drill'
-}
-
-function interruptNotice(signal: SignalName, command: CommandName): string {
-  return (
-    `received ${signal}: stopping at the next safe point` +
-    (holdsContainers(command) ? ' and bringing paused or stopped containers back' : '') +
-    (command === 'restore' ? ' and putting back any originals a replace set aside' : '') +
-    `; ${signal === 'SIGINT' ? 'press Ctrl-C' : 'send it'} again to quit without waiting`
-  )
-}
-
-/** What happened, after an interrupted run has unwound. */
-function interruptedMessage(
-  signal: SignalName,
-  error: unknown,
-  held: readonly QuiesceAction[],
-  command: CommandName
-): string {
-  const cause =
-    error instanceof Error && error.name === 'InterruptedError' ? '' : describeError(error)
-  return (
-    `interrupted by ${signal}` +
-    (cause ? ` (the run stopped with: ${cause})` : '') +
-    // Other commands hold nothing; a restore's own message says what it put back.
-    (holdsContainers(command)
-      ? `; ${heldContainersAdvice(held) ?? 'no container is left paused or stopped'}`
-      : '')
-  )
-}
-
 async function perform(
   invocation: Invocation,
   settings: Settings,
@@ -305,8 +210,12 @@ async function perform(
   switch (invocation.command) {
     case 'snapshot':
     case 'restore':
-    case 'verify': {
-      const result = await io.execute(settings, context)
+    case 'verify':
+    case 'prune': {
+      const result = await io.execute(settings, context, io.boundaries)
+      if (result.mode === 'prune') {
+        return { result: result.prune, text: pruneSummary(result.prune), exitCode: EXIT_OK }
+      }
       return {
         result,
         text: runSummary(result),
@@ -314,31 +223,15 @@ async function perform(
       }
     }
     case 'ls': {
-      const store = await io.openStore(settings.store, 'read')
-      await io.repair(settings, context.log)
-      const snapshots = await listSnapshots(store)
-      if (snapshots.length === 0) context.log.info(`no snapshots in ${store.description}`)
-      return {
-        result: { store: store.description, snapshots },
-        text: snapshotTable(snapshots),
-        exitCode: EXIT_OK
-      }
-    }
-    case 'prune': {
-      const store = await io.openStore(settings.store, 'read')
-      await io.repair(settings, context.log)
-      const pruned = await pruneSnapshots(
-        store,
-        { ...settings.prune, now: new Date(io.now()) },
-        context.log
-      )
-      return { result: pruned, text: pruneSummary(pruned), exitCode: EXIT_OK }
+      const listing = await list(settings, context, io.boundaries)
+      return { result: listing, text: snapshotTable(listing.snapshots), exitCode: EXIT_OK }
     }
     case 'drill': {
-      const report = await drill(settings, context, {
+      const options = {
         demo: invocation.switches.demo ?? false,
         destroy: invocation.switches.destroy ?? false
-      })
+      }
+      const report = await drill(settings, context, options, io.boundaries)
       return {
         result: report,
         text: drillSummary(report),

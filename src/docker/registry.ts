@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
-import { homedir } from 'node:os'
-import { join } from 'node:path'
 import { RegistryError } from '../shared/errors.js'
+import { dockerCredentials } from './credentials.js'
 import type { RegistryAuth } from './types.js'
 
 /** Where images of a snapshot go: `address/repository:tag`. */
@@ -14,13 +12,10 @@ export interface RegistryTarget {
   auth: RegistryAuth
 }
 
-interface DockerConfig {
-  auths?: Record<string, { auth?: string; username?: string; password?: string }>
-}
-
 /**
- * Credentials for `address`: the ones given, else the Docker config's (`$DOCKER_CONFIG` or
- * `~/.docker/config.json`), else anonymous (`{}`, which the engine still requires).
+ * Credentials for `address`: the ones given, else the Docker config's as the Docker CLI finds
+ * them (credential helpers included, see credentials.ts), else anonymous (`{}`, which the
+ * engine still requires).
  */
 export async function registryAuth(
   address: string,
@@ -28,31 +23,11 @@ export async function registryAuth(
   password?: string
 ): Promise<RegistryAuth> {
   if (username || password) return { username, password, serveraddress: address }
-  const configDir = process.env.DOCKER_CONFIG || join(homedir(), '.docker')
-  let config: DockerConfig | null
-  try {
-    config = JSON.parse(await readFile(join(configDir, 'config.json'), 'utf8')) as DockerConfig
-  } catch {
-    return {}
+  const found = await dockerCredentials(address)
+  if (found?.identityToken) return { identitytoken: found.identityToken, serveraddress: address }
+  if (found?.password !== undefined || found?.username !== undefined) {
+    return { username: found.username, password: found.password, serveraddress: address }
   }
-  const entry =
-    config?.auths?.[address] ??
-    config?.auths?.[`https://${address}`] ??
-    config?.auths?.[`http://${address}`]
-  if (!entry) return {}
-  if (entry.auth) {
-    const decoded = Buffer.from(entry.auth, 'base64').toString('utf8')
-    const colon = decoded.indexOf(':')
-    if (colon > 0) {
-      return {
-        username: decoded.slice(0, colon),
-        password: decoded.slice(colon + 1),
-        serveraddress: address
-      }
-    }
-  }
-  if (entry.username)
-    return { username: entry.username, password: entry.password, serveraddress: address }
   return {}
 }
 

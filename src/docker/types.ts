@@ -35,6 +35,8 @@ export interface ContainerCreateSpec {
 export interface RegistryAuth {
   username?: string
   password?: string
+  /** An OAuth refresh token from `docker login` (the Docker config's `identitytoken`). */
+  identitytoken?: string
   serveraddress?: string
 }
 

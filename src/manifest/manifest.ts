@@ -1,12 +1,15 @@
 /**
  * The snapshot manifest: what was taken and how to bring it back. Versioned; validated against
- * its JSON schema (manifest-schema.ts) whenever it is read; carries a checksum over its own
+ * its JSON schema (json-schema.ts) whenever it is read; carries a checksum over its own
  * content so that an edit after writing is caught. Written last: a snapshot without one is
  * incomplete.
  */
 
 export const MANIFEST_VERSION = 1
 export const MANIFEST_FILE = 'manifest.json'
+
+/** Built-in networks every engine has; endpoints may name them without a `networks` entry. */
+export const BUILTIN_NETWORKS: readonly string[] = ['bridge', 'host', 'none']
 
 export type Consistency = 'none' | 'pause' | 'stop'
 export type Compression = 'zstd' | 'gzip'
@@ -35,15 +38,19 @@ export interface RootMetadata {
   mtime: number
 }
 
-export interface VolumeRecord {
+/** What recreates a volume: its name, driver, options and labels; and who mounts it. */
+export interface VolumeConfigRecord {
   name: string
   driver: string
   driverOptions: Record<string, string>
   labels: Record<string, string>
-  /** True for a volume the engine named itself (a hex id), created by an image's VOLUME. */
-  anonymous: boolean
   /** Containers (by name) that mount it. */
   usedBy: string[]
+}
+
+export interface VolumeRecord extends VolumeConfigRecord {
+  /** True for a volume the engine named itself (a hex id), created by an image's VOLUME. */
+  anonymous: boolean
   root: RootMetadata
   /** Count of tar entries (files, directories, links) below the root. */
   entries: number
@@ -54,14 +61,7 @@ export interface VolumeRecord {
  * A volume a container mounts that the snapshot left out (`exclude-volumes`, e.g. a cache): its
  * contents are not taken; a restore gives the containers a new empty volume of that name.
  */
-export interface ExcludedVolumeRecord {
-  name: string
-  driver: string
-  driverOptions: Record<string, string>
-  labels: Record<string, string>
-  /** Containers (by name) that mount it. */
-  usedBy: string[]
-}
+export type ExcludedVolumeRecord = VolumeConfigRecord
 
 export interface MountRecord {
   type: 'volume' | 'bind' | 'tmpfs'
@@ -184,6 +184,16 @@ export interface NetworkRecord {
   ipam: { driver: string; config: IpamConfigRecord[]; options: Record<string, string> }
 }
 
+/** Which containers a snapshot takes, as the user chose them. */
+export interface Selection {
+  /** Names or ids. */
+  containers: string[]
+  composeProject?: string
+  /** `key` or `key=value`; a container must carry all of them. */
+  labels: string[]
+  all: boolean
+}
+
 export interface Manifest {
   schemaVersion: typeof MANIFEST_VERSION
   snapshotId: string
@@ -193,12 +203,7 @@ export interface Manifest {
   tool: { name: 'docker-snapshot'; version: string }
   engine: { version: string; apiVersion: string; os: string; arch: string }
   /** How the targets were chosen, as given. */
-  selection: {
-    containers: string[]
-    composeProject?: string
-    labels: string[]
-    all: boolean
-  }
+  selection: Selection
   consistency: Consistency
   containers: ContainerRecord[]
   images: ImageRecord[]
@@ -206,6 +211,6 @@ export interface Manifest {
   /** Volumes the containers mount whose contents were left out; absent when there are none. */
   excludedVolumes?: ExcludedVolumeRecord[]
   networks: NetworkRecord[]
-  /** sha256 (hex) of the canonical JSON of every other field: see manifest-schema.ts. */
+  /** sha256 (hex) of the canonical JSON of every other field: see schema.ts. */
   checksum: string
 }

@@ -11,7 +11,7 @@ import {
   inspectArchive,
   type ArchiveInspection
 } from '../archive/index.js'
-import { ArchiveIntegrityError, SnapshotError, StoreError } from '../shared/errors.js'
+import { ArchiveIntegrityError, SnapshotError, StoreError, errorMessage } from '../shared/errors.js'
 import type { ArchiveRecord, ImageRecord, VolumeRecord } from '../manifest/manifest.js'
 import type { SnapshotStore } from '../stores/store.js'
 
@@ -210,8 +210,4 @@ function digestOf(digest: DigestCounter): string {
 
 function discard(): Writable {
   return new Writable({ write: (_chunk, _encoding, done) => done() })
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }

@@ -4,28 +4,16 @@
  * copied into directory `volume/` of a volume `<name>-aside-<run>` first, and a directory
  * `complete/` beside it says the copy is whole. A failed or interrupted restore puts them back as
  * they were; only a successful one removes them. A killed one leaves them under those names.
+ * The volumes' side of this lives in aside-volumes.ts.
  */
 import { randomBytes } from 'node:crypto'
 import type { Engine } from '../docker/engine.js'
-import type { VolumeCreateSpec } from '../docker/types.js'
-import { ConflictError, SnapshotError, describeError } from '../shared/errors.js'
+import { ConflictError, describeError } from '../shared/errors.js'
 import type { Logger } from '../shared/log.js'
 import type { HoldOptions } from '../snapshot/holds.js'
 import { Holds, holdName } from '../snapshot/holds.js'
+import { VolumesAside, asideName, type PutBack } from './aside-volumes.js'
 import type { PlannedContainer, PlannedVolume } from './plan.js'
-
-/** On an aside volume: the volume whose original contents it holds. */
-const ASIDE_OF_LABEL = 'docker-snapshot.aside-of'
-/** On an aside volume: the restore run that made it (the `<run>` of the names). */
-const ASIDE_RUN_LABEL = 'docker-snapshot.aside-run'
-
-/** In an aside volume: the directory that says its copy is whole (the original may be changed). */
-const ASIDE_COMPLETE = 'complete'
-
-/** The name an original container or volume's copy has while it is kept aside. */
-function asideName(name: string, run: string): string {
-  return `${name}-aside-${run}`
-}
 
 interface ContainerAside {
   id: string
@@ -37,31 +25,10 @@ interface ContainerAside {
   renamed: boolean
 }
 
-interface VolumeAside {
-  name: string
-  aside: string
-  /** The original's driver, options and labels, to create it again after it was removed. */
-  spec: VolumeCreateSpec
-  /** Containers set aside that mount it. */
-  users: string[]
-  /** Image of one of them (it has /bin/sh): the volume stays (in use) and is emptied with it. */
-  emptier?: string
-  asideCreated: boolean
-  copied: boolean
-  /** The original contents were (or may have been, when emptying failed midway) deleted. */
-  cleared: boolean
-}
-
-/** What putting the originals back achieved. */
-export interface PutBack {
-  back: string[]
-  left: string[]
-}
-
 export class Originals {
   readonly run = randomBytes(3).toString('hex')
   private readonly containers: ContainerAside[] = []
-  private readonly volumes: VolumeAside[] = []
+  private readonly volumes: VolumesAside
   /** The containers to replace are held, as a snapshot holds them, while they are aside. */
   private readonly holds: Holds
 
@@ -71,11 +38,12 @@ export class Originals {
     holdOptions: HoldOptions
   ) {
     this.holds = new Holds(engine, log, holdOptions)
+    this.volumes = new VolumesAside(engine, log, this.run)
   }
 
   /** Whether anything was (or was being) set aside. */
   get any(): boolean {
-    return this.containers.length > 0 || this.volumes.length > 0
+    return this.containers.length > 0 || this.volumes.any
   }
 
   /**
@@ -154,38 +122,8 @@ export class Originals {
 
   /** Copies the volume's contents into its aside volume; `signal` stops the copy midway. */
   async setAsideVolume(volume: PlannedVolume, signal?: AbortSignal): Promise<void> {
-    const details = await this.engine.inspectVolume(volume.target)
     const users = this.containers.filter(c => volume.users.includes(c.name))
-    const entry: VolumeAside = {
-      name: volume.target,
-      aside: asideName(volume.target, this.run),
-      spec: {
-        name: volume.target,
-        driver: details.Driver,
-        driverOptions: details.Options ?? {},
-        labels: details.Labels ?? {}
-      },
-      users: users.map(c => c.name),
-      emptier: users[0]?.image,
-      asideCreated: false,
-      copied: false,
-      cleared: false
-    }
-    this.volumes.push(entry)
-    const started = Date.now()
-    await this.engine.createVolume({
-      name: entry.aside,
-      driver: 'local',
-      driverOptions: {},
-      labels: { [ASIDE_OF_LABEL]: entry.name, [ASIDE_RUN_LABEL]: this.run }
-    })
-    entry.asideCreated = true
-    await this.engine.copyVolume(entry.name, entry.aside, { nested: 'to', signal })
-    await this.engine.markVolume(entry.aside, ASIDE_COMPLETE)
-    entry.copied = true
-    this.log.info(
-      `volume ${entry.name}: contents copied aside into ${entry.aside} (${Date.now() - started} ms)`
-    )
+    await this.volumes.setAside(volume, users, signal)
   }
 
   /**
@@ -193,23 +131,8 @@ export class Originals {
    * while a container set aside mounts it, else the volume is removed (`removed`: the caller
    * creates it anew, as the snapshot recorded it).
    */
-  async clearVolume(name: string): Promise<'emptied' | 'removed'> {
-    const entry = this.volumes.find(v => v.name === name)
-    if (!entry?.copied) {
-      throw new SnapshotError(`volume ${name} has no aside copy: it must not be cleared`)
-    }
-    if (entry.emptier === undefined) {
-      await this.engine.removeVolume(name)
-      entry.cleared = true
-      return 'removed'
-    }
-    entry.cleared = true
-    await this.engine.emptyVolume(name, entry.emptier)
-    this.log.info(
-      `volume ${name}: emptied in place (${entry.users.join(', ')}, kept aside, still mount it); ` +
-        'it keeps its driver and labels'
-    )
-    return 'emptied'
+  clearVolume(name: string): Promise<'emptied' | 'removed'> {
+    return this.volumes.clear(name)
   }
 
   /**
@@ -219,25 +142,13 @@ export class Originals {
    */
   async putBack(): Promise<PutBack> {
     const result: PutBack = { back: [], left: [] }
-    const failed = new Set<string>()
-    for (const entry of [...this.volumes].reverse()) {
-      try {
-        const done = await this.putBackVolume(entry)
-        if (done) result.back.push(done)
-      } catch (error) {
-        failed.add(entry.name)
-        result.left.push(
-          `volume ${entry.name} (${describeError(error)}): its original contents are in volume ` +
-            `${entry.aside}`
-        )
-      }
-    }
+    const failed = await this.volumes.putBack(result)
     for (const entry of this.containers) {
-      const lost = this.volumes.filter(v => failed.has(v.name) && v.users.includes(entry.name))
+      const lost = this.volumes.lostBy(entry.name, failed)
       if (lost.length > 0) {
         result.left.push(
           `container ${entry.name} stays stopped as ${entry.aside}, since its volume ` +
-            `${lost.map(v => v.name).join(', ')} could not be put back`
+            `${lost.join(', ')} could not be put back`
         )
         continue
       }
@@ -272,34 +183,6 @@ export class Originals {
     }
   }
 
-  /** One volume back; what to report, or undefined when it was never touched. */
-  private async putBackVolume(entry: VolumeAside): Promise<string | undefined> {
-    if (!entry.cleared) {
-      if (entry.asideCreated) await this.engine.removeVolume(entry.aside)
-      return entry.asideCreated ? `volume ${entry.name} (untouched)` : undefined
-    }
-    let note = ''
-    if (entry.emptier !== undefined) {
-      try {
-        await this.engine.emptyVolume(entry.name, entry.emptier)
-      } catch (error) {
-        // The original's files are copied back over whatever is there; say what may remain.
-        note =
-          `; it could not be emptied first (${describeError(error)}), so files the restore ` +
-          `wrote may remain beside the original ones, which are also kept in ${entry.aside}`
-      }
-    } else {
-      if (await this.engine.findVolume(entry.name)) {
-        throw new SnapshotError(`volume ${entry.name} still holds the restored copy`)
-      }
-      await this.engine.createVolume(entry.spec)
-    }
-    await this.engine.copyVolume(entry.aside, entry.name, { nested: 'from' })
-    if (note === '') await this.engine.removeVolume(entry.aside)
-    this.log.info(`volume ${entry.name}: original contents copied back`)
-    return `volume ${entry.name} (contents copied back${note})`
-  }
-
   /**
    * After a successful restore: removes the originals kept aside. Returns what was replaced;
    * what could not be removed is a warning, not a failure.
@@ -314,20 +197,8 @@ export class Originals {
           )
       )
     }
-    for (const entry of this.volumes) {
-      await this.engine.removeVolume(entry.aside).then(
-        () =>
-          this.log.info(`removed volume ${entry.aside} (the original ${entry.name}'s contents)`),
-        (error: unknown) =>
-          this.log.warn(
-            `could not remove ${entry.aside}: ${describeError(error)}; remove it by hand`
-          )
-      )
-    }
+    const volumes = await this.volumes.discard()
     await this.releaseHolds()
-    return [
-      ...this.containers.map(c => `container ${c.name}`),
-      ...this.volumes.map(v => `volume ${v.name}`)
-    ]
+    return [...this.containers.map(c => `container ${c.name}`), ...volumes]
   }
 }

@@ -1,4 +1,4 @@
-export { restoreSnapshot, checkRestoreOptions } from './restore.js'
+export { restoreSnapshot } from './restore.js'
 export { describeBindMount } from './bind-mounts.js'
 export {
   readManifest,
@@ -13,6 +13,7 @@ export type {
   ConflictPolicy,
   ContainerState,
   PortPolicy,
+  RestoreChoices,
   RestoreOptions,
   RestoreReport,
   RestoreStep,

@@ -2,15 +2,13 @@
  * The names a restore gives to what it recreates: every container, volume and user network of the
  * snapshot gets the prefix, and references between them (mounts, links, `container:` modes) follow.
  */
-import { InvalidSettingsError } from '../shared/errors.js'
-import type { ContainerRecord, Manifest } from '../manifest/manifest.js'
-import { BUILTIN_NETWORKS } from '../manifest/schema.js'
+import { invalidInput } from '../shared/errors.js'
+import { BUILTIN_NETWORKS, type ContainerRecord, type Manifest } from '../manifest/manifest.js'
+import { ENGINE_NAME } from '../manifest/patterns.js'
+import { COMPOSE_LABEL } from '../snapshot/targets.js'
 
-/** The compose project label: prefixed too, so compose tools never mistake a copy for the original. */
-export const COMPOSE_PROJECT_LABEL = 'com.docker.compose.project'
-
-// The engine's rule for container, volume and network names; a prefix must keep names valid.
-const PREFIX_PATTERN = /^(?:[a-zA-Z0-9][a-zA-Z0-9_.-]*)?$/
+// A prefix must keep engine names valid.
+const PREFIX_PATTERN = new RegExp(`^(?:${ENGINE_NAME})?$`)
 
 /** Network modes that name no network object of the snapshot. */
 const SPECIAL_NETWORK_MODES = new Set(['', 'default', ...BUILTIN_NETWORKS])
@@ -18,9 +16,10 @@ const SPECIAL_NETWORK_MODES = new Set(['', 'default', ...BUILTIN_NETWORKS])
 /** Throws InvalidSettingsError unless `prefix` is empty or keeps engine names valid. */
 export function checkPrefix(prefix: string): void {
   if (!PREFIX_PATTERN.test(prefix)) {
-    throw new InvalidSettingsError(
-      `Invalid prefix '${prefix}'. Expected letters, digits, '_', '.' or '-', starting with a ` +
-        `letter or digit (e.g. 'copy-'), or nothing.`
+    throw invalidInput(
+      'prefix',
+      prefix,
+      "Expected letters, digits, '_', '.' or '-', starting with a letter or digit."
     )
   }
 }
@@ -37,7 +36,6 @@ export class NameMap {
     manifest: Pick<Manifest, 'containers' | 'volumes' | 'excludedVolumes' | 'networks'>,
     prefix: string
   ) {
-    checkPrefix(prefix)
     this.prefix = prefix
     for (const container of manifest.containers) {
       this.#containerNames.add(container.name)
@@ -106,9 +104,10 @@ export class NameMap {
   /** Labels with the compose project prefixed; every other label as it was. */
   labels(labels: Record<string, string> | undefined): Record<string, string> | undefined {
     if (labels === undefined || this.prefix === '') return labels
-    const project = labels[COMPOSE_PROJECT_LABEL]
+    // So that compose tools never mistake a copy for the original.
+    const project = labels[COMPOSE_LABEL.project]
     if (project === undefined) return labels
-    return { ...labels, [COMPOSE_PROJECT_LABEL]: `${this.prefix}${project}` }
+    return { ...labels, [COMPOSE_LABEL.project]: `${this.prefix}${project}` }
   }
 }
 

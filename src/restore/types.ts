@@ -15,9 +15,8 @@ export type PortPolicy = 'keep' | 'ephemeral' | 'none'
  */
 export type BindMountPolicy = 'host' | 'isolate'
 
-export interface RestoreOptions {
-  /** The snapshot to restore, or `latest` for the newest complete one in the store. */
-  snapshotId: string
+/** What to restore and how, as the user chose it (Settings.restore holds these). */
+export interface RestoreChoices {
   /**
    * When a container or volume of the target name exists: `fail` before changing anything,
    * `replace` it (after every archive was verified), or `skip` it and restore the rest.
@@ -34,19 +33,27 @@ export interface RestoreOptions {
   /** How long each started container may take to become healthy (or running, without a healthcheck). */
   waitTimeoutMs: number
   ports: PortPolicy
-  /** `host` unless given. */
-  bindMounts?: BindMountPolicy
-  /** Credentials for pulling images recorded at a registry (`{}` for anonymous). */
-  registryAuth: RegistryAuth
   /** Values for environment variables the snapshot left out as secret and the image does not set. */
   env: Record<string, string>
   /**
    * Keep what this run created when it fails (to read `docker logs` of a container that did not
    * become healthy). By default a failed restore removes what it created.
    */
-  keepOnFailure?: boolean
+  keepOnFailure: boolean
   /** How volumes are written: `auto` (a helper container when the engine is local), `helper`, `archive`. */
-  copyMethod?: CopyMethodChoice
+  copyMethod: CopyMethodChoice
+}
+
+export interface RestoreOptions
+  extends
+    Omit<RestoreChoices, 'keepOnFailure' | 'copyMethod'>,
+    Partial<Pick<RestoreChoices, 'keepOnFailure' | 'copyMethod'>> {
+  /** The snapshot to restore, or `latest` for the newest complete one in the store. */
+  snapshotId: string
+  /** `host` unless given. */
+  bindMounts?: BindMountPolicy
+  /** Credentials for pulling images recorded at a registry (`{}` for anonymous). */
+  registryAuth: RegistryAuth
   /**
    * Aborted when the user asks the run to stop: the restore stops at once (a volume midway) and
    * unwinds as on a failure, putting back what it had set aside.

@@ -58,9 +58,17 @@ export class HealthError extends SnapshotError {}
 /** Another docker-snapshot run holds a container this run needs, and did not release it in time. */
 export class ContainerHeldError extends SnapshotError {}
 
+/** The run stopped because the user (Ctrl-C) or the workflow runner (a cancel) asked it to. */
+export class InterruptedError extends SnapshotError {}
+
+/** What anything thrown says of itself: an Error's message, else its string form. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
 /** One line for the user: the message, with the cause's message when it adds something. */
 export function describeError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error)
+  if (!(error instanceof Error)) return errorMessage(error)
   const cause = error.cause instanceof Error ? error.cause.message : undefined
   return cause && !error.message.includes(cause) ? `${error.message} (${cause})` : error.message
 }

@@ -12,7 +12,8 @@ export function formatBytes(bytes: number): string {
   return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`
 }
 
-/** `1 volume`, `2 volumes`. */
+/** `1 volume`, `2 volumes`; `1 entry`, `2 entries`. */
 export function plural(count: number, word: string): string {
-  return `${count} ${word}${count === 1 ? '' : 's'}`
+  if (count === 1) return `1 ${word}`
+  return `${count} ${/[^aeiou]y$/.test(word) ? `${word.slice(0, -1)}ies` : `${word}s`}`
 }

@@ -8,6 +8,15 @@ import type {
   NetworkRecord
 } from '../manifest/manifest.js'
 import { dropSharedNetworkFields } from '../manifest/manifest.js'
+import { dependencyOrder } from '../shared/dependency-order.js'
+import { InvalidSettingsError } from '../shared/errors.js'
+import type { Logger } from '../shared/log.js'
+
+/** A container as found, and its record (the image key is filled in once images are stored). */
+export interface CapturedContainer {
+  details: ContainerDetails
+  record: Omit<ContainerRecord, 'image'>
+}
 
 /** Labels a user sets on a container to steer its snapshot. */
 export const LABEL = {
@@ -228,4 +237,38 @@ export function captureNetwork(details: NetworkDetails): NetworkRecord {
       options: (ipam.Options as Record<string, string> | null) ?? {}
     }
   }
+}
+
+/** The containers' records, dependencies first. */
+export function recordsInOrder(
+  containers: ContainerDetails[],
+  defaultConsistency: Consistency,
+  log: Logger
+): CapturedContainer[] {
+  const byId = new Map<string, string>()
+  for (const details of containers) {
+    byId.set(details.Id, containerName(details))
+    byId.set(details.Id.slice(0, 12), containerName(details))
+  }
+  const records = containers.map(details => {
+    let consistency = consistencyFor(details.Config.Labels ?? {}, defaultConsistency)
+    if (details.State.Paused && consistency !== 'none') {
+      // Not paused by us, nor by another run (we hold it): we cannot say when it resumes.
+      log.warn(
+        `${containerName(details)} was already paused by someone else: it is left as it is, ` +
+          `and recorded with consistency none, since this run did not ${consistency} it`
+      )
+      consistency = 'none'
+    }
+    return { details, record: captureContainer(details, consistency, byId) }
+  })
+  const order = dependencyOrder(
+    records.map(r => r.record),
+    cycle =>
+      new InvalidSettingsError(
+        `containers depend on each other in a cycle (${cycle}): nothing was paused. Break ` +
+          'the cycle (links, network_mode container:, docker-snapshot.depends-on labels).'
+      )
+  )
+  return order.map(name => records.find(r => r.record.name === name)!)
 }

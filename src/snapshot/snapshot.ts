@@ -1,138 +1,61 @@
+/** Taking a snapshot. Over 300 lines: SnapshotRun's phases share its holds and quiescer. */
+import { chooseCopyMethod } from '../docker/helper-image.js'
+import type { VolumeCopyMethod } from '../docker/helper-image.js'
+import { codecDescription } from './volume-copy.js'
 import { Readable } from 'node:stream'
-import { packArchive, resolveCompression } from '../archive/index.js'
-import type { Codec, CompressorChoice } from '../archive/index.js'
+import { resolveCompression } from '../archive/index.js'
+import type { Codec } from '../archive/index.js'
 import type { Engine } from '../docker/engine.js'
-import type { RegistryTarget } from '../docker/registry.js'
-import { ARCHIVE_API_LOSSES, chooseCopyMethod } from '../docker/helper-image.js'
-import type { CopyMethod, CopyMethodChoice, VolumeCopyMethod } from '../docker/helper-image.js'
-import { checkRegistryReachable, imageTag } from '../docker/registry.js'
+import { checkRegistryReachable } from '../docker/registry.js'
 import type { ContainerDetails, VolumeDetails } from '../docker/types.js'
 import { InvalidSettingsError, SnapshotError, StoreError, describeError } from '../shared/errors.js'
 import type { Logger } from '../shared/log.js'
-import type {
-  ArchiveRecord,
-  Consistency,
-  ContainerRecord,
-  ImageRecord,
-  Manifest,
-  VolumeRecord
-} from '../manifest/manifest.js'
+import type { ContainerRecord, Manifest, VolumeRecord } from '../manifest/manifest.js'
 import { MANIFEST_FILE, MANIFEST_VERSION } from '../manifest/manifest.js'
 import { serializeManifest } from '../manifest/schema.js'
 import type { SnapshotStore, SnapshotWriter } from '../stores/store.js'
-import type { TransferListener } from '../shared/transfer.js'
-import { formatBytes, plural } from '../shared/format.js'
 import {
-  LABEL,
-  captureContainer,
+  type CapturedContainer,
   captureNetwork,
   consistencyFor,
-  containerName
+  containerName,
+  recordsInOrder
 } from './capture.js'
-import { dependencyOrder } from '../shared/dependency-order.js'
+import {
+  type CopyContext,
+  type VolumeResult,
+  copyBindMounts,
+  copyVolumes,
+  secondsSince
+} from './copies.js'
 import { hasHook, runHook } from './hooks.js'
 import { HOLD_WAIT_MS, Holds, holdName } from './holds.js'
+import { type PendingImage, SnapshotImages, imageKeyFor } from './images.js'
 import type { QuiesceAction } from './quiesce.js'
+import type { SnapshotOptions, SnapshotReport } from './types.js'
 import { Quiescer } from './quiesce.js'
-import type { Selection } from './targets.js'
-import { resolveTargets } from './targets.js'
-import { codecDescription, copyVolume } from './volume-copy.js'
+import { findTargets, usersOf } from './targets.js'
 
-export interface SnapshotOptions {
-  snapshotId: string
-  selection: Selection
-  /** Volumes to take besides those the containers mount. */
-  volumes: string[]
-  excludeVolumes: string[]
-  consistency: Consistency
-  /** Commit each container's filesystem (a container's `docker-snapshot.commit` label overrides). */
-  commit: boolean
-  /** Leave the images this run commits or tags on the engine (else removed once stored). */
-  keepImages?: boolean
-  /** Capture the contents of bind mounts too (they are always recorded). */
-  captureBindMounts: boolean
-  /** Where images go; without one they are saved into the store. */
-  registry?: RegistryTarget
-  compression: CompressorChoice
-  compressionLevel?: number
-  /** How volumes are copied (default `auto`: a helper container when the engine is local). */
-  copyMethod?: CopyMethodChoice
-  hookTimeoutMs: number
-  /** Replace a snapshot of the same id once this one is whole; without it such an id is refused. */
-  replaceExisting: boolean
-  toolVersion: string
-  /** Told, before each pause or stop and after each resume, what would need undoing. */
-  onQuiesce?: (actions: QuiesceAction[]) => void
-  onTransfer?: TransferListener
-  /** Stops the run at the next safe point (containers are brought back first). */
-  signal?: AbortSignal
-  /** How long to wait for another run to release a container (default five minutes). */
-  holdWaitMs?: number
-}
+export type { SnapshotChoices, SnapshotOptions, SnapshotReport, VolumeResult } from './types.js'
 
-export interface VolumeResult {
-  name: string
-  tarBytes: number
-  storedBytes: number
-  seconds: number
-  /** How it was copied: a helper container next to the data, or the engine's archive API. */
-  method: CopyMethod
-  /** What that copy did not keep (the archive API loses xattrs, ACLs and sparseness). */
-  notKept: string[]
-}
-
-export interface SnapshotReport {
-  manifest: Manifest
-  /** Where the manifest is, as the store describes it. */
-  manifestLocation: string
-  codec: string
-  seconds: number
-  /** How long containers were paused or stopped. */
-  quiescedSeconds: number
-  volumes: VolumeResult[]
-  images: { key: string; reference: string; location: ImageRecord['location'] }[]
-}
-
-const COMMIT_REPOSITORY = 'docker-snapshot/commits'
-
-function seconds(since: number): number {
-  return (Date.now() - since) / 1000
-}
-
-function archiveRecord(object: string, packed: Awaited<ReturnType<typeof packArchive>>) {
-  const record: ArchiveRecord = {
-    object,
-    compression: packed.compression,
-    sha256: packed.sha256,
-    storedBytes: packed.storedBytes,
-    tarBytes: packed.tarBytes
+/** The abort of `signal` itself, or a call or copy it cut short: not a failure of its own. */
+function isInterrupt(error: unknown, signal: AbortSignal | undefined): boolean {
+  if (!signal?.aborted) return false
+  for (let at = error; at !== undefined; at = at instanceof Error ? at.cause : undefined) {
+    if (at === signal.reason) return true
   }
-  return record
-}
-
-/** A committed (or source) image, before it is published to a registry or the store. */
-interface PendingImage {
-  record: Omit<ImageRecord, 'location' | 'reference'>
-  /** `repo:tag` (or an id for an untagged source image) that names it on the engine. */
-  localReference: string
-  repo: string
-  tag: string
-}
-
-type Target = { details: ContainerDetails; record: Omit<ContainerRecord, 'image'> }
-
-/** An interrupt (the CLI's InterruptedError), or a copy it aborted: not a failure. */
-function isInterrupt(error: unknown): boolean {
-  if (!(error instanceof Error)) return false
-  return error.name === 'InterruptedError' || isInterrupt(error.cause)
+  return false
 }
 
 class SnapshotRun {
   private readonly started = Date.now()
   private readonly holds: Holds
   private readonly quiescer: Quiescer
+  private readonly images: SnapshotImages
   private codec!: Codec
-  private copyMethod: VolumeCopyMethod | undefined
+  private readonly volumeCopy: { method: VolumeCopyMethod } = {
+    method: { method: 'archive', reason: 'no volumes' }
+  }
   private readonly volumeResults: VolumeResult[] = []
   private quiescedSeconds = 0
   /** Containers whose pre-exec step was reached: each is owed its post-exec hook. */
@@ -152,19 +75,24 @@ class SnapshotRun {
       waitMs: options.holdWaitMs ?? HOLD_WAIT_MS,
       signal: options.signal
     })
+    this.images = new SnapshotImages(engine, options, log)
     this.quiescer = new Quiescer(engine, log, options.onQuiesce, action =>
       this.holds.mark(action.id, action.action)
     )
   }
 
-  /** Local image references this run made (commits, tags for a push), to remove at the end. */
-  private readonly madeImages: string[] = []
+  /** What the engine and the store are told to copy, once the codec is chosen. */
+  private get copying(): CopyContext {
+    const { engine, writer, codec, log, options } = this
+    const { onTransfer, signal } = options
+    return { engine, writer, codec, log, onTransfer, signal, volumeCopy: this.volumeCopy }
+  }
 
   async run(): Promise<SnapshotReport> {
     try {
       return await this.capture()
     } finally {
-      await this.removeMadeImages()
+      await this.images.removeMade()
     }
   }
 
@@ -174,34 +102,17 @@ class SnapshotRun {
     this.codec = await resolveCompression(options.compression, options.compressionLevel)
     if (options.registry) await checkRegistryReachable(options.registry.address)
 
-    const targets = await log.group('Finding what to snapshot', async () => {
-      const found = await resolveTargets(
-        this.engine,
-        options.selection,
-        options.volumes,
-        options.excludeVolumes
-      )
-      log.info(
-        `containers: ${found.containers.map(containerName).join(', ') || 'none'}; ` +
-          `volumes: ${found.volumes.map(v => v.Name).join(', ') || 'none'}; ` +
-          `networks: ${found.networks.join(', ') || 'none'}`
-      )
-      for (const volume of found.excludedVolumes) {
-        log.info(
-          `volume ${volume.Name} is excluded: its contents are not taken; a restore gives ` +
-            `${usersOf(volume.Name, found.containers).join(', ')} a new empty volume ${volume.Name}`
-        )
-      }
-      return found
-    })
-
-    await this.warnAboutOtherWriters(targets.containers, targets.volumes)
+    const targets = await findTargets(this.engine, log, options)
     // Chosen (and its image built) before anything is paused.
     if (targets.volumes.length > 0) {
-      this.copyMethod = await chooseCopyMethod(this.engine, options.copyMethod ?? 'auto', log)
+      this.volumeCopy.method = await chooseCopyMethod(
+        this.engine,
+        options.copyMethod ?? 'auto',
+        log
+      )
     }
 
-    let inOrder: Target[] = []
+    let inOrder: CapturedContainer[] = []
     let pending = new Map<string, PendingImage>()
     let volumes: VolumeRecord[] = []
     let failure: { error: unknown } | undefined
@@ -217,7 +128,7 @@ class SnapshotRun {
       const held = await Promise.all(
         targets.containers.map(details => this.engine.inspectContainer(details.Id))
       )
-      inOrder = this.recordsInOrder(held)
+      inOrder = recordsInOrder(held, options.consistency, log)
       await log.group('Running pre-exec hooks', async () => {
         for (const { details } of inOrder) {
           // Marked before it runs: a killed run's post-exec hook is owed from here on.
@@ -234,11 +145,13 @@ class SnapshotRun {
 
     options.signal?.throwIfAborted()
     const images = await log.group('Storing images', () =>
-      this.publishImages([...pending.values()])
+      this.images.publish([...pending.values()], this.writer, this.codec)
     )
+    // The last moment an interrupt stops the run: from here on, the snapshot is written whole.
+    options.signal?.throwIfAborted()
     const containers: ContainerRecord[] = inOrder.map(({ details, record }) => ({
       ...record,
-      image: this.imageKeyFor(details, pending)
+      image: imageKeyFor(details, pending)
     }))
     const networks = await Promise.all(
       targets.networks.map(async name => {
@@ -276,62 +189,11 @@ class SnapshotRun {
     return {
       manifest: JSON.parse(text) as Manifest,
       manifestLocation: `${this.store.description}: ${options.snapshotId}/${MANIFEST_FILE}`,
-      codec: codecDescription(this.codec, this.copyMethod),
-      seconds: seconds(this.started),
+      codec: codecDescription(this.codec, this.volumeCopy.method),
+      seconds: secondsSince(this.started),
       quiescedSeconds: this.quiescedSeconds,
       volumes: this.volumeResults,
       images: images.map(i => ({ key: i.key, reference: i.reference, location: i.location }))
-    }
-  }
-
-  /** The containers' records, dependencies first. */
-  private recordsInOrder(containers: ContainerDetails[]): Target[] {
-    const byId = new Map<string, string>()
-    for (const details of containers) {
-      byId.set(details.Id, containerName(details))
-      byId.set(details.Id.slice(0, 12), containerName(details))
-    }
-    const records = containers.map(details => {
-      let consistency = consistencyFor(details.Config.Labels ?? {}, this.options.consistency)
-      if (details.State.Paused && consistency !== 'none') {
-        // Not paused by us, nor by another run (we hold it): we cannot say when it resumes.
-        this.log.warn(
-          `${containerName(details)} was already paused by someone else: it is left as it is, ` +
-            `and recorded with consistency none, since this run did not ${consistency} it`
-        )
-        consistency = 'none'
-      }
-      return { details, record: captureContainer(details, consistency, byId) }
-    })
-    const order = dependencyOrder(
-      records.map(r => r.record),
-      cycle =>
-        new InvalidSettingsError(
-          `containers depend on each other in a cycle (${cycle}): nothing was paused. Break ` +
-            'the cycle (links, network_mode container:, docker-snapshot.depends-on labels).'
-        )
-    )
-    return order.map(name => records.find(r => r.record.name === name)!)
-  }
-
-  /** Warns about running containers outside the selection that may write a volume being copied. */
-  private async warnAboutOtherWriters(selected: ContainerDetails[], volumes: VolumeDetails[]) {
-    const ids = new Set(selected.map(details => details.Id))
-    for (const volume of volumes) {
-      const users = await this.engine.listContainers({
-        volume: [volume.Name],
-        status: ['running']
-      })
-      const writers = users
-        .filter(user => !ids.has(user.Id))
-        .filter(user => user.Mounts.some(mount => mount.Name === volume.Name && mount.RW))
-        .map(user => (user.Names[0] ?? user.Id).replace(/^\//, ''))
-      if (writers.length === 0) continue
-      this.log.warn(
-        `volume ${volume.Name} is mounted read-write by ${writers.join(', ')}, running and not ` +
-          'part of this snapshot: what it writes during the copy may leave the archive torn. ' +
-          'Add it to the selection, or stop it first.'
-      )
     }
   }
 
@@ -342,15 +204,14 @@ class SnapshotRun {
    */
   private async release(failure: { error: unknown } | undefined): Promise<void> {
     const { log } = this
+    const { signal } = this.options
     const notBack = new Set<string>()
     let resumeError: unknown
     let hookError: unknown
-    let interrupt: unknown
     try {
       await this.bringBack(notBack)
     } catch (error) {
-      if (isInterrupt(error)) interrupt = error
-      else resumeError = error
+      resumeError = error
     }
     try {
       if (this.hooked.length > 0) {
@@ -377,9 +238,10 @@ class SnapshotRun {
         })
       }
     } catch (error) {
-      if (isInterrupt(error)) interrupt ??= error
-      else hookError ??= error
+      hookError ??= error
     }
+    // An interrupt surfaces as whatever call it cut short: name the interrupt instead.
+    const interrupt: unknown = signal?.aborted ? signal.reason : undefined
     const errors = [resumeError, interrupt, failure?.error, hookError].filter(e => e !== undefined)
     for (const held of this.holds.containers) {
       // A container not brought back keeps its hold: the next run tries again.
@@ -395,13 +257,13 @@ class SnapshotRun {
     }
     if (errors.length === 0) return
     for (const error of errors.slice(1)) {
-      if (!isInterrupt(error)) log.warn(describeError(error))
+      if (!isInterrupt(error, signal)) log.warn(describeError(error))
     }
     throw errors[0]
   }
 
   /** Pause or stop, then commit and copy volumes: the window in which containers wait. */
-  private async captureQuiesced(inOrder: Target[], volumeTargets: VolumeDetails[]) {
+  private async captureQuiesced(inOrder: CapturedContainer[], volumeTargets: VolumeDetails[]) {
     const { log } = this
     // Dependents first, so nothing runs against a stopped dependency.
     const actions: QuiesceAction[] = [...inOrder]
@@ -417,16 +279,23 @@ class SnapshotRun {
     const quiesceStart = Date.now()
     await log.group('Quiescing containers', () => this.quiescer.quiesce(actions))
     try {
-      const pending = await log.group('Committing containers', () => this.commitAll(inOrder))
+      const pending = await log.group('Committing containers', () =>
+        this.images.commitAll(inOrder.map(t => t.details))
+      )
       const volumes = await log.group('Copying volumes', () =>
-        this.copyVolumes(inOrder, volumeTargets)
+        copyVolumes(
+          this.copying,
+          inOrder.map(t => t.details),
+          volumeTargets,
+          this.volumeResults
+        )
       )
       if (this.options.captureBindMounts) {
-        await log.group('Copying bind mounts', () => this.copyBindMounts(inOrder))
+        await log.group('Copying bind mounts', () => copyBindMounts(this.copying, inOrder))
       }
       return { pending, volumes }
     } finally {
-      this.quiescedSeconds = actions.length > 0 ? seconds(quiesceStart) : 0
+      this.quiescedSeconds = actions.length > 0 ? secondsSince(quiesceStart) : 0
     }
   }
 
@@ -434,259 +303,6 @@ class SnapshotRun {
     if (this.quiescer.actions.length === 0) return
     await this.log.group('Resuming containers', () => this.quiescer.resume(notBack))
   }
-
-  private wantsCommit(details: ContainerDetails): boolean {
-    const label = details.Config.Labels?.[LABEL.commit]
-    if (label === 'true') return true
-    if (label === 'false') return false
-    return this.options.commit
-  }
-
-  private imageRepository(): string {
-    const registry = this.options.registry
-    return registry ? `${registry.address}/${registry.repository}` : COMMIT_REPOSITORY
-  }
-
-  private async commitAll(inOrder: { details: ContainerDetails }[]) {
-    const pending = new Map<string, PendingImage>()
-    for (const { details } of inOrder) {
-      const name = containerName(details)
-      if (this.wantsCommit(details)) {
-        const repo = this.imageRepository()
-        const tag = imageTag(this.options.snapshotId, name)
-        const started = Date.now()
-        const id = await this.engine.commitContainer(details.Id, {
-          repo,
-          tag,
-          pause: false,
-          comment: `docker-snapshot ${this.options.snapshotId} of ${name}`
-        })
-        this.madeImages.push(`${repo}:${tag}`)
-        this.log.info(`committed ${name} as ${repo}:${tag} in ${seconds(started).toFixed(1)} s`)
-        pending.set(`commit:${name}`, {
-          record: { key: `commit:${name}`, role: 'commit', container: name, id },
-          localReference: `${repo}:${tag}`,
-          repo,
-          tag
-        })
-      } else {
-        const key = `source:${details.Image}`
-        if (pending.has(key)) continue
-        pending.set(key, {
-          record: { key, role: 'source', id: details.Image },
-          localReference: details.Config.Image,
-          repo: this.imageRepository(),
-          tag: imageTag(
-            this.options.snapshotId,
-            'image',
-            details.Image.replace('sha256:', '').slice(0, 12)
-          )
-        })
-      }
-    }
-    return pending
-  }
-
-  private imageKeyFor(details: ContainerDetails, pending: Map<string, PendingImage>): string {
-    const commitKey = `commit:${containerName(details)}`
-    return pending.has(commitKey) ? commitKey : `source:${details.Image}`
-  }
-
-  private async copyVolumes(
-    inOrder: { details: ContainerDetails }[],
-    volumeTargets: VolumeDetails[]
-  ): Promise<VolumeRecord[]> {
-    const usedBy = new Map<string, string[]>()
-    for (const { details } of inOrder) {
-      for (const mount of details.Mounts ?? []) {
-        if (mount.Name)
-          usedBy.set(mount.Name, [...(usedBy.get(mount.Name) ?? []), containerName(details)])
-      }
-    }
-    const records: VolumeRecord[] = []
-    for (const volume of volumeTargets) {
-      const object = `volumes/${volume.Name}.tar.${this.codec.algorithm === 'zstd' ? 'zst' : 'gz'}`
-      const started = Date.now()
-      this.options.signal?.throwIfAborted()
-      const { packed, method } = await copyVolume(
-        this.engine,
-        this.copyMethod ?? { method: 'archive', reason: 'no choice made' },
-        volume.Name,
-        this.codec,
-        { writer: this.writer, object },
-        {
-          log: this.log,
-          signal: this.options.signal,
-          onProgress: bytes =>
-            this.options.onTransfer?.({ kind: 'volume', name: volume.Name, bytes, done: false })
-        }
-      )
-      this.copyMethod = method
-      this.options.onTransfer?.({
-        kind: 'volume',
-        name: volume.Name,
-        bytes: packed.tarBytes,
-        done: true
-      })
-      if (!packed.root) {
-        throw new SnapshotError(`the engine's archive of volume ${volume.Name} has no root entry`)
-      }
-      const took = seconds(started)
-      this.volumeResults.push({
-        name: volume.Name,
-        tarBytes: packed.tarBytes,
-        storedBytes: packed.storedBytes,
-        seconds: took,
-        method: method.method,
-        notKept: method.method === 'archive' ? ARCHIVE_API_LOSSES : []
-      })
-      this.log.info(
-        `${volume.Name}: ${formatBytes(packed.tarBytes)} -> ${formatBytes(packed.storedBytes)} ` +
-          `in ${took.toFixed(1)} s (${formatBytes(packed.tarBytes / Math.max(took, 0.001))}/s) ` +
-          `by ${method.method === 'helper' ? 'a helper container' : "the engine's archive API"}`
-      )
-      records.push({
-        name: volume.Name,
-        driver: volume.Driver,
-        driverOptions: volume.Options ?? {},
-        labels: volume.Labels ?? {},
-        anonymous: /^[0-9a-f]{64}$/.test(volume.Name),
-        usedBy: usedBy.get(volume.Name) ?? [],
-        root: packed.root,
-        entries: packed.entries,
-        archive: archiveRecord(object, packed)
-      })
-    }
-    return records
-  }
-
-  private async copyBindMounts(
-    inOrder: { details: ContainerDetails; record: Omit<ContainerRecord, 'image'> }[]
-  ) {
-    for (const { details, record } of inOrder) {
-      for (const [index, mount] of record.mounts.entries()) {
-        if (mount.type !== 'bind') continue
-        const object = `binds/${record.name}-${index}.tar.${this.codec.algorithm === 'zstd' ? 'zst' : 'gz'}`
-        const packed = await this.engine.readContainerPath(details.Id, mount.destination, tar =>
-          packArchive(tar, this.codec, compressed => this.writer.put(object, compressed))
-        )
-        mount.archive = archiveRecord(object, packed)
-        this.log.info(
-          `${record.name}: bind mount ${mount.source} -> ${formatBytes(packed.storedBytes)}`
-        )
-      }
-    }
-  }
-
-  /**
-   * Removes the commits and tags this run made, pushed, saved or not (a failed run's too): the
-   * snapshot holds them now. A source image loses only the tag added for the push.
-   */
-  private async removeMadeImages(): Promise<void> {
-    const made = this.madeImages.splice(0)
-    if (made.length === 0) return
-    if (this.options.keepImages) {
-      this.log.info(`kept images on the engine (keep-images): ${made.join(', ')}`)
-      return
-    }
-    const left: string[] = []
-    for (const reference of made) {
-      try {
-        await this.engine.removeImage(reference)
-      } catch (error) {
-        left.push(`${reference} (${describeError(error)})`)
-      }
-    }
-    this.log.info(`removed ${plural(made.length - left.length, 'image')} this run made`)
-    if (left.length > 0) {
-      this.log.warn(`could not remove ${left.join('; ')}: remove them with docker rmi`)
-    }
-  }
-
-  /** Pushes committed and locally built images, or saves them into the store. */
-  private async publishImages(pending: PendingImage[]): Promise<ImageRecord[]> {
-    const records: ImageRecord[] = []
-    for (const image of pending) {
-      const started = Date.now()
-      if (image.record.role === 'source') {
-        const details = await this.engine.findImage(image.record.id)
-        const pinned = details?.RepoDigests?.[0]
-        if (pinned) {
-          // It came from a registry: refer to it by digest rather than copy it again.
-          records.push({
-            ...image.record,
-            location: 'registry',
-            reference: pinned,
-            digest: pinned.split('@')[1]
-          })
-          continue
-        }
-      }
-      const registry = this.options.registry
-      if (registry) {
-        if (image.record.role === 'source') {
-          await this.engine.tagImage(image.record.id, image.repo, image.tag)
-          this.madeImages.push(`${image.repo}:${image.tag}`)
-        }
-        this.options.onTransfer?.({
-          kind: 'image',
-          name: image.localReference,
-          bytes: 0,
-          done: false
-        })
-        const digest = await this.engine.pushImage(image.repo, image.tag, registry.auth)
-        this.options.onTransfer?.({
-          kind: 'image',
-          name: image.localReference,
-          bytes: 0,
-          done: true
-        })
-        records.push({
-          ...image.record,
-          location: 'registry',
-          reference: `${image.repo}@${digest}`,
-          digest
-        })
-        this.log.info(
-          `pushed ${image.repo}:${image.tag} (${digest}) in ${seconds(started).toFixed(1)} s`
-        )
-        continue
-      }
-      const object = `images/${imageTag(image.record.key.replace(':', '-'))}.tar.${this.codec.algorithm === 'zstd' ? 'zst' : 'gz'}`
-      const reference = image.localReference
-      // By id: a tag can have moved to another image since the container was created.
-      const saved = await this.engine.saveImages([image.record.id])
-      const packed = await packArchive(
-        saved,
-        this.codec,
-        compressed => this.writer.put(object, compressed),
-        bytes => this.options.onTransfer?.({ kind: 'image', name: reference, bytes, done: false })
-      )
-      this.options.onTransfer?.({
-        kind: 'image',
-        name: reference,
-        bytes: packed.tarBytes,
-        done: true
-      })
-      records.push({
-        ...image.record,
-        location: 'store',
-        reference,
-        archive: archiveRecord(object, packed)
-      })
-      this.log.info(
-        `saved ${reference} into the store: ${formatBytes(packed.storedBytes)} in ${seconds(started).toFixed(1)} s`
-      )
-    }
-    return records
-  }
-}
-
-/** The containers (by name) that mount volume `name`. */
-function usersOf(name: string, containers: ContainerDetails[]): string[] {
-  return containers
-    .filter(details => (details.Mounts ?? []).some(mount => mount.Name === name))
-    .map(containerName)
 }
 
 function bufferStream(text: string) {

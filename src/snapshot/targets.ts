@@ -1,19 +1,18 @@
+import { CARRIER_LABEL } from '../docker/carriers.js'
 import type { Engine } from '../docker/engine.js'
 import type { ContainerDetails, VolumeDetails } from '../docker/types.js'
 import { InvalidSettingsError } from '../shared/errors.js'
-import { BUILTIN_NETWORKS } from '../manifest/schema.js'
+import type { Logger } from '../shared/log.js'
+import { BUILTIN_NETWORKS, type Selection } from '../manifest/manifest.js'
 import { didYouMean, nearMatches } from '../shared/near-matches.js'
 import { LABEL, containerName } from './capture.js'
 import { HOLD_LABEL, REPAIR_LABEL } from './holds.js'
 
-export interface Selection {
-  /** Names or ids. */
-  containers: string[]
-  composeProject?: string
-  /** `key` or `key=value`; a container must carry all of them. */
-  labels: string[]
-  all: boolean
-}
+/** The labels docker compose puts on what it creates. */
+export const COMPOSE_LABEL = {
+  project: 'com.docker.compose.project',
+  service: 'com.docker.compose.service'
+} as const
 
 export interface Targets {
   containers: ContainerDetails[]
@@ -46,7 +45,9 @@ async function labelsLike(engine: Engine, selection: Selection): Promise<string>
   const labels = (await engine.listContainers()).flatMap(c => Object.entries(c.Labels ?? {}))
   const hints: string[] = []
   if (selection.composeProject !== undefined) {
-    const projects = labels.filter(([key]) => key === COMPOSE_PROJECT).map(([, value]) => value)
+    const projects = labels
+      .filter(([key]) => key === COMPOSE_LABEL.project)
+      .map(([, value]) => value)
     if (!projects.includes(selection.composeProject)) {
       hints.push(didYouMean(nearMatches(selection.composeProject, projects)))
     }
@@ -59,8 +60,6 @@ async function labelsLike(engine: Engine, selection: Selection): Promise<string>
   }
   return hints.join('')
 }
-
-const COMPOSE_PROJECT = 'com.docker.compose.project'
 
 /** Finds the containers, volumes and networks a selection means, failing on unknown names. */
 export async function resolveTargets(
@@ -81,7 +80,7 @@ export async function resolveTargets(
     ids.add(details.Id)
   }
   const filters: string[] = [...selection.labels]
-  if (selection.composeProject) filters.push(`${COMPOSE_PROJECT}=${selection.composeProject}`)
+  if (selection.composeProject) filters.push(`${COMPOSE_LABEL.project}=${selection.composeProject}`)
   if (filters.length > 0 || selection.all) {
     const found = await engine.listContainers(filters.length ? { label: filters } : {})
     if (found.length === 0 && !selection.all) {
@@ -103,7 +102,7 @@ export async function resolveTargets(
     const details = await engine.inspectContainer(id)
     const labels = details.Config.Labels ?? {}
     // The tool's own never-started containers: carriers, holds and repair claims.
-    if (labels['docker-snapshot.carrier'] || labels[HOLD_LABEL] || labels[REPAIR_LABEL]) continue
+    if (labels[CARRIER_LABEL] || labels[HOLD_LABEL] || labels[REPAIR_LABEL]) continue
     if (
       labels[LABEL.exclude] === 'true' &&
       !selection.containers.includes(containerName(details))
@@ -145,4 +144,68 @@ export async function resolveTargets(
     }
   }
   return { containers, volumes, excludedVolumes, networks: [...networks].sort() }
+}
+
+/** The containers (by name) that mount volume `name`. */
+export function usersOf(name: string, containers: ContainerDetails[]): string[] {
+  return containers
+    .filter(details => (details.Mounts ?? []).some(mount => mount.Name === name))
+    .map(containerName)
+}
+
+/** Warns about running containers outside the selection that may write a volume being copied. */
+async function warnAboutOtherWriters(
+  engine: Engine,
+  log: Logger,
+  selected: ContainerDetails[],
+  volumes: VolumeDetails[]
+): Promise<void> {
+  const ids = new Set(selected.map(details => details.Id))
+  for (const volume of volumes) {
+    const users = await engine.listContainers({
+      volume: [volume.Name],
+      status: ['running']
+    })
+    const writers = users
+      .filter(user => !ids.has(user.Id))
+      .filter(user => user.Mounts.some(mount => mount.Name === volume.Name && mount.RW))
+      .map(user => (user.Names[0] ?? user.Id).replace(/^\//, ''))
+    if (writers.length === 0) continue
+    log.warn(
+      `volume ${volume.Name} is mounted read-write by ${writers.join(', ')}, running and not ` +
+        'part of this snapshot: what it writes during the copy may leave the archive torn. ' +
+        'Add it to the selection, or stop it first.'
+    )
+  }
+}
+
+/** Resolves what the options select and says what it is, warning of writers outside it. */
+export async function findTargets(
+  engine: Engine,
+  log: Logger,
+  options: { selection: Selection; volumes: string[]; excludeVolumes: string[] }
+): Promise<Targets> {
+  const targets = await log.group('Finding what to snapshot', async () => {
+    const found = await resolveTargets(
+      engine,
+      options.selection,
+      options.volumes,
+      options.excludeVolumes
+    )
+    log.info(
+      `containers: ${found.containers.map(containerName).join(', ') || 'none'}; ` +
+        `volumes: ${found.volumes.map(v => v.Name).join(', ') || 'none'}; ` +
+        `networks: ${found.networks.join(', ') || 'none'}`
+    )
+    for (const volume of found.excludedVolumes) {
+      log.info(
+        `volume ${volume.Name} is excluded: its contents are not taken; a restore gives ` +
+          `${usersOf(volume.Name, found.containers).join(', ')} a new empty volume ${volume.Name}`
+      )
+    }
+    return found
+  })
+
+  await warnAboutOtherWriters(engine, log, targets.containers, targets.volumes)
+  return targets
 }

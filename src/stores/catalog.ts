@@ -1,6 +1,7 @@
 import { ManifestError, NotFoundError } from '../shared/errors.js'
 import { MANIFEST_FILE, type Manifest } from '../manifest/manifest.js'
 import { parseManifest } from '../manifest/schema.js'
+import { DamagedSnapshotError } from './oci/format.js'
 import type { SnapshotStore } from './store.js'
 
 /** A manifest larger than this is not one docker-snapshot wrote. */
@@ -11,7 +12,8 @@ export const LATEST = 'latest'
 
 /**
  * `complete`: its manifest parses and its checksum holds. `incomplete`: it has no manifest (a run
- * cut short). `damaged`: its manifest is there but invalid; restore cannot use it.
+ * cut short). `damaged`: its manifest is there but invalid, or the store cannot read it whole (a
+ * blob gone); restore cannot use it.
  */
 export type SnapshotStatus = 'complete' | 'incomplete' | 'damaged'
 
@@ -43,7 +45,7 @@ export async function listSnapshots(store: SnapshotStore): Promise<ListedSnapsho
         bytes
       })
     } catch (error) {
-      if (!(error instanceof ManifestError)) throw error
+      if (!(error instanceof ManifestError || error instanceof DamagedSnapshotError)) throw error
       listed.push({
         snapshotId,
         status: 'damaged',

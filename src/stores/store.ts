@@ -50,6 +50,11 @@ export interface SnapshotStore {
   readonly description: string
   /** Whether `delete` works (prune needs it). */
   readonly canDelete: boolean
+  /**
+   * Set when `list` cannot see every snapshot (the Actions cache finds only the newest, by key):
+   * what it sees and why, for `ls` to say.
+   */
+  readonly listLimit?: string
   /** Starts writing snapshot `snapshotId` aside, owned by this process. */
   begin(snapshotId: string): Promise<SnapshotWriter>
   /**

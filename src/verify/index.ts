@@ -1,2 +1,9 @@
-export { verifySnapshot, removeRestored, throwawayPrefix } from './verify.js'
-export type { VerifyCheck, VerifyCheckKind, VerifyOptions, VerifyReport } from './types.js'
+export { verifySnapshot } from './verify.js'
+export { removeRestored, throwawayPrefix } from './throwaway.js'
+export type {
+  DrillCommand,
+  VerifyCheck,
+  VerifyCheckKind,
+  VerifyOptions,
+  VerifyReport
+} from './types.js'

@@ -4,7 +4,8 @@
  */
 import { askRegistry } from '../docker/registry.js'
 import type { RegistryAuth } from '../docker/types.js'
-import { RegistryError } from '../shared/errors.js'
+import { RegistryError, errorMessage } from '../shared/errors.js'
+import { IMAGE_INDEX_MEDIA_TYPE, IMAGE_MANIFEST_MEDIA_TYPE } from '../stores/oci/format.js'
 
 /** Docker Hub's name in references, and where its API answers. */
 const DOCKER_HUB = 'docker.io'
@@ -12,8 +13,8 @@ const DOCKER_HUB = 'docker.io'
 const MANIFEST_TYPES = [
   'application/vnd.docker.distribution.manifest.v2+json',
   'application/vnd.docker.distribution.manifest.list.v2+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.oci.image.index.v1+json'
+  IMAGE_MANIFEST_MEDIA_TYPE,
+  IMAGE_INDEX_MEDIA_TYPE
 ].join(', ')
 
 export interface ImageLocation {
@@ -84,7 +85,7 @@ export async function checkRegistryManifest(
       detail:
         error instanceof RegistryError
           ? error.message
-          : `registry ${location.registry} did not answer (${cause ?? describe(error)})`
+          : `registry ${location.registry} did not answer (${cause ?? errorMessage(error)})`
     }
   }
   if (response.ok) {
@@ -141,8 +142,4 @@ async function bearerToken(
   if (!response.ok) return undefined
   const body = (await response.json()) as { token?: string; access_token?: string }
   return body.token ?? body.access_token
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }

@@ -1,6 +1,12 @@
 import type { RegistryAuth } from '../docker/types.js'
 import type { PortPolicy } from '../restore/types.js'
 
+/** A command to run in a restored container (its name in the snapshot). */
+export interface DrillCommand {
+  container: string
+  command: string[]
+}
+
 export interface VerifyOptions {
   snapshotId: string
   registryAuth: RegistryAuth
@@ -8,7 +14,7 @@ export interface VerifyOptions {
    * Restore into throwaway names and run `command` in the restored `container` (its name in the
    * snapshot); the check passes when the command exits 0.
    */
-  drill?: { command: string[]; container: string }
+  drill?: DrillCommand
   /** Restore into throwaway names and check every container comes up (implied by `drill`). */
   restoreCheck: boolean
   /** Ports of the throwaway copy: `none` (default) or `ephemeral`. */
@@ -45,6 +51,6 @@ export interface VerifyReport {
   checks: VerifyCheck[]
   /** The throwaway copy's prefix, when one was restored. */
   prefix?: string
-  drill?: { container: string; command: string[]; exitCode: number; output: string }
+  drill?: DrillCommand & { exitCode: number; output: string }
   durationMs: number
 }

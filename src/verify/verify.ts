@@ -1,10 +1,8 @@
 /**
  * Verify: proves a snapshot can be restored without touching anything that exists. Every archive
  * is read and checked, every image is found where the manifest says; optionally the snapshot is
- * restored under throwaway names (its bind mounts isolated from the host's live files), a drill
- * command runs in it, and the copy is removed again.
+ * restored under throwaway names and a drill command runs in it (see throwaway.ts).
  */
-import { randomBytes } from 'node:crypto'
 import { inspectArchive } from '../archive/index.js'
 import type { Engine } from '../docker/engine.js'
 import { InvalidSettingsError, NotFoundError, describeError } from '../shared/errors.js'
@@ -12,23 +10,14 @@ import type { Logger } from '../shared/log.js'
 import type { ImageRecord, Manifest } from '../manifest/manifest.js'
 import type { SnapshotStore } from '../stores/store.js'
 import { verifyImageArchive, verifyStoredDigest, verifyVolumeArchive } from '../restore/archives.js'
-import { describeBindMount } from '../restore/bind-mounts.js'
 import { buildCreateSpec } from '../restore/create-body.js'
 import { createConflicts } from './create-check.js'
 import { repositoryOf } from '../restore/images.js'
 import { NameMap } from '../restore/names.js'
 import { readManifest, resolveSnapshotId } from '../stores/catalog.js'
 import { checkRegistryManifest, locateImage } from './registry-check.js'
-import { restoreSnapshot } from '../restore/restore.js'
-import type { RestoreReport } from '../restore/types.js'
+import { restoreThrowaway } from './throwaway.js'
 import type { VerifyCheck, VerifyCheckKind, VerifyOptions, VerifyReport } from './types.js'
-
-/** Throwaway copies are named `dsv-<random>-<name>`: easy to spot, never a user's name. */
-export function throwawayPrefix(): string {
-  return `dsv-${randomBytes(3).toString('hex')}-`
-}
-
-const DEFAULT_DRILL_TIMEOUT_MS = 5 * 60_000
 
 class VerifyRun {
   private readonly started = Date.now()
@@ -42,9 +31,9 @@ class VerifyRun {
   ) {}
 
   async run(): Promise<VerifyReport> {
-    const { log, options } = this
+    const { options } = this
     let snapshotId = options.snapshotId
-    const manifest = await log.group('Verify: reading the manifest', () =>
+    const manifest = await this.phase('reading the manifest', () =>
       this.check('manifest', `manifest of snapshot ${snapshotId}`, async () => {
         snapshotId = await resolveSnapshotId(this.store, options.snapshotId)
         const read = await readManifest(this.store, snapshotId)
@@ -65,15 +54,23 @@ class VerifyRun {
       )
     }
 
-    await log.group('Verify: container configurations', () => this.checkConfigs(manifest))
-    await log.group('Verify: archives', () => this.checkArchives(manifest))
-    await log.group('Verify: images', () => this.checkImages(manifest))
+    await this.phase('container configurations', () => this.checkConfigs(manifest))
+    await this.phase('archives', () => this.checkArchives(manifest))
+    await this.phase('images', () => this.checkImages(manifest))
     if (options.restoreCheck || drill !== undefined) {
-      await log.group('Verify: restoring a throwaway copy', () =>
-        this.restoreDrill(manifest, report)
+      await this.phase('restoring a throwaway copy', () =>
+        restoreThrowaway(this.engine, this.store, options, this.log, manifest, report, (...a) =>
+          this.check(...a)
+        )
       )
     }
     return this.finish(report)
+  }
+
+  /** One phase, in its own log group; an interrupt stops the run before the next one. */
+  private phase<T>(title: string, fn: () => Promise<T>): Promise<T> {
+    this.options.signal?.throwIfAborted()
+    return this.log.group(`Verify: ${title}`, fn)
   }
 
   private finish(report: VerifyReport): VerifyReport {
@@ -220,114 +217,6 @@ class VerifyRun {
       }
     }
   }
-
-  /** Restores under throwaway names, runs the drill, and always removes the copy. */
-  private async restoreDrill(manifest: Manifest, report: VerifyReport): Promise<void> {
-    const { options } = this
-    const prefix = throwawayPrefix()
-    report.prefix = prefix
-    const restored = await this.check<RestoreReport>(
-      'restore',
-      `restore of snapshot ${manifest.snapshotId} as ${prefix}*`,
-      async () => {
-        const value = await restoreSnapshot(
-          this.engine,
-          this.store,
-          {
-            snapshotId: manifest.snapshotId,
-            onConflict: 'fail',
-            prefix,
-            start: true,
-            waitTimeoutMs: options.waitTimeoutMs,
-            ports: options.ports ?? 'none',
-            bindMounts: 'isolate',
-            registryAuth: options.registryAuth,
-            env: options.env ?? {},
-            signal: options.signal
-          },
-          this.log
-        )
-        const states = value.containers.map(c => `${c.target} ${c.state}`).join(', ')
-        const binds = value.bindMounts.map(describeBindMount).join('; ')
-        return {
-          value,
-          detail:
-            `restored in ${value.durationMs} ms: ${states || 'no containers'}` +
-            (binds ? `; bind mounts: ${binds}` : '')
-        }
-      }
-    )
-    if (restored === undefined) return
-    try {
-      const drill = options.drill
-      if (drill === undefined) return
-      const target = restored.containers.find(c => c.name === drill.container)!
-      await this.check(
-        'drill',
-        `drill in ${target.target}: ${JSON.stringify(drill.command)}`,
-        async () => {
-          // A container that was not running in the snapshot is started for the drill.
-          if (target.state === 'created') await this.engine.startContainer(target.id!)
-          const result = await this.engine.exec(
-            target.id!,
-            drill.command,
-            options.drillTimeoutMs ?? DEFAULT_DRILL_TIMEOUT_MS
-          )
-          report.drill = { container: drill.container, command: drill.command, ...result }
-          if (result.exitCode !== 0) {
-            throw new Error(
-              result.exitCode === -1
-                ? `did not finish within ${options.drillTimeoutMs ?? DEFAULT_DRILL_TIMEOUT_MS} ms`
-                : `exited with code ${result.exitCode}: ${lastLines(result.output)}`
-            )
-          }
-          return { value: undefined, detail: `exited 0: ${lastLines(result.output)}` }
-        }
-      )
-    } finally {
-      await this.check('cleanup', `removal of the ${prefix}* copy`, async () => {
-        const left = await removeRestored(this.engine, restored)
-        if (left.length > 0)
-          throw new Error(`could not remove ${left.join('; ')}; remove them by hand`)
-        return { value: undefined, detail: 'containers, volumes and networks removed' }
-      })
-    }
-  }
-}
-
-function lastLines(output: string, lines = 5): string {
-  const text = output.trim().split('\n').slice(-lines).join(' | ')
-  return text === '' ? '(no output)' : text
-}
-
-/** Removes the containers, volumes and networks a restore created; returns what is left. */
-export async function removeRestored(engine: Engine, report: RestoreReport): Promise<string[]> {
-  const left: string[] = []
-  const attempt = async (what: string, fn: () => Promise<void>) => {
-    try {
-      await fn()
-    } catch (error) {
-      left.push(`${what} (${describeError(error)})`)
-    }
-  }
-  for (const container of [...report.containers].reverse()) {
-    if (container.action === 'skipped' || container.id === undefined) continue
-    await attempt(`container ${container.target}`, () =>
-      engine.removeContainer(container.id!, { force: true, volumes: true })
-    )
-  }
-  for (const volume of report.volumes) {
-    if (volume.action === 'skipped') continue
-    await attempt(`volume ${volume.target}`, () => engine.removeVolume(volume.target))
-  }
-  for (const { volume } of report.bindMounts) {
-    if (volume !== undefined) await attempt(`volume ${volume}`, () => engine.removeVolume(volume))
-  }
-  for (const network of report.networks) {
-    if (network.action !== 'created') continue
-    await attempt(`network ${network.target}`, () => engine.removeNetwork(network.target))
-  }
-  return left
 }
 
 /**

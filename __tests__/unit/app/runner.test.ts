@@ -21,9 +21,10 @@ function boundaries(fake: FakeEngine, store: FakeStore, opened: string[], fail?:
   const given: RunBoundaries = {
     engine: () => fake.engine,
     openStore: (spec, access) => {
-      opened.push(`${spec.path} ${access}`)
+      opened.push(`${spec.kind === 'directory' ? spec.path : spec.kind} ${access}`)
       return fail ? Promise.reject(fail) : Promise.resolve(store)
-    }
+    },
+    now: () => new Date()
   }
   return given
 }

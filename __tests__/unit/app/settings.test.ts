@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs'
-import { describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { parse } from 'yaml'
 import { InvalidSettingsError } from '../../../src/shared/errors.js'
 import type { InputName } from '../../../src/app/inputs.js'
 import { INPUTS } from '../../../src/app/inputs.js'
 import type { InputSource, Settings } from '../../../src/app/settings.js'
-import { newSnapshotId, parseDuration, readSettings } from '../../../src/app/settings.js'
+import { parseDuration } from '../../../src/app/input-values.js'
+import { newSnapshotId, readSettings } from '../../../src/app/settings.js'
 
 type Inputs = Partial<Record<InputName, string>>
 
@@ -16,6 +17,10 @@ const source =
     inputs[name] ?? ''
 
 const read = (inputs: Inputs = {}): Settings => readSettings(source(inputs))
+
+// the store's default depends on it: these tests read the default outside GitHub Actions
+beforeEach(() => void vi.stubEnv('GITHUB_ACTIONS', 'false'))
+afterEach(() => void vi.unstubAllEnvs())
 
 /** The error readSettings throws for these inputs; fails the test when it throws none. */
 function errorOf(inputs: Inputs): InvalidSettingsError {
@@ -79,7 +84,7 @@ describe('readSettings defaults', () => {
     )
     expect(generated).toEqual(fromYaml)
     const settings = read()
-    expect(settings.store.path).toBe(INPUTS.store.default)
+    expect(settings.store).toEqual({ kind: 'directory', path: '.docker-snapshots' })
     expect(settings.snapshot.consistency).toBe(INPUTS.consistency.default)
     expect(settings.snapshot.hookTimeoutMs).toBe(Number(INPUTS['hook-timeout'].default) * 1000)
     expect(settings.restore.waitTimeoutMs).toBe(Number(INPUTS['wait-timeout'].default) * 1000)

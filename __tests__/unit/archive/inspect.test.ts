@@ -197,6 +197,7 @@ describe('tar problems behind a matching digest', () => {
   })
 })
 
+// One row an attack: rows alike but for their entries are the table, not copies.
 const UNSAFE: [string, FixtureEntry[], string][] = [
   [
     '../x',

@@ -68,6 +68,12 @@ describe('parseArgs: valid command lines', () => {
     ).toBe('flag')
     expect(run(parseArgs(['snapshot'], env)).inputs['registry-password']).toBeUndefined()
     expect(run(parseArgs(['ls'], env)).inputs['registry-password']).toBeUndefined()
+    // A registry store's user: the variable is its password.
+    expect(
+      run(parseArgs(['ls', '--store', 'oci://r/s', '--registry-username', 'ci'], env)).inputs[
+        'registry-password'
+      ]
+    ).toBe('from-env')
   })
 })
 

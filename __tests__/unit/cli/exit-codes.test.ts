@@ -9,7 +9,7 @@ import {
   EXIT_USAGE,
   exitCodeFor
 } from '../../../src/cli/exit-codes.js'
-import { InterruptedError } from '../../../src/cli/interrupt.js'
+import { InterruptedError } from '../../../src/shared/errors.js'
 import {
   ArchiveIntegrityError,
   ConflictError,

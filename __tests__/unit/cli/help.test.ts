@@ -80,7 +80,7 @@ describe('help texts', () => {
     expect(help).toContain('(default: pause)')
     expect(help).toContain('  --[no-]commit')
     expect(help.replace(/\s+/g, ' ')).toContain(
-      'read from the environment variable DOCKER_SNAPSHOT_REGISTRY_PASSWORD (when --registry is given)'
+      'read from the environment variable DOCKER_SNAPSHOT_REGISTRY_PASSWORD (when --registry or --registry-username is given)'
     )
   })
 

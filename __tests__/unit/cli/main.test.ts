@@ -2,12 +2,15 @@ import { EventEmitter } from 'node:events'
 import { Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import type { CliEnvironment } from '../../../src/cli/main.js'
-import { Masker, main, secretsOf } from '../../../src/cli/main.js'
+import { main } from '../../../src/cli/main.js'
+import { Masker, secretsOf } from '../../../src/cli/secrets.js'
 import { HealthError } from '../../../src/shared/errors.js'
-import type { RunContext, RunResult } from '../../../src/app/runner.js'
+import type { RunBoundaries, RunContext, RunResult } from '../../../src/app/runner.js'
+import { execute } from '../../../src/app/runner.js'
 import type { Settings } from '../../../src/app/settings.js'
 import type { SnapshotStore, StoredSnapshot } from '../../../src/stores/store.js'
 import { manifestText } from '../restore/fixtures.js'
+import { FakeEngine } from '../fakes/engine.js'
 
 class Captured {
   readonly writes: string[] = []
@@ -52,6 +55,15 @@ function fakeStore(
   }
 }
 
+/** The runner's boundaries: a fake engine (with nothing to repair), `store`, the test's clock. */
+function boundaries(store: SnapshotStore): RunBoundaries {
+  return {
+    engine: () => new FakeEngine().engine,
+    openStore: async () => store,
+    now: () => new Date('2026-11-22T12:00:00Z')
+  }
+}
+
 function harness(overrides: Partial<CliEnvironment> = {}) {
   const stdout = new Captured()
   const stderr = new Captured()
@@ -71,8 +83,7 @@ function harness(overrides: Partial<CliEnvironment> = {}) {
       settingsSeen.push(settings)
       throw new Error('no engine in unit tests')
     },
-    repair: async () => undefined,
-    openStore: async () => fakeStore([]),
+    boundaries: boundaries(fakeStore([])),
     ...overrides
   }
   return { stdout, stderr, signals, exits, settingsSeen, run: (argv: string[]) => main(argv, io) }
@@ -244,14 +255,14 @@ describe('main: results', () => {
         bytes: 10
       }
     ]
-    const h = harness({ openStore: async () => fakeStore(list) })
+    const h = harness({ boundaries: boundaries(fakeStore(list)) })
     expect(await h.run(['ls', '--store', '/fake'])).toBe(0)
     expect(h.stdout.text).toBe(
       'SNAPSHOT    STATUS      CREATED               SIZE\n' +
         'new         complete    2026-11-22 10:00:00Z  3.0 MiB\n' +
         'broken-run  incomplete  2026-11-21 10:00:00Z  10 B\n'
     )
-    const json = harness({ openStore: async () => fakeStore(list) })
+    const json = harness({ boundaries: boundaries(fakeStore(list)) })
     await json.run(['ls', '--json'])
     expect(JSON.parse(json.stdout.text)).toMatchObject({
       event: 'result',
@@ -276,7 +287,7 @@ describe('main: results', () => {
         bytes: 1
       }))
     ])
-    const h = harness({ openStore: async () => store })
+    const h = harness({ boundaries: boundaries(store), execute })
     expect(await h.run(['prune', '--older-than', '1d'])).toBe(0)
     expect(store.deleted).toEqual(['b'])
     expect(h.stdout.text).toBe('removed b\n1 snapshot removed, 1 kept\n')
@@ -289,7 +300,10 @@ describe('main: results', () => {
   })
 })
 
-/** A run shaped like takeSnapshot: quiesce, copy in a group, always resume in `finally`. */
+/**
+ * A run shaped like takeSnapshot: quiesce, copy in a group, stop there if the signal is aborted,
+ * always resume in `finally`.
+ */
 function snapshotLike(proceed: Promise<void>, log: string[]) {
   return async (_settings: Settings, context: RunContext): Promise<RunResult> => {
     const action = { id: 'c1', name: 'db', action: 'pause' as const }
@@ -299,6 +313,7 @@ function snapshotLike(proceed: Promise<void>, log: string[]) {
         await proceed
         log.push('copied')
       })
+      context.signal?.throwIfAborted()
       log.push('went on after the interrupt')
       throw new Error('unreachable')
     } finally {
@@ -338,6 +353,7 @@ describe('main: interrupts', () => {
         await context.log.group('Restoring volumes', async () => {
           h.signals.emit('SIGTERM', 'SIGTERM')
         })
+        context.signal?.throwIfAborted()
         throw new Error('unreachable')
       }
     })

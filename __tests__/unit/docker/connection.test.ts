@@ -4,11 +4,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync, copyFileSync } from 'nod
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  explainConnectionError,
-  isKnownHost,
-  resolveConnection
-} from '../../../src/docker/connection.js'
+import { explainConnectionError } from '../../../src/docker/connection-errors.js'
+import { resolveConnection } from '../../../src/docker/connection.js'
+import { isKnownHost } from '../../../src/docker/ssh.js'
 import { InvalidSettingsError } from '../../../src/shared/errors.js'
 
 let root: string

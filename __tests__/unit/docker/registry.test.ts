@@ -51,6 +51,7 @@ describe('registryAuth', () => {
     })
   })
 
+  // One row a config.json shape: rows alike but for their values are the table, not copies.
   it.each<{ case: string; auths: Record<string, object>; address: string; expected: object }>([
     {
       case: 'base64 auth under the bare address',

@@ -1,7 +1,7 @@
 /**
  * An in-memory Docker engine for unit tests of the code above src/docker/engine.ts. It keeps
  * containers, volumes (their contents as tars), networks, images and a registry, and refuses what
- * the real engine refuses, with the typed errors `Engine.translate` makes of the engine's answers
+ * the real engine refuses, with the typed errors `EngineCalls.translate` makes of the engine's answers
  * (NotFoundError for a 404, EngineError for the rest).
  *
  * Every call is logged in `events` as `<method> <subject>[ <detail>]`; `failOn` makes calls

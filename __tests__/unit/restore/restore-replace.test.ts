@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { InterruptedError } from '../../../src/cli/interrupt.js'
+import { InterruptedError } from '../../../src/shared/errors.js'
 import {
   ConflictError,
   ContainerHeldError,

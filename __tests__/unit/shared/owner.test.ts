@@ -66,6 +66,7 @@ describe('livenessOf', () => {
     startTime: pid => (pid === 'self' ? self.processStart : processes[pid])
   })
 
+  // One row a process table: rows alike but for their values are the table, not copies.
   it.each<{
     case: string
     owner: RunOwner

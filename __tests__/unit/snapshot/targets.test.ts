@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'vitest'
 import { InvalidSettingsError } from '../../../src/shared/errors.js'
 import { didYouMean, nearMatches } from '../../../src/shared/near-matches.js'
-import { resolveTargets, type Selection } from '../../../src/snapshot/targets.js'
+import type { Selection } from '../../../src/manifest/manifest.js'
+import { resolveTargets } from '../../../src/snapshot/targets.js'
 import { FakeEngine } from '../fakes/engine.js'
 
 /** A shared engine: a compose project of ours, and other users' containers and volumes. */

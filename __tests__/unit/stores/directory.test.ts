@@ -8,7 +8,10 @@ import { PassThrough, Readable } from 'node:stream'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { InvalidSettingsError, StoreError } from '../../../src/shared/errors.js'
 import { processOwner } from '../../../src/shared/owner.js'
-import { DirectoryStore, snapshotDirectory, writeFailure } from '../../../src/stores/directory.js'
+import { EMPTY_CONFIG } from '../../../src/stores/oci/format.js'
+import { writeFailure } from '../../../src/stores/directory/files.js'
+import { DirectoryStore } from '../../../src/stores/directory/store.js'
+import { blobFile, layoutBlobs, layoutObjects, layoutSnapshots, sha256 } from '../../oci-layout.js'
 
 const MiB = 1024 * 1024
 
@@ -82,15 +85,37 @@ async function textOf(id: string, name: string): Promise<string> {
   return Buffer.concat(chunks).toString()
 }
 
-/** Every file of a published snapshot with its bytes, to compare before and after. */
+/** Every object of a published snapshot with the bytes of its blob, to compare before and after. */
 async function snapshotBytes(id: string): Promise<Record<string, string>> {
-  const directory = join(store.root, id)
-  const files = await filesUnder(directory)
+  const objects = await layoutObjects(store.root, id)
   return Object.fromEntries(
     await Promise.all(
-      files.map(async file => [file, (await readFile(join(directory, file))).toString('hex')])
+      Object.entries(objects).map(async ([name, digest]) => [
+        name,
+        (await readFile(blobFile(store.root, digest))).toString('hex')
+      ])
     )
   )
+}
+
+/** What the layout holds: each snapshot's objects (name → digest) and every blob. */
+async function layout() {
+  const snapshots = await layoutSnapshots(store.root)
+  return {
+    objects: Object.fromEntries(Object.entries(snapshots).map(([id, s]) => [id, s.objects])),
+    blobs: await layoutBlobs(store.root)
+  }
+}
+
+/** The blobs a layout holding exactly these snapshots must have: theirs, their manifests, `{}`. */
+async function blobsOf(...ids: string[]): Promise<string[]> {
+  const snapshots = await layoutSnapshots(store.root)
+  const digests = new Set<string>(ids.length > 0 ? [EMPTY_CONFIG.digest] : [])
+  for (const id of ids) {
+    digests.add(snapshots[id].manifest)
+    for (const digest of Object.values(snapshots[id].objects)) digests.add(digest)
+  }
+  return [...digests].sort()
 }
 
 /** The staging areas of the store (snapshots being written or abandoned). */
@@ -155,9 +180,19 @@ describe('writing a snapshot', () => {
     expect(await sha256Of(await store.get('nightly-1', 'volumes/pgdata.tar.zst'))).toBe(
       source.sha256
     )
-    expect(await filesUnder(store.root)).toEqual(['nightly-1/volumes/pgdata.tar.zst'])
+    const data = `sha256:${source.sha256}`
+    expect(await layout()).toEqual({
+      objects: { 'nightly-1': { 'volumes/pgdata.tar.zst': data } },
+      blobs: await blobsOf('nightly-1')
+    })
+    expect(await layoutBlobs(store.root)).toHaveLength(3)
+    expect(sha256(await readFile(blobFile(store.root, data)))).toBe(data)
+    expect(await filesUnder(store.root)).toEqual([
+      ...(await blobsOf('nightly-1')).map(digest => `blobs/sha256/${digest.slice(7)}`),
+      'index.json',
+      'oci-layout'
+    ])
     expect(await staged()).toEqual([])
-    expect(snapshotDirectory(store.root, 'nightly-1')).toBe(join(store.root, 'nightly-1'))
   })
 
   test('accepts string chunks and an empty stream', async () => {
@@ -182,6 +217,7 @@ describe('writing a snapshot', () => {
     await writer.put('volumes/a.tar', Readable.from(['a']))
     await writer.put('manifest.json', Readable.from([manifestWith('2025-01-01T00:00:00Z')]))
     expect(existsSync(join(store.root, 's'))).toBe(false)
+    expect(await layoutSnapshots(store.root)).toEqual({})
     expect(await store.has('s', 'volumes/a.tar')).toBe(false)
     await expect(store.get('s', 'volumes/a.tar')).rejects.toThrow(StoreError)
     expect(await store.list()).toEqual([])
@@ -198,16 +234,20 @@ describe('writing a snapshot', () => {
     const done = writer.put('volumes/slow.tar', data)
     data.write(randomBytes(MiB))
     const [area] = await staged()
-    const partial = join(store.root, '.staging', area, 'volumes', 'slow.tar.partial')
-    for (let tries = 0; !existsSync(partial) && tries < 200; tries++) {
+    const partials = async () =>
+      (await readdir(join(store.root, '.staging', area))).filter(name => name.endsWith('.partial'))
+    for (let tries = 0; (await partials()).length === 0 && tries < 200; tries++) {
       await new Promise(resolve => setTimeout(resolve, 5))
     }
-    expect(existsSync(partial)).toBe(true)
-    expect(existsSync(join(store.root, '.staging', area, 'volumes', 'slow.tar'))).toBe(false)
-    data.end(randomBytes(MiB))
+    expect(await partials()).toHaveLength(1)
+    expect(await layoutBlobs(store.root)).toEqual([])
+    expect(await store.has('s', 'volumes/slow.tar')).toBe(false)
+    const last = randomBytes(MiB)
+    data.end(last)
     expect(await done).toBe(2 * MiB)
+    expect(await partials()).toEqual([])
     await writer.publish({ replace: false })
-    expect(await filesUnder(store.root)).toEqual(['s/volumes/slow.tar'])
+    expect(Object.keys((await layout()).objects.s)).toEqual(['volumes/slow.tar'])
   })
 
   test('a source that fails midway leaves no object and no partial file', async () => {
@@ -215,6 +255,7 @@ describe('writing a snapshot', () => {
     const failure = new Error('engine closed the archive stream')
     await expect(writer.put('volumes/broken.tar', failingSource(3, failure))).rejects.toBe(failure)
     expect(await filesUnder(join(store.root, '.staging'))).toEqual([])
+    expect(await layoutBlobs(store.root)).toEqual([])
   })
 
   test('a failed replacement keeps the previous object', async () => {
@@ -224,7 +265,10 @@ describe('writing a snapshot', () => {
     await expect(writer.put('obj', failingSource(2, new Error('boom')))).rejects.toThrow('boom')
     await writer.publish({ replace: false })
     expect(await sha256Of(await store.get('s', 'obj'))).toBe(first.sha256)
-    expect(await filesUnder(store.root)).toEqual(['s/obj'])
+    expect(await layout()).toEqual({
+      objects: { s: { obj: `sha256:${first.sha256}` } },
+      blobs: await blobsOf('s')
+    })
   })
 
   test('an object stream (not bytes) is refused and leaves nothing', async () => {
@@ -280,9 +324,14 @@ describe('publishing over an existing snapshot', () => {
   test('with replace the new snapshot takes the id whole and the old one is gone', async () => {
     await publish('keep', { 'manifest.json': 'old manifest', 'volumes/old.tar': 'old data' })
     await publish('keep', { 'manifest.json': 'new manifest', 'volumes/new.tar': 'new' }, true)
-    expect(await filesUnder(store.root)).toEqual(['keep/manifest.json', 'keep/volumes/new.tar'])
+    expect(await layout()).toEqual({
+      objects: {
+        keep: { 'manifest.json': sha256('new manifest'), 'volumes/new.tar': sha256('new') }
+      },
+      // The old snapshot's blobs went with it.
+      blobs: await blobsOf('keep')
+    })
     expect(await textOf('keep', 'manifest.json')).toBe('new manifest')
-    expect(await readdir(join(store.root, '.replaced'))).toEqual([])
   })
 
   test('with replace, a failure to move the new one in puts the old one back', async () => {
@@ -290,13 +339,13 @@ describe('publishing over an existing snapshot', () => {
     const before = await snapshotBytes('keep')
     const writer = await store.begin('keep')
     await writer.put('manifest.json', Readable.from(['new manifest']))
-    // The staged snapshot vanishes (a full disk, a hostile hand): its rename fails.
+    // What was staged vanishes (a hostile hand, a mistaken cleanup): publishing must fail.
     await rm(join(store.root, '.staging'), { recursive: true })
     await expect(writer.publish({ replace: true })).rejects.toThrow(
       `cannot publish snapshot keep in directory ${store.root}`
     )
     expect(await snapshotBytes('keep')).toEqual(before)
-    expect(await readdir(join(store.root, '.replaced'))).toEqual([])
+    expect(await textOf('keep', 'manifest.json')).toBe('old manifest')
   })
 
   test('with replace, a snapshot a live process holds is left as it is', async () => {
@@ -392,7 +441,8 @@ describe('names', () => {
       await expect(store.delete(id)).rejects.toThrow(`Invalid snapshot id '${id}'`)
       await expect(store.hold(id)).rejects.toThrow(`Invalid snapshot id '${id}'`)
       await expect(store.discardStaged(id, processOwner)).rejects.toThrow(InvalidSettingsError)
-      expect(() => snapshotDirectory(store.root, id)).toThrow(InvalidSettingsError)
+      await expect(store.get(id, 'manifest.json')).rejects.toThrow(InvalidSettingsError)
+      await expect(store.has(id, 'manifest.json')).rejects.toThrow(InvalidSettingsError)
       expect(await readdir(store.root)).toEqual([])
     }
   )
@@ -404,11 +454,13 @@ describe('list', () => {
       'volumes/a.tar': Buffer.alloc(1000),
       'manifest.json': manifestWith('2025-01-01T00:00:00Z')
     })
+    const before = Date.now()
     await publish('new', {
       'volumes/a.tar': Buffer.alloc(300),
       'images/deep/b.tar': Buffer.alloc(200),
       'manifest.json': '{ not json'
     })
+    const after = Date.now()
     // Interrupted, as an older version left it: no manifest.
     await mkdir(join(store.root, 'interrupted'))
     await writeFile(join(store.root, 'interrupted', 'a.tar'), Buffer.alloc(50))
@@ -423,12 +475,13 @@ describe('list', () => {
     const listed = await store.list()
     const byId = Object.fromEntries(listed.map(snapshot => [snapshot.snapshotId, snapshot]))
     expect(Object.keys(byId).sort()).toEqual(['interrupted', 'new', 'old'])
-    expect(byId.new).toEqual({
+    expect(byId.new).toMatchObject({
       snapshotId: 'new',
       hasManifest: true,
-      modifiedAt: (await stat(join(store.root, 'new'))).mtime,
       bytes: 500 + '{ not json'.length
     })
+    expect(byId.new.modifiedAt.getTime()).toBeGreaterThanOrEqual(before)
+    expect(byId.new.modifiedAt.getTime()).toBeLessThanOrEqual(after)
     expect(byId.interrupted).toEqual({
       snapshotId: 'interrupted',
       hasManifest: false,
@@ -459,7 +512,10 @@ describe('delete and hold', () => {
     expect(await store.delete('drop')).toBe('deleted')
     expect((await store.list()).map(snapshot => snapshot.snapshotId)).toEqual(['keep'])
     expect(await store.has('drop', 'volumes/a.tar')).toBe(false)
-    expect(await filesUnder(store.root)).toEqual(['keep/manifest.json'])
+    expect(await layout()).toEqual({
+      objects: { keep: { 'manifest.json': sha256(manifestWith('2025-01-01T00:00:00Z')) } },
+      blobs: await blobsOf('keep')
+    })
   })
 
   test('deleting a snapshot that is not there does nothing', async () => {
@@ -476,7 +532,7 @@ describe('delete and hold', () => {
     expect(await textOf('keep', 'manifest.json')).toBe('m')
     await second.release()
     expect(await store.delete('keep')).toBe('deleted')
-    expect(await filesUnder(store.root)).toEqual([])
+    expect(await layout()).toEqual({ objects: {}, blobs: [] })
   })
 
   test("a dead process's hold is ignored, and removed with the snapshot", async () => {

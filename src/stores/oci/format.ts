@@ -16,6 +16,8 @@ export const TITLE_ANNOTATION = 'org.opencontainers.image.title'
 /** Names a manifest in an image layout's index.json: the snapshot id. */
 export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name'
 export const CREATED_ANNOTATION = 'org.opencontainers.image.created'
+/** Registries cap a manifest at 4 MiB: a larger one is not a manifest anyone wrote. */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 
 /** The empty config artifacts carry: `{}`. */
 export const EMPTY_CONFIG: Descriptor = {
@@ -34,6 +36,8 @@ export interface Descriptor {
   /** `sha256:<64 hex>` */
   digest: string
   size: number
+  /** What an artifact's manifest says it is (an index entry may repeat it). */
+  artifactType?: string
   annotations?: Record<string, string>
 }
 
@@ -51,6 +55,12 @@ export interface ArtifactManifest {
   objects: ArtifactObject[]
   created?: string
 }
+
+/**
+ * A snapshot the store lists but cannot read whole: its artifact manifest is missing or not one
+ * of ours, or an object's blob is gone. Listing shows it as damaged; prune leaves it alone.
+ */
+export class DamagedSnapshotError extends StoreError {}
 
 const DIGEST = /^sha256:[a-f0-9]{64}$/
 
@@ -101,10 +111,11 @@ export function buildArtifactManifest(
 /**
  * Reads an artifact manifest, checking that it is one of ours and that every layer names an
  * object once with a valid digest. `where` names it in errors (e.g. `snapshot nightly in …`).
+ * Rejects with DamagedSnapshotError (a StoreError) when it cannot.
  */
 export function parseArtifactManifest(bytes: Buffer, where: string): ArtifactManifest {
   const fail = (problem: string) =>
-    new StoreError(
+    new DamagedSnapshotError(
       `The snapshot artifact of ${where} is not one docker-snapshot can read: ${problem}.`
     )
   let parsed: unknown
@@ -141,4 +152,26 @@ export function parseArtifactManifest(bytes: Buffer, where: string): ArtifactMan
     objects,
     ...(typeof created === 'string' ? { created } : {})
   }
+}
+
+/** The error for object `name` of snapshot `snapshotId` that store `where` cannot give. */
+export function missingObject(
+  where: string,
+  snapshotId: string,
+  name: string,
+  why: string
+): StoreError {
+  return new StoreError(`object ${name} of snapshot ${snapshotId} is not in ${where}: ${why}`)
+}
+
+/** The object `name` that a snapshot's artifact lists; a StoreError when it lists none. */
+export function findObject(
+  manifest: ArtifactManifest,
+  where: string,
+  snapshotId: string,
+  name: string
+): ArtifactObject {
+  const object = manifest.objects.find(o => o.name === name)
+  if (!object) throw missingObject(where, snapshotId, name, 'the snapshot does not list it')
+  return object
 }

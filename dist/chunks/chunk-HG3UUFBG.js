@@ -4,41 +4,59 @@ import { fileURLToPath as __dsFileURLToPath } from 'node:url'
 const require = __dsCreateRequire(import.meta.url)
 const __filename = __dsFileURLToPath(import.meta.url)
 const __dirname = __dsDirname(__filename)
-var __create = Object.create;
-var __defProp = Object.defineProperty;
-var __getOwnPropDesc = Object.getOwnPropertyDescriptor;
-var __getOwnPropNames = Object.getOwnPropertyNames;
-var __getProtoOf = Object.getPrototypeOf;
-var __hasOwnProp = Object.prototype.hasOwnProperty;
-var __require = /* @__PURE__ */ ((x) => typeof require !== "undefined" ? require : typeof Proxy !== "undefined" ? new Proxy(x, {
-  get: (a, b) => (typeof require !== "undefined" ? require : a)[b]
-}) : x)(function(x) {
-  if (typeof require !== "undefined") return require.apply(this, arguments);
-  throw Error('Dynamic require of "' + x + '" is not supported');
-});
-var __commonJS = (cb, mod) => function __require2() {
-  try {
-    return mod || (0, cb[__getOwnPropNames(cb)[0]])((mod = { exports: {} }).exports, mod), mod.exports;
-  } catch (e) {
-    throw mod = 0, e;
-  }
-};
-var __copyProps = (to, from, except, desc) => {
-  if (from && typeof from === "object" || typeof from === "function") {
-    for (let key of __getOwnPropNames(from))
-      if (!__hasOwnProp.call(to, key) && key !== except)
-        __defProp(to, key, { get: () => from[key], enumerable: !(desc = __getOwnPropDesc(from, key)) || desc.enumerable });
-  }
-  return to;
-};
-var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(__getProtoOf(mod)) : {}, __copyProps(
-  // If the importer is in node compatibility mode or this is not an ESM
-  // file that has been converted to a CommonJS file using a Babel-
-  // compatible transform (i.e. "__esModule" has not been set), then set
-  // "default" to the CommonJS "module.exports" for node compatibility.
-  isNodeMode || !mod || !mod.__esModule ? __defProp(target, "default", { value: mod, enumerable: true }) : target,
-  mod
-));
+import {
+  require_inherits,
+  require_node,
+  require_string_decoder,
+  require_tar_stream
+} from "./chunk-CVN2UH6F.js";
+import {
+  ARTIFACT_TYPE,
+  ArchiveIntegrityError,
+  BUILTIN_NETWORKS,
+  ConflictError,
+  ContainerHeldError,
+  DamagedSnapshotError,
+  EMPTY_CONFIG,
+  EMPTY_CONFIG_BYTES,
+  ENGINE_NAME,
+  ENGINE_NAME_PATTERN,
+  EngineError,
+  EngineUnavailableError,
+  HealthError,
+  HookError,
+  IMAGE_INDEX_MEDIA_TYPE,
+  IMAGE_MANIFEST_MEDIA_TYPE,
+  InterruptedError,
+  InvalidSettingsError,
+  LAYOUT_CONTENT,
+  LAYOUT_FILE,
+  MANIFEST_FILE,
+  MANIFEST_VERSION,
+  MAX_MANIFEST_BYTES,
+  ManifestError,
+  NotFoundError,
+  REF_NAME_ANNOTATION,
+  RegistryError,
+  SnapshotError,
+  StoreError,
+  __commonJS,
+  __require,
+  __toESM,
+  buildArtifactManifest,
+  describeError,
+  dropSharedNetworkFields,
+  errorMessage,
+  invalidInput,
+  isDigest,
+  isValidObjectName,
+  isValidSnapshotId,
+  parseArtifactManifest,
+  parseManifest,
+  require_src,
+  serializeManifest,
+  shownValue
+} from "./chunk-XLDIIPGN.js";
 
 // node_modules/docker-modem/lib/utils.js
 var require_utils = __commonJS({
@@ -4134,7 +4152,7 @@ var require_bcrypt_pbkdf = __commonJS({
       }
     }
     function bcrypt_pbkdf(pass, passlen, salt, saltlen, key, keylen, rounds) {
-      var sha2pass = new Uint8Array(64), sha2salt = new Uint8Array(64), out = new Uint8Array(BCRYPT_HASHSIZE), tmpout = new Uint8Array(BCRYPT_HASHSIZE), countsalt = new Uint8Array(saltlen + 4), i, j, amt, stride, dest, count2, origkeylen = keylen;
+      var sha2pass = new Uint8Array(64), sha2salt = new Uint8Array(64), out = new Uint8Array(BCRYPT_HASHSIZE), tmpout = new Uint8Array(BCRYPT_HASHSIZE), countsalt = new Uint8Array(saltlen + 4), i, j, amt, stride, dest, count, origkeylen = keylen;
       if (rounds < 1)
         return -1;
       if (passlen === 0 || saltlen === 0 || keylen === 0 || keylen > out.byteLength * out.byteLength || saltlen > 1 << 20)
@@ -4144,11 +4162,11 @@ var require_bcrypt_pbkdf = __commonJS({
       for (i = 0; i < saltlen; i++)
         countsalt[i] = salt[i];
       crypto_hash_sha512(sha2pass, pass, passlen);
-      for (count2 = 1; keylen > 0; count2++) {
-        countsalt[saltlen + 0] = count2 >>> 24;
-        countsalt[saltlen + 1] = count2 >>> 16;
-        countsalt[saltlen + 2] = count2 >>> 8;
-        countsalt[saltlen + 3] = count2;
+      for (count = 1; keylen > 0; count++) {
+        countsalt[saltlen + 0] = count >>> 24;
+        countsalt[saltlen + 1] = count >>> 16;
+        countsalt[saltlen + 2] = count >>> 8;
+        countsalt[saltlen + 3] = count;
         crypto_hash_sha512(sha2salt, countsalt, saltlen + 4);
         bcrypt_hash(sha2pass, sha2salt, tmpout);
         for (i = out.byteLength; i--; )
@@ -4161,7 +4179,7 @@ var require_bcrypt_pbkdf = __commonJS({
         }
         amt = Math.min(amt, keylen);
         for (i = 0; i < amt; i++) {
-          dest = i * stride + (count2 - 1);
+          dest = i * stride + (count - 1);
           if (dest >= origkeylen)
             break;
           key[dest] = out[i];
@@ -4665,10 +4683,10 @@ var require_utils2 = __commonJS({
             return !!buffer[pos++];
         },
         readList: () => {
-          const list2 = self2.readString(true);
-          if (list2 === void 0)
+          const list3 = self2.readString(true);
+          if (list3 === void 0)
             return;
-          return list2 ? list2.split(",") : [];
+          return list3 ? list3.split(",") : [];
         },
         readString: (dest, maxLen) => {
           if (typeof dest === "number") {
@@ -6627,7 +6645,7 @@ var require_crypto = __commonJS({
       MAC_INFO,
       bindingAvailable: !!binding,
       init: (() => {
-        return new Promise(async (resolve2, reject) => {
+        return new Promise(async (resolve3, reject) => {
           try {
             POLY1305_WASM_MODULE = await require_poly1305()();
             POLY1305_RESULT_MALLOC = POLY1305_WASM_MODULE._malloc(16);
@@ -6639,7 +6657,7 @@ var require_crypto = __commonJS({
           } catch (ex) {
             return reject(ex);
           }
-          resolve2();
+          resolve3();
         });
       })(),
       NullCipher,
@@ -6657,7 +6675,7 @@ var require_keyParser = __commonJS({
     var {
       createDecipheriv,
       createECDH,
-      createHash: createHash5,
+      createHash: createHash7,
       createHmac: createHmac2,
       createSign,
       createVerify,
@@ -7345,11 +7363,11 @@ ${formatted}-----END ${type} KEY-----`;
                 );
               }
               const ivSlice = bufferSlice(cipherIV, 0, 8);
-              let cipherKey = createHash5("md5").update(passphrase).update(ivSlice).digest();
+              let cipherKey = createHash7("md5").update(passphrase).update(ivSlice).digest();
               while (cipherKey.length < encInfo.keyLen) {
                 cipherKey = combineBuffers(
                   cipherKey,
-                  createHash5("md5").update(cipherKey).update(passphrase).update(ivSlice).digest()
+                  createHash7("md5").update(cipherKey).update(passphrase).update(ivSlice).digest()
                 );
               }
               if (cipherKey.length > encInfo.keyLen)
@@ -7514,8 +7532,8 @@ ${formatted}-----END ${type} KEY-----`;
         if (encrypted) {
           const encInfo = CIPHER_INFO[cipherName];
           let cipherKey = combineBuffers(
-            createHash5("sha1").update(PPK_PP1).update(passphrase).digest(),
-            createHash5("sha1").update(PPK_PP2).update(passphrase).digest()
+            createHash7("sha1").update(PPK_PP1).update(passphrase).digest(),
+            createHash7("sha1").update(PPK_PP2).update(passphrase).digest()
           );
           if (cipherKey.length > encInfo.keyLen)
             cipherKey = bufferSlice(cipherKey, 0, encInfo.keyLen);
@@ -7555,7 +7573,7 @@ ${formatted}-----END ${type} KEY-----`;
           passphrase = EMPTY_PASSPHRASE;
         const calcMAC = createHmac2(
           "sha1",
-          createHash5("sha1").update("putty-private-key-file-mac-key").update(passphrase).digest()
+          createHash7("sha1").update("putty-private-key-file-mac-key").update(passphrase).digest()
         ).update(macData).digest("hex");
         if (calcMAC !== mac) {
           if (encrypted) {
@@ -7897,9 +7915,9 @@ var require_agent = __commonJS({
     "use strict";
     var { Socket } = __require("net");
     var { Duplex: Duplex2 } = __require("stream");
-    var { resolve: resolve2 } = __require("path");
-    var { readFile: readFile3 } = __require("fs");
-    var { execFile: execFile2, spawn: spawn2 } = __require("child_process");
+    var { resolve: resolve3 } = __require("path");
+    var { readFile: readFile6 } = __require("fs");
+    var { execFile: execFile2, spawn: spawn3 } = __require("child_process");
     var { isParsedKey, parseKey } = require_keyParser();
     var {
       makeBufferParser,
@@ -8033,7 +8051,7 @@ var require_agent = __commonJS({
       const RET_ERR_BINSTDIN = 13;
       const RET_ERR_BINSTDOUT = 14;
       const RET_ERR_BADLEN = 15;
-      const EXEPATH = resolve2(__dirname, "..", "util/pagent.exe");
+      const EXEPATH = resolve3(__dirname, "..", "util/pagent.exe");
       const ERROR = {
         [RET_ERR_BADARGS]: new Error("Invalid pagent.exe arguments"),
         [RET_ERR_UNAVAILABLE]: new Error("Pageant is not running"),
@@ -8076,7 +8094,7 @@ var require_agent = __commonJS({
             return cb(new Error("Unexpected multiple agent requests"));
           this.buffer = null;
           let error;
-          const proc = this.proc = spawn2(EXEPATH, [data.length]);
+          const proc = this.proc = spawn3(EXEPATH, [data.length]);
           proc.stdout.on("data", (data2) => {
             this.push(data2);
           });
@@ -8116,7 +8134,7 @@ var require_agent = __commonJS({
           cb = once(cb);
           let socketPath = this.socketPath;
           let triedCygpath = false;
-          readFile3(socketPath, function readCygsocket(err, data) {
+          readFile6(socketPath, function readCygsocket(err, data) {
             if (err) {
               if (triedCygpath)
                 return cb(new Error("Invalid cygwin unix socket path"));
@@ -8125,7 +8143,7 @@ var require_agent = __commonJS({
                   return cb(new Error("Invalid cygwin unix socket path"));
                 triedCygpath = true;
                 socketPath = stdout.toString().replace(/[\r\n]/g, "");
-                readFile3(socketPath, readCygsocket);
+                readFile6(socketPath, readCygsocket);
               });
               return;
             }
@@ -8199,11 +8217,11 @@ var require_agent = __commonJS({
       };
     })();
     var WINDOWS_PIPE_REGEX = /^[/\\][/\\]\.[/\\]pipe[/\\].+/;
-    function createAgent(path2) {
-      if (process.platform === "win32" && !WINDOWS_PIPE_REGEX.test(path2)) {
-        return path2 === "pageant" ? new PageantAgent() : new CygwinAgent(path2);
+    function createAgent(path4) {
+      if (process.platform === "win32" && !WINDOWS_PIPE_REGEX.test(path4)) {
+        return path4 === "pageant" ? new PageantAgent() : new CygwinAgent(path4);
       }
-      return new OpenSSHAgent(path2);
+      return new OpenSSHAgent(path4);
     }
     var AgentProtocol = (() => {
       const SSH_AGENTC_REQUEST_IDENTITIES = 11;
@@ -8741,9 +8759,9 @@ var require_zlib = __commonJS({
     function processCallback() {
       throw new Error("Should not get here");
     }
-    function zlibOnError(message2, errno, code) {
+    function zlibOnError(message, errno, code) {
       const self2 = this._owner;
-      const error = new Error(message2);
+      const error = new Error(message);
       error.errno = errno;
       error.code = code;
       self2._err = error;
@@ -9691,9 +9709,9 @@ var require_handlers_misc = __commonJS({
                 if (coreDumped === void 0)
                   signal = void 0;
               }
-              const errorMessage3 = bufferParser.readString(true);
+              const errorMessage2 = bufferParser.readString(true);
               if (bufferParser.skipString() !== void 0)
-                data = { signal, coreDumped, errorMessage: errorMessage3 };
+                data = { signal, coreDumped, errorMessage: errorMessage2 };
               self2._debug && self2._debug(
                 `Inbound: CHANNEL_REQUEST (r:${recipient}, ${type}: ${signal})`
               );
@@ -9877,7 +9895,7 @@ var require_kex = __commonJS({
       createDiffieHellman,
       createDiffieHellmanGroup,
       createECDH,
-      createHash: createHash5,
+      createHash: createHash7,
       createPublicKey,
       diffieHellman,
       generateKeyPairSync,
@@ -10303,7 +10321,7 @@ var require_kex = __commonJS({
               DISCONNECT_REASON.KEY_EXCHANGE_FAILED
             );
           }
-          const hash = createHash5(this.hashName);
+          const hash = createHash7(this.hashName);
           hashString(hash, isServer ? this._remoteIdentRaw : this._identRaw);
           hashString(hash, isServer ? this._identRaw : this._remoteIdentRaw);
           hashString(hash, isServer ? this._remoteKexinit : this._kexinit);
@@ -11311,9 +11329,9 @@ var require_kex = __commonJS({
     function generateKEXVal(len, hashName, secret, exchangeHash, sessionID, char) {
       let ret;
       if (len) {
-        let digest = createHash5(hashName).update(secret).update(exchangeHash).update(char).update(sessionID).digest();
+        let digest = createHash7(hashName).update(secret).update(exchangeHash).update(char).update(sessionID).digest();
         while (digest.length < len) {
-          const chunk = createHash5(hashName).update(secret).update(exchangeHash).update(digest).digest();
+          const chunk = createHash7(hashName).update(secret).update(exchangeHash).update(digest).digest();
           const extended = Buffer.allocUnsafe(digest.length + chunk.length);
           extended.set(digest, 0);
           extended.set(chunk, digest.length);
@@ -13106,11 +13124,11 @@ var require_node_fs_compat = __commonJS({
       return `of ${thing} ${String(expected)}`;
     }
     exports.ERR_INTERNAL_ASSERTION = class ERR_INTERNAL_ASSERTION extends Error {
-      constructor(message2) {
+      constructor(message) {
         super();
         Error.captureStackTrace(this, ERR_INTERNAL_ASSERTION);
         const suffix = "This is caused by either a bug in ssh2 or incorrect usage of ssh2 internals.\nPlease open an issue with this stack trace at https://github.com/mscdex/ssh2/issues\n";
-        this.message = message2 === void 0 ? suffix : `${message2}
+        this.message = message === void 0 ? suffix : `${message}
 ${suffix}`;
       }
     };
@@ -13179,7 +13197,7 @@ var require_SFTP = __commonJS({
     "use strict";
     var EventEmitter = __require("events");
     var fs = __require("fs");
-    var { constants: constants3 } = fs;
+    var { constants: constants4 } = fs;
     var {
       Readable: ReadableStream,
       Writable: WritableStream
@@ -13447,17 +13465,17 @@ var require_SFTP = __commonJS({
       // ===========================================================================
       // Client-specific ===========================================================
       // ===========================================================================
-      createReadStream(path2, options) {
+      createReadStream(path4, options) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        return new ReadStream(this, path2, options);
+        return new ReadStream(this, path4, options);
       }
-      createWriteStream(path2, options) {
+      createWriteStream(path4, options) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        return new WriteStream(this, path2, options);
+        return new WriteStream(this, path4, options);
       }
-      open(path2, flags_, attrs, cb) {
+      open(path4, flags_, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         if (typeof attrs === "function") {
@@ -13476,7 +13494,7 @@ var require_SFTP = __commonJS({
           attrsFlags = attrs.flags;
           attrsLen = attrs.nb;
         }
-        const pathLen = Buffer.byteLength(path2);
+        const pathLen = Buffer.byteLength(path4);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen + 4 + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -13484,7 +13502,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path2, p += 4, pathLen);
+        buf.utf8Write(path4, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         writeUInt32BE(buf, attrsFlags, p += 4);
         if (attrsLen) {
@@ -13615,7 +13633,7 @@ var require_SFTP = __commonJS({
           throw new Error("Client-only method called in server mode");
         fastXfer(fs, this, localPath, remotePath, opts, cb);
       }
-      readFile(path2, options, callback_) {
+      readFile(path4, options, callback_) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let callback;
@@ -13688,13 +13706,13 @@ var require_SFTP = __commonJS({
             return callback && callback(er, buffer);
           });
         };
-        this.open(path2, flag, 438, (er, handle_) => {
+        this.open(path4, flag, 438, (er, handle_) => {
           if (er)
             return callback && callback(er);
           handle = handle_;
           const tryStat = (er2, st) => {
             if (er2) {
-              this.stat(path2, (er_, st_) => {
+              this.stat(path4, (er_, st_) => {
                 if (er_) {
                   return this.close(handle, () => {
                     callback && callback(er2);
@@ -13715,7 +13733,7 @@ var require_SFTP = __commonJS({
           this.fstat(handle, tryStat);
         });
       }
-      writeFile(path2, data, options, callback_) {
+      writeFile(path4, data, options, callback_) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let callback;
@@ -13734,7 +13752,7 @@ var require_SFTP = __commonJS({
         if (options.encoding && !Buffer.isEncoding(options.encoding))
           throw new Error(`Unknown encoding: ${options.encoding}`);
         const flag = options.flag || "w";
-        this.open(path2, flag, options.mode, (openErr, handle) => {
+        this.open(path4, flag, options.mode, (openErr, handle) => {
           if (openErr) {
             callback && callback(openErr);
           } else {
@@ -13743,7 +13761,7 @@ var require_SFTP = __commonJS({
             if (position === null) {
               const tryStat = (er, st) => {
                 if (er) {
-                  this.stat(path2, (er_, st_) => {
+                  this.stat(path4, (er_, st_) => {
                     if (er_) {
                       return this.close(handle, () => {
                         callback && callback(er);
@@ -13762,7 +13780,7 @@ var require_SFTP = __commonJS({
           }
         });
       }
-      appendFile(path2, data, options, callback_) {
+      appendFile(path4, data, options, callback_) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let callback;
@@ -13780,12 +13798,12 @@ var require_SFTP = __commonJS({
           throw new TypeError("Bad arguments");
         if (!options.flag)
           options = Object.assign({ flag: "a" }, options);
-        this.writeFile(path2, data, options, callback);
+        this.writeFile(path4, data, options, callback);
       }
-      exists(path2, cb) {
+      exists(path4, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        this.stat(path2, (err) => {
+        this.stat(path4, (err) => {
           cb && cb(err ? false : true);
         });
       }
@@ -13828,7 +13846,7 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} RENAME`
         );
       }
-      mkdir(path2, attrs, cb) {
+      mkdir(path4, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let flags = 0;
@@ -13842,7 +13860,7 @@ var require_SFTP = __commonJS({
           flags = attrs.flags;
           attrsLen = attrs.nb;
         }
-        const pathLen = Buffer.byteLength(path2);
+        const pathLen = Buffer.byteLength(path4);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -13850,7 +13868,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path2, p += 4, pathLen);
+        buf.utf8Write(path4, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         if (attrsLen) {
           p += 4;
@@ -13866,10 +13884,10 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} MKDIR`
         );
       }
-      rmdir(path2, cb) {
+      rmdir(path4, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path2);
+        const pathLen = Buffer.byteLength(path4);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -13877,7 +13895,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path2, p += 4, pathLen);
+        buf.utf8Write(path4, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
@@ -13902,7 +13920,7 @@ var require_SFTP = __commonJS({
           const reread = (err, handle) => {
             if (err)
               return cb(err);
-            this.readdir(handle, opts, (err2, list2) => {
+            this.readdir(handle, opts, (err2, list3) => {
               const eof = err2 && err2.code === STATUS_CODE.EOF;
               if (err2 && !eof)
                 return this.close(handle, () => cb(err2));
@@ -13913,8 +13931,8 @@ var require_SFTP = __commonJS({
                   cb(void 0, entries);
                 });
               }
-              for (let i = 0; i < list2.length; ++i, ++e)
-                entries[e] = list2[i];
+              for (let i = 0; i < list3.length; ++i, ++e)
+                entries[e] = list3[i];
               reread(void 0, handle);
             });
           };
@@ -13930,16 +13948,16 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, handleLen, p);
         buf.set(where, p += 4);
         this._requests[reqid] = {
-          cb: doFilter ? (err, list2) => {
+          cb: doFilter ? (err, list3) => {
             if (typeof cb !== "function")
               return;
             if (err)
               return cb(err);
-            for (let i = list2.length - 1; i >= 0; --i) {
-              if (list2[i].filename === "." || list2[i].filename === "..")
-                list2.splice(i, 1);
+            for (let i = list3.length - 1; i >= 0; --i) {
+              if (list3[i].filename === "." || list3[i].filename === "..")
+                list3.splice(i, 1);
             }
-            cb(void 0, list2);
+            cb(void 0, list3);
           } : cb
         };
         const isBuffered = sendOrBuffer(this, buf);
@@ -13967,10 +13985,10 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} FSTAT`
         );
       }
-      stat(path2, cb) {
+      stat(path4, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path2);
+        const pathLen = Buffer.byteLength(path4);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -13978,17 +13996,17 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path2, p += 4, pathLen);
+        buf.utf8Write(path4, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} STAT`
         );
       }
-      lstat(path2, cb) {
+      lstat(path4, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path2);
+        const pathLen = Buffer.byteLength(path4);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -13996,17 +14014,17 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path2, p += 4, pathLen);
+        buf.utf8Write(path4, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} LSTAT`
         );
       }
-      opendir(path2, cb) {
+      opendir(path4, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path2);
+        const pathLen = Buffer.byteLength(path4);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14014,14 +14032,14 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path2, p += 4, pathLen);
+        buf.utf8Write(path4, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} OPENDIR`
         );
       }
-      setstat(path2, attrs, cb) {
+      setstat(path4, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let flags = 0;
@@ -14033,7 +14051,7 @@ var require_SFTP = __commonJS({
         } else if (typeof attrs === "function") {
           cb = attrs;
         }
-        const pathLen = Buffer.byteLength(path2);
+        const pathLen = Buffer.byteLength(path4);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14041,7 +14059,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path2, p += 4, pathLen);
+        buf.utf8Write(path4, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         if (attrsLen) {
           p += 4;
@@ -14101,8 +14119,8 @@ var require_SFTP = __commonJS({
           mtime: toUnixTimestamp(mtime)
         }, cb);
       }
-      utimes(path2, atime, mtime, cb) {
-        return this.setstat(path2, {
+      utimes(path4, atime, mtime, cb) {
+        return this.setstat(path4, {
           atime: toUnixTimestamp(atime),
           mtime: toUnixTimestamp(mtime)
         }, cb);
@@ -14113,8 +14131,8 @@ var require_SFTP = __commonJS({
           gid
         }, cb);
       }
-      chown(path2, uid, gid, cb) {
-        return this.setstat(path2, {
+      chown(path4, uid, gid, cb) {
+        return this.setstat(path4, {
           uid,
           gid
         }, cb);
@@ -14124,15 +14142,15 @@ var require_SFTP = __commonJS({
           mode
         }, cb);
       }
-      chmod(path2, mode, cb) {
-        return this.setstat(path2, {
+      chmod(path4, mode, cb) {
+        return this.setstat(path4, {
           mode
         }, cb);
       }
-      readlink(path2, cb) {
+      readlink(path4, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path2);
+        const pathLen = Buffer.byteLength(path4);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14140,7 +14158,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path2, p += 4, pathLen);
+        buf.utf8Write(path4, p += 4, pathLen);
         this._requests[reqid] = {
           cb: (err, names2) => {
             if (typeof cb !== "function")
@@ -14185,10 +14203,10 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} SYMLINK`
         );
       }
-      realpath(path2, cb) {
+      realpath(path4, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path2);
+        const pathLen = Buffer.byteLength(path4);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14196,7 +14214,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path2, p += 4, pathLen);
+        buf.utf8Write(path4, p += 4, pathLen);
         this._requests[reqid] = {
           cb: (err, names2) => {
             if (typeof cb !== "function")
@@ -14241,13 +14259,13 @@ var require_SFTP = __commonJS({
           this._debug(`SFTP: Outbound: ${which} posix-rename@openssh.com`);
         }
       }
-      ext_openssh_statvfs(path2, cb) {
+      ext_openssh_statvfs(path4, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         const ext = this._extensions["statvfs@openssh.com"];
         if (!ext || ext !== "2")
           throw new Error("Server does not support this extended request");
-        const pathLen = Buffer.byteLength(path2);
+        const pathLen = Buffer.byteLength(path4);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + 19 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14257,7 +14275,7 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, 19, p);
         buf.utf8Write("statvfs@openssh.com", p += 4, 19);
         writeUInt32BE(buf, pathLen, p += 19);
-        buf.utf8Write(path2, p += 4, pathLen);
+        buf.utf8Write(path4, p += 4, pathLen);
         this._requests[reqid] = { extended: "statvfs@openssh.com", cb };
         const isBuffered = sendOrBuffer(this, buf);
         if (this._debug) {
@@ -14343,7 +14361,7 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} fsync@openssh.com`
         );
       }
-      ext_openssh_lsetstat(path2, attrs, cb) {
+      ext_openssh_lsetstat(path4, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         const ext = this._extensions["lsetstat@openssh.com"];
@@ -14358,7 +14376,7 @@ var require_SFTP = __commonJS({
         } else if (typeof attrs === "function") {
           cb = attrs;
         }
-        const pathLen = Buffer.byteLength(path2);
+        const pathLen = Buffer.byteLength(path4);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + 20 + 4 + pathLen + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14368,7 +14386,7 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, 20, p);
         buf.utf8Write("lsetstat@openssh.com", p += 4, 20);
         writeUInt32BE(buf, pathLen, p += 20);
-        buf.utf8Write(path2, p += 4, pathLen);
+        buf.utf8Write(path4, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         if (attrsLen) {
           p += 4;
@@ -14385,13 +14403,13 @@ var require_SFTP = __commonJS({
           this._debug(`SFTP: Outbound: ${status} lsetstat@openssh.com`);
         }
       }
-      ext_openssh_expandPath(path2, cb) {
+      ext_openssh_expandPath(path4, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         const ext = this._extensions["expand-path@openssh.com"];
         if (ext !== "1")
           throw new Error("Server does not support this extended request");
-        const pathLen = Buffer.byteLength(path2);
+        const pathLen = Buffer.byteLength(path4);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + 23 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14401,7 +14419,7 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, 23, p);
         buf.utf8Write("expand-path@openssh.com", p += 4, 23);
         writeUInt32BE(buf, pathLen, p += 20);
-        buf.utf8Write(path2, p += 4, pathLen);
+        buf.utf8Write(path4, p += 4, pathLen);
         this._requests[reqid] = {
           cb: (err, names2) => {
             if (typeof cb !== "function")
@@ -14594,13 +14612,13 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} HANDLE`
         );
       }
-      status(reqid, code, message2) {
+      status(reqid, code, message) {
         if (!this.server)
           throw new Error("Server-only method called in client mode");
         if (!VALID_STATUS_CODES.has(code))
           throw new Error(`Bad status code: ${code}`);
-        message2 || (message2 = "");
-        const msgLen = Buffer.byteLength(message2);
+        message || (message = "");
+        const msgLen = Buffer.byteLength(message);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + 4 + msgLen + 4);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14610,7 +14628,7 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, msgLen, p += 4);
         p += 4;
         if (msgLen) {
-          buf.utf8Write(message2, p, msgLen);
+          buf.utf8Write(message, p, msgLen);
           p += msgLen;
         }
         writeUInt32BE(buf, 0, p);
@@ -14658,11 +14676,11 @@ var require_SFTP = __commonJS({
             throw new Error("names is not an object or array");
           names2 = [names2];
         }
-        const count2 = names2.length;
+        const count = names2.length;
         let namesLen = 0;
         let nameAttrs;
         const attrs = [];
-        for (let i = 0; i < count2; ++i) {
+        for (let i = 0; i < count; ++i) {
           const name = names2[i];
           const filename = !name || !name.filename || typeof name.filename !== "string" ? "" : name.filename;
           namesLen += 4 + Buffer.byteLength(filename);
@@ -14692,9 +14710,9 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, buf.length - 4, 0);
         buf[4] = RESPONSE.NAME;
         writeUInt32BE(buf, reqid, 5);
-        writeUInt32BE(buf, count2, p);
+        writeUInt32BE(buf, count, p);
         p += 4;
-        for (let i = 0; i < count2; ++i) {
+        for (let i = 0; i < count; ++i) {
           const name = names2[i];
           {
             const filename = !name || !name.filename || typeof name.filename !== "string" ? "" : name.filename;
@@ -15034,25 +15052,25 @@ var require_SFTP = __commonJS({
         this.extended = initial && initial.extended;
       }
       isDirectory() {
-        return (this.mode & constants3.S_IFMT) === constants3.S_IFDIR;
+        return (this.mode & constants4.S_IFMT) === constants4.S_IFDIR;
       }
       isFile() {
-        return (this.mode & constants3.S_IFMT) === constants3.S_IFREG;
+        return (this.mode & constants4.S_IFMT) === constants4.S_IFREG;
       }
       isBlockDevice() {
-        return (this.mode & constants3.S_IFMT) === constants3.S_IFBLK;
+        return (this.mode & constants4.S_IFMT) === constants4.S_IFBLK;
       }
       isCharacterDevice() {
-        return (this.mode & constants3.S_IFMT) === constants3.S_IFCHR;
+        return (this.mode & constants4.S_IFMT) === constants4.S_IFCHR;
       }
       isSymbolicLink() {
-        return (this.mode & constants3.S_IFMT) === constants3.S_IFLNK;
+        return (this.mode & constants4.S_IFMT) === constants4.S_IFLNK;
       }
       isFIFO() {
-        return (this.mode & constants3.S_IFMT) === constants3.S_IFIFO;
+        return (this.mode & constants4.S_IFMT) === constants4.S_IFIFO;
       }
       isSocket() {
-        return (this.mode & constants3.S_IFMT) === constants3.S_IFSOCK;
+        return (this.mode & constants4.S_IFMT) === constants4.S_IFSOCK;
       }
     };
     function attrsToBytes(attrs) {
@@ -15187,11 +15205,11 @@ var require_SFTP = __commonJS({
         attrs.mtime = mtime;
       }
       if (flags & ATTR.EXTENDED) {
-        const count2 = bufferParser.readUInt32BE();
-        if (count2 === void 0)
+        const count = bufferParser.readUInt32BE();
+        if (count === void 0)
           return;
         const extended = {};
-        for (let i = 0; i < count2; ++i) {
+        for (let i = 0; i < count; ++i) {
           const type = bufferParser.readString(true);
           const data = bufferParser.readString();
           if (data === void 0)
@@ -15442,10 +15460,10 @@ var require_SFTP = __commonJS({
           req = sftp._requests[reqID];
           delete sftp._requests[reqID];
         }
-        const count2 = bufferParser.readUInt32BE();
-        if (count2 !== void 0) {
+        const count = bufferParser.readUInt32BE();
+        if (count !== void 0) {
           let names2 = [];
-          for (let i = 0; i < count2; ++i) {
+          for (let i = 0; i < count; ++i) {
             const filename = bufferParser.readString(true);
             const longname = bufferParser.readString(true);
             const attrs = readAttrs(sftp._biOpt);
@@ -15679,12 +15697,12 @@ var require_SFTP = __commonJS({
       [REQUEST.LSTAT]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path2 = bufferParser.readString(true);
+        const path4 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path2 === void 0)
+        if (path4 === void 0)
           return doFatalSFTPError(sftp, "Malformed LSTAT packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received LSTAT (id:${reqID})`);
-        if (!sftp.emit("LSTAT", reqID, path2)) {
+        if (!sftp.emit("LSTAT", reqID, path4)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -15703,13 +15721,13 @@ var require_SFTP = __commonJS({
       [REQUEST.SETSTAT]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path2 = bufferParser.readString(true);
+        const path4 = bufferParser.readString(true);
         const attrs = readAttrs(sftp._biOpt);
         bufferParser.clear();
         if (attrs === void 0)
           return doFatalSFTPError(sftp, "Malformed SETSTAT packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received SETSTAT (id:${reqID})`);
-        if (!sftp.emit("SETSTAT", reqID, path2, attrs)) {
+        if (!sftp.emit("SETSTAT", reqID, path4, attrs)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -15731,12 +15749,12 @@ var require_SFTP = __commonJS({
       [REQUEST.OPENDIR]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path2 = bufferParser.readString(true);
+        const path4 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path2 === void 0)
+        if (path4 === void 0)
           return doFatalSFTPError(sftp, "Malformed OPENDIR packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received OPENDIR (id:${reqID})`);
-        if (!sftp.emit("OPENDIR", reqID, path2)) {
+        if (!sftp.emit("OPENDIR", reqID, path4)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -15755,63 +15773,63 @@ var require_SFTP = __commonJS({
       [REQUEST.REMOVE]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path2 = bufferParser.readString(true);
+        const path4 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path2 === void 0)
+        if (path4 === void 0)
           return doFatalSFTPError(sftp, "Malformed REMOVE packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received REMOVE (id:${reqID})`);
-        if (!sftp.emit("REMOVE", reqID, path2)) {
+        if (!sftp.emit("REMOVE", reqID, path4)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.MKDIR]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path2 = bufferParser.readString(true);
+        const path4 = bufferParser.readString(true);
         const attrs = readAttrs(sftp._biOpt);
         bufferParser.clear();
         if (attrs === void 0)
           return doFatalSFTPError(sftp, "Malformed MKDIR packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received MKDIR (id:${reqID})`);
-        if (!sftp.emit("MKDIR", reqID, path2, attrs)) {
+        if (!sftp.emit("MKDIR", reqID, path4, attrs)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.RMDIR]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path2 = bufferParser.readString(true);
+        const path4 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path2 === void 0)
+        if (path4 === void 0)
           return doFatalSFTPError(sftp, "Malformed RMDIR packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received RMDIR (id:${reqID})`);
-        if (!sftp.emit("RMDIR", reqID, path2)) {
+        if (!sftp.emit("RMDIR", reqID, path4)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.REALPATH]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path2 = bufferParser.readString(true);
+        const path4 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path2 === void 0)
+        if (path4 === void 0)
           return doFatalSFTPError(sftp, "Malformed REALPATH packet");
         sftp._debug && sftp._debug(
           `SFTP: Inbound: Received REALPATH (id:${reqID})`
         );
-        if (!sftp.emit("REALPATH", reqID, path2)) {
+        if (!sftp.emit("REALPATH", reqID, path4)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.STAT]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path2 = bufferParser.readString(true);
+        const path4 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path2 === void 0)
+        if (path4 === void 0)
           return doFatalSFTPError(sftp, "Malformed STAT packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received STAT (id:${reqID})`);
-        if (!sftp.emit("STAT", reqID, path2)) {
+        if (!sftp.emit("STAT", reqID, path4)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -15831,14 +15849,14 @@ var require_SFTP = __commonJS({
       [REQUEST.READLINK]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path2 = bufferParser.readString(true);
+        const path4 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path2 === void 0)
+        if (path4 === void 0)
           return doFatalSFTPError(sftp, "Malformed READLINK packet");
         sftp._debug && sftp._debug(
           `SFTP: Inbound: Received READLINK (id:${reqID})`
         );
-        if (!sftp.emit("READLINK", reqID, path2)) {
+        if (!sftp.emit("READLINK", reqID, path4)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -15909,7 +15927,7 @@ var require_SFTP = __commonJS({
     function roundUpToMultipleOf8(n) {
       return n + 7 & ~7;
     }
-    function ReadStream(sftp, path2, options) {
+    function ReadStream(sftp, path4, options) {
       if (options === void 0)
         options = {};
       else if (typeof options === "string")
@@ -15923,7 +15941,7 @@ var require_SFTP = __commonJS({
       options.emitClose = false;
       options.autoDestroy = false;
       ReadableStream.call(this, options);
-      this.path = path2;
+      this.path = path4;
       this.flags = options.flags === void 0 ? "r" : options.flags;
       this.mode = options.mode === void 0 ? 438 : options.mode;
       this.start = options.start;
@@ -16054,7 +16072,7 @@ var require_SFTP = __commonJS({
       },
       configurable: true
     });
-    function WriteStream(sftp, path2, options) {
+    function WriteStream(sftp, path4, options) {
       if (options === void 0)
         options = {};
       else if (typeof options === "string")
@@ -16066,7 +16084,7 @@ var require_SFTP = __commonJS({
       options.emitClose = false;
       options.autoDestroy = false;
       WritableStream.call(this, options);
-      this.path = path2;
+      this.path = path4;
       this.flags = options.flags === void 0 ? "w" : options.flags;
       this.mode = options.mode === void 0 ? 438 : options.mode;
       this.start = options.start;
@@ -16634,7 +16652,7 @@ var require_utils3 = __commonJS({
       }
       if (typeof algoList === "object" && algoList !== null) {
         const keys = Object.keys(algoList);
-        let list2 = defaultList;
+        let list3 = defaultList;
         for (let i = 0; i < keys.length; ++i) {
           const key = keys[i];
           let val = algoList[key];
@@ -16646,22 +16664,22 @@ var require_utils3 = __commonJS({
                 for (let j = 0; j < val.length; ++j) {
                   const append = val[j];
                   if (typeof append === "string") {
-                    if (!append || list2.indexOf(append) !== -1)
+                    if (!append || list3.indexOf(append) !== -1)
                       continue;
                     if (supportedList.indexOf(append) === -1)
                       throw new Error(`Unsupported algorithm: ${append}`);
-                    if (list2 === defaultList)
-                      list2 = list2.slice();
-                    list2.push(append);
+                    if (list3 === defaultList)
+                      list3 = list3.slice();
+                    list3.push(append);
                   } else if (isRegExp(append)) {
                     for (let k = 0; k < supportedList.length; ++k) {
                       const algo = supportedList[k];
                       if (append.test(algo)) {
-                        if (list2.indexOf(algo) !== -1)
+                        if (list3.indexOf(algo) !== -1)
                           continue;
-                        if (list2 === defaultList)
-                          list2 = list2.slice();
-                        list2.push(algo);
+                        if (list3 === defaultList)
+                          list3 = list3.slice();
+                        list3.push(algo);
                       }
                     }
                   }
@@ -16675,22 +16693,22 @@ var require_utils3 = __commonJS({
                 for (let j = val.length; j >= 0; --j) {
                   const prepend = val[j];
                   if (typeof prepend === "string") {
-                    if (!prepend || list2.indexOf(prepend) !== -1)
+                    if (!prepend || list3.indexOf(prepend) !== -1)
                       continue;
                     if (supportedList.indexOf(prepend) === -1)
                       throw new Error(`Unsupported algorithm: ${prepend}`);
-                    if (list2 === defaultList)
-                      list2 = list2.slice();
-                    list2.unshift(prepend);
+                    if (list3 === defaultList)
+                      list3 = list3.slice();
+                    list3.unshift(prepend);
                   } else if (isRegExp(prepend)) {
                     for (let k = supportedList.length; k >= 0; --k) {
                       const algo = supportedList[k];
                       if (prepend.test(algo)) {
-                        if (list2.indexOf(algo) !== -1)
+                        if (list3.indexOf(algo) !== -1)
                           continue;
-                        if (list2 === defaultList)
-                          list2 = list2.slice();
-                        list2.unshift(algo);
+                        if (list3 === defaultList)
+                          list3 = list3.slice();
+                        list3.unshift(algo);
                       }
                     }
                   }
@@ -16706,18 +16724,18 @@ var require_utils3 = __commonJS({
                   if (typeof search === "string") {
                     if (!search)
                       continue;
-                    const idx = list2.indexOf(search);
+                    const idx = list3.indexOf(search);
                     if (idx === -1)
                       continue;
-                    if (list2 === defaultList)
-                      list2 = list2.slice();
-                    list2.splice(idx, 1);
+                    if (list3 === defaultList)
+                      list3 = list3.slice();
+                    list3.splice(idx, 1);
                   } else if (isRegExp(search)) {
-                    for (let k = 0; k < list2.length; ++k) {
-                      if (search.test(list2[k])) {
-                        if (list2 === defaultList)
-                          list2 = list2.slice();
-                        list2.splice(k, 1);
+                    for (let k = 0; k < list3.length; ++k) {
+                      if (search.test(list3[k])) {
+                        if (list3 === defaultList)
+                          list3 = list3.slice();
+                        list3.splice(k, 1);
                         --k;
                       }
                     }
@@ -16727,7 +16745,7 @@ var require_utils3 = __commonJS({
               break;
           }
         }
-        return list2;
+        return list3;
       }
       return defaultList;
     }
@@ -16748,7 +16766,7 @@ var require_client = __commonJS({
   "node_modules/ssh2/lib/client.js"(exports, module) {
     "use strict";
     var {
-      createHash: createHash5,
+      createHash: createHash7,
       getHashes,
       randomFillSync
     } = __require("crypto");
@@ -16970,7 +16988,7 @@ var require_client = __commonJS({
           }
           hostVerifier = (key, verify) => {
             if (hashAlgo)
-              key = createHash5(hashAlgo).update(key).digest("hex");
+              key = createHash7(hashAlgo).update(key).digest("hex");
             const ret = hashCb(key, verify);
             if (ret !== void 0)
               verify(ret);
@@ -20447,7 +20465,7 @@ var require_buffer_list = __commonJS({
         }
       }, {
         key: "join",
-        value: function join5(s) {
+        value: function join13(s) {
           if (this.length === 0) return "";
           var p = this.head;
           var ret = "" + p.data;
@@ -20659,15 +20677,15 @@ var require_errors2 = __commonJS({
   "node_modules/docker-modem/node_modules/readable-stream/errors.js"(exports, module) {
     "use strict";
     var codes = {};
-    function createErrorType(code, message2, Base) {
+    function createErrorType(code, message, Base) {
       if (!Base) {
         Base = Error;
       }
       function getMessage(arg1, arg2, arg3) {
-        if (typeof message2 === "string") {
-          return message2;
+        if (typeof message === "string") {
+          return message;
         } else {
-          return message2(arg1, arg2, arg3);
+          return message(arg1, arg2, arg3);
         }
       }
       class NodeError extends Base {
@@ -20776,59 +20794,6 @@ var require_state = __commonJS({
     module.exports = {
       getHighWaterMark
     };
-  }
-});
-
-// node_modules/inherits/inherits_browser.js
-var require_inherits_browser = __commonJS({
-  "node_modules/inherits/inherits_browser.js"(exports, module) {
-    if (typeof Object.create === "function") {
-      module.exports = function inherits(ctor, superCtor) {
-        if (superCtor) {
-          ctor.super_ = superCtor;
-          ctor.prototype = Object.create(superCtor.prototype, {
-            constructor: {
-              value: ctor,
-              enumerable: false,
-              writable: true,
-              configurable: true
-            }
-          });
-        }
-      };
-    } else {
-      module.exports = function inherits(ctor, superCtor) {
-        if (superCtor) {
-          ctor.super_ = superCtor;
-          var TempCtor = function() {
-          };
-          TempCtor.prototype = superCtor.prototype;
-          ctor.prototype = new TempCtor();
-          ctor.prototype.constructor = ctor;
-        }
-      };
-    }
-  }
-});
-
-// node_modules/inherits/inherits.js
-var require_inherits = __commonJS({
-  "node_modules/inherits/inherits.js"(exports, module) {
-    try {
-      util = __require("util");
-      if (typeof util.inherits !== "function") throw "";
-      module.exports = util.inherits;
-    } catch (e) {
-      module.exports = require_inherits_browser();
-    }
-    var util;
-  }
-});
-
-// node_modules/util-deprecate/node.js
-var require_node = __commonJS({
-  "node_modules/util-deprecate/node.js"(exports, module) {
-    module.exports = __require("util").deprecate;
   }
 });
 
@@ -21145,13 +21110,13 @@ var require_stream_writable = __commonJS({
         var buffer = new Array(l);
         var holder = state.corkedRequestsFree;
         holder.entry = entry;
-        var count2 = 0;
+        var count = 0;
         var allBuffers = true;
         while (entry) {
-          buffer[count2] = entry;
+          buffer[count] = entry;
           if (!entry.isBuf) allBuffers = false;
           entry = entry.next;
-          count2 += 1;
+          count += 1;
         }
         buffer.allBuffers = allBuffers;
         doWrite(stream, state, true, state.length, buffer, "", holder.finish);
@@ -21313,9 +21278,9 @@ var require_stream_duplex = __commonJS({
       return keys2;
     };
     module.exports = Duplex2;
-    var Readable4 = require_stream_readable();
+    var Readable8 = require_stream_readable();
     var Writable5 = require_stream_writable();
-    require_inherits()(Duplex2, Readable4);
+    require_inherits()(Duplex2, Readable8);
     {
       keys = objectKeys(Writable5.prototype);
       for (v = 0; v < keys.length; v++) {
@@ -21328,7 +21293,7 @@ var require_stream_duplex = __commonJS({
     var v;
     function Duplex2(options) {
       if (!(this instanceof Duplex2)) return new Duplex2(options);
-      Readable4.call(this, options);
+      Readable8.call(this, options);
       Writable5.call(this, options);
       this.allowHalfOpen = true;
       if (options) {
@@ -21393,302 +21358,6 @@ var require_stream_duplex = __commonJS({
         this._writableState.destroyed = value;
       }
     });
-  }
-});
-
-// node_modules/safe-buffer/index.js
-var require_safe_buffer = __commonJS({
-  "node_modules/safe-buffer/index.js"(exports, module) {
-    var buffer = __require("buffer");
-    var Buffer2 = buffer.Buffer;
-    function copyProps(src, dst) {
-      for (var key in src) {
-        dst[key] = src[key];
-      }
-    }
-    if (Buffer2.from && Buffer2.alloc && Buffer2.allocUnsafe && Buffer2.allocUnsafeSlow) {
-      module.exports = buffer;
-    } else {
-      copyProps(buffer, exports);
-      exports.Buffer = SafeBuffer;
-    }
-    function SafeBuffer(arg, encodingOrOffset, length) {
-      return Buffer2(arg, encodingOrOffset, length);
-    }
-    SafeBuffer.prototype = Object.create(Buffer2.prototype);
-    copyProps(Buffer2, SafeBuffer);
-    SafeBuffer.from = function(arg, encodingOrOffset, length) {
-      if (typeof arg === "number") {
-        throw new TypeError("Argument must not be a number");
-      }
-      return Buffer2(arg, encodingOrOffset, length);
-    };
-    SafeBuffer.alloc = function(size, fill, encoding) {
-      if (typeof size !== "number") {
-        throw new TypeError("Argument must be a number");
-      }
-      var buf = Buffer2(size);
-      if (fill !== void 0) {
-        if (typeof encoding === "string") {
-          buf.fill(fill, encoding);
-        } else {
-          buf.fill(fill);
-        }
-      } else {
-        buf.fill(0);
-      }
-      return buf;
-    };
-    SafeBuffer.allocUnsafe = function(size) {
-      if (typeof size !== "number") {
-        throw new TypeError("Argument must be a number");
-      }
-      return Buffer2(size);
-    };
-    SafeBuffer.allocUnsafeSlow = function(size) {
-      if (typeof size !== "number") {
-        throw new TypeError("Argument must be a number");
-      }
-      return buffer.SlowBuffer(size);
-    };
-  }
-});
-
-// node_modules/string_decoder/lib/string_decoder.js
-var require_string_decoder = __commonJS({
-  "node_modules/string_decoder/lib/string_decoder.js"(exports) {
-    "use strict";
-    var Buffer2 = require_safe_buffer().Buffer;
-    var isEncoding = Buffer2.isEncoding || function(encoding) {
-      encoding = "" + encoding;
-      switch (encoding && encoding.toLowerCase()) {
-        case "hex":
-        case "utf8":
-        case "utf-8":
-        case "ascii":
-        case "binary":
-        case "base64":
-        case "ucs2":
-        case "ucs-2":
-        case "utf16le":
-        case "utf-16le":
-        case "raw":
-          return true;
-        default:
-          return false;
-      }
-    };
-    function _normalizeEncoding(enc) {
-      if (!enc) return "utf8";
-      var retried;
-      while (true) {
-        switch (enc) {
-          case "utf8":
-          case "utf-8":
-            return "utf8";
-          case "ucs2":
-          case "ucs-2":
-          case "utf16le":
-          case "utf-16le":
-            return "utf16le";
-          case "latin1":
-          case "binary":
-            return "latin1";
-          case "base64":
-          case "ascii":
-          case "hex":
-            return enc;
-          default:
-            if (retried) return;
-            enc = ("" + enc).toLowerCase();
-            retried = true;
-        }
-      }
-    }
-    function normalizeEncoding(enc) {
-      var nenc = _normalizeEncoding(enc);
-      if (typeof nenc !== "string" && (Buffer2.isEncoding === isEncoding || !isEncoding(enc))) throw new Error("Unknown encoding: " + enc);
-      return nenc || enc;
-    }
-    exports.StringDecoder = StringDecoder;
-    function StringDecoder(encoding) {
-      this.encoding = normalizeEncoding(encoding);
-      var nb;
-      switch (this.encoding) {
-        case "utf16le":
-          this.text = utf16Text;
-          this.end = utf16End;
-          nb = 4;
-          break;
-        case "utf8":
-          this.fillLast = utf8FillLast;
-          nb = 4;
-          break;
-        case "base64":
-          this.text = base64Text;
-          this.end = base64End;
-          nb = 3;
-          break;
-        default:
-          this.write = simpleWrite;
-          this.end = simpleEnd;
-          return;
-      }
-      this.lastNeed = 0;
-      this.lastTotal = 0;
-      this.lastChar = Buffer2.allocUnsafe(nb);
-    }
-    StringDecoder.prototype.write = function(buf) {
-      if (buf.length === 0) return "";
-      var r;
-      var i;
-      if (this.lastNeed) {
-        r = this.fillLast(buf);
-        if (r === void 0) return "";
-        i = this.lastNeed;
-        this.lastNeed = 0;
-      } else {
-        i = 0;
-      }
-      if (i < buf.length) return r ? r + this.text(buf, i) : this.text(buf, i);
-      return r || "";
-    };
-    StringDecoder.prototype.end = utf8End;
-    StringDecoder.prototype.text = utf8Text;
-    StringDecoder.prototype.fillLast = function(buf) {
-      if (this.lastNeed <= buf.length) {
-        buf.copy(this.lastChar, this.lastTotal - this.lastNeed, 0, this.lastNeed);
-        return this.lastChar.toString(this.encoding, 0, this.lastTotal);
-      }
-      buf.copy(this.lastChar, this.lastTotal - this.lastNeed, 0, buf.length);
-      this.lastNeed -= buf.length;
-    };
-    function utf8CheckByte(byte) {
-      if (byte <= 127) return 0;
-      else if (byte >> 5 === 6) return 2;
-      else if (byte >> 4 === 14) return 3;
-      else if (byte >> 3 === 30) return 4;
-      return byte >> 6 === 2 ? -1 : -2;
-    }
-    function utf8CheckIncomplete(self2, buf, i) {
-      var j = buf.length - 1;
-      if (j < i) return 0;
-      var nb = utf8CheckByte(buf[j]);
-      if (nb >= 0) {
-        if (nb > 0) self2.lastNeed = nb - 1;
-        return nb;
-      }
-      if (--j < i || nb === -2) return 0;
-      nb = utf8CheckByte(buf[j]);
-      if (nb >= 0) {
-        if (nb > 0) self2.lastNeed = nb - 2;
-        return nb;
-      }
-      if (--j < i || nb === -2) return 0;
-      nb = utf8CheckByte(buf[j]);
-      if (nb >= 0) {
-        if (nb > 0) {
-          if (nb === 2) nb = 0;
-          else self2.lastNeed = nb - 3;
-        }
-        return nb;
-      }
-      return 0;
-    }
-    function utf8CheckExtraBytes(self2, buf, p) {
-      if ((buf[0] & 192) !== 128) {
-        self2.lastNeed = 0;
-        return "\uFFFD";
-      }
-      if (self2.lastNeed > 1 && buf.length > 1) {
-        if ((buf[1] & 192) !== 128) {
-          self2.lastNeed = 1;
-          return "\uFFFD";
-        }
-        if (self2.lastNeed > 2 && buf.length > 2) {
-          if ((buf[2] & 192) !== 128) {
-            self2.lastNeed = 2;
-            return "\uFFFD";
-          }
-        }
-      }
-    }
-    function utf8FillLast(buf) {
-      var p = this.lastTotal - this.lastNeed;
-      var r = utf8CheckExtraBytes(this, buf, p);
-      if (r !== void 0) return r;
-      if (this.lastNeed <= buf.length) {
-        buf.copy(this.lastChar, p, 0, this.lastNeed);
-        return this.lastChar.toString(this.encoding, 0, this.lastTotal);
-      }
-      buf.copy(this.lastChar, p, 0, buf.length);
-      this.lastNeed -= buf.length;
-    }
-    function utf8Text(buf, i) {
-      var total = utf8CheckIncomplete(this, buf, i);
-      if (!this.lastNeed) return buf.toString("utf8", i);
-      this.lastTotal = total;
-      var end = buf.length - (total - this.lastNeed);
-      buf.copy(this.lastChar, 0, end);
-      return buf.toString("utf8", i, end);
-    }
-    function utf8End(buf) {
-      var r = buf && buf.length ? this.write(buf) : "";
-      if (this.lastNeed) return r + "\uFFFD";
-      return r;
-    }
-    function utf16Text(buf, i) {
-      if ((buf.length - i) % 2 === 0) {
-        var r = buf.toString("utf16le", i);
-        if (r) {
-          var c = r.charCodeAt(r.length - 1);
-          if (c >= 55296 && c <= 56319) {
-            this.lastNeed = 2;
-            this.lastTotal = 4;
-            this.lastChar[0] = buf[buf.length - 2];
-            this.lastChar[1] = buf[buf.length - 1];
-            return r.slice(0, -1);
-          }
-        }
-        return r;
-      }
-      this.lastNeed = 1;
-      this.lastTotal = 2;
-      this.lastChar[0] = buf[buf.length - 1];
-      return buf.toString("utf16le", i, buf.length - 1);
-    }
-    function utf16End(buf) {
-      var r = buf && buf.length ? this.write(buf) : "";
-      if (this.lastNeed) {
-        var end = this.lastTotal - this.lastNeed;
-        return r + this.lastChar.toString("utf16le", 0, end);
-      }
-      return r;
-    }
-    function base64Text(buf, i) {
-      var n = (buf.length - i) % 3;
-      if (n === 0) return buf.toString("base64", i);
-      this.lastNeed = 3 - n;
-      this.lastTotal = 3;
-      if (n === 1) {
-        this.lastChar[0] = buf[buf.length - 1];
-      } else {
-        this.lastChar[0] = buf[buf.length - 2];
-        this.lastChar[1] = buf[buf.length - 1];
-      }
-      return buf.toString("base64", i, buf.length - n);
-    }
-    function base64End(buf) {
-      var r = buf && buf.length ? this.write(buf) : "";
-      if (this.lastNeed) return r + this.lastChar.toString("base64", 0, 3 - this.lastNeed);
-      return r;
-    }
-    function simpleWrite(buf) {
-      return buf.toString(this.encoding);
-    }
-    function simpleEnd(buf) {
-      return buf && buf.length ? this.write(buf) : "";
-    }
   }
 });
 
@@ -21824,14 +21493,14 @@ var require_async_iterator = __commonJS({
       };
     }
     function readAndResolve(iter) {
-      var resolve2 = iter[kLastResolve];
-      if (resolve2 !== null) {
+      var resolve3 = iter[kLastResolve];
+      if (resolve3 !== null) {
         var data = iter[kStream].read();
         if (data !== null) {
           iter[kLastPromise] = null;
           iter[kLastResolve] = null;
           iter[kLastReject] = null;
-          resolve2(createIterResult(data, false));
+          resolve3(createIterResult(data, false));
         }
       }
     }
@@ -21839,13 +21508,13 @@ var require_async_iterator = __commonJS({
       process.nextTick(readAndResolve, iter);
     }
     function wrapForNext(lastPromise, iter) {
-      return function(resolve2, reject) {
+      return function(resolve3, reject) {
         lastPromise.then(function() {
           if (iter[kEnded]) {
-            resolve2(createIterResult(void 0, true));
+            resolve3(createIterResult(void 0, true));
             return;
           }
-          iter[kHandlePromise](resolve2, reject);
+          iter[kHandlePromise](resolve3, reject);
         }, reject);
       };
     }
@@ -21865,12 +21534,12 @@ var require_async_iterator = __commonJS({
           return Promise.resolve(createIterResult(void 0, true));
         }
         if (this[kStream].destroyed) {
-          return new Promise(function(resolve2, reject) {
+          return new Promise(function(resolve3, reject) {
             process.nextTick(function() {
               if (_this[kError]) {
                 reject(_this[kError]);
               } else {
-                resolve2(createIterResult(void 0, true));
+                resolve3(createIterResult(void 0, true));
               }
             });
           });
@@ -21893,13 +21562,13 @@ var require_async_iterator = __commonJS({
       return this;
     }), _defineProperty(_Object$setPrototypeO, "return", function _return() {
       var _this2 = this;
-      return new Promise(function(resolve2, reject) {
+      return new Promise(function(resolve3, reject) {
         _this2[kStream].destroy(null, function(err) {
           if (err) {
             reject(err);
             return;
           }
-          resolve2(createIterResult(void 0, true));
+          resolve3(createIterResult(void 0, true));
         });
       });
     }), _Object$setPrototypeO), AsyncIteratorPrototype);
@@ -21921,15 +21590,15 @@ var require_async_iterator = __commonJS({
         value: stream._readableState.endEmitted,
         writable: true
       }), _defineProperty(_Object$create, kHandlePromise, {
-        value: function value(resolve2, reject) {
+        value: function value(resolve3, reject) {
           var data = iterator[kStream].read();
           if (data) {
             iterator[kLastPromise] = null;
             iterator[kLastResolve] = null;
             iterator[kLastReject] = null;
-            resolve2(createIterResult(data, false));
+            resolve3(createIterResult(data, false));
           } else {
-            iterator[kLastResolve] = resolve2;
+            iterator[kLastResolve] = resolve3;
             iterator[kLastReject] = reject;
           }
         },
@@ -21948,12 +21617,12 @@ var require_async_iterator = __commonJS({
           iterator[kError] = err;
           return;
         }
-        var resolve2 = iterator[kLastResolve];
-        if (resolve2 !== null) {
+        var resolve3 = iterator[kLastResolve];
+        if (resolve3 !== null) {
           iterator[kLastPromise] = null;
           iterator[kLastResolve] = null;
           iterator[kLastReject] = null;
-          resolve2(createIterResult(void 0, true));
+          resolve3(createIterResult(void 0, true));
         }
         iterator[kEnded] = true;
       });
@@ -21968,7 +21637,7 @@ var require_async_iterator = __commonJS({
 var require_from = __commonJS({
   "node_modules/docker-modem/node_modules/readable-stream/lib/internal/streams/from.js"(exports, module) {
     "use strict";
-    function asyncGeneratorStep(gen, resolve2, reject, _next, _throw, key, arg) {
+    function asyncGeneratorStep(gen, resolve3, reject, _next, _throw, key, arg) {
       try {
         var info = gen[key](arg);
         var value = info.value;
@@ -21977,7 +21646,7 @@ var require_from = __commonJS({
         return;
       }
       if (info.done) {
-        resolve2(value);
+        resolve3(value);
       } else {
         Promise.resolve(value).then(_next, _throw);
       }
@@ -21985,13 +21654,13 @@ var require_from = __commonJS({
     function _asyncToGenerator(fn) {
       return function() {
         var self2 = this, args = arguments;
-        return new Promise(function(resolve2, reject) {
+        return new Promise(function(resolve3, reject) {
           var gen = fn.apply(self2, args);
           function _next(value) {
-            asyncGeneratorStep(gen, resolve2, reject, _next, _throw, "next", value);
+            asyncGeneratorStep(gen, resolve3, reject, _next, _throw, "next", value);
           }
           function _throw(err) {
-            asyncGeneratorStep(gen, resolve2, reject, _next, _throw, "throw", err);
+            asyncGeneratorStep(gen, resolve3, reject, _next, _throw, "throw", err);
           }
           _next(void 0);
         });
@@ -22042,14 +21711,14 @@ var require_from = __commonJS({
       return (hint === "string" ? String : Number)(input);
     }
     var ERR_INVALID_ARG_TYPE = require_errors2().codes.ERR_INVALID_ARG_TYPE;
-    function from(Readable4, iterable, opts) {
+    function from(Readable8, iterable, opts) {
       var iterator;
       if (iterable && typeof iterable.next === "function") {
         iterator = iterable;
       } else if (iterable && iterable[Symbol.asyncIterator]) iterator = iterable[Symbol.asyncIterator]();
       else if (iterable && iterable[Symbol.iterator]) iterator = iterable[Symbol.iterator]();
       else throw new ERR_INVALID_ARG_TYPE("iterable", ["Iterable"], iterable);
-      var readable = new Readable4(_objectSpread({
+      var readable = new Readable8(_objectSpread({
         objectMode: true
       }, opts));
       var reading = false;
@@ -22089,9 +21758,9 @@ var require_from = __commonJS({
 var require_stream_readable = __commonJS({
   "node_modules/docker-modem/node_modules/readable-stream/lib/_stream_readable.js"(exports, module) {
     "use strict";
-    module.exports = Readable4;
+    module.exports = Readable8;
     var Duplex2;
-    Readable4.ReadableState = ReadableState;
+    Readable8.ReadableState = ReadableState;
     var EE = __require("events").EventEmitter;
     var EElistenerCount = function EElistenerCount2(emitter, type) {
       return emitter.listeners(type).length;
@@ -22126,7 +21795,7 @@ var require_stream_readable = __commonJS({
     var StringDecoder;
     var createReadableStreamAsyncIterator;
     var from;
-    require_inherits()(Readable4, Stream);
+    require_inherits()(Readable8, Stream);
     var errorOrDestroy = destroyImpl.errorOrDestroy;
     var kProxyEvents = ["error", "close", "destroy", "pause", "resume"];
     function prependListener(emitter, event, fn) {
@@ -22170,9 +21839,9 @@ var require_stream_readable = __commonJS({
         this.encoding = options.encoding;
       }
     }
-    function Readable4(options) {
+    function Readable8(options) {
       Duplex2 = Duplex2 || require_stream_duplex();
-      if (!(this instanceof Readable4)) return new Readable4(options);
+      if (!(this instanceof Readable8)) return new Readable8(options);
       var isDuplex = this instanceof Duplex2;
       this._readableState = new ReadableState(options, this, isDuplex);
       this.readable = true;
@@ -22182,7 +21851,7 @@ var require_stream_readable = __commonJS({
       }
       Stream.call(this);
     }
-    Object.defineProperty(Readable4.prototype, "destroyed", {
+    Object.defineProperty(Readable8.prototype, "destroyed", {
       // making it explicit this property is not enumerable
       // because otherwise some prototype manipulation in
       // userland will fail
@@ -22200,12 +21869,12 @@ var require_stream_readable = __commonJS({
         this._readableState.destroyed = value;
       }
     });
-    Readable4.prototype.destroy = destroyImpl.destroy;
-    Readable4.prototype._undestroy = destroyImpl.undestroy;
-    Readable4.prototype._destroy = function(err, cb) {
+    Readable8.prototype.destroy = destroyImpl.destroy;
+    Readable8.prototype._undestroy = destroyImpl.undestroy;
+    Readable8.prototype._destroy = function(err, cb) {
       cb(err);
     };
-    Readable4.prototype.push = function(chunk, encoding) {
+    Readable8.prototype.push = function(chunk, encoding) {
       var state = this._readableState;
       var skipChunkCheck;
       if (!state.objectMode) {
@@ -22222,7 +21891,7 @@ var require_stream_readable = __commonJS({
       }
       return readableAddChunk(this, chunk, encoding, false, skipChunkCheck);
     };
-    Readable4.prototype.unshift = function(chunk) {
+    Readable8.prototype.unshift = function(chunk) {
       return readableAddChunk(this, chunk, null, true, false);
     };
     function readableAddChunk(stream, chunk, encoding, addToFront, skipChunkCheck) {
@@ -22283,10 +21952,10 @@ var require_stream_readable = __commonJS({
       }
       return er;
     }
-    Readable4.prototype.isPaused = function() {
+    Readable8.prototype.isPaused = function() {
       return this._readableState.flowing === false;
     };
-    Readable4.prototype.setEncoding = function(enc) {
+    Readable8.prototype.setEncoding = function(enc) {
       if (!StringDecoder) StringDecoder = require_string_decoder().StringDecoder;
       var decoder = new StringDecoder(enc);
       this._readableState.decoder = decoder;
@@ -22332,7 +22001,7 @@ var require_stream_readable = __commonJS({
       }
       return state.length;
     }
-    Readable4.prototype.read = function(n) {
+    Readable8.prototype.read = function(n) {
       debug("read", n);
       n = parseInt(n, 10);
       var state = this._readableState;
@@ -22441,10 +22110,10 @@ var require_stream_readable = __commonJS({
       }
       state.readingMore = false;
     }
-    Readable4.prototype._read = function(n) {
+    Readable8.prototype._read = function(n) {
       errorOrDestroy(this, new ERR_METHOD_NOT_IMPLEMENTED("_read()"));
     };
-    Readable4.prototype.pipe = function(dest, pipeOpts) {
+    Readable8.prototype.pipe = function(dest, pipeOpts) {
       var src = this;
       var state = this._readableState;
       switch (state.pipesCount) {
@@ -22547,7 +22216,7 @@ var require_stream_readable = __commonJS({
         }
       };
     }
-    Readable4.prototype.unpipe = function(dest) {
+    Readable8.prototype.unpipe = function(dest) {
       var state = this._readableState;
       var unpipeInfo = {
         hasUnpiped: false
@@ -22581,7 +22250,7 @@ var require_stream_readable = __commonJS({
       dest.emit("unpipe", this, unpipeInfo);
       return this;
     };
-    Readable4.prototype.on = function(ev, fn) {
+    Readable8.prototype.on = function(ev, fn) {
       var res = Stream.prototype.on.call(this, ev, fn);
       var state = this._readableState;
       if (ev === "data") {
@@ -22602,15 +22271,15 @@ var require_stream_readable = __commonJS({
       }
       return res;
     };
-    Readable4.prototype.addListener = Readable4.prototype.on;
-    Readable4.prototype.removeListener = function(ev, fn) {
+    Readable8.prototype.addListener = Readable8.prototype.on;
+    Readable8.prototype.removeListener = function(ev, fn) {
       var res = Stream.prototype.removeListener.call(this, ev, fn);
       if (ev === "readable") {
         process.nextTick(updateReadableListening, this);
       }
       return res;
     };
-    Readable4.prototype.removeAllListeners = function(ev) {
+    Readable8.prototype.removeAllListeners = function(ev) {
       var res = Stream.prototype.removeAllListeners.apply(this, arguments);
       if (ev === "readable" || ev === void 0) {
         process.nextTick(updateReadableListening, this);
@@ -22630,7 +22299,7 @@ var require_stream_readable = __commonJS({
       debug("readable nexttick read 0");
       self2.read(0);
     }
-    Readable4.prototype.resume = function() {
+    Readable8.prototype.resume = function() {
       var state = this._readableState;
       if (!state.flowing) {
         debug("resume");
@@ -22656,7 +22325,7 @@ var require_stream_readable = __commonJS({
       flow(stream);
       if (state.flowing && !state.reading) stream.read(0);
     }
-    Readable4.prototype.pause = function() {
+    Readable8.prototype.pause = function() {
       debug("call pause flowing=%j", this._readableState.flowing);
       if (this._readableState.flowing !== false) {
         debug("pause");
@@ -22671,7 +22340,7 @@ var require_stream_readable = __commonJS({
       debug("flow", state.flowing);
       while (state.flowing && stream.read() !== null) ;
     }
-    Readable4.prototype.wrap = function(stream) {
+    Readable8.prototype.wrap = function(stream) {
       var _this = this;
       var state = this._readableState;
       var paused = false;
@@ -22716,14 +22385,14 @@ var require_stream_readable = __commonJS({
       return this;
     };
     if (typeof Symbol === "function") {
-      Readable4.prototype[Symbol.asyncIterator] = function() {
+      Readable8.prototype[Symbol.asyncIterator] = function() {
         if (createReadableStreamAsyncIterator === void 0) {
           createReadableStreamAsyncIterator = require_async_iterator();
         }
         return createReadableStreamAsyncIterator(this);
       };
     }
-    Object.defineProperty(Readable4.prototype, "readableHighWaterMark", {
+    Object.defineProperty(Readable8.prototype, "readableHighWaterMark", {
       // making it explicit this property is not enumerable
       // because otherwise some prototype manipulation in
       // userland will fail
@@ -22732,7 +22401,7 @@ var require_stream_readable = __commonJS({
         return this._readableState.highWaterMark;
       }
     });
-    Object.defineProperty(Readable4.prototype, "readableBuffer", {
+    Object.defineProperty(Readable8.prototype, "readableBuffer", {
       // making it explicit this property is not enumerable
       // because otherwise some prototype manipulation in
       // userland will fail
@@ -22741,7 +22410,7 @@ var require_stream_readable = __commonJS({
         return this._readableState && this._readableState.buffer;
       }
     });
-    Object.defineProperty(Readable4.prototype, "readableFlowing", {
+    Object.defineProperty(Readable8.prototype, "readableFlowing", {
       // making it explicit this property is not enumerable
       // because otherwise some prototype manipulation in
       // userland will fail
@@ -22755,8 +22424,8 @@ var require_stream_readable = __commonJS({
         }
       }
     });
-    Readable4._fromList = fromList;
-    Object.defineProperty(Readable4.prototype, "readableLength", {
+    Readable8._fromList = fromList;
+    Object.defineProperty(Readable8.prototype, "readableLength", {
       // making it explicit this property is not enumerable
       // because otherwise some prototype manipulation in
       // userland will fail
@@ -22802,11 +22471,11 @@ var require_stream_readable = __commonJS({
       }
     }
     if (typeof Symbol === "function") {
-      Readable4.from = function(iterable, opts) {
+      Readable8.from = function(iterable, opts) {
         if (from === void 0) {
           from = require_from();
         }
-        return from(Readable4, iterable, opts);
+        return from(Readable8, iterable, opts);
       };
     }
     function indexOf(xs, x) {
@@ -23091,769 +22760,6 @@ var require_http_duplex = __commonJS({
   }
 });
 
-// node_modules/ms/index.js
-var require_ms = __commonJS({
-  "node_modules/ms/index.js"(exports, module) {
-    var s = 1e3;
-    var m = s * 60;
-    var h = m * 60;
-    var d = h * 24;
-    var w = d * 7;
-    var y = d * 365.25;
-    module.exports = function(val, options) {
-      options = options || {};
-      var type = typeof val;
-      if (type === "string" && val.length > 0) {
-        return parse(val);
-      } else if (type === "number" && isFinite(val)) {
-        return options.long ? fmtLong(val) : fmtShort(val);
-      }
-      throw new Error(
-        "val is not a non-empty string or a valid number. val=" + JSON.stringify(val)
-      );
-    };
-    function parse(str) {
-      str = String(str);
-      if (str.length > 100) {
-        return;
-      }
-      var match = /^(-?(?:\d+)?\.?\d+) *(milliseconds?|msecs?|ms|seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|w|years?|yrs?|y)?$/i.exec(
-        str
-      );
-      if (!match) {
-        return;
-      }
-      var n = parseFloat(match[1]);
-      var type = (match[2] || "ms").toLowerCase();
-      switch (type) {
-        case "years":
-        case "year":
-        case "yrs":
-        case "yr":
-        case "y":
-          return n * y;
-        case "weeks":
-        case "week":
-        case "w":
-          return n * w;
-        case "days":
-        case "day":
-        case "d":
-          return n * d;
-        case "hours":
-        case "hour":
-        case "hrs":
-        case "hr":
-        case "h":
-          return n * h;
-        case "minutes":
-        case "minute":
-        case "mins":
-        case "min":
-        case "m":
-          return n * m;
-        case "seconds":
-        case "second":
-        case "secs":
-        case "sec":
-        case "s":
-          return n * s;
-        case "milliseconds":
-        case "millisecond":
-        case "msecs":
-        case "msec":
-        case "ms":
-          return n;
-        default:
-          return void 0;
-      }
-    }
-    function fmtShort(ms) {
-      var msAbs = Math.abs(ms);
-      if (msAbs >= d) {
-        return Math.round(ms / d) + "d";
-      }
-      if (msAbs >= h) {
-        return Math.round(ms / h) + "h";
-      }
-      if (msAbs >= m) {
-        return Math.round(ms / m) + "m";
-      }
-      if (msAbs >= s) {
-        return Math.round(ms / s) + "s";
-      }
-      return ms + "ms";
-    }
-    function fmtLong(ms) {
-      var msAbs = Math.abs(ms);
-      if (msAbs >= d) {
-        return plural2(ms, msAbs, d, "day");
-      }
-      if (msAbs >= h) {
-        return plural2(ms, msAbs, h, "hour");
-      }
-      if (msAbs >= m) {
-        return plural2(ms, msAbs, m, "minute");
-      }
-      if (msAbs >= s) {
-        return plural2(ms, msAbs, s, "second");
-      }
-      return ms + " ms";
-    }
-    function plural2(ms, msAbs, n, name) {
-      var isPlural = msAbs >= n * 1.5;
-      return Math.round(ms / n) + " " + name + (isPlural ? "s" : "");
-    }
-  }
-});
-
-// node_modules/debug/src/common.js
-var require_common = __commonJS({
-  "node_modules/debug/src/common.js"(exports, module) {
-    function setup(env) {
-      createDebug.debug = createDebug;
-      createDebug.default = createDebug;
-      createDebug.coerce = coerce;
-      createDebug.disable = disable;
-      createDebug.enable = enable;
-      createDebug.enabled = enabled;
-      createDebug.humanize = require_ms();
-      createDebug.destroy = destroy2;
-      Object.keys(env).forEach((key) => {
-        createDebug[key] = env[key];
-      });
-      createDebug.names = [];
-      createDebug.skips = [];
-      createDebug.formatters = {};
-      function selectColor(namespace) {
-        let hash = 0;
-        for (let i = 0; i < namespace.length; i++) {
-          hash = (hash << 5) - hash + namespace.charCodeAt(i);
-          hash |= 0;
-        }
-        return createDebug.colors[Math.abs(hash) % createDebug.colors.length];
-      }
-      createDebug.selectColor = selectColor;
-      function createDebug(namespace) {
-        let prevTime;
-        let enableOverride = null;
-        let namespacesCache;
-        let enabledCache;
-        function debug(...args) {
-          if (!debug.enabled) {
-            return;
-          }
-          const self2 = debug;
-          const curr = Number(/* @__PURE__ */ new Date());
-          const ms = curr - (prevTime || curr);
-          self2.diff = ms;
-          self2.prev = prevTime;
-          self2.curr = curr;
-          prevTime = curr;
-          args[0] = createDebug.coerce(args[0]);
-          if (typeof args[0] !== "string") {
-            args.unshift("%O");
-          }
-          let index = 0;
-          args[0] = args[0].replace(/%([a-zA-Z%])/g, (match, format) => {
-            if (match === "%%") {
-              return "%";
-            }
-            index++;
-            const formatter = createDebug.formatters[format];
-            if (typeof formatter === "function") {
-              const val = args[index];
-              match = formatter.call(self2, val);
-              args.splice(index, 1);
-              index--;
-            }
-            return match;
-          });
-          createDebug.formatArgs.call(self2, args);
-          const logFn = self2.log || createDebug.log;
-          logFn.apply(self2, args);
-        }
-        debug.namespace = namespace;
-        debug.useColors = createDebug.useColors();
-        debug.color = createDebug.selectColor(namespace);
-        debug.extend = extend;
-        debug.destroy = createDebug.destroy;
-        Object.defineProperty(debug, "enabled", {
-          enumerable: true,
-          configurable: false,
-          get: () => {
-            if (enableOverride !== null) {
-              return enableOverride;
-            }
-            if (namespacesCache !== createDebug.namespaces) {
-              namespacesCache = createDebug.namespaces;
-              enabledCache = createDebug.enabled(namespace);
-            }
-            return enabledCache;
-          },
-          set: (v) => {
-            enableOverride = v;
-          }
-        });
-        if (typeof createDebug.init === "function") {
-          createDebug.init(debug);
-        }
-        return debug;
-      }
-      function extend(namespace, delimiter2) {
-        const newDebug = createDebug(this.namespace + (typeof delimiter2 === "undefined" ? ":" : delimiter2) + namespace);
-        newDebug.log = this.log;
-        return newDebug;
-      }
-      function enable(namespaces) {
-        createDebug.save(namespaces);
-        createDebug.namespaces = namespaces;
-        createDebug.names = [];
-        createDebug.skips = [];
-        const split = (typeof namespaces === "string" ? namespaces : "").trim().replace(/\s+/g, ",").split(",").filter(Boolean);
-        for (const ns of split) {
-          if (ns[0] === "-") {
-            createDebug.skips.push(ns.slice(1));
-          } else {
-            createDebug.names.push(ns);
-          }
-        }
-      }
-      function matchesTemplate(search, template) {
-        let searchIndex = 0;
-        let templateIndex = 0;
-        let starIndex = -1;
-        let matchIndex = 0;
-        while (searchIndex < search.length) {
-          if (templateIndex < template.length && (template[templateIndex] === search[searchIndex] || template[templateIndex] === "*")) {
-            if (template[templateIndex] === "*") {
-              starIndex = templateIndex;
-              matchIndex = searchIndex;
-              templateIndex++;
-            } else {
-              searchIndex++;
-              templateIndex++;
-            }
-          } else if (starIndex !== -1) {
-            templateIndex = starIndex + 1;
-            matchIndex++;
-            searchIndex = matchIndex;
-          } else {
-            return false;
-          }
-        }
-        while (templateIndex < template.length && template[templateIndex] === "*") {
-          templateIndex++;
-        }
-        return templateIndex === template.length;
-      }
-      function disable() {
-        const namespaces = [
-          ...createDebug.names,
-          ...createDebug.skips.map((namespace) => "-" + namespace)
-        ].join(",");
-        createDebug.enable("");
-        return namespaces;
-      }
-      function enabled(name) {
-        for (const skip of createDebug.skips) {
-          if (matchesTemplate(name, skip)) {
-            return false;
-          }
-        }
-        for (const ns of createDebug.names) {
-          if (matchesTemplate(name, ns)) {
-            return true;
-          }
-        }
-        return false;
-      }
-      function coerce(val) {
-        if (val instanceof Error) {
-          return val.stack || val.message;
-        }
-        return val;
-      }
-      function destroy2() {
-        console.warn("Instance method `debug.destroy()` is deprecated and no longer does anything. It will be removed in the next major version of `debug`.");
-      }
-      createDebug.enable(createDebug.load());
-      return createDebug;
-    }
-    module.exports = setup;
-  }
-});
-
-// node_modules/debug/src/browser.js
-var require_browser = __commonJS({
-  "node_modules/debug/src/browser.js"(exports, module) {
-    exports.formatArgs = formatArgs;
-    exports.save = save;
-    exports.load = load;
-    exports.useColors = useColors;
-    exports.storage = localstorage();
-    exports.destroy = /* @__PURE__ */ (() => {
-      let warned = false;
-      return () => {
-        if (!warned) {
-          warned = true;
-          console.warn("Instance method `debug.destroy()` is deprecated and no longer does anything. It will be removed in the next major version of `debug`.");
-        }
-      };
-    })();
-    exports.colors = [
-      "#0000CC",
-      "#0000FF",
-      "#0033CC",
-      "#0033FF",
-      "#0066CC",
-      "#0066FF",
-      "#0099CC",
-      "#0099FF",
-      "#00CC00",
-      "#00CC33",
-      "#00CC66",
-      "#00CC99",
-      "#00CCCC",
-      "#00CCFF",
-      "#3300CC",
-      "#3300FF",
-      "#3333CC",
-      "#3333FF",
-      "#3366CC",
-      "#3366FF",
-      "#3399CC",
-      "#3399FF",
-      "#33CC00",
-      "#33CC33",
-      "#33CC66",
-      "#33CC99",
-      "#33CCCC",
-      "#33CCFF",
-      "#6600CC",
-      "#6600FF",
-      "#6633CC",
-      "#6633FF",
-      "#66CC00",
-      "#66CC33",
-      "#9900CC",
-      "#9900FF",
-      "#9933CC",
-      "#9933FF",
-      "#99CC00",
-      "#99CC33",
-      "#CC0000",
-      "#CC0033",
-      "#CC0066",
-      "#CC0099",
-      "#CC00CC",
-      "#CC00FF",
-      "#CC3300",
-      "#CC3333",
-      "#CC3366",
-      "#CC3399",
-      "#CC33CC",
-      "#CC33FF",
-      "#CC6600",
-      "#CC6633",
-      "#CC9900",
-      "#CC9933",
-      "#CCCC00",
-      "#CCCC33",
-      "#FF0000",
-      "#FF0033",
-      "#FF0066",
-      "#FF0099",
-      "#FF00CC",
-      "#FF00FF",
-      "#FF3300",
-      "#FF3333",
-      "#FF3366",
-      "#FF3399",
-      "#FF33CC",
-      "#FF33FF",
-      "#FF6600",
-      "#FF6633",
-      "#FF9900",
-      "#FF9933",
-      "#FFCC00",
-      "#FFCC33"
-    ];
-    function useColors() {
-      if (typeof window !== "undefined" && window.process && (window.process.type === "renderer" || window.process.__nwjs)) {
-        return true;
-      }
-      if (typeof navigator !== "undefined" && navigator.userAgent && navigator.userAgent.toLowerCase().match(/(edge|trident)\/(\d+)/)) {
-        return false;
-      }
-      let m;
-      return typeof document !== "undefined" && document.documentElement && document.documentElement.style && document.documentElement.style.WebkitAppearance || // Is firebug? http://stackoverflow.com/a/398120/376773
-      typeof window !== "undefined" && window.console && (window.console.firebug || window.console.exception && window.console.table) || // Is firefox >= v31?
-      // https://developer.mozilla.org/en-US/docs/Tools/Web_Console#Styling_messages
-      typeof navigator !== "undefined" && navigator.userAgent && (m = navigator.userAgent.toLowerCase().match(/firefox\/(\d+)/)) && parseInt(m[1], 10) >= 31 || // Double check webkit in userAgent just in case we are in a worker
-      typeof navigator !== "undefined" && navigator.userAgent && navigator.userAgent.toLowerCase().match(/applewebkit\/(\d+)/);
-    }
-    function formatArgs(args) {
-      args[0] = (this.useColors ? "%c" : "") + this.namespace + (this.useColors ? " %c" : " ") + args[0] + (this.useColors ? "%c " : " ") + "+" + module.exports.humanize(this.diff);
-      if (!this.useColors) {
-        return;
-      }
-      const c = "color: " + this.color;
-      args.splice(1, 0, c, "color: inherit");
-      let index = 0;
-      let lastC = 0;
-      args[0].replace(/%[a-zA-Z%]/g, (match) => {
-        if (match === "%%") {
-          return;
-        }
-        index++;
-        if (match === "%c") {
-          lastC = index;
-        }
-      });
-      args.splice(lastC, 0, c);
-    }
-    exports.log = console.debug || console.log || (() => {
-    });
-    function save(namespaces) {
-      try {
-        if (namespaces) {
-          exports.storage.setItem("debug", namespaces);
-        } else {
-          exports.storage.removeItem("debug");
-        }
-      } catch (error) {
-      }
-    }
-    function load() {
-      let r;
-      try {
-        r = exports.storage.getItem("debug") || exports.storage.getItem("DEBUG");
-      } catch (error) {
-      }
-      if (!r && typeof process !== "undefined" && "env" in process) {
-        r = process.env.DEBUG;
-      }
-      return r;
-    }
-    function localstorage() {
-      try {
-        return localStorage;
-      } catch (error) {
-      }
-    }
-    module.exports = require_common()(exports);
-    var { formatters } = module.exports;
-    formatters.j = function(v) {
-      try {
-        return JSON.stringify(v);
-      } catch (error) {
-        return "[UnexpectedJSONParseError]: " + error.message;
-      }
-    };
-  }
-});
-
-// node_modules/has-flag/index.js
-var require_has_flag = __commonJS({
-  "node_modules/has-flag/index.js"(exports, module) {
-    "use strict";
-    module.exports = (flag, argv = process.argv) => {
-      const prefix = flag.startsWith("-") ? "" : flag.length === 1 ? "-" : "--";
-      const position = argv.indexOf(prefix + flag);
-      const terminatorPosition = argv.indexOf("--");
-      return position !== -1 && (terminatorPosition === -1 || position < terminatorPosition);
-    };
-  }
-});
-
-// node_modules/supports-color/index.js
-var require_supports_color = __commonJS({
-  "node_modules/supports-color/index.js"(exports, module) {
-    "use strict";
-    var os2 = __require("os");
-    var tty = __require("tty");
-    var hasFlag = require_has_flag();
-    var { env } = process;
-    var forceColor;
-    if (hasFlag("no-color") || hasFlag("no-colors") || hasFlag("color=false") || hasFlag("color=never")) {
-      forceColor = 0;
-    } else if (hasFlag("color") || hasFlag("colors") || hasFlag("color=true") || hasFlag("color=always")) {
-      forceColor = 1;
-    }
-    if ("FORCE_COLOR" in env) {
-      if (env.FORCE_COLOR === "true") {
-        forceColor = 1;
-      } else if (env.FORCE_COLOR === "false") {
-        forceColor = 0;
-      } else {
-        forceColor = env.FORCE_COLOR.length === 0 ? 1 : Math.min(parseInt(env.FORCE_COLOR, 10), 3);
-      }
-    }
-    function translateLevel(level) {
-      if (level === 0) {
-        return false;
-      }
-      return {
-        level,
-        hasBasic: true,
-        has256: level >= 2,
-        has16m: level >= 3
-      };
-    }
-    function supportsColor(haveStream, streamIsTTY) {
-      if (forceColor === 0) {
-        return 0;
-      }
-      if (hasFlag("color=16m") || hasFlag("color=full") || hasFlag("color=truecolor")) {
-        return 3;
-      }
-      if (hasFlag("color=256")) {
-        return 2;
-      }
-      if (haveStream && !streamIsTTY && forceColor === void 0) {
-        return 0;
-      }
-      const min = forceColor || 0;
-      if (env.TERM === "dumb") {
-        return min;
-      }
-      if (process.platform === "win32") {
-        const osRelease = os2.release().split(".");
-        if (Number(osRelease[0]) >= 10 && Number(osRelease[2]) >= 10586) {
-          return Number(osRelease[2]) >= 14931 ? 3 : 2;
-        }
-        return 1;
-      }
-      if ("CI" in env) {
-        if (["TRAVIS", "CIRCLECI", "APPVEYOR", "GITLAB_CI", "GITHUB_ACTIONS", "BUILDKITE"].some((sign) => sign in env) || env.CI_NAME === "codeship") {
-          return 1;
-        }
-        return min;
-      }
-      if ("TEAMCITY_VERSION" in env) {
-        return /^(9\.(0*[1-9]\d*)\.|\d{2,}\.)/.test(env.TEAMCITY_VERSION) ? 1 : 0;
-      }
-      if (env.COLORTERM === "truecolor") {
-        return 3;
-      }
-      if ("TERM_PROGRAM" in env) {
-        const version = parseInt((env.TERM_PROGRAM_VERSION || "").split(".")[0], 10);
-        switch (env.TERM_PROGRAM) {
-          case "iTerm.app":
-            return version >= 3 ? 3 : 2;
-          case "Apple_Terminal":
-            return 2;
-        }
-      }
-      if (/-256(color)?$/i.test(env.TERM)) {
-        return 2;
-      }
-      if (/^screen|^xterm|^vt100|^vt220|^rxvt|color|ansi|cygwin|linux/i.test(env.TERM)) {
-        return 1;
-      }
-      if ("COLORTERM" in env) {
-        return 1;
-      }
-      return min;
-    }
-    function getSupportLevel(stream) {
-      const level = supportsColor(stream, stream && stream.isTTY);
-      return translateLevel(level);
-    }
-    module.exports = {
-      supportsColor: getSupportLevel,
-      stdout: translateLevel(supportsColor(true, tty.isatty(1))),
-      stderr: translateLevel(supportsColor(true, tty.isatty(2)))
-    };
-  }
-});
-
-// node_modules/debug/src/node.js
-var require_node2 = __commonJS({
-  "node_modules/debug/src/node.js"(exports, module) {
-    var tty = __require("tty");
-    var util = __require("util");
-    exports.init = init;
-    exports.log = log;
-    exports.formatArgs = formatArgs;
-    exports.save = save;
-    exports.load = load;
-    exports.useColors = useColors;
-    exports.destroy = util.deprecate(
-      () => {
-      },
-      "Instance method `debug.destroy()` is deprecated and no longer does anything. It will be removed in the next major version of `debug`."
-    );
-    exports.colors = [6, 2, 3, 4, 5, 1];
-    try {
-      const supportsColor = require_supports_color();
-      if (supportsColor && (supportsColor.stderr || supportsColor).level >= 2) {
-        exports.colors = [
-          20,
-          21,
-          26,
-          27,
-          32,
-          33,
-          38,
-          39,
-          40,
-          41,
-          42,
-          43,
-          44,
-          45,
-          56,
-          57,
-          62,
-          63,
-          68,
-          69,
-          74,
-          75,
-          76,
-          77,
-          78,
-          79,
-          80,
-          81,
-          92,
-          93,
-          98,
-          99,
-          112,
-          113,
-          128,
-          129,
-          134,
-          135,
-          148,
-          149,
-          160,
-          161,
-          162,
-          163,
-          164,
-          165,
-          166,
-          167,
-          168,
-          169,
-          170,
-          171,
-          172,
-          173,
-          178,
-          179,
-          184,
-          185,
-          196,
-          197,
-          198,
-          199,
-          200,
-          201,
-          202,
-          203,
-          204,
-          205,
-          206,
-          207,
-          208,
-          209,
-          214,
-          215,
-          220,
-          221
-        ];
-      }
-    } catch (error) {
-    }
-    exports.inspectOpts = Object.keys(process.env).filter((key) => {
-      return /^debug_/i.test(key);
-    }).reduce((obj, key) => {
-      const prop = key.substring(6).toLowerCase().replace(/_([a-z])/g, (_, k) => {
-        return k.toUpperCase();
-      });
-      let val = process.env[key];
-      if (/^(yes|on|true|enabled)$/i.test(val)) {
-        val = true;
-      } else if (/^(no|off|false|disabled)$/i.test(val)) {
-        val = false;
-      } else if (val === "null") {
-        val = null;
-      } else {
-        val = Number(val);
-      }
-      obj[prop] = val;
-      return obj;
-    }, {});
-    function useColors() {
-      return "colors" in exports.inspectOpts ? Boolean(exports.inspectOpts.colors) : tty.isatty(process.stderr.fd);
-    }
-    function formatArgs(args) {
-      const { namespace: name, useColors: useColors2 } = this;
-      if (useColors2) {
-        const c = this.color;
-        const colorCode = "\x1B[3" + (c < 8 ? c : "8;5;" + c);
-        const prefix = `  ${colorCode};1m${name} \x1B[0m`;
-        args[0] = prefix + args[0].split("\n").join("\n" + prefix);
-        args.push(colorCode + "m+" + module.exports.humanize(this.diff) + "\x1B[0m");
-      } else {
-        args[0] = getDate() + name + " " + args[0];
-      }
-    }
-    function getDate() {
-      if (exports.inspectOpts.hideDate) {
-        return "";
-      }
-      return (/* @__PURE__ */ new Date()).toISOString() + " ";
-    }
-    function log(...args) {
-      return process.stderr.write(util.formatWithOptions(exports.inspectOpts, ...args) + "\n");
-    }
-    function save(namespaces) {
-      if (namespaces) {
-        process.env.DEBUG = namespaces;
-      } else {
-        delete process.env.DEBUG;
-      }
-    }
-    function load() {
-      return process.env.DEBUG;
-    }
-    function init(debug) {
-      debug.inspectOpts = {};
-      const keys = Object.keys(exports.inspectOpts);
-      for (let i = 0; i < keys.length; i++) {
-        debug.inspectOpts[keys[i]] = exports.inspectOpts[keys[i]];
-      }
-    }
-    module.exports = require_common()(exports);
-    var { formatters } = module.exports;
-    formatters.o = function(v) {
-      this.inspectOpts.colors = this.useColors;
-      return util.inspect(v, this.inspectOpts).split("\n").map((str) => str.trim()).join(" ");
-    };
-    formatters.O = function(v) {
-      this.inspectOpts.colors = this.useColors;
-      return util.inspect(v, this.inspectOpts);
-    };
-  }
-});
-
-// node_modules/debug/src/index.js
-var require_src = __commonJS({
-  "node_modules/debug/src/index.js"(exports, module) {
-    if (typeof process === "undefined" || process.type === "renderer" || process.browser === true || process.__nwjs) {
-      module.exports = require_browser();
-    } else {
-      module.exports = require_node2();
-    }
-  }
-});
-
 // node_modules/split-ca/index.js
 var require_split_ca = __commonJS({
   "node_modules/split-ca/index.js"(exports, module) {
@@ -23891,7 +22797,7 @@ var require_modem = __commonJS({
     var querystring = __require("querystring");
     var http = require_http();
     var fs = __require("fs");
-    var path2 = __require("path");
+    var path4 = __require("path");
     var url = __require("url");
     var ssh = require_ssh();
     var HttpDuplex = require_http_duplex();
@@ -23940,9 +22846,9 @@ var require_modem = __commonJS({
         }
         opts.host = host.hostname;
         if (process.env.DOCKER_CERT_PATH) {
-          opts.ca = splitca(path2.join(process.env.DOCKER_CERT_PATH, "ca.pem"));
-          opts.cert = fs.readFileSync(path2.join(process.env.DOCKER_CERT_PATH, "cert.pem"));
-          opts.key = fs.readFileSync(path2.join(process.env.DOCKER_CERT_PATH, "key.pem"));
+          opts.ca = splitca(path4.join(process.env.DOCKER_CERT_PATH, "ca.pem"));
+          opts.cert = fs.readFileSync(path4.join(process.env.DOCKER_CERT_PATH, "cert.pem"));
+          opts.key = fs.readFileSync(path4.join(process.env.DOCKER_CERT_PATH, "key.pem"));
         }
         if (process.env.DOCKER_CLIENT_TIMEOUT) {
           opts.timeout = parseInt(process.env.DOCKER_CLIENT_TIMEOUT, 10);
@@ -23951,11 +22857,11 @@ var require_modem = __commonJS({
       return opts;
     };
     var findDefaultUnixSocket = function() {
-      return new Promise(function(resolve2) {
-        var userDockerSocket = path2.join(os2.homedir(), ".docker", "run", "docker.sock");
+      return new Promise(function(resolve3) {
+        var userDockerSocket = path4.join(os2.homedir(), ".docker", "run", "docker.sock");
         fs.access(userDockerSocket, function(err) {
-          if (err) resolve2("/var/run/docker.sock");
-          else resolve2(userDockerSocket);
+          if (err) resolve3("/var/run/docker.sock");
+          else resolve3(userDockerSocket);
         });
       });
     };
@@ -24046,7 +22952,7 @@ var require_modem = __commonJS({
       }
       if (options.file) {
         if (typeof options.file === "string") {
-          data = fs.createReadStream(path2.resolve(options.file));
+          data = fs.createReadStream(path4.resolve(options.file));
         } else {
           data = options.file;
         }
@@ -24385,7 +23291,7 @@ var require_util = __commonJS({
   "node_modules/dockerode/lib/util.js"(exports, module) {
     var DockerIgnore = require_dockerignore();
     var fs = __require("fs");
-    var path2 = __require("path");
+    var path4 = __require("path");
     var tar = require_tar_fs();
     var zlib2 = __require("zlib");
     var arr = [];
@@ -24437,14 +23343,14 @@ var require_util = __commonJS({
     };
     module.exports.prepareBuildContext = function(file, next) {
       if (file && file.context) {
-        fs.readFile(path2.join(file.context, ".dockerignore"), (err, data) => {
+        fs.readFile(path4.join(file.context, ".dockerignore"), (err, data) => {
           let ignoreFn;
           let filterFn;
           if (!err) {
             const dockerIgnore = DockerIgnore({ ignorecase: false }).add(data.toString());
             filterFn = dockerIgnore.createFilter();
-            ignoreFn = (path3) => {
-              return !filterFn(path3);
+            ignoreFn = (path5) => {
+              return !filterFn(path5);
             };
           }
           const entries = file.src.slice() || [];
@@ -24494,12 +23400,12 @@ var require_exec = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24524,12 +23430,12 @@ var require_exec = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24553,12 +23459,12 @@ var require_exec = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24623,12 +23529,12 @@ var require_container = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24653,12 +23559,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24684,12 +23590,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24713,12 +23619,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24741,12 +23647,12 @@ var require_container = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24770,12 +23676,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24801,12 +23707,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24834,12 +23740,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24863,12 +23769,12 @@ var require_container = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24895,12 +23801,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24925,12 +23831,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24956,12 +23862,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -24988,12 +23894,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(new Exec(self2.modem, data.Id));
+            resolve3(new Exec(self2.modem, data.Id));
           });
         });
       } else {
@@ -25021,12 +23927,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25053,12 +23959,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25084,12 +23990,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25115,12 +24021,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25145,12 +24051,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25177,12 +24083,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, stream) {
             if (err) {
               return reject(err);
             }
-            resolve2(stream);
+            resolve3(stream);
           });
         });
       } else {
@@ -25207,12 +24113,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25239,12 +24145,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25270,12 +24176,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25301,12 +24207,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25332,12 +24238,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25364,12 +24270,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25394,12 +24300,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25428,12 +24334,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25471,12 +24377,12 @@ var require_image = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(opts, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25500,12 +24406,12 @@ var require_image = __commonJS({
         authconfig: args.opts ? args.opts.authconfig : void 0
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(fopts, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25527,12 +24433,12 @@ var require_image = __commonJS({
         }
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(opts, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25554,12 +24460,12 @@ var require_image = __commonJS({
         }
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(opts, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25591,12 +24497,12 @@ var require_image = __commonJS({
       };
       delete optsf.options.authconfig;
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25623,12 +24529,12 @@ var require_image = __commonJS({
         }
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25653,12 +24559,12 @@ var require_image = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25696,12 +24602,12 @@ var require_volume = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25726,12 +24632,12 @@ var require_volume = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25769,12 +24675,12 @@ var require_network = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(opts, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25800,12 +24706,12 @@ var require_network = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25830,12 +24736,12 @@ var require_network = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25860,12 +24766,12 @@ var require_network = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25903,12 +24809,12 @@ var require_service = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25932,12 +24838,12 @@ var require_service = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -25972,12 +24878,12 @@ var require_service = __commonJS({
         options: opts
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26003,12 +24909,12 @@ var require_service = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26047,12 +24953,12 @@ var require_plugin = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26076,12 +24982,12 @@ var require_plugin = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26107,12 +25013,12 @@ var require_plugin = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26144,12 +25050,12 @@ var require_plugin = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26172,12 +25078,12 @@ var require_plugin = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26200,12 +25106,12 @@ var require_plugin = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26229,12 +25135,12 @@ var require_plugin = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26259,12 +25165,12 @@ var require_plugin = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26294,12 +25200,12 @@ var require_plugin = __commonJS({
         options: opts
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26338,12 +25244,12 @@ var require_secret = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26369,12 +25275,12 @@ var require_secret = __commonJS({
         options: opts
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26399,12 +25305,12 @@ var require_secret = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26443,12 +25349,12 @@ var require_config = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26473,12 +25379,12 @@ var require_config = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26504,12 +25410,12 @@ var require_config = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26550,12 +25456,12 @@ var require_task = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26582,12 +25488,12 @@ var require_task = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26601,7 +25507,7 @@ var require_task = __commonJS({
 });
 
 // node_modules/dockerode/lib/node.js
-var require_node3 = __commonJS({
+var require_node2 = __commonJS({
   "node_modules/dockerode/lib/node.js"(exports, module) {
     var util = require_util();
     var Node = function(modem, id) {
@@ -26625,12 +25531,12 @@ var require_node3 = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26657,12 +25563,12 @@ var require_node3 = __commonJS({
         options: opts
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26686,12 +25592,12 @@ var require_node3 = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -26729,7 +25635,7 @@ var require_session = __commonJS({
   "node_modules/dockerode/lib/session.js"(exports, module) {
     var grpc = require_grpc_js();
     var protoLoader = require_proto_loader();
-    var path2 = __require("path");
+    var path4 = __require("path");
     var crypto = __require("crypto");
     function withSession(docker, auth, handler) {
       const sessionId = crypto.randomUUID();
@@ -26756,7 +25662,7 @@ var require_session = __commonJS({
         const injector = server.createConnectionInjector(creds);
         injector.injectConnection(socket);
         const pkg = protoLoader.loadSync(
-          path2.resolve(__dirname, "proto", "auth.proto")
+          path4.resolve(__dirname, "proto", "auth.proto")
         );
         const service = grpc.loadPackageDefinition(pkg);
         server.addService(service.moby.filesync.v1.Auth.service, {
@@ -26796,7 +25702,7 @@ var require_protobufjs = __commonJS({
 var require_buildkit = __commonJS({
   "node_modules/dockerode/lib/buildkit.js"(exports, module) {
     var protobuf = require_protobufjs();
-    var path2 = __require("path");
+    var path4 = __require("path");
     var BUILDKIT_TRACE_ID = "moby.buildkit.trace";
     var BUILDKIT_IMAGE_ID = "moby.image.id";
     var PROTO_TYPE = "moby.buildkit.v1.StatusResponse";
@@ -26806,7 +25712,7 @@ var require_buildkit = __commonJS({
     function loadProto() {
       if (StatusResponse) return StatusResponse;
       var root = protobuf.loadSync(
-        path2.resolve(__dirname, "proto", "buildkit_status.proto")
+        path4.resolve(__dirname, "proto", "buildkit_status.proto")
       );
       StatusResponse = root.lookupType(PROTO_TYPE);
       return StatusResponse;
@@ -26822,8 +25728,8 @@ var require_buildkit = __commonJS({
         };
       }
       var buffer = Buffer.from(base64Data, ENCODING_BASE64);
-      var message2 = StatusResponse2.decode(buffer);
-      return StatusResponse2.toObject(message2, {
+      var message = StatusResponse2.decode(buffer);
+      return StatusResponse2.toObject(message, {
         longs: String,
         enums: String,
         bytes: String,
@@ -26982,7 +25888,7 @@ var require_docker = __commonJS({
     var Secret = require_secret();
     var Config = require_config();
     var Task = require_task();
-    var Node = require_node3();
+    var Node = require_node2();
     var Exec = require_exec();
     var util = require_util();
     var withSession = require_session();
@@ -27023,12 +25929,12 @@ var require_docker = __commonJS({
       };
       delete opts.authconfig;
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(self2.getContainer(data.Id));
+            resolve3(self2.getContainer(data.Id));
           });
         });
       } else {
@@ -27061,12 +25967,12 @@ var require_docker = __commonJS({
         }
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -27094,12 +26000,12 @@ var require_docker = __commonJS({
         }
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -27130,12 +26036,12 @@ var require_docker = __commonJS({
         }
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -27158,12 +26064,12 @@ var require_docker = __commonJS({
         }
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -27228,12 +26134,12 @@ var require_docker = __commonJS({
         }
       }
       if (callback === void 0) {
-        return new self2.modem.Promise(function(resolve2, reject) {
+        return new self2.modem.Promise(function(resolve3, reject) {
           dialWithSession(function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -27292,12 +26198,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -27321,12 +26227,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -27351,12 +26257,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -27379,12 +26285,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -27410,12 +26316,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -27438,12 +26344,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -27470,12 +26376,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(self2.getSecret(data.ID));
+            resolve3(self2.getSecret(data.ID));
           });
         });
       } else {
@@ -27503,12 +26409,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(self2.getConfig(data.ID));
+            resolve3(self2.getConfig(data.ID));
           });
         });
       } else {
@@ -27532,12 +26438,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -27560,12 +26466,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -27590,12 +26496,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(self2.getPlugin(args.opts.name));
+            resolve3(self2.getPlugin(args.opts.name));
           });
         });
       } else {
@@ -27619,12 +26525,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -27647,12 +26553,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -27674,12 +26580,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -27702,12 +26608,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -27730,12 +26636,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -27758,12 +26664,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -27789,12 +26695,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(self2.getVolume(data.Name));
+            resolve3(self2.getVolume(data.Name));
           });
         });
       } else {
@@ -27826,12 +26732,12 @@ var require_docker = __commonJS({
         }
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(self2.getService(data.ID || data.Id));
+            resolve3(self2.getService(data.ID || data.Id));
           });
         });
       } else {
@@ -27856,12 +26762,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -27887,12 +26793,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(self2.getNetwork(data.Id));
+            resolve3(self2.getNetwork(data.Id));
           });
         });
       } else {
@@ -27917,12 +26823,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -27945,12 +26851,12 @@ var require_docker = __commonJS({
         }
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -27972,12 +26878,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(opts, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -27999,12 +26905,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(opts, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -28026,12 +26932,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -28053,12 +26959,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -28082,12 +26988,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -28214,7 +27120,7 @@ var require_docker = __commonJS({
       };
       extend(optsc, createOptions);
       var containero;
-      return new this.modem.Promise(function(resolve2, reject) {
+      return new this.modem.Promise(function(resolve3, reject) {
         self2.createContainer(optsc).then(function(container) {
           containero = container;
           return container.attach({
@@ -28247,7 +27153,7 @@ var require_docker = __commonJS({
         }).then(function(data) {
           return containero.wait();
         }).then(function(data) {
-          resolve2([data, containero]);
+          resolve3([data, containero]);
         }).catch(function(err) {
           reject(err);
         });
@@ -28268,12 +27174,12 @@ var require_docker = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -28297,12 +27203,12 @@ var require_docker = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -28325,12 +27231,12 @@ var require_docker = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -28354,12 +27260,12 @@ var require_docker = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -28382,12 +27288,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve2, reject) {
+        return new this.modem.Promise(function(resolve3, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve2(data);
+            resolve3(data);
           });
         });
       } else {
@@ -28410,9336 +27316,159 @@ var require_docker = __commonJS({
   }
 });
 
-// node_modules/ajv/dist/compile/codegen/code.js
-var require_code = __commonJS({
-  "node_modules/ajv/dist/compile/codegen/code.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    exports.regexpCode = exports.getEsmExportName = exports.getProperty = exports.safeStringify = exports.stringify = exports.strConcat = exports.addCodeArg = exports.str = exports._ = exports.nil = exports._Code = exports.Name = exports.IDENTIFIER = exports._CodeOrName = void 0;
-    var _CodeOrName = class {
-    };
-    exports._CodeOrName = _CodeOrName;
-    exports.IDENTIFIER = /^[a-z$_][a-z$_0-9]*$/i;
-    var Name = class extends _CodeOrName {
-      constructor(s) {
-        super();
-        if (!exports.IDENTIFIER.test(s))
-          throw new Error("CodeGen: name must be a valid identifier");
-        this.str = s;
-      }
-      toString() {
-        return this.str;
-      }
-      emptyStr() {
-        return false;
-      }
-      get names() {
-        return { [this.str]: 1 };
-      }
-    };
-    exports.Name = Name;
-    var _Code = class extends _CodeOrName {
-      constructor(code) {
-        super();
-        this._items = typeof code === "string" ? [code] : code;
-      }
-      toString() {
-        return this.str;
-      }
-      emptyStr() {
-        if (this._items.length > 1)
-          return false;
-        const item = this._items[0];
-        return item === "" || item === '""';
-      }
-      get str() {
-        var _a;
-        return (_a = this._str) !== null && _a !== void 0 ? _a : this._str = this._items.reduce((s, c) => `${s}${c}`, "");
-      }
-      get names() {
-        var _a;
-        return (_a = this._names) !== null && _a !== void 0 ? _a : this._names = this._items.reduce((names2, c) => {
-          if (c instanceof Name)
-            names2[c.str] = (names2[c.str] || 0) + 1;
-          return names2;
-        }, {});
-      }
-    };
-    exports._Code = _Code;
-    exports.nil = new _Code("");
-    function _(strs, ...args) {
-      const code = [strs[0]];
-      let i = 0;
-      while (i < args.length) {
-        addCodeArg(code, args[i]);
-        code.push(strs[++i]);
-      }
-      return new _Code(code);
-    }
-    exports._ = _;
-    var plus = new _Code("+");
-    function str(strs, ...args) {
-      const expr = [safeStringify(strs[0])];
-      let i = 0;
-      while (i < args.length) {
-        expr.push(plus);
-        addCodeArg(expr, args[i]);
-        expr.push(plus, safeStringify(strs[++i]));
-      }
-      optimize(expr);
-      return new _Code(expr);
-    }
-    exports.str = str;
-    function addCodeArg(code, arg) {
-      if (arg instanceof _Code)
-        code.push(...arg._items);
-      else if (arg instanceof Name)
-        code.push(arg);
-      else
-        code.push(interpolate(arg));
-    }
-    exports.addCodeArg = addCodeArg;
-    function optimize(expr) {
-      let i = 1;
-      while (i < expr.length - 1) {
-        if (expr[i] === plus) {
-          const res = mergeExprItems(expr[i - 1], expr[i + 1]);
-          if (res !== void 0) {
-            expr.splice(i - 1, 3, res);
-            continue;
-          }
-          expr[i++] = "+";
-        }
-        i++;
-      }
-    }
-    function mergeExprItems(a, b) {
-      if (b === '""')
-        return a;
-      if (a === '""')
-        return b;
-      if (typeof a == "string") {
-        if (b instanceof Name || a[a.length - 1] !== '"')
-          return;
-        if (typeof b != "string")
-          return `${a.slice(0, -1)}${b}"`;
-        if (b[0] === '"')
-          return a.slice(0, -1) + b.slice(1);
-        return;
-      }
-      if (typeof b == "string" && b[0] === '"' && !(a instanceof Name))
-        return `"${a}${b.slice(1)}`;
-      return;
-    }
-    function strConcat(c1, c2) {
-      return c2.emptyStr() ? c1 : c1.emptyStr() ? c2 : str`${c1}${c2}`;
-    }
-    exports.strConcat = strConcat;
-    function interpolate(x) {
-      return typeof x == "number" || typeof x == "boolean" || x === null ? x : safeStringify(Array.isArray(x) ? x.join(",") : x);
-    }
-    function stringify(x) {
-      return new _Code(safeStringify(x));
-    }
-    exports.stringify = stringify;
-    function safeStringify(x) {
-      return JSON.stringify(x).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
-    }
-    exports.safeStringify = safeStringify;
-    function getProperty(key) {
-      return typeof key == "string" && exports.IDENTIFIER.test(key) ? new _Code(`.${key}`) : _`[${key}]`;
-    }
-    exports.getProperty = getProperty;
-    function getEsmExportName(key) {
-      if (typeof key == "string" && exports.IDENTIFIER.test(key)) {
-        return new _Code(`${key}`);
-      }
-      throw new Error(`CodeGen: invalid export name: ${key}, use explicit $id name mapping`);
-    }
-    exports.getEsmExportName = getEsmExportName;
-    function regexpCode(rx) {
-      return new _Code(rx.toString());
-    }
-    exports.regexpCode = regexpCode;
+// src/stores/spec.ts
+var DEFAULT_DIRECTORY = ".docker-snapshots";
+var REGISTRY_HOST = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*)(?::\d{1,5})?$/;
+var REPOSITORY = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
+function parseStoreSpec(value, env = process.env) {
+  if (value === "") {
+    return env.GITHUB_ACTIONS === "true" ? { kind: "artifact" } : { kind: "directory", path: DEFAULT_DIRECTORY };
   }
-});
-
-// node_modules/ajv/dist/compile/codegen/scope.js
-var require_scope = __commonJS({
-  "node_modules/ajv/dist/compile/codegen/scope.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    exports.ValueScope = exports.ValueScopeName = exports.Scope = exports.varKinds = exports.UsedValueState = void 0;
-    var code_1 = require_code();
-    var ValueError = class extends Error {
-      constructor(name) {
-        super(`CodeGen: "code" for ${name} not defined`);
-        this.value = name.value;
-      }
-    };
-    var UsedValueState;
-    (function(UsedValueState2) {
-      UsedValueState2[UsedValueState2["Started"] = 0] = "Started";
-      UsedValueState2[UsedValueState2["Completed"] = 1] = "Completed";
-    })(UsedValueState || (exports.UsedValueState = UsedValueState = {}));
-    exports.varKinds = {
-      const: new code_1.Name("const"),
-      let: new code_1.Name("let"),
-      var: new code_1.Name("var")
-    };
-    var Scope = class {
-      constructor({ prefixes, parent } = {}) {
-        this._names = {};
-        this._prefixes = prefixes;
-        this._parent = parent;
-      }
-      toName(nameOrPrefix) {
-        return nameOrPrefix instanceof code_1.Name ? nameOrPrefix : this.name(nameOrPrefix);
-      }
-      name(prefix) {
-        return new code_1.Name(this._newName(prefix));
-      }
-      _newName(prefix) {
-        const ng = this._names[prefix] || this._nameGroup(prefix);
-        return `${prefix}${ng.index++}`;
-      }
-      _nameGroup(prefix) {
-        var _a, _b;
-        if (((_b = (_a = this._parent) === null || _a === void 0 ? void 0 : _a._prefixes) === null || _b === void 0 ? void 0 : _b.has(prefix)) || this._prefixes && !this._prefixes.has(prefix)) {
-          throw new Error(`CodeGen: prefix "${prefix}" is not allowed in this scope`);
-        }
-        return this._names[prefix] = { prefix, index: 0 };
-      }
-    };
-    exports.Scope = Scope;
-    var ValueScopeName = class extends code_1.Name {
-      constructor(prefix, nameStr) {
-        super(nameStr);
-        this.prefix = prefix;
-      }
-      setValue(value, { property, itemIndex }) {
-        this.value = value;
-        this.scopePath = (0, code_1._)`.${new code_1.Name(property)}[${itemIndex}]`;
-      }
-    };
-    exports.ValueScopeName = ValueScopeName;
-    var line = (0, code_1._)`\n`;
-    var ValueScope = class extends Scope {
-      constructor(opts) {
-        super(opts);
-        this._values = {};
-        this._scope = opts.scope;
-        this.opts = { ...opts, _n: opts.lines ? line : code_1.nil };
-      }
-      get() {
-        return this._scope;
-      }
-      name(prefix) {
-        return new ValueScopeName(prefix, this._newName(prefix));
-      }
-      value(nameOrPrefix, value) {
-        var _a;
-        if (value.ref === void 0)
-          throw new Error("CodeGen: ref must be passed in value");
-        const name = this.toName(nameOrPrefix);
-        const { prefix } = name;
-        const valueKey = (_a = value.key) !== null && _a !== void 0 ? _a : value.ref;
-        let vs = this._values[prefix];
-        if (vs) {
-          const _name = vs.get(valueKey);
-          if (_name)
-            return _name;
-        } else {
-          vs = this._values[prefix] = /* @__PURE__ */ new Map();
-        }
-        vs.set(valueKey, name);
-        const s = this._scope[prefix] || (this._scope[prefix] = []);
-        const itemIndex = s.length;
-        s[itemIndex] = value.ref;
-        name.setValue(value, { property: prefix, itemIndex });
-        return name;
-      }
-      getValue(prefix, keyOrRef) {
-        const vs = this._values[prefix];
-        if (!vs)
-          return;
-        return vs.get(keyOrRef);
-      }
-      scopeRefs(scopeName, values = this._values) {
-        return this._reduceValues(values, (name) => {
-          if (name.scopePath === void 0)
-            throw new Error(`CodeGen: name "${name}" has no value`);
-          return (0, code_1._)`${scopeName}${name.scopePath}`;
-        });
-      }
-      scopeCode(values = this._values, usedValues, getCode) {
-        return this._reduceValues(values, (name) => {
-          if (name.value === void 0)
-            throw new Error(`CodeGen: name "${name}" has no value`);
-          return name.value.code;
-        }, usedValues, getCode);
-      }
-      _reduceValues(values, valueCode, usedValues = {}, getCode) {
-        let code = code_1.nil;
-        for (const prefix in values) {
-          const vs = values[prefix];
-          if (!vs)
-            continue;
-          const nameSet = usedValues[prefix] = usedValues[prefix] || /* @__PURE__ */ new Map();
-          vs.forEach((name) => {
-            if (nameSet.has(name))
-              return;
-            nameSet.set(name, UsedValueState.Started);
-            let c = valueCode(name);
-            if (c) {
-              const def = this.opts.es5 ? exports.varKinds.var : exports.varKinds.const;
-              code = (0, code_1._)`${code}${def} ${name} = ${c};${this.opts._n}`;
-            } else if (c = getCode === null || getCode === void 0 ? void 0 : getCode(name)) {
-              code = (0, code_1._)`${code}${c}${this.opts._n}`;
-            } else {
-              throw new ValueError(name);
-            }
-            nameSet.set(name, UsedValueState.Completed);
-          });
-        }
-        return code;
-      }
-    };
-    exports.ValueScope = ValueScope;
-  }
-});
-
-// node_modules/ajv/dist/compile/codegen/index.js
-var require_codegen = __commonJS({
-  "node_modules/ajv/dist/compile/codegen/index.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    exports.or = exports.and = exports.not = exports.CodeGen = exports.operators = exports.varKinds = exports.ValueScopeName = exports.ValueScope = exports.Scope = exports.Name = exports.regexpCode = exports.stringify = exports.getProperty = exports.nil = exports.strConcat = exports.str = exports._ = void 0;
-    var code_1 = require_code();
-    var scope_1 = require_scope();
-    var code_2 = require_code();
-    Object.defineProperty(exports, "_", { enumerable: true, get: function() {
-      return code_2._;
-    } });
-    Object.defineProperty(exports, "str", { enumerable: true, get: function() {
-      return code_2.str;
-    } });
-    Object.defineProperty(exports, "strConcat", { enumerable: true, get: function() {
-      return code_2.strConcat;
-    } });
-    Object.defineProperty(exports, "nil", { enumerable: true, get: function() {
-      return code_2.nil;
-    } });
-    Object.defineProperty(exports, "getProperty", { enumerable: true, get: function() {
-      return code_2.getProperty;
-    } });
-    Object.defineProperty(exports, "stringify", { enumerable: true, get: function() {
-      return code_2.stringify;
-    } });
-    Object.defineProperty(exports, "regexpCode", { enumerable: true, get: function() {
-      return code_2.regexpCode;
-    } });
-    Object.defineProperty(exports, "Name", { enumerable: true, get: function() {
-      return code_2.Name;
-    } });
-    var scope_2 = require_scope();
-    Object.defineProperty(exports, "Scope", { enumerable: true, get: function() {
-      return scope_2.Scope;
-    } });
-    Object.defineProperty(exports, "ValueScope", { enumerable: true, get: function() {
-      return scope_2.ValueScope;
-    } });
-    Object.defineProperty(exports, "ValueScopeName", { enumerable: true, get: function() {
-      return scope_2.ValueScopeName;
-    } });
-    Object.defineProperty(exports, "varKinds", { enumerable: true, get: function() {
-      return scope_2.varKinds;
-    } });
-    exports.operators = {
-      GT: new code_1._Code(">"),
-      GTE: new code_1._Code(">="),
-      LT: new code_1._Code("<"),
-      LTE: new code_1._Code("<="),
-      EQ: new code_1._Code("==="),
-      NEQ: new code_1._Code("!=="),
-      NOT: new code_1._Code("!"),
-      OR: new code_1._Code("||"),
-      AND: new code_1._Code("&&"),
-      ADD: new code_1._Code("+")
-    };
-    var Node = class {
-      optimizeNodes() {
-        return this;
-      }
-      optimizeNames(_names, _constants) {
-        return this;
-      }
-    };
-    var Def = class extends Node {
-      constructor(varKind, name, rhs) {
-        super();
-        this.varKind = varKind;
-        this.name = name;
-        this.rhs = rhs;
-      }
-      render({ es5, _n }) {
-        const varKind = es5 ? scope_1.varKinds.var : this.varKind;
-        const rhs = this.rhs === void 0 ? "" : ` = ${this.rhs}`;
-        return `${varKind} ${this.name}${rhs};` + _n;
-      }
-      optimizeNames(names2, constants3) {
-        if (!names2[this.name.str])
-          return;
-        if (this.rhs)
-          this.rhs = optimizeExpr(this.rhs, names2, constants3);
-        return this;
-      }
-      get names() {
-        return this.rhs instanceof code_1._CodeOrName ? this.rhs.names : {};
-      }
-    };
-    var Assign = class extends Node {
-      constructor(lhs, rhs, sideEffects) {
-        super();
-        this.lhs = lhs;
-        this.rhs = rhs;
-        this.sideEffects = sideEffects;
-      }
-      render({ _n }) {
-        return `${this.lhs} = ${this.rhs};` + _n;
-      }
-      optimizeNames(names2, constants3) {
-        if (this.lhs instanceof code_1.Name && !names2[this.lhs.str] && !this.sideEffects)
-          return;
-        this.rhs = optimizeExpr(this.rhs, names2, constants3);
-        return this;
-      }
-      get names() {
-        const names2 = this.lhs instanceof code_1.Name ? {} : { ...this.lhs.names };
-        return addExprNames(names2, this.rhs);
-      }
-    };
-    var AssignOp = class extends Assign {
-      constructor(lhs, op, rhs, sideEffects) {
-        super(lhs, rhs, sideEffects);
-        this.op = op;
-      }
-      render({ _n }) {
-        return `${this.lhs} ${this.op}= ${this.rhs};` + _n;
-      }
-    };
-    var Label = class extends Node {
-      constructor(label) {
-        super();
-        this.label = label;
-        this.names = {};
-      }
-      render({ _n }) {
-        return `${this.label}:` + _n;
-      }
-    };
-    var Break = class extends Node {
-      constructor(label) {
-        super();
-        this.label = label;
-        this.names = {};
-      }
-      render({ _n }) {
-        const label = this.label ? ` ${this.label}` : "";
-        return `break${label};` + _n;
-      }
-    };
-    var Throw = class extends Node {
-      constructor(error) {
-        super();
-        this.error = error;
-      }
-      render({ _n }) {
-        return `throw ${this.error};` + _n;
-      }
-      get names() {
-        return this.error.names;
-      }
-    };
-    var AnyCode = class extends Node {
-      constructor(code) {
-        super();
-        this.code = code;
-      }
-      render({ _n }) {
-        return `${this.code};` + _n;
-      }
-      optimizeNodes() {
-        return `${this.code}` ? this : void 0;
-      }
-      optimizeNames(names2, constants3) {
-        this.code = optimizeExpr(this.code, names2, constants3);
-        return this;
-      }
-      get names() {
-        return this.code instanceof code_1._CodeOrName ? this.code.names : {};
-      }
-    };
-    var ParentNode = class extends Node {
-      constructor(nodes = []) {
-        super();
-        this.nodes = nodes;
-      }
-      render(opts) {
-        return this.nodes.reduce((code, n) => code + n.render(opts), "");
-      }
-      optimizeNodes() {
-        const { nodes } = this;
-        let i = nodes.length;
-        while (i--) {
-          const n = nodes[i].optimizeNodes();
-          if (Array.isArray(n))
-            nodes.splice(i, 1, ...n);
-          else if (n)
-            nodes[i] = n;
-          else
-            nodes.splice(i, 1);
-        }
-        return nodes.length > 0 ? this : void 0;
-      }
-      optimizeNames(names2, constants3) {
-        const { nodes } = this;
-        let i = nodes.length;
-        while (i--) {
-          const n = nodes[i];
-          if (n.optimizeNames(names2, constants3))
-            continue;
-          subtractNames(names2, n.names);
-          nodes.splice(i, 1);
-        }
-        return nodes.length > 0 ? this : void 0;
-      }
-      get names() {
-        return this.nodes.reduce((names2, n) => addNames(names2, n.names), {});
-      }
-    };
-    var BlockNode = class extends ParentNode {
-      render(opts) {
-        return "{" + opts._n + super.render(opts) + "}" + opts._n;
-      }
-    };
-    var Root = class extends ParentNode {
-    };
-    var Else = class extends BlockNode {
-    };
-    Else.kind = "else";
-    var If = class _If extends BlockNode {
-      constructor(condition, nodes) {
-        super(nodes);
-        this.condition = condition;
-      }
-      render(opts) {
-        let code = `if(${this.condition})` + super.render(opts);
-        if (this.else)
-          code += "else " + this.else.render(opts);
-        return code;
-      }
-      optimizeNodes() {
-        super.optimizeNodes();
-        const cond = this.condition;
-        if (cond === true)
-          return this.nodes;
-        let e = this.else;
-        if (e) {
-          const ns = e.optimizeNodes();
-          e = this.else = Array.isArray(ns) ? new Else(ns) : ns;
-        }
-        if (e) {
-          if (cond === false)
-            return e instanceof _If ? e : e.nodes;
-          if (this.nodes.length)
-            return this;
-          return new _If(not(cond), e instanceof _If ? [e] : e.nodes);
-        }
-        if (cond === false || !this.nodes.length)
-          return void 0;
-        return this;
-      }
-      optimizeNames(names2, constants3) {
-        var _a;
-        this.else = (_a = this.else) === null || _a === void 0 ? void 0 : _a.optimizeNames(names2, constants3);
-        if (!(super.optimizeNames(names2, constants3) || this.else))
-          return;
-        this.condition = optimizeExpr(this.condition, names2, constants3);
-        return this;
-      }
-      get names() {
-        const names2 = super.names;
-        addExprNames(names2, this.condition);
-        if (this.else)
-          addNames(names2, this.else.names);
-        return names2;
-      }
-    };
-    If.kind = "if";
-    var For = class extends BlockNode {
-    };
-    For.kind = "for";
-    var ForLoop = class extends For {
-      constructor(iteration) {
-        super();
-        this.iteration = iteration;
-      }
-      render(opts) {
-        return `for(${this.iteration})` + super.render(opts);
-      }
-      optimizeNames(names2, constants3) {
-        if (!super.optimizeNames(names2, constants3))
-          return;
-        this.iteration = optimizeExpr(this.iteration, names2, constants3);
-        return this;
-      }
-      get names() {
-        return addNames(super.names, this.iteration.names);
-      }
-    };
-    var ForRange = class extends For {
-      constructor(varKind, name, from, to) {
-        super();
-        this.varKind = varKind;
-        this.name = name;
-        this.from = from;
-        this.to = to;
-      }
-      render(opts) {
-        const varKind = opts.es5 ? scope_1.varKinds.var : this.varKind;
-        const { name, from, to } = this;
-        return `for(${varKind} ${name}=${from}; ${name}<${to}; ${name}++)` + super.render(opts);
-      }
-      get names() {
-        const names2 = addExprNames(super.names, this.from);
-        return addExprNames(names2, this.to);
-      }
-    };
-    var ForIter = class extends For {
-      constructor(loop, varKind, name, iterable) {
-        super();
-        this.loop = loop;
-        this.varKind = varKind;
-        this.name = name;
-        this.iterable = iterable;
-      }
-      render(opts) {
-        return `for(${this.varKind} ${this.name} ${this.loop} ${this.iterable})` + super.render(opts);
-      }
-      optimizeNames(names2, constants3) {
-        if (!super.optimizeNames(names2, constants3))
-          return;
-        this.iterable = optimizeExpr(this.iterable, names2, constants3);
-        return this;
-      }
-      get names() {
-        return addNames(super.names, this.iterable.names);
-      }
-    };
-    var Func = class extends BlockNode {
-      constructor(name, args, async) {
-        super();
-        this.name = name;
-        this.args = args;
-        this.async = async;
-      }
-      render(opts) {
-        const _async = this.async ? "async " : "";
-        return `${_async}function ${this.name}(${this.args})` + super.render(opts);
-      }
-    };
-    Func.kind = "func";
-    var Return = class extends ParentNode {
-      render(opts) {
-        return "return " + super.render(opts);
-      }
-    };
-    Return.kind = "return";
-    var Try = class extends BlockNode {
-      render(opts) {
-        let code = "try" + super.render(opts);
-        if (this.catch)
-          code += this.catch.render(opts);
-        if (this.finally)
-          code += this.finally.render(opts);
-        return code;
-      }
-      optimizeNodes() {
-        var _a, _b;
-        super.optimizeNodes();
-        (_a = this.catch) === null || _a === void 0 ? void 0 : _a.optimizeNodes();
-        (_b = this.finally) === null || _b === void 0 ? void 0 : _b.optimizeNodes();
-        return this;
-      }
-      optimizeNames(names2, constants3) {
-        var _a, _b;
-        super.optimizeNames(names2, constants3);
-        (_a = this.catch) === null || _a === void 0 ? void 0 : _a.optimizeNames(names2, constants3);
-        (_b = this.finally) === null || _b === void 0 ? void 0 : _b.optimizeNames(names2, constants3);
-        return this;
-      }
-      get names() {
-        const names2 = super.names;
-        if (this.catch)
-          addNames(names2, this.catch.names);
-        if (this.finally)
-          addNames(names2, this.finally.names);
-        return names2;
-      }
-    };
-    var Catch = class extends BlockNode {
-      constructor(error) {
-        super();
-        this.error = error;
-      }
-      render(opts) {
-        return `catch(${this.error})` + super.render(opts);
-      }
-    };
-    Catch.kind = "catch";
-    var Finally = class extends BlockNode {
-      render(opts) {
-        return "finally" + super.render(opts);
-      }
-    };
-    Finally.kind = "finally";
-    var CodeGen = class {
-      constructor(extScope, opts = {}) {
-        this._values = {};
-        this._blockStarts = [];
-        this._constants = {};
-        this.opts = { ...opts, _n: opts.lines ? "\n" : "" };
-        this._extScope = extScope;
-        this._scope = new scope_1.Scope({ parent: extScope });
-        this._nodes = [new Root()];
-      }
-      toString() {
-        return this._root.render(this.opts);
-      }
-      // returns unique name in the internal scope
-      name(prefix) {
-        return this._scope.name(prefix);
-      }
-      // reserves unique name in the external scope
-      scopeName(prefix) {
-        return this._extScope.name(prefix);
-      }
-      // reserves unique name in the external scope and assigns value to it
-      scopeValue(prefixOrName, value) {
-        const name = this._extScope.value(prefixOrName, value);
-        const vs = this._values[name.prefix] || (this._values[name.prefix] = /* @__PURE__ */ new Set());
-        vs.add(name);
-        return name;
-      }
-      getScopeValue(prefix, keyOrRef) {
-        return this._extScope.getValue(prefix, keyOrRef);
-      }
-      // return code that assigns values in the external scope to the names that are used internally
-      // (same names that were returned by gen.scopeName or gen.scopeValue)
-      scopeRefs(scopeName) {
-        return this._extScope.scopeRefs(scopeName, this._values);
-      }
-      scopeCode() {
-        return this._extScope.scopeCode(this._values);
-      }
-      _def(varKind, nameOrPrefix, rhs, constant) {
-        const name = this._scope.toName(nameOrPrefix);
-        if (rhs !== void 0 && constant)
-          this._constants[name.str] = rhs;
-        this._leafNode(new Def(varKind, name, rhs));
-        return name;
-      }
-      // `const` declaration (`var` in es5 mode)
-      const(nameOrPrefix, rhs, _constant) {
-        return this._def(scope_1.varKinds.const, nameOrPrefix, rhs, _constant);
-      }
-      // `let` declaration with optional assignment (`var` in es5 mode)
-      let(nameOrPrefix, rhs, _constant) {
-        return this._def(scope_1.varKinds.let, nameOrPrefix, rhs, _constant);
-      }
-      // `var` declaration with optional assignment
-      var(nameOrPrefix, rhs, _constant) {
-        return this._def(scope_1.varKinds.var, nameOrPrefix, rhs, _constant);
-      }
-      // assignment code
-      assign(lhs, rhs, sideEffects) {
-        return this._leafNode(new Assign(lhs, rhs, sideEffects));
-      }
-      // `+=` code
-      add(lhs, rhs) {
-        return this._leafNode(new AssignOp(lhs, exports.operators.ADD, rhs));
-      }
-      // appends passed SafeExpr to code or executes Block
-      code(c) {
-        if (typeof c == "function")
-          c();
-        else if (c !== code_1.nil)
-          this._leafNode(new AnyCode(c));
-        return this;
-      }
-      // returns code for object literal for the passed argument list of key-value pairs
-      object(...keyValues) {
-        const code = ["{"];
-        for (const [key, value] of keyValues) {
-          if (code.length > 1)
-            code.push(",");
-          code.push(key);
-          if (key !== value || this.opts.es5) {
-            code.push(":");
-            (0, code_1.addCodeArg)(code, value);
-          }
-        }
-        code.push("}");
-        return new code_1._Code(code);
-      }
-      // `if` clause (or statement if `thenBody` and, optionally, `elseBody` are passed)
-      if(condition, thenBody, elseBody) {
-        this._blockNode(new If(condition));
-        if (thenBody && elseBody) {
-          this.code(thenBody).else().code(elseBody).endIf();
-        } else if (thenBody) {
-          this.code(thenBody).endIf();
-        } else if (elseBody) {
-          throw new Error('CodeGen: "else" body without "then" body');
-        }
-        return this;
-      }
-      // `else if` clause - invalid without `if` or after `else` clauses
-      elseIf(condition) {
-        return this._elseNode(new If(condition));
-      }
-      // `else` clause - only valid after `if` or `else if` clauses
-      else() {
-        return this._elseNode(new Else());
-      }
-      // end `if` statement (needed if gen.if was used only with condition)
-      endIf() {
-        return this._endBlockNode(If, Else);
-      }
-      _for(node, forBody) {
-        this._blockNode(node);
-        if (forBody)
-          this.code(forBody).endFor();
-        return this;
-      }
-      // a generic `for` clause (or statement if `forBody` is passed)
-      for(iteration, forBody) {
-        return this._for(new ForLoop(iteration), forBody);
-      }
-      // `for` statement for a range of values
-      forRange(nameOrPrefix, from, to, forBody, varKind = this.opts.es5 ? scope_1.varKinds.var : scope_1.varKinds.let) {
-        const name = this._scope.toName(nameOrPrefix);
-        return this._for(new ForRange(varKind, name, from, to), () => forBody(name));
-      }
-      // `for-of` statement (in es5 mode replace with a normal for loop)
-      forOf(nameOrPrefix, iterable, forBody, varKind = scope_1.varKinds.const) {
-        const name = this._scope.toName(nameOrPrefix);
-        if (this.opts.es5) {
-          const arr = iterable instanceof code_1.Name ? iterable : this.var("_arr", iterable);
-          return this.forRange("_i", 0, (0, code_1._)`${arr}.length`, (i) => {
-            this.var(name, (0, code_1._)`${arr}[${i}]`);
-            forBody(name);
-          });
-        }
-        return this._for(new ForIter("of", varKind, name, iterable), () => forBody(name));
-      }
-      // `for-in` statement.
-      // With option `ownProperties` replaced with a `for-of` loop for object keys
-      forIn(nameOrPrefix, obj, forBody, varKind = this.opts.es5 ? scope_1.varKinds.var : scope_1.varKinds.const) {
-        if (this.opts.ownProperties) {
-          return this.forOf(nameOrPrefix, (0, code_1._)`Object.keys(${obj})`, forBody);
-        }
-        const name = this._scope.toName(nameOrPrefix);
-        return this._for(new ForIter("in", varKind, name, obj), () => forBody(name));
-      }
-      // end `for` loop
-      endFor() {
-        return this._endBlockNode(For);
-      }
-      // `label` statement
-      label(label) {
-        return this._leafNode(new Label(label));
-      }
-      // `break` statement
-      break(label) {
-        return this._leafNode(new Break(label));
-      }
-      // `return` statement
-      return(value) {
-        const node = new Return();
-        this._blockNode(node);
-        this.code(value);
-        if (node.nodes.length !== 1)
-          throw new Error('CodeGen: "return" should have one node');
-        return this._endBlockNode(Return);
-      }
-      // `try` statement
-      try(tryBody, catchCode, finallyCode) {
-        if (!catchCode && !finallyCode)
-          throw new Error('CodeGen: "try" without "catch" and "finally"');
-        const node = new Try();
-        this._blockNode(node);
-        this.code(tryBody);
-        if (catchCode) {
-          const error = this.name("e");
-          this._currNode = node.catch = new Catch(error);
-          catchCode(error);
-        }
-        if (finallyCode) {
-          this._currNode = node.finally = new Finally();
-          this.code(finallyCode);
-        }
-        return this._endBlockNode(Catch, Finally);
-      }
-      // `throw` statement
-      throw(error) {
-        return this._leafNode(new Throw(error));
-      }
-      // start self-balancing block
-      block(body, nodeCount) {
-        this._blockStarts.push(this._nodes.length);
-        if (body)
-          this.code(body).endBlock(nodeCount);
-        return this;
-      }
-      // end the current self-balancing block
-      endBlock(nodeCount) {
-        const len = this._blockStarts.pop();
-        if (len === void 0)
-          throw new Error("CodeGen: not in self-balancing block");
-        const toClose = this._nodes.length - len;
-        if (toClose < 0 || nodeCount !== void 0 && toClose !== nodeCount) {
-          throw new Error(`CodeGen: wrong number of nodes: ${toClose} vs ${nodeCount} expected`);
-        }
-        this._nodes.length = len;
-        return this;
-      }
-      // `function` heading (or definition if funcBody is passed)
-      func(name, args = code_1.nil, async, funcBody) {
-        this._blockNode(new Func(name, args, async));
-        if (funcBody)
-          this.code(funcBody).endFunc();
-        return this;
-      }
-      // end function definition
-      endFunc() {
-        return this._endBlockNode(Func);
-      }
-      optimize(n = 1) {
-        while (n-- > 0) {
-          this._root.optimizeNodes();
-          this._root.optimizeNames(this._root.names, this._constants);
-        }
-      }
-      _leafNode(node) {
-        this._currNode.nodes.push(node);
-        return this;
-      }
-      _blockNode(node) {
-        this._currNode.nodes.push(node);
-        this._nodes.push(node);
-      }
-      _endBlockNode(N1, N2) {
-        const n = this._currNode;
-        if (n instanceof N1 || N2 && n instanceof N2) {
-          this._nodes.pop();
-          return this;
-        }
-        throw new Error(`CodeGen: not in block "${N2 ? `${N1.kind}/${N2.kind}` : N1.kind}"`);
-      }
-      _elseNode(node) {
-        const n = this._currNode;
-        if (!(n instanceof If)) {
-          throw new Error('CodeGen: "else" without "if"');
-        }
-        this._currNode = n.else = node;
-        return this;
-      }
-      get _root() {
-        return this._nodes[0];
-      }
-      get _currNode() {
-        const ns = this._nodes;
-        return ns[ns.length - 1];
-      }
-      set _currNode(node) {
-        const ns = this._nodes;
-        ns[ns.length - 1] = node;
-      }
-    };
-    exports.CodeGen = CodeGen;
-    function addNames(names2, from) {
-      for (const n in from)
-        names2[n] = (names2[n] || 0) + (from[n] || 0);
-      return names2;
-    }
-    function addExprNames(names2, from) {
-      return from instanceof code_1._CodeOrName ? addNames(names2, from.names) : names2;
-    }
-    function optimizeExpr(expr, names2, constants3) {
-      if (expr instanceof code_1.Name)
-        return replaceName(expr);
-      if (!canOptimize(expr))
-        return expr;
-      return new code_1._Code(expr._items.reduce((items, c) => {
-        if (c instanceof code_1.Name)
-          c = replaceName(c);
-        if (c instanceof code_1._Code)
-          items.push(...c._items);
-        else
-          items.push(c);
-        return items;
-      }, []));
-      function replaceName(n) {
-        const c = constants3[n.str];
-        if (c === void 0 || names2[n.str] !== 1)
-          return n;
-        delete names2[n.str];
-        return c;
-      }
-      function canOptimize(e) {
-        return e instanceof code_1._Code && e._items.some((c) => c instanceof code_1.Name && names2[c.str] === 1 && constants3[c.str] !== void 0);
-      }
-    }
-    function subtractNames(names2, from) {
-      for (const n in from)
-        names2[n] = (names2[n] || 0) - (from[n] || 0);
-    }
-    function not(x) {
-      return typeof x == "boolean" || typeof x == "number" || x === null ? !x : (0, code_1._)`!${par(x)}`;
-    }
-    exports.not = not;
-    var andCode = mappend(exports.operators.AND);
-    function and(...args) {
-      return args.reduce(andCode);
-    }
-    exports.and = and;
-    var orCode = mappend(exports.operators.OR);
-    function or(...args) {
-      return args.reduce(orCode);
-    }
-    exports.or = or;
-    function mappend(op) {
-      return (x, y) => x === code_1.nil ? y : y === code_1.nil ? x : (0, code_1._)`${par(x)} ${op} ${par(y)}`;
-    }
-    function par(x) {
-      return x instanceof code_1.Name ? x : (0, code_1._)`(${x})`;
-    }
-  }
-});
-
-// node_modules/ajv/dist/compile/util.js
-var require_util2 = __commonJS({
-  "node_modules/ajv/dist/compile/util.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    exports.checkStrictMode = exports.getErrorPath = exports.Type = exports.useFunc = exports.setEvaluated = exports.evaluatedPropsToName = exports.mergeEvaluated = exports.eachItem = exports.unescapeJsonPointer = exports.escapeJsonPointer = exports.escapeFragment = exports.unescapeFragment = exports.schemaRefOrVal = exports.schemaHasRulesButRef = exports.schemaHasRules = exports.checkUnknownRules = exports.alwaysValidSchema = exports.toHash = void 0;
-    var codegen_1 = require_codegen();
-    var code_1 = require_code();
-    function toHash(arr) {
-      const hash = {};
-      for (const item of arr)
-        hash[item] = true;
-      return hash;
-    }
-    exports.toHash = toHash;
-    function alwaysValidSchema(it, schema) {
-      if (typeof schema == "boolean")
-        return schema;
-      if (Object.keys(schema).length === 0)
-        return true;
-      checkUnknownRules(it, schema);
-      return !schemaHasRules(schema, it.self.RULES.all);
-    }
-    exports.alwaysValidSchema = alwaysValidSchema;
-    function checkUnknownRules(it, schema = it.schema) {
-      const { opts, self: self2 } = it;
-      if (!opts.strictSchema)
-        return;
-      if (typeof schema === "boolean")
-        return;
-      const rules = self2.RULES.keywords;
-      for (const key in schema) {
-        if (!rules[key])
-          checkStrictMode(it, `unknown keyword: "${key}"`);
-      }
-    }
-    exports.checkUnknownRules = checkUnknownRules;
-    function schemaHasRules(schema, rules) {
-      if (typeof schema == "boolean")
-        return !schema;
-      for (const key in schema)
-        if (rules[key])
-          return true;
-      return false;
-    }
-    exports.schemaHasRules = schemaHasRules;
-    function schemaHasRulesButRef(schema, RULES) {
-      if (typeof schema == "boolean")
-        return !schema;
-      for (const key in schema)
-        if (key !== "$ref" && RULES.all[key])
-          return true;
-      return false;
-    }
-    exports.schemaHasRulesButRef = schemaHasRulesButRef;
-    function schemaRefOrVal({ topSchemaRef, schemaPath }, schema, keyword, $data) {
-      if (!$data) {
-        if (typeof schema == "number" || typeof schema == "boolean")
-          return schema;
-        if (typeof schema == "string")
-          return (0, codegen_1._)`${schema}`;
-      }
-      return (0, codegen_1._)`${topSchemaRef}${schemaPath}${(0, codegen_1.getProperty)(keyword)}`;
-    }
-    exports.schemaRefOrVal = schemaRefOrVal;
-    function unescapeFragment(str) {
-      return unescapeJsonPointer(decodeURIComponent(str));
-    }
-    exports.unescapeFragment = unescapeFragment;
-    function escapeFragment(str) {
-      return encodeURIComponent(escapeJsonPointer(str));
-    }
-    exports.escapeFragment = escapeFragment;
-    function escapeJsonPointer(str) {
-      if (typeof str == "number")
-        return `${str}`;
-      return str.replace(/~/g, "~0").replace(/\//g, "~1");
-    }
-    exports.escapeJsonPointer = escapeJsonPointer;
-    function unescapeJsonPointer(str) {
-      return str.replace(/~1/g, "/").replace(/~0/g, "~");
-    }
-    exports.unescapeJsonPointer = unescapeJsonPointer;
-    function eachItem(xs, f) {
-      if (Array.isArray(xs)) {
-        for (const x of xs)
-          f(x);
-      } else {
-        f(xs);
-      }
-    }
-    exports.eachItem = eachItem;
-    function makeMergeEvaluated({ mergeNames, mergeToName, mergeValues, resultToName }) {
-      return (gen, from, to, toName) => {
-        const res = to === void 0 ? from : to instanceof codegen_1.Name ? (from instanceof codegen_1.Name ? mergeNames(gen, from, to) : mergeToName(gen, from, to), to) : from instanceof codegen_1.Name ? (mergeToName(gen, to, from), from) : mergeValues(from, to);
-        return toName === codegen_1.Name && !(res instanceof codegen_1.Name) ? resultToName(gen, res) : res;
-      };
-    }
-    exports.mergeEvaluated = {
-      props: makeMergeEvaluated({
-        mergeNames: (gen, from, to) => gen.if((0, codegen_1._)`${to} !== true && ${from} !== undefined`, () => {
-          gen.if((0, codegen_1._)`${from} === true`, () => gen.assign(to, true), () => gen.assign(to, (0, codegen_1._)`${to} || {}`).code((0, codegen_1._)`Object.assign(${to}, ${from})`));
-        }),
-        mergeToName: (gen, from, to) => gen.if((0, codegen_1._)`${to} !== true`, () => {
-          if (from === true) {
-            gen.assign(to, true);
-          } else {
-            gen.assign(to, (0, codegen_1._)`${to} || {}`);
-            setEvaluated(gen, to, from);
-          }
-        }),
-        mergeValues: (from, to) => from === true ? true : { ...from, ...to },
-        resultToName: evaluatedPropsToName
-      }),
-      items: makeMergeEvaluated({
-        mergeNames: (gen, from, to) => gen.if((0, codegen_1._)`${to} !== true && ${from} !== undefined`, () => gen.assign(to, (0, codegen_1._)`${from} === true ? true : ${to} > ${from} ? ${to} : ${from}`)),
-        mergeToName: (gen, from, to) => gen.if((0, codegen_1._)`${to} !== true`, () => gen.assign(to, from === true ? true : (0, codegen_1._)`${to} > ${from} ? ${to} : ${from}`)),
-        mergeValues: (from, to) => from === true ? true : Math.max(from, to),
-        resultToName: (gen, items) => gen.var("items", items)
-      })
-    };
-    function evaluatedPropsToName(gen, ps) {
-      if (ps === true)
-        return gen.var("props", true);
-      const props = gen.var("props", (0, codegen_1._)`{}`);
-      if (ps !== void 0)
-        setEvaluated(gen, props, ps);
-      return props;
-    }
-    exports.evaluatedPropsToName = evaluatedPropsToName;
-    function setEvaluated(gen, props, ps) {
-      Object.keys(ps).forEach((p) => gen.assign((0, codegen_1._)`${props}${(0, codegen_1.getProperty)(p)}`, true));
-    }
-    exports.setEvaluated = setEvaluated;
-    var snippets = {};
-    function useFunc(gen, f) {
-      return gen.scopeValue("func", {
-        ref: f,
-        code: snippets[f.code] || (snippets[f.code] = new code_1._Code(f.code))
-      });
-    }
-    exports.useFunc = useFunc;
-    var Type;
-    (function(Type2) {
-      Type2[Type2["Num"] = 0] = "Num";
-      Type2[Type2["Str"] = 1] = "Str";
-    })(Type || (exports.Type = Type = {}));
-    function getErrorPath(dataProp, dataPropType, jsPropertySyntax) {
-      if (dataProp instanceof codegen_1.Name) {
-        const isNumber = dataPropType === Type.Num;
-        return jsPropertySyntax ? isNumber ? (0, codegen_1._)`"[" + ${dataProp} + "]"` : (0, codegen_1._)`"['" + ${dataProp} + "']"` : isNumber ? (0, codegen_1._)`"/" + ${dataProp}` : (0, codegen_1._)`"/" + ${dataProp}.replace(/~/g, "~0").replace(/\\//g, "~1")`;
-      }
-      return jsPropertySyntax ? (0, codegen_1.getProperty)(dataProp).toString() : "/" + escapeJsonPointer(dataProp);
-    }
-    exports.getErrorPath = getErrorPath;
-    function checkStrictMode(it, msg, mode = it.opts.strictSchema) {
-      if (!mode)
-        return;
-      msg = `strict mode: ${msg}`;
-      if (mode === true)
-        throw new Error(msg);
-      it.self.logger.warn(msg);
-    }
-    exports.checkStrictMode = checkStrictMode;
-  }
-});
-
-// node_modules/ajv/dist/compile/names.js
-var require_names = __commonJS({
-  "node_modules/ajv/dist/compile/names.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    var codegen_1 = require_codegen();
-    var names2 = {
-      // validation function arguments
-      data: new codegen_1.Name("data"),
-      // data passed to validation function
-      // args passed from referencing schema
-      valCxt: new codegen_1.Name("valCxt"),
-      // validation/data context - should not be used directly, it is destructured to the names below
-      instancePath: new codegen_1.Name("instancePath"),
-      parentData: new codegen_1.Name("parentData"),
-      parentDataProperty: new codegen_1.Name("parentDataProperty"),
-      rootData: new codegen_1.Name("rootData"),
-      // root data - same as the data passed to the first/top validation function
-      dynamicAnchors: new codegen_1.Name("dynamicAnchors"),
-      // used to support recursiveRef and dynamicRef
-      // function scoped variables
-      vErrors: new codegen_1.Name("vErrors"),
-      // null or array of validation errors
-      errors: new codegen_1.Name("errors"),
-      // counter of validation errors
-      this: new codegen_1.Name("this"),
-      // "globals"
-      self: new codegen_1.Name("self"),
-      scope: new codegen_1.Name("scope"),
-      // JTD serialize/parse name for JSON string and position
-      json: new codegen_1.Name("json"),
-      jsonPos: new codegen_1.Name("jsonPos"),
-      jsonLen: new codegen_1.Name("jsonLen"),
-      jsonPart: new codegen_1.Name("jsonPart")
-    };
-    exports.default = names2;
-  }
-});
-
-// node_modules/ajv/dist/compile/errors.js
-var require_errors3 = __commonJS({
-  "node_modules/ajv/dist/compile/errors.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    exports.extendErrors = exports.resetErrorsCount = exports.reportExtraError = exports.reportError = exports.keyword$DataError = exports.keywordError = void 0;
-    var codegen_1 = require_codegen();
-    var util_1 = require_util2();
-    var names_1 = require_names();
-    exports.keywordError = {
-      message: ({ keyword }) => (0, codegen_1.str)`must pass "${keyword}" keyword validation`
-    };
-    exports.keyword$DataError = {
-      message: ({ keyword, schemaType }) => schemaType ? (0, codegen_1.str)`"${keyword}" keyword must be ${schemaType} ($data)` : (0, codegen_1.str)`"${keyword}" keyword is invalid ($data)`
-    };
-    function reportError(cxt, error = exports.keywordError, errorPaths, overrideAllErrors) {
-      const { it } = cxt;
-      const { gen, compositeRule, allErrors } = it;
-      const errObj = errorObjectCode(cxt, error, errorPaths);
-      if (overrideAllErrors !== null && overrideAllErrors !== void 0 ? overrideAllErrors : compositeRule || allErrors) {
-        addError(gen, errObj);
-      } else {
-        returnErrors(it, (0, codegen_1._)`[${errObj}]`);
-      }
-    }
-    exports.reportError = reportError;
-    function reportExtraError(cxt, error = exports.keywordError, errorPaths) {
-      const { it } = cxt;
-      const { gen, compositeRule, allErrors } = it;
-      const errObj = errorObjectCode(cxt, error, errorPaths);
-      addError(gen, errObj);
-      if (!(compositeRule || allErrors)) {
-        returnErrors(it, names_1.default.vErrors);
-      }
-    }
-    exports.reportExtraError = reportExtraError;
-    function resetErrorsCount(gen, errsCount) {
-      gen.assign(names_1.default.errors, errsCount);
-      gen.if((0, codegen_1._)`${names_1.default.vErrors} !== null`, () => gen.if(errsCount, () => gen.assign((0, codegen_1._)`${names_1.default.vErrors}.length`, errsCount), () => gen.assign(names_1.default.vErrors, null)));
-    }
-    exports.resetErrorsCount = resetErrorsCount;
-    function extendErrors({ gen, keyword, schemaValue, data, errsCount, it }) {
-      if (errsCount === void 0)
-        throw new Error("ajv implementation error");
-      const err = gen.name("err");
-      gen.forRange("i", errsCount, names_1.default.errors, (i) => {
-        gen.const(err, (0, codegen_1._)`${names_1.default.vErrors}[${i}]`);
-        gen.if((0, codegen_1._)`${err}.instancePath === undefined`, () => gen.assign((0, codegen_1._)`${err}.instancePath`, (0, codegen_1.strConcat)(names_1.default.instancePath, it.errorPath)));
-        gen.assign((0, codegen_1._)`${err}.schemaPath`, (0, codegen_1.str)`${it.errSchemaPath}/${keyword}`);
-        if (it.opts.verbose) {
-          gen.assign((0, codegen_1._)`${err}.schema`, schemaValue);
-          gen.assign((0, codegen_1._)`${err}.data`, data);
-        }
-      });
-    }
-    exports.extendErrors = extendErrors;
-    function addError(gen, errObj) {
-      const err = gen.const("err", errObj);
-      gen.if((0, codegen_1._)`${names_1.default.vErrors} === null`, () => gen.assign(names_1.default.vErrors, (0, codegen_1._)`[${err}]`), (0, codegen_1._)`${names_1.default.vErrors}.push(${err})`);
-      gen.code((0, codegen_1._)`${names_1.default.errors}++`);
-    }
-    function returnErrors(it, errs) {
-      const { gen, validateName, schemaEnv } = it;
-      if (schemaEnv.$async) {
-        gen.throw((0, codegen_1._)`new ${it.ValidationError}(${errs})`);
-      } else {
-        gen.assign((0, codegen_1._)`${validateName}.errors`, errs);
-        gen.return(false);
-      }
-    }
-    var E = {
-      keyword: new codegen_1.Name("keyword"),
-      schemaPath: new codegen_1.Name("schemaPath"),
-      // also used in JTD errors
-      params: new codegen_1.Name("params"),
-      propertyName: new codegen_1.Name("propertyName"),
-      message: new codegen_1.Name("message"),
-      schema: new codegen_1.Name("schema"),
-      parentSchema: new codegen_1.Name("parentSchema")
-    };
-    function errorObjectCode(cxt, error, errorPaths) {
-      const { createErrors } = cxt.it;
-      if (createErrors === false)
-        return (0, codegen_1._)`{}`;
-      return errorObject(cxt, error, errorPaths);
-    }
-    function errorObject(cxt, error, errorPaths = {}) {
-      const { gen, it } = cxt;
-      const keyValues = [
-        errorInstancePath(it, errorPaths),
-        errorSchemaPath(cxt, errorPaths)
-      ];
-      extraErrorProps(cxt, error, keyValues);
-      return gen.object(...keyValues);
-    }
-    function errorInstancePath({ errorPath }, { instancePath }) {
-      const instPath = instancePath ? (0, codegen_1.str)`${errorPath}${(0, util_1.getErrorPath)(instancePath, util_1.Type.Str)}` : errorPath;
-      return [names_1.default.instancePath, (0, codegen_1.strConcat)(names_1.default.instancePath, instPath)];
-    }
-    function errorSchemaPath({ keyword, it: { errSchemaPath } }, { schemaPath, parentSchema }) {
-      let schPath = parentSchema ? errSchemaPath : (0, codegen_1.str)`${errSchemaPath}/${keyword}`;
-      if (schemaPath) {
-        schPath = (0, codegen_1.str)`${schPath}${(0, util_1.getErrorPath)(schemaPath, util_1.Type.Str)}`;
-      }
-      return [E.schemaPath, schPath];
-    }
-    function extraErrorProps(cxt, { params, message: message2 }, keyValues) {
-      const { keyword, data, schemaValue, it } = cxt;
-      const { opts, propertyName, topSchemaRef, schemaPath } = it;
-      keyValues.push([E.keyword, keyword], [E.params, typeof params == "function" ? params(cxt) : params || (0, codegen_1._)`{}`]);
-      if (opts.messages) {
-        keyValues.push([E.message, typeof message2 == "function" ? message2(cxt) : message2]);
-      }
-      if (opts.verbose) {
-        keyValues.push([E.schema, schemaValue], [E.parentSchema, (0, codegen_1._)`${topSchemaRef}${schemaPath}`], [names_1.default.data, data]);
-      }
-      if (propertyName)
-        keyValues.push([E.propertyName, propertyName]);
-    }
-  }
-});
-
-// node_modules/ajv/dist/compile/validate/boolSchema.js
-var require_boolSchema = __commonJS({
-  "node_modules/ajv/dist/compile/validate/boolSchema.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    exports.boolOrEmptySchema = exports.topBoolOrEmptySchema = void 0;
-    var errors_1 = require_errors3();
-    var codegen_1 = require_codegen();
-    var names_1 = require_names();
-    var boolError = {
-      message: "boolean schema is false"
-    };
-    function topBoolOrEmptySchema(it) {
-      const { gen, schema, validateName } = it;
-      if (schema === false) {
-        falseSchemaError(it, false);
-      } else if (typeof schema == "object" && schema.$async === true) {
-        gen.return(names_1.default.data);
-      } else {
-        gen.assign((0, codegen_1._)`${validateName}.errors`, null);
-        gen.return(true);
-      }
-    }
-    exports.topBoolOrEmptySchema = topBoolOrEmptySchema;
-    function boolOrEmptySchema(it, valid) {
-      const { gen, schema } = it;
-      if (schema === false) {
-        gen.var(valid, false);
-        falseSchemaError(it);
-      } else {
-        gen.var(valid, true);
-      }
-    }
-    exports.boolOrEmptySchema = boolOrEmptySchema;
-    function falseSchemaError(it, overrideAllErrors) {
-      const { gen, data } = it;
-      const cxt = {
-        gen,
-        keyword: "false schema",
-        data,
-        schema: false,
-        schemaCode: false,
-        schemaValue: false,
-        params: {},
-        it
-      };
-      (0, errors_1.reportError)(cxt, boolError, void 0, overrideAllErrors);
-    }
-  }
-});
-
-// node_modules/ajv/dist/compile/rules.js
-var require_rules = __commonJS({
-  "node_modules/ajv/dist/compile/rules.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    exports.getRules = exports.isJSONType = void 0;
-    var _jsonTypes = ["string", "number", "integer", "boolean", "null", "object", "array"];
-    var jsonTypes = new Set(_jsonTypes);
-    function isJSONType(x) {
-      return typeof x == "string" && jsonTypes.has(x);
-    }
-    exports.isJSONType = isJSONType;
-    function getRules() {
-      const groups = {
-        number: { type: "number", rules: [] },
-        string: { type: "string", rules: [] },
-        array: { type: "array", rules: [] },
-        object: { type: "object", rules: [] }
-      };
-      return {
-        types: { ...groups, integer: true, boolean: true, null: true },
-        rules: [{ rules: [] }, groups.number, groups.string, groups.array, groups.object],
-        post: { rules: [] },
-        all: {},
-        keywords: {}
-      };
-    }
-    exports.getRules = getRules;
-  }
-});
-
-// node_modules/ajv/dist/compile/validate/applicability.js
-var require_applicability = __commonJS({
-  "node_modules/ajv/dist/compile/validate/applicability.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    exports.shouldUseRule = exports.shouldUseGroup = exports.schemaHasRulesForType = void 0;
-    function schemaHasRulesForType({ schema, self: self2 }, type) {
-      const group = self2.RULES.types[type];
-      return group && group !== true && shouldUseGroup(schema, group);
-    }
-    exports.schemaHasRulesForType = schemaHasRulesForType;
-    function shouldUseGroup(schema, group) {
-      return group.rules.some((rule) => shouldUseRule(schema, rule));
-    }
-    exports.shouldUseGroup = shouldUseGroup;
-    function shouldUseRule(schema, rule) {
-      var _a;
-      return schema[rule.keyword] !== void 0 || ((_a = rule.definition.implements) === null || _a === void 0 ? void 0 : _a.some((kwd) => schema[kwd] !== void 0));
-    }
-    exports.shouldUseRule = shouldUseRule;
-  }
-});
-
-// node_modules/ajv/dist/compile/validate/dataType.js
-var require_dataType = __commonJS({
-  "node_modules/ajv/dist/compile/validate/dataType.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    exports.reportTypeError = exports.checkDataTypes = exports.checkDataType = exports.coerceAndCheckDataType = exports.getJSONTypes = exports.getSchemaTypes = exports.DataType = void 0;
-    var rules_1 = require_rules();
-    var applicability_1 = require_applicability();
-    var errors_1 = require_errors3();
-    var codegen_1 = require_codegen();
-    var util_1 = require_util2();
-    var DataType;
-    (function(DataType2) {
-      DataType2[DataType2["Correct"] = 0] = "Correct";
-      DataType2[DataType2["Wrong"] = 1] = "Wrong";
-    })(DataType || (exports.DataType = DataType = {}));
-    function getSchemaTypes(schema) {
-      const types = getJSONTypes(schema.type);
-      const hasNull = types.includes("null");
-      if (hasNull) {
-        if (schema.nullable === false)
-          throw new Error("type: null contradicts nullable: false");
-      } else {
-        if (!types.length && schema.nullable !== void 0) {
-          throw new Error('"nullable" cannot be used without "type"');
-        }
-        if (schema.nullable === true)
-          types.push("null");
-      }
-      return types;
-    }
-    exports.getSchemaTypes = getSchemaTypes;
-    function getJSONTypes(ts) {
-      const types = Array.isArray(ts) ? ts : ts ? [ts] : [];
-      if (types.every(rules_1.isJSONType))
-        return types;
-      throw new Error("type must be JSONType or JSONType[]: " + types.join(","));
-    }
-    exports.getJSONTypes = getJSONTypes;
-    function coerceAndCheckDataType(it, types) {
-      const { gen, data, opts } = it;
-      const coerceTo = coerceToTypes(types, opts.coerceTypes);
-      const checkTypes = types.length > 0 && !(coerceTo.length === 0 && types.length === 1 && (0, applicability_1.schemaHasRulesForType)(it, types[0]));
-      if (checkTypes) {
-        const wrongType = checkDataTypes(types, data, opts.strictNumbers, DataType.Wrong);
-        gen.if(wrongType, () => {
-          if (coerceTo.length)
-            coerceData(it, types, coerceTo);
-          else
-            reportTypeError(it);
-        });
-      }
-      return checkTypes;
-    }
-    exports.coerceAndCheckDataType = coerceAndCheckDataType;
-    var COERCIBLE = /* @__PURE__ */ new Set(["string", "number", "integer", "boolean", "null"]);
-    function coerceToTypes(types, coerceTypes) {
-      return coerceTypes ? types.filter((t) => COERCIBLE.has(t) || coerceTypes === "array" && t === "array") : [];
-    }
-    function coerceData(it, types, coerceTo) {
-      const { gen, data, opts } = it;
-      const dataType = gen.let("dataType", (0, codegen_1._)`typeof ${data}`);
-      const coerced = gen.let("coerced", (0, codegen_1._)`undefined`);
-      if (opts.coerceTypes === "array") {
-        gen.if((0, codegen_1._)`${dataType} == 'object' && Array.isArray(${data}) && ${data}.length == 1`, () => gen.assign(data, (0, codegen_1._)`${data}[0]`).assign(dataType, (0, codegen_1._)`typeof ${data}`).if(checkDataTypes(types, data, opts.strictNumbers), () => gen.assign(coerced, data)));
-      }
-      gen.if((0, codegen_1._)`${coerced} !== undefined`);
-      for (const t of coerceTo) {
-        if (COERCIBLE.has(t) || t === "array" && opts.coerceTypes === "array") {
-          coerceSpecificType(t);
-        }
-      }
-      gen.else();
-      reportTypeError(it);
-      gen.endIf();
-      gen.if((0, codegen_1._)`${coerced} !== undefined`, () => {
-        gen.assign(data, coerced);
-        assignParentData(it, coerced);
-      });
-      function coerceSpecificType(t) {
-        switch (t) {
-          case "string":
-            gen.elseIf((0, codegen_1._)`${dataType} == "number" || ${dataType} == "boolean"`).assign(coerced, (0, codegen_1._)`"" + ${data}`).elseIf((0, codegen_1._)`${data} === null`).assign(coerced, (0, codegen_1._)`""`);
-            return;
-          case "number":
-            gen.elseIf((0, codegen_1._)`${dataType} == "boolean" || ${data} === null
-              || (${dataType} == "string" && ${data} && ${data} == +${data})`).assign(coerced, (0, codegen_1._)`+${data}`);
-            return;
-          case "integer":
-            gen.elseIf((0, codegen_1._)`${dataType} === "boolean" || ${data} === null
-              || (${dataType} === "string" && ${data} && ${data} == +${data} && !(${data} % 1))`).assign(coerced, (0, codegen_1._)`+${data}`);
-            return;
-          case "boolean":
-            gen.elseIf((0, codegen_1._)`${data} === "false" || ${data} === 0 || ${data} === null`).assign(coerced, false).elseIf((0, codegen_1._)`${data} === "true" || ${data} === 1`).assign(coerced, true);
-            return;
-          case "null":
-            gen.elseIf((0, codegen_1._)`${data} === "" || ${data} === 0 || ${data} === false`);
-            gen.assign(coerced, null);
-            return;
-          case "array":
-            gen.elseIf((0, codegen_1._)`${dataType} === "string" || ${dataType} === "number"
-              || ${dataType} === "boolean" || ${data} === null`).assign(coerced, (0, codegen_1._)`[${data}]`);
-        }
-      }
-    }
-    function assignParentData({ gen, parentData, parentDataProperty }, expr) {
-      gen.if((0, codegen_1._)`${parentData} !== undefined`, () => gen.assign((0, codegen_1._)`${parentData}[${parentDataProperty}]`, expr));
-    }
-    function checkDataType(dataType, data, strictNums, correct = DataType.Correct) {
-      const EQ = correct === DataType.Correct ? codegen_1.operators.EQ : codegen_1.operators.NEQ;
-      let cond;
-      switch (dataType) {
-        case "null":
-          return (0, codegen_1._)`${data} ${EQ} null`;
-        case "array":
-          cond = (0, codegen_1._)`Array.isArray(${data})`;
-          break;
-        case "object":
-          cond = (0, codegen_1._)`${data} && typeof ${data} == "object" && !Array.isArray(${data})`;
-          break;
-        case "integer":
-          cond = numCond((0, codegen_1._)`!(${data} % 1) && !isNaN(${data})`);
-          break;
-        case "number":
-          cond = numCond();
-          break;
-        default:
-          return (0, codegen_1._)`typeof ${data} ${EQ} ${dataType}`;
-      }
-      return correct === DataType.Correct ? cond : (0, codegen_1.not)(cond);
-      function numCond(_cond = codegen_1.nil) {
-        return (0, codegen_1.and)((0, codegen_1._)`typeof ${data} == "number"`, _cond, strictNums ? (0, codegen_1._)`isFinite(${data})` : codegen_1.nil);
-      }
-    }
-    exports.checkDataType = checkDataType;
-    function checkDataTypes(dataTypes, data, strictNums, correct) {
-      if (dataTypes.length === 1) {
-        return checkDataType(dataTypes[0], data, strictNums, correct);
-      }
-      let cond;
-      const types = (0, util_1.toHash)(dataTypes);
-      if (types.array && types.object) {
-        const notObj = (0, codegen_1._)`typeof ${data} != "object"`;
-        cond = types.null ? notObj : (0, codegen_1._)`!${data} || ${notObj}`;
-        delete types.null;
-        delete types.array;
-        delete types.object;
-      } else {
-        cond = codegen_1.nil;
-      }
-      if (types.number)
-        delete types.integer;
-      for (const t in types)
-        cond = (0, codegen_1.and)(cond, checkDataType(t, data, strictNums, correct));
-      return cond;
-    }
-    exports.checkDataTypes = checkDataTypes;
-    var typeError = {
-      message: ({ schema }) => `must be ${schema}`,
-      params: ({ schema, schemaValue }) => typeof schema == "string" ? (0, codegen_1._)`{type: ${schema}}` : (0, codegen_1._)`{type: ${schemaValue}}`
-    };
-    function reportTypeError(it) {
-      const cxt = getTypeErrorContext(it);
-      (0, errors_1.reportError)(cxt, typeError);
-    }
-    exports.reportTypeError = reportTypeError;
-    function getTypeErrorContext(it) {
-      const { gen, data, schema } = it;
-      const schemaCode = (0, util_1.schemaRefOrVal)(it, schema, "type");
-      return {
-        gen,
-        keyword: "type",
-        data,
-        schema: schema.type,
-        schemaCode,
-        schemaValue: schemaCode,
-        parentSchema: schema,
-        params: {},
-        it
-      };
-    }
-  }
-});
-
-// node_modules/ajv/dist/compile/validate/defaults.js
-var require_defaults = __commonJS({
-  "node_modules/ajv/dist/compile/validate/defaults.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    exports.assignDefaults = void 0;
-    var codegen_1 = require_codegen();
-    var util_1 = require_util2();
-    function assignDefaults(it, ty) {
-      const { properties, items } = it.schema;
-      if (ty === "object" && properties) {
-        for (const key in properties) {
-          assignDefault(it, key, properties[key].default);
-        }
-      } else if (ty === "array" && Array.isArray(items)) {
-        items.forEach((sch, i) => assignDefault(it, i, sch.default));
-      }
-    }
-    exports.assignDefaults = assignDefaults;
-    function assignDefault(it, prop, defaultValue) {
-      const { gen, compositeRule, data, opts } = it;
-      if (defaultValue === void 0)
-        return;
-      const childData = (0, codegen_1._)`${data}${(0, codegen_1.getProperty)(prop)}`;
-      if (compositeRule) {
-        (0, util_1.checkStrictMode)(it, `default is ignored for: ${childData}`);
-        return;
-      }
-      let condition = (0, codegen_1._)`${childData} === undefined`;
-      if (opts.useDefaults === "empty") {
-        condition = (0, codegen_1._)`${condition} || ${childData} === null || ${childData} === ""`;
-      }
-      gen.if(condition, (0, codegen_1._)`${childData} = ${(0, codegen_1.stringify)(defaultValue)}`);
-    }
-  }
-});
-
-// node_modules/ajv/dist/vocabularies/code.js
-var require_code2 = __commonJS({
-  "node_modules/ajv/dist/vocabularies/code.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    exports.validateUnion = exports.validateArray = exports.usePattern = exports.callValidateCode = exports.schemaProperties = exports.allSchemaProperties = exports.noPropertyInData = exports.propertyInData = exports.isOwnProperty = exports.hasPropFunc = exports.reportMissingProp = exports.checkMissingProp = exports.checkReportMissingProp = void 0;
-    var codegen_1 = require_codegen();
-    var util_1 = require_util2();
-    var names_1 = require_names();
-    var util_2 = require_util2();
-    function checkReportMissingProp(cxt, prop) {
-      const { gen, data, it } = cxt;
-      gen.if(noPropertyInData(gen, data, prop, it.opts.ownProperties), () => {
-        cxt.setParams({ missingProperty: (0, codegen_1._)`${prop}` }, true);
-        cxt.error();
-      });
-    }
-    exports.checkReportMissingProp = checkReportMissingProp;
-    function checkMissingProp({ gen, data, it: { opts } }, properties, missing) {
-      return (0, codegen_1.or)(...properties.map((prop) => (0, codegen_1.and)(noPropertyInData(gen, data, prop, opts.ownProperties), (0, codegen_1._)`${missing} = ${prop}`)));
-    }
-    exports.checkMissingProp = checkMissingProp;
-    function reportMissingProp(cxt, missing) {
-      cxt.setParams({ missingProperty: missing }, true);
-      cxt.error();
-    }
-    exports.reportMissingProp = reportMissingProp;
-    function hasPropFunc(gen) {
-      return gen.scopeValue("func", {
-        // eslint-disable-next-line @typescript-eslint/unbound-method
-        ref: Object.prototype.hasOwnProperty,
-        code: (0, codegen_1._)`Object.prototype.hasOwnProperty`
-      });
-    }
-    exports.hasPropFunc = hasPropFunc;
-    function isOwnProperty(gen, data, property) {
-      return (0, codegen_1._)`${hasPropFunc(gen)}.call(${data}, ${property})`;
-    }
-    exports.isOwnProperty = isOwnProperty;
-    function propertyInData(gen, data, property, ownProperties) {
-      const cond = (0, codegen_1._)`${data}${(0, codegen_1.getProperty)(property)} !== undefined`;
-      return ownProperties ? (0, codegen_1._)`${cond} && ${isOwnProperty(gen, data, property)}` : cond;
-    }
-    exports.propertyInData = propertyInData;
-    function noPropertyInData(gen, data, property, ownProperties) {
-      const cond = (0, codegen_1._)`${data}${(0, codegen_1.getProperty)(property)} === undefined`;
-      return ownProperties ? (0, codegen_1.or)(cond, (0, codegen_1.not)(isOwnProperty(gen, data, property))) : cond;
-    }
-    exports.noPropertyInData = noPropertyInData;
-    function allSchemaProperties(schemaMap) {
-      return schemaMap ? Object.keys(schemaMap).filter((p) => p !== "__proto__") : [];
-    }
-    exports.allSchemaProperties = allSchemaProperties;
-    function schemaProperties(it, schemaMap) {
-      return allSchemaProperties(schemaMap).filter((p) => !(0, util_1.alwaysValidSchema)(it, schemaMap[p]));
-    }
-    exports.schemaProperties = schemaProperties;
-    function callValidateCode({ schemaCode, data, it: { gen, topSchemaRef, schemaPath, errorPath }, it }, func, context, passSchema) {
-      const dataAndSchema = passSchema ? (0, codegen_1._)`${schemaCode}, ${data}, ${topSchemaRef}${schemaPath}` : data;
-      const valCxt = [
-        [names_1.default.instancePath, (0, codegen_1.strConcat)(names_1.default.instancePath, errorPath)],
-        [names_1.default.parentData, it.parentData],
-        [names_1.default.parentDataProperty, it.parentDataProperty],
-        [names_1.default.rootData, names_1.default.rootData]
-      ];
-      if (it.opts.dynamicRef)
-        valCxt.push([names_1.default.dynamicAnchors, names_1.default.dynamicAnchors]);
-      const args = (0, codegen_1._)`${dataAndSchema}, ${gen.object(...valCxt)}`;
-      return context !== codegen_1.nil ? (0, codegen_1._)`${func}.call(${context}, ${args})` : (0, codegen_1._)`${func}(${args})`;
-    }
-    exports.callValidateCode = callValidateCode;
-    var newRegExp = (0, codegen_1._)`new RegExp`;
-    function usePattern({ gen, it: { opts } }, pattern) {
-      const u = opts.unicodeRegExp ? "u" : "";
-      const { regExp } = opts.code;
-      const rx = regExp(pattern, u);
-      return gen.scopeValue("pattern", {
-        key: rx.toString(),
-        ref: rx,
-        code: (0, codegen_1._)`${regExp.code === "new RegExp" ? newRegExp : (0, util_2.useFunc)(gen, regExp)}(${pattern}, ${u})`
-      });
-    }
-    exports.usePattern = usePattern;
-    function validateArray(cxt) {
-      const { gen, data, keyword, it } = cxt;
-      const valid = gen.name("valid");
-      if (it.allErrors) {
-        const validArr = gen.let("valid", true);
-        validateItems(() => gen.assign(validArr, false));
-        return validArr;
-      }
-      gen.var(valid, true);
-      validateItems(() => gen.break());
-      return valid;
-      function validateItems(notValid) {
-        const len = gen.const("len", (0, codegen_1._)`${data}.length`);
-        gen.forRange("i", 0, len, (i) => {
-          cxt.subschema({
-            keyword,
-            dataProp: i,
-            dataPropType: util_1.Type.Num
-          }, valid);
-          gen.if((0, codegen_1.not)(valid), notValid);
-        });
-      }
-    }
-    exports.validateArray = validateArray;
-    function validateUnion(cxt) {
-      const { gen, schema, keyword, it } = cxt;
-      if (!Array.isArray(schema))
-        throw new Error("ajv implementation error");
-      const alwaysValid = schema.some((sch) => (0, util_1.alwaysValidSchema)(it, sch));
-      if (alwaysValid && !it.opts.unevaluated)
-        return;
-      const valid = gen.let("valid", false);
-      const schValid = gen.name("_valid");
-      gen.block(() => schema.forEach((_sch, i) => {
-        const schCxt = cxt.subschema({
-          keyword,
-          schemaProp: i,
-          compositeRule: true
-        }, schValid);
-        gen.assign(valid, (0, codegen_1._)`${valid} || ${schValid}`);
-        const merged = cxt.mergeValidEvaluated(schCxt, schValid);
-        if (!merged)
-          gen.if((0, codegen_1.not)(valid));
-      }));
-      cxt.result(valid, () => cxt.reset(), () => cxt.error(true));
-    }
-    exports.validateUnion = validateUnion;
-  }
-});
-
-// node_modules/ajv/dist/compile/validate/keyword.js
-var require_keyword = __commonJS({
-  "node_modules/ajv/dist/compile/validate/keyword.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    exports.validateKeywordUsage = exports.validSchemaType = exports.funcKeywordCode = exports.macroKeywordCode = void 0;
-    var codegen_1 = require_codegen();
-    var names_1 = require_names();
-    var code_1 = require_code2();
-    var errors_1 = require_errors3();
-    function macroKeywordCode(cxt, def) {
-      const { gen, keyword, schema, parentSchema, it } = cxt;
-      const macroSchema = def.macro.call(it.self, schema, parentSchema, it);
-      const schemaRef = useKeyword(gen, keyword, macroSchema);
-      if (it.opts.validateSchema !== false)
-        it.self.validateSchema(macroSchema, true);
-      const valid = gen.name("valid");
-      cxt.subschema({
-        schema: macroSchema,
-        schemaPath: codegen_1.nil,
-        errSchemaPath: `${it.errSchemaPath}/${keyword}`,
-        topSchemaRef: schemaRef,
-        compositeRule: true
-      }, valid);
-      cxt.pass(valid, () => cxt.error(true));
-    }
-    exports.macroKeywordCode = macroKeywordCode;
-    function funcKeywordCode(cxt, def) {
-      var _a;
-      const { gen, keyword, schema, parentSchema, $data, it } = cxt;
-      checkAsyncKeyword(it, def);
-      const validate = !$data && def.compile ? def.compile.call(it.self, schema, parentSchema, it) : def.validate;
-      const validateRef = useKeyword(gen, keyword, validate);
-      const valid = gen.let("valid");
-      cxt.block$data(valid, validateKeyword);
-      cxt.ok((_a = def.valid) !== null && _a !== void 0 ? _a : valid);
-      function validateKeyword() {
-        if (def.errors === false) {
-          assignValid();
-          if (def.modifying)
-            modifyData(cxt);
-          reportErrs(() => cxt.error());
-        } else {
-          const ruleErrs = def.async ? validateAsync() : validateSync();
-          if (def.modifying)
-            modifyData(cxt);
-          reportErrs(() => addErrs(cxt, ruleErrs));
-        }
-      }
-      function validateAsync() {
-        const ruleErrs = gen.let("ruleErrs", null);
-        gen.try(() => assignValid((0, codegen_1._)`await `), (e) => gen.assign(valid, false).if((0, codegen_1._)`${e} instanceof ${it.ValidationError}`, () => gen.assign(ruleErrs, (0, codegen_1._)`${e}.errors`), () => gen.throw(e)));
-        return ruleErrs;
-      }
-      function validateSync() {
-        const validateErrs = (0, codegen_1._)`${validateRef}.errors`;
-        gen.assign(validateErrs, null);
-        assignValid(codegen_1.nil);
-        return validateErrs;
-      }
-      function assignValid(_await = def.async ? (0, codegen_1._)`await ` : codegen_1.nil) {
-        const passCxt = it.opts.passContext ? names_1.default.this : names_1.default.self;
-        const passSchema = !("compile" in def && !$data || def.schema === false);
-        gen.assign(valid, (0, codegen_1._)`${_await}${(0, code_1.callValidateCode)(cxt, validateRef, passCxt, passSchema)}`, def.modifying);
-      }
-      function reportErrs(errors) {
-        var _a2;
-        gen.if((0, codegen_1.not)((_a2 = def.valid) !== null && _a2 !== void 0 ? _a2 : valid), errors);
-      }
-    }
-    exports.funcKeywordCode = funcKeywordCode;
-    function modifyData(cxt) {
-      const { gen, data, it } = cxt;
-      gen.if(it.parentData, () => gen.assign(data, (0, codegen_1._)`${it.parentData}[${it.parentDataProperty}]`));
-    }
-    function addErrs(cxt, errs) {
-      const { gen } = cxt;
-      gen.if((0, codegen_1._)`Array.isArray(${errs})`, () => {
-        gen.assign(names_1.default.vErrors, (0, codegen_1._)`${names_1.default.vErrors} === null ? ${errs} : ${names_1.default.vErrors}.concat(${errs})`).assign(names_1.default.errors, (0, codegen_1._)`${names_1.default.vErrors}.length`);
-        (0, errors_1.extendErrors)(cxt);
-      }, () => cxt.error());
-    }
-    function checkAsyncKeyword({ schemaEnv }, def) {
-      if (def.async && !schemaEnv.$async)
-        throw new Error("async keyword in sync schema");
-    }
-    function useKeyword(gen, keyword, result) {
-      if (result === void 0)
-        throw new Error(`keyword "${keyword}" failed to compile`);
-      return gen.scopeValue("keyword", typeof result == "function" ? { ref: result } : { ref: result, code: (0, codegen_1.stringify)(result) });
-    }
-    function validSchemaType(schema, schemaType, allowUndefined = false) {
-      return !schemaType.length || schemaType.some((st) => st === "array" ? Array.isArray(schema) : st === "object" ? schema && typeof schema == "object" && !Array.isArray(schema) : typeof schema == st || allowUndefined && typeof schema == "undefined");
-    }
-    exports.validSchemaType = validSchemaType;
-    function validateKeywordUsage({ schema, opts, self: self2, errSchemaPath }, def, keyword) {
-      if (Array.isArray(def.keyword) ? !def.keyword.includes(keyword) : def.keyword !== keyword) {
-        throw new Error("ajv implementation error");
-      }
-      const deps = def.dependencies;
-      if (deps === null || deps === void 0 ? void 0 : deps.some((kwd) => !Object.prototype.hasOwnProperty.call(schema, kwd))) {
-        throw new Error(`parent schema must have dependencies of ${keyword}: ${deps.join(",")}`);
-      }
-      if (def.validateSchema) {
-        const valid = def.validateSchema(schema[keyword]);
-        if (!valid) {
-          const msg = `keyword "${keyword}" value is invalid at path "${errSchemaPath}": ` + self2.errorsText(def.validateSchema.errors);
-          if (opts.validateSchema === "log")
-            self2.logger.error(msg);
-          else
-            throw new Error(msg);
-        }
-      }
-    }
-    exports.validateKeywordUsage = validateKeywordUsage;
-  }
-});
-
-// node_modules/ajv/dist/compile/validate/subschema.js
-var require_subschema = __commonJS({
-  "node_modules/ajv/dist/compile/validate/subschema.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    exports.extendSubschemaMode = exports.extendSubschemaData = exports.getSubschema = void 0;
-    var codegen_1 = require_codegen();
-    var util_1 = require_util2();
-    function getSubschema(it, { keyword, schemaProp, schema, schemaPath, errSchemaPath, topSchemaRef }) {
-      if (keyword !== void 0 && schema !== void 0) {
-        throw new Error('both "keyword" and "schema" passed, only one allowed');
-      }
-      if (keyword !== void 0) {
-        const sch = it.schema[keyword];
-        return schemaProp === void 0 ? {
-          schema: sch,
-          schemaPath: (0, codegen_1._)`${it.schemaPath}${(0, codegen_1.getProperty)(keyword)}`,
-          errSchemaPath: `${it.errSchemaPath}/${keyword}`
-        } : {
-          schema: sch[schemaProp],
-          schemaPath: (0, codegen_1._)`${it.schemaPath}${(0, codegen_1.getProperty)(keyword)}${(0, codegen_1.getProperty)(schemaProp)}`,
-          errSchemaPath: `${it.errSchemaPath}/${keyword}/${(0, util_1.escapeFragment)(schemaProp)}`
-        };
-      }
-      if (schema !== void 0) {
-        if (schemaPath === void 0 || errSchemaPath === void 0 || topSchemaRef === void 0) {
-          throw new Error('"schemaPath", "errSchemaPath" and "topSchemaRef" are required with "schema"');
-        }
-        return {
-          schema,
-          schemaPath,
-          topSchemaRef,
-          errSchemaPath
-        };
-      }
-      throw new Error('either "keyword" or "schema" must be passed');
-    }
-    exports.getSubschema = getSubschema;
-    function extendSubschemaData(subschema, it, { dataProp, dataPropType: dpType, data, dataTypes, propertyName }) {
-      if (data !== void 0 && dataProp !== void 0) {
-        throw new Error('both "data" and "dataProp" passed, only one allowed');
-      }
-      const { gen } = it;
-      if (dataProp !== void 0) {
-        const { errorPath, dataPathArr, opts } = it;
-        const nextData = gen.let("data", (0, codegen_1._)`${it.data}${(0, codegen_1.getProperty)(dataProp)}`, true);
-        dataContextProps(nextData);
-        subschema.errorPath = (0, codegen_1.str)`${errorPath}${(0, util_1.getErrorPath)(dataProp, dpType, opts.jsPropertySyntax)}`;
-        subschema.parentDataProperty = (0, codegen_1._)`${dataProp}`;
-        subschema.dataPathArr = [...dataPathArr, subschema.parentDataProperty];
-      }
-      if (data !== void 0) {
-        const nextData = data instanceof codegen_1.Name ? data : gen.let("data", data, true);
-        dataContextProps(nextData);
-        if (propertyName !== void 0)
-          subschema.propertyName = propertyName;
-      }
-      if (dataTypes)
-        subschema.dataTypes = dataTypes;
-      function dataContextProps(_nextData) {
-        subschema.data = _nextData;
-        subschema.dataLevel = it.dataLevel + 1;
-        subschema.dataTypes = [];
-        it.definedProperties = /* @__PURE__ */ new Set();
-        subschema.parentData = it.data;
-        subschema.dataNames = [...it.dataNames, _nextData];
-      }
-    }
-    exports.extendSubschemaData = extendSubschemaData;
-    function extendSubschemaMode(subschema, { jtdDiscriminator, jtdMetadata, compositeRule, createErrors, allErrors }) {
-      if (compositeRule !== void 0)
-        subschema.compositeRule = compositeRule;
-      if (createErrors !== void 0)
-        subschema.createErrors = createErrors;
-      if (allErrors !== void 0)
-        subschema.allErrors = allErrors;
-      subschema.jtdDiscriminator = jtdDiscriminator;
-      subschema.jtdMetadata = jtdMetadata;
-    }
-    exports.extendSubschemaMode = extendSubschemaMode;
-  }
-});
-
-// node_modules/fast-deep-equal/index.js
-var require_fast_deep_equal = __commonJS({
-  "node_modules/fast-deep-equal/index.js"(exports, module) {
-    "use strict";
-    module.exports = function equal(a, b) {
-      if (a === b) return true;
-      if (a && b && typeof a == "object" && typeof b == "object") {
-        if (a.constructor !== b.constructor) return false;
-        var length, i, keys;
-        if (Array.isArray(a)) {
-          length = a.length;
-          if (length != b.length) return false;
-          for (i = length; i-- !== 0; )
-            if (!equal(a[i], b[i])) return false;
-          return true;
-        }
-        if (a.constructor === RegExp) return a.source === b.source && a.flags === b.flags;
-        if (a.valueOf !== Object.prototype.valueOf) return a.valueOf() === b.valueOf();
-        if (a.toString !== Object.prototype.toString) return a.toString() === b.toString();
-        keys = Object.keys(a);
-        length = keys.length;
-        if (length !== Object.keys(b).length) return false;
-        for (i = length; i-- !== 0; )
-          if (!Object.prototype.hasOwnProperty.call(b, keys[i])) return false;
-        for (i = length; i-- !== 0; ) {
-          var key = keys[i];
-          if (!equal(a[key], b[key])) return false;
-        }
-        return true;
-      }
-      return a !== a && b !== b;
-    };
-  }
-});
-
-// node_modules/json-schema-traverse/index.js
-var require_json_schema_traverse = __commonJS({
-  "node_modules/json-schema-traverse/index.js"(exports, module) {
-    "use strict";
-    var traverse = module.exports = function(schema, opts, cb) {
-      if (typeof opts == "function") {
-        cb = opts;
-        opts = {};
-      }
-      cb = opts.cb || cb;
-      var pre = typeof cb == "function" ? cb : cb.pre || function() {
-      };
-      var post = cb.post || function() {
-      };
-      _traverse(opts, pre, post, schema, "", schema);
-    };
-    traverse.keywords = {
-      additionalItems: true,
-      items: true,
-      contains: true,
-      additionalProperties: true,
-      propertyNames: true,
-      not: true,
-      if: true,
-      then: true,
-      else: true
-    };
-    traverse.arrayKeywords = {
-      items: true,
-      allOf: true,
-      anyOf: true,
-      oneOf: true
-    };
-    traverse.propsKeywords = {
-      $defs: true,
-      definitions: true,
-      properties: true,
-      patternProperties: true,
-      dependencies: true
-    };
-    traverse.skipKeywords = {
-      default: true,
-      enum: true,
-      const: true,
-      required: true,
-      maximum: true,
-      minimum: true,
-      exclusiveMaximum: true,
-      exclusiveMinimum: true,
-      multipleOf: true,
-      maxLength: true,
-      minLength: true,
-      pattern: true,
-      format: true,
-      maxItems: true,
-      minItems: true,
-      uniqueItems: true,
-      maxProperties: true,
-      minProperties: true
-    };
-    function _traverse(opts, pre, post, schema, jsonPtr, rootSchema2, parentJsonPtr, parentKeyword, parentSchema, keyIndex) {
-      if (schema && typeof schema == "object" && !Array.isArray(schema)) {
-        pre(schema, jsonPtr, rootSchema2, parentJsonPtr, parentKeyword, parentSchema, keyIndex);
-        for (var key in schema) {
-          var sch = schema[key];
-          if (Array.isArray(sch)) {
-            if (key in traverse.arrayKeywords) {
-              for (var i = 0; i < sch.length; i++)
-                _traverse(opts, pre, post, sch[i], jsonPtr + "/" + key + "/" + i, rootSchema2, jsonPtr, key, schema, i);
-            }
-          } else if (key in traverse.propsKeywords) {
-            if (sch && typeof sch == "object") {
-              for (var prop in sch)
-                _traverse(opts, pre, post, sch[prop], jsonPtr + "/" + key + "/" + escapeJsonPtr(prop), rootSchema2, jsonPtr, key, schema, prop);
-            }
-          } else if (key in traverse.keywords || opts.allKeys && !(key in traverse.skipKeywords)) {
-            _traverse(opts, pre, post, sch, jsonPtr + "/" + key, rootSchema2, jsonPtr, key, schema);
-          }
-        }
-        post(schema, jsonPtr, rootSchema2, parentJsonPtr, parentKeyword, parentSchema, keyIndex);
-      }
-    }
-    function escapeJsonPtr(str) {
-      return str.replace(/~/g, "~0").replace(/\//g, "~1");
-    }
-  }
-});
-
-// node_modules/ajv/dist/compile/resolve.js
-var require_resolve = __commonJS({
-  "node_modules/ajv/dist/compile/resolve.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    exports.getSchemaRefs = exports.resolveUrl = exports.normalizeId = exports._getFullPath = exports.getFullPath = exports.inlineRef = void 0;
-    var util_1 = require_util2();
-    var equal = require_fast_deep_equal();
-    var traverse = require_json_schema_traverse();
-    var SIMPLE_INLINED = /* @__PURE__ */ new Set([
-      "type",
-      "format",
-      "pattern",
-      "maxLength",
-      "minLength",
-      "maxProperties",
-      "minProperties",
-      "maxItems",
-      "minItems",
-      "maximum",
-      "minimum",
-      "uniqueItems",
-      "multipleOf",
-      "required",
-      "enum",
-      "const"
-    ]);
-    function inlineRef(schema, limit = true) {
-      if (typeof schema == "boolean")
-        return true;
-      if (limit === true)
-        return !hasRef(schema);
-      if (!limit)
-        return false;
-      return countKeys(schema) <= limit;
-    }
-    exports.inlineRef = inlineRef;
-    var REF_KEYWORDS = /* @__PURE__ */ new Set([
-      "$ref",
-      "$recursiveRef",
-      "$recursiveAnchor",
-      "$dynamicRef",
-      "$dynamicAnchor"
-    ]);
-    function hasRef(schema) {
-      for (const key in schema) {
-        if (REF_KEYWORDS.has(key))
-          return true;
-        const sch = schema[key];
-        if (Array.isArray(sch) && sch.some(hasRef))
-          return true;
-        if (typeof sch == "object" && hasRef(sch))
-          return true;
-      }
-      return false;
-    }
-    function countKeys(schema) {
-      let count2 = 0;
-      for (const key in schema) {
-        if (key === "$ref")
-          return Infinity;
-        count2++;
-        if (SIMPLE_INLINED.has(key))
-          continue;
-        if (typeof schema[key] == "object") {
-          (0, util_1.eachItem)(schema[key], (sch) => count2 += countKeys(sch));
-        }
-        if (count2 === Infinity)
-          return Infinity;
-      }
-      return count2;
-    }
-    function getFullPath(resolver, id = "", normalize) {
-      if (normalize !== false)
-        id = normalizeId(id);
-      const p = resolver.parse(id);
-      return _getFullPath(resolver, p);
-    }
-    exports.getFullPath = getFullPath;
-    function _getFullPath(resolver, p) {
-      const serialized = resolver.serialize(p);
-      return serialized.split("#")[0] + "#";
-    }
-    exports._getFullPath = _getFullPath;
-    var TRAILING_SLASH_HASH = /#\/?$/;
-    function normalizeId(id) {
-      return id ? id.replace(TRAILING_SLASH_HASH, "") : "";
-    }
-    exports.normalizeId = normalizeId;
-    function resolveUrl(resolver, baseId, id) {
-      id = normalizeId(id);
-      return resolver.resolve(baseId, id);
-    }
-    exports.resolveUrl = resolveUrl;
-    var ANCHOR = /^[a-z_][-a-z0-9._]*$/i;
-    function getSchemaRefs(schema, baseId) {
-      if (typeof schema == "boolean")
-        return {};
-      const { schemaId, uriResolver } = this.opts;
-      const schId = normalizeId(schema[schemaId] || baseId);
-      const baseIds = { "": schId };
-      const pathPrefix = getFullPath(uriResolver, schId, false);
-      const localRefs = {};
-      const schemaRefs = /* @__PURE__ */ new Set();
-      traverse(schema, { allKeys: true }, (sch, jsonPtr, _, parentJsonPtr) => {
-        if (parentJsonPtr === void 0)
-          return;
-        const fullPath = pathPrefix + jsonPtr;
-        let innerBaseId = baseIds[parentJsonPtr];
-        if (typeof sch[schemaId] == "string")
-          innerBaseId = addRef.call(this, sch[schemaId]);
-        addAnchor.call(this, sch.$anchor);
-        addAnchor.call(this, sch.$dynamicAnchor);
-        baseIds[jsonPtr] = innerBaseId;
-        function addRef(ref) {
-          const _resolve = this.opts.uriResolver.resolve;
-          ref = normalizeId(innerBaseId ? _resolve(innerBaseId, ref) : ref);
-          if (schemaRefs.has(ref))
-            throw ambiguos(ref);
-          schemaRefs.add(ref);
-          let schOrRef = this.refs[ref];
-          if (typeof schOrRef == "string")
-            schOrRef = this.refs[schOrRef];
-          if (typeof schOrRef == "object") {
-            checkAmbiguosRef(sch, schOrRef.schema, ref);
-          } else if (ref !== normalizeId(fullPath)) {
-            if (ref[0] === "#") {
-              checkAmbiguosRef(sch, localRefs[ref], ref);
-              localRefs[ref] = sch;
-            } else {
-              this.refs[ref] = fullPath;
-            }
-          }
-          return ref;
-        }
-        function addAnchor(anchor) {
-          if (typeof anchor == "string") {
-            if (!ANCHOR.test(anchor))
-              throw new Error(`invalid anchor "${anchor}"`);
-            addRef.call(this, `#${anchor}`);
-          }
-        }
-      });
-      return localRefs;
-      function checkAmbiguosRef(sch1, sch2, ref) {
-        if (sch2 !== void 0 && !equal(sch1, sch2))
-          throw ambiguos(ref);
-      }
-      function ambiguos(ref) {
-        return new Error(`reference "${ref}" resolves to more than one schema`);
-      }
-    }
-    exports.getSchemaRefs = getSchemaRefs;
-  }
-});
-
-// node_modules/ajv/dist/compile/validate/index.js
-var require_validate = __commonJS({
-  "node_modules/ajv/dist/compile/validate/index.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    exports.getData = exports.KeywordCxt = exports.validateFunctionCode = void 0;
-    var boolSchema_1 = require_boolSchema();
-    var dataType_1 = require_dataType();
-    var applicability_1 = require_applicability();
-    var dataType_2 = require_dataType();
-    var defaults_1 = require_defaults();
-    var keyword_1 = require_keyword();
-    var subschema_1 = require_subschema();
-    var codegen_1 = require_codegen();
-    var names_1 = require_names();
-    var resolve_1 = require_resolve();
-    var util_1 = require_util2();
-    var errors_1 = require_errors3();
-    function validateFunctionCode(it) {
-      if (isSchemaObj(it)) {
-        checkKeywords(it);
-        if (schemaCxtHasRules(it)) {
-          topSchemaObjCode(it);
-          return;
-        }
-      }
-      validateFunction(it, () => (0, boolSchema_1.topBoolOrEmptySchema)(it));
-    }
-    exports.validateFunctionCode = validateFunctionCode;
-    function validateFunction({ gen, validateName, schema, schemaEnv, opts }, body) {
-      if (opts.code.es5) {
-        gen.func(validateName, (0, codegen_1._)`${names_1.default.data}, ${names_1.default.valCxt}`, schemaEnv.$async, () => {
-          gen.code((0, codegen_1._)`"use strict"; ${funcSourceUrl(schema, opts)}`);
-          destructureValCxtES5(gen, opts);
-          gen.code(body);
-        });
-      } else {
-        gen.func(validateName, (0, codegen_1._)`${names_1.default.data}, ${destructureValCxt(opts)}`, schemaEnv.$async, () => gen.code(funcSourceUrl(schema, opts)).code(body));
-      }
-    }
-    function destructureValCxt(opts) {
-      return (0, codegen_1._)`{${names_1.default.instancePath}="", ${names_1.default.parentData}, ${names_1.default.parentDataProperty}, ${names_1.default.rootData}=${names_1.default.data}${opts.dynamicRef ? (0, codegen_1._)`, ${names_1.default.dynamicAnchors}={}` : codegen_1.nil}}={}`;
-    }
-    function destructureValCxtES5(gen, opts) {
-      gen.if(names_1.default.valCxt, () => {
-        gen.var(names_1.default.instancePath, (0, codegen_1._)`${names_1.default.valCxt}.${names_1.default.instancePath}`);
-        gen.var(names_1.default.parentData, (0, codegen_1._)`${names_1.default.valCxt}.${names_1.default.parentData}`);
-        gen.var(names_1.default.parentDataProperty, (0, codegen_1._)`${names_1.default.valCxt}.${names_1.default.parentDataProperty}`);
-        gen.var(names_1.default.rootData, (0, codegen_1._)`${names_1.default.valCxt}.${names_1.default.rootData}`);
-        if (opts.dynamicRef)
-          gen.var(names_1.default.dynamicAnchors, (0, codegen_1._)`${names_1.default.valCxt}.${names_1.default.dynamicAnchors}`);
-      }, () => {
-        gen.var(names_1.default.instancePath, (0, codegen_1._)`""`);
-        gen.var(names_1.default.parentData, (0, codegen_1._)`undefined`);
-        gen.var(names_1.default.parentDataProperty, (0, codegen_1._)`undefined`);
-        gen.var(names_1.default.rootData, names_1.default.data);
-        if (opts.dynamicRef)
-          gen.var(names_1.default.dynamicAnchors, (0, codegen_1._)`{}`);
-      });
-    }
-    function topSchemaObjCode(it) {
-      const { schema, opts, gen } = it;
-      validateFunction(it, () => {
-        if (opts.$comment && schema.$comment)
-          commentKeyword(it);
-        checkNoDefault(it);
-        gen.let(names_1.default.vErrors, null);
-        gen.let(names_1.default.errors, 0);
-        if (opts.unevaluated)
-          resetEvaluated(it);
-        typeAndKeywords(it);
-        returnResults(it);
-      });
-      return;
-    }
-    function resetEvaluated(it) {
-      const { gen, validateName } = it;
-      it.evaluated = gen.const("evaluated", (0, codegen_1._)`${validateName}.evaluated`);
-      gen.if((0, codegen_1._)`${it.evaluated}.dynamicProps`, () => gen.assign((0, codegen_1._)`${it.evaluated}.props`, (0, codegen_1._)`undefined`));
-      gen.if((0, codegen_1._)`${it.evaluated}.dynamicItems`, () => gen.assign((0, codegen_1._)`${it.evaluated}.items`, (0, codegen_1._)`undefined`));
-    }
-    function funcSourceUrl(schema, opts) {
-      const schId = typeof schema == "object" && schema[opts.schemaId];
-      return schId && (opts.code.source || opts.code.process) ? (0, codegen_1._)`/*# sourceURL=${schId} */` : codegen_1.nil;
-    }
-    function subschemaCode(it, valid) {
-      if (isSchemaObj(it)) {
-        checkKeywords(it);
-        if (schemaCxtHasRules(it)) {
-          subSchemaObjCode(it, valid);
-          return;
-        }
-      }
-      (0, boolSchema_1.boolOrEmptySchema)(it, valid);
-    }
-    function schemaCxtHasRules({ schema, self: self2 }) {
-      if (typeof schema == "boolean")
-        return !schema;
-      for (const key in schema)
-        if (self2.RULES.all[key])
-          return true;
-      return false;
-    }
-    function isSchemaObj(it) {
-      return typeof it.schema != "boolean";
-    }
-    function subSchemaObjCode(it, valid) {
-      const { schema, gen, opts } = it;
-      if (opts.$comment && schema.$comment)
-        commentKeyword(it);
-      updateContext(it);
-      checkAsyncSchema(it);
-      const errsCount = gen.const("_errs", names_1.default.errors);
-      typeAndKeywords(it, errsCount);
-      gen.var(valid, (0, codegen_1._)`${errsCount} === ${names_1.default.errors}`);
-    }
-    function checkKeywords(it) {
-      (0, util_1.checkUnknownRules)(it);
-      checkRefsAndKeywords(it);
-    }
-    function typeAndKeywords(it, errsCount) {
-      if (it.opts.jtd)
-        return schemaKeywords(it, [], false, errsCount);
-      const types = (0, dataType_1.getSchemaTypes)(it.schema);
-      const checkedTypes = (0, dataType_1.coerceAndCheckDataType)(it, types);
-      schemaKeywords(it, types, !checkedTypes, errsCount);
-    }
-    function checkRefsAndKeywords(it) {
-      const { schema, errSchemaPath, opts, self: self2 } = it;
-      if (schema.$ref && opts.ignoreKeywordsWithRef && (0, util_1.schemaHasRulesButRef)(schema, self2.RULES)) {
-        self2.logger.warn(`$ref: keywords ignored in schema at path "${errSchemaPath}"`);
-      }
-    }
-    function checkNoDefault(it) {
-      const { schema, opts } = it;
-      if (schema.default !== void 0 && opts.useDefaults && opts.strictSchema) {
-        (0, util_1.checkStrictMode)(it, "default is ignored in the schema root");
-      }
-    }
-    function updateContext(it) {
-      const schId = it.schema[it.opts.schemaId];
-      if (schId)
-        it.baseId = (0, resolve_1.resolveUrl)(it.opts.uriResolver, it.baseId, schId);
-    }
-    function checkAsyncSchema(it) {
-      if (it.schema.$async && !it.schemaEnv.$async)
-        throw new Error("async schema in sync schema");
-    }
-    function commentKeyword({ gen, schemaEnv, schema, errSchemaPath, opts }) {
-      const msg = schema.$comment;
-      if (opts.$comment === true) {
-        gen.code((0, codegen_1._)`${names_1.default.self}.logger.log(${msg})`);
-      } else if (typeof opts.$comment == "function") {
-        const schemaPath = (0, codegen_1.str)`${errSchemaPath}/$comment`;
-        const rootName = gen.scopeValue("root", { ref: schemaEnv.root });
-        gen.code((0, codegen_1._)`${names_1.default.self}.opts.$comment(${msg}, ${schemaPath}, ${rootName}.schema)`);
-      }
-    }
-    function returnResults(it) {
-      const { gen, schemaEnv, validateName, ValidationError, opts } = it;
-      if (schemaEnv.$async) {
-        gen.if((0, codegen_1._)`${names_1.default.errors} === 0`, () => gen.return(names_1.default.data), () => gen.throw((0, codegen_1._)`new ${ValidationError}(${names_1.default.vErrors})`));
-      } else {
-        gen.assign((0, codegen_1._)`${validateName}.errors`, names_1.default.vErrors);
-        if (opts.unevaluated)
-          assignEvaluated(it);
-        gen.return((0, codegen_1._)`${names_1.default.errors} === 0`);
-      }
-    }
-    function assignEvaluated({ gen, evaluated, props, items }) {
-      if (props instanceof codegen_1.Name)
-        gen.assign((0, codegen_1._)`${evaluated}.props`, props);
-      if (items instanceof codegen_1.Name)
-        gen.assign((0, codegen_1._)`${evaluated}.items`, items);
-    }
-    function schemaKeywords(it, types, typeErrors, errsCount) {
-      const { gen, schema, data, allErrors, opts, self: self2 } = it;
-      const { RULES } = self2;
-      if (schema.$ref && (opts.ignoreKeywordsWithRef || !(0, util_1.schemaHasRulesButRef)(schema, RULES))) {
-        gen.block(() => keywordCode(it, "$ref", RULES.all.$ref.definition));
-        return;
-      }
-      if (!opts.jtd)
-        checkStrictTypes(it, types);
-      gen.block(() => {
-        for (const group of RULES.rules)
-          groupKeywords(group);
-        groupKeywords(RULES.post);
-      });
-      function groupKeywords(group) {
-        if (!(0, applicability_1.shouldUseGroup)(schema, group))
-          return;
-        if (group.type) {
-          gen.if((0, dataType_2.checkDataType)(group.type, data, opts.strictNumbers));
-          iterateKeywords(it, group);
-          if (types.length === 1 && types[0] === group.type && typeErrors) {
-            gen.else();
-            (0, dataType_2.reportTypeError)(it);
-          }
-          gen.endIf();
-        } else {
-          iterateKeywords(it, group);
-        }
-        if (!allErrors)
-          gen.if((0, codegen_1._)`${names_1.default.errors} === ${errsCount || 0}`);
-      }
-    }
-    function iterateKeywords(it, group) {
-      const { gen, schema, opts: { useDefaults } } = it;
-      if (useDefaults)
-        (0, defaults_1.assignDefaults)(it, group.type);
-      gen.block(() => {
-        for (const rule of group.rules) {
-          if ((0, applicability_1.shouldUseRule)(schema, rule)) {
-            keywordCode(it, rule.keyword, rule.definition, group.type);
-          }
-        }
-      });
-    }
-    function checkStrictTypes(it, types) {
-      if (it.schemaEnv.meta || !it.opts.strictTypes)
-        return;
-      checkContextTypes(it, types);
-      if (!it.opts.allowUnionTypes)
-        checkMultipleTypes(it, types);
-      checkKeywordTypes(it, it.dataTypes);
-    }
-    function checkContextTypes(it, types) {
-      if (!types.length)
-        return;
-      if (!it.dataTypes.length) {
-        it.dataTypes = types;
-        return;
-      }
-      types.forEach((t) => {
-        if (!includesType(it.dataTypes, t)) {
-          strictTypesError(it, `type "${t}" not allowed by context "${it.dataTypes.join(",")}"`);
-        }
-      });
-      narrowSchemaTypes(it, types);
-    }
-    function checkMultipleTypes(it, ts) {
-      if (ts.length > 1 && !(ts.length === 2 && ts.includes("null"))) {
-        strictTypesError(it, "use allowUnionTypes to allow union type keyword");
-      }
-    }
-    function checkKeywordTypes(it, ts) {
-      const rules = it.self.RULES.all;
-      for (const keyword in rules) {
-        const rule = rules[keyword];
-        if (typeof rule == "object" && (0, applicability_1.shouldUseRule)(it.schema, rule)) {
-          const { type } = rule.definition;
-          if (type.length && !type.some((t) => hasApplicableType(ts, t))) {
-            strictTypesError(it, `missing type "${type.join(",")}" for keyword "${keyword}"`);
-          }
-        }
-      }
-    }
-    function hasApplicableType(schTs, kwdT) {
-      return schTs.includes(kwdT) || kwdT === "number" && schTs.includes("integer");
-    }
-    function includesType(ts, t) {
-      return ts.includes(t) || t === "integer" && ts.includes("number");
-    }
-    function narrowSchemaTypes(it, withTypes) {
-      const ts = [];
-      for (const t of it.dataTypes) {
-        if (includesType(withTypes, t))
-          ts.push(t);
-        else if (withTypes.includes("integer") && t === "number")
-          ts.push("integer");
-      }
-      it.dataTypes = ts;
-    }
-    function strictTypesError(it, msg) {
-      const schemaPath = it.schemaEnv.baseId + it.errSchemaPath;
-      msg += ` at "${schemaPath}" (strictTypes)`;
-      (0, util_1.checkStrictMode)(it, msg, it.opts.strictTypes);
-    }
-    var KeywordCxt = class {
-      constructor(it, def, keyword) {
-        (0, keyword_1.validateKeywordUsage)(it, def, keyword);
-        this.gen = it.gen;
-        this.allErrors = it.allErrors;
-        this.keyword = keyword;
-        this.data = it.data;
-        this.schema = it.schema[keyword];
-        this.$data = def.$data && it.opts.$data && this.schema && this.schema.$data;
-        this.schemaValue = (0, util_1.schemaRefOrVal)(it, this.schema, keyword, this.$data);
-        this.schemaType = def.schemaType;
-        this.parentSchema = it.schema;
-        this.params = {};
-        this.it = it;
-        this.def = def;
-        if (this.$data) {
-          this.schemaCode = it.gen.const("vSchema", getData(this.$data, it));
-        } else {
-          this.schemaCode = this.schemaValue;
-          if (!(0, keyword_1.validSchemaType)(this.schema, def.schemaType, def.allowUndefined)) {
-            throw new Error(`${keyword} value must be ${JSON.stringify(def.schemaType)}`);
-          }
-        }
-        if ("code" in def ? def.trackErrors : def.errors !== false) {
-          this.errsCount = it.gen.const("_errs", names_1.default.errors);
-        }
-      }
-      result(condition, successAction, failAction) {
-        this.failResult((0, codegen_1.not)(condition), successAction, failAction);
-      }
-      failResult(condition, successAction, failAction) {
-        this.gen.if(condition);
-        if (failAction)
-          failAction();
-        else
-          this.error();
-        if (successAction) {
-          this.gen.else();
-          successAction();
-          if (this.allErrors)
-            this.gen.endIf();
-        } else {
-          if (this.allErrors)
-            this.gen.endIf();
-          else
-            this.gen.else();
-        }
-      }
-      pass(condition, failAction) {
-        this.failResult((0, codegen_1.not)(condition), void 0, failAction);
-      }
-      fail(condition) {
-        if (condition === void 0) {
-          this.error();
-          if (!this.allErrors)
-            this.gen.if(false);
-          return;
-        }
-        this.gen.if(condition);
-        this.error();
-        if (this.allErrors)
-          this.gen.endIf();
-        else
-          this.gen.else();
-      }
-      fail$data(condition) {
-        if (!this.$data)
-          return this.fail(condition);
-        const { schemaCode } = this;
-        this.fail((0, codegen_1._)`${schemaCode} !== undefined && (${(0, codegen_1.or)(this.invalid$data(), condition)})`);
-      }
-      error(append, errorParams, errorPaths) {
-        if (errorParams) {
-          this.setParams(errorParams);
-          this._error(append, errorPaths);
-          this.setParams({});
-          return;
-        }
-        this._error(append, errorPaths);
-      }
-      _error(append, errorPaths) {
-        ;
-        (append ? errors_1.reportExtraError : errors_1.reportError)(this, this.def.error, errorPaths);
-      }
-      $dataError() {
-        (0, errors_1.reportError)(this, this.def.$dataError || errors_1.keyword$DataError);
-      }
-      reset() {
-        if (this.errsCount === void 0)
-          throw new Error('add "trackErrors" to keyword definition');
-        (0, errors_1.resetErrorsCount)(this.gen, this.errsCount);
-      }
-      ok(cond) {
-        if (!this.allErrors)
-          this.gen.if(cond);
-      }
-      setParams(obj, assign) {
-        if (assign)
-          Object.assign(this.params, obj);
-        else
-          this.params = obj;
-      }
-      block$data(valid, codeBlock, $dataValid = codegen_1.nil) {
-        this.gen.block(() => {
-          this.check$data(valid, $dataValid);
-          codeBlock();
-        });
-      }
-      check$data(valid = codegen_1.nil, $dataValid = codegen_1.nil) {
-        if (!this.$data)
-          return;
-        const { gen, schemaCode, schemaType, def } = this;
-        gen.if((0, codegen_1.or)((0, codegen_1._)`${schemaCode} === undefined`, $dataValid));
-        if (valid !== codegen_1.nil)
-          gen.assign(valid, true);
-        if (schemaType.length || def.validateSchema) {
-          gen.elseIf(this.invalid$data());
-          this.$dataError();
-          if (valid !== codegen_1.nil)
-            gen.assign(valid, false);
-        }
-        gen.else();
-      }
-      invalid$data() {
-        const { gen, schemaCode, schemaType, def, it } = this;
-        return (0, codegen_1.or)(wrong$DataType(), invalid$DataSchema());
-        function wrong$DataType() {
-          if (schemaType.length) {
-            if (!(schemaCode instanceof codegen_1.Name))
-              throw new Error("ajv implementation error");
-            const st = Array.isArray(schemaType) ? schemaType : [schemaType];
-            return (0, codegen_1._)`${(0, dataType_2.checkDataTypes)(st, schemaCode, it.opts.strictNumbers, dataType_2.DataType.Wrong)}`;
-          }
-          return codegen_1.nil;
-        }
-        function invalid$DataSchema() {
-          if (def.validateSchema) {
-            const validateSchemaRef = gen.scopeValue("validate$data", { ref: def.validateSchema });
-            return (0, codegen_1._)`!${validateSchemaRef}(${schemaCode})`;
-          }
-          return codegen_1.nil;
-        }
-      }
-      subschema(appl, valid) {
-        const subschema = (0, subschema_1.getSubschema)(this.it, appl);
-        (0, subschema_1.extendSubschemaData)(subschema, this.it, appl);
-        (0, subschema_1.extendSubschemaMode)(subschema, appl);
-        const nextContext = { ...this.it, ...subschema, items: void 0, props: void 0 };
-        subschemaCode(nextContext, valid);
-        return nextContext;
-      }
-      mergeEvaluated(schemaCxt, toName) {
-        const { it, gen } = this;
-        if (!it.opts.unevaluated)
-          return;
-        if (it.props !== true && schemaCxt.props !== void 0) {
-          it.props = util_1.mergeEvaluated.props(gen, schemaCxt.props, it.props, toName);
-        }
-        if (it.items !== true && schemaCxt.items !== void 0) {
-          it.items = util_1.mergeEvaluated.items(gen, schemaCxt.items, it.items, toName);
-        }
-      }
-      mergeValidEvaluated(schemaCxt, valid) {
-        const { it, gen } = this;
-        if (it.opts.unevaluated && (it.props !== true || it.items !== true)) {
-          gen.if(valid, () => this.mergeEvaluated(schemaCxt, codegen_1.Name));
-          return true;
-        }
-      }
-    };
-    exports.KeywordCxt = KeywordCxt;
-    function keywordCode(it, keyword, def, ruleType) {
-      const cxt = new KeywordCxt(it, def, keyword);
-      if ("code" in def) {
-        def.code(cxt, ruleType);
-      } else if (cxt.$data && def.validate) {
-        (0, keyword_1.funcKeywordCode)(cxt, def);
-      } else if ("macro" in def) {
-        (0, keyword_1.macroKeywordCode)(cxt, def);
-      } else if (def.compile || def.validate) {
-        (0, keyword_1.funcKeywordCode)(cxt, def);
-      }
-    }
-    var JSON_POINTER = /^\/(?:[^~]|~0|~1)*$/;
-    var RELATIVE_JSON_POINTER = /^([0-9]+)(#|\/(?:[^~]|~0|~1)*)?$/;
-    function getData($data, { dataLevel, dataNames, dataPathArr }) {
-      let jsonPointer;
-      let data;
-      if ($data === "")
-        return names_1.default.rootData;
-      if ($data[0] === "/") {
-        if (!JSON_POINTER.test($data))
-          throw new Error(`Invalid JSON-pointer: ${$data}`);
-        jsonPointer = $data;
-        data = names_1.default.rootData;
-      } else {
-        const matches = RELATIVE_JSON_POINTER.exec($data);
-        if (!matches)
-          throw new Error(`Invalid JSON-pointer: ${$data}`);
-        const up = +matches[1];
-        jsonPointer = matches[2];
-        if (jsonPointer === "#") {
-          if (up >= dataLevel)
-            throw new Error(errorMsg("property/index", up));
-          return dataPathArr[dataLevel - up];
-        }
-        if (up > dataLevel)
-          throw new Error(errorMsg("data", up));
-        data = dataNames[dataLevel - up];
-        if (!jsonPointer)
-          return data;
-      }
-      let expr = data;
-      const segments = jsonPointer.split("/");
-      for (const segment of segments) {
-        if (segment) {
-          data = (0, codegen_1._)`${data}${(0, codegen_1.getProperty)((0, util_1.unescapeJsonPointer)(segment))}`;
-          expr = (0, codegen_1._)`${expr} && ${data}`;
-        }
-      }
-      return expr;
-      function errorMsg(pointerType, up) {
-        return `Cannot access ${pointerType} ${up} levels up, current level is ${dataLevel}`;
-      }
-    }
-    exports.getData = getData;
-  }
-});
-
-// node_modules/ajv/dist/runtime/validation_error.js
-var require_validation_error = __commonJS({
-  "node_modules/ajv/dist/runtime/validation_error.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    var ValidationError = class extends Error {
-      constructor(errors) {
-        super("validation failed");
-        this.errors = errors;
-        this.ajv = this.validation = true;
-      }
-    };
-    exports.default = ValidationError;
-  }
-});
-
-// node_modules/ajv/dist/compile/ref_error.js
-var require_ref_error = __commonJS({
-  "node_modules/ajv/dist/compile/ref_error.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    var resolve_1 = require_resolve();
-    var MissingRefError = class extends Error {
-      constructor(resolver, baseId, ref, msg) {
-        super(msg || `can't resolve reference ${ref} from id ${baseId}`);
-        this.missingRef = (0, resolve_1.resolveUrl)(resolver, baseId, ref);
-        this.missingSchema = (0, resolve_1.normalizeId)((0, resolve_1.getFullPath)(resolver, this.missingRef));
-      }
-    };
-    exports.default = MissingRefError;
-  }
-});
-
-// node_modules/ajv/dist/compile/index.js
-var require_compile = __commonJS({
-  "node_modules/ajv/dist/compile/index.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    exports.resolveSchema = exports.getCompilingSchema = exports.resolveRef = exports.compileSchema = exports.SchemaEnv = void 0;
-    var codegen_1 = require_codegen();
-    var validation_error_1 = require_validation_error();
-    var names_1 = require_names();
-    var resolve_1 = require_resolve();
-    var util_1 = require_util2();
-    var validate_1 = require_validate();
-    var SchemaEnv = class {
-      constructor(env) {
-        var _a;
-        this.refs = {};
-        this.dynamicAnchors = {};
-        let schema;
-        if (typeof env.schema == "object")
-          schema = env.schema;
-        this.schema = env.schema;
-        this.schemaId = env.schemaId;
-        this.root = env.root || this;
-        this.baseId = (_a = env.baseId) !== null && _a !== void 0 ? _a : (0, resolve_1.normalizeId)(schema === null || schema === void 0 ? void 0 : schema[env.schemaId || "$id"]);
-        this.schemaPath = env.schemaPath;
-        this.localRefs = env.localRefs;
-        this.meta = env.meta;
-        this.$async = schema === null || schema === void 0 ? void 0 : schema.$async;
-        this.refs = {};
-      }
-    };
-    exports.SchemaEnv = SchemaEnv;
-    function compileSchema(sch) {
-      const _sch = getCompilingSchema.call(this, sch);
-      if (_sch)
-        return _sch;
-      const rootId = (0, resolve_1.getFullPath)(this.opts.uriResolver, sch.root.baseId);
-      const { es5, lines } = this.opts.code;
-      const { ownProperties } = this.opts;
-      const gen = new codegen_1.CodeGen(this.scope, { es5, lines, ownProperties });
-      let _ValidationError;
-      if (sch.$async) {
-        _ValidationError = gen.scopeValue("Error", {
-          ref: validation_error_1.default,
-          code: (0, codegen_1._)`require("ajv/dist/runtime/validation_error").default`
-        });
-      }
-      const validateName = gen.scopeName("validate");
-      sch.validateName = validateName;
-      const schemaCxt = {
-        gen,
-        allErrors: this.opts.allErrors,
-        data: names_1.default.data,
-        parentData: names_1.default.parentData,
-        parentDataProperty: names_1.default.parentDataProperty,
-        dataNames: [names_1.default.data],
-        dataPathArr: [codegen_1.nil],
-        // TODO can its length be used as dataLevel if nil is removed?
-        dataLevel: 0,
-        dataTypes: [],
-        definedProperties: /* @__PURE__ */ new Set(),
-        topSchemaRef: gen.scopeValue("schema", this.opts.code.source === true ? { ref: sch.schema, code: (0, codegen_1.stringify)(sch.schema) } : { ref: sch.schema }),
-        validateName,
-        ValidationError: _ValidationError,
-        schema: sch.schema,
-        schemaEnv: sch,
-        rootId,
-        baseId: sch.baseId || rootId,
-        schemaPath: codegen_1.nil,
-        errSchemaPath: sch.schemaPath || (this.opts.jtd ? "" : "#"),
-        errorPath: (0, codegen_1._)`""`,
-        opts: this.opts,
-        self: this
-      };
-      let sourceCode;
-      try {
-        this._compilations.add(sch);
-        (0, validate_1.validateFunctionCode)(schemaCxt);
-        gen.optimize(this.opts.code.optimize);
-        const validateCode = gen.toString();
-        sourceCode = `${gen.scopeRefs(names_1.default.scope)}return ${validateCode}`;
-        if (this.opts.code.process)
-          sourceCode = this.opts.code.process(sourceCode, sch);
-        const makeValidate = new Function(`${names_1.default.self}`, `${names_1.default.scope}`, sourceCode);
-        const validate = makeValidate(this, this.scope.get());
-        this.scope.value(validateName, { ref: validate });
-        validate.errors = null;
-        validate.schema = sch.schema;
-        validate.schemaEnv = sch;
-        if (sch.$async)
-          validate.$async = true;
-        if (this.opts.code.source === true) {
-          validate.source = { validateName, validateCode, scopeValues: gen._values };
-        }
-        if (this.opts.unevaluated) {
-          const { props, items } = schemaCxt;
-          validate.evaluated = {
-            props: props instanceof codegen_1.Name ? void 0 : props,
-            items: items instanceof codegen_1.Name ? void 0 : items,
-            dynamicProps: props instanceof codegen_1.Name,
-            dynamicItems: items instanceof codegen_1.Name
-          };
-          if (validate.source)
-            validate.source.evaluated = (0, codegen_1.stringify)(validate.evaluated);
-        }
-        sch.validate = validate;
-        return sch;
-      } catch (e) {
-        delete sch.validate;
-        delete sch.validateName;
-        if (sourceCode)
-          this.logger.error("Error compiling schema, function code:", sourceCode);
-        throw e;
-      } finally {
-        this._compilations.delete(sch);
-      }
-    }
-    exports.compileSchema = compileSchema;
-    function resolveRef(root, baseId, ref) {
-      var _a;
-      ref = (0, resolve_1.resolveUrl)(this.opts.uriResolver, baseId, ref);
-      const schOrFunc = root.refs[ref];
-      if (schOrFunc)
-        return schOrFunc;
-      let _sch = resolve2.call(this, root, ref);
-      if (_sch === void 0) {
-        const schema = (_a = root.localRefs) === null || _a === void 0 ? void 0 : _a[ref];
-        const { schemaId } = this.opts;
-        if (schema)
-          _sch = new SchemaEnv({ schema, schemaId, root, baseId });
-      }
-      if (_sch === void 0)
-        return;
-      return root.refs[ref] = inlineOrCompile.call(this, _sch);
-    }
-    exports.resolveRef = resolveRef;
-    function inlineOrCompile(sch) {
-      if ((0, resolve_1.inlineRef)(sch.schema, this.opts.inlineRefs))
-        return sch.schema;
-      return sch.validate ? sch : compileSchema.call(this, sch);
-    }
-    function getCompilingSchema(schEnv) {
-      for (const sch of this._compilations) {
-        if (sameSchemaEnv(sch, schEnv))
-          return sch;
-      }
-    }
-    exports.getCompilingSchema = getCompilingSchema;
-    function sameSchemaEnv(s1, s2) {
-      return s1.schema === s2.schema && s1.root === s2.root && s1.baseId === s2.baseId;
-    }
-    function resolve2(root, ref) {
-      let sch;
-      while (typeof (sch = this.refs[ref]) == "string")
-        ref = sch;
-      return sch || this.schemas[ref] || resolveSchema.call(this, root, ref);
-    }
-    function resolveSchema(root, ref) {
-      const p = this.opts.uriResolver.parse(ref);
-      const refPath = (0, resolve_1._getFullPath)(this.opts.uriResolver, p);
-      let baseId = (0, resolve_1.getFullPath)(this.opts.uriResolver, root.baseId, void 0);
-      if (Object.keys(root.schema).length > 0 && refPath === baseId) {
-        return getJsonPointer.call(this, p, root);
-      }
-      const id = (0, resolve_1.normalizeId)(refPath);
-      const schOrRef = this.refs[id] || this.schemas[id];
-      if (typeof schOrRef == "string") {
-        const sch = resolveSchema.call(this, root, schOrRef);
-        if (typeof (sch === null || sch === void 0 ? void 0 : sch.schema) !== "object")
-          return;
-        return getJsonPointer.call(this, p, sch);
-      }
-      if (typeof (schOrRef === null || schOrRef === void 0 ? void 0 : schOrRef.schema) !== "object")
-        return;
-      if (!schOrRef.validate)
-        compileSchema.call(this, schOrRef);
-      if (id === (0, resolve_1.normalizeId)(ref)) {
-        const { schema } = schOrRef;
-        const { schemaId } = this.opts;
-        const schId = schema[schemaId];
-        if (schId)
-          baseId = (0, resolve_1.resolveUrl)(this.opts.uriResolver, baseId, schId);
-        return new SchemaEnv({ schema, schemaId, root, baseId });
-      }
-      return getJsonPointer.call(this, p, schOrRef);
-    }
-    exports.resolveSchema = resolveSchema;
-    var PREVENT_SCOPE_CHANGE = /* @__PURE__ */ new Set([
-      "properties",
-      "patternProperties",
-      "enum",
-      "dependencies",
-      "definitions"
-    ]);
-    function getJsonPointer(parsedRef, { baseId, schema, root }) {
-      var _a;
-      if (((_a = parsedRef.fragment) === null || _a === void 0 ? void 0 : _a[0]) !== "/")
-        return;
-      for (const part of parsedRef.fragment.slice(1).split("/")) {
-        if (typeof schema === "boolean")
-          return;
-        const partSchema = schema[(0, util_1.unescapeFragment)(part)];
-        if (partSchema === void 0)
-          return;
-        schema = partSchema;
-        const schId = typeof schema === "object" && schema[this.opts.schemaId];
-        if (!PREVENT_SCOPE_CHANGE.has(part) && schId) {
-          baseId = (0, resolve_1.resolveUrl)(this.opts.uriResolver, baseId, schId);
-        }
-      }
-      let env;
-      if (typeof schema != "boolean" && schema.$ref && !(0, util_1.schemaHasRulesButRef)(schema, this.RULES)) {
-        const $ref = (0, resolve_1.resolveUrl)(this.opts.uriResolver, baseId, schema.$ref);
-        env = resolveSchema.call(this, root, $ref);
-      }
-      const { schemaId } = this.opts;
-      env = env || new SchemaEnv({ schema, schemaId, root, baseId });
-      if (env.schema !== env.root.schema)
-        return env;
-      return void 0;
-    }
-  }
-});
-
-// node_modules/ajv/dist/refs/data.json
-var require_data = __commonJS({
-  "node_modules/ajv/dist/refs/data.json"(exports, module) {
-    module.exports = {
-      $id: "https://raw.githubusercontent.com/ajv-validator/ajv/master/lib/refs/data.json#",
-      description: "Meta-schema for $data reference (JSON AnySchema extension proposal)",
-      type: "object",
-      required: ["$data"],
-      properties: {
-        $data: {
-          type: "string",
-          anyOf: [{ format: "relative-json-pointer" }, { format: "json-pointer" }]
-        }
-      },
-      additionalProperties: false
-    };
-  }
-});
-
-// node_modules/fast-uri/lib/utils.js
-var require_utils4 = __commonJS({
-  "node_modules/fast-uri/lib/utils.js"(exports, module) {
-    "use strict";
-    var isUUID = RegExp.prototype.test.bind(/^[\da-f]{8}-[\da-f]{4}-[\da-f]{4}-[\da-f]{4}-[\da-f]{12}$/iu);
-    var isIPv4 = RegExp.prototype.test.bind(/^(?:(?:25[0-5]|2[0-4]\d|1\d{2}|[1-9]\d|\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d{2}|[1-9]\d|\d)$/u);
-    var isPort = RegExp.prototype.test.bind(/^\d*$/u);
-    var isHexPair = RegExp.prototype.test.bind(/^[\da-f]{2}$/iu);
-    var isUnreserved = RegExp.prototype.test.bind(/^[\da-z\-._~]$/iu);
-    var isPathCharacter = RegExp.prototype.test.bind(/^[A-Za-z0-9\-._~!$&'()*+,;=:@/]$/u);
-    var isQueryFragmentCharacter = RegExp.prototype.test.bind(/^[A-Za-z0-9\-._~!$&'()*+,;=:@/?]$/u);
-    var isUserinfoCharacter = RegExp.prototype.test.bind(/^[A-Za-z0-9\-._~!$&'()*+,;=:]$/u);
-    var BYTE_HEX = new Array(256);
-    {
-      const HEX_DIGITS = "0123456789ABCDEF";
-      for (let i = 0; i < 256; i++) {
-        BYTE_HEX[i] = "%" + HEX_DIGITS[i >> 4] + HEX_DIGITS[i & 15];
-      }
-    }
-    function percentEncodeNonAscii(cp) {
-      if (cp < 2048) {
-        return BYTE_HEX[192 | cp >> 6] + BYTE_HEX[128 | cp & 63];
-      }
-      if (cp < 65536) {
-        return BYTE_HEX[224 | cp >> 12] + BYTE_HEX[128 | cp >> 6 & 63] + BYTE_HEX[128 | cp & 63];
-      }
-      return BYTE_HEX[240 | cp >> 18] + BYTE_HEX[128 | cp >> 12 & 63] + BYTE_HEX[128 | cp >> 6 & 63] + BYTE_HEX[128 | cp & 63];
-    }
-    function stringArrayToHexStripped(input) {
-      let acc = "";
-      let code = 0;
-      let i = 0;
-      for (i = 0; i < input.length; i++) {
-        code = input[i].charCodeAt(0);
-        if (code === 48) {
-          continue;
-        }
-        if (!(code >= 48 && code <= 57 || code >= 65 && code <= 70 || code >= 97 && code <= 102)) {
-          return "";
-        }
-        acc += input[i];
-        break;
-      }
-      for (i += 1; i < input.length; i++) {
-        code = input[i].charCodeAt(0);
-        if (!(code >= 48 && code <= 57 || code >= 65 && code <= 70 || code >= 97 && code <= 102)) {
-          return "";
-        }
-        acc += input[i];
-      }
-      return acc;
-    }
-    var isHextet = RegExp.prototype.test.bind(/^[\dA-Fa-f]{1,4}$/);
-    var isIPvFuture = RegExp.prototype.test.bind(/^[vV][\dA-Fa-f]+\.[A-Za-z\d\-._~!$&'()*+,;=:]+$/);
-    var isZoneCharacter = RegExp.prototype.test.bind(/^[A-Za-z\d\-._~]$/);
-    var nonSimpleDomain = RegExp.prototype.test.bind(/[^!"$&'()*+,\-.;=_`a-z{}~]/u);
-    function isZoneIdentifier(zone) {
-      if (zone.length === 0) return false;
-      for (let i = 0; i < zone.length; i++) {
-        if (isZoneCharacter(zone[i])) continue;
-        if (zone[i] === "%" && i + 2 < zone.length && isHexPair(zone.slice(i + 1, i + 3))) {
-          i += 2;
-          continue;
-        }
-        return false;
-      }
-      return true;
-    }
-    function compressIPv6ZeroRun(hextets) {
-      let bestStart = -1;
-      let bestLength = 0;
-      let runStart = -1;
-      let runLength = 0;
-      for (let i = 0; i < hextets.length; i++) {
-        if (hextets[i] === "0") {
-          if (runStart === -1) runStart = i;
-          runLength++;
-          if (runLength > bestLength) {
-            bestLength = runLength;
-            bestStart = runStart;
-          }
-        } else {
-          runStart = -1;
-          runLength = 0;
-        }
-      }
-      if (bestLength < 2) return hextets.join(":");
-      const head = hextets.slice(0, bestStart).join(":");
-      const tail = hextets.slice(bestStart + bestLength).join(":");
-      return head + "::" + tail;
-    }
-    function normalizeIPv6Address(input) {
-      const compression = input.indexOf("::");
-      if (compression !== -1 && input.indexOf("::", compression + 1) !== -1) return void 0;
-      const left = compression === -1 ? input.split(":") : input.slice(0, compression).split(":");
-      const right = compression === -1 ? [] : input.slice(compression + 2).split(":");
-      if (compression !== -1) {
-        if (left.length === 1 && left[0] === "") left.length = 0;
-        if (right.length === 1 && right[0] === "") right.length = 0;
-      }
-      const parts = left.concat(right);
-      let hextetCount = 0;
-      for (let i = 0; i < parts.length; i++) {
-        const part = parts[i];
-        if (part === "") return void 0;
-        if (part.indexOf(".") !== -1) {
-          if (i !== parts.length - 1 || compression !== -1 && right.length === 0 || !isIPv4(part)) return void 0;
-          hextetCount += 2;
-          continue;
-        }
-        if (!isHextet(part)) return void 0;
-        parts[i] = parseInt(part, 16).toString(16);
-        hextetCount++;
-      }
-      if (compression === -1) {
-        if (hextetCount !== 8) return void 0;
-        return compressIPv6ZeroRun(parts);
-      }
-      if (hextetCount >= 8) return void 0;
-      const expanded = parts.slice(0, left.length);
-      for (let i = hextetCount; i < 8; i++) expanded.push("0");
-      for (let i = left.length; i < parts.length; i++) expanded.push(parts[i]);
-      return compressIPv6ZeroRun(expanded);
-    }
-    function normalizeIPv6(host) {
-      const bracketed = host[0] === "[" && host[host.length - 1] === "]";
-      const hasBracket = host[0] === "[" || host[host.length - 1] === "]";
-      if (hasBracket && !bracketed) return { host, isIPV6: false, error: true };
-      let input = bracketed ? host.slice(1, -1) : host;
-      if (bracketed && isIPvFuture(input)) {
-        input = input.toLowerCase();
-        return { host: `[${input}]`, escapedHost: input, isIPV6: false, isIPVFuture: true };
-      }
-      if (findToken(input, ":") < 2) {
-        return { host, isIPV6: false, error: bracketed };
-      }
-      let zoneIdentifier = "";
-      const zoneSeparator = input.indexOf("%");
-      if (zoneSeparator !== -1) {
-        const separatorLength = input.slice(zoneSeparator, zoneSeparator + 3).toLowerCase() === "%25" ? 3 : 1;
-        zoneIdentifier = input.slice(zoneSeparator + separatorLength);
-        if (!isZoneIdentifier(zoneIdentifier)) return { host, isIPV6: false, error: true };
-        input = input.slice(0, zoneSeparator);
-      }
-      const address = normalizeIPv6Address(input);
-      if (address === void 0) return { host, isIPV6: false, error: true };
-      return {
-        host: address + (zoneIdentifier ? "%" + zoneIdentifier : ""),
-        escapedHost: address + (zoneIdentifier ? "%25" + zoneIdentifier : ""),
-        isIPV6: true
-      };
-    }
-    function findToken(str, token2) {
-      let ind = 0;
-      for (let i = 0; i < str.length; i++) {
-        if (str[i] === token2) ind++;
-      }
-      return ind;
-    }
-    function removeDotSegments(path2) {
-      let input = path2;
-      const output = [];
-      let nextSlash = -1;
-      let len = 0;
-      while (len = input.length) {
-        if (len === 1) {
-          if (input === ".") {
-            break;
-          } else if (input === "/") {
-            output.push("/");
-            break;
-          } else {
-            output.push(input);
-            break;
-          }
-        } else if (len === 2) {
-          if (input[0] === ".") {
-            if (input[1] === ".") {
-              break;
-            } else if (input[1] === "/") {
-              input = input.slice(2);
-              continue;
-            }
-          } else if (input[0] === "/") {
-            if (input[1] === "." || input[1] === "/") {
-              output.push("/");
-              break;
-            }
-          }
-        } else if (len === 3) {
-          if (input === "/..") {
-            if (output.length !== 0) {
-              output.pop();
-            }
-            output.push("/");
-            break;
-          }
-        }
-        if (input[0] === ".") {
-          if (input[1] === ".") {
-            if (input[2] === "/") {
-              input = input.slice(3);
-              continue;
-            }
-          } else if (input[1] === "/") {
-            input = input.slice(2);
-            continue;
-          }
-        } else if (input[0] === "/") {
-          if (input[1] === ".") {
-            if (input[2] === "/") {
-              input = input.slice(2);
-              continue;
-            } else if (input[2] === ".") {
-              if (input[3] === "/") {
-                input = input.slice(3);
-                if (output.length !== 0) {
-                  output.pop();
-                }
-                continue;
-              }
-            }
-          }
-        }
-        if ((nextSlash = input.indexOf("/", 1)) === -1) {
-          output.push(input);
-          break;
-        } else {
-          output.push(input.slice(0, nextSlash));
-          input = input.slice(nextSlash);
-        }
-      }
-      return output.join("");
-    }
-    function removeDotSegmentsRelative(path2) {
-      if (path2 === "" || path2[0] === "/") {
-        return removeDotSegments(path2);
-      }
-      const segments = path2.split("/");
-      const last = segments.length - 1;
-      const output = [];
-      let trailingDirectory = false;
-      for (let i = 0; i <= last; i++) {
-        const segment = segments[i];
-        if (segment === "." || segment === "..") {
-          if (segment === "..") {
-            if (output.length !== 0 && output[output.length - 1] !== "..") {
-              output.pop();
-            } else {
-              output.push("..");
-            }
-          }
-          trailingDirectory = i === last;
-        } else {
-          output.push(segment);
-        }
-      }
-      if (trailingDirectory && output[output.length - 1] !== "..") {
-        output.push("");
-      }
-      if (output.length === 0 || output[0] === "" || output[0].includes(":")) {
-        output.unshift(".");
-      }
-      return output.join("/");
-    }
-    var HOST_DELIMS = { "@": "%40", "/": "%2F", "?": "%3F", "#": "%23", ":": "%3A" };
-    var HOST_DELIM_RE = /[@/?#:]/g;
-    var HOST_DELIM_NO_COLON_RE = /[@/?#]/g;
-    function reescapeHostDelimiters(host, isIP) {
-      const re = isIP ? HOST_DELIM_NO_COLON_RE : HOST_DELIM_RE;
-      re.lastIndex = 0;
-      return host.replace(re, (ch) => HOST_DELIMS[ch]);
-    }
-    function normalizePercentEncoding(input, decodeUnreserved = false) {
-      if (input.indexOf("%") === -1) {
-        return input;
-      }
-      let output = "";
-      for (let i = 0; i < input.length; i++) {
-        if (input[i] === "%" && i + 2 < input.length) {
-          const hex = input.slice(i + 1, i + 3);
-          if (isHexPair(hex)) {
-            const normalizedHex = hex.toUpperCase();
-            const decoded = String.fromCharCode(parseInt(normalizedHex, 16));
-            if (decodeUnreserved && isUnreserved(decoded)) {
-              output += decoded;
-            } else {
-              output += "%" + normalizedHex;
-            }
-            i += 2;
-            continue;
-          }
-        }
-        output += input[i];
-      }
-      return output;
-    }
-    function normalizePathEncoding(input) {
-      let output = "";
-      for (let i = 0; i < input.length; i++) {
-        const ch = input[i];
-        if (ch === "%" && i + 2 < input.length) {
-          const hex = input.slice(i + 1, i + 3);
-          if (isHexPair(hex)) {
-            const normalizedHex = hex.toUpperCase();
-            const decoded = String.fromCharCode(parseInt(normalizedHex, 16));
-            if (decoded !== "." && isUnreserved(decoded)) {
-              output += decoded;
-            } else {
-              output += "%" + normalizedHex;
-            }
-            i += 2;
-            continue;
-          }
-        }
-        if (isPathCharacter(ch)) {
-          output += ch;
-        } else {
-          const code = input.charCodeAt(i);
-          if (code < 128) {
-            output += isEscapeSafe(code) ? ch : BYTE_HEX[code];
-          } else if (code < 55296 || code > 57343) {
-            output += percentEncodeNonAscii(code);
-          } else if (code <= 56319 && i + 1 < input.length) {
-            const low = input.charCodeAt(i + 1);
-            if (low >= 56320 && low <= 57343) {
-              output += percentEncodeNonAscii(65536 + (code - 55296 << 10) + (low - 56320));
-              i++;
-            } else {
-              output += percentEncodeNonAscii(65533);
-            }
-          } else {
-            output += percentEncodeNonAscii(65533);
-          }
-        }
-      }
-      return output;
-    }
-    function serializePathEncoding(input, pathNoScheme = false) {
-      let output = "";
-      let firstSegment = pathNoScheme && input[0] !== "/";
-      for (let i = 0; i < input.length; i++) {
-        const ch = input[i];
-        if (ch === "%" && i + 2 < input.length) {
-          const hex = input.slice(i + 1, i + 3);
-          if (isHexPair(hex)) {
-            output += "%" + hex.toUpperCase();
-            i += 2;
-            continue;
-          }
-        }
-        if (ch === "/") {
-          firstSegment = false;
-        }
-        if (isPathCharacter(ch) && (ch !== ":" || !firstSegment)) {
-          output += ch;
-        } else {
-          const code = input.charCodeAt(i);
-          if (code < 128) {
-            output += BYTE_HEX[code];
-          } else if (code < 55296 || code > 57343) {
-            output += percentEncodeNonAscii(code);
-          } else if (code <= 56319 && i + 1 < input.length) {
-            const low = input.charCodeAt(i + 1);
-            if (low >= 56320 && low <= 57343) {
-              output += percentEncodeNonAscii(65536 + (code - 55296 << 10) + (low - 56320));
-              i++;
-            } else {
-              output += percentEncodeNonAscii(65533);
-            }
-          } else {
-            output += percentEncodeNonAscii(65533);
-          }
-        }
-      }
-      return output;
-    }
-    function encodeComponent(input, isAllowed) {
-      let output = "";
-      for (let i = 0; i < input.length; i++) {
-        const ch = input[i];
-        if (ch === "%" && i + 2 < input.length) {
-          const hex = input.slice(i + 1, i + 3);
-          if (isHexPair(hex)) {
-            output += "%" + hex.toUpperCase();
-            i += 2;
-            continue;
-          }
-        }
-        if (isAllowed(ch)) {
-          output += ch;
-        } else {
-          const code = input.charCodeAt(i);
-          if (code < 128) {
-            output += BYTE_HEX[code];
-          } else if (code < 55296 || code > 57343) {
-            output += percentEncodeNonAscii(code);
-          } else if (code <= 56319 && i + 1 < input.length) {
-            const low = input.charCodeAt(i + 1);
-            if (low >= 56320 && low <= 57343) {
-              output += percentEncodeNonAscii(65536 + (code - 55296 << 10) + (low - 56320));
-              i++;
-            } else {
-              output += percentEncodeNonAscii(65533);
-            }
-          } else {
-            output += percentEncodeNonAscii(65533);
-          }
-        }
-      }
-      return output;
-    }
-    function encodeUserinfo(input) {
-      return encodeComponent(input, isUserinfoCharacter);
-    }
-    function encodeQuery(input) {
-      return encodeComponent(input, isQueryFragmentCharacter);
-    }
-    function encodeFragment(input) {
-      return encodeComponent(input, isQueryFragmentCharacter);
-    }
-    function isEscapeSafe(cp) {
-      return cp >= 48 && cp <= 57 || cp >= 65 && cp <= 90 || cp >= 97 && cp <= 122 || cp === 42 || cp === 43 || cp === 45 || cp === 46 || cp === 47 || cp === 64 || cp === 95;
-    }
-    function normalizeQueryFragmentEncoding(input) {
-      let output = "";
-      for (let i = 0; i < input.length; i++) {
-        const ch = input[i];
-        if (ch === "%" && i + 2 < input.length) {
-          const hex = input.slice(i + 1, i + 3);
-          if (isHexPair(hex)) {
-            const normalizedHex = hex.toUpperCase();
-            const decoded = String.fromCharCode(parseInt(normalizedHex, 16));
-            if (isUnreserved(decoded)) {
-              output += decoded;
-            } else {
-              output += "%" + normalizedHex;
-            }
-            i += 2;
-            continue;
-          }
-        }
-        if (isQueryFragmentCharacter(ch)) {
-          output += ch;
-        } else {
-          const code = input.charCodeAt(i);
-          if (code < 128) {
-            output += isEscapeSafe(code) ? ch : BYTE_HEX[code];
-          } else if (code < 55296 || code > 57343) {
-            output += percentEncodeNonAscii(code);
-          } else if (code <= 56319 && i + 1 < input.length) {
-            const low = input.charCodeAt(i + 1);
-            if (low >= 56320 && low <= 57343) {
-              output += percentEncodeNonAscii(65536 + (code - 55296 << 10) + (low - 56320));
-              i++;
-            } else {
-              output += percentEncodeNonAscii(65533);
-            }
-          } else {
-            output += percentEncodeNonAscii(65533);
-          }
-        }
-      }
-      return output;
-    }
-    function escapePreservingEscapes(input) {
-      let output = "";
-      for (let i = 0; i < input.length; i++) {
-        if (input[i] === "%" && i + 2 < input.length) {
-          const hex = input.slice(i + 1, i + 3);
-          if (isHexPair(hex)) {
-            output += "%" + hex.toUpperCase();
-            i += 2;
-            continue;
-          }
-        }
-        output += escape(input[i]);
-      }
-      return output;
-    }
-    function recomposeAuthority(component) {
-      const uriTokens = [];
-      if (component.userinfo !== void 0) {
-        uriTokens.push(encodeUserinfo(component.userinfo));
-        uriTokens.push("@");
-      }
-      if (component.host !== void 0) {
-        let host = component.host;
-        if (!isIPv4(host)) {
-          let ipV6res = normalizeIPv6(host);
-          if (ipV6res.isIPV6 !== true && ipV6res.isIPVFuture !== true) {
-            host = normalizePercentEncoding(host, true);
-            ipV6res = normalizeIPv6(host);
-          }
-          if (ipV6res.isIPV6 === true || ipV6res.isIPVFuture === true) {
-            host = `[${ipV6res.escapedHost}]`;
-          } else {
-            host = reescapeHostDelimiters(host, false);
-          }
-        }
-        uriTokens.push(host);
-      }
-      if (typeof component.port === "number" || typeof component.port === "string") {
-        const port = String(component.port);
-        if (!isPort(port)) {
-          throw new TypeError("URI port is malformed.");
-        }
-        uriTokens.push(":");
-        uriTokens.push(port);
-      }
-      return uriTokens.length ? uriTokens.join("") : void 0;
-    }
-    module.exports = {
-      nonSimpleDomain,
-      recomposeAuthority,
-      reescapeHostDelimiters,
-      normalizePercentEncoding,
-      normalizePathEncoding,
-      serializePathEncoding,
-      normalizeQueryFragmentEncoding,
-      encodeUserinfo,
-      encodeQuery,
-      encodeFragment,
-      escapePreservingEscapes,
-      removeDotSegments,
-      removeDotSegmentsRelative,
-      isIPv4,
-      isUUID,
-      normalizeIPv6,
-      stringArrayToHexStripped
-    };
-  }
-});
-
-// node_modules/fast-uri/lib/schemes.js
-var require_schemes = __commonJS({
-  "node_modules/fast-uri/lib/schemes.js"(exports, module) {
-    "use strict";
-    var { isUUID } = require_utils4();
-    var URN_REG = /^([\da-z][\d\-a-z]{0,31}):((?:[\w!$'()*+,\-./:;=@]|%[\da-f]{2})+)$/iu;
-    var supportedSchemeNames = (
-      /** @type {const} */
-      [
-        "http",
-        "https",
-        "ws",
-        "wss",
-        "urn",
-        "urn:uuid"
-      ]
+  if (value === "artifact") return { kind: "artifact" };
+  if (value === "cache") return { kind: "cache", key: DEFAULT_CACHE_KEY };
+  if (value.startsWith("oci:")) return parseRegistrySpec(value);
+  const explicit = /^([a-z][a-z0-9+.-]*):(.*)$/.exec(value);
+  if (explicit && explicit[1] !== "dir" && explicit[1].length > 1) {
+    throw invalidInput(
+      "store",
+      value,
+      `'${explicit[1]}:' is no kind of store this tool has: expected artifact, cache, a directory path, dir:PATH or oci://HOST[:PORT]/REPOSITORY.`
     );
-    function isValidSchemeName(name) {
-      return supportedSchemeNames.indexOf(
-        /** @type {*} */
-        name
-      ) !== -1;
-    }
-    function wsIsSecure(wsComponent) {
-      if (wsComponent.secure === true) {
-        return true;
-      } else if (wsComponent.secure === false) {
-        return false;
-      } else if (wsComponent.scheme) {
-        return wsComponent.scheme.length === 3 && (wsComponent.scheme[0] === "w" || wsComponent.scheme[0] === "W") && (wsComponent.scheme[1] === "s" || wsComponent.scheme[1] === "S") && (wsComponent.scheme[2] === "s" || wsComponent.scheme[2] === "S");
-      } else {
-        return false;
-      }
-    }
-    function httpParse(component) {
-      if (!component.host) {
-        component.error = component.error || "HTTP URIs must have a host.";
-      }
-      return component;
-    }
-    function httpSerialize(component) {
-      const secure = String(component.scheme).toLowerCase() === "https";
-      if (component.port === (secure ? 443 : 80) || component.port === "") {
-        component.port = void 0;
-      }
-      if (!component.path) {
-        component.path = "/";
-      }
-      return component;
-    }
-    function wsParse(wsComponent) {
-      wsComponent.secure = wsIsSecure(wsComponent);
-      wsComponent.resourceName = (wsComponent.path || "/") + (wsComponent.query ? "?" + wsComponent.query : "");
-      wsComponent.path = void 0;
-      wsComponent.query = void 0;
-      return wsComponent;
-    }
-    function wsSerialize(wsComponent) {
-      if (wsComponent.port === (wsIsSecure(wsComponent) ? 443 : 80) || wsComponent.port === "") {
-        wsComponent.port = void 0;
-      }
-      if (typeof wsComponent.secure === "boolean") {
-        wsComponent.scheme = wsComponent.secure ? "wss" : "ws";
-        wsComponent.secure = void 0;
-      }
-      if (wsComponent.resourceName) {
-        const queryIndex = wsComponent.resourceName.indexOf("?");
-        const path2 = queryIndex === -1 ? wsComponent.resourceName : wsComponent.resourceName.slice(0, queryIndex);
-        wsComponent.path = path2 && path2 !== "/" ? path2 : void 0;
-        wsComponent.query = queryIndex === -1 ? void 0 : wsComponent.resourceName.slice(queryIndex + 1);
-        wsComponent.resourceName = void 0;
-      }
-      wsComponent.fragment = void 0;
-      return wsComponent;
-    }
-    function urnParse(urnComponent, options) {
-      if (!urnComponent.path) {
-        urnComponent.error = "URN can not be parsed";
-        return urnComponent;
-      }
-      const matches = urnComponent.path.match(URN_REG);
-      if (matches && matches[0] === urnComponent.path) {
-        const scheme = options.scheme || urnComponent.scheme || "urn";
-        urnComponent.nid = matches[1].toLowerCase();
-        urnComponent.nss = matches[2];
-        const urnScheme = `${scheme}:${options.nid || urnComponent.nid}`;
-        const schemeHandler = getSchemeHandler(urnScheme);
-        urnComponent.path = void 0;
-        if (schemeHandler) {
-          urnComponent = schemeHandler.parse(urnComponent, options);
-        }
-      } else {
-        urnComponent.error = urnComponent.error || "URN can not be parsed.";
-      }
-      return urnComponent;
-    }
-    function urnSerialize(urnComponent, options) {
-      if (urnComponent.nid === void 0) {
-        throw new Error("URN without nid cannot be serialized");
-      }
-      const scheme = options.scheme || urnComponent.scheme || "urn";
-      const nid = urnComponent.nid.toLowerCase();
-      const urnScheme = `${scheme}:${options.nid || nid}`;
-      const schemeHandler = getSchemeHandler(urnScheme);
-      if (schemeHandler) {
-        urnComponent = schemeHandler.serialize(urnComponent, options);
-      }
-      const uriComponent = urnComponent;
-      const nss = urnComponent.nss;
-      uriComponent.path = `${nid || options.nid}:${nss}`;
-      options.skipEscape = true;
-      return uriComponent;
-    }
-    function urnuuidParse(urnComponent, options) {
-      const uuidComponent = urnComponent;
-      uuidComponent.uuid = uuidComponent.nss;
-      uuidComponent.nss = void 0;
-      if (!options.tolerant && (!uuidComponent.uuid || !isUUID(uuidComponent.uuid))) {
-        uuidComponent.error = uuidComponent.error || "UUID is not valid.";
-      }
-      return uuidComponent;
-    }
-    function urnuuidSerialize(uuidComponent) {
-      const urnComponent = uuidComponent;
-      urnComponent.nss = (uuidComponent.uuid || "").toLowerCase();
-      return urnComponent;
-    }
-    var http = (
-      /** @type {SchemeHandler} */
-      {
-        scheme: "http",
-        domainHost: true,
-        parse: httpParse,
-        serialize: httpSerialize
-      }
-    );
-    var https2 = (
-      /** @type {SchemeHandler} */
-      {
-        scheme: "https",
-        domainHost: http.domainHost,
-        parse: httpParse,
-        serialize: httpSerialize
-      }
-    );
-    var ws = (
-      /** @type {SchemeHandler} */
-      {
-        scheme: "ws",
-        domainHost: true,
-        parse: wsParse,
-        serialize: wsSerialize
-      }
-    );
-    var wss = (
-      /** @type {SchemeHandler} */
-      {
-        scheme: "wss",
-        domainHost: ws.domainHost,
-        parse: ws.parse,
-        serialize: ws.serialize
-      }
-    );
-    var urn = (
-      /** @type {SchemeHandler} */
-      {
-        scheme: "urn",
-        parse: urnParse,
-        serialize: urnSerialize,
-        skipNormalize: true
-      }
-    );
-    var urnuuid = (
-      /** @type {SchemeHandler} */
-      {
-        scheme: "urn:uuid",
-        parse: urnuuidParse,
-        serialize: urnuuidSerialize,
-        skipNormalize: true
-      }
-    );
-    var SCHEMES = (
-      /** @type {Record<SchemeName, SchemeHandler>} */
-      {
-        http,
-        https: https2,
-        ws,
-        wss,
-        urn,
-        "urn:uuid": urnuuid
-      }
-    );
-    Object.setPrototypeOf(SCHEMES, null);
-    function getSchemeHandler(scheme) {
-      return scheme && (SCHEMES[
-        /** @type {SchemeName} */
-        scheme
-      ] || SCHEMES[
-        /** @type {SchemeName} */
-        scheme.toLowerCase()
-      ]) || void 0;
-    }
-    module.exports = {
-      wsIsSecure,
-      SCHEMES,
-      isValidSchemeName,
-      getSchemeHandler
-    };
   }
-});
-
-// node_modules/fast-uri/index.js
-var require_fast_uri = __commonJS({
-  "node_modules/fast-uri/index.js"(exports, module) {
-    "use strict";
-    var { normalizeIPv6, removeDotSegments, removeDotSegmentsRelative, recomposeAuthority, normalizePercentEncoding, normalizePathEncoding, serializePathEncoding, normalizeQueryFragmentEncoding, encodeQuery, encodeFragment, reescapeHostDelimiters, isIPv4, nonSimpleDomain } = require_utils4();
-    var { SCHEMES, getSchemeHandler } = require_schemes();
-    var VALID_SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*$/u;
-    var MALFORMED_SCHEME_ERROR = "URI scheme is malformed.";
-    var MALFORMED_HOST_ERROR = "URI host is malformed.";
-    var FORBIDDEN_DOMAIN_HOST_CHARACTER = /[\0-\x20"#/:<>?@[\\\]^`{|}\x7F]/u;
-    function validateScheme(scheme) {
-      const stringScheme = String(scheme);
-      if (!VALID_SCHEME.test(stringScheme)) {
-        throw new TypeError(MALFORMED_SCHEME_ERROR);
-      }
-      return stringScheme;
-    }
-    function normalize(uri, options) {
-      if (typeof uri === "string") {
-        uri = /** @type {T} */
-        normalizeString(uri, options);
-      } else if (typeof uri === "object") {
-        uri = /** @type {T} */
-        parse(serialize(uri, options), options);
-      }
-      return uri;
-    }
-    function resolve2(baseURI, relativeURI, options) {
-      const schemelessOptions = options ? Object.assign({ scheme: "null" }, options) : { scheme: "null" };
-      const {
-        parsed: baseParsed,
-        malformedAuthorityOrPort: baseMalformed,
-        malformedPercentEncoding: baseMalformedPercentEncoding,
-        malformedSchemeSpecific: baseMalformedSchemeSpecific,
-        malformedHost: baseMalformedHost,
-        malformedScheme: baseMalformedScheme
-      } = parseWithStatus(baseURI, schemelessOptions);
-      const {
-        parsed: relativeParsed,
-        malformedAuthorityOrPort: relativeMalformed,
-        malformedPercentEncoding: relativeMalformedPercentEncoding,
-        malformedSchemeSpecific: relativeMalformedSchemeSpecific,
-        malformedHost: relativeMalformedHost,
-        malformedScheme: relativeMalformedScheme
-      } = parseWithStatus(relativeURI, schemelessOptions);
-      if (baseMalformed || relativeMalformed || baseMalformedPercentEncoding || relativeMalformedPercentEncoding || baseMalformedSchemeSpecific || relativeMalformedSchemeSpecific || baseMalformedHost || relativeMalformedHost || baseMalformedScheme || relativeMalformedScheme) {
-        throw new Error(baseParsed.error || relativeParsed.error || "URI is malformed.");
-      }
-      const resolved = resolveComponent(baseParsed, relativeParsed, schemelessOptions, true);
-      const resolvedSchemeHandler = getSchemeHandler(options && options.scheme || resolved.scheme);
-      const resolvedHost = resolved.host;
-      const resolvedHostIsIP = resolvedHost !== void 0 && resolvedHost !== "" && (isIPv4(resolvedHost) || normalizeIPv6(resolvedHost).isIPV6);
-      if (hasForbiddenDomainHost(resolved, options || {}, resolvedSchemeHandler, resolvedHostIsIP)) {
-        throw new Error(MALFORMED_HOST_ERROR);
-      }
-      canonicalizeHost(resolved, options || {}, resolvedSchemeHandler, resolvedHostIsIP);
-      const encodedASCIIHost = resolvedHost && resolvedHost.indexOf("%") !== -1 && !new RegExp("\\P{ASCII}", "u").test(resolvedHost);
-      if (resolved.error && !encodedASCIIHost) {
-        throw new Error(resolved.error);
-      }
-      schemelessOptions.skipEscape = true;
-      return serialize(resolved, schemelessOptions);
-    }
-    function resolveComponent(base, relative2, options, skipNormalization) {
-      const target = {};
-      if (!skipNormalization) {
-        base = parse(serialize(base, options), options);
-        relative2 = parse(serialize(relative2, options), options);
-      }
-      options = options || {};
-      if (!options.tolerant && relative2.scheme) {
-        target.scheme = relative2.scheme;
-        target.userinfo = relative2.userinfo;
-        target.host = relative2.host;
-        target.port = relative2.port;
-        target.path = removeDotSegments(relative2.path || "");
-        target.query = relative2.query;
-      } else {
-        if (relative2.userinfo !== void 0 || relative2.host !== void 0 || relative2.port !== void 0) {
-          target.userinfo = relative2.userinfo;
-          target.host = relative2.host;
-          target.port = relative2.port;
-          target.path = removeDotSegments(relative2.path || "");
-          target.query = relative2.query;
-        } else {
-          if (!relative2.path) {
-            target.path = base.path;
-            if (relative2.query !== void 0) {
-              target.query = relative2.query;
-            } else {
-              target.query = base.query;
-            }
-          } else {
-            if (relative2.path[0] === "/") {
-              target.path = removeDotSegments(relative2.path);
-            } else {
-              const baseHasAuthority = base.userinfo !== void 0 || base.host !== void 0 || base.port !== void 0;
-              if (baseHasAuthority && !base.path) {
-                target.path = "/" + relative2.path;
-              } else if (!base.path) {
-                target.path = relative2.path;
-              } else {
-                target.path = base.path.slice(0, base.path.lastIndexOf("/") + 1) + relative2.path;
-              }
-              target.path = base.scheme === void 0 && !baseHasAuthority && target.path[0] !== "/" ? removeDotSegmentsRelative(target.path) : removeDotSegments(target.path);
-            }
-            target.query = relative2.query;
-          }
-          target.userinfo = base.userinfo;
-          target.host = base.host;
-          target.port = base.port;
-        }
-        target.scheme = base.scheme;
-      }
-      target.fragment = relative2.fragment;
-      return target;
-    }
-    function equal(uriA, uriB, options) {
-      const normalizedA = normalizeComparableURI(uriA, options);
-      const normalizedB = normalizeComparableURI(uriB, options);
-      return normalizedA !== void 0 && normalizedB !== void 0 && normalizedA === normalizedB;
-    }
-    function serialize(cmpts, opts) {
-      const component = {
-        host: cmpts.host,
-        scheme: cmpts.scheme,
-        userinfo: cmpts.userinfo,
-        port: cmpts.port,
-        path: cmpts.path,
-        query: cmpts.query,
-        nid: cmpts.nid,
-        nss: cmpts.nss,
-        uuid: cmpts.uuid,
-        fragment: cmpts.fragment,
-        reference: cmpts.reference,
-        resourceName: cmpts.resourceName,
-        secure: cmpts.secure,
-        error: ""
-      };
-      const options = Object.assign({}, opts);
-      const uriTokens = [];
-      if (component.scheme) {
-        component.scheme = validateScheme(component.scheme);
-      }
-      const schemeHandler = getSchemeHandler(options.scheme || component.scheme);
-      if (schemeHandler && schemeHandler.serialize) schemeHandler.serialize(component, options);
-      const hasAuthority = component.userinfo !== void 0 || component.host !== void 0 || component.port !== void 0;
-      const schemelessReference = (component.scheme === void 0 || options.reference === "suffix") && !hasAuthority;
-      const pathNoScheme = !options.skipEscape && schemelessReference;
-      if (component.path !== void 0) {
-        if (!options.skipEscape) {
-          component.path = serializePathEncoding(component.path, pathNoScheme);
-        } else {
-          component.path = normalizePercentEncoding(component.path);
-        }
-      }
-      if (options.reference !== "suffix" && component.scheme) {
-        component.scheme = validateScheme(component.scheme);
-        uriTokens.push(component.scheme, ":");
-      }
-      const authority = recomposeAuthority(component);
-      if (authority !== void 0) {
-        if (options.reference !== "suffix") {
-          uriTokens.push("//");
-        }
-        uriTokens.push(authority);
-        if (component.path && component.path[0] !== "/") {
-          uriTokens.push("/");
-        }
-      }
-      if (component.path !== void 0) {
-        let s = component.path;
-        if (!options.absolutePath && (!schemeHandler || !schemeHandler.absolutePath)) {
-          s = schemelessReference && s[0] !== "/" ? removeDotSegmentsRelative(s) : removeDotSegments(s);
-        }
-        if (schemelessReference) {
-          s = serializePathEncoding(s, true);
-        }
-        if (authority === void 0 && s[0] === "/" && s[1] === "/") {
-          s = "/%2F" + s.slice(2);
-        }
-        uriTokens.push(s);
-      }
-      if (component.query !== void 0) {
-        uriTokens.push("?", encodeQuery(component.query));
-      }
-      if (component.fragment !== void 0) {
-        uriTokens.push("#", encodeFragment(component.fragment));
-      }
-      return uriTokens.join("");
-    }
-    var URI_PARSE = /^(?:([^#/:?]+):)?(?:\/\/((?:([^#/?@]*)@)?(\[[^#/?\]]+\]|[^#/:?]*)(?::(\d*))?))?([^#?]*)(?:\?([^#]*))?(?:#((?:.|[\n\r])*))?/u;
-    var AUTHORITY_PREFIX = /^(?:[^#/:?]+:)?\/\/([^/?#]*)/;
-    var AUTHORITY_INTRODUCER_REGION = /^(?:[^#/:?]+:)?([/\\\t\n\r]*)/;
-    function getParseError(parsed, matches) {
-      if (matches[2] !== void 0 && parsed.path && parsed.path[0] !== "/") {
-        return 'URI path must start with "/" when authority is present.';
-      }
-      if (typeof parsed.port === "number" && (parsed.port < 0 || parsed.port > 65535)) {
-        return "URI port is malformed.";
-      }
-      return void 0;
-    }
-    function hasMalformedPercentEncoding(component) {
-      if (component === void 0) return false;
-      let percent = component.indexOf("%");
-      while (percent !== -1) {
-        if (percent + 2 >= component.length || !/^[\da-f]{2}$/iu.test(component.slice(percent + 1, percent + 3))) {
-          return true;
-        }
-        percent = component.indexOf("%", percent + 3);
-      }
-      return false;
-    }
-    function isIPLiteral(host) {
-      return host[0] === "[" && host[host.length - 1] === "]";
-    }
-    function hasMalformedComponentPercentEncoding(matches) {
-      const host = matches[4];
-      return hasMalformedPercentEncoding(matches[3]) || host !== void 0 && !isIPLiteral(host) && hasMalformedPercentEncoding(host) || hasMalformedPercentEncoding(matches[6]) || hasMalformedPercentEncoding(matches[7]) || hasMalformedPercentEncoding(matches[8]);
-    }
-    function canonicalizeHost(parsed, options, schemeHandler, isIP) {
-      if (hasForbiddenDomainHost(parsed, options, schemeHandler, isIP)) {
-        parsed.error = parsed.error || MALFORMED_HOST_ERROR;
-        return true;
-      }
-      if (!options.unicodeSupport && (!schemeHandler || !schemeHandler.unicodeSupport) && parsed.host && !isIPLiteral(parsed.host) && (options.domainHost || schemeHandler && schemeHandler.domainHost) && isIP === false && nonSimpleDomain(parsed.host)) {
-        let url;
-        try {
-          url = new URL("http://" + parsed.host);
-        } catch (e) {
-          parsed.error = parsed.error || "Host's domain name can not be converted to ASCII: " + e;
-          return true;
-        }
-        if (!isHostOnlyURL(url)) {
-          parsed.error = parsed.error || MALFORMED_HOST_ERROR;
-          return true;
-        }
-        parsed.host = url.hostname;
-      }
-      return false;
-    }
-    function hasForbiddenDomainHost(parsed, options, schemeHandler, isIP) {
-      return Boolean(
-        parsed.host && isIP === false && !isIPLiteral(parsed.host) && (options.domainHost || schemeHandler && schemeHandler.domainHost) && FORBIDDEN_DOMAIN_HOST_CHARACTER.test(parsed.host)
+  const path4 = explicit && explicit[1] === "dir" ? explicit[2] : value;
+  if (!path4.trim()) {
+    throw invalidInput("store", value, "The directory path is empty: expected dir:PATH or a path.");
+  }
+  return { kind: "directory", path: path4 };
+}
+function parseRegistrySpec(value) {
+  const expected = "Expected oci://HOST[:PORT]/REPOSITORY, e.g. oci://ghcr.io/team/snapshots.";
+  const match = /^oci:\/\/([^/]+)\/(.+)$/.exec(value);
+  if (!match) throw invalidInput("store", value, `It names no registry and repository. ${expected}`);
+  const [, host, repository] = match;
+  if (host.includes("@")) {
+    throw new InvalidSettingsError(
+      `Invalid store 'oci://\u2026@${host.slice(host.lastIndexOf("@") + 1)}/${repository}'. Credentials do not belong in the store address: give registry-username and registry-password, or log in with docker login. ${expected}`
+    );
+  }
+  if (!REGISTRY_HOST.test(host) || Number(/:(\d+)$/.exec(host)?.[1] ?? 1) > 65535) {
+    throw invalidInput("store", value, `'${host}' is no registry host. ${expected}`);
+  }
+  if (/[:@]/.test(repository)) {
+    throw invalidInput(
+      "store",
+      value,
+      `The repository takes no tag or digest: each snapshot is tagged with its id. ${expected}`
+    );
+  }
+  if (!REPOSITORY.test(repository) || repository.length > 255) {
+    throw invalidInput(
+      "store",
+      value,
+      `'${repository}' is no repository name: lowercase letters, digits and '.', '_', '-' between them, in path components separated by '/'. ${expected}`
+    );
+  }
+  return { kind: "registry", host, repository, credentials: "docker-config" };
+}
+var DEFAULT_CACHE_KEY = "docker-snapshot";
+function readStoreSpec(read, env = process.env) {
+  const spec = parseStoreSpec(read("store").trim(), env);
+  const given = (name) => read(name).trim();
+  const only = (kind, names2) => {
+    if (spec.kind === kind) return;
+    const stray = names2.find((name) => given(name));
+    if (stray) {
+      const value = stray === "github-token" ? "" : ` ${shownValue(given(stray))}`;
+      throw new InvalidSettingsError(
+        `${stray}${value} is set, but the store is ${spec.kind === "directory" ? `the directory ${spec.path}` : spec.kind}: ${stray} is for store: ${kind}. Expected store: ${kind}, or no ${stray}.`
       );
     }
-    function isHostOnlyURL(url) {
-      return url.username === "" && url.password === "" && url.port === "" && url.pathname === "/" && url.search === "" && url.hash === "" && url.hostname !== "";
-    }
-    function parseWithStatus(uri, opts) {
-      const options = Object.assign({}, opts);
-      const parsed = {
-        scheme: void 0,
-        userinfo: void 0,
-        host: "",
-        port: void 0,
-        path: "",
-        query: void 0,
-        fragment: void 0
-      };
-      let malformedAuthorityOrPort = false;
-      let malformedPercentEncoding = false;
-      let malformedSchemeSpecific = false;
-      let malformedHost = false;
-      let malformedIPLiteral = false;
-      let malformedScheme = false;
-      let isIP = false;
-      if (options.reference === "suffix") {
-        if (options.scheme) {
-          uri = options.scheme + ":" + uri;
-        } else {
-          uri = "//" + uri;
-        }
+  };
+  only("artifact", ["retention-days", "run-id", "run-repository", "github-token"]);
+  only("cache", ["cache-key"]);
+  if (spec.kind === "artifact") {
+    const days = given("retention-days");
+    if (days) {
+      if (!/^\d+$/.test(days) || Number(days) < 1 || Number(days) > 90) {
+        throw invalidInput("retention-days", days, "Expected a whole number of days from 1 to 90.");
       }
-      const authorityMatch = uri.match(AUTHORITY_PREFIX);
-      if (authorityMatch !== null && authorityMatch[1].indexOf("\\") !== -1) {
-        parsed.error = "URI authority must not contain a literal backslash.";
-        malformedAuthorityOrPort = true;
-      }
-      const introducerMatch = uri.match(AUTHORITY_INTRODUCER_REGION);
-      if (introducerMatch !== null) {
-        const region = introducerMatch[1];
-        const normalizedRegion = region.replace(/[\t\n\r]/g, "");
-        if (normalizedRegion.length >= 2) {
-          if (normalizedRegion.slice(0, 2) !== "//") {
-            parsed.error = parsed.error || "URI authority must not contain a literal backslash.";
-            malformedAuthorityOrPort = true;
-          } else if (region.length !== normalizedRegion.length) {
-            parsed.error = parsed.error || "URI authority introducer must not contain whitespace.";
-            malformedAuthorityOrPort = true;
-          }
-        }
-      }
-      const matches = uri.match(URI_PARSE);
-      if (matches) {
-        parsed.scheme = matches[1];
-        parsed.userinfo = matches[3];
-        parsed.host = matches[4];
-        parsed.port = parseInt(matches[5], 10);
-        parsed.path = matches[6] || "";
-        parsed.query = matches[7];
-        parsed.fragment = matches[8];
-        if (parsed.scheme !== void 0) {
-          if (VALID_SCHEME.test(parsed.scheme)) {
-            parsed.scheme = parsed.scheme.toLowerCase();
-          } else {
-            parsed.error = parsed.error || MALFORMED_SCHEME_ERROR;
-            malformedScheme = true;
-          }
-        }
-        malformedPercentEncoding = hasMalformedComponentPercentEncoding(matches);
-        if (malformedPercentEncoding) {
-          parsed.error = parsed.error || "URI contains malformed percent-encoding.";
-        }
-        if (isNaN(parsed.port)) {
-          parsed.port = matches[5];
-        }
-        const parseError = getParseError(parsed, matches);
-        if (parseError !== void 0) {
-          parsed.error = parsed.error || parseError;
-          malformedAuthorityOrPort = true;
-        }
-        if (parsed.host) {
-          const ipv4result = isIPv4(parsed.host);
-          if (ipv4result === false) {
-            const bracketedIPLiteral = isIPLiteral(parsed.host);
-            const hasIPLiteralBracket = parsed.host.indexOf("[") !== -1 || parsed.host.indexOf("]") !== -1;
-            const ipv6result = normalizeIPv6(parsed.host);
-            isIP = ipv6result.isIPV6 || ipv6result.isIPVFuture === true;
-            malformedIPLiteral = hasIPLiteralBracket && (!bracketedIPLiteral || ipv6result.error === true);
-            parsed.host = isIP ? ipv6result.host : ipv6result.host.toLowerCase();
-            if (malformedIPLiteral) {
-              parsed.error = parsed.error || MALFORMED_HOST_ERROR;
-              malformedAuthorityOrPort = true;
-            }
-          } else {
-            isIP = true;
-          }
-        }
-        if (parsed.scheme === void 0 && parsed.userinfo === void 0 && parsed.host === void 0 && parsed.port === void 0 && parsed.query === void 0 && !parsed.path) {
-          parsed.reference = "same-document";
-        } else if (parsed.scheme === void 0) {
-          parsed.reference = "relative";
-        } else if (parsed.fragment === void 0) {
-          parsed.reference = "absolute";
-        } else {
-          parsed.reference = "uri";
-        }
-        if (options.reference && options.reference !== "suffix" && options.reference !== parsed.reference) {
-          parsed.error = parsed.error || "URI is not a " + options.reference + " reference.";
-        }
-        const schemeHandler = getSchemeHandler(options.scheme || parsed.scheme);
-        if (!malformedIPLiteral) {
-          malformedHost = canonicalizeHost(parsed, options, schemeHandler, isIP);
-        }
-        if (uri.indexOf("%") !== -1 && parsed.host !== void 0 && !malformedIPLiteral) {
-          let host = isIP ? parsed.host : normalizePercentEncoding(parsed.host, true);
-          if (!isIP) {
-            host = normalizePercentEncoding(host.toLowerCase());
-          }
-          parsed.host = isIP || options.scheme !== "null" ? reescapeHostDelimiters(host, isIP) : host;
-        }
-        if (!schemeHandler || schemeHandler && !schemeHandler.skipNormalize) {
-          if (parsed.path) {
-            parsed.path = normalizePathEncoding(parsed.path);
-          }
-          if (parsed.query) {
-            parsed.query = normalizeQueryFragmentEncoding(parsed.query);
-          }
-          if (parsed.fragment) {
-            parsed.fragment = normalizeQueryFragmentEncoding(parsed.fragment);
-          }
-        }
-        if (schemeHandler && schemeHandler.parse) {
-          schemeHandler.parse(parsed, options);
-          if (schemeHandler === SCHEMES.urn && parsed.nid === void 0) {
-            malformedSchemeSpecific = true;
-          }
-        }
-      } else {
-        parsed.error = parsed.error || "URI can not be parsed.";
-      }
-      return { parsed, malformedAuthorityOrPort, malformedPercentEncoding, malformedSchemeSpecific, malformedHost, malformedScheme };
+      spec.retentionDays = Number(days);
     }
-    function parse(uri, opts) {
-      return parseWithStatus(uri, opts).parsed;
-    }
-    function normalizeString(uri, opts) {
-      return normalizeStringWithStatus(uri, opts).normalized;
-    }
-    function normalizeStringWithStatus(uri, opts) {
-      const { parsed, malformedAuthorityOrPort, malformedPercentEncoding, malformedSchemeSpecific, malformedHost, malformedScheme } = parseWithStatus(uri, opts);
-      return {
-        normalized: malformedAuthorityOrPort || malformedPercentEncoding || malformedSchemeSpecific || malformedHost || malformedScheme ? uri : serialize(parsed, opts),
-        malformedAuthorityOrPort,
-        malformedPercentEncoding,
-        malformedSchemeSpecific,
-        malformedHost,
-        malformedScheme
-      };
-    }
-    function normalizeComparableURI(uri, opts) {
-      if (typeof uri !== "string" && typeof uri !== "object") {
-        return void 0;
+    const runId = given("run-id");
+    if (runId) {
+      if (!/^\d+$/.test(runId) || !Number.isSafeInteger(Number(runId)) || Number(runId) < 1) {
+        throw invalidInput("run-id", runId, "Expected a workflow run id: a positive whole number.");
       }
-      let value;
-      try {
-        value = typeof uri === "string" ? uri : serialize(uri, opts);
-      } catch {
-        return void 0;
-      }
-      const { normalized, malformedAuthorityOrPort, malformedPercentEncoding, malformedSchemeSpecific, malformedHost, malformedScheme } = normalizeStringWithStatus(value, opts);
-      return malformedAuthorityOrPort || malformedPercentEncoding || malformedSchemeSpecific || malformedHost || malformedScheme ? void 0 : normalized;
+      spec.runId = Number(runId);
     }
-    var fastUri = {
-      SCHEMES,
-      normalize,
-      resolve: resolve2,
-      resolveComponent,
-      equal,
-      serialize,
-      parse
-    };
-    module.exports = fastUri;
-    module.exports.default = fastUri;
-    module.exports.fastUri = fastUri;
+    const repository = given("run-repository");
+    if (repository) {
+      if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(repository)) {
+        throw invalidInput("run-repository", repository, "Expected owner/name, like octo-org/app.");
+      }
+      spec.repository = repository;
+    }
+    const token2 = given("github-token");
+    if (token2) spec.token = token2;
   }
-});
-
-// node_modules/ajv/dist/runtime/uri.js
-var require_uri = __commonJS({
-  "node_modules/ajv/dist/runtime/uri.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    var uri = require_fast_uri();
-    uri.code = 'require("ajv/dist/runtime/uri").default';
-    exports.default = uri;
-  }
-});
-
-// node_modules/ajv/dist/core.js
-var require_core = __commonJS({
-  "node_modules/ajv/dist/core.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    exports.CodeGen = exports.Name = exports.nil = exports.stringify = exports.str = exports._ = exports.KeywordCxt = void 0;
-    var validate_1 = require_validate();
-    Object.defineProperty(exports, "KeywordCxt", { enumerable: true, get: function() {
-      return validate_1.KeywordCxt;
-    } });
-    var codegen_1 = require_codegen();
-    Object.defineProperty(exports, "_", { enumerable: true, get: function() {
-      return codegen_1._;
-    } });
-    Object.defineProperty(exports, "str", { enumerable: true, get: function() {
-      return codegen_1.str;
-    } });
-    Object.defineProperty(exports, "stringify", { enumerable: true, get: function() {
-      return codegen_1.stringify;
-    } });
-    Object.defineProperty(exports, "nil", { enumerable: true, get: function() {
-      return codegen_1.nil;
-    } });
-    Object.defineProperty(exports, "Name", { enumerable: true, get: function() {
-      return codegen_1.Name;
-    } });
-    Object.defineProperty(exports, "CodeGen", { enumerable: true, get: function() {
-      return codegen_1.CodeGen;
-    } });
-    var validation_error_1 = require_validation_error();
-    var ref_error_1 = require_ref_error();
-    var rules_1 = require_rules();
-    var compile_1 = require_compile();
-    var codegen_2 = require_codegen();
-    var resolve_1 = require_resolve();
-    var dataType_1 = require_dataType();
-    var util_1 = require_util2();
-    var $dataRefSchema = require_data();
-    var uri_1 = require_uri();
-    var defaultRegExp = (str, flags) => new RegExp(str, flags);
-    defaultRegExp.code = "new RegExp";
-    var META_IGNORE_OPTIONS = ["removeAdditional", "useDefaults", "coerceTypes"];
-    var EXT_SCOPE_NAMES = /* @__PURE__ */ new Set([
-      "validate",
-      "serialize",
-      "parse",
-      "wrapper",
-      "root",
-      "schema",
-      "keyword",
-      "pattern",
-      "formats",
-      "validate$data",
-      "func",
-      "obj",
-      "Error"
-    ]);
-    var removedOptions = {
-      errorDataPath: "",
-      format: "`validateFormats: false` can be used instead.",
-      nullable: '"nullable" keyword is supported by default.',
-      jsonPointers: "Deprecated jsPropertySyntax can be used instead.",
-      extendRefs: "Deprecated ignoreKeywordsWithRef can be used instead.",
-      missingRefs: "Pass empty schema with $id that should be ignored to ajv.addSchema.",
-      processCode: "Use option `code: {process: (code, schemaEnv: object) => string}`",
-      sourceCode: "Use option `code: {source: true}`",
-      strictDefaults: "It is default now, see option `strict`.",
-      strictKeywords: "It is default now, see option `strict`.",
-      uniqueItems: '"uniqueItems" keyword is always validated.',
-      unknownFormats: "Disable strict mode or pass `true` to `ajv.addFormat` (or `formats` option).",
-      cache: "Map is used as cache, schema object as key.",
-      serialize: "Map is used as cache, schema object as key.",
-      ajvErrors: "It is default now."
-    };
-    var deprecatedOptions = {
-      ignoreKeywordsWithRef: "",
-      jsPropertySyntax: "",
-      unicode: '"minLength"/"maxLength" account for unicode characters by default.'
-    };
-    var MAX_EXPRESSION = 200;
-    function requiredOptions(o) {
-      var _a, _b, _c, _d, _e, _f, _g, _h, _j, _k, _l, _m, _o, _p, _q, _r, _s, _t, _u, _v, _w, _x, _y, _z, _0;
-      const s = o.strict;
-      const _optz = (_a = o.code) === null || _a === void 0 ? void 0 : _a.optimize;
-      const optimize = _optz === true || _optz === void 0 ? 1 : _optz || 0;
-      const regExp = (_c = (_b = o.code) === null || _b === void 0 ? void 0 : _b.regExp) !== null && _c !== void 0 ? _c : defaultRegExp;
-      const uriResolver = (_d = o.uriResolver) !== null && _d !== void 0 ? _d : uri_1.default;
-      return {
-        strictSchema: (_f = (_e = o.strictSchema) !== null && _e !== void 0 ? _e : s) !== null && _f !== void 0 ? _f : true,
-        strictNumbers: (_h = (_g = o.strictNumbers) !== null && _g !== void 0 ? _g : s) !== null && _h !== void 0 ? _h : true,
-        strictTypes: (_k = (_j = o.strictTypes) !== null && _j !== void 0 ? _j : s) !== null && _k !== void 0 ? _k : "log",
-        strictTuples: (_m = (_l = o.strictTuples) !== null && _l !== void 0 ? _l : s) !== null && _m !== void 0 ? _m : "log",
-        strictRequired: (_p = (_o = o.strictRequired) !== null && _o !== void 0 ? _o : s) !== null && _p !== void 0 ? _p : false,
-        code: o.code ? { ...o.code, optimize, regExp } : { optimize, regExp },
-        loopRequired: (_q = o.loopRequired) !== null && _q !== void 0 ? _q : MAX_EXPRESSION,
-        loopEnum: (_r = o.loopEnum) !== null && _r !== void 0 ? _r : MAX_EXPRESSION,
-        meta: (_s = o.meta) !== null && _s !== void 0 ? _s : true,
-        messages: (_t = o.messages) !== null && _t !== void 0 ? _t : true,
-        inlineRefs: (_u = o.inlineRefs) !== null && _u !== void 0 ? _u : true,
-        schemaId: (_v = o.schemaId) !== null && _v !== void 0 ? _v : "$id",
-        addUsedSchema: (_w = o.addUsedSchema) !== null && _w !== void 0 ? _w : true,
-        validateSchema: (_x = o.validateSchema) !== null && _x !== void 0 ? _x : true,
-        validateFormats: (_y = o.validateFormats) !== null && _y !== void 0 ? _y : true,
-        unicodeRegExp: (_z = o.unicodeRegExp) !== null && _z !== void 0 ? _z : true,
-        int32range: (_0 = o.int32range) !== null && _0 !== void 0 ? _0 : true,
-        uriResolver
-      };
-    }
-    var Ajv2 = class {
-      constructor(opts = {}) {
-        this.schemas = {};
-        this.refs = {};
-        this.formats = /* @__PURE__ */ Object.create(null);
-        this._compilations = /* @__PURE__ */ new Set();
-        this._loading = {};
-        this._cache = /* @__PURE__ */ new Map();
-        opts = this.opts = { ...opts, ...requiredOptions(opts) };
-        const { es5, lines } = this.opts.code;
-        this.scope = new codegen_2.ValueScope({ scope: {}, prefixes: EXT_SCOPE_NAMES, es5, lines });
-        this.logger = getLogger(opts.logger);
-        const formatOpt = opts.validateFormats;
-        opts.validateFormats = false;
-        this.RULES = (0, rules_1.getRules)();
-        checkOptions.call(this, removedOptions, opts, "NOT SUPPORTED");
-        checkOptions.call(this, deprecatedOptions, opts, "DEPRECATED", "warn");
-        this._metaOpts = getMetaSchemaOptions.call(this);
-        if (opts.formats)
-          addInitialFormats.call(this);
-        this._addVocabularies();
-        this._addDefaultMetaSchema();
-        if (opts.keywords)
-          addInitialKeywords.call(this, opts.keywords);
-        if (typeof opts.meta == "object")
-          this.addMetaSchema(opts.meta);
-        addInitialSchemas.call(this);
-        opts.validateFormats = formatOpt;
-      }
-      _addVocabularies() {
-        this.addKeyword("$async");
-      }
-      _addDefaultMetaSchema() {
-        const { $data, meta, schemaId } = this.opts;
-        let _dataRefSchema = $dataRefSchema;
-        if (schemaId === "id") {
-          _dataRefSchema = { ...$dataRefSchema };
-          _dataRefSchema.id = _dataRefSchema.$id;
-          delete _dataRefSchema.$id;
-        }
-        if (meta && $data)
-          this.addMetaSchema(_dataRefSchema, _dataRefSchema[schemaId], false);
-      }
-      defaultMeta() {
-        const { meta, schemaId } = this.opts;
-        return this.opts.defaultMeta = typeof meta == "object" ? meta[schemaId] || meta : void 0;
-      }
-      validate(schemaKeyRef, data) {
-        let v;
-        if (typeof schemaKeyRef == "string") {
-          v = this.getSchema(schemaKeyRef);
-          if (!v)
-            throw new Error(`no schema with key or ref "${schemaKeyRef}"`);
-        } else {
-          v = this.compile(schemaKeyRef);
-        }
-        const valid = v(data);
-        if (!("$async" in v))
-          this.errors = v.errors;
-        return valid;
-      }
-      compile(schema, _meta) {
-        const sch = this._addSchema(schema, _meta);
-        return sch.validate || this._compileSchemaEnv(sch);
-      }
-      compileAsync(schema, meta) {
-        if (typeof this.opts.loadSchema != "function") {
-          throw new Error("options.loadSchema should be a function");
-        }
-        const { loadSchema } = this.opts;
-        return runCompileAsync.call(this, schema, meta);
-        async function runCompileAsync(_schema, _meta) {
-          await loadMetaSchema.call(this, _schema.$schema);
-          const sch = this._addSchema(_schema, _meta);
-          return sch.validate || _compileAsync.call(this, sch);
-        }
-        async function loadMetaSchema($ref) {
-          if ($ref && !this.getSchema($ref)) {
-            await runCompileAsync.call(this, { $ref }, true);
-          }
-        }
-        async function _compileAsync(sch) {
-          try {
-            return this._compileSchemaEnv(sch);
-          } catch (e) {
-            if (!(e instanceof ref_error_1.default))
-              throw e;
-            checkLoaded.call(this, e);
-            await loadMissingSchema.call(this, e.missingSchema);
-            return _compileAsync.call(this, sch);
-          }
-        }
-        function checkLoaded({ missingSchema: ref, missingRef }) {
-          if (this.refs[ref]) {
-            throw new Error(`AnySchema ${ref} is loaded but ${missingRef} cannot be resolved`);
-          }
-        }
-        async function loadMissingSchema(ref) {
-          const _schema = await _loadSchema.call(this, ref);
-          if (!this.refs[ref])
-            await loadMetaSchema.call(this, _schema.$schema);
-          if (!this.refs[ref])
-            this.addSchema(_schema, ref, meta);
-        }
-        async function _loadSchema(ref) {
-          const p = this._loading[ref];
-          if (p)
-            return p;
-          try {
-            return await (this._loading[ref] = loadSchema(ref));
-          } finally {
-            delete this._loading[ref];
-          }
-        }
-      }
-      // Adds schema to the instance
-      addSchema(schema, key, _meta, _validateSchema = this.opts.validateSchema) {
-        if (Array.isArray(schema)) {
-          for (const sch of schema)
-            this.addSchema(sch, void 0, _meta, _validateSchema);
-          return this;
-        }
-        let id;
-        if (typeof schema === "object") {
-          const { schemaId } = this.opts;
-          id = schema[schemaId];
-          if (id !== void 0 && typeof id != "string") {
-            throw new Error(`schema ${schemaId} must be string`);
-          }
-        }
-        key = (0, resolve_1.normalizeId)(key || id);
-        this._checkUnique(key);
-        this.schemas[key] = this._addSchema(schema, _meta, key, _validateSchema, true);
-        return this;
-      }
-      // Add schema that will be used to validate other schemas
-      // options in META_IGNORE_OPTIONS are alway set to false
-      addMetaSchema(schema, key, _validateSchema = this.opts.validateSchema) {
-        this.addSchema(schema, key, true, _validateSchema);
-        return this;
-      }
-      //  Validate schema against its meta-schema
-      validateSchema(schema, throwOrLogError) {
-        if (typeof schema == "boolean")
-          return true;
-        let $schema;
-        $schema = schema.$schema;
-        if ($schema !== void 0 && typeof $schema != "string") {
-          throw new Error("$schema must be a string");
-        }
-        $schema = $schema || this.opts.defaultMeta || this.defaultMeta();
-        if (!$schema) {
-          this.logger.warn("meta-schema not available");
-          this.errors = null;
-          return true;
-        }
-        const valid = this.validate($schema, schema);
-        if (!valid && throwOrLogError) {
-          const message2 = "schema is invalid: " + this.errorsText();
-          if (this.opts.validateSchema === "log")
-            this.logger.error(message2);
-          else
-            throw new Error(message2);
-        }
-        return valid;
-      }
-      // Get compiled schema by `key` or `ref`.
-      // (`key` that was passed to `addSchema` or full schema reference - `schema.$id` or resolved id)
-      getSchema(keyRef) {
-        let sch;
-        while (typeof (sch = getSchEnv.call(this, keyRef)) == "string")
-          keyRef = sch;
-        if (sch === void 0) {
-          const { schemaId } = this.opts;
-          const root = new compile_1.SchemaEnv({ schema: {}, schemaId });
-          sch = compile_1.resolveSchema.call(this, root, keyRef);
-          if (!sch)
-            return;
-          this.refs[keyRef] = sch;
-        }
-        return sch.validate || this._compileSchemaEnv(sch);
-      }
-      // Remove cached schema(s).
-      // If no parameter is passed all schemas but meta-schemas are removed.
-      // If RegExp is passed all schemas with key/id matching pattern but meta-schemas are removed.
-      // Even if schema is referenced by other schemas it still can be removed as other schemas have local references.
-      removeSchema(schemaKeyRef) {
-        if (schemaKeyRef instanceof RegExp) {
-          this._removeAllSchemas(this.schemas, schemaKeyRef);
-          this._removeAllSchemas(this.refs, schemaKeyRef);
-          return this;
-        }
-        switch (typeof schemaKeyRef) {
-          case "undefined":
-            this._removeAllSchemas(this.schemas);
-            this._removeAllSchemas(this.refs);
-            this._cache.clear();
-            return this;
-          case "string": {
-            const sch = getSchEnv.call(this, schemaKeyRef);
-            if (typeof sch == "object")
-              this._cache.delete(sch.schema);
-            delete this.schemas[schemaKeyRef];
-            delete this.refs[schemaKeyRef];
-            return this;
-          }
-          case "object": {
-            const cacheKey = schemaKeyRef;
-            this._cache.delete(cacheKey);
-            let id = schemaKeyRef[this.opts.schemaId];
-            if (id) {
-              id = (0, resolve_1.normalizeId)(id);
-              delete this.schemas[id];
-              delete this.refs[id];
-            }
-            return this;
-          }
-          default:
-            throw new Error("ajv.removeSchema: invalid parameter");
-        }
-      }
-      // add "vocabulary" - a collection of keywords
-      addVocabulary(definitions) {
-        for (const def of definitions)
-          this.addKeyword(def);
-        return this;
-      }
-      addKeyword(kwdOrDef, def) {
-        let keyword;
-        if (typeof kwdOrDef == "string") {
-          keyword = kwdOrDef;
-          if (typeof def == "object") {
-            this.logger.warn("these parameters are deprecated, see docs for addKeyword");
-            def.keyword = keyword;
-          }
-        } else if (typeof kwdOrDef == "object" && def === void 0) {
-          def = kwdOrDef;
-          keyword = def.keyword;
-          if (Array.isArray(keyword) && !keyword.length) {
-            throw new Error("addKeywords: keyword must be string or non-empty array");
-          }
-        } else {
-          throw new Error("invalid addKeywords parameters");
-        }
-        checkKeyword.call(this, keyword, def);
-        if (!def) {
-          (0, util_1.eachItem)(keyword, (kwd) => addRule.call(this, kwd));
-          return this;
-        }
-        keywordMetaschema.call(this, def);
-        const definition = {
-          ...def,
-          type: (0, dataType_1.getJSONTypes)(def.type),
-          schemaType: (0, dataType_1.getJSONTypes)(def.schemaType)
-        };
-        (0, util_1.eachItem)(keyword, definition.type.length === 0 ? (k) => addRule.call(this, k, definition) : (k) => definition.type.forEach((t) => addRule.call(this, k, definition, t)));
-        return this;
-      }
-      getKeyword(keyword) {
-        const rule = this.RULES.all[keyword];
-        return typeof rule == "object" ? rule.definition : !!rule;
-      }
-      // Remove keyword
-      removeKeyword(keyword) {
-        const { RULES } = this;
-        delete RULES.keywords[keyword];
-        delete RULES.all[keyword];
-        for (const group of RULES.rules) {
-          const i = group.rules.findIndex((rule) => rule.keyword === keyword);
-          if (i >= 0)
-            group.rules.splice(i, 1);
-        }
-        return this;
-      }
-      // Add format
-      addFormat(name, format) {
-        if (typeof format == "string")
-          format = new RegExp(format);
-        this.formats[name] = format;
-        return this;
-      }
-      errorsText(errors = this.errors, { separator = ", ", dataVar = "data" } = {}) {
-        if (!errors || errors.length === 0)
-          return "No errors";
-        return errors.map((e) => `${dataVar}${e.instancePath} ${e.message}`).reduce((text, msg) => text + separator + msg);
-      }
-      $dataMetaSchema(metaSchema, keywordsJsonPointers) {
-        const rules = this.RULES.all;
-        metaSchema = JSON.parse(JSON.stringify(metaSchema));
-        for (const jsonPointer of keywordsJsonPointers) {
-          const segments = jsonPointer.split("/").slice(1);
-          let keywords = metaSchema;
-          for (const seg of segments)
-            keywords = keywords[seg];
-          for (const key in rules) {
-            const rule = rules[key];
-            if (typeof rule != "object")
-              continue;
-            const { $data } = rule.definition;
-            const schema = keywords[key];
-            if ($data && schema)
-              keywords[key] = schemaOrData(schema);
-          }
-        }
-        return metaSchema;
-      }
-      _removeAllSchemas(schemas, regex) {
-        for (const keyRef in schemas) {
-          const sch = schemas[keyRef];
-          if (!regex || regex.test(keyRef)) {
-            if (typeof sch == "string") {
-              delete schemas[keyRef];
-            } else if (sch && !sch.meta) {
-              this._cache.delete(sch.schema);
-              delete schemas[keyRef];
-            }
-          }
-        }
-      }
-      _addSchema(schema, meta, baseId, validateSchema = this.opts.validateSchema, addSchema = this.opts.addUsedSchema) {
-        let id;
-        const { schemaId } = this.opts;
-        if (typeof schema == "object") {
-          id = schema[schemaId];
-        } else {
-          if (this.opts.jtd)
-            throw new Error("schema must be object");
-          else if (typeof schema != "boolean")
-            throw new Error("schema must be object or boolean");
-        }
-        let sch = this._cache.get(schema);
-        if (sch !== void 0)
-          return sch;
-        baseId = (0, resolve_1.normalizeId)(id || baseId);
-        const localRefs = resolve_1.getSchemaRefs.call(this, schema, baseId);
-        sch = new compile_1.SchemaEnv({ schema, schemaId, meta, baseId, localRefs });
-        this._cache.set(sch.schema, sch);
-        if (addSchema && !baseId.startsWith("#")) {
-          if (baseId)
-            this._checkUnique(baseId);
-          this.refs[baseId] = sch;
-        }
-        if (validateSchema)
-          this.validateSchema(schema, true);
-        return sch;
-      }
-      _checkUnique(id) {
-        if (this.schemas[id] || this.refs[id]) {
-          throw new Error(`schema with key or id "${id}" already exists`);
-        }
-      }
-      _compileSchemaEnv(sch) {
-        if (sch.meta)
-          this._compileMetaSchema(sch);
-        else
-          compile_1.compileSchema.call(this, sch);
-        if (!sch.validate)
-          throw new Error("ajv implementation error");
-        return sch.validate;
-      }
-      _compileMetaSchema(sch) {
-        const currentOpts = this.opts;
-        this.opts = this._metaOpts;
-        try {
-          compile_1.compileSchema.call(this, sch);
-        } finally {
-          this.opts = currentOpts;
-        }
-      }
-    };
-    Ajv2.ValidationError = validation_error_1.default;
-    Ajv2.MissingRefError = ref_error_1.default;
-    exports.default = Ajv2;
-    function checkOptions(checkOpts, options, msg, log = "error") {
-      for (const key in checkOpts) {
-        const opt = key;
-        if (opt in options)
-          this.logger[log](`${msg}: option ${key}. ${checkOpts[opt]}`);
-      }
-    }
-    function getSchEnv(keyRef) {
-      keyRef = (0, resolve_1.normalizeId)(keyRef);
-      return this.schemas[keyRef] || this.refs[keyRef];
-    }
-    function addInitialSchemas() {
-      const optsSchemas = this.opts.schemas;
-      if (!optsSchemas)
-        return;
-      if (Array.isArray(optsSchemas))
-        this.addSchema(optsSchemas);
-      else
-        for (const key in optsSchemas)
-          this.addSchema(optsSchemas[key], key);
-    }
-    function addInitialFormats() {
-      for (const name in this.opts.formats) {
-        const format = this.opts.formats[name];
-        if (format)
-          this.addFormat(name, format);
-      }
-    }
-    function addInitialKeywords(defs) {
-      if (Array.isArray(defs)) {
-        this.addVocabulary(defs);
-        return;
-      }
-      this.logger.warn("keywords option as map is deprecated, pass array");
-      for (const keyword in defs) {
-        const def = defs[keyword];
-        if (!def.keyword)
-          def.keyword = keyword;
-        this.addKeyword(def);
-      }
-    }
-    function getMetaSchemaOptions() {
-      const metaOpts = { ...this.opts };
-      for (const opt of META_IGNORE_OPTIONS)
-        delete metaOpts[opt];
-      return metaOpts;
-    }
-    var noLogs = { log() {
-    }, warn() {
-    }, error() {
-    } };
-    function getLogger(logger) {
-      if (logger === false)
-        return noLogs;
-      if (logger === void 0)
-        return console;
-      if (logger.log && logger.warn && logger.error)
-        return logger;
-      throw new Error("logger must implement log, warn and error methods");
-    }
-    var KEYWORD_NAME = /^[a-z_$][a-z0-9_$:-]*$/i;
-    function checkKeyword(keyword, def) {
-      const { RULES } = this;
-      (0, util_1.eachItem)(keyword, (kwd) => {
-        if (RULES.keywords[kwd])
-          throw new Error(`Keyword ${kwd} is already defined`);
-        if (!KEYWORD_NAME.test(kwd))
-          throw new Error(`Keyword ${kwd} has invalid name`);
-      });
-      if (!def)
-        return;
-      if (def.$data && !("code" in def || "validate" in def)) {
-        throw new Error('$data keyword must have "code" or "validate" function');
-      }
-    }
-    function addRule(keyword, definition, dataType) {
-      var _a;
-      const post = definition === null || definition === void 0 ? void 0 : definition.post;
-      if (dataType && post)
-        throw new Error('keyword with "post" flag cannot have "type"');
-      const { RULES } = this;
-      let ruleGroup = post ? RULES.post : RULES.rules.find(({ type: t }) => t === dataType);
-      if (!ruleGroup) {
-        ruleGroup = { type: dataType, rules: [] };
-        RULES.rules.push(ruleGroup);
-      }
-      RULES.keywords[keyword] = true;
-      if (!definition)
-        return;
-      const rule = {
-        keyword,
-        definition: {
-          ...definition,
-          type: (0, dataType_1.getJSONTypes)(definition.type),
-          schemaType: (0, dataType_1.getJSONTypes)(definition.schemaType)
-        }
-      };
-      if (definition.before)
-        addBeforeRule.call(this, ruleGroup, rule, definition.before);
-      else
-        ruleGroup.rules.push(rule);
-      RULES.all[keyword] = rule;
-      (_a = definition.implements) === null || _a === void 0 ? void 0 : _a.forEach((kwd) => this.addKeyword(kwd));
-    }
-    function addBeforeRule(ruleGroup, rule, before) {
-      const i = ruleGroup.rules.findIndex((_rule) => _rule.keyword === before);
-      if (i >= 0) {
-        ruleGroup.rules.splice(i, 0, rule);
-      } else {
-        ruleGroup.rules.push(rule);
-        this.logger.warn(`rule ${before} is not defined`);
-      }
-    }
-    function keywordMetaschema(def) {
-      let { metaSchema } = def;
-      if (metaSchema === void 0)
-        return;
-      if (def.$data && this.opts.$data)
-        metaSchema = schemaOrData(metaSchema);
-      def.validateSchema = this.compile(metaSchema, true);
-    }
-    var $dataRef = {
-      $ref: "https://raw.githubusercontent.com/ajv-validator/ajv/master/lib/refs/data.json#"
-    };
-    function schemaOrData(schema) {
-      return { anyOf: [schema, $dataRef] };
-    }
-  }
-});
-
-// node_modules/ajv/dist/vocabularies/core/id.js
-var require_id = __commonJS({
-  "node_modules/ajv/dist/vocabularies/core/id.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    var def = {
-      keyword: "id",
-      code() {
-        throw new Error('NOT SUPPORTED: keyword "id", use "$id" for schema ID');
-      }
-    };
-    exports.default = def;
-  }
-});
-
-// node_modules/ajv/dist/vocabularies/core/ref.js
-var require_ref = __commonJS({
-  "node_modules/ajv/dist/vocabularies/core/ref.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    exports.callRef = exports.getValidate = void 0;
-    var ref_error_1 = require_ref_error();
-    var code_1 = require_code2();
-    var codegen_1 = require_codegen();
-    var names_1 = require_names();
-    var compile_1 = require_compile();
-    var util_1 = require_util2();
-    var def = {
-      keyword: "$ref",
-      schemaType: "string",
-      code(cxt) {
-        const { gen, schema: $ref, it } = cxt;
-        const { baseId, schemaEnv: env, validateName, opts, self: self2 } = it;
-        const { root } = env;
-        if (($ref === "#" || $ref === "#/") && baseId === root.baseId)
-          return callRootRef();
-        const schOrEnv = compile_1.resolveRef.call(self2, root, baseId, $ref);
-        if (schOrEnv === void 0)
-          throw new ref_error_1.default(it.opts.uriResolver, baseId, $ref);
-        if (schOrEnv instanceof compile_1.SchemaEnv)
-          return callValidate(schOrEnv);
-        return inlineRefSchema(schOrEnv);
-        function callRootRef() {
-          if (env === root)
-            return callRef(cxt, validateName, env, env.$async);
-          const rootName = gen.scopeValue("root", { ref: root });
-          return callRef(cxt, (0, codegen_1._)`${rootName}.validate`, root, root.$async);
-        }
-        function callValidate(sch) {
-          const v = getValidate(cxt, sch);
-          callRef(cxt, v, sch, sch.$async);
-        }
-        function inlineRefSchema(sch) {
-          const schName = gen.scopeValue("schema", opts.code.source === true ? { ref: sch, code: (0, codegen_1.stringify)(sch) } : { ref: sch });
-          const valid = gen.name("valid");
-          const schCxt = cxt.subschema({
-            schema: sch,
-            dataTypes: [],
-            schemaPath: codegen_1.nil,
-            topSchemaRef: schName,
-            errSchemaPath: $ref
-          }, valid);
-          cxt.mergeEvaluated(schCxt);
-          cxt.ok(valid);
-        }
-      }
-    };
-    function getValidate(cxt, sch) {
-      const { gen } = cxt;
-      return sch.validate ? gen.scopeValue("validate", { ref: sch.validate }) : (0, codegen_1._)`${gen.scopeValue("wrapper", { ref: sch })}.validate`;
-    }
-    exports.getValidate = getValidate;
-    function callRef(cxt, v, sch, $async) {
-      const { gen, it } = cxt;
-      const { allErrors, schemaEnv: env, opts } = it;
-      const passCxt = opts.passContext ? names_1.default.this : codegen_1.nil;
-      if ($async)
-        callAsyncRef();
-      else
-        callSyncRef();
-      function callAsyncRef() {
-        if (!env.$async)
-          throw new Error("async schema referenced by sync schema");
-        const valid = gen.let("valid");
-        gen.try(() => {
-          gen.code((0, codegen_1._)`await ${(0, code_1.callValidateCode)(cxt, v, passCxt)}`);
-          addEvaluatedFrom(v);
-          if (!allErrors)
-            gen.assign(valid, true);
-        }, (e) => {
-          gen.if((0, codegen_1._)`!(${e} instanceof ${it.ValidationError})`, () => gen.throw(e));
-          addErrorsFrom(e);
-          if (!allErrors)
-            gen.assign(valid, false);
-        });
-        cxt.ok(valid);
-      }
-      function callSyncRef() {
-        cxt.result((0, code_1.callValidateCode)(cxt, v, passCxt), () => addEvaluatedFrom(v), () => addErrorsFrom(v));
-      }
-      function addErrorsFrom(source) {
-        const errs = (0, codegen_1._)`${source}.errors`;
-        gen.assign(names_1.default.vErrors, (0, codegen_1._)`${names_1.default.vErrors} === null ? ${errs} : ${names_1.default.vErrors}.concat(${errs})`);
-        gen.assign(names_1.default.errors, (0, codegen_1._)`${names_1.default.vErrors}.length`);
-      }
-      function addEvaluatedFrom(source) {
-        var _a;
-        if (!it.opts.unevaluated)
-          return;
-        const schEvaluated = (_a = sch === null || sch === void 0 ? void 0 : sch.validate) === null || _a === void 0 ? void 0 : _a.evaluated;
-        if (it.props !== true) {
-          if (schEvaluated && !schEvaluated.dynamicProps) {
-            if (schEvaluated.props !== void 0) {
-              it.props = util_1.mergeEvaluated.props(gen, schEvaluated.props, it.props);
-            }
-          } else {
-            const props = gen.var("props", (0, codegen_1._)`${source}.evaluated.props`);
-            it.props = util_1.mergeEvaluated.props(gen, props, it.props, codegen_1.Name);
-          }
-        }
-        if (it.items !== true) {
-          if (schEvaluated && !schEvaluated.dynamicItems) {
-            if (schEvaluated.items !== void 0) {
-              it.items = util_1.mergeEvaluated.items(gen, schEvaluated.items, it.items);
-            }
-          } else {
-            const items = gen.var("items", (0, codegen_1._)`${source}.evaluated.items`);
-            it.items = util_1.mergeEvaluated.items(gen, items, it.items, codegen_1.Name);
-          }
-        }
-      }
-    }
-    exports.callRef = callRef;
-    exports.default = def;
-  }
-});
-
-// node_modules/ajv/dist/vocabularies/core/index.js
-var require_core2 = __commonJS({
-  "node_modules/ajv/dist/vocabularies/core/index.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    var id_1 = require_id();
-    var ref_1 = require_ref();
-    var core = [
-      "$schema",
-      "$id",
-      "$defs",
-      "$vocabulary",
-      { keyword: "$comment" },
-      "definitions",
-      id_1.default,
-      ref_1.default
-    ];
-    exports.default = core;
-  }
-});
-
-// node_modules/ajv/dist/vocabularies/validation/limitNumber.js
-var require_limitNumber = __commonJS({
-  "node_modules/ajv/dist/vocabularies/validation/limitNumber.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    var codegen_1 = require_codegen();
-    var ops = codegen_1.operators;
-    var KWDs = {
-      maximum: { okStr: "<=", ok: ops.LTE, fail: ops.GT },
-      minimum: { okStr: ">=", ok: ops.GTE, fail: ops.LT },
-      exclusiveMaximum: { okStr: "<", ok: ops.LT, fail: ops.GTE },
-      exclusiveMinimum: { okStr: ">", ok: ops.GT, fail: ops.LTE }
-    };
-    var error = {
-      message: ({ keyword, schemaCode }) => (0, codegen_1.str)`must be ${KWDs[keyword].okStr} ${schemaCode}`,
-      params: ({ keyword, schemaCode }) => (0, codegen_1._)`{comparison: ${KWDs[keyword].okStr}, limit: ${schemaCode}}`
-    };
-    var def = {
-      keyword: Object.keys(KWDs),
-      type: "number",
-      schemaType: "number",
-      $data: true,
-      error,
-      code(cxt) {
-        const { keyword, data, schemaCode } = cxt;
-        cxt.fail$data((0, codegen_1._)`${data} ${KWDs[keyword].fail} ${schemaCode} || isNaN(${data})`);
-      }
-    };
-    exports.default = def;
-  }
-});
-
-// node_modules/ajv/dist/vocabularies/validation/multipleOf.js
-var require_multipleOf = __commonJS({
-  "node_modules/ajv/dist/vocabularies/validation/multipleOf.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    var codegen_1 = require_codegen();
-    var error = {
-      message: ({ schemaCode }) => (0, codegen_1.str)`must be multiple of ${schemaCode}`,
-      params: ({ schemaCode }) => (0, codegen_1._)`{multipleOf: ${schemaCode}}`
-    };
-    var def = {
-      keyword: "multipleOf",
-      type: "number",
-      schemaType: "number",
-      $data: true,
-      error,
-      code(cxt) {
-        const { gen, data, schemaCode, it } = cxt;
-        const prec = it.opts.multipleOfPrecision;
-        const res = gen.let("res");
-        const invalid2 = prec ? (0, codegen_1._)`Math.abs(Math.round(${res}) - ${res}) > 1e-${prec}` : (0, codegen_1._)`${res} !== parseInt(${res})`;
-        cxt.fail$data((0, codegen_1._)`(${schemaCode} === 0 || (${res} = ${data}/${schemaCode}, ${invalid2}))`);
-      }
-    };
-    exports.default = def;
-  }
-});
-
-// node_modules/ajv/dist/runtime/ucs2length.js
-var require_ucs2length = __commonJS({
-  "node_modules/ajv/dist/runtime/ucs2length.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    function ucs2length(str) {
-      const len = str.length;
-      let length = 0;
-      let pos = 0;
-      let value;
-      while (pos < len) {
-        length++;
-        value = str.charCodeAt(pos++);
-        if (value >= 55296 && value <= 56319 && pos < len) {
-          value = str.charCodeAt(pos);
-          if ((value & 64512) === 56320)
-            pos++;
-        }
-      }
-      return length;
-    }
-    exports.default = ucs2length;
-    ucs2length.code = 'require("ajv/dist/runtime/ucs2length").default';
-  }
-});
-
-// node_modules/ajv/dist/vocabularies/validation/limitLength.js
-var require_limitLength = __commonJS({
-  "node_modules/ajv/dist/vocabularies/validation/limitLength.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    var codegen_1 = require_codegen();
-    var util_1 = require_util2();
-    var ucs2length_1 = require_ucs2length();
-    var error = {
-      message({ keyword, schemaCode }) {
-        const comp = keyword === "maxLength" ? "more" : "fewer";
-        return (0, codegen_1.str)`must NOT have ${comp} than ${schemaCode} characters`;
-      },
-      params: ({ schemaCode }) => (0, codegen_1._)`{limit: ${schemaCode}}`
-    };
-    var def = {
-      keyword: ["maxLength", "minLength"],
-      type: "string",
-      schemaType: "number",
-      $data: true,
-      error,
-      code(cxt) {
-        const { keyword, data, schemaCode, it } = cxt;
-        const op = keyword === "maxLength" ? codegen_1.operators.GT : codegen_1.operators.LT;
-        const len = it.opts.unicode === false ? (0, codegen_1._)`${data}.length` : (0, codegen_1._)`${(0, util_1.useFunc)(cxt.gen, ucs2length_1.default)}(${data})`;
-        cxt.fail$data((0, codegen_1._)`${len} ${op} ${schemaCode}`);
-      }
-    };
-    exports.default = def;
-  }
-});
-
-// node_modules/ajv/dist/vocabularies/validation/pattern.js
-var require_pattern = __commonJS({
-  "node_modules/ajv/dist/vocabularies/validation/pattern.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    var code_1 = require_code2();
-    var util_1 = require_util2();
-    var codegen_1 = require_codegen();
-    var error = {
-      message: ({ schemaCode }) => (0, codegen_1.str)`must match pattern "${schemaCode}"`,
-      params: ({ schemaCode }) => (0, codegen_1._)`{pattern: ${schemaCode}}`
-    };
-    var def = {
-      keyword: "pattern",
-      type: "string",
-      schemaType: "string",
-      $data: true,
-      error,
-      code(cxt) {
-        const { gen, data, $data, schema, schemaCode, it } = cxt;
-        const u = it.opts.unicodeRegExp ? "u" : "";
-        if ($data) {
-          const { regExp } = it.opts.code;
-          const regExpCode = regExp.code === "new RegExp" ? (0, codegen_1._)`new RegExp` : (0, util_1.useFunc)(gen, regExp);
-          const valid = gen.let("valid");
-          gen.try(() => gen.assign(valid, (0, codegen_1._)`${regExpCode}(${schemaCode}, ${u}).test(${data})`), () => gen.assign(valid, false));
-          cxt.fail$data((0, codegen_1._)`!${valid}`);
-        } else {
-          const regExp = (0, code_1.usePattern)(cxt, schema);
-          cxt.fail$data((0, codegen_1._)`!${regExp}.test(${data})`);
-        }
-      }
-    };
-    exports.default = def;
-  }
-});
-
-// node_modules/ajv/dist/vocabularies/validation/limitProperties.js
-var require_limitProperties = __commonJS({
-  "node_modules/ajv/dist/vocabularies/validation/limitProperties.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    var codegen_1 = require_codegen();
-    var error = {
-      message({ keyword, schemaCode }) {
-        const comp = keyword === "maxProperties" ? "more" : "fewer";
-        return (0, codegen_1.str)`must NOT have ${comp} than ${schemaCode} properties`;
-      },
-      params: ({ schemaCode }) => (0, codegen_1._)`{limit: ${schemaCode}}`
-    };
-    var def = {
-      keyword: ["maxProperties", "minProperties"],
-      type: "object",
-      schemaType: "number",
-      $data: true,
-      error,
-      code(cxt) {
-        const { keyword, data, schemaCode } = cxt;
-        const op = keyword === "maxProperties" ? codegen_1.operators.GT : codegen_1.operators.LT;
-        cxt.fail$data((0, codegen_1._)`Object.keys(${data}).length ${op} ${schemaCode}`);
-      }
-    };
-    exports.default = def;
-  }
-});
-
-// node_modules/ajv/dist/vocabularies/validation/required.js
-var require_required = __commonJS({
-  "node_modules/ajv/dist/vocabularies/validation/required.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    var code_1 = require_code2();
-    var codegen_1 = require_codegen();
-    var util_1 = require_util2();
-    var error = {
-      message: ({ params: { missingProperty } }) => (0, codegen_1.str)`must have required property '${missingProperty}'`,
-      params: ({ params: { missingProperty } }) => (0, codegen_1._)`{missingProperty: ${missingProperty}}`
-    };
-    var def = {
-      keyword: "required",
-      type: "object",
-      schemaType: "array",
-      $data: true,
-      error,
-      code(cxt) {
-        const { gen, schema, schemaCode, data, $data, it } = cxt;
-        const { opts } = it;
-        if (!$data && schema.length === 0)
-          return;
-        const useLoop = schema.length >= opts.loopRequired;
-        if (it.allErrors)
-          allErrorsMode();
-        else
-          exitOnErrorMode();
-        if (opts.strictRequired) {
-          const props = cxt.parentSchema.properties;
-          const { definedProperties } = cxt.it;
-          for (const requiredKey of schema) {
-            if ((props === null || props === void 0 ? void 0 : props[requiredKey]) === void 0 && !definedProperties.has(requiredKey)) {
-              const schemaPath = it.schemaEnv.baseId + it.errSchemaPath;
-              const msg = `required property "${requiredKey}" is not defined at "${schemaPath}" (strictRequired)`;
-              (0, util_1.checkStrictMode)(it, msg, it.opts.strictRequired);
-            }
-          }
-        }
-        function allErrorsMode() {
-          if (useLoop || $data) {
-            cxt.block$data(codegen_1.nil, loopAllRequired);
-          } else {
-            for (const prop of schema) {
-              (0, code_1.checkReportMissingProp)(cxt, prop);
-            }
-          }
-        }
-        function exitOnErrorMode() {
-          const missing = gen.let("missing");
-          if (useLoop || $data) {
-            const valid = gen.let("valid", true);
-            cxt.block$data(valid, () => loopUntilMissing(missing, valid));
-            cxt.ok(valid);
-          } else {
-            gen.if((0, code_1.checkMissingProp)(cxt, schema, missing));
-            (0, code_1.reportMissingProp)(cxt, missing);
-            gen.else();
-          }
-        }
-        function loopAllRequired() {
-          gen.forOf("prop", schemaCode, (prop) => {
-            cxt.setParams({ missingProperty: prop });
-            gen.if((0, code_1.noPropertyInData)(gen, data, prop, opts.ownProperties), () => cxt.error());
-          });
-        }
-        function loopUntilMissing(missing, valid) {
-          cxt.setParams({ missingProperty: missing });
-          gen.forOf(missing, schemaCode, () => {
-            gen.assign(valid, (0, code_1.propertyInData)(gen, data, missing, opts.ownProperties));
-            gen.if((0, codegen_1.not)(valid), () => {
-              cxt.error();
-              gen.break();
-            });
-          }, codegen_1.nil);
-        }
-      }
-    };
-    exports.default = def;
-  }
-});
-
-// node_modules/ajv/dist/vocabularies/validation/limitItems.js
-var require_limitItems = __commonJS({
-  "node_modules/ajv/dist/vocabularies/validation/limitItems.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    var codegen_1 = require_codegen();
-    var error = {
-      message({ keyword, schemaCode }) {
-        const comp = keyword === "maxItems" ? "more" : "fewer";
-        return (0, codegen_1.str)`must NOT have ${comp} than ${schemaCode} items`;
-      },
-      params: ({ schemaCode }) => (0, codegen_1._)`{limit: ${schemaCode}}`
-    };
-    var def = {
-      keyword: ["maxItems", "minItems"],
-      type: "array",
-      schemaType: "number",
-      $data: true,
-      error,
-      code(cxt) {
-        const { keyword, data, schemaCode } = cxt;
-        const op = keyword === "maxItems" ? codegen_1.operators.GT : codegen_1.operators.LT;
-        cxt.fail$data((0, codegen_1._)`${data}.length ${op} ${schemaCode}`);
-      }
-    };
-    exports.default = def;
-  }
-});
-
-// node_modules/ajv/dist/runtime/equal.js
-var require_equal = __commonJS({
-  "node_modules/ajv/dist/runtime/equal.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    var equal = require_fast_deep_equal();
-    equal.code = 'require("ajv/dist/runtime/equal").default';
-    exports.default = equal;
-  }
-});
-
-// node_modules/ajv/dist/vocabularies/validation/uniqueItems.js
-var require_uniqueItems = __commonJS({
-  "node_modules/ajv/dist/vocabularies/validation/uniqueItems.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    var dataType_1 = require_dataType();
-    var codegen_1 = require_codegen();
-    var util_1 = require_util2();
-    var equal_1 = require_equal();
-    var error = {
-      message: ({ params: { i, j } }) => (0, codegen_1.str)`must NOT have duplicate items (items ## ${j} and ${i} are identical)`,
-      params: ({ params: { i, j } }) => (0, codegen_1._)`{i: ${i}, j: ${j}}`
-    };
-    var def = {
-      keyword: "uniqueItems",
-      type: "array",
-      schemaType: "boolean",
-      $data: true,
-      error,
-      code(cxt) {
-        const { gen, data, $data, schema, parentSchema, schemaCode, it } = cxt;
-        if (!$data && !schema)
-          return;
-        const valid = gen.let("valid");
-        const itemTypes = parentSchema.items ? (0, dataType_1.getSchemaTypes)(parentSchema.items) : [];
-        cxt.block$data(valid, validateUniqueItems, (0, codegen_1._)`${schemaCode} === false`);
-        cxt.ok(valid);
-        function validateUniqueItems() {
-          const i = gen.let("i", (0, codegen_1._)`${data}.length`);
-          const j = gen.let("j");
-          cxt.setParams({ i, j });
-          gen.assign(valid, true);
-          gen.if((0, codegen_1._)`${i} > 1`, () => (canOptimize() ? loopN : loopN2)(i, j));
-        }
-        function canOptimize() {
-          return itemTypes.length > 0 && !itemTypes.some((t) => t === "object" || t === "array");
-        }
-        function loopN(i, j) {
-          const item = gen.name("item");
-          const wrongType = (0, dataType_1.checkDataTypes)(itemTypes, item, it.opts.strictNumbers, dataType_1.DataType.Wrong);
-          const indices = gen.const("indices", (0, codegen_1._)`{}`);
-          gen.for((0, codegen_1._)`;${i}--;`, () => {
-            gen.let(item, (0, codegen_1._)`${data}[${i}]`);
-            gen.if(wrongType, (0, codegen_1._)`continue`);
-            if (itemTypes.length > 1)
-              gen.if((0, codegen_1._)`typeof ${item} == "string"`, (0, codegen_1._)`${item} += "_"`);
-            gen.if((0, codegen_1._)`typeof ${indices}[${item}] == "number"`, () => {
-              gen.assign(j, (0, codegen_1._)`${indices}[${item}]`);
-              cxt.error();
-              gen.assign(valid, false).break();
-            }).code((0, codegen_1._)`${indices}[${item}] = ${i}`);
-          });
-        }
-        function loopN2(i, j) {
-          const eql = (0, util_1.useFunc)(gen, equal_1.default);
-          const outer = gen.name("outer");
-          gen.label(outer).for((0, codegen_1._)`;${i}--;`, () => gen.for((0, codegen_1._)`${j} = ${i}; ${j}--;`, () => gen.if((0, codegen_1._)`${eql}(${data}[${i}], ${data}[${j}])`, () => {
-            cxt.error();
-            gen.assign(valid, false).break(outer);
-          })));
-        }
-      }
-    };
-    exports.default = def;
-  }
-});
-
-// node_modules/ajv/dist/vocabularies/validation/const.js
-var require_const = __commonJS({
-  "node_modules/ajv/dist/vocabularies/validation/const.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    var codegen_1 = require_codegen();
-    var util_1 = require_util2();
-    var equal_1 = require_equal();
-    var error = {
-      message: "must be equal to constant",
-      params: ({ schemaCode }) => (0, codegen_1._)`{allowedValue: ${schemaCode}}`
-    };
-    var def = {
-      keyword: "const",
-      $data: true,
-      error,
-      code(cxt) {
-        const { gen, data, $data, schemaCode, schema } = cxt;
-        if ($data || schema && typeof schema == "object") {
-          cxt.fail$data((0, codegen_1._)`!${(0, util_1.useFunc)(gen, equal_1.default)}(${data}, ${schemaCode})`);
-        } else {
-          cxt.fail((0, codegen_1._)`${schema} !== ${data}`);
-        }
-      }
-    };
-    exports.default = def;
-  }
-});
-
-// node_modules/ajv/dist/vocabularies/validation/enum.js
-var require_enum = __commonJS({
-  "node_modules/ajv/dist/vocabularies/validation/enum.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    var codegen_1 = require_codegen();
-    var util_1 = require_util2();
-    var equal_1 = require_equal();
-    var error = {
-      message: "must be equal to one of the allowed values",
-      params: ({ schemaCode }) => (0, codegen_1._)`{allowedValues: ${schemaCode}}`
-    };
-    var def = {
-      keyword: "enum",
-      schemaType: "array",
-      $data: true,
-      error,
-      code(cxt) {
-        const { gen, data, $data, schema, schemaCode, it } = cxt;
-        if (!$data && schema.length === 0)
-          throw new Error("enum must have non-empty array");
-        const useLoop = schema.length >= it.opts.loopEnum;
-        let eql;
-        const getEql = () => eql !== null && eql !== void 0 ? eql : eql = (0, util_1.useFunc)(gen, equal_1.default);
-        let valid;
-        if (useLoop || $data) {
-          valid = gen.let("valid");
-          cxt.block$data(valid, loopEnum);
-        } else {
-          if (!Array.isArray(schema))
-            throw new Error("ajv implementation error");
-          const vSchema = gen.const("vSchema", schemaCode);
-          valid = (0, codegen_1.or)(...schema.map((_x, i) => equalCode(vSchema, i)));
-        }
-        cxt.pass(valid);
-        function loopEnum() {
-          gen.assign(valid, false);
-          gen.forOf("v", schemaCode, (v) => gen.if((0, codegen_1._)`${getEql()}(${data}, ${v})`, () => gen.assign(valid, true).break()));
-        }
-        function equalCode(vSchema, i) {
-          const sch = schema[i];
-          return typeof sch === "object" && sch !== null ? (0, codegen_1._)`${getEql()}(${data}, ${vSchema}[${i}])` : (0, codegen_1._)`${data} === ${sch}`;
-        }
-      }
-    };
-    exports.default = def;
-  }
-});
-
-// node_modules/ajv/dist/vocabularies/validation/index.js
-var require_validation = __commonJS({
-  "node_modules/ajv/dist/vocabularies/validation/index.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    var limitNumber_1 = require_limitNumber();
-    var multipleOf_1 = require_multipleOf();
-    var limitLength_1 = require_limitLength();
-    var pattern_1 = require_pattern();
-    var limitProperties_1 = require_limitProperties();
-    var required_1 = require_required();
-    var limitItems_1 = require_limitItems();
-    var uniqueItems_1 = require_uniqueItems();
-    var const_1 = require_const();
-    var enum_1 = require_enum();
-    var validation = [
-      // number
-      limitNumber_1.default,
-      multipleOf_1.default,
-      // string
-      limitLength_1.default,
-      pattern_1.default,
-      // object
-      limitProperties_1.default,
-      required_1.default,
-      // array
-      limitItems_1.default,
-      uniqueItems_1.default,
-      // any
-      { keyword: "type", schemaType: ["string", "array"] },
-      { keyword: "nullable", schemaType: "boolean" },
-      const_1.default,
-      enum_1.default
-    ];
-    exports.default = validation;
-  }
-});
-
-// node_modules/ajv/dist/vocabularies/applicator/additionalItems.js
-var require_additionalItems = __commonJS({
-  "node_modules/ajv/dist/vocabularies/applicator/additionalItems.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    exports.validateAdditionalItems = void 0;
-    var codegen_1 = require_codegen();
-    var util_1 = require_util2();
-    var error = {
-      message: ({ params: { len } }) => (0, codegen_1.str)`must NOT have more than ${len} items`,
-      params: ({ params: { len } }) => (0, codegen_1._)`{limit: ${len}}`
-    };
-    var def = {
-      keyword: "additionalItems",
-      type: "array",
-      schemaType: ["boolean", "object"],
-      before: "uniqueItems",
-      error,
-      code(cxt) {
-        const { parentSchema, it } = cxt;
-        const { items } = parentSchema;
-        if (!Array.isArray(items)) {
-          (0, util_1.checkStrictMode)(it, '"additionalItems" is ignored when "items" is not an array of schemas');
-          return;
-        }
-        validateAdditionalItems(cxt, items);
-      }
-    };
-    function validateAdditionalItems(cxt, items) {
-      const { gen, schema, data, keyword, it } = cxt;
-      it.items = true;
-      const len = gen.const("len", (0, codegen_1._)`${data}.length`);
-      if (schema === false) {
-        cxt.setParams({ len: items.length });
-        cxt.pass((0, codegen_1._)`${len} <= ${items.length}`);
-      } else if (typeof schema == "object" && !(0, util_1.alwaysValidSchema)(it, schema)) {
-        const valid = gen.var("valid", (0, codegen_1._)`${len} <= ${items.length}`);
-        gen.if((0, codegen_1.not)(valid), () => validateItems(valid));
-        cxt.ok(valid);
-      }
-      function validateItems(valid) {
-        gen.forRange("i", items.length, len, (i) => {
-          cxt.subschema({ keyword, dataProp: i, dataPropType: util_1.Type.Num }, valid);
-          if (!it.allErrors)
-            gen.if((0, codegen_1.not)(valid), () => gen.break());
-        });
-      }
-    }
-    exports.validateAdditionalItems = validateAdditionalItems;
-    exports.default = def;
-  }
-});
-
-// node_modules/ajv/dist/vocabularies/applicator/items.js
-var require_items = __commonJS({
-  "node_modules/ajv/dist/vocabularies/applicator/items.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    exports.validateTuple = void 0;
-    var codegen_1 = require_codegen();
-    var util_1 = require_util2();
-    var code_1 = require_code2();
-    var def = {
-      keyword: "items",
-      type: "array",
-      schemaType: ["object", "array", "boolean"],
-      before: "uniqueItems",
-      code(cxt) {
-        const { schema, it } = cxt;
-        if (Array.isArray(schema))
-          return validateTuple(cxt, "additionalItems", schema);
-        it.items = true;
-        if ((0, util_1.alwaysValidSchema)(it, schema))
-          return;
-        cxt.ok((0, code_1.validateArray)(cxt));
-      }
-    };
-    function validateTuple(cxt, extraItems, schArr = cxt.schema) {
-      const { gen, parentSchema, data, keyword, it } = cxt;
-      checkStrictTuple(parentSchema);
-      if (it.opts.unevaluated && schArr.length && it.items !== true) {
-        it.items = util_1.mergeEvaluated.items(gen, schArr.length, it.items);
-      }
-      const valid = gen.name("valid");
-      const len = gen.const("len", (0, codegen_1._)`${data}.length`);
-      schArr.forEach((sch, i) => {
-        if ((0, util_1.alwaysValidSchema)(it, sch))
-          return;
-        gen.if((0, codegen_1._)`${len} > ${i}`, () => cxt.subschema({
-          keyword,
-          schemaProp: i,
-          dataProp: i
-        }, valid));
-        cxt.ok(valid);
-      });
-      function checkStrictTuple(sch) {
-        const { opts, errSchemaPath } = it;
-        const l = schArr.length;
-        const fullTuple = l === sch.minItems && (l === sch.maxItems || sch[extraItems] === false);
-        if (opts.strictTuples && !fullTuple) {
-          const msg = `"${keyword}" is ${l}-tuple, but minItems or maxItems/${extraItems} are not specified or different at path "${errSchemaPath}"`;
-          (0, util_1.checkStrictMode)(it, msg, opts.strictTuples);
-        }
-      }
-    }
-    exports.validateTuple = validateTuple;
-    exports.default = def;
-  }
-});
-
-// node_modules/ajv/dist/vocabularies/applicator/prefixItems.js
-var require_prefixItems = __commonJS({
-  "node_modules/ajv/dist/vocabularies/applicator/prefixItems.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    var items_1 = require_items();
-    var def = {
-      keyword: "prefixItems",
-      type: "array",
-      schemaType: ["array"],
-      before: "uniqueItems",
-      code: (cxt) => (0, items_1.validateTuple)(cxt, "items")
-    };
-    exports.default = def;
-  }
-});
-
-// node_modules/ajv/dist/vocabularies/applicator/items2020.js
-var require_items2020 = __commonJS({
-  "node_modules/ajv/dist/vocabularies/applicator/items2020.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    var codegen_1 = require_codegen();
-    var util_1 = require_util2();
-    var code_1 = require_code2();
-    var additionalItems_1 = require_additionalItems();
-    var error = {
-      message: ({ params: { len } }) => (0, codegen_1.str)`must NOT have more than ${len} items`,
-      params: ({ params: { len } }) => (0, codegen_1._)`{limit: ${len}}`
-    };
-    var def = {
-      keyword: "items",
-      type: "array",
-      schemaType: ["object", "boolean"],
-      before: "uniqueItems",
-      error,
-      code(cxt) {
-        const { schema, parentSchema, it } = cxt;
-        const { prefixItems } = parentSchema;
-        it.items = true;
-        if ((0, util_1.alwaysValidSchema)(it, schema))
-          return;
-        if (prefixItems)
-          (0, additionalItems_1.validateAdditionalItems)(cxt, prefixItems);
-        else
-          cxt.ok((0, code_1.validateArray)(cxt));
-      }
-    };
-    exports.default = def;
-  }
-});
-
-// node_modules/ajv/dist/vocabularies/applicator/contains.js
-var require_contains = __commonJS({
-  "node_modules/ajv/dist/vocabularies/applicator/contains.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    var codegen_1 = require_codegen();
-    var util_1 = require_util2();
-    var error = {
-      message: ({ params: { min, max } }) => max === void 0 ? (0, codegen_1.str)`must contain at least ${min} valid item(s)` : (0, codegen_1.str)`must contain at least ${min} and no more than ${max} valid item(s)`,
-      params: ({ params: { min, max } }) => max === void 0 ? (0, codegen_1._)`{minContains: ${min}}` : (0, codegen_1._)`{minContains: ${min}, maxContains: ${max}}`
-    };
-    var def = {
-      keyword: "contains",
-      type: "array",
-      schemaType: ["object", "boolean"],
-      before: "uniqueItems",
-      trackErrors: true,
-      error,
-      code(cxt) {
-        const { gen, schema, parentSchema, data, it } = cxt;
-        let min;
-        let max;
-        const { minContains, maxContains } = parentSchema;
-        if (it.opts.next) {
-          min = minContains === void 0 ? 1 : minContains;
-          max = maxContains;
-        } else {
-          min = 1;
-        }
-        const len = gen.const("len", (0, codegen_1._)`${data}.length`);
-        cxt.setParams({ min, max });
-        if (max === void 0 && min === 0) {
-          (0, util_1.checkStrictMode)(it, `"minContains" == 0 without "maxContains": "contains" keyword ignored`);
-          return;
-        }
-        if (max !== void 0 && min > max) {
-          (0, util_1.checkStrictMode)(it, `"minContains" > "maxContains" is always invalid`);
-          cxt.fail();
-          return;
-        }
-        if ((0, util_1.alwaysValidSchema)(it, schema)) {
-          let cond = (0, codegen_1._)`${len} >= ${min}`;
-          if (max !== void 0)
-            cond = (0, codegen_1._)`${cond} && ${len} <= ${max}`;
-          cxt.pass(cond);
-          return;
-        }
-        it.items = true;
-        const valid = gen.name("valid");
-        if (max === void 0 && min === 1) {
-          validateItems(valid, () => gen.if(valid, () => gen.break()));
-        } else if (min === 0) {
-          gen.let(valid, true);
-          if (max !== void 0)
-            gen.if((0, codegen_1._)`${data}.length > 0`, validateItemsWithCount);
-        } else {
-          gen.let(valid, false);
-          validateItemsWithCount();
-        }
-        cxt.result(valid, () => cxt.reset());
-        function validateItemsWithCount() {
-          const schValid = gen.name("_valid");
-          const count2 = gen.let("count", 0);
-          validateItems(schValid, () => gen.if(schValid, () => checkLimits(count2)));
-        }
-        function validateItems(_valid, block) {
-          gen.forRange("i", 0, len, (i) => {
-            cxt.subschema({
-              keyword: "contains",
-              dataProp: i,
-              dataPropType: util_1.Type.Num,
-              compositeRule: true
-            }, _valid);
-            block();
-          });
-        }
-        function checkLimits(count2) {
-          gen.code((0, codegen_1._)`${count2}++`);
-          if (max === void 0) {
-            gen.if((0, codegen_1._)`${count2} >= ${min}`, () => gen.assign(valid, true).break());
-          } else {
-            gen.if((0, codegen_1._)`${count2} > ${max}`, () => gen.assign(valid, false).break());
-            if (min === 1)
-              gen.assign(valid, true);
-            else
-              gen.if((0, codegen_1._)`${count2} >= ${min}`, () => gen.assign(valid, true));
-          }
-        }
-      }
-    };
-    exports.default = def;
-  }
-});
-
-// node_modules/ajv/dist/vocabularies/applicator/dependencies.js
-var require_dependencies = __commonJS({
-  "node_modules/ajv/dist/vocabularies/applicator/dependencies.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    exports.validateSchemaDeps = exports.validatePropertyDeps = exports.error = void 0;
-    var codegen_1 = require_codegen();
-    var util_1 = require_util2();
-    var code_1 = require_code2();
-    exports.error = {
-      message: ({ params: { property, depsCount, deps } }) => {
-        const property_ies = depsCount === 1 ? "property" : "properties";
-        return (0, codegen_1.str)`must have ${property_ies} ${deps} when property ${property} is present`;
-      },
-      params: ({ params: { property, depsCount, deps, missingProperty } }) => (0, codegen_1._)`{property: ${property},
-    missingProperty: ${missingProperty},
-    depsCount: ${depsCount},
-    deps: ${deps}}`
-      // TODO change to reference
-    };
-    var def = {
-      keyword: "dependencies",
-      type: "object",
-      schemaType: "object",
-      error: exports.error,
-      code(cxt) {
-        const [propDeps, schDeps] = splitDependencies(cxt);
-        validatePropertyDeps(cxt, propDeps);
-        validateSchemaDeps(cxt, schDeps);
-      }
-    };
-    function splitDependencies({ schema }) {
-      const propertyDeps = {};
-      const schemaDeps = {};
-      for (const key in schema) {
-        if (key === "__proto__")
-          continue;
-        const deps = Array.isArray(schema[key]) ? propertyDeps : schemaDeps;
-        deps[key] = schema[key];
-      }
-      return [propertyDeps, schemaDeps];
-    }
-    function validatePropertyDeps(cxt, propertyDeps = cxt.schema) {
-      const { gen, data, it } = cxt;
-      if (Object.keys(propertyDeps).length === 0)
-        return;
-      const missing = gen.let("missing");
-      for (const prop in propertyDeps) {
-        const deps = propertyDeps[prop];
-        if (deps.length === 0)
-          continue;
-        const hasProperty = (0, code_1.propertyInData)(gen, data, prop, it.opts.ownProperties);
-        cxt.setParams({
-          property: prop,
-          depsCount: deps.length,
-          deps: deps.join(", ")
-        });
-        if (it.allErrors) {
-          gen.if(hasProperty, () => {
-            for (const depProp of deps) {
-              (0, code_1.checkReportMissingProp)(cxt, depProp);
-            }
-          });
-        } else {
-          gen.if((0, codegen_1._)`${hasProperty} && (${(0, code_1.checkMissingProp)(cxt, deps, missing)})`);
-          (0, code_1.reportMissingProp)(cxt, missing);
-          gen.else();
-        }
-      }
-    }
-    exports.validatePropertyDeps = validatePropertyDeps;
-    function validateSchemaDeps(cxt, schemaDeps = cxt.schema) {
-      const { gen, data, keyword, it } = cxt;
-      const valid = gen.name("valid");
-      for (const prop in schemaDeps) {
-        if ((0, util_1.alwaysValidSchema)(it, schemaDeps[prop]))
-          continue;
-        gen.if(
-          (0, code_1.propertyInData)(gen, data, prop, it.opts.ownProperties),
-          () => {
-            const schCxt = cxt.subschema({ keyword, schemaProp: prop }, valid);
-            cxt.mergeValidEvaluated(schCxt, valid);
-          },
-          () => gen.var(valid, true)
-          // TODO var
+  if (spec.kind === "cache") {
+    const key = given("cache-key");
+    if (key) {
+      if (key.length > 200 || /[,\s]/.test(key)) {
+        throw invalidInput(
+          "cache-key",
+          key,
+          "Expected a key of at most 200 characters without commas or white space."
         );
-        cxt.ok(valid);
       }
+      spec.key = key;
     }
-    exports.validateSchemaDeps = validateSchemaDeps;
-    exports.default = def;
   }
-});
+  return spec;
+}
+function secretsOf(spec) {
+  return spec.kind === "artifact" && spec.token ? [spec.token] : [];
+}
+function withoutSecrets(spec) {
+  if (spec.kind !== "artifact" || spec.token === void 0) return spec;
+  const copy = { ...spec };
+  delete copy.token;
+  return copy;
+}
 
-// node_modules/ajv/dist/vocabularies/applicator/propertyNames.js
-var require_propertyNames = __commonJS({
-  "node_modules/ajv/dist/vocabularies/applicator/propertyNames.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    var codegen_1 = require_codegen();
-    var util_1 = require_util2();
-    var error = {
-      message: "property name must be valid",
-      params: ({ params }) => (0, codegen_1._)`{propertyName: ${params.propertyName}}`
-    };
-    var def = {
-      keyword: "propertyNames",
-      type: "object",
-      schemaType: ["object", "boolean"],
-      error,
-      code(cxt) {
-        const { gen, schema, data, it } = cxt;
-        if ((0, util_1.alwaysValidSchema)(it, schema))
-          return;
-        const valid = gen.name("valid");
-        gen.forIn("key", data, (key) => {
-          cxt.setParams({ propertyName: key });
-          cxt.subschema({
-            keyword: "propertyNames",
-            data: key,
-            dataTypes: ["string"],
-            propertyName: key,
-            compositeRule: true
-          }, valid);
-          gen.if((0, codegen_1.not)(valid), () => {
-            cxt.error(true);
-            if (!it.allErrors)
-              gen.break();
-          });
-        });
-        cxt.ok(valid);
-      }
-    };
-    exports.default = def;
+// src/app/interrupt.ts
+var Interruption = class {
+  controller = new AbortController();
+  received;
+  /** Aborted, with an InterruptedError, on the first signal: what the run is given. */
+  get signal() {
+    return this.controller.signal;
   }
-});
-
-// node_modules/ajv/dist/vocabularies/applicator/additionalProperties.js
-var require_additionalProperties = __commonJS({
-  "node_modules/ajv/dist/vocabularies/applicator/additionalProperties.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    var code_1 = require_code2();
-    var codegen_1 = require_codegen();
-    var names_1 = require_names();
-    var util_1 = require_util2();
-    var error = {
-      message: "must NOT have additional properties",
-      params: ({ params }) => (0, codegen_1._)`{additionalProperty: ${params.additionalProperty}}`
-    };
-    var def = {
-      keyword: "additionalProperties",
-      type: ["object"],
-      schemaType: ["boolean", "object"],
-      allowUndefined: true,
-      trackErrors: true,
-      error,
-      code(cxt) {
-        const { gen, schema, parentSchema, data, errsCount, it } = cxt;
-        if (!errsCount)
-          throw new Error("ajv implementation error");
-        const { allErrors, opts } = it;
-        it.props = true;
-        if (opts.removeAdditional !== "all" && (0, util_1.alwaysValidSchema)(it, schema))
-          return;
-        const props = (0, code_1.allSchemaProperties)(parentSchema.properties);
-        const patProps = (0, code_1.allSchemaProperties)(parentSchema.patternProperties);
-        checkAdditionalProperties();
-        cxt.ok((0, codegen_1._)`${errsCount} === ${names_1.default.errors}`);
-        function checkAdditionalProperties() {
-          gen.forIn("key", data, (key) => {
-            if (!props.length && !patProps.length)
-              additionalPropertyCode(key);
-            else
-              gen.if(isAdditional(key), () => additionalPropertyCode(key));
-          });
-        }
-        function isAdditional(key) {
-          let definedProp;
-          if (props.length > 8) {
-            const propsSchema = (0, util_1.schemaRefOrVal)(it, parentSchema.properties, "properties");
-            definedProp = (0, code_1.isOwnProperty)(gen, propsSchema, key);
-          } else if (props.length) {
-            definedProp = (0, codegen_1.or)(...props.map((p) => (0, codegen_1._)`${key} === ${p}`));
-          } else {
-            definedProp = codegen_1.nil;
-          }
-          if (patProps.length) {
-            definedProp = (0, codegen_1.or)(definedProp, ...patProps.map((p) => (0, codegen_1._)`${(0, code_1.usePattern)(cxt, p)}.test(${key})`));
-          }
-          return (0, codegen_1.not)(definedProp);
-        }
-        function deleteAdditional(key) {
-          gen.code((0, codegen_1._)`delete ${data}[${key}]`);
-        }
-        function additionalPropertyCode(key) {
-          if (opts.removeAdditional === "all" || opts.removeAdditional && schema === false) {
-            deleteAdditional(key);
-            return;
-          }
-          if (schema === false) {
-            cxt.setParams({ additionalProperty: key });
-            cxt.error();
-            if (!allErrors)
-              gen.break();
-            return;
-          }
-          if (typeof schema == "object" && !(0, util_1.alwaysValidSchema)(it, schema)) {
-            const valid = gen.name("valid");
-            if (opts.removeAdditional === "failing") {
-              applyAdditionalSchema(key, valid, false);
-              gen.if((0, codegen_1.not)(valid), () => {
-                cxt.reset();
-                deleteAdditional(key);
-              });
-            } else {
-              applyAdditionalSchema(key, valid);
-              if (!allErrors)
-                gen.if((0, codegen_1.not)(valid), () => gen.break());
-            }
-          }
-        }
-        function applyAdditionalSchema(key, valid, errors) {
-          const subschema = {
-            keyword: "additionalProperties",
-            dataProp: key,
-            dataPropType: util_1.Type.Str
-          };
-          if (errors === false) {
-            Object.assign(subschema, {
-              compositeRule: true,
-              createErrors: false,
-              allErrors: false
-            });
-          }
-          cxt.subschema(subschema, valid);
-        }
-      }
-    };
-    exports.default = def;
+  get requested() {
+    return this.received;
   }
-});
-
-// node_modules/ajv/dist/vocabularies/applicator/properties.js
-var require_properties = __commonJS({
-  "node_modules/ajv/dist/vocabularies/applicator/properties.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    var validate_1 = require_validate();
-    var code_1 = require_code2();
-    var util_1 = require_util2();
-    var additionalProperties_1 = require_additionalProperties();
-    var def = {
-      keyword: "properties",
-      type: "object",
-      schemaType: "object",
-      code(cxt) {
-        const { gen, schema, parentSchema, data, it } = cxt;
-        if (it.opts.removeAdditional === "all" && parentSchema.additionalProperties === void 0) {
-          additionalProperties_1.default.code(new validate_1.KeywordCxt(it, additionalProperties_1.default, "additionalProperties"));
-        }
-        const allProps = (0, code_1.allSchemaProperties)(schema);
-        for (const prop of allProps) {
-          it.definedProperties.add(prop);
-        }
-        if (it.opts.unevaluated && allProps.length && it.props !== true) {
-          it.props = util_1.mergeEvaluated.props(gen, (0, util_1.toHash)(allProps), it.props);
-        }
-        const properties = allProps.filter((p) => !(0, util_1.alwaysValidSchema)(it, schema[p]));
-        if (properties.length === 0)
-          return;
-        const valid = gen.name("valid");
-        for (const prop of properties) {
-          if (hasDefault(prop)) {
-            applyPropertySchema(prop);
-          } else {
-            gen.if((0, code_1.propertyInData)(gen, data, prop, it.opts.ownProperties));
-            applyPropertySchema(prop);
-            if (!it.allErrors)
-              gen.else().var(valid, true);
-            gen.endIf();
-          }
-          cxt.it.definedProperties.add(prop);
-          cxt.ok(valid);
-        }
-        function hasDefault(prop) {
-          return it.opts.useDefaults && !it.compositeRule && schema[prop].default !== void 0;
-        }
-        function applyPropertySchema(prop) {
-          cxt.subschema({
-            keyword: "properties",
-            schemaProp: prop,
-            dataProp: prop
-          }, valid);
-        }
-      }
+  /** Records a signal and aborts on the first; true if it is the first. */
+  request(signal) {
+    if (this.received) return false;
+    this.received = signal;
+    this.controller.abort(new InterruptedError(`interrupted by ${signal}`));
+    return true;
+  }
+  /** Handles SIGINT and SIGTERM from `source` until the returned function is called. */
+  listen(source, handlers) {
+    const listener = (signal) => {
+      const name = signal === "SIGTERM" ? "SIGTERM" : "SIGINT";
+      if (this.request(name)) handlers.first(name);
+      else handlers.again(name);
     };
-    exports.default = def;
-  }
-});
-
-// node_modules/ajv/dist/vocabularies/applicator/patternProperties.js
-var require_patternProperties = __commonJS({
-  "node_modules/ajv/dist/vocabularies/applicator/patternProperties.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    var code_1 = require_code2();
-    var codegen_1 = require_codegen();
-    var util_1 = require_util2();
-    var util_2 = require_util2();
-    var def = {
-      keyword: "patternProperties",
-      type: "object",
-      schemaType: "object",
-      code(cxt) {
-        const { gen, schema, data, parentSchema, it } = cxt;
-        const { opts } = it;
-        const patterns = (0, code_1.allSchemaProperties)(schema);
-        const alwaysValidPatterns = patterns.filter((p) => (0, util_1.alwaysValidSchema)(it, schema[p]));
-        if (patterns.length === 0 || alwaysValidPatterns.length === patterns.length && (!it.opts.unevaluated || it.props === true)) {
-          return;
-        }
-        const checkProperties = opts.strictSchema && !opts.allowMatchingProperties && parentSchema.properties;
-        const valid = gen.name("valid");
-        if (it.props !== true && !(it.props instanceof codegen_1.Name)) {
-          it.props = (0, util_2.evaluatedPropsToName)(gen, it.props);
-        }
-        const { props } = it;
-        validatePatternProperties();
-        function validatePatternProperties() {
-          for (const pat of patterns) {
-            if (checkProperties)
-              checkMatchingProperties(pat);
-            if (it.allErrors) {
-              validateProperties(pat);
-            } else {
-              gen.var(valid, true);
-              validateProperties(pat);
-              gen.if(valid);
-            }
-          }
-        }
-        function checkMatchingProperties(pat) {
-          for (const prop in checkProperties) {
-            if (new RegExp(pat).test(prop)) {
-              (0, util_1.checkStrictMode)(it, `property ${prop} matches pattern ${pat} (use allowMatchingProperties)`);
-            }
-          }
-        }
-        function validateProperties(pat) {
-          gen.forIn("key", data, (key) => {
-            gen.if((0, codegen_1._)`${(0, code_1.usePattern)(cxt, pat)}.test(${key})`, () => {
-              const alwaysValid = alwaysValidPatterns.includes(pat);
-              if (!alwaysValid) {
-                cxt.subschema({
-                  keyword: "patternProperties",
-                  schemaProp: pat,
-                  dataProp: key,
-                  dataPropType: util_2.Type.Str
-                }, valid);
-              }
-              if (it.opts.unevaluated && props !== true) {
-                gen.assign((0, codegen_1._)`${props}[${key}]`, true);
-              } else if (!alwaysValid && !it.allErrors) {
-                gen.if((0, codegen_1.not)(valid), () => gen.break());
-              }
-            });
-          });
-        }
-      }
-    };
-    exports.default = def;
-  }
-});
-
-// node_modules/ajv/dist/vocabularies/applicator/not.js
-var require_not = __commonJS({
-  "node_modules/ajv/dist/vocabularies/applicator/not.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    var util_1 = require_util2();
-    var def = {
-      keyword: "not",
-      schemaType: ["object", "boolean"],
-      trackErrors: true,
-      code(cxt) {
-        const { gen, schema, it } = cxt;
-        if ((0, util_1.alwaysValidSchema)(it, schema)) {
-          cxt.fail();
-          return;
-        }
-        const valid = gen.name("valid");
-        cxt.subschema({
-          keyword: "not",
-          compositeRule: true,
-          createErrors: false,
-          allErrors: false
-        }, valid);
-        cxt.failResult(valid, () => cxt.reset(), () => cxt.error());
-      },
-      error: { message: "must NOT be valid" }
-    };
-    exports.default = def;
-  }
-});
-
-// node_modules/ajv/dist/vocabularies/applicator/anyOf.js
-var require_anyOf = __commonJS({
-  "node_modules/ajv/dist/vocabularies/applicator/anyOf.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    var code_1 = require_code2();
-    var def = {
-      keyword: "anyOf",
-      schemaType: "array",
-      trackErrors: true,
-      code: code_1.validateUnion,
-      error: { message: "must match a schema in anyOf" }
-    };
-    exports.default = def;
-  }
-});
-
-// node_modules/ajv/dist/vocabularies/applicator/oneOf.js
-var require_oneOf = __commonJS({
-  "node_modules/ajv/dist/vocabularies/applicator/oneOf.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    var codegen_1 = require_codegen();
-    var util_1 = require_util2();
-    var error = {
-      message: "must match exactly one schema in oneOf",
-      params: ({ params }) => (0, codegen_1._)`{passingSchemas: ${params.passing}}`
-    };
-    var def = {
-      keyword: "oneOf",
-      schemaType: "array",
-      trackErrors: true,
-      error,
-      code(cxt) {
-        const { gen, schema, parentSchema, it } = cxt;
-        if (!Array.isArray(schema))
-          throw new Error("ajv implementation error");
-        if (it.opts.discriminator && parentSchema.discriminator)
-          return;
-        const schArr = schema;
-        const valid = gen.let("valid", false);
-        const passing = gen.let("passing", null);
-        const schValid = gen.name("_valid");
-        cxt.setParams({ passing });
-        gen.block(validateOneOf);
-        cxt.result(valid, () => cxt.reset(), () => cxt.error(true));
-        function validateOneOf() {
-          schArr.forEach((sch, i) => {
-            let schCxt;
-            if ((0, util_1.alwaysValidSchema)(it, sch)) {
-              gen.var(schValid, true);
-            } else {
-              schCxt = cxt.subschema({
-                keyword: "oneOf",
-                schemaProp: i,
-                compositeRule: true
-              }, schValid);
-            }
-            if (i > 0) {
-              gen.if((0, codegen_1._)`${schValid} && ${valid}`).assign(valid, false).assign(passing, (0, codegen_1._)`[${passing}, ${i}]`).else();
-            }
-            gen.if(schValid, () => {
-              gen.assign(valid, true);
-              gen.assign(passing, i);
-              if (schCxt)
-                cxt.mergeEvaluated(schCxt, codegen_1.Name);
-            });
-          });
-        }
-      }
-    };
-    exports.default = def;
-  }
-});
-
-// node_modules/ajv/dist/vocabularies/applicator/allOf.js
-var require_allOf = __commonJS({
-  "node_modules/ajv/dist/vocabularies/applicator/allOf.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    var util_1 = require_util2();
-    var def = {
-      keyword: "allOf",
-      schemaType: "array",
-      code(cxt) {
-        const { gen, schema, it } = cxt;
-        if (!Array.isArray(schema))
-          throw new Error("ajv implementation error");
-        const valid = gen.name("valid");
-        schema.forEach((sch, i) => {
-          if ((0, util_1.alwaysValidSchema)(it, sch))
-            return;
-          const schCxt = cxt.subschema({ keyword: "allOf", schemaProp: i }, valid);
-          cxt.ok(valid);
-          cxt.mergeEvaluated(schCxt);
-        });
-      }
-    };
-    exports.default = def;
-  }
-});
-
-// node_modules/ajv/dist/vocabularies/applicator/if.js
-var require_if = __commonJS({
-  "node_modules/ajv/dist/vocabularies/applicator/if.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    var codegen_1 = require_codegen();
-    var util_1 = require_util2();
-    var error = {
-      message: ({ params }) => (0, codegen_1.str)`must match "${params.ifClause}" schema`,
-      params: ({ params }) => (0, codegen_1._)`{failingKeyword: ${params.ifClause}}`
-    };
-    var def = {
-      keyword: "if",
-      schemaType: ["object", "boolean"],
-      trackErrors: true,
-      error,
-      code(cxt) {
-        const { gen, parentSchema, it } = cxt;
-        if (parentSchema.then === void 0 && parentSchema.else === void 0) {
-          (0, util_1.checkStrictMode)(it, '"if" without "then" and "else" is ignored');
-        }
-        const hasThen = hasSchema(it, "then");
-        const hasElse = hasSchema(it, "else");
-        if (!hasThen && !hasElse)
-          return;
-        const valid = gen.let("valid", true);
-        const schValid = gen.name("_valid");
-        validateIf();
-        cxt.reset();
-        if (hasThen && hasElse) {
-          const ifClause = gen.let("ifClause");
-          cxt.setParams({ ifClause });
-          gen.if(schValid, validateClause("then", ifClause), validateClause("else", ifClause));
-        } else if (hasThen) {
-          gen.if(schValid, validateClause("then"));
-        } else {
-          gen.if((0, codegen_1.not)(schValid), validateClause("else"));
-        }
-        cxt.pass(valid, () => cxt.error(true));
-        function validateIf() {
-          const schCxt = cxt.subschema({
-            keyword: "if",
-            compositeRule: true,
-            createErrors: false,
-            allErrors: false
-          }, schValid);
-          cxt.mergeEvaluated(schCxt);
-        }
-        function validateClause(keyword, ifClause) {
-          return () => {
-            const schCxt = cxt.subschema({ keyword }, schValid);
-            gen.assign(valid, schValid);
-            cxt.mergeValidEvaluated(schCxt, valid);
-            if (ifClause)
-              gen.assign(ifClause, (0, codegen_1._)`${keyword}`);
-            else
-              cxt.setParams({ ifClause: keyword });
-          };
-        }
-      }
-    };
-    function hasSchema(it, keyword) {
-      const schema = it.schema[keyword];
-      return schema !== void 0 && !(0, util_1.alwaysValidSchema)(it, schema);
-    }
-    exports.default = def;
-  }
-});
-
-// node_modules/ajv/dist/vocabularies/applicator/thenElse.js
-var require_thenElse = __commonJS({
-  "node_modules/ajv/dist/vocabularies/applicator/thenElse.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    var util_1 = require_util2();
-    var def = {
-      keyword: ["then", "else"],
-      schemaType: ["object", "boolean"],
-      code({ keyword, parentSchema, it }) {
-        if (parentSchema.if === void 0)
-          (0, util_1.checkStrictMode)(it, `"${keyword}" without "if" is ignored`);
-      }
-    };
-    exports.default = def;
-  }
-});
-
-// node_modules/ajv/dist/vocabularies/applicator/index.js
-var require_applicator = __commonJS({
-  "node_modules/ajv/dist/vocabularies/applicator/index.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    var additionalItems_1 = require_additionalItems();
-    var prefixItems_1 = require_prefixItems();
-    var items_1 = require_items();
-    var items2020_1 = require_items2020();
-    var contains_1 = require_contains();
-    var dependencies_1 = require_dependencies();
-    var propertyNames_1 = require_propertyNames();
-    var additionalProperties_1 = require_additionalProperties();
-    var properties_1 = require_properties();
-    var patternProperties_1 = require_patternProperties();
-    var not_1 = require_not();
-    var anyOf_1 = require_anyOf();
-    var oneOf_1 = require_oneOf();
-    var allOf_1 = require_allOf();
-    var if_1 = require_if();
-    var thenElse_1 = require_thenElse();
-    function getApplicator(draft2020 = false) {
-      const applicator = [
-        // any
-        not_1.default,
-        anyOf_1.default,
-        oneOf_1.default,
-        allOf_1.default,
-        if_1.default,
-        thenElse_1.default,
-        // object
-        propertyNames_1.default,
-        additionalProperties_1.default,
-        dependencies_1.default,
-        properties_1.default,
-        patternProperties_1.default
-      ];
-      if (draft2020)
-        applicator.push(prefixItems_1.default, items2020_1.default);
-      else
-        applicator.push(additionalItems_1.default, items_1.default);
-      applicator.push(contains_1.default);
-      return applicator;
-    }
-    exports.default = getApplicator;
-  }
-});
-
-// node_modules/ajv/dist/vocabularies/format/format.js
-var require_format = __commonJS({
-  "node_modules/ajv/dist/vocabularies/format/format.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    var codegen_1 = require_codegen();
-    var error = {
-      message: ({ schemaCode }) => (0, codegen_1.str)`must match format "${schemaCode}"`,
-      params: ({ schemaCode }) => (0, codegen_1._)`{format: ${schemaCode}}`
-    };
-    var def = {
-      keyword: "format",
-      type: ["number", "string"],
-      schemaType: "string",
-      $data: true,
-      error,
-      code(cxt, ruleType) {
-        const { gen, data, $data, schema, schemaCode, it } = cxt;
-        const { opts, errSchemaPath, schemaEnv, self: self2 } = it;
-        if (!opts.validateFormats)
-          return;
-        if ($data)
-          validate$DataFormat();
-        else
-          validateFormat();
-        function validate$DataFormat() {
-          const fmts = gen.scopeValue("formats", {
-            ref: self2.formats,
-            code: opts.code.formats
-          });
-          const fDef = gen.const("fDef", (0, codegen_1._)`${fmts}[${schemaCode}]`);
-          const fType = gen.let("fType");
-          const format = gen.let("format");
-          gen.if((0, codegen_1._)`typeof ${fDef} == "object" && !(${fDef} instanceof RegExp)`, () => gen.assign(fType, (0, codegen_1._)`${fDef}.type || "string"`).assign(format, (0, codegen_1._)`${fDef}.validate`), () => gen.assign(fType, (0, codegen_1._)`"string"`).assign(format, fDef));
-          cxt.fail$data((0, codegen_1.or)(unknownFmt(), invalidFmt()));
-          function unknownFmt() {
-            if (opts.strictSchema === false)
-              return codegen_1.nil;
-            return (0, codegen_1._)`${schemaCode} && !${format}`;
-          }
-          function invalidFmt() {
-            const callFormat = schemaEnv.$async ? (0, codegen_1._)`(${fDef}.async ? await ${format}(${data}) : ${format}(${data}))` : (0, codegen_1._)`${format}(${data})`;
-            const validData = (0, codegen_1._)`(typeof ${format} == "function" ? ${callFormat} : ${format}.test(${data}))`;
-            return (0, codegen_1._)`${format} && ${format} !== true && ${fType} === ${ruleType} && !${validData}`;
-          }
-        }
-        function validateFormat() {
-          const formatDef = self2.formats[schema];
-          if (!formatDef) {
-            unknownFormat();
-            return;
-          }
-          if (formatDef === true)
-            return;
-          const [fmtType, format, fmtRef] = getFormat(formatDef);
-          if (fmtType === ruleType)
-            cxt.pass(validCondition());
-          function unknownFormat() {
-            if (opts.strictSchema === false) {
-              self2.logger.warn(unknownMsg());
-              return;
-            }
-            throw new Error(unknownMsg());
-            function unknownMsg() {
-              return `unknown format "${schema}" ignored in schema at path "${errSchemaPath}"`;
-            }
-          }
-          function getFormat(fmtDef) {
-            const code = fmtDef instanceof RegExp ? (0, codegen_1.regexpCode)(fmtDef) : opts.code.formats ? (0, codegen_1._)`${opts.code.formats}${(0, codegen_1.getProperty)(schema)}` : void 0;
-            const fmt = gen.scopeValue("formats", { key: schema, ref: fmtDef, code });
-            if (typeof fmtDef == "object" && !(fmtDef instanceof RegExp)) {
-              return [fmtDef.type || "string", fmtDef.validate, (0, codegen_1._)`${fmt}.validate`];
-            }
-            return ["string", fmtDef, fmt];
-          }
-          function validCondition() {
-            if (typeof formatDef == "object" && !(formatDef instanceof RegExp) && formatDef.async) {
-              if (!schemaEnv.$async)
-                throw new Error("async format in sync schema");
-              return (0, codegen_1._)`await ${fmtRef}(${data})`;
-            }
-            return typeof format == "function" ? (0, codegen_1._)`${fmtRef}(${data})` : (0, codegen_1._)`${fmtRef}.test(${data})`;
-          }
-        }
-      }
-    };
-    exports.default = def;
-  }
-});
-
-// node_modules/ajv/dist/vocabularies/format/index.js
-var require_format2 = __commonJS({
-  "node_modules/ajv/dist/vocabularies/format/index.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    var format_1 = require_format();
-    var format = [format_1.default];
-    exports.default = format;
-  }
-});
-
-// node_modules/ajv/dist/vocabularies/metadata.js
-var require_metadata = __commonJS({
-  "node_modules/ajv/dist/vocabularies/metadata.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    exports.contentVocabulary = exports.metadataVocabulary = void 0;
-    exports.metadataVocabulary = [
-      "title",
-      "description",
-      "default",
-      "deprecated",
-      "readOnly",
-      "writeOnly",
-      "examples"
-    ];
-    exports.contentVocabulary = [
-      "contentMediaType",
-      "contentEncoding",
-      "contentSchema"
-    ];
-  }
-});
-
-// node_modules/ajv/dist/vocabularies/draft7.js
-var require_draft7 = __commonJS({
-  "node_modules/ajv/dist/vocabularies/draft7.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    var core_1 = require_core2();
-    var validation_1 = require_validation();
-    var applicator_1 = require_applicator();
-    var format_1 = require_format2();
-    var metadata_1 = require_metadata();
-    var draft7Vocabularies = [
-      core_1.default,
-      validation_1.default,
-      (0, applicator_1.default)(),
-      format_1.default,
-      metadata_1.metadataVocabulary,
-      metadata_1.contentVocabulary
-    ];
-    exports.default = draft7Vocabularies;
-  }
-});
-
-// node_modules/ajv/dist/vocabularies/discriminator/types.js
-var require_types2 = __commonJS({
-  "node_modules/ajv/dist/vocabularies/discriminator/types.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    exports.DiscrError = void 0;
-    var DiscrError;
-    (function(DiscrError2) {
-      DiscrError2["Tag"] = "tag";
-      DiscrError2["Mapping"] = "mapping";
-    })(DiscrError || (exports.DiscrError = DiscrError = {}));
-  }
-});
-
-// node_modules/ajv/dist/vocabularies/discriminator/index.js
-var require_discriminator = __commonJS({
-  "node_modules/ajv/dist/vocabularies/discriminator/index.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    var codegen_1 = require_codegen();
-    var types_1 = require_types2();
-    var compile_1 = require_compile();
-    var ref_error_1 = require_ref_error();
-    var util_1 = require_util2();
-    var error = {
-      message: ({ params: { discrError, tagName } }) => discrError === types_1.DiscrError.Tag ? `tag "${tagName}" must be string` : `value of tag "${tagName}" must be in oneOf`,
-      params: ({ params: { discrError, tag, tagName } }) => (0, codegen_1._)`{error: ${discrError}, tag: ${tagName}, tagValue: ${tag}}`
-    };
-    var def = {
-      keyword: "discriminator",
-      type: "object",
-      schemaType: "object",
-      error,
-      code(cxt) {
-        const { gen, data, schema, parentSchema, it } = cxt;
-        const { oneOf: oneOf2 } = parentSchema;
-        if (!it.opts.discriminator) {
-          throw new Error("discriminator: requires discriminator option");
-        }
-        const tagName = schema.propertyName;
-        if (typeof tagName != "string")
-          throw new Error("discriminator: requires propertyName");
-        if (schema.mapping)
-          throw new Error("discriminator: mapping is not supported");
-        if (!oneOf2)
-          throw new Error("discriminator: requires oneOf keyword");
-        const valid = gen.let("valid", false);
-        const tag = gen.const("tag", (0, codegen_1._)`${data}${(0, codegen_1.getProperty)(tagName)}`);
-        gen.if((0, codegen_1._)`typeof ${tag} == "string"`, () => validateMapping(), () => cxt.error(false, { discrError: types_1.DiscrError.Tag, tag, tagName }));
-        cxt.ok(valid);
-        function validateMapping() {
-          const mapping = getMapping();
-          gen.if(false);
-          for (const tagValue in mapping) {
-            gen.elseIf((0, codegen_1._)`${tag} === ${tagValue}`);
-            gen.assign(valid, applyTagSchema(mapping[tagValue]));
-          }
-          gen.else();
-          cxt.error(false, { discrError: types_1.DiscrError.Mapping, tag, tagName });
-          gen.endIf();
-        }
-        function applyTagSchema(schemaProp) {
-          const _valid = gen.name("valid");
-          const schCxt = cxt.subschema({ keyword: "oneOf", schemaProp }, _valid);
-          cxt.mergeEvaluated(schCxt, codegen_1.Name);
-          return _valid;
-        }
-        function getMapping() {
-          var _a;
-          const oneOfMapping = {};
-          const topRequired = hasRequired(parentSchema);
-          let tagRequired = true;
-          for (let i = 0; i < oneOf2.length; i++) {
-            let sch = oneOf2[i];
-            if ((sch === null || sch === void 0 ? void 0 : sch.$ref) && !(0, util_1.schemaHasRulesButRef)(sch, it.self.RULES)) {
-              const ref = sch.$ref;
-              sch = compile_1.resolveRef.call(it.self, it.schemaEnv.root, it.baseId, ref);
-              if (sch instanceof compile_1.SchemaEnv)
-                sch = sch.schema;
-              if (sch === void 0)
-                throw new ref_error_1.default(it.opts.uriResolver, it.baseId, ref);
-            }
-            const propSch = (_a = sch === null || sch === void 0 ? void 0 : sch.properties) === null || _a === void 0 ? void 0 : _a[tagName];
-            if (typeof propSch != "object") {
-              throw new Error(`discriminator: oneOf subschemas (or referenced schemas) must have "properties/${tagName}"`);
-            }
-            tagRequired = tagRequired && (topRequired || hasRequired(sch));
-            addMappings(propSch, i);
-          }
-          if (!tagRequired)
-            throw new Error(`discriminator: "${tagName}" must be required`);
-          return oneOfMapping;
-          function hasRequired({ required }) {
-            return Array.isArray(required) && required.includes(tagName);
-          }
-          function addMappings(sch, i) {
-            if (sch.const) {
-              addMapping(sch.const, i);
-            } else if (sch.enum) {
-              for (const tagValue of sch.enum) {
-                addMapping(tagValue, i);
-              }
-            } else {
-              throw new Error(`discriminator: "properties/${tagName}" must have "const" or "enum"`);
-            }
-          }
-          function addMapping(tagValue, i) {
-            if (typeof tagValue != "string" || tagValue in oneOfMapping) {
-              throw new Error(`discriminator: "${tagName}" values must be unique strings`);
-            }
-            oneOfMapping[tagValue] = i;
-          }
-        }
-      }
-    };
-    exports.default = def;
-  }
-});
-
-// node_modules/ajv/dist/refs/json-schema-draft-07.json
-var require_json_schema_draft_07 = __commonJS({
-  "node_modules/ajv/dist/refs/json-schema-draft-07.json"(exports, module) {
-    module.exports = {
-      $schema: "http://json-schema.org/draft-07/schema#",
-      $id: "http://json-schema.org/draft-07/schema#",
-      title: "Core schema meta-schema",
-      definitions: {
-        schemaArray: {
-          type: "array",
-          minItems: 1,
-          items: { $ref: "#" }
-        },
-        nonNegativeInteger: {
-          type: "integer",
-          minimum: 0
-        },
-        nonNegativeIntegerDefault0: {
-          allOf: [{ $ref: "#/definitions/nonNegativeInteger" }, { default: 0 }]
-        },
-        simpleTypes: {
-          enum: ["array", "boolean", "integer", "null", "number", "object", "string"]
-        },
-        stringArray: {
-          type: "array",
-          items: { type: "string" },
-          uniqueItems: true,
-          default: []
-        }
-      },
-      type: ["object", "boolean"],
-      properties: {
-        $id: {
-          type: "string",
-          format: "uri-reference"
-        },
-        $schema: {
-          type: "string",
-          format: "uri"
-        },
-        $ref: {
-          type: "string",
-          format: "uri-reference"
-        },
-        $comment: {
-          type: "string"
-        },
-        title: {
-          type: "string"
-        },
-        description: {
-          type: "string"
-        },
-        default: true,
-        readOnly: {
-          type: "boolean",
-          default: false
-        },
-        examples: {
-          type: "array",
-          items: true
-        },
-        multipleOf: {
-          type: "number",
-          exclusiveMinimum: 0
-        },
-        maximum: {
-          type: "number"
-        },
-        exclusiveMaximum: {
-          type: "number"
-        },
-        minimum: {
-          type: "number"
-        },
-        exclusiveMinimum: {
-          type: "number"
-        },
-        maxLength: { $ref: "#/definitions/nonNegativeInteger" },
-        minLength: { $ref: "#/definitions/nonNegativeIntegerDefault0" },
-        pattern: {
-          type: "string",
-          format: "regex"
-        },
-        additionalItems: { $ref: "#" },
-        items: {
-          anyOf: [{ $ref: "#" }, { $ref: "#/definitions/schemaArray" }],
-          default: true
-        },
-        maxItems: { $ref: "#/definitions/nonNegativeInteger" },
-        minItems: { $ref: "#/definitions/nonNegativeIntegerDefault0" },
-        uniqueItems: {
-          type: "boolean",
-          default: false
-        },
-        contains: { $ref: "#" },
-        maxProperties: { $ref: "#/definitions/nonNegativeInteger" },
-        minProperties: { $ref: "#/definitions/nonNegativeIntegerDefault0" },
-        required: { $ref: "#/definitions/stringArray" },
-        additionalProperties: { $ref: "#" },
-        definitions: {
-          type: "object",
-          additionalProperties: { $ref: "#" },
-          default: {}
-        },
-        properties: {
-          type: "object",
-          additionalProperties: { $ref: "#" },
-          default: {}
-        },
-        patternProperties: {
-          type: "object",
-          additionalProperties: { $ref: "#" },
-          propertyNames: { format: "regex" },
-          default: {}
-        },
-        dependencies: {
-          type: "object",
-          additionalProperties: {
-            anyOf: [{ $ref: "#" }, { $ref: "#/definitions/stringArray" }]
-          }
-        },
-        propertyNames: { $ref: "#" },
-        const: true,
-        enum: {
-          type: "array",
-          items: true,
-          minItems: 1,
-          uniqueItems: true
-        },
-        type: {
-          anyOf: [
-            { $ref: "#/definitions/simpleTypes" },
-            {
-              type: "array",
-              items: { $ref: "#/definitions/simpleTypes" },
-              minItems: 1,
-              uniqueItems: true
-            }
-          ]
-        },
-        format: { type: "string" },
-        contentMediaType: { type: "string" },
-        contentEncoding: { type: "string" },
-        if: { $ref: "#" },
-        then: { $ref: "#" },
-        else: { $ref: "#" },
-        allOf: { $ref: "#/definitions/schemaArray" },
-        anyOf: { $ref: "#/definitions/schemaArray" },
-        oneOf: { $ref: "#/definitions/schemaArray" },
-        not: { $ref: "#" }
-      },
-      default: true
+    source.on("SIGINT", listener);
+    source.on("SIGTERM", listener);
+    return () => {
+      source.off("SIGINT", listener);
+      source.off("SIGTERM", listener);
     };
   }
-});
-
-// node_modules/ajv/dist/ajv.js
-var require_ajv = __commonJS({
-  "node_modules/ajv/dist/ajv.js"(exports, module) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    exports.MissingRefError = exports.ValidationError = exports.CodeGen = exports.Name = exports.nil = exports.stringify = exports.str = exports._ = exports.KeywordCxt = exports.Ajv = void 0;
-    var core_1 = require_core();
-    var draft7_1 = require_draft7();
-    var discriminator_1 = require_discriminator();
-    var draft7MetaSchema = require_json_schema_draft_07();
-    var META_SUPPORT_DATA = ["/properties"];
-    var META_SCHEMA_ID = "http://json-schema.org/draft-07/schema";
-    var Ajv2 = class extends core_1.default {
-      _addVocabularies() {
-        super._addVocabularies();
-        draft7_1.default.forEach((v) => this.addVocabulary(v));
-        if (this.opts.discriminator)
-          this.addKeyword(discriminator_1.default);
-      }
-      _addDefaultMetaSchema() {
-        super._addDefaultMetaSchema();
-        if (!this.opts.meta)
-          return;
-        const metaSchema = this.opts.$data ? this.$dataMetaSchema(draft7MetaSchema, META_SUPPORT_DATA) : draft7MetaSchema;
-        this.addMetaSchema(metaSchema, META_SCHEMA_ID, false);
-        this.refs["http://json-schema.org/schema"] = META_SCHEMA_ID;
-      }
-      defaultMeta() {
-        return this.opts.defaultMeta = super.defaultMeta() || (this.getSchema(META_SCHEMA_ID) ? META_SCHEMA_ID : void 0);
-      }
-    };
-    exports.Ajv = Ajv2;
-    module.exports = exports = Ajv2;
-    module.exports.Ajv = Ajv2;
-    Object.defineProperty(exports, "__esModule", { value: true });
-    exports.default = Ajv2;
-    var validate_1 = require_validate();
-    Object.defineProperty(exports, "KeywordCxt", { enumerable: true, get: function() {
-      return validate_1.KeywordCxt;
-    } });
-    var codegen_1 = require_codegen();
-    Object.defineProperty(exports, "_", { enumerable: true, get: function() {
-      return codegen_1._;
-    } });
-    Object.defineProperty(exports, "str", { enumerable: true, get: function() {
-      return codegen_1.str;
-    } });
-    Object.defineProperty(exports, "stringify", { enumerable: true, get: function() {
-      return codegen_1.stringify;
-    } });
-    Object.defineProperty(exports, "nil", { enumerable: true, get: function() {
-      return codegen_1.nil;
-    } });
-    Object.defineProperty(exports, "Name", { enumerable: true, get: function() {
-      return codegen_1.Name;
-    } });
-    Object.defineProperty(exports, "CodeGen", { enumerable: true, get: function() {
-      return codegen_1.CodeGen;
-    } });
-    var validation_error_1 = require_validation_error();
-    Object.defineProperty(exports, "ValidationError", { enumerable: true, get: function() {
-      return validation_error_1.default;
-    } });
-    var ref_error_1 = require_ref_error();
-    Object.defineProperty(exports, "MissingRefError", { enumerable: true, get: function() {
-      return ref_error_1.default;
-    } });
-  }
-});
-
-// node_modules/events-universal/default.js
-var require_default = __commonJS({
-  "node_modules/events-universal/default.js"(exports, module) {
-    module.exports = __require("events");
-  }
-});
-
-// node_modules/fast-fifo/fixed-size.js
-var require_fixed_size = __commonJS({
-  "node_modules/fast-fifo/fixed-size.js"(exports, module) {
-    module.exports = class FixedFIFO {
-      constructor(hwm) {
-        if (!(hwm > 0) || (hwm - 1 & hwm) !== 0) throw new Error("Max size for a FixedFIFO should be a power of two");
-        this.buffer = new Array(hwm);
-        this.mask = hwm - 1;
-        this.top = 0;
-        this.btm = 0;
-        this.next = null;
-      }
-      clear() {
-        this.top = this.btm = 0;
-        this.next = null;
-        this.buffer.fill(void 0);
-      }
-      push(data) {
-        if (this.buffer[this.top] !== void 0) return false;
-        this.buffer[this.top] = data;
-        this.top = this.top + 1 & this.mask;
-        return true;
-      }
-      shift() {
-        const last = this.buffer[this.btm];
-        if (last === void 0) return void 0;
-        this.buffer[this.btm] = void 0;
-        this.btm = this.btm + 1 & this.mask;
-        return last;
-      }
-      peek() {
-        return this.buffer[this.btm];
-      }
-      isEmpty() {
-        return this.buffer[this.btm] === void 0;
-      }
-    };
-  }
-});
-
-// node_modules/fast-fifo/index.js
-var require_fast_fifo = __commonJS({
-  "node_modules/fast-fifo/index.js"(exports, module) {
-    var FixedFIFO = require_fixed_size();
-    module.exports = class FastFIFO {
-      constructor(hwm) {
-        this.hwm = hwm || 16;
-        this.head = new FixedFIFO(this.hwm);
-        this.tail = this.head;
-        this.length = 0;
-      }
-      clear() {
-        this.head = this.tail;
-        this.head.clear();
-        this.length = 0;
-      }
-      push(val) {
-        this.length++;
-        if (!this.head.push(val)) {
-          const prev = this.head;
-          this.head = prev.next = new FixedFIFO(2 * this.head.buffer.length);
-          this.head.push(val);
-        }
-      }
-      shift() {
-        if (this.length !== 0) this.length--;
-        const val = this.tail.shift();
-        if (val === void 0 && this.tail.next) {
-          const next = this.tail.next;
-          this.tail.next = null;
-          this.tail = next;
-          return this.tail.shift();
-        }
-        return val;
-      }
-      peek() {
-        const val = this.tail.peek();
-        if (val === void 0 && this.tail.next) return this.tail.next.peek();
-        return val;
-      }
-      isEmpty() {
-        return this.length === 0;
-      }
-    };
-  }
-});
-
-// node_modules/b4a/index.js
-var require_b4a = __commonJS({
-  "node_modules/b4a/index.js"(exports, module) {
-    function isBuffer(value) {
-      return Buffer.isBuffer(value) || value instanceof Uint8Array;
-    }
-    function isEncoding(encoding) {
-      return Buffer.isEncoding(encoding);
-    }
-    function alloc(size, fill2, encoding) {
-      return Buffer.alloc(size, fill2, encoding);
-    }
-    function allocUnsafe(size) {
-      return Buffer.allocUnsafe(size);
-    }
-    function allocUnsafeSlow(size) {
-      return Buffer.allocUnsafeSlow(size);
-    }
-    function byteLength(string, encoding) {
-      return Buffer.byteLength(string, encoding);
-    }
-    function compare(a, b) {
-      return Buffer.compare(a, b);
-    }
-    function concat(buffers, totalLength) {
-      return Buffer.concat(buffers, totalLength);
-    }
-    function copy(source, target, targetStart, start, end) {
-      return toBuffer(source).copy(target, targetStart, start, end);
-    }
-    function equals(a, b) {
-      return toBuffer(a).equals(b);
-    }
-    function fill(buffer, value, offset, end, encoding) {
-      return toBuffer(buffer).fill(value, offset, end, encoding);
-    }
-    function from(value, encodingOrOffset, length) {
-      return Buffer.from(value, encodingOrOffset, length);
-    }
-    function includes(buffer, value, byteOffset, encoding) {
-      return toBuffer(buffer).includes(value, byteOffset, encoding);
-    }
-    function indexOf(buffer, value, byfeOffset, encoding) {
-      return toBuffer(buffer).indexOf(value, byfeOffset, encoding);
-    }
-    function lastIndexOf(buffer, value, byteOffset, encoding) {
-      return toBuffer(buffer).lastIndexOf(value, byteOffset, encoding);
-    }
-    function swap16(buffer) {
-      return toBuffer(buffer).swap16();
-    }
-    function swap32(buffer) {
-      return toBuffer(buffer).swap32();
-    }
-    function swap64(buffer) {
-      return toBuffer(buffer).swap64();
-    }
-    function toBuffer(buffer) {
-      if (Buffer.isBuffer(buffer)) return buffer;
-      return Buffer.from(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-    }
-    function toString(buffer, encoding, start, end) {
-      return toBuffer(buffer).toString(encoding, start, end);
-    }
-    function toHex(buffer, start, end) {
-      return toBuffer(buffer).toString("hex", start, end);
-    }
-    function write(buffer, string, offset, length, encoding) {
-      return toBuffer(buffer).write(string, offset, length, encoding);
-    }
-    function readDoubleBE(buffer, offset) {
-      return toBuffer(buffer).readDoubleBE(offset);
-    }
-    function readDoubleLE(buffer, offset) {
-      return toBuffer(buffer).readDoubleLE(offset);
-    }
-    function readFloatBE(buffer, offset) {
-      return toBuffer(buffer).readFloatBE(offset);
-    }
-    function readFloatLE(buffer, offset) {
-      return toBuffer(buffer).readFloatLE(offset);
-    }
-    function readInt32BE(buffer, offset) {
-      return toBuffer(buffer).readInt32BE(offset);
-    }
-    function readInt32LE(buffer, offset) {
-      return toBuffer(buffer).readInt32LE(offset);
-    }
-    function readUInt32BE(buffer, offset) {
-      return toBuffer(buffer).readUInt32BE(offset);
-    }
-    function readUInt32LE(buffer, offset) {
-      return toBuffer(buffer).readUInt32LE(offset);
-    }
-    function writeDoubleBE(buffer, value, offset) {
-      return toBuffer(buffer).writeDoubleBE(value, offset);
-    }
-    function writeDoubleLE(buffer, value, offset) {
-      return toBuffer(buffer).writeDoubleLE(value, offset);
-    }
-    function writeFloatBE(buffer, value, offset) {
-      return toBuffer(buffer).writeFloatBE(value, offset);
-    }
-    function writeFloatLE(buffer, value, offset) {
-      return toBuffer(buffer).writeFloatLE(value, offset);
-    }
-    function writeInt32BE(buffer, value, offset) {
-      return toBuffer(buffer).writeInt32BE(value, offset);
-    }
-    function writeInt32LE(buffer, value, offset) {
-      return toBuffer(buffer).writeInt32LE(value, offset);
-    }
-    function writeUInt32BE(buffer, value, offset) {
-      return toBuffer(buffer).writeUInt32BE(value, offset);
-    }
-    function writeUInt32LE(buffer, value, offset) {
-      return toBuffer(buffer).writeUInt32LE(value, offset);
-    }
-    module.exports = {
-      isBuffer,
-      isEncoding,
-      alloc,
-      allocUnsafe,
-      allocUnsafeSlow,
-      byteLength,
-      compare,
-      concat,
-      copy,
-      equals,
-      fill,
-      from,
-      includes,
-      indexOf,
-      lastIndexOf,
-      swap16,
-      swap32,
-      swap64,
-      toBuffer,
-      toString,
-      toHex,
-      write,
-      readDoubleBE,
-      readDoubleLE,
-      readFloatBE,
-      readFloatLE,
-      readInt32BE,
-      readInt32LE,
-      readUInt32BE,
-      readUInt32LE,
-      writeDoubleBE,
-      writeDoubleLE,
-      writeFloatBE,
-      writeFloatLE,
-      writeInt32BE,
-      writeInt32LE,
-      writeUInt32BE,
-      writeUInt32LE
-    };
-  }
-});
-
-// node_modules/text-decoder/lib/pass-through-decoder.js
-var require_pass_through_decoder = __commonJS({
-  "node_modules/text-decoder/lib/pass-through-decoder.js"(exports, module) {
-    var b4a = require_b4a();
-    module.exports = class PassThroughDecoder {
-      constructor(encoding) {
-        this.encoding = encoding;
-      }
-      get remaining() {
-        return 0;
-      }
-      decode(data) {
-        return b4a.toString(data, this.encoding);
-      }
-      flush() {
-        return "";
-      }
-    };
-  }
-});
-
-// node_modules/text-decoder/lib/utf8-decoder.js
-var require_utf8_decoder = __commonJS({
-  "node_modules/text-decoder/lib/utf8-decoder.js"(exports, module) {
-    var b4a = require_b4a();
-    module.exports = class UTF8Decoder {
-      constructor() {
-        this._reset();
-      }
-      get remaining() {
-        return this.bytesSeen;
-      }
-      decode(data) {
-        if (data.byteLength === 0) return "";
-        if (this.bytesNeeded === 0 && trailingIncomplete(data, 0) === 0) {
-          this.bytesSeen = trailingBytesSeen(data);
-          return b4a.toString(data, "utf8");
-        }
-        let result = "";
-        let start = 0;
-        if (this.bytesNeeded > 0) {
-          while (start < data.byteLength) {
-            const byte = data[start];
-            if (byte < this.lowerBoundary || byte > this.upperBoundary) {
-              result += "\uFFFD";
-              this._reset();
-              break;
-            }
-            this.lowerBoundary = 128;
-            this.upperBoundary = 191;
-            this.codePoint = this.codePoint << 6 | byte & 63;
-            this.bytesSeen++;
-            start++;
-            if (this.bytesSeen === this.bytesNeeded) {
-              result += String.fromCodePoint(this.codePoint);
-              this._reset();
-              break;
-            }
-          }
-          if (this.bytesNeeded > 0) return result;
-        }
-        const trailing = trailingIncomplete(data, start);
-        const end = data.byteLength - trailing;
-        if (end > start) result += b4a.toString(data, "utf8", start, end);
-        for (let i = end; i < data.byteLength; i++) {
-          const byte = data[i];
-          if (this.bytesNeeded === 0) {
-            if (byte <= 127) {
-              this.bytesSeen = 0;
-              result += String.fromCharCode(byte);
-            } else if (byte >= 194 && byte <= 223) {
-              this.bytesNeeded = 2;
-              this.bytesSeen = 1;
-              this.codePoint = byte & 31;
-            } else if (byte >= 224 && byte <= 239) {
-              if (byte === 224) this.lowerBoundary = 160;
-              else if (byte === 237) this.upperBoundary = 159;
-              this.bytesNeeded = 3;
-              this.bytesSeen = 1;
-              this.codePoint = byte & 15;
-            } else if (byte >= 240 && byte <= 244) {
-              if (byte === 240) this.lowerBoundary = 144;
-              else if (byte === 244) this.upperBoundary = 143;
-              this.bytesNeeded = 4;
-              this.bytesSeen = 1;
-              this.codePoint = byte & 7;
-            } else {
-              this.bytesSeen = 1;
-              result += "\uFFFD";
-            }
-            continue;
-          }
-          if (byte < this.lowerBoundary || byte > this.upperBoundary) {
-            result += "\uFFFD";
-            i--;
-            this._reset();
-            continue;
-          }
-          this.lowerBoundary = 128;
-          this.upperBoundary = 191;
-          this.codePoint = this.codePoint << 6 | byte & 63;
-          this.bytesSeen++;
-          if (this.bytesSeen === this.bytesNeeded) {
-            result += String.fromCodePoint(this.codePoint);
-            this._reset();
-          }
-        }
-        return result;
-      }
-      flush() {
-        const result = this.bytesNeeded > 0 ? "\uFFFD" : "";
-        this._reset();
-        return result;
-      }
-      _reset() {
-        this.codePoint = 0;
-        this.bytesNeeded = 0;
-        this.bytesSeen = 0;
-        this.lowerBoundary = 128;
-        this.upperBoundary = 191;
-      }
-    };
-    function trailingIncomplete(data, start) {
-      const len = data.byteLength;
-      if (len <= start) return 0;
-      const limit = Math.max(start, len - 4);
-      let i = len - 1;
-      while (i > limit && (data[i] & 192) === 128) i--;
-      if (i < start) return 0;
-      const byte = data[i];
-      let needed;
-      if (byte <= 127) return 0;
-      if (byte >= 194 && byte <= 223) needed = 2;
-      else if (byte >= 224 && byte <= 239) needed = 3;
-      else if (byte >= 240 && byte <= 244) needed = 4;
-      else return 0;
-      const available = len - i;
-      return available < needed ? available : 0;
-    }
-    function trailingBytesSeen(data) {
-      const len = data.byteLength;
-      if (len === 0) return 0;
-      const last = data[len - 1];
-      if (last <= 127) return 0;
-      if ((last & 192) !== 128) return 1;
-      const limit = Math.max(0, len - 4);
-      let i = len - 2;
-      while (i >= limit && (data[i] & 192) === 128) i--;
-      if (i < 0) return 1;
-      const first = data[i];
-      let needed;
-      if (first >= 194 && first <= 223) needed = 2;
-      else if (first >= 224 && first <= 239) needed = 3;
-      else if (first >= 240 && first <= 244) needed = 4;
-      else return 1;
-      if (len - i !== needed) return 1;
-      if (needed >= 3) {
-        const second = data[i + 1];
-        if (first === 224 && second < 160) return 1;
-        if (first === 237 && second > 159) return 1;
-        if (first === 240 && second < 144) return 1;
-        if (first === 244 && second > 143) return 1;
-      }
-      return 0;
-    }
-  }
-});
-
-// node_modules/text-decoder/index.js
-var require_text_decoder = __commonJS({
-  "node_modules/text-decoder/index.js"(exports, module) {
-    var PassThroughDecoder = require_pass_through_decoder();
-    var UTF8Decoder = require_utf8_decoder();
-    module.exports = class TextDecoder {
-      constructor(encoding = "utf8") {
-        this.encoding = normalizeEncoding(encoding);
-        switch (this.encoding) {
-          case "utf8":
-            this.decoder = new UTF8Decoder();
-            break;
-          case "utf16le":
-          case "base64":
-            throw new Error("Unsupported encoding: " + this.encoding);
-          default:
-            this.decoder = new PassThroughDecoder(this.encoding);
-        }
-      }
-      get remaining() {
-        return this.decoder.remaining;
-      }
-      push(data) {
-        if (typeof data === "string") return data;
-        return this.decoder.decode(data);
-      }
-      // For Node.js compatibility
-      write(data) {
-        return this.push(data);
-      }
-      end(data) {
-        let result = "";
-        if (data) result = this.push(data);
-        result += this.decoder.flush();
-        return result;
-      }
-    };
-    function normalizeEncoding(encoding) {
-      encoding = encoding.toLowerCase();
-      switch (encoding) {
-        case "utf8":
-        case "utf-8":
-          return "utf8";
-        case "ucs2":
-        case "ucs-2":
-        case "utf16le":
-        case "utf-16le":
-          return "utf16le";
-        case "latin1":
-        case "binary":
-          return "latin1";
-        case "base64":
-        case "ascii":
-        case "hex":
-          return encoding;
-        default:
-          throw new Error("Unknown encoding: " + encoding);
-      }
-    }
-  }
-});
-
-// node_modules/streamx/lib/errors.js
-var require_errors4 = __commonJS({
-  "node_modules/streamx/lib/errors.js"(exports, module) {
-    module.exports = class StreamError extends Error {
-      constructor(msg, code, fn = StreamError) {
-        super(msg);
-        this.code = code;
-        if (Error.captureStackTrace) {
-          Error.captureStackTrace(this, fn);
-        }
-      }
-      static isStreamDestroyed(err) {
-        return err && err.code === "STREAM_DESTROYED";
-      }
-      static isPrematureClose(err) {
-        return err && err.code === "PREMATURE_CLOSE";
-      }
-      static isAborted(err) {
-        return err && err.code === "ABORTED";
-      }
-      static isBadArgument(err) {
-        return err && err.code === "BAD_ARGUMENT";
-      }
-      get name() {
-        return "StreamError";
-      }
-      static STREAM_DESTROYED() {
-        return new StreamError("Stream was destroyed", "STREAM_DESTROYED", StreamError.STREAM_DESTROYED);
-      }
-      static PREMATURE_CLOSE(msg = "Premature close") {
-        return new StreamError(msg, "PREMATURE_CLOSE", StreamError.PREMATURE_CLOSE);
-      }
-      static ABORTED() {
-        return new StreamError("Stream aborted", "ABORTED", StreamError.ABORTED);
-      }
-      static BAD_ARGUMENT(msg = "Bad argument") {
-        return new StreamError(msg, "BAD_ARGUMENT", StreamError.BAD_ARGUMENT);
-      }
-    };
-  }
-});
-
-// node_modules/streamx/index.js
-var require_streamx = __commonJS({
-  "node_modules/streamx/index.js"(exports, module) {
-    var { EventEmitter } = require_default();
-    var FIFO = require_fast_fifo();
-    var TextDecoder2 = require_text_decoder();
-    var StreamError = require_errors4();
-    var qmt = typeof queueMicrotask === "undefined" ? (fn) => global.process.nextTick(fn) : queueMicrotask;
-    var MAX = (1 << 29) - 1;
-    var OPENING = 1;
-    var PREDESTROYING = 2;
-    var DESTROYING = 4;
-    var DESTROYED = 8;
-    var NOT_OPENING = MAX ^ OPENING;
-    var NOT_PREDESTROYING = MAX ^ PREDESTROYING;
-    var READ_ACTIVE = 1 << 4;
-    var READ_UPDATING = 2 << 4;
-    var READ_PRIMARY = 4 << 4;
-    var READ_QUEUED = 8 << 4;
-    var READ_RESUMED = 16 << 4;
-    var READ_PIPE_DRAINED = 32 << 4;
-    var READ_ENDING = 64 << 4;
-    var READ_EMIT_DATA = 128 << 4;
-    var READ_EMIT_READABLE = 256 << 4;
-    var READ_EMITTED_READABLE = 512 << 4;
-    var READ_DONE = 1024 << 4;
-    var READ_NEXT_TICK = 2048 << 4;
-    var READ_NEEDS_PUSH = 4096 << 4;
-    var READ_READ_AHEAD = 8192 << 4;
-    var READ_FLOWING = READ_RESUMED | READ_PIPE_DRAINED;
-    var READ_ACTIVE_AND_NEEDS_PUSH = READ_ACTIVE | READ_NEEDS_PUSH;
-    var READ_PRIMARY_AND_ACTIVE = READ_PRIMARY | READ_ACTIVE;
-    var READ_EMIT_READABLE_AND_QUEUED = READ_EMIT_READABLE | READ_QUEUED;
-    var READ_RESUMED_READ_AHEAD = READ_RESUMED | READ_READ_AHEAD;
-    var READ_NOT_ACTIVE = MAX ^ READ_ACTIVE;
-    var READ_NON_PRIMARY = MAX ^ READ_PRIMARY;
-    var READ_NON_PRIMARY_AND_PUSHED = MAX ^ (READ_PRIMARY | READ_NEEDS_PUSH);
-    var READ_PUSHED = MAX ^ READ_NEEDS_PUSH;
-    var READ_PAUSED = MAX ^ READ_RESUMED;
-    var READ_NOT_QUEUED = MAX ^ (READ_QUEUED | READ_EMITTED_READABLE);
-    var READ_NOT_ENDING = MAX ^ READ_ENDING;
-    var READ_PIPE_NOT_DRAINED = MAX ^ READ_FLOWING;
-    var READ_NOT_NEXT_TICK = MAX ^ READ_NEXT_TICK;
-    var READ_NOT_UPDATING = MAX ^ READ_UPDATING;
-    var READ_NO_READ_AHEAD = MAX ^ READ_READ_AHEAD;
-    var READ_PAUSED_NO_READ_AHEAD = MAX ^ READ_RESUMED_READ_AHEAD;
-    var WRITE_ACTIVE = 1 << 18;
-    var WRITE_UPDATING = 2 << 18;
-    var WRITE_PRIMARY = 4 << 18;
-    var WRITE_QUEUED = 8 << 18;
-    var WRITE_UNDRAINED = 16 << 18;
-    var WRITE_DONE = 32 << 18;
-    var WRITE_EMIT_DRAIN = 64 << 18;
-    var WRITE_NEXT_TICK = 128 << 18;
-    var WRITE_WRITING = 256 << 18;
-    var WRITE_FINISHING = 512 << 18;
-    var WRITE_CORKED = 1024 << 18;
-    var WRITE_NOT_ACTIVE = MAX ^ (WRITE_ACTIVE | WRITE_WRITING);
-    var WRITE_NON_PRIMARY = MAX ^ WRITE_PRIMARY;
-    var WRITE_NOT_FINISHING = MAX ^ (WRITE_ACTIVE | WRITE_FINISHING);
-    var WRITE_DRAINED = MAX ^ WRITE_UNDRAINED;
-    var WRITE_NOT_QUEUED = MAX ^ WRITE_QUEUED;
-    var WRITE_NOT_NEXT_TICK = MAX ^ WRITE_NEXT_TICK;
-    var WRITE_NOT_UPDATING = MAX ^ WRITE_UPDATING;
-    var WRITE_NOT_CORKED = MAX ^ WRITE_CORKED;
-    var ACTIVE = READ_ACTIVE | WRITE_ACTIVE;
-    var NOT_ACTIVE = MAX ^ ACTIVE;
-    var DONE = READ_DONE | WRITE_DONE;
-    var DESTROY_STATUS = DESTROYING | DESTROYED | PREDESTROYING;
-    var OPEN_STATUS = DESTROY_STATUS | OPENING;
-    var AUTO_DESTROY = DESTROY_STATUS | DONE;
-    var NON_PRIMARY = WRITE_NON_PRIMARY & READ_NON_PRIMARY;
-    var ACTIVE_OR_TICKING = WRITE_NEXT_TICK | READ_NEXT_TICK;
-    var TICKING = ACTIVE_OR_TICKING & NOT_ACTIVE;
-    var IS_OPENING = OPEN_STATUS | TICKING;
-    var READ_PRIMARY_STATUS = OPEN_STATUS | READ_ENDING | READ_DONE;
-    var READ_STATUS = OPEN_STATUS | READ_DONE | READ_QUEUED;
-    var READ_ENDING_STATUS = OPEN_STATUS | READ_ENDING | READ_QUEUED;
-    var READ_READABLE_STATUS = OPEN_STATUS | READ_EMIT_READABLE | READ_QUEUED | READ_EMITTED_READABLE;
-    var SHOULD_NOT_READ = OPEN_STATUS | READ_ACTIVE | READ_ENDING | READ_DONE | READ_NEEDS_PUSH | READ_READ_AHEAD;
-    var READ_BACKPRESSURE_STATUS = DESTROY_STATUS | READ_ENDING | READ_DONE;
-    var READ_UPDATE_SYNC_STATUS = READ_UPDATING | OPEN_STATUS | READ_NEXT_TICK | READ_PRIMARY;
-    var READ_NEXT_TICK_OR_OPENING = READ_NEXT_TICK | OPENING;
-    var WRITE_PRIMARY_STATUS = OPEN_STATUS | WRITE_FINISHING | WRITE_DONE;
-    var WRITE_QUEUED_AND_UNDRAINED = WRITE_QUEUED | WRITE_UNDRAINED;
-    var WRITE_QUEUED_AND_ACTIVE = WRITE_QUEUED | WRITE_ACTIVE;
-    var WRITE_DRAIN_STATUS = WRITE_QUEUED | WRITE_UNDRAINED | OPEN_STATUS | WRITE_ACTIVE;
-    var WRITE_STATUS = OPEN_STATUS | WRITE_ACTIVE | WRITE_QUEUED | WRITE_CORKED;
-    var WRITE_PRIMARY_AND_ACTIVE = WRITE_PRIMARY | WRITE_ACTIVE;
-    var WRITE_ACTIVE_AND_WRITING = WRITE_ACTIVE | WRITE_WRITING;
-    var WRITE_FINISHING_STATUS = OPEN_STATUS | WRITE_FINISHING | WRITE_QUEUED_AND_ACTIVE | WRITE_DONE;
-    var WRITE_BACKPRESSURE_STATUS = WRITE_UNDRAINED | DESTROY_STATUS | WRITE_FINISHING | WRITE_DONE;
-    var WRITE_UPDATE_SYNC_STATUS = WRITE_UPDATING | OPEN_STATUS | WRITE_NEXT_TICK | WRITE_PRIMARY;
-    var WRITE_DROP_DATA = WRITE_FINISHING | WRITE_DONE | DESTROY_STATUS;
-    var asyncIterator = Symbol.asyncIterator || /* @__PURE__ */ Symbol("asyncIterator");
-    var WritableState = class {
-      constructor(stream, { highWaterMark = 16384, map = null, mapWritable, byteLength, byteLengthWritable } = {}) {
-        this.stream = stream;
-        this.queue = new FIFO();
-        this.highWaterMark = highWaterMark;
-        this.buffered = 0;
-        this.error = null;
-        this.pipeline = null;
-        this.drains = null;
-        this.byteLength = byteLengthWritable || byteLength || defaultByteLength;
-        this.map = mapWritable || map;
-        this.afterWrite = afterWrite.bind(this);
-        this.afterUpdateNextTick = updateWriteNT.bind(this);
-      }
-      get ending() {
-        return (this.stream._duplexState & WRITE_FINISHING) !== 0;
-      }
-      get ended() {
-        return (this.stream._duplexState & WRITE_DONE) !== 0;
-      }
-      push(data) {
-        if ((this.stream._duplexState & WRITE_DROP_DATA) !== 0) return false;
-        if (this.map !== null) data = this.map(data);
-        this.buffered += this.byteLength(data);
-        this.queue.push(data);
-        if (this.buffered < this.highWaterMark) {
-          this.stream._duplexState |= WRITE_QUEUED;
-          return true;
-        }
-        this.stream._duplexState |= WRITE_QUEUED_AND_UNDRAINED;
-        return false;
-      }
-      shift() {
-        const data = this.queue.shift();
-        this.buffered -= this.byteLength(data);
-        if (this.buffered === 0) this.stream._duplexState &= WRITE_NOT_QUEUED;
-        return data;
-      }
-      end(data) {
-        if (typeof data === "function") {
-          this.stream.once("finish", data);
-        } else if (data !== void 0 && data !== null) {
-          this.push(data);
-        }
-        this.stream._duplexState = (this.stream._duplexState | WRITE_FINISHING) & WRITE_NON_PRIMARY;
-      }
-      autoBatch(data, cb) {
-        const buffer = [];
-        const stream = this.stream;
-        buffer.push(data);
-        while ((stream._duplexState & WRITE_STATUS) === WRITE_QUEUED_AND_ACTIVE) {
-          buffer.push(stream._writableState.shift());
-        }
-        if ((stream._duplexState & OPEN_STATUS) !== 0) return cb(null);
-        stream._writev(buffer, cb);
-      }
-      update() {
-        const stream = this.stream;
-        stream._duplexState |= WRITE_UPDATING;
-        do {
-          while ((stream._duplexState & WRITE_STATUS) === WRITE_QUEUED) {
-            const data = this.shift();
-            stream._duplexState |= WRITE_ACTIVE_AND_WRITING;
-            stream._write(data, this.afterWrite);
-          }
-          if ((stream._duplexState & WRITE_PRIMARY_AND_ACTIVE) === 0) this.updateNonPrimary();
-        } while (this.continueUpdate() === true);
-        stream._duplexState &= WRITE_NOT_UPDATING;
-      }
-      updateNonPrimary() {
-        const stream = this.stream;
-        if ((stream._duplexState & WRITE_FINISHING_STATUS) === WRITE_FINISHING) {
-          stream._duplexState = stream._duplexState | WRITE_ACTIVE;
-          stream._final(afterFinal.bind(this));
-          return;
-        }
-        if ((stream._duplexState & DESTROY_STATUS) === DESTROYING) {
-          if ((stream._duplexState & ACTIVE_OR_TICKING) === 0) {
-            stream._duplexState |= ACTIVE;
-            stream._destroy(afterDestroy.bind(this));
-          }
-          return;
-        }
-        if ((stream._duplexState & IS_OPENING) === OPENING) {
-          stream._duplexState = (stream._duplexState | ACTIVE) & NOT_OPENING;
-          stream._open(afterOpen.bind(this));
-        }
-      }
-      continueUpdate() {
-        if ((this.stream._duplexState & WRITE_NEXT_TICK) === 0) return false;
-        this.stream._duplexState &= WRITE_NOT_NEXT_TICK;
-        return true;
-      }
-      updateCallback() {
-        if ((this.stream._duplexState & WRITE_UPDATE_SYNC_STATUS) === WRITE_PRIMARY) {
-          this.update();
-        } else {
-          this.updateNextTick();
-        }
-      }
-      updateNextTick() {
-        if ((this.stream._duplexState & WRITE_NEXT_TICK) !== 0) return;
-        this.stream._duplexState |= WRITE_NEXT_TICK;
-        if ((this.stream._duplexState & WRITE_UPDATING) === 0) qmt(this.afterUpdateNextTick);
-      }
-    };
-    var ReadableState = class {
-      constructor(stream, { highWaterMark = 16384, map = null, mapReadable, byteLength, byteLengthReadable } = {}) {
-        this.stream = stream;
-        this.queue = new FIFO();
-        this.highWaterMark = highWaterMark === 0 ? 1 : highWaterMark;
-        this.buffered = 0;
-        this.readAhead = highWaterMark > 0;
-        this.error = null;
-        this.pipeline = null;
-        this.byteLength = byteLengthReadable || byteLength || defaultByteLength;
-        this.map = mapReadable || map;
-        this.pipeTo = null;
-        this.afterRead = afterRead.bind(this);
-        this.afterUpdateNextTick = updateReadNT.bind(this);
-      }
-      get ending() {
-        return (this.stream._duplexState & READ_ENDING) !== 0;
-      }
-      get ended() {
-        return (this.stream._duplexState & READ_DONE) !== 0;
-      }
-      pipe(pipeTo, cb) {
-        if (this.pipeTo !== null) throw StreamError.BAD_ARGUMENT("Can only pipe to one destination");
-        if (typeof cb !== "function") cb = null;
-        this.stream._duplexState |= READ_PIPE_DRAINED;
-        this.pipeTo = pipeTo;
-        this.pipeline = new Pipeline(this.stream, pipeTo, cb);
-        if (cb) this.stream.on("error", noop);
-        if (isStreamx(pipeTo)) {
-          pipeTo._writableState.pipeline = this.pipeline;
-          if (cb) pipeTo.on("error", noop);
-          pipeTo.on("finish", this.pipeline.finished.bind(this.pipeline));
-        } else {
-          const onerror = this.pipeline.done.bind(this.pipeline, pipeTo);
-          const onclose = this.pipeline.done.bind(this.pipeline, pipeTo, null);
-          pipeTo.on("error", onerror);
-          pipeTo.on("close", onclose);
-          pipeTo.on("finish", this.pipeline.finished.bind(this.pipeline));
-        }
-        pipeTo.on("drain", afterDrain.bind(this));
-        this.stream.emit("piping", pipeTo);
-        pipeTo.emit("pipe", this.stream);
-      }
-      push(data) {
-        const stream = this.stream;
-        if (data === null) {
-          this.highWaterMark = 0;
-          stream._duplexState = (stream._duplexState | READ_ENDING) & READ_NON_PRIMARY_AND_PUSHED;
-          return false;
-        }
-        if (this.map !== null) {
-          data = this.map(data);
-          if (data === null) {
-            stream._duplexState &= READ_PUSHED;
-            return this.buffered < this.highWaterMark;
-          }
-        }
-        this.buffered += this.byteLength(data);
-        this.queue.push(data);
-        stream._duplexState = (stream._duplexState | READ_QUEUED) & READ_PUSHED;
-        return this.buffered < this.highWaterMark;
-      }
-      shift() {
-        const data = this.queue.shift();
-        this.buffered -= this.byteLength(data);
-        if (this.buffered === 0) {
-          this.stream._duplexState &= READ_NOT_QUEUED;
-        }
-        return data;
-      }
-      unshift(data) {
-        const pending = [this.map !== null ? this.map(data) : data];
-        while (this.buffered > 0) pending.push(this.shift());
-        for (let i = 0; i < pending.length - 1; i++) {
-          const data2 = pending[i];
-          this.buffered += this.byteLength(data2);
-          this.queue.push(data2);
-        }
-        this.push(pending[pending.length - 1]);
-      }
-      read() {
-        const stream = this.stream;
-        if ((stream._duplexState & READ_STATUS) === READ_QUEUED) {
-          const data = this.shift();
-          if (this.pipeTo !== null && this.pipeTo.write(data) === false) {
-            stream._duplexState &= READ_PIPE_NOT_DRAINED;
-          }
-          if ((stream._duplexState & READ_EMIT_DATA) !== 0) {
-            stream.emit("data", data);
-          }
-          return data;
-        }
-        if (this.readAhead === false) {
-          stream._duplexState |= READ_READ_AHEAD;
-          this.updateNextTick();
-        }
-        return null;
-      }
-      drain() {
-        const stream = this.stream;
-        while ((stream._duplexState & READ_STATUS) === READ_QUEUED && (stream._duplexState & READ_FLOWING) !== 0) {
-          const data = this.shift();
-          if (this.pipeTo !== null && this.pipeTo.write(data) === false) {
-            stream._duplexState &= READ_PIPE_NOT_DRAINED;
-          }
-          if ((stream._duplexState & READ_EMIT_DATA) !== 0) {
-            stream.emit("data", data);
-          }
-        }
-      }
-      update() {
-        const stream = this.stream;
-        stream._duplexState |= READ_UPDATING;
-        do {
-          this.drain();
-          while (this.buffered < this.highWaterMark && (stream._duplexState & SHOULD_NOT_READ) === READ_READ_AHEAD) {
-            stream._duplexState |= READ_ACTIVE_AND_NEEDS_PUSH;
-            stream._read(this.afterRead);
-            this.drain();
-          }
-          if ((stream._duplexState & READ_READABLE_STATUS) === READ_EMIT_READABLE_AND_QUEUED) {
-            stream._duplexState |= READ_EMITTED_READABLE;
-            stream.emit("readable");
-          }
-          if ((stream._duplexState & READ_PRIMARY_AND_ACTIVE) === 0) {
-            this.updateNonPrimary();
-          }
-        } while (this.continueUpdate() === true);
-        stream._duplexState &= READ_NOT_UPDATING;
-      }
-      updateNonPrimary() {
-        const stream = this.stream;
-        if ((stream._duplexState & READ_ENDING_STATUS) === READ_ENDING) {
-          stream._duplexState = (stream._duplexState | READ_DONE) & READ_NOT_ENDING;
-          stream.emit("end");
-          if ((stream._duplexState & AUTO_DESTROY) === DONE) {
-            stream._duplexState |= DESTROYING;
-          }
-          if (this.pipeTo !== null) {
-            this.pipeTo.end();
-          }
-        }
-        if ((stream._duplexState & DESTROY_STATUS) === DESTROYING) {
-          if ((stream._duplexState & ACTIVE_OR_TICKING) === 0) {
-            stream._duplexState |= ACTIVE;
-            stream._destroy(afterDestroy.bind(this));
-          }
-          return;
-        }
-        if ((stream._duplexState & IS_OPENING) === OPENING) {
-          stream._duplexState = (stream._duplexState | ACTIVE) & NOT_OPENING;
-          stream._open(afterOpen.bind(this));
-        }
-      }
-      continueUpdate() {
-        if ((this.stream._duplexState & READ_NEXT_TICK) === 0) return false;
-        this.stream._duplexState &= READ_NOT_NEXT_TICK;
-        return true;
-      }
-      updateCallback() {
-        if ((this.stream._duplexState & READ_UPDATE_SYNC_STATUS) === READ_PRIMARY) {
-          this.update();
-        } else {
-          this.updateNextTick();
-        }
-      }
-      updateNextTickIfOpen() {
-        if ((this.stream._duplexState & READ_NEXT_TICK_OR_OPENING) !== 0) return;
-        this.stream._duplexState |= READ_NEXT_TICK;
-        if ((this.stream._duplexState & READ_UPDATING) === 0) qmt(this.afterUpdateNextTick);
-      }
-      updateNextTick() {
-        if ((this.stream._duplexState & READ_NEXT_TICK) !== 0) return;
-        this.stream._duplexState |= READ_NEXT_TICK;
-        if ((this.stream._duplexState & READ_UPDATING) === 0) qmt(this.afterUpdateNextTick);
-      }
-    };
-    var TransformState = class {
-      constructor(stream) {
-        this.data = null;
-        this.afterTransform = afterTransform.bind(stream);
-        this.afterFinal = null;
-      }
-    };
-    var Pipeline = class {
-      constructor(src, dst, cb) {
-        this.from = src;
-        this.to = dst;
-        this.afterPipe = cb;
-        this.error = null;
-        this.pipeToFinished = false;
-      }
-      finished() {
-        this.pipeToFinished = true;
-      }
-      done(stream, err) {
-        if (err) this.error = err;
-        if (stream === this.to) {
-          this.to = null;
-          if (this.from !== null) {
-            if ((this.from._duplexState & READ_DONE) === 0 || !this.pipeToFinished) {
-              this.from.destroy(this.error || StreamError.PREMATURE_CLOSE("Writable stream closed"));
-            }
-            return;
-          }
-        }
-        if (stream === this.from) {
-          this.from = null;
-          if (this.to !== null) {
-            if ((stream._duplexState & READ_DONE) === 0) {
-              this.to.destroy(this.error || StreamError.PREMATURE_CLOSE("Readable stream closed"));
-            }
-            return;
-          }
-        }
-        if (this.afterPipe !== null) this.afterPipe(this.error);
-        this.to = this.from = this.afterPipe = null;
-      }
-    };
-    function afterDrain() {
-      this.stream._duplexState |= READ_PIPE_DRAINED;
-      this.updateCallback();
-    }
-    function afterFinal(err) {
-      const stream = this.stream;
-      if (err) stream.destroy(err);
-      if ((stream._duplexState & DESTROY_STATUS) === 0) {
-        stream._duplexState |= WRITE_DONE;
-        stream.emit("finish");
-      }
-      if ((stream._duplexState & AUTO_DESTROY) === DONE) {
-        stream._duplexState |= DESTROYING;
-      }
-      stream._duplexState &= WRITE_NOT_FINISHING;
-      if ((stream._duplexState & WRITE_UPDATING) === 0) {
-        this.update();
-      } else {
-        this.updateNextTick();
-      }
-    }
-    function afterDestroy(err) {
-      const stream = this.stream;
-      if (!err && !StreamError.isStreamDestroyed(this.error)) err = this.error;
-      if (err) stream.emit("error", err);
-      stream._duplexState |= DESTROYED;
-      stream.emit("close");
-      const rs = stream._readableState;
-      const ws = stream._writableState;
-      if (rs !== null && rs.pipeline !== null) {
-        rs.pipeline.done(stream, err);
-      }
-      if (ws !== null) {
-        while (ws.drains !== null && ws.drains.length > 0) {
-          ws.drains.shift().resolve(false);
-        }
-        if (ws.pipeline !== null) {
-          ws.pipeline.done(stream, err);
-        }
-      }
-    }
-    function afterWrite(err) {
-      const stream = this.stream;
-      if (err) stream.destroy(err);
-      stream._duplexState &= WRITE_NOT_ACTIVE;
-      if (this.drains !== null) tickDrains(this.drains);
-      if ((stream._duplexState & WRITE_DRAIN_STATUS) === WRITE_UNDRAINED) {
-        stream._duplexState &= WRITE_DRAINED;
-        if ((stream._duplexState & WRITE_EMIT_DRAIN) === WRITE_EMIT_DRAIN) {
-          stream.emit("drain");
-        }
-      }
-      this.updateCallback();
-    }
-    function afterRead(err) {
-      if (err) this.stream.destroy(err);
-      this.stream._duplexState &= READ_NOT_ACTIVE;
-      if (this.readAhead === false && (this.stream._duplexState & READ_RESUMED) === 0) {
-        this.stream._duplexState &= READ_NO_READ_AHEAD;
-      }
-      this.updateCallback();
-    }
-    function updateReadNT() {
-      if ((this.stream._duplexState & READ_UPDATING) === 0) {
-        this.stream._duplexState &= READ_NOT_NEXT_TICK;
-        this.update();
-      }
-    }
-    function updateWriteNT() {
-      if ((this.stream._duplexState & WRITE_UPDATING) === 0) {
-        this.stream._duplexState &= WRITE_NOT_NEXT_TICK;
-        this.update();
-      }
-    }
-    function tickDrains(drains) {
-      for (let i = 0; i < drains.length; i++) {
-        if (--drains[i].writes === 0) {
-          drains.shift().resolve(true);
-          i--;
-        }
-      }
-    }
-    function afterOpen(err) {
-      const stream = this.stream;
-      if (err) stream.destroy(err);
-      if ((stream._duplexState & DESTROYING) === 0) {
-        if ((stream._duplexState & READ_PRIMARY_STATUS) === 0) {
-          stream._duplexState |= READ_PRIMARY;
-        }
-        if ((stream._duplexState & WRITE_PRIMARY_STATUS) === 0) {
-          stream._duplexState |= WRITE_PRIMARY;
-        }
-        stream.emit("open");
-      }
-      stream._duplexState &= NOT_ACTIVE;
-      if (stream._writableState !== null) {
-        stream._writableState.updateCallback();
-      }
-      if (stream._readableState !== null) {
-        stream._readableState.updateCallback();
-      }
-    }
-    function afterTransform(err, data) {
-      if (data !== void 0 && data !== null) this.push(data);
-      this._writableState.afterWrite(err);
-    }
-    function newListener(name) {
-      if (this._readableState !== null) {
-        if (name === "data") {
-          this._duplexState |= READ_EMIT_DATA | READ_RESUMED_READ_AHEAD;
-          this._readableState.updateNextTick();
-        }
-        if (name === "readable") {
-          this._duplexState |= READ_EMIT_READABLE;
-          this._readableState.updateNextTick();
-        }
-      }
-      if (this._writableState !== null) {
-        if (name === "drain") {
-          this._duplexState |= WRITE_EMIT_DRAIN;
-          this._writableState.updateNextTick();
-        }
-      }
-    }
-    var Stream = class extends EventEmitter {
-      constructor(opts) {
-        super();
-        this._duplexState = 0;
-        this._readableState = null;
-        this._writableState = null;
-        if (opts) {
-          if (opts.open) this._open = opts.open;
-          if (opts.destroy) this._destroy = opts.destroy;
-          if (opts.predestroy) this._predestroy = opts.predestroy;
-          if (opts.signal) opts.signal.addEventListener("abort", abort.bind(this));
-        }
-        this.on("newListener", newListener);
-      }
-      _open(cb) {
-        cb(null);
-      }
-      _destroy(cb) {
-        cb(null);
-      }
-      _predestroy() {
-      }
-      get readable() {
-        return this._readableState !== null ? true : void 0;
-      }
-      get writable() {
-        return this._writableState !== null ? true : void 0;
-      }
-      get destroyed() {
-        return (this._duplexState & DESTROYED) !== 0;
-      }
-      get destroying() {
-        return (this._duplexState & DESTROY_STATUS) !== 0;
-      }
-      destroy(err) {
-        if ((this._duplexState & DESTROY_STATUS) === 0) {
-          if (!err) err = StreamError.STREAM_DESTROYED();
-          this._duplexState = (this._duplexState | DESTROYING) & NON_PRIMARY;
-          if (this._readableState !== null) {
-            this._readableState.highWaterMark = 0;
-            this._readableState.error = err;
-          }
-          if (this._writableState !== null) {
-            this._writableState.highWaterMark = 0;
-            this._writableState.error = err;
-          }
-          this._duplexState |= PREDESTROYING;
-          this._predestroy();
-          this._duplexState &= NOT_PREDESTROYING;
-          if (this._readableState !== null) {
-            this._readableState.updateNextTick();
-          }
-          if (this._writableState !== null) {
-            this._writableState.updateNextTick();
-          }
-        }
-      }
-    };
-    var Readable4 = class _Readable extends Stream {
-      constructor(opts) {
-        super(opts);
-        this._duplexState |= OPENING | WRITE_DONE | READ_READ_AHEAD;
-        this._readableState = new ReadableState(this, opts);
-        if (opts) {
-          if (this._readableState.readAhead === false) this._duplexState &= READ_NO_READ_AHEAD;
-          if (opts.read) this._read = opts.read;
-          if (opts.eagerOpen) this._readableState.updateNextTick();
-          if (opts.encoding) this.setEncoding(opts.encoding);
-        }
-      }
-      static deferred(fn, opts) {
-        const out = new PassThrough(opts);
-        fn().then((src) => {
-          if (src === null) return out.end();
-          if (out.destroying) return;
-          pipeline4(src, out, noop);
-        }).catch((err) => out.destroy(err));
-        return out;
-      }
-      setEncoding(encoding) {
-        const dec = new TextDecoder2(encoding);
-        const map = this._readableState.map || echo;
-        this._readableState.map = mapOrSkip;
-        return this;
-        function mapOrSkip(data) {
-          const next = dec.push(data);
-          return next === "" && (data.byteLength !== 0 || dec.remaining > 0) ? null : map(next);
-        }
-      }
-      _read(cb) {
-        cb(null);
-      }
-      pipe(dest, cb) {
-        this._readableState.updateNextTick();
-        this._readableState.pipe(dest, cb);
-        return dest;
-      }
-      read() {
-        this._readableState.updateNextTick();
-        return this._readableState.read();
-      }
-      push(data) {
-        this._readableState.updateNextTickIfOpen();
-        return this._readableState.push(data);
-      }
-      unshift(data) {
-        this._readableState.updateNextTickIfOpen();
-        return this._readableState.unshift(data);
-      }
-      resume() {
-        this._duplexState |= READ_RESUMED_READ_AHEAD;
-        this._readableState.updateNextTick();
-        return this;
-      }
-      pause() {
-        this._duplexState &= this._readableState.readAhead === false ? READ_PAUSED_NO_READ_AHEAD : READ_PAUSED;
-        return this;
-      }
-      static _fromAsyncIterator(ite, opts) {
-        let destroy2;
-        const rs = new _Readable({
-          ...opts,
-          read(cb) {
-            ite.next().then(push).then(cb.bind(null, null)).catch(cb);
-          },
-          predestroy() {
-            destroy2 = ite.return();
-          },
-          destroy(cb) {
-            if (!destroy2) return cb(null);
-            destroy2.then(cb.bind(null, null)).catch(cb);
-          }
-        });
-        return rs;
-        function push(data) {
-          if (data.done) rs.push(null);
-          else rs.push(data.value);
-        }
-      }
-      static from(data, opts) {
-        if (isReadStreamx(data)) return data;
-        if (data[asyncIterator]) return this._fromAsyncIterator(data[asyncIterator](), opts);
-        if (!Array.isArray(data)) data = data === void 0 ? [] : [data];
-        let i = 0;
-        return new _Readable({
-          ...opts,
-          read(cb) {
-            this.push(i === data.length ? null : data[i++]);
-            cb(null);
-          }
-        });
-      }
-      static isBackpressured(rs) {
-        return (rs._duplexState & READ_BACKPRESSURE_STATUS) !== 0 || rs._readableState.buffered >= rs._readableState.highWaterMark;
-      }
-      static isPaused(rs) {
-        return (rs._duplexState & READ_RESUMED) === 0;
-      }
-      [asyncIterator]() {
-        const stream = this;
-        let error = null;
-        let promiseResolve = null;
-        let promiseReject = null;
-        this.on("error", (err) => {
-          error = err;
-        });
-        this.on("readable", onreadable);
-        this.on("close", onclose);
-        return {
-          [asyncIterator]() {
-            return this;
-          },
-          next() {
-            return new Promise(function(resolve2, reject) {
-              promiseResolve = resolve2;
-              promiseReject = reject;
-              const data = stream.read();
-              if (data !== null) ondata(data);
-              else if ((stream._duplexState & DESTROYED) !== 0) ondata(null);
-            });
-          },
-          return() {
-            return destroy2(null);
-          },
-          throw(err) {
-            return destroy2(err);
-          }
-        };
-        function onreadable() {
-          if (promiseResolve !== null) ondata(stream.read());
-        }
-        function onclose() {
-          if (promiseResolve !== null) ondata(null);
-        }
-        function ondata(data) {
-          if (promiseReject === null) return;
-          if (error) {
-            promiseReject(error);
-          } else if (data === null && (stream._duplexState & READ_DONE) === 0) {
-            promiseReject(StreamError.STREAM_DESTROYED());
-          } else {
-            promiseResolve({ value: data, done: data === null });
-          }
-          promiseReject = promiseResolve = null;
-        }
-        function destroy2(err) {
-          stream.destroy(err);
-          return new Promise((resolve2, reject) => {
-            if (stream._duplexState & DESTROYED) return resolve2({ value: void 0, done: true });
-            stream.once("close", function() {
-              if (err) reject(err);
-              else resolve2({ value: void 0, done: true });
-            });
-          });
-        }
-      }
-    };
-    var Writable5 = class extends Stream {
-      constructor(opts) {
-        super(opts);
-        this._duplexState |= OPENING | READ_DONE;
-        this._writableState = new WritableState(this, opts);
-        if (opts) {
-          if (opts.writev) this._writev = opts.writev;
-          if (opts.write) this._write = opts.write;
-          if (opts.final) this._final = opts.final;
-          if (opts.eagerOpen) this._writableState.updateNextTick();
-        }
-      }
-      cork() {
-        this._duplexState |= WRITE_CORKED;
-      }
-      uncork() {
-        this._duplexState &= WRITE_NOT_CORKED;
-        this._writableState.updateNextTick();
-      }
-      _writev(batch, cb) {
-        cb(null);
-      }
-      _write(data, cb) {
-        this._writableState.autoBatch(data, cb);
-      }
-      _final(cb) {
-        cb(null);
-      }
-      static isBackpressured(ws) {
-        return (ws._duplexState & WRITE_BACKPRESSURE_STATUS) !== 0;
-      }
-      static drained(ws) {
-        if (ws.destroyed) return Promise.resolve(false);
-        const state = ws._writableState;
-        const pending = isWritev(ws) ? Math.min(1, state.queue.length) : state.queue.length;
-        const writes = pending + (ws._duplexState & WRITE_WRITING ? 1 : 0);
-        if (writes === 0) return Promise.resolve(true);
-        if (state.drains === null) state.drains = [];
-        return new Promise((resolve2) => {
-          state.drains.push({ writes, resolve: resolve2 });
-        });
-      }
-      write(data) {
-        this._writableState.updateNextTick();
-        return this._writableState.push(data);
-      }
-      end(data) {
-        this._writableState.updateNextTick();
-        this._writableState.end(data);
-        return this;
-      }
-    };
-    var Duplex2 = class extends Readable4 {
-      // and Writable
-      constructor(opts) {
-        super(opts);
-        this._duplexState = OPENING | this._duplexState & READ_READ_AHEAD;
-        this._writableState = new WritableState(this, opts);
-        if (opts) {
-          if (opts.writev) this._writev = opts.writev;
-          if (opts.write) this._write = opts.write;
-          if (opts.final) this._final = opts.final;
-        }
-      }
-      cork() {
-        this._duplexState |= WRITE_CORKED;
-      }
-      uncork() {
-        this._duplexState &= WRITE_NOT_CORKED;
-        this._writableState.updateNextTick();
-      }
-      _writev(batch, cb) {
-        cb(null);
-      }
-      _write(data, cb) {
-        this._writableState.autoBatch(data, cb);
-      }
-      _final(cb) {
-        cb(null);
-      }
-      write(data) {
-        this._writableState.updateNextTick();
-        return this._writableState.push(data);
-      }
-      end(data) {
-        this._writableState.updateNextTick();
-        this._writableState.end(data);
-        return this;
-      }
-    };
-    var Transform3 = class extends Duplex2 {
-      constructor(opts) {
-        super(opts);
-        this._transformState = new TransformState(this);
-        if (opts) {
-          if (opts.transform) this._transform = opts.transform;
-          if (opts.flush) this._flush = opts.flush;
-        }
-      }
-      _write(data, cb) {
-        if (this._readableState.buffered >= this._readableState.highWaterMark) {
-          this._transformState.data = data;
-        } else {
-          this._transform(data, this._transformState.afterTransform);
-        }
-      }
-      _read(cb) {
-        if (this._transformState.data !== null) {
-          const data = this._transformState.data;
-          this._transformState.data = null;
-          cb(null);
-          this._transform(data, this._transformState.afterTransform);
-        } else {
-          cb(null);
-        }
-      }
-      destroy(err) {
-        super.destroy(err);
-        if (this._transformState.data !== null) {
-          this._transformState.data = null;
-          this._transformState.afterTransform();
-        }
-      }
-      _transform(data, cb) {
-        cb(null, data);
-      }
-      _flush(cb) {
-        cb(null);
-      }
-      _final(cb) {
-        this._transformState.afterFinal = cb;
-        this._flush(transformAfterFlush.bind(this));
-      }
-    };
-    var PassThrough = class extends Transform3 {
-    };
-    function transformAfterFlush(err, data) {
-      const cb = this._transformState.afterFinal;
-      if (err) return cb(err);
-      if (data !== null && data !== void 0) this.push(data);
-      this.push(null);
-      cb(null);
-    }
-    function pipelinePromise(...streams) {
-      return new Promise((resolve2, reject) => {
-        return pipeline4(...streams, (err) => {
-          if (err) return reject(err);
-          resolve2();
-        });
-      });
-    }
-    function pipeline4(stream, ...streams) {
-      const all = Array.isArray(stream) ? [...stream, ...streams] : [stream, ...streams];
-      const done = all.length && typeof all[all.length - 1] === "function" ? all.pop() : null;
-      if (all.length < 2) throw StreamError.BAD_ARGUMENT("Pipeline requires at least 2 streams");
-      let src = all[0];
-      let dest = null;
-      let error = null;
-      for (let i = 1; i < all.length; i++) {
-        dest = all[i];
-        if (isStreamx(src)) {
-          src.pipe(dest, onerror);
-        } else {
-          errorHandle(src, true, i > 1, onerror);
-          src.pipe(dest);
-        }
-        src = dest;
-      }
-      if (done) {
-        let fin = false;
-        const autoDestroy = isStreamx(dest) || !!(dest._writableState && dest._writableState.autoDestroy);
-        dest.on("error", (err) => {
-          if (error === null) error = err;
-        });
-        dest.on("finish", () => {
-          fin = true;
-          if (!autoDestroy) done(error);
-        });
-        if (autoDestroy) {
-          dest.on("close", () => done(error || (fin ? null : StreamError.PREMATURE_CLOSE())));
-        }
-      }
-      return dest;
-      function errorHandle(s, rd, wr, onerror2) {
-        s.on("error", onerror2);
-        s.on("close", onclose);
-        function onclose() {
-          if (rd && s._readableState && !s._readableState.ended) {
-            return onerror2(StreamError.PREMATURE_CLOSE());
-          }
-          if (wr && s._writableState && !s._writableState.ended) {
-            return onerror2(StreamError.PREMATURE_CLOSE());
-          }
-        }
-      }
-      function onerror(err) {
-        if (!err || error) return;
-        error = err;
-        for (const s of all) {
-          s.destroy(err);
-        }
-      }
-    }
-    function echo(s) {
-      return s;
-    }
-    function isStream(stream) {
-      return !!stream._readableState || !!stream._writableState;
-    }
-    function isStreamx(stream) {
-      return typeof stream._duplexState === "number" && isStream(stream);
-    }
-    function isEnding(stream) {
-      return !!stream._readableState && stream._readableState.ending;
-    }
-    function isEnded(stream) {
-      return !!stream._readableState && stream._readableState.ended;
-    }
-    function isFinishing(stream) {
-      return !!stream._writableState && stream._writableState.ending;
-    }
-    function isFinished(stream) {
-      return !!stream._writableState && stream._writableState.ended;
-    }
-    function getStreamError(stream, opts = {}) {
-      const err = stream._readableState && stream._readableState.error || stream._writableState && stream._writableState.error;
-      return !opts.all && StreamError.isStreamDestroyed(err) ? null : err;
-    }
-    function isReadStreamx(stream) {
-      return isStreamx(stream) && stream.readable;
-    }
-    function isDisturbed(stream) {
-      return (stream._duplexState & OPENING) !== OPENING || (stream._duplexState & DESTROYING) === DESTROYING || (stream._duplexState & ACTIVE_OR_TICKING) !== 0;
-    }
-    function isTypedArray(data) {
-      return typeof data === "object" && data !== null && typeof data.byteLength === "number";
-    }
-    function defaultByteLength(data) {
-      return isTypedArray(data) ? data.byteLength : 1024;
-    }
-    function noop() {
-    }
-    function abort() {
-      this.destroy(StreamError.ABORTED());
-    }
-    function isWritev(s) {
-      return s._writev !== Writable5.prototype._writev && s._writev !== Duplex2.prototype._writev;
-    }
-    module.exports = {
-      pipeline: pipeline4,
-      pipelinePromise,
-      isStream,
-      isStreamx,
-      isEnding,
-      isEnded,
-      isFinishing,
-      isFinished,
-      isDisturbed,
-      getStreamError,
-      Stream,
-      Writable: Writable5,
-      Readable: Readable4,
-      Duplex: Duplex2,
-      Transform: Transform3,
-      // Export PassThrough for compatibility with Node.js core's stream module
-      PassThrough
-    };
-  }
-});
-
-// node_modules/tar-stream/headers.js
-var require_headers = __commonJS({
-  "node_modules/tar-stream/headers.js"(exports) {
-    var b4a = require_b4a();
-    var ZEROS = "0000000000000000000";
-    var SEVENS = "7777777777777777777";
-    var ZERO_OFFSET = "0".charCodeAt(0);
-    var USTAR_MAGIC = b4a.from([117, 115, 116, 97, 114, 0]);
-    var USTAR_VER = b4a.from([ZERO_OFFSET, ZERO_OFFSET]);
-    var GNU_MAGIC = b4a.from([117, 115, 116, 97, 114, 32]);
-    var GNU_VER = b4a.from([32, 0]);
-    var MASK = 4095;
-    var MAGIC_OFFSET = 257;
-    var VERSION_OFFSET = 263;
-    exports.decodeLongPath = function decodeLongPath(buf, encoding) {
-      return decodeStr(buf, 0, buf.length, encoding);
-    };
-    exports.encodePax = function encodePax(opts) {
-      let result = "";
-      if (opts.name) result += addLength(" path=" + opts.name + "\n");
-      if (opts.linkname) result += addLength(" linkpath=" + opts.linkname + "\n");
-      const pax = opts.pax;
-      if (pax) {
-        for (const key in pax) {
-          result += addLength(" " + key + "=" + pax[key] + "\n");
-        }
-      }
-      return b4a.from(result);
-    };
-    exports.decodePax = function decodePax(buf) {
-      const result = {};
-      while (buf.length) {
-        let i = 0;
-        while (i < buf.length && buf[i] !== 32) i++;
-        const len = parseInt(b4a.toString(buf.subarray(0, i)), 10);
-        if (!len) return result;
-        const b = b4a.toString(buf.subarray(i + 1, len - 1));
-        const keyIndex = b.indexOf("=");
-        if (keyIndex === -1) return result;
-        result[b.slice(0, keyIndex)] = b.slice(keyIndex + 1);
-        buf = buf.subarray(len);
-      }
-      return result;
-    };
-    exports.encode = function encode(opts) {
-      const buf = b4a.alloc(512);
-      let name = opts.name;
-      let prefix = "";
-      if (opts.typeflag === 5 && name[name.length - 1] !== "/") name += "/";
-      if (b4a.byteLength(name) !== name.length) return null;
-      while (b4a.byteLength(name) > 100) {
-        const i = name.indexOf("/");
-        if (i === -1) return null;
-        prefix += prefix ? "/" + name.slice(0, i) : name.slice(0, i);
-        name = name.slice(i + 1);
-      }
-      if (b4a.byteLength(name) > 100 || b4a.byteLength(prefix) > 155) return null;
-      if (opts.linkname && b4a.byteLength(opts.linkname) > 100) return null;
-      b4a.write(buf, name);
-      b4a.write(buf, encodeOct(opts.mode & MASK, 6), 100);
-      b4a.write(buf, encodeOct(opts.uid, 6), 108);
-      b4a.write(buf, encodeOct(opts.gid, 6), 116);
-      encodeSize(opts.size, buf, 124);
-      b4a.write(buf, encodeOct(opts.mtime.getTime() / 1e3 | 0, 11), 136);
-      buf[156] = ZERO_OFFSET + toTypeflag(opts.type);
-      if (opts.linkname) b4a.write(buf, opts.linkname, 157);
-      b4a.copy(USTAR_MAGIC, buf, MAGIC_OFFSET);
-      b4a.copy(USTAR_VER, buf, VERSION_OFFSET);
-      if (opts.uname) b4a.write(buf, opts.uname, 265);
-      if (opts.gname) b4a.write(buf, opts.gname, 297);
-      b4a.write(buf, encodeOct(opts.devmajor || 0, 6), 329);
-      b4a.write(buf, encodeOct(opts.devminor || 0, 6), 337);
-      if (prefix) b4a.write(buf, prefix, 345);
-      b4a.write(buf, encodeOct(cksum(buf), 6), 148);
-      return buf;
-    };
-    exports.decode = function decode(buf, filenameEncoding, allowUnknownFormat) {
-      let typeflag = buf[156] === 0 ? 0 : buf[156] - ZERO_OFFSET;
-      let name = decodeStr(buf, 0, 100, filenameEncoding);
-      const mode = decodeOct(buf, 100, 8);
-      const uid = decodeOct(buf, 108, 8);
-      const gid = decodeOct(buf, 116, 8);
-      const size = decodeOct(buf, 124, 12);
-      const mtime = decodeOct(buf, 136, 12);
-      const type = toType(typeflag);
-      const linkname = buf[157] === 0 ? null : decodeStr(buf, 157, 100, filenameEncoding);
-      const uname = decodeStr(buf, 265, 32);
-      const gname = decodeStr(buf, 297, 32);
-      const devmajor = decodeOct(buf, 329, 8);
-      const devminor = decodeOct(buf, 337, 8);
-      const c = cksum(buf);
-      if (c === 8 * 32) return null;
-      if (c !== decodeOct(buf, 148, 8)) throw new Error("Invalid tar header. Maybe the tar is corrupted or it needs to be gunzipped?");
-      if (isUSTAR(buf)) {
-        if (buf[345]) name = decodeStr(buf, 345, 155, filenameEncoding) + "/" + name;
-      } else if (isGNU(buf)) {
-      } else {
-        if (!allowUnknownFormat) {
-          throw new Error("Invalid tar header: unknown format.");
-        }
-      }
-      if (typeflag === 0 && name && name[name.length - 1] === "/") typeflag = 5;
-      return {
-        name,
-        mode,
-        uid,
-        gid,
-        size,
-        byteOffset: 0,
-        mtime: new Date(1e3 * mtime),
-        type,
-        linkname,
-        uname,
-        gname,
-        devmajor,
-        devminor,
-        pax: null
-      };
-    };
-    function isUSTAR(buf) {
-      return b4a.equals(USTAR_MAGIC, buf.subarray(MAGIC_OFFSET, MAGIC_OFFSET + 6));
-    }
-    function isGNU(buf) {
-      return b4a.equals(GNU_MAGIC, buf.subarray(MAGIC_OFFSET, MAGIC_OFFSET + 6)) && b4a.equals(GNU_VER, buf.subarray(VERSION_OFFSET, VERSION_OFFSET + 2));
-    }
-    function clamp(index, len, defaultValue) {
-      if (typeof index !== "number") return defaultValue;
-      index = ~~index;
-      if (index >= len) return len;
-      if (index >= 0) return index;
-      index += len;
-      if (index >= 0) return index;
-      return 0;
-    }
-    function toType(flag) {
-      switch (flag) {
-        case 0:
-          return "file";
-        case 1:
-          return "link";
-        case 2:
-          return "symlink";
-        case 3:
-          return "character-device";
-        case 4:
-          return "block-device";
-        case 5:
-          return "directory";
-        case 6:
-          return "fifo";
-        case 7:
-          return "contiguous-file";
-        case 72:
-          return "pax-header";
-        case 55:
-          return "pax-global-header";
-        case 27:
-          return "gnu-long-link-path";
-        case 28:
-        case 30:
-          return "gnu-long-path";
-      }
-      return null;
-    }
-    function toTypeflag(flag) {
-      switch (flag) {
-        case "file":
-          return 0;
-        case "link":
-          return 1;
-        case "symlink":
-          return 2;
-        case "character-device":
-          return 3;
-        case "block-device":
-          return 4;
-        case "directory":
-          return 5;
-        case "fifo":
-          return 6;
-        case "contiguous-file":
-          return 7;
-        case "pax-header":
-          return 72;
-      }
-      return 0;
-    }
-    function indexOf(block, num, offset, end) {
-      for (; offset < end; offset++) {
-        if (block[offset] === num) return offset;
-      }
-      return end;
-    }
-    function cksum(block) {
-      let sum = 8 * 32;
-      for (let i = 0; i < 148; i++) sum += block[i];
-      for (let j = 156; j < 512; j++) sum += block[j];
-      return sum;
-    }
-    function encodeOct(val, n) {
-      val = val.toString(8);
-      if (val.length > n) return SEVENS.slice(0, n) + " ";
-      return ZEROS.slice(0, n - val.length) + val + " ";
-    }
-    function encodeSizeBin(num, buf, off) {
-      buf[off] = 128;
-      for (let i = 11; i > 0; i--) {
-        buf[off + i] = num & 255;
-        num = Math.floor(num / 256);
-      }
-    }
-    function encodeSize(num, buf, off) {
-      if (num.toString(8).length > 11) {
-        encodeSizeBin(num, buf, off);
-      } else {
-        b4a.write(buf, encodeOct(num, 11), off);
-      }
-    }
-    function parse256(buf) {
-      let positive;
-      if (buf[0] === 128) positive = true;
-      else if (buf[0] === 255) positive = false;
-      else return null;
-      const tuple = [];
-      let i;
-      for (i = buf.length - 1; i > 0; i--) {
-        const byte = buf[i];
-        if (positive) tuple.push(byte);
-        else tuple.push(255 - byte);
-      }
-      let sum = 0;
-      const l = tuple.length;
-      for (i = 0; i < l; i++) {
-        sum += tuple[i] * Math.pow(256, i);
-      }
-      return positive ? sum : -1 * sum;
-    }
-    function decodeOct(val, offset, length) {
-      val = val.subarray(offset, offset + length);
-      offset = 0;
-      if (val[offset] & 128) {
-        return parse256(val);
-      } else {
-        while (offset < val.length && val[offset] === 32) offset++;
-        const end = clamp(indexOf(val, 32, offset, val.length), val.length, val.length);
-        while (offset < end && val[offset] === 0) offset++;
-        if (end === offset) return 0;
-        return parseInt(b4a.toString(val.subarray(offset, end)), 8);
-      }
-    }
-    function decodeStr(val, offset, length, encoding) {
-      return b4a.toString(val.subarray(offset, indexOf(val, 0, offset, offset + length)), encoding);
-    }
-    function addLength(str) {
-      const len = b4a.byteLength(str);
-      let digits = Math.floor(Math.log(len) / Math.log(10)) + 1;
-      if (len + digits >= Math.pow(10, digits)) digits++;
-      return len + digits + str;
-    }
-  }
-});
-
-// node_modules/tar-stream/extract.js
-var require_extract = __commonJS({
-  "node_modules/tar-stream/extract.js"(exports, module) {
-    var { Writable: Writable5, Readable: Readable4, getStreamError } = require_streamx();
-    var FIFO = require_fast_fifo();
-    var b4a = require_b4a();
-    var headers = require_headers();
-    var EMPTY = b4a.alloc(0);
-    var MAX_HEADER_SIZE = 4 * 1024 * 1024;
-    var BufferList = class {
-      constructor() {
-        this.buffered = 0;
-        this.shifted = 0;
-        this.queue = new FIFO();
-        this._offset = 0;
-      }
-      push(buffer) {
-        this.buffered += buffer.byteLength;
-        this.queue.push(buffer);
-      }
-      shiftFirst(size) {
-        return this.buffered === 0 ? null : this._next(size);
-      }
-      shift(size) {
-        if (size > this.buffered) return null;
-        if (size === 0) return EMPTY;
-        let chunk = this._next(size);
-        if (size === chunk.byteLength) return chunk;
-        const chunks = [chunk];
-        while ((size -= chunk.byteLength) > 0) {
-          chunk = this._next(size);
-          chunks.push(chunk);
-        }
-        return b4a.concat(chunks);
-      }
-      _next(size) {
-        const buf = this.queue.peek();
-        const rem = buf.byteLength - this._offset;
-        if (size >= rem) {
-          const sub = this._offset ? buf.subarray(this._offset, buf.byteLength) : buf;
-          this.queue.shift();
-          this._offset = 0;
-          this.buffered -= rem;
-          this.shifted += rem;
-          return sub;
-        }
-        this.buffered -= size;
-        this.shifted += size;
-        return buf.subarray(this._offset, this._offset += size);
-      }
-    };
-    var Source = class extends Readable4 {
-      constructor(self2, header, offset) {
-        super();
-        this.header = header;
-        this.offset = offset;
-        this._parent = self2;
-      }
-      _read(cb) {
-        if (this.header.size === 0) {
-          this.push(null);
-        }
-        if (this._parent._stream === this) {
-          this._parent._update();
-        }
-        cb(null);
-      }
-      _predestroy() {
-        this._parent.destroy(getStreamError(this));
-      }
-      _detach() {
-        if (this._parent._stream === this) {
-          this._parent._stream = null;
-          this._parent._missing = overflow(this.header.size);
-          this._parent._update();
-        }
-      }
-      _destroy(cb) {
-        this._detach();
-        cb(null);
-      }
-    };
-    var Extract = class extends Writable5 {
-      constructor(opts) {
-        super(opts);
-        if (!opts) opts = {};
-        this._buffer = new BufferList();
-        this._offset = 0;
-        this._header = null;
-        this._stream = null;
-        this._missing = 0;
-        this._longHeader = false;
-        this._callback = noop;
-        this._locked = false;
-        this._finished = false;
-        this._pax = null;
-        this._paxGlobal = null;
-        this._gnuLongPath = null;
-        this._gnuLongLinkPath = null;
-        this._filenameEncoding = opts.filenameEncoding || "utf-8";
-        this._allowUnknownFormat = !!opts.allowUnknownFormat;
-        this._unlockBound = this._unlock.bind(this);
-      }
-      _unlock(err) {
-        this._locked = false;
-        if (err) {
-          this.destroy(err);
-          this._continueWrite(err);
-          return;
-        }
-        this._update();
-      }
-      _consumeHeader() {
-        if (this._locked) return false;
-        this._offset = this._buffer.shifted;
-        try {
-          this._header = headers.decode(this._buffer.shift(512), this._filenameEncoding, this._allowUnknownFormat);
-        } catch (err) {
-          this._continueWrite(err);
-          return false;
-        }
-        if (!this._header) return true;
-        this._header.byteOffset = this._buffer.shifted;
-        switch (this._header.type) {
-          case "gnu-long-path":
-          case "gnu-long-link-path":
-          case "pax-global-header":
-          case "pax-header":
-            this._longHeader = true;
-            this._missing = this._header.size;
-            if (this._missing > MAX_HEADER_SIZE) {
-              this._continueWrite(new Error("Header exceeds max size"));
-              return false;
-            }
-            return true;
-        }
-        this._locked = true;
-        this._applyLongHeaders();
-        if (!(this._header.size >= 0)) {
-          this._continueWrite(new Error("Invalid header"));
-          return false;
-        }
-        if (this._header.size === 0 || this._header.type === "directory") {
-          this.emit("entry", this._header, this._createStream(), this._unlockBound);
-          return true;
-        }
-        this._stream = this._createStream();
-        this._missing = this._header.size;
-        this.emit("entry", this._header, this._stream, this._unlockBound);
-        return true;
-      }
-      _applyLongHeaders() {
-        if (this._gnuLongPath) {
-          this._header.name = this._gnuLongPath;
-          this._gnuLongPath = null;
-        }
-        if (this._gnuLongLinkPath) {
-          this._header.linkname = this._gnuLongLinkPath;
-          this._gnuLongLinkPath = null;
-        }
-        if (this._pax) {
-          if (this._pax.path) this._header.name = this._pax.path;
-          if (this._pax.linkpath) this._header.linkname = this._pax.linkpath;
-          if (this._pax.size) this._header.size = parseInt(this._pax.size, 10);
-          this._header.pax = this._pax;
-          this._pax = null;
-        }
-      }
-      _decodeLongHeader(buf) {
-        switch (this._header.type) {
-          case "gnu-long-path":
-            this._gnuLongPath = headers.decodeLongPath(buf, this._filenameEncoding);
-            break;
-          case "gnu-long-link-path":
-            this._gnuLongLinkPath = headers.decodeLongPath(buf, this._filenameEncoding);
-            break;
-          case "pax-global-header":
-            this._paxGlobal = headers.decodePax(buf);
-            break;
-          case "pax-header":
-            this._pax = this._paxGlobal === null ? headers.decodePax(buf) : Object.assign({}, this._paxGlobal, headers.decodePax(buf));
-            break;
-        }
-      }
-      _consumeLongHeader() {
-        this._longHeader = false;
-        this._missing = overflow(this._header.size);
-        const buf = this._buffer.shift(this._header.size);
-        try {
-          this._decodeLongHeader(buf);
-        } catch (err) {
-          this._continueWrite(err);
-          return false;
-        }
-        return true;
-      }
-      _consumeStream() {
-        const buf = this._buffer.shiftFirst(this._missing);
-        if (buf === null) return false;
-        this._missing -= buf.byteLength;
-        const drained = this._stream.push(buf);
-        if (this._missing === 0) {
-          this._stream.push(null);
-          if (drained) this._stream._detach();
-          return drained && this._locked === false;
-        }
-        return drained;
-      }
-      _createStream() {
-        return new Source(this, this._header, this._offset);
-      }
-      _update() {
-        while (this._buffer.buffered > 0 && !this.destroying) {
-          if (this._missing > 0) {
-            if (this._stream !== null) {
-              if (this._consumeStream() === false) return;
-              continue;
-            }
-            if (this._longHeader === true) {
-              if (this._missing > this._buffer.buffered) break;
-              if (this._consumeLongHeader() === false) return false;
-              continue;
-            }
-            const ignore = this._buffer.shiftFirst(this._missing);
-            if (ignore !== null) this._missing -= ignore.byteLength;
-            continue;
-          }
-          if (this._buffer.buffered < 512) break;
-          if (this._stream !== null || this._consumeHeader() === false) return;
-        }
-        this._continueWrite(null);
-      }
-      _continueWrite(err) {
-        const cb = this._callback;
-        this._callback = noop;
-        cb(err);
-      }
-      _write(data, cb) {
-        this._callback = cb;
-        this._buffer.push(data);
-        this._update();
-      }
-      _final(cb) {
-        this._finished = this._missing === 0 && this._buffer.buffered === 0;
-        cb(this._finished ? null : new Error("Unexpected end of data"));
-      }
-      _predestroy() {
-        this._continueWrite(null);
-      }
-      _destroy(cb) {
-        if (this._stream) this._stream.destroy(getStreamError(this));
-        cb(null);
-      }
-      [Symbol.asyncIterator]() {
-        let error = null;
-        let promiseResolve = null;
-        let promiseReject = null;
-        let entryStream = null;
-        let entryCallback = null;
-        const extract3 = this;
-        this.on("entry", onentry);
-        this.on("error", (err) => {
-          error = err;
-        });
-        this.on("close", onclose);
-        return {
-          [Symbol.asyncIterator]() {
-            return this;
-          },
-          next() {
-            return new Promise(onnext);
-          },
-          return() {
-            return destroy2(null);
-          },
-          throw(err) {
-            return destroy2(err);
-          }
-        };
-        function consumeCallback(err) {
-          if (!entryCallback) return;
-          const cb = entryCallback;
-          entryCallback = null;
-          cb(err);
-        }
-        function onnext(resolve2, reject) {
-          if (error) {
-            return reject(error);
-          }
-          if (entryStream) {
-            resolve2({ value: entryStream, done: false });
-            entryStream = null;
-            return;
-          }
-          promiseResolve = resolve2;
-          promiseReject = reject;
-          consumeCallback(null);
-          if (extract3._finished && promiseResolve) {
-            promiseResolve({ value: void 0, done: true });
-            promiseResolve = promiseReject = null;
-          }
-        }
-        function onentry(header, stream, callback) {
-          entryCallback = callback;
-          stream.on("error", noop);
-          if (promiseResolve) {
-            promiseResolve({ value: stream, done: false });
-            promiseResolve = promiseReject = null;
-          } else {
-            entryStream = stream;
-          }
-        }
-        function onclose() {
-          consumeCallback(error);
-          if (!promiseResolve) return;
-          if (error) promiseReject(error);
-          else promiseResolve({ value: void 0, done: true });
-          promiseResolve = promiseReject = null;
-        }
-        function destroy2(err) {
-          extract3.destroy(err);
-          consumeCallback(err);
-          return new Promise((resolve2, reject) => {
-            if (extract3.destroyed) return resolve2({ value: void 0, done: true });
-            extract3.once("close", function() {
-              if (err) reject(err);
-              else resolve2({ value: void 0, done: true });
-            });
-          });
-        }
-      }
-    };
-    module.exports = function extract3(opts) {
-      return new Extract(opts);
-    };
-    function noop() {
-    }
-    function overflow(size) {
-      size &= 511;
-      return size && 512 - size;
-    }
-  }
-});
-
-// node_modules/tar-stream/constants.js
-var require_constants2 = __commonJS({
-  "node_modules/tar-stream/constants.js"(exports, module) {
-    var constants3 = {
-      // just for envs without fs
-      S_IFMT: 61440,
-      S_IFDIR: 16384,
-      S_IFCHR: 8192,
-      S_IFBLK: 24576,
-      S_IFIFO: 4096,
-      S_IFLNK: 40960
-    };
-    try {
-      module.exports = __require("fs").constants || constants3;
-    } catch {
-      module.exports = constants3;
-    }
-  }
-});
-
-// node_modules/tar-stream/pack.js
-var require_pack = __commonJS({
-  "node_modules/tar-stream/pack.js"(exports, module) {
-    var { Readable: Readable4, Writable: Writable5, getStreamError } = require_streamx();
-    var b4a = require_b4a();
-    var constants3 = require_constants2();
-    var headers = require_headers();
-    var DMODE = 493;
-    var FMODE = 420;
-    var END_OF_TAR = b4a.alloc(1024);
-    var Sink = class extends Writable5 {
-      constructor(pack, header, callback) {
-        super({ mapWritable, eagerOpen: true });
-        this.written = 0;
-        this.header = header;
-        this._callback = callback;
-        this._linkname = null;
-        this._isLinkname = header.type === "symlink" && !header.linkname;
-        this._isVoid = header.type !== "file" && header.type !== "contiguous-file";
-        this._finished = false;
-        this._pack = pack;
-        this._openCallback = null;
-        if (this._pack._stream === null) this._pack._stream = this;
-        else this._pack._pending.push(this);
-      }
-      _open(cb) {
-        this._openCallback = cb;
-        if (this._pack._stream === this) this._continueOpen();
-      }
-      _continuePack(err) {
-        if (this._callback === null) return;
-        const callback = this._callback;
-        this._callback = null;
-        callback(err);
-      }
-      _continueOpen() {
-        if (this._pack._stream === null) this._pack._stream = this;
-        const cb = this._openCallback;
-        this._openCallback = null;
-        if (cb === null) return;
-        if (this._pack.destroying) return cb(new Error("pack stream destroyed"));
-        if (this._pack._finalized) return cb(new Error("pack stream is already finalized"));
-        this._pack._stream = this;
-        if (!this._isLinkname) {
-          this._pack._encode(this.header);
-        }
-        if (this._isVoid) {
-          this._finish();
-          this._continuePack(null);
-        }
-        cb(null);
-      }
-      _write(data, cb) {
-        if (this._isLinkname) {
-          this._linkname = this._linkname ? b4a.concat([this._linkname, data]) : data;
-          return cb(null);
-        }
-        if (this._isVoid) {
-          if (data.byteLength > 0) {
-            return cb(new Error("No body allowed for this entry"));
-          }
-          return cb();
-        }
-        this.written += data.byteLength;
-        if (this._pack.push(data)) return cb();
-        this._pack._drain = cb;
-      }
-      _finish() {
-        if (this._finished) return;
-        this._finished = true;
-        if (this._isLinkname) {
-          this.header.linkname = this._linkname ? b4a.toString(this._linkname, "utf-8") : "";
-          this._pack._encode(this.header);
-        }
-        overflow(this._pack, this.header.size);
-        this._pack._done(this);
-      }
-      _final(cb) {
-        if (this.written !== this.header.size) {
-          return cb(new Error("Size mismatch"));
-        }
-        this._finish();
-        cb(null);
-      }
-      _getError() {
-        return getStreamError(this) || new Error("tar entry destroyed");
-      }
-      _predestroy() {
-        this._pack.destroy(this._getError());
-      }
-      _destroy(cb) {
-        this._pack._done(this);
-        this._continuePack(this._finished ? null : this._getError());
-        cb();
-      }
-    };
-    var Pack = class extends Readable4 {
-      constructor(opts) {
-        super(opts);
-        this._drain = noop;
-        this._finalized = false;
-        this._finalizing = false;
-        this._pending = [];
-        this._stream = null;
-      }
-      entry(header, buffer, callback) {
-        if (this._finalized || this.destroying) throw new Error("already finalized or destroyed");
-        if (typeof buffer === "function") {
-          callback = buffer;
-          buffer = null;
-        }
-        if (!callback) callback = noop;
-        if (!header.size || header.type === "symlink") header.size = 0;
-        if (!header.type) header.type = modeToType(header.mode);
-        if (!header.mode) header.mode = header.type === "directory" ? DMODE : FMODE;
-        if (!header.uid) header.uid = 0;
-        if (!header.gid) header.gid = 0;
-        if (!header.mtime) header.mtime = /* @__PURE__ */ new Date();
-        if (typeof buffer === "string") buffer = b4a.from(buffer);
-        const sink = new Sink(this, header, callback);
-        if (b4a.isBuffer(buffer)) {
-          header.size = buffer.byteLength;
-          sink.write(buffer);
-          sink.end();
-          return sink;
-        }
-        if (sink._isVoid) {
-          return sink;
-        }
-        return sink;
-      }
-      finalize() {
-        if (this._stream || this._pending.length > 0) {
-          this._finalizing = true;
-          return;
-        }
-        if (this._finalized) return;
-        this._finalized = true;
-        this.push(END_OF_TAR);
-        this.push(null);
-      }
-      _done(stream) {
-        if (stream !== this._stream) return;
-        this._stream = null;
-        if (this._finalizing) this.finalize();
-        if (this._pending.length) this._pending.shift()._continueOpen();
-      }
-      _encode(header) {
-        if (!header.pax) {
-          const buf = headers.encode(header);
-          if (buf) {
-            this.push(buf);
-            return;
-          }
-        }
-        this._encodePax(header);
-      }
-      _encodePax(header) {
-        const paxHeader = headers.encodePax({
-          name: header.name,
-          linkname: header.linkname,
-          pax: header.pax
-        });
-        const newHeader = {
-          name: "PaxHeader",
-          mode: header.mode,
-          uid: header.uid,
-          gid: header.gid,
-          size: paxHeader.byteLength,
-          mtime: header.mtime,
-          type: "pax-header",
-          linkname: header.linkname && "PaxHeader",
-          uname: header.uname,
-          gname: header.gname,
-          devmajor: header.devmajor,
-          devminor: header.devminor
-        };
-        this.push(headers.encode(newHeader));
-        this.push(paxHeader);
-        overflow(this, paxHeader.byteLength);
-        newHeader.size = header.size;
-        newHeader.type = header.type;
-        this.push(headers.encode(newHeader));
-      }
-      _doDrain() {
-        const drain = this._drain;
-        this._drain = noop;
-        drain();
-      }
-      _predestroy() {
-        const err = getStreamError(this);
-        if (this._stream) this._stream.destroy(err);
-        while (this._pending.length) {
-          const stream = this._pending.shift();
-          stream.destroy(err);
-          stream._continueOpen();
-        }
-        this._doDrain();
-      }
-      _read(cb) {
-        this._doDrain();
-        cb();
-      }
-    };
-    module.exports = function pack(opts) {
-      return new Pack(opts);
-    };
-    function modeToType(mode) {
-      switch (mode & constants3.S_IFMT) {
-        case constants3.S_IFBLK:
-          return "block-device";
-        case constants3.S_IFCHR:
-          return "character-device";
-        case constants3.S_IFDIR:
-          return "directory";
-        case constants3.S_IFIFO:
-          return "fifo";
-        case constants3.S_IFLNK:
-          return "symlink";
-      }
-      return "file";
-    }
-    function noop() {
-    }
-    function overflow(self2, size) {
-      size &= 511;
-      if (size) self2.push(END_OF_TAR.subarray(0, 512 - size));
-    }
-    function mapWritable(buf) {
-      return b4a.isBuffer(buf) ? buf : b4a.from(buf);
-    }
-  }
-});
-
-// node_modules/tar-stream/index.js
-var require_tar_stream = __commonJS({
-  "node_modules/tar-stream/index.js"(exports) {
-    exports.extract = require_extract();
-    exports.pack = require_pack();
-  }
-});
+};
 
 // src/shared/format.ts
 function formatBytes(bytes) {
@@ -37752,8 +27481,9 @@ function formatBytes(bytes) {
   }
   return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
 }
-function plural(count2, word) {
-  return `${count2} ${word}${count2 === 1 ? "" : "s"}`;
+function plural(count, word) {
+  if (count === 1) return `1 ${word}`;
+  return `${count} ${/[^aeiou]y$/.test(word) ? `${word.slice(0, -1)}ies` : `${word}s`}`;
 }
 
 // src/app/progress.ts
@@ -37782,8 +27512,8 @@ var RateMeter = class {
     return this.smoothed;
   }
 };
-function formatDuration(seconds2) {
-  const whole = Math.max(0, Math.round(seconds2));
+function formatDuration(seconds) {
+  const whole = Math.max(0, Math.round(seconds));
   const h = Math.floor(whole / 3600);
   const m = Math.floor(whole % 3600 / 60);
   const s = String(whole % 60).padStart(2, "0");
@@ -37835,18 +27565,8 @@ function describeProgress(state) {
   return line;
 }
 function describeDone(state, now) {
-  const seconds2 = Math.max(now - state.startedAt, 1) / 1e3;
-  return `${state.kind} ${state.name}: ${formatBytes(state.bytes)} in ${seconds2.toFixed(1)} s (${formatBytes(state.bytes / seconds2)}/s)`;
-}
-function maskDeep(value, mask) {
-  if (typeof value === "string") return mask(value);
-  if (Array.isArray(value)) return value.map((item) => maskDeep(item, mask));
-  if (value !== null && typeof value === "object") {
-    return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [key, maskDeep(item, mask)])
-    );
-  }
-  return value;
+  const seconds = Math.max(now - state.startedAt, 1) / 1e3;
+  return `${state.kind} ${state.name}: ${formatBytes(state.bytes)} in ${seconds.toFixed(1)} s (${formatBytes(state.bytes / seconds)}/s)`;
 }
 var HumanDisplay = class {
   constructor(options) {
@@ -37857,10 +27577,10 @@ var HumanDisplay = class {
     const quiet = options.quiet;
     this.log = {
       debug: () => void 0,
-      info: (message2) => {
-        if (!quiet) this.line(message2);
+      info: (message) => {
+        if (!quiet) this.line(message);
       },
-      warn: (message2) => this.line(message2, "warning: "),
+      warn: (message) => this.line(message, "warning: "),
       group: async (title, fn) => {
         if (!quiet) this.line(title, "==> ");
         return fn();
@@ -37876,8 +27596,8 @@ var HumanDisplay = class {
   mask;
   log;
   onTransfer;
-  notice(message2) {
-    this.line(message2);
+  notice(message) {
+    this.line(message);
   }
   finish(outcome) {
     const stopped = [...this.tracker.active.values()];
@@ -37891,41 +27611,6 @@ var HumanDisplay = class {
   }
   describeDone(state) {
     return describeDone(state, this.now());
-  }
-};
-var TtyDisplay = class extends HumanDisplay {
-  /** Lines of the live block now on screen (the cursor is at the end of its last line). */
-  drawn = 0;
-  drawnAt = -Infinity;
-  line(text, prefix = "") {
-    this.options.stderr.write(this.clearBlock() + prefix + this.mask(text) + "\n" + this.block());
-  }
-  transfer(transfer) {
-    const { state } = this.tracker.update(transfer);
-    if (transfer.done) {
-      this.line(this.describeDone(state));
-    } else if (this.now() - this.drawnAt >= REDRAW_INTERVAL_MS) {
-      this.options.stderr.write(this.clearBlock() + this.block());
-    }
-  }
-  stop() {
-    this.options.stderr.write(this.clearBlock());
-  }
-  /** Moves to the first line of the live block, clearing each line on the way. */
-  clearBlock() {
-    if (this.drawn === 0) return "";
-    const clear = "\r\x1B[2K" + "\x1B[1A\x1B[2K".repeat(this.drawn - 1);
-    this.drawn = 0;
-    return clear;
-  }
-  /** The live block, each line cut to the terminal's width so it never wraps. */
-  block() {
-    const lines = [...this.tracker.active.values()].map((state) => describeProgress(state));
-    if (lines.length === 0) return "";
-    const width = Math.max((this.options.stderr.columns || 80) - 1, 20);
-    this.drawn = lines.length;
-    this.drawnAt = this.now();
-    return lines.map((line) => this.mask(line).slice(0, width)).join("\n");
   }
 };
 var PlainDisplay = class extends HumanDisplay {
@@ -37946,115 +27631,9 @@ var PlainDisplay = class extends HumanDisplay {
   stop() {
   }
 };
-var JsonDisplay = class {
-  constructor(options) {
-    this.options = options;
-    this.mask = options.mask ?? ((text) => text);
-    this.tracker = new TransferTracker(options.now ?? Date.now);
-    this.log = {
-      debug: (message2) => this.emit({ event: "log", level: "debug", message: message2 }),
-      info: (message2) => this.emit({ event: "log", level: "info", message: message2 }),
-      warn: (message2) => this.emit({ event: "log", level: "warning", message: message2 }),
-      group: async (title, fn) => {
-        this.emit({ event: "group", title });
-        return fn();
-      }
-    };
-    this.onTransfer = (transfer) => {
-      const { state } = this.tracker.update(transfer);
-      const rate = state.meter.bytesPerSecond;
-      this.emit({
-        event: "transfer",
-        ...transfer,
-        ...rate !== void 0 && { bytesPerSecond: Math.round(rate) }
-      });
-    };
-  }
-  options;
-  tracker;
-  mask;
-  log;
-  onTransfer;
-  notice(message2) {
-    this.emit({ event: "log", level: "warning", message: message2 });
-  }
-  finish(outcome) {
-    this.emit({
-      event: "result",
-      command: outcome.command,
-      ok: outcome.ok,
-      exitCode: outcome.exitCode,
-      ...outcome.error && { error: outcome.error },
-      ...outcome.result !== void 0 && { result: outcome.result }
-    });
-  }
-  emit(event) {
-    const plain = JSON.parse(JSON.stringify(event));
-    this.options.stdout.write(JSON.stringify(maskDeep(plain, this.mask)) + "\n");
-  }
-};
-function createDisplay(options) {
-  if (options.json) return new JsonDisplay(options);
-  if (options.stderr.isTTY) return new TtyDisplay(options);
-  return new PlainDisplay(options);
-}
 
-// src/shared/errors.ts
-var SnapshotError = class extends Error {
-  constructor(message2, options) {
-    super(message2, options);
-    this.name = new.target.name;
-  }
-};
-var InvalidSettingsError = class extends SnapshotError {
-};
-function shownValue(value) {
-  const head = value.length > 60 ? `${value.slice(0, 40)}\u2026` : value;
-  const quoted = /[\u0000-\u001f\u007f]/.test(head) ? JSON.stringify(head) : `'${head}'`;
-  return value.length > 60 ? `${quoted} (${value.length} characters)` : quoted;
-}
-function invalidInput(name, value, expected) {
-  return new InvalidSettingsError(`Invalid ${name} ${shownValue(value)}. ${expected}`);
-}
-var EngineUnavailableError = class extends SnapshotError {
-};
-var EngineError = class extends SnapshotError {
-};
-var NotFoundError = class extends SnapshotError {
-};
-var RegistryError = class extends SnapshotError {
-};
-var StoreError = class extends SnapshotError {
-};
-var ManifestError = class extends SnapshotError {
-};
-var ArchiveIntegrityError = class extends SnapshotError {
-};
-var ConflictError = class extends SnapshotError {
-};
-var HookError = class extends SnapshotError {
-};
-var HealthError = class extends SnapshotError {
-};
-var ContainerHeldError = class extends SnapshotError {
-};
-function describeError(error) {
-  if (!(error instanceof Error)) return String(error);
-  const cause = error.cause instanceof Error ? error.cause.message : void 0;
-  return cause && !error.message.includes(cause) ? `${error.message} (${cause})` : error.message;
-}
-
-// src/docker/engine.ts
-var import_dockerode = __toESM(require_docker(), 1);
-import { Readable, Writable, addAbortSignal } from "node:stream";
-
-// src/shared/log.ts
-var silentLogger = {
-  debug: () => void 0,
-  info: () => void 0,
-  warn: () => void 0,
-  group: (_title, fn) => fn()
-};
+// src/docker/carriers.ts
+import { Readable as Readable2 } from "node:stream";
 
 // src/archive/root-entry.ts
 var BLOCK = 512;
@@ -38114,8 +27693,8 @@ function parseOwner(label, processStart) {
   if (!match) return void 0;
   return { host: match[1], pid: Number(match[2]), ...processStart && { processStart } };
 }
-function startTimeFromStat(stat2) {
-  const fields = stat2.slice(stat2.lastIndexOf(")") + 2).split(" ");
+function startTimeFromStat(stat7) {
+  const fields = stat7.slice(stat7.lastIndexOf(")") + 2).split(" ");
   const start = fields[22 - 3];
   return start && /^\d+$/.test(start) ? start : void 0;
 }
@@ -38156,89 +27735,112 @@ function ownerAlive(owner) {
   return parsed === void 0 || livenessOf(parsed) !== "dead";
 }
 
+// src/docker/engine-calls.ts
+var import_dockerode = __toESM(require_docker(), 1);
+
+// src/shared/log.ts
+var silentLogger = {
+  debug: () => void 0,
+  info: () => void 0,
+  warn: () => void 0,
+  group: (_title, fn) => fn()
+};
+
 // src/docker/connection.ts
-import { X509Certificate, createHash, createHmac, createPrivateKey } from "node:crypto";
-import { existsSync, readFileSync as readFileSync2 } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync as existsSync3, readFileSync as readFileSync4 } from "node:fs";
 import https from "node:https";
 import os from "node:os";
-import path from "node:path";
-var DEFAULT_SOCKET = "unix:///var/run/docker.sock";
-var SSH_IDENTITIES = ["id_rsa", "id_ecdsa", "id_ed25519"];
+import path3 from "node:path";
+
+// src/docker/address.ts
 var ACCEPTED = "unix:///path/to/docker.sock, tcp://host:port or ssh://user@host[:port]";
-var processEnvironment = () => ({ env: process.env, home: os.homedir() });
-function checkEngineAddress(address, source = "docker-host") {
-  parseAddress(address, source);
-}
-function resolveConnection(explicit, { env, home } = processEnvironment()) {
-  const configDir = env.DOCKER_CONFIG || path.join(home, ".docker");
-  if (explicit) return fromEnvironmentTls(explicit, "docker-host", env, configDir, home);
-  if (env.DOCKER_HOST)
-    return fromEnvironmentTls(env.DOCKER_HOST, "DOCKER_HOST", env, configDir, home);
-  const context = currentContext(env, configDir);
-  if (context && context.name !== "default") return fromContext(context, configDir, home, env);
-  return connect(DEFAULT_SOCKET, "the default socket", void 0, home, env);
-}
-function currentContext(env, configDir) {
-  if (env.DOCKER_CONTEXT) return { name: env.DOCKER_CONTEXT, from: "DOCKER_CONTEXT" };
-  const configFile = path.join(configDir, "config.json");
-  if (!existsSync(configFile)) return void 0;
-  let config;
+function parseAddress(address, source) {
+  const invalid = (why) => new InvalidSettingsError(
+    `Invalid ${source} '${redact(address)}': ${why}. Expected ${ACCEPTED}.`
+  );
+  if (address.startsWith("/")) return { scheme: "unix", socketPath: address };
+  if (address.startsWith("unix://")) {
+    const socketPath = address.slice("unix://".length);
+    if (!socketPath.startsWith("/")) throw invalid("the socket path must be absolute");
+    return { scheme: "unix", socketPath };
+  }
+  let url;
   try {
-    config = JSON.parse(readFileSync2(configFile, "utf8"));
-  } catch (error) {
-    throw new InvalidSettingsError(
-      `Cannot read the Docker CLI configuration ${configFile}: ${unreadableJson(error)}. Fix the file, or set DOCKER_HOST to the engine's address.`
-    );
+    url = new URL(address);
+  } catch {
+    throw invalid("not a URL");
   }
-  if (typeof config.currentContext !== "string" || !config.currentContext) return void 0;
-  return { name: config.currentContext, from: `currentContext in ${configFile}` };
-}
-function unreadableJson(error) {
-  if (!(error instanceof SyntaxError)) return describeError(error);
-  const position = /at position \d+/.exec(error.message)?.[0];
-  return `it is not valid JSON${position ? ` (${position})` : ""}`;
-}
-function fromContext(context, configDir, home, env) {
-  const id = createHash("sha256").update(context.name).digest("hex");
-  const metaFile = path.join(configDir, "contexts", "meta", id, "meta.json");
-  const source = `Docker context "${context.name}" (${context.from})`;
-  if (!existsSync(metaFile)) {
-    throw new InvalidSettingsError(
-      `${source} not found: there is no ${metaFile}. Create it (\`docker context create ${context.name}\`), pick an existing one (\`docker context ls\`), or set DOCKER_HOST instead.`
-    );
+  if (url.protocol !== "tcp:" && url.protocol !== "ssh:") {
+    throw invalid(`the scheme '${url.protocol.replace(/:$/, "")}' is not supported`);
   }
-  let endpoint;
-  try {
-    const meta = JSON.parse(readFileSync2(metaFile, "utf8"));
-    endpoint = meta.Endpoints?.docker;
-  } catch (error) {
-    throw new InvalidSettingsError(
-      `${source}: cannot read ${metaFile}: ${unreadableJson(error)}. Recreate the context.`
-    );
+  if (!url.hostname) throw invalid("no host");
+  if (url.pathname && url.pathname !== "/") throw invalid("a path after the host");
+  const port = url.port ? Number(url.port) : void 0;
+  if (url.protocol === "tcp:") {
+    if (url.username || url.password) throw invalid("tcp addresses take no user");
+    return { scheme: "tcp", host: url.hostname, port };
   }
-  if (!endpoint || typeof endpoint.Host !== "string" || !endpoint.Host) {
-    throw new InvalidSettingsError(
-      `${source} has no Docker endpoint host in ${metaFile}. Recreate it (\`docker context create ${context.name}\`) with the engine's address.`
-    );
+  if (url.password) throw invalid("a password in the address is not supported; use an ssh key");
+  return { scheme: "ssh", host: url.hostname, port, username: decodeURIComponent(url.username) };
+}
+function redact(address) {
+  return address.replace(/\/\/([^/@:]*):[^/@]*@/, "//$1:***@");
+}
+
+// src/docker/ssh.ts
+import { createHmac } from "node:crypto";
+import { existsSync, readFileSync as readFileSync2 } from "node:fs";
+import path from "node:path";
+var SSH_IDENTITIES = ["id_rsa", "id_ecdsa", "id_ed25519"];
+function sshOptions(host, port, username, home, env) {
+  const sshDir = path.join(home, ".ssh");
+  const auth = [];
+  if (env.SSH_AUTH_SOCK) {
+    const agent = { type: "agent", username, agent: env.SSH_AUTH_SOCK };
+    auth.push(agent);
   }
-  const tlsDir = path.join(configDir, "contexts", "tls", id, "docker");
-  const tlsSource = { dir: tlsDir, setting: `the TLS files of ${source}` };
-  const hasTls = ["ca.pem", "cert.pem", "key.pem"].some((f) => existsSync(path.join(tlsDir, f)));
-  const verify = endpoint.SkipTLSVerify !== true;
-  const tls = hasTls || !verify ? readTls(tlsSource, verify, source) : void 0;
-  return connect(endpoint.Host, source, tls, home, env);
+  for (const name of SSH_IDENTITIES) {
+    const file = path.join(sshDir, name);
+    if (!existsSync(file)) continue;
+    const identity = { type: "publickey", username, key: readFileSync2(file) };
+    auth.push(identity);
+  }
+  const knownHosts = path.join(sshDir, "known_hosts");
+  return {
+    agent: env.SSH_AUTH_SOCK,
+    authHandler: auth,
+    readyTimeout: 2e4,
+    hostVerifier: (key) => isKnownHost(knownHosts, host, port, key)
+  };
 }
-function fromEnvironmentTls(address, source, env, configDir, home) {
-  const verify = Boolean(env.DOCKER_TLS_VERIFY);
-  const useTls = verify || Boolean(env.DOCKER_TLS);
-  if (!useTls || !/^tcp:\/\//.test(address)) return connect(address, source, void 0, home, env);
-  const tlsSource = env.DOCKER_CERT_PATH ? { dir: env.DOCKER_CERT_PATH, setting: "DOCKER_CERT_PATH" } : { dir: configDir, setting: "the default certificate directory (DOCKER_CERT_PATH unset)" };
-  return connect(address, source, readTls(tlsSource, verify, source), home, env);
+function isKnownHost(file, host, port, key) {
+  if (!existsSync(file)) return false;
+  const name = port === 22 ? host : `[${host}]:${port}`;
+  const wanted = key.toString("base64");
+  for (const line of readFileSync2(file, "utf8").split("\n")) {
+    const fields = line.trim().split(/\s+/);
+    if (fields.length < 3 || fields[0].startsWith("#") || fields[0].startsWith("@")) continue;
+    if (fields[2] !== wanted) continue;
+    if (fields[0].split(",").some((pattern) => hostMatches(pattern, name))) return true;
+  }
+  return false;
 }
+function hostMatches(pattern, name) {
+  const hashed = /^\|1\|([^|]+)\|(.+)$/.exec(pattern);
+  if (!hashed) return pattern === name;
+  const digest = createHmac("sha1", Buffer.from(hashed[1], "base64")).update(name).digest("base64");
+  return digest === hashed[2];
+}
+
+// src/docker/tls-files.ts
+import { X509Certificate, createPrivateKey } from "node:crypto";
+import { existsSync as existsSync2, readFileSync as readFileSync3 } from "node:fs";
+import path2 from "node:path";
 function readTls(source, verify, what) {
   const read = (file) => {
-    const full = path.join(source.dir, file);
-    return existsSync(full) ? readFileSync2(full) : void 0;
+    const full = path2.join(source.dir, file);
+    return existsSync2(full) ? readFileSync3(full) : void 0;
   };
   const material = {
     ca: read("ca.pem"),
@@ -38271,37 +27873,78 @@ function keyMatches(cert, key) {
     return false;
   }
 }
-function parseAddress(address, source) {
-  const invalid2 = (why) => new InvalidSettingsError(
-    `Invalid ${source} '${redact(address)}': ${why}. Expected ${ACCEPTED}.`
-  );
-  if (address.startsWith("/")) return { scheme: "unix", socketPath: address };
-  if (address.startsWith("unix://")) {
-    const socketPath = address.slice("unix://".length);
-    if (!socketPath.startsWith("/")) throw invalid2("the socket path must be absolute");
-    return { scheme: "unix", socketPath };
-  }
-  let url;
-  try {
-    url = new URL(address);
-  } catch {
-    throw invalid2("not a URL");
-  }
-  if (url.protocol !== "tcp:" && url.protocol !== "ssh:") {
-    throw invalid2(`the scheme '${url.protocol.replace(/:$/, "")}' is not supported`);
-  }
-  if (!url.hostname) throw invalid2("no host");
-  if (url.pathname && url.pathname !== "/") throw invalid2("a path after the host");
-  const port = url.port ? Number(url.port) : void 0;
-  if (url.protocol === "tcp:") {
-    if (url.username || url.password) throw invalid2("tcp addresses take no user");
-    return { scheme: "tcp", host: url.hostname, port };
-  }
-  if (url.password) throw invalid2("a password in the address is not supported; use an ssh key");
-  return { scheme: "ssh", host: url.hostname, port, username: decodeURIComponent(url.username) };
+
+// src/docker/connection.ts
+var DEFAULT_SOCKET = "unix:///var/run/docker.sock";
+var processEnvironment = () => ({ env: process.env, home: os.homedir() });
+function checkEngineAddress(address, source = "docker-host") {
+  parseAddress(address, source);
 }
-function redact(address) {
-  return address.replace(/\/\/([^/@:]*):[^/@]*@/, "//$1:***@");
+function resolveConnection(explicit, { env, home } = processEnvironment()) {
+  const configDir = env.DOCKER_CONFIG || path3.join(home, ".docker");
+  if (explicit) return fromEnvironmentTls(explicit, "docker-host", env, configDir, home);
+  if (env.DOCKER_HOST)
+    return fromEnvironmentTls(env.DOCKER_HOST, "DOCKER_HOST", env, configDir, home);
+  const context = currentContext(env, configDir);
+  if (context && context.name !== "default") return fromContext(context, configDir, home, env);
+  return connect(DEFAULT_SOCKET, "the default socket", void 0, home, env);
+}
+function currentContext(env, configDir) {
+  if (env.DOCKER_CONTEXT) return { name: env.DOCKER_CONTEXT, from: "DOCKER_CONTEXT" };
+  const configFile = path3.join(configDir, "config.json");
+  if (!existsSync3(configFile)) return void 0;
+  let config;
+  try {
+    config = JSON.parse(readFileSync4(configFile, "utf8"));
+  } catch (error) {
+    throw new InvalidSettingsError(
+      `Cannot read the Docker CLI configuration ${configFile}: ${unreadableJson(error)}. Fix the file, or set DOCKER_HOST to the engine's address.`
+    );
+  }
+  if (typeof config.currentContext !== "string" || !config.currentContext) return void 0;
+  return { name: config.currentContext, from: `currentContext in ${configFile}` };
+}
+function unreadableJson(error) {
+  if (!(error instanceof SyntaxError)) return describeError(error);
+  const position = /at position \d+/.exec(error.message)?.[0];
+  return `it is not valid JSON${position ? ` (${position})` : ""}`;
+}
+function fromContext(context, configDir, home, env) {
+  const id = createHash("sha256").update(context.name).digest("hex");
+  const metaFile = path3.join(configDir, "contexts", "meta", id, "meta.json");
+  const source = `Docker context "${context.name}" (${context.from})`;
+  if (!existsSync3(metaFile)) {
+    throw new InvalidSettingsError(
+      `${source} not found: there is no ${metaFile}. Create it (\`docker context create ${context.name}\`), pick an existing one (\`docker context ls\`), or set DOCKER_HOST instead.`
+    );
+  }
+  let endpoint;
+  try {
+    const meta = JSON.parse(readFileSync4(metaFile, "utf8"));
+    endpoint = meta.Endpoints?.docker;
+  } catch (error) {
+    throw new InvalidSettingsError(
+      `${source}: cannot read ${metaFile}: ${unreadableJson(error)}. Recreate the context.`
+    );
+  }
+  if (!endpoint || typeof endpoint.Host !== "string" || !endpoint.Host) {
+    throw new InvalidSettingsError(
+      `${source} has no Docker endpoint host in ${metaFile}. Recreate it (\`docker context create ${context.name}\`) with the engine's address.`
+    );
+  }
+  const tlsDir = path3.join(configDir, "contexts", "tls", id, "docker");
+  const tlsSource = { dir: tlsDir, setting: `the TLS files of ${source}` };
+  const hasTls = ["ca.pem", "cert.pem", "key.pem"].some((f) => existsSync3(path3.join(tlsDir, f)));
+  const verify = endpoint.SkipTLSVerify !== true;
+  const tls = hasTls || !verify ? readTls(tlsSource, verify, source) : void 0;
+  return connect(endpoint.Host, source, tls, home, env);
+}
+function fromEnvironmentTls(address, source, env, configDir, home) {
+  const verify = Boolean(env.DOCKER_TLS_VERIFY);
+  const useTls = verify || Boolean(env.DOCKER_TLS);
+  if (!useTls || !/^tcp:\/\//.test(address)) return connect(address, source, void 0, home, env);
+  const tlsSource = env.DOCKER_CERT_PATH ? { dir: env.DOCKER_CERT_PATH, setting: "DOCKER_CERT_PATH" } : { dir: configDir, setting: "the default certificate directory (DOCKER_CERT_PATH unset)" };
+  return connect(address, source, readTls(tlsSource, verify, source), home, env);
 }
 function connect(address, source, tls, home, env) {
   const parsed = parseAddress(address, source);
@@ -38362,45 +28005,8 @@ function connect(address, source, tls, home, env) {
     }
   };
 }
-function sshOptions(host, port, username, home, env) {
-  const sshDir = path.join(home, ".ssh");
-  const auth = [];
-  if (env.SSH_AUTH_SOCK) {
-    const agent = { type: "agent", username, agent: env.SSH_AUTH_SOCK };
-    auth.push(agent);
-  }
-  for (const name of SSH_IDENTITIES) {
-    const file = path.join(sshDir, name);
-    if (!existsSync(file)) continue;
-    const identity = { type: "publickey", username, key: readFileSync2(file) };
-    auth.push(identity);
-  }
-  const knownHosts = path.join(sshDir, "known_hosts");
-  return {
-    agent: env.SSH_AUTH_SOCK,
-    authHandler: auth,
-    readyTimeout: 2e4,
-    hostVerifier: (key) => isKnownHost(knownHosts, host, port, key)
-  };
-}
-function isKnownHost(file, host, port, key) {
-  if (!existsSync(file)) return false;
-  const name = port === 22 ? host : `[${host}]:${port}`;
-  const wanted = key.toString("base64");
-  for (const line of readFileSync2(file, "utf8").split("\n")) {
-    const fields = line.trim().split(/\s+/);
-    if (fields.length < 3 || fields[0].startsWith("#") || fields[0].startsWith("@")) continue;
-    if (fields[2] !== wanted) continue;
-    if (fields[0].split(",").some((pattern) => hostMatches(pattern, name))) return true;
-  }
-  return false;
-}
-function hostMatches(pattern, name) {
-  const hashed = /^\|1\|([^|]+)\|(.+)$/.exec(pattern);
-  if (!hashed) return pattern === name;
-  const digest = createHmac("sha1", Buffer.from(hashed[1], "base64")).update(name).digest("base64");
-  return digest === hashed[2];
-}
+
+// src/docker/connection-errors.ts
 var CERT_UNTRUSTED = /* @__PURE__ */ new Set([
   "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
   "SELF_SIGNED_CERT_IN_CHAIN",
@@ -38414,25 +28020,25 @@ var CERT_UNTRUSTED = /* @__PURE__ */ new Set([
 function explainConnectionError(connection2, error) {
   const e = error ?? {};
   const code = e.code ?? "";
-  const message2 = e.message ?? String(error);
+  const message = e.message ?? String(error);
   const at = `${connection2.address} (from ${connection2.source})`;
   const tlsDir = connection2.tls ? `${connection2.tls.dir} (${connection2.tls.setting})` : "";
   if (CERT_UNTRUSTED.has(code)) {
-    return `TLS verification of the engine at ${at} failed: ${message2} (${code}). The engine's certificate is not signed by the ca.pem in ${tlsDir}, or does not name this address. Put the CA that signed the engine's certificate there.`;
+    return `TLS verification of the engine at ${at} failed: ${message} (${code}). The engine's certificate is not signed by the ca.pem in ${tlsDir}, or does not name this address. Put the CA that signed the engine's certificate there.`;
   }
-  if (/^ERR_SSL_.*ALERT/.test(code) || /alert (bad certificate|unknown ca)/i.test(message2)) {
-    return `The engine at ${at} refused the TLS client certificate (${code || message2}). Put a cert.pem and key.pem signed by the engine's CA in ${tlsDir}.`;
+  if (/^ERR_SSL_.*ALERT/.test(code) || /alert (bad certificate|unknown ca)/i.test(message)) {
+    return `The engine at ${at} refused the TLS client certificate (${code || message}). Put a cert.pem and key.pem signed by the engine's CA in ${tlsDir}.`;
   }
   if (connection2.options.protocol !== "ssh") return void 0;
   const username = connection2.options.username ?? "";
   if (e.level === "client-authentication") {
     return `ssh authentication as ${username} to ${at} failed: no key was accepted. Load the key into ssh-agent (SSH_AUTH_SOCK) or put it in ~/.ssh (id_ed25519, id_ecdsa or id_rsa), and make sure the host's authorized_keys has its public half.`;
   }
-  if (/Host denied/.test(message2)) {
+  if (/Host denied/.test(message)) {
     return `ssh to ${at}: the host's key is not in ~/.ssh/known_hosts, or differs from the one there. Check the host's key and add it (for example by connecting once with ssh).`;
   }
   if (e.level?.startsWith("client-")) {
-    return `ssh to ${at} failed: ${message2}. Check the address and that sshd answers there.`;
+    return `ssh to ${at} failed: ${message}. Check the address and that sshd answers there.`;
   }
   return void 0;
 }
@@ -38459,17 +28065,13 @@ function parseProgress(text) {
   return progress;
 }
 
-// src/docker/engine.ts
-var CARRIER_IMAGE = "docker-snapshot/volume-carrier:1";
-var CARRIER_LABEL = "docker-snapshot.carrier";
-var carrierOwner = processOwner;
-var CARRIER_MOUNT = "/volume";
+// src/docker/engine-calls.ts
 function engineMessage(error) {
   const e = error;
   if (e.json && typeof e.json === "object" && e.json.message) return e.json.message;
   if (typeof e.json === "string" && e.json.trim()) return e.json.trim();
-  const message2 = error instanceof Error ? error.message : String(error);
-  return message2.replace(/^\(HTTP code \d+\) [a-z ]+ - /, "").trim();
+  const message = errorMessage(error);
+  return message.replace(/^\(HTTP code \d+\) [a-z ]+ - /, "").trim();
 }
 function connectionFailed(error) {
   const code = error.code;
@@ -38495,7 +28097,7 @@ async function followProgress(stream, what) {
   if (progress.error) throw new RegistryError(`${what}: ${progress.error}`);
   return progress;
 }
-var Engine = class {
+var EngineCalls = class {
   /** The engine's address, as resolved from the docker-host input, DOCKER_HOST or a context. */
   host;
   connection;
@@ -38536,6 +28138,15 @@ var Engine = class {
     }
     return new EngineError(`${what} failed: ${engineMessage(error)}`, { cause: error });
   }
+  /** What `lookup` resolves to, or undefined when the engine has no such object (a 404). */
+  async unlessMissing(lookup) {
+    try {
+      return await lookup();
+    } catch (error) {
+      if (error instanceof NotFoundError) return void 0;
+      throw error;
+    }
+  }
   async info() {
     const version = await this.call("read engine version", () => this.docker.version());
     return {
@@ -38545,7 +28156,14 @@ var Engine = class {
       arch: version.Arch
     };
   }
-  // ---- containers ----
+};
+
+// src/docker/images.ts
+import { Readable } from "node:stream";
+
+// src/docker/containers.ts
+import { Writable } from "node:stream";
+var ContainerCalls = class extends EngineCalls {
   listContainers(filters = {}) {
     return this.call("list containers", () => this.docker.listContainers({ all: true, filters }));
   }
@@ -38556,13 +28174,8 @@ var Engine = class {
     );
   }
   /** The container's details, or undefined when there is none of that name. */
-  async findContainer(nameOrId) {
-    try {
-      return await this.inspectContainer(nameOrId);
-    } catch (error) {
-      if (error instanceof NotFoundError) return void 0;
-      throw error;
-    }
+  findContainer(nameOrId) {
+    return this.unlessMissing(() => this.inspectContainer(nameOrId));
   }
   async pauseContainer(id) {
     await this.call(`pause container ${id}`, () => this.docker.getContainer(id).pause());
@@ -38620,14 +28233,14 @@ var Engine = class {
         }
       });
       this.docker.modem.demuxStream(stream, collect, collect);
-      const ended = new Promise((resolve2) => {
-        stream.on("end", resolve2);
-        stream.on("close", resolve2);
-        stream.on("error", () => resolve2());
+      const ended = new Promise((resolve3) => {
+        stream.on("end", resolve3);
+        stream.on("close", resolve3);
+        stream.on("error", () => resolve3());
       });
       let timer;
-      const timedOut = new Promise((resolve2) => {
-        timer = setTimeout(() => resolve2("timeout"), timeoutMs);
+      const timedOut = new Promise((resolve3) => {
+        timer = setTimeout(() => resolve3("timeout"), timeoutMs);
       });
       const outcome = await Promise.race([ended, timedOut]);
       clearTimeout(timer);
@@ -38674,22 +28287,38 @@ var Engine = class {
           `container ${details.Name.replace(/^\//, "")} is still ${health} after ${Math.round(timeoutMs / 1e3)} s${last ? `; last health check said: ${last}` : ""}`
         );
       }
-      await new Promise((resolve2) => setTimeout(resolve2, delay));
+      await new Promise((resolve3) => setTimeout(resolve3, delay));
       delay = Math.min(delay * 2, 2e3);
     }
   }
-  // ---- images ----
-  /** The image's details, or undefined when the engine has no image of that reference. */
-  async findImage(reference) {
+  async renameContainer(id, name) {
+    await this.call(
+      `rename container ${id} to ${name}`,
+      () => this.docker.getContainer(id).rename({ name })
+    );
+  }
+  /** Streams a path of a container (running or not) as a tar; used for bind mounts. */
+  async readContainerPath(id, path4, consume) {
+    const stream = await this.call(
+      `read ${path4} of container ${id}`,
+      () => this.docker.getContainer(id).getArchive({ path: `${path4.replace(/\/$/, "")}/.` })
+    );
+    const tar = stream;
     try {
-      return await this.call(
-        `inspect image ${reference}`,
-        () => this.docker.getImage(reference).inspect()
-      );
-    } catch (error) {
-      if (error instanceof NotFoundError) return void 0;
-      throw error;
+      return await consume(tar);
+    } finally {
+      tar.destroy();
     }
+  }
+};
+
+// src/docker/images.ts
+var ImageCalls = class extends ContainerCalls {
+  /** The image's details, or undefined when the engine has no image of that reference. */
+  findImage(reference) {
+    return this.unlessMissing(
+      () => this.call(`inspect image ${reference}`, () => this.docker.getImage(reference).inspect())
+    );
   }
   async tagImage(reference, repo, tag) {
     await this.call(
@@ -38740,48 +28369,23 @@ var Engine = class {
       return progress.loaded;
     });
   }
+};
+
+// src/docker/carriers.ts
+var CARRIER_IMAGE = "docker-snapshot/volume-carrier:1";
+var CARRIER_LABEL = "docker-snapshot.carrier";
+var carrierOwner = processOwner;
+var CARRIER_MOUNT = "/volume";
+var CarrierCalls = class extends ImageCalls {
   /** Makes sure the carrier image exists: an empty filesystem, imported (nothing pulled). */
   async ensureCarrierImage() {
     if (await this.findImage(CARRIER_IMAGE)) return;
     const [repo, tag] = CARRIER_IMAGE.split(":");
-    const emptyTar = Readable.from([Buffer.alloc(1024)]);
+    const emptyTar = Readable2.from([Buffer.alloc(1024)]);
     await this.call(`import ${CARRIER_IMAGE}`, async () => {
       const stream = await this.docker.importImage(emptyTar, { repo, tag });
       await followProgress(stream, `import ${CARRIER_IMAGE}`);
     });
-  }
-  // ---- volumes ----
-  inspectVolume(name) {
-    return this.call(
-      `inspect volume ${name}`,
-      () => this.docker.getVolume(name).inspect()
-    );
-  }
-  async findVolume(name) {
-    try {
-      return await this.inspectVolume(name);
-    } catch (error) {
-      if (error instanceof NotFoundError) return void 0;
-      throw error;
-    }
-  }
-  async listVolumes(filters = {}) {
-    const result = await this.call("list volumes", () => this.docker.listVolumes({ filters }));
-    return result.Volumes ?? [];
-  }
-  async createVolume(spec) {
-    await this.call(
-      `create volume ${spec.name}`,
-      () => this.docker.createVolume({
-        Name: spec.name,
-        Driver: spec.driver,
-        DriverOpts: spec.driverOptions,
-        Labels: spec.labels
-      })
-    );
-  }
-  async removeVolume(name) {
-    await this.call(`remove volume ${name}`, () => this.docker.getVolume(name).remove());
   }
   /**
    * Runs `fn` with a never-started container that mounts `volume` at `/volume` (read-only when
@@ -38863,6 +28467,75 @@ var Engine = class {
     }
   }
   /**
+   * Whether each path is a directory, something else (a file), or missing in `image`'s file
+   * system, read from a never-started container of it that is removed again.
+   */
+  async pathKinds(image, paths) {
+    const id = await this.createContainer({
+      name: `docker-snapshot-probe-${process.pid}-${Date.now().toString(36)}`,
+      Image: image,
+      Cmd: ["/probe"],
+      Labels: { [CARRIER_LABEL]: carrierOwner },
+      HostConfig: { NetworkMode: "none" }
+    });
+    try {
+      const kinds = /* @__PURE__ */ new Map();
+      for (const path4 of paths) kinds.set(path4, await this.pathKind(id, path4));
+      return kinds;
+    } finally {
+      await this.removeContainer(id, { force: true }).catch((error) => {
+        this.log.warn(`could not remove probe container ${id}: ${describeError(error)}`);
+      });
+    }
+  }
+  async pathKind(id, path4) {
+    try {
+      const response = await this.call(
+        `stat ${path4} of container ${id}`,
+        () => this.docker.getContainer(id).infoArchive({ path: path4 })
+      );
+      response.resume?.();
+      const header = response.headers["x-docker-container-path-stat"] ?? "";
+      const stat7 = JSON.parse(Buffer.from(header, "base64").toString() || "{}");
+      return ((stat7.mode ?? 0) & 2147483648) !== 0 ? "directory" : "file";
+    } catch (error) {
+      if (error instanceof NotFoundError) return "missing";
+      throw error;
+    }
+  }
+};
+
+// src/docker/volumes.ts
+import { addAbortSignal } from "node:stream";
+var VolumeCalls = class extends CarrierCalls {
+  inspectVolume(name) {
+    return this.call(
+      `inspect volume ${name}`,
+      () => this.docker.getVolume(name).inspect()
+    );
+  }
+  findVolume(name) {
+    return this.unlessMissing(() => this.inspectVolume(name));
+  }
+  async listVolumes(filters = {}) {
+    const result = await this.call("list volumes", () => this.docker.listVolumes({ filters }));
+    return result.Volumes ?? [];
+  }
+  async createVolume(spec) {
+    await this.call(
+      `create volume ${spec.name}`,
+      () => this.docker.createVolume({
+        Name: spec.name,
+        Driver: spec.driver,
+        DriverOpts: spec.driverOptions,
+        Labels: spec.labels
+      })
+    );
+  }
+  async removeVolume(name) {
+    await this.call(`remove volume ${name}`, () => this.docker.getVolume(name).remove());
+  }
+  /**
    * Streams the volume's contents as a tar whose entries are `./`-relative, the first being the
    * volume root itself (owner, mode, mtime), into `consume`. No image is pulled or started.
    */
@@ -38901,63 +28574,6 @@ var Engine = class {
         () => container.putArchive(rootEntry, { path: "/" })
       );
     });
-  }
-  /** Streams a path of a container (running or not) as a tar; used for bind mounts. */
-  async readContainerPath(id, path2, consume) {
-    const stream = await this.call(
-      `read ${path2} of container ${id}`,
-      () => this.docker.getContainer(id).getArchive({ path: `${path2.replace(/\/$/, "")}/.` })
-    );
-    const tar = stream;
-    try {
-      return await consume(tar);
-    } finally {
-      tar.destroy();
-    }
-  }
-  /**
-   * Whether each path is a directory, something else (a file), or missing in `image`'s file
-   * system, read from a never-started container of it that is removed again.
-   */
-  async pathKinds(image, paths) {
-    const id = await this.createContainer({
-      name: `docker-snapshot-probe-${process.pid}-${Date.now().toString(36)}`,
-      Image: image,
-      Cmd: ["/probe"],
-      Labels: { [CARRIER_LABEL]: carrierOwner },
-      HostConfig: { NetworkMode: "none" }
-    });
-    try {
-      const kinds = /* @__PURE__ */ new Map();
-      for (const path2 of paths) kinds.set(path2, await this.pathKind(id, path2));
-      return kinds;
-    } finally {
-      await this.removeContainer(id, { force: true }).catch((error) => {
-        this.log.warn(`could not remove probe container ${id}: ${describeError(error)}`);
-      });
-    }
-  }
-  async pathKind(id, path2) {
-    try {
-      const response = await this.call(
-        `stat ${path2} of container ${id}`,
-        () => this.docker.getContainer(id).infoArchive({ path: path2 })
-      );
-      response.resume?.();
-      const header = response.headers["x-docker-container-path-stat"] ?? "";
-      const stat2 = JSON.parse(Buffer.from(header, "base64").toString() || "{}");
-      return ((stat2.mode ?? 0) & 2147483648) !== 0 ? "directory" : "file";
-    } catch (error) {
-      if (error instanceof NotFoundError) return "missing";
-      throw error;
-    }
-  }
-  // ---- replace: the originals kept aside until their replacements are proven ----
-  async renameContainer(id, name) {
-    await this.call(
-      `rename container ${id} to ${name}`,
-      () => this.docker.getContainer(id).rename({ name })
-    );
   }
   /**
    * Copies the contents of volume `from` into volume `to` (which must exist), the root's owner,
@@ -39055,17 +28671,14 @@ var Engine = class {
       });
     }
   }
-  // ---- networks ----
-  async findNetwork(name) {
-    try {
-      return await this.call(
-        `inspect network ${name}`,
-        () => this.docker.getNetwork(name).inspect()
-      );
-    } catch (error) {
-      if (error instanceof NotFoundError) return void 0;
-      throw error;
-    }
+};
+
+// src/docker/engine.ts
+var Engine = class extends VolumeCalls {
+  findNetwork(name) {
+    return this.unlessMissing(
+      () => this.call(`inspect network ${name}`, () => this.docker.getNetwork(name).inspect())
+    );
   }
   async createNetwork(spec) {
     const network = await this.call(
@@ -39089,19 +28702,97 @@ var Engine = class {
   }
 };
 
-// src/snapshot/holds.ts
-import { randomBytes } from "node:crypto";
+// src/snapshot/hold-record.ts
+var HOLD_LABEL = "docker-snapshot.hold";
+var REPAIR_LABEL = "docker-snapshot.hold-repair";
+var OWNER = {
+  container: "docker-snapshot.hold.container",
+  owner: "docker-snapshot.hold.owner",
+  processStart: "docker-snapshot.hold.process-start",
+  run: "docker-snapshot.hold.run",
+  snapshot: "docker-snapshot.hold.snapshot",
+  since: "docker-snapshot.hold.since",
+  hookTimeout: "docker-snapshot.hold.hook-timeout-ms"
+};
+var markPath = (mark) => `docker-snapshot-${mark}`;
+function holdName(containerId) {
+  return `docker-snapshot-hold-${containerId.slice(0, 12)}`;
+}
+function readHold(id, labels2) {
+  return {
+    id,
+    containerId: labels2[HOLD_LABEL] ?? "",
+    containerName: labels2[OWNER.container] ?? labels2[HOLD_LABEL] ?? id,
+    owner: parseOwner(labels2[OWNER.owner] ?? "", labels2[OWNER.processStart]),
+    run: labels2[OWNER.run] ?? "",
+    snapshotId: labels2[OWNER.snapshot] ?? "",
+    since: labels2[OWNER.since] ?? "",
+    hookTimeoutMs: Number(labels2[OWNER.hookTimeout]) || 6e4
+  };
+}
+function ownerLabels(run2) {
+  return {
+    [OWNER.owner]: ownerLabel(thisRun),
+    [OWNER.processStart]: thisRun.processStart ?? "",
+    [OWNER.run]: run2,
+    [OWNER.since]: (/* @__PURE__ */ new Date()).toISOString()
+  };
+}
+function describeHolder(hold) {
+  const who = hold.owner ? `pid ${hold.owner.pid} on host ${hold.owner.host}` : "unknown owner";
+  return `the docker-snapshot run${hold.snapshotId ? ` of snapshot ${hold.snapshotId}` : ""} (${who}${hold.since ? `, since ${hold.since}` : ""})`;
+}
+async function removeIfThere(engine, id) {
+  try {
+    await engine.removeContainer(id, { force: true });
+  } catch (error) {
+    if (!(error instanceof NotFoundError)) throw error;
+  }
+}
 
 // src/shared/timeouts.ts
 var MAX_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1e3);
 
-// src/manifest/manifest.ts
-var MANIFEST_VERSION = 1;
-var MANIFEST_FILE = "manifest.json";
-function dropSharedNetworkFields(body) {
-  delete body.Hostname;
-  delete body.Domainname;
-  delete body.ExposedPorts;
+// src/shared/dependency-order.ts
+function dependencyOrder(nodes, cycleError) {
+  const position = new Map(nodes.map((node, index) => [node.name, index]));
+  const dependencies = new Map(
+    nodes.map((node) => [
+      node.name,
+      [...new Set(node.dependsOn)].filter((name) => position.has(name) && name !== node.name)
+    ])
+  );
+  const selfDependent = nodes.find((node) => node.dependsOn.includes(node.name));
+  if (selfDependent) {
+    throw cycleError(`${selfDependent.name} -> ${selfDependent.name}`);
+  }
+  const ordered = [];
+  const placed = /* @__PURE__ */ new Set();
+  while (ordered.length < nodes.length) {
+    const ready = nodes.find(
+      (node) => !placed.has(node.name) && dependencies.get(node.name).every((dep) => placed.has(dep))
+    );
+    if (ready === void 0) {
+      const cycle = findCycle(
+        nodes.filter((node) => !placed.has(node.name)).map((node) => node.name),
+        dependencies
+      );
+      throw cycleError(cycle.join(" -> "));
+    }
+    ordered.push(ready.name);
+    placed.add(ready.name);
+  }
+  return ordered;
+}
+function findCycle(remaining, dependencies) {
+  const left = new Set(remaining);
+  const path4 = [];
+  let current = remaining[0];
+  while (!path4.includes(current)) {
+    path4.push(current);
+    current = dependencies.get(current).find((dep) => left.has(dep));
+  }
+  return [...path4.slice(path4.indexOf(current)), current];
 }
 
 // src/snapshot/capture.ts
@@ -39247,14 +28938,14 @@ function createBody(details, mounts, env) {
   }
   return body;
 }
-function captureContainer(details, consistency2, byId) {
+function captureContainer(details, consistency, byId) {
   const mounts = mountRecords(details);
   const { env, redacted } = redactEnv(details.Config.Env ?? []);
   return {
     name: containerName(details),
     id: details.Id,
     sourceImage: details.Config.Image,
-    consistency: consistency2,
+    consistency,
     running: details.State.Running,
     dependsOn: dependenciesOf(details, byId),
     mounts,
@@ -39286,6 +28977,30 @@ function captureNetwork(details) {
     }
   };
 }
+function recordsInOrder(containers, defaultConsistency, log) {
+  const byId = /* @__PURE__ */ new Map();
+  for (const details of containers) {
+    byId.set(details.Id, containerName(details));
+    byId.set(details.Id.slice(0, 12), containerName(details));
+  }
+  const records = containers.map((details) => {
+    let consistency = consistencyFor(details.Config.Labels ?? {}, defaultConsistency);
+    if (details.State.Paused && consistency !== "none") {
+      log.warn(
+        `${containerName(details)} was already paused by someone else: it is left as it is, and recorded with consistency none, since this run did not ${consistency} it`
+      );
+      consistency = "none";
+    }
+    return { details, record: captureContainer(details, consistency, byId) };
+  });
+  const order = dependencyOrder(
+    records.map((r) => r.record),
+    (cycle) => new InvalidSettingsError(
+      `containers depend on each other in a cycle (${cycle}): nothing was paused. Break the cycle (links, network_mode container:, docker-snapshot.depends-on labels).`
+    )
+  );
+  return order.map((name) => records.find((r) => r.record.name === name));
+}
 
 // src/snapshot/hooks.ts
 function hasHook(details, phase) {
@@ -39313,20 +29028,20 @@ async function runHook(engine, details, phase, defaultTimeoutMs, log) {
     problem = `exited with code ${result.exitCode}`;
   }
   if (!problem) return;
-  const message2 = `${name}: the ${label} hook ${problem}${tail ? `; its last output:
+  const message = `${name}: the ${label} hook ${problem}${tail ? `; its last output:
 ${tail}` : ""}
 Fix the command, or set the label ${LABEL.onHookFailure}=continue to snapshot anyway.`;
   if (labels2[LABEL.onHookFailure] === "continue") {
-    log.warn(message2);
+    log.warn(message);
     return;
   }
-  throw new HookError(message2);
+  throw new HookError(message);
 }
 function labelTimeoutMs(container, label, defaultTimeoutMs, log) {
   if (label === void 0 || label.trim() === "") return defaultTimeoutMs;
-  const seconds2 = Number(label);
-  if (Number.isFinite(seconds2) && seconds2 > 0 && seconds2 <= MAX_TIMEOUT_SECONDS) {
-    return seconds2 * 1e3;
+  const seconds = Number(label);
+  if (Number.isFinite(seconds) && seconds > 0 && seconds <= MAX_TIMEOUT_SECONDS) {
+    return seconds * 1e3;
   }
   log.warn(
     `${container}: ignoring label ${LABEL.hookTimeout}=${label}: expected seconds between 1 and ${MAX_TIMEOUT_SECONDS}; the hook gets ${defaultTimeoutMs / 1e3} s`
@@ -39392,7 +29107,7 @@ async function undo(engine, action, log, stopWaitMs = 0) {
     log.info(`waiting up to ${Math.round(stopWaitMs / 1e3)} s for the stop of ${action.name}`);
     const deadline = Date.now() + stopWaitMs;
     while (details?.State.Running && Date.now() < deadline) {
-      await new Promise((resolve2) => setTimeout(resolve2, 250));
+      await new Promise((resolve3) => setTimeout(resolve3, 250));
       details = await engine.findContainer(action.id);
     }
   }
@@ -39413,49 +29128,103 @@ async function undo(engine, action, log, stopWaitMs = 0) {
   return void 0;
 }
 
-// src/snapshot/holds.ts
-var HOLD_LABEL = "docker-snapshot.hold";
-var REPAIR_LABEL = "docker-snapshot.hold-repair";
-var OWNER = {
-  container: "docker-snapshot.hold.container",
-  owner: "docker-snapshot.hold.owner",
-  processStart: "docker-snapshot.hold.process-start",
-  run: "docker-snapshot.hold.run",
-  snapshot: "docker-snapshot.hold.snapshot",
-  since: "docker-snapshot.hold.since",
-  hookTimeout: "docker-snapshot.hold.hook-timeout-ms"
-};
-var markPath = (mark) => `docker-snapshot-${mark}`;
-function holdName(containerId) {
-  return `docker-snapshot-hold-${containerId.slice(0, 12)}`;
-}
-var HOLD_WAIT_MS = 5 * 6e4;
+// src/snapshot/hold-repair.ts
 var STOP_GRACE_MS = 1e4;
 var DEFAULT_STOP_TIMEOUT_S = 10;
-function readHold(id, labels2) {
-  return {
-    id,
-    containerId: labels2[HOLD_LABEL] ?? "",
-    containerName: labels2[OWNER.container] ?? labels2[HOLD_LABEL] ?? id,
-    owner: parseOwner(labels2[OWNER.owner] ?? "", labels2[OWNER.processStart]),
-    run: labels2[OWNER.run] ?? "",
-    snapshotId: labels2[OWNER.snapshot] ?? "",
-    since: labels2[OWNER.since] ?? "",
-    hookTimeoutMs: Number(labels2[OWNER.hookTimeout]) || 6e4
-  };
+async function claimRepair(engine, hold) {
+  const name = `${holdName(hold.containerId)}-repair`;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const id = await engine.createLock(name, { [REPAIR_LABEL]: hold.id, ...ownerLabels("repair") });
+    if (id) return id;
+    const claim = await engine.findContainer(name);
+    if (!claim) continue;
+    const labels2 = claim.Config.Labels ?? {};
+    const owner = parseOwner(labels2[OWNER.owner] ?? "", labels2[OWNER.processStart]);
+    if (!owner || livenessOf(owner) !== "dead") return void 0;
+    await removeIfThere(engine, claim.Id);
+  }
+  return void 0;
 }
-function ownerLabels(run2) {
-  return {
-    [OWNER.owner]: ownerLabel(thisRun),
-    [OWNER.processStart]: thisRun.processStart ?? "",
-    [OWNER.run]: run2,
-    [OWNER.since]: (/* @__PURE__ */ new Date()).toISOString()
-  };
+async function repairHold(engine, log, hold) {
+  const claim = await claimRepair(engine, hold);
+  if (!claim) return;
+  try {
+    if (!await engine.findContainer(hold.id)) return;
+    const done = [];
+    const marked = async (mark) => engine.lockHasMark(hold.id, markPath(mark));
+    const held = await engine.findContainer(hold.containerId);
+    if (!held) {
+      done.push(`${hold.containerName} no longer exists`);
+    } else {
+      for (const action of ["pause", "stop"]) {
+        if (!await marked(action)) continue;
+        const stopTimeout = held.Config.StopTimeout;
+        const waitMs = (stopTimeout ?? DEFAULT_STOP_TIMEOUT_S) * 1e3 + STOP_GRACE_MS;
+        const undone = await undo(
+          engine,
+          { id: held.Id, name: hold.containerName, action },
+          log,
+          waitMs
+        );
+        if (undone) done.push(`${undone} ${hold.containerName}`);
+      }
+      if (await marked("pre-exec") && !await marked("post-exec")) {
+        const details = await engine.inspectContainer(held.Id);
+        try {
+          await runHook(engine, details, "post", hold.hookTimeoutMs, log);
+          done.push(`ran the post-exec hook of ${hold.containerName}`);
+        } catch (error) {
+          log.warn(describeError(error));
+        }
+        await engine.markLock(hold.id, markPath("post-exec"));
+      }
+    }
+    if (hold.owner) {
+      const carriers = await engine.removeCarriers(ownerLabel(hold.owner));
+      if (carriers.length > 0) {
+        done.push(`removed ${plural(carriers.length, "carrier container")} ${carriers.join(", ")}`);
+      }
+    }
+    await removeIfThere(engine, hold.id);
+    log.warn(
+      `${describeHolder(hold)} ended without bringing ${hold.containerName} back; repaired: ${done.length > 0 ? done.join("; ") : "nothing was left to undo"}`
+    );
+  } finally {
+    await removeIfThere(engine, claim);
+  }
 }
-function describeHolder(hold) {
-  const who = hold.owner ? `pid ${hold.owner.pid} on host ${hold.owner.host}` : "unknown owner";
-  return `the docker-snapshot run${hold.snapshotId ? ` of snapshot ${hold.snapshotId}` : ""} (${who}${hold.since ? `, since ${hold.since}` : ""})`;
+async function repairAbandoned(engine, log) {
+  const holds = await engine.listContainers({ label: [HOLD_LABEL] });
+  for (const summary of holds) {
+    const hold = readHold(summary.Id, summary.Labels);
+    if (!hold.owner || livenessOf(hold.owner) !== "dead") continue;
+    try {
+      await repairHold(engine, log, hold);
+    } catch (error) {
+      log.warn(
+        `could not bring back ${hold.containerName}, left by ${describeHolder(hold)}: ${describeError(error)}; the next docker-snapshot command tries again`
+      );
+    }
+  }
+  for (const label of await engine.carrierOwners()) {
+    const owner = parseOwner(label);
+    if (!owner || livenessOf(owner) !== "dead") continue;
+    const removed = await engine.removeCarriers(label);
+    if (removed.length > 0) {
+      log.warn(
+        `removed the carrier containers a killed docker-snapshot run (pid ${owner.pid}) left: ` + removed.join(", ")
+      );
+    }
+  }
+  for (const claim of await engine.listContainers({ label: [REPAIR_LABEL] })) {
+    const owner = parseOwner(claim.Labels[OWNER.owner] ?? "", claim.Labels[OWNER.processStart]);
+    if (owner && livenessOf(owner) === "dead") await removeIfThere(engine, claim.Id);
+  }
 }
+
+// src/snapshot/holds.ts
+import { randomBytes } from "node:crypto";
+var HOLD_WAIT_MS = 5 * 6e4;
 var Holds = class {
   constructor(engine, log, options) {
     this.engine = engine;
@@ -39540,11 +29309,11 @@ function heldMessage(name, hold, otherHost, waitMs) {
   return `${base} If that process is stuck, end it (kill ${hold.owner?.pid ?? "?"}): the next docker-snapshot command brings ${name} back.`;
 }
 function sleep(ms, signal) {
-  return new Promise((resolve2, reject) => {
+  return new Promise((resolve3, reject) => {
     const timer = setTimeout(done, ms);
     function done() {
       signal?.removeEventListener("abort", aborted);
-      resolve2();
+      resolve3();
     }
     function aborted() {
       clearTimeout(timer);
@@ -39553,835 +29322,119 @@ function sleep(ms, signal) {
     signal?.addEventListener("abort", aborted, { once: true });
   });
 }
-async function claimRepair(engine, hold) {
-  const name = `${holdName(hold.containerId)}-repair`;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const id = await engine.createLock(name, { [REPAIR_LABEL]: hold.id, ...ownerLabels("repair") });
-    if (id) return id;
-    const claim = await engine.findContainer(name);
-    if (!claim) continue;
-    const labels2 = claim.Config.Labels ?? {};
-    const owner = parseOwner(labels2[OWNER.owner] ?? "", labels2[OWNER.processStart]);
-    if (!owner || livenessOf(owner) !== "dead") return void 0;
-    await removeIfThere(engine, claim.Id);
+
+// src/docker/credentials.ts
+import { spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import { join } from "node:path";
+var SECRET_VARIABLE = /^(DOCKER_SNAPSHOT_REGISTRY_PASSWORD|INPUT_.*)$/i;
+var HELPER_TIMEOUT_MS = 3e4;
+function dockerConfigPath(env = process.env) {
+  return join(env.DOCKER_CONFIG || join(homedir(), ".docker"), "config.json");
+}
+function hostOf(key) {
+  return key.replace(/^[a-z]+:\/\//i, "").replace(/\/.*$/, "");
+}
+async function dockerCredentials(host, env = process.env) {
+  const path4 = dockerConfigPath(env);
+  let text;
+  try {
+    text = await readFile(path4, "utf8");
+  } catch {
+    return void 0;
   }
+  let config;
+  try {
+    config = JSON.parse(text);
+  } catch {
+    return void 0;
+  }
+  const helper = config.credHelpers?.[host];
+  if (helper) return helperCredentials(helper, host, env);
+  const keys = Object.keys(config.auths ?? {});
+  const key = keys.includes(host) ? host : keys.find((candidate) => hostOf(candidate) === host);
+  const entry = key === void 0 ? void 0 : config.auths?.[key];
+  const source = `${path4} (auths ${key})`;
+  if (entry?.identitytoken) return { identityToken: entry.identitytoken, source };
+  if (entry?.auth) {
+    const decoded = Buffer.from(entry.auth, "base64").toString("utf8");
+    const colon = decoded.indexOf(":");
+    if (colon > 0) {
+      return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1), source };
+    }
+  }
+  if (entry?.username) return { username: entry.username, password: entry.password, source };
+  if (config.credsStore) return helperCredentials(config.credsStore, host, env, false);
   return void 0;
 }
-async function removeIfThere(engine, id) {
+async function helperCredentials(name, host, env = process.env, required = true) {
+  const program = `docker-credential-${name}`;
+  const childEnv = Object.fromEntries(
+    Object.entries(env).filter(([variable]) => !SECRET_VARIABLE.test(variable))
+  );
+  const { code, stdout, failure, missing } = await new Promise((resolve3) => {
+    const child = spawn(program, ["get"], {
+      env: childEnv,
+      stdio: ["pipe", "pipe", "pipe"],
+      timeout: HELPER_TIMEOUT_MS
+    });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (chunk) => out += chunk.toString("utf8"));
+    child.stderr.on("data", (chunk) => err += chunk.toString("utf8"));
+    child.on(
+      "error",
+      (error) => resolve3({ code: null, stdout: "", failure: error.message, missing: error.code === "ENOENT" })
+    );
+    child.on("close", (exitCode) => resolve3({ code: exitCode, stdout: out, failure: err.trim() }));
+    child.stdin.on("error", () => void 0);
+    child.stdin.end(host);
+  });
+  const source = `credential helper ${program}`;
+  if (code !== 0) {
+    if (missing && !required) return void 0;
+    if (code !== null && /credentials not found/i.test(stdout + (failure ?? ""))) return void 0;
+    throw new RegistryError(
+      `The ${source} (named in ${dockerConfigPath(env)}) failed for ${host}${code === null ? "" : ` with exit code ${code}`}: ${firstLine(failure || stdout)}. Check that ${program} is on PATH and logged in (docker login ${host}), or give registry-username and registry-password.`
+    );
+  }
+  let answer;
   try {
-    await engine.removeContainer(id, { force: true });
-  } catch (error) {
-    if (!(error instanceof NotFoundError)) throw error;
+    answer = JSON.parse(stdout);
+  } catch {
+    throw new RegistryError(`The ${source} answered for ${host} with something that is not JSON.`);
   }
-}
-async function repairHold(engine, log, hold) {
-  const claim = await claimRepair(engine, hold);
-  if (!claim) return;
-  try {
-    if (!await engine.findContainer(hold.id)) return;
-    const done = [];
-    const marked = async (mark) => engine.lockHasMark(hold.id, markPath(mark));
-    const held = await engine.findContainer(hold.containerId);
-    if (!held) {
-      done.push(`${hold.containerName} no longer exists`);
-    } else {
-      for (const action of ["pause", "stop"]) {
-        if (!await marked(action)) continue;
-        const stopTimeout = held.Config.StopTimeout;
-        const waitMs = (stopTimeout ?? DEFAULT_STOP_TIMEOUT_S) * 1e3 + STOP_GRACE_MS;
-        const undone = await undo(
-          engine,
-          { id: held.Id, name: hold.containerName, action },
-          log,
-          waitMs
-        );
-        if (undone) done.push(`${undone} ${hold.containerName}`);
-      }
-      if (await marked("pre-exec") && !await marked("post-exec")) {
-        const details = await engine.inspectContainer(held.Id);
-        try {
-          await runHook(engine, details, "post", hold.hookTimeoutMs, log);
-          done.push(`ran the post-exec hook of ${hold.containerName}`);
-        } catch (error) {
-          log.warn(describeError(error));
-        }
-        await engine.markLock(hold.id, markPath("post-exec"));
-      }
-    }
-    if (hold.owner) {
-      const carriers = await engine.removeCarriers(ownerLabel(hold.owner));
-      if (carriers.length > 0) {
-        done.push(`removed ${plural(carriers.length, "carrier container")} ${carriers.join(", ")}`);
-      }
-    }
-    await removeIfThere(engine, hold.id);
-    log.warn(
-      `${describeHolder(hold)} ended without bringing ${hold.containerName} back; repaired: ${done.length > 0 ? done.join("; ") : "nothing was left to undo"}`
-    );
-  } finally {
-    await removeIfThere(engine, claim);
-  }
-}
-async function repairAbandoned(engine, log) {
-  const holds = await engine.listContainers({ label: [HOLD_LABEL] });
-  for (const summary of holds) {
-    const hold = readHold(summary.Id, summary.Labels);
-    if (!hold.owner || livenessOf(hold.owner) !== "dead") continue;
-    try {
-      await repairHold(engine, log, hold);
-    } catch (error) {
-      log.warn(
-        `could not bring back ${hold.containerName}, left by ${describeHolder(hold)}: ${describeError(error)}; the next docker-snapshot command tries again`
-      );
-    }
-  }
-  for (const label of await engine.carrierOwners()) {
-    const owner = parseOwner(label);
-    if (!owner || livenessOf(owner) !== "dead") continue;
-    const removed = await engine.removeCarriers(label);
-    if (removed.length > 0) {
-      log.warn(
-        `removed the carrier containers a killed docker-snapshot run (pid ${owner.pid}) left: ` + removed.join(", ")
-      );
-    }
-  }
-  for (const claim of await engine.listContainers({ label: [REPAIR_LABEL] })) {
-    const owner = parseOwner(claim.Labels[OWNER.owner] ?? "", claim.Labels[OWNER.processStart]);
-    if (owner && livenessOf(owner) === "dead") await removeIfThere(engine, claim.Id);
-  }
-}
-
-// src/manifest/schema.ts
-var import_ajv = __toESM(require_ajv(), 1);
-import { createHash as createHash2 } from "node:crypto";
-import { posix } from "node:path";
-var SNAPSHOT_ID_PATTERN = "^[a-z0-9][a-z0-9._-]{0,127}$";
-var OBJECT_NAME_PATTERN = "^(?!\\.\\.?(?:/|$))(?!.*/\\.\\.?(?:/|$))[^/\\\\\\u0000-\\u001f]+(?:/[^/\\\\\\u0000-\\u001f]+)*$";
-var SHA256_HEX_PATTERN = "^[a-f0-9]{64}$";
-var BUILTIN_NETWORKS = ["bridge", "host", "none"];
-var snapshotIdRegExp = new RegExp(SNAPSHOT_ID_PATTERN, "u");
-var objectNameRegExp = new RegExp(OBJECT_NAME_PATTERN, "u");
-function isValidSnapshotId(snapshotId) {
-  return snapshotIdRegExp.test(snapshotId);
-}
-function isValidObjectName(name) {
-  return objectNameRegExp.test(name);
-}
-var ENGINE_NAME_PATTERN = "^[a-zA-Z0-9][a-zA-Z0-9_.-]*$";
-var IMAGE_ID_PATTERN = "^sha256:[a-f0-9]{64}$";
-var CONTAINER_ID_PATTERN = "^[a-f0-9]{64}$";
-var ISO_TIME_PATTERN = "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?(Z|[+-]\\d{2}:\\d{2})$";
-var IPV4_OCTET = "(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
-var IPV4_PATTERN = `^${IPV4_OCTET}(\\.${IPV4_OCTET}){3}$`;
-var IPV6_PATTERN = "^[0-9a-fA-F.]*:[0-9a-fA-F:.]*$";
-var nonEmptyString = { type: "string", minLength: 1 };
-var engineName = { type: "string", pattern: ENGINE_NAME_PATTERN };
-var stringList = { type: "array", items: { type: "string" } };
-var nameList = { type: "array", items: nonEmptyString };
-var stringMap = {
-  type: "object",
-  required: [],
-  additionalProperties: { type: "string" }
-};
-var byteCount = { type: "integer", minimum: 0 };
-var consistency = {
-  type: "string",
-  enum: ["none", "pause", "stop"]
-};
-var archiveSchema = {
-  type: "object",
-  additionalProperties: false,
-  required: ["object", "compression", "sha256", "storedBytes", "tarBytes"],
-  properties: {
-    object: { type: "string", pattern: OBJECT_NAME_PATTERN },
-    compression: { type: "string", enum: ["zstd", "gzip", "none"] },
-    sha256: { type: "string", pattern: SHA256_HEX_PATTERN },
-    storedBytes: byteCount,
-    tarBytes: byteCount
-  }
-};
-var rootSchema = {
-  type: "object",
-  additionalProperties: false,
-  required: ["uid", "gid", "mode", "mtime"],
-  properties: {
-    uid: { type: "integer", minimum: 0 },
-    gid: { type: "integer", minimum: 0 },
-    mode: { type: "integer", minimum: 0, maximum: 4095 },
-    mtime: { type: "integer" }
-  }
-};
-var volumeSchema = {
-  type: "object",
-  additionalProperties: false,
-  required: [
-    "name",
-    "driver",
-    "driverOptions",
-    "labels",
-    "anonymous",
-    "usedBy",
-    "root",
-    "entries",
-    "archive"
-  ],
-  properties: {
-    name: engineName,
-    driver: nonEmptyString,
-    driverOptions: stringMap,
-    labels: stringMap,
-    anonymous: { type: "boolean" },
-    usedBy: nameList,
-    root: rootSchema,
-    entries: byteCount,
-    archive: archiveSchema
-  }
-};
-var excludedVolumeSchema = {
-  type: "object",
-  additionalProperties: false,
-  required: ["name", "driver", "driverOptions", "labels", "usedBy"],
-  properties: {
-    name: engineName,
-    driver: nonEmptyString,
-    driverOptions: stringMap,
-    labels: stringMap,
-    usedBy: nameList
-  }
-};
-var mountSchema = {
-  type: "object",
-  additionalProperties: false,
-  required: ["type", "source", "destination", "readOnly"],
-  properties: {
-    type: { type: "string", enum: ["volume", "bind", "tmpfs"] },
-    source: { type: "string" },
-    destination: { type: "string", pattern: "^/" },
-    readOnly: { type: "boolean" },
-    archive: { $ref: "#/definitions/archive" }
-  }
-};
-var endpointSchema = {
-  type: "object",
-  additionalProperties: false,
-  required: ["network", "aliases"],
-  properties: {
-    network: nonEmptyString,
-    aliases: nameList,
-    ipv4Address: { $ref: "#/definitions/ipv4Address" },
-    ipv6Address: { $ref: "#/definitions/ipv6Address" }
-  }
-};
-var createBodySchema = {
-  type: "object",
-  additionalProperties: false,
-  required: ["HostConfig"],
-  properties: {
-    Hostname: { $ref: "#/definitions/string" },
-    Domainname: { $ref: "#/definitions/string" },
-    User: { $ref: "#/definitions/string" },
-    WorkingDir: { $ref: "#/definitions/string" },
-    Entrypoint: { type: "array", items: { type: "string" }, nullable: true },
-    Cmd: { type: "array", items: { type: "string" }, nullable: true },
-    Env: { $ref: "#/definitions/stringList" },
-    Labels: { $ref: "#/definitions/stringMap" },
-    ExposedPorts: { $ref: "#/definitions/emptyObjectMap" },
-    Tty: { $ref: "#/definitions/boolean" },
-    OpenStdin: { $ref: "#/definitions/boolean" },
-    StdinOnce: { $ref: "#/definitions/boolean" },
-    AttachStdin: { $ref: "#/definitions/boolean" },
-    AttachStdout: { $ref: "#/definitions/boolean" },
-    AttachStderr: { $ref: "#/definitions/boolean" },
-    StopSignal: { $ref: "#/definitions/string" },
-    StopTimeout: { $ref: "#/definitions/integer" },
-    Healthcheck: { $ref: "#/definitions/freeObject" },
-    Volumes: { $ref: "#/definitions/emptyObjectMap" },
-    HostConfig: { type: "object", required: [], additionalProperties: true }
-  }
-};
-var containerSchema = {
-  type: "object",
-  additionalProperties: false,
-  required: [
-    "name",
-    "id",
-    "sourceImage",
-    "image",
-    "consistency",
-    "running",
-    "dependsOn",
-    "mounts",
-    "endpoints",
-    "redactedEnv",
-    "create"
-  ],
-  properties: {
-    name: engineName,
-    id: { type: "string", pattern: CONTAINER_ID_PATTERN },
-    sourceImage: nonEmptyString,
-    image: nonEmptyString,
-    consistency,
-    running: { type: "boolean" },
-    dependsOn: nameList,
-    mounts: { type: "array", items: mountSchema },
-    endpoints: { type: "array", items: endpointSchema },
-    redactedEnv: nameList,
-    create: createBodySchema
-  }
-};
-var imageSchema = {
-  type: "object",
-  additionalProperties: false,
-  required: ["key", "role", "id", "location", "reference"],
-  properties: {
-    key: nonEmptyString,
-    role: { type: "string", enum: ["commit", "source"] },
-    container: { $ref: "#/definitions/engineName" },
-    id: { type: "string", pattern: IMAGE_ID_PATTERN },
-    location: { type: "string", enum: ["registry", "store", "local"] },
-    reference: nonEmptyString,
-    digest: { $ref: "#/definitions/imageDigest" },
-    archive: { $ref: "#/definitions/archive" }
-  }
-};
-var ipamConfigSchema = {
-  type: "object",
-  additionalProperties: false,
-  required: [],
-  properties: {
-    subnet: { $ref: "#/definitions/nonEmptyString" },
-    ipRange: { $ref: "#/definitions/nonEmptyString" },
-    gateway: { $ref: "#/definitions/nonEmptyString" }
-  }
-};
-var networkSchema = {
-  type: "object",
-  additionalProperties: false,
-  required: ["name", "driver", "internal", "attachable", "enableIPv6", "labels", "options", "ipam"],
-  properties: {
-    name: nonEmptyString,
-    driver: nonEmptyString,
-    internal: { type: "boolean" },
-    attachable: { type: "boolean" },
-    enableIPv6: { type: "boolean" },
-    labels: stringMap,
-    options: stringMap,
-    ipam: {
-      type: "object",
-      additionalProperties: false,
-      required: ["driver", "config", "options"],
-      properties: {
-        driver: nonEmptyString,
-        config: { type: "array", items: ipamConfigSchema },
-        options: stringMap
-      }
-    }
-  }
-};
-var manifestSchema = {
-  $schema: "http://json-schema.org/draft-07/schema#",
-  title: "docker-snapshot manifest",
-  definitions: {
-    archive: archiveSchema,
-    string: { type: "string" },
-    nonEmptyString,
-    engineName,
-    integer: { type: "integer" },
-    boolean: { type: "boolean" },
-    stringList,
-    stringMap,
-    emptyObjectMap: {
-      type: "object",
-      required: [],
-      additionalProperties: { type: "object", required: [], maxProperties: 0 }
-    },
-    freeObject: { type: "object", required: [], additionalProperties: true },
-    imageDigest: { type: "string", pattern: "^sha256:[a-f0-9]{64}$" },
-    ipv4Address: { type: "string", pattern: IPV4_PATTERN },
-    ipv6Address: { type: "string", pattern: IPV6_PATTERN },
-    excludedVolumes: { type: "array", items: excludedVolumeSchema }
-  },
-  type: "object",
-  additionalProperties: false,
-  required: [
-    "schemaVersion",
-    "snapshotId",
-    "createdAt",
-    "completedAt",
-    "tool",
-    "engine",
-    "selection",
-    "consistency",
-    "containers",
-    "images",
-    "volumes",
-    "networks",
-    "checksum"
-  ],
-  properties: {
-    schemaVersion: { type: "integer", const: MANIFEST_VERSION },
-    snapshotId: { type: "string", pattern: SNAPSHOT_ID_PATTERN },
-    createdAt: { type: "string", pattern: ISO_TIME_PATTERN },
-    completedAt: { type: "string", pattern: ISO_TIME_PATTERN },
-    tool: {
-      type: "object",
-      additionalProperties: false,
-      required: ["name", "version"],
-      properties: {
-        name: { type: "string", const: "docker-snapshot" },
-        version: nonEmptyString
-      }
-    },
-    engine: {
-      type: "object",
-      additionalProperties: false,
-      required: ["version", "apiVersion", "os", "arch"],
-      properties: {
-        version: nonEmptyString,
-        apiVersion: nonEmptyString,
-        os: nonEmptyString,
-        arch: nonEmptyString
-      }
-    },
-    selection: {
-      type: "object",
-      additionalProperties: false,
-      required: ["containers", "labels", "all"],
-      properties: {
-        containers: nameList,
-        composeProject: { $ref: "#/definitions/nonEmptyString" },
-        labels: nameList,
-        all: { type: "boolean" }
-      }
-    },
-    consistency,
-    containers: { type: "array", items: containerSchema },
-    images: { type: "array", items: imageSchema },
-    volumes: { type: "array", items: volumeSchema },
-    excludedVolumes: { $ref: "#/definitions/excludedVolumes" },
-    networks: { type: "array", items: networkSchema },
-    checksum: { type: "string", pattern: SHA256_HEX_PATTERN }
-  }
-};
-var ajv = new import_ajv.Ajv({ allErrors: true, strict: true });
-var validateManifestSchema = ajv.compile(manifestSchema);
-var MAX_LISTED = 5;
-function canonicalJson(value) {
-  if (Array.isArray(value)) {
-    return `[${value.map((item) => item === void 0 ? "null" : canonicalJson(item)).join(",")}]`;
-  }
-  if (value !== null && typeof value === "object") {
-    const members = Object.entries(value).filter(([, member]) => member !== void 0).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0).map(([key, member]) => `${JSON.stringify(key)}:${canonicalJson(member)}`);
-    return `{${members.join(",")}}`;
-  }
-  const text = JSON.stringify(value);
-  if (text === void 0) throw new TypeError(`cannot represent ${typeof value} in JSON`);
-  return text;
-}
-function computeChecksum(manifest) {
-  const content = { ...manifest };
-  delete content.checksum;
-  return createHash2("sha256").update(canonicalJson(content), "utf8").digest("hex");
-}
-function serializeManifest(manifest) {
-  const content = { ...manifest };
-  delete content.checksum;
-  const text = `${JSON.stringify({ ...content, checksum: computeChecksum(manifest) }, null, 2)}
-`;
-  parseManifest(text, `the manifest of snapshot '${manifest.snapshotId}' being written`);
-  return text;
-}
-function parseManifest(text, source) {
-  let parsed;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new ManifestError(
-      `${source}: not valid JSON (${reason}); the manifest is damaged or is not a manifest: restore it from an unmodified copy or take a new snapshot`,
-      { cause: error }
-    );
-  }
-  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
-    throw new ManifestError(
-      `${source}: not a docker-snapshot manifest (expected a JSON object, found ${describeJsonType(parsed)})`
-    );
-  }
-  checkSchemaVersion(parsed, source);
-  if (!validateManifestSchema(parsed)) {
-    const errors = validateManifestSchema.errors ?? [];
-    throw new ManifestError(
-      `${source}: does not match manifest schema version ${MANIFEST_VERSION}: ${listFirst(errors.map(formatSchemaError))}; the manifest was edited or written by a faulty tool: restore it from an unmodified copy or take a new snapshot`
-    );
-  }
-  const manifest = parsed;
-  const computed = computeChecksum(manifest);
-  if (computed !== manifest.checksum) {
-    throw new ManifestError(
-      `${source}: checksum mismatch: the manifest was modified after it was written: expected ${manifest.checksum}, computed ${computed}; restore from an unmodified copy`
-    );
-  }
-  const inconsistencies = findInconsistencies(manifest);
-  if (inconsistencies.length > 0) {
-    throw new ManifestError(
-      `${source}: inconsistent manifest: ${listFirst(inconsistencies)}; it cannot be restored: take a new snapshot`
-    );
-  }
-  return manifest;
-}
-function checkSchemaVersion(parsed, source) {
-  const version = "schemaVersion" in parsed ? parsed.schemaVersion : void 0;
-  if (version === MANIFEST_VERSION) return;
-  if (version === void 0) {
-    throw new ManifestError(
-      `${source}: no schemaVersion: this is not a docker-snapshot manifest, or it was truncated`
-    );
-  }
-  if (typeof version === "number" && Number.isInteger(version) && version > MANIFEST_VERSION) {
-    throw new ManifestError(
-      `${source}: schemaVersion ${version} was written by a newer docker-snapshot (this one reads schemaVersion ${MANIFEST_VERSION}); upgrade docker-snapshot to restore it`
-    );
-  }
-  const older = typeof version === "number" && Number.isInteger(version) && version < 1;
-  throw new ManifestError(
-    `${source}: schemaVersion ${JSON.stringify(version)} is ${older ? "older than any" : "not a"} version this docker-snapshot reads (it reads schemaVersion ${MANIFEST_VERSION})`
-  );
-}
-function describeJsonType(value) {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  return `a ${typeof value}`;
-}
-function listFirst(items) {
-  const listed = items.slice(0, MAX_LISTED).join("; ");
-  const more = items.length - MAX_LISTED;
-  return more > 0 ? `${listed}; and ${more} more` : listed;
-}
-function formatSchemaError(error) {
-  const path2 = error.instancePath === "" ? "(root)" : error.instancePath;
-  let message2 = error.message ?? `fails ${error.keyword}`;
-  const params = error.params;
-  if (error.keyword === "additionalProperties") {
-    message2 += ` (${String(params.additionalProperty)})`;
-  } else if (error.keyword === "enum" && Array.isArray(params.allowedValues)) {
-    message2 += `: ${params.allowedValues.map((value) => JSON.stringify(value)).join(", ")}`;
-  } else if (error.keyword === "const") {
-    message2 += ` ${JSON.stringify(params.allowedValue)}`;
-  }
-  return `${path2}: ${message2}`;
-}
-function findInconsistencies(manifest) {
-  const problems = [];
-  for (const field of ["createdAt", "completedAt"]) {
-    if (Number.isNaN(Date.parse(manifest[field]))) {
-      problems.push(`${field} '${manifest[field]}' is not a valid time`);
-    }
-  }
-  const containerNames = reportDuplicates(
-    manifest.containers.map((container) => container.name),
-    "container name",
-    problems
-  );
-  const imageKeys = reportDuplicates(
-    manifest.images.map((image) => image.key),
-    "image key",
-    problems
-  );
-  const volumeNames = reportDuplicates(
-    [...manifest.volumes, ...manifest.excludedVolumes ?? []].map((volume) => volume.name),
-    "volume name",
-    problems
-  );
-  const networkNames = reportDuplicates(
-    manifest.networks.map((network) => network.name),
-    "network name",
-    problems
-  );
-  const archiveOwners = /* @__PURE__ */ new Map();
-  const claimArchive = (archive, owner) => {
-    if (archive === void 0) return;
-    if (archive.object === MANIFEST_FILE) {
-      problems.push(`${owner}: archive object '${MANIFEST_FILE}' is reserved for the manifest`);
-    }
-    const previous = archiveOwners.get(archive.object);
-    if (previous === void 0) archiveOwners.set(archive.object, owner);
-    else
-      problems.push(`archive object '${archive.object}' is used by both ${previous} and ${owner}`);
+  if (typeof answer.Secret !== "string" || !answer.Secret) return void 0;
+  if (answer.Username === "<token>") return { identityToken: answer.Secret, source };
+  return {
+    username: typeof answer.Username === "string" ? answer.Username : void 0,
+    password: answer.Secret,
+    source
   };
-  manifest.volumes.forEach((volume, index) => {
-    claimArchive(volume.archive, `volumes[${index}] '${volume.name}'`);
-  });
-  manifest.containers.forEach((container, index) => {
-    const entry = `containers[${index}] '${container.name}'`;
-    if (!imageKeys.has(container.image)) {
-      problems.push(`${entry}: image '${container.image}' is not in images`);
-    }
-    const destinations = /* @__PURE__ */ new Set();
-    container.mounts.forEach((mount, mountIndex) => {
-      const where = `${entry} mounts[${mountIndex}] (${mount.destination})`;
-      if (destinations.has(mount.destination)) {
-        problems.push(`${where}: destination is mounted twice`);
-      }
-      destinations.add(mount.destination);
-      if (mount.type === "volume" && !volumeNames.has(mount.source)) {
-        problems.push(`${where}: volume '${mount.source}' is not in volumes`);
-      }
-      if (mount.type === "bind" && !posix.isAbsolute(mount.source)) {
-        problems.push(`${where}: bind source '${mount.source}' is not an absolute path`);
-      }
-      if (mount.type === "tmpfs" && mount.source !== "") {
-        problems.push(`${where}: tmpfs mount has source '${mount.source}' (expected none)`);
-      }
-      claimArchive(mount.archive, where);
-    });
-    const attached = /* @__PURE__ */ new Set();
-    container.endpoints.forEach((endpoint, endpointIndex) => {
-      const where = `${entry} endpoints[${endpointIndex}]`;
-      if (attached.has(endpoint.network)) {
-        problems.push(`${where}: network '${endpoint.network}' is attached twice`);
-      }
-      attached.add(endpoint.network);
-      if (!networkNames.has(endpoint.network) && !BUILTIN_NETWORKS.includes(endpoint.network)) {
-        problems.push(`${where}: network '${endpoint.network}' is not in networks`);
-      }
-    });
-  });
-  manifest.images.forEach((image, index) => {
-    const entry = `images[${index}] '${image.key}'`;
-    if (image.role === "commit") {
-      if (image.container === void 0) {
-        problems.push(`${entry}: a commit image must name its container`);
-      } else if (!containerNames.has(image.container)) {
-        problems.push(`${entry}: container '${image.container}' is not in containers`);
-      }
-    }
-    if (image.location === "store" && image.archive === void 0) {
-      problems.push(`${entry}: location 'store' but no archive`);
-    }
-    if (image.location === "registry" && image.digest === void 0) {
-      problems.push(`${entry}: location 'registry' but no digest to pin the pull`);
-    }
-    claimArchive(image.archive, entry);
-  });
-  return problems;
 }
-function reportDuplicates(names2, what, problems) {
-  const seen = /* @__PURE__ */ new Set();
-  const reported = /* @__PURE__ */ new Set();
-  for (const name of names2) {
-    if (seen.has(name) && !reported.has(name)) {
-      problems.push(`duplicate ${what} '${name}'`);
-      reported.add(name);
-    }
-    seen.add(name);
-  }
-  return seen;
+function firstLine(text) {
+  const line = text.split("\n")[0]?.trim() || "no message";
+  return line.length > 200 ? `${line.slice(0, 200)}\u2026` : line;
 }
 
-// src/stores/catalog.ts
-var MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
-var LATEST = "latest";
-async function listSnapshots(store) {
-  const listed = [];
-  for (const { snapshotId, hasManifest, modifiedAt, bytes } of await store.list()) {
-    if (!hasManifest) {
-      listed.push({ snapshotId, status: "incomplete", createdAt: modifiedAt, bytes });
-      continue;
-    }
-    try {
-      const manifest = await readManifest(store, snapshotId);
-      listed.push({
-        snapshotId,
-        status: "complete",
-        createdAt: new Date(manifest.createdAt),
-        bytes
-      });
-    } catch (error) {
-      if (!(error instanceof ManifestError)) throw error;
-      listed.push({
-        snapshotId,
-        status: "damaged",
-        createdAt: modifiedAt,
-        bytes,
-        problem: error.message
-      });
-    }
-  }
-  return listed.sort(
-    (a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.snapshotId < b.snapshotId ? 1 : a.snapshotId > b.snapshotId ? -1 : 0)
-  );
-}
-async function newestComplete(store) {
-  return (await listSnapshots(store)).find((snapshot) => snapshot.status === "complete")?.snapshotId;
-}
-async function resolveSnapshotId(store, snapshotId) {
-  if (snapshotId !== LATEST) return snapshotId;
-  const newest = await newestComplete(store);
-  if (newest === void 0) {
-    throw new NotFoundError(
-      `There is no complete snapshot in ${store.description} to restore as 'latest'. Take a snapshot first, or check the store.`
-    );
-  }
-  return newest;
-}
-async function readManifest(store, snapshotId) {
-  const source = `the manifest of snapshot ${snapshotId} in ${store.description}`;
-  if (!await store.has(snapshotId, MANIFEST_FILE)) {
-    const listed = await listSnapshots(store);
-    if (listed.some((snapshot) => snapshot.snapshotId === snapshotId)) {
-      throw new ManifestError(
-        `Snapshot ${snapshotId} in ${store.description} has no manifest: it was interrupted while it was taken and cannot be restored. Restore another snapshot.`
-      );
-    }
-    const known = listed.filter((s) => s.status === "complete").slice(0, 5).map((s) => s.snapshotId);
-    throw new NotFoundError(
-      `No snapshot ${snapshotId} in ${store.description}. ` + (known.length > 0 ? `The newest complete snapshots there: ${known.join(", ")}.` : "The store holds no complete snapshot.")
-    );
-  }
-  const stream = await store.get(snapshotId, MANIFEST_FILE);
-  const chunks = [];
-  let bytes = 0;
-  for await (const chunk of stream) {
-    const buffer = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
-    bytes += buffer.length;
-    if (bytes > MAX_MANIFEST_BYTES) {
-      stream.destroy();
-      throw new ManifestError(
-        `${source}: larger than ${MAX_MANIFEST_BYTES} bytes; this is not a manifest docker-snapshot wrote`
-      );
-    }
-    chunks.push(buffer);
-  }
-  const manifest = parseManifest(Buffer.concat(chunks).toString("utf8"), source);
-  if (manifest.snapshotId !== snapshotId) {
-    throw new ManifestError(
-      `${source}: it describes snapshot ${manifest.snapshotId}, so it was copied or moved from another snapshot; restore from an unmodified copy`
-    );
-  }
-  return manifest;
-}
+// src/stores/directory/store.ts
+import { mkdir as mkdir4, open as open4, rm as rm7, stat as stat6 } from "node:fs/promises";
+import { join as join10, resolve as resolve2 } from "node:path";
 
-// src/app/prune.ts
-var INCOMPLETE_GRACE_MS = 60 * 60 * 1e3;
-function choosePrunable(list2, options) {
-  const now = options.now.getTime();
-  const age = (snapshot) => now - snapshot.createdAt.getTime();
-  const newestFirst = [...list2].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
-  const plan = { remove: [], keep: [] };
-  const byCount = options.keep !== void 0;
-  const byAge = options.olderThanMs !== void 0;
-  let complete = 0;
-  for (const snapshot of newestFirst) {
-    if (snapshot.status === "damaged") {
-      plan.keep.push(snapshot);
-      continue;
-    }
-    if (snapshot.status === "incomplete") {
-      if (age(snapshot) > INCOMPLETE_GRACE_MS) {
-        plan.remove.push({ snapshot, reason: "incomplete (a failed run) and older than an hour" });
-      } else {
-        plan.keep.push(snapshot);
-      }
-      continue;
-    }
-    complete++;
-    const protectedByCount = byCount && complete <= options.keep;
-    const old = byAge && age(snapshot) > options.olderThanMs;
-    if (protectedByCount || !byCount && !byAge) {
-      plan.keep.push(snapshot);
-    } else if (byAge && old) {
-      plan.remove.push({ snapshot, reason: `older than ${describeAge(options.olderThanMs)}` });
-    } else if (!byAge) {
-      plan.remove.push({ snapshot, reason: `beyond the newest ${options.keep}` });
-    } else {
-      plan.keep.push(snapshot);
-    }
-  }
-  return plan;
-}
-function describeAge(ms) {
-  const units = [
-    [864e5, "d"],
-    [36e5, "h"],
-    [6e4, "m"],
-    [1e3, "s"]
-  ];
-  const [size, unit] = units.find(([size2]) => ms % size2 === 0) ?? [1, "ms"];
-  return `${ms / size}${unit}`;
-}
-async function pruneSnapshots(store, options, log) {
-  if (!store.canDelete) {
-    throw new InvalidSettingsError(
-      `Cannot prune ${store.description}: this store cannot delete snapshots. Remove old snapshots with the storage service itself, or prune a directory store.`
-    );
-  }
-  for (const snapshotId of await store.discardAbandoned()) {
-    log.info(`removed an unfinished snapshot ${snapshotId} left by a run that is gone`);
-  }
-  const plan = choosePrunable(await listSnapshots(store), options);
-  const removed = [];
-  const kept = plan.keep.map((snapshot) => snapshot.snapshotId);
-  const skipped = [];
-  const failures = [];
-  for (const snapshot of plan.keep) {
-    if (snapshot.status !== "damaged") continue;
-    const reason = `damaged, left for you to inspect and remove by hand: ${snapshot.problem ?? ""}`;
-    skipped.push({ snapshotId: snapshot.snapshotId, reason });
-    log.warn(`${snapshot.snapshotId} is ${reason}`);
-  }
-  for (const { snapshot, reason } of plan.remove) {
-    try {
-      if (await store.delete(snapshot.snapshotId) === "held") {
-        const why = "a restore or verify is reading it now; run prune again later";
-        kept.push(snapshot.snapshotId);
-        skipped.push({ snapshotId: snapshot.snapshotId, reason: why });
-        log.warn(`skipped ${snapshot.snapshotId}: ${why}`);
-        continue;
-      }
-      removed.push(snapshot.snapshotId);
-      log.info(`removed ${snapshot.snapshotId} (${formatBytes(snapshot.bytes)}): ${reason}`);
-    } catch (error) {
-      failures.push(`${snapshot.snapshotId} (${describeError(error)})`);
-    }
-  }
-  log.info(
-    `removed ${removed.length} snapshot${removed.length === 1 ? "" : "s"}, kept ${kept.length}`
-  );
-  if (failures.length > 0) {
-    throw new StoreError(
-      `Could not remove ${failures.join("; ")} from ${store.description}` + (removed.length > 0 ? ` (removed: ${removed.join(", ")})` : "") + ". Check the store and run prune again."
-    );
-  }
-  return { removed, kept, skipped };
-}
-
-// src/stores/directory.ts
+// src/stores/directory/files.ts
 import { randomBytes as randomBytes2 } from "node:crypto";
-import { existsSync as existsSync2 } from "node:fs";
 import {
   access,
   constants,
   lstat,
-  mkdir,
   open,
-  readFile,
   readdir,
   rename,
   rm,
-  stat,
-  writeFile
+  stat
 } from "node:fs/promises";
-import { dirname, join, relative, resolve, sep } from "node:path";
-var PARTIAL_SUFFIX = ".partial";
-var STAGING = ".staging";
-var REPLACED = ".replaced";
-var HOLDS = ".holds";
-var LOCK_FILE = ".lock";
-var LOCK_WAIT_MS = 6e4;
-function snapshotDirectory(root, snapshotId) {
-  checkSnapshotId(snapshotId);
-  return join(resolve(root), snapshotId);
-}
+import { dirname, join as join2 } from "node:path";
 function writeFailure(error, context) {
   const { root, object, bytesWritten } = context;
   const written = `${bytesWritten} bytes written`;
@@ -40414,349 +29467,15 @@ function writeFailure(error, context) {
       );
   }
 }
-var DirectoryStore = class _DirectoryStore {
-  root;
-  description;
-  canDelete = true;
-  /** No I/O: `begin` creates directories as it needs them. Use `open` to check the root up front. */
-  constructor(root) {
-    this.root = resolve(root);
-    this.description = `directory ${this.root}`;
+function errorCode(error) {
+  if (error !== null && typeof error === "object" && "code" in error) {
+    return typeof error.code === "string" ? error.code : void 0;
   }
-  /**
-   * A store at `root`, checked up front: created if missing when `create` (to write a snapshot;
-   * `beforeCreate` may refuse first), else it must exist (to read one: a mistyped path should
-   * say so, not look empty) and be readable; reading needs no write access (a read-only mount
-   * will do). Rejects with StoreError if it cannot be used.
-   */
-  static async open(root, create = true, beforeCreate) {
-    const store = new _DirectoryStore(root);
-    const info = await statIfExists(store.root);
-    if (info === void 0) {
-      if (!create) {
-        throw new StoreError(
-          `no store at ${store.root}: the directory does not exist. Check the store setting.`
-        );
-      }
-      await beforeCreate?.();
-      try {
-        await mkdir(store.root, { recursive: true });
-      } catch (error) {
-        throw new StoreError(
-          `cannot create store directory ${store.root}: ${errorMessage(error)}; choose a directory this user can create, or create it first`,
-          { cause: error }
-        );
-      }
-    } else if (!info.isDirectory()) {
-      throw new StoreError(
-        `store path ${store.root} is a file, not a directory: give the store a directory path`
-      );
-    }
-    try {
-      await access(store.root, constants.R_OK | constants.X_OK | (create ? constants.W_OK : 0));
-    } catch (error) {
-      throw new StoreError(
-        errorCode(error) === "EROFS" ? `store directory ${store.root} is on a read-only file system; choose a writable store directory` : `store directory ${store.root} is not ${create ? "readable and writable" : "readable"} by this user; fix its permissions or choose another store`,
-        { cause: error }
-      );
-    }
-    return store;
-  }
-  async begin(snapshotId) {
-    checkSnapshotId(snapshotId);
-    const directory = join(
-      this.root,
-      STAGING,
-      `${stagingPrefix(snapshotId, processOwner)}${token()}`
-    );
-    try {
-      await mkdir(directory, { recursive: true });
-    } catch (error) {
-      throw writeFailure(error, { root: this.root, object: snapshotId, bytesWritten: 0 });
-    }
-    return {
-      snapshotId,
-      put: (name, data) => this.writeObject(directory, snapshotId, name, data),
-      publish: ({ replace }) => this.publish(directory, snapshotId, replace),
-      discard: () => this.removeTree(directory, `the unfinished snapshot ${snapshotId}`)
-    };
-  }
-  async discardStaged(snapshotId, owner) {
-    checkSnapshotId(snapshotId);
-    const prefix = stagingPrefix(snapshotId, owner);
-    return (await this.discardStagedWhere((name) => name.startsWith(prefix))).length;
-  }
-  async discardAbandoned() {
-    return this.discardStagedWhere((name) => {
-      const [, owner] = name.split("@");
-      return owner !== void 0 && !ownerAlive(decodeURIComponent(owner));
-    });
-  }
-  /** Removes the staging areas whose names `chosen` picks; resolves with their snapshot ids. */
-  async discardStagedWhere(chosen) {
-    const staging = join(this.root, STAGING);
-    const ids = [];
-    for (const name of (await namesIn(staging)).filter(chosen)) {
-      const [snapshotId] = name.split("@");
-      await this.removeTree(join(staging, name), `the unfinished snapshot ${snapshotId}`);
-      ids.push(snapshotId);
-    }
-    return ids;
-  }
-  async get(snapshotId, name) {
-    const path2 = objectPath(snapshotDirectory(this.root, snapshotId), name);
-    try {
-      const handle = await open(path2, "r");
-      if (!(await handle.stat()).isFile()) {
-        await handle.close();
-        throw Object.assign(new Error(`${path2} is not a file`), { code: "ENOENT" });
-      }
-      return handle.createReadStream();
-    } catch (error) {
-      const code = errorCode(error);
-      if (code === "ENOENT" || code === "ENOTDIR") {
-        const snapshotExists = await isDirectory(join(this.root, snapshotId));
-        throw new StoreError(
-          snapshotExists ? `object ${name} of snapshot ${snapshotId} is not in ${this.description}; the snapshot is incomplete or damaged` : `snapshot ${snapshotId} is not in ${this.description} (looking for object ${name}); check the snapshot id and the store`,
-          { cause: error }
-        );
-      }
-      throw new StoreError(
-        `cannot read object ${name} of snapshot ${snapshotId} from ${this.description}: ${errorMessage(error)}`,
-        { cause: error }
-      );
-    }
-  }
-  async has(snapshotId, name) {
-    const path2 = objectPath(snapshotDirectory(this.root, snapshotId), name);
-    try {
-      return (await stat(path2)).isFile();
-    } catch (error) {
-      const code = errorCode(error);
-      if (code === "ENOENT" || code === "ENOTDIR") return false;
-      throw new StoreError(
-        `cannot check object ${name} of snapshot ${snapshotId} in ${this.description}: ${errorMessage(error)}`,
-        { cause: error }
-      );
-    }
-  }
-  async list() {
-    let entries;
-    try {
-      entries = await readdir(this.root, { withFileTypes: true });
-    } catch (error) {
-      if (errorCode(error) === "ENOENT") return [];
-      throw new StoreError(`cannot list ${this.description}: ${errorMessage(error)}`, {
-        cause: error
-      });
-    }
-    const snapshots = [];
-    for (const entry of entries) {
-      if (!entry.isDirectory() || !isValidSnapshotId(entry.name)) continue;
-      try {
-        snapshots.push(await this.describeSnapshot(entry.name));
-      } catch (error) {
-        if (errorCode(error) === "ENOENT") continue;
-        throw new StoreError(
-          `cannot read snapshot ${entry.name} in ${this.description}: ${errorMessage(error)}`,
-          { cause: error }
-        );
-      }
-    }
-    return snapshots;
-  }
-  async hold(snapshotId) {
-    checkSnapshotId(snapshotId);
-    const path2 = join(
-      this.root,
-      HOLDS,
-      snapshotId,
-      `${encodeURIComponent(processOwner)}@${token()}`
-    );
-    if (!await isWritable(this.root)) return { release: async () => void 0 };
-    await this.locked(async () => {
-      try {
-        await mkdir(dirname(path2), { recursive: true });
-        await writeFile(path2, "");
-      } catch (error) {
-        throw writeFailure(error, {
-          root: this.root,
-          object: relative(this.root, path2),
-          bytesWritten: 0
-        });
-      }
-    });
-    return { release: () => this.removeTree(path2, `the hold on snapshot ${snapshotId}`) };
-  }
-  async delete(snapshotId) {
-    const directory = snapshotDirectory(this.root, snapshotId);
-    return this.locked(async () => {
-      if ((await this.liveHolders(snapshotId)).length > 0) return "held";
-      await this.removeTree(directory, `snapshot ${snapshotId}`);
-      await this.removeTree(join(this.root, HOLDS, snapshotId), `the holds on ${snapshotId}`);
-      return "deleted";
-    });
-  }
-  /** Moves a staged snapshot to its id; an existing one is set aside, then removed. */
-  async publish(staged, snapshotId, replace) {
-    const target = join(this.root, snapshotId);
-    const aside = join(this.root, REPLACED, `${snapshotId}@${token()}`);
-    let replaced = false;
-    await this.locked(async () => {
-      if (existsSync2(target)) {
-        if (!replace) {
-          throw new StoreError(
-            `snapshot ${snapshotId} appeared in ${this.description} while this one was taken; it was left as it is and this snapshot was not kept. Take it again under another id.`
-          );
-        }
-        const holders = await this.liveHolders(snapshotId);
-        if (holders.length > 0) {
-          throw new StoreError(
-            `snapshot ${snapshotId} in ${this.description} is being read by ${holders.join(", ")} (a restore or verify); it was left as it is and the new snapshot was not kept. Take it again once that run is done.`
-          );
-        }
-        await this.storeCall(`set snapshot ${snapshotId} aside`, async () => {
-          await mkdir(dirname(aside), { recursive: true });
-          await rename(target, aside);
-        });
-        replaced = true;
-      }
-      try {
-        await this.storeCall(`publish snapshot ${snapshotId}`, () => rename(staged, target));
-      } catch (error) {
-        if (replaced) await rename(aside, target);
-        throw error;
-      }
-      await syncDirectory(this.root);
-    });
-    if (replaced) await rm(aside, { recursive: true, force: true }).catch(() => void 0);
-  }
-  /** The `host:pid` of every live process that holds `snapshotId`. */
-  async liveHolders(snapshotId) {
-    const names2 = await namesIn(join(this.root, HOLDS, snapshotId));
-    return names2.map((name) => decodeURIComponent(name.slice(0, name.lastIndexOf("@")))).filter(ownerAlive);
-  }
-  /**
-   * Runs `fn` holding the store's lock (a file naming its owner), which makes a hold and a
-   * delete, or a publish, happen one after the other. A dead owner's lock is broken.
-   */
-  async locked(fn) {
-    const path2 = join(this.root, LOCK_FILE);
-    const deadline = Date.now() + LOCK_WAIT_MS;
-    for (; ; ) {
-      try {
-        await writeFile(path2, processOwner, { flag: "wx" });
-        break;
-      } catch (error) {
-        if (errorCode(error) !== "EEXIST") {
-          throw new StoreError(`cannot lock ${this.description}: ${errorMessage(error)}`, {
-            cause: error
-          });
-        }
-      }
-      const owner = await readFile(path2, "utf8").catch(() => "");
-      if (owner && !ownerAlive(owner)) {
-        await rm(path2, { force: true });
-        continue;
-      }
-      if (Date.now() > deadline) {
-        throw new StoreError(
-          `${this.description} stayed locked by ${owner || "another process"} for ${LOCK_WAIT_MS / 1e3} s; if no docker-snapshot runs there, remove ${path2}`
-        );
-      }
-      await new Promise((resolve2) => setTimeout(resolve2, 20));
-    }
-    try {
-      return await fn();
-    } finally {
-      await rm(path2, { force: true });
-    }
-  }
-  async removeTree(path2, what) {
-    await this.storeCall(`remove ${what}`, () => rm(path2, { recursive: true, force: true }));
-  }
-  async storeCall(what, fn) {
-    try {
-      return await fn();
-    } catch (error) {
-      throw new StoreError(`cannot ${what} in ${this.description}: ${errorMessage(error)}`, {
-        cause: error
-      });
-    }
-  }
-  /** Writes `<directory>/<name>` through a `.partial` file, synced, then renamed. */
-  async writeObject(directory, snapshotId, name, data) {
-    let path2;
-    try {
-      path2 = objectPath(directory, name);
-    } catch (error) {
-      data.destroy();
-      throw error;
-    }
-    const partial = `${path2}${PARTIAL_SUFFIX}`;
-    const context = {
-      root: this.root,
-      object: `${snapshotId}/${name}`,
-      bytesWritten: 0
-    };
-    let handle;
-    let sourceFailed = false;
-    try {
-      await mkdir(dirname(path2), { recursive: true });
-      handle = await open(partial, "w");
-      const iterator = data[Symbol.asyncIterator]();
-      for (; ; ) {
-        let next;
-        try {
-          next = await iterator.next();
-        } catch (error) {
-          sourceFailed = true;
-          throw error;
-        }
-        if (next.done) break;
-        await writeAll(handle, toBytes(next.value), context);
-      }
-      await handle.sync();
-      await handle.close();
-      handle = void 0;
-      await rename(partial, path2);
-      await syncDirectory(dirname(path2));
-      return context.bytesWritten;
-    } catch (error) {
-      if (!data.destroyed) data.destroy();
-      await handle?.close().catch(() => void 0);
-      await rm(partial, { force: true }).catch(() => void 0);
-      if (sourceFailed) throw error;
-      throw writeFailure(error, context);
-    }
-  }
-  async describeSnapshot(snapshotId) {
-    const directory = join(this.root, snapshotId);
-    return {
-      snapshotId,
-      hasManifest: await isFile(join(directory, MANIFEST_FILE)),
-      modifiedAt: (await stat(directory)).mtime,
-      bytes: await totalFileBytes(directory)
-    };
-  }
-};
-function objectPath(directory, name) {
-  if (!isValidObjectName(name) || name.endsWith(PARTIAL_SUFFIX)) {
-    throw new InvalidSettingsError(
-      `Invalid object name '${name}'. Expected a relative path of non-empty segments, none of them '.' or '..', without backslashes, control characters, a leading '/' or a '${PARTIAL_SUFFIX}' suffix, e.g. volumes/pgdata.tar.zst`
-    );
-  }
-  const path2 = join(directory, name);
-  const inside = relative(directory, path2);
-  if (inside === "" || inside.startsWith(`..${sep}`) || resolve(directory, inside) !== path2) {
-    throw new InvalidSettingsError(
-      `Invalid object name '${name}': it leaves the snapshot directory`
-    );
-  }
-  return path2;
+  return void 0;
 }
-function stagingPrefix(snapshotId, owner) {
-  return `${snapshotId}@${encodeURIComponent(owner)}@`;
+function isMissing(error) {
+  const code = errorCode(error);
+  return code === "ENOENT" || code === "ENOTDIR";
 }
 function token() {
   return randomBytes2(4).toString("hex");
@@ -40777,48 +29496,20 @@ async function isWritable(directory) {
     return false;
   }
 }
-async function isFile(path2) {
+async function isDirectory(path4) {
   try {
-    return (await stat(path2)).isFile();
+    return (await stat(path4)).isDirectory();
   } catch (error) {
-    const code = errorCode(error);
-    if (code === "ENOENT" || code === "ENOTDIR") return false;
+    if (isMissing(error)) return false;
     throw error;
   }
 }
-function checkSnapshotId(snapshotId) {
-  if (!isValidSnapshotId(snapshotId)) {
-    throw new InvalidSettingsError(
-      `Invalid snapshot id '${snapshotId}'. Expected 1 to 128 characters of a-z, 0-9, '.', '_' and '-', starting with a letter or digit.`
-    );
-  }
-}
-async function totalFileBytes(directory) {
-  let total = 0;
-  for (const entry of await readdir(directory, { withFileTypes: true })) {
-    const path2 = join(directory, entry.name);
-    if (entry.isDirectory()) total += await totalFileBytes(path2);
-    else if (entry.isFile()) total += (await lstat(path2)).size;
-  }
-  return total;
-}
-async function statIfExists(path2) {
+async function isFile(path4) {
   try {
-    return await stat(path2);
+    return (await stat(path4)).isFile();
   } catch (error) {
-    const code = errorCode(error);
-    if (code === "ENOENT") return void 0;
-    throw new StoreError(
-      code === "ENOTDIR" ? `store path ${path2} is below a file, not a directory: give the store a directory path` : `cannot look at store path ${path2}: ${errorMessage(error)}`,
-      { cause: error }
-    );
-  }
-}
-async function isDirectory(path2) {
-  try {
-    return (await stat(path2)).isDirectory();
-  } catch {
-    return false;
+    if (isMissing(error)) return false;
+    throw error;
   }
 }
 async function writeAll(handle, chunk, context) {
@@ -40835,6 +29526,26 @@ function toBytes(chunk) {
   if (typeof chunk === "string") return Buffer.from(chunk, "utf8");
   throw new TypeError(`a store object must be a byte stream, got a chunk of type ${typeof chunk}`);
 }
+async function replaceFile(path4, bytes) {
+  const temporary = `${path4}.${token()}.tmp`;
+  const handle = await open(temporary, "w");
+  try {
+    await handle.writeFile(bytes);
+    await handle.sync();
+  } catch (error) {
+    await handle.close().catch(() => void 0);
+    await rm(temporary, { force: true }).catch(() => void 0);
+    throw error;
+  }
+  await handle.close();
+  try {
+    await rename(temporary, path4);
+  } catch (error) {
+    await rm(temporary, { force: true }).catch(() => void 0);
+    throw error;
+  }
+  await syncDirectory(dirname(path4));
+}
 async function syncDirectory(directory) {
   if (process.platform === "win32") return;
   const handle = await open(directory, "r");
@@ -40844,19 +29555,1725 @@ async function syncDirectory(directory) {
     await handle.close();
   }
 }
-function errorCode(error) {
-  if (error !== null && typeof error === "object" && "code" in error) {
-    return typeof error.code === "string" ? error.code : void 0;
+async function totalFileBytes(directory) {
+  let total = 0;
+  for (const entry of await readdir(directory, { withFileTypes: true })) {
+    const path4 = join2(directory, entry.name);
+    if (entry.isDirectory()) total += await totalFileBytes(path4);
+    else if (entry.isFile()) total += (await lstat(path4)).size;
   }
-  return void 0;
+  return total;
 }
-function errorMessage(error) {
-  return error instanceof Error ? error.message : String(error);
+
+// src/stores/directory/garbage.ts
+import { readFile as readFile4, rm as rm3, stat as stat3 } from "node:fs/promises";
+import { join as join5 } from "node:path";
+
+// src/stores/directory/layout.ts
+import { mkdir, readFile as readFile2, stat as stat2 } from "node:fs/promises";
+import { join as join3 } from "node:path";
+var INDEX_FILE = "index.json";
+var BLOBS = join3("blobs", "sha256");
+function blobPath(root, digest) {
+  return join3(root, BLOBS, digest.slice("sha256:".length));
+}
+function isLayout(root) {
+  return isFile(join3(root, LAYOUT_FILE));
+}
+async function ensureLayout(root) {
+  if (!await isLayout(root)) {
+    if (await isFile(join3(root, "blobs", "manifest.json"))) {
+      throw new StoreError(
+        `${root} holds a snapshot named blobs from an older docker-snapshot, where new snapshots keep their data; move it to another store directory first`
+      );
+    }
+    await replaceFile(join3(root, LAYOUT_FILE), LAYOUT_CONTENT);
+  }
+  await mkdir(join3(root, BLOBS), { recursive: true });
+}
+async function readIndex(root) {
+  const path4 = join3(root, INDEX_FILE);
+  let text;
+  try {
+    text = await readFile2(path4, "utf8");
+  } catch (error) {
+    if (isMissing(error)) return { fields: {}, manifests: [] };
+    throw new StoreError(`cannot read ${path4}: ${errorMessage(error)}`, { cause: error });
+  }
+  const damaged = (problem) => new StoreError(
+    `${path4} is damaged: ${problem}. It lists the snapshots of the store; put back a copy of it, or move the store aside and take new snapshots`
+  );
+  let parsed;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw damaged("it is not JSON");
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw damaged("it is not a JSON object");
+  }
+  const { manifests, ...fields } = parsed;
+  if (fields.schemaVersion !== 2) throw damaged("its schemaVersion is not 2");
+  if (!Array.isArray(manifests)) throw damaged("it has no manifests list");
+  for (const entry of manifests) {
+    if (typeof entry !== "object" || entry === null || !isDigest(entry.digest)) {
+      throw damaged("an entry of its manifests list has no valid sha256 digest");
+    }
+  }
+  return { fields, manifests };
+}
+async function writeIndex(root, index) {
+  const content = {
+    schemaVersion: 2,
+    mediaType: IMAGE_INDEX_MEDIA_TYPE,
+    ...index.fields,
+    manifests: index.manifests
+  };
+  await replaceFile(join3(root, INDEX_FILE), `${JSON.stringify(content)}
+`);
+}
+function entryId(entry) {
+  const annotations = entry.annotations;
+  const name = annotations?.[REF_NAME_ANNOTATION];
+  return typeof name === "string" && isValidSnapshotId(name) ? name : void 0;
+}
+function findEntry(index, snapshotId) {
+  return index.manifests.findLast((entry) => entryId(entry) === snapshotId);
+}
+function snapshotEntry(snapshotId, manifest) {
+  return {
+    mediaType: IMAGE_MANIFEST_MEDIA_TYPE,
+    digest: manifest.digest,
+    size: manifest.bytes.length,
+    artifactType: ARTIFACT_TYPE,
+    annotations: { [REF_NAME_ANNOTATION]: snapshotId }
+  };
+}
+async function readManifestBlob(root, digest, what) {
+  const path4 = blobPath(root, digest);
+  try {
+    if ((await stat2(path4)).size > MAX_MANIFEST_BYTES) {
+      throw new DamagedSnapshotError(`${what}: its manifest blob ${path4} is too large`);
+    }
+    return await readFile2(path4);
+  } catch (error) {
+    if (isMissing(error)) {
+      throw new DamagedSnapshotError(
+        `${what} is damaged: its artifact manifest ${digest} is missing from ${join3(root, BLOBS)}`,
+        { cause: error }
+      );
+    }
+    if (error instanceof StoreError) throw error;
+    throw new StoreError(`cannot read ${path4}: ${errorMessage(error)}`, { cause: error });
+  }
+}
+async function readArtifact(root, entry, where) {
+  const bytes = await readManifestBlob(root, entry.digest, `snapshot ${where}`);
+  const artifact = parseArtifactManifest(bytes, where);
+  if (artifact.digest !== entry.digest) {
+    throw new DamagedSnapshotError(
+      `snapshot ${where} is damaged: the blob of its artifact manifest does not hash to ${entry.digest}`
+    );
+  }
+  return artifact;
+}
+
+// src/stores/directory/staging.ts
+import { createHash as createHash2 } from "node:crypto";
+import { open as open2, readFile as readFile3, rename as rename2, rm as rm2 } from "node:fs/promises";
+import { join as join4 } from "node:path";
+var STAGING = ".staging";
+var PARTIAL_SUFFIX = ".partial";
+var RECORD_FILE = "objects.json";
+function stagingPrefix(snapshotId, owner) {
+  return `${snapshotId}@${encodeURIComponent(owner)}@`;
+}
+function parseAreaName(name) {
+  const [snapshotId, owner] = name.split("@");
+  return { snapshotId, ...owner !== void 0 && { owner: decodeURIComponent(owner) } };
+}
+async function readRecord(area) {
+  const path4 = join4(area, RECORD_FILE);
+  let text;
+  try {
+    text = await readFile3(path4, "utf8");
+  } catch (error) {
+    if (isMissing(error)) return [];
+    throw new StoreError(`cannot read ${path4}: ${errorMessage(error)}`, { cause: error });
+  }
+  let objects;
+  try {
+    objects = JSON.parse(text)?.objects;
+  } catch {
+    objects = void 0;
+  }
+  if (!Array.isArray(objects) || !objects.every((o) => typeof o?.name === "string" && isDigest(o?.digest))) {
+    throw new StoreError(`${path4} does not list objects: it was not written by docker-snapshot`);
+  }
+  return objects;
+}
+async function stagedDigests(root) {
+  const digests = /* @__PURE__ */ new Set();
+  const staging = join4(root, STAGING);
+  for (const name of await namesIn(staging)) {
+    const { owner } = parseAreaName(name);
+    if (owner !== void 0 && !ownerAlive(owner)) continue;
+    for (const object of await readRecord(join4(staging, name))) digests.add(object.digest);
+  }
+  return digests;
+}
+async function streamToArea(area, data, context) {
+  const partial = join4(area, `${token()}${PARTIAL_SUFFIX}`);
+  const hash = createHash2("sha256");
+  let handle;
+  let sourceFailed = false;
+  try {
+    handle = await open2(partial, "w");
+    const iterator = data[Symbol.asyncIterator]();
+    for (; ; ) {
+      let next;
+      try {
+        next = await iterator.next();
+      } catch (error) {
+        sourceFailed = true;
+        throw error;
+      }
+      if (next.done) break;
+      const bytes = toBytes(next.value);
+      hash.update(bytes);
+      await writeAll(handle, bytes, context);
+    }
+    await handle.sync();
+    await handle.close();
+    handle = void 0;
+    return { partial, digest: `sha256:${hash.digest("hex")}`, size: context.bytesWritten };
+  } catch (error) {
+    if (!data.destroyed) data.destroy();
+    await handle?.close().catch(() => void 0);
+    await rm2(partial, { force: true }).catch(() => void 0);
+    if (sourceFailed) throw error;
+    throw writeFailure(error, context);
+  }
+}
+async function commitBlob(root, area, name, blob) {
+  const objects = await readRecord(area);
+  const object = { name, digest: blob.digest, size: blob.size };
+  const at = objects.findIndex((existing) => existing.name === name);
+  if (at === -1) objects.push(object);
+  else objects[at] = object;
+  await ensureLayout(root);
+  await replaceFile(join4(area, RECORD_FILE), JSON.stringify({ objects }));
+  const target = blobPath(root, blob.digest);
+  if (await isFile(target)) {
+    await rm2(blob.partial, { force: true });
+    return;
+  }
+  await rename2(blob.partial, target);
+  await syncDirectory(join4(root, BLOBS));
+}
+async function storeBytes(root, area, digest, bytes) {
+  const target = blobPath(root, digest);
+  if (await isFile(target)) return;
+  const partial = join4(area, `${token()}${PARTIAL_SUFFIX}`);
+  try {
+    const handle = await open2(partial, "w");
+    try {
+      await handle.writeFile(bytes);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename2(partial, target);
+  } finally {
+    await rm2(partial, { force: true });
+  }
+  await syncDirectory(join4(root, BLOBS));
+}
+
+// src/stores/directory/garbage.ts
+var MANIFEST_TYPES = /* @__PURE__ */ new Set([
+  IMAGE_INDEX_MEDIA_TYPE,
+  "application/vnd.oci.image.manifest.v1+json",
+  "application/vnd.docker.distribution.manifest.v2+json",
+  "application/vnd.docker.distribution.manifest.list.v2+json"
+]);
+async function collectGarbage(root) {
+  const reached = await reachedDigests(root).catch(() => void 0);
+  if (reached === void 0) return 0;
+  let removed = 0;
+  for (const name of await namesIn(join5(root, BLOBS))) {
+    if (!/^[a-f0-9]{64}$/.test(name) || reached.has(`sha256:${name}`)) continue;
+    await rm3(join5(root, BLOBS, name), { force: true });
+    removed++;
+  }
+  return removed;
+}
+async function reachedDigests(root) {
+  const reached = await stagedDigests(root);
+  const read = /* @__PURE__ */ new Set();
+  const pending = (await readIndex(root)).manifests.map((entry) => entry.digest);
+  for (let digest = pending.pop(); digest !== void 0; digest = pending.pop()) {
+    reached.add(digest);
+    if (read.has(digest)) continue;
+    read.add(digest);
+    const { blobs, manifests } = await descriptorsOf(root, digest);
+    for (const blob of blobs) reached.add(blob);
+    pending.push(...manifests);
+  }
+  return reached;
+}
+async function descriptorsOf(root, digest) {
+  const path4 = blobPath(root, digest);
+  if ((await stat3(path4)).size > MAX_MANIFEST_BYTES) throw new Error(`${path4} is too large`);
+  const manifest = JSON.parse(await readFile4(path4, "utf8"));
+  const listOf = (value) => Array.isArray(value) ? value : [];
+  const blobs = [];
+  const manifests = [];
+  for (const item of [
+    manifest.config,
+    manifest.subject,
+    ...listOf(manifest.layers),
+    ...listOf(manifest.blobs),
+    ...listOf(manifest.manifests)
+  ]) {
+    const descriptor = item ?? {};
+    if (!isDigest(descriptor.digest)) continue;
+    const isManifest = item !== manifest.subject && MANIFEST_TYPES.has(descriptor.mediaType);
+    (isManifest ? manifests : blobs).push(descriptor.digest);
+  }
+  return { blobs, manifests };
+}
+
+// src/stores/directory/legacy.ts
+import { open as open3, readdir as readdir2, stat as stat4 } from "node:fs/promises";
+import { join as join6, relative, resolve, sep } from "node:path";
+function checkSnapshotId(snapshotId) {
+  if (!isValidSnapshotId(snapshotId)) {
+    throw new InvalidSettingsError(
+      `Invalid snapshot id '${snapshotId}'. Expected 1 to 128 characters of a-z, 0-9, '.', '_' and '-', starting with a letter or digit.`
+    );
+  }
+}
+function checkObjectName(name) {
+  if (!isValidObjectName(name) || name.endsWith(PARTIAL_SUFFIX)) {
+    throw new InvalidSettingsError(
+      `Invalid object name '${name}'. Expected a relative path of non-empty segments, none of them '.' or '..', without backslashes, control characters, a leading '/' or a '${PARTIAL_SUFFIX}' suffix, e.g. volumes/pgdata.tar.zst`
+    );
+  }
+  const inside = relative("/snapshot", join6("/snapshot", name));
+  if (inside === "" || inside.startsWith(`..${sep}`) || inside !== name) {
+    throw new InvalidSettingsError(
+      `Invalid object name '${name}': it leaves the snapshot directory`
+    );
+  }
+}
+async function isLegacySnapshot(root, snapshotId) {
+  if (snapshotId === "blobs" && await isLayout(root)) return false;
+  return isDirectory(join6(root, snapshotId));
+}
+async function legacyIds(root) {
+  const entries = await readdir2(root, { withFileTypes: true });
+  const layout = await isLayout(root);
+  return entries.filter((entry) => entry.isDirectory() && isValidSnapshotId(entry.name)).map((entry) => entry.name).filter((name) => !(layout && name === "blobs"));
+}
+async function describeLegacy(root, snapshotId) {
+  const directory = join6(root, snapshotId);
+  return {
+    snapshotId,
+    hasManifest: await isFile(join6(directory, MANIFEST_FILE)),
+    modifiedAt: (await stat4(directory)).mtime,
+    bytes: await totalFileBytes(directory)
+  };
+}
+function legacyObjectPath(root, snapshotId, name) {
+  return resolve(root, snapshotId, name);
+}
+async function openLegacyObject(root, snapshotId, name, description) {
+  const path4 = legacyObjectPath(root, snapshotId, name);
+  try {
+    const handle = await open3(path4, "r");
+    if (!(await handle.stat()).isFile()) {
+      await handle.close();
+      return void 0;
+    }
+    return handle.createReadStream();
+  } catch (error) {
+    const code = errorCode(error);
+    if (code === "ENOENT" || code === "ENOTDIR") return void 0;
+    throw new StoreError(
+      `cannot read object ${name} of snapshot ${snapshotId} from ${description}: ${errorMessage(error)}`,
+      { cause: error }
+    );
+  }
+}
+async function hasLegacyObject(root, snapshotId, name, description) {
+  try {
+    return await isFile(legacyObjectPath(root, snapshotId, name));
+  } catch (error) {
+    throw new StoreError(
+      `cannot check object ${name} of snapshot ${snapshotId} in ${description}: ${errorMessage(error)}`,
+      { cause: error }
+    );
+  }
+}
+
+// src/stores/directory/holds.ts
+import { mkdir as mkdir2, rm as rm4, writeFile } from "node:fs/promises";
+import { dirname as dirname2, join as join7, relative as relative2 } from "node:path";
+var HOLDS = ".holds";
+async function holdSnapshot(store, snapshotId) {
+  const { root } = store;
+  const path4 = join7(root, HOLDS, snapshotId, `${encodeURIComponent(processOwner)}@${token()}`);
+  if (!await isWritable(root)) return { release: async () => void 0 };
+  await store.locked(async () => {
+    try {
+      await mkdir2(dirname2(path4), { recursive: true });
+      await writeFile(path4, "");
+    } catch (error) {
+      throw writeFailure(error, { root, object: relative2(root, path4), bytesWritten: 0 });
+    }
+  });
+  return {
+    release: () => rm4(path4, { force: true }).catch((error) => {
+      throw new StoreError(
+        `cannot remove the hold on snapshot ${snapshotId} in ${store.description}: ${errorMessage(error)}`,
+        { cause: error }
+      );
+    })
+  };
+}
+async function liveHolders(root, snapshotId) {
+  const names2 = await namesIn(join7(root, HOLDS, snapshotId));
+  return names2.map((name) => decodeURIComponent(name.slice(0, name.lastIndexOf("@")))).filter(ownerAlive);
+}
+async function dropHolds(root, snapshotId) {
+  await rm4(join7(root, HOLDS, snapshotId), { recursive: true, force: true });
+}
+
+// src/stores/directory/lock.ts
+import { readFile as readFile5, rm as rm5, writeFile as writeFile2 } from "node:fs/promises";
+import { join as join8 } from "node:path";
+var LOCK_FILE = ".lock";
+var LOCK_WAIT_MS = 6e4;
+async function withLock(root, description, fn) {
+  const path4 = join8(root, LOCK_FILE);
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (; ; ) {
+    try {
+      await writeFile2(path4, processOwner, { flag: "wx" });
+      break;
+    } catch (error) {
+      if (errorCode(error) !== "EEXIST") {
+        throw new StoreError(`cannot lock ${description}: ${errorMessage(error)}`, {
+          cause: error
+        });
+      }
+    }
+    const owner = await readFile5(path4, "utf8").catch(() => "");
+    if (owner && !ownerAlive(owner)) {
+      await rm5(path4, { force: true });
+      continue;
+    }
+    if (Date.now() > deadline) {
+      throw new StoreError(
+        `${description} stayed locked by ${owner || "another process"} for ${LOCK_WAIT_MS / 1e3} s; if no docker-snapshot runs there, remove ${path4}`
+      );
+    }
+    await new Promise((resolve3) => setTimeout(resolve3, 20));
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm5(path4, { force: true });
+  }
+}
+
+// src/stores/directory/open.ts
+import { access as access2, constants as constants2, mkdir as mkdir3, stat as stat5 } from "node:fs/promises";
+async function openStore(root, create, beforeCreate) {
+  const info = await statIfExists(root);
+  if (info === void 0) {
+    if (!create) {
+      throw new StoreError(
+        `no store at ${root}: the directory does not exist. Check the store setting.`
+      );
+    }
+    await beforeCreate?.();
+    try {
+      await mkdir3(root, { recursive: true });
+    } catch (error) {
+      throw new StoreError(
+        `cannot create store directory ${root}: ${errorMessage(error)}; choose a directory this user can create, or create it first`,
+        { cause: error }
+      );
+    }
+  } else if (!info.isDirectory()) {
+    throw new StoreError(
+      `store path ${root} is a file, not a directory: give the store a directory path`
+    );
+  }
+  try {
+    await access2(root, constants2.R_OK | constants2.X_OK | (create ? constants2.W_OK : 0));
+  } catch (error) {
+    throw new StoreError(
+      errorCode(error) === "EROFS" ? `store directory ${root} is on a read-only file system; choose a writable store directory` : `store directory ${root} is not ${create ? "readable and writable" : "readable"} by this user; fix its permissions or choose another store`,
+      { cause: error }
+    );
+  }
+}
+async function statIfExists(path4) {
+  try {
+    return await stat5(path4);
+  } catch (error) {
+    const code = errorCode(error);
+    if (code === "ENOENT") return void 0;
+    throw new StoreError(
+      code === "ENOTDIR" ? `store path ${path4} is below a file, not a directory: give the store a directory path` : `cannot look at store path ${path4}: ${errorMessage(error)}`,
+      { cause: error }
+    );
+  }
+}
+
+// src/stores/directory/writer.ts
+import { rm as rm6 } from "node:fs/promises";
+import { join as join9 } from "node:path";
+var TELLING_CODES = ["ENOSPC", "EDQUOT", "EACCES", "EPERM", "EROFS"];
+var DirectoryWriter = class {
+  constructor(store, snapshotId, area) {
+    this.store = store;
+    this.snapshotId = snapshotId;
+    this.area = area;
+  }
+  store;
+  snapshotId;
+  area;
+  async put(name, data) {
+    try {
+      checkObjectName(name);
+    } catch (error) {
+      data.destroy();
+      throw error;
+    }
+    const { root } = this.store;
+    const context = { root, object: `${this.snapshotId}/${name}`, bytesWritten: 0 };
+    const blob = await streamToArea(this.area, data, context);
+    try {
+      await this.store.locked(() => commitBlob(root, this.area, name, blob));
+    } catch (error) {
+      await rm6(blob.partial, { force: true }).catch(() => void 0);
+      throw error instanceof StoreError ? error : writeFailure(error, context);
+    }
+    return blob.size;
+  }
+  async publish({ replace }) {
+    const { root, description } = this.store;
+    const id = this.snapshotId;
+    try {
+      await this.store.locked(async () => {
+        if (!await isDirectory(this.area)) {
+          throw new StoreError(
+            `cannot publish snapshot ${id} in ${description}: what was written for it is gone (${this.area} was removed); take it again`
+          );
+        }
+        const objects = await readRecord(this.area);
+        const index = await readIndex(root);
+        if (findEntry(index, id) !== void 0 || await isLegacySnapshot(root, id)) {
+          await this.checkReplaceable(replace);
+        }
+        for (const object of objects) {
+          if (!await isFile(blobPath(root, object.digest))) {
+            throw new StoreError(
+              `cannot publish snapshot ${id} in ${description}: the blob of object ${object.name} (${object.digest}) is gone; take it again`
+            );
+          }
+        }
+        const artifact = buildArtifactManifest(objects, (/* @__PURE__ */ new Date()).toISOString());
+        await ensureLayout(root);
+        await storeBytes(root, this.area, EMPTY_CONFIG.digest, EMPTY_CONFIG_BYTES);
+        await storeBytes(root, this.area, artifact.digest, artifact.bytes);
+        index.manifests = [
+          ...index.manifests.filter((entry) => entryId(entry) !== id),
+          snapshotEntry(id, artifact)
+        ];
+        await writeIndex(root, index);
+        await this.tidyAfterPublish();
+      });
+    } catch (error) {
+      if (error instanceof StoreError) throw error;
+      const context = { root, object: `${id} (its artifact manifest)`, bytesWritten: 0 };
+      if (TELLING_CODES.includes(errorCode(error) ?? "")) throw writeFailure(error, context);
+      throw new StoreError(
+        `cannot publish snapshot ${id} in ${description}: ${errorMessage(error)}`,
+        {
+          cause: error
+        }
+      );
+    }
+  }
+  async discard() {
+    await removeAreas(this.store, [{ path: this.area, snapshotId: this.snapshotId }]);
+  }
+  /** Throws unless an existing snapshot of this id may be replaced. */
+  async checkReplaceable(replace) {
+    const { description } = this.store;
+    const id = this.snapshotId;
+    if (!replace) {
+      throw new StoreError(
+        `snapshot ${id} appeared in ${description} while this one was taken; it was left as it is and this snapshot was not kept. Take it again under another id.`
+      );
+    }
+    const holders = await this.store.liveHolders(id);
+    if (holders.length > 0) {
+      throw new StoreError(
+        `snapshot ${id} in ${description} is being read by ${holders.join(", ")} (a restore or verify); it was left as it is and the new snapshot was not kept. Take it again once that run is done.`
+      );
+    }
+  }
+  /** The staging area, a replaced snapshot of the older layout and unreached blobs go. */
+  async tidyAfterPublish() {
+    const { root } = this.store;
+    await rm6(this.area, { recursive: true, force: true }).catch(() => void 0);
+    if (await isLegacySnapshot(root, this.snapshotId).catch(() => false)) {
+      await rm6(join9(root, this.snapshotId), { recursive: true, force: true }).catch(() => void 0);
+    }
+    await collectGarbage(root).catch(() => void 0);
+  }
+};
+async function removeAreas(store, areas) {
+  for (const { path: path4, snapshotId } of areas) {
+    await rm6(path4, { recursive: true, force: true }).catch((error) => {
+      throw new StoreError(
+        `cannot remove the unfinished snapshot ${snapshotId} in ${store.description}: ${errorMessage(error)}`,
+        { cause: error }
+      );
+    });
+  }
+  if (areas.length === 0) return;
+  await store.locked(() => collectGarbage(store.root)).catch((error) => {
+    if (error instanceof StoreError) throw error;
+    throw new StoreError(
+      `cannot remove the blobs no snapshot uses in ${store.description}: ${errorMessage(error)}`,
+      { cause: error }
+    );
+  });
+}
+
+// src/stores/directory/store.ts
+var DirectoryStore = class _DirectoryStore {
+  root;
+  description;
+  canDelete = true;
+  /** No I/O: `begin` creates directories as it needs them. Use `open` to check the root up front. */
+  constructor(root) {
+    this.root = resolve2(root);
+    this.description = `directory ${this.root}`;
+  }
+  /**
+   * A store at `root`, checked up front: created if missing when `create` (to write a snapshot;
+   * `beforeCreate` may refuse first), else it must exist (to read one: a mistyped path should
+   * say so, not look empty) and be readable; reading needs no write access (a read-only mount
+   * will do). Rejects with StoreError if it cannot be used.
+   */
+  static async open(root, create = true, beforeCreate) {
+    const store = new _DirectoryStore(root);
+    await openStore(store.root, create, beforeCreate);
+    return store;
+  }
+  async begin(snapshotId) {
+    checkSnapshotId(snapshotId);
+    const area = join10(this.root, STAGING, `${stagingPrefix(snapshotId, processOwner)}${token()}`);
+    try {
+      await mkdir4(area, { recursive: true });
+    } catch (error) {
+      throw writeFailure(error, { root: this.root, object: snapshotId, bytesWritten: 0 });
+    }
+    return new DirectoryWriter(this, snapshotId, area);
+  }
+  async discardStaged(snapshotId, owner) {
+    checkSnapshotId(snapshotId);
+    const prefix = stagingPrefix(snapshotId, owner);
+    return (await this.discardStagedWhere((name) => name.startsWith(prefix))).length;
+  }
+  async discardAbandoned() {
+    return this.discardStagedWhere((name) => {
+      const { owner } = parseAreaName(name);
+      return owner !== void 0 && !ownerAlive(owner);
+    });
+  }
+  /** Removes the staging areas whose names `chosen` picks; resolves with their snapshot ids. */
+  async discardStagedWhere(chosen) {
+    const areas = (await namesIn(join10(this.root, STAGING))).filter(chosen).map((name) => ({
+      path: join10(this.root, STAGING, name),
+      snapshotId: parseAreaName(name).snapshotId
+    }));
+    await removeAreas(this, areas);
+    return areas.map((area) => area.snapshotId);
+  }
+  async get(snapshotId, name) {
+    const blob = await this.locate(snapshotId, name);
+    if (typeof blob !== "string") {
+      const stream = blob.legacy && await openLegacyObject(this.root, snapshotId, name, this.description);
+      if (stream) return stream;
+      throw this.absent(snapshotId, name, blob.listed);
+    }
+    try {
+      return (await open4(blob, "r")).createReadStream();
+    } catch (error) {
+      throw isMissing(error) ? this.missingBlob(snapshotId, name, blob, error) : new StoreError(
+        `cannot read object ${name} of snapshot ${snapshotId} from ${this.description}: ${errorMessage(error)}`,
+        { cause: error }
+      );
+    }
+  }
+  async has(snapshotId, name) {
+    const blob = await this.locate(snapshotId, name);
+    if (typeof blob !== "string") {
+      return blob.legacy && hasLegacyObject(this.root, snapshotId, name, this.description);
+    }
+    try {
+      await stat6(blob);
+      return true;
+    } catch (error) {
+      if (isMissing(error)) throw this.missingBlob(snapshotId, name, blob, error);
+      throw new StoreError(
+        `cannot check object ${name} of snapshot ${snapshotId} in ${this.description}: ${errorMessage(error)}`,
+        { cause: error }
+      );
+    }
+  }
+  /** The file that holds an object (its blob, or an older snapshot's file), for tools that read files. */
+  async pathOf(snapshotId, name) {
+    const blob = await this.locate(snapshotId, name);
+    if (typeof blob === "string") return blob;
+    if (blob.legacy) return join10(this.root, snapshotId, name);
+    throw this.absent(snapshotId, name, blob.listed);
+  }
+  /**
+   * Index → artifact manifest → layer titled `name` → the path of its blob. Otherwise: whether
+   * the snapshot is listed at all, and whether it is one of the older layout.
+   */
+  async locate(snapshotId, name) {
+    checkSnapshotId(snapshotId);
+    checkObjectName(name);
+    const entry = findEntry(await readIndex(this.root), snapshotId);
+    if (entry === void 0) {
+      const legacy = await isLegacySnapshot(this.root, snapshotId);
+      return { listed: legacy, legacy };
+    }
+    const artifact = await readArtifact(this.root, entry, `${snapshotId} in ${this.description}`);
+    const object = artifact.objects.find((candidate) => candidate.name === name);
+    return object ? blobPath(this.root, object.digest) : { listed: true, legacy: false };
+  }
+  absent(snapshotId, name, listed) {
+    return new StoreError(
+      listed ? `object ${name} of snapshot ${snapshotId} is not in ${this.description}; the snapshot is incomplete or damaged` : `snapshot ${snapshotId} is not in ${this.description} (looking for object ${name}); check the snapshot id and the store`
+    );
+  }
+  missingBlob(snapshotId, name, path4, cause) {
+    return new DamagedSnapshotError(
+      `snapshot ${snapshotId} in ${this.description} is damaged: the blob of its object ${name} is missing (${path4}); restore another snapshot`,
+      { cause }
+    );
+  }
+  async list() {
+    const index = await readIndex(this.root);
+    const snapshots = /* @__PURE__ */ new Map();
+    for (const entry of index.manifests) {
+      const snapshotId = entryId(entry);
+      if (snapshotId === void 0) continue;
+      snapshots.set(snapshotId, await this.describe(snapshotId, entry));
+    }
+    let ids;
+    try {
+      ids = await legacyIds(this.root);
+    } catch (error) {
+      if (errorCode(error) === "ENOENT") return [...snapshots.values()];
+      throw new StoreError(`cannot list ${this.description}: ${errorMessage(error)}`, {
+        cause: error
+      });
+    }
+    for (const snapshotId of ids.filter((id) => !snapshots.has(id))) {
+      try {
+        snapshots.set(snapshotId, await describeLegacy(this.root, snapshotId));
+      } catch (error) {
+        if (errorCode(error) === "ENOENT") continue;
+        throw new StoreError(
+          `cannot read snapshot ${snapshotId} in ${this.description}: ${errorMessage(error)}`,
+          { cause: error }
+        );
+      }
+    }
+    return [...snapshots.values()];
+  }
+  /** A snapshot of the layout; a damaged one is listed with a manifest, for reading to tell. */
+  async describe(snapshotId, entry) {
+    const manifestBlob = blobPath(this.root, entry.digest);
+    try {
+      const artifact = await readArtifact(this.root, entry, `${snapshotId} in ${this.description}`);
+      const created = artifact.created ? new Date(artifact.created) : void 0;
+      return {
+        snapshotId,
+        hasManifest: artifact.objects.some((object) => object.name === MANIFEST_FILE),
+        modifiedAt: created && !Number.isNaN(created.getTime()) ? created : (await stat6(manifestBlob)).mtime,
+        bytes: artifact.objects.reduce((total, object) => total + object.size, 0)
+      };
+    } catch (error) {
+      if (!(error instanceof DamagedSnapshotError)) throw error;
+      const index = await stat6(join10(this.root, "index.json"));
+      return { snapshotId, hasManifest: true, modifiedAt: index.mtime, bytes: 0 };
+    }
+  }
+  async hold(snapshotId) {
+    checkSnapshotId(snapshotId);
+    return holdSnapshot(this, snapshotId);
+  }
+  /** Removes the index entry (or older snapshot directory), then every blob nothing reaches. */
+  async delete(snapshotId) {
+    checkSnapshotId(snapshotId);
+    return this.locked(async () => {
+      if ((await this.liveHolders(snapshotId)).length > 0) return "held";
+      const index = await readIndex(this.root);
+      const kept = index.manifests.filter((entry) => entryId(entry) !== snapshotId);
+      if (kept.length < index.manifests.length) {
+        await this.storeCall(
+          `remove snapshot ${snapshotId} from index.json`,
+          () => writeIndex(this.root, { ...index, manifests: kept })
+        );
+      }
+      if (await isLegacySnapshot(this.root, snapshotId)) {
+        await this.removeTree(join10(this.root, snapshotId), `snapshot ${snapshotId}`);
+      }
+      await this.storeCall("remove the blobs no snapshot uses", () => collectGarbage(this.root));
+      await this.storeCall(
+        `remove the holds on ${snapshotId}`,
+        () => dropHolds(this.root, snapshotId)
+      );
+      return "deleted";
+    });
+  }
+  /** The `host:pid` of every live process that holds `snapshotId`. */
+  liveHolders(snapshotId) {
+    return liveHolders(this.root, snapshotId);
+  }
+  /** Runs `fn` holding the store's lock. */
+  locked(fn) {
+    return withLock(this.root, this.description, fn);
+  }
+  async removeTree(path4, what) {
+    await this.storeCall(`remove ${what}`, () => rm7(path4, { recursive: true, force: true }));
+  }
+  async storeCall(what, fn) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (error instanceof StoreError) throw error;
+      throw new StoreError(`cannot ${what} in ${this.description}: ${errorMessage(error)}`, {
+        cause: error
+      });
+    }
+  }
+};
+
+// src/stores/registry/store.ts
+import { Readable as Readable5 } from "node:stream";
+
+// src/stores/registry/client.ts
+import { Readable as Readable3 } from "node:stream";
+
+// src/stores/registry/auth.ts
+function parseChallenges(header) {
+  const challenges = [];
+  const token2 = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+/;
+  let rest = header.trim();
+  while (rest) {
+    const scheme = token2.exec(rest);
+    if (!scheme) break;
+    const challenge = { scheme: scheme[0].toLowerCase(), params: {} };
+    challenges.push(challenge);
+    rest = rest.slice(scheme[0].length).trimStart();
+    for (; ; ) {
+      const param = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s*=\s*/.exec(rest);
+      if (!param) break;
+      rest = rest.slice(param[0].length);
+      let value;
+      if (rest.startsWith('"')) {
+        const quoted = /^"((?:[^"\\]|\\.)*)"/.exec(rest);
+        if (!quoted) throw new Error(`unterminated quoted value in ${JSON.stringify(header)}`);
+        value = quoted[1].replace(/\\(.)/g, "$1");
+        rest = rest.slice(quoted[0].length);
+      } else {
+        const bare = /^[^,\s]*/.exec(rest)?.[0] ?? "";
+        value = bare;
+        rest = rest.slice(bare.length);
+      }
+      challenge.params[param[1].toLowerCase()] = value;
+      rest = rest.trimStart();
+      if (!rest.startsWith(",")) break;
+      rest = rest.slice(1).trimStart();
+      if (/^[!#$%&'*+.^_`|~0-9A-Za-z-]+(\s+[^=\s]|\s*$)/.test(rest)) break;
+    }
+    rest = rest.replace(/^[\s,]+/, "");
+  }
+  return challenges;
+}
+var DEFAULT_TOKEN_SECONDS = 60;
+var Authenticator = class {
+  constructor(place, findCredentials) {
+    this.place = place;
+    this.findCredentials = findCredentials;
+  }
+  place;
+  findCredentials;
+  challenge;
+  credentials;
+  tokens = /* @__PURE__ */ new Map();
+  /** Where the credentials came from, for messages: `anonymous access` when none. */
+  async credentialSource() {
+    return (await this.ownCredentials())?.source ?? "anonymous access (no credentials found)";
+  }
+  /** The `Authorization` header for a request needing `scope`, if the registry asked for one. */
+  async header(scope) {
+    if (!this.challenge) return void 0;
+    if (this.challenge.scheme === "basic") {
+      const credentials = await this.ownCredentials();
+      if (credentials?.username === void 0 && credentials?.password === void 0) {
+        return void 0;
+      }
+      const pair = `${credentials.username ?? ""}:${credentials.password ?? ""}`;
+      return `Basic ${Buffer.from(pair, "utf8").toString("base64")}`;
+    }
+    if (this.challenge.scheme === "bearer") {
+      const cached = this.tokens.get(scope);
+      if (cached && cached.expiresAt > Date.now()) return `Bearer ${cached.value}`;
+      return `Bearer ${await this.fetchToken(this.challenge, scope)}`;
+    }
+    return void 0;
+  }
+  /**
+   * Takes in a 401's challenge. Resolves with whether a retry can succeed: false when the same
+   * challenge already failed with what this has to offer (the credentials were refused).
+   */
+  async learn(header, scope) {
+    const challenges = header ? parseChallenges(header) : [];
+    const usable = challenges.find((c) => c.scheme === "bearer") ?? challenges.find((c) => c.scheme === "basic");
+    if (!usable) {
+      throw new StoreError(
+        `Registry ${this.place.host} refused access to repository ${this.place.repository} (401) without a challenge this tool understands (${header ? shownSchemes(challenges) : "no WWW-Authenticate header"}).`
+      );
+    }
+    const before = this.challenge;
+    this.challenge = usable;
+    if (usable.scheme === "bearer") {
+      this.tokens.delete(scope);
+      return true;
+    }
+    const credentials = await this.ownCredentials();
+    const hasCredentials = credentials?.username !== void 0 || credentials?.password !== void 0;
+    return before?.scheme !== "basic" && hasCredentials;
+  }
+  ownCredentials() {
+    this.credentials ??= this.findCredentials();
+    return this.credentials;
+  }
+  /** Asks the challenge's realm for a token for `scope` (space-separated scopes). */
+  async fetchToken(challenge, scope) {
+    const { realm, service } = challenge.params;
+    const where = `registry ${this.place.host} (repository ${this.place.repository})`;
+    if (!realm || !/^https?:\/\//i.test(realm)) {
+      throw new StoreError(`The token realm ${JSON.stringify(realm ?? "")} of ${where} is no URL.`);
+    }
+    const credentials = await this.ownCredentials();
+    const url = new URL(realm);
+    const headers = { accept: "application/json" };
+    let init;
+    if (credentials?.identityToken) {
+      const form = new URLSearchParams({
+        grant_type: "refresh_token",
+        refresh_token: credentials.identityToken,
+        client_id: "docker-snapshot"
+      });
+      for (const each of scope.split(" ")) form.append("scope", each);
+      if (service) form.set("service", service);
+      headers["content-type"] = "application/x-www-form-urlencoded";
+      init = { method: "POST", headers, body: form.toString() };
+    } else {
+      if (service) url.searchParams.set("service", service);
+      for (const each of scope.split(" ")) url.searchParams.append("scope", each);
+      if (credentials?.username !== void 0 || credentials?.password !== void 0) {
+        const pair = `${credentials.username ?? ""}:${credentials.password ?? ""}`;
+        headers.authorization = `Basic ${Buffer.from(pair, "utf8").toString("base64")}`;
+      }
+      init = { method: "GET", headers };
+    }
+    let response;
+    try {
+      response = await fetch(url, { ...init, signal: AbortSignal.timeout(6e4) });
+    } catch (error) {
+      throw new StoreError(
+        `The token server ${url.origin} of ${where} did not answer: ${causeOf(error)}. Check that it is reachable.`,
+        { cause: error }
+      );
+    }
+    if (response.status === 401 || response.status === 403) {
+      throw new StoreError(
+        `The token server ${url.origin} of ${where} refused the credentials from ${await this.credentialSource()} (${response.status}) for ${scope}. Check the registry-username and registry-password inputs or docker login, and that the account may use this repository.`
+      );
+    }
+    const body = await response.json().catch(() => ({}));
+    const value = typeof body.token === "string" ? body.token : body.access_token;
+    if (!response.ok || typeof value !== "string" || !value) {
+      throw new StoreError(
+        `The token server ${url.origin} of ${where} gave no token for ${scope} (${response.status}). Try again later, or check the registry.`
+      );
+    }
+    const seconds = typeof body.expires_in === "number" ? body.expires_in : DEFAULT_TOKEN_SECONDS;
+    this.tokens.set(scope, { value, expiresAt: Date.now() + Math.max(seconds - 10, 1) * 1e3 });
+    return value;
+  }
+};
+function shownSchemes(challenges) {
+  return challenges.length ? `offered: ${challenges.map((c) => c.scheme).join(", ")}` : "unreadable";
+}
+function causeOf(error) {
+  const cause = error.cause;
+  return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
+}
+
+// src/stores/registry/refusal.ts
+async function refusal(where, host, call, response, source) {
+  const said = await registryErrors(response);
+  const status = `${response.status}${said ? `: ${said}` : ""}`;
+  const head = `${where} refused ${call} (${status}).`;
+  if (/quota|storage limit|insufficient storage/i.test(said) || [413, 507].includes(response.status)) {
+    return new StoreError(
+      `${head} The registry's size limit or storage quota was reached: free space there (prune old snapshots, delete unused images) or choose another store.`
+    );
+  }
+  switch (response.status) {
+    case 401:
+      return new StoreError(
+        `${head} It does not accept the credentials from ${source}: check registry-username and registry-password, or docker login ${host}.`
+      );
+    case 403:
+      return new StoreError(
+        `${head} The account (credentials from ${source}) may not do this in the repository: grant it access, or choose a repository it may use.`
+      );
+    case 404:
+      return new StoreError(
+        `${head} The repository or the object is not there: check the store address.`
+      );
+    case 405:
+      return new StoreError(
+        `${head} The registry does not offer this operation (deleting may be disabled there).`
+      );
+    case 429:
+      return new StoreError(`${head} Too many requests: wait, then try again.`);
+  }
+  if (response.status >= 500) {
+    return new StoreError(`${head} The registry failed: try again later; its log says why.`);
+  }
+  return new StoreError(`${head} Check the registry and the store address.`);
+}
+async function registryErrors(response) {
+  const text = await response.text().catch(() => "");
+  try {
+    const parsed = JSON.parse(text);
+    return (parsed.errors ?? []).map((e) => [e.code, e.message].filter((part) => typeof part === "string").join(" ")).join("; ").slice(0, 300);
+  } catch {
+    return "";
+  }
+}
+
+// src/stores/registry/client.ts
+var REQUEST_TIMEOUT_MS = 10 * 6e4;
+var TAGS_PAGE = 100;
+function isLoopback(host) {
+  const name = host.startsWith("[") ? host.slice(1, host.indexOf("]")) : host.replace(/:\d+$/, "");
+  return name === "localhost" || name === "::1" || /^127\.\d+\.\d+\.\d+$/.test(name);
+}
+var RegistryClient = class {
+  place;
+  auth;
+  base;
+  constructor(host, repository, credentials) {
+    this.place = { host, repository };
+    this.auth = new Authenticator(this.place, credentials);
+  }
+  /** `registry HOST, repository REPO`, for messages. */
+  get where() {
+    return `registry ${this.place.host} (repository ${this.place.repository})`;
+  }
+  get pullScope() {
+    return `repository:${this.place.repository}:pull`;
+  }
+  get pushScope() {
+    return `repository:${this.place.repository}:pull,push`;
+  }
+  /** The registry's base URL: https, or plain http for a loopback address that has no TLS. */
+  baseUrl() {
+    this.base ??= this.findBase();
+    return this.base;
+  }
+  async findBase() {
+    const https2 = `https://${this.place.host}`;
+    try {
+      await fetch(`${https2}/v2/`, { signal: AbortSignal.timeout(3e4) });
+      return https2;
+    } catch (error) {
+      const httpsFailure = causeOf(error);
+      if (!isLoopback(this.place.host)) {
+        this.base = void 0;
+        throw new StoreError(
+          `Registry ${this.place.host} did not answer over https (${httpsFailure}). Check the store address; only loopback registries are reached over plain http.`,
+          { cause: error }
+        );
+      }
+      const http = `http://${this.place.host}`;
+      try {
+        await fetch(`${http}/v2/`, { signal: AbortSignal.timeout(3e4) });
+        return http;
+      } catch (second) {
+        this.base = void 0;
+        throw new StoreError(
+          `Registry ${this.place.host} did not answer (https: ${httpsFailure}; http: ${causeOf(second)}). Check that it is running and the store address.`,
+          { cause: second }
+        );
+      }
+    }
+  }
+  /** `/v2/<repository>/<rest>` */
+  path(rest) {
+    return `/v2/${this.place.repository}/${rest}`;
+  }
+  /**
+   * Sends one request (a path below the base, or an absolute URL the registry gave), answering
+   * a 401's challenge once. Resolves with a response whose status is one of `expect`.
+   */
+  async request(call, target, options) {
+    const url = /^https?:\/\//.test(target) ? target : `${await this.baseUrl()}${target}`;
+    for (let attempt = 0; ; attempt++) {
+      const headers = { ...options.headers };
+      const authorization = await this.auth.header(options.scope);
+      if (authorization) headers.authorization = authorization;
+      let response;
+      try {
+        response = await fetch(url, {
+          method: options.method ?? "GET",
+          headers,
+          body: options.body,
+          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS)
+        });
+      } catch (error) {
+        throw new StoreError(
+          `${this.where} did not answer ${call}: ${causeOf(error)}. Check that the registry is running and reachable, then try again.`,
+          { cause: error }
+        );
+      }
+      if (response.status === 401 && attempt === 0 && await this.auth.learn(response.headers.get("www-authenticate"), options.scope)) {
+        await response.body?.cancel();
+        continue;
+      }
+      if (options.expect.includes(response.status)) return response;
+      throw await this.failure(call, response);
+    }
+  }
+  /** The StoreError for an unexpected answer to `call`. */
+  async failure(call, response) {
+    return refusal(this.where, this.place.host, call, response, await this.auth.credentialSource());
+  }
+  /** Whether the repository holds blob `digest`. */
+  async hasBlob(digest) {
+    const response = await this.request(`HEAD blob ${digest}`, this.path(`blobs/${digest}`), {
+      method: "HEAD",
+      scope: this.pullScope,
+      expect: [200, 404]
+    });
+    return response.status === 200;
+  }
+  /**
+   * Mounts blob `digest` from repository `from` of the same registry, which uploads nothing.
+   * Resolves with false when the registry did not mount it (it opened an upload instead, which is
+   * cancelled).
+   */
+  async mountBlob(digest, from) {
+    const query = `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`;
+    const response = await this.request(
+      `mount blob ${digest} from ${from}`,
+      this.path(`blobs/uploads/${query}`),
+      {
+        method: "POST",
+        scope: `${this.pushScope} repository:${from}:pull`,
+        headers: { "content-length": "0" },
+        expect: [201, 202]
+      }
+    );
+    await response.body?.cancel();
+    if (response.status === 201) return true;
+    const location = response.headers.get("location");
+    if (location) {
+      const url = new URL(location, await this.baseUrl()).toString();
+      await this.request("cancel an unused upload", url, {
+        method: "DELETE",
+        scope: this.pushScope,
+        expect: [204, 404, 405]
+      }).then(
+        (answer) => answer.body?.cancel(),
+        () => void 0
+      );
+    }
+    return false;
+  }
+  /** The bytes of blob `digest`, following redirects (to a storage service). */
+  async getBlob(digest) {
+    const response = await this.request(`GET blob ${digest}`, this.path(`blobs/${digest}`), {
+      scope: this.pullScope,
+      expect: [200]
+    });
+    if (!response.body) throw new StoreError(`${this.where} sent blob ${digest} without a body.`);
+    return Readable3.fromWeb(response.body);
+  }
+  /** Puts a manifest under `reference` (a tag or its digest); resolves with the digest the registry gives. */
+  async putManifest(reference, bytes, mediaType) {
+    const response = await this.request(
+      `PUT manifest ${reference}`,
+      this.path(`manifests/${reference}`),
+      {
+        method: "PUT",
+        scope: this.pushScope,
+        headers: { "content-type": mediaType },
+        body: bytes,
+        expect: [201]
+      }
+    );
+    await response.body?.cancel();
+    return response.headers.get("docker-content-digest") ?? "";
+  }
+  /** A manifest's bytes and the media type the registry gives; undefined when there is none. */
+  async getManifest(reference, accept) {
+    const response = await this.request(
+      `GET manifest ${reference}`,
+      this.path(`manifests/${reference}`),
+      {
+        scope: this.pullScope,
+        headers: { accept },
+        expect: [200, 404]
+      }
+    );
+    if (response.status === 404) {
+      await response.body?.cancel();
+      return void 0;
+    }
+    const bytes = Buffer.from(await response.arrayBuffer());
+    return { bytes, mediaType: response.headers.get("content-type") ?? "" };
+  }
+  /** The digest of the manifest under `reference`; undefined when there is none. */
+  async headManifest(reference, accept) {
+    const response = await this.request(
+      `HEAD manifest ${reference}`,
+      this.path(`manifests/${reference}`),
+      {
+        method: "HEAD",
+        scope: this.pullScope,
+        headers: { accept },
+        expect: [200, 404]
+      }
+    );
+    if (response.status === 404) return void 0;
+    return response.headers.get("docker-content-digest") ?? "";
+  }
+  /** Deletes the manifest `digest` (and with it every tag on it); false when it was gone already. */
+  async deleteManifest(digest) {
+    const response = await this.request(
+      `DELETE manifest ${digest}`,
+      this.path(`manifests/${digest}`),
+      {
+        method: "DELETE",
+        scope: `repository:${this.place.repository}:delete`,
+        expect: [202, 200, 404]
+      }
+    );
+    await response.body?.cancel();
+    return response.status !== 404;
+  }
+  /** Every tag of the repository, following the `Link` pagination; none when the repository is new. */
+  async tags() {
+    const tags = [];
+    let next = this.path(`tags/list?n=${TAGS_PAGE}`);
+    while (next) {
+      const response = await this.request("list tags", next, {
+        scope: this.pullScope,
+        expect: [200, 404]
+      });
+      if (response.status === 404) {
+        await response.body?.cancel();
+        return tags;
+      }
+      const body = await response.json().catch(() => ({}));
+      if (Array.isArray(body.tags)) tags.push(...body.tags.filter((t) => typeof t === "string"));
+      const link = /<([^>]+)>\s*;\s*rel="?next"?/.exec(response.headers.get("link") ?? "");
+      next = link ? new URL(link[1], await this.baseUrl()).toString() : void 0;
+    }
+    return tags;
+  }
+};
+
+// src/stores/registry/reuse.ts
+import { createHash as createHash4 } from "node:crypto";
+import { Readable as Readable4 } from "node:stream";
+
+// src/stores/registry/upload.ts
+import { createHash as createHash3 } from "node:crypto";
+var CHUNK_BYTES = 8 * 1024 * 1024;
+var ChunkReader = class {
+  constructor(data, size) {
+    this.size = size;
+    this.iterator = data[Symbol.asyncIterator]();
+  }
+  size;
+  iterator;
+  leftover = Buffer.alloc(0);
+  done = false;
+  /** Set when the source failed (its error is the caller's, not the registry's). */
+  sourceError;
+  async next() {
+    const parts = [this.leftover];
+    let length = this.leftover.length;
+    while (length < this.size && !this.done) {
+      let step;
+      try {
+        step = await this.iterator.next();
+      } catch (error) {
+        this.sourceError = error;
+        throw error;
+      }
+      if (step.done) {
+        this.done = true;
+        break;
+      }
+      const chunk = toBuffer(step.value);
+      parts.push(chunk);
+      length += chunk.length;
+    }
+    const whole = Buffer.concat(parts, length);
+    this.leftover = whole.subarray(Math.min(this.size, whole.length));
+    return whole.subarray(0, Math.min(this.size, whole.length));
+  }
+  /** What is left of the stream after the chunks read so far. */
+  async *rest() {
+    if (this.leftover.length > 0) yield this.leftover;
+    this.leftover = Buffer.alloc(0);
+    while (!this.done) {
+      const step = await this.iterator.next();
+      if (step.done) break;
+      yield toBuffer(step.value);
+    }
+    this.done = true;
+  }
+};
+async function pushBlob(client, data, chunkBytes = CHUNK_BYTES) {
+  const reader = new ChunkReader(data, chunkBytes);
+  const hash = createHash3("sha256");
+  let location;
+  let sent = 0;
+  try {
+    const first = await reader.next();
+    hash.update(first);
+    const second = first.length === chunkBytes ? reader.next() : Promise.resolve(Buffer.alloc(0));
+    second.catch(() => void 0);
+    const rest = await peekEmpty(second);
+    if (rest) {
+      const digest2 = `sha256:${hash.digest("hex")}`;
+      if (await client.hasBlob(digest2)) return { digest: digest2, size: first.length, uploaded: false };
+      location = await startUpload(client);
+      await finishUpload(client, location, digest2, first, 0);
+      return { digest: digest2, size: first.length, uploaded: true };
+    }
+    location = await startUpload(client);
+    let chunk = first;
+    let ahead = second;
+    while (chunk.length > 0) {
+      location = await patchChunk(client, location, chunk, sent);
+      sent += chunk.length;
+      chunk = await ahead;
+      hash.update(chunk);
+      ahead = chunk.length === chunkBytes ? reader.next() : Promise.resolve(Buffer.alloc(0));
+      ahead.catch(() => void 0);
+    }
+    const digest = `sha256:${hash.digest("hex")}`;
+    await finishUpload(client, location, digest, Buffer.alloc(0), sent);
+    return { digest, size: sent, uploaded: true };
+  } catch (error) {
+    if (!data.destroyed) data.destroy();
+    if (location) await cancelUpload(client, location);
+    throw error;
+  }
+}
+async function peekEmpty(chunk) {
+  return (await chunk).length === 0;
+}
+async function startUpload(client) {
+  const response = await client.request("start a blob upload", client.path("blobs/uploads/"), {
+    method: "POST",
+    scope: client.pushScope,
+    headers: { "content-length": "0" },
+    expect: [202]
+  });
+  await response.body?.cancel();
+  return nextLocation(client, response);
+}
+async function patchChunk(client, location, chunk, offset) {
+  const call = `upload bytes ${offset}-${offset + chunk.length - 1} of a blob`;
+  const response = await sendChunk(
+    offset,
+    () => client.request(call, location, {
+      method: "PATCH",
+      scope: client.pushScope,
+      headers: {
+        "content-type": "application/octet-stream",
+        "content-length": String(chunk.length),
+        "content-range": `${offset}-${offset + chunk.length - 1}`
+      },
+      body: chunk,
+      expect: [202]
+    })
+  );
+  await response.body?.cancel();
+  return nextLocation(client, response);
+}
+async function finishUpload(client, location, digest, last, sent) {
+  const url = new URL(location);
+  url.searchParams.set("digest", digest);
+  const call = `finish the upload of blob ${digest}`;
+  const response = await sendChunk(
+    sent,
+    () => client.request(call, url.toString(), {
+      method: "PUT",
+      scope: client.pushScope,
+      headers: {
+        "content-type": "application/octet-stream",
+        "content-length": String(last.length)
+      },
+      body: last,
+      expect: [201]
+    })
+  );
+  await response.body?.cancel();
+}
+async function sendChunk(offset, send) {
+  try {
+    return await send();
+  } catch (error) {
+    if (offset === 0 || !(error instanceof StoreError)) throw error;
+    throw new StoreError(
+      `${error.message} The blob was refused midway, after ${offset} bytes had been accepted; nothing of it is kept under the snapshot.`,
+      { cause: error }
+    );
+  }
+}
+async function cancelUpload(client, location) {
+  try {
+    const response = await client.request("cancel a blob upload", location, {
+      method: "DELETE",
+      scope: client.pushScope,
+      expect: [204, 404, 405]
+    });
+    await response.body?.cancel();
+  } catch {
+  }
+}
+async function nextLocation(client, response) {
+  const location = response.headers.get("location");
+  if (!location) {
+    throw new StoreError(`${client.where} opened a blob upload without a Location header.`);
+  }
+  return new URL(location, await client.baseUrl()).toString();
+}
+function toBuffer(chunk) {
+  if (Buffer.isBuffer(chunk)) return chunk;
+  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+  if (typeof chunk === "string") return Buffer.from(chunk, "utf8");
+  throw new TypeError(`a store object must be a byte stream, got a chunk of type ${typeof chunk}`);
+}
+
+// src/stores/registry/reuse.ts
+async function pushUnlessSame(client, data, previous, chunkBytes = CHUNK_BYTES) {
+  if (!previous) return pushBlob(client, data, chunkBytes);
+  const incoming = new ChunkReader(data, chunkBytes);
+  const stored = await client.getBlob(previous.digest);
+  const storedChunks = new ChunkReader(stored, chunkBytes);
+  const hash = createHash4("sha256");
+  let matched = 0;
+  try {
+    for (; ; ) {
+      const mine = await incoming.next();
+      const theirs = await storedChunks.next();
+      if (!mine.equals(theirs)) {
+        stored.destroy();
+        const whole = Readable4.from(
+          joined(prefixOf(client, previous.digest, matched), mine, incoming)
+        );
+        return await pushBlob(client, whole, chunkBytes);
+      }
+      if (mine.length === 0) break;
+      hash.update(mine);
+      matched += mine.length;
+    }
+  } catch (error) {
+    if (!data.destroyed) data.destroy();
+    throw error;
+  } finally {
+    stored.destroy();
+  }
+  const digest = `sha256:${hash.digest("hex")}`;
+  if (digest !== previous.digest || !await client.hasBlob(digest)) {
+    throw new StoreError(
+      `Blob ${previous.digest} in ${client.where} changed or vanished while a new object was compared with it; nothing of the new object was kept. Take the snapshot again.`
+    );
+  }
+  return { digest, size: matched, uploaded: false };
+}
+async function* prefixOf(client, digest, bytes) {
+  if (bytes === 0) return;
+  const stream = await client.getBlob(digest);
+  let left = bytes;
+  try {
+    for await (const chunk of stream) {
+      yield chunk.subarray(0, left);
+      left -= Math.min(left, chunk.length);
+      if (left === 0) return;
+    }
+  } finally {
+    stream.destroy();
+  }
+  throw new StoreError(`Blob ${digest} in ${client.where} ended before ${bytes} bytes.`);
+}
+async function* joined(prefix, middle, rest) {
+  yield* prefix;
+  if (middle.length > 0) yield middle;
+  yield* rest.rest();
+}
+
+// src/stores/registry/store.ts
+var ACCEPT = [
+  IMAGE_MANIFEST_MEDIA_TYPE,
+  IMAGE_INDEX_MEDIA_TYPE,
+  "application/vnd.docker.distribution.manifest.v2+json",
+  "application/vnd.docker.distribution.manifest.list.v2+json"
+].join(", ");
+var RegistryStore = class {
+  description;
+  canDelete = true;
+  client;
+  constructor(host, repository, credentials) {
+    this.client = new RegistryClient(host, repository, credentials);
+    this.description = `registry oci://${host}/${repository}`;
+  }
+  /**
+   * A store in the registry. For `write` it is checked up front, after `beforeCreate`: an upload
+   * session is opened and cancelled (push access). Reading needs no check: a repository the
+   * registry does not know lists no snapshots, and bad credentials fail the first read, saying so.
+   */
+  async open(write, beforeCreate) {
+    if (write) {
+      await beforeCreate?.();
+      await cancelUpload(this.client, await startUpload(this.client));
+    }
+    return this;
+  }
+  async begin(snapshotId) {
+    checkSnapshotId2(snapshotId);
+    const objects = /* @__PURE__ */ new Map();
+    let previous;
+    return {
+      snapshotId,
+      put: async (name, data) => {
+        if (!isValidObjectName(name)) {
+          data.destroy();
+          throw new InvalidSettingsError(`Invalid object name '${name}' for ${this.description}.`);
+        }
+        previous ??= this.previousObjects();
+        const blob = await pushUnlessSame(this.client, data, (await previous).get(name));
+        objects.set(name, { name, digest: blob.digest, size: blob.size });
+        return blob.size;
+      },
+      publish: ({ replace }) => this.publish(snapshotId, [...objects.values()], replace),
+      // Blobs without a manifest are invisible; the registry's garbage collection removes them.
+      discard: async () => objects.clear()
+    };
+  }
+  async discardStaged(snapshotId) {
+    checkSnapshotId2(snapshotId);
+    return 0;
+  }
+  async discardAbandoned() {
+    return [];
+  }
+  async get(snapshotId, name) {
+    const artifact = await this.artifact(snapshotId);
+    const object = artifact?.objects.find((candidate) => candidate.name === name);
+    if (!artifact) {
+      throw new StoreError(
+        `snapshot ${snapshotId} is not in ${this.description} (looking for object ${name}); check the snapshot id and the store`
+      );
+    }
+    if (!object) {
+      throw new StoreError(
+        `object ${name} of snapshot ${snapshotId} is not in ${this.description}; the snapshot is incomplete or damaged`
+      );
+    }
+    return this.client.getBlob(object.digest);
+  }
+  async has(snapshotId, name) {
+    const artifact = await this.artifact(snapshotId);
+    return artifact?.objects.some((object) => object.name === name) ?? false;
+  }
+  async list() {
+    return (await this.artifacts()).map(({ snapshotId, artifact, createdAt }) => ({
+      snapshotId,
+      hasManifest: artifact.objects.some((object) => object.name === MANIFEST_FILE),
+      modifiedAt: createdAt,
+      bytes: artifact.objects.reduce((total, object) => total + object.size, 0)
+    }));
+  }
+  /** Every snapshot's artifact, with when it was published. */
+  async artifacts() {
+    const found = [];
+    for (const tag of await this.client.tags()) {
+      if (!isValidSnapshotId(tag)) continue;
+      const manifest = await this.client.getManifest(tag, ACCEPT);
+      if (!manifest || !isOurs(manifest.bytes)) continue;
+      const artifact = parseArtifactManifest(
+        manifest.bytes,
+        `snapshot ${tag} in ${this.description}`
+      );
+      const created = artifact.created ? new Date(artifact.created) : /* @__PURE__ */ new Date(NaN);
+      found.push({
+        snapshotId: tag,
+        artifact,
+        createdAt: Number.isNaN(created.getTime()) ? /* @__PURE__ */ new Date(0) : created
+      });
+    }
+    return found;
+  }
+  /**
+   * The newest published object of each name: what a new object of that name probably equals
+   * (see reuse.ts). Only an optimisation: a store that cannot be listed offers none.
+   */
+  async previousObjects() {
+    const objects = /* @__PURE__ */ new Map();
+    try {
+      const oldestFirst = (await this.artifacts()).sort(
+        (a, b) => a.createdAt.getTime() - b.createdAt.getTime()
+      );
+      for (const { artifact } of oldestFirst) {
+        for (const object of artifact.objects) objects.set(object.name, object);
+      }
+    } catch {
+      objects.clear();
+    }
+    return objects;
+  }
+  /** Registries have no locks: see the top of this file. */
+  async hold(snapshotId) {
+    checkSnapshotId2(snapshotId);
+    return { release: async () => void 0 };
+  }
+  async delete(snapshotId) {
+    checkSnapshotId2(snapshotId);
+    const digest = await this.client.headManifest(snapshotId, ACCEPT);
+    if (digest === void 0) return "deleted";
+    try {
+      await this.client.deleteManifest(digest || await this.manifestDigest(snapshotId));
+    } catch (error) {
+      if (error instanceof StoreError && /\(405/.test(error.message)) {
+        throw new StoreError(
+          `${this.description} does not allow deleting, so snapshot ${snapshotId} stays there. Enable deletes in the registry (distribution: storage.delete.enabled: true) or delete the tag with the registry\u2019s own tools.`,
+          { cause: error }
+        );
+      }
+      throw error;
+    }
+    return "deleted";
+  }
+  /** The artifact tagged `snapshotId`, or undefined when there is no such tag. */
+  async artifact(snapshotId) {
+    checkSnapshotId2(snapshotId);
+    const manifest = await this.client.getManifest(snapshotId, ACCEPT);
+    if (!manifest) return void 0;
+    return parseArtifactManifest(manifest.bytes, `snapshot ${snapshotId} in ${this.description}`);
+  }
+  /** The digest of a tag's manifest, for a registry that sends no Docker-Content-Digest. */
+  async manifestDigest(snapshotId) {
+    const artifact = await this.artifact(snapshotId);
+    if (!artifact) throw new StoreError(`snapshot ${snapshotId} vanished from ${this.description}`);
+    return artifact.digest;
+  }
+  /** Puts the artifact manifest under the tag; an existing one only with `replace`. */
+  async publish(snapshotId, objects, replace) {
+    if (!await this.client.hasBlob(EMPTY_CONFIG.digest)) {
+      await pushBlob(this.client, Readable5.from([EMPTY_CONFIG_BYTES]));
+    }
+    const artifact = buildArtifactManifest(objects, (/* @__PURE__ */ new Date()).toISOString());
+    const existing = await this.client.headManifest(snapshotId, ACCEPT);
+    if (existing !== void 0 && !replace) {
+      throw new StoreError(
+        `snapshot ${snapshotId} appeared in ${this.description} while this one was taken; it was left as it is and this snapshot was not kept. Take it again under another id.`
+      );
+    }
+    await this.client.putManifest(snapshotId, artifact.bytes, IMAGE_MANIFEST_MEDIA_TYPE);
+    if (existing && existing !== artifact.digest) {
+      await this.client.deleteManifest(existing).catch(() => void 0);
+    }
+  }
+};
+function isOurs(bytes) {
+  try {
+    return JSON.parse(bytes.toString("utf8")).artifactType === ARTIFACT_TYPE;
+  } catch {
+    return false;
+  }
+}
+function checkSnapshotId2(snapshotId) {
+  if (!isValidSnapshotId(snapshotId)) {
+    throw new InvalidSettingsError(
+      `Invalid snapshot id '${snapshotId}'. Expected 1 to 128 characters of a-z, 0-9, '.', '_' and '-', starting with a letter or digit.`
+    );
+  }
 }
 
 // src/stores/index.ts
-function openStore(spec, access2, beforeCreate) {
-  return DirectoryStore.open(spec.path, access2 === "write", beforeCreate);
+async function openStore2(spec, access3, beforeCreate, given = {}) {
+  switch (spec.kind) {
+    case "directory":
+      return DirectoryStore.open(spec.path, access3 === "write", beforeCreate);
+    case "artifact": {
+      const { ArtifactStore } = await import("./artifact-TK454NWQ.js");
+      return ArtifactStore.open(spec, access3);
+    }
+    case "cache": {
+      const { CacheStore } = await import("./cache-3KQ6MWXJ.js");
+      return CacheStore.open(spec.key, access3);
+    }
+    case "registry": {
+      const { username, password, onSecret } = given;
+      const credentials = async () => {
+        if (spec.credentials === "inputs") {
+          return {
+            username,
+            password,
+            source: "the registry-username and registry-password inputs"
+          };
+        }
+        const found = await dockerCredentials(spec.host);
+        for (const secret of [found?.password, found?.identityToken]) if (secret) onSecret?.(secret);
+        return found;
+      };
+      return new RegistryStore(spec.host, spec.repository, credentials).open(
+        access3 === "write",
+        beforeCreate
+      );
+    }
+  }
 }
 
 // package.json
@@ -40884,14 +31301,14 @@ var package_default = {
     "test:integration": "vitest run --project integration"
   },
   dependencies: {
+    "@actions/artifact": "^6.2.1",
+    "@actions/cache": "^6.3.0",
     "@actions/core": "^3.0.1",
     ajv: "^8.20.0",
     dockerode: "^5.0.1",
     "tar-stream": "^3.2.2"
   },
   devDependencies: {
-    "@actions/artifact": "^6.2.1",
-    "@actions/cache": "^6.3.0",
     "@actions/workflow-parser": "^0.3.61",
     "@azure/storage-blob": "^12.32.0",
     "@eslint/js": "^9.39.5",
@@ -40899,6 +31316,7 @@ var package_default = {
     "@types/node": "^24.19.2",
     "@types/tar-stream": "^3.1.5",
     azurite: "^3.37.0",
+    bcryptjs: "^3.0.3",
     esbuild: "^0.28.2",
     eslint: "^9.39.5",
     node: "^24.21.0",
@@ -40921,9 +31339,9 @@ var package_default = {
 var TOOL_VERSION = package_default.version;
 
 // src/archive/compression.ts
-import { spawn } from "node:child_process";
+import { spawn as spawn2 } from "node:child_process";
 import { accessSync, constants as fsConstants } from "node:fs";
-import { delimiter, join as join2 } from "node:path";
+import { delimiter, join as join11 } from "node:path";
 import { Duplex } from "node:stream";
 import * as zlib from "node:zlib";
 var COMPRESSION_LEVELS = {
@@ -41010,7 +31428,7 @@ function validateLevel(algorithm, level, fellBack) {
 function findOnPath(command) {
   for (const dir of (process.env.PATH ?? "").split(delimiter)) {
     if (dir === "") continue;
-    const candidate = join2(dir, command);
+    const candidate = join11(dir, command);
     try {
       accessSync(candidate, fsConstants.X_OK);
       return candidate;
@@ -41026,9 +31444,9 @@ function spawnFilter(binary, args, mode) {
   let stderr = "";
   const fail = (detail, cause) => {
     const what = mode === "decompress" ? "decompress the archive" : "compress the archive";
-    const message2 = `zstd could not ${what}: ${detail}${stderr ? `: ${stderr.trim()}` : ""}`;
+    const message = `zstd could not ${what}: ${detail}${stderr ? `: ${stderr.trim()}` : ""}`;
     const options = cause === void 0 ? void 0 : { cause };
-    return mode === "decompress" ? new ArchiveIntegrityError(message2, options) : new SnapshotError(message2, options);
+    return mode === "decompress" ? new ArchiveIntegrityError(message, options) : new SnapshotError(message, options);
   };
   const duplex = new Duplex({
     write(chunk, _encoding, callback) {
@@ -41050,7 +31468,7 @@ function spawnFilter(binary, args, mode) {
     }
   });
   try {
-    child = spawn(binary, args, { stdio: ["pipe", "pipe", "pipe"] });
+    child = spawn2(binary, args, { stdio: ["pipe", "pipe", "pipe"] });
   } catch (error) {
     process.nextTick(() => duplex.destroy(fail(`cannot start ${binary}`, error)));
     return duplex;
@@ -41079,7 +31497,7 @@ function spawnFilter(binary, args, mode) {
 }
 
 // src/archive/digest.ts
-import { createHash as createHash3 } from "node:crypto";
+import { createHash as createHash5 } from "node:crypto";
 import { Transform } from "node:stream";
 var ByteCounter = class extends Transform {
   constructor(onBytes) {
@@ -41103,7 +31521,7 @@ var ByteCounter = class extends Transform {
   }
 };
 var DigestCounter = class extends ByteCounter {
-  #hash = createHash3("sha256");
+  #hash = createHash5("sha256");
   #sha256;
   /** Lowercase hex sha256 of every byte that passed; only once the stream has finished. */
   get sha256() {
@@ -41128,17 +31546,8 @@ import { pipeline } from "node:stream/promises";
 // src/archive/tar-scan.ts
 var import_tar_stream = __toESM(require_tar_stream(), 1);
 import { Writable as Writable2 } from "node:stream";
-var BLOCK2 = 512;
-var ALLOWED_TYPES = /* @__PURE__ */ new Set([
-  "file",
-  "contiguous-file",
-  "directory",
-  "symlink",
-  "link",
-  "character-device",
-  "block-device",
-  "fifo"
-]);
+
+// src/archive/tar-entry.ts
 function entryHeader(header) {
   const raw = header;
   const pax = {};
@@ -41160,199 +31569,6 @@ function entryHeader(header) {
     byteOffset: typeof raw.byteOffset === "number" ? raw.byteOffset : void 0
   };
 }
-var TarScanner = class extends Writable2 {
-  #subject;
-  #reading;
-  #extract;
-  /** Every path below the root the untar would have made so far, relative to the root. */
-  #paths = /* @__PURE__ */ new Map();
-  #root;
-  #entries = 0;
-  #tarBytes = 0;
-  /** Offset just after the last entry's data: an end-of-archive block must follow it. */
-  #dataEnd = 0;
-  #result;
-  /**
-   * `subject` starts error messages, e.g. `Archive volumes/db.tar.zst`. `reading` says what the
-   * tar is: a `snapshot` being taken (a fault is fixed by taking it again), or a stored archive
-   * read to `restore` (a fault is fixed by restoring another snapshot).
-   */
-  constructor(subject, reading = "restore") {
-    super();
-    this.#subject = subject;
-    this.#reading = reading;
-    this.#extract = (0, import_tar_stream.extract)({ highWaterMark: 1024 * 1024 });
-    this.#extract.on("entry", (header, body, next) => {
-      body.on("error", () => void 0);
-      try {
-        this.#visit(entryHeader(header));
-      } catch (error) {
-        body.resume();
-        next(error instanceof Error ? error : new Error(String(error)));
-        return;
-      }
-      body.on("end", () => next());
-      body.resume();
-    });
-    this.#extract.on("error", (error) => this.destroy(this.#parseError(error)));
-  }
-  /** The scan's outcome; only once the stream has finished. */
-  get result() {
-    if (this.#result === void 0) throw new Error("TarScanner.result read before finish");
-    return this.#result;
-  }
-  _write(chunk, _encoding, callback) {
-    this.#tarBytes += chunk.length;
-    if (this.#extract.write(chunk)) callback();
-    else this.#extract.once("drain", () => callback());
-  }
-  _final(callback) {
-    this.#extract.once("finish", () => {
-      if (this.#tarBytes - this.#dataEnd < BLOCK2) {
-        callback(this.#truncated("it has no end-of-archive block"));
-        return;
-      }
-      this.#result = { root: this.#root, entries: this.#entries, tarBytes: this.#tarBytes };
-      callback();
-    });
-    this.#extract.end(null);
-  }
-  _destroy(error, callback) {
-    this.#extract.destroy();
-    callback(error);
-  }
-  #visit(header) {
-    if (header.byteOffset !== void 0) {
-      this.#dataEnd = header.byteOffset + Math.ceil(header.size / BLOCK2) * BLOCK2;
-    }
-    if (!ALLOWED_TYPES.has(header.type)) {
-      throw this.#unsafe(header.name, `its type (${String(header.type)}) is not supported`);
-    }
-    const path2 = this.#clean(header.name, "its path", header.name);
-    if (path2 === "") {
-      if (header.type !== "directory") {
-        throw this.#unsafe(header.name, `the root must be a directory, not a ${header.type}`);
-      }
-      this.#root ??= rootMetadata(header);
-      return;
-    }
-    const parts = path2.split("/");
-    for (let i = 1; i < parts.length; i++) {
-      const parent = parts.slice(0, i).join("/");
-      this.#checkParent(parent, "its path", header.name);
-      if (!this.#paths.has(parent)) this.#paths.set(parent, "directory");
-    }
-    const kind = this.#kindOf(header, path2);
-    const existing = this.#paths.get(path2);
-    if (existing !== void 0 && !(existing === "directory" && kind === "directory")) {
-      this.#remove(path2);
-    }
-    this.#paths.set(path2, kind === "link" ? this.#linkTarget(header) : kind);
-    this.#entries++;
-  }
-  #kindOf(header, path2) {
-    switch (header.type) {
-      case "directory":
-        return "directory";
-      case "file":
-      case "contiguous-file":
-        return "file";
-      case "link":
-        return "link";
-      case "symlink": {
-        const target = header.linkname ?? "";
-        if (target === "") throw this.#unplaceable(header.name, "its symlink target is empty");
-        if (!target.startsWith("/") && climbsOut(`${path2}/../${target}`)) {
-          throw this.#unplaceable(
-            header.name,
-            `its symlink target '${target}' points above the root, which the engine refuses to unpack`
-          );
-        }
-        return "symlink";
-      }
-      default:
-        return "special";
-    }
-  }
-  /** What a hard link becomes: its target's kind (a link to a symlink is a symlink). */
-  #linkTarget(header) {
-    const linkname = header.linkname ?? "";
-    const what = `its hard link target '${linkname}'`;
-    const target = this.#clean(linkname, what, header.name);
-    if (target === "") throw this.#unsafe(header.name, "it is a hard link to the root directory");
-    const parts = target.split("/");
-    for (let i = 1; i < parts.length; i++) {
-      this.#checkParent(parts.slice(0, i).join("/"), what, header.name);
-    }
-    const kind = this.#paths.get(target);
-    if (kind === void 0) {
-      throw this.#unplaceable(header.name, `${what} is not an earlier entry of the archive`);
-    }
-    if (kind === "directory") {
-      throw this.#unplaceable(header.name, `${what} is a directory, which cannot be hard linked`);
-    }
-    return kind;
-  }
-  /** Throws unless `parent`, an ancestor of a path the untar opens, is a directory or absent. */
-  #checkParent(parent, what, entry) {
-    const kind = this.#paths.get(parent);
-    if (kind === "symlink") {
-      throw this.#unsafe(
-        entry,
-        `${what} goes through '${parent}', a symlink earlier in the archive`
-      );
-    }
-    if (kind === "file" || kind === "special") {
-      throw this.#unplaceable(entry, `${what} goes through '${parent}', which is not a directory`);
-    }
-  }
-  /** Forgets `path` and, when it was a directory, everything below it. */
-  #remove(path2) {
-    const wasDirectory = this.#paths.get(path2) === "directory";
-    this.#paths.delete(path2);
-    if (!wasDirectory) return;
-    const below = `${path2}/`;
-    for (const known of this.#paths.keys()) {
-      if (known.startsWith(below)) this.#paths.delete(known);
-    }
-  }
-  /**
-   * `name` relative to the root, cleaned as the untar cleans it (`''` for the root itself).
-   * Throws when it is absolute or climbs above the root.
-   */
-  #clean(name, what, entry) {
-    if (name.startsWith("/")) throw this.#unsafe(entry, `${what} is absolute`);
-    if (climbsOut(name)) throw this.#unsafe(entry, `${what} climbs out of the root with '..'`);
-    return normalise(name);
-  }
-  #unsafe(name, reason) {
-    return new ArchiveIntegrityError(
-      `${this.#subject} has an unsafe entry '${name}': ${reason}. Unpacking it could write outside the volume, so it is refused; ${this.#refusedNextStep()}.`
-    );
-  }
-  #unplaceable(name, reason) {
-    return new ArchiveIntegrityError(
-      `${this.#subject} has an entry '${name}' that cannot be unpacked: ${reason}. Unpacking would stop there with part of the archive written, so it is refused; ${this.#refusedNextStep()}.`
-    );
-  }
-  #refusedNextStep() {
-    return this.#reading === "snapshot" ? "move or fix that entry where it was read from, and take the snapshot again" : "restore from a snapshot you trust";
-  }
-  #truncated(detail) {
-    const cause = this.#reading === "snapshot" ? "The engine stops the stream when a file changes while it is copied; take the snapshot again (or use consistency stop)." : "The stream was cut while the snapshot was written; restore from another snapshot.";
-    return new ArchiveIntegrityError(
-      `${this.#subject} is truncated: the tar inside ends early (${detail}). ${cause}`
-    );
-  }
-  #parseError(error) {
-    if (error instanceof ArchiveIntegrityError) return error;
-    const message2 = error instanceof Error ? error.message : String(error);
-    if (message2 === "Unexpected end of data") return this.#truncated("in the middle of an entry");
-    return new ArchiveIntegrityError(`${this.#subject} is not a valid tar: ${message2}.`, {
-      cause: error
-    });
-  }
-};
 function components(name) {
   const stack = [];
   for (const part of name.split("/")) {
@@ -41381,6 +31597,237 @@ function rootMetadata(header) {
   };
 }
 
+// src/archive/tar-faults.ts
+var TarFaults = class {
+  /**
+   * `subject` starts every message, e.g. `Archive volumes/db.tar.zst`; `reading` picks the next
+   * step the message gives.
+   */
+  constructor(subject, reading) {
+    this.subject = subject;
+    this.reading = reading;
+  }
+  subject;
+  reading;
+  /** An entry that would land outside the root. */
+  unsafe(name, reason) {
+    return new ArchiveIntegrityError(
+      `${this.subject} has an unsafe entry '${name}': ${reason}. Unpacking it could write outside the volume, so it is refused; ${this.refusedNextStep()}.`
+    );
+  }
+  /** An entry the engine's untar cannot place, which would stop it halfway. */
+  unplaceable(name, reason) {
+    return new ArchiveIntegrityError(
+      `${this.subject} has an entry '${name}' that cannot be unpacked: ${reason}. Unpacking would stop there with part of the archive written, so it is refused; ${this.refusedNextStep()}.`
+    );
+  }
+  refusedNextStep() {
+    return this.reading === "snapshot" ? "move or fix that entry where it was read from, and take the snapshot again" : "restore from a snapshot you trust";
+  }
+  /** A tar that ends early (`detail` says where). */
+  truncated(detail) {
+    const cause = this.reading === "snapshot" ? "The engine stops the stream when a file changes while it is copied; take the snapshot again (or use consistency stop)." : "The stream was cut while the snapshot was written; restore from another snapshot.";
+    return new ArchiveIntegrityError(
+      `${this.subject} is truncated: the tar inside ends early (${detail}). ${cause}`
+    );
+  }
+  /** What tar-stream's own failure means for the reader. */
+  parseError(error) {
+    if (error instanceof ArchiveIntegrityError) return error;
+    const message = errorMessage(error);
+    if (message === "Unexpected end of data") return this.truncated("in the middle of an entry");
+    return new ArchiveIntegrityError(`${this.subject} is not a valid tar: ${message}.`, {
+      cause: error
+    });
+  }
+};
+
+// src/archive/tar-scan.ts
+var BLOCK2 = 512;
+var ALLOWED_TYPES = /* @__PURE__ */ new Set([
+  "file",
+  "contiguous-file",
+  "directory",
+  "symlink",
+  "link",
+  "character-device",
+  "block-device",
+  "fifo"
+]);
+var TarScanner = class extends Writable2 {
+  #faults;
+  #extract;
+  /** Every path below the root the untar would have made so far, relative to the root. */
+  #paths = /* @__PURE__ */ new Map();
+  #root;
+  #entries = 0;
+  #tarBytes = 0;
+  /** Offset just after the last entry's data: an end-of-archive block must follow it. */
+  #dataEnd = 0;
+  #result;
+  /**
+   * `subject` starts error messages, e.g. `Archive volumes/db.tar.zst`. `reading` says what the
+   * tar is: a `snapshot` being taken (a fault is fixed by taking it again), or a stored archive
+   * read to `restore` (a fault is fixed by restoring another snapshot).
+   */
+  constructor(subject, reading = "restore") {
+    super();
+    this.#faults = new TarFaults(subject, reading);
+    this.#extract = (0, import_tar_stream.extract)({ highWaterMark: 1024 * 1024 });
+    this.#extract.on("entry", (header, body, next) => {
+      body.on("error", () => void 0);
+      try {
+        this.#visit(entryHeader(header));
+      } catch (error) {
+        body.resume();
+        next(error instanceof Error ? error : new Error(String(error)));
+        return;
+      }
+      body.on("end", () => next());
+      body.resume();
+    });
+    this.#extract.on("error", (error) => this.destroy(this.#faults.parseError(error)));
+  }
+  /** The scan's outcome; only once the stream has finished. */
+  get result() {
+    if (this.#result === void 0) throw new Error("TarScanner.result read before finish");
+    return this.#result;
+  }
+  _write(chunk, _encoding, callback) {
+    this.#tarBytes += chunk.length;
+    if (this.#extract.write(chunk)) callback();
+    else this.#extract.once("drain", () => callback());
+  }
+  _final(callback) {
+    this.#extract.once("finish", () => {
+      if (this.#tarBytes - this.#dataEnd < BLOCK2) {
+        callback(this.#faults.truncated("it has no end-of-archive block"));
+        return;
+      }
+      this.#result = { root: this.#root, entries: this.#entries, tarBytes: this.#tarBytes };
+      callback();
+    });
+    this.#extract.end(null);
+  }
+  _destroy(error, callback) {
+    this.#extract.destroy();
+    callback(error);
+  }
+  #visit(header) {
+    if (header.byteOffset !== void 0) {
+      this.#dataEnd = header.byteOffset + Math.ceil(header.size / BLOCK2) * BLOCK2;
+    }
+    if (!ALLOWED_TYPES.has(header.type)) {
+      throw this.#faults.unsafe(header.name, `its type (${String(header.type)}) is not supported`);
+    }
+    const path4 = this.#clean(header.name, "its path", header.name);
+    if (path4 === "") {
+      if (header.type !== "directory") {
+        throw this.#faults.unsafe(header.name, `the root must be a directory, not a ${header.type}`);
+      }
+      this.#root ??= rootMetadata(header);
+      return;
+    }
+    const parts = path4.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      const parent = parts.slice(0, i).join("/");
+      this.#checkParent(parent, "its path", header.name);
+      if (!this.#paths.has(parent)) this.#paths.set(parent, "directory");
+    }
+    const kind = this.#kindOf(header, path4);
+    const existing = this.#paths.get(path4);
+    if (existing !== void 0 && !(existing === "directory" && kind === "directory")) {
+      this.#remove(path4);
+    }
+    this.#paths.set(path4, kind === "link" ? this.#linkTarget(header) : kind);
+    this.#entries++;
+  }
+  #kindOf(header, path4) {
+    switch (header.type) {
+      case "directory":
+        return "directory";
+      case "file":
+      case "contiguous-file":
+        return "file";
+      case "link":
+        return "link";
+      case "symlink": {
+        const target = header.linkname ?? "";
+        if (target === "")
+          throw this.#faults.unplaceable(header.name, "its symlink target is empty");
+        if (!target.startsWith("/") && climbsOut(`${path4}/../${target}`)) {
+          throw this.#faults.unplaceable(
+            header.name,
+            `its symlink target '${target}' points above the root, which the engine refuses to unpack`
+          );
+        }
+        return "symlink";
+      }
+      default:
+        return "special";
+    }
+  }
+  /** What a hard link becomes: its target's kind (a link to a symlink is a symlink). */
+  #linkTarget(header) {
+    const linkname = header.linkname ?? "";
+    const what = `its hard link target '${linkname}'`;
+    const target = this.#clean(linkname, what, header.name);
+    if (target === "")
+      throw this.#faults.unsafe(header.name, "it is a hard link to the root directory");
+    const parts = target.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      this.#checkParent(parts.slice(0, i).join("/"), what, header.name);
+    }
+    const kind = this.#paths.get(target);
+    if (kind === void 0) {
+      throw this.#faults.unplaceable(header.name, `${what} is not an earlier entry of the archive`);
+    }
+    if (kind === "directory") {
+      throw this.#faults.unplaceable(
+        header.name,
+        `${what} is a directory, which cannot be hard linked`
+      );
+    }
+    return kind;
+  }
+  /** Throws unless `parent`, an ancestor of a path the untar opens, is a directory or absent. */
+  #checkParent(parent, what, entry) {
+    const kind = this.#paths.get(parent);
+    if (kind === "symlink") {
+      throw this.#faults.unsafe(
+        entry,
+        `${what} goes through '${parent}', a symlink earlier in the archive`
+      );
+    }
+    if (kind === "file" || kind === "special") {
+      throw this.#faults.unplaceable(
+        entry,
+        `${what} goes through '${parent}', which is not a directory`
+      );
+    }
+  }
+  /** Forgets `path` and, when it was a directory, everything below it. */
+  #remove(path4) {
+    const wasDirectory = this.#paths.get(path4) === "directory";
+    this.#paths.delete(path4);
+    if (!wasDirectory) return;
+    const below = `${path4}/`;
+    for (const known of this.#paths.keys()) {
+      if (known.startsWith(below)) this.#paths.delete(known);
+    }
+  }
+  /**
+   * `name` relative to the root, cleaned as the untar cleans it (`''` for the root itself).
+   * Throws when it is absolute or climbs above the root.
+   */
+  #clean(name, what, entry) {
+    if (name.startsWith("/")) throw this.#faults.unsafe(entry, `${what} is absolute`);
+    if (climbsOut(name))
+      throw this.#faults.unsafe(entry, `${what} climbs out of the root with '..'`);
+    return normalise(name);
+  }
+};
+
 // src/archive/inspect.ts
 var MAGIC = {
   zstd: Buffer.from([40, 181, 47, 253]),
@@ -41407,9 +31854,12 @@ async function inspectArchive(stored, expected) {
   } catch (error) {
     decompressor.destroy();
     if (error instanceof SnapshotError) throw error;
-    throw new StoreError(`Reading ${expected.object ?? "the archive"} failed: ${message(error)}`, {
-      cause: error
-    });
+    throw new StoreError(
+      `Reading ${expected.object ?? "the archive"} failed: ${errorMessage(error)}`,
+      {
+        cause: error
+      }
+    );
   }
   await unpacking;
   if (digest.bytes < expected.storedBytes) {
@@ -41444,7 +31894,7 @@ function checkFormat(subject, compression, head) {
   );
 }
 function explainDecompressionError(error, subject, compression) {
-  const text = message(error);
+  const text = errorMessage(error);
   if (/unexpected end|premature end/i.test(text)) {
     return new ArchiveIntegrityError(
       `${subject} is truncated: the ${compression} stream ends early (${text}). It was cut while the snapshot was written; restore from another snapshot.`,
@@ -41484,9 +31934,6 @@ var BranchFeed = class extends Writable3 {
 function startsWith(bytes, prefix) {
   return bytes.length >= prefix.length && bytes.subarray(0, prefix.length).equals(prefix);
 }
-function message(error) {
-  return error instanceof Error ? error.message : String(error);
-}
 
 // src/archive/pack.ts
 import { Transform as Transform2 } from "node:stream";
@@ -41497,14 +31944,14 @@ async function packArchive(tar, codec, sink, onProgress) {
   const compressor = codec.compress();
   const stored = new DigestCounter();
   const streams = [tar, tee, compressor, stored];
-  return new Promise((resolve2, reject) => {
+  return new Promise((resolve3, reject) => {
     let settled = false;
     const settle = (error) => {
       if (settled) return;
       settled = true;
       if (error === void 0) {
         const scan = scanner.result;
-        resolve2({
+        resolve3({
           sha256: stored.sha256,
           storedBytes: stored.bytes,
           tarBytes: scan.tarBytes,
@@ -41582,19 +32029,9 @@ var ScanningCounter = class extends Transform2 {
   }
 };
 
-// src/app/drill.ts
-import { execFile } from "node:child_process";
-import { existsSync as existsSync3 } from "node:fs";
-import { dirname as dirname2, join as join4 } from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
-
-// src/restore/restore.ts
-import { addAbortSignal as addAbortSignal2 } from "node:stream";
-
 // src/restore/archives.ts
 var import_tar_stream2 = __toESM(require_tar_stream(), 1);
-import { Readable as Readable2, Writable as Writable4, pipeline as pipeline3 } from "node:stream";
+import { Readable as Readable6, Writable as Writable4, pipeline as pipeline3 } from "node:stream";
 import { pipeline as pipelineAsync } from "node:stream/promises";
 async function verifyVolumeArchive(store, snapshotId, volume) {
   const { archive } = volume;
@@ -41636,7 +32073,7 @@ async function verifyStoredDigest(store, snapshotId, archive, what) {
     await pipelineAsync(await store.get(snapshotId, archive.object), digest, discard());
   } catch (error) {
     if (error instanceof SnapshotError) throw error;
-    throw new StoreError(`Reading ${archive.object} (${what}) failed: ${errorMessage2(error)}`, {
+    throw new StoreError(`Reading ${archive.object} (${what}) failed: ${errorMessage(error)}`, {
       cause: error
     });
   }
@@ -41653,7 +32090,7 @@ async function verifyImageArchive(store, snapshotId, image) {
   } catch (error) {
     if (error instanceof SnapshotError) throw error;
     throw new ArchiveIntegrityError(
-      `Archive ${archive.object} (${what}) is not a readable image archive: ${errorMessage2(error)}. Restore from another snapshot.`,
+      `Archive ${archive.object} (${what}) is not a readable image archive: ${errorMessage(error)}. Restore from another snapshot.`,
       { cause: error }
     );
   }
@@ -41706,7 +32143,7 @@ function openArchiveTar(store, snapshotId, archive, what) {
     yield* tar;
   }
   return {
-    tar: Readable2.from(tarBytes(), { objectMode: false }),
+    tar: Readable6.from(tarBytes(), { objectMode: false }),
     check: () => checkDigest(digest, archive, what, "changed in the store and now is")
   };
 }
@@ -41727,34 +32164,169 @@ function digestOf(digest) {
 function discard() {
   return new Writable4({ write: (_chunk, _encoding, done) => done() });
 }
-function errorMessage2(error) {
-  return error instanceof Error ? error.message : String(error);
-}
 
 // src/restore/aside.ts
 import { randomBytes as randomBytes3 } from "node:crypto";
+
+// src/restore/aside-volumes.ts
 var ASIDE_OF_LABEL = "docker-snapshot.aside-of";
 var ASIDE_RUN_LABEL = "docker-snapshot.aside-run";
 var ASIDE_COMPLETE = "complete";
 function asideName(name, run2) {
   return `${name}-aside-${run2}`;
 }
+var VolumesAside = class {
+  constructor(engine, log, run2) {
+    this.engine = engine;
+    this.log = log;
+    this.run = run2;
+  }
+  engine;
+  log;
+  run;
+  entries = [];
+  /** Whether any volume was (or was being) set aside. */
+  get any() {
+    return this.entries.length > 0;
+  }
+  /**
+   * Copies the volume's contents into its aside volume; `users`, the containers set aside that
+   * mount it, keep it in use (it is emptied in place then). `signal` stops the copy midway.
+   */
+  async setAside(volume, users, signal) {
+    const details = await this.engine.inspectVolume(volume.target);
+    const entry = {
+      name: volume.target,
+      aside: asideName(volume.target, this.run),
+      spec: {
+        name: volume.target,
+        driver: details.Driver,
+        driverOptions: details.Options ?? {},
+        labels: details.Labels ?? {}
+      },
+      users: users.map((c) => c.name),
+      emptier: users[0]?.image,
+      asideCreated: false,
+      copied: false,
+      cleared: false
+    };
+    this.entries.push(entry);
+    const started = Date.now();
+    await this.engine.createVolume({
+      name: entry.aside,
+      driver: "local",
+      driverOptions: {},
+      labels: { [ASIDE_OF_LABEL]: entry.name, [ASIDE_RUN_LABEL]: this.run }
+    });
+    entry.asideCreated = true;
+    await this.engine.copyVolume(entry.name, entry.aside, { nested: "to", signal });
+    await this.engine.markVolume(entry.aside, ASIDE_COMPLETE);
+    entry.copied = true;
+    this.log.info(
+      `volume ${entry.name}: contents copied aside into ${entry.aside} (${Date.now() - started} ms)`
+    );
+  }
+  /**
+   * Deletes the original's contents so that the snapshot's can be written: emptied in place
+   * while a container set aside mounts it, else the volume is removed (`removed`: the caller
+   * creates it anew, as the snapshot recorded it).
+   */
+  async clear(name) {
+    const entry = this.entries.find((v) => v.name === name);
+    if (!entry?.copied) {
+      throw new SnapshotError(`volume ${name} has no aside copy: it must not be cleared`);
+    }
+    if (entry.emptier === void 0) {
+      await this.engine.removeVolume(name);
+      entry.cleared = true;
+      return "removed";
+    }
+    entry.cleared = true;
+    await this.engine.emptyVolume(name, entry.emptier);
+    this.log.info(
+      `volume ${name}: emptied in place (${entry.users.join(", ")}, kept aside, still mount it); it keeps its driver and labels`
+    );
+    return "emptied";
+  }
+  /**
+   * Puts every volume's contents back, last first, into `result`; returns the names of those
+   * that could not be.
+   */
+  async putBack(result) {
+    const failed = /* @__PURE__ */ new Set();
+    for (const entry of [...this.entries].reverse()) {
+      try {
+        const done = await this.putBackOne(entry);
+        if (done) result.back.push(done);
+      } catch (error) {
+        failed.add(entry.name);
+        result.left.push(
+          `volume ${entry.name} (${describeError(error)}): its original contents are in volume ${entry.aside}`
+        );
+      }
+    }
+    return failed;
+  }
+  /** The volumes in `failed` that `container` mounts. */
+  lostBy(container, failed) {
+    return this.entries.filter((v) => failed.has(v.name) && v.users.includes(container)).map((v) => v.name);
+  }
+  /** One volume back; what to report, or undefined when it was never touched. */
+  async putBackOne(entry) {
+    if (!entry.cleared) {
+      if (entry.asideCreated) await this.engine.removeVolume(entry.aside);
+      return entry.asideCreated ? `volume ${entry.name} (untouched)` : void 0;
+    }
+    let note = "";
+    if (entry.emptier !== void 0) {
+      try {
+        await this.engine.emptyVolume(entry.name, entry.emptier);
+      } catch (error) {
+        note = `; it could not be emptied first (${describeError(error)}), so files the restore wrote may remain beside the original ones, which are also kept in ${entry.aside}`;
+      }
+    } else {
+      if (await this.engine.findVolume(entry.name)) {
+        throw new SnapshotError(`volume ${entry.name} still holds the restored copy`);
+      }
+      await this.engine.createVolume(entry.spec);
+    }
+    await this.engine.copyVolume(entry.aside, entry.name, { nested: "from" });
+    if (note === "") await this.engine.removeVolume(entry.aside);
+    this.log.info(`volume ${entry.name}: original contents copied back`);
+    return `volume ${entry.name} (contents copied back${note})`;
+  }
+  /** Removes the aside volumes; what could not be removed is a warning. Returns their originals. */
+  async discard() {
+    for (const entry of this.entries) {
+      await this.engine.removeVolume(entry.aside).then(
+        () => this.log.info(`removed volume ${entry.aside} (the original ${entry.name}'s contents)`),
+        (error) => this.log.warn(
+          `could not remove ${entry.aside}: ${describeError(error)}; remove it by hand`
+        )
+      );
+    }
+    return this.entries.map((v) => `volume ${v.name}`);
+  }
+};
+
+// src/restore/aside.ts
 var Originals = class {
   constructor(engine, log, holdOptions) {
     this.engine = engine;
     this.log = log;
     this.holds = new Holds(engine, log, holdOptions);
+    this.volumes = new VolumesAside(engine, log, this.run);
   }
   engine;
   log;
   run = randomBytes3(3).toString("hex");
   containers = [];
-  volumes = [];
+  volumes;
   /** The containers to replace are held, as a snapshot holds them, while they are aside. */
   holds;
   /** Whether anything was (or was being) set aside. */
   get any() {
-    return this.containers.length > 0 || this.volumes.length > 0;
+    return this.containers.length > 0 || this.volumes.any;
   }
   /**
    * Stops the containers to replace (dependents first) and renames them aside. First, changing
@@ -41819,60 +32391,16 @@ var Originals = class {
   }
   /** Copies the volume's contents into its aside volume; `signal` stops the copy midway. */
   async setAsideVolume(volume, signal) {
-    const details = await this.engine.inspectVolume(volume.target);
     const users = this.containers.filter((c) => volume.users.includes(c.name));
-    const entry = {
-      name: volume.target,
-      aside: asideName(volume.target, this.run),
-      spec: {
-        name: volume.target,
-        driver: details.Driver,
-        driverOptions: details.Options ?? {},
-        labels: details.Labels ?? {}
-      },
-      users: users.map((c) => c.name),
-      emptier: users[0]?.image,
-      asideCreated: false,
-      copied: false,
-      cleared: false
-    };
-    this.volumes.push(entry);
-    const started = Date.now();
-    await this.engine.createVolume({
-      name: entry.aside,
-      driver: "local",
-      driverOptions: {},
-      labels: { [ASIDE_OF_LABEL]: entry.name, [ASIDE_RUN_LABEL]: this.run }
-    });
-    entry.asideCreated = true;
-    await this.engine.copyVolume(entry.name, entry.aside, { nested: "to", signal });
-    await this.engine.markVolume(entry.aside, ASIDE_COMPLETE);
-    entry.copied = true;
-    this.log.info(
-      `volume ${entry.name}: contents copied aside into ${entry.aside} (${Date.now() - started} ms)`
-    );
+    await this.volumes.setAside(volume, users, signal);
   }
   /**
    * Deletes the original's contents so that the snapshot's can be written: emptied in place
    * while a container set aside mounts it, else the volume is removed (`removed`: the caller
    * creates it anew, as the snapshot recorded it).
    */
-  async clearVolume(name) {
-    const entry = this.volumes.find((v) => v.name === name);
-    if (!entry?.copied) {
-      throw new SnapshotError(`volume ${name} has no aside copy: it must not be cleared`);
-    }
-    if (entry.emptier === void 0) {
-      await this.engine.removeVolume(name);
-      entry.cleared = true;
-      return "removed";
-    }
-    entry.cleared = true;
-    await this.engine.emptyVolume(name, entry.emptier);
-    this.log.info(
-      `volume ${name}: emptied in place (${entry.users.join(", ")}, kept aside, still mount it); it keeps its driver and labels`
-    );
-    return "emptied";
+  clearVolume(name) {
+    return this.volumes.clear(name);
   }
   /**
    * Puts every original back as it was: each volume's contents, then each container under its
@@ -41881,23 +32409,12 @@ var Originals = class {
    */
   async putBack() {
     const result = { back: [], left: [] };
-    const failed = /* @__PURE__ */ new Set();
-    for (const entry of [...this.volumes].reverse()) {
-      try {
-        const done = await this.putBackVolume(entry);
-        if (done) result.back.push(done);
-      } catch (error) {
-        failed.add(entry.name);
-        result.left.push(
-          `volume ${entry.name} (${describeError(error)}): its original contents are in volume ${entry.aside}`
-        );
-      }
-    }
+    const failed = await this.volumes.putBack(result);
     for (const entry of this.containers) {
-      const lost = this.volumes.filter((v) => failed.has(v.name) && v.users.includes(entry.name));
+      const lost = this.volumes.lostBy(entry.name, failed);
       if (lost.length > 0) {
         result.left.push(
-          `container ${entry.name} stays stopped as ${entry.aside}, since its volume ${lost.map((v) => v.name).join(", ")} could not be put back`
+          `container ${entry.name} stays stopped as ${entry.aside}, since its volume ${lost.join(", ")} could not be put back`
         );
         continue;
       }
@@ -41927,30 +32444,6 @@ var Originals = class {
       );
     }
   }
-  /** One volume back; what to report, or undefined when it was never touched. */
-  async putBackVolume(entry) {
-    if (!entry.cleared) {
-      if (entry.asideCreated) await this.engine.removeVolume(entry.aside);
-      return entry.asideCreated ? `volume ${entry.name} (untouched)` : void 0;
-    }
-    let note = "";
-    if (entry.emptier !== void 0) {
-      try {
-        await this.engine.emptyVolume(entry.name, entry.emptier);
-      } catch (error) {
-        note = `; it could not be emptied first (${describeError(error)}), so files the restore wrote may remain beside the original ones, which are also kept in ${entry.aside}`;
-      }
-    } else {
-      if (await this.engine.findVolume(entry.name)) {
-        throw new SnapshotError(`volume ${entry.name} still holds the restored copy`);
-      }
-      await this.engine.createVolume(entry.spec);
-    }
-    await this.engine.copyVolume(entry.aside, entry.name, { nested: "from" });
-    if (note === "") await this.engine.removeVolume(entry.aside);
-    this.log.info(`volume ${entry.name}: original contents copied back`);
-    return `volume ${entry.name} (contents copied back${note})`;
-  }
   /**
    * After a successful restore: removes the originals kept aside. Returns what was replaced;
    * what could not be removed is a warning, not a failure.
@@ -41964,30 +32457,288 @@ var Originals = class {
         )
       );
     }
-    for (const entry of this.volumes) {
-      await this.engine.removeVolume(entry.aside).then(
-        () => this.log.info(`removed volume ${entry.aside} (the original ${entry.name}'s contents)`),
-        (error) => this.log.warn(
-          `could not remove ${entry.aside}: ${describeError(error)}; remove it by hand`
-        )
-      );
-    }
+    const volumes = await this.volumes.discard();
     await this.releaseHolds();
-    return [
-      ...this.containers.map((c) => `container ${c.name}`),
-      ...this.volumes.map((v) => `volume ${v.name}`)
-    ];
+    return [...this.containers.map((c) => `container ${c.name}`), ...volumes];
   }
 };
 
+// src/shared/cleanup.ts
+async function tryEach(steps, onDone) {
+  const left = [];
+  for (const { what, run: run2 } of steps) {
+    try {
+      await run2();
+      onDone?.(what);
+    } catch (error) {
+      left.push(`${what} (${describeError(error)})`);
+    }
+  }
+  return left;
+}
+
+// src/restore/unwind.ts
+async function unwind(error, at, options, engine, log) {
+  const { signal } = options;
+  const reason = signal?.aborted ? new SnapshotError(`${describeError(signal.reason)}.`) : error;
+  const created = [
+    ...at.created.containers.map((c) => `container ${c.name}`),
+    ...at.created.volumes.map((v) => `volume ${v}`),
+    ...at.created.networks.map((n) => `network ${n}`)
+  ];
+  const stopped = `Restore of snapshot ${at.snapshotId} stopped at step '${at.step}'`;
+  const aside = at.originals.any;
+  if (created.length === 0 && !aside) {
+    return withContext(reason, `${stopped}; no container, volume or network was changed.`);
+  }
+  const parts = [`${stopped}.`];
+  const keep = options.keepOnFailure === true && !aside;
+  if (created.length === 0) {
+    parts.push("It had created nothing.");
+  } else if (keep) {
+    parts.push(`Created so far and kept (keep-on-failure): ${created.join(", ")}.`);
+  } else {
+    const left = await removeCreated(at.created, engine, log);
+    parts.push(
+      `Created so far and removed again: ${created.join(", ")}.` + (left.length > 0 ? ` Could not remove: ${left.join("; ")}; remove them by hand.` : "")
+    );
+  }
+  if (aside) {
+    const { back, left } = await at.originals.putBack();
+    if (back.length > 0) {
+      parts.push(`The originals were put back as they were: ${back.join(", ")}.`);
+    }
+    if (left.length > 0) {
+      parts.push(
+        `Could not put back: ${left.join("; ")}. Put them back by hand as the README's 'If a replace is cut short' says.`
+      );
+    }
+  } else {
+    parts.push("Existing containers, volumes and networks were not changed.");
+  }
+  if (error instanceof HealthError && !keep && created.length > 0) {
+    parts.push(
+      aside ? "Restore beside them with a prefix and keep-on-failure true (--keep-on-failure) to read the container logs." : "Restore again with keep-on-failure true (--keep-on-failure) to keep them and read the container logs."
+    );
+  }
+  return withContext(reason, parts.join(" "));
+}
+function removeCreated(created, engine, log) {
+  const steps = [
+    // Only volumes the engine made for it; named ones (ours included) are left to the next kind.
+    ...[...created.containers].reverse().map(({ id, name }) => ({
+      what: `container ${name}`,
+      run: () => engine.removeContainer(id, { force: true, volumes: true })
+    })),
+    ...[...created.volumes].reverse().map((volume) => ({
+      what: `volume ${volume}`,
+      run: () => engine.removeVolume(volume)
+    })),
+    ...[...created.networks].reverse().map((network) => ({
+      what: `network ${network}`,
+      run: () => engine.removeNetwork(network)
+    }))
+  ];
+  return tryEach(steps, (what) => log.info(`removed ${what} (created by this restore)`));
+}
+function withContext(error, context) {
+  if (error instanceof SnapshotError) {
+    const Kind = error.constructor;
+    return new Kind(`${error.message} ${context}`, { cause: error });
+  }
+  return new SnapshotError(`${describeError(error)} ${context}`, { cause: error });
+}
+
+// src/shared/near-matches.ts
+var SHOWN = 5;
+function editDistance(a, b) {
+  const rows = [Array.from({ length: b.length + 1 }, (_, j) => j)];
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      let best = Math.min(
+        rows[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
+        rows[i - 1][j] + 1,
+        row[j - 1] + 1
+      );
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        best = Math.min(best, rows[i - 2][j - 2] + 1);
+      }
+      row.push(best);
+    }
+    rows.push(row);
+  }
+  return rows[a.length][b.length];
+}
+function nearMatches(asked, candidates) {
+  const wanted = asked.toLowerCase();
+  const tolerance = Math.max(1, Math.floor(wanted.length / 3));
+  const scored = [];
+  for (const name of new Set(candidates)) {
+    if (name === asked) continue;
+    const candidate = name.toLowerCase();
+    const distance = editDistance(wanted, candidate);
+    const contains = wanted.length >= 3 && (candidate.includes(wanted) || wanted.includes(candidate));
+    if (distance <= tolerance || contains) scored.push({ name, distance });
+  }
+  scored.sort((a, b) => a.distance - b.distance || a.name.localeCompare(b.name));
+  return scored.slice(0, SHOWN).map((match) => match.name);
+}
+function didYouMean(matches) {
+  if (matches.length === 0) return "";
+  const quoted = matches.map((name) => `'${name}'`);
+  const list3 = quoted.length === 1 ? quoted[0] : `${quoted.slice(0, -1).join(", ")} or ${quoted.at(-1)}`;
+  return ` Did you mean ${list3}?`;
+}
+
+// src/snapshot/targets.ts
+var COMPOSE_LABEL = {
+  project: "com.docker.compose.project",
+  service: "com.docker.compose.service"
+};
+function describeSelection(selection) {
+  const parts = [];
+  if (selection.containers.length) parts.push(`containers ${selection.containers.join(", ")}`);
+  if (selection.composeProject) parts.push(`compose project ${selection.composeProject}`);
+  if (selection.labels.length) parts.push(`labels ${selection.labels.join(", ")}`);
+  if (selection.all) parts.push("all containers");
+  return parts.join(" and ");
+}
+async function containersLike(engine, name) {
+  const all = await engine.listContainers();
+  const names2 = all.flatMap((c) => c.Names.map((n) => n.replace(/^\//, "")));
+  return didYouMean(nearMatches(name, names2));
+}
+async function labelsLike(engine, selection) {
+  const labels2 = (await engine.listContainers()).flatMap((c) => Object.entries(c.Labels ?? {}));
+  const hints = [];
+  if (selection.composeProject !== void 0) {
+    const projects = labels2.filter(([key]) => key === COMPOSE_LABEL.project).map(([, value]) => value);
+    if (!projects.includes(selection.composeProject)) {
+      hints.push(didYouMean(nearMatches(selection.composeProject, projects)));
+    }
+  }
+  for (const filter of selection.labels) {
+    const candidates = filter.includes("=") ? labels2.map(([key, value]) => `${key}=${value}`) : labels2.map(([key]) => key);
+    if (!candidates.includes(filter)) hints.push(didYouMean(nearMatches(filter, candidates)));
+  }
+  return hints.join("");
+}
+async function resolveTargets(engine, selection, extraVolumes, excludeVolumes) {
+  const ids = /* @__PURE__ */ new Set();
+  for (const name of selection.containers) {
+    const details = await engine.findContainer(name);
+    if (!details) {
+      throw new InvalidSettingsError(
+        `No container named ${name}.${await containersLike(engine, name)} Name a container that exists (docker ps -a lists them).`
+      );
+    }
+    ids.add(details.Id);
+  }
+  const filters = [...selection.labels];
+  if (selection.composeProject) filters.push(`${COMPOSE_LABEL.project}=${selection.composeProject}`);
+  if (filters.length > 0 || selection.all) {
+    const found = await engine.listContainers(filters.length ? { label: filters } : {});
+    if (found.length === 0 && !selection.all) {
+      throw new InvalidSettingsError(
+        `No container matches ${describeSelection({ ...selection, containers: [] })}.${await labelsLike(engine, selection)} Check the labels with docker inspect.`
+      );
+    }
+    for (const summary of found) ids.add(summary.Id);
+  }
+  if (ids.size === 0 && extraVolumes.length === 0) {
+    throw new InvalidSettingsError(
+      "Nothing to snapshot: name containers, a compose project, labels, or all, or list volumes."
+    );
+  }
+  const containers = [];
+  for (const id of ids) {
+    const details = await engine.inspectContainer(id);
+    const labels2 = details.Config.Labels ?? {};
+    if (labels2[CARRIER_LABEL] || labels2[HOLD_LABEL] || labels2[REPAIR_LABEL]) continue;
+    if (labels2[LABEL.exclude] === "true" && !selection.containers.includes(containerName(details))) {
+      continue;
+    }
+    containers.push(details);
+  }
+  containers.sort((a, b) => containerName(a).localeCompare(containerName(b)));
+  const excluded = new Set(excludeVolumes);
+  const mounted = /* @__PURE__ */ new Set();
+  for (const details of containers) {
+    for (const mount of details.Mounts ?? []) {
+      if (mount.Type === "volume" && mount.Name) mounted.add(mount.Name);
+    }
+  }
+  const volumes = [];
+  const excludedVolumes = [];
+  for (const name of [.../* @__PURE__ */ new Set([...mounted, ...extraVolumes])].sort()) {
+    if (excluded.has(name) && !mounted.has(name)) continue;
+    const volume = await engine.findVolume(name);
+    if (!volume) {
+      const names2 = (await engine.listVolumes()).map((v) => v.Name);
+      throw new InvalidSettingsError(
+        `No volume named ${name}.${didYouMean(nearMatches(name, names2))} Name a volume that exists (docker volume ls lists them).`
+      );
+    }
+    if (excluded.has(name)) excludedVolumes.push(volume);
+    else volumes.push(volume);
+  }
+  const networks = /* @__PURE__ */ new Set();
+  for (const details of containers) {
+    for (const network of Object.keys(details.NetworkSettings?.Networks ?? {})) {
+      if (!BUILTIN_NETWORKS.includes(network)) networks.add(network);
+    }
+  }
+  return { containers, volumes, excludedVolumes, networks: [...networks].sort() };
+}
+function usersOf(name, containers) {
+  return containers.filter((details) => (details.Mounts ?? []).some((mount) => mount.Name === name)).map(containerName);
+}
+async function warnAboutOtherWriters(engine, log, selected, volumes) {
+  const ids = new Set(selected.map((details) => details.Id));
+  for (const volume of volumes) {
+    const users = await engine.listContainers({
+      volume: [volume.Name],
+      status: ["running"]
+    });
+    const writers = users.filter((user) => !ids.has(user.Id)).filter((user) => user.Mounts.some((mount) => mount.Name === volume.Name && mount.RW)).map((user) => (user.Names[0] ?? user.Id).replace(/^\//, ""));
+    if (writers.length === 0) continue;
+    log.warn(
+      `volume ${volume.Name} is mounted read-write by ${writers.join(", ")}, running and not part of this snapshot: what it writes during the copy may leave the archive torn. Add it to the selection, or stop it first.`
+    );
+  }
+}
+async function findTargets(engine, log, options) {
+  const targets = await log.group("Finding what to snapshot", async () => {
+    const found = await resolveTargets(
+      engine,
+      options.selection,
+      options.volumes,
+      options.excludeVolumes
+    );
+    log.info(
+      `containers: ${found.containers.map(containerName).join(", ") || "none"}; volumes: ${found.volumes.map((v) => v.Name).join(", ") || "none"}; networks: ${found.networks.join(", ") || "none"}`
+    );
+    for (const volume of found.excludedVolumes) {
+      log.info(
+        `volume ${volume.Name} is excluded: its contents are not taken; a restore gives ${usersOf(volume.Name, found.containers).join(", ")} a new empty volume ${volume.Name}`
+      );
+    }
+    return found;
+  });
+  await warnAboutOtherWriters(engine, log, targets.containers, targets.volumes);
+  return targets;
+}
+
 // src/restore/names.ts
-var COMPOSE_PROJECT_LABEL = "com.docker.compose.project";
-var PREFIX_PATTERN = /^(?:[a-zA-Z0-9][a-zA-Z0-9_.-]*)?$/;
+var PREFIX_PATTERN = new RegExp(`^(?:${ENGINE_NAME})?$`);
 var SPECIAL_NETWORK_MODES = /* @__PURE__ */ new Set(["", "default", ...BUILTIN_NETWORKS]);
 function checkPrefix(prefix) {
   if (!PREFIX_PATTERN.test(prefix)) {
-    throw new InvalidSettingsError(
-      `Invalid prefix '${prefix}'. Expected letters, digits, '_', '.' or '-', starting with a letter or digit (e.g. 'copy-'), or nothing.`
+    throw invalidInput(
+      "prefix",
+      prefix,
+      "Expected letters, digits, '_', '.' or '-', starting with a letter or digit."
     );
   }
 }
@@ -41999,7 +32750,6 @@ var NameMap = class {
   #volumeNames = /* @__PURE__ */ new Set();
   #networkNames = /* @__PURE__ */ new Set();
   constructor(manifest, prefix) {
-    checkPrefix(prefix);
     this.prefix = prefix;
     for (const container of manifest.containers) {
       this.#containerNames.add(container.name);
@@ -42059,9 +32809,9 @@ var NameMap = class {
   /** Labels with the compose project prefixed; every other label as it was. */
   labels(labels2) {
     if (labels2 === void 0 || this.prefix === "") return labels2;
-    const project = labels2[COMPOSE_PROJECT_LABEL];
+    const project = labels2[COMPOSE_LABEL.project];
     if (project === void 0) return labels2;
-    return { ...labels2, [COMPOSE_PROJECT_LABEL]: `${this.prefix}${project}` };
+    return { ...labels2, [COMPOSE_LABEL.project]: `${this.prefix}${project}` };
   }
 };
 function containerReferences(record, names2) {
@@ -42199,8 +32949,8 @@ function applyPortPolicy(host, policy) {
   const bindings = host.PortBindings;
   if (bindings === void 0 || bindings === null) return;
   const ephemeral = {};
-  for (const [port, list2] of Object.entries(bindings)) {
-    ephemeral[port] = (list2 ?? []).map((binding) => ({ ...binding, HostPort: "" }));
+  for (const [port, list3] of Object.entries(bindings)) {
+    ephemeral[port] = (list3 ?? []).map((binding) => ({ ...binding, HostPort: "" }));
   }
   host.PortBindings = ephemeral;
 }
@@ -42233,8 +32983,8 @@ function addUncoveredVolumeMounts(record, host, context) {
     host.Mounts = [...Array.isArray(host.Mounts) ? host.Mounts : [], ...added];
   }
 }
-function normalizePath(path2) {
-  return path2.length > 1 ? path2.replace(/\/+$/, "") : path2;
+function normalizePath(path4) {
+  return path4.length > 1 ? path4.replace(/\/+$/, "") : path4;
 }
 function networkAttachment(record, names2) {
   const mode = record.create.HostConfig.NetworkMode;
@@ -42430,6 +33180,195 @@ function bindReplacements(mounts, container) {
   return replacements;
 }
 
+// src/restore/create.ts
+import { addAbortSignal as addAbortSignal2 } from "node:stream";
+
+// src/restore/networks.ts
+function networkCreateSpec(record, target, names2, withAddressing = true) {
+  return {
+    Name: target,
+    Driver: record.driver,
+    Internal: record.internal,
+    Attachable: record.attachable,
+    EnableIPv6: record.enableIPv6,
+    Labels: names2.labels(record.labels) ?? {},
+    Options: record.options,
+    IPAM: {
+      Driver: record.ipam.driver,
+      Options: record.ipam.options,
+      Config: withAddressing ? record.ipam.config.map((entry) => ({
+        Subnet: entry.subnet,
+        IPRange: entry.ipRange,
+        Gateway: entry.gateway
+      })) : []
+    }
+  };
+}
+function isAddressConflict(message) {
+  return /pool overlaps|overlaps with|conflicts with network|address already in use/i.test(message);
+}
+
+// src/restore/create.ts
+async function restoreVolumes(steps, plan, names2) {
+  const { signal } = steps.options;
+  signal?.throwIfAborted();
+  await steps.originals.setAsideContainers(plan.containers, plan.volumes);
+  const restored = [];
+  for (const volume of plan.volumes) {
+    const { record, target } = volume;
+    if (volume.action === "skip") {
+      steps.log.info(`volume ${target} exists: skipped, its contents are left as they are`);
+      restored.push({ name: record.name, target, action: "skipped", entries: 0 });
+      continue;
+    }
+    signal?.throwIfAborted();
+    let emptied = false;
+    if (volume.action === "replace") {
+      await steps.originals.setAsideVolume(volume, signal);
+      emptied = await steps.originals.clearVolume(target) === "emptied";
+    }
+    if (!emptied) {
+      await steps.engine.createVolume({
+        name: target,
+        driver: record.driver,
+        driverOptions: record.driverOptions,
+        labels: names2.labels(record.labels) ?? {}
+      });
+      steps.created.volumes.push(target);
+    }
+    if (!("archive" in record)) {
+      steps.log.info(
+        `volume ${target}: created empty (${record.name} was excluded from the snapshot)`
+      );
+      restored.push({
+        name: record.name,
+        target,
+        action: volume.action === "replace" ? "replaced" : "created",
+        entries: 0,
+        empty: true
+      });
+      continue;
+    }
+    const started = Date.now();
+    const what = `volume ${record.name}`;
+    const { tar, check } = openArchiveTar(steps.store, steps.snapshotId, record.archive, what);
+    steps.log.info(`volume ${target}: writing ${plural(record.entries, "entry")}`);
+    await steps.engine.writeVolume(
+      target,
+      signal ? addAbortSignal2(signal, tar) : tar,
+      rootEntryTar(record.root, "volume")
+    );
+    check();
+    steps.log.info(
+      `volume ${target}: ${plural(record.entries, "entry")} written in ${Date.now() - started} ms`
+    );
+    restored.push({
+      name: record.name,
+      target,
+      action: volume.action === "replace" ? "replaced" : "created",
+      entries: record.entries
+    });
+  }
+  return restored;
+}
+async function restoreNetworks(steps, plan, names2) {
+  const restored = [];
+  for (const network of plan.networks) {
+    const { record, target } = network;
+    if (network.action === "reuse") {
+      restored.push({ name: record.name, target, action: "reused" });
+      continue;
+    }
+    try {
+      await steps.engine.createNetwork(networkCreateSpec(record, target, names2));
+    } catch (error) {
+      const staticAddresses = plan.containers.some(
+        (c) => c.record.endpoints.some((e) => e.network === record.name && (e.ipv4Address || e.ipv6Address))
+      );
+      if (record.ipam.config.length === 0 || staticAddresses || !isAddressConflict(describeError(error))) {
+        throw error;
+      }
+      steps.log.warn(
+        `network ${target}: its recorded subnet ${record.ipam.config.map((c) => c.subnet).join(", ")} is taken on this engine (by the original, when restoring beside it); created it with a subnet the engine chose`
+      );
+      await steps.engine.createNetwork(networkCreateSpec(record, target, names2, false));
+    }
+    steps.created.networks.push(target);
+    steps.log.info(`created network ${target} (${record.driver})`);
+    restored.push({ name: record.name, target, action: "created" });
+  }
+  return restored;
+}
+async function createContainers(steps, plan, names2, images, environments, manifest) {
+  const byName = new Map(manifest.containers.map((c) => [c.name, c]));
+  const restored = [];
+  for (const container of plan.containers) {
+    const { record, target } = container;
+    if (container.action === "skip") {
+      steps.log.info(`container ${target} exists: skipped, left as it is`);
+      restored.push({ name: record.name, target, action: "skipped", state: "skipped" });
+      continue;
+    }
+    steps.options.signal?.throwIfAborted();
+    const { spec, connect: connect2 } = buildCreateSpec(record, target, {
+      names: names2,
+      image: images.get(record.image).reference,
+      ports: steps.options.ports,
+      env: environments.get(record.name),
+      containers: byName,
+      bindReplacements: bindReplacements(steps.bindMounts, target)
+    });
+    const id = await steps.engine.createContainer(spec);
+    steps.created.containers.push({ id, name: target });
+    for (const endpoint of connect2) {
+      await steps.engine.connectNetwork(endpoint.network, id, endpoint);
+    }
+    steps.log.info(`created container ${target} from ${spec.Image}`);
+    restored.push({
+      name: record.name,
+      target,
+      id,
+      action: container.action === "replace" ? "replaced" : "created",
+      state: "created"
+    });
+  }
+  return restored;
+}
+async function startContainers(steps, plan, containers) {
+  if (!steps.options.start) {
+    steps.log.info("not starting containers (start is off)");
+    return;
+  }
+  const byName = new Map(containers.map((c) => [c.name, c]));
+  const states = /* @__PURE__ */ new Map();
+  const waitFor = async (container) => {
+    if (states.has(container.name)) return;
+    const started = Date.now();
+    const state = await steps.engine.waitHealthy(
+      container.id,
+      steps.options.waitTimeoutMs,
+      steps.options.signal
+    );
+    states.set(container.name, state);
+    container.state = state;
+    steps.log.info(`${container.target} is ${state} (${Date.now() - started} ms)`);
+  };
+  const startedOnes = [];
+  for (const planned of plan.containers) {
+    const container = byName.get(planned.record.name);
+    if (container.id === void 0 || !planned.record.running) continue;
+    for (const dependency of planned.record.dependsOn) {
+      const other = byName.get(dependency);
+      if (other && startedOnes.includes(other)) await waitFor(other);
+    }
+    steps.options.signal?.throwIfAborted();
+    await steps.engine.startContainer(container.id);
+    startedOnes.push(container);
+    steps.log.info(`started ${container.target}`);
+  }
+  for (const container of startedOnes) await waitFor(container);
+}
+
 // src/restore/env.ts
 function envName(entry) {
   const equals = entry.indexOf("=");
@@ -42576,73 +33515,6 @@ function describeImage(image) {
   return image.role === "commit" ? `the commit of container ${image.container}` : "a source image";
 }
 
-// src/restore/networks.ts
-function networkCreateSpec(record, target, names2, withAddressing = true) {
-  return {
-    Name: target,
-    Driver: record.driver,
-    Internal: record.internal,
-    Attachable: record.attachable,
-    EnableIPv6: record.enableIPv6,
-    Labels: names2.labels(record.labels) ?? {},
-    Options: record.options,
-    IPAM: {
-      Driver: record.ipam.driver,
-      Options: record.ipam.options,
-      Config: withAddressing ? record.ipam.config.map((entry) => ({
-        Subnet: entry.subnet,
-        IPRange: entry.ipRange,
-        Gateway: entry.gateway
-      })) : []
-    }
-  };
-}
-function isAddressConflict(message2) {
-  return /pool overlaps|overlaps with|conflicts with network|address already in use/i.test(message2);
-}
-
-// src/shared/dependency-order.ts
-function dependencyOrder(nodes, cycleError) {
-  const position = new Map(nodes.map((node, index) => [node.name, index]));
-  const dependencies = new Map(
-    nodes.map((node) => [
-      node.name,
-      [...new Set(node.dependsOn)].filter((name) => position.has(name) && name !== node.name)
-    ])
-  );
-  const selfDependent = nodes.find((node) => node.dependsOn.includes(node.name));
-  if (selfDependent) {
-    throw cycleError(`${selfDependent.name} -> ${selfDependent.name}`);
-  }
-  const ordered = [];
-  const placed = /* @__PURE__ */ new Set();
-  while (ordered.length < nodes.length) {
-    const ready = nodes.find(
-      (node) => !placed.has(node.name) && dependencies.get(node.name).every((dep) => placed.has(dep))
-    );
-    if (ready === void 0) {
-      const cycle = findCycle(
-        nodes.filter((node) => !placed.has(node.name)).map((node) => node.name),
-        dependencies
-      );
-      throw cycleError(cycle.join(" -> "));
-    }
-    ordered.push(ready.name);
-    placed.add(ready.name);
-  }
-  return ordered;
-}
-function findCycle(remaining, dependencies) {
-  const left = new Set(remaining);
-  const path2 = [];
-  let current = remaining[0];
-  while (!path2.includes(current)) {
-    path2.push(current);
-    current = dependencies.get(current).find((dep) => left.has(dep));
-  }
-  return [...path2.slice(path2.indexOf(current)), current];
-}
-
 // src/restore/plan.ts
 function selectRecords(manifest, options) {
   checkKnown(
@@ -42776,6 +33648,89 @@ function checkReferences(containers, names2, byName, existing) {
   }
 }
 
+// src/stores/catalog.ts
+var MAX_MANIFEST_BYTES2 = 64 * 1024 * 1024;
+var LATEST = "latest";
+async function listSnapshots(store) {
+  const listed = [];
+  for (const { snapshotId, hasManifest, modifiedAt, bytes } of await store.list()) {
+    if (!hasManifest) {
+      listed.push({ snapshotId, status: "incomplete", createdAt: modifiedAt, bytes });
+      continue;
+    }
+    try {
+      const manifest = await readManifest(store, snapshotId);
+      listed.push({
+        snapshotId,
+        status: "complete",
+        createdAt: new Date(manifest.createdAt),
+        bytes
+      });
+    } catch (error) {
+      if (!(error instanceof ManifestError || error instanceof DamagedSnapshotError)) throw error;
+      listed.push({
+        snapshotId,
+        status: "damaged",
+        createdAt: modifiedAt,
+        bytes,
+        problem: error.message
+      });
+    }
+  }
+  return listed.sort(
+    (a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.snapshotId < b.snapshotId ? 1 : a.snapshotId > b.snapshotId ? -1 : 0)
+  );
+}
+async function newestComplete(store) {
+  return (await listSnapshots(store)).find((snapshot) => snapshot.status === "complete")?.snapshotId;
+}
+async function resolveSnapshotId(store, snapshotId) {
+  if (snapshotId !== LATEST) return snapshotId;
+  const newest = await newestComplete(store);
+  if (newest === void 0) {
+    throw new NotFoundError(
+      `There is no complete snapshot in ${store.description} to restore as 'latest'. Take a snapshot first, or check the store.`
+    );
+  }
+  return newest;
+}
+async function readManifest(store, snapshotId) {
+  const source = `the manifest of snapshot ${snapshotId} in ${store.description}`;
+  if (!await store.has(snapshotId, MANIFEST_FILE)) {
+    const listed = await listSnapshots(store);
+    if (listed.some((snapshot) => snapshot.snapshotId === snapshotId)) {
+      throw new ManifestError(
+        `Snapshot ${snapshotId} in ${store.description} has no manifest: it was interrupted while it was taken and cannot be restored. Restore another snapshot.`
+      );
+    }
+    const known = listed.filter((s) => s.status === "complete").slice(0, 5).map((s) => s.snapshotId);
+    throw new NotFoundError(
+      `No snapshot ${snapshotId} in ${store.description}. ` + (known.length > 0 ? `The newest complete snapshots there: ${known.join(", ")}.` : "The store holds no complete snapshot.")
+    );
+  }
+  const stream = await store.get(snapshotId, MANIFEST_FILE);
+  const chunks = [];
+  let bytes = 0;
+  for await (const chunk of stream) {
+    const buffer = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+    bytes += buffer.length;
+    if (bytes > MAX_MANIFEST_BYTES2) {
+      stream.destroy();
+      throw new ManifestError(
+        `${source}: larger than ${MAX_MANIFEST_BYTES2} bytes; this is not a manifest docker-snapshot wrote`
+      );
+    }
+    chunks.push(buffer);
+  }
+  const manifest = parseManifest(Buffer.concat(chunks).toString("utf8"), source);
+  if (manifest.snapshotId !== snapshotId) {
+    throw new ManifestError(
+      `${source}: it describes snapshot ${manifest.snapshotId}, so it was copied or moved from another snapshot; restore from an unmodified copy`
+    );
+  }
+  return manifest;
+}
+
 // src/restore/restore.ts
 var STEP_TITLES = {
   manifest: "Reading the manifest",
@@ -42788,24 +33743,6 @@ var STEP_TITLES = {
   start: "Starting containers"
 };
 var STEPS = Object.keys(STEP_TITLES);
-function checkRestoreOptions(options) {
-  checkPrefix(options.prefix);
-  if (!["fail", "replace", "skip"].includes(options.onConflict)) {
-    throw new InvalidSettingsError(
-      `Invalid on-conflict '${String(options.onConflict)}'. Expected one of: fail, replace, skip.`
-    );
-  }
-  if (!["keep", "ephemeral", "none"].includes(options.ports)) {
-    throw new InvalidSettingsError(
-      `Invalid ports '${String(options.ports)}'. Expected one of: keep, ephemeral, none.`
-    );
-  }
-  if (!Number.isFinite(options.waitTimeoutMs) || options.waitTimeoutMs <= 0) {
-    throw new InvalidSettingsError(
-      `Invalid wait timeout ${String(options.waitTimeoutMs)} ms. Expected a positive duration.`
-    );
-  }
-}
 var RestoreRun = class {
   constructor(engine, store, options, log) {
     this.engine = engine;
@@ -42832,11 +33769,11 @@ var RestoreRun = class {
   bindMounts = [];
   snapshotId;
   async run() {
-    checkRestoreOptions(this.options);
+    checkPrefix(this.options.prefix);
     try {
       return await this.restore();
     } catch (error) {
-      throw await this.fail(error);
+      throw await unwind(error, this, this.options, this.engine, this.log);
     }
   }
   async restore() {
@@ -42846,10 +33783,10 @@ var RestoreRun = class {
       const read = await readManifest(this.store, this.snapshotId);
       log.info(
         `snapshot ${read.snapshotId} taken ${read.createdAt} (${read.consistency}): ` + [
-          count(read.containers.length, "container"),
-          count(read.volumes.length, "volume"),
-          count(read.networks.length, "network"),
-          count(read.images.length, "image")
+          plural(read.containers.length, "container"),
+          plural(read.volumes.length, "volume"),
+          plural(read.networks.length, "network"),
+          plural(read.images.length, "image")
         ].join(", ")
       );
       return read;
@@ -42884,19 +33821,29 @@ var RestoreRun = class {
       }
       return { images: ready, environments: this.resolveEnvironments(plan, ready) };
     });
+    const context = {
+      engine,
+      log,
+      options,
+      store: this.store,
+      snapshotId: this.snapshotId,
+      created: this.created,
+      originals: this.originals,
+      bindMounts: this.bindMounts
+    };
     const volumes = await this.timed("volumes", async () => {
-      const restored = await this.restoreVolumes(plan, names2);
+      const restored = await restoreVolumes(context, plan, names2);
       const { bindMounts, created, snapshotId, store } = this;
       const imageOf = (key) => images.get(key).reference;
       await createBindVolumes(engine, store, snapshotId, bindMounts, imageOf, created.volumes, log);
       return restored;
     });
-    const networks = await this.timed("networks", () => this.restoreNetworks(plan, names2));
+    const networks = await this.timed("networks", () => restoreNetworks(context, plan, names2));
     const containers = await this.timed(
       "containers",
-      () => this.createContainers(plan, names2, images, environments, manifest)
+      () => createContainers(context, plan, names2, images, environments, manifest)
     );
-    await this.timed("start", () => this.startContainers(plan, containers));
+    await this.timed("start", () => startContainers(context, plan, containers));
     options.signal?.throwIfAborted();
     const replaced = await this.originals.discard();
     return {
@@ -42918,6 +33865,7 @@ var RestoreRun = class {
     };
   }
   async timed(step, fn) {
+    this.options.signal?.throwIfAborted();
     this.step = step;
     const started = Date.now();
     try {
@@ -42982,7 +33930,7 @@ var RestoreRun = class {
       const started = Date.now();
       const inspection = await verifyVolumeArchive(this.store, this.snapshotId, volume.record);
       this.log.info(
-        `${volume.record.archive.object}: sha256 and size match, ${count(inspection.entries, "entry")} safe to unpack (${Date.now() - started} ms)`
+        `${volume.record.archive.object}: sha256 and size match, ${plural(inspection.entries, "entry")} safe to unpack (${Date.now() - started} ms)`
       );
     }
     for (const image of plan.images) {
@@ -43019,260 +33967,10 @@ var RestoreRun = class {
     if (missing.length > 0) throw missingEnvError(missing);
     return environments;
   }
-  async restoreVolumes(plan, names2) {
-    const { signal } = this.options;
-    signal?.throwIfAborted();
-    await this.originals.setAsideContainers(plan.containers, plan.volumes);
-    const restored = [];
-    for (const volume of plan.volumes) {
-      const { record, target } = volume;
-      if (volume.action === "skip") {
-        this.log.info(`volume ${target} exists: skipped, its contents are left as they are`);
-        restored.push({ name: record.name, target, action: "skipped", entries: 0 });
-        continue;
-      }
-      signal?.throwIfAborted();
-      let emptied = false;
-      if (volume.action === "replace") {
-        await this.originals.setAsideVolume(volume, signal);
-        emptied = await this.originals.clearVolume(target) === "emptied";
-      }
-      if (!emptied) {
-        await this.engine.createVolume({
-          name: target,
-          driver: record.driver,
-          driverOptions: record.driverOptions,
-          labels: names2.labels(record.labels) ?? {}
-        });
-        this.created.volumes.push(target);
-      }
-      if (!("archive" in record)) {
-        this.log.info(
-          `volume ${target}: created empty (${record.name} was excluded from the snapshot)`
-        );
-        restored.push({
-          name: record.name,
-          target,
-          action: volume.action === "replace" ? "replaced" : "created",
-          entries: 0,
-          empty: true
-        });
-        continue;
-      }
-      const started = Date.now();
-      const what = `volume ${record.name}`;
-      const { tar, check } = openArchiveTar(this.store, this.snapshotId, record.archive, what);
-      this.log.info(`volume ${target}: writing ${count(record.entries, "entry")}`);
-      await this.engine.writeVolume(
-        target,
-        signal ? addAbortSignal2(signal, tar) : tar,
-        rootEntryTar(record.root, "volume")
-      );
-      check();
-      this.log.info(
-        `volume ${target}: ${count(record.entries, "entry")} written in ${Date.now() - started} ms`
-      );
-      restored.push({
-        name: record.name,
-        target,
-        action: volume.action === "replace" ? "replaced" : "created",
-        entries: record.entries
-      });
-    }
-    return restored;
-  }
-  async restoreNetworks(plan, names2) {
-    const restored = [];
-    for (const network of plan.networks) {
-      const { record, target } = network;
-      if (network.action === "reuse") {
-        restored.push({ name: record.name, target, action: "reused" });
-        continue;
-      }
-      try {
-        await this.engine.createNetwork(networkCreateSpec(record, target, names2));
-      } catch (error) {
-        const staticAddresses = plan.containers.some(
-          (c) => c.record.endpoints.some(
-            (e) => e.network === record.name && (e.ipv4Address || e.ipv6Address)
-          )
-        );
-        if (record.ipam.config.length === 0 || staticAddresses || !isAddressConflict(describeError(error))) {
-          throw error;
-        }
-        this.log.warn(
-          `network ${target}: its recorded subnet ${record.ipam.config.map((c) => c.subnet).join(", ")} is taken on this engine (by the original, when restoring beside it); created it with a subnet the engine chose`
-        );
-        await this.engine.createNetwork(networkCreateSpec(record, target, names2, false));
-      }
-      this.created.networks.push(target);
-      this.log.info(`created network ${target} (${record.driver})`);
-      restored.push({ name: record.name, target, action: "created" });
-    }
-    return restored;
-  }
-  async createContainers(plan, names2, images, environments, manifest) {
-    const byName = new Map(manifest.containers.map((c) => [c.name, c]));
-    const restored = [];
-    for (const container of plan.containers) {
-      const { record, target } = container;
-      if (container.action === "skip") {
-        this.log.info(`container ${target} exists: skipped, left as it is`);
-        restored.push({ name: record.name, target, action: "skipped", state: "skipped" });
-        continue;
-      }
-      this.options.signal?.throwIfAborted();
-      const { spec, connect: connect2 } = buildCreateSpec(record, target, {
-        names: names2,
-        image: images.get(record.image).reference,
-        ports: this.options.ports,
-        env: environments.get(record.name),
-        containers: byName,
-        bindReplacements: bindReplacements(this.bindMounts, target)
-      });
-      const id = await this.engine.createContainer(spec);
-      this.created.containers.push({ id, name: target });
-      for (const endpoint of connect2) {
-        await this.engine.connectNetwork(endpoint.network, id, endpoint);
-      }
-      this.log.info(`created container ${target} from ${spec.Image}`);
-      restored.push({
-        name: record.name,
-        target,
-        id,
-        action: container.action === "replace" ? "replaced" : "created",
-        state: "created"
-      });
-    }
-    return restored;
-  }
-  /**
-   * Starts, in dependency order, the containers that were running; each waits until what it
-   * depends on is healthy (or running, without a healthcheck).
-   */
-  async startContainers(plan, containers) {
-    if (!this.options.start) {
-      this.log.info("not starting containers (start is off)");
-      return;
-    }
-    const byName = new Map(containers.map((c) => [c.name, c]));
-    const states = /* @__PURE__ */ new Map();
-    const waitFor = async (container) => {
-      if (states.has(container.name)) return;
-      const started = Date.now();
-      const state = await this.engine.waitHealthy(
-        container.id,
-        this.options.waitTimeoutMs,
-        this.options.signal
-      );
-      states.set(container.name, state);
-      container.state = state;
-      this.log.info(`${container.target} is ${state} (${Date.now() - started} ms)`);
-    };
-    const startedOnes = [];
-    for (const planned of plan.containers) {
-      const container = byName.get(planned.record.name);
-      if (container.id === void 0 || !planned.record.running) continue;
-      for (const dependency of planned.record.dependsOn) {
-        const other = byName.get(dependency);
-        if (other && startedOnes.includes(other)) await waitFor(other);
-      }
-      this.options.signal?.throwIfAborted();
-      await this.engine.startContainer(container.id);
-      startedOnes.push(container);
-      this.log.info(`started ${container.target}`);
-    }
-    for (const container of startedOnes) await waitFor(container);
-  }
-  /** The error to throw: the original kind, saying where the restore stopped and what it did. */
-  async fail(error) {
-    const { signal } = this.options;
-    const reason = signal?.aborted ? new SnapshotError(`${describeError(signal.reason)}.`) : error;
-    const created = [
-      ...this.created.containers.map((c) => `container ${c.name}`),
-      ...this.created.volumes.map((v) => `volume ${v}`),
-      ...this.created.networks.map((n) => `network ${n}`)
-    ];
-    const stopped = `Restore of snapshot ${this.snapshotId} stopped at step '${this.step}'`;
-    const aside = this.originals.any;
-    if (created.length === 0 && !aside) {
-      return withContext(reason, `${stopped}; no container, volume or network was changed.`);
-    }
-    const parts = [`${stopped}.`];
-    const keep = this.options.keepOnFailure === true && !aside;
-    if (created.length === 0) {
-      parts.push("It had created nothing.");
-    } else if (keep) {
-      parts.push(`Created so far and kept (keep-on-failure): ${created.join(", ")}.`);
-    } else {
-      const left = await this.removeCreated();
-      parts.push(
-        `Created so far and removed again: ${created.join(", ")}.` + (left.length > 0 ? ` Could not remove: ${left.join("; ")}; remove them by hand.` : "")
-      );
-    }
-    if (aside) {
-      const { back, left } = await this.originals.putBack();
-      if (back.length > 0) {
-        parts.push(`The originals were put back as they were: ${back.join(", ")}.`);
-      }
-      if (left.length > 0) {
-        parts.push(
-          `Could not put back: ${left.join("; ")}. Put them back by hand as the README's 'If a replace is cut short' says.`
-        );
-      }
-    } else {
-      parts.push("Existing containers, volumes and networks were not changed.");
-    }
-    if (error instanceof HealthError && !keep && created.length > 0) {
-      parts.push(
-        aside ? "Restore beside them with a prefix and keep-on-failure true (--keep-on-failure) to read the container logs." : "Restore again with keep-on-failure true (--keep-on-failure) to keep them and read the container logs."
-      );
-    }
-    return withContext(reason, parts.join(" "));
-  }
-  /** Removes what this run created, newest kind first; returns what could not be removed. */
-  async removeCreated() {
-    const left = [];
-    const attempt = async (what, fn) => {
-      try {
-        await fn();
-        this.log.info(`removed ${what} (created by this restore)`);
-      } catch (error) {
-        left.push(`${what} (${describeError(error)})`);
-      }
-    };
-    for (const container of [...this.created.containers].reverse()) {
-      await attempt(
-        `container ${container.name}`,
-        () => this.engine.removeContainer(container.id, { force: true, volumes: true })
-      );
-    }
-    for (const volume of [...this.created.volumes].reverse()) {
-      await attempt(`volume ${volume}`, () => this.engine.removeVolume(volume));
-    }
-    for (const network of [...this.created.networks].reverse()) {
-      await attempt(`network ${network}`, () => this.engine.removeNetwork(network));
-    }
-    return left;
-  }
 };
-function count(n, what) {
-  if (n === 1) return `1 ${what}`;
-  return `${n} ${what.endsWith("y") ? `${what.slice(0, -1)}ies` : `${what}s`}`;
-}
-function withContext(error, context) {
-  if (error instanceof SnapshotError) {
-    const Kind = error.constructor;
-    return new Kind(`${error.message} ${context}`, { cause: error });
-  }
-  return new SnapshotError(`${describeError(error)} ${context}`, { cause: error });
-}
 function restoreSnapshot(engine, store, options, log) {
   return new RestoreRun(engine, store, options, log).run();
 }
-
-// src/verify/verify.ts
-import { randomBytes as randomBytes4 } from "node:crypto";
 
 // src/verify/create-check.ts
 var RESTART_POLICIES = /* @__PURE__ */ new Set(["", "no", "always", "unless-stopped", "on-failure"]);
@@ -43321,42 +34019,22 @@ function createConflicts(spec) {
 }
 
 // src/docker/registry.ts
-import { createHash as createHash4 } from "node:crypto";
-import { readFile as readFile2 } from "node:fs/promises";
-import { homedir } from "node:os";
-import { join as join3 } from "node:path";
+import { createHash as createHash6 } from "node:crypto";
 async function registryAuth(address, username, password) {
   if (username || password) return { username, password, serveraddress: address };
-  const configDir = process.env.DOCKER_CONFIG || join3(homedir(), ".docker");
-  let config;
-  try {
-    config = JSON.parse(await readFile2(join3(configDir, "config.json"), "utf8"));
-  } catch {
-    return {};
+  const found = await dockerCredentials(address);
+  if (found?.identityToken) return { identitytoken: found.identityToken, serveraddress: address };
+  if (found?.password !== void 0 || found?.username !== void 0) {
+    return { username: found.username, password: found.password, serveraddress: address };
   }
-  const entry = config?.auths?.[address] ?? config?.auths?.[`https://${address}`] ?? config?.auths?.[`http://${address}`];
-  if (!entry) return {};
-  if (entry.auth) {
-    const decoded = Buffer.from(entry.auth, "base64").toString("utf8");
-    const colon = decoded.indexOf(":");
-    if (colon > 0) {
-      return {
-        username: decoded.slice(0, colon),
-        password: decoded.slice(colon + 1),
-        serveraddress: address
-      };
-    }
-  }
-  if (entry.username)
-    return { username: entry.username, password: entry.password, serveraddress: address };
   return {};
 }
-async function askRegistry(address, path2, init) {
+async function askRegistry(address, path4, init) {
   const failures = [];
   for (const scheme of ["https", "http"]) {
     const base = `${scheme}://${address}`;
     try {
-      const response = await fetch(`${base}${path2}`, {
+      const response = await fetch(`${base}${path4}`, {
         method: init.method ?? "GET",
         headers: init.headers ?? {},
         signal: AbortSignal.timeout(init.timeoutMs)
@@ -43382,16 +34060,16 @@ async function checkRegistryReachable(address, timeoutMs = 5e3) {
 function imageTag(...parts) {
   const tag = parts.join("-").replace(/[^A-Za-z0-9_.-]/g, "_").replace(/^[.-]+/, "");
   if (tag.length <= 128) return tag || "untitled";
-  return `${tag.slice(0, 115)}-${createHash4("sha256").update(tag).digest("hex").slice(0, 12)}`;
+  return `${tag.slice(0, 115)}-${createHash6("sha256").update(tag).digest("hex").slice(0, 12)}`;
 }
 
 // src/verify/registry-check.ts
 var DOCKER_HUB = "docker.io";
-var MANIFEST_TYPES = [
+var MANIFEST_TYPES2 = [
   "application/vnd.docker.distribution.manifest.v2+json",
   "application/vnd.docker.distribution.manifest.list.v2+json",
-  "application/vnd.oci.image.manifest.v1+json",
-  "application/vnd.oci.image.index.v1+json"
+  IMAGE_MANIFEST_MEDIA_TYPE,
+  IMAGE_INDEX_MEDIA_TYPE
 ].join(", ");
 function locateImage(reference) {
   const at = reference.indexOf("@");
@@ -43409,11 +34087,11 @@ async function checkRegistryManifest(location, digest, auth, timeoutMs = 15e3) {
   if (location.registry === DOCKER_HUB) {
     return { found: void 0, detail: "Docker Hub is checked by pulling" };
   }
-  const path2 = `/v2/${location.repository}/manifests/${digest}`;
-  const headers = (authorization) => authorization ? { Accept: MANIFEST_TYPES, Authorization: authorization } : { Accept: MANIFEST_TYPES };
+  const path4 = `/v2/${location.repository}/manifests/${digest}`;
+  const headers = (authorization) => authorization ? { Accept: MANIFEST_TYPES2, Authorization: authorization } : { Accept: MANIFEST_TYPES2 };
   let response;
   try {
-    const first = await askRegistry(location.registry, path2, {
+    const first = await askRegistry(location.registry, path4, {
       method: "HEAD",
       headers: headers(basicAuthorization(auth)),
       timeoutMs
@@ -43422,7 +34100,7 @@ async function checkRegistryManifest(location, digest, auth, timeoutMs = 15e3) {
     if (response.status === 401) {
       const bearer = await bearerToken(response.headers.get("www-authenticate"), auth, timeoutMs);
       if (bearer !== void 0) {
-        response = await fetch(`${first.base}${path2}`, {
+        response = await fetch(`${first.base}${path4}`, {
           method: "HEAD",
           headers: headers(`Bearer ${bearer}`),
           signal: AbortSignal.timeout(timeoutMs)
@@ -43433,7 +34111,7 @@ async function checkRegistryManifest(location, digest, auth, timeoutMs = 15e3) {
     const cause = error.cause?.code;
     return {
       found: false,
-      detail: error instanceof RegistryError ? error.message : `registry ${location.registry} did not answer (${cause ?? describe(error)})`
+      detail: error instanceof RegistryError ? error.message : `registry ${location.registry} did not answer (${cause ?? errorMessage(error)})`
     };
   }
   if (response.ok) {
@@ -43482,15 +34160,106 @@ async function bearerToken(challenge, auth, timeoutMs) {
   const body = await response.json();
   return body.token ?? body.access_token;
 }
-function describe(error) {
-  return error instanceof Error ? error.message : String(error);
-}
 
-// src/verify/verify.ts
+// src/verify/throwaway.ts
+import { randomBytes as randomBytes4 } from "node:crypto";
 function throwawayPrefix() {
   return `dsv-${randomBytes4(3).toString("hex")}-`;
 }
 var DEFAULT_DRILL_TIMEOUT_MS = 5 * 6e4;
+async function restoreThrowaway(engine, store, options, log, manifest, report, check) {
+  const prefix = throwawayPrefix();
+  report.prefix = prefix;
+  const restored = await check(
+    "restore",
+    `restore of snapshot ${manifest.snapshotId} as ${prefix}*`,
+    async () => {
+      const value = await restoreSnapshot(
+        engine,
+        store,
+        {
+          snapshotId: manifest.snapshotId,
+          onConflict: "fail",
+          prefix,
+          start: true,
+          waitTimeoutMs: options.waitTimeoutMs,
+          ports: options.ports ?? "none",
+          bindMounts: "isolate",
+          registryAuth: options.registryAuth,
+          env: options.env ?? {},
+          signal: options.signal
+        },
+        log
+      );
+      const states = value.containers.map((c) => `${c.target} ${c.state}`).join(", ");
+      const binds = value.bindMounts.map(describeBindMount).join("; ");
+      return {
+        value,
+        detail: `restored in ${value.durationMs} ms: ${states || "no containers"}` + (binds ? `; bind mounts: ${binds}` : "")
+      };
+    }
+  );
+  if (restored === void 0) return;
+  try {
+    const drill2 = options.drill;
+    if (drill2 === void 0) return;
+    const target = restored.containers.find((c) => c.name === drill2.container);
+    const timeoutMs = options.drillTimeoutMs ?? DEFAULT_DRILL_TIMEOUT_MS;
+    await check(
+      "drill",
+      `drill in ${target.target}: ${JSON.stringify(drill2.command)}`,
+      async () => {
+        if (target.state === "created") await engine.startContainer(target.id);
+        const result = await engine.exec(target.id, drill2.command, timeoutMs);
+        report.drill = { container: drill2.container, command: drill2.command, ...result };
+        if (result.exitCode !== 0) {
+          throw new Error(
+            result.exitCode === -1 ? `did not finish within ${timeoutMs} ms` : `exited with code ${result.exitCode}: ${lastLines(result.output)}`
+          );
+        }
+        return { value: void 0, detail: `exited 0: ${lastLines(result.output)}` };
+      }
+    );
+  } finally {
+    await check("cleanup", `removal of the ${prefix}* copy`, async () => {
+      const left = await removeRestored(engine, restored);
+      if (left.length > 0)
+        throw new Error(`could not remove ${left.join("; ")}; remove them by hand`);
+      return { value: void 0, detail: "containers, volumes and networks removed" };
+    });
+  }
+}
+function lastLines(output, lines = 5) {
+  const text = output.trim().split("\n").slice(-lines).join(" | ");
+  return text === "" ? "(no output)" : text;
+}
+function removeRestored(engine, report) {
+  return tryEach(restoredParts(engine, report));
+}
+function* restoredParts(engine, report) {
+  for (const container of [...report.containers].reverse()) {
+    if (container.action === "skipped" || container.id === void 0) continue;
+    const id = container.id;
+    yield {
+      what: `container ${container.target}`,
+      run: () => engine.removeContainer(id, { force: true, volumes: true })
+    };
+  }
+  for (const volume of report.volumes) {
+    if (volume.action === "skipped") continue;
+    yield { what: `volume ${volume.target}`, run: () => engine.removeVolume(volume.target) };
+  }
+  for (const { volume } of report.bindMounts) {
+    if (volume !== void 0)
+      yield { what: `volume ${volume}`, run: () => engine.removeVolume(volume) };
+  }
+  for (const network of report.networks) {
+    if (network.action !== "created") continue;
+    yield { what: `network ${network.target}`, run: () => engine.removeNetwork(network.target) };
+  }
+}
+
+// src/verify/verify.ts
 var VerifyRun = class {
   constructor(engine, store, options, log) {
     this.engine = engine;
@@ -43505,10 +34274,10 @@ var VerifyRun = class {
   started = Date.now();
   checks = [];
   async run() {
-    const { log, options } = this;
+    const { options } = this;
     let snapshotId = options.snapshotId;
-    const manifest = await log.group(
-      "Verify: reading the manifest",
+    const manifest = await this.phase(
+      "reading the manifest",
       () => this.check("manifest", `manifest of snapshot ${snapshotId}`, async () => {
         snapshotId = await resolveSnapshotId(this.store, options.snapshotId);
         const read = await readManifest(this.store, snapshotId);
@@ -43526,16 +34295,29 @@ var VerifyRun = class {
         `Invalid drill container '${drill2.container}'. Expected a container of snapshot ${snapshotId}: ${manifest.containers.map((c) => c.name).join(", ") || "(none)"}.`
       );
     }
-    await log.group("Verify: container configurations", () => this.checkConfigs(manifest));
-    await log.group("Verify: archives", () => this.checkArchives(manifest));
-    await log.group("Verify: images", () => this.checkImages(manifest));
+    await this.phase("container configurations", () => this.checkConfigs(manifest));
+    await this.phase("archives", () => this.checkArchives(manifest));
+    await this.phase("images", () => this.checkImages(manifest));
     if (options.restoreCheck || drill2 !== void 0) {
-      await log.group(
-        "Verify: restoring a throwaway copy",
-        () => this.restoreDrill(manifest, report)
+      await this.phase(
+        "restoring a throwaway copy",
+        () => restoreThrowaway(
+          this.engine,
+          this.store,
+          options,
+          this.log,
+          manifest,
+          report,
+          (...a) => this.check(...a)
+        )
       );
     }
     return this.finish(report);
+  }
+  /** One phase, in its own log group; an interrupt stops the run before the next one. */
+  phase(title, fn) {
+    this.options.signal?.throwIfAborted();
+    return this.log.group(`Verify: ${title}`, fn);
   }
   finish(report) {
     report.ok = this.checks.length > 0 && this.checks.every((c) => c.ok);
@@ -43667,116 +34449,19 @@ var VerifyRun = class {
       }
     }
   }
-  /** Restores under throwaway names, runs the drill, and always removes the copy. */
-  async restoreDrill(manifest, report) {
-    const { options } = this;
-    const prefix = throwawayPrefix();
-    report.prefix = prefix;
-    const restored = await this.check(
-      "restore",
-      `restore of snapshot ${manifest.snapshotId} as ${prefix}*`,
-      async () => {
-        const value = await restoreSnapshot(
-          this.engine,
-          this.store,
-          {
-            snapshotId: manifest.snapshotId,
-            onConflict: "fail",
-            prefix,
-            start: true,
-            waitTimeoutMs: options.waitTimeoutMs,
-            ports: options.ports ?? "none",
-            bindMounts: "isolate",
-            registryAuth: options.registryAuth,
-            env: options.env ?? {},
-            signal: options.signal
-          },
-          this.log
-        );
-        const states = value.containers.map((c) => `${c.target} ${c.state}`).join(", ");
-        const binds = value.bindMounts.map(describeBindMount).join("; ");
-        return {
-          value,
-          detail: `restored in ${value.durationMs} ms: ${states || "no containers"}` + (binds ? `; bind mounts: ${binds}` : "")
-        };
-      }
-    );
-    if (restored === void 0) return;
-    try {
-      const drill2 = options.drill;
-      if (drill2 === void 0) return;
-      const target = restored.containers.find((c) => c.name === drill2.container);
-      await this.check(
-        "drill",
-        `drill in ${target.target}: ${JSON.stringify(drill2.command)}`,
-        async () => {
-          if (target.state === "created") await this.engine.startContainer(target.id);
-          const result = await this.engine.exec(
-            target.id,
-            drill2.command,
-            options.drillTimeoutMs ?? DEFAULT_DRILL_TIMEOUT_MS
-          );
-          report.drill = { container: drill2.container, command: drill2.command, ...result };
-          if (result.exitCode !== 0) {
-            throw new Error(
-              result.exitCode === -1 ? `did not finish within ${options.drillTimeoutMs ?? DEFAULT_DRILL_TIMEOUT_MS} ms` : `exited with code ${result.exitCode}: ${lastLines(result.output)}`
-            );
-          }
-          return { value: void 0, detail: `exited 0: ${lastLines(result.output)}` };
-        }
-      );
-    } finally {
-      await this.check("cleanup", `removal of the ${prefix}* copy`, async () => {
-        const left = await removeRestored(this.engine, restored);
-        if (left.length > 0)
-          throw new Error(`could not remove ${left.join("; ")}; remove them by hand`);
-        return { value: void 0, detail: "containers, volumes and networks removed" };
-      });
-    }
-  }
 };
-function lastLines(output, lines = 5) {
-  const text = output.trim().split("\n").slice(-lines).join(" | ");
-  return text === "" ? "(no output)" : text;
-}
-async function removeRestored(engine, report) {
-  const left = [];
-  const attempt = async (what, fn) => {
-    try {
-      await fn();
-    } catch (error) {
-      left.push(`${what} (${describeError(error)})`);
-    }
-  };
-  for (const container of [...report.containers].reverse()) {
-    if (container.action === "skipped" || container.id === void 0) continue;
-    await attempt(
-      `container ${container.target}`,
-      () => engine.removeContainer(container.id, { force: true, volumes: true })
-    );
-  }
-  for (const volume of report.volumes) {
-    if (volume.action === "skipped") continue;
-    await attempt(`volume ${volume.target}`, () => engine.removeVolume(volume.target));
-  }
-  for (const { volume } of report.bindMounts) {
-    if (volume !== void 0) await attempt(`volume ${volume}`, () => engine.removeVolume(volume));
-  }
-  for (const network of report.networks) {
-    if (network.action !== "created") continue;
-    await attempt(`network ${network.target}`, () => engine.removeNetwork(network.target));
-  }
-  return left;
-}
 function verifySnapshot(engine, store, options, log) {
   return new VerifyRun(engine, store, options, log).run();
 }
 
-// src/app/drill.ts
+// src/app/drill-checks.ts
+import { execFile } from "node:child_process";
+import { existsSync as existsSync4 } from "node:fs";
+import { dirname as dirname3, join as join12 } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 var run = promisify(execFile);
 var DEMO_PROJECT = "docker-snapshot-demo";
-var COMPOSE_PROJECT = "com.docker.compose.project";
-var COMPOSE_SERVICE = "com.docker.compose.service";
 var DEMO_CHECKS = [
   {
     service: "db",
@@ -43800,10 +34485,10 @@ var DEMO_CHECKS = [
   }
 ];
 function demoDirectory() {
-  let dir = dirname2(fileURLToPath(import.meta.url));
+  let dir = dirname3(fileURLToPath(import.meta.url));
   for (let level = 0; level < 3; level++) {
-    if (existsSync3(join4(dir, "demo", "docker-compose.yml"))) return join4(dir, "demo");
-    dir = dirname2(dir);
+    if (existsSync4(join12(dir, "demo", "docker-compose.yml"))) return join12(dir, "demo");
+    dir = dirname3(dir);
   }
   throw new InvalidSettingsError(
     "The demo stack (demo/docker-compose.yml) is not beside this docker-snapshot; run the drill from a clone of the repository."
@@ -43811,12 +34496,12 @@ function demoDirectory() {
 }
 async function bringUpDemo(log) {
   const dir = demoDirectory();
-  const compose = ["-p", DEMO_PROJECT, "-f", join4(dir, "docker-compose.yml")];
+  const compose = ["-p", DEMO_PROJECT, "-f", join12(dir, "docker-compose.yml")];
   log.info(`starting the demo stack (compose project ${DEMO_PROJECT})`);
   try {
     await run("docker-compose", [...compose, "down", "-v", "--remove-orphans"]);
     await run("docker-compose", [...compose, "up", "-d"]);
-    const seeded = await run("bash", [join4(dir, "seed.sh"), DEMO_PROJECT]);
+    const seeded = await run("bash", [join12(dir, "seed.sh"), DEMO_PROJECT]);
     log.info(seeded.stdout.trim());
   } catch (error) {
     const stderr = error.stderr?.trim();
@@ -43827,14 +34512,14 @@ async function bringUpDemo(log) {
 }
 async function containerFor(engine, project, prefix, service) {
   const found = await engine.listContainers({
-    label: [`${COMPOSE_PROJECT}=${project}`, `${COMPOSE_SERVICE}=${service}`],
+    label: [`${COMPOSE_LABEL.project}=${project}`, `${COMPOSE_LABEL.service}=${service}`],
     status: ["running"]
   });
   if (found[0])
     return { id: found[0].Id, name: found[0].Names[0]?.replace(/^\//, "") ?? found[0].Id };
   const name = `${prefix}${service}`;
   const byName = await engine.findContainer(name);
-  if (byName?.Config.Labels?.[COMPOSE_PROJECT] === project && byName.State.Running) {
+  if (byName?.Config.Labels?.[COMPOSE_LABEL.project] === project && byName.State.Running) {
     return { id: byName.Id, name };
   }
   throw new SnapshotError(
@@ -43851,6 +34536,8 @@ async function ask(engine, project, prefix, check) {
   }
   return { text: result.output.trim(), container };
 }
+
+// src/app/drill.ts
 async function checkRemovable(engine, manifest) {
   const ours = new Set(manifest.containers.map((c) => c.id));
   const blockers = [];
@@ -43904,11 +34591,15 @@ async function runDrill(engine, options, log) {
   const inPlace = options.demo || options.destroy;
   const checks = options.demo ? [...DEMO_CHECKS, ...options.checks] : options.checks;
   const steps = [];
-  const step = async (name, fn, detail) => {
+  const timed = async (name, fn, detail) => {
     const started = Date.now();
     const value = await log.group(`Drill: ${name}`, fn);
     steps.push({ name, seconds: (Date.now() - started) / 1e3, detail: detail(value) });
     return value;
+  };
+  const step = (name, fn, detail) => {
+    options.signal?.throwIfAborted();
+    return timed(name, fn, detail);
   };
   if (options.demo)
     await step(
@@ -43971,7 +34662,7 @@ async function runDrill(engine, options, log) {
     );
   } finally {
     if (!inPlace) {
-      await step(
+      await timed(
         "remove the copy",
         () => removeRestored(engine, restored),
         (left) => left.length ? `left behind: ${left.join(", ")}` : "removed"
@@ -44000,167 +34691,344 @@ async function runDrill(engine, options, log) {
   return { ok, composeProject: project, snapshotId, inPlace, steps, checks: compared, verdict };
 }
 
-// src/snapshot/snapshot.ts
-import { Readable as Readable3, addAbortSignal as addAbortSignal3 } from "node:stream";
-
-// src/shared/near-matches.ts
-var SHOWN = 5;
-function editDistance(a, b) {
-  const rows = [Array.from({ length: b.length + 1 }, (_, j) => j)];
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      let best = Math.min(
-        rows[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
-        rows[i - 1][j] + 1,
-        row[j - 1] + 1
-      );
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        best = Math.min(best, rows[i - 2][j - 2] + 1);
-      }
-      row.push(best);
-    }
-    rows.push(row);
-  }
-  return rows[a.length][b.length];
-}
-function nearMatches(asked, candidates) {
-  const wanted = asked.toLowerCase();
-  const tolerance = Math.max(1, Math.floor(wanted.length / 3));
-  const scored = [];
-  for (const name of new Set(candidates)) {
-    if (name === asked) continue;
-    const candidate = name.toLowerCase();
-    const distance = editDistance(wanted, candidate);
-    const contains = wanted.length >= 3 && (candidate.includes(wanted) || wanted.includes(candidate));
-    if (distance <= tolerance || contains) scored.push({ name, distance });
-  }
-  scored.sort((a, b) => a.distance - b.distance || a.name.localeCompare(b.name));
-  return scored.slice(0, SHOWN).map((match) => match.name);
-}
-function didYouMean(matches) {
-  if (matches.length === 0) return "";
-  const quoted = matches.map((name) => `'${name}'`);
-  const list2 = quoted.length === 1 ? quoted[0] : `${quoted.slice(0, -1).join(", ")} or ${quoted.at(-1)}`;
-  return ` Did you mean ${list2}?`;
-}
-
-// src/snapshot/targets.ts
-function describeSelection(selection) {
-  const parts = [];
-  if (selection.containers.length) parts.push(`containers ${selection.containers.join(", ")}`);
-  if (selection.composeProject) parts.push(`compose project ${selection.composeProject}`);
-  if (selection.labels.length) parts.push(`labels ${selection.labels.join(", ")}`);
-  if (selection.all) parts.push("all containers");
-  return parts.join(" and ");
-}
-async function containersLike(engine, name) {
-  const all = await engine.listContainers();
-  const names2 = all.flatMap((c) => c.Names.map((n) => n.replace(/^\//, "")));
-  return didYouMean(nearMatches(name, names2));
-}
-async function labelsLike(engine, selection) {
-  const labels2 = (await engine.listContainers()).flatMap((c) => Object.entries(c.Labels ?? {}));
-  const hints = [];
-  if (selection.composeProject !== void 0) {
-    const projects = labels2.filter(([key]) => key === COMPOSE_PROJECT2).map(([, value]) => value);
-    if (!projects.includes(selection.composeProject)) {
-      hints.push(didYouMean(nearMatches(selection.composeProject, projects)));
-    }
-  }
-  for (const filter of selection.labels) {
-    const candidates = filter.includes("=") ? labels2.map(([key, value]) => `${key}=${value}`) : labels2.map(([key]) => key);
-    if (!candidates.includes(filter)) hints.push(didYouMean(nearMatches(filter, candidates)));
-  }
-  return hints.join("");
-}
-var COMPOSE_PROJECT2 = "com.docker.compose.project";
-async function resolveTargets(engine, selection, extraVolumes, excludeVolumes) {
-  const ids = /* @__PURE__ */ new Set();
-  for (const name of selection.containers) {
-    const details = await engine.findContainer(name);
-    if (!details) {
-      throw new InvalidSettingsError(
-        `No container named ${name}.${await containersLike(engine, name)} Name a container that exists (docker ps -a lists them).`
-      );
-    }
-    ids.add(details.Id);
-  }
-  const filters = [...selection.labels];
-  if (selection.composeProject) filters.push(`${COMPOSE_PROJECT2}=${selection.composeProject}`);
-  if (filters.length > 0 || selection.all) {
-    const found = await engine.listContainers(filters.length ? { label: filters } : {});
-    if (found.length === 0 && !selection.all) {
-      throw new InvalidSettingsError(
-        `No container matches ${describeSelection({ ...selection, containers: [] })}.${await labelsLike(engine, selection)} Check the labels with docker inspect.`
-      );
-    }
-    for (const summary of found) ids.add(summary.Id);
-  }
-  if (ids.size === 0 && extraVolumes.length === 0) {
-    throw new InvalidSettingsError(
-      "Nothing to snapshot: name containers, a compose project, labels, or all, or list volumes."
-    );
-  }
-  const containers = [];
-  for (const id of ids) {
-    const details = await engine.inspectContainer(id);
-    const labels2 = details.Config.Labels ?? {};
-    if (labels2["docker-snapshot.carrier"] || labels2[HOLD_LABEL] || labels2[REPAIR_LABEL]) continue;
-    if (labels2[LABEL.exclude] === "true" && !selection.containers.includes(containerName(details))) {
+// src/app/prune.ts
+var INCOMPLETE_GRACE_MS = 60 * 60 * 1e3;
+function choosePrunable(list3, options) {
+  const now = options.now.getTime();
+  const age = (snapshot) => now - snapshot.createdAt.getTime();
+  const newestFirst = [...list3].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+  const plan = { remove: [], keep: [] };
+  const byCount = options.keep !== void 0;
+  const byAge = options.olderThanMs !== void 0;
+  let complete = 0;
+  for (const snapshot of newestFirst) {
+    if (snapshot.status === "damaged") {
+      plan.keep.push(snapshot);
       continue;
     }
-    containers.push(details);
-  }
-  containers.sort((a, b) => containerName(a).localeCompare(containerName(b)));
-  const excluded = new Set(excludeVolumes);
-  const mounted = /* @__PURE__ */ new Set();
-  for (const details of containers) {
-    for (const mount of details.Mounts ?? []) {
-      if (mount.Type === "volume" && mount.Name) mounted.add(mount.Name);
+    if (snapshot.status === "incomplete") {
+      if (age(snapshot) > INCOMPLETE_GRACE_MS) {
+        plan.remove.push({ snapshot, reason: "incomplete (a failed run) and older than an hour" });
+      } else {
+        plan.keep.push(snapshot);
+      }
+      continue;
+    }
+    complete++;
+    const protectedByCount = byCount && complete <= options.keep;
+    const old = byAge && age(snapshot) > options.olderThanMs;
+    if (protectedByCount || !byCount && !byAge) {
+      plan.keep.push(snapshot);
+    } else if (byAge && old) {
+      plan.remove.push({ snapshot, reason: `older than ${describeAge(options.olderThanMs)}` });
+    } else if (!byAge) {
+      plan.remove.push({ snapshot, reason: `beyond the newest ${options.keep}` });
+    } else {
+      plan.keep.push(snapshot);
     }
   }
-  const volumes = [];
-  const excludedVolumes = [];
-  for (const name of [.../* @__PURE__ */ new Set([...mounted, ...extraVolumes])].sort()) {
-    if (excluded.has(name) && !mounted.has(name)) continue;
-    const volume = await engine.findVolume(name);
-    if (!volume) {
-      const names2 = (await engine.listVolumes()).map((v) => v.Name);
-      throw new InvalidSettingsError(
-        `No volume named ${name}.${didYouMean(nearMatches(name, names2))} Name a volume that exists (docker volume ls lists them).`
-      );
-    }
-    if (excluded.has(name)) excludedVolumes.push(volume);
-    else volumes.push(volume);
+  return plan;
+}
+function describeAge(ms) {
+  const units = [
+    [864e5, "d"],
+    [36e5, "h"],
+    [6e4, "m"],
+    [1e3, "s"]
+  ];
+  const [size, unit] = units.find(([size2]) => ms % size2 === 0) ?? [1, "ms"];
+  return `${ms / size}${unit}`;
+}
+async function pruneSnapshots(store, options, log) {
+  if (!store.canDelete) {
+    throw new InvalidSettingsError(
+      `Cannot prune ${store.description}: this store cannot delete snapshots. Remove old snapshots with the storage service itself, or prune a directory store.`
+    );
   }
-  const networks = /* @__PURE__ */ new Set();
-  for (const details of containers) {
-    for (const network of Object.keys(details.NetworkSettings?.Networks ?? {})) {
-      if (!BUILTIN_NETWORKS.includes(network)) networks.add(network);
+  options.signal?.throwIfAborted();
+  for (const snapshotId of await store.discardAbandoned()) {
+    log.info(`removed an unfinished snapshot ${snapshotId} left by a run that is gone`);
+  }
+  const plan = choosePrunable(await listSnapshots(store), options);
+  const removed = [];
+  const kept = plan.keep.map((snapshot) => snapshot.snapshotId);
+  const skipped = [];
+  const failures = [];
+  for (const snapshot of plan.keep) {
+    if (snapshot.status !== "damaged") continue;
+    const reason = `damaged, left for you to inspect and remove by hand: ${snapshot.problem ?? ""}`;
+    skipped.push({ snapshotId: snapshot.snapshotId, reason });
+    log.warn(`${snapshot.snapshotId} is ${reason}`);
+  }
+  for (const { snapshot, reason } of plan.remove) {
+    options.signal?.throwIfAborted();
+    try {
+      if (await store.delete(snapshot.snapshotId) === "held") {
+        const why = "a restore or verify is reading it now; run prune again later";
+        kept.push(snapshot.snapshotId);
+        skipped.push({ snapshotId: snapshot.snapshotId, reason: why });
+        log.warn(`skipped ${snapshot.snapshotId}: ${why}`);
+        continue;
+      }
+      removed.push(snapshot.snapshotId);
+      log.info(`removed ${snapshot.snapshotId} (${formatBytes(snapshot.bytes)}): ${reason}`);
+    } catch (error) {
+      failures.push(`${snapshot.snapshotId} (${describeError(error)})`);
     }
   }
-  return { containers, volumes, excludedVolumes, networks: [...networks].sort() };
+  log.info(
+    `removed ${removed.length} snapshot${removed.length === 1 ? "" : "s"}, kept ${kept.length}`
+  );
+  if (failures.length > 0) {
+    throw new StoreError(
+      `Could not remove ${failures.join("; ")} from ${store.description}` + (removed.length > 0 ? ` (removed: ${removed.join(", ")})` : "") + ". Check the store and run prune again."
+    );
+  }
+  return { removed, kept, skipped };
 }
 
 // src/snapshot/snapshot.ts
-var COMMIT_REPOSITORY = "docker-snapshot/commits";
-function seconds(since) {
+import { Readable as Readable7 } from "node:stream";
+
+// src/snapshot/copies.ts
+import { addAbortSignal as addAbortSignal3 } from "node:stream";
+function secondsSince(since) {
   return (Date.now() - since) / 1e3;
 }
+function archiveObject(folder, name, codec) {
+  return `${folder}/${name}.tar.${codec.algorithm === "zstd" ? "zst" : "gz"}`;
+}
 function archiveRecord(object, packed) {
-  const record = {
+  return {
     object,
     compression: packed.compression,
     sha256: packed.sha256,
     storedBytes: packed.storedBytes,
     tarBytes: packed.tarBytes
   };
-  return record;
 }
-function isInterrupt(error) {
-  if (!(error instanceof Error)) return false;
-  return error.name === "InterruptedError" || isInterrupt(error.cause);
+async function copyVolumes(context, containers, volumeTargets, results) {
+  const { engine, writer, codec, log, onTransfer, signal } = context;
+  const usedBy = /* @__PURE__ */ new Map();
+  for (const details of containers) {
+    for (const mount of details.Mounts ?? []) {
+      if (mount.Name)
+        usedBy.set(mount.Name, [...usedBy.get(mount.Name) ?? [], containerName(details)]);
+    }
+  }
+  const records = [];
+  for (const volume of volumeTargets) {
+    const object = archiveObject("volumes", volume.Name, codec);
+    const started = Date.now();
+    signal?.throwIfAborted();
+    const packed = await engine.readVolume(
+      volume.Name,
+      (tar) => packArchive(
+        signal ? addAbortSignal3(signal, tar) : tar,
+        codec,
+        (compressed) => writer.put(object, compressed),
+        (bytes) => onTransfer?.({ kind: "volume", name: volume.Name, bytes, done: false })
+      )
+    );
+    onTransfer?.({ kind: "volume", name: volume.Name, bytes: packed.tarBytes, done: true });
+    if (!packed.root) {
+      throw new SnapshotError(`the engine's archive of volume ${volume.Name} has no root entry`);
+    }
+    const took = secondsSince(started);
+    results.push({
+      name: volume.Name,
+      tarBytes: packed.tarBytes,
+      storedBytes: packed.storedBytes,
+      seconds: took
+    });
+    log.info(
+      `${volume.Name}: ${formatBytes(packed.tarBytes)} -> ${formatBytes(packed.storedBytes)} in ${took.toFixed(1)} s (${formatBytes(packed.tarBytes / Math.max(took, 1e-3))}/s)`
+    );
+    records.push({
+      name: volume.Name,
+      driver: volume.Driver,
+      driverOptions: volume.Options ?? {},
+      labels: volume.Labels ?? {},
+      anonymous: /^[0-9a-f]{64}$/.test(volume.Name),
+      usedBy: usedBy.get(volume.Name) ?? [],
+      root: packed.root,
+      entries: packed.entries,
+      archive: archiveRecord(object, packed)
+    });
+  }
+  return records;
+}
+async function copyBindMounts(context, inOrder) {
+  const { engine, writer, codec, log } = context;
+  for (const { details, record } of inOrder) {
+    for (const [index, mount] of record.mounts.entries()) {
+      if (mount.type !== "bind") continue;
+      const object = archiveObject("binds", `${record.name}-${index}`, codec);
+      const packed = await engine.readContainerPath(
+        details.Id,
+        mount.destination,
+        (tar) => packArchive(tar, codec, (compressed) => writer.put(object, compressed))
+      );
+      mount.archive = archiveRecord(object, packed);
+      log.info(`${record.name}: bind mount ${mount.source} -> ${formatBytes(packed.storedBytes)}`);
+    }
+  }
+}
+
+// src/snapshot/images.ts
+var COMMIT_REPOSITORY = "docker-snapshot/commits";
+var SnapshotImages = class {
+  constructor(engine, options, log) {
+    this.engine = engine;
+    this.options = options;
+    this.log = log;
+  }
+  engine;
+  options;
+  log;
+  /** Local image references this run made (commits, tags for a push), to remove at the end. */
+  made = [];
+  wantsCommit(details) {
+    const label = details.Config.Labels?.[LABEL.commit];
+    if (label === "true") return true;
+    if (label === "false") return false;
+    return this.options.commit;
+  }
+  repository() {
+    const registry = this.options.registry;
+    return registry ? `${registry.address}/${registry.repository}` : COMMIT_REPOSITORY;
+  }
+  /** Commits the containers that want it; the others' source images are kept as they are. */
+  async commitAll(containers) {
+    const { snapshotId } = this.options;
+    const pending = /* @__PURE__ */ new Map();
+    for (const details of containers) {
+      const name = containerName(details);
+      if (this.wantsCommit(details)) {
+        const repo = this.repository();
+        const tag = imageTag(snapshotId, name);
+        const started = Date.now();
+        const id = await this.engine.commitContainer(details.Id, {
+          repo,
+          tag,
+          pause: false,
+          comment: `docker-snapshot ${snapshotId} of ${name}`
+        });
+        this.made.push(`${repo}:${tag}`);
+        this.log.info(
+          `committed ${name} as ${repo}:${tag} in ${secondsSince(started).toFixed(1)} s`
+        );
+        pending.set(`commit:${name}`, {
+          record: { key: `commit:${name}`, role: "commit", container: name, id },
+          localReference: `${repo}:${tag}`,
+          repo,
+          tag
+        });
+      } else {
+        const key = `source:${details.Image}`;
+        if (pending.has(key)) continue;
+        pending.set(key, {
+          record: { key, role: "source", id: details.Image },
+          localReference: details.Config.Image,
+          repo: this.repository(),
+          tag: imageTag(snapshotId, "image", details.Image.replace("sha256:", "").slice(0, 12))
+        });
+      }
+    }
+    return pending;
+  }
+  /** Pushes committed and locally built images, or saves them into the store. */
+  async publish(pending, writer, codec) {
+    const { onTransfer, registry } = this.options;
+    const records = [];
+    for (const image of pending) {
+      const started = Date.now();
+      if (image.record.role === "source") {
+        const details = await this.engine.findImage(image.record.id);
+        const pinned = details?.RepoDigests?.[0];
+        if (pinned) {
+          records.push({
+            ...image.record,
+            location: "registry",
+            reference: pinned,
+            digest: pinned.split("@")[1]
+          });
+          continue;
+        }
+      }
+      const name = image.localReference;
+      if (registry) {
+        if (image.record.role === "source") {
+          await this.engine.tagImage(image.record.id, image.repo, image.tag);
+          this.made.push(`${image.repo}:${image.tag}`);
+        }
+        onTransfer?.({ kind: "image", name, bytes: 0, done: false });
+        const digest = await this.engine.pushImage(image.repo, image.tag, registry.auth);
+        onTransfer?.({ kind: "image", name, bytes: 0, done: true });
+        records.push({
+          ...image.record,
+          location: "registry",
+          reference: `${image.repo}@${digest}`,
+          digest
+        });
+        this.log.info(
+          `pushed ${image.repo}:${image.tag} (${digest}) in ${secondsSince(started).toFixed(1)} s`
+        );
+        continue;
+      }
+      const object = archiveObject("images", imageTag(image.record.key.replace(":", "-")), codec);
+      const saved = await this.engine.saveImages([image.record.id]);
+      const packed = await packArchive(
+        saved,
+        codec,
+        (compressed) => writer.put(object, compressed),
+        (bytes) => onTransfer?.({ kind: "image", name, bytes, done: false })
+      );
+      onTransfer?.({ kind: "image", name, bytes: packed.tarBytes, done: true });
+      records.push({
+        ...image.record,
+        location: "store",
+        reference: name,
+        archive: archiveRecord(object, packed)
+      });
+      this.log.info(
+        `saved ${name} into the store: ${formatBytes(packed.storedBytes)} in ${secondsSince(started).toFixed(1)} s`
+      );
+    }
+    return records;
+  }
+  /**
+   * Removes the commits and tags this run made, pushed, saved or not (a failed run's too): the
+   * snapshot holds them now. A source image loses only the tag added for the push.
+   */
+  async removeMade() {
+    const made = this.made.splice(0);
+    if (made.length === 0) return;
+    if (this.options.keepImages) {
+      this.log.info(`kept images on the engine (keep-images): ${made.join(", ")}`);
+      return;
+    }
+    const left = await tryEach(
+      made.map((reference) => ({ what: reference, run: () => this.engine.removeImage(reference) }))
+    );
+    this.log.info(`removed ${plural(made.length - left.length, "image")} this run made`);
+    if (left.length > 0) {
+      this.log.warn(`could not remove ${left.join("; ")}: remove them with docker rmi`);
+    }
+  }
+};
+function imageKeyFor(details, pending) {
+  const commitKey = `commit:${containerName(details)}`;
+  return pending.has(commitKey) ? commitKey : `source:${details.Image}`;
+}
+
+// src/snapshot/snapshot.ts
+function isInterrupt(error, signal) {
+  if (!signal?.aborted) return false;
+  for (let at = error; at !== void 0; at = at instanceof Error ? at.cause : void 0) {
+    if (at === signal.reason) return true;
+  }
+  return false;
 }
 var SnapshotRun = class {
   constructor(engine, store, writer, options, log) {
@@ -44175,6 +35043,7 @@ var SnapshotRun = class {
       waitMs: options.holdWaitMs ?? HOLD_WAIT_MS,
       signal: options.signal
     });
+    this.images = new SnapshotImages(engine, options, log);
     this.quiescer = new Quiescer(
       engine,
       log,
@@ -44190,18 +35059,22 @@ var SnapshotRun = class {
   started = Date.now();
   holds;
   quiescer;
+  images;
   codec;
   volumeResults = [];
   quiescedSeconds = 0;
   /** Containers whose pre-exec step was reached: each is owed its post-exec hook. */
   hooked = [];
-  /** Local image references this run made (commits, tags for a push), to remove at the end. */
-  madeImages = [];
+  /** What the engine and the store are told to copy, once the codec is chosen. */
+  get copying() {
+    const { engine, writer, codec, log, options } = this;
+    return { engine, writer, codec, log, onTransfer: options.onTransfer, signal: options.signal };
+  }
   async run() {
     try {
       return await this.capture();
     } finally {
-      await this.removeMadeImages();
+      await this.images.removeMade();
     }
   }
   async capture() {
@@ -44209,24 +35082,7 @@ var SnapshotRun = class {
     const engineInfo = await this.engine.info();
     this.codec = await resolveCompression(options.compression, options.compressionLevel);
     if (options.registry) await checkRegistryReachable(options.registry.address);
-    const targets = await log.group("Finding what to snapshot", async () => {
-      const found = await resolveTargets(
-        this.engine,
-        options.selection,
-        options.volumes,
-        options.excludeVolumes
-      );
-      log.info(
-        `containers: ${found.containers.map(containerName).join(", ") || "none"}; volumes: ${found.volumes.map((v) => v.Name).join(", ") || "none"}; networks: ${found.networks.join(", ") || "none"}`
-      );
-      for (const volume of found.excludedVolumes) {
-        log.info(
-          `volume ${volume.Name} is excluded: its contents are not taken; a restore gives ${usersOf(volume.Name, found.containers).join(", ")} a new empty volume ${volume.Name}`
-        );
-      }
-      return found;
-    });
-    await this.warnAboutOtherWriters(targets.containers, targets.volumes);
+    const targets = await findTargets(this.engine, log, options);
     let inOrder = [];
     let pending = /* @__PURE__ */ new Map();
     let volumes = [];
@@ -44243,7 +35099,7 @@ var SnapshotRun = class {
       const held = await Promise.all(
         targets.containers.map((details) => this.engine.inspectContainer(details.Id))
       );
-      inOrder = this.recordsInOrder(held);
+      inOrder = recordsInOrder(held, options.consistency, log);
       await log.group("Running pre-exec hooks", async () => {
         for (const { details } of inOrder) {
           if (hasHook(details, "post")) await this.holds.mark(details.Id, "pre-exec");
@@ -44259,11 +35115,12 @@ var SnapshotRun = class {
     options.signal?.throwIfAborted();
     const images = await log.group(
       "Storing images",
-      () => this.publishImages([...pending.values()])
+      () => this.images.publish([...pending.values()], this.writer, this.codec)
     );
+    options.signal?.throwIfAborted();
     const containers = inOrder.map(({ details, record }) => ({
       ...record,
-      image: this.imageKeyFor(details, pending)
+      image: imageKeyFor(details, pending)
     }));
     const networks = await Promise.all(
       targets.networks.map(async (name) => {
@@ -44301,51 +35158,11 @@ var SnapshotRun = class {
       manifest: JSON.parse(text),
       manifestLocation: `${this.store.description}: ${options.snapshotId}/${MANIFEST_FILE}`,
       codec: this.codec.implementation,
-      seconds: seconds(this.started),
+      seconds: secondsSince(this.started),
       quiescedSeconds: this.quiescedSeconds,
       volumes: this.volumeResults,
       images: images.map((i) => ({ key: i.key, reference: i.reference, location: i.location }))
     };
-  }
-  /** The containers' records, dependencies first. */
-  recordsInOrder(containers) {
-    const byId = /* @__PURE__ */ new Map();
-    for (const details of containers) {
-      byId.set(details.Id, containerName(details));
-      byId.set(details.Id.slice(0, 12), containerName(details));
-    }
-    const records = containers.map((details) => {
-      let consistency2 = consistencyFor(details.Config.Labels ?? {}, this.options.consistency);
-      if (details.State.Paused && consistency2 !== "none") {
-        this.log.warn(
-          `${containerName(details)} was already paused by someone else: it is left as it is, and recorded with consistency none, since this run did not ${consistency2} it`
-        );
-        consistency2 = "none";
-      }
-      return { details, record: captureContainer(details, consistency2, byId) };
-    });
-    const order = dependencyOrder(
-      records.map((r) => r.record),
-      (cycle) => new InvalidSettingsError(
-        `containers depend on each other in a cycle (${cycle}): nothing was paused. Break the cycle (links, network_mode container:, docker-snapshot.depends-on labels).`
-      )
-    );
-    return order.map((name) => records.find((r) => r.record.name === name));
-  }
-  /** Warns about running containers outside the selection that may write a volume being copied. */
-  async warnAboutOtherWriters(selected, volumes) {
-    const ids = new Set(selected.map((details) => details.Id));
-    for (const volume of volumes) {
-      const users = await this.engine.listContainers({
-        volume: [volume.Name],
-        status: ["running"]
-      });
-      const writers = users.filter((user) => !ids.has(user.Id)).filter((user) => user.Mounts.some((mount) => mount.Name === volume.Name && mount.RW)).map((user) => (user.Names[0] ?? user.Id).replace(/^\//, ""));
-      if (writers.length === 0) continue;
-      this.log.warn(
-        `volume ${volume.Name} is mounted read-write by ${writers.join(", ")}, running and not part of this snapshot: what it writes during the copy may leave the archive torn. Add it to the selection, or stop it first.`
-      );
-    }
   }
   /**
    * Brings every container back, runs the post-exec hook each is owed, and releases the holds;
@@ -44354,15 +35171,14 @@ var SnapshotRun = class {
    */
   async release(failure) {
     const { log } = this;
+    const { signal } = this.options;
     const notBack = /* @__PURE__ */ new Set();
     let resumeError;
     let hookError;
-    let interrupt;
     try {
       await this.bringBack(notBack);
     } catch (error) {
-      if (isInterrupt(error)) interrupt = error;
-      else resumeError = error;
+      resumeError = error;
     }
     try {
       if (this.hooked.length > 0) {
@@ -44388,9 +35204,9 @@ var SnapshotRun = class {
         });
       }
     } catch (error) {
-      if (isInterrupt(error)) interrupt ??= error;
-      else hookError ??= error;
+      hookError ??= error;
     }
+    const interrupt = signal?.aborted ? signal.reason : void 0;
     const errors = [resumeError, interrupt, failure?.error, hookError].filter((e) => e !== void 0);
     for (const held of this.holds.containers) {
       if (notBack.has(held)) continue;
@@ -44404,7 +35220,7 @@ var SnapshotRun = class {
     }
     if (errors.length === 0) return;
     for (const error of errors.slice(1)) {
-      if (!isInterrupt(error)) log.warn(describeError(error));
+      if (!isInterrupt(error, signal)) log.warn(describeError(error));
     }
     throw errors[0];
   }
@@ -44419,253 +35235,34 @@ var SnapshotRun = class {
     const quiesceStart = Date.now();
     await log.group("Quiescing containers", () => this.quiescer.quiesce(actions));
     try {
-      const pending = await log.group("Committing containers", () => this.commitAll(inOrder));
+      const pending = await log.group(
+        "Committing containers",
+        () => this.images.commitAll(inOrder.map((t) => t.details))
+      );
       const volumes = await log.group(
         "Copying volumes",
-        () => this.copyVolumes(inOrder, volumeTargets)
+        () => copyVolumes(
+          this.copying,
+          inOrder.map((t) => t.details),
+          volumeTargets,
+          this.volumeResults
+        )
       );
       if (this.options.captureBindMounts) {
-        await log.group("Copying bind mounts", () => this.copyBindMounts(inOrder));
+        await log.group("Copying bind mounts", () => copyBindMounts(this.copying, inOrder));
       }
       return { pending, volumes };
     } finally {
-      this.quiescedSeconds = actions.length > 0 ? seconds(quiesceStart) : 0;
+      this.quiescedSeconds = actions.length > 0 ? secondsSince(quiesceStart) : 0;
     }
   }
   async bringBack(notBack) {
     if (this.quiescer.actions.length === 0) return;
     await this.log.group("Resuming containers", () => this.quiescer.resume(notBack));
   }
-  wantsCommit(details) {
-    const label = details.Config.Labels?.[LABEL.commit];
-    if (label === "true") return true;
-    if (label === "false") return false;
-    return this.options.commit;
-  }
-  imageRepository() {
-    const registry = this.options.registry;
-    return registry ? `${registry.address}/${registry.repository}` : COMMIT_REPOSITORY;
-  }
-  async commitAll(inOrder) {
-    const pending = /* @__PURE__ */ new Map();
-    for (const { details } of inOrder) {
-      const name = containerName(details);
-      if (this.wantsCommit(details)) {
-        const repo = this.imageRepository();
-        const tag = imageTag(this.options.snapshotId, name);
-        const started = Date.now();
-        const id = await this.engine.commitContainer(details.Id, {
-          repo,
-          tag,
-          pause: false,
-          comment: `docker-snapshot ${this.options.snapshotId} of ${name}`
-        });
-        this.madeImages.push(`${repo}:${tag}`);
-        this.log.info(`committed ${name} as ${repo}:${tag} in ${seconds(started).toFixed(1)} s`);
-        pending.set(`commit:${name}`, {
-          record: { key: `commit:${name}`, role: "commit", container: name, id },
-          localReference: `${repo}:${tag}`,
-          repo,
-          tag
-        });
-      } else {
-        const key = `source:${details.Image}`;
-        if (pending.has(key)) continue;
-        pending.set(key, {
-          record: { key, role: "source", id: details.Image },
-          localReference: details.Config.Image,
-          repo: this.imageRepository(),
-          tag: imageTag(
-            this.options.snapshotId,
-            "image",
-            details.Image.replace("sha256:", "").slice(0, 12)
-          )
-        });
-      }
-    }
-    return pending;
-  }
-  imageKeyFor(details, pending) {
-    const commitKey = `commit:${containerName(details)}`;
-    return pending.has(commitKey) ? commitKey : `source:${details.Image}`;
-  }
-  async copyVolumes(inOrder, volumeTargets) {
-    const usedBy = /* @__PURE__ */ new Map();
-    for (const { details } of inOrder) {
-      for (const mount of details.Mounts ?? []) {
-        if (mount.Name)
-          usedBy.set(mount.Name, [...usedBy.get(mount.Name) ?? [], containerName(details)]);
-      }
-    }
-    const records = [];
-    for (const volume of volumeTargets) {
-      const object = `volumes/${volume.Name}.tar.${this.codec.algorithm === "zstd" ? "zst" : "gz"}`;
-      const started = Date.now();
-      this.options.signal?.throwIfAborted();
-      const packed = await this.engine.readVolume(
-        volume.Name,
-        (tar) => packArchive(
-          this.options.signal ? addAbortSignal3(this.options.signal, tar) : tar,
-          this.codec,
-          (compressed) => this.writer.put(object, compressed),
-          (bytes) => this.options.onTransfer?.({ kind: "volume", name: volume.Name, bytes, done: false })
-        )
-      );
-      this.options.onTransfer?.({
-        kind: "volume",
-        name: volume.Name,
-        bytes: packed.tarBytes,
-        done: true
-      });
-      if (!packed.root) {
-        throw new SnapshotError(`the engine's archive of volume ${volume.Name} has no root entry`);
-      }
-      const took = seconds(started);
-      this.volumeResults.push({
-        name: volume.Name,
-        tarBytes: packed.tarBytes,
-        storedBytes: packed.storedBytes,
-        seconds: took
-      });
-      this.log.info(
-        `${volume.Name}: ${formatBytes(packed.tarBytes)} -> ${formatBytes(packed.storedBytes)} in ${took.toFixed(1)} s (${formatBytes(packed.tarBytes / Math.max(took, 1e-3))}/s)`
-      );
-      records.push({
-        name: volume.Name,
-        driver: volume.Driver,
-        driverOptions: volume.Options ?? {},
-        labels: volume.Labels ?? {},
-        anonymous: /^[0-9a-f]{64}$/.test(volume.Name),
-        usedBy: usedBy.get(volume.Name) ?? [],
-        root: packed.root,
-        entries: packed.entries,
-        archive: archiveRecord(object, packed)
-      });
-    }
-    return records;
-  }
-  async copyBindMounts(inOrder) {
-    for (const { details, record } of inOrder) {
-      for (const [index, mount] of record.mounts.entries()) {
-        if (mount.type !== "bind") continue;
-        const object = `binds/${record.name}-${index}.tar.${this.codec.algorithm === "zstd" ? "zst" : "gz"}`;
-        const packed = await this.engine.readContainerPath(
-          details.Id,
-          mount.destination,
-          (tar) => packArchive(tar, this.codec, (compressed) => this.writer.put(object, compressed))
-        );
-        mount.archive = archiveRecord(object, packed);
-        this.log.info(
-          `${record.name}: bind mount ${mount.source} -> ${formatBytes(packed.storedBytes)}`
-        );
-      }
-    }
-  }
-  /**
-   * Removes the commits and tags this run made, pushed, saved or not (a failed run's too): the
-   * snapshot holds them now. A source image loses only the tag added for the push.
-   */
-  async removeMadeImages() {
-    const made = this.madeImages.splice(0);
-    if (made.length === 0) return;
-    if (this.options.keepImages) {
-      this.log.info(`kept images on the engine (keep-images): ${made.join(", ")}`);
-      return;
-    }
-    const left = [];
-    for (const reference of made) {
-      try {
-        await this.engine.removeImage(reference);
-      } catch (error) {
-        left.push(`${reference} (${describeError(error)})`);
-      }
-    }
-    this.log.info(`removed ${plural(made.length - left.length, "image")} this run made`);
-    if (left.length > 0) {
-      this.log.warn(`could not remove ${left.join("; ")}: remove them with docker rmi`);
-    }
-  }
-  /** Pushes committed and locally built images, or saves them into the store. */
-  async publishImages(pending) {
-    const records = [];
-    for (const image of pending) {
-      const started = Date.now();
-      if (image.record.role === "source") {
-        const details = await this.engine.findImage(image.record.id);
-        const pinned = details?.RepoDigests?.[0];
-        if (pinned) {
-          records.push({
-            ...image.record,
-            location: "registry",
-            reference: pinned,
-            digest: pinned.split("@")[1]
-          });
-          continue;
-        }
-      }
-      const registry = this.options.registry;
-      if (registry) {
-        if (image.record.role === "source") {
-          await this.engine.tagImage(image.record.id, image.repo, image.tag);
-          this.madeImages.push(`${image.repo}:${image.tag}`);
-        }
-        this.options.onTransfer?.({
-          kind: "image",
-          name: image.localReference,
-          bytes: 0,
-          done: false
-        });
-        const digest = await this.engine.pushImage(image.repo, image.tag, registry.auth);
-        this.options.onTransfer?.({
-          kind: "image",
-          name: image.localReference,
-          bytes: 0,
-          done: true
-        });
-        records.push({
-          ...image.record,
-          location: "registry",
-          reference: `${image.repo}@${digest}`,
-          digest
-        });
-        this.log.info(
-          `pushed ${image.repo}:${image.tag} (${digest}) in ${seconds(started).toFixed(1)} s`
-        );
-        continue;
-      }
-      const object = `images/${imageTag(image.record.key.replace(":", "-"))}.tar.${this.codec.algorithm === "zstd" ? "zst" : "gz"}`;
-      const reference = image.localReference;
-      const saved = await this.engine.saveImages([image.record.id]);
-      const packed = await packArchive(
-        saved,
-        this.codec,
-        (compressed) => this.writer.put(object, compressed),
-        (bytes) => this.options.onTransfer?.({ kind: "image", name: reference, bytes, done: false })
-      );
-      this.options.onTransfer?.({
-        kind: "image",
-        name: reference,
-        bytes: packed.tarBytes,
-        done: true
-      });
-      records.push({
-        ...image.record,
-        location: "store",
-        reference,
-        archive: archiveRecord(object, packed)
-      });
-      this.log.info(
-        `saved ${reference} into the store: ${formatBytes(packed.storedBytes)} in ${seconds(started).toFixed(1)} s`
-      );
-    }
-    return records;
-  }
 };
-function usersOf(name, containers) {
-  return containers.filter((details) => (details.Mounts ?? []).some((mount) => mount.Name === name)).map(containerName);
-}
 function bufferStream(text) {
-  return Readable3.from([Buffer.from(text)]);
+  return Readable7.from([Buffer.from(text)]);
 }
 async function takeSnapshot(engine, store, options, log) {
   const { snapshotId } = options;
@@ -44709,22 +35306,26 @@ function throttleTransfers(listener, intervalMs = 250) {
 // src/app/runner.ts
 var realBoundaries = {
   engine: (settings, log) => new Engine({ host: settings.dockerHost, logger: log }),
-  openStore
+  openStore: openStore2,
+  now: () => /* @__PURE__ */ new Date()
 };
 var Session = class _Session {
-  constructor(settings, context, engine, store, registry) {
+  constructor(settings, context, engine, store, registry, now) {
     this.settings = settings;
     this.context = context;
     this.engine = engine;
     this.store = store;
     this.registry = registry;
+    this.now = now;
   }
   settings;
   context;
   engine;
   store;
   registry;
-  static async open(settings, given, boundaries) {
+  now;
+  /** Opens the store for writing only to snapshot into it. */
+  static async open(settings, given, boundaries, access3) {
     const context = {
       ...given,
       onTransfer: given.onTransfer && throttleTransfers(given.onTransfer)
@@ -44733,23 +35334,28 @@ var Session = class _Session {
     const { compression, compressionLevel: compressionLevel2 } = settings.snapshot;
     const store = await boundaries.openStore(
       settings.store,
-      settings.mode === "snapshot" ? "write" : "read",
-      async () => void await resolveCompression(compression, compressionLevel2)
+      access3,
+      async () => void await resolveCompression(compression, compressionLevel2),
+      { ...settings.storeCredentials, onSecret: context.onSecret }
     );
     await repairWith(engine, context.log);
+    context.signal?.throwIfAborted();
     let registry;
     if (settings.registry) {
       const { address, repository, username, password } = settings.registry;
-      registry = { address, repository, auth: await registryAuth(address, username, password) };
+      const auth = await registryAuth(address, username, password);
+      for (const secret of [auth.password, auth.identitytoken])
+        if (secret) context.onSecret?.(secret);
+      registry = { address, repository, auth };
     }
-    return new _Session(settings, context, engine, store, registry);
+    return new _Session(settings, context, engine, store, registry, boundaries.now);
   }
   get auth() {
     return this.registry?.auth ?? {};
   }
-  snapshot(snapshotId, composeProject) {
+  snapshot(snapshotId, composeProject2) {
     const { snapshot } = this.settings;
-    const project = composeProject ?? snapshot.composeProject;
+    const project = composeProject2 ?? snapshot.composeProject;
     return takeSnapshot(
       this.engine,
       this.store,
@@ -44825,7 +35431,18 @@ var Session = class _Session {
     }
   }
   prune() {
-    return pruneSnapshots(this.store, { ...this.settings.prune, now: /* @__PURE__ */ new Date() }, this.context.log);
+    const { settings, context } = this;
+    return pruneSnapshots(
+      this.store,
+      { ...settings.prune, now: this.now(), signal: context.signal },
+      context.log
+    );
+  }
+  async list() {
+    if (this.store.listLimit) this.context.log.warn(this.store.listLimit);
+    const snapshots = await listSnapshots(this.store);
+    if (snapshots.length === 0) this.context.log.info(`no snapshots in ${this.store.description}`);
+    return { store: this.store.description, snapshots };
   }
 };
 async function repairWith(engine, log) {
@@ -44836,11 +35453,9 @@ async function repairWith(engine, log) {
     log.warn(`could not look for what killed docker-snapshot runs left: ${describeError(error)}`);
   }
 }
-function repairAbandonedRuns(settings, log) {
-  return repairWith(realBoundaries.engine(settings, log), log);
-}
 async function execute(settings, context, boundaries = realBoundaries) {
-  const session = await Session.open(settings, context, boundaries);
+  const access3 = settings.mode === "snapshot" ? "write" : "read";
+  const session = await Session.open(settings, context, boundaries, access3);
   switch (settings.mode) {
     case "snapshot":
       return { mode: "snapshot", snapshot: await session.snapshot(settings.snapshotId) };
@@ -44852,14 +35467,19 @@ async function execute(settings, context, boundaries = realBoundaries) {
       return { mode: "prune", prune: await session.prune() };
   }
 }
+async function list(settings, context, boundaries = realBoundaries) {
+  const session = await Session.open(settings, context, boundaries, "read");
+  return session.list();
+}
 async function drill(settings, context, options, boundaries = realBoundaries) {
-  const session = await Session.open(settings, context, boundaries);
+  const session = await Session.open(settings, context, boundaries, "write");
   const { drill: question } = settings.verify;
   return runDrill(
     session.engine,
     {
       ...options,
       composeProject: settings.snapshot.composeProject,
+      signal: context.signal,
       checks: question ? [{ service: question.container, command: question.command, description: "drill command" }] : [],
       snapshot: (project) => session.snapshot(settings.snapshotId, project),
       // The drill restores and asks its questions itself: its verify checks the bytes only.
@@ -44879,23 +35499,6 @@ async function drill(settings, context, options, boundaries = realBoundaries) {
 // src/app/settings.ts
 import { randomBytes as randomBytes5 } from "node:crypto";
 
-// src/stores/spec.ts
-function parseStoreSpec(value) {
-  const explicit = /^([a-z][a-z0-9+.-]*):(.*)$/.exec(value);
-  if (explicit && explicit[1] !== "dir" && explicit[1].length > 1) {
-    throw invalidInput(
-      "store",
-      value,
-      `'${explicit[1]}:' is no kind of store this tool has: expected a directory path, or dir:PATH.`
-    );
-  }
-  const path2 = explicit && explicit[1] === "dir" ? explicit[2] : value;
-  if (!path2.trim()) {
-    throw invalidInput("store", value, "The directory path is empty: expected dir:PATH or a path.");
-  }
-  return { kind: "directory", path: path2 };
-}
-
 // src/app/inputs.ts
 var INPUTS = {
   mode: {
@@ -44903,8 +35506,28 @@ var INPUTS = {
     default: "snapshot"
   },
   store: {
-    description: "Where snapshots live: a directory path (or `dir:PATH`). Volume archives, saved images and the manifest go there.",
-    default: ".docker-snapshots"
+    description: "Where snapshots live: `artifact` (workflow artifacts of the run: one per volume archive, saved image and manifest, each downloadable from the run page and opened with `zstd -d | tar x`), `cache` (the Actions cache), a registry repository `oci://HOST[:PORT]/REPOSITORY` (each snapshot an OCI artifact tagged with its id), or a directory path (or `dir:PATH`; write `./artifact` for a directory of that name). Empty: `artifact` inside GitHub Actions, `.docker-snapshots` elsewhere.",
+    default: ""
+  },
+  "retention-days": {
+    description: "store: artifact. Days the artifacts of a snapshot are kept (1-90). Empty uses the repository's setting.",
+    default: ""
+  },
+  "run-id": {
+    description: "store: artifact. Read the snapshots of this workflow run (its id, as in the run page's URL) instead of this run's. Empty: this run, and with `github-token` also the earlier runs of this workflow (newest first; `snapshot-id: latest` is the newest complete snapshot among them).",
+    default: ""
+  },
+  "run-repository": {
+    description: "store: artifact. The repository (`owner/name`) of the run to read. Empty: this repository.",
+    default: ""
+  },
+  "github-token": {
+    description: "store: artifact. A token with `actions: read` on the repository (the workflow's `github.token` will do), to read other runs' artifacts (and `actions: write` to prune them). Masked in logs; never saved. The CLI reads DOCKER_SNAPSHOT_GITHUB_TOKEN when it is not given (with --store).",
+    default: ""
+  },
+  "cache-key": {
+    description: "store: cache. The key prefix of snapshots: a snapshot is saved under `<cache-key>-<snapshot-id>`, and `snapshot-id: latest` restores the newest entry whose key starts with `<cache-key>-`. Archives are saved once per content, under their digest.",
+    default: "docker-snapshot"
   },
   "snapshot-id": {
     description: "Snapshot id. For snapshot: empty picks a time-based id. For restore and verify: an id, or `latest` for the newest complete snapshot in the store.",
@@ -44979,7 +35602,7 @@ var INPUTS = {
     default: "docker-snapshot"
   },
   "registry-username": {
-    description: "Registry user name. Empty uses the Docker config's credentials, or none.",
+    description: "Registry user name, for the registry input and an `oci://` store on the same host (or alone). Empty uses the Docker config's credentials (credential helpers included), or none.",
     default: ""
   },
   "registry-password": {
@@ -45044,33 +35667,25 @@ var INPUTS = {
   }
 };
 
-// src/app/settings.ts
-var MODES = ["snapshot", "restore", "verify", "prune"];
-var MIN_MASKED_LENGTH = 4;
-function isMaskable(value) {
-  return value.length >= MIN_MASKED_LENGTH;
-}
-function invalid(name, value, expected) {
-  return invalidInput(name, value, expected);
-}
+// src/app/input-values.ts
 function oneOf(name, value, allowed) {
   if (allowed.includes(value)) return value;
-  throw invalid(name, value, `Expected one of: ${allowed.join(", ")}.`);
+  throw invalidInput(name, value, `Expected one of: ${allowed.join(", ")}.`);
 }
 function bool(name, value) {
   if (/^(true|yes|1)$/i.test(value)) return true;
   if (/^(false|no|0)$/i.test(value)) return false;
-  throw invalid(name, value, "Expected true or false.");
+  throw invalidInput(name, value, "Expected true or false.");
 }
-function list(value) {
+function list2(value) {
   return value.split(/[\n,]/).map((item) => item.trim()).filter(Boolean);
 }
-var ENGINE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+var ENGINE_NAME_REGEXP = new RegExp(ENGINE_NAME_PATTERN);
 function names(name, value, what) {
-  const items = list(value);
-  const bad = items.find((item) => !ENGINE_NAME.test(item));
+  const items = list2(value);
+  const bad = items.find((item) => !ENGINE_NAME_REGEXP.test(item));
   if (bad !== void 0) {
-    throw invalid(
+    throw invalidInput(
       name,
       bad,
       `No ${what} can have that name: expected ${what} names${what === "container" ? " or ids" : ""} (letters, digits, '_', '.' or '-', starting with a letter or digit), separated by commas or newlines.`
@@ -45080,23 +35695,27 @@ function names(name, value, what) {
 }
 function positiveInteger(name, value, unit) {
   if (!/^\d+$/.test(value) || Number(value) <= 0) {
-    throw invalid(name, value, `Expected a positive whole number of ${unit}.`);
+    throw invalidInput(name, value, `Expected a positive whole number of ${unit}.`);
   }
   if (!Number.isSafeInteger(Number(value))) {
-    throw invalid(name, value, `Too large: expected at most ${Number.MAX_SAFE_INTEGER} ${unit}.`);
+    throw invalidInput(
+      name,
+      value,
+      `Too large: expected at most ${Number.MAX_SAFE_INTEGER} ${unit}.`
+    );
   }
   return Number(value);
 }
 function timeoutSeconds(name, value) {
-  const seconds2 = positiveInteger(name, value, "seconds");
-  if (seconds2 > MAX_TIMEOUT_SECONDS) {
-    throw invalid(
+  const seconds = positiveInteger(name, value, "seconds");
+  if (seconds > MAX_TIMEOUT_SECONDS) {
+    throw invalidInput(
       name,
       value,
       `Expected at most ${MAX_TIMEOUT_SECONDS} seconds (about 24 days), the longest timeout Node.js can wait.`
     );
   }
-  return seconds2 * 1e3;
+  return seconds * 1e3;
 }
 var DURATION_UNITS = {
   s: 1e3,
@@ -45109,27 +35728,27 @@ var MAX_DURATION_MS = 36500 * DURATION_UNITS.d;
 function parseDuration(name, value) {
   const match = /^(\d+)\s*([smhdw])$/.exec(value.trim());
   if (!match || Number(match[1]) === 0) {
-    throw invalid(name, value, "Expected a number and a unit, like 30m, 12h or 7d.");
+    throw invalidInput(name, value, "Expected a number and a unit, like 30m, 12h or 7d.");
   }
   const ms = Number(match[1]) * DURATION_UNITS[match[2]];
   if (ms > MAX_DURATION_MS) {
-    throw invalid(name, value, "Too long: expected at most 36500d (a hundred years).");
+    throw invalidInput(name, value, "Too long: expected at most 36500d (a hundred years).");
   }
   return ms;
 }
 function parseRegistry(address) {
   const expected = "Expected host or host:port, like 127.0.0.1:5000 or ghcr.io.";
   const match = /^[A-Za-z0-9.-]+(?::(\d+))?$/.exec(address) ?? /^\[[0-9a-fA-F:]+\](?::(\d+))?$/.exec(address);
-  if (!match) throw invalid("registry", address, expected);
+  if (!match) throw invalidInput("registry", address, expected);
   const port = match[1];
   if (port !== void 0 && (Number(port) < 1 || Number(port) > 65535)) {
-    throw invalid("registry", address, `Port ${port} is out of range: ${expected}`);
+    throw invalidInput("registry", address, `Port ${port} is out of range: ${expected}`);
   }
   return address;
 }
 function checkRepository(repository) {
   if (!/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/.test(repository)) {
-    throw invalid(
+    throw invalidInput(
       "repository",
       repository,
       "Expected lowercase path components like team/snapshots."
@@ -45160,12 +35779,42 @@ function snapshotIdFault(snapshotId) {
   const bad = [...snapshotId].find((char) => !/[a-z0-9._-]/.test(char)) ?? "";
   return `it holds ${/\s/.test(bad) ? "white space" : `'${bad}'`}`;
 }
+function checkSnapshotId3(snapshotId) {
+  if (snapshotId !== LATEST && !isValidSnapshotId(snapshotId)) {
+    throw invalidInput(
+      "snapshot-id",
+      snapshotId,
+      `It cannot name a snapshot: ${snapshotIdFault(snapshotId)}. Expected lowercase letters, digits, '.', '_' or '-', starting with a letter or digit, at most 128 characters.`
+    );
+  }
+  return snapshotId;
+}
+function composeProject(project) {
+  if (project && !/^[a-z0-9][a-z0-9_-]*$/.test(project)) {
+    throw invalidInput(
+      "compose-project",
+      project,
+      "No compose project has that name: expected lowercase letters, digits, '_' or '-', starting with a letter or digit."
+    );
+  }
+  return project;
+}
+function registryUsername(username) {
+  if (username && !/^[^\s:]+$/.test(username)) {
+    throw invalidInput(
+      "registry-username",
+      username,
+      "Expected a user name without ':' or white space, as registries take it."
+    );
+  }
+  return username;
+}
 function labels(value) {
-  const items = list(value);
+  const items = list2(value);
   for (const item of items) {
     const key = item.split("=")[0];
     if (!key || /\s/.test(key)) {
-      throw invalid(
+      throw invalidInput(
         "labels",
         item,
         `${key ? "The key holds white space" : "The key is empty"}: expected key or key=value entries, separated by commas or newlines.`
@@ -45179,13 +35828,20 @@ function compressionLevel(value, compression) {
   const range = COMPRESSION_LEVELS[compression === "gzip" ? "gzip" : "zstd"];
   const level = /^\d+$/.test(value) ? Number(value) : NaN;
   if (!(level >= range.min && level <= range.max)) {
-    throw invalid(
+    throw invalidInput(
       "compression-level",
       value,
       `Expected a whole number from ${range.min} to ${range.max} for compression ${compression} (zstd ${COMPRESSION_LEVELS.zstd.min}-${COMPRESSION_LEVELS.zstd.max}, gzip ${COMPRESSION_LEVELS.gzip.min}-${COMPRESSION_LEVELS.gzip.max}).`
     );
   }
   return level;
+}
+
+// src/app/settings.ts
+var MODES = ["snapshot", "restore", "verify", "prune"];
+var MIN_MASKED_LENGTH = 4;
+function isMaskable(value) {
+  return value.length >= MIN_MASKED_LENGTH;
 }
 function newSnapshotId(now = /* @__PURE__ */ new Date()) {
   const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
@@ -45196,48 +35852,37 @@ function readSettings(source) {
   const mode = oneOf("mode", get("mode"), MODES);
   let snapshotId = get("snapshot-id");
   if (mode === "snapshot") {
-    if (snapshotId === "latest") {
+    if (snapshotId === LATEST) {
       throw new InvalidSettingsError(
         "Invalid snapshot-id 'latest': a new snapshot needs its own id. Expected a new id, or nothing for a time-based one."
       );
     }
     snapshotId ||= newSnapshotId();
   } else {
-    snapshotId ||= "latest";
+    snapshotId ||= LATEST;
   }
-  if (snapshotId !== "latest" && !isValidSnapshotId(snapshotId)) {
-    throw invalid(
-      "snapshot-id",
-      snapshotId,
-      `It cannot name a snapshot: ${snapshotIdFault(snapshotId)}. Expected lowercase letters, digits, '.', '_' or '-', starting with a letter or digit, at most 128 characters.`
-    );
-  }
+  checkSnapshotId3(snapshotId);
   const secrets = [];
   let registry;
   const address = get("registry");
   const repository = checkRepository(get("repository"));
-  const username = get("registry-username");
+  const username = registryUsername(get("registry-username"));
   const password = source("registry-password");
-  if (username && !/^[^\s:]+$/.test(username)) {
-    throw invalid(
-      "registry-username",
-      username,
-      "Expected a user name without ':' or white space, as registries take it."
-    );
-  }
+  const store = readStoreSpec(source);
+  secrets.push(...secretsOf(store).filter(isMaskable));
+  if (password && isMaskable(password)) secrets.push(password);
   if (address) {
     registry = { address: parseRegistry(address), repository };
     if (username) registry.username = username;
-    if (password) {
-      registry.password = password;
-      if (isMaskable(password)) secrets.push(password);
-    }
-  } else if (password || username) {
+    if (password) registry.password = password;
+  } else if ((password || username) && store.kind !== "registry") {
     const given = password ? "registry-password" : "registry-username";
     throw new InvalidSettingsError(
-      `${given} is set but registry is empty: credentials for no registry. Expected registry (host:port) as well, or no ${given}.`
+      `${given} is set but registry is empty: credentials for no registry. Expected registry (host:port) or an oci:// store as well, or no ${given}.`
     );
   }
+  const storeCredentials = store.kind === "registry" && (password || username) && (!registry || registry.address === store.host);
+  if (storeCredentials) store.credentials = "inputs";
   const compression = oneOf("compression", get("compression"), ["auto", "zstd", "gzip"]);
   const level = compressionLevel(get("compression-level"), compression);
   const env = parseEnv(source("env"));
@@ -45260,16 +35905,10 @@ function readSettings(source) {
   const onlyContainers = names("only-containers", get("only-containers"), "container");
   const onlyVolumes = names("only-volumes", get("only-volumes"), "volume");
   const prefix = get("prefix");
-  if (prefix && !ENGINE_NAME.test(prefix)) {
-    throw invalid(
-      "prefix",
-      prefix,
-      "Expected letters, digits, '_', '.' or '-', starting with a letter or digit."
-    );
-  }
+  checkPrefix(prefix);
   const settings = {
     mode,
-    store: parseStoreSpec(get("store")),
+    store,
     snapshotId,
     snapshot: {
       containers: names("containers", get("containers"), "container"),
@@ -45306,14 +35945,13 @@ function readSettings(source) {
     settings.dockerHost = dockerHost;
   }
   if (registry) settings.registry = registry;
-  const project = get("compose-project");
-  if (project && !/^[a-z0-9][a-z0-9_-]*$/.test(project)) {
-    throw invalid(
-      "compose-project",
-      project,
-      "No compose project has that name: expected lowercase letters, digits, '_' or '-', starting with a letter or digit."
-    );
+  if (storeCredentials) {
+    settings.storeCredentials = {
+      ...username && { username },
+      ...password && { password }
+    };
   }
+  const project = composeProject(get("compose-project"));
   if (project) settings.snapshot.composeProject = project;
   if (level !== void 0) settings.snapshot.compressionLevel = level;
   if (onlyContainers.length) settings.restore.containers = onlyContainers;
@@ -45327,30 +35965,27 @@ function readSettings(source) {
 }
 
 export {
+  DEFAULT_DIRECTORY,
+  withoutSecrets,
+  Interruption,
   formatBytes,
   plural,
+  REDRAW_INTERVAL_MS,
+  TransferTracker,
+  describeProgress,
+  HumanDisplay,
   PlainDisplay,
-  createDisplay,
-  SnapshotError,
-  InvalidSettingsError,
-  describeError,
   carrierOwner,
   Engine,
   repairAbandoned,
-  listSnapshots,
-  pruneSnapshots,
   editDistance,
-  openStore,
+  openStore2 as openStore,
   TOOL_VERSION,
-  repairAbandonedRuns,
+  realBoundaries,
   execute,
+  list,
   drill,
   INPUTS,
   isMaskable,
   readSettings
 };
-/*! Bundled license information:
-
-safe-buffer/index.js:
-  (*! safe-buffer. MIT License. Feross Aboukhadijeh <https://feross.org/opensource> *)
-*/
