@@ -434,6 +434,18 @@ export const BAD_INPUTS: readonly BadInput[] = [
     message: "Invalid compression 'xz'. Expected one of: auto, zstd, gzip."
   },
   {
+    input: 'copy-method',
+    value: 'rsync',
+    inputs: { 'copy-method': 'rsync' },
+    message: "Invalid copy-method 'rsync'. Expected one of: auto, helper, archive."
+  },
+  {
+    input: 'copy-method',
+    value: 'Helper',
+    inputs: { 'copy-method': 'Helper' },
+    message: "Invalid copy-method 'Helper'. Expected one of: auto, helper, archive."
+  },
+  {
     input: 'compression-level',
     value: 'high',
     inputs: { 'compression-level': 'high' },

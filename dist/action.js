@@ -9,6 +9,7 @@ import {
   Interruption,
   PlainDisplay,
   carrierOwner,
+  copiedBy,
   describeSecretEnv,
   dropSecretVariables,
   execute,
@@ -19,7 +20,7 @@ import {
   readSettings,
   repairAbandoned,
   withoutSecrets
-} from "./chunks/chunk-OSPJTUWO.js";
+} from "./chunks/chunk-VSI7L3G5.js";
 import "./chunks/chunk-S7QHPZD4.js";
 import {
   debug,
@@ -89,7 +90,8 @@ function outputsOf(result) {
           report.volumes.map((v) => ({
             name: v.name,
             tarBytes: v.tarBytes,
-            storedBytes: v.storedBytes
+            storedBytes: v.storedBytes,
+            copyMethod: v.method
           }))
         )
       };
@@ -118,13 +120,14 @@ function snapshotSummary(report) {
   if (report.volumes.length) {
     lines.push(
       table(
-        ["volume", "data", "stored", "time", "throughput"],
+        ["volume", "data", "stored", "time", "throughput", "copied by"],
         report.volumes.map((v) => [
           escapeMarkdown(v.name),
           formatBytes(v.tarBytes),
           formatBytes(v.storedBytes),
           `${v.seconds.toFixed(1)} s`,
-          `${formatBytes(v.tarBytes / Math.max(v.seconds, 1e-3))}/s`
+          `${formatBytes(v.tarBytes / Math.max(v.seconds, 1e-3))}/s`,
+          copiedBy(v)
         ])
       )
     );

@@ -14,6 +14,7 @@ import {
   REDRAW_INTERVAL_MS,
   TOOL_VERSION,
   TransferTracker,
+  copiedBy,
   describeProgress,
   describeSecretEnv,
   drill,
@@ -26,7 +27,7 @@ import {
   plural,
   readSettings,
   realBoundaries
-} from "./chunks/chunk-OSPJTUWO.js";
+} from "./chunks/chunk-VSI7L3G5.js";
 import "./chunks/chunk-S7QHPZD4.js";
 import {
   InvalidSettingsError,
@@ -64,6 +65,7 @@ var COMMANDS = {
       "bind-mounts",
       "compression",
       "compression-level",
+      "copy-method",
       "hook-timeout",
       "retention-days",
       "cache-key",
@@ -96,6 +98,7 @@ var COMMANDS = {
       "env",
       "keep-on-failure",
       ...DECRYPTION,
+      "copy-method",
       ...REGISTRY_ACCESS
     ],
     switches: [],
@@ -119,6 +122,7 @@ var COMMANDS = {
       "wait-timeout",
       "env",
       ...DECRYPTION,
+      "copy-method",
       ...REGISTRY_ACCESS
     ],
     switches: [],
@@ -772,7 +776,8 @@ function snapshotSummary(report) {
       v.name,
       `${formatBytes(v.tarBytes)} -> ${formatBytes(v.storedBytes)}`,
       `${v.seconds.toFixed(1)} s`,
-      `${formatBytes(v.tarBytes / Math.max(v.seconds, 1e-3))}/s`
+      `${formatBytes(v.tarBytes / Math.max(v.seconds, 1e-3))}/s`,
+      `by ${copiedBy(v)}`
     ]),
     ...(m.excludedVolumes ?? []).map((v) => [
       "volume",

@@ -17,6 +17,8 @@ export interface BenchOptions {
   check: boolean
   /** Remove the data volumes and exit. */
   clean: boolean
+  /** How the CLI copies volumes (its copy-method input). */
+  copyMethod: 'auto' | 'helper' | 'archive'
 }
 
 export const USAGE = `Usage: npm run bench -- [options]
@@ -28,6 +30,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   --no-scaling    skip the memory-scaling run on a 1/4-size volume
   --no-stages     skip the stage breakdown (engine read, zstd, engine write alone)
   --wait-idle S   wait up to S seconds for other work on the machine to stop (default 60)
+  --copy-method M how the CLI copies volumes: auto (default), helper or archive
   --check         exit 1 when a target is missed
   --clean         remove the data volumes this bench keeps between runs, and exit
   -h, --help      this text`
@@ -40,7 +43,8 @@ const DEFAULTS: BenchOptions = {
   stages: true,
   waitIdle: 60,
   check: false,
-  clean: false
+  clean: false,
+  copyMethod: 'auto'
 }
 
 /** The flags without a value, and what each sets. */
@@ -74,7 +78,13 @@ function seconds(flag: string, text: string): number {
 const VALUED: Record<string, (flag: string, text: string) => Partial<BenchOptions>> = {
   '--size-mib': (flag, text) => ({ sizeMib: wholeNumber(flag, text, 16) }),
   '--runs': (flag, text) => ({ runs: wholeNumber(flag, text, 1) }),
-  '--wait-idle': (flag, text) => ({ waitIdle: seconds(flag, text) })
+  '--wait-idle': (flag, text) => ({ waitIdle: seconds(flag, text) }),
+  '--copy-method': (flag, text) => {
+    if (text !== 'auto' && text !== 'helper' && text !== 'archive') {
+      throw new BenchError(`${flag} must be auto, helper or archive, not '${text}'`, 2)
+    }
+    return { copyMethod: text }
+  }
 }
 
 /** The options of `argv` (without node and the script), or 'help' when help was asked for. */

@@ -1,6 +1,9 @@
 // The measurements without docker-snapshot: the host's tar (the physical floor) and the usual
 // backup way (a helper container running `tar czf`).
-import type { Engine } from './project.js'
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { COPY_TOOLS, ensureToolImage, type Engine } from './project.js'
 import { withCpu } from './cpu.js'
 import { sh, type Cleanups } from './process.js'
 import { repeat } from './repeat.js'
@@ -13,6 +16,8 @@ const HOST_TAR = 'tar -C "$1" -cf - . | wc -c'
 const HOST_TAR_ZSTD = 'tar -C "$1" -cf - . | zstd -T0 -3 -q -c | wc -c'
 /** Run in the helper container: the usual backup of the volume mounted at /data. */
 const CONTAINER_TAR_CZF = 'tar czf - -C /data . | wc -c'
+/** Run in docker-snapshot's copy helper: what its snapshot does, without listing or hashing. */
+const CONTAINER_TAR_ZSTD = 'tar -C /data -cf - . | zstd -T0 -3 -q -o /out/v.tar.zst'
 /** The helper container's image (scripts/images.sh builds it). */
 export const HELPER_IMAGE = 'docker-snapshot-test/busybox:1'
 
@@ -20,6 +25,7 @@ export interface Baselines {
   hostTar: Summary
   baselineA: Summary
   baselineB: Summary
+  baselineC: Summary
 }
 
 export interface BaselineContext {
@@ -60,6 +66,30 @@ async function containerTarCzf(context: BaselineContext, volume: string): Promis
   }
 }
 
+/**
+ * What a container of the copy helper's image (the host's own tar and zstd) costs running
+ * `tar | zstd -T0 -3` into a host folder: create, start, the copy, remove.
+ */
+async function containerTarZstd(context: BaselineContext, volume: string): Promise<Run> {
+  const image = await ensureToolImage(context.engine, COPY_TOOLS)
+  const out = mkdtempSync(join(tmpdir(), 'dsbench-c-'))
+  const remove = context.cleanups.add(`directory ${out}`, () => rmSync(out, { recursive: true }))
+  const started = process.hrtime.bigint()
+  const { exitCode, output } = await context.engine.runHelper({
+    name: `dsbench-c-${process.pid}-${Date.now().toString(36)}`,
+    Image: image,
+    Entrypoint: ['/bin/sh', '-c'],
+    Cmd: [CONTAINER_TAR_ZSTD],
+    Labels: { [TEMP_LABEL]: 'true' },
+    HostConfig: { Binds: [`${volume}:/data:ro`, `${out}:/out`], NetworkMode: 'none' }
+  })
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9
+  if (exitCode !== 0) throw new Error(`tar | zstd in ${image} failed (${exitCode}): ${output}`)
+  const outBytes = statSync(join(out, 'v.tar.zst')).size
+  await remove()
+  return { seconds, outBytes }
+}
+
 export async function measureBaselines(
   context: BaselineContext,
   source: { name: string; mountpoint: string }
@@ -76,5 +106,16 @@ export async function measureBaselines(
     () => withCpu(dockerdPid, () => containerTarCzf(context, source.name)),
     warm
   )
-  return { hostTar: summarize(hostTar), baselineA: summarize(a), baselineB: summarize(b) }
+  const c = await repeat(
+    runs,
+    'baseline C: helper container tar | zstd -T0 -3',
+    () => withCpu(dockerdPid, () => containerTarZstd(context, source.name)),
+    warm
+  )
+  return {
+    hostTar: summarize(hostTar),
+    baselineA: summarize(a),
+    baselineB: summarize(b),
+    baselineC: summarize(c)
+  }
 }

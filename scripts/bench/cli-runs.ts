@@ -13,7 +13,13 @@ interface SnapshotResult {
   snapshot: {
     codec: string
     manifest: { snapshotId: string }
-    volumes: { name: string; seconds: number; tarBytes: number; storedBytes: number }[]
+    volumes: {
+      name: string
+      seconds: number
+      tarBytes: number
+      storedBytes: number
+      method: string
+    }[]
   }
 }
 interface RestoreResult {
@@ -48,7 +54,9 @@ export class CliRunner {
       dockerdPid: number | null
       gnuTime: string | null
       cleanups: Cleanups
-    }
+    },
+    /** Given to every snapshot and restore as `--copy-method`. */
+    readonly copyMethod = 'auto'
   ) {
     // A rebuild of dist/ during the run cannot disturb the copy (of the entry and its chunks).
     cpSync(dirname(bundle), join(workDir, 'dist'), { recursive: true })

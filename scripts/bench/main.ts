@@ -95,7 +95,7 @@ async function bench(
   )
   const { tmp, work } = makeWorkDir()
   const { dockerdPid } = environment
-  const cli = new CliRunner(CLI_BUNDLE, work, { dockerdPid, gnuTime, cleanups })
+  const cli = new CliRunner(CLI_BUNDLE, work, { dockerdPid, gnuTime, cleanups }, options.copyMethod)
   const data = await prepareData(engine, options)
   const context = { engine, cleanups, dockerdPid, runs: options.runs, cli, workDir: work }
   const baselines = await measureBaselines(context, data.source)

@@ -34,6 +34,7 @@ export async function snapshotOnce(
 ): Promise<SnapshotRun> {
   const store = cli.newStore(label)
   const args = ['snapshot', '--volumes', volume, '--store', store.path, '--json', ...extraArgs]
+  args.push('--copy-method', cli.copyMethod)
   const r = await cli.run<SnapshotResult>([...args, '--compression', compression])
   const copied = r.result.snapshot.volumes.find(v => v.name === volume)
   if (!copied) throw new BenchError(`the snapshot's result does not list volume ${volume}`)
@@ -42,7 +43,7 @@ export async function snapshotOnce(
     copySeconds: copied.seconds,
     tarBytes: copied.tarBytes,
     storedBytes: copied.storedBytes,
-    codec: r.result.snapshot.codec,
+    codec: `${r.result.snapshot.codec}, by ${copied.method}`,
     snapshotId: r.result.snapshot.manifest.snapshotId,
     store: store.path,
     removeStore: store.remove
@@ -81,7 +82,8 @@ export async function restoreOnce(
   cleanups.add(`volume ${target}`, () => removeRunVolume(engine, target))
   const r = await cli.run<RestoreResult>([
     ...['restore', '--store', source.store, '--snapshot-id', source.snapshotId],
-    ...['--only-volumes', source.volume, '--prefix', prefix, '--json']
+    ...['--only-volumes', source.volume, '--prefix', prefix, '--json'],
+    ...['--copy-method', cli.copyMethod]
   ])
   const restored = r.result.restore.volumes.find(v => v.name === source.volume)
   if (!restored) throw new BenchError(`the restore's result does not list volume ${source.volume}`)

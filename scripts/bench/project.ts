@@ -2,6 +2,7 @@
 // and the archive pieces the CLI itself streams through.
 export { carrierOwner, Engine } from '../../src/docker/engine.js'
 export { describeError, NotFoundError } from '../../src/shared/errors.js'
+export { COPY_TOOLS, ensureToolImage } from '../../src/docker/helper-image.js'
 export {
   ByteCounter,
   createDecompressor,

@@ -87,6 +87,7 @@ function rows(m: Measurements, sizeMib: number): Row[] {
     row('host tar -> pipe (floor)', m.hostTar, tarBytes, null),
     row('A: host tar | zstd -T0 -3', m.baselineA, tarBytes, m.baselineA.outBytes),
     row('B: busybox container tar czf', m.baselineB, tarBytes, m.baselineB.outBytes),
+    row('C: helper container tar | zstd -T0 -3', m.baselineC, tarBytes, m.baselineC.outBytes),
     ...snapshotRows(m, sizeMib),
     row(
       'ours restore',

@@ -3,6 +3,7 @@ import type { VerifyReport } from '../verify/index.js'
 import type { PruneResult, RunResult } from '../app/runner.js'
 import type { SnapshotReport } from '../snapshot/snapshot.js'
 import { describeSecretEnv } from '../snapshot/secret-env.js'
+import { copiedBy } from '../snapshot/volume-copy.js'
 import { formatBytes, plural } from '../shared/format.js'
 
 /** Markdown-safe text for names a user chose. */
@@ -34,7 +35,8 @@ export function outputsOf(result: RunResult): Record<string, string> {
           report.volumes.map(v => ({
             name: v.name,
             tarBytes: v.tarBytes,
-            storedBytes: v.storedBytes
+            storedBytes: v.storedBytes,
+            copyMethod: v.method
           }))
         )
       }
@@ -67,13 +69,14 @@ function snapshotSummary(report: SnapshotReport): string {
   if (report.volumes.length) {
     lines.push(
       table(
-        ['volume', 'data', 'stored', 'time', 'throughput'],
+        ['volume', 'data', 'stored', 'time', 'throughput', 'copied by'],
         report.volumes.map(v => [
           escapeMarkdown(v.name),
           formatBytes(v.tarBytes),
           formatBytes(v.storedBytes),
           `${v.seconds.toFixed(1)} s`,
-          `${formatBytes(v.tarBytes / Math.max(v.seconds, 0.001))}/s`
+          `${formatBytes(v.tarBytes / Math.max(v.seconds, 0.001))}/s`,
+          copiedBy(v)
         ])
       )
     )

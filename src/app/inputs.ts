@@ -98,6 +98,11 @@ export const INPUTS = {
     description: 'Compression level (zstd 1-19, gzip 1-9). Empty uses 3 for zstd and 6 for gzip.',
     default: ''
   },
+  'copy-method': {
+    description:
+      "How volumes are copied: `auto` (a helper container next to the data, built from this host's own tar, zstd and gzip, when the engine is local; else the engine's archive API), `helper` (fail when it cannot run) or `archive` (the engine's archive API, which does not keep extended attributes other than security.capability, POSIX ACLs or sparse files).",
+    default: 'auto'
+  },
   'hook-timeout': {
     description: 'Seconds a pre- or post-exec hook may run before it counts as failed.',
     default: '60'

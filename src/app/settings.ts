@@ -134,6 +134,11 @@ export function readSettings(source: InputSource): Settings {
 
   const compression = oneOf('compression', get('compression'), ['auto', 'zstd', 'gzip'] as const)
   const level = compressionLevel(get('compression-level'), compression)
+  const copyMethod = oneOf('copy-method', get('copy-method'), [
+    'auto',
+    'helper',
+    'archive'
+  ] as const)
   const env = parseEnv(source('env'))
   secrets.push(...Object.values(env).filter(isMaskable))
 
@@ -180,6 +185,7 @@ export function readSettings(source: InputSource): Settings {
       captureBindMounts:
         oneOf('bind-mounts', get('bind-mounts'), ['record', 'capture']) === 'capture',
       compression,
+      copyMethod,
       hookTimeoutMs: timeoutSeconds('hook-timeout', get('hook-timeout')),
       replaceExisting: bool('replace-snapshot', get('replace-snapshot'))
     },
@@ -190,7 +196,8 @@ export function readSettings(source: InputSource): Settings {
       waitTimeoutMs: timeoutSeconds('wait-timeout', get('wait-timeout')),
       ports: oneOf('ports', get('ports'), ['keep', 'ephemeral', 'none'] as const),
       env,
-      keepOnFailure: bool('keep-on-failure', get('keep-on-failure'))
+      keepOnFailure: bool('keep-on-failure', get('keep-on-failure')),
+      copyMethod
     },
     verify: {
       restoreCheck: bool('restore-check', get('restore-check')) || Boolean(drillContainer)

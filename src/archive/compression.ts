@@ -22,6 +22,8 @@ export interface Codec {
   algorithm: Compression
   /** e.g. `zstd binary -T0 -3`, `node zlib zstd -3`, `node zlib gzip -6`. */
   implementation: string
+  /** The compression level, for compressors that run elsewhere (a helper container). */
+  level: number
   /** A new compressing stream: uncompressed bytes in, compressed bytes out. */
   compress(): Duplex
 }
@@ -81,6 +83,7 @@ export async function resolveCompression(
   if (algorithm === 'gzip') {
     return {
       algorithm,
+      level: chosenLevel,
       implementation: `node zlib gzip -${chosenLevel}`,
       compress: () => zlib.createGzip({ level: chosenLevel })
     }
@@ -90,12 +93,14 @@ export async function resolveCompression(
     const args = ['-q', '-c', '-T0', `-${chosenLevel}`]
     return {
       algorithm,
+      level: chosenLevel,
       implementation: `zstd binary -T0 -${chosenLevel}`,
       compress: () => spawnFilter(binary, args, 'compress')
     }
   }
   return {
     algorithm,
+    level: chosenLevel,
     implementation: `node zlib zstd -${chosenLevel}`,
     compress: () =>
       zlib.createZstdCompress({

@@ -54,6 +54,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       'bind-mounts',
       'compression',
       'compression-level',
+      'copy-method',
       'hook-timeout',
       'retention-days',
       'cache-key',
@@ -86,6 +87,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       'env',
       'keep-on-failure',
       ...DECRYPTION,
+      'copy-method',
       ...REGISTRY_ACCESS
     ],
     switches: [],
@@ -109,6 +111,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       'wait-timeout',
       'env',
       ...DECRYPTION,
+      'copy-method',
       ...REGISTRY_ACCESS
     ],
     switches: [],

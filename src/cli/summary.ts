@@ -6,6 +6,7 @@ import type { VerifyReport } from '../verify/index.js'
 import type { PruneResult, RunResult } from '../app/runner.js'
 import type { SnapshotReport } from '../snapshot/snapshot.js'
 import { describeSecretEnv } from '../snapshot/secret-env.js'
+import { copiedBy } from '../snapshot/volume-copy.js'
 import { formatBytes, plural } from '../shared/format.js'
 
 /** Left-aligned columns, two spaces apart. */
@@ -38,7 +39,8 @@ export function snapshotSummary(report: SnapshotReport): string {
       v.name,
       `${formatBytes(v.tarBytes)} -> ${formatBytes(v.storedBytes)}`,
       `${v.seconds.toFixed(1)} s`,
-      `${formatBytes(v.tarBytes / Math.max(v.seconds, 0.001))}/s`
+      `${formatBytes(v.tarBytes / Math.max(v.seconds, 0.001))}/s`,
+      `by ${copiedBy(v)}`
     ]),
     ...(m.excludedVolumes ?? []).map(v => [
       'volume',

@@ -1,5 +1,5 @@
 import type { NetworkCreateSpec, NetworkDetails } from './types.js'
-import { VolumeCalls } from './volumes.js'
+import { HelperCalls } from './helpers.js'
 
 export type { PathKind } from './carriers.js'
 export { CARRIER_IMAGE, carrierOwner } from './carriers.js'
@@ -7,11 +7,11 @@ export { CARRIER_IMAGE, carrierOwner } from './carriers.js'
 /**
  * The only code that talks to the Docker engine, built in layers, one file a concern, each
  * adding its calls to those below: the connection and `call` (engine-calls.ts), containers,
- * images, carriers (carriers.ts), volumes, and here networks. Every request goes through
+ * images, carriers (carriers.ts), volumes, helper containers (helpers.ts), and here networks. Every request goes through
  * `call`, which logs it and turns the engine's failures into typed errors that name the object
  * and the next step.
  */
-export class Engine extends VolumeCalls {
+export class Engine extends HelperCalls {
   findNetwork(name: string): Promise<NetworkDetails | undefined> {
     return this.unlessMissing(() =>
       this.call(`inspect network ${name}`, () => this.docker.getNetwork(name).inspect())

@@ -1,13 +1,12 @@
 /** The restore's changing steps: volumes, networks, containers, and starting them in order. */
-import { addAbortSignal } from 'node:stream'
-import { rootEntryTar } from '../archive/index.js'
 import type { Engine } from '../docker/engine.js'
+import { chooseCopyMethod } from '../docker/helper-image.js'
+import type { VolumeCopyMethod } from '../docker/helper-image.js'
 import { describeError } from '../shared/errors.js'
 import { plural } from '../shared/format.js'
 import type { Logger } from '../shared/log.js'
 import type { ContainerRecord, Manifest } from '../manifest/manifest.js'
 import type { SnapshotStore } from '../stores/store.js'
-import { openArchiveTar } from './archives.js'
 import type { Originals } from './aside.js'
 import { type PlannedBindMount, bindReplacements } from './bind-mounts.js'
 import { buildCreateSpec } from './create-body.js'
@@ -23,6 +22,7 @@ import type {
   RestoredVolume
 } from './types.js'
 import type { Created } from './unwind.js'
+import { fillVolume } from './volume-fill.js'
 
 /** What the changing steps need of a restore run. */
 export interface StepContext {
@@ -31,7 +31,7 @@ export interface StepContext {
   store: SnapshotStore
   /** The snapshot being restored (resolved: never `latest`). */
   snapshotId: string
-  options: Pick<RestoreOptions, 'ports' | 'signal' | 'start' | 'waitTimeoutMs'>
+  options: Pick<RestoreOptions, 'ports' | 'signal' | 'start' | 'waitTimeoutMs' | 'copyMethod'>
   /** Told of everything created, to be removed again on failure. */
   created: Created
   /** Where the originals a replace removes are kept until the run succeeds. */
@@ -49,6 +49,7 @@ export async function restoreVolumes(
   // Every container to replace stops before any volume is copied aside.
   await steps.originals.setAsideContainers(plan.containers, plan.volumes)
   const restored: RestoredVolume[] = []
+  let copyMethod: VolumeCopyMethod | undefined
   for (const volume of plan.volumes) {
     const { record, target } = volume
     if (volume.action === 'skip') {
@@ -85,17 +86,20 @@ export async function restoreVolumes(
       continue
     }
     const started = Date.now()
-    const what = `volume ${record.name}`
-    const { tar, check } = openArchiveTar(steps.store, steps.snapshotId, record.archive, what)
     steps.log.info(`volume ${target}: writing ${plural(record.entries, 'entry')}`)
-    await steps.engine.writeVolume(
-      target,
-      signal ? addAbortSignal(signal, tar) : tar,
-      rootEntryTar(record.root, 'volume')
+    copyMethod ??= await chooseCopyMethod(
+      steps.engine,
+      steps.options.copyMethod ?? 'auto',
+      steps.log
     )
-    check()
+    const source = { store: steps.store, snapshotId: steps.snapshotId }
+    copyMethod = await fillVolume(steps.engine, copyMethod, source, record, target, {
+      log: steps.log,
+      signal
+    })
     steps.log.info(
-      `volume ${target}: ${plural(record.entries, 'entry')} written in ${Date.now() - started} ms`
+      `volume ${target}: ${plural(record.entries, 'entry')} written in ${Date.now() - started} ms ` +
+        `by ${copyMethod.method === 'helper' ? 'a helper container' : "the engine's archive API"}`
     )
     restored.push({
       name: record.name,

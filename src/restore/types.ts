@@ -1,4 +1,5 @@
 import type { RegistryAuth } from '../docker/types.js'
+import type { CopyMethodChoice } from '../docker/helper-image.js'
 
 export type ConflictPolicy = 'fail' | 'replace' | 'skip'
 /**
@@ -39,10 +40,14 @@ export interface RestoreChoices {
    * become healthy). By default a failed restore removes what it created.
    */
   keepOnFailure: boolean
+  /** How volumes are written: `auto` (a helper container when the engine is local), `helper`, `archive`. */
+  copyMethod: CopyMethodChoice
 }
 
 export interface RestoreOptions
-  extends Omit<RestoreChoices, 'keepOnFailure'>, Partial<Pick<RestoreChoices, 'keepOnFailure'>> {
+  extends
+    Omit<RestoreChoices, 'keepOnFailure' | 'copyMethod'>,
+    Partial<Pick<RestoreChoices, 'keepOnFailure' | 'copyMethod'>> {
   /** The snapshot to restore, or `latest` for the newest complete one in the store. */
   snapshotId: string
   /** `host` unless given. */

@@ -1,7 +1,8 @@
 /** What a snapshot copies into its store: volumes and bind mounts, packed and counted. */
-import { addAbortSignal } from 'node:stream'
 import { type Codec, type PackResult, packArchive } from '../archive/index.js'
 import type { Engine } from '../docker/engine.js'
+import { ARCHIVE_API_LOSSES } from '../docker/helper-image.js'
+import type { CopyMethod, VolumeCopyMethod } from '../docker/helper-image.js'
 import type { ContainerDetails, VolumeDetails } from '../docker/types.js'
 import { SnapshotError } from '../shared/errors.js'
 import type { Logger } from '../shared/log.js'
@@ -10,12 +11,17 @@ import type { TransferListener } from '../shared/transfer.js'
 import type { ArchiveRecord, VolumeRecord } from '../manifest/manifest.js'
 import type { SnapshotWriter } from '../stores/store.js'
 import { type CapturedContainer, containerName } from './capture.js'
+import { copyVolume } from './volume-copy.js'
 
 export interface VolumeResult {
   name: string
   tarBytes: number
   storedBytes: number
   seconds: number
+  /** How it was copied: a helper container next to the data, or the engine's archive API. */
+  method: CopyMethod
+  /** What that copy did not keep (the archive API loses xattrs, ACLs and sparseness). */
+  notKept: string[]
 }
 
 export function secondsSince(since: number): number {
@@ -45,6 +51,8 @@ export interface CopyContext {
   log: Logger
   onTransfer?: TransferListener
   signal?: AbortSignal
+  /** How volumes are copied; a helper that finds it runs elsewhere switches it to the archive API. */
+  volumeCopy: { method: VolumeCopyMethod }
 }
 
 /** Copies each volume into the store; `results` hears how each went. */
@@ -67,14 +75,19 @@ export async function copyVolumes(
     const object = archiveObject('volumes', volume.Name, codec)
     const started = Date.now()
     signal?.throwIfAborted()
-    const packed = await engine.readVolume(volume.Name, tar =>
-      packArchive(
-        signal ? addAbortSignal(signal, tar) : tar,
-        codec,
-        compressed => writer.put(object, compressed),
-        bytes => onTransfer?.({ kind: 'volume', name: volume.Name, bytes, done: false })
-      )
+    const { packed, method } = await copyVolume(
+      engine,
+      context.volumeCopy.method,
+      volume.Name,
+      codec,
+      { writer, object },
+      {
+        log,
+        signal,
+        onProgress: bytes => onTransfer?.({ kind: 'volume', name: volume.Name, bytes, done: false })
+      }
     )
+    context.volumeCopy.method = method
     onTransfer?.({ kind: 'volume', name: volume.Name, bytes: packed.tarBytes, done: true })
     if (!packed.root) {
       throw new SnapshotError(`the engine's archive of volume ${volume.Name} has no root entry`)
@@ -84,11 +97,14 @@ export async function copyVolumes(
       name: volume.Name,
       tarBytes: packed.tarBytes,
       storedBytes: packed.storedBytes,
-      seconds: took
+      seconds: took,
+      method: method.method,
+      notKept: method.method === 'archive' ? ARCHIVE_API_LOSSES : []
     })
     log.info(
       `${volume.Name}: ${formatBytes(packed.tarBytes)} -> ${formatBytes(packed.storedBytes)} ` +
-        `in ${took.toFixed(1)} s (${formatBytes(packed.tarBytes / Math.max(took, 0.001))}/s)`
+        `in ${took.toFixed(1)} s (${formatBytes(packed.tarBytes / Math.max(took, 0.001))}/s) ` +
+        `by ${method.method === 'helper' ? 'a helper container' : "the engine's archive API"}`
     )
     records.push({
       name: volume.Name,

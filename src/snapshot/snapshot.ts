@@ -1,4 +1,7 @@
 /** Taking a snapshot. Over 300 lines: SnapshotRun's phases share its holds and quiescer. */
+import { chooseCopyMethod } from '../docker/helper-image.js'
+import type { VolumeCopyMethod } from '../docker/helper-image.js'
+import { codecDescription } from './volume-copy.js'
 import { Readable } from 'node:stream'
 import { resolveCompression } from '../archive/index.js'
 import type { Codec } from '../archive/index.js'
@@ -51,6 +54,9 @@ class SnapshotRun {
   private readonly quiescer: Quiescer
   private readonly images: SnapshotImages
   private codec!: Codec
+  private readonly volumeCopy: { method: VolumeCopyMethod } = {
+    method: { method: 'archive', reason: 'no volumes' }
+  }
   private readonly volumeResults: VolumeResult[] = []
   private quiescedSeconds = 0
   /** Containers whose pre-exec step was reached: each is owed its post-exec hook. */
@@ -79,7 +85,8 @@ class SnapshotRun {
   /** What the engine and the store are told to copy, once the codec is chosen. */
   private get copying(): CopyContext {
     const { engine, writer, codec, log, options } = this
-    return { engine, writer, codec, log, onTransfer: options.onTransfer, signal: options.signal }
+    const { onTransfer, signal } = options
+    return { engine, writer, codec, log, onTransfer, signal, volumeCopy: this.volumeCopy }
   }
 
   async run(): Promise<SnapshotReport> {
@@ -97,6 +104,14 @@ class SnapshotRun {
     if (options.registry) await checkRegistryReachable(options.registry.address)
 
     const targets = await findTargets(this.engine, log, options)
+    // Chosen (and its image built) before anything is paused.
+    if (targets.volumes.length > 0) {
+      this.volumeCopy.method = await chooseCopyMethod(
+        this.engine,
+        options.copyMethod ?? 'auto',
+        log
+      )
+    }
 
     let inOrder: CapturedContainer[] = []
     let pending = new Map<string, PendingImage>()
@@ -177,7 +192,7 @@ class SnapshotRun {
       manifest: written,
       secretEnv: secretEnvReport(written, options.keepSecretEnv ?? false),
       manifestLocation: `${this.store.description}: ${options.snapshotId}/${MANIFEST_FILE}`,
-      codec: this.codec.implementation,
+      codec: codecDescription(this.codec, this.volumeCopy.method),
       seconds: secondsSince(this.started),
       quiescedSeconds: this.quiescedSeconds,
       volumes: this.volumeResults,

@@ -1,4 +1,5 @@
 import type { CompressorChoice } from '../archive/index.js'
+import type { CopyMethodChoice } from '../docker/helper-image.js'
 import type { RegistryTarget } from '../docker/registry.js'
 import type { Consistency, ImageRecord, Manifest, Selection } from '../manifest/manifest.js'
 import type { TransferListener } from '../shared/transfer.js'
@@ -22,6 +23,8 @@ export interface SnapshotChoices extends Selection {
   captureBindMounts: boolean
   compression: CompressorChoice
   compressionLevel?: number
+  /** How volumes are copied (default `auto`: a helper container when the engine is local). */
+  copyMethod: CopyMethodChoice
   hookTimeoutMs: number
   /** Replace a snapshot of the same id once this one is whole; without it such an id is refused. */
   replaceExisting: boolean
@@ -29,8 +32,8 @@ export interface SnapshotChoices extends Selection {
 
 export interface SnapshotOptions
   extends
-    Omit<SnapshotChoices, keyof Selection | 'keepImages'>,
-    Partial<Pick<SnapshotChoices, 'keepImages'>> {
+    Omit<SnapshotChoices, keyof Selection | 'keepImages' | 'copyMethod'>,
+    Partial<Pick<SnapshotChoices, 'keepImages' | 'copyMethod'>> {
   snapshotId: string
   selection: Selection
   /** Keep secret-looking environment values in the manifest (the store encrypts it). */

@@ -22,8 +22,15 @@ const snapshotResult: RunResult = {
     seconds: 12.34,
     quiescedSeconds: 1.5,
     volumes: [
-      { name: ODD, tarBytes: 2048, storedBytes: 100, seconds: 2 },
-      { name: 'pgdata', tarBytes: 3 * 1024 * 1024, storedBytes: 1024 * 1024, seconds: 0 }
+      { name: ODD, tarBytes: 2048, storedBytes: 100, seconds: 2, method: 'helper', notKept: [] },
+      {
+        name: 'pgdata',
+        tarBytes: 3 * 1024 * 1024,
+        storedBytes: 1024 * 1024,
+        seconds: 0,
+        method: 'archive',
+        notKept: ['POSIX ACLs', 'sparseness']
+      }
     ],
     images: [
       {
@@ -137,8 +144,13 @@ describe('outputsOf', () => {
         { key: 'source:sha256:abc', reference: 'postgres:13', location: 'store' }
       ]),
       volumes: JSON.stringify([
-        { name: ODD, tarBytes: 2048, storedBytes: 100 },
-        { name: 'pgdata', tarBytes: 3 * 1024 * 1024, storedBytes: 1024 * 1024 }
+        { name: ODD, tarBytes: 2048, storedBytes: 100, copyMethod: 'helper' },
+        {
+          name: 'pgdata',
+          tarBytes: 3 * 1024 * 1024,
+          storedBytes: 1024 * 1024,
+          copyMethod: 'archive'
+        }
       ])
     })
   })
@@ -177,10 +189,10 @@ describe('summaryOf', () => {
       '2 containers, 2 volumes, 0 networks in 12.3 s; containers held (stop) for 1.5 s. ' +
         'Compression: zstd-3.',
       '',
-      '| volume | data | stored | time | throughput |',
-      '| --- | --- | --- | --- | --- |',
-      `| ${ODD_ESCAPED} | 2.0 KiB | 100 B | 2.0 s | 1.0 KiB/s |`,
-      '| pgdata | 3.0 MiB | 1.0 MiB | 0.0 s | 2.9 GiB/s |',
+      '| volume | data | stored | time | throughput | copied by |',
+      '| --- | --- | --- | --- | --- | --- |',
+      `| ${ODD_ESCAPED} | 2.0 KiB | 100 B | 2.0 s | 1.0 KiB/s | helper container |`,
+      '| pgdata | 3.0 MiB | 1.0 MiB | 0.0 s | 2.9 GiB/s | archive API; not kept: POSIX ACLs, sparseness |',
       '',
       '| image | location | reference |',
       '| --- | --- | --- |',

@@ -55,6 +55,7 @@ describe('readSettings defaults', () => {
         keepImages: false,
         captureBindMounts: false,
         compression: 'auto',
+        copyMethod: 'auto',
         hookTimeoutMs: 60_000,
         replaceExisting: false
       },
@@ -65,7 +66,8 @@ describe('readSettings defaults', () => {
         waitTimeoutMs: 120_000,
         ports: 'keep',
         env: {},
-        keepOnFailure: false
+        keepOnFailure: false,
+        copyMethod: 'auto'
       },
       verify: { restoreCheck: false },
       prune: {},

@@ -10,7 +10,8 @@ const defaults: BenchOptions = {
   stages: true,
   waitIdle: 60,
   check: false,
-  clean: false
+  clean: false,
+  copyMethod: 'auto'
 }
 
 describe('bench parseArgs', () => {
@@ -23,7 +24,9 @@ describe('bench parseArgs', () => {
       ['--fresh', '--no-scaling', '--no-stages', '--check'],
       { fresh: true, scaling: false, stages: false, check: true }
     ],
-    [['--clean'], { clean: true }]
+    [['--clean'], { clean: true }],
+    [['--copy-method', 'archive'], { copyMethod: 'archive' }],
+    [['--copy-method=helper'], { copyMethod: 'helper' }]
   ])('%j', (argv, expected) => {
     expect(parseArgs(argv)).toEqual({ ...defaults, ...expected })
   })
@@ -41,7 +44,8 @@ describe('bench parseArgs', () => {
     [['--wait-idle', '-1'], "--wait-idle must be a number of seconds, not '-1'"],
     [['--check=yes'], "unknown argument '--check=yes'"],
     [['--size', '64'], "unknown argument '--size'"],
-    [['64'], "unknown argument '64'"]
+    [['64'], "unknown argument '64'"],
+    [['--copy-method', 'rsync'], "--copy-method must be auto, helper or archive, not 'rsync'"]
   ])('%j is refused with exit status 2', (argv, message) => {
     let caught: unknown
     try {

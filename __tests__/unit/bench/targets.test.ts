@@ -17,6 +17,7 @@ function measurements(snap: number, over: Partial<Measurements> = {}): Measureme
     hostTar: timed(1),
     baselineA: timed(4),
     baselineB: timed(50),
+    baselineC: timed(6),
     snapshotZstd: snapshot(snap, 170),
     snapshotGzip: snapshot(20, 150),
     restore: { ...timed(12, 160), tarBytes: 1e9, correct: true, steps: {}, restoredTree: [] },

@@ -2533,7 +2533,7 @@ var require_nacl_fast = __commonJS({
           sel25519(p[i], q[i], b);
         }
       }
-      function pack(r, p) {
+      function pack2(r, p) {
         var tx = gf(), ty = gf(), zi = gf();
         inv25519(zi, p[2]);
         M(tx, p[0], zi);
@@ -2573,7 +2573,7 @@ var require_nacl_fast = __commonJS({
         d[31] &= 127;
         d[31] |= 64;
         scalarbase(p, d);
-        pack(pk, p);
+        pack2(pk, p);
         for (i = 0; i < 32; i++) sk[i + 32] = pk[i];
         return 0;
       }
@@ -2622,7 +2622,7 @@ var require_nacl_fast = __commonJS({
         crypto_hash(r, sm.subarray(32), n + 32);
         reduce(r);
         scalarbase(p, r);
-        pack(sm, p);
+        pack2(sm, p);
         for (i = 32; i < 64; i++) sm[i] = sk[i];
         crypto_hash(h, sm, n + 64);
         reduce(h);
@@ -2678,7 +2678,7 @@ var require_nacl_fast = __commonJS({
         scalarmult(p, q, h);
         scalarbase(q, sm.subarray(32));
         add2(p, q);
-        pack(t, p);
+        pack2(t, p);
         n -= 64;
         if (crypto_verify_32(sm, 0, t, 0)) {
           for (i = 0; i < n; i++) m[i] = 0;
@@ -6676,7 +6676,7 @@ var require_keyParser = __commonJS({
     var {
       createDecipheriv: createDecipheriv2,
       createECDH,
-      createHash: createHash7,
+      createHash: createHash8,
       createHmac: createHmac2,
       createSign,
       createVerify,
@@ -7364,11 +7364,11 @@ ${formatted}-----END ${type} KEY-----`;
                 );
               }
               const ivSlice = bufferSlice(cipherIV, 0, 8);
-              let cipherKey = createHash7("md5").update(passphrase).update(ivSlice).digest();
+              let cipherKey = createHash8("md5").update(passphrase).update(ivSlice).digest();
               while (cipherKey.length < encInfo.keyLen) {
                 cipherKey = combineBuffers(
                   cipherKey,
-                  createHash7("md5").update(cipherKey).update(passphrase).update(ivSlice).digest()
+                  createHash8("md5").update(cipherKey).update(passphrase).update(ivSlice).digest()
                 );
               }
               if (cipherKey.length > encInfo.keyLen)
@@ -7533,8 +7533,8 @@ ${formatted}-----END ${type} KEY-----`;
         if (encrypted) {
           const encInfo = CIPHER_INFO[cipherName];
           let cipherKey = combineBuffers(
-            createHash7("sha1").update(PPK_PP1).update(passphrase).digest(),
-            createHash7("sha1").update(PPK_PP2).update(passphrase).digest()
+            createHash8("sha1").update(PPK_PP1).update(passphrase).digest(),
+            createHash8("sha1").update(PPK_PP2).update(passphrase).digest()
           );
           if (cipherKey.length > encInfo.keyLen)
             cipherKey = bufferSlice(cipherKey, 0, encInfo.keyLen);
@@ -7574,7 +7574,7 @@ ${formatted}-----END ${type} KEY-----`;
           passphrase = EMPTY_PASSPHRASE;
         const calcMAC = createHmac2(
           "sha1",
-          createHash7("sha1").update("putty-private-key-file-mac-key").update(passphrase).digest()
+          createHash8("sha1").update("putty-private-key-file-mac-key").update(passphrase).digest()
         ).update(macData).digest("hex");
         if (calcMAC !== mac) {
           if (encrypted) {
@@ -7917,8 +7917,8 @@ var require_agent = __commonJS({
     var { Socket } = __require("net");
     var { Duplex: Duplex2 } = __require("stream");
     var { resolve: resolve3 } = __require("path");
-    var { readFile: readFile6 } = __require("fs");
-    var { execFile: execFile2, spawn: spawn3 } = __require("child_process");
+    var { readFile: readFile7 } = __require("fs");
+    var { execFile: execFile3, spawn: spawn3 } = __require("child_process");
     var { isParsedKey, parseKey } = require_keyParser();
     var {
       makeBufferParser,
@@ -8135,16 +8135,16 @@ var require_agent = __commonJS({
           cb = once(cb);
           let socketPath = this.socketPath;
           let triedCygpath = false;
-          readFile6(socketPath, function readCygsocket(err, data) {
+          readFile7(socketPath, function readCygsocket(err, data) {
             if (err) {
               if (triedCygpath)
                 return cb(new Error("Invalid cygwin unix socket path"));
-              execFile2("cygpath", ["-w", socketPath], (err2, stdout, stderr) => {
+              execFile3("cygpath", ["-w", socketPath], (err2, stdout, stderr) => {
                 if (err2 || stdout.length === 0)
                   return cb(new Error("Invalid cygwin unix socket path"));
                 triedCygpath = true;
                 socketPath = stdout.toString().replace(/[\r\n]/g, "");
-                readFile6(socketPath, readCygsocket);
+                readFile7(socketPath, readCygsocket);
               });
               return;
             }
@@ -9896,7 +9896,7 @@ var require_kex = __commonJS({
       createDiffieHellman,
       createDiffieHellmanGroup,
       createECDH,
-      createHash: createHash7,
+      createHash: createHash8,
       createPublicKey,
       diffieHellman,
       generateKeyPairSync,
@@ -10322,7 +10322,7 @@ var require_kex = __commonJS({
               DISCONNECT_REASON.KEY_EXCHANGE_FAILED
             );
           }
-          const hash = createHash7(this.hashName);
+          const hash = createHash8(this.hashName);
           hashString(hash, isServer ? this._remoteIdentRaw : this._identRaw);
           hashString(hash, isServer ? this._identRaw : this._remoteIdentRaw);
           hashString(hash, isServer ? this._remoteKexinit : this._kexinit);
@@ -11330,9 +11330,9 @@ var require_kex = __commonJS({
     function generateKEXVal(len, hashName, secret, exchangeHash, sessionID, char) {
       let ret;
       if (len) {
-        let digest = createHash7(hashName).update(secret).update(exchangeHash).update(char).update(sessionID).digest();
+        let digest = createHash8(hashName).update(secret).update(exchangeHash).update(char).update(sessionID).digest();
         while (digest.length < len) {
-          const chunk = createHash7(hashName).update(secret).update(exchangeHash).update(digest).digest();
+          const chunk = createHash8(hashName).update(secret).update(exchangeHash).update(digest).digest();
           const extended = Buffer.allocUnsafe(digest.length + chunk.length);
           extended.set(digest, 0);
           extended.set(chunk, digest.length);
@@ -13198,7 +13198,7 @@ var require_SFTP = __commonJS({
     "use strict";
     var EventEmitter = __require("events");
     var fs = __require("fs");
-    var { constants: constants4 } = fs;
+    var { constants: constants5 } = fs;
     var {
       Readable: ReadableStream2,
       Writable: WritableStream
@@ -15053,25 +15053,25 @@ var require_SFTP = __commonJS({
         this.extended = initial && initial.extended;
       }
       isDirectory() {
-        return (this.mode & constants4.S_IFMT) === constants4.S_IFDIR;
+        return (this.mode & constants5.S_IFMT) === constants5.S_IFDIR;
       }
       isFile() {
-        return (this.mode & constants4.S_IFMT) === constants4.S_IFREG;
+        return (this.mode & constants5.S_IFMT) === constants5.S_IFREG;
       }
       isBlockDevice() {
-        return (this.mode & constants4.S_IFMT) === constants4.S_IFBLK;
+        return (this.mode & constants5.S_IFMT) === constants5.S_IFBLK;
       }
       isCharacterDevice() {
-        return (this.mode & constants4.S_IFMT) === constants4.S_IFCHR;
+        return (this.mode & constants5.S_IFMT) === constants5.S_IFCHR;
       }
       isSymbolicLink() {
-        return (this.mode & constants4.S_IFMT) === constants4.S_IFLNK;
+        return (this.mode & constants5.S_IFMT) === constants5.S_IFLNK;
       }
       isFIFO() {
-        return (this.mode & constants4.S_IFMT) === constants4.S_IFIFO;
+        return (this.mode & constants5.S_IFMT) === constants5.S_IFIFO;
       }
       isSocket() {
-        return (this.mode & constants4.S_IFMT) === constants4.S_IFSOCK;
+        return (this.mode & constants5.S_IFMT) === constants5.S_IFSOCK;
       }
     };
     function attrsToBytes(attrs) {
@@ -16767,7 +16767,7 @@ var require_client = __commonJS({
   "node_modules/ssh2/lib/client.js"(exports, module) {
     "use strict";
     var {
-      createHash: createHash7,
+      createHash: createHash8,
       getHashes,
       randomFillSync
     } = __require("crypto");
@@ -16989,7 +16989,7 @@ var require_client = __commonJS({
           }
           hostVerifier = (key, verify) => {
             if (hashAlgo)
-              key = createHash7(hashAlgo).update(key).digest("hex");
+              key = createHash8(hashAlgo).update(key).digest("hex");
             const ret = hashCb(key, verify);
             if (ret !== void 0)
               verify(ret);
@@ -20466,7 +20466,7 @@ var require_buffer_list = __commonJS({
         }
       }, {
         key: "join",
-        value: function join13(s) {
+        value: function join16(s) {
           if (this.length === 0) return "";
           var p = this.head;
           var ret = "" + p.data;
@@ -21279,9 +21279,9 @@ var require_stream_duplex = __commonJS({
       return keys2;
     };
     module.exports = Duplex2;
-    var Readable9 = require_stream_readable();
+    var Readable10 = require_stream_readable();
     var Writable5 = require_stream_writable();
-    require_inherits()(Duplex2, Readable9);
+    require_inherits()(Duplex2, Readable10);
     {
       keys = objectKeys(Writable5.prototype);
       for (v = 0; v < keys.length; v++) {
@@ -21294,7 +21294,7 @@ var require_stream_duplex = __commonJS({
     var v;
     function Duplex2(options) {
       if (!(this instanceof Duplex2)) return new Duplex2(options);
-      Readable9.call(this, options);
+      Readable10.call(this, options);
       Writable5.call(this, options);
       this.allowHalfOpen = true;
       if (options) {
@@ -21712,14 +21712,14 @@ var require_from = __commonJS({
       return (hint === "string" ? String : Number)(input);
     }
     var ERR_INVALID_ARG_TYPE = require_errors2().codes.ERR_INVALID_ARG_TYPE;
-    function from(Readable9, iterable, opts2) {
+    function from(Readable10, iterable, opts2) {
       var iterator;
       if (iterable && typeof iterable.next === "function") {
         iterator = iterable;
       } else if (iterable && iterable[Symbol.asyncIterator]) iterator = iterable[Symbol.asyncIterator]();
       else if (iterable && iterable[Symbol.iterator]) iterator = iterable[Symbol.iterator]();
       else throw new ERR_INVALID_ARG_TYPE("iterable", ["Iterable"], iterable);
-      var readable = new Readable9(_objectSpread({
+      var readable = new Readable10(_objectSpread({
         objectMode: true
       }, opts2));
       var reading = false;
@@ -21759,9 +21759,9 @@ var require_from = __commonJS({
 var require_stream_readable = __commonJS({
   "node_modules/docker-modem/node_modules/readable-stream/lib/_stream_readable.js"(exports, module) {
     "use strict";
-    module.exports = Readable9;
+    module.exports = Readable10;
     var Duplex2;
-    Readable9.ReadableState = ReadableState;
+    Readable10.ReadableState = ReadableState;
     var EE = __require("events").EventEmitter;
     var EElistenerCount = function EElistenerCount2(emitter, type) {
       return emitter.listeners(type).length;
@@ -21796,7 +21796,7 @@ var require_stream_readable = __commonJS({
     var StringDecoder;
     var createReadableStreamAsyncIterator;
     var from;
-    require_inherits()(Readable9, Stream);
+    require_inherits()(Readable10, Stream);
     var errorOrDestroy = destroyImpl.errorOrDestroy;
     var kProxyEvents = ["error", "close", "destroy", "pause", "resume"];
     function prependListener(emitter, event, fn) {
@@ -21840,9 +21840,9 @@ var require_stream_readable = __commonJS({
         this.encoding = options.encoding;
       }
     }
-    function Readable9(options) {
+    function Readable10(options) {
       Duplex2 = Duplex2 || require_stream_duplex();
-      if (!(this instanceof Readable9)) return new Readable9(options);
+      if (!(this instanceof Readable10)) return new Readable10(options);
       var isDuplex = this instanceof Duplex2;
       this._readableState = new ReadableState(options, this, isDuplex);
       this.readable = true;
@@ -21852,7 +21852,7 @@ var require_stream_readable = __commonJS({
       }
       Stream.call(this);
     }
-    Object.defineProperty(Readable9.prototype, "destroyed", {
+    Object.defineProperty(Readable10.prototype, "destroyed", {
       // making it explicit this property is not enumerable
       // because otherwise some prototype manipulation in
       // userland will fail
@@ -21870,12 +21870,12 @@ var require_stream_readable = __commonJS({
         this._readableState.destroyed = value;
       }
     });
-    Readable9.prototype.destroy = destroyImpl.destroy;
-    Readable9.prototype._undestroy = destroyImpl.undestroy;
-    Readable9.prototype._destroy = function(err, cb) {
+    Readable10.prototype.destroy = destroyImpl.destroy;
+    Readable10.prototype._undestroy = destroyImpl.undestroy;
+    Readable10.prototype._destroy = function(err, cb) {
       cb(err);
     };
-    Readable9.prototype.push = function(chunk, encoding) {
+    Readable10.prototype.push = function(chunk, encoding) {
       var state = this._readableState;
       var skipChunkCheck;
       if (!state.objectMode) {
@@ -21892,7 +21892,7 @@ var require_stream_readable = __commonJS({
       }
       return readableAddChunk(this, chunk, encoding, false, skipChunkCheck);
     };
-    Readable9.prototype.unshift = function(chunk) {
+    Readable10.prototype.unshift = function(chunk) {
       return readableAddChunk(this, chunk, null, true, false);
     };
     function readableAddChunk(stream2, chunk, encoding, addToFront, skipChunkCheck) {
@@ -21953,10 +21953,10 @@ var require_stream_readable = __commonJS({
       }
       return er;
     }
-    Readable9.prototype.isPaused = function() {
+    Readable10.prototype.isPaused = function() {
       return this._readableState.flowing === false;
     };
-    Readable9.prototype.setEncoding = function(enc) {
+    Readable10.prototype.setEncoding = function(enc) {
       if (!StringDecoder) StringDecoder = require_string_decoder().StringDecoder;
       var decoder = new StringDecoder(enc);
       this._readableState.decoder = decoder;
@@ -22002,7 +22002,7 @@ var require_stream_readable = __commonJS({
       }
       return state.length;
     }
-    Readable9.prototype.read = function(n) {
+    Readable10.prototype.read = function(n) {
       debug("read", n);
       n = parseInt(n, 10);
       var state = this._readableState;
@@ -22111,10 +22111,10 @@ var require_stream_readable = __commonJS({
       }
       state.readingMore = false;
     }
-    Readable9.prototype._read = function(n) {
+    Readable10.prototype._read = function(n) {
       errorOrDestroy(this, new ERR_METHOD_NOT_IMPLEMENTED("_read()"));
     };
-    Readable9.prototype.pipe = function(dest, pipeOpts) {
+    Readable10.prototype.pipe = function(dest, pipeOpts) {
       var src = this;
       var state = this._readableState;
       switch (state.pipesCount) {
@@ -22217,7 +22217,7 @@ var require_stream_readable = __commonJS({
         }
       };
     }
-    Readable9.prototype.unpipe = function(dest) {
+    Readable10.prototype.unpipe = function(dest) {
       var state = this._readableState;
       var unpipeInfo = {
         hasUnpiped: false
@@ -22251,7 +22251,7 @@ var require_stream_readable = __commonJS({
       dest.emit("unpipe", this, unpipeInfo);
       return this;
     };
-    Readable9.prototype.on = function(ev, fn) {
+    Readable10.prototype.on = function(ev, fn) {
       var res = Stream.prototype.on.call(this, ev, fn);
       var state = this._readableState;
       if (ev === "data") {
@@ -22272,15 +22272,15 @@ var require_stream_readable = __commonJS({
       }
       return res;
     };
-    Readable9.prototype.addListener = Readable9.prototype.on;
-    Readable9.prototype.removeListener = function(ev, fn) {
+    Readable10.prototype.addListener = Readable10.prototype.on;
+    Readable10.prototype.removeListener = function(ev, fn) {
       var res = Stream.prototype.removeListener.call(this, ev, fn);
       if (ev === "readable") {
         process.nextTick(updateReadableListening, this);
       }
       return res;
     };
-    Readable9.prototype.removeAllListeners = function(ev) {
+    Readable10.prototype.removeAllListeners = function(ev) {
       var res = Stream.prototype.removeAllListeners.apply(this, arguments);
       if (ev === "readable" || ev === void 0) {
         process.nextTick(updateReadableListening, this);
@@ -22300,7 +22300,7 @@ var require_stream_readable = __commonJS({
       debug("readable nexttick read 0");
       self2.read(0);
     }
-    Readable9.prototype.resume = function() {
+    Readable10.prototype.resume = function() {
       var state = this._readableState;
       if (!state.flowing) {
         debug("resume");
@@ -22326,7 +22326,7 @@ var require_stream_readable = __commonJS({
       flow(stream2);
       if (state.flowing && !state.reading) stream2.read(0);
     }
-    Readable9.prototype.pause = function() {
+    Readable10.prototype.pause = function() {
       debug("call pause flowing=%j", this._readableState.flowing);
       if (this._readableState.flowing !== false) {
         debug("pause");
@@ -22341,7 +22341,7 @@ var require_stream_readable = __commonJS({
       debug("flow", state.flowing);
       while (state.flowing && stream2.read() !== null) ;
     }
-    Readable9.prototype.wrap = function(stream2) {
+    Readable10.prototype.wrap = function(stream2) {
       var _this = this;
       var state = this._readableState;
       var paused = false;
@@ -22386,14 +22386,14 @@ var require_stream_readable = __commonJS({
       return this;
     };
     if (typeof Symbol === "function") {
-      Readable9.prototype[Symbol.asyncIterator] = function() {
+      Readable10.prototype[Symbol.asyncIterator] = function() {
         if (createReadableStreamAsyncIterator === void 0) {
           createReadableStreamAsyncIterator = require_async_iterator();
         }
         return createReadableStreamAsyncIterator(this);
       };
     }
-    Object.defineProperty(Readable9.prototype, "readableHighWaterMark", {
+    Object.defineProperty(Readable10.prototype, "readableHighWaterMark", {
       // making it explicit this property is not enumerable
       // because otherwise some prototype manipulation in
       // userland will fail
@@ -22402,7 +22402,7 @@ var require_stream_readable = __commonJS({
         return this._readableState.highWaterMark;
       }
     });
-    Object.defineProperty(Readable9.prototype, "readableBuffer", {
+    Object.defineProperty(Readable10.prototype, "readableBuffer", {
       // making it explicit this property is not enumerable
       // because otherwise some prototype manipulation in
       // userland will fail
@@ -22411,7 +22411,7 @@ var require_stream_readable = __commonJS({
         return this._readableState && this._readableState.buffer;
       }
     });
-    Object.defineProperty(Readable9.prototype, "readableFlowing", {
+    Object.defineProperty(Readable10.prototype, "readableFlowing", {
       // making it explicit this property is not enumerable
       // because otherwise some prototype manipulation in
       // userland will fail
@@ -22425,8 +22425,8 @@ var require_stream_readable = __commonJS({
         }
       }
     });
-    Readable9._fromList = fromList;
-    Object.defineProperty(Readable9.prototype, "readableLength", {
+    Readable10._fromList = fromList;
+    Object.defineProperty(Readable10.prototype, "readableLength", {
       // making it explicit this property is not enumerable
       // because otherwise some prototype manipulation in
       // userland will fail
@@ -22472,11 +22472,11 @@ var require_stream_readable = __commonJS({
       }
     }
     if (typeof Symbol === "function") {
-      Readable9.from = function(iterable, opts2) {
+      Readable10.from = function(iterable, opts2) {
         if (from === void 0) {
           from = require_from();
         }
-        return from(Readable9, iterable, opts2);
+        return from(Readable10, iterable, opts2);
       };
     }
     function indexOf(xs, x) {
@@ -22664,7 +22664,7 @@ var require_pipeline = __commonJS({
       if (typeof streams[streams.length - 1] !== "function") return noop;
       return streams.pop();
     }
-    function pipeline5() {
+    function pipeline7() {
       for (var _len = arguments.length, streams = new Array(_len), _key = 0; _key < _len; _key++) {
         streams[_key] = arguments[_key];
       }
@@ -22687,7 +22687,7 @@ var require_pipeline = __commonJS({
       });
       return streams.reduce(pipe);
     }
-    module.exports = pipeline5;
+    module.exports = pipeline7;
   }
 });
 
@@ -23355,12 +23355,12 @@ var require_util = __commonJS({
             };
           }
           const entries2 = file.src.slice() || [];
-          const pack = tar.pack(file.context, {
+          const pack2 = tar.pack(file.context, {
             entries: filterFn ? entries2.filter(filterFn) : entries2,
             ignore: ignoreFn
             // Only works on directories
           });
-          next(pack.pipe(zlib2.createGzip()));
+          next(pack2.pipe(zlib2.createGzip()));
         });
       } else {
         next(file);
@@ -27694,8 +27694,8 @@ function parseOwner(label, processStart) {
   if (!match) return void 0;
   return { host: match[1], pid: Number(match[2]), ...processStart && { processStart } };
 }
-function startTimeFromStat(stat7) {
-  const fields = stat7.slice(stat7.lastIndexOf(")") + 2).split(" ");
+function startTimeFromStat(stat8) {
+  const fields = stat8.slice(stat8.lastIndexOf(")") + 2).split(" ");
   const start = fields[22 - 3];
   return start && /^\d+$/.test(start) ? start : void 0;
 }
@@ -28497,8 +28497,8 @@ var CarrierCalls = class extends ImageCalls {
       );
       response.resume?.();
       const header = response.headers["x-docker-container-path-stat"] ?? "";
-      const stat7 = JSON.parse(Buffer.from(header, "base64").toString() || "{}");
-      return ((stat7.mode ?? 0) & 2147483648) !== 0 ? "directory" : "file";
+      const stat8 = JSON.parse(Buffer.from(header, "base64").toString() || "{}");
+      return ((stat8.mode ?? 0) & 2147483648) !== 0 ? "directory" : "file";
     } catch (error) {
       if (error instanceof NotFoundError) return "missing";
       throw error;
@@ -28674,8 +28674,58 @@ var VolumeCalls = class extends CarrierCalls {
   }
 };
 
+// src/docker/helpers.ts
+function demuxed(logs) {
+  const parts = [];
+  for (let at = 0; at + 8 <= logs.length; ) {
+    const size = logs.readUInt32BE(at + 4);
+    parts.push(logs.subarray(at + 8, at + 8 + size));
+    at += 8 + size;
+  }
+  return Buffer.concat(parts).toString("utf8");
+}
+var HelperCalls = class extends VolumeCalls {
+  /** Imports a root filesystem tar as image `repo:tag` (nothing is pulled). */
+  async importImage(rootfs, repo, tag) {
+    await this.call(`import ${repo}:${tag}`, async () => {
+      const stream2 = await upload(
+        rootfs,
+        (signal) => this.docker.importImage(rootfs, { repo, tag, abortSignal: signal })
+      );
+      await followProgress(stream2, `import ${repo}:${tag}`);
+    });
+  }
+  /**
+   * Runs a short-lived helper container to its end and removes it whatever happens; resolves
+   * with its exit code and its output (stdout and stderr, the last 64 KiB). It carries the
+   * carrier label, so a killed run's helper is removed like a carrier. `signal` kills it.
+   */
+  async runHelper(spec, signal) {
+    const labels2 = { ...spec.Labels, [CARRIER_LABEL]: carrierOwner };
+    const id = await this.createContainer({ ...spec, Labels: labels2 });
+    const container = this.docker.getContainer(id);
+    const kill = () => void container.kill().catch(() => void 0);
+    signal?.addEventListener("abort", kill, { once: true });
+    try {
+      await this.call(`start helper ${spec.name}`, () => container.start());
+      const waited = await this.call(`wait for helper ${spec.name}`, () => container.wait());
+      signal?.throwIfAborted();
+      const logs = await this.call(
+        `read output of helper ${spec.name}`,
+        () => container.logs({ stdout: true, stderr: true, follow: false, tail: 200 })
+      );
+      return { exitCode: waited.StatusCode ?? -1, output: demuxed(logs).slice(-65536) };
+    } finally {
+      signal?.removeEventListener("abort", kill);
+      await this.removeContainer(id, { force: true }).catch((error) => {
+        this.log.warn(`could not remove helper container ${id}: ${describeError(error)}`);
+      });
+    }
+  }
+};
+
 // src/docker/engine.ts
-var Engine = class extends VolumeCalls {
+var Engine = class extends HelperCalls {
   findNetwork(name) {
     return this.unlessMissing(
       () => this.call(`inspect network ${name}`, () => this.docker.getNetwork(name).inspect())
@@ -28743,11 +28793,11 @@ function readHold(id, labels2) {
     hookTimeoutMs: Number(labels2[OWNER.hookTimeout]) || 6e4
   };
 }
-function ownerLabels(run2) {
+function ownerLabels(run3) {
   return {
     [OWNER.owner]: ownerLabel(thisRun),
     [OWNER.processStart]: thisRun.processStart ?? "",
-    [OWNER.run]: run2,
+    [OWNER.run]: run3,
     [OWNER.since]: (/* @__PURE__ */ new Date()).toISOString()
   };
 }
@@ -31256,17 +31306,17 @@ function checkSnapshotId2(snapshotId) {
 }
 
 // src/stores/index.ts
-async function openStore2(spec, access3, beforeCreate, given = {}) {
+async function openStore2(spec, access4, beforeCreate, given = {}) {
   switch (spec.kind) {
     case "directory":
-      return DirectoryStore.open(spec.path, access3 === "write", beforeCreate);
+      return DirectoryStore.open(spec.path, access4 === "write", beforeCreate);
     case "artifact": {
       const { ArtifactStore } = await import("./artifact-Z3AMJXDS.js");
-      return ArtifactStore.open(spec, access3);
+      return ArtifactStore.open(spec, access4);
     }
     case "cache": {
       const { CacheStore } = await import("./cache-SDFPZNJ2.js");
-      return CacheStore.open(spec.key, access3);
+      return CacheStore.open(spec.key, access4);
     }
     case "registry": {
       const { username, password, onSecret } = given;
@@ -31283,7 +31333,7 @@ async function openStore2(spec, access3, beforeCreate, given = {}) {
         return found;
       };
       return new RegistryStore(spec.host, spec.repository, credentials).open(
-        access3 === "write",
+        access4 === "write",
         beforeCreate
       );
     }
@@ -31394,6 +31444,7 @@ async function resolveCompression(choice, level, available = detectCodecs()) {
   if (algorithm === "gzip") {
     return {
       algorithm,
+      level: chosenLevel,
       implementation: `node zlib gzip -${chosenLevel}`,
       compress: () => zlib.createGzip({ level: chosenLevel })
     };
@@ -31403,12 +31454,14 @@ async function resolveCompression(choice, level, available = detectCodecs()) {
     const args = ["-q", "-c", "-T0", `-${chosenLevel}`];
     return {
       algorithm,
+      level: chosenLevel,
       implementation: `zstd binary -T0 -${chosenLevel}`,
       compress: () => spawnFilter(binary, args, "compress")
     };
   }
   return {
     algorithm,
+    level: chosenLevel,
     implementation: `node zlib zstd -${chosenLevel}`,
     compress: () => zlib.createZstdCompress({
       params: {
@@ -32187,14 +32240,14 @@ import { randomBytes as randomBytes3 } from "node:crypto";
 var ASIDE_OF_LABEL = "docker-snapshot.aside-of";
 var ASIDE_RUN_LABEL = "docker-snapshot.aside-run";
 var ASIDE_COMPLETE = "complete";
-function asideName(name, run2) {
-  return `${name}-aside-${run2}`;
+function asideName(name, run3) {
+  return `${name}-aside-${run3}`;
 }
 var VolumesAside = class {
-  constructor(engine, log, run2) {
+  constructor(engine, log, run3) {
     this.engine = engine;
     this.log = log;
-    this.run = run2;
+    this.run = run3;
   }
   engine;
   log;
@@ -32481,9 +32534,9 @@ var Originals = class {
 // src/shared/cleanup.ts
 async function tryEach(steps, onDone) {
   const left = [];
-  for (const { what, run: run2 } of steps) {
+  for (const { what, run: run3 } of steps) {
     try {
-      await run2();
+      await run3();
       onDone?.(what);
     } catch (error) {
       left.push(`${what} (${describeError(error)})`);
@@ -33195,8 +33248,144 @@ function bindReplacements(mounts, container) {
   return replacements;
 }
 
-// src/restore/create.ts
-import { addAbortSignal as addAbortSignal2 } from "node:stream";
+// src/docker/helper-image.ts
+var import_tar_stream3 = __toESM(require_tar_stream(), 1);
+import { execFile } from "node:child_process";
+import { createHash as createHash6 } from "node:crypto";
+import {
+  access as access3,
+  constants as constants4,
+  mkdtemp,
+  readFile as readFile6,
+  realpath,
+  rm as rm8,
+  stat as stat7,
+  writeFile as writeFile3
+} from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { delimiter as delimiter2, join as join12 } from "node:path";
+import { Readable as Readable7 } from "node:stream";
+import { promisify } from "node:util";
+var ARCHIVE_API_LOSSES = [
+  "extended attributes (but security.capability)",
+  "POSIX ACLs",
+  "sparseness"
+];
+var COPY_TOOLS = ["sh", "tar", "zstd", "gzip"];
+var HELPER_REPOSITORY = "docker-snapshot/copier";
+var run = promisify(execFile);
+async function findOnPath2(tool) {
+  for (const dir of (process.env.PATH ?? "/usr/bin:/bin").split(delimiter2)) {
+    if (!dir) continue;
+    const candidate = join12(dir, tool);
+    try {
+      await access3(candidate, constants4.X_OK);
+      if ((await stat7(candidate)).isFile()) return candidate;
+    } catch {
+    }
+  }
+  return void 0;
+}
+async function librariesOf(binary) {
+  const { stdout } = await run("ldd", [binary]);
+  const paths = [];
+  for (const line of stdout.split("\n")) {
+    const match = /(?:=>\s*)?(\/\S+)\s+\(0x[0-9a-f]+\)/.exec(line);
+    if (match) paths.push(match[1]);
+  }
+  return paths;
+}
+async function toolFiles(tools) {
+  const files = /* @__PURE__ */ new Map();
+  for (const tool of tools) {
+    const found = await findOnPath2(tool);
+    if (!found) throw new Error(`${tool} is not installed on this host`);
+    const binary = await realpath(found);
+    files.set(`bin/${tool}`, binary);
+    for (const library of await librariesOf(binary)) {
+      files.set(library.slice(1), await realpath(library));
+    }
+  }
+  return files;
+}
+async function ensureToolImage(engine, tools, repository = HELPER_REPOSITORY) {
+  const files = new Map([...await toolFiles(tools)].sort(([a], [b]) => a.localeCompare(b)));
+  const contents = /* @__PURE__ */ new Map();
+  const hash = createHash6("sha256");
+  for (const [path4, source] of files) {
+    const content = await readFile6(source);
+    contents.set(path4, content);
+    hash.update(`${path4}\0${content.length}\0`).update(content);
+  }
+  const tag = hash.digest("hex").slice(0, 16);
+  const reference = `${repository}:${tag}`;
+  if (await engine.findImage(reference)) return reference;
+  const rootfs = (0, import_tar_stream3.pack)();
+  for (const [path4, content] of contents) {
+    rootfs.entry({ name: path4, mode: 493, uid: 0, gid: 0 }, content);
+  }
+  rootfs.finalize();
+  await engine.importImage(Readable7.from(rootfs), repository, tag);
+  return reference;
+}
+function engineArch() {
+  const names2 = { x64: "amd64", ia32: "386", ppc64: "ppc64le" };
+  return names2[process.arch] ?? process.arch;
+}
+var HOST_MARKER = ".docker-snapshot-host";
+var NOT_SHARED_EXIT = 97;
+function sharedCheck(mount, writes) {
+  const write = writes ? ` && { : > ${mount}/index; } 2>/dev/null` : "";
+  return `[ -f ${mount}/${HOST_MARKER} ]${write} || exit ${NOT_SHARED_EXIT}; `;
+}
+async function helperFolder(workRoot, purpose) {
+  const dir = await mkdtemp(join12(workRoot, `docker-snapshot-${purpose}-`));
+  await writeFile3(join12(dir, HOST_MARKER), "");
+  return dir;
+}
+function notShared(method, log) {
+  const reason = `a container does not see this host's folder ${method.workRoot} (the engine runs elsewhere)`;
+  if (method.forced) {
+    throw new InvalidSettingsError(
+      `copy-method helper cannot run here: ${reason}. Expected a local engine, or copy-method auto or archive.`
+    );
+  }
+  log.info(
+    `volumes are copied through the engine's archive API from here on (${reason}); it does not keep ${ARCHIVE_API_LOSSES.join(", ")}`
+  );
+  return { method: "archive", reason };
+}
+async function chooseCopyMethod(engine, choice, log, workRoot = tmpdir()) {
+  if (choice === "archive") {
+    log.info("volumes are copied through the engine's archive API (copy-method archive)");
+    return { method: "archive", reason: "copy-method archive" };
+  }
+  try {
+    if (!/^(unix:\/\/)?\//.test(engine.host)) {
+      throw new Error(`the engine at ${engine.host} is not a local unix socket`);
+    }
+    const { arch } = await engine.info();
+    if (arch !== engineArch()) {
+      throw new Error(`the engine runs ${arch}, this host ${engineArch()}`);
+    }
+    await rm8(await helperFolder(workRoot, "check"), { recursive: true });
+    const image = await ensureToolImage(engine, COPY_TOOLS);
+    log.info(`volumes are copied by a helper container next to the data (${image})`);
+    return { method: "helper", image, workRoot, forced: choice === "helper" };
+  } catch (error) {
+    const reason = describeError(error);
+    if (choice === "helper") {
+      throw new InvalidSettingsError(
+        `copy-method helper cannot run here: ${reason}. Expected a local engine on a unix socket with GNU tar, zstd and gzip on this host, or copy-method auto or archive.`,
+        { cause: error }
+      );
+    }
+    log.info(
+      `volumes are copied through the engine's archive API (the helper cannot run: ${reason}); it does not keep ${ARCHIVE_API_LOSSES.join(", ")}`
+    );
+    return { method: "archive", reason };
+  }
+}
 
 // src/restore/networks.ts
 function networkCreateSpec(record, target, names2, withAddressing = true) {
@@ -33223,12 +33412,213 @@ function isAddressConflict(message) {
   return /pool overlaps|overlaps with|conflicts with network|address already in use/i.test(message);
 }
 
+// src/restore/volume-fill.ts
+import { createWriteStream } from "node:fs";
+import { rm as rm10 } from "node:fs/promises";
+import { join as join14 } from "node:path";
+import { addAbortSignal as addAbortSignal3 } from "node:stream";
+import { pipeline as pipeline5 } from "node:stream/promises";
+
+// src/snapshot/volume-copy.ts
+import { createReadStream } from "node:fs";
+import { rm as rm9 } from "node:fs/promises";
+import { join as join13 } from "node:path";
+import { addAbortSignal as addAbortSignal2, pipeline as pipeline4 } from "node:stream";
+var TAR_KEEP_ALL = "--xattrs --xattrs-include='*' --acls --numeric-owner";
+function snapshotScript(codec) {
+  const compress2 = codec.algorithm === "gzip" ? `gzip -c -${codec.level}` : `zstd -q -T0 -${codec.level}`;
+  return sharedCheck("/out", true) + `{ tar ${TAR_KEEP_ALL} --sparse --totals -vv --full-time --utc --index-file=/out/index -C /data -cf - . ; echo $? > /out/tar-status; } | ${compress2} > /out/archive; z=$?; read t < /out/tar-status; [ "$z" = 0 ] && [ "$t" = 0 ]`;
+}
+function parseMode(text) {
+  let mode = 0;
+  for (let i = 0; i < 9; i++) {
+    const c = text[i];
+    const bit = 1 << 8 - i;
+    if (c === "r" || c === "w" || c === "x" || c === "s" || c === "t") mode |= bit;
+    if (c === "s" || c === "S") mode |= i === 2 ? 2048 : 1024;
+    if (c === "t" || c === "T") mode |= 512;
+  }
+  return mode;
+}
+function parseRootLine(line) {
+  const match = /^d([-rwxsStT]{9})\S*\s+(\d+)\/(\d+)\s+\d+\s+(-?\d+-\d\d-\d\d) (\d\d:\d\d:\d\d)(?:\.\d+)?\s+\.\/$/.exec(
+    line
+  );
+  if (!match) return void 0;
+  const mtime = Date.parse(`${match[4]}T${match[5]}Z`);
+  if (!Number.isFinite(mtime)) return void 0;
+  return {
+    mode: parseMode(match[1]),
+    uid: Number(match[2]),
+    gid: Number(match[3]),
+    mtime: Math.floor(mtime / 1e3)
+  };
+}
+async function readListing(path4) {
+  let first;
+  let head = "";
+  let lines = 0;
+  for await (const chunk of createReadStream(path4)) {
+    if (first === void 0) {
+      head += chunk.subarray(0, 65536).toString("utf8");
+      const end = head.indexOf("\n");
+      if (end >= 0) first = head.slice(0, end);
+    }
+    for (let at = chunk.indexOf(10); at >= 0; at = chunk.indexOf(10, at + 1)) lines++;
+  }
+  return { first: first ?? head, lines };
+}
+async function copyVolumeWithHelper(engine, helper, volume, codec, store, signal) {
+  await engine.inspectVolume(volume);
+  const dir = await helperFolder(helper.workRoot, "copy");
+  try {
+    const run3 = await engine.runHelper(
+      {
+        name: `docker-snapshot-copy-${process.pid}-${Date.now().toString(36)}`,
+        Image: helper.image,
+        Entrypoint: ["/bin/sh", "-c"],
+        Cmd: [snapshotScript(codec)],
+        HostConfig: {
+          NetworkMode: "none",
+          Mounts: [
+            { Type: "volume", Source: volume, Target: "/data", ReadOnly: true },
+            { Type: "bind", Source: dir, Target: "/out" }
+          ]
+        }
+      },
+      signal
+    );
+    if (run3.exitCode === NOT_SHARED_EXIT) return "not-shared";
+    const total = /Total bytes written: (\d+)/.exec(run3.output);
+    if (run3.exitCode !== 0 || !total) {
+      throw new SnapshotError(
+        `Copying volume ${volume} failed in the helper container (exit ${run3.exitCode}): ${run3.output.trim() || "no output"}. Take the snapshot again, or set copy-method archive.`
+      );
+    }
+    const listing = await readListing(join13(dir, "index"));
+    const root = parseRootLine(listing.first);
+    if (!root || listing.lines < 1) {
+      throw new SnapshotError(
+        `Copying volume ${volume}: tar's listing does not start with the root ('${listing.first.slice(0, 200)}'). Take the snapshot again, or set copy-method archive.`
+      );
+    }
+    const digest = new DigestCounter();
+    const stored = pipeline4(createReadStream(join13(dir, "archive")), digest, () => void 0);
+    await store.writer.put(store.object, stored);
+    return {
+      sha256: digest.sha256,
+      storedBytes: digest.bytes,
+      tarBytes: Number(total[1]),
+      compression: codec.algorithm,
+      root,
+      entries: listing.lines - 1
+    };
+  } finally {
+    await rm9(dir, { recursive: true, force: true });
+  }
+}
+async function copyVolume(engine, method, volume, codec, store, options) {
+  const { signal, onProgress } = options;
+  if (method.method === "helper") {
+    const packed2 = await copyVolumeWithHelper(engine, method, volume, codec, store, signal);
+    if (packed2 !== "not-shared") return { packed: packed2, method };
+    method = notShared(method, options.log);
+  }
+  const packed = await engine.readVolume(
+    volume,
+    (tar) => packArchive(
+      signal ? addAbortSignal2(signal, tar) : tar,
+      codec,
+      (compressed) => store.writer.put(store.object, compressed),
+      onProgress
+    )
+  );
+  return { packed, method };
+}
+function copiedBy(volume) {
+  const how = volume.method === "helper" ? "helper container" : "archive API";
+  return volume.notKept.length > 0 ? `${how}; not kept: ${volume.notKept.join(", ")}` : how;
+}
+function codecDescription(codec, method) {
+  if (method?.method !== "helper") return codec.implementation;
+  const program = codec.algorithm === "gzip" ? "gzip" : "zstd -T0";
+  return `${codec.implementation}; volumes: ${program} -${codec.level} in a helper container`;
+}
+
+// src/restore/volume-fill.ts
+function restoreScript(compression) {
+  const decompress = compression === "gzip" ? "gzip -d -c" : "zstd -d -q -c";
+  return sharedCheck("/in", false) + `{ ${decompress} /in/archive; echo $? > /decompress-status; } | tar -x ${TAR_KEEP_ALL} -C /data -f - ; t=$?; read z < /decompress-status; [ "$t" = 0 ] && [ "$z" = 0 ]`;
+}
+async function fillVolume(engine, method, source, record, target, options) {
+  const what = `volume ${record.name}`;
+  const { archive } = record;
+  const { signal } = options;
+  if (method.method === "helper") {
+    if (await fillWithHelper(engine, method, source, record, target, signal)) return method;
+    method = notShared(method, options.log);
+  }
+  const { tar, check } = openArchiveTar(source.store, source.snapshotId, archive, what);
+  await engine.writeVolume(
+    target,
+    signal ? addAbortSignal3(signal, tar) : tar,
+    rootEntryTar(record.root, "volume")
+  );
+  check();
+  return method;
+}
+async function fillWithHelper(engine, method, source, record, target, signal) {
+  const what = `volume ${record.name}`;
+  const { archive } = record;
+  if (archive.compression === "none") {
+    throw new ArchiveIntegrityError(`Archive ${archive.object} (${what}) is not compressed.`);
+  }
+  await engine.inspectVolume(target);
+  const dir = await helperFolder(method.workRoot, "fill");
+  try {
+    const digest = new DigestCounter();
+    const stored = await source.store.get(source.snapshotId, archive.object);
+    await pipeline5(stored, digest, createWriteStream(join14(dir, "archive")), { signal });
+    if (digest.bytes !== archive.storedBytes || digest.sha256 !== archive.sha256) {
+      throw new ArchiveIntegrityError(
+        `Archive ${archive.object} (${what}) changed in the store since it was verified: it now is ${digest.bytes} bytes with sha256 ${digest.sha256}, the manifest recorded ${archive.storedBytes} bytes with sha256 ${archive.sha256}. Nothing was written; restore from another snapshot.`
+      );
+    }
+    const run3 = await engine.runHelper(
+      {
+        name: `docker-snapshot-fill-${process.pid}-${Date.now().toString(36)}`,
+        Image: method.image,
+        Entrypoint: ["/bin/sh", "-c"],
+        Cmd: [restoreScript(archive.compression)],
+        HostConfig: {
+          NetworkMode: "none",
+          Mounts: [
+            { Type: "volume", Source: target, Target: "/data" },
+            { Type: "bind", Source: dir, Target: "/in", ReadOnly: true }
+          ]
+        }
+      },
+      signal
+    );
+    if (run3.exitCode === NOT_SHARED_EXIT) return false;
+    if (run3.exitCode !== 0) {
+      throw new SnapshotError(
+        `Writing volume ${target} failed in the helper container (exit ${run3.exitCode}): ${run3.output.trim() || "no output"}. Restore again, or set copy-method archive.`
+      );
+    }
+    return true;
+  } finally {
+    await rm10(dir, { recursive: true, force: true });
+  }
+}
+
 // src/restore/create.ts
 async function restoreVolumes(steps, plan, names2) {
   const { signal } = steps.options;
   signal?.throwIfAborted();
   await steps.originals.setAsideContainers(plan.containers, plan.volumes);
   const restored = [];
+  let copyMethod;
   for (const volume of plan.volumes) {
     const { record, target } = volume;
     if (volume.action === "skip") {
@@ -33265,17 +33655,19 @@ async function restoreVolumes(steps, plan, names2) {
       continue;
     }
     const started = Date.now();
-    const what = `volume ${record.name}`;
-    const { tar, check } = openArchiveTar(steps.store, steps.snapshotId, record.archive, what);
     steps.log.info(`volume ${target}: writing ${plural(record.entries, "entry")}`);
-    await steps.engine.writeVolume(
-      target,
-      signal ? addAbortSignal2(signal, tar) : tar,
-      rootEntryTar(record.root, "volume")
+    copyMethod ??= await chooseCopyMethod(
+      steps.engine,
+      steps.options.copyMethod ?? "auto",
+      steps.log
     );
-    check();
+    const source = { store: steps.store, snapshotId: steps.snapshotId };
+    copyMethod = await fillVolume(steps.engine, copyMethod, source, record, target, {
+      log: steps.log,
+      signal
+    });
     steps.log.info(
-      `volume ${target}: ${plural(record.entries, "entry")} written in ${Date.now() - started} ms`
+      `volume ${target}: ${plural(record.entries, "entry")} written in ${Date.now() - started} ms by ${copyMethod.method === "helper" ? "a helper container" : "the engine's archive API"}`
     );
     restored.push({
       name: record.name,
@@ -34040,7 +34432,7 @@ function createConflicts(spec) {
 }
 
 // src/docker/registry.ts
-import { createHash as createHash6 } from "node:crypto";
+import { createHash as createHash7 } from "node:crypto";
 async function registryAuth(address, username, password) {
   if (username || password) return { username, password, serveraddress: address };
   const found = await dockerCredentials(address);
@@ -34081,7 +34473,7 @@ async function checkRegistryReachable(address, timeoutMs = 5e3) {
 function imageTag(...parts) {
   const tag = parts.join("-").replace(/[^A-Za-z0-9_.-]/g, "_").replace(/^[.-]+/, "");
   if (tag.length <= 128) return tag || "untitled";
-  return `${tag.slice(0, 115)}-${createHash6("sha256").update(tag).digest("hex").slice(0, 12)}`;
+  return `${tag.slice(0, 115)}-${createHash7("sha256").update(tag).digest("hex").slice(0, 12)}`;
 }
 
 // src/verify/registry-check.ts
@@ -34476,12 +34868,12 @@ function verifySnapshot(engine, store, options, log) {
 }
 
 // src/app/drill-checks.ts
-import { execFile } from "node:child_process";
+import { execFile as execFile2 } from "node:child_process";
 import { existsSync as existsSync4 } from "node:fs";
-import { dirname as dirname3, join as join12 } from "node:path";
+import { dirname as dirname3, join as join15 } from "node:path";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
-var run = promisify(execFile);
+import { promisify as promisify2 } from "node:util";
+var run2 = promisify2(execFile2);
 var DEMO_PROJECT = "docker-snapshot-demo";
 var DEMO_CHECKS = [
   {
@@ -34508,7 +34900,7 @@ var DEMO_CHECKS = [
 function demoDirectory() {
   let dir = dirname3(fileURLToPath(import.meta.url));
   for (let level = 0; level < 3; level++) {
-    if (existsSync4(join12(dir, "demo", "docker-compose.yml"))) return join12(dir, "demo");
+    if (existsSync4(join15(dir, "demo", "docker-compose.yml"))) return join15(dir, "demo");
     dir = dirname3(dir);
   }
   throw new InvalidSettingsError(
@@ -34517,12 +34909,12 @@ function demoDirectory() {
 }
 async function bringUpDemo(log) {
   const dir = demoDirectory();
-  const compose = ["-p", DEMO_PROJECT, "-f", join12(dir, "docker-compose.yml")];
+  const compose = ["-p", DEMO_PROJECT, "-f", join15(dir, "docker-compose.yml")];
   log.info(`starting the demo stack (compose project ${DEMO_PROJECT})`);
   try {
-    await run("docker-compose", [...compose, "down", "-v", "--remove-orphans"]);
-    await run("docker-compose", [...compose, "up", "-d"]);
-    const seeded = await run("bash", [join12(dir, "seed.sh"), DEMO_PROJECT]);
+    await run2("docker-compose", [...compose, "down", "-v", "--remove-orphans"]);
+    await run2("docker-compose", [...compose, "up", "-d"]);
+    const seeded = await run2("bash", [join15(dir, "seed.sh"), DEMO_PROJECT]);
     log.info(seeded.stdout.trim());
   } catch (error) {
     const stderr = error.stderr?.trim();
@@ -34809,10 +35201,9 @@ async function pruneSnapshots(store, options, log) {
 }
 
 // src/snapshot/snapshot.ts
-import { Readable as Readable7 } from "node:stream";
+import { Readable as Readable8 } from "node:stream";
 
 // src/snapshot/copies.ts
-import { addAbortSignal as addAbortSignal3 } from "node:stream";
 function secondsSince(since) {
   return (Date.now() - since) / 1e3;
 }
@@ -34842,15 +35233,19 @@ async function copyVolumes(context, containers, volumeTargets, results) {
     const object = archiveObject("volumes", volume.Name, codec);
     const started = Date.now();
     signal?.throwIfAborted();
-    const packed = await engine.readVolume(
+    const { packed, method } = await copyVolume(
+      engine,
+      context.volumeCopy.method,
       volume.Name,
-      (tar) => packArchive(
-        signal ? addAbortSignal3(signal, tar) : tar,
-        codec,
-        (compressed) => writer.put(object, compressed),
-        (bytes) => onTransfer?.({ kind: "volume", name: volume.Name, bytes, done: false })
-      )
+      codec,
+      { writer, object },
+      {
+        log,
+        signal,
+        onProgress: (bytes) => onTransfer?.({ kind: "volume", name: volume.Name, bytes, done: false })
+      }
     );
+    context.volumeCopy.method = method;
     onTransfer?.({ kind: "volume", name: volume.Name, bytes: packed.tarBytes, done: true });
     if (!packed.root) {
       throw new SnapshotError(`the engine's archive of volume ${volume.Name} has no root entry`);
@@ -34860,10 +35255,12 @@ async function copyVolumes(context, containers, volumeTargets, results) {
       name: volume.Name,
       tarBytes: packed.tarBytes,
       storedBytes: packed.storedBytes,
-      seconds: took
+      seconds: took,
+      method: method.method,
+      notKept: method.method === "archive" ? ARCHIVE_API_LOSSES : []
     });
     log.info(
-      `${volume.Name}: ${formatBytes(packed.tarBytes)} -> ${formatBytes(packed.storedBytes)} in ${took.toFixed(1)} s (${formatBytes(packed.tarBytes / Math.max(took, 1e-3))}/s)`
+      `${volume.Name}: ${formatBytes(packed.tarBytes)} -> ${formatBytes(packed.storedBytes)} in ${took.toFixed(1)} s (${formatBytes(packed.tarBytes / Math.max(took, 1e-3))}/s) by ${method.method === "helper" ? "a helper container" : "the engine's archive API"}`
     );
     records.push({
       name: volume.Name,
@@ -35125,6 +35522,9 @@ var SnapshotRun = class {
   quiescer;
   images;
   codec;
+  volumeCopy = {
+    method: { method: "archive", reason: "no volumes" }
+  };
   volumeResults = [];
   quiescedSeconds = 0;
   /** Containers whose pre-exec step was reached: each is owed its post-exec hook. */
@@ -35132,7 +35532,8 @@ var SnapshotRun = class {
   /** What the engine and the store are told to copy, once the codec is chosen. */
   get copying() {
     const { engine, writer, codec, log, options } = this;
-    return { engine, writer, codec, log, onTransfer: options.onTransfer, signal: options.signal };
+    const { onTransfer, signal } = options;
+    return { engine, writer, codec, log, onTransfer, signal, volumeCopy: this.volumeCopy };
   }
   async run() {
     try {
@@ -35147,6 +35548,13 @@ var SnapshotRun = class {
     this.codec = await resolveCompression(options.compression, options.compressionLevel);
     if (options.registry) await checkRegistryReachable(options.registry.address);
     const targets = await findTargets(this.engine, log, options);
+    if (targets.volumes.length > 0) {
+      this.volumeCopy.method = await chooseCopyMethod(
+        this.engine,
+        options.copyMethod ?? "auto",
+        log
+      );
+    }
     let inOrder = [];
     let pending = /* @__PURE__ */ new Map();
     let volumes = [];
@@ -35223,7 +35631,7 @@ var SnapshotRun = class {
       manifest: written,
       secretEnv: secretEnvReport(written, options.keepSecretEnv ?? false),
       manifestLocation: `${this.store.description}: ${options.snapshotId}/${MANIFEST_FILE}`,
-      codec: this.codec.implementation,
+      codec: codecDescription(this.codec, this.volumeCopy.method),
       seconds: secondsSince(this.started),
       quiescedSeconds: this.quiescedSeconds,
       volumes: this.volumeResults,
@@ -35328,7 +35736,7 @@ var SnapshotRun = class {
   }
 };
 function bufferStream(text) {
-  return Readable7.from([Buffer.from(text)]);
+  return Readable8.from([Buffer.from(text)]);
 }
 async function takeSnapshot(engine, store, options, log) {
   const { snapshotId } = options;
@@ -35356,7 +35764,7 @@ async function takeSnapshot(engine, store, options, log) {
 }
 
 // src/stores/encrypted.ts
-import { Readable as Readable8, pipeline as pipeline4 } from "node:stream";
+import { Readable as Readable9, pipeline as pipeline6 } from "node:stream";
 
 // node_modules/@noble/hashes/utils.js
 function isBytes(a) {
@@ -44536,7 +44944,7 @@ var EncryptingWriter = class {
     const encryptor = await ageEncryptor(this.recipients);
     return this.inner.put(
       name,
-      pipeline4(data, encryptor, () => void 0)
+      pipeline6(data, encryptor, () => void 0)
     );
   }
   publish(options) {
@@ -44572,7 +44980,7 @@ var EncryptedStore = class {
         keyEncrypter.setPassphrase(this.spec.passphrase);
         const sealed = await keyEncrypter.encrypt(`${snapshotKey}
 `);
-        await writer.put(KEY_OBJECT, Readable8.from([Buffer.from(sealed)]));
+        await writer.put(KEY_OBJECT, Readable9.from([Buffer.from(sealed)]));
         recipients.push(await identityToRecipient(snapshotKey));
       }
       return new EncryptingWriter(writer, recipients);
@@ -44585,11 +44993,11 @@ var EncryptedStore = class {
     const stored = await this.inner.get(snapshotId, name);
     const { head, rest } = await peek(stored, AGE_MAGIC.length);
     if (!head.subarray(0, AGE_MAGIC.length).equals(AGE_MAGIC)) {
-      return Readable8.from(prefixed(head, rest));
+      return Readable9.from(prefixed(head, rest));
     }
     const decrypter = await this.decrypterFor(snapshotId);
     const { stream: stream2, opened } = ageDecryptor(decrypter);
-    pipeline4(Readable8.from(prefixed(head, rest)), stream2, () => void 0);
+    pipeline6(Readable9.from(prefixed(head, rest)), stream2, () => void 0);
     try {
       await opened;
     } catch (error) {
@@ -44703,7 +45111,7 @@ var Session = class _Session {
   registry;
   now;
   /** Opens the store for writing only to snapshot into it. */
-  static async open(settings, given, boundaries, access3) {
+  static async open(settings, given, boundaries, access4) {
     const context = {
       ...given,
       onTransfer: given.onTransfer && throttleTransfers(given.onTransfer)
@@ -44713,7 +45121,7 @@ var Session = class _Session {
     const store = new EncryptedStore(
       await boundaries.openStore(
         settings.store,
-        access3,
+        access4,
         async () => void await resolveCompression(compression, compressionLevel2),
         { ...settings.storeCredentials, onSecret: context.onSecret }
       ),
@@ -44836,8 +45244,8 @@ async function repairWith(engine, log) {
   }
 }
 async function execute(settings, context, boundaries = realBoundaries) {
-  const access3 = settings.mode === "snapshot" ? "write" : "read";
-  const session = await Session.open(settings, context, boundaries, access3);
+  const access4 = settings.mode === "snapshot" ? "write" : "read";
+  const session = await Session.open(settings, context, boundaries, access4);
   switch (settings.mode) {
     case "snapshot":
       return { mode: "snapshot", snapshot: await session.snapshot(settings.snapshotId) };
@@ -44966,6 +45374,10 @@ var INPUTS = {
   "compression-level": {
     description: "Compression level (zstd 1-19, gzip 1-9). Empty uses 3 for zstd and 6 for gzip.",
     default: ""
+  },
+  "copy-method": {
+    description: "How volumes are copied: `auto` (a helper container next to the data, built from this host's own tar, zstd and gzip, when the engine is local; else the engine's archive API), `helper` (fail when it cannot run) or `archive` (the engine's archive API, which does not keep extended attributes other than security.capability, POSIX ACLs or sparse files).",
+    default: "auto"
   },
   "hook-timeout": {
     description: "Seconds a pre- or post-exec hook may run before it counts as failed.",
@@ -45279,6 +45691,11 @@ function readSettings(source) {
   if (storeCredentials) store.credentials = "inputs";
   const compression = oneOf("compression", get("compression"), ["auto", "zstd", "gzip"]);
   const level = compressionLevel(get("compression-level"), compression);
+  const copyMethod = oneOf("copy-method", get("copy-method"), [
+    "auto",
+    "helper",
+    "archive"
+  ]);
   const env = parseEnv(source("env"));
   secrets.push(...Object.values(env).filter(isMaskable));
   const drillContainer = get("drill-container");
@@ -45318,6 +45735,7 @@ function readSettings(source) {
       keepImages: bool("keep-images", get("keep-images")),
       captureBindMounts: oneOf("bind-mounts", get("bind-mounts"), ["record", "capture"]) === "capture",
       compression,
+      copyMethod,
       hookTimeoutMs: timeoutSeconds("hook-timeout", get("hook-timeout")),
       replaceExisting: bool("replace-snapshot", get("replace-snapshot"))
     },
@@ -45328,7 +45746,8 @@ function readSettings(source) {
       waitTimeoutMs: timeoutSeconds("wait-timeout", get("wait-timeout")),
       ports: oneOf("ports", get("ports"), ["keep", "ephemeral", "none"]),
       env,
-      keepOnFailure: bool("keep-on-failure", get("keep-on-failure"))
+      keepOnFailure: bool("keep-on-failure", get("keep-on-failure")),
+      copyMethod
     },
     verify: {
       restoreCheck: bool("restore-check", get("restore-check")) || Boolean(drillContainer)
@@ -45376,6 +45795,7 @@ export {
   Engine,
   dropSecretVariables,
   describeSecretEnv,
+  copiedBy,
   repairAbandoned,
   editDistance,
   openStore2 as openStore,
