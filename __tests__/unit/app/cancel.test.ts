@@ -13,7 +13,7 @@ import { takeSnapshot } from '../../../src/snapshot/snapshot.js'
 import type { FakeEngine } from '../fakes/engine.js'
 import type { CallMatch } from '../fakes/faults.js'
 import { failureOf } from '../fakes/faults.js'
-import { lookAround, shopScene, shopSnapshot } from '../fakes/scene.js'
+import { lookAround, shopScene, snapshottedShop, shopSnapshot } from '../fakes/scene.js'
 import type { FakeStore } from '../fakes/store.js'
 
 // Every mode stops the one way the CLI and the action stop it: the run's signal, aborted with an
@@ -35,9 +35,8 @@ function interrupt() {
 }
 
 /** The shop, snapshotted as snap-1; then its database moves on. */
-async function snapshottedShop() {
-  const { fake, store } = shopScene()
-  await takeSnapshot(fake.engine, store, shopSnapshot(), silentLogger)
+async function movedOnShop() {
+  const { fake, store } = await snapshottedShop()
   fake.addVolume('shop-pgdata', [{ name: 'base/rows', content: 'moved on\n' }])
   // Volumes the originals keep in use are emptied in place by a container of their image.
   fake.addImageFile('docker-snapshot-test/busybox:1', '/bin/sh')
@@ -115,7 +114,7 @@ describe('an interrupted restore with on-conflict replace', () => {
   ])(
     'at $phase: fails with the interrupt, and everything is as it was',
     async ({ call, match, step }) => {
-      const { fake, store } = await snapshottedShop()
+      const { fake, store } = await movedOnShop()
       const before = await lookAround(fake)
       const run = interrupt()
       fake.before(call, run.abort, match)
@@ -144,7 +143,7 @@ describe('an interrupted verify', () => {
     { phase: 'writing the throwaway copy', call: 'writeVolume', match: /shop-pgdata$/ },
     { phase: 'starting the throwaway copy', call: 'startContainer' }
   ])('at $phase: fails with the interrupt, not a report, and leaves no copy', async p => {
-    const { fake, store } = await snapshottedShop()
+    const { fake, store } = await movedOnShop()
     const before = await lookAround(fake)
     const run = interrupt()
     fake.before(p.call, run.abort, p.match)
