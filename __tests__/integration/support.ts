@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { resolve } from 'node:path'
 import type { Readable } from 'node:stream'
 import { promisify } from 'node:util'
+import { expect } from 'vitest'
 import type { Logger } from '../../src/shared/log.js'
 
 const run = promisify(execFile)
@@ -312,4 +313,22 @@ export async function rejection(promise: Promise<unknown>): Promise<Error> {
     return error as Error
   }
   throw new Error('expected a rejection')
+}
+
+/**
+ * Moves `original` (a container with /d/big in its volume at /d) on after its snapshot: a replace
+ * that fails must bring back this data, not the snapshot's. Resolves with the check that the
+ * same container is back, in the same state, with this data.
+ */
+export async function moveOnAfterSnapshot(original: string): Promise<() => Promise<void>> {
+  await docker('exec', original, 'sh', '-c', 'echo the original > /d/marker && echo more >> /d/big')
+  const identity = () =>
+    docker('inspect', '--format', '{{.Id}} {{.Name}} {{.State.Status}}', original)
+  const before = await identity()
+  const sum = await docker('exec', original, 'md5sum', '/d/big')
+  return async () => {
+    expect(await identity()).toBe(before)
+    expect(await docker('exec', original, 'cat', '/d/marker')).toBe('the original')
+    expect(await docker('exec', original, 'md5sum', '/d/big')).toBe(sum)
+  }
 }

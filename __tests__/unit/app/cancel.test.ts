@@ -53,6 +53,7 @@ const throwawayLeft = (fake: FakeEngine) =>
 type Phase = { phase: string; call: Parameters<FakeEngine['before']>[0]; match?: CallMatch }
 
 describe('an interrupted snapshot', () => {
+  // One row a phase to interrupt: rows alike but for their values are the table, not copies.
   it.each<Phase>([
     { phase: 'finding what to snapshot', call: 'info' },
     { phase: 'holding containers', call: 'createLock' },
@@ -137,6 +138,7 @@ describe('an interrupted restore with on-conflict replace', () => {
 })
 
 describe('an interrupted verify', () => {
+  // One row a phase to interrupt: rows alike but for their values are the table, not copies.
   it.each<Phase>([
     { phase: 'checking images', call: 'findImage' },
     { phase: 'creating the throwaway copy', call: 'createVolume' },

@@ -51,6 +51,7 @@ interface ReplaceFailure {
 const sigterm = (interrupt: AbortController) => () =>
   interrupt.abort(new InterruptedError('interrupted by SIGTERM'))
 
+// One row a way a replace fails: rows alike but for their values are the table, not copies.
 const cases: ReplaceFailure[] = [
   {
     case: 'copying a volume aside fails',
