@@ -20,7 +20,7 @@ import {
   readSettings,
   repairAbandoned,
   withoutSecrets
-} from "./chunks/chunk-VSI7L3G5.js";
+} from "./chunks/chunk-D5OGJINM.js";
 import "./chunks/chunk-S7QHPZD4.js";
 import {
   debug,
@@ -150,6 +150,7 @@ function restoreSummary(report) {
     "",
     `Done in ${secondsOf(report.durationMs)}: ` + report.steps.map((s) => `${s.step} ${secondsOf(s.durationMs)}`).join(", ") + ".",
     "",
+    // Two tables of the same shape, side by side as the summary shows them (left so).
     table(
       ["container", "as", "action", "state"],
       report.containers.map((c) => [

@@ -27,7 +27,7 @@ import {
   plural,
   readSettings,
   realBoundaries
-} from "./chunks/chunk-VSI7L3G5.js";
+} from "./chunks/chunk-D5OGJINM.js";
 import "./chunks/chunk-S7QHPZD4.js";
 import {
   InvalidSettingsError,

@@ -82,21 +82,24 @@ const readFrom = (runId?: number) => [
   github.token
 ]
 
+/** The CLI arguments that snapshot the stack into this run's artifacts as `id`. */
+const snapshotArgs = (id: string) => [
+  'snapshot',
+  '--labels',
+  `dst-stack=${prefix}`,
+  '--store',
+  'artifact',
+  '--snapshot-id',
+  id,
+  '--registry',
+  REGISTRY,
+  '--repository',
+  repository
+]
+
 test('run A snapshots into its artifacts; run B restores it by run-id after the stack is gone', async () => {
   const before = await Promise.all(stack.volumes.map(treeListing))
-  const taken = await cli(RUN_A, [
-    'snapshot',
-    '--labels',
-    `dst-stack=${prefix}`,
-    '--store',
-    'artifact',
-    '--snapshot-id',
-    'nightly-1',
-    '--registry',
-    REGISTRY,
-    '--repository',
-    repository
-  ])
+  const taken = await cli(RUN_A, snapshotArgs('nightly-1'))
   expect(taken.stderr).not.toMatch(/error/i)
   expect(taken.code).toBe(0)
   const names = github.service
@@ -134,19 +137,7 @@ test('run A snapshots into its artifacts; run B restores it by run-id after the 
 test('a later run restores latest across the workflow’s runs; ls lists them', async () => {
   // run C changes the data and snapshots again
   await docker('exec', `${prefix}db`, 'sh', '-c', 'echo "changed in run C" > /data/www/index.html')
-  const taken = await cli(RUN_C, [
-    'snapshot',
-    '--labels',
-    `dst-stack=${prefix}`,
-    '--store',
-    'artifact',
-    '--snapshot-id',
-    'nightly-2',
-    '--registry',
-    REGISTRY,
-    '--repository',
-    repository
-  ])
+  const taken = await cli(RUN_C, snapshotArgs('nightly-2'))
   expect(taken.code).toBe(0)
   const afterC = await treeListing(`${prefix}data`)
   await removeByPrefix(prefix)

@@ -1,18 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { readdir } from 'node:fs/promises'
 import { Readable } from 'node:stream'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { beforeAll, describe, expect, test } from 'vitest'
 import type { ArtifactStore as Store } from '../../src/stores/github/artifact.js'
 import type { SnapshotStore } from '../../src/stores/store.js'
 import { StoreError } from '../../src/shared/errors.js'
 import { parseArtifactManifest } from '../../src/stores/oci/format.js'
-import {
-  recordConnections,
-  startGitHubServices,
-  withEnv,
-  type GitHubServices
-} from '../services/github-services.js'
+import { gitHubServicesForFile, inEnv, type GitHubServices } from '../services/github-services.js'
 import { QUOTA_EXCEEDED } from '../services/results-service.js'
+import { bytesOf, rejection } from './support.js'
 
 /**
  * The artifact store with the real @actions/artifact client against the local stand-ins
@@ -26,57 +22,30 @@ const RUN_B = 5102
 const RUN_C = 5103
 const OTHER_WORKFLOW_RUN = 5201
 
-let github: GitHubServices
-let ArtifactStore: typeof Store
-let backToStart: (() => void) | undefined
-const connections = recordConnections()
-
-beforeAll(async () => {
-  github = await startGitHubServices()
+const bed = gitHubServicesForFile(github => {
   // the runs exist in this order (the REST API lists a workflow's runs newest first)
   for (const run of [RUN_A, RUN_B, RUN_C]) github.runEnv(run)
   github.runEnv(OTHER_WORKFLOW_RUN, 2)
-  backToStart = await withEnv(github.runEnv(RUN_A))
+  return github.runEnv(RUN_A)
+})
+const { connections } = bed
+let github: GitHubServices
+let ArtifactStore: typeof Store
+
+beforeAll(async () => {
+  github = bed.github
   // @actions/artifact fixes GITHUB_API_URL when first imported: import the store after the env
   ;({ ArtifactStore } = await import('../../src/stores/github/artifact.js'))
 })
 
-afterAll(async () => {
-  connections.stop()
-  backToStart?.()
-  await github?.stop()
-})
-
 /** Runs `body` as a job of `runId`, then goes back to the environment before. */
-async function asRun<T>(runId: number, body: () => Promise<T>): Promise<T> {
-  const back = await withEnv(github.runEnv(runId))
-  try {
-    return await body()
-  } finally {
-    back()
-  }
-}
+const asRun = <T>(runId: number, body: () => Promise<T>) => inEnv(github.runEnv(runId), body)
 
 function otherRun(runId: number, token = github.token) {
   return { runId, token, repository: github.repository }
 }
 
-async function bytesOf(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  for await (const chunk of stream) chunks.push(chunk as Buffer)
-  return Buffer.concat(chunks)
-}
-
 const sha256 = (data: Buffer) => `sha256:${createHash('sha256').update(data).digest('hex')}`
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise
-  } catch (error) {
-    return error as Error
-  }
-  throw new Error('expected a rejection')
-}
 
 /** The store as the rest of the code sees it (discardStaged takes an owner it does not need). */
 const reader = (): SnapshotStore => ArtifactStore.open({}, 'read')

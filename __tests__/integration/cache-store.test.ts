@@ -2,15 +2,11 @@ import { createHash, randomBytes } from 'node:crypto'
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { beforeAll, describe, expect, test } from 'vitest'
 import type { CacheStore as Store } from '../../src/stores/github/cache.js'
 import { StoreError } from '../../src/shared/errors.js'
-import {
-  recordConnections,
-  startGitHubServices,
-  withEnv,
-  type GitHubServices
-} from '../services/github-services.js'
+import { gitHubServicesForFile, inEnv, type GitHubServices } from '../services/github-services.js'
+import { bytesOf, rejection } from './support.js'
 
 /**
  * The cache store with the real @actions/cache client against the local stand-ins. Snapshots are
@@ -22,57 +18,29 @@ const RUN_A = 6101
 const RUN_B = 6102
 const KEY = 'db-linux'
 
-let github: GitHubServices
-let CacheStore: typeof Store
-let backToStart: (() => void) | undefined
-const connections = recordConnections()
-
 /**
  * The client's entry version hashes the file's path, and it tars that path relative to the
  * workspace: a restore finds an entry where RUNNER_TEMP is the same, as on GitHub's hosted runners
  * (`/home/runner/work/_temp`). Both runs use one.
  */
-let sharedTemp: string
-const jobEnv = (runId: number) => ({ ...github.runEnv(runId), RUNNER_TEMP: sharedTemp })
+const jobEnv = (github: GitHubServices, runId: number) => ({
+  ...github.runEnv(runId),
+  RUNNER_TEMP: join(github.runEnv(RUN_A).RUNNER_TEMP, '..', '..', 'runner-temp')
+})
+
+const bed = gitHubServicesForFile(github => jobEnv(github, RUN_A))
+const { connections } = bed
+let github: GitHubServices
+let CacheStore: typeof Store
 
 beforeAll(async () => {
-  github = await startGitHubServices()
-  sharedTemp = join(github.runEnv(RUN_A).RUNNER_TEMP, '..', '..', 'runner-temp')
-  backToStart = await withEnv(jobEnv(RUN_A))
+  github = bed.github
   ;({ CacheStore } = await import('../../src/stores/github/cache.js'))
 })
 
-afterAll(async () => {
-  connections.stop()
-  backToStart?.()
-  await github?.stop()
-})
-
-async function asRun<T>(runId: number, body: () => Promise<T>): Promise<T> {
-  const back = await withEnv(jobEnv(runId))
-  try {
-    return await body()
-  } finally {
-    back()
-  }
-}
-
-async function bytesOf(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  for await (const chunk of stream) chunks.push(chunk as Buffer)
-  return Buffer.concat(chunks)
-}
+const asRun = <T>(runId: number, body: () => Promise<T>) => inEnv(jobEnv(github, runId), body)
 
 const hex = (data: Buffer) => createHash('sha256').update(data).digest('hex')
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise
-  } catch (error) {
-    return error as Error
-  }
-  throw new Error('expected a rejection')
-}
 
 const entries = () =>
   github.service
@@ -203,12 +171,9 @@ describe('the cache store', () => {
   })
 
   test('outside a workflow job it says so', async () => {
-    const back = await withEnv({ ACTIONS_RESULTS_URL: '', ACTIONS_CACHE_URL: '' })
-    try {
+    await inEnv({ ACTIONS_RESULTS_URL: '', ACTIONS_CACHE_URL: '' }, async () => {
       expect(() => CacheStore.open(KEY, 'write')).toThrow(/no workflow job.*directory store/)
-    } finally {
-      back()
-    }
+    })
   })
 })
 

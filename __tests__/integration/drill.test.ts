@@ -90,6 +90,7 @@ describe('drill', () => {
       '-l',
       'com.docker.compose.service=db'
     )
+    // A command line, one flag a line as prettier lays it out: alike to others, not a copy.
     const result = await cli(
       'drill',
       '--compose-project',

@@ -6,12 +6,7 @@ import { join } from 'node:path'
 import type { DefaultArtifactClient } from '@actions/artifact'
 import type * as Cache from '@actions/cache'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import {
-  recordConnections,
-  startGitHubServices,
-  withEnv,
-  type GitHubServices
-} from '../services/github-services.js'
+import { gitHubServicesForFile, inEnv, type GitHubServices } from '../services/github-services.js'
 import { QUOTA_EXCEEDED } from '../services/results-service.js'
 
 /**
@@ -24,16 +19,15 @@ const MiB = 1024 * 1024
 const RUN_A = 4101
 const RUN_B = 4102
 
+const bed = gitHubServicesForFile(github => github.runEnv(RUN_A))
+const { connections } = bed
 let github: GitHubServices
 let artifactClient: DefaultArtifactClient
 let cache: typeof Cache
-let restoreEnv: (() => void) | undefined
 let work: string
-const connections = recordConnections()
 
 beforeAll(async () => {
-  github = await startGitHubServices()
-  restoreEnv = await withEnv(github.runEnv(RUN_A))
+  github = bed.github
   // @actions/github reads GITHUB_API_URL when first imported: import the clients after the env
   // (the type imports above are erased)
   const artifact = await import('@actions/artifact')
@@ -43,9 +37,6 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  connections.stop()
-  restoreEnv?.()
-  await github?.stop()
   if (work) await rm(work, { recursive: true, force: true })
 })
 
@@ -62,14 +53,7 @@ function findRunA() {
 }
 
 /** Runs `body` as a job of another run, then returns to run A. */
-async function asRun<T>(runId: number, body: () => Promise<T>): Promise<T> {
-  const back = await withEnv(github.runEnv(runId))
-  try {
-    return await body()
-  } finally {
-    back()
-  }
-}
+const asRun = <T>(runId: number, body: () => Promise<T>) => inEnv(github.runEnv(runId), body)
 
 describe('artifacts', () => {
   const archiveName = 'snap-1.data.tar.zst'

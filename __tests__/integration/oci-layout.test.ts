@@ -108,6 +108,7 @@ describe('a snapshot in a directory store', () => {
     expect(listed.code, listed.stderr).toBe(0)
     expect(listed.stdout).toContain(`"snapshotId":"${id}"`)
     expect(listed.stdout).toContain('"status":"complete"')
+    // A command line, one flag a line as prettier lays it out: alike to others, not a copy.
     const restored = await runBundle([
       'restore',
       '--store',

@@ -1,7 +1,9 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { resolve } from 'node:path'
+import type { Readable } from 'node:stream'
 import { promisify } from 'node:util'
+import { expect } from 'vitest'
 import type { Logger } from '../../src/shared/log.js'
 
 const run = promisify(execFile)
@@ -293,5 +295,40 @@ export function recordingLogger(): Logger & { lines: string[] } {
       lines.push(`## ${title}`)
       return fn()
     }
+  }
+}
+
+/** All the bytes of a stream. */
+export async function bytesOf(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const chunk of stream) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks)
+}
+
+/** The error `promise` rejects with; fails when it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise
+  } catch (error) {
+    return error as Error
+  }
+  throw new Error('expected a rejection')
+}
+
+/**
+ * Moves `original` (a container with /d/big in its volume at /d) on after its snapshot: a replace
+ * that fails must bring back this data, not the snapshot's. Resolves with the check that the
+ * same container is back, in the same state, with this data.
+ */
+export async function moveOnAfterSnapshot(original: string): Promise<() => Promise<void>> {
+  await docker('exec', original, 'sh', '-c', 'echo the original > /d/marker && echo more >> /d/big')
+  const identity = () =>
+    docker('inspect', '--format', '{{.Id}} {{.Name}} {{.State.Status}}', original)
+  const before = await identity()
+  const sum = await docker('exec', original, 'md5sum', '/d/big')
+  return async () => {
+    expect(await identity()).toBe(before)
+    expect(await docker('exec', original, 'cat', '/d/marker')).toBe('the original')
+    expect(await docker('exec', original, 'md5sum', '/d/big')).toBe(sum)
   }
 }

@@ -154,6 +154,7 @@ describe('drill beside the original', () => {
     })
     const original = (await docker('inspect', '--format', '{{.Config.Hostname}}', name)).trim()
     const store = join(work, 'store-drill')
+    // A command line, one flag a line as prettier lays it out: alike to others, not a copy.
     const result = await cli(
       'drill',
       '--compose-project',

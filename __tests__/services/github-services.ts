@@ -4,19 +4,15 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import type { Socket } from 'node:net'
 import { join } from 'node:path'
+import { afterAll, beforeAll } from 'vitest'
 import { startAzurite, type Azurite } from './azurite.js'
 import { startResultsService, type ResultsService } from './results-service.js'
 
 /**
  * GitHub's artifact and cache services as a workflow job sees them, on loopback: Azurite for
- * the blobs and the results-service stand-in in front of it. Start one per test file:
- *
- *   let github: GitHubServices
- *   beforeAll(async () => { github = await startGitHubServices() })
- *   afterAll(() => github?.stop())
- *
- * then run code as a job of run N with `withEnv(github.runEnv(N))` (or pass the env to a child
- * process). `@actions/github` fixes GITHUB_API_URL when it is first imported, so import
+ * the blobs and the results-service stand-in in front of it. Start one per test file
+ * (`gitHubServicesForFile` below), then run code as a job of run N with
+ * `inEnv(github.runEnv(N), body)` (or pass the env to a child process). `@actions/github` fixes GITHUB_API_URL when it is first imported, so import
  * `@actions/artifact` (or code that imports it) only after the env is set: `await import(...)`.
  */
 export interface GitHubServices {
@@ -82,6 +78,45 @@ export async function startGitHubServices(): Promise<GitHubServices> {
     await azurite?.stop()
     await rm(root, { recursive: true, force: true })
     throw error
+  }
+}
+
+/**
+ * One pair of services for a test file: started before the file's tests with the process in the job environment `firstEnv` gives (the file's own
+ * beforeAll runs after, so it may import the clients), every connection recorded from now on,
+ * and all stopped and the environment put back after the tests. `github` answers once started.
+ */
+export function gitHubServicesForFile(
+  firstEnv: (github: GitHubServices) => Record<string, string>
+): { readonly github: GitHubServices; readonly connections: { destinations: string[] } } {
+  const connections = recordConnections()
+  let started: GitHubServices | undefined
+  let backToStart: (() => void) | undefined
+  beforeAll(async () => {
+    started = await startGitHubServices()
+    backToStart = await withEnv(firstEnv(started))
+  })
+  afterAll(async () => {
+    connections.stop()
+    backToStart?.()
+    await started?.stop()
+  })
+  return {
+    get github() {
+      if (!started) throw new Error('the GitHub services are not started yet')
+      return started
+    },
+    connections
+  }
+}
+
+/** Runs `body` with `env` set, then puts back the environment before. */
+export async function inEnv<T>(env: Record<string, string>, body: () => Promise<T>): Promise<T> {
+  const back = await withEnv(env)
+  try {
+    return await body()
+  } finally {
+    back()
   }
 }
 

@@ -103,6 +103,7 @@ function restoreSummary(report: RestoreReport): string {
       report.steps.map(s => `${s.step} ${secondsOf(s.durationMs)}`).join(', ') +
       '.',
     '',
+    // Two tables of the same shape, side by side as the summary shows them (left so).
     table(
       ['container', 'as', 'action', 'state'],
       report.containers.map(c => [

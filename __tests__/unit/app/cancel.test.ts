@@ -13,7 +13,7 @@ import { takeSnapshot } from '../../../src/snapshot/snapshot.js'
 import type { FakeEngine } from '../fakes/engine.js'
 import type { CallMatch } from '../fakes/faults.js'
 import { failureOf } from '../fakes/faults.js'
-import { lookAround, shopScene, shopSnapshot } from '../fakes/scene.js'
+import { lookAround, shopScene, snapshottedShop, shopSnapshot } from '../fakes/scene.js'
 import type { FakeStore } from '../fakes/store.js'
 
 // Every mode stops the one way the CLI and the action stop it: the run's signal, aborted with an
@@ -35,9 +35,8 @@ function interrupt() {
 }
 
 /** The shop, snapshotted as snap-1; then its database moves on. */
-async function snapshottedShop() {
-  const { fake, store } = shopScene()
-  await takeSnapshot(fake.engine, store, shopSnapshot(), silentLogger)
+async function movedOnShop() {
+  const { fake, store } = await snapshottedShop()
   fake.addVolume('shop-pgdata', [{ name: 'base/rows', content: 'moved on\n' }])
   // Volumes the originals keep in use are emptied in place by a container of their image.
   fake.addImageFile('docker-snapshot-test/busybox:1', '/bin/sh')
@@ -54,6 +53,7 @@ const throwawayLeft = (fake: FakeEngine) =>
 type Phase = { phase: string; call: Parameters<FakeEngine['before']>[0]; match?: CallMatch }
 
 describe('an interrupted snapshot', () => {
+  // One row a phase to interrupt: rows alike but for their values are the table, not copies.
   it.each<Phase>([
     { phase: 'finding what to snapshot', call: 'info' },
     { phase: 'holding containers', call: 'createLock' },
@@ -115,7 +115,7 @@ describe('an interrupted restore with on-conflict replace', () => {
   ])(
     'at $phase: fails with the interrupt, and everything is as it was',
     async ({ call, match, step }) => {
-      const { fake, store } = await snapshottedShop()
+      const { fake, store } = await movedOnShop()
       const before = await lookAround(fake)
       const run = interrupt()
       fake.before(call, run.abort, match)
@@ -138,13 +138,14 @@ describe('an interrupted restore with on-conflict replace', () => {
 })
 
 describe('an interrupted verify', () => {
+  // One row a phase to interrupt: rows alike but for their values are the table, not copies.
   it.each<Phase>([
     { phase: 'checking images', call: 'findImage' },
     { phase: 'creating the throwaway copy', call: 'createVolume' },
     { phase: 'writing the throwaway copy', call: 'writeVolume', match: /shop-pgdata$/ },
     { phase: 'starting the throwaway copy', call: 'startContainer' }
   ])('at $phase: fails with the interrupt, not a report, and leaves no copy', async p => {
-    const { fake, store } = await snapshottedShop()
+    const { fake, store } = await movedOnShop()
     const before = await lookAround(fake)
     const run = interrupt()
     fake.before(p.call, run.abort, p.match)

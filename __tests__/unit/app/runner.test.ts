@@ -9,7 +9,7 @@ import type { Settings } from '../../../src/app/settings.js'
 import { readSettings } from '../../../src/app/settings.js'
 import { takeSnapshot } from '../../../src/snapshot/snapshot.js'
 import type { FakeEngine } from '../fakes/engine.js'
-import { shopScene, shopSnapshot } from '../fakes/scene.js'
+import { shopScene, snapshottedShop, shopSnapshot } from '../fakes/scene.js'
 import type { FakeStore } from '../fakes/store.js'
 
 function settings(inputs: Partial<Record<InputName, string>>): Settings {
@@ -29,13 +29,20 @@ function boundaries(fake: FakeEngine, store: FakeStore, opened: string[], fail?:
   return given
 }
 
-async function snapshotted() {
-  const { fake, store } = shopScene()
-  await takeSnapshot(fake.engine, store, shopSnapshot(), silentLogger)
-  return { fake, store }
-}
-
 const context = { log: silentLogger }
+
+/** Restores snap-1 as copies named `copy-…`. */
+const restoreCopy = (fake: FakeEngine, store: FakeStore) =>
+  execute(
+    settings({
+      mode: 'restore',
+      store: '/srv/snapshots',
+      prefix: 'copy-',
+      'snapshot-id': 'snap-1'
+    }),
+    context,
+    boundaries(fake, store, [])
+  )
 
 describe('execute', () => {
   it.each<{ mode: string; inputs: Partial<Record<InputName, string>>; access: string }>([
@@ -48,7 +55,7 @@ describe('execute', () => {
     { mode: 'verify', inputs: {}, access: 'read' },
     { mode: 'prune', inputs: { keep: '1' }, access: 'read' }
   ])('opens the store for $access in $mode mode, once', async ({ mode, inputs, access }) => {
-    const { fake, store } = await snapshotted()
+    const { fake, store } = await snapshottedShop()
     const opened: string[] = []
     const result = await execute(
       settings({ mode, store: '/srv/snapshots', ...inputs }),
@@ -97,7 +104,7 @@ describe('execute', () => {
   })
 
   it('passes on a failing restore, removing what it created', async () => {
-    const { fake, store } = await snapshotted()
+    const { fake, store } = await snapshottedShop()
     fake.failOn('startContainer', 'copy-shop-web')
     const before = fake.names
     await expect(
@@ -119,7 +126,7 @@ describe('holding what restore and verify read', () => {
   ])(
     '$mode of latest holds the snapshot it resolves to while it reads, then releases it',
     async ({ mode, inputs }) => {
-      const { fake, store } = await snapshotted()
+      const { fake, store } = await snapshottedShop()
       const heldAtRead: boolean[] = []
       // Resolving `latest` reads manifests first; every read from the hold on must be under it.
       store.before('get', () => {
@@ -137,25 +144,14 @@ describe('holding what restore and verify read', () => {
   )
 
   it('releases the hold when the run fails', async () => {
-    const { fake, store } = await snapshotted()
+    const { fake, store } = await snapshottedShop()
     fake.failOn('startContainer', 'copy-shop-web')
-    await expect(
-      execute(
-        settings({
-          mode: 'restore',
-          store: '/srv/snapshots',
-          prefix: 'copy-',
-          'snapshot-id': 'snap-1'
-        }),
-        context,
-        boundaries(fake, store, [])
-      )
-    ).rejects.toThrow()
+    await expect(restoreCopy(fake, store)).rejects.toThrow()
     expect(store.isHeld('snap-1')).toBe(false)
   })
 
   it('a prune meanwhile leaves the snapshot being restored, and says so', async () => {
-    const { fake, store } = await snapshotted()
+    const { fake, store } = await snapshottedShop()
     await takeSnapshot(fake.engine, store, shopSnapshot({ snapshotId: 'snap-2' }), silentLogger)
     let pruning: ReturnType<typeof execute> | undefined
     store.before('get', call => {
@@ -167,16 +163,7 @@ describe('holding what restore and verify read', () => {
         )
       }
     })
-    await execute(
-      settings({
-        mode: 'restore',
-        store: '/srv/snapshots',
-        prefix: 'copy-',
-        'snapshot-id': 'snap-1'
-      }),
-      context,
-      boundaries(fake, store, [])
-    )
+    await restoreCopy(fake, store)
     const pruned = await pruning!
     expect(pruned).toMatchObject({
       mode: 'prune',

@@ -98,6 +98,7 @@ describe('parseArgs: help and version', () => {
 })
 
 describe('parseArgs: errors', () => {
+  // One row a wrong command line: rows alike but for their values are the table, not copies.
   it.each([
     {
       argv: ['snapshto'],

@@ -3,7 +3,8 @@
  * (project `shop`), each with a named volume holding files, both on network `shop-net`.
  */
 import type { RestoreOptions } from '../../../src/restore/index.js'
-import type { SnapshotOptions } from '../../../src/snapshot/snapshot.js'
+import { silentLogger } from '../../../src/shared/log.js'
+import { takeSnapshot, type SnapshotOptions } from '../../../src/snapshot/snapshot.js'
 import { FakeEngine } from './engine.js'
 import { FakeStore } from './store.js'
 
@@ -33,6 +34,13 @@ export function shopScene() {
       env: ['PATH=/bin', ...(service === 'db' ? ['POSTGRES_PASSWORD=hunter2'] : [])]
     })
   }
+  return { fake, store }
+}
+
+/** The shop scene with its snapshot snap-1 taken (shopSnapshot's options) into the store. */
+export async function snapshottedShop() {
+  const { fake, store } = shopScene()
+  await takeSnapshot(fake.engine, store, shopSnapshot(), silentLogger)
   return { fake, store }
 }
 

@@ -77,6 +77,7 @@ function web(overrides: Partial<ContainerRecord> = {}, host: Record<string, unkn
 describe('buildCreateSpec', () => {
   it('maps every name the body uses and keeps everything else', () => {
     const { spec, connect } = buildCreateSpec(web(), 'copy-web', context())
+    // Spelled out whole, to read beside web() above: what changed and what was kept.
     expect(spec).toEqual({
       name: 'copy-web',
       Image: 'docker-snapshot/commits:snap-1-web',

@@ -8,17 +8,15 @@ import {
 } from '../../../src/shared/errors.js'
 import { silentLogger } from '../../../src/shared/log.js'
 import { restoreSnapshot } from '../../../src/restore/index.js'
-import { takeSnapshot } from '../../../src/snapshot/snapshot.js'
 import { FakeEngine } from '../fakes/engine.js'
 import { failureOf } from '../fakes/faults.js'
 import { recordingLogger } from '../fakes/logger.js'
-import { lookAround, restoreOptions, shopScene, shopSnapshot } from '../fakes/scene.js'
+import { lookAround, restoreOptions, snapshottedShop } from '../fakes/scene.js'
 import type { FakeStore } from '../fakes/store.js'
 
 /** The shop, snapshotted as snap-1, beside a container of someone else's. */
 async function snapshotted() {
-  const { fake, store } = shopScene()
-  await takeSnapshot(fake.engine, store, shopSnapshot(), silentLogger)
+  const { fake, store } = await snapshottedShop()
   fake.addVolume('other-data', [{ name: 'keep.txt', content: 'mine' }])
   fake.addContainer({
     name: 'other',

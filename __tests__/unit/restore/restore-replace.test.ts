@@ -12,11 +12,10 @@ import { silentLogger } from '../../../src/shared/log.js'
 import type { RestoreOptions } from '../../../src/restore/index.js'
 import { restoreSnapshot } from '../../../src/restore/index.js'
 import { Holds } from '../../../src/snapshot/holds.js'
-import { takeSnapshot } from '../../../src/snapshot/snapshot.js'
 import type { FakeEngine } from '../fakes/engine.js'
 import { failureOf } from '../fakes/faults.js'
 import { recordingLogger } from '../fakes/logger.js'
-import { lookAround, restoreOptions, shopScene, shopSnapshot } from '../fakes/scene.js'
+import { lookAround, restoreOptions, snapshottedShop } from '../fakes/scene.js'
 import type { FakeStore } from '../fakes/store.js'
 
 /**
@@ -24,8 +23,7 @@ import type { FakeStore } from '../fakes/store.js'
  * is paused: a replace that fails must bring back exactly that, not the snapshot's.
  */
 async function driftedShop() {
-  const { fake, store } = shopScene()
-  await takeSnapshot(fake.engine, store, shopSnapshot(), silentLogger)
+  const { fake, store } = await snapshottedShop()
   fake.addVolume('shop-pgdata', [
     { name: 'base', type: 'directory' },
     { name: 'base/rows', content: '1\n2\n3\n4\n' },
@@ -53,6 +51,7 @@ interface ReplaceFailure {
 const sigterm = (interrupt: AbortController) => () =>
   interrupt.abort(new InterruptedError('interrupted by SIGTERM'))
 
+// One row a way a replace fails: rows alike but for their values are the table, not copies.
 const cases: ReplaceFailure[] = [
   {
     case: 'copying a volume aside fails',
@@ -158,8 +157,7 @@ describe('restoreSnapshot with on-conflict replace', () => {
   )
 
   it('refuses before changing anything when a volume kept in use cannot be emptied (no /bin/sh)', async () => {
-    const { fake, store } = shopScene()
-    await takeSnapshot(fake.engine, store, shopSnapshot(), silentLogger)
+    const { fake, store } = await snapshottedShop()
     const before = await lookAround(fake)
     const eventsBefore = fake.events.length
 
@@ -336,8 +334,7 @@ describe('restoreSnapshot with on-conflict replace', () => {
 
   describe('a volume no container mounts (removed, not emptied)', () => {
     async function looseVolume() {
-      const { fake, store } = shopScene()
-      await takeSnapshot(fake.engine, store, shopSnapshot(), silentLogger)
+      const { fake, store } = await snapshottedShop()
       await fake.engine.removeContainer('shop-web', { force: true })
       fake.addVolume('shop-html', [{ name: 'index.html', content: '<h1>drifted</h1>' }], {
         labels: { tier: 'web' }

@@ -1,6 +1,7 @@
 import { createConflicts } from '../../../src/verify/create-check.js'
 import { describe, expect, it } from 'vitest'
 import type { ContainerDetails, NetworkDetails } from '../../../src/docker/types.js'
+import { networkRecord } from '../restore/fixtures.js'
 import {
   LABEL,
   captureContainer,
@@ -601,31 +602,14 @@ describe('captureNetwork', () => {
       "Options": null,
       "Labels": null
     }`) as NetworkDetails
-    expect(captureNetwork(details)).toEqual({
-      name: 'plain',
-      driver: 'bridge',
-      internal: false,
-      attachable: false,
-      enableIPv6: false,
-      labels: {},
-      options: {},
-      ipam: { driver: 'default', config: [], options: {} }
-    })
+    // networkRecord: a plain bridge network, every option off or empty, IPAM 'default'
+    expect(captureNetwork(details)).toEqual(networkRecord('plain'))
   })
 
   it('fills defaults when IPAM is missing', () => {
     const details = JSON.parse(
       '{"Name":"bare","Id":"x","Created":"","Scope":"local","Driver":"overlay"}'
     ) as NetworkDetails
-    expect(captureNetwork(details)).toEqual({
-      name: 'bare',
-      driver: 'overlay',
-      internal: false,
-      attachable: false,
-      enableIPv6: false,
-      labels: {},
-      options: {},
-      ipam: { driver: 'default', config: [], options: {} }
-    })
+    expect(captureNetwork(details)).toEqual(networkRecord('bare', { driver: 'overlay' }))
   })
 })

@@ -13,7 +13,10 @@ function sceneWithEarlier(objects: Record<string, string> = EARLIER) {
   for (const [name, content] of Object.entries(objects)) store.seed('snap-1', name, content)
   const contents = () =>
     Object.fromEntries(store.objects('snap-1').map(n => [n, store.object('snap-1', n)?.toString()]))
-  return { fake, store, before: contents(), contents }
+  /** Takes `snap-1` of the shop scene into that store. */
+  const take = (options?: Parameters<typeof shopSnapshot>[0]) =>
+    takeSnapshot(fake.engine, store, shopSnapshot(options), recordingLogger().log)
+  return { fake, store, before: contents(), contents, take }
 }
 
 describe('takeSnapshot with an id the store already holds', () => {
@@ -21,13 +24,8 @@ describe('takeSnapshot with an id the store already holds', () => {
     { kind: 'complete', objects: EARLIER },
     { kind: 'incomplete (no manifest)', objects: { 'volumes/shop-pgdata.tar.gz': 'earlier' } }
   ])('refuses an $kind one up front: nothing paused, written or removed', async ({ objects }) => {
-    const { fake, store, before, contents } = sceneWithEarlier(objects)
-    const failure = await takeSnapshot(
-      fake.engine,
-      store,
-      shopSnapshot(),
-      recordingLogger().log
-    ).catch((e: unknown) => e)
+    const { fake, store, before, contents, take } = sceneWithEarlier(objects)
+    const failure = await take().catch((e: unknown) => e)
     expect(failure).toBeInstanceOf(InvalidSettingsError)
     expect((failure as Error).message).toBe(
       "Snapshot id 'snap-1' is taken in fake store: nothing was touched. Choose another " +
@@ -40,14 +38,9 @@ describe('takeSnapshot with an id the store already holds', () => {
   })
 
   it('with replaceExisting, a run that fails midway leaves the earlier one as it was', async () => {
-    const { fake, store, before, contents } = sceneWithEarlier()
+    const { fake, store, before, contents, take } = sceneWithEarlier()
     fake.failOn('readVolume', 'shop-pgdata')
-    const failure = await takeSnapshot(
-      fake.engine,
-      store,
-      shopSnapshot({ replaceExisting: true }),
-      recordingLogger().log
-    ).catch((e: unknown) => e)
+    const failure = await take({ replaceExisting: true }).catch((e: unknown) => e)
     expect(failure).toBeInstanceOf(EngineError)
     // It had written the other volume aside before it failed.
     expect(store.events).toContain('put snap-1/volumes/shop-html.tar.gz')
@@ -58,27 +51,17 @@ describe('takeSnapshot with an id the store already holds', () => {
   })
 
   it('with replaceExisting, a failed publish leaves the earlier one and removes the new', async () => {
-    const { fake, store, before, contents } = sceneWithEarlier()
+    const { store, before, contents, take } = sceneWithEarlier()
     store.failOn('publish', 'snap-1')
-    const failure = await takeSnapshot(
-      fake.engine,
-      store,
-      shopSnapshot({ replaceExisting: true }),
-      recordingLogger().log
-    ).catch((e: unknown) => e)
+    const failure = await take({ replaceExisting: true }).catch((e: unknown) => e)
     expect(failure).toBeInstanceOf(StoreError)
     expect(contents()).toEqual(before)
     expect(store.stagedIds).toEqual([])
   })
 
   it('with replaceExisting, a whole new snapshot takes the place of the earlier one', async () => {
-    const { fake, store } = sceneWithEarlier()
-    const report = await takeSnapshot(
-      fake.engine,
-      store,
-      shopSnapshot({ replaceExisting: true }),
-      recordingLogger().log
-    )
+    const { store, take } = sceneWithEarlier()
+    const report = await take({ replaceExisting: true })
     expect(store.snapshotIds).toEqual(['snap-1'])
     expect(store.object('snap-1', MANIFEST_FILE)?.toString()).toBe(
       `${JSON.stringify(report.manifest, null, 2)}\n`

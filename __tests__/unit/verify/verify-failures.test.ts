@@ -6,16 +6,10 @@ import { verifySnapshot } from '../../../src/verify/index.js'
 import { takeSnapshot } from '../../../src/snapshot/snapshot.js'
 import type { FakeEngine } from '../fakes/engine.js'
 import { recordingLogger } from '../fakes/logger.js'
-import { shopScene, shopSnapshot } from '../fakes/scene.js'
+import { shopScene, snapshottedShop, shopSnapshot } from '../fakes/scene.js'
 import type { FakeStore } from '../fakes/store.js'
 
 const THROWAWAY = /^dsv-[0-9a-f]{6}-/
-
-async function snapshotted() {
-  const { fake, store } = shopScene()
-  await takeSnapshot(fake.engine, store, shopSnapshot(), silentLogger)
-  return { fake, store }
-}
 
 function verifyOptions(overrides: Partial<VerifyOptions> = {}): VerifyOptions {
   return {
@@ -72,7 +66,7 @@ const cases: FailureCase[] = [
 
 describe('verifySnapshot with a throwaway restore, on failure', () => {
   it('passes without faults, the drill answered by the copy (the cases below fail only by their fault)', async () => {
-    const { fake, store } = await snapshotted()
+    const { fake, store } = await snapshottedShop()
     fake.answerExec(/./, 'count-rows', container => ({ exitCode: 0, output: container.Name }))
     const before = await lookAround(fake)
     const report = await verifySnapshot(fake.engine, store, verifyOptions(), silentLogger)
@@ -82,7 +76,7 @@ describe('verifySnapshot with a throwaway restore, on failure', () => {
   })
 
   it('stops the throwaway restore at an interrupt, removes the copy and fails with it', async () => {
-    const { fake, store } = await snapshotted()
+    const { fake, store } = await snapshottedShop()
     const interrupt = new AbortController()
     fake.before(
       'writeVolume',
@@ -111,7 +105,7 @@ describe('verifySnapshot with a throwaway restore, on failure', () => {
   it.each(cases)(
     '$case: the report is not ok, says why, and the copy is removed',
     async ({ arrange, checks, detail }) => {
-      const { fake, store } = await snapshotted()
+      const { fake, store } = await snapshottedShop()
       arrange(fake, store)
       const before = await lookAround(fake)
       const report = await verifySnapshot(
@@ -131,7 +125,7 @@ describe('verifySnapshot with a throwaway restore, on failure', () => {
   )
 
   it('reports a copy it could not remove, by name, and removes the rest', async () => {
-    const { fake, store } = await snapshotted()
+    const { fake, store } = await snapshottedShop()
     fake.failOn('removeVolume', /dsv-\w+-shop-pgdata/)
     fake.answerExec(THROWAWAY, 'count-rows', { exitCode: 1, output: '' })
     const before = await lookAround(fake)

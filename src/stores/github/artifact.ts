@@ -22,6 +22,7 @@ import {
   parseArtifactManifest
 } from '../oci/format.js'
 import type { OtherRun } from '../spec.js'
+// The SnapshotStore contract: every store imports the same types (a repeated import, left so).
 import type {
   DeleteOutcome,
   SnapshotHold,

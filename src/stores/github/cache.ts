@@ -28,6 +28,7 @@ import {
   missingObject,
   parseArtifactManifest
 } from '../oci/format.js'
+// The SnapshotStore contract: every store imports the same types (a repeated import, left so).
 import type {
   DeleteOutcome,
   SnapshotHold,

@@ -30,6 +30,7 @@ import {
   buildArtifactManifest,
   parseArtifactManifest
 } from '../oci/format.js'
+// The SnapshotStore contract: every store imports the same types (a repeated import, left so).
 import type {
   DeleteOutcome,
   SnapshotHold,

@@ -141,21 +141,10 @@ async function patchChunk(
   chunk: Buffer,
   offset: number
 ): Promise<string> {
-  const call = `upload bytes ${offset}-${offset + chunk.length - 1} of a blob`
-  const response = await sendChunk(offset, () =>
-    client.request(call, location, {
-      method: 'PATCH',
-      scope: client.pushScope,
-      headers: {
-        'content-type': 'application/octet-stream',
-        'content-length': String(chunk.length),
-        'content-range': `${offset}-${offset + chunk.length - 1}`
-      },
-      body: chunk,
-      expect: [202]
-    })
-  )
-  await response.body?.cancel()
+  const range = `${offset}-${offset + chunk.length - 1}`
+  const call = `upload bytes ${range} of a blob`
+  const how = { method: 'PATCH' as const, expect: [202], range }
+  const response = await sendChunk(client, call, location, chunk, offset, how)
   return nextLocation(client, response)
 }
 
@@ -170,29 +159,39 @@ async function finishUpload(
   const url = new URL(location)
   url.searchParams.set('digest', digest)
   const call = `finish the upload of blob ${digest}`
-  const response = await sendChunk(sent, () =>
-    client.request(call, url.toString(), {
-      method: 'PUT',
+  await sendChunk(client, call, url.toString(), last, sent, { method: 'PUT', expect: [201] })
+}
+
+/**
+ * Sends one chunk of the blob (PATCH midway, PUT with the last bytes to finish); when the registry
+ * refuses it midway, the error names the bytes accepted so far.
+ */
+async function sendChunk(
+  client: RegistryClient,
+  call: string,
+  url: string,
+  chunk: Buffer,
+  sent: number,
+  how: { method: 'PATCH' | 'PUT'; expect: number[]; range?: string }
+): Promise<Response> {
+  try {
+    const response = await client.request(call, url, {
+      method: how.method,
       scope: client.pushScope,
       headers: {
         'content-type': 'application/octet-stream',
-        'content-length': String(last.length)
+        'content-length': String(chunk.length),
+        ...(how.range ? { 'content-range': how.range } : {})
       },
-      body: last,
-      expect: [201]
+      body: chunk,
+      expect: how.expect
     })
-  )
-  await response.body?.cancel()
-}
-
-/** Names the bytes sent so far when the registry refuses a blob midway. */
-async function sendChunk(offset: number, send: () => Promise<Response>): Promise<Response> {
-  try {
-    return await send()
+    await response.body?.cancel()
+    return response
   } catch (error) {
-    if (offset === 0 || !(error instanceof StoreError)) throw error
+    if (sent === 0 || !(error instanceof StoreError)) throw error
     throw new StoreError(
-      `${error.message} The blob was refused midway, after ${offset} bytes had been accepted; ` +
+      `${error.message} The blob was refused midway, after ${sent} bytes had been accepted; ` +
         'nothing of it is kept under the snapshot.',
       { cause: error }
     )

@@ -30986,50 +30986,37 @@ async function startUpload(client) {
   return nextLocation(client, response);
 }
 async function patchChunk(client, location, chunk, offset) {
-  const call = `upload bytes ${offset}-${offset + chunk.length - 1} of a blob`;
-  const response = await sendChunk(
-    offset,
-    () => client.request(call, location, {
-      method: "PATCH",
-      scope: client.pushScope,
-      headers: {
-        "content-type": "application/octet-stream",
-        "content-length": String(chunk.length),
-        "content-range": `${offset}-${offset + chunk.length - 1}`
-      },
-      body: chunk,
-      expect: [202]
-    })
-  );
-  await response.body?.cancel();
+  const range = `${offset}-${offset + chunk.length - 1}`;
+  const call = `upload bytes ${range} of a blob`;
+  const how = { method: "PATCH", expect: [202], range };
+  const response = await sendChunk(client, call, location, chunk, offset, how);
   return nextLocation(client, response);
 }
 async function finishUpload(client, location, digest, last, sent) {
   const url = new URL(location);
   url.searchParams.set("digest", digest);
   const call = `finish the upload of blob ${digest}`;
-  const response = await sendChunk(
-    sent,
-    () => client.request(call, url.toString(), {
-      method: "PUT",
+  await sendChunk(client, call, url.toString(), last, sent, { method: "PUT", expect: [201] });
+}
+async function sendChunk(client, call, url, chunk, sent, how) {
+  try {
+    const response = await client.request(call, url, {
+      method: how.method,
       scope: client.pushScope,
       headers: {
         "content-type": "application/octet-stream",
-        "content-length": String(last.length)
+        "content-length": String(chunk.length),
+        ...how.range ? { "content-range": how.range } : {}
       },
-      body: last,
-      expect: [201]
-    })
-  );
-  await response.body?.cancel();
-}
-async function sendChunk(offset, send) {
-  try {
-    return await send();
+      body: chunk,
+      expect: how.expect
+    });
+    await response.body?.cancel();
+    return response;
   } catch (error) {
-    if (offset === 0 || !(error instanceof StoreError)) throw error;
+    if (sent === 0 || !(error instanceof StoreError)) throw error;
     throw new StoreError(
-      `${error.message} The blob was refused midway, after ${offset} bytes had been accepted; nothing of it is kept under the snapshot.`,
+      `${error.message} The blob was refused midway, after ${sent} bytes had been accepted; nothing of it is kept under the snapshot.`,
       { cause: error }
     );
   }
