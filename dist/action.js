@@ -2,8 +2,8 @@ import { createRequire as __dsCreateRequire } from 'node:module'
 import { dirname as __dsDirname } from 'node:path'
 import { fileURLToPath as __dsFileURLToPath } from 'node:url'
 const require = __dsCreateRequire(import.meta.url)
-const __filename = __dsFileURLToPath(import.meta.url)
-const __dirname = __dsDirname(__filename)
+var __filename = __dsFileURLToPath(import.meta.url)
+var __dirname = __dsDirname(__filename)
 import {
   Engine,
   Interruption,
@@ -20,8 +20,8 @@ import {
   readSettings,
   repairAbandoned,
   withoutSecrets
-} from "./chunks/chunk-D5OGJINM.js";
-import "./chunks/chunk-S7QHPZD4.js";
+} from "./chunks/chunk-AX3N2H6X.js";
+import "./chunks/chunk-MIHEB6DS.js";
 import {
   debug,
   getInput,
@@ -34,10 +34,10 @@ import {
   setSecret,
   summary,
   warning
-} from "./chunks/chunk-X6Z62EG2.js";
+} from "./chunks/chunk-CUBXMW4O.js";
 import {
   describeError
-} from "./chunks/chunk-MNLEG2OR.js";
+} from "./chunks/chunk-PV2E5KIU.js";
 
 // src/action/state.ts
 var KEY = "docker-snapshot";

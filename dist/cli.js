@@ -3,8 +3,8 @@ import { createRequire as __dsCreateRequire } from 'node:module'
 import { dirname as __dsDirname } from 'node:path'
 import { fileURLToPath as __dsFileURLToPath } from 'node:url'
 const require = __dsCreateRequire(import.meta.url)
-const __filename = __dsFileURLToPath(import.meta.url)
-const __dirname = __dsDirname(__filename)
+var __filename = __dsFileURLToPath(import.meta.url)
+var __dirname = __dsDirname(__filename)
 import {
   DEFAULT_DIRECTORY,
   HumanDisplay,
@@ -27,13 +27,13 @@ import {
   plural,
   readSettings,
   realBoundaries
-} from "./chunks/chunk-D5OGJINM.js";
-import "./chunks/chunk-S7QHPZD4.js";
+} from "./chunks/chunk-AX3N2H6X.js";
+import "./chunks/chunk-MIHEB6DS.js";
 import {
   InvalidSettingsError,
   describeError,
   errorMessage
-} from "./chunks/chunk-MNLEG2OR.js";
+} from "./chunks/chunk-PV2E5KIU.js";
 
 // src/cli/commands.ts
 var REGISTRY_ACCESS = ["registry", "registry-username", "registry-password"];

@@ -1,19 +1,23 @@
 // The bundles in dist/, made by esbuild for `npm run package`: one entry for the action (action.yml
 // runs it as the main and the post step) and one for the CLI, ES modules sharing what both load in
 // dist/chunks/, and the licenses of every bundled package in dist/licenses.txt.
+import { execFileSync } from 'node:child_process'
 import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { build } from 'esbuild'
 
 // Bundled CommonJS files call require (of Node's own modules) and read __dirname (ssh2's
-// WebAssembly loader), which ES modules lack: each output file defines them first.
+// WebAssembly loader), which ES modules lack: each output file defines them first. esbuild does
+// not see the banner, so a bundled ES module declaring the same names at its top level lands
+// beside it unrenamed (@azure/storage-common's crc64.js has `var __filename; var __dirname;`):
+// `var` may be declared twice where `const` is a SyntaxError that fails the whole chunk.
 const COMMONJS_GLOBALS = [
   "import { createRequire as __dsCreateRequire } from 'node:module'",
   "import { dirname as __dsDirname } from 'node:path'",
   "import { fileURLToPath as __dsFileURLToPath } from 'node:url'",
   'const require = __dsCreateRequire(import.meta.url)',
-  'const __filename = __dsFileURLToPath(import.meta.url)',
-  'const __dirname = __dsDirname(__filename)'
+  'var __filename = __dsFileURLToPath(import.meta.url)',
+  'var __dirname = __dsDirname(__filename)'
 ].join('\n')
 
 // Loaded by dockerode and ssh2, never called by docker-snapshot: gRPC and protobufjs (with their
@@ -106,4 +110,9 @@ export async function bundle() {
   // Node must be told that the bundles are ES modules.
   writeFileSync('dist/package.json', '{ "type": "module" }\n')
   writeFileSync('dist/licenses.txt', licenses(metafile))
+  // Every output must parse: a chunk that does not fails only when first loaded (the artifact
+  // and cache stores' chunks load lazily), long after the build.
+  for (const file of Object.keys(metafile.outputs).filter(name => name.endsWith('.js'))) {
+    execFileSync(process.execPath, ['--check', file], { stdio: 'inherit' })
+  }
 }

@@ -1,9 +1,7 @@
-import { spawn } from 'node:child_process'
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { parse } from 'yaml'
+import { afterAll, describe, expect, it } from 'vitest'
 import {
   BUSYBOX,
   REGISTRY,
@@ -15,16 +13,12 @@ import {
   moveOnAfterSnapshot
 } from './support.js'
 import { blobFile, layoutObjects } from '../oci-layout.js'
+import { action, inputsEnv, stateEnv, stepRunner } from './action-steps.js'
 
-// The action as a runner runs it: the bundle action.yml names for the main and the post step, real
-// INPUT_* variables, the main step's state handed to the post step as STATE_* variables, and the
-// files a runner reads outputs, state and the job summary from.
+// The action as a runner runs it (see action-steps.ts).
 const prefix = uniquePrefix('action')
-let work: string
-
-beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'dst-action-'))
-})
+const work = await mkdtemp(join(tmpdir(), 'dst-action-'))
+const runStep = stepRunner(work)
 
 afterAll(async () => {
   // The copies first: they use the images the originals' prefix names.
@@ -32,67 +26,6 @@ afterAll(async () => {
   await removeByPrefix(prefix)
   await rm(work, { recursive: true, force: true })
 })
-
-interface StepRun {
-  code: number | null
-  stdout: string
-  outputs: Record<string, string>
-  state: Record<string, string>
-  summary: string
-}
-
-/** Parses the `name<<delimiter … delimiter` records of GITHUB_OUTPUT and GITHUB_STATE files. */
-function parseCommandFile(text: string): Record<string, string> {
-  const values: Record<string, string> = {}
-  const pattern = /^([^\n<]+)<<(\S+)\n([\s\S]*?)\n\2$/gm
-  for (const match of text.matchAll(pattern)) values[match[1]] = match[3]
-  return values
-}
-
-function inputsEnv(inputs: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(inputs).map(([name, value]) => [`INPUT_${name.toUpperCase()}`, value])
-  )
-}
-
-/** What a runner hands the post step: the state the main step saved. */
-function stateEnv(state: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(state).map(([name, value]) => [`STATE_${name}`, value]))
-}
-
-const action = parse(await readFile('action.yml', 'utf8')) as { runs: Record<string, string> }
-let steps = 0
-
-/** Runs a step as action.yml says; `onStart` may act on the running process (to kill it). */
-async function runStep(
-  step: 'main' | 'post',
-  env: Record<string, string>,
-  onStart?: (pid: number, output: () => string) => Promise<void>
-): Promise<StepRun> {
-  const at = join(work, `${step}-${++steps}`)
-  const files = {
-    GITHUB_OUTPUT: `${at}-output`,
-    GITHUB_STATE: `${at}-state`,
-    GITHUB_STEP_SUMMARY: `${at}-summary`
-  }
-  for (const file of Object.values(files)) await writeFile(file, '')
-  const child = spawn(process.execPath, [action.runs[step]], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...files, ...env }
-  })
-  let stdout = ''
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-  child.stderr.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-  const exited = new Promise<number | null>(resolve => child.on('close', code => resolve(code)))
-  if (onStart) await onStart(child.pid!, () => stdout)
-  const code = await exited
-  return {
-    code,
-    stdout,
-    outputs: parseCommandFile(await readFile(files.GITHUB_OUTPUT, 'utf8')),
-    state: parseCommandFile(await readFile(files.GITHUB_STATE, 'utf8')),
-    summary: await readFile(files.GITHUB_STEP_SUMMARY, 'utf8')
-  }
-}
 
 describe('the action', () => {
   it('snapshots, verifies, restores beside the original and prunes, reporting outputs', async () => {

@@ -2,8 +2,12 @@
 import type Docker from 'dockerode'
 import { Writable, type Readable } from 'node:stream'
 import { EngineError, HealthError } from '../shared/errors.js'
-import { EngineCalls, type EngineErrorShape } from './engine-calls.js'
+import { EngineCalls, engineMessage, type EngineErrorShape } from './engine-calls.js'
 import type { ContainerCreateSpec, ContainerDetails, ContainerSummary } from './types.js'
+
+/** How long removeContainer waits for a removal the engine began already, and how often it looks. */
+const REMOVAL_WAIT_MS = 30_000
+const REMOVAL_POLL_MS = 100
 
 /** Containers: the layer of the Engine above the connection. */
 export class ContainerCalls extends EngineCalls {
@@ -53,10 +57,33 @@ export class ContainerCalls extends EngineCalls {
     })
   }
 
+  /**
+   * Removes a container. When the engine is removing it already (another docker-snapshot run on
+   * this host repairing the same killed run's carriers and holds), waits until it is gone instead
+   * of failing.
+   */
   async removeContainer(id: string, options: { force?: boolean; volumes?: boolean } = {}) {
-    await this.call(`remove container ${id}`, () =>
-      this.docker.getContainer(id).remove({ force: options.force, v: options.volumes })
-    )
+    await this.call(`remove container ${id}`, async () => {
+      const container = this.docker.getContainer(id)
+      try {
+        await container.remove({ force: options.force, v: options.volumes })
+      } catch (error) {
+        const { statusCode } = error as EngineErrorShape
+        const inProgress = /removal of container .* already in progress/.test(engineMessage(error))
+        if (statusCode !== 409 || !inProgress) {
+          throw error
+        }
+        for (let waited = 0; waited < REMOVAL_WAIT_MS; waited += REMOVAL_POLL_MS) {
+          await new Promise(resolve => setTimeout(resolve, REMOVAL_POLL_MS))
+          const gone = await container.inspect().then(
+            () => false,
+            (inspectError: unknown) => (inspectError as EngineErrorShape).statusCode === 404
+          )
+          if (gone) return
+        }
+        throw error
+      }
+    })
   }
 
   /** Creates a container; returns its id. Only one network endpoint may be given (API 1.41). */

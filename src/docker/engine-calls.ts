@@ -28,7 +28,7 @@ export interface EngineErrorShape {
 }
 
 /** The message the engine gave, without dockerode's "(HTTP code N) unexpected - " prefix. */
-function engineMessage(error: unknown): string {
+export function engineMessage(error: unknown): string {
   const e = error as EngineErrorShape
   if (e.json && typeof e.json === 'object' && e.json.message) return e.json.message
   if (typeof e.json === 'string' && e.json.trim()) return e.json.trim()

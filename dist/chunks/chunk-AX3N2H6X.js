@@ -2,14 +2,14 @@ import { createRequire as __dsCreateRequire } from 'node:module'
 import { dirname as __dsDirname } from 'node:path'
 import { fileURLToPath as __dsFileURLToPath } from 'node:url'
 const require = __dsCreateRequire(import.meta.url)
-const __filename = __dsFileURLToPath(import.meta.url)
-const __dirname = __dsDirname(__filename)
+var __filename = __dsFileURLToPath(import.meta.url)
+var __dirname = __dsDirname(__filename)
 import {
   require_inherits,
   require_node,
   require_string_decoder,
   require_tar_stream
-} from "./chunk-S7QHPZD4.js";
+} from "./chunk-MIHEB6DS.js";
 import {
   ARTIFACT_TYPE,
   ArchiveIntegrityError,
@@ -57,7 +57,7 @@ import {
   require_src,
   serializeManifest,
   shownValue
-} from "./chunk-MNLEG2OR.js";
+} from "./chunk-PV2E5KIU.js";
 
 // node_modules/docker-modem/lib/utils.js
 var require_utils = __commonJS({
@@ -28164,6 +28164,8 @@ import { Readable } from "node:stream";
 
 // src/docker/containers.ts
 import { Writable } from "node:stream";
+var REMOVAL_WAIT_MS = 3e4;
+var REMOVAL_POLL_MS = 100;
 var ContainerCalls = class extends EngineCalls {
   listContainers(filters = {}) {
     return this.call("list containers", () => this.docker.listContainers({ all: true, filters }));
@@ -28203,11 +28205,33 @@ var ContainerCalls = class extends EngineCalls {
       }
     });
   }
+  /**
+   * Removes a container. When the engine is removing it already (another docker-snapshot run on
+   * this host repairing the same killed run's carriers and holds), waits until it is gone instead
+   * of failing.
+   */
   async removeContainer(id, options = {}) {
-    await this.call(
-      `remove container ${id}`,
-      () => this.docker.getContainer(id).remove({ force: options.force, v: options.volumes })
-    );
+    await this.call(`remove container ${id}`, async () => {
+      const container = this.docker.getContainer(id);
+      try {
+        await container.remove({ force: options.force, v: options.volumes });
+      } catch (error) {
+        const { statusCode } = error;
+        const inProgress = /removal of container .* already in progress/.test(engineMessage(error));
+        if (statusCode !== 409 || !inProgress) {
+          throw error;
+        }
+        for (let waited = 0; waited < REMOVAL_WAIT_MS; waited += REMOVAL_POLL_MS) {
+          await new Promise((resolve3) => setTimeout(resolve3, REMOVAL_POLL_MS));
+          const gone = await container.inspect().then(
+            () => false,
+            (inspectError) => inspectError.statusCode === 404
+          );
+          if (gone) return;
+        }
+        throw error;
+      }
+    });
   }
   /** Creates a container; returns its id. Only one network endpoint may be given (API 1.41). */
   async createContainer(spec) {
@@ -31298,11 +31322,11 @@ async function openStore2(spec, access4, beforeCreate, given = {}) {
     case "directory":
       return DirectoryStore.open(spec.path, access4 === "write", beforeCreate);
     case "artifact": {
-      const { ArtifactStore } = await import("./artifact-Z3AMJXDS.js");
+      const { ArtifactStore } = await import("./artifact-OV5DS37R.js");
       return ArtifactStore.open(spec, access4);
     }
     case "cache": {
-      const { CacheStore } = await import("./cache-SDFPZNJ2.js");
+      const { CacheStore } = await import("./cache-NSBPV2IE.js");
       return CacheStore.open(spec.key, access4);
     }
     case "registry": {

@@ -2,14 +2,14 @@ import { createRequire as __dsCreateRequire } from 'node:module'
 import { dirname as __dsDirname } from 'node:path'
 import { fileURLToPath as __dsFileURLToPath } from 'node:url'
 const require = __dsCreateRequire(import.meta.url)
-const __filename = __dsFileURLToPath(import.meta.url)
-const __dirname = __dsDirname(__filename)
+var __filename = __dsFileURLToPath(import.meta.url)
+var __dirname = __dsDirname(__filename)
 import {
   require_inherits,
   require_node,
   require_string_decoder,
   require_tar_stream
-} from "./chunk-S7QHPZD4.js";
+} from "./chunk-MIHEB6DS.js";
 import {
   AbortError,
   AnonymousCredential,
@@ -52,7 +52,7 @@ import {
   structuredMessageEncoding,
   transferDirectory,
   writeHashed
-} from "./chunk-DWU4NBHG.js";
+} from "./chunk-D7OKKHU3.js";
 import {
   BearerCredentialHandler,
   HttpClient,
@@ -64,7 +64,7 @@ import {
   require_undici,
   setSecret,
   warning
-} from "./chunk-X6Z62EG2.js";
+} from "./chunk-CUBXMW4O.js";
 import {
   MANIFEST_FILE,
   StoreError,
@@ -78,7 +78,7 @@ import {
   isValidSnapshotId,
   missingObject,
   parseArtifactManifest
-} from "./chunk-MNLEG2OR.js";
+} from "./chunk-PV2E5KIU.js";
 
 // node_modules/@actions/artifact/package.json
 var require_package = __commonJS({

@@ -2,13 +2,13 @@ import { createRequire as __dsCreateRequire } from 'node:module'
 import { dirname as __dsDirname } from 'node:path'
 import { fileURLToPath as __dsFileURLToPath } from 'node:url'
 const require = __dsCreateRequire(import.meta.url)
-const __filename = __dsFileURLToPath(import.meta.url)
-const __dirname = __dsDirname(__filename)
+var __filename = __dsFileURLToPath(import.meta.url)
+var __dirname = __dsDirname(__filename)
 import {
   __commonJS,
   __require,
   __toESM
-} from "./chunk-MNLEG2OR.js";
+} from "./chunk-PV2E5KIU.js";
 
 // node_modules/tunnel/lib/tunnel.js
 var require_tunnel = __commonJS({

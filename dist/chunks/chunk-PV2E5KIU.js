@@ -2,8 +2,8 @@ import { createRequire as __dsCreateRequire } from 'node:module'
 import { dirname as __dsDirname } from 'node:path'
 import { fileURLToPath as __dsFileURLToPath } from 'node:url'
 const require = __dsCreateRequire(import.meta.url)
-const __filename = __dsFileURLToPath(import.meta.url)
-const __dirname = __dsDirname(__filename)
+var __filename = __dsFileURLToPath(import.meta.url)
+var __dirname = __dsDirname(__filename)
 var __create = Object.create;
 var __defProp = Object.defineProperty;
 var __getOwnPropDesc = Object.getOwnPropertyDescriptor;

@@ -2,8 +2,8 @@ import { createRequire as __dsCreateRequire } from 'node:module'
 import { dirname as __dsDirname } from 'node:path'
 import { fileURLToPath as __dsFileURLToPath } from 'node:url'
 const require = __dsCreateRequire(import.meta.url)
-const __filename = __dsFileURLToPath(import.meta.url)
-const __dirname = __dsDirname(__filename)
+var __filename = __dsFileURLToPath(import.meta.url)
+var __dirname = __dsDirname(__filename)
 import {
   AbortError,
   AnonymousCredential,
@@ -41,7 +41,7 @@ import {
   storageSharedKeyCredentialPolicy,
   stringifyXML,
   writeHashed
-} from "./chunk-DWU4NBHG.js";
+} from "./chunk-D7OKKHU3.js";
 import {
   BearerCredentialHandler,
   HttpClient,
@@ -57,7 +57,7 @@ import {
   setSecret,
   warning,
   which
-} from "./chunk-X6Z62EG2.js";
+} from "./chunk-CUBXMW4O.js";
 import {
   MANIFEST_FILE,
   StoreError,
@@ -69,7 +69,7 @@ import {
   isValidSnapshotId,
   missingObject,
   parseArtifactManifest
-} from "./chunk-MNLEG2OR.js";
+} from "./chunk-PV2E5KIU.js";
 
 // node_modules/semver/internal/constants.js
 var require_constants = __commonJS({
