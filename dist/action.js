@@ -220,7 +220,13 @@ async function run() {
   });
   try {
     const settings = readSettings((name) => getInput(name));
-    for (const secret of settings.secrets) setSecret(secret);
+    const masked = /* @__PURE__ */ new Set();
+    const mask = (secret) => {
+      if (!isMaskable(secret) || masked.has(secret)) return;
+      masked.add(secret);
+      setSecret(secret);
+    };
+    for (const secret of settings.secrets) mask(secret);
     dropSecretVariables(process.env, settings.secrets);
     const state = {
       dockerHost: settings.dockerHost,
@@ -240,9 +246,7 @@ async function run() {
       log: actionLogger,
       onTransfer: progress.onTransfer,
       signal: interruption.signal,
-      onSecret: (secret) => {
-        if (isMaskable(secret)) setSecret(secret);
-      }
+      onSecret: mask
     });
     for (const [name, value] of Object.entries(outputsOf(result))) setOutput(name, value);
     await summary.addRaw(summaryOf(result)).write();

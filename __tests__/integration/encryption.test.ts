@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
+import { layoutObjectFile } from '../oci-layout.js'
 import {
   BUSYBOX,
   REGISTRY,
@@ -171,9 +172,11 @@ describe('encrypted snapshots', () => {
     const encrypted = files.filter(
       f => f.bytes.subarray(0, AGE_MAGIC.length).toString() === AGE_MAGIC
     )
+    // The snapshot's key file is encrypted to the passphrase, not to the identity.
+    const keyBlob = await layoutObjectFile(store, `${prefix}cli`, 'snapshot-key.age')
     const opened: string[] = []
     for (const { path } of encrypted) {
-      if (path.endsWith('snapshot-key.age')) continue
+      if (path === keyBlob) continue
       const { stdout } = await run('age', ['-d', '-i', keyFile, path], {
         encoding: 'buffer',
         maxBuffer: 256 * 1024 * 1024

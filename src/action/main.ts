@@ -30,7 +30,14 @@ export async function run(): Promise<void> {
   })
   try {
     const settings = readSettings((name: InputName) => core.getInput(name))
-    for (const secret of settings.secrets) core.setSecret(secret)
+    // Each secret is announced to the runner once, whether from the inputs or found later.
+    const masked = new Set<string>()
+    const mask = (secret: string) => {
+      if (!isMaskable(secret) || masked.has(secret)) return
+      masked.add(secret)
+      core.setSecret(secret)
+    }
+    for (const secret of settings.secrets) mask(secret)
     dropSecretVariables(process.env, settings.secrets)
     const state: ActionState = {
       dockerHost: settings.dockerHost,
@@ -51,9 +58,7 @@ export async function run(): Promise<void> {
       log: actionLogger,
       onTransfer: progress.onTransfer,
       signal: interruption.signal,
-      onSecret: secret => {
-        if (isMaskable(secret)) core.setSecret(secret)
-      }
+      onSecret: mask
     })
     for (const [name, value] of Object.entries(outputsOf(result))) core.setOutput(name, value)
     await core.summary.addRaw(summaryOf(result)).write()
