@@ -12,11 +12,10 @@ import { COPY_TOOLS, chooseCopyMethod, ensureToolImage } from '../../src/docker/
 import type { CopyMethodChoice } from '../../src/docker/helper-image.js'
 import { restoreSnapshot } from '../../src/restore/index.js'
 import { InvalidSettingsError } from '../../src/shared/errors.js'
-import type { Logger } from '../../src/shared/log.js'
 import { takeSnapshot } from '../../src/snapshot/snapshot.js'
 import { copiedBy } from '../../src/snapshot/volume-copy.js'
 import { DirectoryStore } from '../../src/stores/directory/store.js'
-import { docker, removeByPrefix, uniquePrefix } from './support.js'
+import { docker, recordingLogger, removeByPrefix, uniquePrefix } from './support.js'
 
 const engine = new Engine()
 const prefix = uniquePrefix('fastpath')
@@ -31,17 +30,6 @@ const TEST_TOOLS = [
   ...['setfattr', 'getfattr', 'setfacl', 'getfacl', 'setcap', 'truncate', 'stat'],
   ...['find', 'sort', 'sha256sum', 'mkdir', 'chown', 'chmod', 'head']
 ]
-
-function recordingLogger(): Logger & { lines: string[] } {
-  const lines: string[] = []
-  return {
-    lines,
-    debug: () => undefined,
-    info: message => lines.push(message),
-    warn: message => lines.push(`warning: ${message}`),
-    group: async (_title, fn) => fn()
-  }
-}
 
 function inTools(volume: string, script: string): Promise<string> {
   return docker('run', '--rm', '-v', `${volume}:/data`, toolImage, '/bin/sh', '-c', script)
