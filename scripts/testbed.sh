@@ -35,6 +35,12 @@ install_packages() {
   command -v iptables >/dev/null || missing+=(iptables)
   # An independent OCI client: proves a directory store is an image layout registries accept.
   command -v skopeo >/dev/null || missing+=(skopeo)
+  # The age tool proves an encrypted snapshot opens without us; attr, acl and libcap2-bin give
+  # the fast-path test its extended attributes, ACLs and file capabilities to keep.
+  command -v age >/dev/null || missing+=(age)
+  command -v setfattr >/dev/null || missing+=(attr)
+  command -v setfacl >/dev/null || missing+=(acl)
+  command -v setcap >/dev/null || missing+=(libcap2-bin)
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
     die "missing ${missing[*]} and cannot install them (needs Debian with root); install them or start an engine and a registry on $registry_addr yourself"
@@ -127,7 +133,9 @@ status() {
 
 case "${1:-up}" in
 up)
-  { command -v curl && command -v skopeo; } >/dev/null || install_packages
+  for tool in curl skopeo age setfattr setfacl setcap; do
+    command -v "$tool" >/dev/null || { install_packages; break; }
+  done
   start_engine
   start_registry
   [ "${TESTBED_SKIP_IMAGES:-}" = 1 ] || "$here/scripts/images.sh" all
