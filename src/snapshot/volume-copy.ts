@@ -160,6 +160,8 @@ export async function copyVolume(
 ): Promise<{ packed: PackResult; method: VolumeCopyMethod }> {
   const { signal, onProgress } = options
   if (method.method === 'helper') {
+    // The helper reports nothing until it is done: say that the copy started.
+    onProgress?.(0)
     const packed = await copyVolumeWithHelper(engine, method, volume, codec, store, signal)
     if (packed !== 'not-shared') return { packed, method }
     method = notShared(method, options.log)
