@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { parseArgs, type BenchOptions } from '../../../scripts/bench/args.js'
 import { BenchError } from '../../../scripts/bench/process.js'
 
+// The defaults spelled out, not imported: the test pins what --help promises.
 const defaults: BenchOptions = {
   sizeMib: 1024,
   runs: 3,
